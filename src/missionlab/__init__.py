@@ -1,0 +1,88 @@
+"""missionlab: a Jupyter toolkit for the Telnyx AI Missions API.
+
+``import missionlab`` is fast: pandas, plotly, ipywidgets and the sandbox's
+FastAPI are imported only when something that needs them is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._client import AsyncClient, Client
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    InvalidArgumentError,
+    MissingAPIKeyError,
+    MissionlabError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._pagination import AsyncPage, SyncPage
+from .models import Event, Mission, PlanStep, Run, TelnyxAgent
+# recorder: see below
+from .types import EventType, ExecutionMode, RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    from .connect import connect
+
+__version__ = "0.1.0"
+
+# Names whose modules pull in heavy dependencies, imported on first use.
+_LAZY = {
+    "connect": "missionlab.connect",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AsyncPage",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "Event",
+    "EventType",
+    "ExecutionMode",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "MissingAPIKeyError",
+    "Mission",
+    "MissionlabError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PlanStep",
+    "RateLimitError",
+    "Run",
+    "RunStatus",
+    "StepStatus",
+    "SyncPage",
+    "TelnyxAgent",
+    "UnprocessableEntityError",
+    "__version__",
+    "connect",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'missionlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

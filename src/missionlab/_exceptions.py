@@ -1,0 +1,235 @@
+"""The exceptions missionlab raises, as one tree.
+
+    MissionlabError
+    ├── InvalidArgumentError        (also ValueError) bad argument, caught before sending
+    ├── MissingAPIKeyError          no key for the hosted API
+    └── APIError                    something went wrong talking to the API
+        ├── APIConnectionError      the request did not get an answer
+        │   └── APITimeoutError
+        └── APIStatusError          the server answered with a 4xx or 5xx
+            ├── BadRequestError             400
+            ├── AuthenticationError         401
+            ├── PermissionDeniedError       403
+            ├── NotFoundError               404
+            ├── ConflictError               409
+            ├── UnprocessableEntityError    422
+            ├── RateLimitError              429
+            └── InternalServerError         5xx
+
+``status_error(response, ...)`` is the one place that maps a response to its
+class. Messages say what failed and why, are at most ~2 KB, and never contain the
+API key or a request body: only the server's own reasons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "MissingAPIKeyError",
+    "MissionlabError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "status_error",
+]
+
+MAX_MESSAGE = 2000
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[: limit - 15] + " … (truncated)"
+
+
+class MissionlabError(Exception):
+    """Base of every error missionlab raises."""
+
+
+class InvalidArgumentError(MissionlabError, ValueError):
+    """An argument is invalid; nothing was sent to the server."""
+
+    def __init__(self, argument: str, problem: str) -> None:
+        self.argument = argument
+        super().__init__(_clip(f"invalid argument `{argument}`: {problem}"))
+
+
+class MissingAPIKeyError(MissionlabError):
+    """No API key was given for the hosted API."""
+
+
+class APIError(MissionlabError):
+    """A request to the API failed.
+
+    ``operation`` names what was attempted, e.g. ``GET /ai/missions/{mission_id}``.
+    """
+
+    def __init__(self, message: str, *, operation: str = "") -> None:
+        self.operation = operation
+        super().__init__(_clip(message))
+
+
+class APIConnectionError(APIError):
+    """The request got no answer: the server is unreachable or dropped the connection."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status.
+
+    Attributes: ``status_code``, ``reasons`` (the server's messages, one per
+    problem), ``fields`` (for 422, the invalid fields as dotted paths), and
+    ``response`` (the :class:`httpx.Response`; its request carries headers, so
+    do not print it carelessly).
+    """
+
+    status_code: int = 0
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        operation: str,
+        reasons: list[str],
+        fields: list[str] | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.reasons = reasons
+        self.fields = fields or []
+        self.response = response
+        lines = [f"{status_code} {_REASON_PHRASES.get(status_code, 'error')}: {operation} failed"]
+        lines += [f"  - {reason}" for reason in reasons[:10]]
+        if len(reasons) > 10:
+            lines.append(f"  … and {len(reasons) - 10} more")
+        super().__init__("\n".join(lines), operation=operation)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_status_error, (type(self), self.status_code, self.operation,
+                                        self.reasons, self.fields))
+
+
+def _rebuild_status_error(
+    cls: type[APIStatusError], status: int, operation: str, reasons: list[str], fields: list[str]
+) -> APIStatusError:
+    return cls(status_code=status, operation=operation, reasons=reasons, fields=fields)
+
+
+class BadRequestError(APIStatusError):
+    status_code = 400
+
+
+class AuthenticationError(APIStatusError):
+    status_code = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code = 404
+
+
+class ConflictError(APIStatusError):
+    status_code = 409
+
+
+class UnprocessableEntityError(APIStatusError):
+    status_code = 422
+
+
+class RateLimitError(APIStatusError):
+    status_code = 429
+
+
+class InternalServerError(APIStatusError):
+    status_code = 500
+
+
+_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+_REASON_PHRASES = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    408: "Request Timeout", 409: "Conflict", 422: "Unprocessable Entity",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+
+def _loc_path(loc: Any) -> str:
+    if not isinstance(loc, list | tuple):
+        return str(loc)
+    parts = [str(p) for p in loc]
+    # FastAPI prefixes where the value came from: body, query, path, header.
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def parse_error_body(body: Any) -> tuple[list[str], list[str]]:
+    """Reasons and invalid fields from a Telnyx ``errors`` or FastAPI ``detail`` body."""
+    reasons: list[str] = []
+    fields: list[str] = []
+    if not isinstance(body, dict):
+        return reasons, fields
+    for err in body.get("errors") or []:
+        if not isinstance(err, dict):
+            continue
+        text = str(err.get("detail") or err.get("title") or err.get("code") or "")
+        pointer = (err.get("source") or {}).get("pointer") if isinstance(
+            err.get("source"), dict) else None
+        if pointer:
+            fields.append(str(pointer).strip("/").replace("/", "."))
+            text = f"{fields[-1]}: {text}"
+        if text:
+            reasons.append(_clip(text, 300))
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        reasons.append(_clip(detail, 300))
+    elif isinstance(detail, list):
+        for item in detail:
+            if not isinstance(item, dict):
+                continue
+            path = _loc_path(item.get("loc", ()))
+            fields.append(path)
+            reasons.append(_clip(f"{path}: {item.get('msg', 'invalid')}", 300))
+    return reasons, fields
+
+
+def status_error(response: httpx.Response, operation: str) -> APIStatusError:
+    """The exception for an error ``response`` to ``operation``."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    reasons, fields = parse_error_body(body)
+    if not reasons:
+        text = " ".join(response.text.split())[:300] if body is None else ""
+        reasons = [text or response.reason_phrase or "no reason given"]
+    cls = _CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    return cls(status_code=status, operation=operation, reasons=reasons, fields=fields,
+               response=response)

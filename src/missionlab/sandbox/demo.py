@@ -1,0 +1,1 @@
+"""Deterministic demo history. Filled in below."""

@@ -1,0 +1,136 @@
+"""Running the sandbox: in a background thread from Python, or in the foreground from the CLI."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from .._client import AsyncClient, Client
+from .app import API_PREFIX, create_app
+from .faults import Faults
+from .store import Store
+
+
+class Sandbox:
+    """A local Missions API in a background thread, on a free port of 127.0.0.1.
+
+    >>> with Sandbox(demo=True) as sandbox:
+    ...     client = sandbox.client()
+    ...     page = client.missions.list()
+
+    ``db``: a file to keep the data in (it survives restarts), or ``":memory:"``.
+    ``demo``: seed realistic demo history into an empty database.
+    ``token``: require ``Authorization: Bearer <token>``; by default any token works.
+    ``speed``: simulated seconds per real second for managed runs.
+    ``faults``: fault rules (a :class:`Faults` or its dict form), changeable with
+    :meth:`set_faults` while running.
+    """
+
+    def __init__(self, *, db: str | Path = ":memory:", demo: bool = False,
+                 token: str | None = None, speed: float = 1.0, seed: int = 0,
+                 faults: Faults | dict[str, Any] | None = None, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.db = str(db)
+        self.demo = demo
+        self._token = token
+        self.speed = speed
+        self.seed = seed
+        self.faults = faults if isinstance(faults, Faults) else Faults.from_dict(faults or {})
+        self.host = host
+        self.port = port
+        self.store: Store | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL to give a client, e.g. ``http://127.0.0.1:PORT/v2``."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running: call start() first")
+        return f"http://{self.host}:{self.port}{API_PREFIX}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 30.0) -> Sandbox:
+        """Start serving; returns once the server accepts connections."""
+        if self.running:
+            return self
+        self.store = Store(self.db)
+        if self.demo and self.store.count("missions") == 0:
+            from .demo import seed_demo
+
+            seed_demo(self.store, seed=self.seed)
+        app = create_app(self.store, token=self._token, speed=self.speed, seed=self.seed,
+                         faults=self.faults)
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
+                                access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="missionlab-sandbox",
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the sandbox did not start on {self.host}:{self.port}")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and close the database."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._thread = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def client(self, **kwargs: Any) -> Client:
+        """A :class:`missionlab.Client` for this sandbox."""
+        return Client(api_key=self._token or "sandbox", base_url=self.url, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> AsyncClient:
+        """A :class:`missionlab.AsyncClient` for this sandbox."""
+        return AsyncClient(api_key=self._token or "sandbox", base_url=self.url, **kwargs)
+
+    def set_faults(self, faults: Faults | dict[str, Any]) -> None:
+        """Change the fault rules while the sandbox runs."""
+        self.faults.update(faults.to_dict() if isinstance(faults, Faults) else faults)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<Sandbox {where} db={self.db!r}>"
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8000, db: str = ":memory:",
+          demo: bool = False, token: str | None = None, speed: float = 1.0, seed: int = 0,
+          faults: dict[str, Any] | None = None) -> None:
+    """Serve the sandbox in the foreground until interrupted."""
+    store = Store(db)
+    if demo and store.count("missions") == 0:
+        from .demo import seed_demo
+
+        seed_demo(store, seed=seed)
+    app = create_app(store, token=token, speed=speed, seed=seed,
+                     faults=Faults.from_dict(faults or {}))
+    print(f"missionlab sandbox: http://{host}:{port}{API_PREFIX}  (db: {db}; "
+          f"{'token required' if token else 'any token accepted'}; Ctrl-C stops)", flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        store.close()
