@@ -29,17 +29,17 @@ from ._exceptions import (
 )
 from ._pagination import AsyncPage, SyncPage
 from .models import Event, Mission, PlanStep, Run, TelnyxAgent
-# recorder: see below
+from .recorder import RecorderError, RunRecorder
 from .types import EventType, ExecutionMode, RunStatus, StepStatus
 
 if TYPE_CHECKING:
-    from .connect import connect
+    from ._connect import connect
 
 __version__ = "0.1.0"
 
 # Names whose modules pull in heavy dependencies, imported on first use.
 _LAZY = {
-    "connect": "missionlab.connect",
+    "connect": "missionlab._connect",
 }
 
 __all__ = [
@@ -65,7 +65,9 @@ __all__ = [
     "PermissionDeniedError",
     "PlanStep",
     "RateLimitError",
+    "RecorderError",
     "Run",
+    "RunRecorder",
     "RunStatus",
     "StepStatus",
     "SyncPage",

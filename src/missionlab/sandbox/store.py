@@ -102,6 +102,12 @@ def _row(fields: tuple[str, ...], values: Iterable[Any]) -> dict[str, Any]:
     return out
 
 
+def status_change_event(run_id: str, old: str, new: str, at: str) -> dict[str, Any]:
+    """The event the sandbox records whenever a run's status changes."""
+    return {"run_id": run_id, "type": "status_change", "timestamp": at,
+            "summary": f"Run {old} -> {new}", "payload": {"from": old, "to": new}}
+
+
 def page_meta(number: int, size: int, total: int) -> dict[str, int]:
     return {"page_number": number, "page_size": size,
             "total_pages": math.ceil(total / size), "total_results": total}
@@ -316,10 +322,8 @@ class Store:
         changes["status"] = status
         if status in TERMINAL and not run.get("finished_at"):
             changes["finished_at"] = at
-        self._insert_event(db, run["mission_id"], {
-            "run_id": run["run_id"], "type": "status_change", "timestamp": at,
-            "summary": f"Run {run['status']} -> {status}",
-            "payload": {"from": run["status"], "to": status}})
+        self._insert_event(db, run["mission_id"],
+                           status_change_event(run["run_id"], run["status"], status, at))
 
     # -- plan -----------------------------------------------------------------------------
 
@@ -546,7 +550,7 @@ class Store:
         """Insert many rows at once (demo data); JSON fields are encoded here."""
         if not rows:
             return
-        columns = list(rows[0])
+        columns = list(dict.fromkeys(key for row in rows for key in row))
         values = [tuple(_dump(r.get(c)) if c in JSON_FIELDS or c == "body" else r.get(c)
                         for c in columns) for r in rows]
         with self.transaction() as db:
