@@ -327,11 +327,11 @@ class TelnyxAgents(_Resource):
 
     def link(self, run_id: str, *, mission_id: str, telnyx_agent_id: str,
              **options: Any) -> TelnyxAgentResponse:
-        """Link an agent to the run."""
+        """Link an agent to the run (linking a linked agent returns the existing link)."""
         body = {"telnyx_agent_id": v.id_arg("telnyx_agent_id", telnyx_agent_id)}
         return self._write("POST", _run_path(mission_id, run_id) + "/telnyx-agents",
                            "POST .../runs/{run_id}/telnyx-agents", TelnyxAgentResponse, options,
-                           body, idempotent=False)
+                           body, idempotent=True)
 
     def unlink(self, telnyx_agent_id: str, *, mission_id: str, run_id: str,
                **options: Any) -> None:

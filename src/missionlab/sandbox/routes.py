@@ -192,11 +192,14 @@ def build_router(store: Store, simulator: RunStarter) -> APIRouter:
     async def list_agents(mission_id: UUID, run_id: UUID) -> Response:
         return ok({"data": store.list_agents(str(mission_id), str(run_id))})
 
-    @api.post(f"{run_path}/telnyx-agents", summary="Link Telnyx agent to run",
-              **_doc(s.AgentOut, 201, conflict=True))
+    link_doc = _doc(s.AgentOut, 201)
+    link_doc["responses"][200] = {"model": s.AgentOut,
+                                  "description": "Already linked: the existing link"}
+
+    @api.post(f"{run_path}/telnyx-agents", summary="Link Telnyx agent to run", **link_doc)
     async def link_agent(mission_id: UUID, run_id: UUID, body: s.LinkAgent) -> Response:
-        agent = store.link_agent(str(mission_id), str(run_id), body.telnyx_agent_id)
-        return ok({"data": agent}, 201)
+        agent, created = store.link_agent(str(mission_id), str(run_id), body.telnyx_agent_id)
+        return ok({"data": agent}, 201 if created else 200)
 
     @api.delete(f"{run_path}/telnyx-agents/{{telnyx_agent_id}}", summary="Unlink Telnyx agent",
                 **_doc(type(None), 204))

@@ -455,17 +455,16 @@ class Store:
         return [_row(("run_id", "telnyx_agent_id", "created_at"), r) for r in rows]
 
     def link_agent(self, mission_id: str, run_id: str, agent_id: str, *, at: str | None = None
-                   ) -> dict[str, Any]:
+                   ) -> tuple[dict[str, Any], bool]:
+        """Link an agent; (link, created). Linking a linked agent returns the existing link."""
         with self.transaction() as db:
             self.get_run(mission_id, run_id)
-            try:
-                db.execute("INSERT INTO agents VALUES (?, ?, ?)", (run_id, agent_id, at or now()))
-            except sqlite3.IntegrityError:
-                raise Conflict(f"Agent {agent_id!r} is already linked to run {run_id}") from None
+            created = db.execute("INSERT OR IGNORE INTO agents VALUES (?, ?, ?)",
+                                 (run_id, agent_id, at or now())).rowcount == 1
         row = self._one("SELECT run_id, telnyx_agent_id, created_at FROM agents WHERE run_id=? "
                         "AND telnyx_agent_id=?", (run_id, agent_id))
         assert row is not None
-        return _row(("run_id", "telnyx_agent_id", "created_at"), row)
+        return _row(("run_id", "telnyx_agent_id", "created_at"), row), created
 
     def unlink_agent(self, mission_id: str, run_id: str, agent_id: str) -> None:
         with self.transaction() as db:
