@@ -113,9 +113,14 @@ class APIStatusError(APIError):
         self.fields = fields or []
         self.response = response
         lines = [f"{status_code} {_REASON_PHRASES.get(status_code, 'error')}: {operation} failed"]
-        lines += [f"  - {reason}" for reason in reasons[:10]]
-        if len(reasons) > 10:
-            lines.append(f"  … and {len(reasons) - 10} more")
+        budget = MAX_MESSAGE - len(lines[0]) - 40  # room for the "and N more" line
+        for shown, reason in enumerate(reasons):
+            line = f"  - {_clip(reason, 300)}"
+            if len(line) + 1 > budget:
+                lines.append(f"  … and {len(reasons) - shown} more")
+                break
+            budget -= len(line) + 1
+            lines.append(line)
         super().__init__("\n".join(lines), operation=operation)
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -91,13 +91,14 @@ class _BasePage(Generic[T]):
         return self._request.page_number or 1
 
     def has_next_page(self) -> bool:
-        """Whether a following page may hold items (stops like the official SDK)."""
+        """Whether a following page may hold items.
+
+        Like the official SDK: not after an empty page, nor when ``page_number`` has
+        reached ``total_pages``; without ``meta``, until a page comes back empty.
+        """
         if not self.data:
             return False
-        if self.meta is not None:
-            return self.meta.page_number < self.meta.total_pages
-        size = self._request.page_size
-        return size is None or len(self.data) >= size
+        return self.meta is None or self.meta.page_number < self.meta.total_pages
 
     def _next_request(self) -> PageRequest[T]:
         return replace(self._request, page_number=self.page_number + 1)
