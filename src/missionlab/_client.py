@@ -155,7 +155,8 @@ class _BaseClient:
             log.info("retrying %s in %.2fs (retry %d of %d) after %s", call.operation,
                      decision.delay, retry_number, self.max_retries, type(exc).__name__)
             return decision
-        raise self._connection_error(call, exc) from exc
+        # Not chained: the transport's own exception may carry request details.
+        raise self._connection_error(call, exc) from None
 
     def _connection_error(self, call: Call[Any], exc: httpx.TransportError) -> APIError:
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
