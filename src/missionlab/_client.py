@@ -147,7 +147,12 @@ class _BaseClient:
         return False, None, decision
 
     def _on_transport_error(self, call: Call[Any], exc: httpx.TransportError,
-                            retry_number: int) -> RetryDecision:
+                            retry_number: int) -> RetryDecision | APIError:
+        """The retry decision after a transport error, or the error to raise.
+
+        The caller raises the error outside its ``except`` block, unchained: the
+        transport's own exception (and any frame holding it) may carry request details.
+        """
         decision = decide_after_error(exc, idempotent=call.idempotent,
                                       retries_left=self.max_retries - retry_number + 1,
                                       retry_number=retry_number)
@@ -155,8 +160,7 @@ class _BaseClient:
             log.info("retrying %s in %.2fs (retry %d of %d) after %s", call.operation,
                      decision.delay, retry_number, self.max_retries, type(exc).__name__)
             return decision
-        # Not chained: the transport's own exception may carry request details.
-        raise self._connection_error(call, exc) from None
+        return self._connection_error(call, exc)
 
     def _connection_error(self, call: Call[Any], exc: httpx.TransportError) -> APIError:
         cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
@@ -195,11 +199,14 @@ class Client(_BaseClient):
             try:
                 response = self._http.send(self._request(call))
             except httpx.TransportError as exc:
-                decision = self._on_transport_error(call, exc, retry_number)
+                outcome = self._on_transport_error(call, exc, retry_number)
             else:
-                done, result, decision = self._on_response(call, response, retry_number)
+                done, result, outcome = self._on_response(call, response, retry_number)
                 if done:
                     return result  # type: ignore[return-value]
+            if isinstance(outcome, APIError):
+                raise outcome
+            decision = outcome
             time.sleep(decision.delay)
 
     def _list(self, request: PageRequest[Any]) -> SyncPage[Any]:
@@ -240,11 +247,14 @@ class AsyncClient(_BaseClient):
             try:
                 response = await self._http.send(self._request(call))
             except httpx.TransportError as exc:
-                decision = self._on_transport_error(call, exc, retry_number)
+                outcome = self._on_transport_error(call, exc, retry_number)
             else:
-                done, result, decision = self._on_response(call, response, retry_number)
+                done, result, outcome = self._on_response(call, response, retry_number)
                 if done:
                     return result  # type: ignore[return-value]
+            if isinstance(outcome, APIError):
+                raise outcome
+            decision = outcome
             await asyncio.sleep(decision.delay)
 
     async def _list(self, request: PageRequest[Any]) -> AsyncPage[Any]:
