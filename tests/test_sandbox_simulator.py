@@ -1,0 +1,201 @@
+"""The run simulator and the demo data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import missionlab
+from missionlab.sandbox import Sandbox, Store
+from missionlab.sandbox.demo import seed_demo
+from missionlab.sandbox.script import build_script
+
+from .conftest import unique
+
+NESTED_PLAN = {"plan": [
+    {"step_id": "first", "description": "First", "duration": 2, "tools": ["t.one"]},
+    {"step_id": "group", "description": "Group", "children": [
+        {"step_id": "inner", "description": "Inner", "duration": 2, "repeat": 2}]},
+    {"step_id": "last", "description": "Last", "duration": 2},
+]}
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture(scope="module")
+def fast() -> Any:
+    with Sandbox(speed=40) as sb:
+        yield sb
+
+
+def managed(client: missionlab.Client, metadata: dict[str, Any] | None = None) -> str:
+    return client.missions.create(name=unique("sim"), execution_mode="managed",
+                                  metadata=metadata).data.mission_id
+
+
+def test_managed_run_plays_to_the_end(fast: Sandbox) -> None:
+    client = fast.client()
+    mission_id = managed(client, NESTED_PLAN)
+    run = client.missions.runs.create(mission_id, input={"x": 1}).data
+    assert run.status == "pending"
+    runs = client.missions.runs
+    done = wait_for(lambda: (r := runs.retrieve(run.run_id, mission_id=mission_id).data)
+                    .status in ("succeeded", "failed") and r)
+    plan = runs.plan.retrieve(run.run_id, mission_id=mission_id).data
+    assert [s.step_id for s in plan] == ["first", "group", "inner-1", "inner-2", "last"]
+    assert {s.parent_step_id for s in plan if s.step_id.startswith("inner")} == {"group"}
+    assert all(s.status in ("completed", "failed", "skipped") for s in plan)
+    for step in plan:
+        if step.status == "completed":
+            assert step.started_at is not None and step.completed_at >= step.started_at
+    group = next(s for s in plan if s.step_id == "group")
+    inner = [s for s in plan if s.parent_step_id == "group" and s.status == "completed"]
+    assert all(group.started_at <= s.started_at for s in inner)
+    events = runs.events.list(run.run_id, mission_id=mission_id, page_size=1000).data
+    types = {e.type for e in events}
+    assert {"status_change", "step_started", "tool_call", "tool_result"} <= types
+    assert ("step_completed" in types) or ("step_failed" in types)
+    assert all(e.step_id in {s.step_id for s in plan} for e in events if e.step_id)
+    assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
+    if done.status == "succeeded":
+        assert done.result_summary and done.result_payload
+    else:
+        assert done.error
+
+
+def test_pause_freezes_and_resume_continues(fast: Sandbox) -> None:
+    client = fast.client()
+    mission_id = managed(client)
+    runs = client.missions.runs
+    run = runs.create(mission_id).data
+    wait_for(lambda: runs.retrieve(run.run_id, mission_id=mission_id).data.status == "running")
+    runs.pause_run(run.run_id, mission_id=mission_id)
+    frozen = runs.events.list(run.run_id, mission_id=mission_id, page_size=1000).meta
+    time.sleep(0.6)
+    assert runs.events.list(run.run_id, mission_id=mission_id,
+                            page_size=1000).meta == frozen
+    runs.resume_run(run.run_id, mission_id=mission_id)
+    wait_for(lambda: runs.retrieve(run.run_id, mission_id=mission_id).data.status in (
+        "succeeded", "failed"))
+
+
+def test_cancel_skips_the_remaining_steps(fast: Sandbox) -> None:
+    client = fast.client()
+    mission_id = managed(client, {"plan": [
+        {"step_id": "a", "description": "A", "duration": 1},
+        {"step_id": "b", "description": "B", "duration": 200},
+        {"step_id": "c", "description": "C", "duration": 5}]})
+    runs = client.missions.runs
+    run = runs.create(mission_id).data
+    wait_for(lambda: any(s.step_id == "b" and s.status == "in_progress" for s in
+                         runs.plan.retrieve(run.run_id, mission_id=mission_id).data))
+    cancelled = runs.cancel_run(run.run_id, mission_id=mission_id).data
+    assert cancelled.status == "cancelled"
+    plan = {s.step_id: s.status for s in runs.plan.retrieve(run.run_id,
+                                                             mission_id=mission_id).data}
+    assert plan == {"a": "completed", "b": "skipped", "c": "skipped"}
+    time.sleep(0.3)
+    assert runs.retrieve(run.run_id, mission_id=mission_id).data.status == "cancelled"
+
+
+def test_external_runs_are_left_alone(fast: Sandbox) -> None:
+    client = fast.client()
+    mission_id = client.missions.create(name=unique("ext")).data.mission_id
+    run = client.missions.runs.create(mission_id).data
+    time.sleep(0.5)
+    assert client.missions.runs.retrieve(run.run_id, mission_id=mission_id).data.status == "pending"
+    assert client.missions.runs.plan.retrieve(run.run_id, mission_id=mission_id).data == []
+
+
+def test_speed_factor_scales_time() -> None:
+    script = build_script("00000000-0000-4000-8000-000000000000", None, seed=1)
+    length = script.actions[-1].at
+    assert 30 < length < 600  # a realistic minutes-long run in simulated seconds
+    with Sandbox(speed=length / 1.5) as sb:  # about 1.5 s of real time
+        client = sb.client()
+        mission_id = managed(client)
+        run = client.missions.runs.create(mission_id).data
+        started = time.monotonic()
+        wait_for(lambda: client.missions.runs.retrieve(
+            run.run_id, mission_id=mission_id).data.status in ("succeeded", "failed"), 15)
+        assert time.monotonic() - started < 6
+
+
+def test_scripts_are_deterministic() -> None:
+    run_id = "11111111-2222-4333-8444-555555555555"
+    one, two = build_script(run_id, NESTED_PLAN, 7), build_script(run_id, NESTED_PLAN, 7)
+    assert one == two
+    assert build_script(run_id, NESTED_PLAN, 8) != one
+
+
+def test_simulations_resume_after_restart(tmp_path: Any) -> None:
+    db = tmp_path / "sim.db"
+    plan = {"plan": [{"step_id": "long", "description": "Long", "duration": 30}]}
+    with Sandbox(db=db, speed=10) as sb:
+        client = sb.client()
+        mission_id = managed(client, plan)
+        run_id = client.missions.runs.create(mission_id).data.run_id
+        wait_for(lambda: client.missions.runs.retrieve(run_id, mission_id=mission_id
+                                                       ).data.status == "running")
+    with Sandbox(db=db, speed=200) as sb:
+        client = sb.client()
+        done = wait_for(lambda: (r := client.missions.runs.retrieve(
+            run_id, mission_id=mission_id).data).status in ("succeeded", "failed") and r)
+        assert done.finished_at is not None
+
+
+def test_demo_data() -> None:
+    store = Store()
+    counts = seed_demo(store)
+    assert counts["missions"] >= 6 and counts["runs"] >= 300 and counts["events"] >= 3000
+    statuses = dict(store._all("SELECT status, count(*) FROM runs GROUP BY status", ()))
+    assert set(statuses) == {"pending", "running", "paused", "succeeded", "failed", "cancelled"}
+    sizes = [n for (n,) in store._all("SELECT count(*) FROM steps GROUP BY run_id", ())]
+    assert min(sizes) >= 3 and max(sizes) <= 40
+    assert store._all("SELECT count(*) FROM steps WHERE parent_step_id IS NOT NULL", ())[0][0] > 0
+    modes = {m for (m,) in store._all("SELECT DISTINCT execution_mode FROM missions", ())}
+    assert modes == {"managed", "external"}
+    kinds = {k for (k,) in store._all("SELECT DISTINCT kind FROM objects", ())}
+    assert kinds == {"tools", "knowledge-bases", "mcp-servers"}
+    assert store.count("agents") > 0
+    assert len(store.simulations()) == 1  # one run plays live when the sandbox starts
+    failing = store._all("SELECT step_id, avg(status='failed') f FROM steps GROUP BY step_id "
+                         "HAVING count(*) > 20 ORDER BY f DESC LIMIT 1", ())
+    assert failing[0][1] > 0.1  # some steps fail often
+
+
+def test_demo_data_is_deterministic() -> None:
+    def snapshot() -> list[Any]:
+        store = Store()
+        seed_demo(store)
+        history = "started_at < '2026-11-28'"  # all but the live run, which starts now
+        return (store._all(f"SELECT * FROM runs WHERE {history} ORDER BY run_id", ())
+                + store._all("SELECT * FROM events ORDER BY event_id", ())
+                + store._all("SELECT run_id FROM runs", ()))
+
+    first, second = snapshot(), snapshot()
+    assert first == second and len(first) > 10_000
+
+
+def test_demo_sandbox_has_a_live_run() -> None:
+    with Sandbox(demo=True, speed=20) as sb:
+        client = sb.client()
+        def live_run() -> Any:
+            newest = client.missions.runs.list_runs(status="running").data[0]
+            return newest if time.time() - newest.started_at.timestamp() < 60 else None
+
+        newest = wait_for(live_run)
+        plan = wait_for(lambda: client.missions.runs.plan.retrieve(
+            newest.run_id, mission_id=newest.mission_id).data)
+        assert len(plan) >= 3
