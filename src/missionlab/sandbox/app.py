@@ -100,6 +100,9 @@ def create_app(store: Store, *, token: str | None = None, speed: float = 1.0, se
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not decode the body (e.g. not UTF-8)
+            return JSONResponse({"detail": [{"loc": ["body"], "msg": "Body is not valid JSON",
+                                             "type": "json_invalid"}]}, status_code=422)
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
         detail = f"No route {request.method} {request.url.path}" if exc.status_code in (
             404, 405) else str(exc.detail)

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Body, Query, Response
 from . import schemas as s
 from .store import OBJECT_KINDS, Store
 
-PageNumber = Annotated[int, Query(alias="page[number]", ge=1, description="Page number (1-based)")]
+PageNumber = Annotated[int, Query(alias="page[number]", ge=1, le=2**31 - 1,
+                                   description="Page number (1-based)")]
 PageSize = Annotated[int, Query(alias="page[size]", gt=0, le=1000, description="Items per page")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
