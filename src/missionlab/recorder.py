@@ -106,7 +106,8 @@ class RunRecorder:
                 "traceback": "".join(traceback.format_exception(exc))[-4000:]})
         self._finish(status, fields)
 
-    def _finish(self, status: RunStatus, fields: dict[str, Any]) -> None:
+    def _finish(self, status: RunStatus, fields: dict[str, Any],
+                attempts: int = FINISH_ATTEMPTS) -> None:
         """Skip unreached steps and set the final status, retrying until delivered."""
         for step in list(self.steps.values()):
             if step.status in (StepStatus.PENDING, StepStatus.IN_PROGRESS):
@@ -116,7 +117,9 @@ class RunRecorder:
                 except APIError as err:
                     log.warning("could not mark step %s %s: %s", step.step_id, final, err)
         last: Exception | None = None
-        for attempt in range(FINISH_ATTEMPTS):
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(min(2**attempt, 8))
             try:
                 self.run = self._runs.update(self.run_id, mission_id=self.mission_id,
                                              status=status, **fields).data
@@ -124,7 +127,6 @@ class RunRecorder:
                 return
             except APIError as err:
                 last = err
-                time.sleep(min(2**attempt, 8))
         raise RecorderError(
             f"run {self.run_id} of mission {self.mission_id} could not be marked {status.value} "
             f"and may still show as running: {last}") from last
@@ -222,7 +224,8 @@ def _finish_open_runs() -> None:
     """A run left open when the interpreter exits is marked failed, not left running."""
     for recorder in list(_open_recorders):
         try:
-            recorder._finish(RunStatus.FAILED, {"error": "The recording process exited"})
+            recorder._finish(RunStatus.FAILED, {"error": "The recording process exited"},
+                             attempts=1)
         except Exception:  # noqa: BLE001 - at exit, report and go on
             log.warning("could not finish run %s at exit", recorder.run.run_id if recorder.run
                         else "?")

@@ -1,0 +1,139 @@
+"""The run recorder, for code that is its own agent (execution_mode = external)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+import missionlab
+from missionlab import RunRecorder
+from missionlab.sandbox import Sandbox
+
+from .conftest import unique
+
+
+def external(client: missionlab.Client) -> str:
+    return client.missions.create(name=unique("recorder")).data.mission_id
+
+
+def plan_of(client: missionlab.Client, rec: RunRecorder) -> dict[str, str]:
+    steps = client.missions.runs.plan.retrieve(rec.run_id, mission_id=rec.mission_id).data
+    return {s.step_id: s.status.value for s in steps}
+
+
+def events_of(client: missionlab.Client, rec: RunRecorder) -> list[missionlab.Event]:
+    return client.missions.runs.events.list(rec.run_id, mission_id=rec.mission_id,
+                                            page_size=1000).data
+
+
+def test_a_successful_run(client: missionlab.Client) -> None:
+    mission_id = external(client)
+    with RunRecorder(client, mission_id, input={"city": "Paris"}, agent_id="my-agent") as rec:
+        assert rec.run is not None and rec.run.status == "running"
+        rec.plan([("search", "Search flights"), ("book", "Book the best one")])
+        with rec.step("search"):
+            rec.event("tool_call", "flights.search", payload={"to": "CDG"})
+            with rec.step("search-cheap", "Look for cheaper dates"):
+                pass
+        with rec.step("book"):
+            rec.event("tool_result", "booked")
+        rec.succeed("Booked AF1234", {"flight": "AF1234"})
+    run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
+    assert (run.status, run.result_summary, run.result_payload) == (
+        "succeeded", "Booked AF1234", {"flight": "AF1234"})
+    assert plan_of(client, rec) == {"search": "completed", "search-cheap": "completed",
+                                    "book": "completed"}
+    steps = client.missions.runs.plan.retrieve(rec.run_id, mission_id=mission_id).data
+    assert next(s for s in steps if s.step_id == "search-cheap").parent_step_id == "search"
+    events = events_of(client, rec)
+    assert [e.type.value for e in events if e.step_id == "search"] == [
+        "step_started", "tool_call", "step_completed"]
+    assert next(e for e in events if e.type == "tool_call").agent_id == "my-agent"
+
+
+def test_an_exception_fails_the_step_and_the_run(client: missionlab.Client) -> None:
+    mission_id = external(client)
+    with pytest.raises(ZeroDivisionError), RunRecorder(client, mission_id) as rec:
+        rec.plan([("a", "A"), ("b", "B"), ("c", "C")])
+        with rec.step("a"):
+            pass
+        with rec.step("b"):
+            1 / 0  # noqa: B018
+    run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
+    assert run.status == "failed" and "ZeroDivisionError" in (run.error or "")
+    assert run.finished_at is not None
+    assert plan_of(client, rec) == {"a": "completed", "b": "failed", "c": "skipped"}
+    errors = [e for e in events_of(client, rec) if e.type == "error"]
+    assert len(errors) == 1 and errors[0].step_id == "b"  # logged once, on its step
+
+
+def test_an_exception_outside_steps(client: missionlab.Client) -> None:
+    mission_id = external(client)
+    with pytest.raises(RuntimeError), RunRecorder(client, mission_id) as rec:
+        raise RuntimeError("setup broke")
+    run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
+    assert run.status == "failed" and run.error == "RuntimeError: setup broke"
+    error = next(e for e in events_of(client, rec) if e.type == "error")
+    assert error.step_id is None and "Traceback" in error.payload["traceback"]
+
+
+def test_keyboard_interrupt_cancels(client: missionlab.Client) -> None:
+    mission_id = external(client)
+    with pytest.raises(KeyboardInterrupt), RunRecorder(client, mission_id) as rec:
+        with rec.step("long", "Long work"):
+            raise KeyboardInterrupt
+    run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
+    assert run.status == "cancelled"
+
+
+def test_explicit_failure_without_exception(client: missionlab.Client) -> None:
+    mission_id = external(client)
+    with RunRecorder(client, mission_id) as rec:
+        rec.fail("no flights found")
+    run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
+    assert (run.status, run.error) == ("failed", "no flights found")
+
+
+def test_the_final_update_is_retried_until_delivered(sandbox: Sandbox,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flaky network at the end still leaves the run finished, not running."""
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    failures = {"left": 4}
+
+    class Flaky(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "PATCH" and b"succeeded" in request.content and failures["left"]:
+                failures["left"] -= 1
+                raise httpx.ConnectError("network down")
+            return super().handle_request(request)
+
+    client = missionlab.Client(base_url=sandbox.url, transport=Flaky(), max_retries=1)
+    mission_id = external(client)
+    with RunRecorder(client, mission_id) as rec:
+        pass
+    assert failures["left"] == 0
+    assert client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data.status == (
+        "succeeded")
+
+
+def test_undeliverable_final_update_says_which_run_is_open(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("time.sleep", lambda s: None)
+
+    class Down(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "PATCH" and b"succeeded" in request.content:
+                raise httpx.ConnectError("network down")
+            return super().handle_request(request)
+
+    client = missionlab.Client(base_url=sandbox.url, transport=Down(), max_retries=0)
+    mission_id = external(client)
+    with pytest.raises(missionlab.RecorderError) as err, RunRecorder(client, mission_id) as rec:
+        pass
+    assert rec.run_id in str(err.value) and "running" in str(err.value)
+
+
+def test_recorder_outside_with_block_is_a_clear_error(client: missionlab.Client) -> None:
+    rec = RunRecorder(client, external(client))
+    with pytest.raises(missionlab.RecorderError, match="with"):
+        rec.event("message", "too early")
