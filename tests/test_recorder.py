@@ -79,9 +79,9 @@ def test_an_exception_outside_steps(client: missionlab.Client) -> None:
 
 def test_keyboard_interrupt_cancels(client: missionlab.Client) -> None:
     mission_id = external(client)
-    with pytest.raises(KeyboardInterrupt), RunRecorder(client, mission_id) as rec:
-        with rec.step("long", "Long work"):
-            raise KeyboardInterrupt
+    with (pytest.raises(KeyboardInterrupt), RunRecorder(client, mission_id) as rec,
+          rec.step("long", "Long work")):
+        raise KeyboardInterrupt
     run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
     assert run.status == "cancelled"
 

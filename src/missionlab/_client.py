@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Generator
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -81,6 +81,8 @@ def _is_hosted(base_url: str) -> bool:
 
 
 class _BaseClient:
+    _http: Any  # httpx.Client or httpx.AsyncClient, set by the subclass
+
     def __init__(self, api_key: str | None, base_url: str | None, timeout: float | httpx.Timeout,
                  max_retries: int) -> None:
         self.base_url = (base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL
@@ -119,10 +121,12 @@ class _BaseClient:
     def _request(self, call: Call[Any]) -> httpx.Request:
         kwargs = call.request_kwargs()
         kwargs.setdefault("timeout", self.timeout)
-        return self._http.build_request(call.method, self.base_url + call.path, **kwargs)
+        request: httpx.Request = self._http.build_request(call.method, self.base_url + call.path,
+                                                          **kwargs)
+        return request
 
     def _on_response(self, call: Call[T], response: httpx.Response, retry_number: int
-                     ) -> tuple[bool, T | None, RetryDecision]:
+                     ) -> tuple[bool, Any, RetryDecision]:
         """(done, result, decision): the parsed result, or whether to retry, or raises."""
         if response.is_success:
             try:
@@ -188,7 +192,7 @@ class Client(_BaseClient):
                  transport: httpx.BaseTransport | None = None) -> None:
         super().__init__(api_key, base_url, timeout, max_retries)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
+        self._http: httpx.Client = http_client or httpx.Client(
             transport=transport, limits=httpx.Limits(max_connections=32))
         self._http.auth = _BearerAuth(self._secret)
 
@@ -203,7 +207,7 @@ class Client(_BaseClient):
             else:
                 done, result, outcome = self._on_response(call, response, retry_number)
                 if done:
-                    return result  # type: ignore[return-value]
+                    return cast(T, result)
             if isinstance(outcome, APIError):
                 raise outcome
             decision = outcome
@@ -236,7 +240,7 @@ class AsyncClient(_BaseClient):
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(api_key, base_url, timeout, max_retries)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
+        self._http: httpx.AsyncClient = http_client or httpx.AsyncClient(
             transport=transport, limits=httpx.Limits(max_connections=32))
         self._http.auth = _BearerAuth(self._secret)
 
@@ -251,7 +255,7 @@ class AsyncClient(_BaseClient):
             else:
                 done, result, outcome = self._on_response(call, response, retry_number)
                 if done:
-                    return result  # type: ignore[return-value]
+                    return cast(T, result)
             if isinstance(outcome, APIError):
                 raise outcome
             decision = outcome

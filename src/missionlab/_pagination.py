@@ -163,7 +163,7 @@ class SyncPage(_BasePage[T]):
                 return
             yield page
 
-    def __iter__(self) -> Iterator[T]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[T]:
         for page in self.iter_pages():
             yield from page.data
 

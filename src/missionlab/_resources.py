@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -46,22 +46,28 @@ class _Resource:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def _get(self, path: str, operation: str, model: type[M], options: dict[str, Any]) -> Any:
-        return self._client._send(Call("GET", path, operation, parse_model(model),
-                                       options=check_options(options)))
+    # With the async client these return coroutines; the annotations are the sync client's.
 
-    def _write(self, method: str, path: str, operation: str, model: type[M] | None,
-               options: dict[str, Any], json: Any = None, *, idempotent: bool) -> Any:
-        parse = parse_model(model) if model is not None else parse_nothing
-        return self._client._send(Call(method, path, operation, parse, json=json,
-                                       idempotent=idempotent, options=check_options(options)))
+    def _get(self, path: str, operation: str, model: type[M], options: dict[str, Any]) -> M:
+        return cast(M, self._client._send(Call("GET", path, operation, parse_model(model),
+                                               options=check_options(options))))
+
+    def _write(self, method: str, path: str, operation: str, model: type[M],
+               options: dict[str, Any], json: Any = None, *, idempotent: bool) -> M:
+        return cast(M, self._client._send(Call(method, path, operation, parse_model(model),
+                                               json=json, idempotent=idempotent,
+                                               options=check_options(options))))
+
+    def _delete(self, path: str, operation: str, options: dict[str, Any]) -> None:
+        return cast(None, self._client._send(Call("DELETE", path, operation, parse_nothing,
+                                                  options=check_options(options))))
 
     def _list(self, path: str, operation: str, item: type[M], filters: dict[str, Any],
-              page_number: Any, page_size: Any, options: dict[str, Any]) -> Any:
+              page_number: Any, page_size: Any, options: dict[str, Any]) -> SyncPage[M]:
         v.page_query(page_number, page_size)
         request = PageRequest(path, operation, item, filters, page_number, page_size,
                               check_options(options))
-        return self._client._list(request)
+        return cast(SyncPage[M], self._client._list(request))
 
 
 def _mission_path(mission_id: Any) -> str:
@@ -135,8 +141,7 @@ class Missions(_Resource):
 
     def delete_mission(self, mission_id: str, **options: Any) -> None:
         """Delete a mission with its runs, plans, events and links."""
-        return self._write("DELETE", _mission_path(mission_id),  # type: ignore[no-any-return]
-                           "DELETE /ai/missions/{mission_id}", None, options, idempotent=True)
+        return self._delete(_mission_path(mission_id), "DELETE /ai/missions/{mission_id}", options)
 
     def clone_mission(self, mission_id: str, **options: Any) -> MissionResponse:
         """Copy a mission into a new one, returned."""
@@ -216,22 +221,22 @@ class Runs(_Resource):
                            RunResponse, options, body, idempotent=True)
 
     def _transition(self, action: str, run_id: str, mission_id: str,
-                    options: dict[str, Any]) -> Any:
+                    options: dict[str, Any]) -> RunResponse:
         return self._write("POST", f"{_run_path(mission_id, run_id)}/{action}",
                            f"POST .../runs/{{run_id}}/{action}", RunResponse, options,
                            idempotent=False)
 
     def cancel_run(self, run_id: str, *, mission_id: str, **options: Any) -> RunResponse:
         """Cancel a pending, running or paused run."""
-        return self._transition("cancel", run_id, mission_id, options)  # type: ignore[no-any-return]
+        return self._transition("cancel", run_id, mission_id, options)
 
     def pause_run(self, run_id: str, *, mission_id: str, **options: Any) -> RunResponse:
         """Pause a running run."""
-        return self._transition("pause", run_id, mission_id, options)  # type: ignore[no-any-return]
+        return self._transition("pause", run_id, mission_id, options)
 
     def resume_run(self, run_id: str, *, mission_id: str, **options: Any) -> RunResponse:
         """Resume a paused run."""
-        return self._transition("resume", run_id, mission_id, options)  # type: ignore[no-any-return]
+        return self._transition("resume", run_id, mission_id, options)
 
 
 class Events(_Resource):
@@ -338,9 +343,7 @@ class TelnyxAgents(_Resource):
         """Unlink an agent from the run."""
         path = (f"{_run_path(mission_id, run_id)}/telnyx-agents/"
                 f"{v.id_arg('telnyx_agent_id', telnyx_agent_id)}")
-        return self._write("DELETE", path,  # type: ignore[no-any-return]
-                           "DELETE .../telnyx-agents/{telnyx_agent_id}", None, options,
-                           idempotent=True)
+        return self._delete(path, "DELETE .../telnyx-agents/{telnyx_agent_id}", options)
 
 
 class _MissionObjects(_Resource):
@@ -358,28 +361,28 @@ class _MissionObjects(_Resource):
     def _op(self, method: str, one: bool) -> str:
         return f"{method} /ai/missions/{{mission_id}}/{self.segment}" + ("/{id}" if one else "")
 
-    def _list_objects(self, mission_id: Any, options: dict[str, Any]) -> Any:
+    def _list_objects(self, mission_id: Any, options: dict[str, Any]) -> ObjectListResponse:
         return self._get(self._path(mission_id), self._op("GET", False), ObjectListResponse,
                          options)
 
-    def _create(self, mission_id: Any, body: Any, options: dict[str, Any]) -> Any:
+    def _create(self, mission_id: Any, body: Any, options: dict[str, Any]) -> ObjectResponse:
         return self._write("POST", self._path(mission_id), self._op("POST", False),
                            ObjectResponse, options, v.object_arg("body", body) or {},
                            idempotent=False)
 
-    def _retrieve(self, object_id: Any, mission_id: Any, options: dict[str, Any]) -> Any:
+    def _retrieve(self, object_id: Any, mission_id: Any, options: dict[str, Any]
+                  ) -> ObjectResponse:
         return self._get(self._path(mission_id, object_id), self._op("GET", True),
                          ObjectResponse, options)
 
     def _update(self, object_id: Any, mission_id: Any, body: Any,
-                options: dict[str, Any]) -> Any:
+                options: dict[str, Any]) -> ObjectResponse:
         return self._write("PUT", self._path(mission_id, object_id), self._op("PUT", True),
                            ObjectResponse, options, v.object_arg("body", body) or {},
                            idempotent=True)
 
-    def _delete(self, object_id: Any, mission_id: Any, options: dict[str, Any]) -> Any:
-        return self._write("DELETE", self._path(mission_id, object_id),
-                           self._op("DELETE", True), None, options, idempotent=True)
+    def _delete_object(self, object_id: Any, mission_id: Any, options: dict[str, Any]) -> None:
+        return self._delete(self._path(mission_id, object_id), self._op("DELETE", True), options)
 
 
 class Tools(_MissionObjects):
@@ -402,7 +405,7 @@ class Tools(_MissionObjects):
         return self._update(tool_id, mission_id, body, options)
 
     def delete_tool(self, tool_id: str, *, mission_id: str, **options: Any) -> None:
-        return self._delete(tool_id, mission_id, options)  # type: ignore[no-any-return]
+        return self._delete_object(tool_id, mission_id, options)
 
 
 class KnowledgeBases(_MissionObjects):
@@ -427,7 +430,7 @@ class KnowledgeBases(_MissionObjects):
 
     def delete_knowledge_base(self, knowledge_base_id: str, *, mission_id: str,
                               **options: Any) -> None:
-        return self._delete(knowledge_base_id, mission_id, options)  # type: ignore[no-any-return]
+        return self._delete_object(knowledge_base_id, mission_id, options)
 
 
 class McpServers(_MissionObjects):
@@ -450,5 +453,5 @@ class McpServers(_MissionObjects):
         return self._update(mcp_server_id, mission_id, body, options)
 
     def delete_mcp_server(self, mcp_server_id: str, *, mission_id: str, **options: Any) -> None:
-        return self._delete(mcp_server_id, mission_id, options)  # type: ignore[no-any-return]
+        return self._delete_object(mcp_server_id, mission_id, options)
 

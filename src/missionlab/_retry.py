@@ -33,8 +33,8 @@ NOT_PROCESSED_STATUSES = frozenset({408, 429})
 def backoff_delay(retry_number: int, *, rng: random.Random | None = None) -> float:
     """Seconds to wait before retry number ``retry_number`` (1-based), with jitter."""
     base = min(INITIAL_BACKOFF * 2 ** (retry_number - 1), MAX_BACKOFF)
-    jitter = 1 - 0.25 * (rng or random).random()
-    return base * jitter
+    jitter: float = 1 - 0.25 * (rng or random).random()
+    return float(base * jitter)
 
 
 def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -38,11 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         from .sandbox import serve
 
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             serve(host=args.host, port=args.port, db=args.db, demo=args.demo, token=args.token,
                   speed=args.speed, seed=args.seed, faults=args.faults)
-        except KeyboardInterrupt:
-            pass
         return 0
     return 2
 

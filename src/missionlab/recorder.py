@@ -144,10 +144,10 @@ class RunRecorder:
 
     def plan(self, steps: Sequence[StepSpec]) -> list[PlanStep]:
         """Declare steps, as ``(step_id, description)`` pairs or dicts of CreatePlanStep."""
-        specs = []
+        specs: list[dict[str, Any]] = []
         for spec in steps:
-            item = dict(spec) if isinstance(spec, dict) else {"step_id": spec[0],
-                                                              "description": spec[1]}
+            item: dict[str, Any] = (dict(spec) if isinstance(spec, dict)
+                                    else {"step_id": spec[0], "description": spec[1]})
             item.setdefault("sequence", len(self.steps) + len(specs) + 1)
             specs.append(item)
         plan_api = self._runs.plan
@@ -226,6 +226,6 @@ def _finish_open_runs() -> None:
         try:
             recorder._finish(RunStatus.FAILED, {"error": "The recording process exited"},
                              attempts=1)
-        except Exception:  # noqa: BLE001 - at exit, report and go on
+        except Exception:
             log.warning("could not finish run %s at exit", recorder.run.run_id if recorder.run
                         else "?")

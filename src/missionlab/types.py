@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["EventType", "ExecutionMode", "RunStatus", "StepStatus", "ACTIVE_RUN_STATUSES",
-           "TERMINAL_RUN_STATUSES", "FINISHED_STEP_STATUSES"]
+__all__ = [
+    "ACTIVE_RUN_STATUSES",
+    "FINISHED_STEP_STATUSES",
+    "TERMINAL_RUN_STATUSES",
+    "EventType",
+    "ExecutionMode",
+    "RunStatus",
+    "StepStatus",
+]
 
 
 class ExecutionMode(StrEnum):

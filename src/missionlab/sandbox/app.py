@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +37,8 @@ def _validation_body(errors: Any) -> dict[str, Any]:
 def _auth_dependency(token: str | None) -> Any:
     bearer = HTTPBearer(auto_error=False, description="Bearer <TELNYX_API_KEY>")
 
-    async def check(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                    ) -> None:
         if token is None:
             return
         given = credentials.credentials if credentials else ""
@@ -115,12 +116,12 @@ def create_app(store: Store, *, token: str | None = None, speed: float = 1.0, se
         return app.state.faults.to_dict()  # type: ignore[no-any-return]
 
     @app.put("/_sandbox/faults", include_in_schema=False, dependencies=auth)
-    async def set_faults(request: Request) -> dict[str, Any]:
+    async def set_faults(request: Request) -> Any:
         try:
             app.state.faults.update(await request.json())
         except (TypeError, ValueError) as exc:
             return telnyx_error(422, "invalid_faults", "Unprocessable Entity", str(exc))
-        return app.state.faults.to_dict()  # type: ignore[no-any-return]
+        return app.state.faults.to_dict()
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:

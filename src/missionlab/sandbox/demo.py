@@ -187,7 +187,13 @@ def materialize(script: Script, run: dict[str, Any], start: datetime, stop_after
 def seed_demo(store: Store, *, seed: int = 0) -> dict[str, int]:
     """Fill an empty store with the demo history; returns how many of each were made."""
     rng = random.Random(f"missionlab-demo:{seed}")
-    missions, runs, steps, events, agents, objects, live = [], [], [], [], [], [], []
+    missions: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    agents: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
+    live: list[tuple[str, str]] = []
     created = ANCHOR - timedelta(days=HISTORY_DAYS + 5)
     for index, spec in enumerate(MISSIONS):
         mission_id = _uuid(rng)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import json
 import random
 import threading
 from dataclasses import asdict, dataclass, field, fields
@@ -130,8 +131,8 @@ class FaultMiddleware:
             detail = ("Rate limit exceeded (injected by the sandbox)" if status == 429
                       else "Injected server error (sandbox fault injection)")
             code = "rate_limited" if status == 429 else "injected_fault"
-            body = ('{"errors":[{"code":"%s","title":"%s","detail":"%s"}]}'
-                    % (code, "Too Many Requests" if status == 429 else "Server Error", detail))
+            title = "Too Many Requests" if status == 429 else "Server Error"
+            body = json.dumps({"errors": [{"code": code, "title": title, "detail": detail}]})
             headers = [(b"content-type", b"application/json")]
             if status == 429:
                 headers += [(b"retry-after", f"{rule.retry_after:g}".encode()),

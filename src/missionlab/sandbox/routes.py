@@ -136,7 +136,8 @@ def build_router(store: Store, simulator: RunStarter) -> APIRouter:
     async def list_events(mission_id: UUID, run_id: UUID, type: s.EventType | None = None,
                           step_id: str | None = None, agent_id: str | None = None,
                           page_number: PageNumber = 1, page_size: PageSize = 50) -> Response:
-        filters = {"type": type, "step_id": step_id, "agent_id": agent_id}
+        given = {"type": type, "step_id": step_id, "agent_id": agent_id}
+        filters = {name: value for name, value in given.items() if value is not None}
         return page(*store.list_events(filters, page_number, page_size,
                                        mission_id=str(mission_id), run_id=str(run_id)))
 

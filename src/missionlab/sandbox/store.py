@@ -230,13 +230,14 @@ class Store:
                    at: str | None = None) -> dict[str, Any]:
         self.get_mission(mission_id, with_objects=False)
         at = at or now()
-        row = {"run_id": run_id or str(uuid.uuid4()), "mission_id": mission_id,
+        run_id = run_id or str(uuid.uuid4())
+        row = {"run_id": run_id, "mission_id": mission_id,
                "status": "pending", "started_at": at, "updated_at": at,
                "input": _dump(fields.get("input")), "metadata": _dump(fields.get("metadata"))}
         with self.transaction() as db:
             db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                        tuple(row.values()))
-        return self.get_run(mission_id, row["run_id"])
+        return self.get_run(mission_id, run_id)
 
     def get_run(self, mission_id: str, run_id: str) -> dict[str, Any]:
         row = self._one(f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE run_id=? AND "
