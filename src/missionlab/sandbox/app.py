@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +37,8 @@ def _validation_body(errors: Any) -> dict[str, Any]:
 def _auth_dependency(token: str | None) -> Any:
     bearer = HTTPBearer(auto_error=False, description="Bearer <TELNYX_API_KEY>")
 
-    async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    # A default value rather than Annotated: the annotation would name a local variable.
+    async def check(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)  # noqa: B008
                     ) -> None:
         if token is None:
             return

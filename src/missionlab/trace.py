@@ -1,0 +1,114 @@
+"""A run trace: a run with its plan and every event, as objects and as frames.
+
+``load_run(client, mission_id, run_id)`` fetches the run, its mission, its plan and
+all its events concurrently. A trace draws its Gantt (``.gantt()``), lists what
+looks wrong (``.diagnose()``), and shows itself in a notebook as a status card
+followed by the Gantt.
+"""
+
+from __future__ import annotations
+
+import html
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ._display import badge, short_text
+from .models import Event, Mission, PlanStep, Run
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from ._client import Client
+
+__all__ = ["RunTrace", "load_run"]
+
+
+@dataclass
+class RunTrace:
+    """A run, its plan steps and its events (and its mission, when known)."""
+
+    run: Run
+    steps: list[PlanStep]
+    events: list[Event]
+    mission: Mission | None = None
+    agents: list[Any] = field(default_factory=list)
+
+    @cached_property
+    def steps_frame(self) -> pd.DataFrame:
+        from .frames import steps_frame
+
+        return steps_frame(self.steps)
+
+    @cached_property
+    def events_frame(self) -> pd.DataFrame:
+        from .frames import events_frame
+
+        return events_frame(self.events)
+
+    @cached_property
+    def run_frame(self) -> pd.DataFrame:
+        from .frames import runs_frame
+
+        return runs_frame([self.run])
+
+    @property
+    def title(self) -> str:
+        name = self.mission.name if self.mission else "run"
+        return f"{name} · run {self.run.run_id[:8]} · {self.run.status.value}"
+
+    def gantt(self, **kwargs: Any) -> go.Figure:
+        """This run's plan as a Gantt timeline (see :func:`missionlab.gantt`)."""
+        from .timeline import gantt
+
+        return gantt(self, **kwargs)
+
+    def diagnose(self, **kwargs: Any) -> pd.DataFrame:
+        """What looks wrong with this run (see :func:`missionlab.diagnose`)."""
+        from .diagnose import diagnose
+
+        return diagnose(self, **kwargs)
+
+    def __repr__(self) -> str:
+        return (f"<RunTrace {self.title}: {len(self.steps)} steps, "
+                f"{len(self.events)} events>")
+
+    def _card_html(self) -> str:
+        run = self.run
+        rows = [("mission", self.mission.name if self.mission else run.mission_id),
+                ("run", run.run_id), ("started", run.started_at), ("finished", run.finished_at),
+                ("steps", f"{len(self.steps)} ({sum(s.status == 'completed' for s in self.steps)}"
+                          " completed)"),
+                ("events", len(self.events)), ("result", run.result_summary),
+                ("error", run.error)]
+        body = "".join(
+            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(short_text(v, 500))}</td></tr>"
+            for k, v in rows if v not in (None, ""))
+        return f"<div>{badge(run.status)}<table>{body}</table></div>"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML, display
+
+        display(HTML(self._card_html()))
+        display(self.gantt())
+
+    def _repr_html_(self) -> str:
+        return self._card_html() + self.gantt().to_html(full_html=False, include_plotlyjs="cdn")
+
+
+def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | None = False
+             ) -> RunTrace:
+    """Fetch a run, its mission, its plan, its linked agents and all its events, concurrently."""
+    runs = client.missions.runs
+    with ThreadPoolExecutor(4, "missionlab-load") as pool:
+        run = pool.submit(lambda: runs.retrieve(run_id, mission_id=mission_id).data)
+        mission = pool.submit(lambda: client.missions.retrieve(mission_id).data)
+        plan = pool.submit(lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data)
+        agents = pool.submit(lambda: runs.telnyx_agents.list(run_id, mission_id=mission_id).data)
+        events = runs.events.list(run_id, mission_id=mission_id, page_size=1000).fetch_all(
+            progress=progress)
+        return RunTrace(run=run.result(), steps=plan.result(), events=events,
+                        mission=mission.result(), agents=agents.result())
