@@ -34,12 +34,21 @@ from .types import EventType, ExecutionMode, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from ._connect import connect
+    from .diagnosis import diagnose
+    from .frames import to_frame
+    from .timeline import gantt
+    from .trace import RunTrace, load_run
 
 __version__ = "0.1.0"
 
 # Names whose modules pull in heavy dependencies, imported on first use.
 _LAZY = {
     "connect": "missionlab._connect",
+    "diagnose": "missionlab.diagnosis",
+    "gantt": "missionlab.timeline",
+    "load_run": "missionlab.trace",
+    "RunTrace": "missionlab.trace",
+    "to_frame": "missionlab.frames",
 }
 
 __all__ = [
@@ -69,12 +78,17 @@ __all__ = [
     "Run",
     "RunRecorder",
     "RunStatus",
+    "RunTrace",
     "StepStatus",
     "SyncPage",
     "TelnyxAgent",
     "UnprocessableEntityError",
     "__version__",
     "connect",
+    "diagnose",
+    "gantt",
+    "load_run",
+    "to_frame",
 ]
 
 

@@ -103,6 +103,12 @@ class DisplayMixin:
             elif value is not None:
                 yield name, getattr(value, "value", value)
 
+    def to_frame(self, **kwargs: Any) -> Any:
+        """This object (or the list in its ``data``) as a pandas DataFrame."""
+        from .frames import to_frame
+
+        return to_frame(self, **kwargs)
+
     def _repr_html_(self) -> str:
         data: dict[str, Any] = self.model_dump(exclude_none=True)  # type: ignore[attr-defined]
         inner = data.get("data")

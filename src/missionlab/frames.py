@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -45,8 +45,8 @@ STEP_STATUS = pd.CategoricalDtype([s.value for s in StepStatus], ordered=True)
 EVENT_TYPE = pd.CategoricalDtype([t.value for t in EventType], ordered=True)
 EXECUTION_MODE = pd.CategoricalDtype([m.value for m in ExecutionMode], ordered=True)
 
-_TEXT = "string"
-_TIME = "datetime64[us, UTC]"
+_TEXT: Final = "string"
+_TIME: Final = "datetime64[us, UTC]"
 
 
 def _records(items: Any) -> list[dict[str, Any]]:
@@ -54,9 +54,7 @@ def _records(items: Any) -> list[dict[str, Any]]:
     data = getattr(items, "data", None)
     if data is not None and not isinstance(items, Mapping):
         items = data
-    if isinstance(items, Mapping):
-        items = [items]
-    elif hasattr(items, "model_dump"):
+    if isinstance(items, Mapping) or hasattr(items, "model_dump"):
         items = [items]
     records = []
     for item in items if isinstance(items, Iterable) else [items]:

@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -56,6 +57,16 @@ def _label(description: str, depth: int, limit: int) -> str:
     text = description if len(description) <= limit else description[: limit - 1] + "…"
     prefix = "\u00a0\u00a0\u00a0" * depth + ("└ " if depth else "")
     return prefix + html.escape(text)
+
+
+def _dates(series: pd.Series) -> np.ndarray[Any, Any]:
+    """Timestamps as naive-UTC datetime64 values: plotly's date axis takes them as they are."""
+    return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+
+
+def _objects(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
+    """Hover data as one object array (plotly validates arrays far faster than lists)."""
+    return frame.to_numpy(dtype=object)
 
 
 def _fmt_time(series: pd.Series) -> pd.Series:
@@ -130,7 +141,7 @@ def gantt(trace_or_steps: RunTrace | Any, events: Any = None, *, run: Any = None
 def _fill(figure: go.Figure, steps: pd.DataFrame, events: pd.DataFrame, run: Any, mission: Any,
           now: pd.Timestamp, title: str | None, max_label: int) -> None:
     """Put the Gantt's traces and layout into ``figure`` (always the same traces, in order)."""
-    keys = [RUN_ROW] + steps["step_id"].astype(str).tolist()
+    keys = [RUN_ROW, *steps["step_id"].astype(str).tolist()]
     labels = ["<b>run</b>"] + [_label(str(d), int(depth), max_label) for d, depth in
                                zip(steps["description"], steps["depth"], strict=True)]
     end = steps["completed_at"].where(~steps["is_running"], now)
@@ -147,21 +158,21 @@ def _fill(figure: go.Figure, steps: pd.DataFrame, events: pd.DataFrame, run: Any
         rows = has_bar & (steps["status"] == status)
         millis = (end[rows] - steps["started_at"][rows]).dt.total_seconds() * 1000
         figure.add_trace(go.Bar(
-            name=status, orientation="h", y=steps["step_id"][rows].astype(str).tolist(),
-            base=steps["started_at"][rows].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
-            x=millis.clip(lower=1).tolist(), marker={"color": color, "line": {"width": 0}},
-            customdata=hover[rows].to_numpy().tolist(), hovertemplate=bar_template,
+            name=status, orientation="h", y=steps["step_id"][rows].to_numpy(dtype=object),
+            base=_dates(steps["started_at"][rows]),
+            x=millis.clip(lower=1).to_numpy(), marker={"color": color, "line": {"width": 0}},
+            customdata=_objects(hover[rows]), hovertemplate=bar_template,
             legendgroup=status, showlegend=bool(rows.any()), width=0.6))
     # Steps without a bar: pending ones at the run's start, skipped/failed ones at their end.
     unstarted = ~has_bar
     origin = _run_start(run, steps, events, now)
     at = steps["completed_at"].where(steps["completed_at"].notna(), origin)
     figure.add_trace(go.Scatter(
-        name="not started", mode="markers", y=steps["step_id"][unstarted].astype(str).tolist(),
-        x=at[unstarted].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
-        marker={"symbol": "line-ew-open", "size": 12,
+        name="not started", mode="markers", y=steps["step_id"][unstarted].to_numpy(dtype=object),
+        x=_dates(at[unstarted]),
+        marker={"symbol": "line-ew-open", "size": 16, "line": {"width": 3},
                 "color": [STEP_COLORS.get(str(s), "#999") for s in steps["status"][unstarted]]},
-        customdata=hover[unstarted].to_numpy().tolist(), hovertemplate=bar_template,
+        customdata=_objects(hover[unstarted]), hovertemplate=bar_template,
         showlegend=bool(unstarted.any())))
     _add_events(figure, events, set(keys))
     _layout(figure, keys, labels, steps, events, run, mission, now, title)
@@ -186,11 +197,11 @@ def _add_events(figure: go.Figure, events: pd.DataFrame, rows: set[str]) -> None
             "payload": part["payload"].map(lambda p: _esc(p, 200) if p else ""),
             "time": _fmt_time(part["timestamp"]), "step": part["step_id"].map(_esc)})
         figure.add_trace(go.Scattergl(
-            name=event_type, mode="markers", y=step[mine].tolist(),
-            x=part["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
+            name=event_type, mode="markers", y=step[mine].to_numpy(dtype=object),
+            x=_dates(part["timestamp"]),
             marker={"symbol": symbol, "size": 8, "color": EVENT_COLORS[event_type],
                     "line": {"width": 1, "color": EVENT_COLORS[event_type]}},
-            customdata=custom.to_numpy().tolist(), legendgroup=f"event:{event_type}",
+            customdata=_objects(custom), legendgroup=f"event:{event_type}",
             hovertemplate=(f"<b>{event_type}</b> %{{customdata[3]}}<br>%{{customdata[0]}}<br>"
                            "step: %{customdata[4]}<br>agent: %{customdata[1]}<br>"
                            "%{customdata[2]}<extra></extra>"),

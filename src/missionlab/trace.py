@@ -67,7 +67,7 @@ class RunTrace:
 
     def diagnose(self, **kwargs: Any) -> pd.DataFrame:
         """What looks wrong with this run (see :func:`missionlab.diagnose`)."""
-        from .diagnose import diagnose
+        from .diagnosis import diagnose
 
         return diagnose(self, **kwargs)
 
@@ -90,7 +90,7 @@ class RunTrace:
         return f"<div>{badge(run.status)}<table>{body}</table></div>"
 
     def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display
+        from IPython.display import HTML, display  # type: ignore[attr-defined]
 
         display(HTML(self._card_html()))
         display(self.gantt())

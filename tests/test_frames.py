@@ -1,0 +1,163 @@
+"""DataFrames: columns, dtypes, empty input, official-SDK objects, flattening, fleet views."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+import telnyx
+
+import missionlab
+from missionlab import frames
+from missionlab.sandbox import Sandbox
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+UTC_TIME = "datetime64[us, UTC]"
+
+
+@pytest.fixture(scope="module")
+def demo() -> Any:
+    with Sandbox(demo=True, speed=1) as sb:
+        yield sb
+
+
+def test_runs_frame_columns_and_dtypes(demo: Sandbox) -> None:
+    client = demo.client()
+    frame = client.missions.runs.list_runs(page_size=200).to_frame(now=NOW)
+    assert list(frame.columns) == frames.RUN_COLUMNS
+    assert str(frame["run_id"].dtype) == "string"
+    assert str(frame["started_at"].dtype) == UTC_TIME
+    assert str(frame["finished_at"].dtype) == UTC_TIME
+    assert frame["status"].dtype == frames.RUN_STATUS
+    assert list(frame["status"].cat.categories) == [s.value for s in missionlab.RunStatus]
+    assert frame["status"].cat.ordered
+    assert str(frame["duration"].dtype).startswith("timedelta64")
+    finished = frame[frame["finished_at"].notna()]
+    assert (finished["duration"] == finished["finished_at"] - finished["started_at"]).all()
+    assert not finished["is_running"].any()
+    active = frame[frame["status"].isin(["running", "paused", "pending"])]
+    assert active["is_running"].all()
+    assert (active["duration"] == pd.Timestamp(NOW) - active["started_at"]).all()
+    assert frame["duration_s"].dtype == "float64"
+
+
+def test_steps_frame_plan_order_depth_and_running_steps() -> None:
+    t0 = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
+    steps = [
+        {"run_id": "r", "step_id": "b", "sequence": 2, "description": "B", "status": "in_progress",
+         "started_at": t0},
+        {"run_id": "r", "step_id": "a1", "sequence": 1, "description": "A.1",
+         "status": "completed", "parent_step_id": "a", "started_at": t0,
+         "completed_at": t0 + timedelta(seconds=30)},
+        {"run_id": "r", "step_id": "a", "sequence": 1, "description": "A", "status": "completed",
+         "started_at": t0, "completed_at": t0 + timedelta(minutes=1)},
+        {"run_id": "r", "step_id": "c", "sequence": 3, "description": "C", "status": "pending"},
+    ]
+    frame = frames.steps_frame(steps, now=NOW)
+    assert list(frame.columns) == frames.STEP_COLUMNS
+    assert frame["step_id"].tolist() == ["a", "a1", "b", "c"]
+    assert frame["depth"].tolist() == [0, 1, 0, 0]
+    assert frame["duration_s"].tolist()[:2] == [60.0, 30.0]
+    assert frame["is_running"].tolist() == [False, False, True, False]
+    assert frame.loc[2, "duration_s"] == 3600.0  # measured to now
+    assert pd.isna(frame.loc[3, "duration_s"])
+    assert str(frame["sequence"].dtype) == "Int64"
+
+
+@pytest.mark.parametrize("function,columns", [
+    (frames.missions_frame, frames.MISSION_COLUMNS), (frames.runs_frame, frames.RUN_COLUMNS),
+    (frames.steps_frame, frames.STEP_COLUMNS), (frames.events_frame, frames.EVENT_COLUMNS),
+    (frames.agents_frame, frames.AGENT_COLUMNS)])
+def test_empty_input_keeps_columns_and_dtypes(demo: Sandbox, function: Any,
+                                              columns: list[str]) -> None:
+    empty = function([])
+    assert list(empty.columns) == columns and empty.empty
+    client = demo.client()
+    sample = {
+        frames.missions_frame: lambda: client.missions.list().data,
+        frames.runs_frame: lambda: client.missions.runs.list_runs().data,
+        frames.events_frame: lambda: client.missions.list_events().data,
+        frames.steps_frame: lambda: _some_plan(client),
+        frames.agents_frame: lambda: _some_agents(client),
+    }[function]()
+    full = function(sample)
+    assert not full.empty
+    assert empty.dtypes.astype(str).to_dict() == full.dtypes.astype(str).to_dict()
+
+
+def _some_plan(client: missionlab.Client) -> list[Any]:
+    run = client.missions.runs.list_runs(status="succeeded").data[0]
+    return client.missions.runs.plan.retrieve(run.run_id, mission_id=run.mission_id).data
+
+
+def _some_agents(client: missionlab.Client) -> list[Any]:
+    for run in client.missions.runs.list_runs(status="succeeded", page_size=200).data:
+        agents = client.missions.runs.telnyx_agents.list(run.run_id, mission_id=run.mission_id)
+        if agents.data:
+            return agents.data
+    raise AssertionError("the demo data has linked agents")
+
+
+def test_to_frame_dispatches_on_what_it_gets(demo: Sandbox) -> None:
+    client = demo.client()
+    missions = client.missions.list()
+    assert list(missionlab.to_frame(missions).columns) == frames.MISSION_COLUMNS
+    assert list(missionlab.to_frame(missions.data[0]).columns) == frames.MISSION_COLUMNS
+    assert list(missionlab.to_frame(client.missions.retrieve(missions.data[0].mission_id)
+                                    ).columns) == frames.MISSION_COLUMNS
+    runs = client.missions.runs.list_runs()
+    assert list(missionlab.to_frame(iter(runs.data)).columns) == frames.RUN_COLUMNS
+    dicts = [r.model_dump(mode="json") for r in runs.data]
+    from_dicts = missionlab.to_frame(dicts)
+    assert from_dicts["run_id"].tolist() == [r.run_id for r in runs.data]
+    assert str(from_dicts["started_at"].dtype) == UTC_TIME
+    plan = client.missions.runs.plan.retrieve(runs.data[-1].run_id,
+                                              mission_id=runs.data[-1].mission_id)
+    assert list(plan.to_frame().columns) == frames.STEP_COLUMNS
+    with pytest.raises(ValueError, match="empty"):
+        missionlab.to_frame([])
+    with pytest.raises(TypeError):
+        missionlab.to_frame([{"something": "else"}])
+
+
+def test_official_sdk_objects(demo: Sandbox) -> None:
+    official = telnyx.Telnyx(api_key="k", base_url=demo.url)
+    ours = demo.client()
+    theirs = frames.runs_frame(official.ai.missions.runs.list_runs(page_size=50).data, now=NOW)
+    mine = frames.runs_frame(ours.missions.runs.list_runs(page_size=50).data, now=NOW)
+    pd.testing.assert_frame_equal(theirs, mine)
+    events = official.ai.missions.list_events(page_size=20).data
+    assert missionlab.to_frame(events)["event_id"].tolist() == [e.event_id for e in events]
+
+
+def test_flattening(demo: Sandbox) -> None:
+    client = demo.client()
+    flat = client.missions.list().to_frame(flatten=True)
+    assert "metadata" in flat and "metadata.team" in flat
+    assert set(flat.columns[: len(frames.MISSION_COLUMNS)]) == set(frames.MISSION_COLUMNS)
+    events = frames.events_frame(client.missions.list_events(type="tool_result").data,
+                                 flatten=True)
+    assert "payload.tool" in events and events["payload.tool"].notna().all()
+
+
+def test_fleet_views(demo: Sandbox) -> None:
+    client = demo.client()
+    travel = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
+    runs = client.missions.runs.list(travel.mission_id).fetch_all(progress=False)
+    plans = [client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data
+             for r in runs]
+    steps = frames.steps_frame([s for plan in plans for s in plan], now=NOW)
+    stats = frames.step_stats(steps)
+    assert list(stats.columns) == ["step_id", "description", "runs", "finished", "median_s",
+                                   "p95_s", "max_s", "failure_rate"]
+    book = stats.set_index("step_id").loc["book"]
+    assert 0.05 < book["failure_rate"] < 0.5  # "book" fails often in the demo data
+    assert (stats["p95_s"] >= stats["median_s"]).all()
+    assert stats["median_s"].is_monotonic_decreasing
+    outcomes = frames.outcomes_over_time(frames.runs_frame(runs, now=NOW), freq="W")
+    assert list(outcomes.columns) == [s.value for s in missionlab.RunStatus]
+    assert outcomes.to_numpy().sum() == len(runs)
+    assert frames.step_stats(frames.steps_frame([])).empty
+    assert frames.outcomes_over_time(frames.runs_frame([])).empty

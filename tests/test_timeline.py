@@ -1,0 +1,181 @@
+"""Figures, asserted on fig.data and fig.layout, for runs played by the sandbox's simulator."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import missionlab
+from missionlab import timeline
+from missionlab.sandbox import Sandbox
+from missionlab.trace import RunTrace, load_run
+
+from .conftest import unique
+
+NESTED = {"plan": [
+    {"step_id": "a", "description": "First", "duration": 2, "tools": ["t.x"]},
+    {"step_id": "g", "description": "Group", "children": [
+        {"step_id": "g1", "description": "Child one", "duration": 2},
+        {"step_id": "g2", "description": "Child two", "duration": 2}]},
+    {"step_id": "z", "description": "Last", "duration": 300},
+]}
+
+
+@pytest.fixture(scope="module")
+def sim() -> Any:
+    with Sandbox(demo=True, speed=30) as sb:
+        yield sb
+
+
+def traces_by_status(sandbox: Sandbox, status: str) -> list[RunTrace]:
+    client = sandbox.client()
+    runs = client.missions.runs.list_runs(status=status, page_size=30).data
+    return [load_run(client, r.mission_id, r.run_id) for r in runs]
+
+
+def bars(figure: go.Figure) -> dict[str, go.Bar]:
+    return {t.name: t for t in figure.data if isinstance(t, go.Bar)}
+
+
+def markers(figure: go.Figure) -> dict[str, go.Scattergl]:
+    return {t.name: t for t in figure.data if isinstance(t, go.Scattergl)}
+
+
+def test_rows_colors_markers_for_a_failed_nested_run(sim: Sandbox) -> None:
+    trace = next(t for t in traces_by_status(sim, "failed")
+                 if t.steps_frame["parent_step_id"].notna().any())
+    figure = trace.gantt()
+    steps = trace.steps_frame
+    assert list(figure.layout.yaxis.categoryarray) == ["__run__", *steps["step_id"]]
+    labels = list(figure.layout.yaxis.ticktext)
+    for label, depth in zip(labels[1:], steps["depth"], strict=True):
+        assert label.startswith("\u00a0" * 3 * depth) and (depth == 0) != ("└" in label)
+    assert figure.layout.yaxis.autorange == "reversed"
+    drawn = bars(figure)
+    assert set(drawn) == set(timeline.STEP_COLORS)
+    for status, bar in drawn.items():
+        assert bar.marker.color == timeline.STEP_COLORS[status]
+        assert bar.showlegend == bool(len(bar.y))
+    failed_ids = set(steps.loc[steps["status"] == "failed", "step_id"])
+    assert set(drawn["failed"].y) == failed_ids and failed_ids
+    events = markers(figure)
+    assert set(events) == set(timeline.EVENT_SYMBOLS)
+    for event_type, trace_ in events.items():
+        assert trace_.marker.symbol == timeline.EVENT_SYMBOLS[event_type]
+    assert len(events["error"].x) >= 1
+    assert sum(len(t.x) for t in events.values()) == len(trace.events)
+    assert "failed" in figure.layout.title.text and trace.run.run_id[:8] in figure.layout.title.text
+    names = [s.name for s in figure.layout.shapes]
+    assert "start" in names and "end" in names and "now" not in names
+    skipped = steps[steps["status"] == "skipped"]
+    not_started = next(t for t in figure.data if t.name == "not started")
+    assert set(not_started.y) >= set(skipped["step_id"])
+
+
+def test_paused_intervals_are_shaded(sim: Sandbox) -> None:
+    trace = traces_by_status(sim, "paused")[0]
+    figure = trace.gantt()
+    paused = [s for s in figure.layout.shapes if s.name == "paused"]
+    assert len(paused) == 1 and paused[0].fillcolor == timeline.PAUSED_FILL
+    assert "now" in [s.name for s in figure.layout.shapes]
+
+
+def test_live_run_in_progress_has_a_now_line_and_open_bars(sim: Sandbox) -> None:
+    client = sim.client()
+    mission_id = client.missions.create(name=unique("live"), execution_mode="managed",
+                                        metadata=NESTED).data.mission_id
+    run = client.missions.runs.create(mission_id).data
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        trace = load_run(client, mission_id, run.run_id)
+        if (trace.steps_frame["step_id"] == "z").any() and trace.steps_frame.set_index(
+                "step_id").loc["z", "status"] == "in_progress":
+            break
+        time.sleep(0.1)
+    now = datetime.now(UTC)
+    figure = trace.gantt(now=now)
+    running = bars(figure)["in_progress"]
+    assert list(running.y) == ["z"]
+    now_line = next(s for s in figure.layout.shapes if s.name == "now")
+    start = datetime.fromisoformat(str(running.base[0])).replace(tzinfo=UTC)
+    assert abs((start.timestamp() + running.x[0] / 1000) - now.timestamp()) < 0.01
+    assert pd.Timestamp(now_line.x0).tz_localize("UTC") == pd.Timestamp(now)
+    pending_or_done = bars(figure)["completed"]
+    assert {"a", "g1", "g2", "g"} <= set(pending_or_done.y)
+    client.missions.runs.cancel_run(run.run_id, mission_id=mission_id)
+
+
+def test_hover_and_labels_escape_server_strings() -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    run = missionlab.Run(run_id="r1", mission_id="m1", status="running", started_at=t0,
+                         updated_at=t0)
+    mission = missionlab.Mission(mission_id="m1", name=evil, execution_mode="managed",
+                                 created_at=t0, updated_at=t0)
+    steps = [missionlab.PlanStep(step_id="s", run_id="r1", sequence=1, description=evil,
+                                 status="completed", started_at=t0, completed_at=t0,
+                                 metadata={"note": "</script><script>alert(2)</script>"})]
+    events = [missionlab.Event(event_id="e", run_id="r1", type="message", summary=evil,
+                               timestamp=t0, step_id="s", agent_id=evil)]
+    figure = timeline.gantt(RunTrace(run, steps, events, mission))
+    text = figure.to_json()
+    assert "<img" not in text and "<script" not in text and "</script" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in figure.layout.title.text
+
+
+def test_live_gantt_updates_in_place(sim: Sandbox) -> None:
+    trace = traces_by_status(sim, "succeeded")[0]
+    half = RunTrace(trace.run, trace.steps[: len(trace.steps) // 2], trace.events[:5],
+                    trace.mission)
+    live = timeline.LiveGantt(half)
+    widget = live.widget
+    before = list(widget.data)
+    assert isinstance(widget, go.FigureWidget)
+    live.update(trace)
+    assert list(widget.data) == before  # the same trace objects, updated
+    assert all(a is b for a, b in zip(widget.data, before, strict=True))
+    assert len(widget.layout.yaxis.categoryarray) == len(trace.steps) + 1
+    assert sum(len(t.y) for t in widget.data if isinstance(t, go.Bar)) == sum(
+        1 for s in trace.steps if s.started_at is not None)
+
+
+def test_comparison_runs_chart_and_durations(sim: Sandbox) -> None:
+    client = sim.client()
+    travel = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
+    runs = client.missions.runs.list(travel.mission_id, page_size=100).data
+    ok = next(r for r in runs if r.status == "succeeded")
+    bad = next(r for r in runs if r.status == "failed")
+    compared = timeline.compare_runs([load_run(client, travel.mission_id, ok.run_id),
+                                      load_run(client, travel.mission_id, bad.run_id)])
+    assert len(compared.data) == 2 and compared.layout.barmode == "group"
+    assert min(compared.data[0].base) < 10  # aligned at the run's start (seconds)
+    failed_widths = list(compared.data[1].marker.line.width)
+    assert 3 in failed_widths
+    chart = timeline.runs_chart(runs)
+    assert sum(len(t.x) for t in chart.data) == len(runs)
+    assert {t.name for t in chart.data if t.showlegend} >= {"succeeded", "failed"}
+    plans = [s for r in runs for s in
+             client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data]
+    boxes = timeline.step_durations(missionlab.frames.steps_frame(plans))
+    assert all(isinstance(t, go.Box) for t in boxes.data) and len(boxes.data) >= 5
+
+
+def test_figures_export(sim: Sandbox, tmp_path: Any) -> None:
+    trace = traces_by_status(sim, "failed")[0]
+    figure = missionlab.gantt(trace)
+    figure.write_html(tmp_path / "gantt.html")
+    assert (tmp_path / "gantt.html").stat().st_size > 10_000
+    figure.update_layout(template="plotly_dark")  # a plain Figure: restyle at will
+    assert isinstance(figure, go.Figure)
+
+
+def test_gantt_of_steps_and_events_without_a_trace(sim: Sandbox) -> None:
+    trace = traces_by_status(sim, "succeeded")[0]
+    figure = missionlab.gantt(trace.steps, trace.events)
+    assert len(figure.layout.yaxis.categoryarray) == len(trace.steps) + 1
+    assert sum(len(t.x) for t in markers(figure).values()) == len(trace.events)
