@@ -247,9 +247,10 @@ def _layout(figure: go.Figure, keys: list[str], labels: list[str], steps: pd.Dat
     figure.update_layout(
         title={"text": html.escape(title), "x": 0.01},
         barmode="overlay", bargap=0.3, hovermode="closest",
-        height=min(max(320, ROW_HEIGHT * rows + 170), 4000),
-        margin={"l": 10, "r": 20, "t": 90, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "font": {"size": 10}},
+        height=min(max(380, ROW_HEIGHT * rows + 120), 4000),
+        margin={"l": 10, "r": 10, "t": 60, "b": 40},
+        legend={"yanchor": "top", "y": 1, "x": 1.01, "font": {"size": 10},
+                "tracegroupgap": 2},
         shapes=shapes, annotations=notes,
         xaxis={"type": "date", "title": None, "showgrid": True},
         yaxis={"type": "category", "categoryorder": "array", "categoryarray": keys,
