@@ -38,11 +38,13 @@ if TYPE_CHECKING:
     from .frames import to_frame
     from .timeline import gantt
     from .trace import RunTrace, load_run
+    from .widgets import browse
 
 __version__ = "0.1.0"
 
 # Names whose modules pull in heavy dependencies, imported on first use.
 _LAZY = {
+    "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
     "diagnose": "missionlab.diagnosis",
     "gantt": "missionlab.timeline",
@@ -84,6 +86,7 @@ __all__ = [
     "TelnyxAgent",
     "UnprocessableEntityError",
     "__version__",
+    "browse",
     "connect",
     "diagnose",
     "gantt",
