@@ -10,7 +10,7 @@ import pandas as pd
 from itables.widget import ITable
 
 
-class SelectableTable(ITable):  # type: ignore[misc]
+class SelectableTable(ITable):
     """An ITable of ``frame`` whose row selection calls ``on_select(row_index)``."""
 
     def __init__(self, frame: pd.DataFrame, on_select: Callable[[int], Any], **options: Any
