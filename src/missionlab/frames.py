@@ -246,5 +246,7 @@ def outcomes_over_time(runs: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
     grouper = pd.Grouper(key="started_at", freq=freq)
     table = (runs.groupby([grouper, "status"], observed=False).size()
              .unstack("status", fill_value=0))
+    table = table.reindex(columns=RUN_STATUS.categories, fill_value=0).astype("int64")
     table.index.name = "period"
-    return table.reindex(columns=RUN_STATUS.categories, fill_value=0).astype("int64")
+    table.columns = pd.Index(list(RUN_STATUS.categories), name="status")
+    return table

@@ -20,14 +20,15 @@ import plotly.graph_objects as go
 
 from ._display import STATUS_COLORS
 from .frames import events_frame, runs_frame, steps_frame
-from .types import EventType, StepStatus
+from .types import EventType, RunStatus, StepStatus
 
 if TYPE_CHECKING:
     from .trace import RunTrace
 
-__all__ = ["EVENT_SYMBOLS", "STEP_COLORS", "LiveGantt", "compare_runs", "gantt", "runs_chart",
+__all__ = ["EVENT_SYMBOLS", "RUN_COLORS", "STEP_COLORS", "LiveGantt", "compare_runs", "gantt", "runs_chart",
            "step_durations"]
 
+RUN_COLORS = {s.value: STATUS_COLORS[s.value] for s in RunStatus}
 STEP_COLORS = {s.value: STATUS_COLORS[s.value] for s in StepStatus}
 STEP_COLORS["pending"] = "#BBBBBB"
 EVENT_SYMBOLS = {
@@ -360,7 +361,7 @@ def runs_chart(runs: Any, *, title: str | None = None) -> go.Figure:
         part = frame[frame["status"] == status]
         figure.add_trace(go.Bar(
             name=status, x=part["started_at"].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
-            y=(part["duration_s"] / 60).tolist(), marker={"color": STATUS_COLORS[status]},
+            y=(part["duration_s"] / 60).tolist(), marker={"color": RUN_COLORS[status]},
             customdata=list(zip(part["run_id"].astype(str), _fmt_duration(part["duration_s"]),
                                 (part["error"].fillna(part["result_summary"])).map(_esc),
                                 strict=True)),

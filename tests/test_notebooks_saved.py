@@ -1,0 +1,50 @@
+"""The committed notebooks carry their outputs (nbval's strict mode would pass without them)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+EXPECTED = {"01-quickstart.ipynb", "02-debug-a-failed-run.ipynb", "03-fleet-analytics.ipynb",
+            "04-instrument-your-agent.ipynb", "dashboard.ipynb"}
+
+
+def test_every_notebook_is_there() -> None:
+    assert {p.name for p in NOTEBOOKS} == EXPECTED
+
+
+def shows_something(source: str) -> bool:
+    """Whether a cell's code must produce output: it prints, displays or ends in an expression."""
+    tree = ast.parse(source)
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        return True
+    return any(isinstance(node, ast.Call) and getattr(node.func, "id", None) in (
+        "print", "display") for node in ast.walk(tree))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_saved_with_outputs_and_without_widget_state(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code), "run the notebook before saving it"
+    for cell in code:
+        if shows_something(cell.source):
+            assert cell.outputs, f"no saved output for cell:\n{cell.source[:200]}"
+        assert not any(o.output_type == "error" for o in cell.outputs), cell.source[:200]
+    assert "widgets" not in notebook.metadata  # widget state is not stored
+    assert path.stat().st_size < 300_000
+
+
+def test_a_notebook_without_outputs_fails_the_check(tmp_path: Path) -> None:
+    notebook = nbformat.read(NOTEBOOKS[0], as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    stripped = tmp_path / NOTEBOOKS[0].name
+    nbformat.write(notebook, stripped)
+    with pytest.raises(AssertionError):
+        test_saved_with_outputs_and_without_widget_state(stripped)
