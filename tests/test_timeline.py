@@ -136,7 +136,17 @@ def test_live_gantt_updates_in_place(sim: Sandbox) -> None:
     widget = live.widget
     before = list(widget.data)
     assert isinstance(widget, go.FigureWidget)
+    sent: list[dict[str, Any]] = []
+    send = widget._send_update_msg
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        sent.append(kwargs.get("relayout_data", args[1] if len(args) > 1 else {}))
+        return send(*args, **kwargs)
+
+    widget._send_update_msg = spy
     live.update(trace)
+    # plotly.js resets an axis type when its data changes, unless the same update sets it
+    assert sent and sent[-1].get("xaxis.type") == "date"
     assert list(widget.data) == before  # the same trace objects, updated
     assert all(a is b for a, b in zip(widget.data, before, strict=True))
     assert len(widget.layout.yaxis.categoryarray) == len(trace.steps) + 1

@@ -4,7 +4,8 @@ Figures are built from the frames of :mod:`missionlab.frames` with graph_objects
 directly (several times faster than ``px.timeline`` on large plans). They are plain
 plotly Figures: restyle them, ``write_html`` or ``write_image`` them.
 
-Every string from the server is HTML-escaped before it reaches a label or a hover.
+Every string from the server is HTML-escaped before it reaches a label or a hover
+(``<``, ``>`` and ``&``: plotly's text renderer reads those entities, not ``&quot;``).
 """
 
 from __future__ import annotations
@@ -46,23 +47,30 @@ MAX_LABEL = 40
 ROW_HEIGHT = 22
 
 
+def _html(text: str) -> str:
+    """Escape text for plotly's pseudo-HTML labels (tags off; quotes are harmless there)."""
+    return html.escape(text, quote=False)
+
+
 def _esc(value: Any, limit: int = 300) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return html.escape(text)
+    return _html(text)
 
 
 def _label(description: str, depth: int, limit: int) -> str:
     text = description if len(description) <= limit else description[: limit - 1] + "…"
     prefix = "\u00a0\u00a0\u00a0" * depth + ("└ " if depth else "")
-    return prefix + html.escape(text)
+    return prefix + _html(text)
 
 
 def _dates(series: pd.Series) -> np.ndarray[Any, Any]:
-    """Timestamps as naive-UTC datetime64 values: plotly's date axis takes them as they are."""
-    return series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    """Timestamps as ISO strings (UTC): what a date axis reads both in a static figure and in a
+    FigureWidget (which would send datetime64 arrays as raw integers)."""
+    values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    return np.datetime_as_string(values, unit="us").astype(object)
 
 
 def _objects(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
@@ -246,7 +254,7 @@ def _layout(figure: go.Figure, keys: list[str], labels: list[str], steps: pd.Dat
         title = f"{name} · run {str(run_id)[:8]}" + (f" · {status}" if status else "")
     rows = len(keys)
     figure.update_layout(
-        title={"text": html.escape(title), "x": 0.01},
+        title={"text": _html(title), "x": 0.01},
         barmode="overlay", bargap=0.3, hovermode="closest",
         height=min(max(380, ROW_HEIGHT * rows + 120), 4000),
         margin={"l": 10, "r": 10, "t": 60, "b": 40},
@@ -276,6 +284,9 @@ class LiveGantt:
         """Show new plan/event data (and run status) in the same widget."""
         fresh = gantt(trace_or_steps, events, run=run, mission=mission, now=now)
         zoom = self.widget.layout.xaxis.range
+        # plotly.js forgets an axis's type when a restyle changes its data, unless the same
+        # update sets the type: clear it here so that the batch below sends it again.
+        self.widget.layout.xaxis.type = None
         with self.widget.batch_update():
             for mine, new in zip(self.widget.data, fresh.data, strict=True):
                 for prop in ("x", "y", "base", "customdata", "showlegend", "marker"):
@@ -286,16 +297,18 @@ class LiveGantt:
             self.widget.layout.yaxis = fresh.layout.yaxis
             self.widget.layout.title = fresh.layout.title
             self.widget.layout.height = fresh.layout.height
+            self.widget.layout.xaxis.type = "date"
             if zoom is not None and self.widget.layout.xaxis.autorange is False:
                 self.widget.layout.xaxis.range = zoom
 
+    def __repr__(self) -> str:
+        title = html.unescape(str(self.widget.layout.title.text or ""))
+        return f"<LiveGantt {title}>"
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)  # not the figure's full JSON
+        return bundle
 
 
 # -- across runs --------------------------------------------------------------------------------
@@ -328,19 +341,19 @@ def compare_runs(traces: list[RunTrace], *, labels: list[str] | None = None) -> 
         offset = (frame["started_at"] - origin).dt.total_seconds()
         failed = frame["status"] == "failed"
         figure.add_trace(go.Bar(
-            name=html.escape(label), orientation="h", y=frame["step_id"].astype(str).tolist(),
+            name=_html(label), orientation="h", y=frame["step_id"].astype(str).tolist(),
             base=offset.tolist(), x=frame["duration_s"].clip(lower=0.05).tolist(),
             marker={"color": RUN_PALETTE[index % len(RUN_PALETTE)],
                     "line": {"color": ["#D55E00" if f else "rgba(0,0,0,0)" for f in failed],
                              "width": [3 if f else 0 for f in failed]}},
             customdata=list(zip(frame["description"].map(_esc), frame["status"].astype(str),
                                 _fmt_duration(frame["duration_s"]), strict=True)),
-            hovertemplate=(f"<b>{html.escape(label)}</b><br>%{{customdata[0]}}<br>"
+            hovertemplate=(f"<b>{_html(label)}</b><br>%{{customdata[0]}}<br>"
                            "status: %{customdata[1]}<br>+%{base:.1f} s, lasted "
                            "%{customdata[2]}<extra></extra>")))
     mission = traces[0].mission
     figure.update_layout(
-        title={"text": html.escape(f"{mission.name if mission else 'Runs'} · "
+        title={"text": _html(f"{mission.name if mission else 'Runs'} · "
                                    f"{len(traces)} runs aligned at their start"), "x": 0.01},
         barmode="group", bargap=0.25, height=min(max(320, 26 * len(order) * len(traces) // 2
                                                      + 170), 4000),
@@ -369,7 +382,7 @@ def runs_chart(runs: Any, *, title: str | None = None) -> go.Figure:
                            "<br>%{customdata[2]}<extra>" + status + "</extra>"),
             showlegend=not part.empty))
     figure.update_layout(
-        title={"text": html.escape(title or f"{len(frame)} runs over time"), "x": 0.01},
+        title={"text": _html(title or f"{len(frame)} runs over time"), "x": 0.01},
         barmode="overlay", bargap=0, xaxis={"type": "date"},
         yaxis={"title": "duration (min)"}, legend={"orientation": "h", "y": 1.02,
                                                    "yanchor": "bottom", "x": 0},
@@ -392,7 +405,7 @@ def step_durations(steps: pd.DataFrame, *, top: int = 25, title: str | None = No
             marker={"color": "#0072B2"}, boxpoints="outliers", orientation="h",
             hovertemplate=f"{_esc(description)}<br>%{{x:.1f}} s<extra></extra>"))
     figure.update_layout(
-        title={"text": html.escape(title or "Step durations across runs (slowest first)"),
+        title={"text": _html(title or "Step durations across runs (slowest first)"),
                "x": 0.01},
         showlegend=False, xaxis={"title": "seconds", "type": "log"},
         yaxis={"autorange": "reversed", "automargin": True},

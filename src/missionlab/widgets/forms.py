@@ -35,6 +35,9 @@ class StartRunForm(w.VBox):
         super().__init__([w.HTML("<b>Start a run</b>"), self.input, self.metadata,
                           self.start_button, self.notice])
 
+    def __repr__(self) -> str:
+        return f"<StartRunForm mission={self.mission_id}>"
+
     def start(self) -> Run | None:
         """Validate both fields, then start the run; returns it, or None."""
         input_value, input_ok = self.input.read()

@@ -67,6 +67,9 @@ class MissionsPanel(w.VBox):
         self.add_class("missionlab-missions-panel")
         self.reload()
 
+    def __repr__(self) -> str:
+        return f"<MissionsPanel: {len(self.missions)} missions>"
+
     def reload(self) -> None:
         """Fetch every mission (with run counts and last status) and show them."""
         with reporting(self.notice, "Loading missions", self.refresh_button):
@@ -205,7 +208,7 @@ class RunsPanel(w.VBox):
         self.prev_button.on_click(lambda _: self.load(self.page_number - 1))
         self.next_button.on_click(lambda _: self.load(self.page_number + 1))
         self.refresh_button.on_click(lambda _: self.load(self.page_number))
-        self.page_label = w.Label()
+        self.page_label = w.Label(layout=w.Layout(min_width="110px"))
         self.notice = Notice()
         self.table = SelectableTable(pd.DataFrame(columns=RUN_TABLE), self._select_row)
         super().__init__([w.HBox([self.status, self.prev_button, self.page_label,
@@ -213,6 +216,9 @@ class RunsPanel(w.VBox):
                           self.notice, self.table])
         self.add_class("missionlab-runs-panel")
         self.load(1)
+
+    def __repr__(self) -> str:
+        return f"<RunsPanel: page {self.page_number} of {max(self.total_pages, 1)}>"
 
     def show_mission(self, mission_id: str | None) -> None:
         self.mission_id = mission_id
@@ -274,6 +280,9 @@ class Explorer(w.VBox):
             self.runs_title, w.HBox([self.runs, self.start_form]),
             w.HTML("<h3>Run</h3>"), self.run_box])
         self.add_class("missionlab-explorer")
+
+    def __repr__(self) -> str:
+        return f"<missionlab Explorer: {len(self.missions.missions)} missions>"
 
     def _mission_selected(self, mission: Mission | None) -> None:
         self.start_form.mission_id = mission.mission_id if mission else None

@@ -20,6 +20,7 @@ from ._common import Notice, Refresher, reporting, status_badge
 
 ACTIVE = ("pending", "running", "paused")
 EVENTS_PAGE = 1000
+GANTT_WIDTH = 1000
 
 
 class RunPanel(w.VBox):
@@ -82,6 +83,10 @@ class RunPanel(w.VBox):
             self._load()
         self._sync_refresher()
 
+    def __repr__(self) -> str:
+        status = self.run.status.value if self.run else "not loaded"
+        return f"<RunPanel run {self.run_id} ({status})>"
+
     # -- loading and refreshing ---------------------------------------------------------------
 
     @property
@@ -98,6 +103,7 @@ class RunPanel(w.VBox):
         self.trace = trace
         self.events = list(trace.events)
         self.gantt = LiveGantt(trace)
+        self.gantt.widget.layout.width = GANTT_WIDTH  # a widget does not size to its cell
         self.gantt_box.children = (self.gantt.widget,)
         self._render()
 
