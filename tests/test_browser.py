@@ -170,7 +170,7 @@ def test_jupyterlab_runs_the_quickstart(chromium: Any, jupyter_env: dict[str, An
          f"--LabServerApp.app_settings_dir={jupyter_env['settings']}"],
         env=jupyter_env["env"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    page = chromium.new_page(viewport={"width": 1400, "height": 2400})
+    page = chromium.new_page(viewport={"width": 1400, "height": 3600})  # Lab scrolls inside
     try:
         wait_http(f"{base}/api/status?token={TOKEN}")
         page.goto(f"{base}/lab/tree/01-quickstart.ipynb?reset&token={TOKEN}")

@@ -2,12 +2,18 @@
 
     python tools/make_pictures.py
 
-Writes docs/gantt.png (a failed run of the travel mission, with its events) and
-docs/compare.png (a failed and a succeeded run aligned at their start). Needs
-kaleido and a Chromium (Debian's ``chromium`` works).
+Writes docs/gantt.png (a failed run of the travel mission, with its events),
+docs/compare.png (a failed and a succeeded run aligned at their start), and
+docs/explorer.png (the explorer in JupyterLab, taken by the browser test, which
+runs the quickstart notebook in headless Chromium). Needs kaleido, playwright and
+a Chromium (Debian's ``chromium`` works).
 """
 
 from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
 
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +40,11 @@ def main() -> None:
         bad.gantt(now=now).write_image(DOCS / "gantt.png", width=1100, height=520, scale=1)
         compare_runs([good, bad]).write_image(DOCS / "compare.png", width=1100, height=520)
         print(f"wrote {DOCS / 'gantt.png'} and {DOCS / 'compare.png'}")
+    root = DOCS.parent
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_browser.py", "-k",
+                    "jupyterlab", "-p", "no:cacheprovider"], cwd=root, check=True)
+    shutil.copy(root / "artifacts" / "explorer.png", DOCS / "explorer.png")
+    print(f"wrote {DOCS / 'explorer.png'}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from ._common import Notice, Refresher, reporting, status_badge
 
 ACTIVE = ("pending", "running", "paused")
 EVENTS_PAGE = 1000
-GANTT_WIDTH = 1000
+GANTT_WIDTH = 900
 
 
 class RunPanel(w.VBox):
