@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -63,12 +64,12 @@ def main() -> None:
     print(f"{'steps':>6}{'events':>8}{'missionlab.gantt s':>20}{'px.timeline s':>15}{'ratio':>8}")
     for n in (50, 500, 2000):
         steps, events = plan(n)
-        ours = best_of(lambda: gantt(steps, events))
+        ours = best_of(partial(gantt, steps, events))
         bars = steps[steps["started_at"].notna()].assign(
             end=lambda f: f["completed_at"].fillna(f["started_at"] + pd.Timedelta(seconds=1)))
-        theirs = best_of(lambda: px.timeline(bars, x_start="started_at", x_end="end",
-                                             y="step_id", color="status",
-                                             hover_data=["description", "duration_s"]))
+        theirs = best_of(partial(px.timeline, bars, x_start="started_at", x_end="end",
+                                 y="step_id", color="status",
+                                 hover_data=["description", "duration_s"]))
         print(f"{n:>6}{len(events):>8}{ours:>20.3f}{theirs:>15.3f}{theirs / ours:>8.1f}x")
 
 

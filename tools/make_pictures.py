@@ -14,7 +14,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-
 from datetime import datetime
 from pathlib import Path
 
