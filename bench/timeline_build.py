@@ -47,7 +47,7 @@ def plan(n_steps: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
                            "summary": f"event {k} of step {i}", "step_id": f"s{i}",
                            "timestamp": t + duration * (k / 10), "payload": {"k": k}})
         t += duration
-    return steps_frame(steps, now=t), events_frame(events)
+    return steps_frame(steps, now=t), events_frame(events), t
 
 
 def best_of(fn: Any, repeat: int = 3) -> float:
@@ -60,11 +60,12 @@ def best_of(fn: Any, repeat: int = 3) -> float:
 
 
 def main() -> None:
-    gantt(*plan(5))  # warm plotly's validators up
+    steps, events, now = plan(5)
+    gantt(steps, events, now=now)  # warm plotly's validators up
     print(f"{'steps':>6}{'events':>8}{'missionlab.gantt s':>20}{'px.timeline s':>15}{'ratio':>8}")
     for n in (50, 500, 2000):
-        steps, events = plan(n)
-        ours = best_of(partial(gantt, steps, events))
+        steps, events, now = plan(n)
+        ours = best_of(partial(gantt, steps, events, now=now))
         bars = steps[steps["started_at"].notna()].assign(
             end=lambda f: f["completed_at"].fillna(f["started_at"] + pd.Timedelta(seconds=1)))
         theirs = best_of(partial(px.timeline, bars, x_start="started_at", x_end="end",

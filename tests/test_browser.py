@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -115,6 +116,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(5)
 
 
+def wait_for_all_cells(page: Any, timeout: float = 240) -> None:
+    """Until the last code cell has run (its prompt shows a number, not "*")."""
+    prompt = page.locator(".jp-NotebookPanel .jp-CodeCell").last.locator(".jp-InputPrompt")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()):
+            return
+        time.sleep(0.5)
+    raise AssertionError("the notebook did not finish running")
+
+
 def accept_kernel_dialog(page: Any) -> None:
     """Lab sometimes asks which kernel to start: take the notebook's own (Python 3)."""
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
@@ -183,6 +195,7 @@ def test_jupyterlab_runs_the_quickstart(chromium: Any, jupyter_env: dict[str, An
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         page.locator(".jp-NotebookPanel .missionlab-explorer").wait_for(timeout=120_000)
         page.locator(".jp-NotebookPanel .js-plotly-plot").first.wait_for(timeout=120_000)
+        wait_for_all_cells(page)  # the widgets answer once the kernel is free
         select_mission_and_start_a_run(page, ".jp-NotebookPanel")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-quickstart.png"), full_page=True)

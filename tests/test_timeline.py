@@ -55,7 +55,7 @@ def test_rows_colors_markers_for_a_failed_nested_run(sim: Sandbox) -> None:
     labels = list(figure.layout.yaxis.ticktext)
     for label, depth in zip(labels[1:], steps["depth"], strict=True):
         assert label.startswith("\u00a0" * 3 * depth) and (depth == 0) != ("└" in label)
-    assert figure.layout.yaxis.autorange == "reversed"
+    assert tuple(figure.layout.yaxis.range) == (len(steps) + 0.5, -0.5)  # first row on top
     drawn = bars(figure)
     assert set(drawn) == set(timeline.STEP_COLORS)
     for status, bar in drawn.items():

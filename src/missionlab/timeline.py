@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,8 @@ RUN_ROW = "__run__"
 PAUSED_FILL = "rgba(230, 159, 0, 0.18)"
 MAX_LABEL = 40
 ROW_HEIGHT = 22
+MAX_HEIGHT = 4000
+MIN_LABEL_PX = 12  # vertical pixels a tick label needs
 
 
 def _html(text: str) -> str:
@@ -253,19 +256,23 @@ def _layout(figure: go.Figure, keys: list[str], labels: list[str], steps: pd.Dat
         status = getattr(getattr(run, "status", None), "value", None)
         title = f"{name} · run {str(run_id)[:8]}" + (f" · {status}" if status else "")
     rows = len(keys)
+    height = min(max(380, ROW_HEIGHT * rows + 120), MAX_HEIGHT)
+    # Past what fits, label every n-th row (all rows stay, with full text on hover; zoom in).
+    label_step = max(1, math.ceil(rows * MIN_LABEL_PX / (height - 120)))
     figure.update_layout(
         title={"text": _html(title), "x": 0.01},
         barmode="overlay", bargap=0.3, hovermode="closest",
-        height=min(max(380, ROW_HEIGHT * rows + 120), 4000),
+        height=height,
         margin={"l": 10, "r": 10, "t": 60, "b": 40},
         legend={"yanchor": "top", "y": 1, "x": 1.01, "font": {"size": 10},
                 "tracegroupgap": 2},
         shapes=shapes, annotations=notes,
         xaxis={"type": "date", "title": None, "showgrid": True},
         yaxis={"type": "category", "categoryorder": "array", "categoryarray": keys,
-               "tickmode": "array", "tickvals": keys, "ticktext": labels,
-               "autorange": "reversed", "automargin": True, "range": [rows - 0.5, -0.5],
-               "tickfont": {"size": 11 if rows <= 80 else 8}},
+               "tickmode": "array", "tickvals": keys[::label_step],
+               "ticktext": labels[::label_step],
+               "automargin": True, "range": [rows - 0.5, -0.5],  # reversed: first row on top
+               "tickfont": {"size": 11 if label_step == 1 else 9}},
     )
 
 

@@ -85,7 +85,8 @@ class MissionsPanel(w.VBox):
         def stats(mission: Mission) -> tuple[str, tuple[int, str]]:
             page = runs.list(mission.mission_id, page_size=1)
             total = page.meta.total_results if page.meta else len(page.data)
-            return mission.mission_id, (total, page.data[0].status.value if page.data else "")
+            last = page.data[0].status.value if page.data else ""
+            return mission.mission_id, (total, last)
 
         with ThreadPoolExecutor(8) as pool:
             return dict(pool.map(stats, missions))
@@ -240,7 +241,8 @@ class RunsPanel(w.VBox):
             self.total_pages = page.meta.total_pages if page.meta else self.page_number
             frame = page.to_frame()
             self.table.show(pd.DataFrame({
-                "run": frame["run_id"].str.slice(0, 8), "status": frame["status"].astype(str),
+                "run": frame["run_id"].str.slice(0, 8),
+                "status": frame["status"].astype(str),
                 "started": frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
                 "duration": frame["duration_s"].map(_duration),
                 "summary": (frame["error"].fillna(frame["result_summary"]).fillna("")
