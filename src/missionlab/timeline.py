@@ -27,8 +27,8 @@ from .types import EventType, RunStatus, StepStatus
 if TYPE_CHECKING:
     from .trace import RunTrace
 
-__all__ = ["EVENT_SYMBOLS", "RUN_COLORS", "STEP_COLORS", "LiveGantt", "compare_runs", "gantt", "runs_chart",
-           "step_durations"]
+__all__ = ["EVENT_SYMBOLS", "RUN_COLORS", "STEP_COLORS", "LiveGantt", "compare_runs", "gantt",
+           "runs_chart", "step_durations", "theme_neutral"]
 
 RUN_COLORS = {s.value: STATUS_COLORS[s.value] for s in RunStatus}
 STEP_COLORS = {s.value: STATUS_COLORS[s.value] for s in StepStatus}
@@ -39,7 +39,7 @@ EVENT_SYMBOLS = {
     "tool_result": "circle-open", "message": "square", "error": "x-thin-open",
     "custom": "star",
 }
-EVENT_COLORS = {t.value: "#444444" for t in EventType}
+EVENT_COLORS = {t.value: "#8a8a8a" for t in EventType}  # mid-gray: reads on light and dark
 EVENT_COLORS.update({"error": "#D55E00", "step_failed": "#D55E00", "tool_call": "#56B4E9",
                      "tool_result": "#56B4E9", "status_change": "#E69F00"})
 RUN_ROW = "__run__"
@@ -67,6 +67,16 @@ def _label(description: str, depth: int, limit: int) -> str:
     text = description if len(description) <= limit else description[: limit - 1] + "…"
     prefix = "\u00a0\u00a0\u00a0" * depth + ("└ " if depth else "")
     return prefix + _html(text)
+
+
+def theme_neutral(figure: go.Figure) -> go.Figure:
+    """Colors that read on light and dark backgrounds (JupyterLab's themes, Voila, GitHub)."""
+    grid = "rgba(127, 127, 127, 0.25)"
+    figure.update_layout(paper_bgcolor="rgba(0, 0, 0, 0)", plot_bgcolor="rgba(127, 127, 127, 0.08)",
+                         font={"color": "#808080"})
+    figure.update_xaxes(gridcolor=grid, zerolinecolor=grid, linecolor=grid)
+    figure.update_yaxes(gridcolor=grid, zerolinecolor=grid, linecolor=grid)
+    return figure
 
 
 def _dates(series: pd.Series) -> np.ndarray[Any, Any]:
@@ -147,7 +157,7 @@ def gantt(trace_or_steps: RunTrace | Any, events: Any = None, *, run: Any = None
     now_ts = pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC")
     figure = go.Figure()
     _fill(figure, steps, events_df, run, mission, now_ts, title, max_label)
-    return figure
+    return theme_neutral(figure)
 
 
 def _fill(figure: go.Figure, steps: pd.DataFrame, events: pd.DataFrame, run: Any, mission: Any,
@@ -238,9 +248,9 @@ def _layout(figure: go.Figure, keys: list[str], labels: list[str], steps: pd.Dat
     active = run is not None and run.status in ("pending", "running", "paused")
     finished_at = getattr(run, "finished_at", None)
     if run is not None:
-        vline(run.started_at, "start", "#555555", "dot")
+        vline(run.started_at, "start", "#8a8a8a", "dot")
         if finished_at is not None:
-            vline(finished_at, "end", "#555555", "dot")
+            vline(finished_at, "end", "#8a8a8a", "dot")
     if active or bool(steps["is_running"].any()):
         vline(now, "now", "#D55E00", "dash")
     pause_end = finished_at or now
@@ -370,7 +380,7 @@ def compare_runs(traces: list[RunTrace], *, labels: list[str] | None = None) -> 
                "automargin": True},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         margin={"l": 10, "r": 20, "t": 90, "b": 40})
-    return figure
+    return theme_neutral(figure)
 
 
 def runs_chart(runs: Any, *, title: str | None = None) -> go.Figure:
@@ -394,7 +404,7 @@ def runs_chart(runs: Any, *, title: str | None = None) -> go.Figure:
         yaxis={"title": "duration (min)"}, legend={"orientation": "h", "y": 1.02,
                                                    "yanchor": "bottom", "x": 0},
         margin={"l": 10, "r": 20, "t": 80, "b": 40}, height=420)
-    return figure
+    return theme_neutral(figure)
 
 
 def step_durations(steps: pd.DataFrame, *, top: int = 25, title: str | None = None
@@ -418,4 +428,4 @@ def step_durations(steps: pd.DataFrame, *, top: int = 25, title: str | None = No
         yaxis={"autorange": "reversed", "automargin": True},
         height=min(max(320, 28 * len(medians) + 150), 3000),
         margin={"l": 10, "r": 20, "t": 70, "b": 40})
-    return figure
+    return theme_neutral(figure)
