@@ -81,8 +81,3 @@ def parse_model(model: type[M]) -> Callable[[httpx.Response], M]:
 def parse_nothing(response: httpx.Response) -> None:
     """The parser for 204 answers."""
     return None
-
-
-def parse_json(response: httpx.Response) -> Any:
-    """The parser for free-form answers."""
-    return response.json() if response.content else None

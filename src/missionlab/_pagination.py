@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import html
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ import httpx
 from pydantic import BaseModel
 
 from ._call import Call, RequestOptions
+from ._display import html_table
 from ._validate import MAX_PAGE_SIZE
 from .models import PageMeta
 
@@ -120,13 +122,9 @@ class _BasePage(Generic[T]):
         return f"<{type(self).__name__}[{self._request.item.__name__}] {len(self.data)} items, {where}>"
 
     def _repr_html_(self) -> str:
-        from ._display import html_table
-
         rows = [item.model_dump() for item in self.data]
         columns = list(type(self.data[0]).model_fields) if self.data else []
         caption = repr(self).strip("<>")
-        import html
-
         return f"<div><em>{html.escape(caption)}</em>{html_table(rows, columns)}</div>"
 
     def to_frame(self, **kwargs: Any) -> Any:

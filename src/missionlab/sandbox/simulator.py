@@ -52,10 +52,6 @@ class Simulator:
         self.seed = seed
         self._live: dict[str, _LiveRun] = {}
 
-    @property
-    def active_runs(self) -> list[str]:
-        return list(self._live)
-
     def start(self, mission: dict[str, Any], run: dict[str, Any], *, elapsed: float = 0.0,
               cursor: int = 0, seed: int | None = None) -> None:
         """Begin simulating ``run`` of ``mission``."""
