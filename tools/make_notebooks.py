@@ -42,7 +42,10 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
                  "\"error\"]]"),
         ("md", "## Start a run and watch it\n\nThe sandbox executes *managed* missions like the "
                "hosted service: it writes a plan, moves the steps along and logs events. The "
-               "Gantt below fills in live, in place, while the cell waits for the run."),
+               "Gantt below fills in live, in place, while the cell waits for the run. (While "
+               "a cell runs, the kernel does nothing else: the explorer above answers again "
+               "when it ends. A `RunPanel` refreshes in the background instead, see notebook "
+               "04.)"),
         ("code", "missions = {m.name: m for m in client.missions.list().data}\n"
                  "travel = missions[\"Travel booking assistant\"]\n"
                  "run = client.missions.runs.create(travel.mission_id, input={\"to\": "
