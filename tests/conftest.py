@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -83,3 +84,14 @@ def api(request: pytest.FixtureRequest, sandbox: Sandbox, portal: Portal) -> Ite
 
 def unique(name: str) -> str:
     return f"{name} {uuid.uuid4().hex[:6]}"
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20) -> Any:
+    """Poll ``check`` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")

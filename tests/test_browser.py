@@ -31,6 +31,9 @@ ROOT = Path(__file__).parents[1]
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 PAYLOAD = '<img src=x onerror="window.__xss=1">'
+STEADY = "Steady browser-test mission"  # five steps that never fail, about 3 s each at speed 15
+STEADY_PLAN = {"plan": [{"step_id": f"s{i}", "description": f"Steady step {i}", "duration": 45,
+                         "jitter": 0.1} for i in range(1, 6)]}
 TOKEN = "browser-test-token"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -61,6 +64,7 @@ def seeded_sandbox() -> Iterator[Sandbox]:
     """Demo data plus a mission and a plan step named with the injection payload."""
     with Sandbox(demo=True, speed=15, token=TOKEN) as sandbox:
         client = sandbox.client()
+        client.missions.create(name=STEADY, execution_mode="managed", metadata=STEADY_PLAN)
         mission = client.missions.create(name=PAYLOAD, description=PAYLOAD,
                                          execution_mode="external").data
         run = client.missions.runs.create(mission.mission_id, input={"note": PAYLOAD}).data
@@ -107,6 +111,12 @@ def wait_http(url: str, timeout: float = 90) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
+def screenshot(page: Any, name: str) -> None:
+    """Save a full-page screenshot as a test artifact."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -138,10 +148,10 @@ def accept_kernel_dialog(page: Any) -> None:
 
 
 def select_mission_and_start_a_run(page: Any, scope: str) -> None:
-    """In the explorer: select the travel mission, start a run, wait for its Gantt bars."""
+    """In the explorer: select a mission, start a run, see its Gantt gain bars as it plays."""
     explorer = page.locator(f"{scope} .missionlab-explorer")
-    explorer.locator("tr", has_text="Travel booking assistant").first.click()
-    explorer.get_by_text("Runs of Travel booking assistant").wait_for(timeout=30_000)
+    explorer.locator("tr", has_text=STEADY).first.click()
+    explorer.get_by_text(f"Runs of {STEADY}").wait_for(timeout=30_000)
     area = explorer.locator("textarea").first
     area.fill('{"to": "Lisbon"}')
     explorer.get_by_role("button", name="Start run").click()
@@ -150,11 +160,11 @@ def select_mission_and_start_a_run(page: Any, scope: str) -> None:
     bars = panel.locator(".js-plotly-plot g.trace.bars g.point")
     deadline = time.monotonic() + 90
     while bars.count() == 0 and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
     first = bars.count()
     assert first > 0, "the run's Gantt never showed a bar"
     while bars.count() <= first and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
     assert bars.count() > first, "the Gantt did not gain bars as the run progressed"
     ticks = panel.locator(".js-plotly-plot .xtick text").evaluate_all(
         "nodes => nodes.map(n => n.textContent)")
@@ -197,14 +207,12 @@ def test_jupyterlab_runs_the_quickstart(chromium: Any, jupyter_env: dict[str, An
         page.locator(".jp-NotebookPanel .js-plotly-plot").first.wait_for(timeout=120_000)
         wait_for_all_cells(page)  # the widgets answer once the kernel is free
         select_mission_and_start_a_run(page, ".jp-NotebookPanel")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "jupyterlab-quickstart.png"), full_page=True)
+        screenshot(page, "jupyterlab-quickstart.png")
         page.locator(".jp-NotebookPanel .missionlab-explorer").screenshot(
             path=str(ARTIFACTS / "explorer.png"))
         check_payload_is_text(page, ".jp-NotebookPanel")
     except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "jupyterlab-failure.png"), full_page=True)
+        screenshot(page, "jupyterlab-failure.png")
         raise
     finally:
         page.close()
@@ -225,12 +233,10 @@ def test_voila_serves_the_dashboard(chromium: Any, jupyter_env: dict[str, Any]) 
         page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
         page.locator(".missionlab-explorer").wait_for(timeout=120_000)
         select_mission_and_start_a_run(page, "body")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "voila-dashboard.png"), full_page=True)
+        screenshot(page, "voila-dashboard.png")
         check_payload_is_text(page, "body")
     except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "voila-failure.png"), full_page=True)
+        screenshot(page, "voila-failure.png")
         raise
     finally:
         page.close()

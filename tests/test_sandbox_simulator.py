@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from missionlab.sandbox import Sandbox, Store
 from missionlab.sandbox.demo import seed_demo
 from missionlab.sandbox.script import build_script
 
-from .conftest import unique
+from .conftest import unique, wait_for
 
 NESTED_PLAN = {"plan": [
     {"step_id": "first", "description": "First", "duration": 2, "tools": ["t.one"]},
@@ -21,16 +20,6 @@ NESTED_PLAN = {"plan": [
         {"step_id": "inner", "description": "Inner", "duration": 2, "repeat": 2}]},
     {"step_id": "last", "description": "Last", "duration": 2},
 ]}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as w
@@ -16,23 +16,13 @@ import missionlab
 from missionlab.sandbox import Sandbox
 from missionlab.widgets import Explorer, MissionsPanel, RunPanel, RunsPanel, StartRunForm
 
-from .conftest import unique
+from .conftest import unique, wait_for
 
 QUICK_PLAN = {"plan": [
     {"step_id": "one", "description": "Step one", "duration": 3, "tools": ["t.a"]},
     {"step_id": "two", "description": "Step two", "duration": 3},
     {"step_id": "three", "description": "Step three", "duration": 3},
 ]}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(scope="module")
