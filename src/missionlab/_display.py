@@ -68,21 +68,27 @@ def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def html_record(title: str, fields: Iterable[tuple[str, Any]]) -> str:
-    """An escaped HTML card: a title and a list of labelled values."""
+def html_fields(fields: Iterable[tuple[str, Any]], limit: int = 2000) -> str:
+    """An escaped HTML table of labelled values; empty values are left out.
+
+    A field labelled ``status`` shows as a badge.
+    """
     rows = []
     for label, value in fields:
         if value is None or value == "" or value == {}:
             continue
-        shown = badge(value) if label == "status" else html.escape(short_text(value, 2000))
+        shown = badge(value) if label == "status" else html.escape(short_text(value, limit))
         rows.append(
-            f'<tr><th style="text-align:left;padding-right:1em">{html.escape(label)}</th>'
-            f'<td style="text-align:left">{shown}</td></tr>'
+            f'<tr><th style="text-align:left;padding-right:1em;vertical-align:top">'
+            f'{html.escape(label)}</th><td style="text-align:left">{shown}</td></tr>'
         )
-    return (
-        f'<div class="missionlab-record"><strong>{html.escape(title)}</strong>'
-        f"<table>{''.join(rows)}</table></div>"
-    )
+    return f"<table>{''.join(rows)}</table>"
+
+
+def html_record(title: str, fields: Iterable[tuple[str, Any]]) -> str:
+    """An escaped HTML card: a title and a list of labelled values."""
+    return (f'<div class="missionlab-record"><strong>{html.escape(title)}</strong>'
+            f"{html_fields(fields)}</div>")
 
 
 class DisplayMixin:

@@ -142,10 +142,7 @@ class SyncPage(_BasePage[T]):
         self._client = client
 
     def _fetch(self, request: PageRequest[T]) -> SyncPage[T]:
-        call = request.call(request.page_number, request.page_size,
-                            lambda r: SyncPage(self._client, request, request.parse_body(r)))
-        page: SyncPage[T] = self._client._send(call)
-        return page
+        return self._client._list(request)
 
     def get_next_page(self) -> SyncPage[T]:
         """The following page (check :meth:`has_next_page` first)."""
@@ -206,10 +203,7 @@ class AsyncPage(_BasePage[T]):
         self._client = client
 
     async def _fetch(self, request: PageRequest[T]) -> AsyncPage[T]:
-        call = request.call(request.page_number, request.page_size,
-                            lambda r: AsyncPage(self._client, request, request.parse_body(r)))
-        page: AsyncPage[T] = await self._client._send(call)
-        return page
+        return await self._client._list(request)
 
     async def get_next_page(self) -> AsyncPage[T]:
         """The following page (check :meth:`has_next_page` first)."""

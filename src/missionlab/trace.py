@@ -8,13 +8,12 @@ followed by the Gantt.
 
 from __future__ import annotations
 
-import html
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ._display import badge, short_text
+from ._display import badge, html_fields
 from .models import Event, Mission, PlanStep, Run
 
 if TYPE_CHECKING:
@@ -83,11 +82,7 @@ class RunTrace:
                           " completed)"),
                 ("events", len(self.events)), ("result", run.result_summary),
                 ("error", run.error)]
-        body = "".join(
-            f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(short_text(v, 500))}</td></tr>"
-            for k, v in rows if v not in (None, ""))
-        return f"<div>{badge(run.status)}<table>{body}</table></div>"
+        return f"<div>{badge(run.status)}{html_fields(rows, 500)}</div>"
 
     def _ipython_display_(self) -> None:
         from IPython.display import HTML, display  # type: ignore[attr-defined]

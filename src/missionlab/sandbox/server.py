@@ -15,6 +15,16 @@ from .faults import Faults
 from .store import Store
 
 
+def open_store(db: str | Path, *, demo: bool, seed: int) -> Store:
+    """The store at ``db``; with ``demo``, demo history is seeded into it when it is empty."""
+    store = Store(db)
+    if demo and store.count("missions") == 0:
+        from .demo import seed_demo
+
+        seed_demo(store, seed=seed)
+    return store
+
+
 class Sandbox:
     """A local Missions API in a background thread, on a free port of 127.0.0.1.
 
@@ -61,11 +71,7 @@ class Sandbox:
         """Start serving; returns once the server accepts connections."""
         if self.running:
             return self
-        self.store = Store(self.db)
-        if self.demo and self.store.count("missions") == 0:
-            from .demo import seed_demo
-
-            seed_demo(self.store, seed=self.seed)
+        self.store = open_store(self.db, demo=self.demo, seed=self.seed)
         app = create_app(self.store, token=self._token, speed=self.speed, seed=self.seed,
                          faults=self.faults)
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
@@ -121,11 +127,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, db: str = ":memory:",
           demo: bool = False, token: str | None = None, speed: float = 1.0, seed: int = 0,
           faults: dict[str, Any] | None = None) -> None:
     """Serve the sandbox in the foreground until interrupted."""
-    store = Store(db)
-    if demo and store.count("missions") == 0:
-        from .demo import seed_demo
-
-        seed_demo(store, seed=seed)
+    store = open_store(db, demo=demo, seed=seed)
     app = create_app(store, token=token, speed=speed, seed=seed,
                      faults=Faults.from_dict(faults or {}))
     print(f"missionlab sandbox: http://{host}:{port}{API_PREFIX}  (db: {db}; "

@@ -138,8 +138,3 @@ class Refresher:
             self._thread.join(timeout)
         self._thread = None
 
-
-def status_badge(status: str) -> str:
-    color = STATUS_COLORS.get(status, "#555555")
-    return (f'<span style="background:{color};color:#fff;border-radius:0.6em;'
-            f'padding:0 0.5em">{html.escape(status)}</span>')

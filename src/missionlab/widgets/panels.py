@@ -11,7 +11,7 @@ import ipywidgets as w
 import pandas as pd
 
 from .._client import Client
-from .._display import short_text
+from .._display import html_fields, short_text
 from ..models import Mission, Run
 from ..types import RunStatus
 from ._common import Notice, reporting
@@ -178,10 +178,7 @@ def mission_details_html(mission: Mission) -> str:
         items = extra.get(key) or []
         names = [str(i.get("name") or next(iter(i.values()), "")) for i in items]
         rows.append((label, ", ".join(names)))
-    body = "".join(f"<tr><th style='text-align:left;padding-right:1em;vertical-align:top'>"
-                   f"{label}</th><td style='text-align:left'>{html.escape(short_text(value, 600))}"
-                   "</td></tr>" for label, value in rows if value)
-    return f"<div><b>{html.escape(mission.name)}</b><table>{body}</table></div>"
+    return f"<div><b>{html.escape(mission.name)}</b>{html_fields(rows, 600)}</div>"
 
 
 class RunsPanel(w.VBox):

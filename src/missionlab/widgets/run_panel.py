@@ -5,18 +5,17 @@ the run is active, in a background thread, fetching only the new events.
 
 from __future__ import annotations
 
-import html
 import json
 import threading
 
 import ipywidgets as w
 
 from .._client import Client
-from .._display import short_text
+from .._display import badge, html_fields, short_text
 from ..models import Event, Run
 from ..timeline import LiveGantt
 from ..trace import RunTrace, load_run
-from ._common import Notice, Refresher, reporting, status_badge
+from ._common import Notice, Refresher, reporting
 
 ACTIVE = ("pending", "running", "paused")
 EVENTS_PAGE = 1000
@@ -169,10 +168,7 @@ class RunPanel(w.VBox):
                 ("Started", run.started_at), ("Finished", run.finished_at),
                 ("Input", run.input), ("Result", run.result_summary),
                 ("Payload", run.result_payload), ("Error", run.error)]
-        body = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th>"
-                       f"<td style='text-align:left'>{html.escape(short_text(v, 400))}</td></tr>"
-                       for k, v in rows if v not in (None, "", {}))
-        self.header.value = f"<div>{status_badge(status)}<table>{body}</table></div>"
+        self.header.value = f"<div>{badge(status)}{html_fields(rows, 400)}</div>"
         self._render_filters()
         self._show_events()
         agents = self.trace.agents if self.trace else []
@@ -181,16 +177,9 @@ class RunPanel(w.VBox):
     def _render_filters(self) -> None:
         types = sorted({e.type.value for e in self.events})
         steps = [s.step_id for s in (self.trace.steps if self.trace else [])]
-        type_options = [("all", "")] + [(t, t) for t in types]
-        step_options = [("all", ""), ("(run)", "__run__")] + [(s, s) for s in steps]
-        if list(self.type_filter.options) != type_options:
-            keep = self.type_filter.value if self.type_filter.value in dict(
-                type_options).values() else ""
-            self.type_filter.options, self.type_filter.value = type_options, keep
-        if list(self.step_filter.options) != step_options:
-            keep = self.step_filter.value if self.step_filter.value in dict(
-                step_options).values() else ""
-            self.step_filter.options, self.step_filter.value = step_options, keep
+        _set_options(self.type_filter, [("all", "")] + [(t, t) for t in types])
+        _set_options(self.step_filter,
+                     [("all", ""), ("(run)", "__run__")] + [(s, s) for s in steps])
 
     def filtered_events(self) -> list[Event]:
         """The events that pass the type and step filters."""
@@ -225,9 +214,10 @@ class RunPanel(w.VBox):
         with reporting(self.notice, label):
             run = getattr(runs, method)(self.run_id, mission_id=self.mission_id).data
             self.notice.info(f"{label}: the run is now {run.status.value}")
-            self.refresh_after_action()
+            self._refresh_keeping_notice()
 
-    def refresh_after_action(self) -> None:
+    def _refresh_keeping_notice(self) -> None:
+        """Refresh, keeping the action's message unless the refresh itself fails."""
         message = self.notice.value
         self.refresh()
         if not self.notice.text:
@@ -251,3 +241,11 @@ class RunPanel(w.VBox):
             self.client.missions.runs.telnyx_agents.unlink(agent_id, mission_id=self.mission_id,
                                                            run_id=self.run_id)
             self.refresh()
+
+
+def _set_options(dropdown: w.Dropdown, options: list[tuple[str, str]]) -> None:
+    """Replace a filter's options, keeping its value when it is still offered."""
+    if list(dropdown.options) == options:
+        return
+    keep = dropdown.value if dropdown.value in {value for _, value in options} else ""
+    dropdown.options, dropdown.value = options, keep
