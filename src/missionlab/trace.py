@@ -85,7 +85,7 @@ class RunTrace:
         return f"<div>{badge(run.status)}{html_fields(rows, 500)}</div>"
 
     def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display  # type: ignore[attr-defined]
+        from IPython.display import HTML, display
 
         display(HTML(self._card_html()))
         display(self.gantt())
