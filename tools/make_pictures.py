@@ -5,8 +5,9 @@
 Writes docs/gantt.png (a failed run of the travel mission, with its events),
 docs/compare.png (a failed and a succeeded run aligned at their start), and
 docs/explorer.png (the explorer in JupyterLab, taken by the browser test, which
-runs the quickstart notebook in headless Chromium). Needs kaleido, playwright and
-a Chromium (Debian's ``chromium`` works).
+runs the quickstart notebook in headless Chromium). Needs the ``pictures`` extra
+(kaleido: ``pip install -c constraints.txt -e ".[test,pictures]"``), playwright and a
+Chromium (Debian's ``chromium`` works).
 """
 
 from __future__ import annotations
