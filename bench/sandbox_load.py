@@ -26,8 +26,12 @@ from collections.abc import Callable
 import httpx
 
 HOST = "127.0.0.1"
-TARGETS = {"get a run": 2000, "list runs (page of 100)": 1000, "get a 100-step plan": 1000,
-           "log an event": 500}
+TARGETS = {
+    "get a run": 2000,
+    "list runs (page of 100)": 1000,
+    "get a 100-step plan": 1000,
+    "log an event": 500,
+}
 
 
 def free_port() -> int:
@@ -39,25 +43,30 @@ def free_port() -> int:
 def prepare(base: str) -> dict[str, str]:
     with httpx.Client(base_url=base, timeout=30) as http:
         mission = http.post("/ai/missions", json={"name": "bench"}).json()["data"]["mission_id"]
-        runs = [http.post(f"/ai/missions/{mission}/runs").json()["data"]["run_id"]
-                for _ in range(150)]
+        runs = [http.post(f"/ai/missions/{mission}/runs").json()["data"]["run_id"] for _ in range(150)]
         run = runs[0]
-        steps = [{"step_id": f"s{i}", "description": f"Step {i}", "sequence": i}
-                 for i in range(100)]
+        steps = [{"step_id": f"s{i}", "description": f"Step {i}", "sequence": i} for i in range(100)]
         http.post(f"/ai/missions/{mission}/runs/{run}/plan", json={"steps": steps})
     return {"mission": mission, "run": run}
 
 
-async def connection(path_for: Callable[[int], tuple[str, str, bytes]], deadline: float,
-                     port: int, latencies: list[float], errors: list[str]) -> None:
+async def connection(
+    path_for: Callable[[int], tuple[str, str, bytes]],
+    deadline: float,
+    port: int,
+    latencies: list[float],
+    errors: list[str],
+) -> None:
     reader, writer = await asyncio.open_connection(HOST, port)
     n = 0
     try:
         while time.perf_counter() < deadline:
             method, path, body = path_for(n)
             n += 1
-            head = (f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer bench\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+            head = (
+                f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer bench\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
             started = time.perf_counter()
             writer.write(head.encode() + body)
             status_line = await reader.readline()
@@ -76,16 +85,17 @@ async def connection(path_for: Callable[[int], tuple[str, str, bytes]], deadline
         writer.close()
 
 
-async def scenario(port: int, path_for: Callable[[int], tuple[str, str, bytes]], seconds: float,
-                   connections: int) -> tuple[float, list[float], list[str]]:
+async def scenario(
+    port: int, path_for: Callable[[int], tuple[str, str, bytes]], seconds: float, connections: int
+) -> tuple[float, list[float], list[str]]:
     latencies: list[float] = []
     errors: list[str] = []
     warmup_deadline = time.perf_counter() + 0.5
-    await asyncio.gather(*(connection(path_for, warmup_deadline, port, [], [])
-                           for _ in range(connections)))
+    await asyncio.gather(*(connection(path_for, warmup_deadline, port, [], []) for _ in range(connections)))
     started = time.perf_counter()
-    await asyncio.gather(*(connection(path_for, started + seconds, port, latencies, errors)
-                           for _ in range(connections)))
+    await asyncio.gather(
+        *(connection(path_for, started + seconds, port, latencies, errors) for _ in range(connections))
+    )
     return time.perf_counter() - started, latencies, errors
 
 
@@ -95,8 +105,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "missionlab.cli", "sandbox", "serve",
-                               "--port", str(port)], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
     base = f"http://{HOST}:{port}/v2"
     try:
         for _ in range(300):
@@ -111,24 +123,30 @@ def main() -> int:
         scenarios = {
             "get a run": lambda n: ("GET", run_path, b""),
             "list runs (page of 100)": lambda n: (
-                "GET", f"/v2/ai/missions/{ids['mission']}/runs?page%5Bsize%5D=100", b""),
+                "GET",
+                f"/v2/ai/missions/{ids['mission']}/runs?page%5Bsize%5D=100",
+                b"",
+            ),
             "get a 100-step plan": lambda n: ("GET", f"{run_path}/plan", b""),
             "log an event": lambda n: ("POST", f"{run_path}/events", event),
         }
-        print(f"sandbox load, {args.connections} connections, {args.seconds:g} s per scenario, "
-              f"server: 1 uvicorn process on {HOST}")
+        print(
+            f"sandbox load, {args.connections} connections, {args.seconds:g} s per scenario, "
+            f"server: 1 uvicorn process on {HOST}"
+        )
         print(f"{'scenario':<26}{'req/s':>9}{'target':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         all_met = True
         for name, path_for in scenarios.items():
-            elapsed, latencies, errors = asyncio.run(
-                scenario(port, path_for, args.seconds, args.connections))
+            elapsed, latencies, errors = asyncio.run(scenario(port, path_for, args.seconds, args.connections))
             rate = len(latencies) / elapsed
             cuts = statistics.quantiles(latencies, n=100)
             p50, p99 = cuts[49] * 1000, cuts[98] * 1000
             met = rate >= TARGETS[name] and not errors and (name == "log an event" or p99 < 50)
             all_met &= met
-            print(f"{name:<26}{rate:>9.0f}{TARGETS[name]:>9}{p50:>9.1f}{p99:>9.1f}"
-                  f"{len(errors):>8}  {'ok' if met else 'BELOW TARGET'}")
+            print(
+                f"{name:<26}{rate:>9.0f}{TARGETS[name]:>9}{p50:>9.1f}{p99:>9.1f}"
+                f"{len(errors):>8}  {'ok' if met else 'BELOW TARGET'}"
+            )
         print("all targets met" if all_met else "some targets missed")
         return 0
     finally:

@@ -33,19 +33,36 @@ def plan(n_steps: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     for i in range(n_steps):
         parent = f"s{i - i % 5}" if i % 5 else None
         duration = timedelta(seconds=rng.uniform(1, 90))
-        status = rng.choices(["completed", "failed", "skipped", "in_progress", "pending"],
-                             [80, 5, 5, 5, 5])[0]
+        status = rng.choices(["completed", "failed", "skipped", "in_progress", "pending"], [80, 5, 5, 5, 5])[
+            0
+        ]
         started = None if status in ("pending", "skipped") else t
         ended = t + duration if status in ("completed", "failed", "skipped") else None
-        steps.append({"run_id": "r", "step_id": f"s{i}", "sequence": i, "parent_step_id": parent,
-                      "description": f"Step {i}: " + "validate a table of the warehouse " * 2,
-                      "status": status, "started_at": started, "completed_at": ended,
-                      "metadata": {"attempt": 1}})
+        steps.append(
+            {
+                "run_id": "r",
+                "step_id": f"s{i}",
+                "sequence": i,
+                "parent_step_id": parent,
+                "description": f"Step {i}: " + "validate a table of the warehouse " * 2,
+                "status": status,
+                "started_at": started,
+                "completed_at": ended,
+                "metadata": {"attempt": 1},
+            }
+        )
         for k in range(10):
-            events.append({"event_id": f"e{i}-{k}", "run_id": "r",
-                           "type": rng.choice(["tool_call", "tool_result", "message"]),
-                           "summary": f"event {k} of step {i}", "step_id": f"s{i}",
-                           "timestamp": t + duration * (k / 10), "payload": {"k": k}})
+            events.append(
+                {
+                    "event_id": f"e{i}-{k}",
+                    "run_id": "r",
+                    "type": rng.choice(["tool_call", "tool_result", "message"]),
+                    "summary": f"event {k} of step {i}",
+                    "step_id": f"s{i}",
+                    "timestamp": t + duration * (k / 10),
+                    "payload": {"k": k},
+                }
+            )
         t += duration
     return steps_frame(steps, now=t), events_frame(events), t
 
@@ -67,10 +84,19 @@ def main() -> None:
         steps, events, now = plan(n)
         ours = best_of(partial(gantt, steps, events, now=now))
         bars = steps[steps["started_at"].notna()].assign(
-            end=lambda f: f["completed_at"].fillna(f["started_at"] + pd.Timedelta(seconds=1)))
-        theirs = best_of(partial(px.timeline, bars, x_start="started_at", x_end="end",
-                                 y="step_id", color="status",
-                                 hover_data=["description", "duration_s"]))
+            end=lambda f: f["completed_at"].fillna(f["started_at"] + pd.Timedelta(seconds=1))
+        )
+        theirs = best_of(
+            partial(
+                px.timeline,
+                bars,
+                x_start="started_at",
+                x_end="end",
+                y="step_id",
+                color="status",
+                hover_data=["description", "duration_s"],
+            )
+        )
         print(f"{n:>6}{len(events):>8}{ours:>20.3f}{theirs:>15.3f}{theirs / ours:>8.1f}x")
 
 

@@ -32,15 +32,25 @@ ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 PAYLOAD = '<img src=x onerror="window.__xss=1">'
 STEADY = "Steady browser-test mission"  # five steps that never fail, about 3 s each at speed 15
-STEADY_PLAN = {"plan": [{"step_id": f"s{i}", "description": f"Steady step {i}", "duration": 45,
-                         "jitter": 0.1} for i in range(1, 6)]}
+STEADY_PLAN = {
+    "plan": [
+        {"step_id": f"s{i}", "description": f"Steady step {i}", "duration": 45, "jitter": 0.1}
+        for i in range(1, 6)
+    ]
+}
 TOKEN = "browser-test-token"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
 
 pytestmark = pytest.mark.slow
-
 
 
 def free_port() -> int:
@@ -65,21 +75,24 @@ def seeded_sandbox() -> Iterator[Sandbox]:
     with Sandbox(demo=True, speed=15, token=TOKEN) as sandbox:
         client = sandbox.client()
         client.missions.create(name=STEADY, execution_mode="managed", metadata=STEADY_PLAN)
-        mission = client.missions.create(name=PAYLOAD, description=PAYLOAD,
-                                         execution_mode="external").data
+        mission = client.missions.create(name=PAYLOAD, description=PAYLOAD, execution_mode="external").data
         run = client.missions.runs.create(mission.mission_id, input={"note": PAYLOAD}).data
-        client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=[
-            {"step_id": "xss", "description": PAYLOAD, "sequence": 1}])
-        client.missions.runs.plan.update_step("xss", mission_id=mission.mission_id,
-                                              run_id=run.run_id, status="in_progress")
-        client.missions.runs.events.log(run.run_id, mission_id=mission.mission_id,
-                                        type="message", summary=PAYLOAD, step_id="xss")
+        client.missions.runs.plan.create(
+            run.run_id,
+            mission_id=mission.mission_id,
+            steps=[{"step_id": "xss", "description": PAYLOAD, "sequence": 1}],
+        )
+        client.missions.runs.plan.update_step(
+            "xss", mission_id=mission.mission_id, run_id=run.run_id, status="in_progress"
+        )
+        client.missions.runs.events.log(
+            run.run_id, mission_id=mission.mission_id, type="message", summary=PAYLOAD, step_id="xss"
+        )
         yield sandbox
 
 
 @pytest.fixture(scope="module")
-def jupyter_env(tmp_path_factory: pytest.TempPathFactory, seeded_sandbox: Sandbox
-                ) -> dict[str, Any]:
+def jupyter_env(tmp_path_factory: pytest.TempPathFactory, seeded_sandbox: Sandbox) -> dict[str, Any]:
     """Jupyter's dirs in a temp dir, the notebooks copied there, the kernel pointed at the
     test's sandbox, and Lab's news and update checks off."""
     home = tmp_path_factory.mktemp("jupyter-home")
@@ -89,13 +102,22 @@ def jupyter_env(tmp_path_factory: pytest.TempPathFactory, seeded_sandbox: Sandbo
         shutil.copy(ROOT / "notebooks" / name, work / name)
     settings = home / "lab-settings"
     settings.mkdir()
-    (settings / "overrides.json").write_text(json.dumps({
-        "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False,
-                                                        "fetchNews": "false"}}))
-    env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "IPYTHONDIR": str(home / "ipython"),
-           "TMPDIR": str(home), "TELNYX_API_KEY": TOKEN, "TELNYX_BASE_URL": seeded_sandbox.url,
-           "PLOTLY_RENDERER": "plotly_mimetype"}
+    (settings / "overrides.json").write_text(
+        json.dumps(
+            {"@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"}}
+        )
+    )
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "TMPDIR": str(home),
+        "TELNYX_API_KEY": TOKEN,
+        "TELNYX_BASE_URL": seeded_sandbox.url,
+        "PLOTLY_RENDERER": "plotly_mimetype",
+    }
     return {"env": env, "work": work, "settings": settings}
 
 
@@ -167,7 +189,8 @@ def select_mission_and_start_a_run(page: Any, scope: str) -> None:
         time.sleep(0.2)
     assert bars.count() > first, "the Gantt did not gain bars as the run progressed"
     ticks = panel.locator(".js-plotly-plot .xtick text").evaluate_all(
-        "nodes => nodes.map(n => n.textContent)")
+        "nodes => nodes.map(n => n.textContent)"
+    )
     assert any(":" in tick for tick in ticks), f"the time axis shows no times: {ticks}"
 
 
@@ -186,11 +209,23 @@ def check_payload_is_text(page: Any, scope: str) -> None:
 def test_jupyterlab_runs_the_quickstart(chromium: Any, jupyter_env: dict[str, Any]) -> None:
     port = free_port()
     lab = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={TOKEN}", "--allow-root",
-         f"--ServerApp.root_dir={jupyter_env['work']}",
-         f"--LabServerApp.app_settings_dir={jupyter_env['settings']}"],
-        env=jupyter_env["env"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.token={TOKEN}",
+            "--allow-root",
+            f"--ServerApp.root_dir={jupyter_env['work']}",
+            f"--LabServerApp.app_settings_dir={jupyter_env['settings']}",
+        ],
+        env=jupyter_env["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     page = chromium.new_page(viewport={"width": 1400, "height": 3600})  # Lab scrolls inside
     try:
@@ -199,8 +234,7 @@ def test_jupyterlab_runs_the_quickstart(chromium: Any, jupyter_env: dict[str, An
         notebook = page.locator(".jp-NotebookPanel")
         notebook.wait_for(timeout=60_000)
         accept_kernel_dialog(page)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
-            timeout=60_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         page.locator(".jp-NotebookPanel .missionlab-explorer").wait_for(timeout=120_000)
@@ -209,7 +243,8 @@ def test_jupyterlab_runs_the_quickstart(chromium: Any, jupyter_env: dict[str, An
         select_mission_and_start_a_run(page, ".jp-NotebookPanel")
         screenshot(page, "jupyterlab-quickstart.png")
         page.locator(".jp-NotebookPanel .missionlab-explorer").screenshot(
-            path=str(ARTIFACTS / "explorer.png"))
+            path=str(ARTIFACTS / "explorer.png")
+        )
         check_payload_is_text(page, ".jp-NotebookPanel")
     except Exception:
         screenshot(page, "jupyterlab-failure.png")
@@ -224,9 +259,19 @@ def test_jupyterlab_runs_the_quickstart(chromium: Any, jupyter_env: dict[str, An
 def test_voila_serves_the_dashboard(chromium: Any, jupyter_env: dict[str, Any]) -> None:
     port = free_port()
     voila = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(jupyter_env["work"] / "dashboard.ipynb"),
-         "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-        env=jupyter_env["env"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            str(jupyter_env["work"] / "dashboard.ipynb"),
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+        ],
+        env=jupyter_env["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     page = chromium.new_page(viewport={"width": 1400, "height": 2400})
     try:
         wait_http(f"http://127.0.0.1:{port}/")

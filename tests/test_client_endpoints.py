@@ -27,8 +27,16 @@ def make_run(api: Api, mode: str = "external") -> tuple[str, str]:
 
 def test_missions_crud_and_lists(api: Api) -> None:
     missions = api.client.missions
-    created = api(missions.create(name=unique("crud"), description="d", instructions="i",
-                                  model="m", metadata={"k": [1, 2]}, execution_mode="managed")).data
+    created = api(
+        missions.create(
+            name=unique("crud"),
+            description="d",
+            instructions="i",
+            model="m",
+            metadata={"k": [1, 2]},
+            execution_mode="managed",
+        )
+    ).data
     assert isinstance(created, missionlab.Mission)
     assert created.execution_mode == "managed" and created.metadata == {"k": [1, 2]}
     assert created.created_at.tzinfo is not None
@@ -80,9 +88,16 @@ def test_runs_lifecycle(api: Api) -> None:
 
 def test_update_run_result(api: Api) -> None:
     mission_id, run_id = make_run(api)
-    done = api(api.client.missions.runs.update(
-        run_id, mission_id=mission_id, status=RunStatus.SUCCEEDED, result_summary="ok",
-        result_payload={"n": 3}, metadata={"who": "test"})).data
+    done = api(
+        api.client.missions.runs.update(
+            run_id,
+            mission_id=mission_id,
+            status=RunStatus.SUCCEEDED,
+            result_summary="ok",
+            result_payload={"n": 3},
+            metadata={"who": "test"},
+        )
+    ).data
     assert (done.status, done.result_summary, done.result_payload) == ("succeeded", "ok", {"n": 3})
     assert done.finished_at is not None
 
@@ -90,33 +105,57 @@ def test_update_run_result(api: Api) -> None:
 def test_plan_and_steps(api: Api) -> None:
     mission_id, run_id = make_run(api)
     plan = api.client.missions.runs.plan
-    created = api(plan.create(run_id, mission_id=mission_id, steps=[
-        {"step_id": "a", "description": "A", "sequence": 1},
-        {"step_id": "b", "description": "B", "sequence": 2, "metadata": {"x": 1}},
-    ])).data
+    created = api(
+        plan.create(
+            run_id,
+            mission_id=mission_id,
+            steps=[
+                {"step_id": "a", "description": "A", "sequence": 1},
+                {"step_id": "b", "description": "B", "sequence": 2, "metadata": {"x": 1}},
+            ],
+        )
+    ).data
     assert [s.step_id for s in created] == ["a", "b"]
     with pytest.raises(ConflictError):
-        api(plan.create(run_id, mission_id=mission_id,
-                        steps=[{"step_id": "c", "description": "C", "sequence": 3}]))
-    added = api(plan.add_steps_to_plan(run_id, mission_id=mission_id, steps=[
-        {"step_id": "a1", "description": "A.1", "sequence": 1, "parent_step_id": "a"}])).data
+        api(
+            plan.create(
+                run_id, mission_id=mission_id, steps=[{"step_id": "c", "description": "C", "sequence": 3}]
+            )
+        )
+    added = api(
+        plan.add_steps_to_plan(
+            run_id,
+            mission_id=mission_id,
+            steps=[{"step_id": "a1", "description": "A.1", "sequence": 1, "parent_step_id": "a"}],
+        )
+    ).data
     assert added[0].parent_step_id == "a"
     with pytest.raises(UnprocessableEntityError) as err:
-        api(plan.add_steps_to_plan(run_id, mission_id=mission_id, steps=[
-            {"step_id": "z", "description": "Z", "sequence": 9, "parent_step_id": "nope"}]))
+        api(
+            plan.add_steps_to_plan(
+                run_id,
+                mission_id=mission_id,
+                steps=[{"step_id": "z", "description": "Z", "sequence": 9, "parent_step_id": "nope"}],
+            )
+        )
     assert "parent_step_id" in str(err.value)
     with pytest.raises(ConflictError):
-        api(plan.add_steps_to_plan(run_id, mission_id=mission_id,
-                                   steps=[{"step_id": "b", "description": "B", "sequence": 5}]))
+        api(
+            plan.add_steps_to_plan(
+                run_id, mission_id=mission_id, steps=[{"step_id": "b", "description": "B", "sequence": 5}]
+            )
+        )
 
     steps = api(plan.retrieve(run_id, mission_id=mission_id)).data
     assert [s.sequence for s in steps] == sorted(s.sequence for s in steps)
 
-    started = api(plan.update_step("a", mission_id=mission_id, run_id=run_id,
-                                   status=StepStatus.IN_PROGRESS)).data
+    started = api(
+        plan.update_step("a", mission_id=mission_id, run_id=run_id, status=StepStatus.IN_PROGRESS)
+    ).data
     assert started.started_at is not None and started.completed_at is None
-    done = api(plan.update_step("a", mission_id=mission_id, run_id=run_id, status="completed",
-                                metadata={"rows": 5})).data
+    done = api(
+        plan.update_step("a", mission_id=mission_id, run_id=run_id, status="completed", metadata={"rows": 5})
+    ).data
     assert done.completed_at is not None and done.started_at == started.started_at
     assert done.metadata == {"rows": 5}
     one = api(plan.get_step_details("a", mission_id=mission_id, run_id=run_id)).data
@@ -128,22 +167,38 @@ def test_plan_and_steps(api: Api) -> None:
 def test_events(api: Api) -> None:
     mission_id, run_id = make_run(api)
     events = api.client.missions.runs.events
-    first = api(events.log(run_id, mission_id=mission_id, type="tool_call", summary="call",
-                           step_id="s1", agent_id="agent-1", payload={"tool": "x"})).data
+    first = api(
+        events.log(
+            run_id,
+            mission_id=mission_id,
+            type="tool_call",
+            summary="call",
+            step_id="s1",
+            agent_id="agent-1",
+            payload={"tool": "x"},
+        )
+    ).data
     assert first.idempotency_key  # generated by the client
-    again = api(events.log(run_id, mission_id=mission_id, type="tool_call", summary="call",
-                           idempotency_key=first.idempotency_key)).data
+    again = api(
+        events.log(
+            run_id,
+            mission_id=mission_id,
+            type="tool_call",
+            summary="call",
+            idempotency_key=first.idempotency_key,
+        )
+    ).data
     assert again.event_id == first.event_id
     api(events.log(run_id, mission_id=mission_id, type=EventType.MESSAGE, summary="hi"))
 
     page = api(events.list(run_id, mission_id=mission_id))
     assert [e.summary for e in page.data] == ["call", "hi"]  # oldest first
-    assert [e.event_id for e in api(events.list(run_id, mission_id=mission_id,
-                                                type="tool_call")).data] == [first.event_id]
+    assert [e.event_id for e in api(events.list(run_id, mission_id=mission_id, type="tool_call")).data] == [
+        first.event_id
+    ]
     assert len(api(events.list(run_id, mission_id=mission_id, step_id="s1")).data) == 1
     assert len(api(events.list(run_id, mission_id=mission_id, agent_id="agent-1")).data) == 1
-    detail = api(events.get_event_details(first.event_id, mission_id=mission_id,
-                                          run_id=run_id)).data
+    detail = api(events.get_event_details(first.event_id, mission_id=mission_id, run_id=run_id)).data
     assert detail.payload == {"tool": "x"} and isinstance(detail.timestamp, datetime)
 
     recent = api(api.client.missions.list_events(type="tool_call", page_size=10))
@@ -155,8 +210,7 @@ def test_telnyx_agents(api: Api) -> None:
     agents = api.client.missions.runs.telnyx_agents
     linked = api(agents.link(run_id, mission_id=mission_id, telnyx_agent_id="agent-a")).data
     assert linked.telnyx_agent_id == "agent-a"
-    assert [a.telnyx_agent_id for a in api(agents.list(run_id, mission_id=mission_id)).data] == [
-        "agent-a"]
+    assert [a.telnyx_agent_id for a in api(agents.list(run_id, mission_id=mission_id)).data] == ["agent-a"]
     again = api(agents.link(run_id, mission_id=mission_id, telnyx_agent_id="agent-a")).data
     assert again.created_at == linked.created_at  # linking is idempotent
     assert api(agents.unlink("agent-a", mission_id=mission_id, run_id=run_id)) is None
@@ -165,11 +219,14 @@ def test_telnyx_agents(api: Api) -> None:
         api(agents.unlink("agent-a", mission_id=mission_id, run_id=run_id))
 
 
-@pytest.mark.parametrize("kind,noun,id_field", [
-    ("tools", "tool", "tool_id"),
-    ("knowledge_bases", "knowledge_base", "knowledge_base_id"),
-    ("mcp_servers", "mcp_server", "mcp_server_id"),
-])
+@pytest.mark.parametrize(
+    "kind,noun,id_field",
+    [
+        ("tools", "tool", "tool_id"),
+        ("knowledge_bases", "knowledge_base", "knowledge_base_id"),
+        ("mcp_servers", "mcp_server", "mcp_server_id"),
+    ],
+)
 def test_mission_objects(api: Api, kind: str, noun: str, id_field: str) -> None:
     mission_id, _ = make_run(api)
     res = getattr(api.client.missions, kind)
@@ -180,8 +237,7 @@ def test_mission_objects(api: Api, kind: str, noun: str, id_field: str) -> None:
     assert [o[id_field] for o in listed] == [object_id]
     got = api(getattr(res, f"get_{noun}")(object_id, mission_id=mission_id)).data
     assert got == created
-    put = api(getattr(res, f"update_{noun}")(object_id, mission_id=mission_id,
-                                             body={"name": "two"})).data
+    put = api(getattr(res, f"update_{noun}")(object_id, mission_id=mission_id, body={"name": "two"})).data
     assert put == {"name": "two", id_field: object_id}
     mission = api(api.client.missions.retrieve(mission_id)).data
     assert getattr(mission, kind) == [put]  # "includes tools, knowledge_bases, mcp_servers"
@@ -192,15 +248,12 @@ def test_mission_objects(api: Api, kind: str, noun: str, id_field: str) -> None:
 
 def test_delete_mission_cascades(api: Api, sandbox) -> None:  # type: ignore[no-untyped-def]
     mission_id, run_id = make_run(api)
-    api(api.client.missions.runs.events.log(run_id, mission_id=mission_id, type="message",
-                                            summary="x"))
-    api(api.client.missions.runs.telnyx_agents.link(run_id, mission_id=mission_id,
-                                                    telnyx_agent_id="a"))
+    api(api.client.missions.runs.events.log(run_id, mission_id=mission_id, type="message", summary="x"))
+    api(api.client.missions.runs.telnyx_agents.link(run_id, mission_id=mission_id, telnyx_agent_id="a"))
     api(api.client.missions.delete_mission(mission_id))
     store = sandbox.store
     for table in ("runs", "events"):
-        assert store._all(f"SELECT count(*) FROM {table} WHERE mission_id=?", (mission_id,)
-                          ) == [(0,)]
+        assert store._all(f"SELECT count(*) FROM {table} WHERE mission_id=?", (mission_id,)) == [(0,)]
     assert store._all("SELECT count(*) FROM agents WHERE run_id=?", (run_id,)) == [(0,)]
 
 

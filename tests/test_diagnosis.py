@@ -20,36 +20,75 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def step(step_id: str, sequence: int, status: str, start: float | None, end: float | None,
-         parent: str | None = None) -> PlanStep:
-    return PlanStep(step_id=step_id, run_id="r", sequence=sequence, description=step_id.upper(),
-                    status=status, started_at=None if start is None else at(start),
-                    completed_at=None if end is None else at(end), parent_step_id=parent)
+def step(
+    step_id: str,
+    sequence: int,
+    status: str,
+    start: float | None,
+    end: float | None,
+    parent: str | None = None,
+) -> PlanStep:
+    return PlanStep(
+        step_id=step_id,
+        run_id="r",
+        sequence=sequence,
+        description=step_id.upper(),
+        status=status,
+        started_at=None if start is None else at(start),
+        completed_at=None if end is None else at(end),
+        parent_step_id=parent,
+    )
 
 
 def event(type_: str, minutes: float, step_id: str | None = None) -> Event:
-    return Event(event_id=f"e{minutes}{type_}", run_id="r", type=type_, summary=type_,
-                 timestamp=at(minutes), step_id=step_id)
+    return Event(
+        event_id=f"e{minutes}{type_}",
+        run_id="r",
+        type=type_,
+        summary=type_,
+        timestamp=at(minutes),
+        step_id=step_id,
+    )
 
 
 def run(status: str = "succeeded", **fields: Any) -> Run:
     finished = at(30) if status in ("succeeded", "failed", "cancelled") else None
-    defaults = {"result_summary": "done"} if status == "succeeded" else (
-        {"error": "boom"} if status == "failed" else {})
-    return Run(run_id="r", mission_id="m", status=status, started_at=T0, updated_at=at(30),
-               finished_at=finished, **{**defaults, **fields})
+    defaults = (
+        {"result_summary": "done"}
+        if status == "succeeded"
+        else ({"error": "boom"} if status == "failed" else {})
+    )
+    return Run(
+        run_id="r",
+        mission_id="m",
+        status=status,
+        started_at=T0,
+        updated_at=at(30),
+        finished_at=finished,
+        **{**defaults, **fields},
+    )
 
 
-CLEAN_STEPS = [step("a", 1, "completed", 1, 5), step("b", 2, "completed", 6, 10),
-               step("b1", 1, "completed", 6, 8, "b"), step("b2", 2, "completed", 8, 10, "b")]
-CLEAN_EVENTS = [event("step_started", 1, "a"), event("step_completed", 5, "a"),
-                event("step_started", 6, "b"), event("step_completed", 10, "b")]
+CLEAN_STEPS = [
+    step("a", 1, "completed", 1, 5),
+    step("b", 2, "completed", 6, 10),
+    step("b1", 1, "completed", 6, 8, "b"),
+    step("b2", 2, "completed", 8, 10, "b"),
+]
+CLEAN_EVENTS = [
+    event("step_started", 1, "a"),
+    event("step_completed", 5, "a"),
+    event("step_started", 6, "b"),
+    event("step_completed", 10, "b"),
+]
 
 
 def findings(trace: RunTrace) -> list[tuple[str, str, str | None]]:
     frame = missionlab.diagnose(trace, now=NOW)
-    return [(s, c, None if i is None or str(i) == "<NA>" else str(i))
-            for s, c, i in zip(frame["severity"], frame["check"], frame["step_id"], strict=True)]
+    return [
+        (s, c, None if i is None or str(i) == "<NA>" else str(i))
+        for s, c, i in zip(frame["severity"], frame["check"], frame["step_id"], strict=True)
+    ]
 
 
 def test_clean_run_has_no_findings() -> None:
@@ -58,39 +97,68 @@ def test_clean_run_has_no_findings() -> None:
 
 
 CASES = [
-    ("finished without start",
-     RunTrace(run(), [step("a", 1, "completed", None, 5)], []),
-     [("warning", "finished_without_start", "a")]),
-    ("open steps in a finished run",
-     RunTrace(run("failed"), [step("a", 1, "in_progress", 1, None),
-                              step("b", 2, "pending", None, None)], []),
-     [("error", "open_step_in_finished_run", "a"), ("warning", "open_step_in_finished_run", "b")]),
-    ("run still running with every step finished",
-     RunTrace(run("running"), [step("a", 1, "completed", 1, 5)], [event("message", 59, "a")]),
-     [("warning", "run_open_after_all_steps", None)]),
-    ("event naming an unknown step",
-     RunTrace(run(), [step("a", 1, "completed", 1, 5)], [event("tool_call", 2, "ghost")]),
-     [("warning", "event_for_unknown_step", "ghost")]),
-    ("event disagreeing with the step's status",
-     RunTrace(run(), [step("a", 1, "completed", 1, 5)], [event("step_failed", 5, "a")]),
-     [("error", "event_disagrees_with_status", "a")]),
-    ("silent in-progress step",
-     RunTrace(run("running"), [step("a", 1, "in_progress", 1, None)], [event("message", 20, "a")]),
-     [("warning", "silent_step", "a")]),
-    ("succeeded without a summary",
-     RunTrace(run(result_summary=None), CLEAN_STEPS, CLEAN_EVENTS),
-     [("info", "no_result_summary", None)]),
-    ("failed without an error",
-     RunTrace(run("failed", error=None), CLEAN_STEPS, CLEAN_EVENTS),
-     [("warning", "failed_without_error", None)]),
-    ("out of sequence order",
-     RunTrace(run(), [step("a", 1, "completed", 6, 8), step("b", 2, "completed", 1, 5)], []),
-     [("info", "out_of_sequence", "a")]),
-    ("overlapping siblings in a sequential plan",
-     RunTrace(run(), [step("a", 1, "completed", 1, 5), step("b", 2, "completed", 6, 10),
-                      step("c", 3, "completed", 9, 12), step("d", 4, "completed", 13, 14),
-                      step("e", 5, "completed", 15, 16)], []),
-     [("warning", "overlapping_siblings", "c")]),
+    (
+        "finished without start",
+        RunTrace(run(), [step("a", 1, "completed", None, 5)], []),
+        [("warning", "finished_without_start", "a")],
+    ),
+    (
+        "open steps in a finished run",
+        RunTrace(
+            run("failed"), [step("a", 1, "in_progress", 1, None), step("b", 2, "pending", None, None)], []
+        ),
+        [("error", "open_step_in_finished_run", "a"), ("warning", "open_step_in_finished_run", "b")],
+    ),
+    (
+        "run still running with every step finished",
+        RunTrace(run("running"), [step("a", 1, "completed", 1, 5)], [event("message", 59, "a")]),
+        [("warning", "run_open_after_all_steps", None)],
+    ),
+    (
+        "event naming an unknown step",
+        RunTrace(run(), [step("a", 1, "completed", 1, 5)], [event("tool_call", 2, "ghost")]),
+        [("warning", "event_for_unknown_step", "ghost")],
+    ),
+    (
+        "event disagreeing with the step's status",
+        RunTrace(run(), [step("a", 1, "completed", 1, 5)], [event("step_failed", 5, "a")]),
+        [("error", "event_disagrees_with_status", "a")],
+    ),
+    (
+        "silent in-progress step",
+        RunTrace(run("running"), [step("a", 1, "in_progress", 1, None)], [event("message", 20, "a")]),
+        [("warning", "silent_step", "a")],
+    ),
+    (
+        "succeeded without a summary",
+        RunTrace(run(result_summary=None), CLEAN_STEPS, CLEAN_EVENTS),
+        [("info", "no_result_summary", None)],
+    ),
+    (
+        "failed without an error",
+        RunTrace(run("failed", error=None), CLEAN_STEPS, CLEAN_EVENTS),
+        [("warning", "failed_without_error", None)],
+    ),
+    (
+        "out of sequence order",
+        RunTrace(run(), [step("a", 1, "completed", 6, 8), step("b", 2, "completed", 1, 5)], []),
+        [("info", "out_of_sequence", "a")],
+    ),
+    (
+        "overlapping siblings in a sequential plan",
+        RunTrace(
+            run(),
+            [
+                step("a", 1, "completed", 1, 5),
+                step("b", 2, "completed", 6, 10),
+                step("c", 3, "completed", 9, 12),
+                step("d", 4, "completed", 13, 14),
+                step("e", 5, "completed", 15, 16),
+            ],
+            [],
+        ),
+        [("warning", "overlapping_siblings", "c")],
+    ),
 ]
 
 

@@ -10,22 +10,47 @@ import pytest
 import missionlab
 from missionlab.trace import RunTrace
 
-EVIL = '<img src=x onerror=alert(1)>'
-PAYLOADS = [EVIL, "<script>alert(1)</script>", '<a href="javascript:alert(1)">x</a>',
-            "</script><script>alert(2)</script>"]
+EVIL = "<img src=x onerror=alert(1)>"
+PAYLOADS = [
+    EVIL,
+    "<script>alert(1)</script>",
+    '<a href="javascript:alert(1)">x</a>',
+    "</script><script>alert(2)</script>",
+]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def objects(text: str) -> list[Any]:
     return [
-        missionlab.Mission(mission_id="m", name=text, description=text, execution_mode="managed",
-                           created_at=T0, updated_at=T0, metadata={"k": text}),
-        missionlab.Run(run_id="r", mission_id="m", status="failed", started_at=T0,
-                       updated_at=T0, error=text, result_summary=text, input={"q": text}),
-        missionlab.PlanStep(step_id=text, run_id="r", sequence=1, description=text,
-                            status="failed"),
-        missionlab.Event(event_id="e", run_id="r", type="error", summary=text, timestamp=T0,
-                         agent_id=text, payload={"x": text}),
+        missionlab.Mission(
+            mission_id="m",
+            name=text,
+            description=text,
+            execution_mode="managed",
+            created_at=T0,
+            updated_at=T0,
+            metadata={"k": text},
+        ),
+        missionlab.Run(
+            run_id="r",
+            mission_id="m",
+            status="failed",
+            started_at=T0,
+            updated_at=T0,
+            error=text,
+            result_summary=text,
+            input={"q": text},
+        ),
+        missionlab.PlanStep(step_id=text, run_id="r", sequence=1, description=text, status="failed"),
+        missionlab.Event(
+            event_id="e",
+            run_id="r",
+            type="error",
+            summary=text,
+            timestamp=T0,
+            agent_id=text,
+            payload={"x": text},
+        ),
     ]
 
 

@@ -29,37 +29,51 @@ def never_sent() -> missionlab.Client:
     return missionlab.Client(base_url="http://mock/v2", transport=httpx.MockTransport(server))
 
 
-@pytest.mark.parametrize("call,argument", [
-    (lambda c: c.missions.retrieve("not-a-uuid"), "mission_id"),
-    (lambda c: c.missions.retrieve(""), "mission_id"),
-    (lambda c: c.missions.retrieve(None), "mission_id"),
-    (lambda c: c.missions.runs.retrieve("x", mission_id=UUID), "run_id"),
-    (lambda c: c.missions.create(name=""), "name"),
-    (lambda c: c.missions.create(name=42), "name"),
-    (lambda c: c.missions.create(name="n", execution_mode="auto"), "execution_mode"),
-    (lambda c: c.missions.create(name="n", metadata=[1]), "metadata"),
-    (lambda c: c.missions.create(name="n", metadata={"x": object()}), "metadata"),
-    (lambda c: c.missions.runs.create(UUID, input="{}"), "input"),
-    (lambda c: c.missions.runs.list(UUID, status="done"), "status"),
-    (lambda c: c.missions.runs.list(UUID, page_size=1001), "page_size"),
-    (lambda c: c.missions.runs.list(UUID, page_number=0), "page_number"),
-    (lambda c: c.missions.runs.update(UUID, mission_id=UUID, status="finished"), "status"),
-    (lambda c: c.missions.runs.events.log(UUID, mission_id=UUID, type="oops", summary="s"),
-     "type"),
-    (lambda c: c.missions.runs.events.log(UUID, mission_id=UUID, type="message", summary=""),
-     "summary"),
-    (lambda c: c.missions.runs.plan.create(UUID, mission_id=UUID, steps=[]), "steps"),
-    (lambda c: c.missions.runs.plan.create(UUID, mission_id=UUID, steps=[
-        {"step_id": "a", "description": "A"}]), "steps[0].sequence"),
-    (lambda c: c.missions.runs.plan.create(UUID, mission_id=UUID, steps=[
-        {"step_id": "a", "description": "A", "sequence": 1},
-        {"step_id": "a", "description": "B", "sequence": 2}]), "steps[1].step_id"),
-    (lambda c: c.missions.runs.plan.update_step("s/x", mission_id=UUID, run_id=UUID),
-     "step_id"),
-    (lambda c: c.missions.runs.plan.update_step("s", mission_id=UUID, run_id=UUID,
-                                                status="done"), "status"),
-    (lambda c: c.missions.retrieve(UUID, timeoutt=3), "timeoutt"),
-])
+@pytest.mark.parametrize(
+    "call,argument",
+    [
+        (lambda c: c.missions.retrieve("not-a-uuid"), "mission_id"),
+        (lambda c: c.missions.retrieve(""), "mission_id"),
+        (lambda c: c.missions.retrieve(None), "mission_id"),
+        (lambda c: c.missions.runs.retrieve("x", mission_id=UUID), "run_id"),
+        (lambda c: c.missions.create(name=""), "name"),
+        (lambda c: c.missions.create(name=42), "name"),
+        (lambda c: c.missions.create(name="n", execution_mode="auto"), "execution_mode"),
+        (lambda c: c.missions.create(name="n", metadata=[1]), "metadata"),
+        (lambda c: c.missions.create(name="n", metadata={"x": object()}), "metadata"),
+        (lambda c: c.missions.runs.create(UUID, input="{}"), "input"),
+        (lambda c: c.missions.runs.list(UUID, status="done"), "status"),
+        (lambda c: c.missions.runs.list(UUID, page_size=1001), "page_size"),
+        (lambda c: c.missions.runs.list(UUID, page_number=0), "page_number"),
+        (lambda c: c.missions.runs.update(UUID, mission_id=UUID, status="finished"), "status"),
+        (lambda c: c.missions.runs.events.log(UUID, mission_id=UUID, type="oops", summary="s"), "type"),
+        (lambda c: c.missions.runs.events.log(UUID, mission_id=UUID, type="message", summary=""), "summary"),
+        (lambda c: c.missions.runs.plan.create(UUID, mission_id=UUID, steps=[]), "steps"),
+        (
+            lambda c: c.missions.runs.plan.create(
+                UUID, mission_id=UUID, steps=[{"step_id": "a", "description": "A"}]
+            ),
+            "steps[0].sequence",
+        ),
+        (
+            lambda c: c.missions.runs.plan.create(
+                UUID,
+                mission_id=UUID,
+                steps=[
+                    {"step_id": "a", "description": "A", "sequence": 1},
+                    {"step_id": "a", "description": "B", "sequence": 2},
+                ],
+            ),
+            "steps[1].step_id",
+        ),
+        (lambda c: c.missions.runs.plan.update_step("s/x", mission_id=UUID, run_id=UUID), "step_id"),
+        (
+            lambda c: c.missions.runs.plan.update_step("s", mission_id=UUID, run_id=UUID, status="done"),
+            "status",
+        ),
+        (lambda c: c.missions.retrieve(UUID, timeoutt=3), "timeoutt"),
+    ],
+)
 def test_bad_arguments_fail_before_sending(call: Any, argument: str) -> None:
     with pytest.raises(InvalidArgumentError) as err:
         call(never_sent())
@@ -74,20 +88,31 @@ def test_missing_required_argument_names_it() -> None:
 
 
 def test_telnyx_envelope_is_read() -> None:
-    response = httpx.Response(404, json={"errors": [
-        {"code": "not_found", "title": "Not Found", "detail": "Mission x not found"}]},
-        request=httpx.Request("GET", "http://x"))
+    response = httpx.Response(
+        404,
+        json={"errors": [{"code": "not_found", "title": "Not Found", "detail": "Mission x not found"}]},
+        request=httpx.Request("GET", "http://x"),
+    )
     error = status_error(response, "GET /ai/missions/{mission_id}")
     assert isinstance(error, NotFoundError)
-    assert str(error) == ("404 Not Found: GET /ai/missions/{mission_id} failed\n"
-                          "  - Mission x not found")
+    assert str(error) == ("404 Not Found: GET /ai/missions/{mission_id} failed\n  - Mission x not found")
 
 
 def test_fastapi_422_names_the_fields() -> None:
-    response = httpx.Response(422, json={"detail": [
-        {"loc": ["body", "steps", 0, "sequence"], "msg": "Field required", "type": "missing"},
-        {"loc": ["query", "page[size]"], "msg": "Input should be less than or equal to 1000",
-         "type": "less_than_equal"}]}, request=httpx.Request("GET", "http://x"))
+    response = httpx.Response(
+        422,
+        json={
+            "detail": [
+                {"loc": ["body", "steps", 0, "sequence"], "msg": "Field required", "type": "missing"},
+                {
+                    "loc": ["query", "page[size]"],
+                    "msg": "Input should be less than or equal to 1000",
+                    "type": "less_than_equal",
+                },
+            ]
+        },
+        request=httpx.Request("GET", "http://x"),
+    )
     error = status_error(response, "POST .../plan")
     assert isinstance(error, UnprocessableEntityError)
     assert error.fields == ["steps.0.sequence", "page[size]"]
@@ -95,22 +120,23 @@ def test_fastapi_422_names_the_fields() -> None:
 
 
 def test_messages_are_bounded() -> None:
-    response = httpx.Response(500, json={"errors": [{"detail": "x" * 5000}] * 50},
-                              request=httpx.Request("GET", "http://x"))
+    response = httpx.Response(
+        500, json={"errors": [{"detail": "x" * 5000}] * 50}, request=httpx.Request("GET", "http://x")
+    )
     error = status_error(response, "GET /ai/missions")
     assert len(str(error)) <= 2000
     assert str(error).endswith("more") and str(error).count("  - ") >= 5
 
 
 def test_non_json_error_body() -> None:
-    response = httpx.Response(502, text="<html>Bad gateway</html>",
-                              request=httpx.Request("GET", "http://x"))
+    response = httpx.Response(502, text="<html>Bad gateway</html>", request=httpx.Request("GET", "http://x"))
     assert "Bad gateway" in str(status_error(response, "GET /ai/missions"))
 
 
 def test_errors_pickle() -> None:
-    response = httpx.Response(409, json={"errors": [{"detail": "busy"}]},
-                              request=httpx.Request("GET", "http://x"))
+    response = httpx.Response(
+        409, json={"errors": [{"detail": "busy"}]}, request=httpx.Request("GET", "http://x")
+    )
     error = pickle.loads(pickle.dumps(status_error(response, "POST x")))
     assert isinstance(error, missionlab.ConflictError) and "busy" in str(error)
 

@@ -46,13 +46,33 @@ def test_runs_frame_columns_and_dtypes(demo: Sandbox) -> None:
 def test_steps_frame_plan_order_depth_and_running_steps() -> None:
     t0 = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
     steps = [
-        {"run_id": "r", "step_id": "b", "sequence": 2, "description": "B", "status": "in_progress",
-         "started_at": t0},
-        {"run_id": "r", "step_id": "a1", "sequence": 1, "description": "A.1",
-         "status": "completed", "parent_step_id": "a", "started_at": t0,
-         "completed_at": t0 + timedelta(seconds=30)},
-        {"run_id": "r", "step_id": "a", "sequence": 1, "description": "A", "status": "completed",
-         "started_at": t0, "completed_at": t0 + timedelta(minutes=1)},
+        {
+            "run_id": "r",
+            "step_id": "b",
+            "sequence": 2,
+            "description": "B",
+            "status": "in_progress",
+            "started_at": t0,
+        },
+        {
+            "run_id": "r",
+            "step_id": "a1",
+            "sequence": 1,
+            "description": "A.1",
+            "status": "completed",
+            "parent_step_id": "a",
+            "started_at": t0,
+            "completed_at": t0 + timedelta(seconds=30),
+        },
+        {
+            "run_id": "r",
+            "step_id": "a",
+            "sequence": 1,
+            "description": "A",
+            "status": "completed",
+            "started_at": t0,
+            "completed_at": t0 + timedelta(minutes=1),
+        },
         {"run_id": "r", "step_id": "c", "sequence": 3, "description": "C", "status": "pending"},
     ]
     frame = frames.steps_frame(steps, now=NOW)
@@ -66,12 +86,17 @@ def test_steps_frame_plan_order_depth_and_running_steps() -> None:
     assert str(frame["sequence"].dtype) == "Int64"
 
 
-@pytest.mark.parametrize("function,columns", [
-    (frames.missions_frame, frames.MISSION_COLUMNS), (frames.runs_frame, frames.RUN_COLUMNS),
-    (frames.steps_frame, frames.STEP_COLUMNS), (frames.events_frame, frames.EVENT_COLUMNS),
-    (frames.agents_frame, frames.AGENT_COLUMNS)])
-def test_empty_input_keeps_columns_and_dtypes(demo: Sandbox, function: Any,
-                                              columns: list[str]) -> None:
+@pytest.mark.parametrize(
+    "function,columns",
+    [
+        (frames.missions_frame, frames.MISSION_COLUMNS),
+        (frames.runs_frame, frames.RUN_COLUMNS),
+        (frames.steps_frame, frames.STEP_COLUMNS),
+        (frames.events_frame, frames.EVENT_COLUMNS),
+        (frames.agents_frame, frames.AGENT_COLUMNS),
+    ],
+)
+def test_empty_input_keeps_columns_and_dtypes(demo: Sandbox, function: Any, columns: list[str]) -> None:
     empty = function([])
     assert list(empty.columns) == columns and empty.empty
     client = demo.client()
@@ -105,16 +130,17 @@ def test_to_frame_dispatches_on_what_it_gets(demo: Sandbox) -> None:
     missions = client.missions.list()
     assert list(missionlab.to_frame(missions).columns) == frames.MISSION_COLUMNS
     assert list(missionlab.to_frame(missions.data[0]).columns) == frames.MISSION_COLUMNS
-    assert list(missionlab.to_frame(client.missions.retrieve(missions.data[0].mission_id)
-                                    ).columns) == frames.MISSION_COLUMNS
+    assert (
+        list(missionlab.to_frame(client.missions.retrieve(missions.data[0].mission_id)).columns)
+        == frames.MISSION_COLUMNS
+    )
     runs = client.missions.runs.list_runs()
     assert list(missionlab.to_frame(iter(runs.data)).columns) == frames.RUN_COLUMNS
     dicts = [r.model_dump(mode="json") for r in runs.data]
     from_dicts = missionlab.to_frame(dicts)
     assert from_dicts["run_id"].tolist() == [r.run_id for r in runs.data]
     assert str(from_dicts["started_at"].dtype) == UTC_TIME
-    plan = client.missions.runs.plan.retrieve(runs.data[-1].run_id,
-                                              mission_id=runs.data[-1].mission_id)
+    plan = client.missions.runs.plan.retrieve(runs.data[-1].run_id, mission_id=runs.data[-1].mission_id)
     assert list(plan.to_frame().columns) == frames.STEP_COLUMNS
     with pytest.raises(ValueError, match="empty"):
         missionlab.to_frame([])
@@ -137,8 +163,7 @@ def test_flattening(demo: Sandbox) -> None:
     flat = client.missions.list().to_frame(flatten=True)
     assert "metadata" in flat and "metadata.team" in flat
     assert set(flat.columns[: len(frames.MISSION_COLUMNS)]) == set(frames.MISSION_COLUMNS)
-    events = frames.events_frame(client.missions.list_events(type="tool_result").data,
-                                 flatten=True)
+    events = frames.events_frame(client.missions.list_events(type="tool_result").data, flatten=True)
     assert "payload.tool" in events and events["payload.tool"].notna().all()
 
 
@@ -146,12 +171,19 @@ def test_fleet_views(demo: Sandbox) -> None:
     client = demo.client()
     travel = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
     runs = client.missions.runs.list(travel.mission_id).fetch_all(progress=False)
-    plans = [client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data
-             for r in runs]
+    plans = [client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data for r in runs]
     steps = frames.steps_frame([s for plan in plans for s in plan], now=NOW)
     stats = frames.step_stats(steps)
-    assert list(stats.columns) == ["step_id", "description", "runs", "finished", "median_s",
-                                   "p95_s", "max_s", "failure_rate"]
+    assert list(stats.columns) == [
+        "step_id",
+        "description",
+        "runs",
+        "finished",
+        "median_s",
+        "p95_s",
+        "max_s",
+        "failure_rate",
+    ]
     book = stats.set_index("step_id").loc["book"]
     assert 0.05 < book["failure_rate"] < 0.5  # "book" fails often in the demo data
     assert (stats["p95_s"] >= stats["median_s"]).all()

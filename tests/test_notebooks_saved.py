@@ -9,8 +9,13 @@ import nbformat
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
-EXPECTED = {"01-quickstart.ipynb", "02-debug-a-failed-run.ipynb", "03-fleet-analytics.ipynb",
-            "04-instrument-your-agent.ipynb", "dashboard.ipynb"}
+EXPECTED = {
+    "01-quickstart.ipynb",
+    "02-debug-a-failed-run.ipynb",
+    "03-fleet-analytics.ipynb",
+    "04-instrument-your-agent.ipynb",
+    "dashboard.ipynb",
+}
 
 
 def test_every_notebook_is_there() -> None:
@@ -22,8 +27,10 @@ def shows_something(source: str) -> bool:
     tree = ast.parse(source)
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         return True
-    return any(isinstance(node, ast.Call) and getattr(node.func, "id", None) in (
-        "print", "display") for node in ast.walk(tree))
+    return any(
+        isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("print", "display")
+        for node in ast.walk(tree)
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

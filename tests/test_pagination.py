@@ -29,8 +29,13 @@ def counting_client(sandbox: Sandbox) -> tuple[missionlab.Client, collections.Co
 
     def hook(request: httpx.Request) -> None:
         with lock:
-            seen[(request.url.path, request.url.params.get("page[number]"),
-                  request.url.params.get("page[size]"))] += 1
+            seen[
+                (
+                    request.url.path,
+                    request.url.params.get("page[number]"),
+                    request.url.params.get("page[size]"),
+                )
+            ] += 1
 
     http = httpx.Client(event_hooks={"request": [hook]})
     return missionlab.Client(base_url=sandbox.url, http_client=http), seen
@@ -60,8 +65,12 @@ def test_iteration_and_fetch_all_agree(counted: Sandbox, count: int) -> None:
     # newest first, as the API orders runs
     store = counted.store
     assert store is not None
-    expected = [r[0] for r in store._all("SELECT run_id FROM runs WHERE mission_id=? ORDER BY "
-                                         "started_at DESC, rowid DESC", (mission_id,))]
+    expected = [
+        r[0]
+        for r in store._all(
+            "SELECT run_id FROM runs WHERE mission_id=? ORDER BY started_at DESC, rowid DESC", (mission_id,)
+        )
+    ]
     assert everything == expected
     # fetch_all uses the largest page size and asks for each page once
     assert all(size == "1000" for (_, _, size) in seen)
@@ -88,8 +97,7 @@ def test_iter_pages_and_next_page(counted: Sandbox) -> None:
     assert pages[0].get_next_page().data == pages[1].data
 
 
-def test_progress_bar_shows_and_can_be_turned_off(counted: Sandbox,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_bar_shows_and_can_be_turned_off(counted: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     mission_id = mission_with_runs(counted, 2500)
     client, _ = counting_client(counted)
     import tqdm.auto
@@ -110,9 +118,13 @@ def test_progress_bar_shows_and_can_be_turned_off(counted: Sandbox,
     assert len(bars) == 1
 
 
-PAGE = {"run_id": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e",
-        "mission_id": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e", "status": "running",
-        "started_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+PAGE = {
+    "run_id": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e",
+    "mission_id": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e",
+    "status": "running",
+    "started_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
 
 
 def test_missing_meta_pages_until_an_empty_page() -> None:

@@ -28,7 +28,11 @@ def test_import_and_client_do_not_import_heavy_dependencies() -> None:
 
 
 def test_console_script_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--help"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for flag in ("--port", "--db", "--demo", "--token", "--speed"):
         assert flag in out.stdout

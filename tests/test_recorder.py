@@ -22,8 +22,7 @@ def plan_of(client: missionlab.Client, rec: RunRecorder) -> dict[str, str]:
 
 
 def events_of(client: missionlab.Client, rec: RunRecorder) -> list[missionlab.Event]:
-    return client.missions.runs.events.list(rec.run_id, mission_id=rec.mission_id,
-                                            page_size=1000).data
+    return client.missions.runs.events.list(rec.run_id, mission_id=rec.mission_id, page_size=1000).data
 
 
 def test_a_successful_run(client: missionlab.Client) -> None:
@@ -40,14 +39,19 @@ def test_a_successful_run(client: missionlab.Client) -> None:
         rec.succeed("Booked AF1234", {"flight": "AF1234"})
     run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
     assert (run.status, run.result_summary, run.result_payload) == (
-        "succeeded", "Booked AF1234", {"flight": "AF1234"})
-    assert plan_of(client, rec) == {"search": "completed", "search-cheap": "completed",
-                                    "book": "completed"}
+        "succeeded",
+        "Booked AF1234",
+        {"flight": "AF1234"},
+    )
+    assert plan_of(client, rec) == {"search": "completed", "search-cheap": "completed", "book": "completed"}
     steps = client.missions.runs.plan.retrieve(rec.run_id, mission_id=mission_id).data
     assert next(s for s in steps if s.step_id == "search-cheap").parent_step_id == "search"
     events = events_of(client, rec)
     assert [e.type.value for e in events if e.step_id == "search"] == [
-        "step_started", "tool_call", "step_completed"]
+        "step_started",
+        "tool_call",
+        "step_completed",
+    ]
     assert next(e for e in events if e.type == "tool_call").agent_id == "my-agent"
 
 
@@ -79,8 +83,11 @@ def test_an_exception_outside_steps(client: missionlab.Client) -> None:
 
 def test_keyboard_interrupt_cancels(client: missionlab.Client) -> None:
     mission_id = external(client)
-    with (pytest.raises(KeyboardInterrupt), RunRecorder(client, mission_id) as rec,
-          rec.step("long", "Long work")):
+    with (
+        pytest.raises(KeyboardInterrupt),
+        RunRecorder(client, mission_id) as rec,
+        rec.step("long", "Long work"),
+    ):
         raise KeyboardInterrupt
     run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
     assert run.status == "cancelled"
@@ -94,8 +101,9 @@ def test_explicit_failure_without_exception(client: missionlab.Client) -> None:
     assert (run.status, run.error) == ("failed", "no flights found")
 
 
-def test_the_final_update_is_retried_until_delivered(sandbox: Sandbox,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_final_update_is_retried_until_delivered(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A flaky network at the end still leaves the run finished, not running."""
     monkeypatch.setattr("time.sleep", lambda s: None)
     failures = {"left": 4}
@@ -112,12 +120,12 @@ def test_the_final_update_is_retried_until_delivered(sandbox: Sandbox,
     with RunRecorder(client, mission_id) as rec:
         pass
     assert failures["left"] == 0
-    assert client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data.status == (
-        "succeeded")
+    assert client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data.status == ("succeeded")
 
 
 def test_undeliverable_final_update_says_which_run_is_open(
-        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("time.sleep", lambda s: None)
 
     class Down(httpx.HTTPTransport):

@@ -15,17 +15,28 @@ import missionlab
 from missionlab import _retry
 
 MISSION_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
-RUN = {"run_id": MISSION_ID, "mission_id": MISSION_ID, "status": "running",
-       "started_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
-MISSION = {"mission_id": MISSION_ID, "name": "m", "execution_mode": "external",
-           "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+RUN = {
+    "run_id": MISSION_ID,
+    "mission_id": MISSION_ID,
+    "status": "running",
+    "started_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
+MISSION = {
+    "mission_id": MISSION_ID,
+    "name": "m",
+    "execution_mode": "external",
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
 
 
 class Recorder:
     """A mock server: answers in turn from ``answers``, recording every request."""
 
-    def __init__(self, answers: list[Callable[[httpx.Request], httpx.Response] | httpx.Response
-                                      | Exception]) -> None:
+    def __init__(
+        self, answers: list[Callable[[httpx.Request], httpx.Response] | httpx.Response | Exception]
+    ) -> None:
         self.answers = answers
         self.requests: list[httpx.Request] = []
 
@@ -38,8 +49,9 @@ class Recorder:
 
 
 def make_client(server: Recorder, max_retries: int = 2) -> missionlab.Client:
-    return missionlab.Client(api_key="k", base_url="http://mock/v2", max_retries=max_retries,
-                             transport=httpx.MockTransport(server))
+    return missionlab.Client(
+        api_key="k", base_url="http://mock/v2", max_retries=max_retries, transport=httpx.MockTransport(server)
+    )
 
 
 @pytest.fixture
@@ -87,19 +99,22 @@ def test_client_errors_are_not_retried(status: int, sleeps: list[float]) -> None
 NOW = 1_800_000_000.0
 
 
-@pytest.mark.parametrize("headers,expected", [
-    ({"retry-after": "3"}, 3.0),
-    ({"retry-after": "1.5"}, 1.5),
-    ({"retry-after-ms": "250"}, 0.25),
-    ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),  # ms wins
-    ({"retry-after": email.utils.formatdate(NOW + 7, usegmt=True)}, 7.0),
-    ({"retry-after": "-1"}, None),
-    ({"retry-after": "61"}, None),  # beyond 60 s: use our own backoff
-    ({"retry-after-ms": "60001"}, None),
-    ({"retry-after": "soon"}, None),
-    ({"retry-after": ""}, None),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "headers,expected",
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after": "1.5"}, 1.5),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),  # ms wins
+        ({"retry-after": email.utils.formatdate(NOW + 7, usegmt=True)}, 7.0),
+        ({"retry-after": "-1"}, None),
+        ({"retry-after": "61"}, None),  # beyond 60 s: use our own backoff
+        ({"retry-after-ms": "60001"}, None),
+        ({"retry-after": "soon"}, None),
+        ({"retry-after": ""}, None),
+        ({}, None),
+    ],
+)
 def test_retry_after_table(headers: dict[str, str], expected: float | None) -> None:
     value = _retry.retry_after(httpx.Headers(headers), now=NOW)
     assert value == (pytest.approx(expected, abs=0.01) if expected is not None else None)
@@ -131,8 +146,7 @@ def test_x_should_retry_true_retries_any_status_even_unsafe(sleeps: list[float])
 
 
 def test_connection_errors_and_timeouts_are_retried_for_reads(sleeps: list[float]) -> None:
-    server = Recorder([httpx.ConnectError("refused"), httpx.ReadTimeout("slow"),
-                       ok({"data": MISSION})])
+    server = Recorder([httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), ok({"data": MISSION})])
     make_client(server).missions.retrieve(MISSION_ID)
     assert len(server.requests) == 3
 
@@ -144,11 +158,18 @@ def test_timeout_error_class_and_message(sleeps: list[float]) -> None:
     assert "timed out" in str(err.value) and "GET /ai/missions/{mission_id}" in str(err.value)
 
 
-@pytest.mark.parametrize("failure", [
-    ok({}, 500), ok({}, 503), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("dropped"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ok({}, 500),
+        ok({}, 503),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("dropped"),
+    ],
+)
 def test_unsafe_posts_are_not_sent_twice_when_the_server_may_have_acted(
-        failure: Any, sleeps: list[float]) -> None:
+    failure: Any, sleeps: list[float]
+) -> None:
     server = Recorder([failure, ok({"data": RUN}, 201)])
     client = make_client(server)
     with pytest.raises(missionlab.APIError) as err:
@@ -158,10 +179,12 @@ def test_unsafe_posts_are_not_sent_twice_when_the_server_may_have_acted(
         assert "may have acted" in str(err.value)
 
 
-@pytest.mark.parametrize("failure", [
-    ok({}, 429), ok({}, 408), httpx.ConnectError("refused"), httpx.ConnectTimeout("no route")])
+@pytest.mark.parametrize(
+    "failure", [ok({}, 429), ok({}, 408), httpx.ConnectError("refused"), httpx.ConnectTimeout("no route")]
+)
 def test_unsafe_posts_are_retried_when_the_server_surely_did_not_act(
-        failure: Any, sleeps: list[float]) -> None:
+    failure: Any, sleeps: list[float]
+) -> None:
     server = Recorder([failure, ok({"data": RUN}, 201)])
     make_client(server).missions.runs.create(MISSION_ID)
     assert len(server.requests) == 2
@@ -170,25 +193,52 @@ def test_unsafe_posts_are_retried_when_the_server_surely_did_not_act(
 def test_event_logging_is_retried_with_the_same_idempotency_key(sleeps: list[float]) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        return ok({"data": {"event_id": "e1", "run_id": MISSION_ID, "type": body["type"],
-                            "summary": body["summary"], "timestamp": "2026-01-01T00:00:00Z",
-                            "idempotency_key": body["idempotency_key"]}}, 201)
+        return ok(
+            {
+                "data": {
+                    "event_id": "e1",
+                    "run_id": MISSION_ID,
+                    "type": body["type"],
+                    "summary": body["summary"],
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "idempotency_key": body["idempotency_key"],
+                }
+            },
+            201,
+        )
 
     server = Recorder([httpx.ReadTimeout("slow"), ok({}, 502), answer])
-    event = make_client(server).missions.runs.events.log(
-        MISSION_ID, mission_id=MISSION_ID, type="message", summary="hello").data
+    event = (
+        make_client(server)
+        .missions.runs.events.log(MISSION_ID, mission_id=MISSION_ID, type="message", summary="hello")
+        .data
+    )
     keys = [json.loads(r.content)["idempotency_key"] for r in server.requests]
     assert len(keys) == 3 and len(set(keys)) == 1 and keys[0]
     assert event.idempotency_key == keys[0]
 
 
 def test_given_idempotency_key_is_kept(sleeps: list[float]) -> None:
-    server = Recorder([ok({}, 503), ok({"data": {
-        "event_id": "e1", "run_id": MISSION_ID, "type": "message", "summary": "s",
-        "timestamp": "2026-01-01T00:00:00Z"}}, 201)])
-    make_client(server).missions.runs.events.log(MISSION_ID, mission_id=MISSION_ID,
-                                                 type="message", summary="s",
-                                                 idempotency_key="mine")
+    server = Recorder(
+        [
+            ok({}, 503),
+            ok(
+                {
+                    "data": {
+                        "event_id": "e1",
+                        "run_id": MISSION_ID,
+                        "type": "message",
+                        "summary": "s",
+                        "timestamp": "2026-01-01T00:00:00Z",
+                    }
+                },
+                201,
+            ),
+        ]
+    )
+    make_client(server).missions.runs.events.log(
+        MISSION_ID, mission_id=MISSION_ID, type="message", summary="s", idempotency_key="mine"
+    )
     assert {json.loads(r.content)["idempotency_key"] for r in server.requests} == {"mine"}
 
 
@@ -205,16 +255,17 @@ async def test_async_client_retries_the_same_way(monkeypatch: pytest.MonkeyPatch
         slept.append(delay)
 
     monkeypatch.setattr("asyncio.sleep", fake_sleep)
-    server = Recorder([ok({}, 503), ok({}, 429, **{"retry-after-ms": "100"}),
-                       ok({"data": MISSION})])
-    client = missionlab.AsyncClient(api_key="k", base_url="http://mock/v2",
-                                    transport=httpx.MockTransport(server))
+    server = Recorder([ok({}, 503), ok({}, 429, **{"retry-after-ms": "100"}), ok({"data": MISSION})])
+    client = missionlab.AsyncClient(
+        api_key="k", base_url="http://mock/v2", transport=httpx.MockTransport(server)
+    )
     mission = (await client.missions.retrieve(MISSION_ID)).data
     assert mission.name == "m" and len(server.requests) == 3
     assert 0.375 <= slept[0] <= 0.5 and slept[1] == pytest.approx(0.1)
     server = Recorder([ok({}, 500)])
-    client = missionlab.AsyncClient(api_key="k", base_url="http://mock/v2",
-                                    transport=httpx.MockTransport(server))
+    client = missionlab.AsyncClient(
+        api_key="k", base_url="http://mock/v2", transport=httpx.MockTransport(server)
+    )
     with pytest.raises(missionlab.InternalServerError):
         await client.missions.runs.create(MISSION_ID)
     assert len(server.requests) == 1

@@ -49,8 +49,7 @@ def test_rate_limit_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_latency_and_per_route_rules() -> None:
-    rules = {"rules": [{"route": "GET /ai/missions/runs", "latency": 0.3},
-                       {"route": "*", "latency": 0}]}
+    rules = {"rules": [{"route": "GET /ai/missions/runs", "latency": 0.3}, {"route": "*", "latency": 0}]}
     with Sandbox(faults=rules) as sb:
         started = time.perf_counter()
         httpx.get(sb.url + "/ai/missions")
@@ -108,9 +107,11 @@ def free_port() -> int:
 
 
 def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "missionlab.cli", "sandbox", "serve",
-                                "--db", str(db), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -128,8 +129,7 @@ def test_acknowledged_writes_survive_a_killed_server(tmp_path: Path) -> None:
     client = missionlab.Client(base_url=f"http://127.0.0.1:{port}/v2")
     mission_id = client.missions.create(name="acknowledged").data.mission_id
     run_id = client.missions.runs.create(mission_id).data.run_id
-    client.missions.runs.events.log(run_id, mission_id=mission_id, type="message",
-                                    summary="last write")
+    client.missions.runs.events.log(run_id, mission_id=mission_id, type="message", summary="last write")
     os.kill(process.pid, signal.SIGKILL)
     process.wait(10)
     process = serve(db, port)

@@ -13,8 +13,10 @@ from missionlab.sandbox import Sandbox
 
 @pytest.fixture(scope="module")
 def raw() -> Iterator[httpx.Client]:
-    with Sandbox(token="secret-token") as sb, httpx.Client(
-            base_url=sb.url, headers={"Authorization": "Bearer secret-token"}) as http:
+    with (
+        Sandbox(token="secret-token") as sb,
+        httpx.Client(base_url=sb.url, headers={"Authorization": "Bearer secret-token"}) as http,
+    ):
         yield http
 
 
@@ -28,8 +30,9 @@ def test_404_uses_the_telnyx_envelope(raw: httpx.Client) -> None:
     missing = str(uuid.uuid4())
     response = raw.get(f"/ai/missions/{missing}")
     assert response.status_code == 404
-    assert response.json() == {"errors": [{"code": "not_found", "title": "Not Found",
-                                           "detail": f"Mission {missing} not found"}]}
+    assert response.json() == {
+        "errors": [{"code": "not_found", "title": "Not Found", "detail": f"Mission {missing} not found"}]
+    }
     assert raw.get("/ai/nothing-here").json()["errors"][0]["code"] == "not_found"
 
 
@@ -43,13 +46,15 @@ def test_bad_uuid_is_422_in_fastapi_shape(raw: httpx.Client) -> None:
 
 def test_422_never_echoes_the_body(raw: httpx.Client) -> None:
     secret = "do-not-echo-me-123"
-    response = raw.post("/ai/missions", json={"name": 5, "execution_mode": secret,
-                                              "metadata": secret})
+    response = raw.post("/ai/missions", json={"name": 5, "execution_mode": secret, "metadata": secret})
     assert response.status_code == 422
     assert secret not in response.text
     assert all(set(d) == {"loc", "msg", "type"} for d in response.json()["detail"])
-    bad_json = raw.post("/ai/missions", content=b'{"name": "x", "oops": ' + secret.encode(),
-                        headers={"content-type": "application/json"})
+    bad_json = raw.post(
+        "/ai/missions",
+        content=b'{"name": "x", "oops": ' + secret.encode(),
+        headers={"content-type": "application/json"},
+    )
     assert bad_json.status_code == 422 and secret not in bad_json.text
 
 
@@ -65,8 +70,10 @@ def test_auth(raw: httpx.Client) -> None:
 
 def test_any_token_without_configured_token() -> None:
     with Sandbox() as sb:
-        assert httpx.get(sb.url + "/ai/missions",
-                         headers={"Authorization": "Bearer anything"}).status_code == 200
+        assert (
+            httpx.get(sb.url + "/ai/missions", headers={"Authorization": "Bearer anything"}).status_code
+            == 200
+        )
 
 
 def test_binds_to_loopback() -> None:
@@ -76,18 +83,36 @@ def test_binds_to_loopback() -> None:
         assert sb._server.servers[0].sockets[0].getsockname()[0] == "127.0.0.1"
 
 
-@pytest.mark.parametrize("start,action,allowed", [
-    ("pending", "pause", False), ("running", "pause", True), ("paused", "pause", False),
-    ("pending", "resume", False), ("running", "resume", False), ("paused", "resume", True),
-    ("pending", "cancel", True), ("running", "cancel", True), ("paused", "cancel", True),
-    ("succeeded", "cancel", False), ("failed", "cancel", False), ("cancelled", "cancel", False),
-    ("succeeded", "pause", False), ("cancelled", "resume", False),
-])
+@pytest.mark.parametrize(
+    "start,action,allowed",
+    [
+        ("pending", "pause", False),
+        ("running", "pause", True),
+        ("paused", "pause", False),
+        ("pending", "resume", False),
+        ("running", "resume", False),
+        ("paused", "resume", True),
+        ("pending", "cancel", True),
+        ("running", "cancel", True),
+        ("paused", "cancel", True),
+        ("succeeded", "cancel", False),
+        ("failed", "cancel", False),
+        ("cancelled", "cancel", False),
+        ("succeeded", "pause", False),
+        ("cancelled", "resume", False),
+    ],
+)
 def test_run_state_machine(raw: httpx.Client, start: str, action: str, allowed: bool) -> None:
     mission_id, run_id = new_run(raw)
     run_url = f"/ai/missions/{mission_id}/runs/{run_id}"
-    path = {"pending": [], "running": ["running"], "paused": ["running", "paused"],
-            "succeeded": ["succeeded"], "failed": ["failed"], "cancelled": ["cancelled"]}[start]
+    path = {
+        "pending": [],
+        "running": ["running"],
+        "paused": ["running", "paused"],
+        "succeeded": ["succeeded"],
+        "failed": ["failed"],
+        "cancelled": ["cancelled"],
+    }[start]
     for status in path:
         assert raw.patch(run_url, json={"status": status}).status_code == 200
     response = raw.post(f"{run_url}/{action}")
@@ -116,7 +141,10 @@ def test_status_changes_are_logged_as_events(raw: httpx.Client) -> None:
     raw.post(f"{run_url}/resume")
     events = raw.get(f"{run_url}/events", params={"type": "status_change"}).json()["data"]
     assert [(e["payload"]["from"], e["payload"]["to"]) for e in events] == [
-        ("pending", "running"), ("running", "paused"), ("paused", "running")]
+        ("pending", "running"),
+        ("running", "paused"),
+        ("paused", "running"),
+    ]
 
 
 def test_idempotent_event_logging(raw: httpx.Client) -> None:
@@ -133,32 +161,40 @@ def test_idempotent_event_logging(raw: httpx.Client) -> None:
 def test_orderings(raw: httpx.Client) -> None:
     mission_id, run_id = new_run(raw)
     url = f"/ai/missions/{mission_id}/runs/{run_id}"
-    raw.post(f"{url}/plan", json={"steps": [
-        {"step_id": "c", "description": "C", "sequence": 3},
-        {"step_id": "a", "description": "A", "sequence": 1},
-        {"step_id": "b", "description": "B", "sequence": 2}]})
+    raw.post(
+        f"{url}/plan",
+        json={
+            "steps": [
+                {"step_id": "c", "description": "C", "sequence": 3},
+                {"step_id": "a", "description": "A", "sequence": 1},
+                {"step_id": "b", "description": "B", "sequence": 2},
+            ]
+        },
+    )
     assert [s["step_id"] for s in raw.get(f"{url}/plan").json()["data"]] == ["a", "b", "c"]
     for n in range(3):
         raw.post(f"{url}/events", json={"type": "custom", "summary": f"e{n}"})
     summaries = [e["summary"] for e in raw.get(f"{url}/events").json()["data"]]
     assert summaries == ["e0", "e1", "e2"]
-    recent = [e["summary"] for e in raw.get("/ai/missions/events",
-                                            params={"type": "custom"}).json()["data"]][:3]
+    recent = [e["summary"] for e in raw.get("/ai/missions/events", params={"type": "custom"}).json()["data"]][
+        :3
+    ]
     assert recent == ["e2", "e1", "e0"]
     runs = raw.get(f"/ai/missions/{mission_id}/runs").json()["data"]
     second = raw.post(f"/ai/missions/{mission_id}/runs").json()["data"]
-    assert raw.get(f"/ai/missions/{mission_id}/runs").json()["data"][0]["run_id"] == second[
-        "run_id"] != runs[0]["run_id"]
+    assert (
+        raw.get(f"/ai/missions/{mission_id}/runs").json()["data"][0]["run_id"]
+        == second["run_id"]
+        != runs[0]["run_id"]
+    )
 
 
 def test_pagination_meta_and_limits(raw: httpx.Client) -> None:
     mission_id, _ = new_run(raw)
     for _ in range(4):
         raw.post(f"/ai/missions/{mission_id}/runs")
-    page = raw.get(f"/ai/missions/{mission_id}/runs",
-                   params={"page[number]": 2, "page[size]": 2}).json()
-    assert page["meta"] == {"page_number": 2, "page_size": 2, "total_pages": 3,
-                            "total_results": 5}
+    page = raw.get(f"/ai/missions/{mission_id}/runs", params={"page[number]": 2, "page[size]": 2}).json()
+    assert page["meta"] == {"page_number": 2, "page_size": 2, "total_pages": 3, "total_results": 5}
     assert len(page["data"]) == 2
     for bad in ({"page[size]": 0}, {"page[size]": 1001}, {"page[number]": 0}):
         assert raw.get("/ai/missions", params=bad).status_code == 422
@@ -183,20 +219,36 @@ def test_step_timestamps(raw: httpx.Client) -> None:
 def test_plan_rules(raw: httpx.Client) -> None:
     mission_id, run_id = new_run(raw)
     url = f"/ai/missions/{mission_id}/runs/{run_id}/plan"
-    duplicate_in_body = raw.post(url, json={"steps": [
-        {"step_id": "s", "description": "S", "sequence": 1},
-        {"step_id": "s", "description": "S again", "sequence": 2}]})
+    duplicate_in_body = raw.post(
+        url,
+        json={
+            "steps": [
+                {"step_id": "s", "description": "S", "sequence": 1},
+                {"step_id": "s", "description": "S again", "sequence": 2},
+            ]
+        },
+    )
     assert duplicate_in_body.status_code == 409
-    orphan = raw.post(url, json={"steps": [
-        {"step_id": "child", "description": "C", "sequence": 1, "parent_step_id": "ghost"}]})
+    orphan = raw.post(
+        url,
+        json={"steps": [{"step_id": "child", "description": "C", "sequence": 1, "parent_step_id": "ghost"}]},
+    )
     assert orphan.status_code == 422
     assert orphan.json()["detail"][0]["loc"] == ["body", "steps", 0, "parent_step_id"]
-    nested = raw.post(url, json={"steps": [
-        {"step_id": "p", "description": "P", "sequence": 1},
-        {"step_id": "c", "description": "C", "sequence": 2, "parent_step_id": "p"}]})
+    nested = raw.post(
+        url,
+        json={
+            "steps": [
+                {"step_id": "p", "description": "P", "sequence": 1},
+                {"step_id": "c", "description": "C", "sequence": 2, "parent_step_id": "p"},
+            ]
+        },
+    )
     assert nested.status_code == 201
-    assert raw.post(url, json={"steps": [{"step_id": "x", "description": "X",
-                                          "sequence": 3}]}).status_code == 409
+    assert (
+        raw.post(url, json={"steps": [{"step_id": "x", "description": "X", "sequence": 3}]}).status_code
+        == 409
+    )
 
 
 def test_curl_works(raw: httpx.Client) -> None:
@@ -205,7 +257,17 @@ def test_curl_works(raw: httpx.Client) -> None:
 
     if shutil.which("curl") is None:
         pytest.fail("curl is not installed; .ci/run installs it")
-    out = subprocess.run(["curl", "-s", "-H", "Authorization: Bearer secret-token",
-                          str(raw.base_url).rstrip("/") + "/ai/missions?page%5Bsize%5D=1"],
-                         capture_output=True, text=True, check=True, timeout=30)
+    out = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "-H",
+            "Authorization: Bearer secret-token",
+            str(raw.base_url).rstrip("/") + "/ai/missions?page%5Bsize%5D=1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     assert '"meta"' in out.stdout

@@ -14,12 +14,17 @@ from missionlab.sandbox.script import build_script
 
 from .conftest import unique, wait_for
 
-NESTED_PLAN = {"plan": [
-    {"step_id": "first", "description": "First", "duration": 2, "tools": ["t.one"]},
-    {"step_id": "group", "description": "Group", "children": [
-        {"step_id": "inner", "description": "Inner", "duration": 2, "repeat": 2}]},
-    {"step_id": "last", "description": "Last", "duration": 2},
-]}
+NESTED_PLAN = {
+    "plan": [
+        {"step_id": "first", "description": "First", "duration": 2, "tools": ["t.one"]},
+        {
+            "step_id": "group",
+            "description": "Group",
+            "children": [{"step_id": "inner", "description": "Inner", "duration": 2, "repeat": 2}],
+        },
+        {"step_id": "last", "description": "Last", "duration": 2},
+    ]
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +34,9 @@ def fast() -> Any:
 
 
 def managed(client: missionlab.Client, metadata: dict[str, Any] | None = None) -> str:
-    return client.missions.create(name=unique("sim"), execution_mode="managed",
-                                  metadata=metadata).data.mission_id
+    return client.missions.create(
+        name=unique("sim"), execution_mode="managed", metadata=metadata
+    ).data.mission_id
 
 
 def test_managed_run_plays_to_the_end(fast: Sandbox) -> None:
@@ -39,8 +45,12 @@ def test_managed_run_plays_to_the_end(fast: Sandbox) -> None:
     run = client.missions.runs.create(mission_id, input={"x": 1}).data
     assert run.status == "pending"
     runs = client.missions.runs
-    done = wait_for(lambda: (r := runs.retrieve(run.run_id, mission_id=mission_id).data)
-                    .status in ("succeeded", "failed") and r)
+    done = wait_for(
+        lambda: (
+            (r := runs.retrieve(run.run_id, mission_id=mission_id).data).status in ("succeeded", "failed")
+            and r
+        )
+    )
     plan = runs.plan.retrieve(run.run_id, mission_id=mission_id).data
     assert [s.step_id for s in plan] == ["first", "group", "inner-1", "inner-2", "last"]
     assert {s.parent_step_id for s in plan if s.step_id.startswith("inner")} == {"group"}
@@ -72,27 +82,34 @@ def test_pause_freezes_and_resume_continues(fast: Sandbox) -> None:
     runs.pause_run(run.run_id, mission_id=mission_id)
     frozen = runs.events.list(run.run_id, mission_id=mission_id, page_size=1000).meta
     time.sleep(0.6)
-    assert runs.events.list(run.run_id, mission_id=mission_id,
-                            page_size=1000).meta == frozen
+    assert runs.events.list(run.run_id, mission_id=mission_id, page_size=1000).meta == frozen
     runs.resume_run(run.run_id, mission_id=mission_id)
-    wait_for(lambda: runs.retrieve(run.run_id, mission_id=mission_id).data.status in (
-        "succeeded", "failed"))
+    wait_for(lambda: runs.retrieve(run.run_id, mission_id=mission_id).data.status in ("succeeded", "failed"))
 
 
 def test_cancel_skips_the_remaining_steps(fast: Sandbox) -> None:
     client = fast.client()
-    mission_id = managed(client, {"plan": [
-        {"step_id": "a", "description": "A", "duration": 1},
-        {"step_id": "b", "description": "B", "duration": 200},
-        {"step_id": "c", "description": "C", "duration": 5}]})
+    mission_id = managed(
+        client,
+        {
+            "plan": [
+                {"step_id": "a", "description": "A", "duration": 1},
+                {"step_id": "b", "description": "B", "duration": 200},
+                {"step_id": "c", "description": "C", "duration": 5},
+            ]
+        },
+    )
     runs = client.missions.runs
     run = runs.create(mission_id).data
-    wait_for(lambda: any(s.step_id == "b" and s.status == "in_progress" for s in
-                         runs.plan.retrieve(run.run_id, mission_id=mission_id).data))
+    wait_for(
+        lambda: any(
+            s.step_id == "b" and s.status == "in_progress"
+            for s in runs.plan.retrieve(run.run_id, mission_id=mission_id).data
+        )
+    )
     cancelled = runs.cancel_run(run.run_id, mission_id=mission_id).data
     assert cancelled.status == "cancelled"
-    plan = {s.step_id: s.status for s in runs.plan.retrieve(run.run_id,
-                                                             mission_id=mission_id).data}
+    plan = {s.step_id: s.status for s in runs.plan.retrieve(run.run_id, mission_id=mission_id).data}
     assert plan == {"a": "completed", "b": "skipped", "c": "skipped"}
     time.sleep(0.3)
     assert runs.retrieve(run.run_id, mission_id=mission_id).data.status == "cancelled"
@@ -116,8 +133,13 @@ def test_speed_factor_scales_time() -> None:
         mission_id = managed(client)
         run = client.missions.runs.create(mission_id).data
         started = time.monotonic()
-        wait_for(lambda: client.missions.runs.retrieve(
-            run.run_id, mission_id=mission_id).data.status in ("succeeded", "failed"), 15)
+        wait_for(
+            lambda: (
+                client.missions.runs.retrieve(run.run_id, mission_id=mission_id).data.status
+                in ("succeeded", "failed")
+            ),
+            15,
+        )
         assert time.monotonic() - started < 6
 
 
@@ -135,12 +157,18 @@ def test_simulations_resume_after_restart(tmp_path: Any) -> None:
         client = sb.client()
         mission_id = managed(client, plan)
         run_id = client.missions.runs.create(mission_id).data.run_id
-        wait_for(lambda: client.missions.runs.retrieve(run_id, mission_id=mission_id
-                                                       ).data.status == "running")
+        wait_for(
+            lambda: client.missions.runs.retrieve(run_id, mission_id=mission_id).data.status == "running"
+        )
     with Sandbox(db=db, speed=200) as sb:
         client = sb.client()
-        done = wait_for(lambda: (r := client.missions.runs.retrieve(
-            run_id, mission_id=mission_id).data).status in ("succeeded", "failed") and r)
+        done = wait_for(
+            lambda: (
+                (r := client.missions.runs.retrieve(run_id, mission_id=mission_id).data).status
+                in ("succeeded", "failed")
+                and r
+            )
+        )
         assert done.finished_at is not None
 
 
@@ -159,8 +187,11 @@ def test_demo_data() -> None:
     assert kinds == {"tools", "knowledge-bases", "mcp-servers"}
     assert store.count("agents") > 0
     assert len(store.simulations()) == 1  # one run plays live when the sandbox starts
-    failing = store._all("SELECT step_id, avg(status='failed') f FROM steps GROUP BY step_id "
-                         "HAVING count(*) > 20 ORDER BY f DESC LIMIT 1", ())
+    failing = store._all(
+        "SELECT step_id, avg(status='failed') f FROM steps GROUP BY step_id "
+        "HAVING count(*) > 20 ORDER BY f DESC LIMIT 1",
+        (),
+    )
     assert failing[0][1] > 0.1  # some steps fail often
 
 
@@ -169,9 +200,11 @@ def test_demo_data_is_deterministic() -> None:
         store = Store()
         seed_demo(store)
         history = "started_at < '2026-11-28'"  # all but the live run, which starts now
-        return (store._all(f"SELECT * FROM runs WHERE {history} ORDER BY run_id", ())
-                + store._all("SELECT * FROM events ORDER BY event_id", ())
-                + store._all("SELECT run_id FROM runs", ()))
+        return (
+            store._all(f"SELECT * FROM runs WHERE {history} ORDER BY run_id", ())
+            + store._all("SELECT * FROM events ORDER BY event_id", ())
+            + store._all("SELECT run_id FROM runs", ())
+        )
 
     first, second = snapshot(), snapshot()
     assert first == second and len(first) > 10_000
@@ -180,11 +213,13 @@ def test_demo_data_is_deterministic() -> None:
 def test_demo_sandbox_has_a_live_run() -> None:
     with Sandbox(demo=True, speed=20) as sb:
         client = sb.client()
+
         def live_run() -> Any:
             newest = client.missions.runs.list_runs(status="running").data[0]
             return newest if time.time() - newest.started_at.timestamp() < 60 else None
 
         newest = wait_for(live_run)
-        plan = wait_for(lambda: client.missions.runs.plan.retrieve(
-            newest.run_id, mission_id=newest.mission_id).data)
+        plan = wait_for(
+            lambda: client.missions.runs.plan.retrieve(newest.run_id, mission_id=newest.mission_id).data
+        )
         assert len(plan) >= 3

@@ -26,8 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from missionlab.sandbox import Sandbox
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 30
 
 
@@ -47,8 +46,7 @@ def _document_operations() -> list[str]:
     from missionlab.sandbox import Store, create_app
 
     document = create_app(Store(), simulate=False).openapi()
-    return [f"{method.upper()} {path}" for path, item in document["paths"].items()
-            for method in item]
+    return [f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item]
 
 
 OPERATIONS = _document_operations()
@@ -56,23 +54,23 @@ OPERATIONS = _document_operations()
 
 def test_schema_covers_every_endpoint(fuzz_sandbox: Sandbox) -> None:
     document = httpx.get(fuzz_sandbox.url + "/openapi.json").json()
-    operations = [(method, path) for path, item in document["paths"].items()
-                  for method in item]
+    operations = [(method, path) for path, item in document["paths"].items() for method in item]
     assert len(operations) == len(OPERATIONS) == 41
     assert all(path.startswith("/v2/ai/missions") for _, path in operations)
 
 
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_no_server_errors_and_answers_match_the_schema(
-        label: str, fuzz_schema: schemathesis.schemas.BaseSchema) -> None:
+    label: str, fuzz_schema: schemathesis.schemas.BaseSchema
+) -> None:
     operation = fuzz_schema.find_operation_by_label(label)
     assert operation is not None, label
-    strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                         operation.as_strategy(GenerationMode.NEGATIVE))
+    strategy = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+    )
 
     @given(case=strategy)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(checks=CHECKS)
 

@@ -60,28 +60,33 @@ def seed_placeholders(sandbox: Sandbox, *, with_plan: bool, status: str = "runni
     store.create_run(PLACEHOLDER, {}, run_id=PLACEHOLDER)
     store.update_run(PLACEHOLDER, PLACEHOLDER, {"status": status})
     if with_plan:
-        store.add_steps(PLACEHOLDER, PLACEHOLDER,
-                        [{"step_id": "step_id", "description": "Example", "sequence": 0}],
-                        initial=True)
-    store.record_event(PLACEHOLDER, {"event_id": "event_id", "run_id": PLACEHOLDER,
-                                     "type": "message", "summary": "Example event"})
+        store.add_steps(
+            PLACEHOLDER,
+            PLACEHOLDER,
+            [{"step_id": "step_id", "description": "Example", "sequence": 0}],
+            initial=True,
+        )
+    store.record_event(
+        PLACEHOLDER,
+        {"event_id": "event_id", "run_id": PLACEHOLDER, "type": "message", "summary": "Example event"},
+    )
     store.link_agent(PLACEHOLDER, PLACEHOLDER, "telnyx_agent_id")
 
 
 def make_client(kind: str, sandbox: Sandbox) -> Any:
     if kind == "missionlab":
         return missionlab.Client(api_key="test-key", base_url=sandbox.url)
-    return telnyx.Telnyx(api_key="test-key", base_url=sandbox.url,
-                         _strict_response_validation=True)
+    return telnyx.Telnyx(api_key="test-key", base_url=sandbox.url, _strict_response_validation=True)
 
 
 @pytest.mark.parametrize("kind", ["missionlab", "telnyx"])
 @pytest.mark.parametrize("title,code", EXAMPLES, ids=[t for t, _ in EXAMPLES])
-def test_example_runs_unchanged(kind: str, title: str, code: str,
-                                example_sandbox: Sandbox) -> None:
-    seed_placeholders(example_sandbox, with_plan=title not in (
-        "Create initial plan", "Add step(s) to plan"),
-        status="paused" if title == "Resume run" else "running")
+def test_example_runs_unchanged(kind: str, title: str, code: str, example_sandbox: Sandbox) -> None:
+    seed_placeholders(
+        example_sandbox,
+        with_plan=title not in ("Create initial plan", "Add step(s) to plan"),
+        status="paused" if title == "Resume run" else "running",
+    )
     if title == "Clone mission":
         # The example passes the literal "mission_id", which is not a UUID: the hosted API
         # answers 422 and missionlab refuses it before sending (see the test below).
@@ -114,8 +119,7 @@ def test_results_have_the_sdk_attribute_names(example_sandbox: Sandbox) -> None:
         (lambda c: c.ai.missions.runs.retrieve(PLACEHOLDER, mission_id=PLACEHOLDER).data),
         (lambda c: c.ai.missions.runs.plan.retrieve(PLACEHOLDER, mission_id=PLACEHOLDER).data[0]),
         (lambda c: c.ai.missions.runs.events.list(PLACEHOLDER, mission_id=PLACEHOLDER).data[0]),
-        (lambda c: c.ai.missions.runs.telnyx_agents.list(PLACEHOLDER,
-                                                         mission_id=PLACEHOLDER).data[0]),
+        (lambda c: c.ai.missions.runs.telnyx_agents.list(PLACEHOLDER, mission_id=PLACEHOLDER).data[0]),
     ]
     for get in pairs:
         mine, official = get(ours), get(theirs)

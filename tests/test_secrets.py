@@ -16,8 +16,11 @@ SENTINEL = "KEY-SENTINEL-9f8e7d6c5b4a"
 def echoing_server(request: httpx.Request) -> httpx.Response:
     """A hostile server that echoes the Authorization header back in every error."""
     auth = request.headers.get("authorization", "")
-    return httpx.Response(500, json={"errors": [{"detail": f"bad header {auth}"}],
-                                     "detail": auth}, headers={"x-should-retry": "false"})
+    return httpx.Response(
+        500,
+        json={"errors": [{"detail": f"bad header {auth}"}], "detail": auth},
+        headers={"x-should-retry": "false"},
+    )
 
 
 def failing_transport(request: httpx.Request) -> httpx.Response:
@@ -27,16 +30,20 @@ def failing_transport(request: httpx.Request) -> httpx.Response:
 @pytest.mark.parametrize("handler", [echoing_server, failing_transport])
 def test_sentinel_key_never_appears(handler, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
-    client = missionlab.Client(api_key=SENTINEL, base_url="http://mock/v2", max_retries=1,
-                               transport=httpx.MockTransport(handler))
+    client = missionlab.Client(
+        api_key=SENTINEL, base_url="http://mock/v2", max_retries=1, transport=httpx.MockTransport(handler)
+    )
     seen = [repr(client), str(client), repr(client._http.auth), repr(client.missions)]
     with pytest.raises(missionlab.APIError) as err:
         client.missions.list()
     error = err.value
-    seen += [str(error), repr(error), repr(error.args),
-             "".join(traceback.format_exception(error)),
-             "".join(traceback.TracebackException.from_exception(
-                 error, capture_locals=True).format())]
+    seen += [
+        str(error),
+        repr(error),
+        repr(error.args),
+        "".join(traceback.format_exception(error)),
+        "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format()),
+    ]
     if isinstance(error, missionlab.APIStatusError):
         seen += [repr(error.reasons), repr(error.response.request.headers)]
     seen += [record.getMessage() for record in caplog.records]
@@ -50,11 +57,17 @@ def test_key_is_sent_to_the_server() -> None:
 
     def server(request: httpx.Request) -> httpx.Response:
         headers.append(request.headers["authorization"])
-        return httpx.Response(200, json={"data": [], "meta": {
-            "page_number": 1, "page_size": 20, "total_pages": 0, "total_results": 0}})
+        return httpx.Response(
+            200,
+            json={
+                "data": [],
+                "meta": {"page_number": 1, "page_size": 20, "total_pages": 0, "total_results": 0},
+            },
+        )
 
-    missionlab.Client(api_key=SENTINEL, base_url="http://mock/v2",
-                      transport=httpx.MockTransport(server)).missions.list()
+    missionlab.Client(
+        api_key=SENTINEL, base_url="http://mock/v2", transport=httpx.MockTransport(server)
+    ).missions.list()
     assert headers == [f"Bearer {SENTINEL}"]
 
 

@@ -17,13 +17,20 @@ from missionlab.trace import RunTrace, load_run
 
 from .conftest import unique
 
-NESTED = {"plan": [
-    {"step_id": "a", "description": "First", "duration": 2, "tools": ["t.x"]},
-    {"step_id": "g", "description": "Group", "children": [
-        {"step_id": "g1", "description": "Child one", "duration": 2},
-        {"step_id": "g2", "description": "Child two", "duration": 2}]},
-    {"step_id": "z", "description": "Last", "duration": 300},
-]}
+NESTED = {
+    "plan": [
+        {"step_id": "a", "description": "First", "duration": 2, "tools": ["t.x"]},
+        {
+            "step_id": "g",
+            "description": "Group",
+            "children": [
+                {"step_id": "g1", "description": "Child one", "duration": 2},
+                {"step_id": "g2", "description": "Child two", "duration": 2},
+            ],
+        },
+        {"step_id": "z", "description": "Last", "duration": 300},
+    ]
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +54,7 @@ def markers(figure: go.Figure) -> dict[str, go.Scattergl]:
 
 
 def test_rows_colors_markers_for_a_failed_nested_run(sim: Sandbox) -> None:
-    trace = next(t for t in traces_by_status(sim, "failed")
-                 if t.steps_frame["parent_step_id"].notna().any())
+    trace = next(t for t in traces_by_status(sim, "failed") if t.steps_frame["parent_step_id"].notna().any())
     figure = trace.gantt()
     steps = trace.steps_frame
     assert list(figure.layout.yaxis.categoryarray) == ["__run__", *steps["step_id"]]
@@ -87,14 +93,16 @@ def test_paused_intervals_are_shaded(sim: Sandbox) -> None:
 
 def test_live_run_in_progress_has_a_now_line_and_open_bars(sim: Sandbox) -> None:
     client = sim.client()
-    mission_id = client.missions.create(name=unique("live"), execution_mode="managed",
-                                        metadata=NESTED).data.mission_id
+    mission_id = client.missions.create(
+        name=unique("live"), execution_mode="managed", metadata=NESTED
+    ).data.mission_id
     run = client.missions.runs.create(mission_id).data
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         trace = load_run(client, mission_id, run.run_id)
-        if (trace.steps_frame["step_id"] == "z").any() and trace.steps_frame.set_index(
-                "step_id").loc["z", "status"] == "in_progress":
+        if (trace.steps_frame["step_id"] == "z").any() and trace.steps_frame.set_index("step_id").loc[
+            "z", "status"
+        ] == "in_progress":
             break
         time.sleep(0.1)
     now = datetime.now(UTC)
@@ -113,15 +121,27 @@ def test_live_run_in_progress_has_a_now_line_and_open_bars(sim: Sandbox) -> None
 def test_hover_and_labels_escape_server_strings() -> None:
     evil = "<img src=x onerror=alert(1)>"
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
-    run = missionlab.Run(run_id="r1", mission_id="m1", status="running", started_at=t0,
-                         updated_at=t0)
-    mission = missionlab.Mission(mission_id="m1", name=evil, execution_mode="managed",
-                                 created_at=t0, updated_at=t0)
-    steps = [missionlab.PlanStep(step_id="s", run_id="r1", sequence=1, description=evil,
-                                 status="completed", started_at=t0, completed_at=t0,
-                                 metadata={"note": "</script><script>alert(2)</script>"})]
-    events = [missionlab.Event(event_id="e", run_id="r1", type="message", summary=evil,
-                               timestamp=t0, step_id="s", agent_id=evil)]
+    run = missionlab.Run(run_id="r1", mission_id="m1", status="running", started_at=t0, updated_at=t0)
+    mission = missionlab.Mission(
+        mission_id="m1", name=evil, execution_mode="managed", created_at=t0, updated_at=t0
+    )
+    steps = [
+        missionlab.PlanStep(
+            step_id="s",
+            run_id="r1",
+            sequence=1,
+            description=evil,
+            status="completed",
+            started_at=t0,
+            completed_at=t0,
+            metadata={"note": "</script><script>alert(2)</script>"},
+        )
+    ]
+    events = [
+        missionlab.Event(
+            event_id="e", run_id="r1", type="message", summary=evil, timestamp=t0, step_id="s", agent_id=evil
+        )
+    ]
     figure = timeline.gantt(RunTrace(run, steps, events, mission))
     text = figure.to_json()
     assert "<img" not in text and "<script" not in text and "</script" not in text
@@ -130,8 +150,7 @@ def test_hover_and_labels_escape_server_strings() -> None:
 
 def test_live_gantt_updates_in_place(sim: Sandbox) -> None:
     trace = traces_by_status(sim, "succeeded")[0]
-    half = RunTrace(trace.run, trace.steps[: len(trace.steps) // 2], trace.events[:5],
-                    trace.mission)
+    half = RunTrace(trace.run, trace.steps[: len(trace.steps) // 2], trace.events[:5], trace.mission)
     live = timeline.LiveGantt(half)
     widget = live.widget
     before = list(widget.data)
@@ -151,7 +170,8 @@ def test_live_gantt_updates_in_place(sim: Sandbox) -> None:
     assert all(a is b for a, b in zip(widget.data, before, strict=True))
     assert len(widget.layout.yaxis.categoryarray) == len(trace.steps) + 1
     assert sum(len(t.y) for t in widget.data if isinstance(t, go.Bar)) == sum(
-        1 for s in trace.steps if s.started_at is not None)
+        1 for s in trace.steps if s.started_at is not None
+    )
 
 
 def test_comparison_runs_chart_and_durations(sim: Sandbox) -> None:
@@ -160,8 +180,9 @@ def test_comparison_runs_chart_and_durations(sim: Sandbox) -> None:
     runs = client.missions.runs.list(travel.mission_id, page_size=100).data
     ok = next(r for r in runs if r.status == "succeeded")
     bad = next(r for r in runs if r.status == "failed")
-    compared = timeline.compare_runs([load_run(client, travel.mission_id, ok.run_id),
-                                      load_run(client, travel.mission_id, bad.run_id)])
+    compared = timeline.compare_runs(
+        [load_run(client, travel.mission_id, ok.run_id), load_run(client, travel.mission_id, bad.run_id)]
+    )
     assert len(compared.data) == 2 and compared.layout.barmode == "group"
     assert min(compared.data[0].base) < 10  # aligned at the run's start (seconds)
     failed_widths = list(compared.data[1].marker.line.width)
@@ -169,8 +190,11 @@ def test_comparison_runs_chart_and_durations(sim: Sandbox) -> None:
     chart = timeline.runs_chart(runs)
     assert sum(len(t.x) for t in chart.data) == len(runs)
     assert {t.name for t in chart.data if t.showlegend} >= {"succeeded", "failed"}
-    plans = [s for r in runs for s in
-             client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data]
+    plans = [
+        s
+        for r in runs
+        for s in client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data
+    ]
     boxes = timeline.step_durations(missionlab.frames.steps_frame(plans))
     assert all(isinstance(t, go.Box) for t in boxes.data) and len(boxes.data) >= 5
 

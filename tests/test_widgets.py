@@ -18,11 +18,13 @@ from missionlab.widgets import Explorer, MissionsPanel, RunPanel, RunsPanel, Sta
 
 from .conftest import unique, wait_for
 
-QUICK_PLAN = {"plan": [
-    {"step_id": "one", "description": "Step one", "duration": 3, "tools": ["t.a"]},
-    {"step_id": "two", "description": "Step two", "duration": 3},
-    {"step_id": "three", "description": "Step three", "duration": 3},
-]}
+QUICK_PLAN = {
+    "plan": [
+        {"step_id": "one", "description": "Step one", "duration": 3, "tools": ["t.a"]},
+        {"step_id": "two", "description": "Step two", "duration": 3},
+        {"step_id": "three", "description": "Step three", "duration": 3},
+    ]
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +55,9 @@ def all_text(widget: w.Widget) -> str:
 
 
 def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None:
-    mission = client.missions.create(name=unique("widget managed"), execution_mode="managed",
-                                     metadata=QUICK_PLAN).data
+    mission = client.missions.create(
+        name=unique("widget managed"), execution_mode="managed", metadata=QUICK_PLAN
+    ).data
     explorer = Explorer(client, refresh_interval=0.3)
     try:
         names = [m.name for m in explorer.missions.shown]
@@ -73,8 +76,9 @@ def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None
         assert panel.run.status == "running" and panel.resume_button.disabled
         assert not panel.cancel_button.disabled and panel.refreshing
         bars_before = sum(len(t.x) for t in panel.gantt.widget.data if isinstance(t, go.Bar))
-        wait_for(lambda: sum(len(t.x) for t in panel.gantt.widget.data
-                             if isinstance(t, go.Bar)) > bars_before)  # the Gantt gains bars
+        wait_for(
+            lambda: sum(len(t.x) for t in panel.gantt.widget.data if isinstance(t, go.Bar)) > bars_before
+        )  # the Gantt gains bars
 
         panel.pause_button.click()
         assert panel.run.status == "paused"
@@ -225,14 +229,21 @@ def test_readable_errors_for_404_and_a_stopped_server() -> None:
 
 
 def test_no_refresh_thread_outlives_its_closed_panel(client: missionlab.Client) -> None:
-    mission = client.missions.create(name=unique("threads"), execution_mode="managed",
-                                     metadata={"plan": [{"step_id": "slow",
-                                                         "description": "Slow",
-                                                         "duration": 600}]}).data
+    mission = client.missions.create(
+        name=unique("threads"),
+        execution_mode="managed",
+        metadata={"plan": [{"step_id": "slow", "description": "Slow", "duration": 600}]},
+    ).data
     before = {t for t in threading.enumerate() if t.name == "missionlab-refresh"}
-    panels = [RunPanel(client, mission.mission_id,
-                       client.missions.runs.create(mission.mission_id).data.run_id,
-                       refresh_interval=0.1) for _ in range(3)]
+    panels = [
+        RunPanel(
+            client,
+            mission.mission_id,
+            client.missions.runs.create(mission.mission_id).data.run_id,
+            refresh_interval=0.1,
+        )
+        for _ in range(3)
+    ]
     assert all(p.refreshing for p in panels)
     time.sleep(0.3)
     for panel in panels:
@@ -249,25 +260,42 @@ def test_no_refresh_thread_outlives_its_closed_panel(client: missionlab.Client) 
     assert {t for t in threading.enumerate() if t.name == "missionlab-refresh"} <= before
 
 
-PAYLOADS = ['<img src=x onerror="window.__xss=1">', "<script>alert(1)</script>",
-            '<a href="javascript:alert(1)">click</a>', "</script><script>alert(2)</script>"]
+PAYLOADS = [
+    '<img src=x onerror="window.__xss=1">',
+    "<script>alert(1)</script>",
+    '<a href="javascript:alert(1)">click</a>',
+    "</script><script>alert(2)</script>",
+]
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_server_strings_render_as_text_in_every_panel(client: missionlab.Client,
-                                                      payload: str) -> None:
-    mission = client.missions.create(name=payload + unique(""), description=payload,
-                                      instructions=payload, model=payload,
-                                      metadata={"note": payload}).data
+def test_server_strings_render_as_text_in_every_panel(client: missionlab.Client, payload: str) -> None:
+    mission = client.missions.create(
+        name=payload + unique(""),
+        description=payload,
+        instructions=payload,
+        model=payload,
+        metadata={"note": payload},
+    ).data
     client.missions.tools.create_tool(mission.mission_id, body={"name": payload})
     run = client.missions.runs.create(mission.mission_id, input={"q": payload}).data
-    client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=[
-        {"step_id": "s1", "description": payload, "sequence": 1, "metadata": {"x": payload}}])
-    client.missions.runs.events.log(run.run_id, mission_id=mission.mission_id, type="message",
-                                    summary=payload, step_id="s1", agent_id="agent",
-                                    payload={"p": payload})
-    client.missions.runs.update(run.run_id, mission_id=mission.mission_id, status="failed",
-                                error=payload, result_summary=payload)
+    client.missions.runs.plan.create(
+        run.run_id,
+        mission_id=mission.mission_id,
+        steps=[{"step_id": "s1", "description": payload, "sequence": 1, "metadata": {"x": payload}}],
+    )
+    client.missions.runs.events.log(
+        run.run_id,
+        mission_id=mission.mission_id,
+        type="message",
+        summary=payload,
+        step_id="s1",
+        agent_id="agent",
+        payload={"p": payload},
+    )
+    client.missions.runs.update(
+        run.run_id, mission_id=mission.mission_id, status="failed", error=payload, result_summary=payload
+    )
     explorer = Explorer(client, refresh_interval=60)
     try:
         explorer.missions.search.value = mission.name

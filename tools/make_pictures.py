@@ -31,8 +31,7 @@ def main() -> None:
         client = sandbox.client()
         travel = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
         runs = client.missions.runs.list(travel.mission_id, page_size=100).data
-        failed = next(r for r in runs if r.status == "failed" and r.error
-                      and "Payment" in r.error)
+        failed = next(r for r in runs if r.status == "failed" and r.error and "Payment" in r.error)
         succeeded = next(r for r in runs if r.status == "succeeded")
         bad = missionlab.load_run(client, travel.mission_id, failed.run_id)
         good = missionlab.load_run(client, travel.mission_id, succeeded.run_id)
@@ -41,8 +40,21 @@ def main() -> None:
         compare_runs([good, bad]).write_image(DOCS / "compare.png", width=1100, height=520)
         print(f"wrote {DOCS / 'gantt.png'} and {DOCS / 'compare.png'}")
     root = DOCS.parent
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_browser.py", "-k",
-                    "jupyterlab", "-p", "no:cacheprovider"], cwd=root, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "tests/test_browser.py",
+            "-k",
+            "jupyterlab",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=root,
+        check=True,
+    )
     shutil.copy(root / "artifacts" / "explorer.png", DOCS / "explorer.png")
     print(f"wrote {DOCS / 'explorer.png'}")
 

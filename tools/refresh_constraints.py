@@ -48,8 +48,7 @@ def main() -> int:
     try:
         run([sys.executable, "-m", "venv", str(venv)])
         run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-        run([python, "-m", "pip", "install", "--quiet", "--upgrade", "-e",
-             f".[{','.join(extras())}]"])
+        run([python, "-m", "pip", "install", "--quiet", "--upgrade", "-e", f".[{','.join(extras())}]"])
         env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
         env.pop("TELNYX_API_KEY", None)
         try:
@@ -57,13 +56,16 @@ def main() -> int:
             run([python, "-m", "ruff", "check", "src", "tests", "tools", "bench"], env=env)
             run([python, "-m", "mypy"], env=env)
         except subprocess.CalledProcessError:
-            print("\nThe suite failed with the newest releases: constraints.txt is unchanged.",
-                  file=sys.stderr)
+            print(
+                "\nThe suite failed with the newest releases: constraints.txt is unchanged.", file=sys.stderr
+            )
             return 1
-        frozen = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable"],
-                                check=True, capture_output=True, text=True).stdout
-        pins = sorted((line for line in frozen.splitlines()
-                       if line and not line.startswith("#")), key=str.lower)
+        frozen = subprocess.run(
+            [python, "-m", "pip", "freeze", "--exclude-editable"], check=True, capture_output=True, text=True
+        ).stdout
+        pins = sorted(
+            (line for line in frozen.splitlines() if line and not line.startswith("#")), key=str.lower
+        )
         header = [
             "# The exact versions the whole test suite, ruff and mypy last passed with.",
             "# Written by tools/refresh_constraints.py; do not edit by hand.",

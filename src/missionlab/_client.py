@@ -83,17 +83,18 @@ def _is_hosted(base_url: str) -> bool:
 class _BaseClient:
     _http: Any  # httpx.Client or httpx.AsyncClient, set by the subclass
 
-    def __init__(self, api_key: str | None, base_url: str | None, timeout: float | httpx.Timeout,
-                 max_retries: int) -> None:
-        self.base_url = (base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL
-                         ).rstrip("/")
+    def __init__(
+        self, api_key: str | None, base_url: str | None, timeout: float | httpx.Timeout, max_retries: int
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
         if not key:
             if _is_hosted(self.base_url):
                 raise MissingAPIKeyError(
                     "No API key for the hosted Telnyx API. Set the TELNYX_API_KEY environment "
                     "variable or pass api_key=...; or work offline against the local sandbox "
-                    "with missionlab.connect() (or missionlab.sandbox.Sandbox().client()).")
+                    "with missionlab.connect() (or missionlab.sandbox.Sandbox().client())."
+                )
             key = SANDBOX_KEY
         self._secret = _Secret(key)
         self.timeout = timeout
@@ -121,12 +122,12 @@ class _BaseClient:
     def _request(self, call: Call[Any]) -> httpx.Request:
         kwargs = call.request_kwargs()
         kwargs.setdefault("timeout", self.timeout)
-        request: httpx.Request = self._http.build_request(call.method, self.base_url + call.path,
-                                                          **kwargs)
+        request: httpx.Request = self._http.build_request(call.method, self.base_url + call.path, **kwargs)
         return request
 
-    def _on_response(self, call: Call[T], response: httpx.Response, retry_number: int
-                     ) -> tuple[bool, Any, RetryDecision]:
+    def _on_response(
+        self, call: Call[T], response: httpx.Response, retry_number: int
+    ) -> tuple[bool, Any, RetryDecision]:
         """(done, result, decision): the parsed result, or whether to retry, or raises."""
         if response.is_success:
             try:
@@ -135,34 +136,54 @@ class _BaseClient:
                 raise APIError(
                     f"{call.operation}: the server's answer (HTTP {response.status_code}) is not "
                     f"what the API documents: {self._redact(str(exc))[:1000]}",
-                    operation=call.operation) from None
+                    operation=call.operation,
+                ) from None
         if call.method == "DELETE" and retry_number > 1 and response.status_code == 404:
             return True, None, RetryDecision(False)  # an earlier attempt already deleted it
-        decision = decide_after_response(response, idempotent=call.idempotent,
-                                         retries_left=self.max_retries - retry_number + 1,
-                                         retry_number=retry_number)
+        decision = decide_after_response(
+            response,
+            idempotent=call.idempotent,
+            retries_left=self.max_retries - retry_number + 1,
+            retry_number=retry_number,
+        )
         if not decision.retry:
             error = status_error(response, call.operation)
             error.reasons = [self._redact(r) for r in error.reasons]
             error.args = (self._redact(str(error)),)
             raise error
-        log.info("retrying %s in %.2fs (retry %d of %d) after HTTP %d", call.operation,
-                 decision.delay, retry_number, self.max_retries, response.status_code)
+        log.info(
+            "retrying %s in %.2fs (retry %d of %d) after HTTP %d",
+            call.operation,
+            decision.delay,
+            retry_number,
+            self.max_retries,
+            response.status_code,
+        )
         return False, None, decision
 
-    def _on_transport_error(self, call: Call[Any], exc: httpx.TransportError,
-                            retry_number: int) -> RetryDecision | APIError:
+    def _on_transport_error(
+        self, call: Call[Any], exc: httpx.TransportError, retry_number: int
+    ) -> RetryDecision | APIError:
         """The retry decision after a transport error, or the error to raise.
 
         The caller raises the error outside its ``except`` block, unchained: the
         transport's own exception (and any frame holding it) may carry request details.
         """
-        decision = decide_after_error(exc, idempotent=call.idempotent,
-                                      retries_left=self.max_retries - retry_number + 1,
-                                      retry_number=retry_number)
+        decision = decide_after_error(
+            exc,
+            idempotent=call.idempotent,
+            retries_left=self.max_retries - retry_number + 1,
+            retry_number=retry_number,
+        )
         if decision.retry:
-            log.info("retrying %s in %.2fs (retry %d of %d) after %s", call.operation,
-                     decision.delay, retry_number, self.max_retries, type(exc).__name__)
+            log.info(
+                "retrying %s in %.2fs (retry %d of %d) after %s",
+                call.operation,
+                decision.delay,
+                retry_number,
+                self.max_retries,
+                type(exc).__name__,
+            )
             return decision
         return self._connection_error(call, exc)
 
@@ -172,8 +193,10 @@ class _BaseClient:
         reason = self._redact(str(exc) or type(exc).__name__)
         message = f"{call.operation} {what} at {self.base_url}: {reason}"
         if not call.idempotent and server_may_have_acted(exc):
-            message += (" (the server may have acted on this request, so it was not retried "
-                        "automatically: check its effect before sending it again)")
+            message += (
+                " (the server may have acted on this request, so it was not retried "
+                "automatically: check its effect before sending it again)"
+            )
         return cls(message, operation=call.operation)
 
 
@@ -186,14 +209,21 @@ class Client(_BaseClient):
     ``httpx.MockTransport`` or an ASGI transport).
     """
 
-    def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
-                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-                 max_retries: int = DEFAULT_MAX_RETRIES, http_client: httpx.Client | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         super().__init__(api_key, base_url, timeout, max_retries)
         self._owns_http = http_client is None
         self._http: httpx.Client = http_client or httpx.Client(
-            transport=transport, limits=httpx.Limits(max_connections=32))
+            transport=transport, limits=httpx.Limits(max_connections=32)
+        )
         self._http.auth = _BearerAuth(self._secret)
 
     def _send(self, call: Call[T]) -> T:
@@ -214,8 +244,9 @@ class Client(_BaseClient):
             time.sleep(decision.delay)
 
     def _list(self, request: PageRequest[Any]) -> SyncPage[Any]:
-        call = request.call(request.page_number, request.page_size,
-                            lambda r: SyncPage(self, request, request.parse_body(r)))
+        call = request.call(
+            request.page_number, request.page_size, lambda r: SyncPage(self, request, request.parse_body(r))
+        )
         return self._send(call)
 
     def close(self) -> None:
@@ -233,15 +264,21 @@ class Client(_BaseClient):
 class AsyncClient(_BaseClient):
     """Asynchronous client: the same resource tree as :class:`Client`, every call awaited."""
 
-    def __init__(self, api_key: str | None = None, *, base_url: str | None = None,
-                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-                 max_retries: int = DEFAULT_MAX_RETRIES,
-                 http_client: httpx.AsyncClient | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         super().__init__(api_key, base_url, timeout, max_retries)
         self._owns_http = http_client is None
         self._http: httpx.AsyncClient = http_client or httpx.AsyncClient(
-            transport=transport, limits=httpx.Limits(max_connections=32))
+            transport=transport, limits=httpx.Limits(max_connections=32)
+        )
         self._http.auth = _BearerAuth(self._secret)
 
     async def _send(self, call: Call[T]) -> T:
@@ -262,8 +299,9 @@ class AsyncClient(_BaseClient):
             await asyncio.sleep(decision.delay)
 
     async def _list(self, request: PageRequest[Any]) -> AsyncPage[Any]:
-        call = request.call(request.page_number, request.page_size,
-                            lambda r: AsyncPage(self, request, request.parse_body(r)))
+        call = request.call(
+            request.page_number, request.page_size, lambda r: AsyncPage(self, request, request.parse_body(r))
+        )
         return await self._send(call)
 
     async def aclose(self) -> None:

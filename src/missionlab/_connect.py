@@ -14,8 +14,7 @@ _demo_sandbox: Any = None
 DEMO_SPEED = 10.0
 
 
-def connect(*, demo_speed: float = DEMO_SPEED, quiet: bool = False, **client_options: Any
-            ) -> Client:
+def connect(*, demo_speed: float = DEMO_SPEED, quiet: bool = False, **client_options: Any) -> Client:
     """A :class:`Client` for the hosted API if ``TELNYX_API_KEY`` is set; otherwise a client
     of a demo sandbox started in the background (one per process, reused).
 
@@ -28,8 +27,10 @@ def connect(*, demo_speed: float = DEMO_SPEED, quiet: bool = False, **client_opt
         return client
     sandbox = demo_sandbox(speed=demo_speed)
     if not quiet:
-        print(f"missionlab: TELNYX_API_KEY is not set, using a local demo sandbox at "
-              f"{sandbox.url} (managed runs play at {sandbox.speed:g}x speed)")
+        print(
+            f"missionlab: TELNYX_API_KEY is not set, using a local demo sandbox at "
+            f"{sandbox.url} (managed runs play at {sandbox.speed:g}x speed)"
+        )
     return sandbox.client(**client_options)  # type: ignore[no-any-return]
 
 

@@ -87,8 +87,7 @@ def html_fields(fields: Iterable[tuple[str, Any]], limit: int = 2000) -> str:
 
 def html_record(title: str, fields: Iterable[tuple[str, Any]]) -> str:
     """An escaped HTML card: a title and a list of labelled values."""
-    return (f'<div class="missionlab-record"><strong>{html.escape(title)}</strong>'
-            f"{html_fields(fields)}</div>")
+    return f'<div class="missionlab-record"><strong>{html.escape(title)}</strong>{html_fields(fields)}</div>'
 
 
 class DisplayMixin:

@@ -124,8 +124,10 @@ class APIStatusError(APIError):
         super().__init__("\n".join(lines), operation=operation)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_status_error, (type(self), self.status_code, self.operation,
-                                        self.reasons, self.fields))
+        return (
+            _rebuild_status_error,
+            (type(self), self.status_code, self.operation, self.reasons, self.fields),
+        )
 
 
 def _rebuild_status_error(
@@ -177,10 +179,18 @@ _CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 _REASON_PHRASES = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    408: "Request Timeout", 409: "Conflict", 422: "Unprocessable Entity",
-    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-    503: "Service Unavailable", 504: "Gateway Timeout",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
@@ -204,8 +214,7 @@ def parse_error_body(body: Any) -> tuple[list[str], list[str]]:
         if not isinstance(err, dict):
             continue
         text = str(err.get("detail") or err.get("title") or err.get("code") or "")
-        pointer = (err.get("source") or {}).get("pointer") if isinstance(
-            err.get("source"), dict) else None
+        pointer = (err.get("source") or {}).get("pointer") if isinstance(err.get("source"), dict) else None
         if pointer:
             fields.append(str(pointer).strip("/").replace("/", "."))
             text = f"{fields[-1]}: {text}"
@@ -236,5 +245,4 @@ def status_error(response: httpx.Response, operation: str) -> APIStatusError:
         text = " ".join(response.text.split())[:300] if body is None else ""
         reasons = [text or response.reason_phrase or "no reason given"]
     cls = _CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
-    return cls(status_code=status, operation=operation, reasons=reasons, fields=fields,
-               response=response)
+    return cls(status_code=status, operation=operation, reasons=reasons, fields=fields, response=response)

@@ -56,15 +56,15 @@ class PageRequest(Generic[T]):
     page_size: int | None = None
     options: RequestOptions | None = None
 
-    def call(self, number: int | None, size: int | None, parse: Callable[[httpx.Response], Any]
-             ) -> Call[Any]:
+    def call(self, number: int | None, size: int | None, parse: Callable[[httpx.Response], Any]) -> Call[Any]:
         query = dict(self.filters)
         if number is not None:
             query["page[number]"] = number
         if size is not None:
             query["page[size]"] = size
-        return Call("GET", self.path, self.operation, parse, query=query,
-                    options=self.options or RequestOptions())
+        return Call(
+            "GET", self.path, self.operation, parse, query=query, options=self.options or RequestOptions()
+        )
 
     def parse_body(self, response: httpx.Response) -> _PageBody[T]:
         return _body_model(self.item).model_validate_json(response.content)
@@ -109,16 +109,21 @@ class _BasePage(Generic[T]):
         return replace(self._request, page_number=1, page_size=MAX_PAGE_SIZE)
 
     def _reusable_as_first(self) -> bool:
-        return self.page_number == 1 and (self.meta.page_size if self.meta else
-                                          self._request.page_size) == MAX_PAGE_SIZE
+        return (
+            self.page_number == 1
+            and (self.meta.page_size if self.meta else self._request.page_size) == MAX_PAGE_SIZE
+        )
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __repr__(self) -> str:
         meta = self.meta
-        where = (f"page {meta.page_number}/{meta.total_pages}, {meta.total_results} in all"
-                 if meta else f"page {self.page_number}")
+        where = (
+            f"page {meta.page_number}/{meta.total_pages}, {meta.total_results} in all"
+            if meta
+            else f"page {self.page_number}"
+        )
         return f"<{type(self).__name__}[{self._request.item.__name__}] {len(self.data)} items, {where}>"
 
     def _repr_html_(self) -> str:
@@ -243,8 +248,7 @@ class AsyncPage(_BasePage[T]):
         try:
             if bar is not None:
                 bar.update(1)
-            pages = await asyncio.gather(
-                *(fetch(n) for n in range(2, first.meta.total_pages + 1)))
+            pages = await asyncio.gather(*(fetch(n) for n in range(2, first.meta.total_pages + 1)))
         finally:
             if bar is not None:
                 bar.close()

@@ -15,18 +15,29 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", help="the local Missions API")
     sandbox_commands = sandbox.add_subparsers(dest="action", required=True)
     serve = sandbox_commands.add_parser("serve", help="serve the sandbox in the foreground")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--db", default=":memory:",
-                       help="SQLite file to keep data in across restarts (default: in memory)")
+    serve.add_argument(
+        "--db", default=":memory:", help="SQLite file to keep data in across restarts (default: in memory)"
+    )
     serve.add_argument("--demo", action="store_true", help="seed demo history into an empty db")
     serve.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (default: any)")
-    serve.add_argument("--speed", type=float, default=1.0,
-                       help="simulated seconds per real second for managed runs (default 1)")
+    serve.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second for managed runs (default 1)",
+    )
     serve.add_argument("--seed", type=int, default=0, help="seed for demo data and simulation")
-    serve.add_argument("--faults", type=json.loads, default=None, metavar="JSON",
-                       help='fault rules, e.g. \'{"rules": [{"route": "*", "error_rate": 0.1}]}\'')
+    serve.add_argument(
+        "--faults",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help='fault rules, e.g. \'{"rules": [{"route": "*", "error_rate": 0.1}]}\'',
+    )
     return parser
 
 
@@ -40,8 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sandbox import serve
 
         with contextlib.suppress(KeyboardInterrupt):
-            serve(host=args.host, port=args.port, db=args.db, demo=args.demo, token=args.token,
-                  speed=args.speed, seed=args.seed, faults=args.faults)
+            serve(
+                host=args.host,
+                port=args.port,
+                db=args.db,
+                demo=args.demo,
+                token=args.token,
+                speed=args.speed,
+                seed=args.seed,
+                faults=args.faults,
+            )
         return 0
     return 2
 

@@ -41,8 +41,12 @@ class _Context:
 def _started_nowhere(c: _Context) -> Iterator[Finding]:
     rows = c.steps[c.steps["status"].isin(["completed", "failed"]) & c.steps["started_at"].isna()]
     for step_id, status in zip(rows["step_id"], rows["status"], strict=True):
-        yield ("warning", "finished_without_start", step_id,
-               f"Step {step_id!r} is {status} but never started (it has no started_at).")
+        yield (
+            "warning",
+            "finished_without_start",
+            step_id,
+            f"Step {step_id!r} is {status} but never started (it has no started_at).",
+        )
 
 
 def _open_steps_in_finished_run(c: _Context) -> Iterator[Finding]:
@@ -51,29 +55,45 @@ def _open_steps_in_finished_run(c: _Context) -> Iterator[Finding]:
     rows = c.steps[c.steps["status"].isin(["pending", "in_progress"])]
     for step_id, status in zip(rows["step_id"], rows["status"], strict=True):
         severity = "error" if status == "in_progress" else "warning"
-        yield (severity, "open_step_in_finished_run", step_id,
-               f"Step {step_id!r} is still {status} although the run is {c.status}.")
+        yield (
+            severity,
+            "open_step_in_finished_run",
+            step_id,
+            f"Step {step_id!r} is still {status} although the run is {c.status}.",
+        )
 
 
 def _run_open_with_all_steps_done(c: _Context) -> Iterator[Finding]:
-    if c.status in ("running", "paused") and len(c.steps) and bool(
-            c.steps["status"].isin(FINISHED_STEP).all()):
-        yield ("warning", "run_open_after_all_steps", None,
-               f"The run is still {c.status} although all {len(c.steps)} steps are finished: "
-               "was it never marked succeeded or failed?")
+    if (
+        c.status in ("running", "paused")
+        and len(c.steps)
+        and bool(c.steps["status"].isin(FINISHED_STEP).all())
+    ):
+        yield (
+            "warning",
+            "run_open_after_all_steps",
+            None,
+            f"The run is still {c.status} although all {len(c.steps)} steps are finished: "
+            "was it never marked succeeded or failed?",
+        )
 
 
 def _events_for_unknown_steps(c: _Context) -> Iterator[Finding]:
     known = set(c.steps["step_id"].dropna())
     named = c.events[c.events["step_id"].notna() & ~c.events["step_id"].isin(known)]
     for step_id, group in named.groupby("step_id", observed=True, sort=True):
-        yield ("warning", "event_for_unknown_step", str(step_id),
-               f"{len(group)} event(s) name step {step_id!r}, which is not in the plan.")
+        yield (
+            "warning",
+            "event_for_unknown_step",
+            str(step_id),
+            f"{len(group)} event(s) name step {step_id!r}, which is not in the plan.",
+        )
 
 
 def _events_disagree_with_status(c: _Context) -> Iterator[Finding]:
-    verdicts = c.events[c.events["type"].isin(["step_completed", "step_failed"])
-                        & c.events["step_id"].notna()]
+    verdicts = c.events[
+        c.events["type"].isin(["step_completed", "step_failed"]) & c.events["step_id"].notna()
+    ]
     if verdicts.empty:
         return
     last = verdicts.groupby("step_id", observed=True).tail(1)
@@ -82,9 +102,12 @@ def _events_disagree_with_status(c: _Context) -> Iterator[Finding]:
         expected = "completed" if kind == "step_completed" else "failed"
         actual = status.get(step_id)
         if actual is not None and actual != expected:
-            yield ("error", "event_disagrees_with_status", step_id,
-                   f"The last {kind} event says step {step_id!r} {expected}, but the step is "
-                   f"{actual}.")
+            yield (
+                "error",
+                "event_disagrees_with_status",
+                step_id,
+                f"The last {kind} event says step {step_id!r} {expected}, but the step is {actual}.",
+            )
 
 
 def _silent_steps(c: _Context) -> Iterator[Finding]:
@@ -96,17 +119,20 @@ def _silent_steps(c: _Context) -> Iterator[Finding]:
         heard = max(started, last_event.get(step_id, started))
         quiet = c.now - heard
         if quiet > c.silence:
-            yield ("warning", "silent_step", step_id,
-                   f"Step {step_id!r} is in progress but nothing has been heard from it for "
-                   f"{_minutes(quiet)} (since {heard:%Y-%m-%d %H:%M} UTC).")
+            yield (
+                "warning",
+                "silent_step",
+                step_id,
+                f"Step {step_id!r} is in progress but nothing has been heard from it for "
+                f"{_minutes(quiet)} (since {heard:%Y-%m-%d %H:%M} UTC).",
+            )
 
 
 def _result_missing(c: _Context) -> Iterator[Finding]:
     if c.status == "succeeded" and not c.run.result_summary:
         yield ("info", "no_result_summary", None, "The run succeeded without a result_summary.")
     if c.status == "failed" and not c.run.error:
-        yield ("warning", "failed_without_error", None,
-               "The run failed without an error message.")
+        yield ("warning", "failed_without_error", None, "The run failed without an error message.")
 
 
 def _siblings(c: _Context) -> Iterator[pd.DataFrame]:
@@ -121,9 +147,12 @@ def _out_of_order(c: _Context) -> Iterator[Finding]:
         earliest_later = group["started_at"][::-1].cummin()[::-1].shift(-1)
         late = group[group["started_at"] > earliest_later]
         for step_id, sequence in zip(late["step_id"], late["sequence"], strict=True):
-            yield ("info", "out_of_sequence", step_id,
-                   f"Step {step_id!r} (sequence {sequence}) started after a step that comes "
-                   "later in the plan.")
+            yield (
+                "info",
+                "out_of_sequence",
+                step_id,
+                f"Step {step_id!r} (sequence {sequence}) started after a step that comes later in the plan.",
+            )
 
 
 def _overlapping_siblings(c: _Context) -> Iterator[Finding]:
@@ -135,11 +164,14 @@ def _overlapping_siblings(c: _Context) -> Iterator[Finding]:
         # Only when the data says the plan is sequential: most siblings do not overlap.
         if 0 < overlaps.sum() <= pairs / 2 and pairs >= 2:
             previous = group["step_id"].shift(1)
-            for step_id, before in zip(group["step_id"][overlaps], previous[overlaps],
-                                       strict=True):
-                yield ("warning", "overlapping_siblings", step_id,
-                       f"Step {step_id!r} started before {before!r} finished, although its "
-                       "other sibling steps ran one after another.")
+            for step_id, before in zip(group["step_id"][overlaps], previous[overlaps], strict=True):
+                yield (
+                    "warning",
+                    "overlapping_siblings",
+                    step_id,
+                    f"Step {step_id!r} started before {before!r} finished, although its "
+                    "other sibling steps ran one after another.",
+                )
 
 
 def _minutes(delta: pd.Timedelta) -> str:
@@ -148,14 +180,21 @@ def _minutes(delta: pd.Timedelta) -> str:
 
 
 CHECKS: list[Callable[[_Context], Iterator[Finding]]] = [
-    _started_nowhere, _open_steps_in_finished_run, _run_open_with_all_steps_done,
-    _events_for_unknown_steps, _events_disagree_with_status, _silent_steps, _result_missing,
-    _out_of_order, _overlapping_siblings,
+    _started_nowhere,
+    _open_steps_in_finished_run,
+    _run_open_with_all_steps_done,
+    _events_for_unknown_steps,
+    _events_disagree_with_status,
+    _silent_steps,
+    _result_missing,
+    _out_of_order,
+    _overlapping_siblings,
 ]
 
 
-def diagnose(trace: RunTrace, *, now: datetime | None = None,
-             silence: timedelta = timedelta(minutes=5)) -> pd.DataFrame:
+def diagnose(
+    trace: RunTrace, *, now: datetime | None = None, silence: timedelta = timedelta(minutes=5)
+) -> pd.DataFrame:
     """Findings about ``trace``, most severe first; an empty frame when all looks right.
 
     ``silence``: how long an in-progress step may go without events before it is

@@ -23,21 +23,74 @@ import pandas as pd
 from .types import EventType, ExecutionMode, RunStatus, StepStatus
 
 __all__ = [
-    "AGENT_COLUMNS", "EVENT_COLUMNS", "MISSION_COLUMNS", "RUN_COLUMNS", "STEP_COLUMNS",
-    "agents_frame", "events_frame", "missions_frame", "outcomes_over_time", "runs_frame",
-    "step_stats", "steps_frame", "to_frame",
+    "AGENT_COLUMNS",
+    "EVENT_COLUMNS",
+    "MISSION_COLUMNS",
+    "RUN_COLUMNS",
+    "STEP_COLUMNS",
+    "agents_frame",
+    "events_frame",
+    "missions_frame",
+    "outcomes_over_time",
+    "runs_frame",
+    "step_stats",
+    "steps_frame",
+    "to_frame",
 ]
 
-MISSION_COLUMNS = ["mission_id", "name", "execution_mode", "model", "description",
-                   "instructions", "created_at", "updated_at", "metadata"]
-RUN_COLUMNS = ["run_id", "mission_id", "status", "started_at", "finished_at", "updated_at",
-               "duration", "duration_s", "is_running", "result_summary", "error", "input",
-               "metadata", "result_payload"]
-STEP_COLUMNS = ["run_id", "step_id", "parent_step_id", "sequence", "depth", "description",
-                "status", "started_at", "completed_at", "duration", "duration_s", "is_running",
-                "metadata"]
-EVENT_COLUMNS = ["run_id", "event_id", "timestamp", "type", "step_id", "agent_id", "summary",
-                 "idempotency_key", "payload"]
+MISSION_COLUMNS = [
+    "mission_id",
+    "name",
+    "execution_mode",
+    "model",
+    "description",
+    "instructions",
+    "created_at",
+    "updated_at",
+    "metadata",
+]
+RUN_COLUMNS = [
+    "run_id",
+    "mission_id",
+    "status",
+    "started_at",
+    "finished_at",
+    "updated_at",
+    "duration",
+    "duration_s",
+    "is_running",
+    "result_summary",
+    "error",
+    "input",
+    "metadata",
+    "result_payload",
+]
+STEP_COLUMNS = [
+    "run_id",
+    "step_id",
+    "parent_step_id",
+    "sequence",
+    "depth",
+    "description",
+    "status",
+    "started_at",
+    "completed_at",
+    "duration",
+    "duration_s",
+    "is_running",
+    "metadata",
+]
+EVENT_COLUMNS = [
+    "run_id",
+    "event_id",
+    "timestamp",
+    "type",
+    "step_id",
+    "agent_id",
+    "summary",
+    "idempotency_key",
+    "payload",
+]
 AGENT_COLUMNS = ["run_id", "telnyx_agent_id", "created_at"]
 
 RUN_STATUS = pd.CategoricalDtype([s.value for s in RunStatus], ordered=True)
@@ -72,10 +125,12 @@ def _now(now: datetime | None) -> pd.Timestamp:
     return pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC")
 
 
-def _frame(records: list[dict[str, Any]], columns: list[str], dtypes: dict[str, Any]
-           ) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in columns})
+def _frame(records: list[dict[str, Any]], columns: list[str], dtypes: dict[str, Any]) -> pd.DataFrame:
+    frame = (
+        pd.DataFrame.from_records(records, columns=columns)
+        if records
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    )
     for column, dtype in dtypes.items():
         if column not in frame:
             continue
@@ -108,30 +163,62 @@ def _flatten(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 def missions_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Missions, one row each, in the order given."""
-    frame = _frame(_records(items), MISSION_COLUMNS, {
-        "mission_id": _TEXT, "name": _TEXT, "execution_mode": EXECUTION_MODE, "model": _TEXT,
-        "description": _TEXT, "instructions": _TEXT, "created_at": _TIME, "updated_at": _TIME})
+    frame = _frame(
+        _records(items),
+        MISSION_COLUMNS,
+        {
+            "mission_id": _TEXT,
+            "name": _TEXT,
+            "execution_mode": EXECUTION_MODE,
+            "model": _TEXT,
+            "description": _TEXT,
+            "instructions": _TEXT,
+            "created_at": _TIME,
+            "updated_at": _TIME,
+        },
+    )
     return _flatten(frame, ["metadata"]) if flatten else frame
 
 
 def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None) -> pd.DataFrame:
     """Runs, with durations (active runs measured to now)."""
-    frame = _frame(_records(items), RUN_COLUMNS, {
-        "run_id": _TEXT, "mission_id": _TEXT, "status": RUN_STATUS, "started_at": _TIME,
-        "finished_at": _TIME, "updated_at": _TIME, "result_summary": _TEXT, "error": _TEXT})
+    frame = _frame(
+        _records(items),
+        RUN_COLUMNS,
+        {
+            "run_id": _TEXT,
+            "mission_id": _TEXT,
+            "status": RUN_STATUS,
+            "started_at": _TIME,
+            "finished_at": _TIME,
+            "updated_at": _TIME,
+            "result_summary": _TEXT,
+            "error": _TEXT,
+        },
+    )
     active = frame["status"].isin(["pending", "running", "paused"]) & frame["finished_at"].isna()
     _durations(frame, "started_at", "finished_at", active, _now(now))
     return _flatten(frame, ["input", "metadata", "result_payload"]) if flatten else frame
 
 
-def steps_frame(items: Any, *, flatten: bool = False, now: datetime | None = None
-                ) -> pd.DataFrame:
+def steps_frame(items: Any, *, flatten: bool = False, now: datetime | None = None) -> pd.DataFrame:
     """Plan steps in plan order (by sequence, children right after their parent), with depth."""
     records = _records(items)
-    frame = _frame(_plan_order(records), STEP_COLUMNS, {
-        "run_id": _TEXT, "step_id": _TEXT, "parent_step_id": _TEXT, "sequence": "Int64",
-        "depth": "int64", "description": _TEXT, "status": STEP_STATUS, "started_at": _TIME,
-        "completed_at": _TIME})
+    frame = _frame(
+        _plan_order(records),
+        STEP_COLUMNS,
+        {
+            "run_id": _TEXT,
+            "step_id": _TEXT,
+            "parent_step_id": _TEXT,
+            "sequence": "Int64",
+            "depth": "int64",
+            "description": _TEXT,
+            "status": STEP_STATUS,
+            "started_at": _TIME,
+            "completed_at": _TIME,
+        },
+    )
     running = (frame["status"] == "in_progress") & frame["started_at"].notna()
     _durations(frame, "started_at", "completed_at", running, _now(now))
     return _flatten(frame, ["metadata"]) if flatten else frame
@@ -167,16 +254,28 @@ def _plan_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Events, in the order given (a run's events come oldest first)."""
-    frame = _frame(_records(items), EVENT_COLUMNS, {
-        "run_id": _TEXT, "event_id": _TEXT, "timestamp": _TIME, "type": EVENT_TYPE,
-        "step_id": _TEXT, "agent_id": _TEXT, "summary": _TEXT, "idempotency_key": _TEXT})
+    frame = _frame(
+        _records(items),
+        EVENT_COLUMNS,
+        {
+            "run_id": _TEXT,
+            "event_id": _TEXT,
+            "timestamp": _TIME,
+            "type": EVENT_TYPE,
+            "step_id": _TEXT,
+            "agent_id": _TEXT,
+            "summary": _TEXT,
+            "idempotency_key": _TEXT,
+        },
+    )
     return _flatten(frame, ["payload"]) if flatten else frame
 
 
 def agents_frame(items: Any) -> pd.DataFrame:
     """Telnyx agents linked to runs."""
-    return _frame(_records(items), AGENT_COLUMNS, {
-        "run_id": _TEXT, "telnyx_agent_id": _TEXT, "created_at": _TIME})
+    return _frame(
+        _records(items), AGENT_COLUMNS, {"run_id": _TEXT, "telnyx_agent_id": _TEXT, "created_at": _TIME}
+    )
 
 
 _KINDS = [  # (a key only this kind has, its frame function), checked in order
@@ -199,8 +298,10 @@ def to_frame(obj: Any, **kwargs: Any) -> pd.DataFrame:
         return obj.steps_frame
     records = _records(obj)
     if not records:
-        raise ValueError("to_frame() cannot tell the kind of an empty input: use "
-                         "missions_frame, runs_frame, steps_frame, events_frame or agents_frame")
+        raise ValueError(
+            "to_frame() cannot tell the kind of an empty input: use "
+            "missions_frame, runs_frame, steps_frame, events_frame or agents_frame"
+        )
     for key, function in _KINDS:
         if key in records[0]:
             result: pd.DataFrame = function(records, **kwargs)
@@ -217,35 +318,49 @@ def step_stats(steps: pd.DataFrame) -> pd.DataFrame:
     ``steps`` is a steps frame of many runs (e.g. from ``fetch_steps``); steps are
     grouped by ``step_id``. Sorted slowest (median) first.
     """
-    columns = ["step_id", "description", "runs", "finished", "median_s", "p95_s", "max_s",
-               "failure_rate"]
+    columns = ["step_id", "description", "runs", "finished", "median_s", "p95_s", "max_s", "failure_rate"]
     if steps.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c.endswith(("_s", "rate"))
-                                          else "int64" if c in ("runs", "finished")
-                                          else "string") for c in columns})
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype="float64"
+                    if c.endswith(("_s", "rate"))
+                    else "int64"
+                    if c in ("runs", "finished")
+                    else "string"
+                )
+                for c in columns
+            }
+        )
     finished = steps["status"].isin(["completed", "failed"])
-    grouped = steps.assign(_finished=finished, _failed=steps["status"] == "failed",
-                           _done_s=steps["duration_s"].where(finished & ~steps["is_running"]))
+    grouped = steps.assign(
+        _finished=finished,
+        _failed=steps["status"] == "failed",
+        _done_s=steps["duration_s"].where(finished & ~steps["is_running"]),
+    )
     stats = grouped.groupby("step_id", observed=True, sort=False).agg(
-        description=("description", "first"), runs=("run_id", "nunique"),
-        finished=("_finished", "sum"), median_s=("_done_s", "median"),
-        p95_s=("_done_s", lambda s: s.quantile(0.95)), max_s=("_done_s", "max"),
-        failed=("_failed", "sum"))
-    stats["failure_rate"] = (stats["failed"] / stats["finished"].where(stats["finished"] > 0))
+        description=("description", "first"),
+        runs=("run_id", "nunique"),
+        finished=("_finished", "sum"),
+        median_s=("_done_s", "median"),
+        p95_s=("_done_s", lambda s: s.quantile(0.95)),
+        max_s=("_done_s", "max"),
+        failed=("_failed", "sum"),
+    )
+    stats["failure_rate"] = stats["failed"] / stats["finished"].where(stats["finished"] > 0)
     stats = stats.drop(columns="failed").reset_index()
     stats["step_id"] = stats["step_id"].astype("string")
-    return stats.sort_values("median_s", ascending=False, na_position="last",
-                             ignore_index=True)[columns]
+    return stats.sort_values("median_s", ascending=False, na_position="last", ignore_index=True)[columns]
 
 
 def outcomes_over_time(runs: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
     """Run counts per period (rows) and status (columns), by ``started_at``."""
     if runs.empty:
-        return pd.DataFrame(columns=pd.CategoricalIndex(RUN_STATUS.categories,
-                                                        dtype=RUN_STATUS), dtype="int64")
+        return pd.DataFrame(
+            columns=pd.CategoricalIndex(RUN_STATUS.categories, dtype=RUN_STATUS), dtype="int64"
+        )
     grouper = pd.Grouper(key="started_at", freq=freq)
-    table = (runs.groupby([grouper, "status"], observed=False).size()
-             .unstack("status", fill_value=0))
+    table = runs.groupby([grouper, "status"], observed=False).size().unstack("status", fill_value=0)
     table = table.reindex(columns=RUN_STATUS.categories, fill_value=0).astype("int64")
     table.index.name = "period"
     table.columns = pd.Index(list(RUN_STATUS.categories), name="status")

@@ -57,8 +57,15 @@ StepSpec = tuple[str, str] | dict[str, Any]
 class RunRecorder:
     """A context manager that records a run of ``mission_id`` as your code executes it."""
 
-    def __init__(self, client: Client, mission_id: str, *, input: dict[str, Any] | None = None,
-                 metadata: dict[str, Any] | None = None, agent_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        mission_id: str,
+        *,
+        input: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        agent_id: str | None = None,
+    ) -> None:
         self.client = client
         self.mission_id = mission_id
         self.input = input
@@ -86,12 +93,10 @@ class RunRecorder:
         run = self._runs.create(self.mission_id, input=self.input, metadata=self.metadata).data
         self.run = run
         _open_recorders.add(self)
-        self.run = self._runs.update(run.run_id, mission_id=self.mission_id,
-                                     status=RunStatus.RUNNING).data
+        self.run = self._runs.update(run.run_id, mission_id=self.mission_id, status=RunStatus.RUNNING).data
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if self.run is None:
             return
         if exc is None:
@@ -101,13 +106,18 @@ class RunRecorder:
         else:
             status, fields = RunStatus.FAILED, {"error": _exception_text(exc)}
         if exc is not None and id(exc) not in self._reported:
-            self._log_quietly(EventType.ERROR, _exception_text(exc), None, {
-                "exception": type(exc).__name__,
-                "traceback": "".join(traceback.format_exception(exc))[-4000:]})
+            self._log_quietly(
+                EventType.ERROR,
+                _exception_text(exc),
+                None,
+                {
+                    "exception": type(exc).__name__,
+                    "traceback": "".join(traceback.format_exception(exc))[-4000:],
+                },
+            )
         self._finish(status, fields)
 
-    def _finish(self, status: RunStatus, fields: dict[str, Any],
-                attempts: int = FINISH_ATTEMPTS) -> None:
+    def _finish(self, status: RunStatus, fields: dict[str, Any], attempts: int = FINISH_ATTEMPTS) -> None:
         """Skip unreached steps and set the final status, retrying until delivered."""
         for step in list(self.steps.values()):
             if step.status in (StepStatus.PENDING, StepStatus.IN_PROGRESS):
@@ -121,20 +131,21 @@ class RunRecorder:
             if attempt:
                 time.sleep(min(2**attempt, 8))
             try:
-                self.run = self._runs.update(self.run_id, mission_id=self.mission_id,
-                                             status=status, **fields).data
+                self.run = self._runs.update(
+                    self.run_id, mission_id=self.mission_id, status=status, **fields
+                ).data
                 _open_recorders.discard(self)
                 return
             except APIError as err:
                 last = err
         raise RecorderError(
             f"run {self.run_id} of mission {self.mission_id} could not be marked {status.value} "
-            f"and may still show as running: {last}") from last
+            f"and may still show as running: {last}"
+        ) from last
 
     def succeed(self, summary: str | None = None, payload: dict[str, Any] | None = None) -> None:
         """Finish as succeeded (when the block ends) with this summary and payload."""
-        self._outcome = (RunStatus.SUCCEEDED, {"result_summary": summary,
-                                               "result_payload": payload})
+        self._outcome = (RunStatus.SUCCEEDED, {"result_summary": summary, "result_payload": payload})
 
     def fail(self, error: str, payload: dict[str, Any] | None = None) -> None:
         """Finish as failed (when the block ends) with this error."""
@@ -146,26 +157,28 @@ class RunRecorder:
         """Declare steps, as ``(step_id, description)`` pairs or dicts of CreatePlanStep."""
         specs: list[dict[str, Any]] = []
         for spec in steps:
-            item: dict[str, Any] = (dict(spec) if isinstance(spec, dict)
-                                    else {"step_id": spec[0], "description": spec[1]})
+            item: dict[str, Any] = (
+                dict(spec) if isinstance(spec, dict) else {"step_id": spec[0], "description": spec[1]}
+            )
             item.setdefault("sequence", len(self.steps) + len(specs) + 1)
             specs.append(item)
         plan_api = self._runs.plan
         create = plan_api.create if not self.steps else plan_api.add_steps_to_plan
-        created: list[PlanStep] = create(self.run_id, mission_id=self.mission_id,
-                                         steps=specs).data
+        created: list[PlanStep] = create(self.run_id, mission_id=self.mission_id, steps=specs).data
         self.steps.update({s.step_id: s for s in created})
         return created
 
     def _set_step(self, step_id: str, status: StepStatus) -> PlanStep:
-        step: PlanStep = self._runs.plan.update_step(step_id, mission_id=self.mission_id,
-                                                     run_id=self.run_id, status=status).data
+        step: PlanStep = self._runs.plan.update_step(
+            step_id, mission_id=self.mission_id, run_id=self.run_id, status=status
+        ).data
         self.steps[step_id] = step
         return step
 
     @contextmanager
-    def step(self, step_id: str, description: str | None = None, *,
-             metadata: dict[str, Any] | None = None) -> Iterator[PlanStep]:
+    def step(
+        self, step_id: str, description: str | None = None, *, metadata: dict[str, Any] | None = None
+    ) -> Iterator[PlanStep]:
         """Mark a step in_progress for the block, then completed, or failed if it raises.
 
         A step not declared yet is added to the plan, as a child of the enclosing step.
@@ -185,8 +198,9 @@ class RunRecorder:
         except BaseException as exc:
             self._reported.add(id(exc))
             self._set_step(step_id, StepStatus.FAILED)
-            self._log_quietly(EventType.ERROR, _exception_text(exc), step_id,
-                              {"exception": type(exc).__name__})
+            self._log_quietly(
+                EventType.ERROR, _exception_text(exc), step_id, {"exception": type(exc).__name__}
+            )
             self._log_quietly(EventType.STEP_FAILED, f"Failed: {step.description}", step_id)
             raise
         else:
@@ -197,17 +211,30 @@ class RunRecorder:
 
     # -- events -----------------------------------------------------------------------------
 
-    def event(self, type: EventType | str, summary: str, *, payload: dict[str, Any] | None = None,
-              step_id: str | None = None, agent_id: str | None = None) -> Event:
+    def event(
+        self,
+        type: EventType | str,
+        summary: str,
+        *,
+        payload: dict[str, Any] | None = None,
+        step_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> Event:
         """Log an event, against the current step unless ``step_id`` says otherwise."""
         event: Event = self._runs.events.log(
-            self.run_id, mission_id=self.mission_id, type=type, summary=summary,
+            self.run_id,
+            mission_id=self.mission_id,
+            type=type,
+            summary=summary,
             step_id=step_id or (self._stack[-1] if self._stack else None),
-            agent_id=agent_id or self.agent_id, payload=payload).data
+            agent_id=agent_id or self.agent_id,
+            payload=payload,
+        ).data
         return event
 
-    def _log_quietly(self, type: EventType, summary: str, step_id: str | None,
-                     payload: dict[str, Any] | None = None) -> None:
+    def _log_quietly(
+        self, type: EventType, summary: str, step_id: str | None, payload: dict[str, Any] | None = None
+    ) -> None:
         """Log a bookkeeping event; failing to do so must not hide the user's own error."""
         try:
             self.event(type, summary, payload=payload, step_id=step_id)
@@ -224,8 +251,6 @@ def _finish_open_runs() -> None:
     """A run left open when the interpreter exits is marked failed, not left running."""
     for recorder in list(_open_recorders):
         try:
-            recorder._finish(RunStatus.FAILED, {"error": "The recording process exited"},
-                             attempts=1)
+            recorder._finish(RunStatus.FAILED, {"error": "The recording process exited"}, attempts=1)
         except Exception:
-            log.warning("could not finish run %s at exit", recorder.run.run_id if recorder.run
-                        else "?")
+            log.warning("could not finish run %s at exit", recorder.run.run_id if recorder.run else "?")

@@ -71,17 +71,20 @@ class RunTrace:
         return diagnose(self, **kwargs)
 
     def __repr__(self) -> str:
-        return (f"<RunTrace {self.title}: {len(self.steps)} steps, "
-                f"{len(self.events)} events>")
+        return f"<RunTrace {self.title}: {len(self.steps)} steps, {len(self.events)} events>"
 
     def _card_html(self) -> str:
         run = self.run
-        rows = [("mission", self.mission.name if self.mission else run.mission_id),
-                ("run", run.run_id), ("started", run.started_at), ("finished", run.finished_at),
-                ("steps", f"{len(self.steps)} ({sum(s.status == 'completed' for s in self.steps)}"
-                          " completed)"),
-                ("events", len(self.events)), ("result", run.result_summary),
-                ("error", run.error)]
+        rows = [
+            ("mission", self.mission.name if self.mission else run.mission_id),
+            ("run", run.run_id),
+            ("started", run.started_at),
+            ("finished", run.finished_at),
+            ("steps", f"{len(self.steps)} ({sum(s.status == 'completed' for s in self.steps)} completed)"),
+            ("events", len(self.events)),
+            ("result", run.result_summary),
+            ("error", run.error),
+        ]
         return f"<div>{badge(run.status)}{html_fields(rows, 500)}</div>"
 
     def _ipython_display_(self) -> None:
@@ -94,8 +97,7 @@ class RunTrace:
         return self._card_html() + self.gantt().to_html(full_html=False, include_plotlyjs="cdn")
 
 
-def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | None = False
-             ) -> RunTrace:
+def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | None = False) -> RunTrace:
     """Fetch a run, its mission, its plan, its linked agents and all its events, concurrently."""
     runs = client.missions.runs
     with ThreadPoolExecutor(4, "missionlab-load") as pool:
@@ -103,7 +105,11 @@ def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | N
         mission = pool.submit(lambda: client.missions.retrieve(mission_id).data)
         plan = pool.submit(lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data)
         agents = pool.submit(lambda: runs.telnyx_agents.list(run_id, mission_id=mission_id).data)
-        events = runs.events.list(run_id, mission_id=mission_id, page_size=1000).fetch_all(
-            progress=progress)
-        return RunTrace(run=run.result(), steps=plan.result(), events=events,
-                        mission=mission.result(), agents=agents.result())
+        events = runs.events.list(run_id, mission_id=mission_id, page_size=1000).fetch_all(progress=progress)
+        return RunTrace(
+            run=run.result(),
+            steps=plan.result(),
+            events=events,
+            mission=mission.result(),
+            agents=agents.result(),
+        )

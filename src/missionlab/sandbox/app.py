@@ -24,22 +24,30 @@ API_PREFIX = "/v2"
 
 def telnyx_error(status: int, code: str, title: str, detail: str) -> JSONResponse:
     """An error in the envelope Telnyx uses across its v2 API."""
-    return JSONResponse({"errors": [{"code": code, "title": title, "detail": detail}]},
-                        status_code=status)
+    return JSONResponse({"errors": [{"code": code, "title": title, "detail": detail}]}, status_code=status)
 
 
 def _validation_body(errors: Any) -> dict[str, Any]:
     # FastAPI's shape, without "input"/"ctx": an error never echoes the request back.
-    return {"detail": [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "invalid")),
-                        "type": str(e.get("type", "value_error"))} for e in errors]}
+    return {
+        "detail": [
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "invalid")),
+                "type": str(e.get("type", "value_error")),
+            }
+            for e in errors
+        ]
+    }
 
 
 def _auth_dependency(token: str | None) -> Any:
     bearer = HTTPBearer(auto_error=False, description="Bearer <TELNYX_API_KEY>")
 
     # A default value rather than Annotated: the annotation would name a local variable.
-    async def check(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)  # noqa: B008
-                    ) -> None:
+    async def check(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> None:
         if token is None:
             return
         given = credentials.credentials if credentials else ""
@@ -54,11 +62,19 @@ class _Unauthorized(SandboxError):
 
 
 SandboxUnauthorized = _Unauthorized(
-    "Missing or wrong bearer token: send 'Authorization: Bearer <token>' with the sandbox's token")
+    "Missing or wrong bearer token: send 'Authorization: Bearer <token>' with the sandbox's token"
+)
 
 
-def create_app(store: Store, *, token: str | None = None, speed: float = 1.0, seed: int = 0,
-               faults: Faults | None = None, simulate: bool = True) -> FastAPI:
+def create_app(
+    store: Store,
+    *,
+    token: str | None = None,
+    speed: float = 1.0,
+    seed: int = 0,
+    faults: Faults | None = None,
+    simulate: bool = True,
+) -> FastAPI:
     """The Missions API over ``store``.
 
     ``token``: when given, requests must carry ``Authorization: Bearer <token>``.
@@ -79,21 +95,28 @@ def create_app(store: Store, *, token: str | None = None, speed: float = 1.0, se
             if simulate:
                 task.cancel()
 
-    app = FastAPI(title="Telnyx AI Missions API (missionlab sandbox)", version="2.0.0",
-                  lifespan=lifespan, docs_url="/docs", redoc_url=None,
-                  openapi_url=f"{API_PREFIX}/openapi.json")
+    app = FastAPI(
+        title="Telnyx AI Missions API (missionlab sandbox)",
+        version="2.0.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
     app.state.store = store
     app.state.simulator = simulator
     app.state.faults = faults or Faults()
 
-    app.include_router(build_router(store, simulator), prefix=API_PREFIX,
-                       dependencies=[Depends(_auth_dependency(token))])
+    app.include_router(
+        build_router(store, simulator), prefix=API_PREFIX, dependencies=[Depends(_auth_dependency(token))]
+    )
 
     @app.exception_handler(SandboxError)
     async def sandbox_error(request: Request, exc: SandboxError) -> JSONResponse:
         if isinstance(exc, Invalid):
-            return JSONResponse({"detail": [{"loc": exc.loc, "msg": exc.detail,
-                                             "type": "value_error"}]}, status_code=422)
+            return JSONResponse(
+                {"detail": [{"loc": exc.loc, "msg": exc.detail, "type": "value_error"}]}, status_code=422
+            )
         return telnyx_error(exc.status, exc.code, exc.title, exc.detail)
 
     @app.exception_handler(RequestValidationError)
@@ -103,11 +126,16 @@ def create_app(store: Store, *, token: str | None = None, speed: float = 1.0, se
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 400:  # FastAPI could not decode the body (e.g. not UTF-8)
-            return JSONResponse({"detail": [{"loc": ["body"], "msg": "Body is not valid JSON",
-                                             "type": "json_invalid"}]}, status_code=422)
+            return JSONResponse(
+                {"detail": [{"loc": ["body"], "msg": "Body is not valid JSON", "type": "json_invalid"}]},
+                status_code=422,
+            )
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
-        detail = f"No route {request.method} {request.url.path}" if exc.status_code in (
-            404, 405) else str(exc.detail)
+        detail = (
+            f"No route {request.method} {request.url.path}"
+            if exc.status_code in (404, 405)
+            else str(exc.detail)
+        )
         return telnyx_error(exc.status_code, title.lower().replace(" ", "_"), title, detail)
 
     auth = [Depends(_auth_dependency(token))]

@@ -25,12 +25,12 @@ class FaultRule:
     """What goes wrong, and how often, on the routes matching ``route``."""
 
     route: str = "*"
-    error_rate: float = 0.0       # probability of a 5xx answer (``error_status``)
+    error_rate: float = 0.0  # probability of a 5xx answer (``error_status``)
     error_status: int = 503
     rate_limit_rate: float = 0.0  # probability of a 429 answer with Retry-After
-    retry_after: float = 1.0      # seconds, sent as Retry-After and retry-after-ms
-    latency: float = 0.0          # seconds added to every matching request
-    drop_rate: float = 0.0        # probability the connection is dropped without an answer
+    retry_after: float = 1.0  # seconds, sent as Retry-After and retry-after-ms
+    latency: float = 0.0  # seconds added to every matching request
+    drop_rate: float = 0.0  # probability the connection is dropped without an answer
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "rate_limit_rate", "drop_rate"):
@@ -43,8 +43,7 @@ class FaultRule:
             raise ValueError(f"error_status must be a 5xx code, got {self.error_status!r}")
 
     def matches(self, method: str, path: str) -> bool:
-        return fnmatch.fnmatchcase(f"{method} {path}", self.route) or fnmatch.fnmatchcase(
-            path, self.route)
+        return fnmatch.fnmatchcase(f"{method} {path}", self.route) or fnmatch.fnmatchcase(path, self.route)
 
 
 @dataclass
@@ -114,7 +113,7 @@ class FaultMiddleware:
         if scope["type"] != "http" or not self.faults.rules or not path.startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        latency, fault, rule = self.faults.draw(scope["method"], path[len(self.prefix):])
+        latency, fault, rule = self.faults.draw(scope["method"], path[len(self.prefix) :])
         if latency:
             await asyncio.sleep(latency)
         if fault is None or rule is None:
@@ -122,20 +121,29 @@ class FaultMiddleware:
         elif fault == "drop":
             # Promise a body, send part of it and stop: the server closes the connection,
             # which the client sees as a dropped connection.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"1000"),
-                                    (b"content-type", b"application/json")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"1000"), (b"content-type", b"application/json")],
+                }
+            )
             await send({"type": "http.response.body", "body": b'{"data"', "more_body": True})
         else:
             status = 429 if fault == "429" else rule.error_status
-            detail = ("Rate limit exceeded (injected by the sandbox)" if status == 429
-                      else "Injected server error (sandbox fault injection)")
+            detail = (
+                "Rate limit exceeded (injected by the sandbox)"
+                if status == 429
+                else "Injected server error (sandbox fault injection)"
+            )
             code = "rate_limited" if status == 429 else "injected_fault"
             title = "Too Many Requests" if status == 429 else "Server Error"
             body = json.dumps({"errors": [{"code": code, "title": title, "detail": detail}]})
             headers = [(b"content-type", b"application/json")]
             if status == 429:
-                headers += [(b"retry-after", f"{rule.retry_after:g}".encode()),
-                            (b"retry-after-ms", f"{rule.retry_after * 1000:.0f}".encode())]
+                headers += [
+                    (b"retry-after", f"{rule.retry_after:g}".encode()),
+                    (b"retry-after-ms", f"{rule.retry_after * 1000:.0f}".encode()),
+                ]
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body.encode()})

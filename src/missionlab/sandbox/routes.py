@@ -16,16 +16,16 @@ from fastapi import APIRouter, Body, Query, Response
 from . import schemas as s
 from .store import OBJECT_KINDS, Store
 
-PageNumber = Annotated[int, Query(alias="page[number]", ge=1, le=2**31 - 1,
-                                   description="Page number (1-based)")]
+PageNumber = Annotated[
+    int, Query(alias="page[number]", ge=1, le=2**31 - 1, description="Page number (1-based)")
+]
 PageSize = Annotated[int, Query(alias="page[size]", gt=0, le=1000, description="Items per page")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": s.ErrorEnvelope, "description": "Missing or wrong bearer token"},
     404: {"model": s.ErrorEnvelope, "description": "Not found"},
 }
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": s.ErrorEnvelope, "description": "Conflict"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": s.ErrorEnvelope, "description": "Conflict"}}
 
 
 class RunStarter(Protocol):
@@ -34,8 +34,9 @@ class RunStarter(Protocol):
 
 def ok(payload: Any, status: int = 200) -> Response:
     """A JSON answer, encoded once."""
-    return Response(json.dumps(payload, separators=(",", ":")), status_code=status,
-                    media_type="application/json")
+    return Response(
+        json.dumps(payload, separators=(",", ":")), status_code=status, media_type="application/json"
+    )
 
 
 def page(rows: list[dict[str, Any]], meta: dict[str, int]) -> Response:
@@ -65,13 +66,15 @@ def build_router(store: Store, simulator: RunStarter) -> APIRouter:
         return ok({"data": store.create_mission(body.model_dump(exclude_none=True))}, 201)
 
     @api.get("/events", summary="List recent events", **_doc(s.EventList))
-    async def list_recent_events(type: s.EventType | None = None, page_number: PageNumber = 1,
-                                 page_size: PageSize = 50) -> Response:
+    async def list_recent_events(
+        type: s.EventType | None = None, page_number: PageNumber = 1, page_size: PageSize = 50
+    ) -> Response:
         return page(*store.list_events({"type": type} if type else {}, page_number, page_size))
 
     @api.get("/runs", summary="List recent runs", **_doc(s.RunList))
-    async def list_recent_runs(status: s.RunStatus | None = None, page_number: PageNumber = 1,
-                               page_size: PageSize = 20) -> Response:
+    async def list_recent_runs(
+        status: s.RunStatus | None = None, page_number: PageNumber = 1, page_size: PageSize = 20
+    ) -> Response:
         return page(*store.list_runs(None, status, page_number, page_size))
 
     @api.get("/{mission_id}", summary="Get mission", **_doc(s.MissionOut))
@@ -95,13 +98,16 @@ def build_router(store: Store, simulator: RunStarter) -> APIRouter:
     # -- runs ------------------------------------------------------------------------------
 
     @api.get("/{mission_id}/runs", summary="List runs for mission", **_doc(s.RunList))
-    async def list_runs(mission_id: UUID, status: s.RunStatus | None = None,
-                        page_number: PageNumber = 1, page_size: PageSize = 20) -> Response:
+    async def list_runs(
+        mission_id: UUID,
+        status: s.RunStatus | None = None,
+        page_number: PageNumber = 1,
+        page_size: PageSize = 20,
+    ) -> Response:
         return page(*store.list_runs(str(mission_id), status, page_number, page_size))
 
     @api.post("/{mission_id}/runs", summary="Start a run", **_doc(s.RunOut, 201))
-    async def create_run(mission_id: UUID, body: Annotated[s.CreateRun | None, Body()] = None
-                         ) -> Response:
+    async def create_run(mission_id: UUID, body: Annotated[s.CreateRun | None, Body()] = None) -> Response:
         mission = store.get_mission(str(mission_id), with_objects=False)
         fields = body.model_dump(exclude_none=True) if body else {}
         run = store.create_run(mission["mission_id"], fields)
@@ -121,8 +127,9 @@ def build_router(store: Store, simulator: RunStarter) -> APIRouter:
         return ok({"data": store.update_run(str(mission_id), str(run_id), fields)})
 
     def transition(action: str, summary: str) -> None:
-        @api.post(f"{run_path}/{action}", summary=summary, name=f"{action}_run",
-                  **_doc(s.RunOut, conflict=True))
+        @api.post(
+            f"{run_path}/{action}", summary=summary, name=f"{action}_run", **_doc(s.RunOut, conflict=True)
+        )
         async def handler(mission_id: UUID, run_id: UUID) -> Response:
             return ok({"data": store.transition(str(mission_id), str(run_id), action)})
 
@@ -133,22 +140,32 @@ def build_router(store: Store, simulator: RunStarter) -> APIRouter:
     # -- events ----------------------------------------------------------------------------
 
     @api.get(f"{run_path}/events", summary="List events", **_doc(s.EventList))
-    async def list_events(mission_id: UUID, run_id: UUID, type: s.EventType | None = None,
-                          step_id: str | None = None, agent_id: str | None = None,
-                          page_number: PageNumber = 1, page_size: PageSize = 50) -> Response:
+    async def list_events(
+        mission_id: UUID,
+        run_id: UUID,
+        type: s.EventType | None = None,
+        step_id: str | None = None,
+        agent_id: str | None = None,
+        page_number: PageNumber = 1,
+        page_size: PageSize = 50,
+    ) -> Response:
         given = {"type": type, "step_id": step_id, "agent_id": agent_id}
         filters = {name: value for name, value in given.items() if value is not None}
-        return page(*store.list_events(filters, page_number, page_size,
-                                       mission_id=str(mission_id), run_id=str(run_id)))
+        return page(
+            *store.list_events(
+                filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id)
+            )
+        )
 
     log_doc = _doc(s.EventOut, 201)
-    log_doc["responses"][200] = {"model": s.EventOut,
-                                 "description": "Repeated idempotency_key: the original event"}
+    log_doc["responses"][200] = {
+        "model": s.EventOut,
+        "description": "Repeated idempotency_key: the original event",
+    }
 
     @api.post(f"{run_path}/events", summary="Log event", **log_doc)
     async def log_event(mission_id: UUID, run_id: UUID, body: s.CreateEvent) -> Response:
-        event, created = store.log_event(str(mission_id), str(run_id),
-                                         body.model_dump(exclude_none=True))
+        event, created = store.log_event(str(mission_id), str(run_id), body.model_dump(exclude_none=True))
         return ok({"data": event}, 201 if created else 200)
 
     @api.get(f"{run_path}/events/{{event_id}}", summary="Get event details", **_doc(s.EventOut))
@@ -161,50 +178,44 @@ def build_router(store: Store, simulator: RunStarter) -> APIRouter:
     async def get_plan(mission_id: UUID, run_id: UUID) -> Response:
         return ok({"data": store.get_plan(str(mission_id), str(run_id))})
 
-    @api.post(f"{run_path}/plan", summary="Create initial plan",
-              **_doc(s.PlanOut, 201, conflict=True))
+    @api.post(f"{run_path}/plan", summary="Create initial plan", **_doc(s.PlanOut, 201, conflict=True))
     async def create_plan(mission_id: UUID, run_id: UUID, body: s.CreatePlan) -> Response:
         steps = [step.model_dump(exclude_none=True) for step in body.steps]
-        return ok({"data": store.add_steps(str(mission_id), str(run_id), steps, initial=True)},
-                  201)
+        return ok({"data": store.add_steps(str(mission_id), str(run_id), steps, initial=True)}, 201)
 
-    @api.post(f"{run_path}/plan/steps", summary="Add step(s) to plan",
-              **_doc(s.PlanOut, 201, conflict=True))
+    @api.post(f"{run_path}/plan/steps", summary="Add step(s) to plan", **_doc(s.PlanOut, 201, conflict=True))
     async def add_steps(mission_id: UUID, run_id: UUID, body: s.CreatePlan) -> Response:
         steps = [step.model_dump(exclude_none=True) for step in body.steps]
-        return ok({"data": store.add_steps(str(mission_id), str(run_id), steps, initial=False)},
-                  201)
+        return ok({"data": store.add_steps(str(mission_id), str(run_id), steps, initial=False)}, 201)
 
-    @api.get(f"{run_path}/plan/steps/{{step_id}}", summary="Get step details",
-             **_doc(s.StepOut))
+    @api.get(f"{run_path}/plan/steps/{{step_id}}", summary="Get step details", **_doc(s.StepOut))
     async def get_step(mission_id: UUID, run_id: UUID, step_id: str) -> Response:
         return ok({"data": store.get_step(str(mission_id), str(run_id), step_id)})
 
-    @api.patch(f"{run_path}/plan/steps/{{step_id}}", summary="Update step status",
-               **_doc(s.StepOut))
-    async def update_step(mission_id: UUID, run_id: UUID, step_id: str, body: s.UpdatePlanStep
-                          ) -> Response:
+    @api.patch(f"{run_path}/plan/steps/{{step_id}}", summary="Update step status", **_doc(s.StepOut))
+    async def update_step(mission_id: UUID, run_id: UUID, step_id: str, body: s.UpdatePlanStep) -> Response:
         fields = body.model_dump(exclude_unset=True, exclude_none=True)
         return ok({"data": store.update_step(str(mission_id), str(run_id), step_id, fields)})
 
     # -- linked agents ---------------------------------------------------------------------
 
-    @api.get(f"{run_path}/telnyx-agents", summary="List linked Telnyx agents",
-             **_doc(s.AgentList))
+    @api.get(f"{run_path}/telnyx-agents", summary="List linked Telnyx agents", **_doc(s.AgentList))
     async def list_agents(mission_id: UUID, run_id: UUID) -> Response:
         return ok({"data": store.list_agents(str(mission_id), str(run_id))})
 
     link_doc = _doc(s.AgentOut, 201)
-    link_doc["responses"][200] = {"model": s.AgentOut,
-                                  "description": "Already linked: the existing link"}
+    link_doc["responses"][200] = {"model": s.AgentOut, "description": "Already linked: the existing link"}
 
     @api.post(f"{run_path}/telnyx-agents", summary="Link Telnyx agent to run", **link_doc)
     async def link_agent(mission_id: UUID, run_id: UUID, body: s.LinkAgent) -> Response:
         agent, created = store.link_agent(str(mission_id), str(run_id), body.telnyx_agent_id)
         return ok({"data": agent}, 201 if created else 200)
 
-    @api.delete(f"{run_path}/telnyx-agents/{{telnyx_agent_id}}", summary="Unlink Telnyx agent",
-                **_doc(type(None), 204))
+    @api.delete(
+        f"{run_path}/telnyx-agents/{{telnyx_agent_id}}",
+        summary="Unlink Telnyx agent",
+        **_doc(type(None), 204),
+    )
     async def unlink_agent(mission_id: UUID, run_id: UUID, telnyx_agent_id: str) -> Response:
         store.unlink_agent(str(mission_id), str(run_id), telnyx_agent_id)
         return Response(status_code=204)
@@ -228,17 +239,18 @@ def _object_routes(api: APIRouter, store: Store, kind: str, id_field: str) -> No
         store.get_mission(str(mission_id), with_objects=False)
         return ok({"data": store.list_objects(kind, str(mission_id))})
 
-    @api.post(base, summary=f"Create {label}", name=f"create_{tag}",
-              **_doc(s.ObjectOut, 201, conflict=True))
-    async def create_object(mission_id: UUID,
-                            body: Annotated[dict[str, Any] | None, Body()] = None) -> Response:
+    @api.post(base, summary=f"Create {label}", name=f"create_{tag}", **_doc(s.ObjectOut, 201, conflict=True))
+    async def create_object(
+        mission_id: UUID, body: Annotated[dict[str, Any] | None, Body()] = None
+    ) -> Response:
         return ok({"data": store.create_object(kind, str(mission_id), body or {})}, 201)
 
     async def get_object(mission_id: UUID, object_id: str) -> Response:
         return ok({"data": store.get_object(kind, str(mission_id), object_id)})
 
-    async def update_object(mission_id: UUID, object_id: str,
-                            body: Annotated[dict[str, Any] | None, Body()] = None) -> Response:
+    async def update_object(
+        mission_id: UUID, object_id: str, body: Annotated[dict[str, Any] | None, Body()] = None
+    ) -> Response:
         return ok({"data": store.update_object(kind, str(mission_id), object_id, body or {})})
 
     async def delete_object(mission_id: UUID, object_id: str) -> Response:
@@ -251,9 +263,14 @@ def _object_routes(api: APIRouter, store: Store, kind: str, id_field: str) -> No
         ("PUT", update_object, _doc(s.ObjectOut), "Update"),
         ("DELETE", delete_object, _doc(type(None), 204), "Delete"),
     ):
-        api.add_api_route(one, _rename_param(handler, "object_id", id_field), methods=[method],
-                          summary=f"{verb} {label.rstrip('s')}", name=f"{verb.lower()}_{tag}",
-                          **doc)
+        api.add_api_route(
+            one,
+            _rename_param(handler, "object_id", id_field),
+            methods=[method],
+            summary=f"{verb} {label.rstrip('s')}",
+            name=f"{verb.lower()}_{tag}",
+            **doc,
+        )
 
 
 def _rename_param(handler: Any, old: str, new: str) -> Any:

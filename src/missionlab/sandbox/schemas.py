@@ -14,8 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 ExecutionMode = Literal["external", "managed"]
 RunStatus = Literal["pending", "running", "paused", "succeeded", "failed", "cancelled"]
 StepStatus = Literal["pending", "in_progress", "completed", "skipped", "failed"]
-EventType = Literal["status_change", "step_started", "step_completed", "step_failed", "tool_call",
-                    "tool_result", "message", "error", "custom"]
+EventType = Literal[
+    "status_change",
+    "step_started",
+    "step_completed",
+    "step_failed",
+    "tool_call",
+    "tool_result",
+    "message",
+    "error",
+    "custom",
+]
 Id = str  # free-form ids: non-empty
 JSONObject = dict[str, Any]
 

@@ -24,16 +24,28 @@ from typing import Any
 
 DEFAULT_PLAN: list[dict[str, Any]] = [
     {"step_id": "understand", "description": "Understand the request", "duration": 6},
-    {"step_id": "gather", "description": "Gather context", "duration": 20,
-     "tools": ["knowledge_base.search"]},
-    {"step_id": "act", "description": "Carry out the task", "children": [
-        {"step_id": "act-call", "description": "Call the main tool", "duration": 25,
-         "tools": ["api.call"], "failure_rate": 0.08},
-        {"step_id": "act-check", "description": "Check the result", "duration": 10},
-    ]},
+    {
+        "step_id": "gather",
+        "description": "Gather context",
+        "duration": 20,
+        "tools": ["knowledge_base.search"],
+    },
+    {
+        "step_id": "act",
+        "description": "Carry out the task",
+        "children": [
+            {
+                "step_id": "act-call",
+                "description": "Call the main tool",
+                "duration": 25,
+                "tools": ["api.call"],
+                "failure_rate": 0.08,
+            },
+            {"step_id": "act-check", "description": "Check the result", "duration": 10},
+        ],
+    },
     {"step_id": "draft", "description": "Draft the answer", "duration": 15},
-    {"step_id": "deliver", "description": "Review and deliver", "duration": 8,
-     "failure_rate": 0.03},
+    {"step_id": "deliver", "description": "Review and deliver", "duration": 8, "failure_rate": 0.03},
 ]
 
 GENERIC_ERRORS = [
@@ -77,8 +89,9 @@ class _Builder:
 
     # -- the plan ---------------------------------------------------------------------------
 
-    def expand(self, templates: list[dict[str, Any]], parent: str | None, prefix: str = ""
-               ) -> list[tuple[str, dict[str, Any]]]:
+    def expand(
+        self, templates: list[dict[str, Any]], parent: str | None, prefix: str = ""
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Plan steps for ``templates`` (repeats fanned out); returns (step_id, template)."""
         out = []
         for index, tpl in enumerate(templates):
@@ -94,8 +107,11 @@ class _Builder:
                 description = str(tpl.get("description") or step_id)
                 if count > 1:
                     description = f"{description} ({copy + 1}/{count})"
-                step: dict[str, Any] = {"step_id": step_id, "description": description,
-                                        "sequence": len(self.steps) + 1}
+                step: dict[str, Any] = {
+                    "step_id": step_id,
+                    "description": description,
+                    "sequence": len(self.steps) + 1,
+                }
                 if parent:
                     step["parent_step_id"] = parent
                 if tpl.get("tools"):
@@ -107,8 +123,14 @@ class _Builder:
 
     # -- the timeline -----------------------------------------------------------------------
 
-    def event(self, at: float, type_: str, summary: str, step_id: str | None = None,
-              payload: dict[str, Any] | None = None) -> None:
+    def event(
+        self,
+        at: float,
+        type_: str,
+        summary: str,
+        step_id: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
         data: dict[str, Any] = {"type": type_, "summary": summary, "agent_id": self.agent_id}
         if step_id:
             data["step_id"] = step_id
@@ -145,10 +167,18 @@ class _Builder:
                 call_at = t + length * (n + 0.15) / (len(tools) + 0.3)
                 self.tool_call(step_id, tool, call_at, length / (len(tools) + 1))
             if rng.random() < 0.5:
-                self.event(t + length * 0.9, "message",
-                           rng.choice(["Checked the intermediate result",
-                                       "Summarised findings so far",
-                                       "Chose the best option and moved on"]), step_id)
+                self.event(
+                    t + length * 0.9,
+                    "message",
+                    rng.choice(
+                        [
+                            "Checked the intermediate result",
+                            "Summarised findings so far",
+                            "Chose the best option and moved on",
+                        ]
+                    ),
+                    step_id,
+                )
             if rng.random() < float(tpl.get("failure_rate", 0.0)):
                 error = rng.choice(list(tpl.get("errors") or GENERIC_ERRORS))
         status = "failed" if error else "completed"
@@ -157,30 +187,49 @@ class _Builder:
             self.event(end, "error", error, step_id, {"error": error})
             self.event(end, "step_failed", f"Failed: {tpl.get('description', step_id)}", step_id)
         else:
-            self.event(end, "step_completed", f"Completed: {tpl.get('description', step_id)}",
-                       step_id)
+            self.event(end, "step_completed", f"Completed: {tpl.get('description', step_id)}", step_id)
         return end, error
 
     def tool_call(self, step_id: str, tool: str, at: float, span: float) -> None:
         rng = self.rng
         request_id = f"req_{rng.getrandbits(40):010x}"
-        self.event(at, "tool_call", f"Calling {tool}", step_id,
-                   {"tool": tool, "request_id": request_id})
+        self.event(at, "tool_call", f"Calling {tool}", step_id, {"tool": tool, "request_id": request_id})
         if rng.random() < 0.12:  # a flaky call, retried
-            self.event(at + span * 0.3, "tool_result", f"{tool} failed: 503, retrying", step_id,
-                       {"tool": tool, "request_id": request_id, "ok": False, "status": 503})
+            self.event(
+                at + span * 0.3,
+                "tool_result",
+                f"{tool} failed: 503, retrying",
+                step_id,
+                {"tool": tool, "request_id": request_id, "ok": False, "status": 503},
+            )
             at += span * 0.35
             request_id = f"req_{rng.getrandbits(40):010x}"
-            self.event(at, "tool_call", f"Retrying {tool}", step_id,
-                       {"tool": tool, "request_id": request_id, "attempt": 2})
+            self.event(
+                at,
+                "tool_call",
+                f"Retrying {tool}",
+                step_id,
+                {"tool": tool, "request_id": request_id, "attempt": 2},
+            )
         latency = span * rng.uniform(0.4, 0.8)
-        self.event(at + latency, "tool_result", f"{tool} returned", step_id,
-                   {"tool": tool, "request_id": request_id, "ok": True,
-                    "latency_ms": round(latency * 1000), "items": rng.randint(1, 25)})
+        self.event(
+            at + latency,
+            "tool_result",
+            f"{tool} returned",
+            step_id,
+            {
+                "tool": tool,
+                "request_id": request_id,
+                "ok": True,
+                "latency_ms": round(latency * 1000),
+                "items": rng.randint(1, 25),
+            },
+        )
 
 
-def build_script(run_id: str, metadata: dict[str, Any] | None, seed: int,
-                 agent_id: str = "missionlab-sim-agent") -> Script:
+def build_script(
+    run_id: str, metadata: dict[str, Any] | None, seed: int, agent_id: str = "missionlab-sim-agent"
+) -> Script:
     """The whole life of a managed run, deterministic in (run_id, metadata, seed)."""
     rng = random.Random(f"{seed}:{run_id}")
     builder = _Builder(run_id, rng, agent_id)
@@ -199,9 +248,16 @@ def build_script(run_id: str, metadata: dict[str, Any] | None, seed: int,
         builder.actions.append(Action(t, "finish", {"status": "failed", "error": error}))
     else:
         done = len(builder.steps)
-        builder.actions.append(Action(t, "finish", {
-            "status": "succeeded",
-            "result_summary": f"Completed all {done} steps in {t:.0f} s",
-            "result_payload": {"steps_completed": done, "duration_s": round(t, 1)}}))
+        builder.actions.append(
+            Action(
+                t,
+                "finish",
+                {
+                    "status": "succeeded",
+                    "result_summary": f"Completed all {done} steps in {t:.0f} s",
+                    "result_payload": {"steps_completed": done, "duration_s": round(t, 1)},
+                },
+            )
+        )
     builder.actions.sort(key=lambda a: a.at)  # stable: same-time actions keep their order
     return Script(builder.steps, builder.actions, "failed" if error else "succeeded")

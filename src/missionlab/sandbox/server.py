@@ -40,10 +40,18 @@ class Sandbox:
     :meth:`set_faults` while running.
     """
 
-    def __init__(self, *, db: str | Path = ":memory:", demo: bool = False,
-                 token: str | None = None, speed: float = 1.0, seed: int = 0,
-                 faults: Faults | dict[str, Any] | None = None, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        db: str | Path = ":memory:",
+        demo: bool = False,
+        token: str | None = None,
+        speed: float = 1.0,
+        seed: int = 0,
+        faults: Faults | dict[str, Any] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.db = str(db)
         self.demo = demo
         self._token = token
@@ -72,13 +80,18 @@ class Sandbox:
         if self.running:
             return self
         self.store = open_store(self.db, demo=self.demo, seed=self.seed)
-        app = create_app(self.store, token=self._token, speed=self.speed, seed=self.seed,
-                         faults=self.faults)
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
-                                access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+        app = create_app(self.store, token=self._token, speed=self.speed, seed=self.seed, faults=self.faults)
+        config = uvicorn.Config(
+            app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="missionlab-sandbox",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name="missionlab-sandbox", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -123,15 +136,25 @@ class Sandbox:
         return f"<Sandbox {where} db={self.db!r}>"
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8000, db: str = ":memory:",
-          demo: bool = False, token: str | None = None, speed: float = 1.0, seed: int = 0,
-          faults: dict[str, Any] | None = None) -> None:
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db: str = ":memory:",
+    demo: bool = False,
+    token: str | None = None,
+    speed: float = 1.0,
+    seed: int = 0,
+    faults: dict[str, Any] | None = None,
+) -> None:
     """Serve the sandbox in the foreground until interrupted."""
     store = open_store(db, demo=demo, seed=seed)
-    app = create_app(store, token=token, speed=speed, seed=seed,
-                     faults=Faults.from_dict(faults or {}))
-    print(f"missionlab sandbox: http://{host}:{port}{API_PREFIX}  (db: {db}; "
-          f"{'token required' if token else 'any token accepted'}; Ctrl-C stops)", flush=True)
+    app = create_app(store, token=token, speed=speed, seed=seed, faults=Faults.from_dict(faults or {}))
+    print(
+        f"missionlab sandbox: http://{host}:{port}{API_PREFIX}  (db: {db}; "
+        f"{'token required' if token else 'any token accepted'}; Ctrl-C stops)",
+        flush=True,
+    )
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:

@@ -52,14 +52,22 @@ class Simulator:
         self.seed = seed
         self._live: dict[str, _LiveRun] = {}
 
-    def start(self, mission: dict[str, Any], run: dict[str, Any], *, elapsed: float = 0.0,
-              cursor: int = 0, seed: int | None = None) -> None:
+    def start(
+        self,
+        mission: dict[str, Any],
+        run: dict[str, Any],
+        *,
+        elapsed: float = 0.0,
+        cursor: int = 0,
+        seed: int | None = None,
+    ) -> None:
         """Begin simulating ``run`` of ``mission``."""
         run_id = run["run_id"]
         seed = run_seed(self.seed, run_id) if seed is None else seed
         script = build_script(run_id, mission.get("metadata"), seed)
-        self._live[run_id] = _LiveRun(mission["mission_id"], run_id, seed, script, elapsed,
-                                      cursor, time.monotonic())
+        self._live[run_id] = _LiveRun(
+            mission["mission_id"], run_id, seed, script, elapsed, cursor, time.monotonic()
+        )
         self.store.save_simulation(run_id, seed, elapsed, cursor)
 
     def resume_saved(self) -> None:
@@ -125,8 +133,7 @@ class Simulator:
             elif action.kind == "plan":
                 store.add_steps(mission_id, run_id, data["steps"], initial=True)
             elif action.kind == "step":
-                store.update_step(mission_id, run_id, data["step_id"],
-                                  {"status": data["status"]}, at=at)
+                store.update_step(mission_id, run_id, data["step_id"], {"status": data["status"]}, at=at)
             elif action.kind == "event":
                 store.record_event(mission_id, {**data, "run_id": run_id, "timestamp": at})
             elif action.kind == "skip_rest":

@@ -23,8 +23,7 @@ from .errors import Conflict, Invalid, NotFound
 ACTIVE = ("pending", "running", "paused")
 TERMINAL = ("succeeded", "failed", "cancelled")
 FINISHED_STEP = ("completed", "failed", "skipped")
-OBJECT_KINDS = {"tools": "tool_id", "knowledge-bases": "knowledge_base_id",
-                "mcp-servers": "mcp_server_id"}
+OBJECT_KINDS = {"tools": "tool_id", "knowledge-bases": "knowledge_base_id", "mcp-servers": "mcp_server_id"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS missions (
@@ -69,14 +68,52 @@ CREATE TABLE IF NOT EXISTS simulations (
     cursor INTEGER NOT NULL DEFAULT 0);
 """
 
-MISSION_FIELDS = ("mission_id", "name", "description", "instructions", "model", "metadata",
-                  "execution_mode", "created_at", "updated_at")
-RUN_FIELDS = ("run_id", "mission_id", "status", "started_at", "updated_at", "finished_at",
-              "input", "metadata", "result_payload", "result_summary", "error")
-STEP_FIELDS = ("step_id", "run_id", "sequence", "description", "status", "started_at",
-               "completed_at", "parent_step_id", "metadata")
-EVENT_FIELDS = ("event_id", "run_id", "type", "summary", "timestamp", "step_id", "agent_id",
-                "idempotency_key", "payload")
+MISSION_FIELDS = (
+    "mission_id",
+    "name",
+    "description",
+    "instructions",
+    "model",
+    "metadata",
+    "execution_mode",
+    "created_at",
+    "updated_at",
+)
+RUN_FIELDS = (
+    "run_id",
+    "mission_id",
+    "status",
+    "started_at",
+    "updated_at",
+    "finished_at",
+    "input",
+    "metadata",
+    "result_payload",
+    "result_summary",
+    "error",
+)
+STEP_FIELDS = (
+    "step_id",
+    "run_id",
+    "sequence",
+    "description",
+    "status",
+    "started_at",
+    "completed_at",
+    "parent_step_id",
+    "metadata",
+)
+EVENT_FIELDS = (
+    "event_id",
+    "run_id",
+    "type",
+    "summary",
+    "timestamp",
+    "step_id",
+    "agent_id",
+    "idempotency_key",
+    "payload",
+)
 JSON_FIELDS = frozenset({"metadata", "input", "result_payload", "payload"})
 
 
@@ -104,13 +141,22 @@ def _row(fields: tuple[str, ...], values: Iterable[Any]) -> dict[str, Any]:
 
 def status_change_event(run_id: str, old: str, new: str, at: str) -> dict[str, Any]:
     """The event the sandbox records whenever a run's status changes."""
-    return {"run_id": run_id, "type": "status_change", "timestamp": at,
-            "summary": f"Run {old} -> {new}", "payload": {"from": old, "to": new}}
+    return {
+        "run_id": run_id,
+        "type": "status_change",
+        "timestamp": at,
+        "summary": f"Run {old} -> {new}",
+        "payload": {"from": old, "to": new},
+    }
 
 
 def page_meta(number: int, size: int, total: int) -> dict[str, int]:
-    return {"page_number": number, "page_size": size,
-            "total_pages": math.ceil(total / size), "total_results": total}
+    return {
+        "page_number": number,
+        "page_size": size,
+        "total_pages": math.ceil(total / size),
+        "total_results": total,
+    }
 
 
 class Store:
@@ -151,36 +197,51 @@ class Store:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
-    def _page(self, fields: tuple[str, ...], table: str, where: str, args: tuple[Any, ...],
-              order: str, number: int, size: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def _page(
+        self,
+        fields: tuple[str, ...],
+        table: str,
+        where: str,
+        args: tuple[Any, ...],
+        order: str,
+        number: int,
+        size: int,
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         cols = ", ".join(fields)
         with self._lock:
-            total = self._db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args
-                                     ).fetchone()[0]
+            total = self._db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
             rows = self._db.execute(
                 f"SELECT {cols} FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                (*args, size, (number - 1) * size)).fetchall()
+                (*args, size, (number - 1) * size),
+            ).fetchall()
         return [_row(fields, r) for r in rows], page_meta(number, size, total)
 
     # -- missions -------------------------------------------------------------------------
 
-    def create_mission(self, fields: dict[str, Any], *, mission_id: str | None = None,
-                       at: str | None = None) -> dict[str, Any]:
+    def create_mission(
+        self, fields: dict[str, Any], *, mission_id: str | None = None, at: str | None = None
+    ) -> dict[str, Any]:
         at = at or now()
-        row = {"mission_id": mission_id or str(uuid.uuid4()), "name": fields["name"],
-               "description": fields.get("description"),
-               "instructions": fields.get("instructions"), "model": fields.get("model"),
-               "metadata": _dump(fields.get("metadata")),
-               "execution_mode": fields.get("execution_mode") or "external",
-               "created_at": at, "updated_at": at}
+        row = {
+            "mission_id": mission_id or str(uuid.uuid4()),
+            "name": fields["name"],
+            "description": fields.get("description"),
+            "instructions": fields.get("instructions"),
+            "model": fields.get("model"),
+            "metadata": _dump(fields.get("metadata")),
+            "execution_mode": fields.get("execution_mode") or "external",
+            "created_at": at,
+            "updated_at": at,
+        }
         with self.transaction() as db:
-            db.execute(f"INSERT INTO missions ({', '.join(row)}) VALUES "
-                       f"({', '.join('?' * len(row))})", tuple(row.values()))
+            db.execute(
+                f"INSERT INTO missions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()),
+            )
         return self.get_mission(row["mission_id"], with_objects=False)
 
     def get_mission(self, mission_id: str, *, with_objects: bool = True) -> dict[str, Any]:
-        row = self._one(f"SELECT {', '.join(MISSION_FIELDS)} FROM missions WHERE mission_id=?",
-                        (mission_id,))
+        row = self._one(f"SELECT {', '.join(MISSION_FIELDS)} FROM missions WHERE mission_id=?", (mission_id,))
         if row is None:
             raise NotFound(f"Mission {mission_id} not found")
         mission = _row(MISSION_FIELDS, row)
@@ -190,16 +251,17 @@ class Store:
         return mission
 
     def list_missions(self, number: int, size: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        return self._page(MISSION_FIELDS, "missions", "1=1", (), "created_at DESC, rowid DESC",
-                          number, size)
+        return self._page(MISSION_FIELDS, "missions", "1=1", (), "created_at DESC, rowid DESC", number, size)
 
     def update_mission(self, mission_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         self.get_mission(mission_id, with_objects=False)
         changes = {k: (_dump(v) if k == "metadata" else v) for k, v in fields.items()}
         changes["updated_at"] = now()
         with self.transaction() as db:
-            db.execute(f"UPDATE missions SET {', '.join(f'{k}=?' for k in changes)} "
-                       "WHERE mission_id=?", (*changes.values(), mission_id))
+            db.execute(
+                f"UPDATE missions SET {', '.join(f'{k}=?' for k in changes)} WHERE mission_id=?",
+                (*changes.values(), mission_id),
+            )
         return self.get_mission(mission_id, with_objects=False)
 
     def delete_mission(self, mission_id: str) -> None:
@@ -215,33 +277,46 @@ class Store:
 
     def clone_mission(self, mission_id: str) -> dict[str, Any]:
         source = self.get_mission(mission_id, with_objects=False)
-        fields = {k: source.get(k) for k in ("description", "instructions", "model", "metadata",
-                                            "execution_mode")}
+        fields = {
+            k: source.get(k) for k in ("description", "instructions", "model", "metadata", "execution_mode")
+        }
         clone = self.create_mission({**fields, "name": f"{source['name']} (copy)"})
         with self.transaction() as db:
-            db.execute("INSERT INTO objects (kind, mission_id, object_id, body) "
-                       "SELECT kind, ?, object_id, body FROM objects WHERE mission_id=?",
-                       (clone["mission_id"], mission_id))
+            db.execute(
+                "INSERT INTO objects (kind, mission_id, object_id, body) "
+                "SELECT kind, ?, object_id, body FROM objects WHERE mission_id=?",
+                (clone["mission_id"], mission_id),
+            )
         return clone
 
     # -- runs -----------------------------------------------------------------------------
 
-    def create_run(self, mission_id: str, fields: dict[str, Any], *, run_id: str | None = None,
-                   at: str | None = None) -> dict[str, Any]:
+    def create_run(
+        self, mission_id: str, fields: dict[str, Any], *, run_id: str | None = None, at: str | None = None
+    ) -> dict[str, Any]:
         self.get_mission(mission_id, with_objects=False)
         at = at or now()
         run_id = run_id or str(uuid.uuid4())
-        row = {"run_id": run_id, "mission_id": mission_id,
-               "status": "pending", "started_at": at, "updated_at": at,
-               "input": _dump(fields.get("input")), "metadata": _dump(fields.get("metadata"))}
+        row = {
+            "run_id": run_id,
+            "mission_id": mission_id,
+            "status": "pending",
+            "started_at": at,
+            "updated_at": at,
+            "input": _dump(fields.get("input")),
+            "metadata": _dump(fields.get("metadata")),
+        }
         with self.transaction() as db:
-            db.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                       tuple(row.values()))
+            db.execute(
+                f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()),
+            )
         return self.get_run(mission_id, run_id)
 
     def get_run(self, mission_id: str, run_id: str) -> dict[str, Any]:
-        row = self._one(f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE run_id=? AND "
-                        "mission_id=?", (run_id, mission_id))
+        row = self._one(
+            f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE run_id=? AND mission_id=?", (run_id, mission_id)
+        )
         if row is None:
             self.get_mission(mission_id, with_objects=False)
             raise NotFound(f"Run {run_id} not found in mission {mission_id}")
@@ -251,8 +326,9 @@ class Store:
         row = self._one("SELECT status FROM runs WHERE run_id=?", (run_id,))
         return None if row is None else str(row[0])
 
-    def list_runs(self, mission_id: str | None, status: str | None, number: int, size: int
-                  ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def list_runs(
+        self, mission_id: str | None, status: str | None, number: int, size: int
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         clauses, args = [], []
         if mission_id is not None:
             self.get_mission(mission_id, with_objects=False)
@@ -261,11 +337,19 @@ class Store:
         if status is not None:
             clauses.append("status=?")
             args.append(status)
-        return self._page(RUN_FIELDS, "runs", " AND ".join(clauses) or "1=1", tuple(args),
-                          "started_at DESC, rowid DESC", number, size)
+        return self._page(
+            RUN_FIELDS,
+            "runs",
+            " AND ".join(clauses) or "1=1",
+            tuple(args),
+            "started_at DESC, rowid DESC",
+            number,
+            size,
+        )
 
-    def update_run(self, mission_id: str, run_id: str, fields: dict[str, Any],
-                   *, at: str | None = None) -> dict[str, Any]:
+    def update_run(
+        self, mission_id: str, run_id: str, fields: dict[str, Any], *, at: str | None = None
+    ) -> dict[str, Any]:
         """PATCH a run: any status, except from a finished run back to an active one."""
         at = at or now()
         with self.transaction() as db:
@@ -274,12 +358,13 @@ class Store:
             new_status = fields.get("status")
             if new_status is not None and new_status != run["status"]:
                 if run["status"] in TERMINAL and new_status in ACTIVE:
-                    raise Conflict(f"Run is {run['status']}; a finished run cannot become "
-                                   f"{new_status}")
+                    raise Conflict(f"Run is {run['status']}; a finished run cannot become {new_status}")
                 self._status_changed(db, run, new_status, at, changes)
             changes["updated_at"] = at
-            db.execute(f"UPDATE runs SET {', '.join(f'{k}=?' for k in changes)} WHERE run_id=?",
-                       (*changes.values(), run_id))
+            db.execute(
+                f"UPDATE runs SET {', '.join(f'{k}=?' for k in changes)} WHERE run_id=?",
+                (*changes.values(), run_id),
+            )
         return self.get_run(mission_id, run_id)
 
     _TRANSITIONS = {  # action: (allowed from, to, phrase)
@@ -300,14 +385,19 @@ class Store:
             self._status_changed(db, run, target, at, changes)
             if action == "cancel" and self._is_simulated(db, run_id):
                 self._skip_open_steps(db, run_id, at)
-            db.execute(f"UPDATE runs SET {', '.join(f'{k}=?' for k in changes)} WHERE run_id=?",
-                       (*changes.values(), run_id))
+            db.execute(
+                f"UPDATE runs SET {', '.join(f'{k}=?' for k in changes)} WHERE run_id=?",
+                (*changes.values(), run_id),
+            )
         return self.get_run(mission_id, run_id)
 
     @staticmethod
     def _skip_open_steps(db: sqlite3.Connection, run_id: str, at: str) -> None:
-        db.execute("UPDATE steps SET status='skipped', completed_at=? WHERE run_id=? AND "
-                   "status IN ('pending', 'in_progress')", (at, run_id))
+        db.execute(
+            "UPDATE steps SET status='skipped', completed_at=? WHERE run_id=? AND "
+            "status IN ('pending', 'in_progress')",
+            (at, run_id),
+        )
 
     def skip_open_steps(self, run_id: str, at: str) -> None:
         """Mark every step not yet finished as skipped."""
@@ -317,33 +407,35 @@ class Store:
     def _is_simulated(self, db: sqlite3.Connection, run_id: str) -> bool:
         return db.execute("SELECT 1 FROM simulations WHERE run_id=?", (run_id,)).fetchone() is not None
 
-    def _status_changed(self, db: sqlite3.Connection, run: dict[str, Any], status: str, at: str,
-                        changes: dict[str, Any]) -> None:
+    def _status_changed(
+        self, db: sqlite3.Connection, run: dict[str, Any], status: str, at: str, changes: dict[str, Any]
+    ) -> None:
         """Record a status change: the new status, finished_at, and a status_change event."""
         changes["status"] = status
         if status in TERMINAL and not run.get("finished_at"):
             changes["finished_at"] = at
-        self._insert_event(db, run["mission_id"],
-                           status_change_event(run["run_id"], run["status"], status, at))
+        self._insert_event(
+            db, run["mission_id"], status_change_event(run["run_id"], run["status"], status, at)
+        )
 
     # -- plan -----------------------------------------------------------------------------
 
     def get_plan(self, mission_id: str, run_id: str) -> list[dict[str, Any]]:
         self.get_run(mission_id, run_id)
-        rows = self._all(f"SELECT {', '.join(STEP_FIELDS)} FROM steps WHERE run_id=? "
-                         "ORDER BY sequence, rowid", (run_id,))
+        rows = self._all(
+            f"SELECT {', '.join(STEP_FIELDS)} FROM steps WHERE run_id=? ORDER BY sequence, rowid", (run_id,)
+        )
         return [_row(STEP_FIELDS, r) for r in rows]
 
-    def add_steps(self, mission_id: str, run_id: str, steps: list[dict[str, Any]], *,
-                  initial: bool) -> list[dict[str, Any]]:
+    def add_steps(
+        self, mission_id: str, run_id: str, steps: list[dict[str, Any]], *, initial: bool
+    ) -> list[dict[str, Any]]:
         """Create the initial plan (409 if one exists) or add steps to it."""
         with self.transaction() as db:
             self.get_run(mission_id, run_id)
-            existing = {r[0] for r in db.execute("SELECT step_id FROM steps WHERE run_id=?",
-                                                 (run_id,))}
+            existing = {r[0] for r in db.execute("SELECT step_id FROM steps WHERE run_id=?", (run_id,))}
             if initial and existing:
-                raise Conflict(f"Run {run_id} already has a plan; add steps with "
-                               "POST .../plan/steps")
+                raise Conflict(f"Run {run_id} already has a plan; add steps with POST .../plan/steps")
             new_ids: set[str] = set()
             for step in steps:
                 if step["step_id"] in existing or step["step_id"] in new_ids:
@@ -352,27 +444,41 @@ class Store:
             for index, step in enumerate(steps):
                 parent = step.get("parent_step_id")
                 if parent is not None and parent not in existing and parent not in new_ids:
-                    raise Invalid(["body", "steps", index, "parent_step_id"],
-                                  f"Unknown parent_step_id {parent!r}: no such step in this run")
+                    raise Invalid(
+                        ["body", "steps", index, "parent_step_id"],
+                        f"Unknown parent_step_id {parent!r}: no such step in this run",
+                    )
             db.executemany(
                 "INSERT INTO steps (run_id, step_id, sequence, description, status, "
                 "parent_step_id, metadata) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                [(run_id, s["step_id"], s["sequence"], s["description"], s.get("parent_step_id"),
-                  _dump(s.get("metadata"))) for s in steps])
+                [
+                    (
+                        run_id,
+                        s["step_id"],
+                        s["sequence"],
+                        s["description"],
+                        s.get("parent_step_id"),
+                        _dump(s.get("metadata")),
+                    )
+                    for s in steps
+                ],
+            )
         order = {s["step_id"]: i for i, s in enumerate(steps)}
         created = [s for s in self.get_plan(mission_id, run_id) if s["step_id"] in order]
         return created
 
     def get_step(self, mission_id: str, run_id: str, step_id: str) -> dict[str, Any]:
         self.get_run(mission_id, run_id)
-        row = self._one(f"SELECT {', '.join(STEP_FIELDS)} FROM steps WHERE run_id=? AND "
-                        "step_id=?", (run_id, step_id))
+        row = self._one(
+            f"SELECT {', '.join(STEP_FIELDS)} FROM steps WHERE run_id=? AND step_id=?", (run_id, step_id)
+        )
         if row is None:
             raise NotFound(f"Step {step_id!r} not found in run {run_id}")
         return _row(STEP_FIELDS, row)
 
-    def update_step(self, mission_id: str, run_id: str, step_id: str, fields: dict[str, Any],
-                    *, at: str | None = None) -> dict[str, Any]:
+    def update_step(
+        self, mission_id: str, run_id: str, step_id: str, fields: dict[str, Any], *, at: str | None = None
+    ) -> dict[str, Any]:
         """Change a step; in_progress stamps started_at once, a finished status completed_at."""
         at = at or now()
         with self.transaction() as db:
@@ -388,34 +494,44 @@ class Store:
                 if status in FINISHED_STEP:
                     changes["completed_at"] = at
             if changes:
-                db.execute(f"UPDATE steps SET {', '.join(f'{k}=?' for k in changes)} "
-                           "WHERE run_id=? AND step_id=?", (*changes.values(), run_id, step_id))
+                db.execute(
+                    f"UPDATE steps SET {', '.join(f'{k}=?' for k in changes)} WHERE run_id=? AND step_id=?",
+                    (*changes.values(), run_id, step_id),
+                )
                 db.execute("UPDATE runs SET updated_at=? WHERE run_id=?", (at, run_id))
         return self.get_step(mission_id, run_id, step_id)
 
     # -- events ---------------------------------------------------------------------------
 
-    def _insert_event(self, db: sqlite3.Connection, mission_id: str, event: dict[str, Any]
-                      ) -> dict[str, Any]:
-        row = {"event_id": event.get("event_id") or str(uuid.uuid4()), "mission_id": mission_id,
-               "run_id": event["run_id"], "type": event["type"], "summary": event["summary"],
-               "timestamp": event.get("timestamp") or now(), "step_id": event.get("step_id"),
-               "agent_id": event.get("agent_id"), "idempotency_key": event.get("idempotency_key"),
-               "payload": _dump(event.get("payload"))}
-        db.execute(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                   tuple(row.values()))
+    def _insert_event(self, db: sqlite3.Connection, mission_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        row = {
+            "event_id": event.get("event_id") or str(uuid.uuid4()),
+            "mission_id": mission_id,
+            "run_id": event["run_id"],
+            "type": event["type"],
+            "summary": event["summary"],
+            "timestamp": event.get("timestamp") or now(),
+            "step_id": event.get("step_id"),
+            "agent_id": event.get("agent_id"),
+            "idempotency_key": event.get("idempotency_key"),
+            "payload": _dump(event.get("payload")),
+        }
+        db.execute(
+            f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+        )
         row["payload"] = event.get("payload")
         return {k: row[k] for k in EVENT_FIELDS if row[k] is not None}
 
-    def log_event(self, mission_id: str, run_id: str, fields: dict[str, Any]
-                  ) -> tuple[dict[str, Any], bool]:
+    def log_event(self, mission_id: str, run_id: str, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Store an event; (event, created). A repeated idempotency_key returns the original."""
         with self.transaction() as db:
             self.get_run(mission_id, run_id)
             key = fields.get("idempotency_key")
             if key is not None:
-                row = db.execute(f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE run_id=? "
-                                 "AND idempotency_key=?", (run_id, key)).fetchone()
+                row = db.execute(
+                    f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE run_id=? AND idempotency_key=?",
+                    (run_id, key),
+                ).fetchone()
                 if row is not None:
                     return _row(EVENT_FIELDS, row), False
             event = self._insert_event(db, mission_id, {**fields, "run_id": run_id})
@@ -424,15 +540,22 @@ class Store:
 
     def get_event(self, mission_id: str, run_id: str, event_id: str) -> dict[str, Any]:
         self.get_run(mission_id, run_id)
-        row = self._one(f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE run_id=? AND "
-                        "event_id=?", (run_id, event_id))
+        row = self._one(
+            f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE run_id=? AND event_id=?", (run_id, event_id)
+        )
         if row is None:
             raise NotFound(f"Event {event_id!r} not found in run {run_id}")
         return _row(EVENT_FIELDS, row)
 
-    def list_events(self, filters: dict[str, str], number: int, size: int, *,
-                    mission_id: str | None = None, run_id: str | None = None
-                    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def list_events(
+        self,
+        filters: dict[str, str],
+        number: int,
+        size: int,
+        *,
+        mission_id: str | None = None,
+        run_id: str | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         """A run's events oldest first, or (no run) everybody's newest first."""
         clauses, args = [], []
         if run_id is not None and mission_id is not None:
@@ -444,41 +567,57 @@ class Store:
                 clauses.append(f"{name}=?")
                 args.append(filters[name])
         order = "timestamp, rowid" if run_id else "timestamp DESC, rowid DESC"
-        return self._page(EVENT_FIELDS, "events", " AND ".join(clauses) or "1=1", tuple(args),
-                          order, number, size)
+        return self._page(
+            EVENT_FIELDS, "events", " AND ".join(clauses) or "1=1", tuple(args), order, number, size
+        )
 
     # -- linked agents --------------------------------------------------------------------
 
     def list_agents(self, mission_id: str, run_id: str) -> list[dict[str, Any]]:
         self.get_run(mission_id, run_id)
-        rows = self._all("SELECT run_id, telnyx_agent_id, created_at FROM agents WHERE run_id=? "
-                         "ORDER BY created_at, rowid", (run_id,))
+        rows = self._all(
+            "SELECT run_id, telnyx_agent_id, created_at FROM agents WHERE run_id=? "
+            "ORDER BY created_at, rowid",
+            (run_id,),
+        )
         return [_row(("run_id", "telnyx_agent_id", "created_at"), r) for r in rows]
 
-    def link_agent(self, mission_id: str, run_id: str, agent_id: str, *, at: str | None = None
-                   ) -> tuple[dict[str, Any], bool]:
+    def link_agent(
+        self, mission_id: str, run_id: str, agent_id: str, *, at: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Link an agent; (link, created). Linking a linked agent returns the existing link."""
         with self.transaction() as db:
             self.get_run(mission_id, run_id)
-            created = db.execute("INSERT OR IGNORE INTO agents VALUES (?, ?, ?)",
-                                 (run_id, agent_id, at or now())).rowcount == 1
-        row = self._one("SELECT run_id, telnyx_agent_id, created_at FROM agents WHERE run_id=? "
-                        "AND telnyx_agent_id=?", (run_id, agent_id))
+            created = (
+                db.execute(
+                    "INSERT OR IGNORE INTO agents VALUES (?, ?, ?)", (run_id, agent_id, at or now())
+                ).rowcount
+                == 1
+            )
+        row = self._one(
+            "SELECT run_id, telnyx_agent_id, created_at FROM agents WHERE run_id=? AND telnyx_agent_id=?",
+            (run_id, agent_id),
+        )
         assert row is not None
         return _row(("run_id", "telnyx_agent_id", "created_at"), row), created
 
     def unlink_agent(self, mission_id: str, run_id: str, agent_id: str) -> None:
         with self.transaction() as db:
             self.get_run(mission_id, run_id)
-            if db.execute("DELETE FROM agents WHERE run_id=? AND telnyx_agent_id=?",
-                          (run_id, agent_id)).rowcount == 0:
+            if (
+                db.execute(
+                    "DELETE FROM agents WHERE run_id=? AND telnyx_agent_id=?", (run_id, agent_id)
+                ).rowcount
+                == 0
+            ):
                 raise NotFound(f"Agent {agent_id!r} is not linked to run {run_id}")
 
     # -- tools, knowledge bases, MCP servers ----------------------------------------------
 
     def list_objects(self, kind: str, mission_id: str) -> list[dict[str, Any]]:
-        rows = self._all("SELECT body FROM objects WHERE mission_id=? AND kind=? ORDER BY rowid",
-                         (mission_id, kind))
+        rows = self._all(
+            "SELECT body FROM objects WHERE mission_id=? AND kind=? ORDER BY rowid", (mission_id, kind)
+        )
         return [json.loads(r[0]) for r in rows]
 
     def create_object(self, kind: str, mission_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -490,35 +629,43 @@ class Store:
         stored = {**body, id_field: object_id}
         with self.transaction() as db:
             try:
-                db.execute("INSERT INTO objects VALUES (?, ?, ?, ?)",
-                           (kind, mission_id, object_id, _dump(stored)))
+                db.execute(
+                    "INSERT INTO objects VALUES (?, ?, ?, ?)", (kind, mission_id, object_id, _dump(stored))
+                )
             except sqlite3.IntegrityError:
                 raise Conflict(f"{id_field} {object_id!r} already exists") from None
         return stored
 
     def get_object(self, kind: str, mission_id: str, object_id: str) -> dict[str, Any]:
         self.get_mission(mission_id, with_objects=False)
-        row = self._one("SELECT body FROM objects WHERE mission_id=? AND kind=? AND object_id=?",
-                        (mission_id, kind, object_id))
+        row = self._one(
+            "SELECT body FROM objects WHERE mission_id=? AND kind=? AND object_id=?",
+            (mission_id, kind, object_id),
+        )
         if row is None:
             raise NotFound(f"{OBJECT_KINDS[kind]} {object_id!r} not found in mission {mission_id}")
         result: dict[str, Any] = json.loads(row[0])
         return result
 
-    def update_object(self, kind: str, mission_id: str, object_id: str, body: dict[str, Any]
-                      ) -> dict[str, Any]:
+    def update_object(
+        self, kind: str, mission_id: str, object_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         self.get_object(kind, mission_id, object_id)
         stored = {**body, OBJECT_KINDS[kind]: object_id}
         with self.transaction() as db:
-            db.execute("UPDATE objects SET body=? WHERE mission_id=? AND kind=? AND object_id=?",
-                       (_dump(stored), mission_id, kind, object_id))
+            db.execute(
+                "UPDATE objects SET body=? WHERE mission_id=? AND kind=? AND object_id=?",
+                (_dump(stored), mission_id, kind, object_id),
+            )
         return stored
 
     def delete_object(self, kind: str, mission_id: str, object_id: str) -> None:
         self.get_object(kind, mission_id, object_id)
         with self.transaction() as db:
-            db.execute("DELETE FROM objects WHERE mission_id=? AND kind=? AND object_id=?",
-                       (mission_id, kind, object_id))
+            db.execute(
+                "DELETE FROM objects WHERE mission_id=? AND kind=? AND object_id=?",
+                (mission_id, kind, object_id),
+            )
 
     # -- used by the simulator and the demo seeder ----------------------------------------
 
@@ -529,14 +676,18 @@ class Store:
 
     def simulations(self) -> list[tuple[str, int, float, int]]:
         """(run_id, seed, elapsed, cursor) of every simulated run still on record."""
-        return [(str(r[0]), int(r[1]), float(r[2]), int(r[3])) for r in
-                self._all("SELECT run_id, seed, elapsed, cursor FROM simulations", ())]
+        return [
+            (str(r[0]), int(r[1]), float(r[2]), int(r[3]))
+            for r in self._all("SELECT run_id, seed, elapsed, cursor FROM simulations", ())
+        ]
 
     def save_simulation(self, run_id: str, seed: int, elapsed: float, cursor: int) -> None:
         with self.transaction() as db:
-            db.execute("INSERT INTO simulations VALUES (?, ?, ?, ?) ON CONFLICT (run_id) DO "
-                       "UPDATE SET elapsed=excluded.elapsed, cursor=excluded.cursor",
-                       (run_id, seed, elapsed, cursor))
+            db.execute(
+                "INSERT INTO simulations VALUES (?, ?, ?, ?) ON CONFLICT (run_id) DO "
+                "UPDATE SET elapsed=excluded.elapsed, cursor=excluded.cursor",
+                (run_id, seed, elapsed, cursor),
+            )
 
     def end_simulation(self, run_id: str) -> None:
         with self.transaction() as db:
@@ -551,11 +702,14 @@ class Store:
         if not rows:
             return
         columns = list(dict.fromkeys(key for row in rows for key in row))
-        values = [tuple(_dump(r.get(c)) if c in JSON_FIELDS or c == "body" else r.get(c)
-                        for c in columns) for r in rows]
+        values = [
+            tuple(_dump(r.get(c)) if c in JSON_FIELDS or c == "body" else r.get(c) for c in columns)
+            for r in rows
+        ]
         with self.transaction() as db:
-            db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                           f"({', '.join('?' * len(columns))})", values)
+            db.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
+            )
 
     def count(self, table: str) -> int:
         row = self._one(f"SELECT count(*) FROM {table}", ())

@@ -7,5 +7,4 @@ from .forms import MissionForm, StartRunForm
 from .panels import Explorer, MissionsPanel, RunsPanel, browse
 from .run_panel import RunPanel
 
-__all__ = ["Explorer", "MissionForm", "MissionsPanel", "RunPanel", "RunsPanel", "StartRunForm",
-           "browse"]
+__all__ = ["Explorer", "MissionForm", "MissionsPanel", "RunPanel", "RunsPanel", "StartRunForm", "browse"]

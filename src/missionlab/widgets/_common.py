@@ -38,8 +38,7 @@ class Notice(w.HTML):
         self.add_class("missionlab-notice")
 
     def error(self, text: str) -> None:
-        self.value = (f'<div style="color:{STATUS_COLORS["failed"]};font-weight:600">'
-                      f"{html.escape(text)}</div>")
+        self.value = f'<div style="color:{STATUS_COLORS["failed"]};font-weight:600">{html.escape(text)}</div>'
 
     def info(self, text: str) -> None:
         self.value = f'<div style="opacity:0.8">{html.escape(text)}</div>'
@@ -84,19 +83,26 @@ def parse_json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
 class JsonField(w.VBox):
     """A JSON object editor: a text area and an inline message under it."""
 
-    def __init__(self, label: str, value: dict[str, Any] | None = None,
-                 placeholder: str = '{"key": "value"}') -> None:
-        self.area = w.Textarea(value=json.dumps(value, indent=2) if value else "",
-                               placeholder=placeholder, description=label,
-                               layout=w.Layout(width="100%", height="90px"))
+    def __init__(
+        self, label: str, value: dict[str, Any] | None = None, placeholder: str = '{"key": "value"}'
+    ) -> None:
+        self.area = w.Textarea(
+            value=json.dumps(value, indent=2) if value else "",
+            placeholder=placeholder,
+            description=label,
+            layout=w.Layout(width="100%", height="90px"),
+        )
         self.message = w.HTML(value="")
         super().__init__([self.area, self.message])
 
     def read(self) -> tuple[dict[str, Any] | None, bool]:
         """(value, ok); an invalid text shows its message and keeps what was typed."""
         value, problem = parse_json_object(self.area.value)
-        self.message.value = "" if problem is None else (
-            f'<span style="color:{STATUS_COLORS["failed"]}">{html.escape(problem)}</span>')
+        self.message.value = (
+            ""
+            if problem is None
+            else (f'<span style="color:{STATUS_COLORS["failed"]}">{html.escape(problem)}</span>')
+        )
         return value, problem is None
 
 
@@ -120,8 +126,7 @@ class Refresher:
         if self.alive:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="missionlab-refresh",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="missionlab-refresh", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
@@ -137,4 +142,3 @@ class Refresher:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
-

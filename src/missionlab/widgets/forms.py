@@ -20,20 +20,21 @@ class StartRunForm(w.VBox):
     typed is kept. ``on_started(run)`` is called with each new run.
     """
 
-    def __init__(self, client: Client, mission_id: str | None = None, *,
-                 on_started: Callable[[Run], Any] | None = None) -> None:
+    def __init__(
+        self, client: Client, mission_id: str | None = None, *, on_started: Callable[[Run], Any] | None = None
+    ) -> None:
         self.client = client
         self.mission_id = mission_id
         self.on_started = on_started
         self.input = JsonField("input")
         self.metadata = JsonField("metadata")
-        self.start_button = w.Button(description="Start run", icon="rocket",
-                                     button_style="primary")
+        self.start_button = w.Button(description="Start run", icon="rocket", button_style="primary")
         self.start_button.on_click(lambda _: self.start())
         self.notice = Notice()
         self.last_run: Run | None = None
-        super().__init__([w.HTML("<b>Start a run</b>"), self.input, self.metadata,
-                          self.start_button, self.notice])
+        super().__init__(
+            [w.HTML("<b>Start a run</b>"), self.input, self.metadata, self.start_button, self.notice]
+        )
 
     def __repr__(self) -> str:
         return f"<StartRunForm mission={self.mission_id}>"
@@ -49,8 +50,9 @@ class StartRunForm(w.VBox):
             self.notice.error("Select a mission first.")
             return None
         with reporting(self.notice, "Start run", self.start_button):
-            run = self.client.missions.runs.create(self.mission_id, input=input_value,
-                                                   metadata=metadata_value).data
+            run = self.client.missions.runs.create(
+                self.mission_id, input=input_value, metadata=metadata_value
+            ).data
             self.last_run = run
             self.notice.info(f"Started run {run.run_id} ({run.status.value})")
             if self.on_started is not None:
@@ -62,23 +64,34 @@ class StartRunForm(w.VBox):
 class MissionForm(w.VBox):
     """Create a mission, or edit one (``mission`` given)."""
 
-    def __init__(self, client: Client, mission: Mission | None = None, *,
-                 on_saved: Callable[[Mission], Any] | None = None,
-                 on_cancel: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        mission: Mission | None = None,
+        *,
+        on_saved: Callable[[Mission], Any] | None = None,
+        on_cancel: Callable[[], Any] | None = None,
+    ) -> None:
         self.client = client
         self.mission = mission
         self.on_saved = on_saved
         self.name = w.Text(description="Name", value=mission.name if mission else "")
-        self.description = w.Textarea(description="Description",
-                                      value=(mission.description or "") if mission else "")
-        self.instructions = w.Textarea(description="Instructions",
-                                       value=(mission.instructions or "") if mission else "")
+        self.description = w.Textarea(
+            description="Description", value=(mission.description or "") if mission else ""
+        )
+        self.instructions = w.Textarea(
+            description="Instructions", value=(mission.instructions or "") if mission else ""
+        )
         self.model = w.Text(description="Model", value=(mission.model or "") if mission else "")
-        self.mode = w.Dropdown(description="Mode", options=[m.value for m in ExecutionMode],
-                               value=mission.execution_mode.value if mission else "external")
+        self.mode = w.Dropdown(
+            description="Mode",
+            options=[m.value for m in ExecutionMode],
+            value=mission.execution_mode.value if mission else "external",
+        )
         self.metadata = JsonField("metadata", mission.metadata if mission else None)
-        self.save_button = w.Button(description="Save" if mission else "Create",
-                                    button_style="primary", icon="save")
+        self.save_button = w.Button(
+            description="Save" if mission else "Create", button_style="primary", icon="save"
+        )
         self.cancel_button = w.Button(description="Cancel")
         self.save_button.on_click(lambda _: self.save())
         if on_cancel is not None:
@@ -86,9 +99,19 @@ class MissionForm(w.VBox):
         self.notice = Notice()
         title = f"Edit {mission.name}" if mission else "New mission"
         header = w.Label(value=title)
-        super().__init__([header, self.name, self.description, self.instructions, self.model,
-                          self.mode, self.metadata,
-                          w.HBox([self.save_button, self.cancel_button]), self.notice])
+        super().__init__(
+            [
+                header,
+                self.name,
+                self.description,
+                self.instructions,
+                self.model,
+                self.mode,
+                self.metadata,
+                w.HBox([self.save_button, self.cancel_button]),
+                self.notice,
+            ]
+        )
 
     def save(self) -> Mission | None:
         metadata, ok = self.metadata.read()
@@ -98,10 +121,14 @@ class MissionForm(w.VBox):
         if not self.name.value.strip():
             self.notice.error("A mission needs a name: nothing was sent.")
             return None
-        fields = {"name": self.name.value, "description": self.description.value or None,
-                  "instructions": self.instructions.value or None,
-                  "model": self.model.value or None, "execution_mode": self.mode.value,
-                  "metadata": metadata}
+        fields = {
+            "name": self.name.value,
+            "description": self.description.value or None,
+            "instructions": self.instructions.value or None,
+            "model": self.model.value or None,
+            "execution_mode": self.mode.value,
+            "metadata": metadata,
+        }
         missions = self.client.missions
         with reporting(self.notice, "Save mission", self.save_button):
             if self.mission is None:

@@ -34,22 +34,25 @@ class MissionsPanel(w.VBox):
     selection goes away, e.g. after a delete).
     """
 
-    def __init__(self, client: Client, *,
-                 on_select: Callable[[Mission | None], Any] | None = None) -> None:
+    def __init__(self, client: Client, *, on_select: Callable[[Mission | None], Any] | None = None) -> None:
         self.client = client
         self.on_select = on_select
         self.missions: list[Mission] = []
         self.shown: list[Mission] = []
         self.selected: Mission | None = None
-        self.search = w.Text(placeholder="Search missions by name or description",
-                             continuous_update=False, layout=w.Layout(width="50%"))
+        self.search = w.Text(
+            placeholder="Search missions by name or description",
+            continuous_update=False,
+            layout=w.Layout(width="50%"),
+        )
         self.search.observe(lambda _: self._filter(), "value")
         self.refresh_button = w.Button(description="Reload", icon="refresh")
         self.new_button = w.Button(description="New mission", icon="plus")
         self.edit_button = w.Button(description="Edit", icon="edit", disabled=True)
         self.clone_button = w.Button(description="Clone", icon="copy", disabled=True)
-        self.delete_button = w.Button(description="Delete", icon="trash", disabled=True,
-                                      button_style="danger")
+        self.delete_button = w.Button(
+            description="Delete", icon="trash", disabled=True, button_style="danger"
+        )
         self.refresh_button.on_click(lambda _: self.reload())
         self.new_button.on_click(lambda _: self._open_form(None))
         self.edit_button.on_click(lambda _: self._open_form(self.selected))
@@ -60,10 +63,17 @@ class MissionsPanel(w.VBox):
         self.details = w.HTML()
         self.form_box = w.VBox()
         self.confirm_box = w.HBox()
-        super().__init__([
-            w.HBox([self.search, self.refresh_button, self.new_button]), self.notice,
-            self.table, w.HBox([self.edit_button, self.clone_button, self.delete_button]),
-            self.confirm_box, self.form_box, self.details])
+        super().__init__(
+            [
+                w.HBox([self.search, self.refresh_button, self.new_button]),
+                self.notice,
+                self.table,
+                w.HBox([self.edit_button, self.clone_button, self.delete_button]),
+                self.confirm_box,
+                self.form_box,
+                self.details,
+            ]
+        )
         self.add_class("missionlab-missions-panel")
         self.reload()
 
@@ -93,12 +103,22 @@ class MissionsPanel(w.VBox):
 
     def _filter(self) -> None:
         needle = self.search.value.strip().lower()
-        self.shown = [m for m in self.missions
-                      if not needle or needle in m.name.lower()
-                      or needle in (m.description or "").lower()]
-        rows = [{"name": m.name, "mode": m.execution_mode.value, "model": m.model or "",
-                 "created": _when(m.created_at), "runs": self._stats.get(m.mission_id, (0, ""))[0],
-                 "last run": self._stats.get(m.mission_id, (0, ""))[1]} for m in self.shown]
+        self.shown = [
+            m
+            for m in self.missions
+            if not needle or needle in m.name.lower() or needle in (m.description or "").lower()
+        ]
+        rows = [
+            {
+                "name": m.name,
+                "mode": m.execution_mode.value,
+                "model": m.model or "",
+                "created": _when(m.created_at),
+                "runs": self._stats.get(m.mission_id, (0, ""))[0],
+                "last run": self._stats.get(m.mission_id, (0, ""))[1],
+            }
+            for m in self.shown
+        ]
         self.table.show(pd.DataFrame(rows, columns=MISSION_TABLE))
 
     def _select_row(self, index: int) -> None:
@@ -120,8 +140,9 @@ class MissionsPanel(w.VBox):
             self.on_select(mission)
 
     def _open_form(self, mission: Mission | None) -> None:
-        self.form_box.children = (MissionForm(self.client, mission, on_saved=self._saved,
-                                              on_cancel=self._close_form),)
+        self.form_box.children = (
+            MissionForm(self.client, mission, on_saved=self._saved, on_cancel=self._close_form),
+        )
 
     def _close_form(self) -> None:
         self.form_box.children = ()
@@ -130,8 +151,7 @@ class MissionsPanel(w.VBox):
         self._close_form()
         self.reload()
         self.notice.info(f"Saved mission {mission.name}")
-        self.select(next((m for m in self.missions if m.mission_id == mission.mission_id),
-                         mission))
+        self.select(next((m for m in self.missions if m.mission_id == mission.mission_id), mission))
 
     def clone(self) -> Mission | None:
         if self.selected is None:
@@ -170,11 +190,18 @@ class MissionsPanel(w.VBox):
 def mission_details_html(mission: Mission) -> str:
     """An escaped summary of a mission, with its tools, knowledge bases and MCP servers."""
     extra = mission.model_extra or {}
-    rows = [("Description", mission.description), ("Instructions", mission.instructions),
-            ("Model", mission.model), ("Mode", mission.execution_mode.value),
-            ("Metadata", mission.metadata)]
-    for key, label in (("tools", "Tools"), ("knowledge_bases", "Knowledge bases"),
-                       ("mcp_servers", "MCP servers")):
+    rows = [
+        ("Description", mission.description),
+        ("Instructions", mission.instructions),
+        ("Model", mission.model),
+        ("Mode", mission.execution_mode.value),
+        ("Metadata", mission.metadata),
+    ]
+    for key, label in (
+        ("tools", "Tools"),
+        ("knowledge_bases", "Knowledge bases"),
+        ("mcp_servers", "MCP servers"),
+    ):
         items = extra.get(key) or []
         names = [str(i.get("name") or next(iter(i.values()), "")) for i in items]
         rows.append((label, ", ".join(names)))
@@ -187,8 +214,14 @@ class RunsPanel(w.VBox):
     ``on_open(run)`` is called when a run is selected.
     """
 
-    def __init__(self, client: Client, mission_id: str | None = None, *, page_size: int = 20,
-                 on_open: Callable[[Run], Any] | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        mission_id: str | None = None,
+        *,
+        page_size: int = 20,
+        on_open: Callable[[Run], Any] | None = None,
+    ) -> None:
         self.client = client
         self.mission_id = mission_id
         self.page_size = page_size
@@ -196,9 +229,9 @@ class RunsPanel(w.VBox):
         self.page_number = 1
         self.total_pages = 0
         self.runs: list[Run] = []
-        self.status = w.Dropdown(description="Status",
-                                 options=[("all", "")] + [(s.value, s.value) for s in RunStatus],
-                                 value="")
+        self.status = w.Dropdown(
+            description="Status", options=[("all", "")] + [(s.value, s.value) for s in RunStatus], value=""
+        )
         self.status.observe(lambda _: self.load(1), "value")
         self.prev_button = w.Button(description="Newer", icon="arrow-left")
         self.next_button = w.Button(description="Older", icon="arrow-right")
@@ -209,9 +242,15 @@ class RunsPanel(w.VBox):
         self.page_label = w.Label(layout=w.Layout(min_width="110px"))
         self.notice = Notice()
         self.table = SelectableTable(pd.DataFrame(columns=RUN_TABLE), self._select_row)
-        super().__init__([w.HBox([self.status, self.prev_button, self.page_label,
-                                  self.next_button, self.refresh_button]),
-                          self.notice, self.table])
+        super().__init__(
+            [
+                w.HBox(
+                    [self.status, self.prev_button, self.page_label, self.next_button, self.refresh_button]
+                ),
+                self.notice,
+                self.table,
+            ]
+        )
         self.add_class("missionlab-runs-panel")
         self.load(1)
 
@@ -228,22 +267,34 @@ class RunsPanel(w.VBox):
         status = self.status.value or None
         with reporting(self.notice, "Loading runs", self.refresh_button):
             if self.mission_id is None:
-                page = runs.list_runs(status=status, page_number=max(1, page_number),
-                                      page_size=self.page_size)
+                page = runs.list_runs(
+                    status=status, page_number=max(1, page_number), page_size=self.page_size
+                )
             else:
-                page = runs.list(self.mission_id, status=status,
-                                 page_number=max(1, page_number), page_size=self.page_size)
+                page = runs.list(
+                    self.mission_id, status=status, page_number=max(1, page_number), page_size=self.page_size
+                )
             self.runs = page.data
             self.page_number = max(1, page_number)
             self.total_pages = page.meta.total_pages if page.meta else self.page_number
             frame = page.to_frame()
-            self.table.show(pd.DataFrame({
-                "run": frame["run_id"].str.slice(0, 8),
-                "status": frame["status"].astype(str),
-                "started": frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-                "duration": frame["duration_s"].map(_duration),
-                "summary": (frame["error"].fillna(frame["result_summary"]).fillna("")
-                            .map(lambda s: short_text(s, 80)))}, columns=RUN_TABLE))
+            self.table.show(
+                pd.DataFrame(
+                    {
+                        "run": frame["run_id"].str.slice(0, 8),
+                        "status": frame["status"].astype(str),
+                        "started": frame["started_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+                        "duration": frame["duration_s"].map(_duration),
+                        "summary": (
+                            frame["error"]
+                            .fillna(frame["result_summary"])
+                            .fillna("")
+                            .map(lambda s: short_text(s, 80))
+                        ),
+                    },
+                    columns=RUN_TABLE,
+                )
+            )
             self.notice.clear()
         self.prev_button.disabled = self.page_number <= 1
         self.next_button.disabled = self.page_number >= self.total_pages
@@ -274,10 +325,16 @@ class Explorer(w.VBox):
         self.missions = MissionsPanel(client, on_select=self._mission_selected)
         self.run_box = w.VBox()
         self.runs_title = w.HTML("<h3>Recent runs</h3>")
-        super().__init__([
-            w.HTML("<h3>Missions</h3>"), self.missions,
-            self.runs_title, w.HBox([self.runs, self.start_form]),
-            w.HTML("<h3>Run</h3>"), self.run_box])
+        super().__init__(
+            [
+                w.HTML("<h3>Missions</h3>"),
+                self.missions,
+                self.runs_title,
+                w.HBox([self.runs, self.start_form]),
+                w.HTML("<h3>Run</h3>"),
+                self.run_box,
+            ]
+        )
         self.add_class("missionlab-explorer")
 
     def __repr__(self) -> str:
@@ -293,8 +350,9 @@ class Explorer(w.VBox):
         """Show ``run`` in the run panel (closing the one shown before)."""
         if self.run_panel is not None:
             self.run_panel.close()
-        self.run_panel = RunPanel(self.client, run.mission_id, run.run_id,
-                                  refresh_interval=self.refresh_interval)
+        self.run_panel = RunPanel(
+            self.client, run.mission_id, run.run_id, refresh_interval=self.refresh_interval
+        )
         self.run_box.children = (self.run_panel,)
         self.runs.load(self.runs.page_number)
         return self.run_panel

@@ -29,8 +29,9 @@ class RunPanel(w.VBox):
     pending, running or paused). ``close()`` stops refreshing.
     """
 
-    def __init__(self, client: Client, mission_id: str, run_id: str, *,
-                 refresh_interval: float = 3.0) -> None:
+    def __init__(
+        self, client: Client, mission_id: str, run_id: str, *, refresh_interval: float = 3.0
+    ) -> None:
         self.client = client
         self.mission_id = mission_id
         self.run_id = run_id
@@ -49,8 +50,7 @@ class RunPanel(w.VBox):
         self.type_filter = w.Dropdown(description="Type", options=[("all", "")], value="")
         self.step_filter = w.Dropdown(description="Step", options=[("all", "")], value="")
         self.event_list = w.Select(options=[], rows=10, layout=w.Layout(width="100%"))
-        self.event_detail = w.Textarea(disabled=True, layout=w.Layout(width="100%",
-                                                                       height="120px"))
+        self.event_detail = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="120px"))
         self.type_filter.observe(lambda _: self._show_events(), "value")
         self.step_filter.observe(lambda _: self._show_events(), "value")
         self.event_list.observe(lambda _: self._show_event_detail(), "value")
@@ -67,16 +67,21 @@ class RunPanel(w.VBox):
         self.gantt: LiveGantt | None = None
         self.gantt_box = w.Box(layout=w.Layout(width="100%"))
         self._refresher = Refresher(self._background_tick, refresh_interval)
-        super().__init__([
-            self.header,
-            w.HBox([self.pause_button, self.resume_button, self.cancel_button,
-                    self.refresh_button]),
-            self.notice, self.gantt_box,
-            w.HTML("<b>Events</b>"), w.HBox([self.type_filter, self.step_filter]),
-            self.event_list, self.event_detail,
-            w.HTML("<b>Linked Telnyx agents</b>"), self.agent_list,
-            w.HBox([self.agent_id, self.link_button, self.unlink_button]),
-        ])
+        super().__init__(
+            [
+                self.header,
+                w.HBox([self.pause_button, self.resume_button, self.cancel_button, self.refresh_button]),
+                self.notice,
+                self.gantt_box,
+                w.HTML("<b>Events</b>"),
+                w.HBox([self.type_filter, self.step_filter]),
+                self.event_list,
+                self.event_detail,
+                w.HTML("<b>Linked Telnyx agents</b>"),
+                self.agent_list,
+                w.HBox([self.agent_id, self.link_button, self.unlink_button]),
+            ]
+        )
         self.add_class("missionlab-run-panel")
         with reporting(self.notice, "Loading the run"):
             self._load()
@@ -113,10 +118,11 @@ class RunPanel(w.VBox):
         steps = runs.plan.retrieve(self.run_id, mission_id=self.mission_id).data
         known = len(self.events)
         first_page = known // EVENTS_PAGE + 1
-        page = runs.events.list(self.run_id, mission_id=self.mission_id, page_size=EVENTS_PAGE,
-                                page_number=first_page)
+        page = runs.events.list(
+            self.run_id, mission_id=self.mission_id, page_size=EVENTS_PAGE, page_number=first_page
+        )
         fresh = [e for p in page.iter_pages() for e in p.data]
-        new = fresh[known - (first_page - 1) * EVENTS_PAGE:]
+        new = fresh[known - (first_page - 1) * EVENTS_PAGE :]
         assert self.trace is not None
         return RunTrace(run, steps, self.events + new, self.trace.mission, self.trace.agents)
 
@@ -128,7 +134,8 @@ class RunPanel(w.VBox):
             else:
                 trace = self._fetch_changes()
                 agents = self.client.missions.runs.telnyx_agents.list(
-                    self.run_id, mission_id=self.mission_id).data
+                    self.run_id, mission_id=self.mission_id
+                ).data
                 trace.agents = agents
                 self.trace = trace
                 self.events = list(trace.events)
@@ -164,10 +171,16 @@ class RunPanel(w.VBox):
         self.resume_button.disabled = status != "paused"
         self.cancel_button.disabled = status not in ACTIVE
         mission = self.trace.mission if self.trace else None
-        rows = [("Mission", mission.name if mission else run.mission_id), ("Run", run.run_id),
-                ("Started", run.started_at), ("Finished", run.finished_at),
-                ("Input", run.input), ("Result", run.result_summary),
-                ("Payload", run.result_payload), ("Error", run.error)]
+        rows = [
+            ("Mission", mission.name if mission else run.mission_id),
+            ("Run", run.run_id),
+            ("Started", run.started_at),
+            ("Finished", run.finished_at),
+            ("Input", run.input),
+            ("Result", run.result_summary),
+            ("Payload", run.result_payload),
+            ("Error", run.error),
+        ]
         self.header.value = f"<div>{badge(status)}{html_fields(rows, 400)}</div>"
         self._render_filters()
         self._show_events()
@@ -178,21 +191,27 @@ class RunPanel(w.VBox):
         types = sorted({e.type.value for e in self.events})
         steps = [s.step_id for s in (self.trace.steps if self.trace else [])]
         _set_options(self.type_filter, [("all", "")] + [(t, t) for t in types])
-        _set_options(self.step_filter,
-                     [("all", ""), ("(run)", "__run__")] + [(s, s) for s in steps])
+        _set_options(self.step_filter, [("all", ""), ("(run)", "__run__")] + [(s, s) for s in steps])
 
     def filtered_events(self) -> list[Event]:
         """The events that pass the type and step filters."""
         kind, step = self.type_filter.value, self.step_filter.value
-        return [e for e in self.events
-                if (not kind or e.type.value == kind)
-                and (not step or (e.step_id or "__run__") == step)]
+        return [
+            e
+            for e in self.events
+            if (not kind or e.type.value == kind) and (not step or (e.step_id or "__run__") == step)
+        ]
 
     def _show_events(self) -> None:
         position = {id(event): index for index, event in enumerate(self.events)}
-        options = [(f"{e.timestamp:%H:%M:%S}  {e.type.value:<14} {(e.step_id or '-'):<16} "
-                    f"{(e.agent_id or '-'):<12} {short_text(e.summary, 120)}", position[id(e)])
-                   for e in self.filtered_events()]
+        options = [
+            (
+                f"{e.timestamp:%H:%M:%S}  {e.type.value:<14} {(e.step_id or '-'):<16} "
+                f"{(e.agent_id or '-'):<12} {short_text(e.summary, 120)}",
+                position[id(e)],
+            )
+            for e in self.filtered_events()
+        ]
         selected = self.event_list.value
         self.event_list.options = options
         if selected in {value for _, value in options}:
@@ -204,8 +223,7 @@ class RunPanel(w.VBox):
             self.event_detail.value = ""
             return
         event = self.events[index]
-        self.event_detail.value = json.dumps(event.model_dump(mode="json", exclude_none=True),
-                                             indent=2)
+        self.event_detail.value = json.dumps(event.model_dump(mode="json", exclude_none=True), indent=2)
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -228,8 +246,9 @@ class RunPanel(w.VBox):
         with reporting(self.notice, "Link agent", self.link_button):
             if not agent_id:
                 raise ValueError("enter a telnyx_agent_id to link")
-            self.client.missions.runs.telnyx_agents.link(self.run_id, mission_id=self.mission_id,
-                                                         telnyx_agent_id=agent_id)
+            self.client.missions.runs.telnyx_agents.link(
+                self.run_id, mission_id=self.mission_id, telnyx_agent_id=agent_id
+            )
             self.agent_id.value = ""
             self.refresh()
 
@@ -238,8 +257,9 @@ class RunPanel(w.VBox):
         with reporting(self.notice, "Unlink agent", self.unlink_button):
             if not agent_id:
                 raise ValueError("select a linked agent first")
-            self.client.missions.runs.telnyx_agents.unlink(agent_id, mission_id=self.mission_id,
-                                                           run_id=self.run_id)
+            self.client.missions.runs.telnyx_agents.unlink(
+                agent_id, mission_id=self.mission_id, run_id=self.run_id
+            )
             self.refresh()
 
 

@@ -13,10 +13,15 @@ from itables.widget import ITable
 class SelectableTable(ITable):
     """An ITable of ``frame`` whose row selection calls ``on_select(row_index)``."""
 
-    def __init__(self, frame: pd.DataFrame, on_select: Callable[[int], Any], **options: Any
-                 ) -> None:
-        super().__init__(frame, select={"style": "single"}, pageLength=10,
-                         classes="display compact", showIndex=False, **options)
+    def __init__(self, frame: pd.DataFrame, on_select: Callable[[int], Any], **options: Any) -> None:
+        super().__init__(
+            frame,
+            select={"style": "single"},
+            pageLength=10,
+            classes="display compact",
+            showIndex=False,
+            **options,
+        )
         self.frame = frame
         self._on_select = on_select
         self.observe(self._selected, "selected_rows")
