@@ -26,8 +26,8 @@ from ._exceptions import (
     status_error,
 )
 from ._pagination import AsyncPage, PageRequest, SyncPage
-from ._resources import Missions
 from ._retry import RetryDecision, decide_after_error, decide_after_response, server_may_have_acted
+from .resources import Missions
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Client"]
 

@@ -1,0 +1,20 @@
+"""The API's resource tree, written once for both clients.
+
+Each method checks its arguments, describes its request as a :class:`Call`, and
+hands it to the client: the sync client returns the result, the async client a
+coroutine of it. Names and signatures follow the official ``telnyx`` SDK, so
+``client.ai.missions.runs.plan.retrieve(run_id, mission_id=...)`` works here too.
+
+Return annotations are the sync client's; with :class:`AsyncClient` await them.
+"""
+
+from .events import Events
+from .knowledge_bases import KnowledgeBases
+from .mcp_servers import McpServers
+from .missions import Missions
+from .plan import Plan
+from .runs import Runs
+from .telnyx_agents import TelnyxAgents
+from .tools import Tools
+
+__all__ = ["Events", "KnowledgeBases", "McpServers", "Missions", "Plan", "Runs", "TelnyxAgents", "Tools"]

@@ -1,0 +1,138 @@
+"""``client.missions``: mission definitions, and the lists across all missions."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from .. import _validate as v
+from .._pagination import SyncPage
+from ..models import Event, Mission, MissionResponse
+from ..types import EventType, ExecutionMode
+from ._base import _mission_path, _Resource
+from .knowledge_bases import KnowledgeBases
+from .mcp_servers import McpServers
+from .runs import Runs
+from .tools import Tools
+
+
+class Missions(_Resource):
+    """``client.missions``: mission definitions, and the lists across all missions."""
+
+    @cached_property
+    def runs(self) -> Runs:
+        return Runs(self._client)
+
+    @cached_property
+    def tools(self) -> Tools:
+        return Tools(self._client)
+
+    @cached_property
+    def knowledge_bases(self) -> KnowledgeBases:
+        return KnowledgeBases(self._client)
+
+    @cached_property
+    def mcp_servers(self) -> McpServers:
+        return McpServers(self._client)
+
+    def list(
+        self, *, page_number: int | None = None, page_size: int | None = None, **options: Any
+    ) -> SyncPage[Mission]:
+        """A page of missions, newest first."""
+        return self._list("/ai/missions", "GET /ai/missions", Mission, {}, page_number, page_size, options)
+
+    def create(
+        self,
+        *,
+        name: str,
+        description: str | None = None,
+        execution_mode: ExecutionMode | str | None = None,
+        instructions: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        model: str | None = None,
+        **options: Any,
+    ) -> MissionResponse:
+        """Create a mission definition."""
+        body = _mission_body(
+            name=v.text_arg("name", name, required=True),
+            description=description,
+            execution_mode=execution_mode,
+            instructions=instructions,
+            metadata=metadata,
+            model=model,
+        )
+        return self._write(
+            "POST", "/ai/missions", "POST /ai/missions", MissionResponse, options, body, idempotent=False
+        )
+
+    def list_events(
+        self,
+        *,
+        type: EventType | str | None = None,
+        page_number: int | None = None,
+        page_size: int | None = None,
+        **options: Any,
+    ) -> SyncPage[Event]:
+        """A page of recent events across every mission, newest first."""
+        filters = v.body(type=v.enum_arg("type", type, EventType))
+        return self._list(
+            "/ai/missions/events", "GET /ai/missions/events", Event, filters, page_number, page_size, options
+        )
+
+    def retrieve(self, mission_id: str, **options: Any) -> MissionResponse:
+        """A mission, with its tools, knowledge bases and MCP servers."""
+        return self._get(_mission_path(mission_id), "GET /ai/missions/{mission_id}", MissionResponse, options)
+
+    def update_mission(
+        self,
+        mission_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        execution_mode: ExecutionMode | str | None = None,
+        instructions: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        model: str | None = None,
+        **options: Any,
+    ) -> MissionResponse:
+        """Change a mission's definition; fields not given stay as they are."""
+        path = _mission_path(mission_id)
+        body = _mission_body(
+            name=v.text_arg("name", name, required=name is not None),
+            description=description,
+            execution_mode=execution_mode,
+            instructions=instructions,
+            metadata=metadata,
+            model=model,
+        )
+        return self._write(
+            "PUT", path, "PUT /ai/missions/{mission_id}", MissionResponse, options, body, idempotent=True
+        )
+
+    def delete_mission(self, mission_id: str, **options: Any) -> None:
+        """Delete a mission with its runs, plans, events and links."""
+        return self._delete(_mission_path(mission_id), "DELETE /ai/missions/{mission_id}", options)
+
+    def clone_mission(self, mission_id: str, **options: Any) -> MissionResponse:
+        """Copy a mission into a new one, returned."""
+        return self._write(
+            "POST",
+            _mission_path(mission_id) + "/clone",
+            "POST /ai/missions/{mission_id}/clone",
+            MissionResponse,
+            options,
+            idempotent=False,
+        )
+
+
+def _mission_body(
+    *, name: str | None, description: Any, execution_mode: Any, instructions: Any, metadata: Any, model: Any
+) -> dict[str, Any]:
+    return v.body(
+        name=name,
+        description=v.text_arg("description", description),
+        execution_mode=v.enum_arg("execution_mode", execution_mode, ExecutionMode),
+        instructions=v.text_arg("instructions", instructions),
+        metadata=v.object_arg("metadata", metadata),
+        model=v.text_arg("model", model),
+    )
