@@ -1,0 +1,48 @@
+"""What every route module uses: answers, paging parameters, documented error responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Protocol
+
+from fastapi import Query, Response
+
+from .. import schemas as s
+
+RUN_PATH = "/{mission_id}/runs/{run_id}"  # under the router's /ai/missions
+
+PageNumber = Annotated[
+    int, Query(alias="page[number]", ge=1, le=2**31 - 1, description="Page number (1-based)")
+]
+PageSize = Annotated[int, Query(alias="page[size]", gt=0, le=1000, description="Items per page")]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": s.ErrorEnvelope, "description": "Missing or wrong bearer token"},
+    404: {"model": s.ErrorEnvelope, "description": "Not found"},
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": s.ErrorEnvelope, "description": "Conflict"}}
+
+
+class RunStarter(Protocol):
+    """What starts managed runs (the simulator)."""
+
+    def start(self, mission: dict[str, Any], run: dict[str, Any]) -> None: ...
+
+
+def ok(payload: Any, status: int = 200) -> Response:
+    """A JSON answer, encoded once."""
+    return Response(
+        json.dumps(payload, separators=(",", ":")), status_code=status, media_type="application/json"
+    )
+
+
+def page(rows: list[dict[str, Any]], meta: dict[str, int]) -> Response:
+    return ok({"data": rows, "meta": meta})
+
+
+def _doc(model: type, status: int = 200, conflict: bool = False) -> dict[str, Any]:
+    answer = {"description": "Deleted"} if status == 204 else {"model": model}
+    responses: dict[int | str, dict[str, Any]] = {status: answer, **ERRORS}
+    if conflict:
+        responses.update(CONFLICT)
+    return {"status_code": status, "responses": responses, "response_class": Response}

@@ -1,0 +1,82 @@
+"""Tools, knowledge bases and MCP servers: free-form objects attached to a mission."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Response
+
+from .. import schemas as s
+from ..store import OBJECT_KINDS, Store
+from ._common import _doc, ok
+
+
+def add_object_routes(api: APIRouter, store: Store) -> None:
+    """The five routes of each kind of mission object."""
+    for kind, id_field in OBJECT_KINDS.items():
+        _object_routes(api, store, kind, id_field)
+
+
+def _object_routes(api: APIRouter, store: Store, kind: str, id_field: str) -> None:
+    """The five routes of one kind of free-form mission object."""
+    base = f"/{{mission_id}}/{kind}"
+    one = f"{base}/{{{id_field}}}"
+    label = kind.replace("-", " ")
+    tag = kind.replace("-", "_")
+
+    @api.get(base, summary=f"List {label}", name=f"list_{tag}", **_doc(s.ObjectList))
+    async def list_objects(mission_id: UUID) -> Response:
+        store.get_mission(str(mission_id), with_objects=False)
+        return ok({"data": store.list_objects(kind, str(mission_id))})
+
+    @api.post(base, summary=f"Create {label}", name=f"create_{tag}", **_doc(s.ObjectOut, 201, conflict=True))
+    async def create_object(
+        mission_id: UUID, body: Annotated[dict[str, Any] | None, Body()] = None
+    ) -> Response:
+        return ok({"data": store.create_object(kind, str(mission_id), body or {})}, 201)
+
+    async def get_object(mission_id: UUID, object_id: str) -> Response:
+        return ok({"data": store.get_object(kind, str(mission_id), object_id)})
+
+    async def update_object(
+        mission_id: UUID, object_id: str, body: Annotated[dict[str, Any] | None, Body()] = None
+    ) -> Response:
+        return ok({"data": store.update_object(kind, str(mission_id), object_id, body or {})})
+
+    async def delete_object(mission_id: UUID, object_id: str) -> Response:
+        store.delete_object(kind, str(mission_id), object_id)
+        return Response(status_code=204)
+
+    # The path parameter is named per kind (tool_id, ...); FastAPI matches it by name.
+    for method, handler, doc, verb in (
+        ("GET", get_object, _doc(s.ObjectOut), "Get"),
+        ("PUT", update_object, _doc(s.ObjectOut), "Update"),
+        ("DELETE", delete_object, _doc(type(None), 204), "Delete"),
+    ):
+        api.add_api_route(
+            one,
+            _rename_param(handler, "object_id", id_field),
+            methods=[method],
+            summary=f"{verb} {label.rstrip('s')}",
+            name=f"{verb.lower()}_{tag}",
+            **doc,
+        )
+
+
+def _rename_param(handler: Any, old: str, new: str) -> Any:
+    """Wrap ``handler`` so that its parameter ``old`` is called ``new`` in the route."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(handler)
+    params = [p.replace(name=new) if p.name == old else p for p in signature.parameters.values()]
+
+    @functools.wraps(handler)
+    async def wrapper(**kwargs: Any) -> Response:
+        kwargs[old] = kwargs.pop(new)
+        result: Response = await handler(**kwargs)
+        return result
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return wrapper
