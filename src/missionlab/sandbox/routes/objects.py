@@ -1,11 +1,14 @@
-"""Tools, knowledge bases and MCP servers: free-form objects attached to a mission."""
+"""Tools, knowledge bases and MCP servers: free-form objects attached to a mission.
 
-from __future__ import annotations
+Annotations here are evaluated when a handler is defined (no ``from __future__ import
+annotations``): the path parameter's alias is a local variable, which FastAPI could not
+resolve from a string.
+"""
 
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Path, Response
 
 from .. import schemas as s
 from ..store import OBJECT_KINDS, Store
@@ -36,19 +39,21 @@ def _object_routes(api: APIRouter, store: Store, kind: str, id_field: str) -> No
     ) -> Response:
         return ok({"data": store.create_object(kind, str(mission_id), body or {})}, 201)
 
-    async def get_object(mission_id: UUID, object_id: str) -> Response:
+    # The id's name in the path differs per kind (tool_id, ...); the alias names it.
+    ObjectId = Annotated[str, Path(alias=id_field)]
+
+    async def get_object(mission_id: UUID, object_id: ObjectId) -> Response:
         return ok({"data": store.get_object(kind, str(mission_id), object_id)})
 
     async def update_object(
-        mission_id: UUID, object_id: str, body: Annotated[dict[str, Any] | None, Body()] = None
+        mission_id: UUID, object_id: ObjectId, body: Annotated[dict[str, Any] | None, Body()] = None
     ) -> Response:
         return ok({"data": store.update_object(kind, str(mission_id), object_id, body or {})})
 
-    async def delete_object(mission_id: UUID, object_id: str) -> Response:
+    async def delete_object(mission_id: UUID, object_id: ObjectId) -> Response:
         store.delete_object(kind, str(mission_id), object_id)
         return Response(status_code=204)
 
-    # The path parameter is named per kind (tool_id, ...); FastAPI matches it by name.
     for method, handler, doc, verb in (
         ("GET", get_object, _doc(s.ObjectOut), "Get"),
         ("PUT", update_object, _doc(s.ObjectOut), "Update"),
@@ -56,27 +61,9 @@ def _object_routes(api: APIRouter, store: Store, kind: str, id_field: str) -> No
     ):
         api.add_api_route(
             one,
-            _rename_param(handler, "object_id", id_field),
+            handler,
             methods=[method],
             summary=f"{verb} {label.rstrip('s')}",
             name=f"{verb.lower()}_{tag}",
             **doc,
         )
-
-
-def _rename_param(handler: Any, old: str, new: str) -> Any:
-    """Wrap ``handler`` so that its parameter ``old`` is called ``new`` in the route."""
-    import functools
-    import inspect
-
-    signature = inspect.signature(handler)
-    params = [p.replace(name=new) if p.name == old else p for p in signature.parameters.values()]
-
-    @functools.wraps(handler)
-    async def wrapper(**kwargs: Any) -> Response:
-        kwargs[old] = kwargs.pop(new)
-        result: Response = await handler(**kwargs)
-        return result
-
-    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-    return wrapper
