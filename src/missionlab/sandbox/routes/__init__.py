@@ -1,4 +1,5 @@
-"""The 41 endpoints of the Missions API, served from a :class:`Store`.
+"""The endpoints of the Missions API (:func:`api_operations` lists them), served from a
+:class:`Store`.
 
 Handlers are closures over the store and simulator they are given, so that an
 app holds no global state. Answers are encoded once with ``json`` and sent as
@@ -7,7 +8,10 @@ they are; the response models only document them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from ..store import Store
 from ._common import RunStarter
@@ -18,7 +22,7 @@ from .objects import add_object_routes
 from .plan import add_plan_routes
 from .runs import add_run_routes
 
-__all__ = ["RunStarter", "build_router"]
+__all__ = ["RunStarter", "api_operations", "build_router"]
 
 
 def build_router(store: Store, simulator: RunStarter) -> APIRouter:
@@ -31,3 +35,19 @@ def build_router(store: Store, simulator: RunStarter) -> APIRouter:
     add_agent_routes(api, store)
     add_object_routes(api, store)
     return api
+
+
+class _NoSimulator:
+    def start(self, mission: dict[str, Any], run: dict[str, Any]) -> None:
+        pass
+
+
+def api_operations() -> list[str]:
+    """Every operation the routes define, as ``"GET /ai/missions/{mission_id}"`` labels, in order."""
+    router = build_router(Store(), _NoSimulator())
+    return [
+        f"{method} {route.path}"
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods or ())
+    ]
