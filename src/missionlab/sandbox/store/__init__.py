@@ -1,0 +1,41 @@
+"""The sandbox's data: SQLite through the standard library, one module per resource.
+
+:class:`Store` is composed of one class per resource (missions, objects, runs, plan,
+events, agents, simulations) over :class:`~._db.Database` (the connection, its lock and
+transactions). Each builds only on the ones it names as its base. Rows come back as
+plain dicts in the API's wire format.
+"""
+
+from __future__ import annotations
+
+from ._db import EVENT_FIELDS, JSON_FIELDS, SCHEMA, Database, now, page_meta, stamp
+from .agents import AgentStore
+from .events import EventStore
+from .missions import MISSION_FIELDS, OBJECT_KINDS
+from .objects import ObjectStore
+from .plan import FINISHED_STEP, STEP_FIELDS, PlanStore
+from .runs import ACTIVE, RUN_FIELDS, TERMINAL, status_change_event
+from .simulations import SimulationStore
+
+__all__ = [
+    "ACTIVE",
+    "EVENT_FIELDS",
+    "FINISHED_STEP",
+    "JSON_FIELDS",
+    "MISSION_FIELDS",
+    "OBJECT_KINDS",
+    "RUN_FIELDS",
+    "SCHEMA",
+    "STEP_FIELDS",
+    "TERMINAL",
+    "Database",
+    "Store",
+    "now",
+    "page_meta",
+    "stamp",
+    "status_change_event",
+]
+
+
+class Store(ObjectStore, PlanStore, EventStore, AgentStore, SimulationStore):
+    """All of the sandbox's state. ``path`` is a file, or ``":memory:"``."""

@@ -1,0 +1,188 @@
+"""The sandbox's database: one SQLite connection and its lock, transactions, the schema, and
+rows to and from the API's wire format.
+
+One connection, guarded by a lock, in WAL mode; every write is committed before
+the answer is sent, so an acknowledged write survives the process being killed.
+Rows come back as plain dicts in the API's wire format.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS missions (
+    mission_id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT, instructions TEXT,
+    model TEXT, metadata TEXT, execution_mode TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS missions_newest ON missions (created_at DESC);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, mission_id TEXT NOT NULL, status TEXT NOT NULL,
+    started_at TEXT NOT NULL, updated_at TEXT NOT NULL, finished_at TEXT,
+    input TEXT, metadata TEXT, result_payload TEXT, result_summary TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS runs_newest ON runs (started_at DESC);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, started_at DESC);
+CREATE INDEX IF NOT EXISTS runs_by_mission ON runs (mission_id, started_at DESC);
+CREATE INDEX IF NOT EXISTS runs_by_mission_status ON runs (mission_id, status, started_at DESC);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL, step_id TEXT NOT NULL, sequence INTEGER NOT NULL,
+    description TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT, completed_at TEXT,
+    parent_step_id TEXT, metadata TEXT, PRIMARY KEY (run_id, step_id));
+CREATE INDEX IF NOT EXISTS steps_in_order ON steps (run_id, sequence);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT NOT NULL, run_id TEXT NOT NULL, mission_id TEXT NOT NULL, type TEXT NOT NULL,
+    summary TEXT NOT NULL, timestamp TEXT NOT NULL, step_id TEXT, agent_id TEXT,
+    idempotency_key TEXT, payload TEXT, PRIMARY KEY (run_id, event_id));
+CREATE INDEX IF NOT EXISTS events_of_run ON events (run_id, timestamp);
+CREATE INDEX IF NOT EXISTS events_of_run_by_type ON events (run_id, type, timestamp);
+CREATE INDEX IF NOT EXISTS events_of_run_by_step ON events (run_id, step_id, timestamp);
+CREATE INDEX IF NOT EXISTS events_of_run_by_agent ON events (run_id, agent_id, timestamp);
+CREATE INDEX IF NOT EXISTS events_newest ON events (timestamp DESC);
+CREATE INDEX IF NOT EXISTS events_newest_by_type ON events (type, timestamp DESC);
+CREATE INDEX IF NOT EXISTS events_of_mission ON events (mission_id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_idempotency ON events (run_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS agents (
+    run_id TEXT NOT NULL, telnyx_agent_id TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, telnyx_agent_id));
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL, mission_id TEXT NOT NULL, object_id TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (mission_id, kind, object_id));
+CREATE TABLE IF NOT EXISTS simulations (
+    run_id TEXT PRIMARY KEY, seed INTEGER NOT NULL, elapsed REAL NOT NULL DEFAULT 0,
+    cursor INTEGER NOT NULL DEFAULT 0);
+"""
+
+EVENT_FIELDS = (
+    "event_id",
+    "run_id",
+    "type",
+    "summary",
+    "timestamp",
+    "step_id",
+    "agent_id",
+    "idempotency_key",
+    "payload",
+)
+
+JSON_FIELDS = frozenset({"metadata", "input", "result_payload", "payload"})
+
+
+def now() -> str:
+    """The current time in the wire format (UTC, microseconds, 'Z')."""
+    return stamp(datetime.now(UTC))
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def _row(fields: tuple[str, ...], values: Iterable[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in zip(fields, values, strict=True):
+        if value is None:
+            continue  # optional fields that are unset are left out, as the API does
+        out[name] = json.loads(value) if name in JSON_FIELDS else value
+    return out
+
+
+def page_meta(number: int, size: int, total: int) -> dict[str, int]:
+    return {
+        "page_number": number,
+        "page_size": size,
+        "total_pages": math.ceil(total / size),
+        "total_results": total,
+    }
+
+
+class Database:
+    """The connection, and the queries every resource uses. ``path`` is a file, or ``":memory:"``.
+
+    Event rows are written here: status changes, logged events and the simulator all add them.
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=OFF")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        with self._lock:
+            row: tuple[Any, ...] | None = self._db.execute(sql, args).fetchone()
+            return row
+
+    def _all(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _page(
+        self,
+        fields: tuple[str, ...],
+        table: str,
+        where: str,
+        args: tuple[Any, ...],
+        order: str,
+        number: int,
+        size: int,
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        cols = ", ".join(fields)
+        with self._lock:
+            total = self._db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
+            rows = self._db.execute(
+                f"SELECT {cols} FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                (*args, size, (number - 1) * size),
+            ).fetchall()
+        return [_row(fields, r) for r in rows], page_meta(number, size, total)
+
+    def _insert_event(self, db: sqlite3.Connection, mission_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        row = {
+            "event_id": event.get("event_id") or str(uuid.uuid4()),
+            "mission_id": mission_id,
+            "run_id": event["run_id"],
+            "type": event["type"],
+            "summary": event["summary"],
+            "timestamp": event.get("timestamp") or now(),
+            "step_id": event.get("step_id"),
+            "agent_id": event.get("agent_id"),
+            "idempotency_key": event.get("idempotency_key"),
+            "payload": _dump(event.get("payload")),
+        }
+        db.execute(
+            f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+        )
+        row["payload"] = event.get("payload")
+        return {k: row[k] for k in EVENT_FIELDS if row[k] is not None}

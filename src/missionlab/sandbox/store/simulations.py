@@ -1,0 +1,58 @@
+"""What the simulator and the demo seeder use: simulation state, raw events and bulk loads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._db import JSON_FIELDS, _dump
+from .missions import MissionStore
+
+
+class SimulationStore(MissionStore):
+    """The simulator's saved state, and writes as given (timestamps and ids set)."""
+
+    def record_event(self, mission_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Store an event as given (its timestamp and id may be set)."""
+        with self.transaction() as db:
+            return self._insert_event(db, mission_id, event)
+
+    def simulations(self) -> list[tuple[str, int, float, int]]:
+        """(run_id, seed, elapsed, cursor) of every simulated run still on record."""
+        return [
+            (str(r[0]), int(r[1]), float(r[2]), int(r[3]))
+            for r in self._all("SELECT run_id, seed, elapsed, cursor FROM simulations", ())
+        ]
+
+    def save_simulation(self, run_id: str, seed: int, elapsed: float, cursor: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO simulations VALUES (?, ?, ?, ?) ON CONFLICT (run_id) DO "
+                "UPDATE SET elapsed=excluded.elapsed, cursor=excluded.cursor",
+                (run_id, seed, elapsed, cursor),
+            )
+
+    def end_simulation(self, run_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM simulations WHERE run_id=?", (run_id,))
+
+    def mission_of_run(self, run_id: str) -> dict[str, Any] | None:
+        row = self._one("SELECT mission_id FROM runs WHERE run_id=?", (run_id,))
+        return None if row is None else self.get_mission(str(row[0]), with_objects=False)
+
+    def bulk_load(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Insert many rows at once (demo data); JSON fields are encoded here."""
+        if not rows:
+            return
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        values = [
+            tuple(_dump(r.get(c)) if c in JSON_FIELDS or c == "body" else r.get(c) for c in columns)
+            for r in rows
+        ]
+        with self.transaction() as db:
+            db.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
+            )
+
+    def count(self, table: str) -> int:
+        row = self._one(f"SELECT count(*) FROM {table}", ())
+        return int(row[0]) if row else 0
