@@ -8,7 +8,17 @@ plain dicts in the API's wire format.
 
 from __future__ import annotations
 
-from ._db import EVENT_FIELDS, JSON_FIELDS, SCHEMA, Database, now, page_meta, stamp
+from ._db import (
+    EVENT_FIELDS,
+    JSON_FIELDS,
+    MIGRATIONS,
+    SCHEMA,
+    Database,
+    SchemaVersionError,
+    now,
+    page_meta,
+    stamp,
+)
 from .agents import AgentStore
 from .events import EventStore
 from .missions import MISSION_FIELDS, OBJECT_KINDS
@@ -22,6 +32,7 @@ __all__ = [
     "EVENT_FIELDS",
     "FINISHED_STEP",
     "JSON_FIELDS",
+    "MIGRATIONS",
     "MISSION_FIELDS",
     "OBJECT_KINDS",
     "RUN_FIELDS",
@@ -29,6 +40,7 @@ __all__ = [
     "STEP_FIELDS",
     "TERMINAL",
     "Database",
+    "SchemaVersionError",
     "Store",
     "now",
     "page_meta",

@@ -1,9 +1,13 @@
-"""The sandbox's database: one SQLite connection and its lock, transactions, the schema, and
-rows to and from the API's wire format.
+"""The sandbox's database: one SQLite connection and its lock, transactions, the schema and
+its migrations, and rows to and from the API's wire format.
 
 One connection, guarded by a lock, in WAL mode; every write is committed before
 the answer is sent, so an acknowledged write survives the process being killed.
 Rows come back as plain dicts in the API's wire format.
+
+A database file carries its schema version in ``PRAGMA user_version``: opening it applies
+the migrations it has not had yet, in order, each in its own transaction. To change the
+schema, append a migration to :data:`MIGRATIONS`; never edit one that has shipped.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+# Version 1: the schema as first released (files made then carry no version).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS missions (
     mission_id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT, instructions TEXT,
@@ -61,6 +66,14 @@ CREATE TABLE IF NOT EXISTS simulations (
     run_id TEXT PRIMARY KEY, seed INTEGER NOT NULL, elapsed REAL NOT NULL DEFAULT 0,
     cursor INTEGER NOT NULL DEFAULT 0);
 """
+
+# MIGRATIONS[n - 1] takes a database from version n - 1 to version n.
+MIGRATIONS: list[str] = [SCHEMA]
+
+
+class SchemaVersionError(RuntimeError):
+    """The database file was written by a newer missionlab, with a schema this one does not know."""
+
 
 EVENT_FIELDS = (
     "event_id",
@@ -108,6 +121,18 @@ def page_meta(number: int, size: int, total: int) -> dict[str, int]:
     }
 
 
+def _statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script, one by one (``executescript`` would commit first)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+    if statement.strip():
+        yield statement  # incomplete: sqlite says what is wrong with it
+
+
 class Database:
     """The connection, and the queries every resource uses. ``path`` is a file, or ``":memory:"``.
 
@@ -122,7 +147,35 @@ class Database:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=OFF")
-        self._db.executescript(SCHEMA)
+        try:
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _migrate(self) -> None:
+        """Bring the file to the latest schema version, or refuse one newer than the code."""
+        migrations = MIGRATIONS
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and self._has_table("missions"):
+            version = 1  # made before versions existed, with version 1's schema
+            self._db.execute("PRAGMA user_version = 1")
+        if version > len(migrations):
+            raise SchemaVersionError(
+                f"The sandbox database {self.path} has schema version {version}; this missionlab knows "
+                f"versions up to {len(migrations)}: upgrade missionlab, or use another --db file"
+            )
+        for number, script in enumerate(migrations[version:], start=version + 1):
+            with self.transaction() as db:
+                if db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    continue  # another connection to the file applied it meanwhile
+                for statement in _statements(script):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    def _has_table(self, name: str) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?"
+        return self._db.execute(query, (name,)).fetchone() is not None
 
     def close(self) -> None:
         with self._lock:
