@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 import missionlab
-from missionlab import timeline
+from missionlab import charts, timeline
 from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace, load_run
 
@@ -180,14 +180,14 @@ def test_comparison_runs_chart_and_durations(sim: Sandbox) -> None:
     runs = client.missions.runs.list(travel.mission_id, page_size=100).data
     ok = next(r for r in runs if r.status == "succeeded")
     bad = next(r for r in runs if r.status == "failed")
-    compared = timeline.compare_runs(
+    compared = charts.compare_runs(
         [load_run(client, travel.mission_id, ok.run_id), load_run(client, travel.mission_id, bad.run_id)]
     )
     assert len(compared.data) == 2 and compared.layout.barmode == "group"
     assert min(compared.data[0].base) < 10  # aligned at the run's start (seconds)
     failed_widths = list(compared.data[1].marker.line.width)
     assert 3 in failed_widths
-    chart = timeline.runs_chart(runs)
+    chart = charts.runs_chart(runs)
     assert sum(len(t.x) for t in chart.data) == len(runs)
     assert {t.name for t in chart.data if t.showlegend} >= {"succeeded", "failed"}
     plans = [
@@ -195,7 +195,7 @@ def test_comparison_runs_chart_and_durations(sim: Sandbox) -> None:
         for r in runs
         for s in client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data
     ]
-    boxes = timeline.step_durations(missionlab.frames.steps_frame(plans))
+    boxes = charts.step_durations(missionlab.frames.steps_frame(plans))
     assert all(isinstance(t, go.Box) for t in boxes.data) and len(boxes.data) >= 5
 
 

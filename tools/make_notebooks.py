@@ -96,7 +96,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         CONNECT,
         (
             "code",
-            IGNORE + "import missionlab\nfrom missionlab import frames, timeline\n\n"
+            IGNORE + "import missionlab\nfrom missionlab import charts, frames\n\n"
             "client = missionlab.connect()",
         ),
         ("md", "## Failed runs\n\nThe travel mission's failures, newest first:"),
@@ -162,7 +162,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             'both[both.status_ok != both.status_failed][["step_id", "status_ok", '
             '"status_failed"]]',
         ),
-        ("code", IGNORE + "timeline.compare_runs([good, bad])"),
+        ("code", IGNORE + "charts.compare_runs([good, bad])"),
     ],
     "03-fleet-analytics.ipynb": [
         (
@@ -173,7 +173,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         CONNECT,
         (
             "code",
-            IGNORE + "import missionlab\nfrom missionlab import frames, timeline\n\n"
+            IGNORE + "import missionlab\nfrom missionlab import charts, frames\n\n"
             "client = missionlab.connect()",
         ),
         (
@@ -203,7 +203,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             'long = weekly.reset_index().melt(id_vars="period", var_name="status", '
             'value_name="runs")\n'
             'px.bar(long, x="period", y="runs", color="status", '
-            "color_discrete_map=timeline.RUN_COLORS,\n"
+            "color_discrete_map=charts.RUN_COLORS,\n"
             '       title="Runs per week by outcome")',
         ),
         (
@@ -229,9 +229,9 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             'stats.sort_values("failure_rate", ascending=False).head(3)'
             '[["step_id", "failure_rate", "finished"]].round(3)',
         ),
-        ("code", IGNORE + "timeline.step_durations(steps)"),
+        ("code", IGNORE + "charts.step_durations(steps)"),
         ("md", "## The runs themselves\n\nOne bar per run, as long as the run took, colored by its outcome:"),
-        ("code", IGNORE + 'timeline.runs_chart(travel_runs, title="Travel booking runs")'),
+        ("code", IGNORE + 'charts.runs_chart(travel_runs, title="Travel booking runs")'),
     ],
     "04-instrument-your-agent.ipynb": [
         (

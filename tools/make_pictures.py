@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 import missionlab
+from missionlab.charts import compare_runs
 from missionlab.sandbox import Sandbox
-from missionlab.timeline import compare_runs
 
 DOCS = Path(__file__).parents[1] / "docs"
 

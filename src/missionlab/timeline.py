@@ -1,8 +1,9 @@
-"""Plotly figures of runs: a run's Gantt, a live Gantt widget, and comparisons across runs.
+"""Plotly figures of one run: its Gantt, and a live Gantt widget.
 
 Figures are built from the frames of :mod:`missionlab.frames` with graph_objects
 directly (several times faster than ``px.timeline`` on large plans). They are plain
-plotly Figures: restyle them, ``write_html`` or ``write_image`` them.
+plotly Figures: restyle them, ``write_html`` or ``write_image`` them. Figures across
+runs are in :mod:`missionlab.charts`.
 
 Every string from the server is HTML-escaped before it reaches a label or a hover
 (``<``, ``>`` and ``&``: plotly's text renderer reads those entities, not ``&quot;``).
@@ -11,37 +12,34 @@ Every string from the server is HTML-escaped before it reaches a label or a hove
 from __future__ import annotations
 
 import html
-import json
 import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._display import STATUS_COLORS
-from .frames import events_frame, runs_frame, steps_frame
-from .types import EventType, RunStatus, StepStatus
+from ._figure import (
+    MAX_LABEL,
+    STEP_COLORS,
+    _dates,
+    _esc,
+    _fmt_duration,
+    _fmt_time,
+    _html,
+    _label,
+    _objects,
+    theme_neutral,
+)
+from .frames import events_frame, steps_frame
+from .types import EventType
 
 if TYPE_CHECKING:
     from .trace import RunTrace
 
-__all__ = [
-    "EVENT_SYMBOLS",
-    "RUN_COLORS",
-    "STEP_COLORS",
-    "LiveGantt",
-    "compare_runs",
-    "gantt",
-    "runs_chart",
-    "step_durations",
-    "theme_neutral",
-]
 
-RUN_COLORS = {s.value: STATUS_COLORS[s.value] for s in RunStatus}
-STEP_COLORS = {s.value: STATUS_COLORS[s.value] for s in StepStatus}
-STEP_COLORS["pending"] = "#BBBBBB"
+__all__ = ["EVENT_SYMBOLS", "STEP_COLORS", "LiveGantt", "gantt", "paused_intervals", "theme_neutral"]
+
 EVENT_SYMBOLS = {
     "status_change": "diamond",
     "step_started": "triangle-right",
@@ -65,70 +63,9 @@ EVENT_COLORS.update(
 )
 RUN_ROW = "__run__"
 PAUSED_FILL = "rgba(230, 159, 0, 0.18)"
-MAX_LABEL = 40
 ROW_HEIGHT = 22
 MAX_HEIGHT = 4000
 MIN_LABEL_PX = 12  # vertical pixels a tick label needs
-
-
-def _html(text: str) -> str:
-    """Escape text for plotly's pseudo-HTML labels (tags off; quotes are harmless there)."""
-    return html.escape(text, quote=False)
-
-
-def _esc(value: Any, limit: int = 300) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return _html(text)
-
-
-def _label(description: str, depth: int, limit: int) -> str:
-    text = description if len(description) <= limit else description[: limit - 1] + "…"
-    prefix = "\u00a0\u00a0\u00a0" * depth + ("└ " if depth else "")
-    return prefix + _html(text)
-
-
-def theme_neutral(figure: go.Figure) -> go.Figure:
-    """Colors that read on light and dark backgrounds (JupyterLab's themes, Voila, GitHub)."""
-    grid = "rgba(127, 127, 127, 0.25)"
-    figure.update_layout(
-        paper_bgcolor="rgba(0, 0, 0, 0)", plot_bgcolor="rgba(127, 127, 127, 0.08)", font={"color": "#808080"}
-    )
-    figure.update_xaxes(gridcolor=grid, zerolinecolor=grid, linecolor=grid)
-    figure.update_yaxes(gridcolor=grid, zerolinecolor=grid, linecolor=grid)
-    return figure
-
-
-def _dates(series: pd.Series) -> np.ndarray[Any, Any]:
-    """Timestamps as ISO strings (UTC): what a date axis reads both in a static figure and in a
-    FigureWidget (which would send datetime64 arrays as raw integers)."""
-    values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    return np.datetime_as_string(values, unit="us").astype(object)
-
-
-def _objects(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-    """Hover data as one object array (plotly validates arrays far faster than lists)."""
-    return frame.to_numpy(dtype=object)
-
-
-def _fmt_time(series: pd.Series) -> pd.Series:
-    return series.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("—")
-
-
-def _fmt_duration(seconds: pd.Series) -> pd.Series:
-    def one(s: float) -> str:
-        if s != s:
-            return "—"
-        if s < 60:
-            return f"{s:.1f} s"
-        minutes, rest = divmod(s, 60)
-        if minutes < 60:
-            return f"{minutes:.0f} min {rest:.0f} s"
-        return f"{minutes // 60:.0f} h {minutes % 60:.0f} min"
-
-    return seconds.map(one)
 
 
 def _inputs(source: Any, events: Any, run: Any, mission: Any) -> tuple[pd.DataFrame, pd.DataFrame, Any, Any]:
@@ -462,159 +399,3 @@ class LiveGantt:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
         bundle["text/plain"] = repr(self)  # not the figure's full JSON
         return bundle
-
-
-# -- across runs --------------------------------------------------------------------------------
-
-RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-
-
-def compare_runs(traces: list[RunTrace], *, labels: list[str] | None = None) -> go.Figure:
-    """Two or more runs of a mission aligned at their start, step by step.
-
-    Bars start at seconds since their run's start; a failed step has a thick red
-    outline, so a slower or failing step stands out.
-    """
-    if len(traces) < 2:
-        raise ValueError("compare_runs() needs at least two runs")
-    labels = labels or [f"{t.run.run_id[:8]} ({t.run.status.value})" for t in traces]
-    order: list[str] = []
-    names: dict[str, str] = {}
-    for trace in traces:
-        for step_id, description in zip(
-            trace.steps_frame["step_id"], trace.steps_frame["description"], strict=True
-        ):
-            if step_id not in names:
-                order.append(str(step_id))
-                names[str(step_id)] = _label(str(description), 0, MAX_LABEL)
-    figure = go.Figure()
-    for index, (trace, label) in enumerate(zip(traces, labels, strict=True)):
-        frame = trace.steps_frame[trace.steps_frame["started_at"].notna()]
-        origin = pd.Timestamp(trace.run.started_at).tz_convert("UTC")
-        offset = (frame["started_at"] - origin).dt.total_seconds()
-        failed = frame["status"] == "failed"
-        figure.add_trace(
-            go.Bar(
-                name=_html(label),
-                orientation="h",
-                y=frame["step_id"].astype(str).tolist(),
-                base=offset.tolist(),
-                x=frame["duration_s"].clip(lower=0.05).tolist(),
-                marker={
-                    "color": RUN_PALETTE[index % len(RUN_PALETTE)],
-                    "line": {
-                        "color": ["#D55E00" if f else "rgba(0,0,0,0)" for f in failed],
-                        "width": [3 if f else 0 for f in failed],
-                    },
-                },
-                customdata=list(
-                    zip(
-                        frame["description"].map(_esc),
-                        frame["status"].astype(str),
-                        _fmt_duration(frame["duration_s"]),
-                        strict=True,
-                    )
-                ),
-                hovertemplate=(
-                    f"<b>{_html(label)}</b><br>%{{customdata[0]}}<br>"
-                    "status: %{customdata[1]}<br>+%{base:.1f} s, lasted "
-                    "%{customdata[2]}<extra></extra>"
-                ),
-            )
-        )
-    mission = traces[0].mission
-    figure.update_layout(
-        title={
-            "text": _html(
-                f"{mission.name if mission else 'Runs'} · {len(traces)} runs aligned at their start"
-            ),
-            "x": 0.01,
-        },
-        barmode="group",
-        bargap=0.25,
-        height=min(max(320, 26 * len(order) * len(traces) // 2 + 170), 4000),
-        xaxis={"title": "seconds since the run started"},
-        yaxis={
-            "type": "category",
-            "categoryorder": "array",
-            "categoryarray": order,
-            "tickvals": order,
-            "ticktext": [names[k] for k in order],
-            "autorange": "reversed",
-            "automargin": True,
-        },
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        margin={"l": 10, "r": 20, "t": 90, "b": 40},
-    )
-    return theme_neutral(figure)
-
-
-def runs_chart(runs: Any, *, title: str | None = None) -> go.Figure:
-    """A mission's runs over time: one bar per run (height = duration), colored by outcome."""
-    frame = runs if isinstance(runs, pd.DataFrame) else runs_frame(runs)
-    figure = go.Figure()
-    for status in frame["status"].cat.categories:
-        part = frame[frame["status"] == status]
-        figure.add_trace(
-            go.Bar(
-                name=status,
-                x=part["started_at"].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
-                y=(part["duration_s"] / 60).tolist(),
-                marker={"color": RUN_COLORS[status]},
-                customdata=list(
-                    zip(
-                        part["run_id"].astype(str),
-                        _fmt_duration(part["duration_s"]),
-                        (part["error"].fillna(part["result_summary"])).map(_esc),
-                        strict=True,
-                    )
-                ),
-                hovertemplate=(
-                    "run %{customdata[0]}<br>started %{x}<br>lasted %{customdata[1]}"
-                    "<br>%{customdata[2]}<extra>" + status + "</extra>"
-                ),
-                showlegend=not part.empty,
-            )
-        )
-    figure.update_layout(
-        title={"text": _html(title or f"{len(frame)} runs over time"), "x": 0.01},
-        barmode="overlay",
-        bargap=0,
-        xaxis={"type": "date"},
-        yaxis={"title": "duration (min)"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        margin={"l": 10, "r": 20, "t": 80, "b": 40},
-        height=420,
-    )
-    return theme_neutral(figure)
-
-
-def step_durations(steps: pd.DataFrame, *, top: int = 25, title: str | None = None) -> go.Figure:
-    """Per-step duration distributions across runs (box plots, slowest median first)."""
-    done = steps[steps["status"].isin(["completed", "failed"]) & ~steps["is_running"]]
-    medians = (
-        done.groupby("step_id", observed=True)["duration_s"].median().sort_values(ascending=False).head(top)
-    )
-    figure = go.Figure()
-    for step_id in medians.index:
-        part = done[done["step_id"] == step_id]
-        description = str(part["description"].iloc[0])
-        figure.add_trace(
-            go.Box(
-                x=part["duration_s"].tolist(),
-                name=_label(description, 0, MAX_LABEL),
-                marker={"color": "#0072B2"},
-                boxpoints="outliers",
-                orientation="h",
-                hovertemplate=f"{_esc(description)}<br>%{{x:.1f}} s<extra></extra>",
-            )
-        )
-    figure.update_layout(
-        title={"text": _html(title or "Step durations across runs (slowest first)"), "x": 0.01},
-        showlegend=False,
-        xaxis={"title": "seconds", "type": "log"},
-        yaxis={"autorange": "reversed", "automargin": True},
-        height=min(max(320, 28 * len(medians) + 150), 3000),
-        margin={"l": 10, "r": 20, "t": 70, "b": 40},
-    )
-    return theme_neutral(figure)

@@ -1,0 +1,175 @@
+"""Plotly figures across runs: runs aligned at their start, a mission's runs over time, and
+step duration distributions.
+
+Like :mod:`missionlab.timeline`'s, these are plain plotly Figures built from the frames of
+:mod:`missionlab.frames`, with every string from the server HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ._figure import MAX_LABEL, RUN_COLORS, _esc, _fmt_duration, _html, _label, theme_neutral
+from .frames import runs_frame
+
+if TYPE_CHECKING:
+    from .trace import RunTrace
+
+
+__all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_durations", "theme_neutral"]
+
+RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+
+def compare_runs(traces: list[RunTrace], *, labels: list[str] | None = None) -> go.Figure:
+    """Two or more runs of a mission aligned at their start, step by step.
+
+    Bars start at seconds since their run's start; a failed step has a thick red
+    outline, so a slower or failing step stands out.
+    """
+    if len(traces) < 2:
+        raise ValueError("compare_runs() needs at least two runs")
+    labels = labels or [f"{t.run.run_id[:8]} ({t.run.status.value})" for t in traces]
+    order: list[str] = []
+    names: dict[str, str] = {}
+    for trace in traces:
+        for step_id, description in zip(
+            trace.steps_frame["step_id"], trace.steps_frame["description"], strict=True
+        ):
+            if step_id not in names:
+                order.append(str(step_id))
+                names[str(step_id)] = _label(str(description), 0, MAX_LABEL)
+    figure = go.Figure()
+    for index, (trace, label) in enumerate(zip(traces, labels, strict=True)):
+        frame = trace.steps_frame[trace.steps_frame["started_at"].notna()]
+        origin = pd.Timestamp(trace.run.started_at).tz_convert("UTC")
+        offset = (frame["started_at"] - origin).dt.total_seconds()
+        failed = frame["status"] == "failed"
+        figure.add_trace(
+            go.Bar(
+                name=_html(label),
+                orientation="h",
+                y=frame["step_id"].astype(str).tolist(),
+                base=offset.tolist(),
+                x=frame["duration_s"].clip(lower=0.05).tolist(),
+                marker={
+                    "color": RUN_PALETTE[index % len(RUN_PALETTE)],
+                    "line": {
+                        "color": ["#D55E00" if f else "rgba(0,0,0,0)" for f in failed],
+                        "width": [3 if f else 0 for f in failed],
+                    },
+                },
+                customdata=list(
+                    zip(
+                        frame["description"].map(_esc),
+                        frame["status"].astype(str),
+                        _fmt_duration(frame["duration_s"]),
+                        strict=True,
+                    )
+                ),
+                hovertemplate=(
+                    f"<b>{_html(label)}</b><br>%{{customdata[0]}}<br>"
+                    "status: %{customdata[1]}<br>+%{base:.1f} s, lasted "
+                    "%{customdata[2]}<extra></extra>"
+                ),
+            )
+        )
+    mission = traces[0].mission
+    figure.update_layout(
+        title={
+            "text": _html(
+                f"{mission.name if mission else 'Runs'} · {len(traces)} runs aligned at their start"
+            ),
+            "x": 0.01,
+        },
+        barmode="group",
+        bargap=0.25,
+        height=min(max(320, 26 * len(order) * len(traces) // 2 + 170), 4000),
+        xaxis={"title": "seconds since the run started"},
+        yaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": order,
+            "tickvals": order,
+            "ticktext": [names[k] for k in order],
+            "autorange": "reversed",
+            "automargin": True,
+        },
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"l": 10, "r": 20, "t": 90, "b": 40},
+    )
+    return theme_neutral(figure)
+
+
+def runs_chart(runs: Any, *, title: str | None = None) -> go.Figure:
+    """A mission's runs over time: one bar per run (height = duration), colored by outcome."""
+    frame = runs if isinstance(runs, pd.DataFrame) else runs_frame(runs)
+    figure = go.Figure()
+    for status in frame["status"].cat.categories:
+        part = frame[frame["status"] == status]
+        figure.add_trace(
+            go.Bar(
+                name=status,
+                x=part["started_at"].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
+                y=(part["duration_s"] / 60).tolist(),
+                marker={"color": RUN_COLORS[status]},
+                customdata=list(
+                    zip(
+                        part["run_id"].astype(str),
+                        _fmt_duration(part["duration_s"]),
+                        (part["error"].fillna(part["result_summary"])).map(_esc),
+                        strict=True,
+                    )
+                ),
+                hovertemplate=(
+                    "run %{customdata[0]}<br>started %{x}<br>lasted %{customdata[1]}"
+                    "<br>%{customdata[2]}<extra>" + status + "</extra>"
+                ),
+                showlegend=not part.empty,
+            )
+        )
+    figure.update_layout(
+        title={"text": _html(title or f"{len(frame)} runs over time"), "x": 0.01},
+        barmode="overlay",
+        bargap=0,
+        xaxis={"type": "date"},
+        yaxis={"title": "duration (min)"},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        margin={"l": 10, "r": 20, "t": 80, "b": 40},
+        height=420,
+    )
+    return theme_neutral(figure)
+
+
+def step_durations(steps: pd.DataFrame, *, top: int = 25, title: str | None = None) -> go.Figure:
+    """Per-step duration distributions across runs (box plots, slowest median first)."""
+    done = steps[steps["status"].isin(["completed", "failed"]) & ~steps["is_running"]]
+    medians = (
+        done.groupby("step_id", observed=True)["duration_s"].median().sort_values(ascending=False).head(top)
+    )
+    figure = go.Figure()
+    for step_id in medians.index:
+        part = done[done["step_id"] == step_id]
+        description = str(part["description"].iloc[0])
+        figure.add_trace(
+            go.Box(
+                x=part["duration_s"].tolist(),
+                name=_label(description, 0, MAX_LABEL),
+                marker={"color": "#0072B2"},
+                boxpoints="outliers",
+                orientation="h",
+                hovertemplate=f"{_esc(description)}<br>%{{x:.1f}} s<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        title={"text": _html(title or "Step durations across runs (slowest first)"), "x": 0.01},
+        showlegend=False,
+        xaxis={"title": "seconds", "type": "log"},
+        yaxis={"autorange": "reversed", "automargin": True},
+        height=min(max(320, 28 * len(medians) + 150), 3000),
+        margin={"l": 10, "r": 20, "t": 70, "b": 40},
+    )
+    return theme_neutral(figure)
