@@ -213,3 +213,29 @@ def test_gantt_of_steps_and_events_without_a_trace(sim: Sandbox) -> None:
     figure = missionlab.gantt(trace.steps, trace.events)
     assert len(figure.layout.yaxis.categoryarray) == len(trace.steps) + 1
     assert sum(len(t.x) for t in markers(figure).values()) == len(trace.events)
+
+
+def test_the_neutral_theme_is_the_default_and_optional(sim: Sandbox) -> None:
+    travel = traces_by_status(sim, "failed")[:2] + traces_by_status(sim, "succeeded")[:1]
+    runs = missionlab.frames.runs_frame(sim.client().missions.runs.list_runs(page_size=50).data)
+    steps = pd.concat([t.steps_frame for t in travel], ignore_index=True)
+    builders = {
+        "gantt": lambda **theme: timeline.gantt(travel[0], **theme),
+        "compare_runs": lambda **theme: charts.compare_runs(travel, **theme),
+        "runs_chart": lambda **theme: charts.runs_chart(runs, **theme),
+        "step_durations": lambda **theme: charts.step_durations(steps, **theme),
+    }
+    for name, build in builders.items():
+        neutral, plain = build(), build(theme=None)
+        assert neutral.layout.paper_bgcolor == "rgba(0, 0, 0, 0)", name
+        assert neutral.layout.xaxis.gridcolor == "rgba(127, 127, 127, 0.25)", name
+        assert plain.layout.paper_bgcolor is None and plain.layout.font.color is None, name
+        assert plain.layout.xaxis.gridcolor is None and plain.layout.yaxis.gridcolor is None, name
+        # Only the theme differs: the same traces, titles and margins.
+        assert plain.data == neutral.data and plain.layout.title == neutral.layout.title, name
+        assert plain.layout.margin == neutral.layout.margin, name
+        with pytest.raises(ValueError, match="theme must be 'neutral' or None"):
+            build(theme="dark")
+    live = timeline.LiveGantt(travel[0], theme=None)
+    live.update(travel[1])
+    assert live.widget.layout.paper_bgcolor is None and live.widget.layout.yaxis.gridcolor is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ RUN_COLORS = {s.value: STATUS_COLORS[s.value] for s in RunStatus}
 STEP_COLORS = {s.value: STATUS_COLORS[s.value] for s in StepStatus}
 STEP_COLORS["pending"] = "#BBBBBB"
 MAX_LABEL = 40
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+
+Theme = Literal["neutral"] | None
 
 
 def _html(text: str) -> str:
@@ -54,11 +57,42 @@ def theme_neutral(figure: go.Figure) -> go.Figure:
     return figure
 
 
+def _apply_theme(figure: go.Figure, theme: Theme) -> go.Figure:
+    """``"neutral"``: :func:`theme_neutral`; ``None``: plotly's template, left alone."""
+    if theme == "neutral":
+        return theme_neutral(figure)
+    if theme is not None:
+        raise ValueError(f"theme must be 'neutral' or None, not {theme!r}")
+    return figure
+
+
+def _base_layout(
+    figure: go.Figure,
+    title: str,
+    *,
+    top: int,
+    right: int = 20,
+    legend: dict[str, Any] | None = None,
+    **layout: Any,
+) -> None:
+    """What every figure's layout has: its escaped title at the left, narrow margins (``top``
+    makes room for the title and a legend above the plot), the legend, and ``layout``."""
+    if legend is not None:
+        layout["legend"] = legend
+    margin = {"l": 10, "r": right, "t": top, "b": 40}
+    figure.update_layout(title={"text": _html(title), "x": 0.01}, margin=margin, **layout)
+
+
 def _dates(series: pd.Series) -> np.ndarray[Any, Any]:
     """Timestamps as ISO strings (UTC): what a date axis reads both in a static figure and in a
     FigureWidget (which would send datetime64 arrays as raw integers)."""
     values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
     return np.datetime_as_string(values, unit="us").astype(object)
+
+
+def _naive_utc(moment: Any) -> pd.Timestamp:
+    """A moment as a naive UTC timestamp, as plotly places it on a date axis."""
+    return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None)
 
 
 def _objects(frame: pd.DataFrame) -> np.ndarray[Any, Any]:

@@ -12,7 +12,19 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._figure import MAX_LABEL, RUN_COLORS, _esc, _fmt_duration, _html, _label, theme_neutral
+from ._figure import (
+    LEGEND_ABOVE,
+    MAX_LABEL,
+    RUN_COLORS,
+    Theme,
+    _apply_theme,
+    _base_layout,
+    _esc,
+    _fmt_duration,
+    _html,
+    _label,
+    theme_neutral,
+)
 from .frames import runs_frame
 
 if TYPE_CHECKING:
@@ -24,11 +36,13 @@ __all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_dura
 RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
 
-def compare_runs(traces: list[RunTrace], *, labels: list[str] | None = None) -> go.Figure:
+def compare_runs(
+    traces: list[RunTrace], *, labels: list[str] | None = None, theme: Theme = "neutral"
+) -> go.Figure:
     """Two or more runs of a mission aligned at their start, step by step.
 
     Bars start at seconds since their run's start; a failed step has a thick red
-    outline, so a slower or failing step stands out.
+    outline, so a slower or failing step stands out. ``theme=None`` keeps plotly's template.
     """
     if len(traces) < 2:
         raise ValueError("compare_runs() needs at least two runs")
@@ -78,13 +92,11 @@ def compare_runs(traces: list[RunTrace], *, labels: list[str] | None = None) -> 
             )
         )
     mission = traces[0].mission
-    figure.update_layout(
-        title={
-            "text": _html(
-                f"{mission.name if mission else 'Runs'} · {len(traces)} runs aligned at their start"
-            ),
-            "x": 0.01,
-        },
+    _base_layout(
+        figure,
+        f"{mission.name if mission else 'Runs'} · {len(traces)} runs aligned at their start",
+        top=90,
+        legend=LEGEND_ABOVE,
         barmode="group",
         bargap=0.25,
         height=min(max(320, 26 * len(order) * len(traces) // 2 + 170), 4000),
@@ -98,14 +110,15 @@ def compare_runs(traces: list[RunTrace], *, labels: list[str] | None = None) -> 
             "autorange": "reversed",
             "automargin": True,
         },
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        margin={"l": 10, "r": 20, "t": 90, "b": 40},
     )
-    return theme_neutral(figure)
+    return _apply_theme(figure, theme)
 
 
-def runs_chart(runs: Any, *, title: str | None = None) -> go.Figure:
-    """A mission's runs over time: one bar per run (height = duration), colored by outcome."""
+def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral") -> go.Figure:
+    """A mission's runs over time: one bar per run (height = duration), colored by outcome.
+
+    ``theme=None`` keeps plotly's template.
+    """
     frame = runs if isinstance(runs, pd.DataFrame) else runs_frame(runs)
     figure = go.Figure()
     for status in frame["status"].cat.categories:
@@ -131,21 +144,27 @@ def runs_chart(runs: Any, *, title: str | None = None) -> go.Figure:
                 showlegend=not part.empty,
             )
         )
-    figure.update_layout(
-        title={"text": _html(title or f"{len(frame)} runs over time"), "x": 0.01},
+    _base_layout(
+        figure,
+        title or f"{len(frame)} runs over time",
+        top=80,
+        legend=LEGEND_ABOVE,
         barmode="overlay",
         bargap=0,
         xaxis={"type": "date"},
         yaxis={"title": "duration (min)"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        margin={"l": 10, "r": 20, "t": 80, "b": 40},
         height=420,
     )
-    return theme_neutral(figure)
+    return _apply_theme(figure, theme)
 
 
-def step_durations(steps: pd.DataFrame, *, top: int = 25, title: str | None = None) -> go.Figure:
-    """Per-step duration distributions across runs (box plots, slowest median first)."""
+def step_durations(
+    steps: pd.DataFrame, *, top: int = 25, title: str | None = None, theme: Theme = "neutral"
+) -> go.Figure:
+    """Per-step duration distributions across runs (box plots, slowest median first).
+
+    ``theme=None`` keeps plotly's template.
+    """
     done = steps[steps["status"].isin(["completed", "failed"]) & ~steps["is_running"]]
     medians = (
         done.groupby("step_id", observed=True)["duration_s"].median().sort_values(ascending=False).head(top)
@@ -164,12 +183,13 @@ def step_durations(steps: pd.DataFrame, *, top: int = 25, title: str | None = No
                 hovertemplate=f"{_esc(description)}<br>%{{x:.1f}} s<extra></extra>",
             )
         )
-    figure.update_layout(
-        title={"text": _html(title or "Step durations across runs (slowest first)"), "x": 0.01},
+    _base_layout(
+        figure,
+        title or "Step durations across runs (slowest first)",
+        top=70,
         showlegend=False,
         xaxis={"title": "seconds", "type": "log"},
         yaxis={"autorange": "reversed", "automargin": True},
         height=min(max(320, 28 * len(medians) + 150), 3000),
-        margin={"l": 10, "r": 20, "t": 70, "b": 40},
     )
-    return theme_neutral(figure)
+    return _apply_theme(figure, theme)

@@ -22,12 +22,15 @@ import plotly.graph_objects as go
 from ._figure import (
     MAX_LABEL,
     STEP_COLORS,
+    Theme,
+    _apply_theme,
+    _base_layout,
     _dates,
     _esc,
     _fmt_duration,
     _fmt_time,
-    _html,
     _label,
+    _naive_utc,
     _objects,
     theme_neutral,
 )
@@ -113,6 +116,7 @@ def gantt(
     now: datetime | None = None,
     title: str | None = None,
     max_label: int = MAX_LABEL,
+    theme: Theme = "neutral",
 ) -> go.Figure:
     """A run's plan as a Gantt timeline, with its events on top.
 
@@ -120,13 +124,14 @@ def gantt(
     bars from start to end colored by status (in-progress bars run to a "now"
     line); pending and skipped steps are listed too. Events are markers on their
     step's row (or the run's row), one symbol per type. Paused intervals are
-    shaded, the run's start and end marked.
+    shaded, the run's start and end marked. ``theme=None`` keeps plotly's template instead
+    of colors that read on light and dark backgrounds.
     """
     steps, events_df, run, mission = _inputs(trace_or_steps, events, run, mission)
     now_ts = pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC")
     figure = go.Figure()
     _fill(figure, steps, events_df, run, mission, now_ts, title, max_label)
-    return theme_neutral(figure)
+    return _apply_theme(figure, theme)
 
 
 def _fill(
@@ -251,6 +256,11 @@ def _add_events(figure: go.Figure, events: pd.DataFrame, rows: set[str]) -> None
         )
 
 
+def _full_height(kind: str, x0: Any, x1: Any, **style: Any) -> dict[str, Any]:
+    """A shape (``"line"`` or ``"rect"``) across the plot's whole height, from ``x0`` to ``x1``."""
+    return {"type": kind, "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1, **style}
+
+
 def _layout(
     figure: go.Figure,
     keys: list[str],
@@ -266,20 +276,9 @@ def _layout(
     notes: list[dict[str, Any]] = []
 
     def vline(x: Any, text: str, color: str, dash: str) -> None:
-        x = pd.Timestamp(x).tz_convert("UTC").tz_localize(None)
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": x,
-                "x1": x,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": color, "width": 1.5, "dash": dash},
-                "name": text,
-            }
-        )
+        x = _naive_utc(x)
+        line = {"color": color, "width": 1.5, "dash": dash}
+        shapes.append(_full_height("line", x, x, line=line, name=text))
         notes.append(
             {
                 "x": x,
@@ -303,21 +302,8 @@ def _layout(
         vline(now, "now", "#D55E00", "dash")
     pause_end = finished_at or now
     for start, stop in paused_intervals(events, pause_end):
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "y0": 0,
-                "y1": 1,
-                "x0": pd.Timestamp(start).tz_convert("UTC").tz_localize(None),
-                "x1": pd.Timestamp(stop).tz_convert("UTC").tz_localize(None),
-                "fillcolor": PAUSED_FILL,
-                "line": {"width": 0},
-                "layer": "below",
-                "name": "paused",
-            }
-        )
+        paused = {"fillcolor": PAUSED_FILL, "line": {"width": 0}, "layer": "below", "name": "paused"}
+        shapes.append(_full_height("rect", _naive_utc(start), _naive_utc(stop), **paused))
     if title is None:
         name = getattr(mission, "name", None) or "Run"
         run_id = getattr(run, "run_id", None) or (steps["run_id"].iloc[0] if len(steps) else "")
@@ -327,14 +313,16 @@ def _layout(
     height = min(max(380, ROW_HEIGHT * rows + 120), MAX_HEIGHT)
     # Past what fits, label every n-th row (all rows stay, with full text on hover; zoom in).
     label_step = max(1, math.ceil(rows * MIN_LABEL_PX / (height - 120)))
-    figure.update_layout(
-        title={"text": _html(title), "x": 0.01},
+    _base_layout(
+        figure,
+        title,
+        top=60,
+        right=10,
+        legend={"yanchor": "top", "y": 1, "x": 1.01, "font": {"size": 10}, "tracegroupgap": 2},
         barmode="overlay",
         bargap=0.3,
         hovermode="closest",
         height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 40},
-        legend={"yanchor": "top", "y": 1, "x": 1.01, "font": {"size": 10}, "tracegroupgap": 2},
         shapes=shapes,
         annotations=notes,
         xaxis={"type": "date", "title": None, "showgrid": True},
@@ -359,8 +347,11 @@ class LiveGantt:
     shapes in one batch: the chart is not rebuilt and keeps its zoom.
     """
 
-    def __init__(self, trace_or_steps: RunTrace | Any, events: Any = None, **kwargs: Any) -> None:
-        self.widget = go.FigureWidget(gantt(trace_or_steps, events, **kwargs))
+    def __init__(
+        self, trace_or_steps: RunTrace | Any, events: Any = None, *, theme: Theme = "neutral", **kwargs: Any
+    ) -> None:
+        self._theme = theme
+        self.widget = go.FigureWidget(gantt(trace_or_steps, events, theme=theme, **kwargs))
 
     def update(
         self,
@@ -372,7 +363,7 @@ class LiveGantt:
         now: datetime | None = None,
     ) -> None:
         """Show new plan/event data (and run status) in the same widget."""
-        fresh = gantt(trace_or_steps, events, run=run, mission=mission, now=now)
+        fresh = gantt(trace_or_steps, events, run=run, mission=mission, now=now, theme=self._theme)
         zoom = self.widget.layout.xaxis.range
         # plotly.js forgets an axis's type when a restyle changes its data, unless the same
         # update sets the type: clear it here so that the batch below sends it again.
