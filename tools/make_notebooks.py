@@ -69,18 +69,18 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             "missions = {m.name: m for m in client.missions.list().data}\n"
             'travel = missions["Travel booking assistant"]\n'
             'run = client.missions.runs.create(travel.mission_id, input={"to": '
-            '"Lisbon"}).data\nprint(run.status.value)',
+            '"Lisbon"}).data\nprint(run.status)',
         ),
         (
             "code",
             IGNORE + "import time\nfrom missionlab.timeline import LiveGantt\n\n"
             "trace = missionlab.load_run(client, travel.mission_id, run.run_id)\n"
             "live = LiveGantt(trace)\ndisplay(live)\n"
-            'while trace.run.status.value in ("pending", "running"):\n'
+            'while trace.run.status in ("pending", "running"):\n'
             "    time.sleep(1)\n"
             "    trace = missionlab.load_run(client, travel.mission_id, run.run_id)\n"
             "    live.update(trace)\n"
-            'print(trace.run.status.value, len(trace.steps), "steps", len(trace.events), '
+            'print(trace.run.status, len(trace.steps), "steps", len(trace.events), '
             '"events")',
         ),
         ("md", "A finished run shows itself as a status card and its Gantt:"),
@@ -193,7 +193,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             "code",
             "runs_df = frames.runs_frame(runs)\n"
             'history = runs_df[runs_df.started_at < "2026-11-28"]\n'
-            "history.status.value_counts().sort_index()",
+            "history.status_counts().sort_index()",
         ),
         ("md", "## Outcomes over time"),
         ("code", 'weekly = frames.outcomes_over_time(history, freq="W")\nweekly'),
@@ -302,7 +302,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         (
             "code",
             "trace = missionlab.load_run(client, mission.mission_id, rec.run_id)\n"
-            'print(trace.run.status.value, "-", trace.run.result_summary)\n'
+            'print(trace.run.status, "-", trace.run.result_summary)\n'
             'trace.steps_frame[["step_id", "status", "depth"]]',
         ),
         ("code", 'trace.events_frame[["type", "step_id", "summary"]]'),
@@ -321,7 +321,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             '            raise ValueError("no flights to Atlantis")\n'
             "except ValueError:\n    pass\n"
             "failed = missionlab.load_run(client, mission.mission_id, rec.run_id)\n"
-            'print(failed.run.status.value, "-", failed.run.error)\n'
+            'print(failed.run.status, "-", failed.run.error)\n'
             'failed.steps_frame[["step_id", "status"]]',
         ),
     ],
