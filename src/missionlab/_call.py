@@ -131,7 +131,7 @@ def parse_model(model: type[M]) -> Callable[[httpx.Response], M]:
     """A parser that validates the JSON answer as ``model``."""
 
     def parse(response: httpx.Response) -> M:
-        return model.model_validate(_json.loads(response.content))
+        return _json.validate(model, response.content)
 
     return parse
 

@@ -1,13 +1,15 @@
 """JSON in and out of the client, for any nesting depth a server sends.
 
-Answers are parsed with orjson, which stops at 1,024 levels (pydantic's own
+:func:`loads` parses with orjson, which stops at 1,024 levels (pydantic's own
 parser stops at ~200, Python's ``json`` at the recursion limit). A document
 orjson refuses is parsed again by a small iterative parser that has no depth
 limit, so that one deeply nested payload never makes a list unreadable. orjson
 also reads integers beyond 64 bits as floats: a document with such a number is
-read by Python's ``json`` instead, which keeps them exact. Text shown to people
-goes through :func:`short_json`, which is bounded in depth and length, never
-through ``json.dumps`` of server data.
+read by Python's ``json`` instead, which keeps them exact. :func:`validate`
+reads a model with pydantic's own parser (faster than parsing, then validating),
+and through :func:`loads` when that parser refuses the document. Text shown to
+people goes through :func:`short_json`, which is bounded in depth and length,
+never through ``json.dumps`` of server data.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from json.decoder import scanstring  # type: ignore[attr-defined]  # C-accelerated, not in typeshed
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-__all__ = ["dumps", "loads", "short_json"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = ["dumps", "loads", "short_json", "validate"]
+
+M = TypeVar("M", bound="BaseModel")
 
 SHORT_DEPTH = 20  # containers deeper than this show as {…} / […] in short_json
 
@@ -28,7 +35,7 @@ SHORT_DEPTH = 20  # containers deeper than this show as {…} / […] in short_j
 def loads(data: bytes | str) -> Any:
     """Parse a JSON document; raises ValueError when it is not JSON (NaN and Infinity are not)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    long_number = _LONG_NUMBER.search(raw) is not None
+    long_number = _LONG_DIGITS in raw.translate(_DIGITS_ONLY)
     if not long_number:
         try:
             return orjson.loads(raw)
@@ -43,12 +50,28 @@ def loads(data: bytes | str) -> Any:
     return _parse(text)
 
 
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")  # may not fit in 64 bits (or just a long digit string)
+# A run of 19 digits may be an integer beyond 64 bits (or just a long digit string). Found by
+# mapping every byte to "0" (digits) or " " (the rest): ~10x faster than a regex search.
+_DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_DIGITS = b"0" * 19
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # json.loads would keep a lone one
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def validate(model: type[M], data: bytes) -> M:
+    """``data`` validated as ``model``; raises ValueError (pydantic's ValidationError) if it isn't."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        if not any(error["type"] == "json_invalid" for error in exc.errors()):
+            raise
+    # Deeper than pydantic's parser goes, or a lone surrogate escape: parse, then validate.
+    return model.model_validate(loads(data))
 
 
 def dumps(value: Any) -> bytes:

@@ -16,6 +16,7 @@ import html
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import httpx
@@ -79,11 +80,9 @@ class PageRequest(Generic[T]):
             "GET", self.path, self.operation, parse, query=query, options=self.options or RequestOptions()
         )
 
-    def parse_page(self, response: httpx.Response) -> tuple[_PageBody[T], list[Any]]:
-        """The validated page and its items as plain dicts."""
-        raw = _json.loads(response.content)
-        body = _body_model(self.item).model_validate(raw)
-        return body, raw["data"]
+    def parse_page(self, response: httpx.Response) -> tuple[_PageBody[T], bytes]:
+        """The validated page, and the bytes it came from."""
+        return _json.validate(_body_model(self.item), response.content), response.content
 
     def parse_chunk(self, response: httpx.Response) -> Chunk:
         """The page's items as plain dicts, without pydantic (but its meta checked)."""
@@ -96,22 +95,29 @@ class PageRequest(Generic[T]):
         meta = raw.get("meta")
         return Chunk(items, None if meta is None else PageMeta.model_validate(meta), self)
 
-    def key(self, as_dicts: bool) -> Callable[[Any], tuple[Any, ...]]:
-        """The identity of an item (its id fields), for dropping repeats."""
+    def key(self, as_dicts: bool) -> Callable[[Any], Any] | None:
+        """The identity of an item (its id field, or a tuple of them), for dropping repeats."""
         fields: tuple[str, ...] = getattr(self.item, "_key_fields", ())
-        if as_dicts:
-            return lambda item: tuple(item.get(name) for name in fields)
-        return lambda item: tuple(getattr(item, name, None) for name in fields)
+        if not fields:
+            return None
+        if len(fields) == 1:
+            name = fields[0]
+            return (lambda item: item.get(name)) if as_dicts else attrgetter(name)
+        return (lambda item: tuple(item.get(n) for n in fields)) if as_dicts else attrgetter(*fields)
 
 
-def _unique(chunks: Iterable[Chunk], key: Callable[[Any], tuple[Any, ...]]) -> list[Any]:
+def _unique(chunks: Iterable[Chunk], key: Callable[[Any], Any] | None) -> list[Any]:
     """Every item once (its first appearance), in order; items without an id are all kept."""
-    seen: set[tuple[Any, ...]] = set()
     items: list[Any] = []
+    if key is None:
+        for chunk in chunks:
+            items.extend(chunk.items)
+        return items
+    seen: set[Any] = set()
     for chunk in chunks:
         for item in chunk.items:
             identity = key(item)
-            if not identity or None in identity:
+            if identity is None or (type(identity) is tuple and None in identity):
                 items.append(item)
             elif identity not in seen:
                 seen.add(identity)
@@ -148,9 +154,9 @@ def _progress(total: int, progress: bool | None, desc: str) -> Any:
 class _BasePage(Generic[T]):
     """What sync and async pages share: the data, the meta, and page arithmetic."""
 
-    def __init__(self, request: PageRequest[T], body: _PageBody[T], raw: list[Any]) -> None:
+    def __init__(self, request: PageRequest[T], body: _PageBody[T], content: bytes) -> None:
         self._request = request
-        self._raw = raw
+        self._content = content  # for fetch_all(as_dicts=True), which reuses this page
         self.data: list[T] = body.data
         self.meta: PageMeta | None = body.meta
 
@@ -180,7 +186,7 @@ class _BasePage(Generic[T]):
         request = replace(self._request, page_number=1)
         if self.meta is not None:
             request = replace(request, page_size=self.meta.page_size)
-        return Chunk(self._raw if as_dicts else self.data, self.meta, request)
+        return Chunk(_json.loads(self._content)["data"] if as_dicts else self.data, self.meta, request)
 
     def _all_request(self) -> PageRequest[T]:
         return replace(self._request, page_number=1, page_size=MAX_PAGE_SIZE)
@@ -214,8 +220,8 @@ class _BasePage(Generic[T]):
 class SyncPage(_BasePage[T]):
     """One page of a list; iterate over it to walk every item of every page."""
 
-    def __init__(self, client: Client, request: PageRequest[T], body: _PageBody[T], raw: list[Any]) -> None:
-        super().__init__(request, body, raw)
+    def __init__(self, client: Client, request: PageRequest[T], body: _PageBody[T], content: bytes) -> None:
+        super().__init__(request, body, content)
         self._client = client
 
     def _fetch(self, request: PageRequest[T]) -> SyncPage[T]:
@@ -293,9 +299,9 @@ class AsyncPage(_BasePage[T]):
     """One page of a list; ``async for`` over it walks every item of every page."""
 
     def __init__(
-        self, client: AsyncClient, request: PageRequest[T], body: _PageBody[T], raw: list[Any]
+        self, client: AsyncClient, request: PageRequest[T], body: _PageBody[T], content: bytes
     ) -> None:
-        super().__init__(request, body, raw)
+        super().__init__(request, body, content)
         self._client = client
 
     async def _fetch(self, request: PageRequest[T]) -> AsyncPage[T]:
