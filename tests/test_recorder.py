@@ -49,7 +49,7 @@ def test_a_successful_run(client: missionlab.Client) -> None:
     steps = client.missions.runs.plan.retrieve(rec.run_id, mission_id=mission_id).data
     assert next(s for s in steps if s.step_id == "search-cheap").parent_step_id == "search"
     events = events_of(client, rec)
-    assert [e.type.value for e in events if e.step_id == "search"] == [
+    assert [str(e.type) for e in events if e.step_id == "search"] == [
         "step_started",
         "tool_call",
         "step_completed",
