@@ -36,7 +36,8 @@ import httpx
 from _fault_transport import AFTER, BEFORE, FaultTransport
 from _sandbox_process import SandboxProcess
 from _soak_ledger import Findings, compare, read_store
-from _soak_workload import Tally, Worker
+from _soak_worker import Tally
+from _soak_workload import SoakWorker
 
 import missionlab
 
@@ -117,7 +118,7 @@ def run_soak(*, ops: int, fault_rate: float, seed: int, threads: int,
         started = time.perf_counter()
         with server, missionlab.Client(api_key=server.token, base_url=server.url,
                                        transport=transport) as client:
-            workers = [Worker(i, client, transport, ops // threads + (i < ops % threads), seed)
+            workers = [SoakWorker(i, client, transport, ops // threads + (i < ops % threads), seed)
                        for i in range(threads)]
             pool = [threading.Thread(target=w.run, name=f"soak-{w.index}") for w in workers]
             for thread in pool:
