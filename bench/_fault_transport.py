@@ -42,7 +42,7 @@ class Attempt:
 
     fault: str | None
     real_status: int | None = None  # None: never forwarded, or forwarding failed
-    real_error: str | None = None   # a transport error of the real connection
+    real_error: str | None = None  # a transport error of the real connection
 
     @property
     def committed(self) -> bool:
@@ -53,8 +53,9 @@ class Attempt:
 class FaultTransport(httpx.BaseTransport):
     """Injects ``rate`` of faults, chosen by ``mix`` (weights per fault), seeded by ``seed``."""
 
-    def __init__(self, inner: httpx.BaseTransport, *, rate: float, seed: int,
-                 mix: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, inner: httpx.BaseTransport, *, rate: float, seed: int, mix: dict[str, float] | None = None
+    ) -> None:
         if not 0 <= rate <= 1:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
         self._inner = inner
@@ -132,8 +133,9 @@ class FaultTransport(httpx.BaseTransport):
             return response
         response.close()
         if fault == "drop":
-            raise httpx.RemoteProtocolError("injected: server disconnected without sending a "
-                                            "response", request=request)
+            raise httpx.RemoteProtocolError(
+                "injected: server disconnected without sending a response", request=request
+            )
         if fault == "timeout":
             raise httpx.ReadTimeout("injected: timed out reading the response", request=request)
         return _synthetic(502, request)
@@ -144,7 +146,13 @@ class FaultTransport(httpx.BaseTransport):
 
 def _synthetic(status: int, request: httpx.Request) -> httpx.Response:
     title = {429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable"}[status]
-    body = {"errors": [{"code": "injected_fault", "title": title,
-                        "detail": f"{title} (injected by the soak's fault layer)"}]}
-    return httpx.Response(status, json=body, headers={"retry-after-ms": RETRY_AFTER_MS},
-                          request=request)
+    body = {
+        "errors": [
+            {
+                "code": "injected_fault",
+                "title": title,
+                "detail": f"{title} (injected by the soak's fault layer)",
+            }
+        ]
+    }
+    return httpx.Response(status, json=body, headers={"retry-after-ms": RETRY_AFTER_MS}, request=request)

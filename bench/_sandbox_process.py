@@ -37,9 +37,24 @@ class SandboxProcess:
     def start(self, timeout: float = 30) -> SandboxProcess:
         """Start serving; returns once the server answers."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--host", HOST,
-             "--port", str(self.port), "--db", self.db, "--token", self.token],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "missionlab.cli",
+                "sandbox",
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--db",
+                self.db,
+                "--token",
+                self.token,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

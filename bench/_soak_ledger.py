@@ -30,8 +30,11 @@ from missionlab.sandbox import Store
 
 Effect = Literal["done", "unacked", "none", "maybe"]
 CERTAIN: tuple[Effect, ...] = ("done", "unacked")
-OBJECT_ID_FIELDS = {"tools": "tool_id", "knowledge-bases": "knowledge_base_id",
-                    "mcp-servers": "mcp_server_id"}
+OBJECT_ID_FIELDS = {
+    "tools": "tool_id",
+    "knowledge-bases": "knowledge_base_id",
+    "mcp-servers": "mcp_server_id",
+}
 ALL = 10**9  # a page size that holds everything
 
 
@@ -82,8 +85,8 @@ class Record:
     def expected(self) -> Literal["present", "absent", "either"]:
         """Whether the server must hold this record, must not, or may."""
         own: Literal["present", "absent", "either"] = (
-            "absent" if self.created == "none" else "either" if self.created == "maybe"
-            else "present")
+            "absent" if self.created == "none" else "either" if self.created == "maybe" else "present"
+        )
         if self.deleted in CERTAIN:
             own = "absent"
         elif self.deleted == "maybe" and own == "present":
@@ -118,10 +121,8 @@ class Findings:
 class ServerRecords:
     """The server's records, by (kind, tag), each with the register values the soak reads."""
 
-    found: dict[tuple[str, str], list[dict[str, Any]]] = field(
-        default_factory=lambda: defaultdict(list))
-    status_events: dict[str, list[dict[str, Any]]] = field(
-        default_factory=lambda: defaultdict(list))
+    found: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    status_events: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
 
 def read_store(db: str | Path) -> ServerRecords:
@@ -131,15 +132,16 @@ def read_store(db: str | Path) -> ServerRecords:
     try:
         for mission in store.list_missions(1, ALL)[0]:
             out.found["mission", mission["name"]].append(
-                {"id": mission["mission_id"], "description": mission.get("description")})
+                {"id": mission["mission_id"], "description": mission.get("description")}
+            )
             for kind, id_field in OBJECT_ID_FIELDS.items():
                 for body in store.list_objects(kind, mission["mission_id"]):
                     out.found["object", str(body.get("name"))].append(
-                        {"id": body.get(id_field), "rev": body.get("rev")})
+                        {"id": body.get(id_field), "rev": body.get("rev")}
+                    )
         for run in store.list_runs(None, None, 1, ALL)[0]:
             mission_id, run_id = run["mission_id"], run["run_id"]
-            agents = {f"agent:{a['telnyx_agent_id']}": True
-                      for a in store.list_agents(mission_id, run_id)}
+            agents = {f"agent:{a['telnyx_agent_id']}": True for a in store.list_agents(mission_id, run_id)}
             tag = str((run.get("metadata") or {}).get("soak"))
             out.found["run", tag].append({"id": run_id, "status": run["status"], **agents})
             for step in store.get_plan(mission_id, run_id):
@@ -150,7 +152,8 @@ def read_store(db: str | Path) -> ServerRecords:
                 out.status_events[event["run_id"]].append(event)
             else:
                 out.found["event", event["summary"]].append(
-                    {"id": event["event_id"], "key": event.get("idempotency_key")})
+                    {"id": event["event_id"], "key": event.get("idempotency_key")}
+                )
     finally:
         store.close()
     return out
@@ -172,9 +175,11 @@ def compare(records: Iterable[Record], server: ServerRecords) -> Findings:
     findings = Findings()
     records = list(records)
     made = {(r.kind, r.tag) for r in records}
-    findings.inconsistent += [f"{kind} {tag}: {len(rows)} record(s) that no operation made"
-                              for (kind, tag), rows in server.found.items()
-                              if rows and (kind, tag) not in made]
+    findings.inconsistent += [
+        f"{kind} {tag}: {len(rows)} record(s) that no operation made"
+        for (kind, tag), rows in server.found.items()
+        if rows and (kind, tag) not in made
+    ]
     for record in records:
         findings.checked += 1
         rows = server.found.get((record.kind, record.tag), [])
@@ -193,8 +198,7 @@ def compare(records: Iterable[Record], server: ServerRecords) -> Findings:
             continue
         row = rows[0]
         if record.ident is not None and row.get("id") != record.ident:
-            findings.inconsistent.append(f"{what}: id {row.get('id')}, the client got "
-                                         f"{record.ident}")
+            findings.inconsistent.append(f"{what}: id {row.get('id')}, the client got {record.ident}")
         if record.key is not None and row.get("key") != record.key:
             findings.inconsistent.append(f"{what}: idempotency_key {row.get('key')!r}")
         for name in set(record.registers) | set(record.initial):
@@ -203,15 +207,15 @@ def compare(records: Iterable[Record], server: ServerRecords) -> Findings:
             observed = row.get(name, False if name.startswith("agent:") else None)
             if observed not in allowed:
                 target = findings.lost if effect == "done" else findings.inconsistent
-                target.append(f"{what}: {name} is {_shown(observed)}, expected one of "
-                              f"{_shown(allowed)}")
+                target.append(f"{what}: {name} is {_shown(observed)}, expected one of {_shown(allowed)}")
         if record.kind == "run":
             _check_status_chain(record, row, server.status_events.get(row["id"], []), findings)
     return findings
 
 
-def _check_status_chain(record: Record, row: dict[str, Any], events: list[dict[str, Any]],
-                        findings: Findings) -> None:
+def _check_status_chain(
+    record: Record, row: dict[str, Any], events: list[dict[str, Any]], findings: Findings
+) -> None:
     """One status_change event per status change, in an unbroken chain to the final status."""
     certain = sum(e in CERTAIN for e in record.status_changes)
     possible = certain + sum(e == "maybe" for e in record.status_changes)
@@ -219,8 +223,9 @@ def _check_status_chain(record: Record, row: dict[str, Any], events: list[dict[s
     if len(events) < certain:
         findings.lost.append(f"{what}: {len(events)} status_change events, {certain} committed")
     elif len(events) > possible:
-        findings.duplicated.append(f"{what}: {len(events)} status_change events for at most "
-                                   f"{possible} status changes")
+        findings.duplicated.append(
+            f"{what}: {len(events)} status_change events for at most {possible} status changes"
+        )
     status = "pending"
     for event in events:
         payload = event.get("payload") or {}
@@ -228,5 +233,6 @@ def _check_status_chain(record: Record, row: dict[str, Any], events: list[dict[s
             findings.inconsistent.append(f"{what}: status_change {payload} follows {status!r}")
         status = str(payload.get("to"))
     if status != row["status"]:
-        findings.inconsistent.append(f"{what}: status {row['status']!r} but the last "
-                                     f"status_change went to {status!r}")
+        findings.inconsistent.append(
+            f"{what}: status {row['status']!r} but the last status_change went to {status!r}"
+        )

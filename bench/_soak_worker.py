@@ -93,8 +93,9 @@ class Worker:
 
     operations: ClassVar[dict[str, float]] = {}
 
-    def __init__(self, index: int, client: missionlab.Client, transport: FaultTransport,
-                 ops: int, seed: int) -> None:
+    def __init__(
+        self, index: int, client: missionlab.Client, transport: FaultTransport, ops: int, seed: int
+    ) -> None:
         self.index = index
         self.client = client
         self.transport = transport
@@ -116,8 +117,7 @@ class Worker:
 
     # -- calling --------------------------------------------------------------------------
 
-    def call(self, kind: str, fn: Callable[[str], Any], *, expect_ok: bool = True
-             ) -> tuple[Any, Effect, str]:
+    def call(self, kind: str, fn: Callable[[str], Any], *, expect_ok: bool = True) -> tuple[Any, Effect, str]:
         """Run one logical operation: (result or None, effect, operation id)."""
         op = f"t{self.index}.{self.done}"
         self.done += 1
@@ -141,20 +141,28 @@ class Worker:
             self.tally.untyped[name] += 1
             if len(self.tally.untyped_examples) < EXAMPLES:
                 self.tally.untyped_examples.append(
-                    f"{kind} ({op}): {name}: {first_line[:200]}{_where(error)}")
+                    f"{kind} ({op}): {name}: {first_line[:200]}{_where(error)}"
+                )
         else:
             self.tally.typed[name] += 1
             if expect_ok and not any(a.fault for a in attempts):
-                self.tally.unexpected.append(f"{kind} ({op}) met no fault: {name}: "
-                                             f"{first_line[:200]}")
+                self.tally.unexpected.append(f"{kind} ({op}) met no fault: {name}: {first_line[:200]}")
         return None, effect, op
 
     def anomaly(self, text: str) -> None:
         """A read that contradicts this worker's acknowledged writes."""
         self.tally.bad_reads.append(text)
 
-    def record(self, kind: str, tag: str, op: str, effect: Effect, parent: Record | None,
-               ident: str | None = None, **initial: Any) -> Record:
+    def record(
+        self,
+        kind: str,
+        tag: str,
+        op: str,
+        effect: Effect,
+        parent: Record | None,
+        ident: str | None = None,
+        **initial: Any,
+    ) -> Record:
         """The ledger entry of what the last call created."""
         record = Record(kind, tag, op, effect, parent, self.told, ident, initial=initial)
         self.tally.records.append(record)
@@ -180,8 +188,6 @@ class Worker:
 
     def _check_listing(self, op: str, what: str, listed: list[str], known: list[str]) -> None:
         if len(set(listed)) != len(listed):
-            self.anomaly(f"list {what} ({op}): {len(listed) - len(set(listed))} of "
-                         f"{len(listed)} items twice")
+            self.anomaly(f"list {what} ({op}): {len(listed) - len(set(listed))} of {len(listed)} items twice")
         if missing := set(known) - set(listed):
             self.anomaly(f"list {what} ({op}): {len(missing)} acknowledged items missing")
-

@@ -67,9 +67,15 @@ class SoakResult:
 
     @property
     def clean(self) -> bool:
-        return not (self.findings.lost or self.findings.duplicated or self.untyped
-                    or self.findings.inconsistent or self.tally.unexpected
-                    or self.tally.bad_reads or self.server_errors)
+        return not (
+            self.findings.lost
+            or self.findings.duplicated
+            or self.untyped
+            or self.findings.inconsistent
+            or self.tally.unexpected
+            or self.tally.bad_reads
+            or self.server_errors
+        )
 
     def lines(self) -> list[str]:
         """The figures, one per line (Markdown-friendly)."""
@@ -100,26 +106,35 @@ class SoakResult:
             f"- **bad reads: {len(t.bad_reads)}** (a read that contradicts acknowledged writes "
             "or lists an item twice)",
         ]
-        for title, items in (("lost", f.lost), ("duplicated", f.duplicated),
-                             ("inconsistent", f.inconsistent), ("unexplained", t.unexpected),
-                             ("untyped", t.untyped_examples), ("bad read", t.bad_reads)):
+        for title, items in (
+            ("lost", f.lost),
+            ("duplicated", f.duplicated),
+            ("inconsistent", f.inconsistent),
+            ("unexplained", t.unexpected),
+            ("untyped", t.untyped_examples),
+            ("bad read", t.bad_reads),
+        ):
             lines += [f"  - {title}: {item}" for item in items[:SHOWN]]
         return lines
 
 
-def run_soak(*, ops: int, fault_rate: float, seed: int, threads: int,
-             db: Path | None = None) -> SoakResult:
+def run_soak(*, ops: int, fault_rate: float, seed: int, threads: int, db: Path | None = None) -> SoakResult:
     """Run the soak against a sandbox of its own, and check the server's records."""
     with tempfile.TemporaryDirectory(prefix="missionlab-soak-") as tmp:
         path = db or Path(tmp) / "soak.db"
         server = SandboxProcess(path, token=secrets.token_urlsafe(16))
-        transport = FaultTransport(httpx.HTTPTransport(limits=httpx.Limits(
-            max_connections=threads * 2)), rate=fault_rate, seed=seed)
+        transport = FaultTransport(
+            httpx.HTTPTransport(limits=httpx.Limits(max_connections=threads * 2)), rate=fault_rate, seed=seed
+        )
         started = time.perf_counter()
-        with server, missionlab.Client(api_key=server.token, base_url=server.url,
-                                       transport=transport) as client:
-            workers = [SoakWorker(i, client, transport, ops // threads + (i < ops % threads), seed)
-                       for i in range(threads)]
+        with (
+            server,
+            missionlab.Client(api_key=server.token, base_url=server.url, transport=transport) as client,
+        ):
+            workers = [
+                SoakWorker(i, client, transport, ops // threads + (i < ops % threads), seed)
+                for i in range(threads)
+            ]
             pool = [threading.Thread(target=w.run, name=f"soak-{w.index}") for w in workers]
             for thread in pool:
                 thread.start()
@@ -132,21 +147,33 @@ def run_soak(*, ops: int, fault_rate: float, seed: int, threads: int,
         for worker in workers:
             tally.merge(worker.tally)
         findings = compare(tally.records, read_store(path))
-    return SoakResult(ops, threads, fault_rate, seed, seconds, transport.requests,
-                      dict(transport.injected), dict(transport.server_errors), tally, findings)
+    return SoakResult(
+        ops,
+        threads,
+        fault_rate,
+        seed,
+        seconds,
+        transport.requests,
+        dict(transport.injected),
+        dict(transport.server_errors),
+        tally,
+        findings,
+    )
 
 
 def write_report(result: SoakResult, command: str, path: Path = REPORT) -> None:
     """Replace the figures between the markers of ``path`` with this run's."""
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    block = "\n".join([
-        BEGIN,
-        f"`{command}` on {datetime.date.today().isoformat()} ({machine}), "
-        f"missionlab {missionlab.__version__}:",
-        "",
-        *result.lines(),
-        END,
-    ])
+    block = "\n".join(
+        [
+            BEGIN,
+            f"`{command}` on {datetime.date.today().isoformat()} ({machine}), "
+            f"missionlab {missionlab.__version__}:",
+            "",
+            *result.lines(),
+            END,
+        ]
+    )
     text = path.read_text() if path.exists() else f"# Reliability\n\n{BEGIN}\n{END}\n"
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
@@ -156,24 +183,30 @@ def write_report(result: SoakResult, command: str, path: Path = REPORT) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=10_000, help="operations (default 10000)")
-    parser.add_argument("--fault-rate", type=float, default=0.33,
-                        help="share of requests that meet a fault (default 0.33)")
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.33, help="share of requests that meet a fault (default 0.33)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the faults and the workload")
     parser.add_argument("--threads", type=int, default=12, help="worker threads (default 12)")
     parser.add_argument("--db", type=Path, help="keep the sandbox's database in this file")
-    parser.add_argument("--no-report", action="store_true",
-                        help="do not write the figures into docs/reliability.md")
+    parser.add_argument(
+        "--no-report", action="store_true", help="do not write the figures into docs/reliability.md"
+    )
     args = parser.parse_args(argv)
     if args.db is not None and args.db.exists():
         parser.error(f"--db {args.db} exists: the soak needs a database of its own")
-    result = run_soak(ops=args.ops, fault_rate=args.fault_rate, seed=args.seed,
-                      threads=args.threads, db=args.db)
+    result = run_soak(
+        ops=args.ops, fault_rate=args.fault_rate, seed=args.seed, threads=args.threads, db=args.db
+    )
     command = shlex.join(["python", "bench/soak.py", *(argv if argv is not None else sys.argv[1:])])
     print(f"{command}\n" + "\n".join(result.lines()))
     if not args.no_report:
         write_report(result, command)
-    print("OK: nothing lost, duplicated or inconsistent; every failure typed and explained"
-          if result.clean else "FAILED: see the lines above")
+    print(
+        "OK: nothing lost, duplicated or inconsistent; every failure typed and explained"
+        if result.clean
+        else "FAILED: see the lines above"
+    )
     return 0 if result.clean else 1
 
 

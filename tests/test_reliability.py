@@ -77,8 +77,11 @@ def test_acknowledged_writes_survive_sigkill_rounds(tmp_path: Path) -> None:
     mission_id = client.missions.create(name="sigkill", execution_mode="external").data.mission_id
     runs = [client.missions.runs.create(mission_id).data.run_id for _ in range(writers)]
     for run_id in runs:
-        client.missions.runs.plan.create(run_id, mission_id=mission_id, steps=[
-            {"step_id": "s", "description": "updated by one writer", "sequence": 1}])
+        client.missions.runs.plan.create(
+            run_id,
+            mission_id=mission_id,
+            steps=[{"step_id": "s", "description": "updated by one writer", "sequence": 1}],
+        )
     stop = threading.Event()
     outcomes = [Outcomes() for _ in range(writers)]
     step_writes: list[list[tuple[int, bool]]] = [[] for _ in range(writers)]
@@ -92,21 +95,41 @@ def test_acknowledged_writes_survive_sigkill_rounds(tmp_path: Path) -> None:
                 # A failed keyed log is retried with the same key until acknowledged, across
                 # the restarts: it must end up stored exactly once.
                 key = pending_key or f"w{i}-{n}"
-                ok = out.attempt(f"event {key}", events.log, run_id, mission_id=mission_id,
-                                 type="message", summary=key, idempotency_key=key)
+                ok = out.attempt(
+                    f"event {key}",
+                    events.log,
+                    run_id,
+                    mission_id=mission_id,
+                    type="message",
+                    summary=key,
+                    idempotency_key=key,
+                )
                 pending_key = None if ok else key
             elif n % 3 == 1:
-                ok = out.attempt(f"step {n}", plan.update_step, "s", mission_id=mission_id,
-                                 run_id=run_id, metadata={"n": n})
+                ok = out.attempt(
+                    f"step {n}",
+                    plan.update_step,
+                    "s",
+                    mission_id=mission_id,
+                    run_id=run_id,
+                    metadata={"n": n},
+                )
                 step_writes[i].append((n, ok))
             else:
-                ok = out.attempt(f"run w{i}-{n}", client.missions.runs.create, mission_id,
-                                 metadata={"tag": f"w{i}-{n}"})
+                ok = out.attempt(
+                    f"run w{i}-{n}", client.missions.runs.create, mission_id, metadata={"tag": f"w{i}-{n}"}
+                )
             if not ok:
                 time.sleep(0.05)
         while pending_key is not None and not out.attempt(
-                f"event {pending_key}", events.log, run_id, mission_id=mission_id,
-                type="message", summary=pending_key, idempotency_key=pending_key):
+            f"event {pending_key}",
+            events.log,
+            run_id,
+            mission_id=mission_id,
+            type="message",
+            summary=pending_key,
+            idempotency_key=pending_key,
+        ):
             time.sleep(0.1)
 
     pool = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
@@ -134,16 +157,15 @@ def test_acknowledged_writes_survive_sigkill_rounds(tmp_path: Path) -> None:
             assert {k: n for k, n in stored.items() if n > 1} == {}
             assert acked - set(stored) == set(), "acknowledged events lost"
             assert set(stored) == acked, "every keyed log was eventually acknowledged"
-            step = client.missions.runs.plan.get_step_details(
-                "s", mission_id=mission_id, run_id=run_id).data
+            step = client.missions.runs.plan.get_step_details("s", mission_id=mission_id, run_id=run_id).data
             last_acked = max(n for n, ok in step_writes[i] if ok)
             later_failures = {n for n, ok in step_writes[i] if not ok and n > last_acked}
             assert step.metadata["n"] in {last_acked} | later_failures
-        stored_runs = tags_of(client.missions.runs.list(mission_id).fetch_all(),
-                              lambda r: (r.metadata or {}).get("tag"))
+        stored_runs = tags_of(
+            client.missions.runs.list(mission_id).fetch_all(), lambda r: (r.metadata or {}).get("tag")
+        )
         acked_runs = {t.removeprefix("run ") for t in all_acked if t.startswith("run ")}
-        failed_runs = {t.removeprefix("run ") for out in outcomes for t in out.failed
-                       if t.startswith("run ")}
+        failed_runs = {t.removeprefix("run ") for out in outcomes for t in out.failed if t.startswith("run ")}
         assert acked_runs - set(stored_runs) == set(), "acknowledged runs lost"
         assert {t: n for t, n in stored_runs.items() if t is not None and n > 1} == {}
         assert set(stored_runs) - {None} <= acked_runs | failed_runs
@@ -159,40 +181,55 @@ def test_acknowledged_writes_survive_sigkill_rounds(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_32_concurrent_writers_lose_nothing_and_keep_order(tmp_path: Path) -> None:
     writers, rounds = 32, 12
-    with Sandbox(db=tmp_path / "writers.db", token=secrets.token_urlsafe(16)) as sandbox, \
-            sandbox.client() as client:
-        mission_id = client.missions.create(name="writers", execution_mode="external"
-                                            ).data.mission_id
+    with (
+        Sandbox(db=tmp_path / "writers.db", token=secrets.token_urlsafe(16)) as sandbox,
+        sandbox.client() as client,
+    ):
+        mission_id = client.missions.create(name="writers", execution_mode="external").data.mission_id
         run_id = client.missions.runs.create(mission_id).data.run_id
-        client.missions.runs.plan.create(run_id, mission_id=mission_id, steps=[
-            {"step_id": f"w{i}", "description": f"writer {i}", "sequence": i}
-            for i in range(writers)])
+        client.missions.runs.plan.create(
+            run_id,
+            mission_id=mission_id,
+            steps=[{"step_id": f"w{i}", "description": f"writer {i}", "sequence": i} for i in range(writers)],
+        )
         outcomes = [Outcomes() for _ in range(writers)]
 
         def write(i: int) -> None:
             out, runs = outcomes[i], client.missions.runs
             for k in range(rounds):
-                out.attempt(f"event w{i}:{k}", runs.events.log, run_id, mission_id=mission_id,
-                            type="message", summary=f"w{i}:{k}", idempotency_key=f"w{i}-{k}",
-                            payload={"writer": i, "k": k})
-                out.attempt(f"step {k}", runs.plan.update_step, f"w{i}", mission_id=mission_id,
-                            run_id=run_id, metadata={"k": k},
-                            status="in_progress" if k < rounds - 1 else "completed")
+                out.attempt(
+                    f"event w{i}:{k}",
+                    runs.events.log,
+                    run_id,
+                    mission_id=mission_id,
+                    type="message",
+                    summary=f"w{i}:{k}",
+                    idempotency_key=f"w{i}-{k}",
+                    payload={"writer": i, "k": k},
+                )
+                out.attempt(
+                    f"step {k}",
+                    runs.plan.update_step,
+                    f"w{i}",
+                    mission_id=mission_id,
+                    run_id=run_id,
+                    metadata={"k": k},
+                    status="in_progress" if k < rounds - 1 else "completed",
+                )
                 if k % 4 == 0:
-                    out.attempt(f"run w{i}:{k}", runs.create, mission_id,
-                                metadata={"tag": f"w{i}:{k}"})
+                    out.attempt(f"run w{i}:{k}", runs.create, mission_id, metadata={"tag": f"w{i}:{k}"})
 
         run_threads(writers, write)
         assert [u for out in outcomes for u in out.untyped] == []
         assert sum((out.typed for out in outcomes), Counter()) == Counter()
 
         events = client.missions.runs.events.list(run_id, mission_id=mission_id).fetch_all()
-        walked = [e.event_id for e in client.missions.runs.events.list(
-            run_id, mission_id=mission_id, page_size=7)]
+        walked = [
+            e.event_id for e in client.missions.runs.events.list(run_id, mission_id=mission_id, page_size=7)
+        ]
         assert walked == [e.event_id for e in events], "pages and fetch_all disagree"
         summaries = [e.summary for e in events if e.type == "message"]
-        assert Counter(summaries) == Counter(f"w{i}:{k}" for i in range(writers)
-                                             for k in range(rounds))
+        assert Counter(summaries) == Counter(f"w{i}:{k}" for i in range(writers) for k in range(rounds))
         for i in range(writers):  # each writer's events in the order it logged them
             mine = [s for s in summaries if s.startswith(f"w{i}:")]
             assert mine == [f"w{i}:{k}" for k in range(rounds)]
@@ -200,12 +237,15 @@ def test_32_concurrent_writers_lose_nothing_and_keep_order(tmp_path: Path) -> No
         assert stamps == sorted(stamps)
         plan = client.missions.runs.plan.retrieve(run_id, mission_id=mission_id).data
         assert {(s.step_id, s.status, s.metadata["k"]) for s in plan} == {
-            (f"w{i}", "completed", rounds - 1) for i in range(writers)}
-        stored_runs = tags_of(client.missions.runs.list(mission_id).fetch_all(),
-                              lambda r: (r.metadata or {}).get("tag"))
+            (f"w{i}", "completed", rounds - 1) for i in range(writers)
+        }
+        stored_runs = tags_of(
+            client.missions.runs.list(mission_id).fetch_all(), lambda r: (r.metadata or {}).get("tag")
+        )
         del stored_runs[None]  # the shared run
-        assert stored_runs == Counter(t.removeprefix("run ") for out in outcomes
-                                      for t in out.acked if t.startswith("run "))
+        assert stored_runs == Counter(
+            t.removeprefix("run ") for out in outcomes for t in out.acked if t.startswith("run ")
+        )
 
 
 # -- the soak, short ---------------------------------------------------------------------------
@@ -235,7 +275,8 @@ def test_short_soak_loses_and_duplicates_nothing(short_soak: tuple[Any, Path]) -
 
 @pytest.mark.slow
 def test_soak_check_finds_lost_duplicated_and_phantom_records(
-        short_soak: tuple[Any, Path], tmp_path: Path) -> None:
+    short_soak: tuple[Any, Path], tmp_path: Path
+) -> None:
     result, db = short_soak
     records = {(r.kind, r.tag): r for r in result.tally.records}
     copy = tmp_path / "tampered.db"
@@ -243,21 +284,33 @@ def test_soak_check_finds_lost_duplicated_and_phantom_records(
     store = Store(copy)
     try:
         missions = store.list_missions(1, 10**6)[0]
-        present = [m for m in missions if records[("mission", m["name"])].expected() == "present"
-                   and records[("mission", m["name"])].created == "done"]
+        present = [
+            m
+            for m in missions
+            if records[("mission", m["name"])].expected() == "present"
+            and records[("mission", m["name"])].created == "done"
+        ]
         lost, updated = present[0], present[1]
         store.delete_mission(lost["mission_id"])
         store.update_mission(updated["mission_id"], {"description": "not written by the soak"})
-        event = next(r for r in result.tally.records if r.kind == "event"
-                     and r.created == "done" and r.expected() == "present")
-        runs = {(run.get("metadata") or {}).get("soak"): run
-                for run in store.list_runs(None, None, 1, 10**6)[0]}
+        event = next(
+            r
+            for r in result.tally.records
+            if r.kind == "event" and r.created == "done" and r.expected() == "present"
+        )
+        runs = {
+            (run.get("metadata") or {}).get("soak"): run for run in store.list_runs(None, None, 1, 10**6)[0]
+        }
         run = runs[event.parent.tag]
-        store.record_event(run["mission_id"], {"run_id": run["run_id"], "type": "message",
-                                               "summary": event.tag})
+        store.record_event(
+            run["mission_id"], {"run_id": run["run_id"], "type": "message", "summary": event.tag}
+        )
         # A run the client was told failed, and that the server never acted on, appears.
-        refused = next(r for r in result.tally.records if r.kind == "run"
-                       and r.created == "none" and r.parent.expected() == "present")
+        refused = next(
+            r
+            for r in result.tally.records
+            if r.kind == "run" and r.created == "none" and r.parent.expected() == "present"
+        )
         mission_id = next(m["mission_id"] for m in missions if m["name"] == refused.parent.tag)
         store.create_run(mission_id, {"metadata": {"soak": refused.tag}})
     finally:
@@ -266,5 +319,4 @@ def test_soak_check_finds_lost_duplicated_and_phantom_records(
     assert any(lost["name"] in line and "absent" in line for line in findings.lost)
     assert any(updated["name"] in line and "description" in line for line in findings.lost)
     assert [line for line in findings.duplicated if event.tag in line] != []
-    assert any(refused.tag in line and "never committed" in line
-               for line in findings.inconsistent)
+    assert any(refused.tag in line and "never committed" in line for line in findings.inconsistent)
