@@ -140,7 +140,7 @@ class ReadingWorker(Worker):
         id_field = OBJECTS[kind][2].removeprefix("get_") + "_id"
         listed, _, op = self.call(
             f"list {kind}",
-            lambda op: [o[id_field] for o in self._objects_api(kind, 5)(mission.mission_id).data],
+            lambda op: [o[id_field] for o in self._objects_api(kind, 5)(mission.mission_id)["data"]],
         )
         if listed is not None:
             known = [o.object_id for o in mission.objects if o.kind == kind]

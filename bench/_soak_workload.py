@@ -277,7 +277,9 @@ class SoakWorker(ReadingWorker):
         created, effect, op = self.call(
             f"create {kind}", lambda op: self._objects_api(kind, 1)(mission.mission_id, body={"name": op})
         )
-        object_id = created and created.data[OBJECTS[kind][2].removeprefix("get_") + "_id"]
+        # Mission objects come back as the JSON the server sent (the document says any JSON):
+        # the sandbox wraps the object in "data".
+        object_id = created and created["data"][OBJECTS[kind][2].removeprefix("get_") + "_id"]
         record = self.record("object", op, op, effect, mission.record, object_id, rev=None)
         if object_id is not None:
             mission.objects.append(MissionObject(record, kind, object_id))
