@@ -28,6 +28,7 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._pagination import AsyncPage, SyncPage
+from ._version import __version__
 from .models import Event, Mission, PlanStep, Run, TelnyxAgent
 from .recorder import RecorderError, RunRecorder
 from .types import EventType, ExecutionMode, RunStatus, StepStatus
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from .trace import RunTrace, load_run
     from .widgets import browse
 
-__version__ = "0.1.0"
 
 # Names whose modules pull in heavy dependencies, imported on first use.
 _LAZY = {
