@@ -4,10 +4,12 @@
 FastAPI are imported only when something that needs them is first used.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+# Only the names in __all__ are public here: helpers are imported under private names, and the
+# submodules bound by the imports below are removed again at the end (``missionlab.models`` and
+# friends still resolve, through __getattr__). tests/test_public_api.py checks vars(missionlab).
+import typing as _typing
+from importlib import import_module as _import_module
+from types import ModuleType as _ModuleType
 
 from ._client import AsyncClient, Client
 from ._exceptions import (
@@ -33,7 +35,7 @@ from .models import Event, Mission, PlanStep, Run, TelnyxAgent
 from .recorder import RecorderError, RunRecorder
 from .types import EventType, ExecutionMode, RunStatus, StepStatus
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from ._connect import connect
     from .diagnosis import diagnose
     from .frames import to_frame
@@ -95,13 +97,30 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(_import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if not name.startswith("_"):
+        try:
+            return _import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'missionlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def _unbind_submodules() -> None:
+    """Remove the public submodules that the imports above bound here (they stay importable)."""
+    namespace = globals()
+    for name, value in list(namespace.items()):
+        if isinstance(value, _ModuleType) and value.__name__ == f"{__name__}.{name}" and name[0] != "_":
+            del namespace[name]
+
+
+_unbind_submodules()
