@@ -15,6 +15,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # the source tree's missionlab, as the tests use
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # this site's own extension
 
 # The sandbox (FastAPI) is imported before autodoc runs: once autodoc has documented the
 # pydantic models, a first import of FastAPI (which defines pydantic models of its own) fails
@@ -27,9 +28,9 @@ author = "missionlab developers"
 copyright = "2026, missionlab developers"
 release = version = __version__
 
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode"]
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "plotly_figures"]
 suppress_warnings: list[str] = []
-exclude_patterns = ["_build", "notebooks/*.py", "notebooks/jupytext.toml", "**/.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_ext", "notebooks/*.py", "notebooks/jupytext.toml", "**/.ipynb_checkpoints"]
 # notebooks/ is linked into docs/ (docs/notebooks -> ../notebooks); the .ipynb files are pages.
 
 # Markdown
@@ -39,9 +40,10 @@ myst_heading_anchors = 3
 # Notebooks: the saved outputs, as committed.
 nb_execution_mode = "off"
 nb_ipywidgets_js: dict[str, dict[str, str]] = {}  # no widget state is saved: load no widget JS (a CDN)
-# plotly's JSON output needs plotly.js in the page: the site shows the cells and their other
-# outputs, not those figures (the guide pages show pictures of them).
+# plotly's JSON output: docs/_ext/plotly_figures.py adds its HTML, drawn by the plotly.js that
+# the plotly package ships.
 suppress_warnings.append("mystnb.unknown_mime_type")
+nb_custom_formats = {".ipynb": "plotly_figures.read_notebook"}
 
 # API reference
 autodoc_member_order = "bysource"
