@@ -5,12 +5,13 @@ ipywidgets and the sandbox's FastAPI are imported only when something that needs
 them is first used.
 """
 
-from __future__ import annotations
-
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+# Only the names in __all__ are public here: helpers are imported under private names, and the
+# submodules bound by the imports below are removed again at the end (``missionlab.models`` and
+# friends still resolve, through __getattr__). tests/test_public_api.py checks vars(missionlab).
+import sys as _sys
+import typing as _typing
+from importlib import import_module as _import_module
+from types import ModuleType as _ModuleType
 
 
 def _defer_httpx_cli() -> None:
@@ -20,21 +21,21 @@ def _defer_httpx_cli() -> None:
     when those packages are installed, as they are next to Jupyter. This puts a
     stand-in for that module whose ``main`` loads the real one when called.
     """
-    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+    if "httpx" in _sys.modules or "httpx._main" in _sys.modules:
         return
-    stand_in = types.ModuleType("httpx._main", "Stand-in for httpx's CLI, loaded when called.")
+    stand_in = _ModuleType("httpx._main", "Stand-in for httpx's CLI, loaded when called.")
 
-    def main(*args: Any, **kwargs: Any) -> Any:
-        del sys.modules["httpx._main"]
-        return importlib.import_module("httpx._main").main(*args, **kwargs)
+    def main(*args: _typing.Any, **kwargs: _typing.Any) -> _typing.Any:
+        del _sys.modules["httpx._main"]
+        return _import_module("httpx._main").main(*args, **kwargs)
 
     stand_in.main = main  # type: ignore[attr-defined]
-    sys.modules["httpx._main"] = stand_in
+    _sys.modules["httpx._main"] = stand_in
 
 
 _defer_httpx_cli()
 
-from ._display import register_frame_converter  # noqa: E402
+from ._display import register_frame_converter as _register_frame_converter  # noqa: E402
 from ._exceptions import (  # noqa: E402
     APIConnectionError,
     APIError,
@@ -53,9 +54,10 @@ from ._exceptions import (  # noqa: E402
     UnknownValueWarning,
     UnprocessableEntityError,
 )
+from ._version import __version__  # noqa: E402
 from .types import EventType, ExecutionMode, RunStatus, StepStatus  # noqa: E402
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from ._async_client import AsyncClient
     from ._client import Client
     from ._connect import connect
@@ -68,7 +70,6 @@ if TYPE_CHECKING:
     from .trace import RunTrace, load_run
     from .widgets import browse
 
-__version__ = "0.1.0"
 
 # Names whose modules pull in dependencies (httpx, pydantic, pandas, ...), imported on first use.
 _LAZY = {
@@ -135,23 +136,38 @@ __all__ = [
 ]
 
 
-def _to_frame(value: Any, **kwargs: Any) -> Any:
+def _to_frame(value: _typing.Any, **kwargs: _typing.Any) -> _typing.Any:
     """``page.to_frame()`` and ``model.to_frame()``: pandas is imported on first use."""
-    from .frames import to_frame
-
-    return to_frame(value, **kwargs)
+    return _import_module("missionlab.frames").to_frame(value, **kwargs)
 
 
-register_frame_converter(_to_frame)
+_register_frame_converter(_to_frame)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(_import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if not name.startswith("_"):
+        try:
+            return _import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'missionlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def _unbind_submodules() -> None:
+    """Remove the public submodules that the imports above bound here (they stay importable)."""
+    namespace = globals()
+    for name, value in list(namespace.items()):
+        if isinstance(value, _ModuleType) and value.__name__ == f"{__name__}.{name}" and name[0] != "_":
+            del namespace[name]
+
+
+_unbind_submodules()

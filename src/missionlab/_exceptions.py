@@ -1,4 +1,4 @@
-"""The exceptions missionlab raises, as one tree.
+"""The exceptions missionlab raises, as one tree::
 
     MissionlabError
     ├── InvalidArgumentError        (also ValueError) bad argument, caught before sending
