@@ -17,9 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import missionlab
+from missionlab import History, HistoryFormatError, history
+from missionlab._history._schema import SCHEMAS
 from missionlab.frames import step_stats
-from missionlab.history import History, HistoryFormatError, history
-from missionlab.history._schema import SCHEMAS
 from missionlab.sandbox import Sandbox
 
 from .conftest import unique
@@ -115,7 +115,7 @@ def test_incremental_sync_reads_only_new_and_changed_runs(api: missionlab.Client
 SYNC_SCRIPT = """
 import sys
 import missionlab
-from missionlab.history import _sync, history
+from missionlab._history import _sync, history
 _sync.PLAN_BATCH = 40  # commit more often than by default, so that there is a middle to kill in
 client = missionlab.Client(api_key=sys.argv[1], base_url=sys.argv[2])
 history(client, sys.argv[3]).sync(progress=False)

@@ -6,7 +6,7 @@
 >>> history.sql("SELECT status, count(*) FROM runs GROUP BY status")
 >>> history.step_stats(since="2026-11-01") # per mission and step: p50/p95 durations, failures
 
-The folder is plain Parquet (see :mod:`missionlab.history._schema` for the columns),
+The folder is plain Parquet (its columns are listed in ``docs/history.md``),
 partitioned by mission and the day each run started, so Dask, Spark, DuckDB or
 pandas read it without missionlab (``history.files("events")`` lists a consistent
 set of files). Queries read only the partitions and columns they need.
