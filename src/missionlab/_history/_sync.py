@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .._client import Client
 
 PAGE = 1000
+PROBE = 100  # the first page of an incremental pass: usually all that is new
 PLAN_BATCH = 500
 EVENT_BATCH_PAGES = 25
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
@@ -176,13 +177,9 @@ class Syncer:
     def _recent_and_active_runs(self) -> list[dict[str, Any]]:
         runs_api = self.client.missions.runs
         frontier = _time(self.manifest["state"]["runs_frontier"])
-        fetched: list[dict[str, Any]] = []
-        for page in runs_api.list_runs(page_size=PAGE).iter_pages():
-            self.report.requests += 1
-            rows = [_wire(r) for r in page.data]
-            fetched += rows
-            if not rows or min(_time(r["started_at"]) for r in rows) < frontier:
-                break
+        fetched = [
+            run for rows in self._newest_first(runs_api.list_runs, "started_at", frontier) for run in rows
+        ]
         active_before = {run_id for run_id, run in self.runs.items() if str(run["status"]) not in TERMINAL}
         statuses = {"pending", "running", "paused"} | {
             str(self.runs[run_id]["status"]) for run_id in active_before
@@ -214,21 +211,39 @@ class Syncer:
     def _event_pages(self, stop_before: pd.Timestamp | None) -> Iterator[list[dict[str, Any]]]:
         """Batches of the organization's events, newest first, down to ``stop_before``."""
         batch: list[dict[str, Any]] = []
-        pages = self.client.missions.list_events(page_size=PAGE).iter_pages()
-        for pages_read, page in enumerate(pages, start=1):
-            self.report.requests += 1
-            rows = [_wire(e) for e in page.data]
+        pages = self._newest_first(self.client.missions.list_events, "timestamp", stop_before)
+        for pages_read, rows in enumerate(pages, start=1):
             batch += rows
-            done = not rows or (
-                stop_before is not None and min(_time(e["timestamp"]) for e in rows) < stop_before
-            )
-            if pages_read % EVENT_BATCH_PAGES == 0 or done:
+            if pages_read % EVENT_BATCH_PAGES == 0:
                 yield batch
                 batch = []
-            if done:
-                return
         if batch:
             yield batch
+
+    def _newest_first(
+        self, list_call: Callable[..., Any], time_field: str, stop_before: pd.Timestamp | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages (as wire dicts) of a newest-first list, down to the first item older than
+        ``stop_before`` (everything when None). An incremental pass first reads a small page,
+        which usually holds all that is new; items may repeat once (callers key them by id)."""
+
+        def reached(rows: list[dict[str, Any]]) -> bool:
+            return not rows or (
+                stop_before is not None and min(_time(r[time_field]) for r in rows) < stop_before
+            )
+
+        if stop_before is not None:
+            probe = [_wire(item) for item in list_call(page_size=PROBE).data]
+            self.report.requests += 1
+            yield probe
+            if reached(probe):
+                return
+        for page in list_call(page_size=PAGE).iter_pages():
+            self.report.requests += 1
+            rows = [_wire(item) for item in page.data]
+            yield rows
+            if reached(rows):
+                return
 
     def _sync_events(self, *, full: bool) -> None:
         state = self.manifest["state"]
@@ -260,7 +275,7 @@ class Syncer:
                 f"{len(unplaced)} events of runs not listed yet: they are read by the next sync"
             )
         if newest is not None:
-            state["events_frontier"] = newest.isoformat()
+            self.manifest["state"]["events_frontier"] = newest.isoformat()
         self._commit()
 
     def _store_events(self, events: Iterable[dict[str, Any]]) -> int:
@@ -321,6 +336,8 @@ class Syncer:
             for run_id, run in self.runs.items()
             if done.get(run_id) != _time(run["updated_at"]).isoformat()
         ]
+        # Batches of runs that share partitions: each commit rewrites few folders.
+        todo.sort(key=lambda run_id: (self.runs[run_id]["mission_id"], self.runs[run_id]["day"]))
         plan_api = self.client.missions.runs.plan
         bar = self._bar(len(todo), "plans")
 
