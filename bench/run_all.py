@@ -34,8 +34,9 @@ SCRIPTS = [
     "import_time",
     "sandbox_load",
     "timeline_build",
+    "history_sync",
 ]
-SCALED = {"history_frames", "sandbox_serve"}
+SCALED = {"history_frames", "sandbox_serve", "history_sync"}
 PACKAGES = [
     "httpx",
     "pydantic",
@@ -184,6 +185,35 @@ def checks(results: dict[str, dict[str, Any]]) -> list[tuple[str, list[Check]]]:
                 ],
             )
         )
+    history = figures("history_sync")
+    if history is not None:
+        out.append(
+            (
+                "Issue 15. The local history",
+                [
+                    Check(
+                        "a second sync with 1% new runs transfers <= 2% of the first sync's bytes",
+                        f"{history['byte_share']:.2%}",
+                        history["byte_share"] <= 0.02,
+                    ),
+                    Check(
+                        "... and takes <= 5% of its time",
+                        f"{history['time_share']:.2%}",
+                        history["time_share"] <= 0.05,
+                    ),
+                    Check(
+                        "fleet query from the history >= 10x faster than from the API",
+                        f"{history['query_speedup']:.0f}x",
+                        history["query_speedup"] >= 10,
+                    ),
+                    Check(
+                        "fleet query peak memory under 500 MB",
+                        f"{history['history_peak_mib']:.0f} MiB",
+                        history["history_peak_mib"] * 2**20 < 500e6,
+                    ),
+                ],
+            )
+        )
     imports = figures("import_time")
     if imports is not None:
         out.append(
@@ -255,7 +285,7 @@ def markdown(
         f"- {info['python']}; {info['packages']}",
         f'- reproduce: `pip install -c constraints.txt -e ".[test,bench]"` then `{command}`',
         "",
-        "## Targets (issue 12)",
+        "## Targets (issues 12 and 15)",
         "",
         "| target | measured | |",
         "|---|---|---|",
