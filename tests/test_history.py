@@ -29,8 +29,23 @@ TOKEN = "history-token"
 
 @pytest.fixture(scope="module")
 def history_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(demo=True, speed=50, token=TOKEN) as sb:
+    with Sandbox(demo=True, speed=100_000, token=TOKEN) as sb:
+        with sb.client() as client:
+            wait_for_live_run(client)
         yield sb
+
+
+def wait_for_live_run(client: missionlab.Client, timeout: float = 30.0) -> None:
+    """Let the demo's live run finish, so that the API's answers stop changing under the comparisons."""
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        total = client.missions.list_events(page_size=1).meta.total_results
+        if total == last:
+            return
+        last = total
+        time.sleep(0.5)
+    raise AssertionError(f"the demo's live run still adds events after {timeout} s")
 
 
 @pytest.fixture
