@@ -162,6 +162,16 @@ def test_new_events_arrive_in_one_page_of_about_their_size(history_sandbox: Sand
     assert sizes[0] == 1 and len(sizes) <= 4 and all(30 < size < 100 for size in sizes[1:]), sizes
 
 
+def test_a_history_is_synced_from_one_api_only(synced: History) -> None:
+    with (
+        Sandbox(demo=False) as other,
+        other.client() as client,
+        pytest.raises(HistoryFormatError, match=r"holds the history of http://127\.0\.0\.1:"),
+    ):
+        history(client, synced.path).sync(progress=False)
+    assert len(synced.runs()) > 300  # nothing lost
+
+
 SYNC_SCRIPT = """
 import sys
 import missionlab

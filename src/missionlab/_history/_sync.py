@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..types import TERMINAL_RUN_STATUSES
-from ._dataset import MARKS, Dataset
+from ._dataset import MARKS, Dataset, HistoryFormatError
 from ._schema import day_of, to_table
 
 if TYPE_CHECKING:
@@ -109,6 +109,12 @@ class Syncer:
             self.dataset.reload()
             self.dataset.remove_orphans()
             self.manifest = copy.deepcopy(self.dataset.manifest)
+            synced_from = self.manifest["base_url"]
+            if synced_from not in (None, self.client.base_url):
+                raise HistoryFormatError(
+                    f"{self.dataset.path} holds the history of {synced_from}, not of "
+                    f"{self.client.base_url}: sync it from the same API, or use another folder"
+                )
             self.manifest["base_url"] = self.client.base_url
             state = self.manifest["state"]
             self.report.first = full or state["runs_frontier"] is None
