@@ -26,9 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ._common import SyncReport
 from ._dataset import Dataset, HistoryFormatError
 from ._schema import JSON_COLUMNS, SCHEMAS
-from ._sync import Syncer, SyncReport
+from ._sync import Syncer
 
 if TYPE_CHECKING:
     from .._client import Client

@@ -24,7 +24,6 @@ import copy
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -32,61 +31,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..types import TERMINAL_RUN_STATUSES
+from ._common import PAGE, SyncReport, page_size_for, utc, wire
 from ._dataset import MARKS, Dataset, HistoryFormatError
 from ._schema import day_of, to_table
 
 if TYPE_CHECKING:
     from .._client import Client
 
-PAGE = 1000
 PLAN_BATCH = 500
 EVENT_BATCH_PAGES = 25
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
 WORKERS = 8
 TERMINAL = frozenset(str(s) for s in TERMINAL_RUN_STATUSES)
-
-
-@dataclass
-class SyncReport:
-    """What one sync did."""
-
-    first: bool = False
-    missions: int = 0
-    new_runs: int = 0
-    changed_runs: int = 0
-    new_events: int = 0
-    plans: int = 0
-    runs_recounted: int = 0
-    requests: int = 0
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        kind = "first sync" if self.first else "sync"
-        return (
-            f"{kind}: {self.new_runs} new and {self.changed_runs} changed runs, "
-            f"{self.new_events} new events, {self.plans} plans, {self.requests} requests "
-            f"in {self.seconds:.1f} s"
-        )
-
-
-def _wire(item: Any) -> dict[str, Any]:
-    """An API object as its JSON dict (models are dumped; dicts pass)."""
-    if isinstance(item, dict):
-        return item
-    dumped: dict[str, Any] = item.model_dump(mode="json", exclude_none=True)
-    return dumped
-
-
-def _page_size_for(fresh: int) -> int:
-    """A page size that likely holds ``fresh`` new items and the slack below them in one page."""
-    return max(20, min(PAGE, int(fresh * 1.1) + 20))
-
-
-def _time(value: Any) -> pd.Timestamp:
-    return (
-        pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value, tz="UTC")
-    )
 
 
 class Syncer:
@@ -141,7 +97,7 @@ class Syncer:
     # -- missions and runs ---------------------------------------------------------------------
 
     def _sync_missions(self) -> None:
-        missions = [_wire(m) for m in self.client.missions.list(page_size=PAGE).fetch_all(progress=False)]
+        missions = [wire(m) for m in self.client.missions.list(page_size=PAGE).fetch_all(progress=False)]
         self.report.requests += max(1, -(-len(missions) // PAGE))
         self.report.missions = len(missions)
         table = to_table("missions", missions, synced_at=self.synced_at)
@@ -159,7 +115,7 @@ class Syncer:
         self._known_runs()
         if self.report.first:
             fetched = [
-                _wire(r)
+                wire(r)
                 for r in self.client.missions.runs.list_runs(page_size=PAGE).fetch_all(progress=self.progress)
             ]
             self.report.requests += max(1, -(-len(fetched) // PAGE))
@@ -171,7 +127,7 @@ class Syncer:
             known = self.runs.get(run["run_id"])
             if known is None:
                 self.report.new_runs += 1
-            elif _time(known["updated_at"]) == _time(run["updated_at"]):
+            elif utc(known["updated_at"]) == utc(run["updated_at"]):
                 continue
             else:
                 self.report.changed_runs += 1
@@ -182,14 +138,14 @@ class Syncer:
             self.dataset.stage(self.manifest, "runs", table, replace=True, days=days)
             for run, day in zip(changed, days, strict=True):
                 self.runs[run["run_id"]] = {**run, "day": day}
-        newest = max((_time(r["started_at"]) for r in self.runs.values()), default=None)
+        newest = max((utc(r["started_at"]) for r in self.runs.values()), default=None)
         self.manifest["state"]["runs_frontier"] = None if newest is None else newest.isoformat()
         self._commit()
         return [r["run_id"] for r in changed]
 
     def _recent_and_active_runs(self) -> list[dict[str, Any]]:
         runs_api = self.client.missions.runs
-        frontier = _time(self.manifest["state"]["runs_frontier"])
+        frontier = utc(self.manifest["state"]["runs_frontier"])
         fetched = [
             run
             for rows in self._newest_first("runs", runs_api.list_runs, "started_at", frontier)
@@ -201,7 +157,7 @@ class Syncer:
         }
         for status in sorted(statuses):
             page = runs_api.list_runs(status=status, page_size=PAGE)
-            rows = [_wire(r) for r in page.fetch_all(progress=False)]
+            rows = [wire(r) for r in page.fetch_all(progress=False)]
             self.report.requests += max(1, -(-len(rows) // PAGE))
             fetched += rows
         seen = {r["run_id"] for r in fetched}
@@ -209,7 +165,7 @@ class Syncer:
 
         def retrieve(run_id: str) -> dict[str, Any]:
             mission_id = self.runs[run_id]["mission_id"]
-            return _wire(runs_api.retrieve(run_id, mission_id=mission_id).data)
+            return wire(runs_api.retrieve(run_id, mission_id=mission_id).data)
 
         fetched += self._parallel(retrieve, gone)
         return fetched
@@ -248,7 +204,7 @@ class Syncer:
 
         def reached(rows: list[dict[str, Any]]) -> bool:
             return not rows or (
-                stop_before is not None and min(_time(r[time_field]) for r in rows) < stop_before
+                stop_before is not None and min(utc(r[time_field]) for r in rows) < stop_before
             )
 
         size = PAGE
@@ -256,10 +212,10 @@ class Syncer:
             probe = list_call(page_size=1)
             self.report.requests += 1
             total = probe.meta.total_results if probe.meta else None
-            rows = [_wire(item) for item in probe.data]
+            rows = [wire(item) for item in probe.data]
             yield rows
             if total is not None:
-                size = _page_size_for(total - totals.get(what, 0))
+                size = page_size_for(total - totals.get(what, 0))
                 totals[what] = total
             if reached(rows):
                 return
@@ -267,7 +223,7 @@ class Syncer:
             self.report.requests += 1
             if stop_before is None and page.meta is not None and page.page_number == 1:
                 totals[what] = page.meta.total_results
-            rows = [_wire(item) for item in page.data]
+            rows = [wire(item) for item in page.data]
             yield rows
             if reached(rows):
                 return
@@ -277,7 +233,7 @@ class Syncer:
         frontier = (
             None
             if full or state["events_frontier"] is None
-            else (_time(state["events_frontier"]) - EVENTS_SLACK)
+            else (utc(state["events_frontier"]) - EVENTS_SLACK)
         )
         newest: pd.Timestamp | None = None
         unplaced: list[pd.Timestamp] = []
@@ -285,10 +241,10 @@ class Syncer:
         try:
             for batch in self._event_pages(frontier):
                 if batch:
-                    top = max(_time(e["timestamp"]) for e in batch)
+                    top = max(utc(e["timestamp"]) for e in batch)
                     newest = top if newest is None else max(newest, top)
                 placed = [e for e in batch if e.get("run_id") in self.runs]
-                unplaced += [_time(e["timestamp"]) for e in batch if e.get("run_id") not in self.runs]
+                unplaced += [utc(e["timestamp"]) for e in batch if e.get("run_id") not in self.runs]
                 self.report.new_events += self._store_events(placed)
                 self._commit()
                 if bar is not None:
@@ -345,7 +301,7 @@ class Syncer:
 
         def all_events(run_id: str) -> list[dict[str, Any]]:
             page = events_api.list(run_id, mission_id=self.runs[run_id]["mission_id"], page_size=PAGE)
-            return [_wire(e) for e in page.fetch_all(progress=False)]
+            return [wire(e) for e in page.fetch_all(progress=False)]
 
         for events in self._parallel(all_events, short):
             self.report.new_events += self._store_events(events)
@@ -361,7 +317,7 @@ class Syncer:
         todo = [
             run_id
             for run_id, run in self.runs.items()
-            if done.get(run_id) != _time(run["updated_at"]).isoformat()
+            if done.get(run_id) != utc(run["updated_at"]).isoformat()
         ]
         # Batches of runs that share partitions: each commit rewrites few folders.
         todo.sort(key=lambda run_id: (self.runs[run_id]["mission_id"], self.runs[run_id]["day"]))
@@ -370,7 +326,7 @@ class Syncer:
 
         def plan(run_id: str) -> list[dict[str, Any]]:
             steps = plan_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
-            return [_wire(s) for s in steps]
+            return [wire(s) for s in steps]
 
         try:
             for start in range(0, len(todo), PLAN_BATCH):
@@ -402,7 +358,7 @@ class Syncer:
             {
                 "run_id": run_ids,
                 "mission_id": [r["mission_id"] for r in runs],
-                "plan_for": [_time(r["updated_at"]).isoformat() for r in runs],
+                "plan_for": [utc(r["updated_at"]).isoformat() for r in runs],
             },
             schema=MARKS,
         )
