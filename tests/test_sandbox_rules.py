@@ -199,7 +199,34 @@ def test_pagination_meta_and_limits(raw: httpx.Client) -> None:
     for bad in ({"page[size]": 0}, {"page[size]": 1001}, {"page[number]": 0}):
         assert raw.get("/ai/missions", params=bad).status_code == 422
     assert raw.get("/ai/missions", params={"page[size]": 1000}).status_code == 200
-    assert raw.get("/ai/missions/runs", params={"status": "nope"}).status_code == 422
+
+
+
+def test_filters_are_free_strings_and_unknown_values_match_nothing(raw: httpx.Client) -> None:
+    mission_id, run_id = new_run(raw)
+    for path, name in (
+        ("/ai/missions/runs", "status"),
+        (f"/ai/missions/{mission_id}/runs", "status"),
+        ("/ai/missions/events", "type"),
+        (f"/ai/missions/{mission_id}/runs/{run_id}/events", "type"),
+    ):
+        answer = raw.get(path, params={name: "queued"})
+        assert answer.status_code == 200, path
+        assert answer.json()["data"] == [] and answer.json()["meta"]["total_results"] == 0
+    assert raw.get(f"/ai/missions/{mission_id}/runs", params={"status": "pending"}).json()["data"]
+
+
+def test_plain_string_mission_ids_are_not_found_where_the_document_says_string(raw: httpx.Client) -> None:
+    for method, path in (
+        ("POST", "/ai/missions/not-a-uuid/clone"),
+        ("GET", "/ai/missions/not-a-uuid/tools"),
+        ("POST", "/ai/missions/not-a-uuid/knowledge-bases"),
+        ("GET", "/ai/missions/not-a-uuid/mcp-servers/x"),
+        ("DELETE", "/ai/missions/not-a-uuid/tools/x"),
+    ):
+        answer = raw.request(method, path, json={} if method == "POST" else None)
+        assert answer.status_code == 404, (method, path)
+        assert answer.json()["errors"][0]["code"] == "not_found"
 
 
 def test_step_timestamps(raw: httpx.Client) -> None:

@@ -88,8 +88,8 @@ def test_example_runs_unchanged(kind: str, title: str, code: str, example_sandbo
         status="paused" if title == "Resume run" else "running",
     )
     if title == "Clone mission":
-        # The example passes the literal "mission_id", which is not a UUID: the hosted API
-        # answers 422 and missionlab refuses it before sending (see the test below).
+        # The example passes the literal "mission_id": a plain string id that names no mission
+        # (the document types it as a string, so the sandbox answers 404; see the test below).
         code = code.replace('"mission_id"', f'"{PLACEHOLDER}"')
     printed: list[Any] = []
     client = make_client(kind, example_sandbox)
@@ -106,7 +106,7 @@ def test_clone_example_literal_id_is_refused_before_sending(example_sandbox: San
     with pytest.raises(missionlab.InvalidArgumentError, match="mission_id"):
         client.ai.missions.clone_mission("mission_id")
     official = make_client("telnyx", example_sandbox)
-    with pytest.raises(telnyx.UnprocessableEntityError):
+    with pytest.raises(telnyx.NotFoundError):
         official.ai.missions.clone_mission("mission_id")
 
 

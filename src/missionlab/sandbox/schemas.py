@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,7 +99,7 @@ class LinkAgent(_Body):
 
 
 class Mission(BaseModel):
-    mission_id: str
+    mission_id: UUID
     name: str
     execution_mode: ExecutionMode
     created_at: datetime
@@ -116,8 +117,8 @@ class MissionWithObjects(Mission):
 
 
 class Run(BaseModel):
-    run_id: str
-    mission_id: str
+    run_id: UUID
+    mission_id: UUID
     status: RunStatus
     started_at: datetime
     updated_at: datetime
@@ -131,7 +132,7 @@ class Run(BaseModel):
 
 class PlanStep(BaseModel):
     step_id: str
-    run_id: str
+    run_id: UUID
     sequence: int
     description: str
     status: StepStatus

@@ -18,7 +18,7 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
     async def list_events(
         mission_id: UUID,
         run_id: UUID,
-        type: s.EventType | None = None,
+        type: str | None = None,
         step_id: str | None = None,
         agent_id: str | None = None,
         page_number: PageNumber = 1,

@@ -28,13 +28,13 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
 
     @api.get("/events", summary="List recent events", **_doc(s.EventList))
     async def list_recent_events(
-        type: s.EventType | None = None, page_number: PageNumber = 1, page_size: PageSize = 50
+        type: str | None = None, page_number: PageNumber = 1, page_size: PageSize = 50
     ) -> Response:
         return page(*store.list_events({"type": type} if type else {}, page_number, page_size))
 
     @api.get("/runs", summary="List recent runs", **_doc(s.RunList))
     async def list_recent_runs(
-        status: s.RunStatus | None = None, page_number: PageNumber = 1, page_size: PageSize = 20
+        status: str | None = None, page_number: PageNumber = 1, page_size: PageSize = 20
     ) -> Response:
         return page(*store.list_runs(None, status, page_number, page_size))
 
@@ -53,5 +53,5 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
         return Response(status_code=204)
 
     @api.post("/{mission_id}/clone", summary="Clone mission", **_doc(s.MissionOut, 201))
-    async def clone_mission(mission_id: UUID) -> Response:
-        return ok({"data": store.clone_mission(str(mission_id))}, 201)
+    async def clone_mission(mission_id: str) -> Response:  # a plain string in the published document
+        return ok({"data": store.clone_mission(mission_id)}, 201)

@@ -18,7 +18,7 @@ def add_run_routes(api: APIRouter, store: Store, simulator: RunStarter) -> None:
     @api.get("/{mission_id}/runs", summary="List runs for mission", **_doc(s.RunList))
     async def list_runs(
         mission_id: UUID,
-        status: s.RunStatus | None = None,
+        status: str | None = None,
         page_number: PageNumber = 1,
         page_size: PageSize = 20,
     ) -> Response:
