@@ -201,7 +201,6 @@ def test_pagination_meta_and_limits(raw: httpx.Client) -> None:
     assert raw.get("/ai/missions", params={"page[size]": 1000}).status_code == 200
 
 
-
 def test_filters_are_free_strings_and_unknown_values_match_nothing(raw: httpx.Client) -> None:
     mission_id, run_id = new_run(raw)
     for path, name in (

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 __all__ = [
     "MAX_BODY_BYTES",
-    "MAX_ID_LENGTH",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "MAX_ID_LENGTH",
     "MAX_NAME_LENGTH",
     "MAX_NESTING_DEPTH",
     "MAX_PAGE_NUMBER",

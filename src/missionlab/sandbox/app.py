@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from .errors import Invalid, SandboxError
 from .faults import FaultMiddleware, Faults
+from .links import add_links
 from .routes import build_router
 from .simulator import Simulator
 from .store import Store
@@ -103,6 +104,14 @@ def create_app(
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
+    build_document = app.openapi
+
+    def document_with_links() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            add_links(build_document())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = document_with_links  # type: ignore[method-assign]
     app.state.store = store
     app.state.simulator = simulator
     app.state.faults = faults or Faults()
