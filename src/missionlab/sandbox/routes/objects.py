@@ -5,11 +5,12 @@ annotations``): the path parameter's alias is a local variable, which FastAPI co
 resolve from a string.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 
 from .. import schemas as s
+from ..input_checks import JSONObject
 from ..store import OBJECT_KINDS, Store
 from ._common import _doc, ok
 
@@ -33,9 +34,7 @@ def _object_routes(api: APIRouter, store: Store, kind: str, id_field: str) -> No
         return ok({"data": store.list_objects(kind, mission_id)})
 
     @api.post(base, summary=f"Create {label}", name=f"create_{tag}", **_doc(s.ObjectOut, 201, conflict=True))
-    async def create_object(
-        mission_id: str, body: Annotated[dict[str, Any] | None, Body()] = None
-    ) -> Response:
+    async def create_object(mission_id: str, body: Annotated[JSONObject | None, Body()] = None) -> Response:
         return ok({"data": store.create_object(kind, mission_id, body or {})}, 201)
 
     # The id's name in the path differs per kind (tool_id, ...); the alias names it.
@@ -45,7 +44,7 @@ def _object_routes(api: APIRouter, store: Store, kind: str, id_field: str) -> No
         return ok({"data": store.get_object(kind, mission_id, object_id)})
 
     async def update_object(
-        mission_id: str, object_id: ObjectId, body: Annotated[dict[str, Any] | None, Body()] = None
+        mission_id: str, object_id: ObjectId, body: Annotated[JSONObject | None, Body()] = None
     ) -> Response:
         return ok({"data": store.update_object(kind, mission_id, object_id, body or {})})
 

@@ -23,6 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ...limits import MAX_NESTING_DEPTH
+from ..input_checks import json_depth
+
 # Version 1: the schema as first released (files made then carry no version).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS missions (
@@ -103,12 +106,34 @@ def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
+UNSERVABLE = {
+    "_unservable": f"not served: stored nested deeper than {MAX_NESTING_DEPTH} levels, or with NaN/Infinity"
+}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _load(text: str) -> Any:
+    """A stored JSON value; one no request can store any more (too deep, NaN), written by an
+    older sandbox, is served as :data:`UNSERVABLE` so that it cannot break every answer it is in."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return dict(UNSERVABLE)
+    # Counting brackets is cheap; only a value with many of them is measured.
+    if text.count("{") + text.count("[") > MAX_NESTING_DEPTH and json_depth(value) > MAX_NESTING_DEPTH:
+        return dict(UNSERVABLE)
+    return value
+
+
 def _row(fields: tuple[str, ...], values: Iterable[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in zip(fields, values, strict=True):
         if value is None:
             continue  # optional fields that are unset are left out, as the API does
-        out[name] = json.loads(value) if name in JSON_FIELDS else value
+        out[name] = _load(value) if name in JSON_FIELDS else value
     return out
 
 

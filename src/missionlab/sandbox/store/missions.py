@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from ..errors import NotFound
-from ._db import Database, _dump, _row, now
+from ._db import Database, _dump, _load, _row, now
 
 OBJECT_KINDS = {"tools": "tool_id", "knowledge-bases": "knowledge_base_id", "mcp-servers": "mcp_server_id"}
 
@@ -102,4 +101,4 @@ class MissionStore(Database):
         rows = self._all(
             "SELECT body FROM objects WHERE mission_id=? AND kind=? ORDER BY rowid", (mission_id, kind)
         )
-        return [json.loads(r[0]) for r in rows]
+        return [_load(r[0]) for r in rows]
