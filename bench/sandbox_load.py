@@ -106,8 +106,10 @@ def main() -> int:
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--port", str(port)],
+        # Loopback only, for the length of the run: no token to send with the hand-written requests.
+        [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--port", str(port), "--no-token"],
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://{HOST}:{port}/v2"
     try:

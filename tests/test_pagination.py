@@ -38,7 +38,7 @@ def counting_client(sandbox: Sandbox) -> tuple[missionlab.Client, collections.Co
             ] += 1
 
     http = httpx.Client(event_hooks={"request": [hook]})
-    return missionlab.Client(base_url=sandbox.url, http_client=http), seen
+    return missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, http_client=http), seen
 
 
 def mission_with_runs(sandbox: Sandbox, count: int) -> str:

@@ -115,7 +115,7 @@ def test_the_final_update_is_retried_until_delivered(
                 raise httpx.ConnectError("network down")
             return super().handle_request(request)
 
-    client = missionlab.Client(base_url=sandbox.url, transport=Flaky(), max_retries=1)
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, transport=Flaky(), max_retries=1)
     mission_id = external(client)
     with RunRecorder(client, mission_id) as rec:
         pass
@@ -134,7 +134,7 @@ def test_undeliverable_final_update_says_which_run_is_open(
                 raise httpx.ConnectError("network down")
             return super().handle_request(request)
 
-    client = missionlab.Client(base_url=sandbox.url, transport=Down(), max_retries=0)
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, transport=Down(), max_retries=0)
     mission_id = external(client)
     with pytest.raises(missionlab.RecorderError) as err, RunRecorder(client, mission_id) as rec:
         pass

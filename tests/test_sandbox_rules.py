@@ -68,8 +68,9 @@ def test_auth(raw: httpx.Client) -> None:
     assert "Bearer" in wrong.json()["errors"][0]["detail"]
 
 
-def test_any_token_without_configured_token() -> None:
-    with Sandbox() as sb:
+def test_any_token_with_no_token() -> None:
+    with Sandbox(no_token=True) as sb:
+        assert sb.token is None
         assert (
             httpx.get(sb.url + "/ai/missions", headers={"Authorization": "Bearer anything"}).status_code
             == 200

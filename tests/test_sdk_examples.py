@@ -75,8 +75,8 @@ def seed_placeholders(sandbox: Sandbox, *, with_plan: bool, status: str = "runni
 
 def make_client(kind: str, sandbox: Sandbox) -> Any:
     if kind == "missionlab":
-        return missionlab.Client(api_key="test-key", base_url=sandbox.url)
-    return telnyx.Telnyx(api_key="test-key", base_url=sandbox.url, _strict_response_validation=True)
+        return missionlab.Client(api_key=sandbox.token, base_url=sandbox.url)
+    return telnyx.Telnyx(api_key=sandbox.token, base_url=sandbox.url, _strict_response_validation=True)
 
 
 @pytest.mark.parametrize("kind", ["missionlab", "telnyx"])

@@ -18,7 +18,9 @@ PageSize = Annotated[int, Query(alias="page[size]", gt=0, le=1000, description="
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": s.ErrorEnvelope, "description": "Missing or wrong bearer token"},
+    403: {"model": s.ErrorEnvelope, "description": "Another Host or Origin, or a form content type"},
     404: {"model": s.ErrorEnvelope, "description": "Not found"},
+    413: {"model": s.ErrorEnvelope, "description": "Request body over 1 MiB"},
 }
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": s.ErrorEnvelope, "description": "Conflict"}}
 
