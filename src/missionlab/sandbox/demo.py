@@ -12,9 +12,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .rules import status_change_event
 from .script import Script, build_script
 from .simulator import run_seed
-from .store import Store, stamp, status_change_event
+from .store import Store, stamp
 
 ANCHOR = datetime(2026, 11, 28, tzinfo=UTC)
 HISTORY_DAYS = 30

@@ -23,14 +23,12 @@ from .agents import AgentStore
 from .events import EventStore
 from .missions import MISSION_FIELDS, OBJECT_KINDS
 from .objects import ObjectStore
-from .plan import FINISHED_STEP, STEP_FIELDS, PlanStore
-from .runs import ACTIVE, RUN_FIELDS, TERMINAL, status_change_event
+from .plan import STEP_FIELDS, PlanStore
+from .runs import RUN_FIELDS
 from .simulations import SimulationStore
 
 __all__ = [
-    "ACTIVE",
     "EVENT_FIELDS",
-    "FINISHED_STEP",
     "JSON_FIELDS",
     "MIGRATIONS",
     "MISSION_FIELDS",
@@ -38,14 +36,12 @@ __all__ = [
     "RUN_FIELDS",
     "SCHEMA",
     "STEP_FIELDS",
-    "TERMINAL",
     "Database",
     "SchemaVersionError",
     "Store",
     "now",
     "page_meta",
     "stamp",
-    "status_change_event",
 ]
 
 
