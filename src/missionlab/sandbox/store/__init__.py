@@ -19,6 +19,7 @@ from ._db import (
     page_meta,
     stamp,
 )
+from ._paging import ListQuery, Page
 from .agents import AgentStore
 from .events import EventStore
 from .missions import MISSION_FIELDS, OBJECT_KINDS
@@ -40,6 +41,8 @@ __all__ = [
     "STEP_FIELDS",
     "TERMINAL",
     "Database",
+    "ListQuery",
+    "Page",
     "SchemaVersionError",
     "Store",
     "now",
