@@ -25,6 +25,7 @@ from missionlab.sandbox import Store
 from missionlab.sandbox.app import create_app
 from missionlab.sandbox.demo import seed_demo
 from missionlab.sandbox.store import EVENT_FIELDS, MISSION_FIELDS, RUN_FIELDS
+from missionlab.sandbox.store._encode import answer_json, row_items
 
 JSON_COLUMNS = {"metadata", "input", "result_payload", "payload"}
 NEWEST = "DESC"
@@ -286,3 +287,16 @@ def test_a_version_1_file_gets_the_ascending_indexes(tmp_path: Path) -> None:
         )
     assert "DESC" not in " ".join(indexes.values())
     assert indexes["events_newest"] == "CREATE INDEX events_newest ON events (timestamp)"
+
+
+def test_rows_are_encoded_as_json_dumps_encodes_them() -> None:
+    every_character = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    stored = json.dumps(ODD_JSON, separators=(",", ":"))
+    rows = [(every_character, stored, None, 7, "x"), ("plain", None, "ü\x7f", -(2**63), "x")]
+    expected = [
+        {"text": every_character, "payload": ODD_JSON, "sequence": 7},
+        {"text": "plain", "step_id": "ü\x7f", "sequence": -(2**63)},
+    ]
+    items = row_items(("text", "payload", "step_id", "sequence"), rows, frozenset({"payload"}))
+    encoded = answer_json(items)
+    assert encoded == json.dumps(expected, separators=(",", ":")).encode()

@@ -38,10 +38,8 @@ def ok(payload: Any, status: int = 200) -> Response:
 
 
 def page(result: Page) -> Response:
-    """A page of a list; its items are JSON text already."""
-    meta = json.dumps(result.meta, separators=(",", ":"))
-    body = f'{{"data":{result.data},"meta":{meta}}}'
-    return Response(body.encode(), media_type="application/json")
+    """A page of a list."""
+    return Response(result.json(), media_type="application/json")
 
 
 def _doc(model: type, status: int = 200, conflict: bool = False) -> dict[str, Any]:

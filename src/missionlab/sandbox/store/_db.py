@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._paging import Listings, ListQuery, Page, page_marks, read_page, rows_json
+from ._encode import row_items
+from ._paging import Listings, ListQuery, Page, page_marks, read_page
 
 # Version 1: the schema as first released (files made then carry no version).
 SCHEMA = """
@@ -306,8 +307,7 @@ class Database:
                 break
             if known_total is None and start is None:
                 break  # counted and read in one snapshot: consistent, though not cacheable
-        items = rows_json(query.columns, rows[:size], JSON_FIELDS, skip=2)
-        return Page(items, page_meta(number, size, total))
+        return Page(row_items(query.columns, rows[:size], JSON_FIELDS), page_meta(number, size, total))
 
     def _insert_event(self, db: sqlite3.Connection, mission_id: str, event: dict[str, Any]) -> dict[str, Any]:
         row = {

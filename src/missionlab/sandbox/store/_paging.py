@@ -1,4 +1,4 @@
-"""Pages of a list: a cached total, seeks from known positions, and rows encoded to JSON once.
+"""Pages of a list: a cached total, and seeks from known positions.
 
 The API pages by number (``page[number]``, ``page[size]``). Counting the list and skipping
 ``OFFSET`` rows on every page made page 200 cost 200 pages' worth of work. Instead, each
@@ -7,23 +7,18 @@ total and the sort keys of rows at offsets it has already served ("marks"): a pa
 from the nearest mark at or before it, by key, and skips only what lies between. Paging
 through a list in order costs the same on every page; a write to the database starts a new
 generation, which discards what was cached.
-
-Rows are encoded straight from the database to the JSON the API sends: strings with the
-same C encoder ``json.dumps`` uses, JSON columns as stored (they were written by
-``json.dumps`` with the same separators), so the bytes are those of ``json.dumps`` of the
-decoded rows, without decoding them.
 """
 
 from __future__ import annotations
 
 import bisect
-import json
 import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
+
+from ._encode import answer_json
 
 MAX_LISTS = 256  # lists whose totals and marks are kept, most recently used
 MAX_MARKS = 4096  # marks kept per list
@@ -32,10 +27,14 @@ Mark = tuple[Any, int]  # (sort value, rowid) of the row at an offset
 
 
 class Page(NamedTuple):
-    """One page of a list: its items as JSON array text, and the page's ``meta``."""
+    """One page of a list: its items (see :func:`row_items`) and the page's ``meta``."""
 
-    data: str
+    items: list[dict[str, Any]]
     meta: dict[str, int]
+
+    def json(self) -> bytes:
+        """The answer, ``{"data": [...], "meta": {...}}``, encoded in one go."""
+        return answer_json({"data": self.items, "meta": self.meta})
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class ListQuery:
     def rows_sql(self, *, seek: bool) -> str:
         """The rows from an offset (``LIMIT ? OFFSET ?``), after a mark's key when ``seek``.
 
-        Each row starts with its sort key (value, rowid), then ``columns``.
+        Each row has ``columns``, then its sort key (value, rowid).
         """
         before, at_or_before = ("<", "<=") if self.descending else (">", ">=")
         clauses = [f"({self.where})"] if self.where else []
@@ -67,7 +66,7 @@ class ListQuery:
             )
         direction = " DESC" if self.descending else ""
         return (
-            f"SELECT {self.sort}, rowid, {', '.join(self.columns)} FROM {self.table}"
+            f"SELECT {', '.join(self.columns)}, {self.sort}, rowid FROM {self.table}"
             + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
             + f" ORDER BY {self.sort}{direction}, rowid{direction} LIMIT ? OFFSET ?"
         )
@@ -154,32 +153,7 @@ def read_page(
 
 def page_marks(offset: int, size: int, rows: list[tuple[Any, ...]]) -> list[tuple[int, Mark]]:
     """The marks a page's rows give: its first row, and the next page's first row."""
-    marks = [(offset, (rows[0][0], rows[0][1]))] if rows else []
+    marks = [(offset, (rows[0][-2], rows[0][-1]))] if rows else []
     if len(rows) > size:
-        marks.append((offset + size, (rows[size][0], rows[size][1])))
+        marks.append((offset + size, (rows[size][-2], rows[size][-1])))
     return marks
-
-
-def rows_json(
-    columns: tuple[str, ...], rows: list[tuple[Any, ...]], json_columns: frozenset[str], skip: int = 0
-) -> str:
-    """``rows`` (their values from index ``skip`` on, one per column) as a JSON array of objects.
-
-    The same text as compact ``json.dumps`` of the rows as dicts without their null values;
-    values of ``json_columns`` are JSON text already and are copied as they are.
-    """
-    keys = [(f"{encode_basestring_ascii(name)}:", name in json_columns) for name in columns]
-    items = []
-    for row in rows:
-        members = []
-        for (key, is_json), value in zip(keys, row[skip:], strict=True):
-            if value is None:
-                continue  # optional fields that are unset are left out, as the API does
-            if is_json:
-                members.append(key + value)
-            elif type(value) is str:
-                members.append(key + encode_basestring_ascii(value))
-            else:
-                members.append(key + json.dumps(value))
-        items.append("{" + ",".join(members) + "}")
-    return "[" + ",".join(items) + "]"

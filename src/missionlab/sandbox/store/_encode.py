@@ -1,0 +1,57 @@
+"""Rows of the database to the JSON the API sends, encoded once.
+
+The answers are compact ``json.dumps`` text (ASCII, every other character escaped), and
+must stay byte for byte what they were. Rows become dicts and are encoded by orjson, with
+JSON columns passed through as stored (``json.dumps`` wrote them, with these separators)
+instead of being decoded and encoded again. orjson writes UTF-8 and leaves DEL as it is
+where ``json.dumps`` escapes them; as those characters only occur inside strings, they
+are escaped afterwards, on the rare answers that have any.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+_NOT_PLAIN_ASCII = re.compile("[^\x00-\x7e]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # as a UTF-16 surrogate pair, like json.dumps
+    return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
+
+
+def ascii_json(text: bytes) -> bytes:
+    """orjson's output as ``json.dumps`` (``ensure_ascii``) writes it."""
+    if text.isascii() and b"\x7f" not in text:
+        return text
+    return _NOT_PLAIN_ASCII.sub(_escape, text.decode()).encode("ascii")
+
+
+def row_items(
+    columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]], json_columns: frozenset[str]
+) -> list[dict[str, Any]]:
+    """``rows`` as dicts to encode with :func:`answer_json`: their first values named by
+    ``columns`` (further values are ignored), null values left out as the API does. Values
+    are strings, integers or, in ``json_columns``, JSON text (kept as it is)."""
+    fields = [(name, name in json_columns) for name in columns]
+    Fragment = orjson.Fragment
+    return [
+        {
+            name: Fragment(value) if is_json else value
+            for (name, is_json), value in zip(fields, row, strict=False)  # the sort key follows
+            if value is not None
+        }
+        for row in rows
+    ]
+
+
+def answer_json(answer: Any) -> bytes:
+    """An answer (with items from :func:`row_items`) as compact ``json.dumps`` would write it."""
+    return ascii_json(orjson.dumps(answer))
