@@ -15,7 +15,7 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
     """A run's events: list, log, get one."""
 
     @api.get(f"{RUN_PATH}/events", summary="List events", **_doc(s.EventList))
-    async def list_events(
+    def list_events(
         mission_id: UUID,
         run_id: UUID,
         type: s.EventType | None = None,

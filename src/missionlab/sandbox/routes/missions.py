@@ -19,7 +19,7 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
     """
 
     @api.get("", summary="List missions", **_doc(s.MissionList))
-    async def list_missions(page_number: PageNumber = 1, page_size: PageSize = 20) -> Response:
+    def list_missions(page_number: PageNumber = 1, page_size: PageSize = 20) -> Response:
         return page(store.list_missions(page_number, page_size))
 
     @api.post("", summary="Create mission", **_doc(s.MissionOut, 201))
@@ -27,13 +27,13 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
         return ok({"data": store.create_mission(body.model_dump(exclude_none=True))}, 201)
 
     @api.get("/events", summary="List recent events", **_doc(s.EventList))
-    async def list_recent_events(
+    def list_recent_events(
         type: s.EventType | None = None, page_number: PageNumber = 1, page_size: PageSize = 50
     ) -> Response:
         return page(store.list_events({"type": type} if type else {}, page_number, page_size))
 
     @api.get("/runs", summary="List recent runs", **_doc(s.RunList))
-    async def list_recent_runs(
+    def list_recent_runs(
         status: s.RunStatus | None = None, page_number: PageNumber = 1, page_size: PageSize = 20
     ) -> Response:
         return page(store.list_runs(None, status, page_number, page_size))

@@ -16,7 +16,7 @@ def add_run_routes(api: APIRouter, store: Store, simulator: RunStarter) -> None:
     """A mission's runs; managed runs are handed to ``simulator`` when they start."""
 
     @api.get("/{mission_id}/runs", summary="List runs for mission", **_doc(s.RunList))
-    async def list_runs(
+    def list_runs(
         mission_id: UUID,
         status: s.RunStatus | None = None,
         page_number: PageNumber = 1,
