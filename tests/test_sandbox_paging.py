@@ -1,4 +1,4 @@
-"""Pages of every list, byte for byte as a straightforward implementation serves them.
+"""Pages of every list (and plans), byte for byte as a straightforward implementation serves them.
 
 The reference below is how the sandbox first served pages: ``count(*)``, ``ORDER BY ...
 LIMIT/OFFSET``, every row decoded to a dict and the answer encoded with ``json.dumps``.
@@ -24,7 +24,7 @@ import pytest
 from missionlab.sandbox import Store
 from missionlab.sandbox.app import create_app
 from missionlab.sandbox.demo import seed_demo
-from missionlab.sandbox.store import EVENT_FIELDS, MISSION_FIELDS, RUN_FIELDS
+from missionlab.sandbox.store import EVENT_FIELDS, MISSION_FIELDS, RUN_FIELDS, STEP_FIELDS
 from missionlab.sandbox.store._encode import answer_json, row_items
 
 JSON_COLUMNS = {"metadata", "input", "result_payload", "payload"}
@@ -72,6 +72,19 @@ class Reference:
         }
         return json.dumps({"data": data, "meta": meta}, separators=(",", ":")).encode()
 
+    def plan(self, run_id: str) -> bytes:
+        fields = STEP_FIELDS
+        query = f"SELECT {', '.join(fields)} FROM steps WHERE run_id=? ORDER BY sequence, rowid"
+        steps = [
+            {
+                name: json.loads(value) if name in JSON_COLUMNS else value
+                for name, value in zip(fields, row, strict=True)
+                if value is not None
+            }
+            for row in self.db.execute(query, (run_id,))
+        ]
+        return json.dumps({"data": steps}, separators=(",", ":")).encode()
+
 
 ODD_TEXT = 'Café ☕ 😀 "quoted" back\\slash \x00\x01\x1f\x7f \u2028 tab\tnew\nline'
 ODD_JSON: dict[str, Any] = {
@@ -106,6 +119,13 @@ def add_odd_history(store: Store) -> dict[str, str]:
         if i % 2 == 0:
             event["agent_id"] = "agent-☕"
         store.record_event(mission_id, event)
+    steps = [  # two of the same sequence: by creation between them
+        {"step_id": "step-ü", "description": ODD_TEXT, "sequence": 2, "metadata": ODD_JSON},
+        {"step_id": "a", "description": "same sequence", "sequence": 2},
+        {"step_id": "b", "description": "first", "sequence": -5, "parent_step_id": "step-ü"},
+    ]
+    store.add_steps(mission_id, run_id, steps, initial=True)
+    store.update_step(mission_id, run_id, "b", {"status": "completed"})
     store.update_run(mission_id, run_id, {"status": "succeeded", "result_payload": ODD_JSON})
     return {"mission_id": mission_id, "run_id": run_id}
 
@@ -212,6 +232,10 @@ async def check_every_list(
                     expected = served.reference.answer(*spec, number, size)
                     assert answer.content == expected, (path, params, size, number)
                     checked += 1
+        runs = [busiest_run(served.reference), (served.ids["mission_id"], served.ids["run_id"])]
+        for mission_id, run_id in runs:
+            answer = await http.get(f"/ai/missions/{mission_id}/runs/{run_id}/plan")
+            assert answer.content == served.reference.plan(run_id) and b'"step_id"' in answer.content
     return checked
 
 
