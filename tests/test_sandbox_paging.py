@@ -13,7 +13,9 @@ import json
 import math
 import random
 import sqlite3
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -324,3 +326,31 @@ def test_rows_are_encoded_as_json_dumps_encodes_them() -> None:
     items = row_items(("text", "payload", "step_id", "sequence"), rows, frozenset({"payload"}))
     encoded = answer_json(items)
     assert encoded == json.dumps(expected, separators=(",", ":")).encode()
+
+
+def test_a_file_database_serves_reads_while_a_write_is_under_way(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    ids = add_odd_history(store)
+    before = store.list_events({}, 1, 100).meta["total_results"]
+    writing, done = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with store.transaction() as db:
+            db.execute("UPDATE runs SET error='x'")
+            writing.set()
+            done.wait(30)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert writing.wait(30)
+        with ThreadPoolExecutor(4) as pool:  # readers in other threads, the write lock held throughout
+            pages = list(pool.map(lambda n: store.list_events({}, n, 7), range(1, 9), timeout=10))
+            run = pool.submit(store.get_run, ids["mission_id"], ids["run_id"]).result(timeout=10)
+        assert [p.meta["total_results"] for p in pages] == [before] * 8 and "error" not in run
+    finally:
+        done.set()
+        writer.join(30)
+    assert store.get_run(ids["mission_id"], ids["run_id"])["error"] == "x"
+    assert store.list_events({}, 1, 100).meta["total_results"] == before
+    store.close()

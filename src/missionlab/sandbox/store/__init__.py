@@ -1,8 +1,8 @@
 """The sandbox's data: SQLite through the standard library, one module per resource.
 
 :class:`Store` is composed of one class per resource (missions, objects, runs, plan,
-events, agents, simulations) over :class:`~._db.Database` (the connection, its lock and
-transactions). Each builds only on the ones it names as its base. Rows come back as
+events, agents, simulations) over :class:`~._db.Database` (the connections, the write
+lock and transactions). Each builds only on the ones it names as its base. Rows come back as
 plain dicts in the API's wire format.
 """
 

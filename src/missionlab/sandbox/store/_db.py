@@ -160,6 +160,19 @@ def _statements(script: str) -> Iterator[str]:
         yield statement  # incomplete: sqlite says what is wrong with it
 
 
+@contextmanager
+def _snapshot(db: sqlite3.Connection) -> Iterator[None]:
+    """Reads in one state of the database (a read transaction, unless one is open already)."""
+    if db.in_transaction:
+        yield
+        return
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.execute("COMMIT")  # nothing was written: this only ends the read
+
+
 class Database:
     """The connections, and the queries every resource uses. ``path`` is a file, or ``":memory:"``.
 
@@ -169,15 +182,20 @@ class Database:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # writes, and every use of an in-memory database
         self._writing_thread: int | None = None  # the thread inside transaction(), if any
         # Bumped to odd just before a commit and to even after it (and by 2 for a commit seen
         # from another process): what was read while it stayed the same and even is current.
         self._generation = 0
         self._listings = Listings()
-        self._readers: list[sqlite3.Connection] | None = None if self.path == ":memory:" else []
+        # "" is a private temporary database, which other connections cannot open either.
+        self._readers: list[sqlite3.Connection] | None = None if self.path in (":memory:", "") else []
         self._idle_readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        if self.path != ":memory:":
+        # Only ever held for a moment (never during a write): the generation, the readers' list.
+        self._generation_lock = threading.Lock()
+        self._watch: sqlite3.Connection | None = None  # its data_version moves on every commit
+        self._watched_version = 0
+        if self._readers is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=OFF")
@@ -186,7 +204,9 @@ class Database:
         except BaseException:
             self._db.close()
             raise
-        self._seen_data_version = self._data_version()
+        if self._readers is not None:
+            self._watch = self._connect_read_only()
+            self._watched_version = self._watch_version()
 
     def _migrate(self) -> None:
         """Bring the file to the latest schema version, or refuse one newer than the code."""
@@ -213,9 +233,9 @@ class Database:
         return self._db.execute(query, (name,)).fetchone() is not None
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._generation_lock:
             self._db.close()
-            for reader in self._readers or ():
+            for reader in [*(self._readers or ()), *([self._watch] if self._watch else [])]:
                 reader.close()
 
     @contextmanager
@@ -231,11 +251,15 @@ class Database:
                 raise
             finally:
                 self._writing_thread = None
-            self._generation += 1
+            with self._generation_lock:
+                self._generation += 1
             try:
                 self._db.execute("COMMIT")
             finally:
-                self._generation += 1
+                with self._generation_lock:
+                    if self._watch is not None:
+                        self._watched_version = self._watch_version()  # this commit's, not another's
+                    self._generation += 1
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -257,26 +281,32 @@ class Database:
             self._idle_readers.put(db)
 
     def _new_reader(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA query_only=ON")
-        with self._lock:
+        db = self._connect_read_only()
+        with self._generation_lock:
             assert self._readers is not None
             self._readers.append(db)
         return db
 
-    def _data_version(self) -> int:
-        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+    def _connect_read_only(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA query_only=ON")
+        return db
+
+    def _watch_version(self) -> int:
+        assert self._watch is not None
+        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
     def _current_generation(self) -> int:
         """The write generation, after taking in commits made by other processes to the file.
 
-        The writer's ``data_version`` changes when any other connection commits to the file."""
-        if self._readers is None:
+        The watching connection's ``data_version`` moves whenever another connection commits;
+        transaction() takes in the moves of this store's own commits."""
+        if self._watch is None:
             return self._generation
-        with self._lock:
-            version = self._data_version()
-            if version != self._seen_data_version:
-                self._seen_data_version = version
+        with self._generation_lock:
+            version = self._watch_version()
+            if version != self._watched_version:
+                self._watched_version = version
                 self._generation += 2
             return self._generation
 
@@ -295,13 +325,8 @@ class Database:
         for _attempt in range(2):
             generation = self._current_generation()
             known_total, start = self._listings.lookup(query, generation, offset)
-            with self._reading() as db:
-                snapshot = not db.in_transaction
-                if snapshot:
-                    db.execute("BEGIN")  # the count and the rows from one state of the database
+            with self._reading() as db, _snapshot(db):
                 total, rows = read_page(db, query, offset, size, known_total, start)
-                if snapshot:
-                    db.execute("COMMIT")
             if generation == self._generation and generation % 2 == 0:
                 self._listings.record(query, generation, total, page_marks(offset, size, rows))
                 break
