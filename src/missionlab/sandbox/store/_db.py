@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -310,8 +310,8 @@ class Database:
             return self._generation
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        with self._reading() as db:
-            row: tuple[Any, ...] | None = db.execute(sql, args).fetchone()
+        with self._reading() as db, closing(db.execute(sql, args)) as cursor:
+            row: tuple[Any, ...] | None = cursor.fetchone()  # closed: no statement left reading
             return row
 
     def _all(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
