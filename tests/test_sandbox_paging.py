@@ -354,3 +354,18 @@ def test_a_file_database_serves_reads_while_a_write_is_under_way(tmp_path: Path)
     assert store.get_run(ids["mission_id"], ids["run_id"])["error"] == "x"
     assert store.list_events({}, 1, 100).meta["total_results"] == before
     store.close()
+
+
+def test_a_page_unpacks_as_its_items_as_plain_dicts_and_its_meta() -> None:
+    store = Store()
+    ids = add_odd_history(store)
+    for page in (
+        store.list_events({}, 2, 7),
+        store.list_runs(ids["mission_id"], None, 1, 5),
+        store.list_missions(1, 3),
+    ):
+        data, meta = page
+        assert json.loads(page.json()) == {"data": data, "meta": meta} and page[0] is data and page[1] is meta
+        assert data and all(isinstance(item, dict) for item in data)
+    assert store.list_runs(None, None, 1, 5).data[0]["input"] == ODD_JSON  # JSON columns decoded
+    store.close()

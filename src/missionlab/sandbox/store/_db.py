@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._encode import row_items
+from ._encode import decoded_row
 from ._paging import Listings, ListQuery, Page, page_marks, read_page
 
 # Version 1: the schema as first released (files made then carry no version).
@@ -130,12 +130,7 @@ def _dump(value: Any) -> str | None:
 
 
 def _row(fields: tuple[str, ...], values: Iterable[Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in zip(fields, values, strict=True):
-        if value is None:
-            continue  # optional fields that are unset are left out, as the API does
-        out[name] = json.loads(value) if name in JSON_FIELDS else value
-    return out
+    return decoded_row(fields, values, JSON_FIELDS)
 
 
 def page_meta(number: int, size: int, total: int) -> dict[str, int]:
@@ -331,7 +326,7 @@ class Database:
                 break
             if known_total is None and start is None:
                 break  # counted and read in one snapshot: consistent, though not cacheable
-        return Page(row_items(query.columns, rows[:size], JSON_FIELDS), page_meta(number, size, total))
+        return Page(query.columns, rows[:size], JSON_FIELDS, page_meta(number, size, total))
 
     def _insert_event(self, db: sqlite3.Connection, mission_id: str, event: dict[str, Any]) -> dict[str, Any]:
         row = {

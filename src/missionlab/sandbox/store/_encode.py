@@ -1,4 +1,4 @@
-"""Rows of the database to the JSON the API sends, encoded once.
+"""Rows of the database in the API's wire format: as plain dicts, or as JSON encoded once.
 
 The answers are compact ``json.dumps`` text (ASCII, every other character escaped), and
 must stay byte for byte what they were. Rows become dicts and are encoded by orjson, with
@@ -10,6 +10,7 @@ are escaped afterwards, on the rare answers that have any.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,18 @@ def ascii_json(text: bytes) -> bytes:
     if text.isascii() and b"\x7f" not in text:
         return text
     return _NOT_PLAIN_ASCII.sub(_escape, text.decode()).encode("ascii")
+
+
+def decoded_row(
+    columns: tuple[str, ...], values: Iterable[Any], json_columns: frozenset[str]
+) -> dict[str, Any]:
+    """A row as a plain dict in the wire format: JSON columns decoded, null values left out
+    (as the API does). ``values`` may go on past ``columns`` (a sort key): those are ignored."""
+    out: dict[str, Any] = {}
+    for name, value in zip(columns, values, strict=False):
+        if value is not None:
+            out[name] = json.loads(value) if name in json_columns else value
+    return out
 
 
 def row_items(

@@ -15,10 +15,11 @@ import bisect
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Literal, overload
 
-from ._encode import answer_json
+from ._encode import answer_json, decoded_row, row_items
 
 MAX_LISTS = 256  # lists whose totals and marks are kept, most recently used
 MAX_MARKS = 4096  # marks kept per list
@@ -26,15 +27,43 @@ MAX_MARKS = 4096  # marks kept per list
 Mark = tuple[Any, int]  # (sort value, rowid) of the row at an offset
 
 
-class Page(NamedTuple):
-    """One page of a list: its items (see :func:`row_items`) and the page's ``meta``."""
+class Page:
+    """One page of a list: its rows, and the page's ``meta``.
 
-    items: list[dict[str, Any]]
-    meta: dict[str, int]
+    ``json()`` encodes the answer straight from the rows; ``data`` has them as plain dicts
+    (decoded when first asked for). Unpacks as ``data, meta``.
+    """
+
+    def __init__(
+        self,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+        json_columns: frozenset[str],
+        meta: dict[str, int],
+    ) -> None:
+        self.columns, self.rows, self.json_columns, self.meta = columns, rows, json_columns, meta
+        self._data: list[dict[str, Any]] | None = None
+
+    @property
+    def data(self) -> list[dict[str, Any]]:
+        if self._data is None:
+            self._data = [decoded_row(self.columns, row, self.json_columns) for row in self.rows]
+        return self._data
 
     def json(self) -> bytes:
         """The answer, ``{"data": [...], "meta": {...}}``, encoded in one go."""
-        return answer_json({"data": self.items, "meta": self.meta})
+        items = row_items(self.columns, self.rows, self.json_columns)
+        return answer_json({"data": items, "meta": self.meta})
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.data, self.meta))
+
+    @overload
+    def __getitem__(self, index: Literal[0]) -> list[dict[str, Any]]: ...
+    @overload
+    def __getitem__(self, index: Literal[1]) -> dict[str, int]: ...
+    def __getitem__(self, index: int) -> Any:
+        return (self.data, self.meta)[index]
 
 
 @dataclass(frozen=True)
