@@ -56,14 +56,19 @@ def test_rate_limit_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_latency_and_per_route_rules() -> None:
-    rules = {"rules": [{"route": "GET /ai/missions/runs", "latency": 0.3}, {"route": "*", "latency": 0}]}
-    with Sandbox(faults=rules) as sb:
-        # Which rule applies is checked directly (timing a fast request is at the mercy of the load).
-        assert sb.faults.draw("GET", "/ai/missions")[0] == 0
-        assert sb.faults.draw("GET", "/ai/missions/runs")[0] == 0.3
-        started = time.perf_counter()
-        assert raw(sb).get("/ai/missions/runs").status_code == 200
-        assert time.perf_counter() - started >= 0.3
+    rules = {"rules": [{"route": "GET /ai/missions/runs", "latency": 1.0}, {"route": "*", "latency": 0}]}
+    with Sandbox(faults=rules) as sb, raw(sb) as http:
+        http.get("/ai/missions")  # warm: the first request pays for the connection and imports
+
+        def seconds(path: str) -> float:
+            started = time.perf_counter()
+            http.get(path)
+            return time.perf_counter() - started
+
+        fast, slow = seconds("/ai/missions"), seconds("/ai/missions/runs")
+        # The matching route waits its second; the other none (compared, not timed absolutely,
+        # so that a busy machine cannot fail the test).
+        assert slow >= 1.0 and slow - fast >= 0.9
 
 
 def test_dropped_connections() -> None:

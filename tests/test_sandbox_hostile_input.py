@@ -129,7 +129,7 @@ def test_nan_and_infinity_are_a_422(raw: httpx.Client, run_path: str, constant: 
 def test_strings_over_their_limit_are_a_422(raw: httpx.Client, run_path: str) -> None:
     too_long = {
         "name": limits.MAX_NAME_LENGTH + 1,
-        "description": limits.MAX_STRING_LENGTH + 1,
+        "description": limits.MAX_TEXT_LENGTH + 1,
     }
     for field, length in too_long.items():
         answer = raw.post("/ai/missions", json={"name": "m", field: "x" * length})
@@ -144,7 +144,7 @@ def test_strings_over_their_limit_are_a_422(raw: httpx.Client, run_path: str) ->
     key = "k" * (limits.MAX_IDEMPOTENCY_KEY_LENGTH + 1)
     event = {"type": "custom", "summary": "s", "idempotency_key": key}
     assert raw.post(f"{run_path}/events", json=event).status_code == 422
-    payload = {"type": "custom", "summary": "s", "payload": {"text": "x" * (limits.MAX_STRING_LENGTH + 1)}}
+    payload = {"type": "custom", "summary": "s", "payload": {"text": "x" * (limits.MAX_TEXT_LENGTH + 1)}}
     assert raw.post(f"{run_path}/events", json=payload).status_code == 422
 
 
@@ -174,7 +174,7 @@ def test_a_body_over_the_limit_is_a_413_in_the_error_envelope(raw: httpx.Client)
 
     answer = raw.post("/ai/missions", content=chunks(), headers={"Content-Type": "application/json"})
     _assert_too_large(answer)
-    near = '{"name": "m", "description": "%s"}' % ("z" * (limits.MAX_STRING_LENGTH - 10))
+    near = '{"name": "m", "description": "%s"}' % ("z" * (limits.MAX_TEXT_LENGTH - 10))
     assert send(raw, "POST", "/ai/missions", near).status_code == 201
 
 

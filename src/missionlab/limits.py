@@ -1,8 +1,14 @@
-"""Size limits shared by the client (checked before sending) and the sandbox (answered with 413/422).
+"""The sandbox's documented limits on what a request may carry, defined once.
 
-The published Missions API document sets none of these; they are this project's
-documented rules, chosen so that whatever one side accepts the other can store,
-serve and parse (see the README's sandbox section).
+The sandbox answers a request over these limits with 413 (body size) or 422
+(everything else) and its error envelope; the client refuses the same arguments
+with :class:`missionlab.InvalidArgumentError` before sending. The published API
+document constrains none of them except the page size; they bound what a local
+server has to store and what every later list has to send back.
+
+Nesting depth counts containers: ``{}`` and ``[]`` are depth 1, ``{"a": [1]}``
+is depth 2. It applies to each free-form object (``metadata``, ``payload``,
+``input``, ``result_payload``) on its own.
 """
 
 from __future__ import annotations
@@ -14,27 +20,30 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_NESTING_DEPTH",
     "MAX_PAGE_NUMBER",
-    "MAX_STRING_LENGTH",
+    "MAX_PAGE_SIZE",
+    "MAX_TEXT_LENGTH",
 ]
 
+MAX_BODY_BYTES = 1024 * 1024
+"""A whole request body, in bytes of UTF-8 JSON."""
+
 MAX_NESTING_DEPTH = 64
-"""Levels of objects/arrays inside ``metadata``, ``payload``, ``input``, ``result_payload``
-(and a tool, knowledge base or MCP server body): ``{"a": {"b": 1}}`` is 2 deep."""
+"""Containers nested in one free-form object (metadata, payload, input, result_payload)."""
 
 MAX_PAGE_NUMBER = 2**31 - 1
-"""Largest ``page[number]``."""
+"""``page[number]``: SQLite and the official SDK both treat it as a 32-bit integer."""
+
+MAX_PAGE_SIZE = 1000
+"""``page[size]``, as the published document says."""
 
 MAX_ID_LENGTH = 200
-"""Characters of a ``step_id``, ``parent_step_id`` or ``telnyx_agent_id``."""
+"""Caller-chosen ids: ``step_id``, ``parent_step_id``, ``telnyx_agent_id``."""
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-"""Characters of an event's ``idempotency_key``."""
+"""An event's ``idempotency_key``."""
 
-MAX_NAME_LENGTH = 1_000
-"""Characters of a mission's ``name``."""
+MAX_NAME_LENGTH = 1000
+"""A mission's ``name``."""
 
-MAX_STRING_LENGTH = 100_000
-"""Characters of any other string (descriptions, summaries, errors, strings inside objects)."""
-
-MAX_BODY_BYTES = 1024 * 1024
-"""Bytes of a request body (1 MiB)."""
+MAX_TEXT_LENGTH = 100_000
+"""Every other string: description, summary, instructions, error, result_summary, ..."""

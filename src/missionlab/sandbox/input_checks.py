@@ -18,7 +18,7 @@ from ..limits import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_NAME_LENGTH,
     MAX_NESTING_DEPTH,
-    MAX_STRING_LENGTH,
+    MAX_TEXT_LENGTH,
 )
 
 _SURROGATE = "contains a lone surrogate (U+D800 to U+DFFF), which is not valid Unicode text"
@@ -32,7 +32,7 @@ def _has_lone_surrogate(value: str) -> bool:
     return False
 
 
-def text_problem(value: str, max_length: int = MAX_STRING_LENGTH) -> str | None:
+def text_problem(value: str, max_length: int = MAX_TEXT_LENGTH) -> str | None:
     """Why ``value`` can't be stored as text, or None."""
     if len(value) > max_length:
         return f"longer than {max_length:,} characters"
@@ -94,7 +94,7 @@ def _checked_object(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Text = Annotated[str, Field(max_length=MAX_STRING_LENGTH), AfterValidator(_checked_text)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_checked_text)]
 """Any free text: a description, summary, error..."""
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_checked_text)]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import Query, Response
 
 from .. import schemas as s
+from ..store import Page
 
 RUN_PATH = "/{mission_id}/runs/{run_id}"  # under the router's /ai/missions
 
@@ -38,8 +39,9 @@ def ok(payload: Any, status: int = 200) -> Response:
     )
 
 
-def page(rows: list[dict[str, Any]], meta: dict[str, int]) -> Response:
-    return ok({"data": rows, "meta": meta})
+def page(result: Page) -> Response:
+    """A page of a list."""
+    return Response(result.json(), media_type="application/json")
 
 
 def _doc(model: type, status: int = 200, conflict: bool = False) -> dict[str, Any]:

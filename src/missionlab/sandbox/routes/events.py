@@ -15,7 +15,7 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
     """A run's events: list, log, get one."""
 
     @api.get(f"{RUN_PATH}/events", summary="List events", **_doc(s.EventList))
-    async def list_events(
+    def list_events(
         mission_id: UUID,
         run_id: UUID,
         type: str | None = None,
@@ -27,9 +27,7 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
         given = {"type": type, "step_id": step_id, "agent_id": agent_id}
         filters = {name: value for name, value in given.items() if value is not None}
         return page(
-            *store.list_events(
-                filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id)
-            )
+            store.list_events(filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id))
         )
 
     log_doc = _doc(s.EventOut, 201)

@@ -1,8 +1,8 @@
 """The sandbox's data: SQLite through the standard library, one module per resource.
 
 :class:`Store` is composed of one class per resource (missions, objects, runs, plan,
-events, agents, simulations) over :class:`~._db.Database` (the connection, its lock and
-transactions). Each builds only on the ones it names as its base. Rows come back as
+events, agents, simulations) over :class:`~._db.Database` (the connections, the write
+lock and transactions). Each builds only on the ones it names as its base. Rows come back as
 plain dicts in the API's wire format.
 """
 
@@ -19,6 +19,7 @@ from ._db import (
     page_meta,
     stamp,
 )
+from ._paging import ListQuery, Page
 from .agents import AgentStore
 from .events import EventStore
 from .missions import MISSION_FIELDS, OBJECT_KINDS
@@ -37,6 +38,8 @@ __all__ = [
     "SCHEMA",
     "STEP_FIELDS",
     "Database",
+    "ListQuery",
+    "Page",
     "SchemaVersionError",
     "Store",
     "now",

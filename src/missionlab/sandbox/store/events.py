@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import NotFound
 from ._db import EVENT_FIELDS, _row
+from ._paging import ListQuery, Page
 from .runs import RunStore
 
 
@@ -45,7 +46,7 @@ class EventStore(RunStore):
         *,
         mission_id: str | None = None,
         run_id: str | None = None,
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    ) -> Page:
         """A run's events oldest first, or (no run) everybody's newest first."""
         clauses, args = [], []
         if run_id is not None and mission_id is not None:
@@ -56,7 +57,6 @@ class EventStore(RunStore):
             if filters.get(name) is not None:
                 clauses.append(f"{name}=?")
                 args.append(filters[name])
-        order = "timestamp, rowid" if run_id else "timestamp DESC, rowid DESC"
-        return self._page(
-            EVENT_FIELDS, "events", " AND ".join(clauses) or "1=1", tuple(args), order, number, size
-        )
+        where = " AND ".join(clauses)
+        query = ListQuery("events", EVENT_FIELDS, where, tuple(args), "timestamp", descending=not run_id)
+        return self._page(query, number, size)

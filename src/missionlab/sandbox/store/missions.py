@@ -6,7 +6,9 @@ import uuid
 from typing import Any
 
 from ..errors import NotFound
-from ._db import Database, _dump, _load, _row, now
+from ._db import Database, _dump, _row, now
+from ._encode import _load
+from ._paging import ListQuery, Page
 
 OBJECT_KINDS = {"tools": "tool_id", "knowledge-bases": "knowledge_base_id", "mcp-servers": "mcp_server_id"}
 
@@ -58,8 +60,10 @@ class MissionStore(Database):
                 mission[kind.replace("-", "_")] = self.list_objects(kind, mission_id)
         return mission
 
-    def list_missions(self, number: int, size: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        return self._page(MISSION_FIELDS, "missions", "1=1", (), "created_at DESC, rowid DESC", number, size)
+    def list_missions(self, number: int, size: int) -> Page:
+        """Missions, newest first."""
+        query = ListQuery("missions", MISSION_FIELDS, "", (), "created_at", descending=True)
+        return self._page(query, number, size)
 
     def update_mission(self, mission_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         self.get_mission(mission_id, with_objects=False)

@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from ..errors import Conflict, NotFound
-from ._db import _dump, _load
+from ._db import _dump
+from ._encode import _load
 from .missions import OBJECT_KINDS, MissionStore
 
 

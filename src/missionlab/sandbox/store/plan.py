@@ -6,7 +6,8 @@ from typing import Any
 
 from ..errors import Conflict, Invalid, NotFound
 from ..rules import step_status_changes
-from ._db import _dump, _row, now
+from ._db import JSON_FIELDS, _dump, _row, now
+from ._encode import answer_json, row_items
 from .runs import RunStore
 
 STEP_FIELDS = (
@@ -26,11 +27,18 @@ class PlanStore(RunStore):
     """A run's plan steps."""
 
     def get_plan(self, mission_id: str, run_id: str) -> list[dict[str, Any]]:
+        return [_row(STEP_FIELDS, r) for r in self._plan_rows(mission_id, run_id)]
+
+    def plan_json(self, mission_id: str, run_id: str) -> bytes:
+        """The answer to GET .../plan, ``{"data": [steps]}``, encoded straight from the rows."""
+        return answer_json({"data": row_items(STEP_FIELDS, self._plan_rows(mission_id, run_id), JSON_FIELDS)})
+
+    def _plan_rows(self, mission_id: str, run_id: str) -> list[tuple[Any, ...]]:
+        """The steps in order of sequence, then of creation."""
         self.get_run(mission_id, run_id)
-        rows = self._all(
+        return self._all(
             f"SELECT {', '.join(STEP_FIELDS)} FROM steps WHERE run_id=? ORDER BY sequence, rowid", (run_id,)
         )
-        return [_row(STEP_FIELDS, r) for r in rows]
 
     def add_steps(
         self, mission_id: str, run_id: str, steps: list[dict[str, Any]], *, initial: bool

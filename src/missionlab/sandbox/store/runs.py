@@ -10,6 +10,7 @@ from ...types import ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES, RunStatus, Step
 from ..errors import Conflict, NotFound
 from ..rules import OPEN_STEP_STATUSES, run_status_changes, status_change_event
 from ._db import JSON_FIELDS, _dump, _row, now
+from ._paging import ListQuery, Page
 from .missions import MissionStore
 
 RUN_FIELDS = (
@@ -65,9 +66,8 @@ class RunStore(MissionStore):
         row = self._one("SELECT status FROM runs WHERE run_id=?", (run_id,))
         return None if row is None else str(row[0])
 
-    def list_runs(
-        self, mission_id: str | None, status: str | None, number: int, size: int
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def list_runs(self, mission_id: str | None, status: str | None, number: int, size: int) -> Page:
+        """A mission's runs (or everybody's), newest first."""
         clauses, args = [], []
         if mission_id is not None:
             self.get_mission(mission_id, with_objects=False)
@@ -76,15 +76,10 @@ class RunStore(MissionStore):
         if status is not None:
             clauses.append("status=?")
             args.append(status)
-        return self._page(
-            RUN_FIELDS,
-            "runs",
-            " AND ".join(clauses) or "1=1",
-            tuple(args),
-            "started_at DESC, rowid DESC",
-            number,
-            size,
+        query = ListQuery(
+            "runs", RUN_FIELDS, " AND ".join(clauses), tuple(args), "started_at", descending=True
         )
+        return self._page(query, number, size)
 
     def update_run(
         self, mission_id: str, run_id: str, fields: dict[str, Any], *, at: str | None = None
