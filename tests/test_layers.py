@@ -48,6 +48,7 @@ LAYERS = {
     ),
     "data": (
         "_columns",
+        "_history",
         "_figure",
         "_gantt",
         "_jsontext",

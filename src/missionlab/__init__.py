@@ -61,6 +61,7 @@ if _typing.TYPE_CHECKING:
     from ._async_client import AsyncClient
     from ._client import Client
     from ._connect import connect
+    from ._history import History, HistoryFormatError, history
     from ._pagination import AsyncPage, SyncPage
     from .diagnosis import diagnose
     from .frames import to_frame
@@ -88,6 +89,9 @@ _LAZY = {
     "connect": "missionlab._connect",
     "diagnose": "missionlab.diagnosis",
     "gantt": "missionlab.timeline",
+    "history": "missionlab._history",
+    "History": "missionlab._history",
+    "HistoryFormatError": "missionlab._history",
     "load_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
     "to_frame": "missionlab.frames",
@@ -107,6 +111,8 @@ __all__ = [
     "Event",
     "EventType",
     "ExecutionMode",
+    "History",
+    "HistoryFormatError",
     "InternalServerError",
     "InvalidArgumentError",
     "MissingAPIKeyError",
@@ -131,6 +137,7 @@ __all__ = [
     "connect",
     "diagnose",
     "gantt",
+    "history",
     "load_run",
     "to_frame",
 ]
