@@ -151,11 +151,28 @@ def test_status_changes_are_logged_as_events(raw: httpx.Client) -> None:
 def test_idempotent_event_logging(raw: httpx.Client) -> None:
     mission_id, run_id = new_run(raw)
     url = f"/ai/missions/{mission_id}/runs/{run_id}/events"
-    body = {"type": "message", "summary": "once", "idempotency_key": "k1"}
+    body = {"type": "message", "summary": "once", "idempotency_key": "k1", "payload": {"n": 1}}
     first = raw.post(url, json=body)
-    second = raw.post(url, json={**body, "summary": "twice?"})
+    second = raw.post(url, json=body)
     assert first.status_code == 201 and second.status_code == 200
     assert first.json()["data"] == second.json()["data"]
+    assert raw.get(url).json()["meta"]["total_results"] == 1
+
+
+@pytest.mark.parametrize(
+    "change", [{"summary": "twice?"}, {"payload": {"n": 2}}, {"type": "error"}, {"step_id": "s"}]
+)
+def test_a_reused_idempotency_key_with_another_body_is_a_409(
+    raw: httpx.Client, change: dict[str, object]
+) -> None:
+    mission_id, run_id = new_run(raw)
+    url = f"/ai/missions/{mission_id}/runs/{run_id}/events"
+    body = {"type": "message", "summary": "once", "idempotency_key": "k1", "payload": {"n": 1}}
+    assert raw.post(url, json=body).status_code == 201
+    answer = raw.post(url, json={**body, **change})
+    assert answer.status_code == 409
+    detail = answer.json()["errors"][0]["detail"]
+    assert "idempotency_key 'k1'" in detail and next(iter(change)) in detail
     assert raw.get(url).json()["meta"]["total_results"] == 1
 
 
@@ -241,6 +258,25 @@ def test_step_timestamps(raw: httpx.Client) -> None:
     for final in ("completed", "failed", "skipped"):
         done = raw.patch(f"{url}/steps/s", json={"status": final}).json()["data"]
         assert done["completed_at"] >= started["started_at"]
+
+
+def test_completed_at_is_when_a_step_last_became_finished(raw: httpx.Client) -> None:
+    mission_id, run_id = new_run(raw)
+    url = f"/ai/missions/{mission_id}/runs/{run_id}/plan"
+    raw.post(url, json={"steps": [{"step_id": "s", "description": "S", "sequence": 1}]})
+    step_url = f"{url}/steps/s"
+    done = raw.patch(step_url, json={"status": "completed"}).json()["data"]
+    repeated = raw.patch(step_url, json={"status": "completed"}).json()["data"]
+    assert repeated["completed_at"] == done["completed_at"]  # a repeated PATCH does not move it
+    reopened = raw.patch(step_url, json={"status": "in_progress"}).json()["data"]
+    assert "completed_at" not in reopened  # back in progress: not completed any more
+    assert raw.get(step_url).json()["data"].get("completed_at") is None
+    failed = raw.patch(step_url, json={"status": "failed"}).json()["data"]
+    assert failed["completed_at"] > done["completed_at"]
+    assert (
+        raw.patch(step_url, json={"status": "completed"}).json()["data"]["completed_at"]
+        > failed["completed_at"]
+    )
 
 
 def test_plan_rules(raw: httpx.Client) -> None:

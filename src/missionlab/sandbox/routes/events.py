@@ -30,10 +30,10 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
             store.list_events(filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id))
         )
 
-    log_doc = _doc(s.EventOut, 201)
+    log_doc = _doc(s.EventOut, 201, conflict=True)
     log_doc["responses"][200] = {
         "model": s.EventOut,
-        "description": "Repeated idempotency_key: the original event",
+        "description": "Repeated idempotency_key with the same body: the original event",
     }
 
     @api.post(f"{RUN_PATH}/events", summary="Log event", **log_doc)

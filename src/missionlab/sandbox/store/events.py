@@ -4,17 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ._db import EVENT_FIELDS, _row
 from ._paging import ListQuery, Page
 from .runs import RunStore
+
+# What a request to log an event may carry besides its idempotency_key (timestamp: the
+# simulator's own events), compared when a key is reused.
+_BODY_FIELDS = ("type", "summary", "step_id", "agent_id", "payload")
+
+
+def _check_same_body(original: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Refuse a reused idempotency key whose body differs from the original's, as Stripe does."""
+    differing = [name for name in _BODY_FIELDS if original.get(name) != fields.get(name)]
+    if fields.get("timestamp") is not None and fields["timestamp"] != original.get("timestamp"):
+        differing.append("timestamp")
+    if differing:
+        raise Conflict(
+            f"idempotency_key {fields['idempotency_key']!r} was used for event {original['event_id']} "
+            f"with a different {', '.join(differing)}: use a new key for a different event"
+        )
 
 
 class EventStore(RunStore):
     """Logging and reading events."""
 
     def log_event(self, mission_id: str, run_id: str, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Store an event; (event, created). A repeated idempotency_key returns the original."""
+        """Store an event; (event, created). A repeated idempotency_key returns the original
+        event when the rest of the body is the same, and is a :class:`Conflict` when it is not."""
         with self.transaction() as db:
             self.get_run(mission_id, run_id)
             key = fields.get("idempotency_key")
@@ -24,7 +41,9 @@ class EventStore(RunStore):
                     (run_id, key),
                 ).fetchone()
                 if row is not None:
-                    return _row(EVENT_FIELDS, row), False
+                    original = _row(EVENT_FIELDS, row)
+                    _check_same_body(original, fields)
+                    return original, False
             event = self._insert_event(db, mission_id, {**fields, "run_id": run_id})
             db.execute("UPDATE runs SET updated_at=? WHERE run_id=?", (event["timestamp"], run_id))
         return event, True
