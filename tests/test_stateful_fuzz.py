@@ -58,7 +58,8 @@ ROUND = settings(
 )
 
 
-APP = create_app(Store(), token=TOKEN, simulate=False)
+# schemathesis calls the app in process as "testserver", which no real client would be.
+APP = create_app(Store(), token=TOKEN, simulate=False, allowed_hosts=("testserver",))
 
 
 @pytest.fixture(scope="module")
