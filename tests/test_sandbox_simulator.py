@@ -10,6 +10,7 @@ import pytest
 import missionlab
 from missionlab.sandbox import Sandbox, Store
 from missionlab.sandbox.demo import seed_demo
+from missionlab.sandbox.playback import finish_fields
 from missionlab.sandbox.script import build_script
 
 from .conftest import unique, wait_for
@@ -67,8 +68,11 @@ def test_managed_run_plays_to_the_end(fast: Sandbox) -> None:
     assert ("step_completed" in types) or ("step_failed" in types)
     assert all(e.step_id in {s.step_id for s in plan} for e in events if e.step_id)
     assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
-    if done.status == "succeeded":
-        assert done.result_summary and done.result_payload
+    if done.status == "succeeded":  # real elapsed time, and the simulated time it stands for
+        assert done.result_summary and "simulated at 40x speed" in done.result_summary
+        assert done.result_payload and done.result_payload["speed"] == 40
+        real = (done.finished_at - done.started_at).total_seconds()
+        assert abs(done.result_payload["duration_s"] - real) < 2
     else:
         assert done.error
 
@@ -223,3 +227,22 @@ def test_demo_sandbox_has_a_live_run() -> None:
             lambda: client.missions.runs.plan.retrieve(newest.run_id, mission_id=newest.mission_id).data
         )
         assert len(plan) >= 3
+
+
+def test_a_finished_script_states_real_elapsed_time() -> None:
+    data = {"status": "succeeded", "steps_completed": 8, "duration_s": 303.2}
+    assert finish_fields(data, 1.0) == {
+        "status": "succeeded",
+        "result_summary": "Completed all 8 steps in 303 s",
+        "result_payload": {"steps_completed": 8, "duration_s": 303.2},
+    }
+    fast = finish_fields(data, 10.0)
+    assert fast["result_summary"] == "Completed all 8 steps in 30 s (303 s of work simulated at 10x speed)"
+    assert fast["result_payload"] == {
+        "steps_completed": 8,
+        "duration_s": 30.3,
+        "simulated_duration_s": 303.2,
+        "speed": 10.0,
+    }
+    failed = {"status": "failed", "error": "TimeoutError"}
+    assert finish_fields(failed, 10.0) == failed

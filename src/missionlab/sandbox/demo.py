@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .rules import status_change_event
+from .playback import HistoryRun, apply_action
 from .script import Script, build_script
 from .simulator import run_seed
 from .store import Store, stamp
@@ -228,54 +228,21 @@ def _uuid(rng: random.Random) -> str:
 
 def materialize(
     script: Script, run: dict[str, Any], start: datetime, stop_after: int | None, rng: random.Random
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Apply a script's first ``stop_after`` actions at once; returns (steps, events).
+) -> HistoryRun:
+    """Play a script's first ``stop_after`` actions at once, at past times, into records.
 
-    ``run`` is updated in place. Mirrors what the live simulator does through the store.
+    ``run`` is updated in place. The actions are interpreted as the live simulator does
+    (:func:`~.playback.apply_action`), in real time.
     """
-    steps: dict[str, dict[str, Any]] = {}
-    events: list[dict[str, Any]] = []
-    run_id = run["run_id"]
-
-    def at(seconds: float) -> str:
-        return stamp(start + timedelta(seconds=seconds))
-
-    def set_status(new: str, when: str) -> None:
-        events.append(status_change_event(run_id, run["status"], new, when))
-        run["status"] = new
-        run["updated_at"] = when
-        if new in ("succeeded", "failed", "cancelled"):
-            run["finished_at"] = when
-
+    played = HistoryRun(run)
     actions = script.actions if stop_after is None else script.actions[:stop_after]
     for action in actions:
-        when, data = at(action.at), action.data
-        if action.kind == "status":
-            set_status(data["status"], when)
-        elif action.kind == "plan":
-            for step in data["steps"]:
-                steps[step["step_id"]] = {**step, "run_id": run_id, "status": "pending"}
-        elif action.kind == "step":
-            step = steps[data["step_id"]]
-            step["status"] = data["status"]
-            if data["status"] == "in_progress":
-                step.setdefault("started_at", when)
-            else:
-                step["completed_at"] = when
-        elif action.kind == "event":
-            events.append({**data, "run_id": run_id, "timestamp": when})
-        elif action.kind == "skip_rest":
-            for step in steps.values():
-                if step["status"] in ("pending", "in_progress"):
-                    step.update(status="skipped", completed_at=when)
-        elif action.kind == "finish":
-            fields = {k: v for k, v in data.items() if k != "status"}
-            run.update(fields)
-            set_status(data["status"], when)
+        when = stamp(start + timedelta(seconds=action.at))
+        apply_action(played, action, when, run_id=run["run_id"])
         run["updated_at"] = when
-    for event in events:
+    for event in played.events:
         event["event_id"] = _uuid(rng)
-    return list(steps.values()), events
+    return played
 
 
 def seed_demo(store: Store, *, seed: int = 0) -> dict[str, int]:
@@ -339,20 +306,17 @@ def seed_demo(store: Store, *, seed: int = 0) -> dict[str, int]:
                 cut = 0
             elif roll < PENDING_RATE + CANCEL_RATE + PAUSE_RATE + STALE_RUNNING_RATE:
                 cut = rng.randint(3, max(3, total - 2))
-            run_steps, run_events = materialize(script, run, start, cut, rng)
+            played = materialize(script, run, start, cut, rng)
             if cut:
-                last = run_events[-1]["timestamp"] if run_events else run["started_at"]
+                last = played.events[-1]["timestamp"] if played.events else run["started_at"]
                 when = stamp(datetime.fromisoformat(last) + timedelta(seconds=rng.uniform(5, 90)))
-                if roll < PENDING_RATE + CANCEL_RATE:
-                    run_events.append(status_change_event(run_id, run["status"], "cancelled", when))
-                    run.update(status="cancelled", finished_at=when, updated_at=when)
-                    for step in run_steps:
-                        if step["status"] in ("pending", "in_progress"):
-                            step.update(status="skipped", completed_at=when)
+                if roll < PENDING_RATE + CANCEL_RATE:  # as a user's cancel does (store.transition)
+                    played.set_run_status("cancelled", when)
+                    played.skip_open_steps(when)
                 elif roll < PENDING_RATE + CANCEL_RATE + PAUSE_RATE:
-                    run_events.append(status_change_event(run_id, run["status"], "paused", when))
-                    run.update(status="paused", updated_at=when)
+                    played.set_run_status("paused", when)
                 # else: left "running" by an external agent that went away
+            run_steps, run_events = list(played.steps.values()), played.events
             for event in run_events:
                 event.setdefault("event_id", _uuid(rng))
             runs.append(run)
