@@ -202,7 +202,7 @@ def test_demo_data() -> None:
 def test_demo_data_is_deterministic() -> None:
     def snapshot() -> list[Any]:
         store = Store()
-        seed_demo(store)
+        seed_demo(store, id_key=b"one install")
         history = "started_at < '2026-11-28'"  # all but the live run, which starts now
         return (
             store._all(f"SELECT * FROM runs WHERE {history} ORDER BY run_id", ())
@@ -212,6 +212,24 @@ def test_demo_data_is_deterministic() -> None:
 
     first, second = snapshot(), snapshot()
     assert first == second and len(first) > 10_000
+
+
+def test_demo_ids_differ_from_one_seeding_to_the_next() -> None:
+    """A web page can't know a user's demo ids in advance (issue 10): every seeding draws its
+    own, while the history they name stays the same."""
+
+    def seeded() -> Store:
+        store = Store()
+        seed_demo(store)
+        return store
+
+    one, two = seeded(), seeded()
+    for table, id_field in (("missions", "mission_id"), ("runs", "run_id"), ("events", "event_id")):
+        ids_one = {i for (i,) in one._all(f"SELECT {id_field} FROM {table}", ())}
+        ids_two = {i for (i,) in two._all(f"SELECT {id_field} FROM {table}", ())}
+        assert len(ids_one) == one.count(table) and not ids_one & ids_two, table
+    history = "SELECT status, started_at, finished_at, result_summary FROM runs ORDER BY started_at"
+    assert one._all(history, ())[:-1] == two._all(history, ())[:-1]  # the last is the live run
 
 
 def test_demo_sandbox_has_a_live_run() -> None:
