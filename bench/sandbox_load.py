@@ -111,6 +111,7 @@ def main() -> int:
     server = subprocess.Popen(
         [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--port", str(port), "--token", TOKEN],
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://{HOST}:{port}/v2"
     try:

@@ -187,10 +187,23 @@ def test_events(api: Api) -> None:
             mission_id=mission_id,
             type="tool_call",
             summary="call",
+            step_id="s1",
+            agent_id="agent-1",
+            payload={"tool": "x"},
             idempotency_key=first.idempotency_key,
         )
     ).data
     assert again.event_id == first.event_id
+    with pytest.raises(missionlab.ConflictError, match="idempotency_key"):  # same key, another body
+        api(
+            events.log(
+                run_id,
+                mission_id=mission_id,
+                type="tool_call",
+                summary="call",
+                idempotency_key=first.idempotency_key,
+            )
+        )
     api(events.log(run_id, mission_id=mission_id, type=EventType.MESSAGE, summary="hi"))
 
     page = api(events.list(run_id, mission_id=mission_id))

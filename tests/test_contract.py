@@ -46,7 +46,6 @@ def test_the_facts_cover_the_whole_published_document() -> None:
 # -- (a) the sandbox's document ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9: the sandbox still departs from the document")
 def test_sandbox_document_matches_the_published_one(served: dict[str, Any]) -> None:
     problems = contract.compare_documents(served)
     assert problems == [], "\n".join(problems)

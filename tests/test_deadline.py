@@ -134,6 +134,6 @@ async def test_the_async_client_does_not_wait_past_its_deadline() -> None:
 
 
 def test_a_deadline_leaves_fast_calls_alone(sandbox: missionlab.sandbox.Sandbox) -> None:
-    client = missionlab.Client(base_url=sandbox.url, deadline=30)
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, deadline=30)
     assert client.missions.list(page_size=1, deadline=5).meta is not None
     assert client.missions.list(page_size=1, deadline=None).meta is not None  # None: no deadline

@@ -149,7 +149,7 @@ def test_to_frame_dispatches_on_what_it_gets(demo: Sandbox) -> None:
 
 
 def test_official_sdk_objects(demo: Sandbox) -> None:
-    official = telnyx.Telnyx(api_key="k", base_url=demo.url)
+    official = telnyx.Telnyx(api_key=demo.token, base_url=demo.url)
     ours = demo.client()
     theirs = frames.runs_frame(official.ai.missions.runs.list_runs(page_size=50).data, now=NOW)
     mine = frames.runs_frame(ours.missions.runs.list_runs(page_size=50).data, now=NOW)

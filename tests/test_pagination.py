@@ -39,7 +39,7 @@ def counting_client(sandbox: Sandbox) -> tuple[missionlab.Client, collections.Co
             ] += 1
 
     http = httpx.Client(event_hooks={"request": [hook]})
-    return missionlab.Client(base_url=sandbox.url, http_client=http), seen
+    return missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, http_client=http), seen
 
 
 def mission_with_runs(sandbox: Sandbox, count: int) -> str:
@@ -214,7 +214,7 @@ def test_fetch_all_drops_repeats_while_another_client_writes(counted: Sandbox) -
         )
     ]
     http = httpx.Client(event_hooks={"request": [another_client_writes]})
-    client = missionlab.Client(base_url=counted.url, http_client=http)
+    client = missionlab.Client(api_key=counted.token, base_url=counted.url, http_client=http)
     first = client.missions.runs.list(mission_id, page_size=1000)
     for as_dicts in (False, True):
         written.clear()

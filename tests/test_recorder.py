@@ -118,7 +118,7 @@ def test_the_final_update_is_retried_by_the_client(sandbox: Sandbox, monkeypatch
                     raise httpx.ConnectError("network down")
             return super().handle_request(request)
 
-    client = missionlab.Client(base_url=sandbox.url, transport=Flaky(), max_retries=4)
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, transport=Flaky(), max_retries=4)
     mission_id = external(client)
     with RunRecorder(client, mission_id) as rec:
         pass
@@ -139,7 +139,7 @@ def test_undeliverable_final_update_says_which_run_is_open(
                 raise httpx.ConnectError("network down")
             return super().handle_request(request)
 
-    client = missionlab.Client(base_url=sandbox.url, transport=Down(), max_retries=2)
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, transport=Down(), max_retries=2)
     mission_id = external(client)
     with pytest.raises(missionlab.RecorderError) as err, RunRecorder(client, mission_id) as rec:
         pass
@@ -180,7 +180,7 @@ def test_the_agents_own_exception_is_never_masked(sandbox: Sandbox) -> None:
             or (r.method == "POST" and r.url.path.endswith("/events"))
         )
     )
-    client = missionlab.Client(base_url=sandbox.url, transport=transport)
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, transport=transport)
     mission_id = external(client)
     with pytest.raises(AgentError, match="the agent's own"), RunRecorder(client, mission_id) as rec:
         rec.plan([("a", "A")])
@@ -194,7 +194,7 @@ def test_an_unfinishable_run_is_noted_on_the_agents_exception(sandbox: Sandbox) 
     transport = FailingWrites(
         lambda r: r.method == "PATCH" and b'"failed"' in r.content and "/plan/" not in r.url.path
     )
-    client = missionlab.Client(base_url=sandbox.url, transport=transport)
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, transport=transport)
     mission_id = external(client)
     with pytest.raises(AgentError) as err, RunRecorder(client, mission_id) as rec:
         raise AgentError("boom")
@@ -211,7 +211,9 @@ def test_a_step_whose_update_failed_is_closed_when_the_run_finishes(sandbox: San
             return True
         return False
 
-    client = missionlab.Client(base_url=sandbox.url, transport=FailingWrites(first_completion))
+    client = missionlab.Client(
+        api_key=sandbox.token, base_url=sandbox.url, transport=FailingWrites(first_completion)
+    )
     mission_id = external(client)
     with RunRecorder(client, mission_id) as rec:  # on main the step's APIError escaped the block
         rec.plan([("a", "A"), ("b", "B")])

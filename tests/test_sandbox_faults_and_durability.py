@@ -17,11 +17,17 @@ import missionlab
 from missionlab.sandbox import Faults, Sandbox
 
 
+def raw(sb: Sandbox) -> httpx.Client:
+    """Plain HTTP to the sandbox, with its token."""
+    return httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {sb.token}"})
+
+
 def test_injected_5xx_are_retried_by_the_client() -> None:
     faults = {"seed": 3, "rules": [{"route": "GET /ai/missions", "error_rate": 0.5}]}
     with Sandbox(faults=faults) as sb:
-        raw = [httpx.get(sb.url + "/ai/missions").status_code for _ in range(40)]
-        assert raw.count(503) > 5 and raw.count(200) > 5
+        http = raw(sb)
+        statuses = [http.get("/ai/missions").status_code for _ in range(40)]
+        assert statuses.count(503) > 5 and statuses.count(200) > 5
         client = sb.client(max_retries=8)
         for _ in range(10):
             assert client.missions.list().data == []
@@ -30,14 +36,15 @@ def test_injected_5xx_are_retried_by_the_client() -> None:
 def test_faults_are_seeded() -> None:
     def statuses() -> list[int]:
         with Sandbox(faults={"seed": 11, "rules": [{"error_rate": 0.3}]}) as sb:
-            return [httpx.get(sb.url + "/ai/missions").status_code for _ in range(30)]
+            http = raw(sb)
+            return [http.get("/ai/missions").status_code for _ in range(30)]
 
     assert statuses() == statuses()
 
 
 def test_rate_limit_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
     with Sandbox(faults={"rules": [{"rate_limit_rate": 1.0, "retry_after": 2}]}) as sb:
-        response = httpx.get(sb.url + "/ai/missions")
+        response = raw(sb).get("/ai/missions")
         assert response.status_code == 429
         assert response.headers["retry-after"] == "2"
         assert response.headers["retry-after-ms"] == "2000"
@@ -50,7 +57,7 @@ def test_rate_limit_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_latency_and_per_route_rules() -> None:
     rules = {"rules": [{"route": "GET /ai/missions/runs", "latency": 1.0}, {"route": "*", "latency": 0}]}
-    with Sandbox(faults=rules) as sb, httpx.Client(base_url=sb.url) as http:
+    with Sandbox(faults=rules) as sb, raw(sb) as http:
         http.get("/ai/missions")  # warm: the first request pays for the connection and imports
 
         def seconds(path: str) -> float:
@@ -67,7 +74,7 @@ def test_latency_and_per_route_rules() -> None:
 def test_dropped_connections() -> None:
     with Sandbox(faults={"rules": [{"drop_rate": 1.0}]}) as sb:
         with pytest.raises(httpx.RemoteProtocolError):
-            httpx.get(sb.url + "/ai/missions")
+            raw(sb).get("/ai/missions")
         client = sb.client(max_retries=0)
         with pytest.raises(missionlab.APIConnectionError):
             client.missions.list()
@@ -78,14 +85,16 @@ def test_dropped_connections() -> None:
 
 def test_faults_change_at_run_time() -> None:
     with Sandbox() as sb:
-        assert httpx.get(sb.url + "/ai/missions").status_code == 200
+        http = raw(sb)
+        assert http.get("/ai/missions").status_code == 200
         sb.set_faults({"rules": [{"error_rate": 1.0, "error_status": 502}]})
-        assert httpx.get(sb.url + "/ai/missions").status_code == 502
-        base = sb.url.removesuffix("/v2")
-        answer = httpx.put(base + "/_sandbox/faults", json={"rules": []})
+        assert http.get("/ai/missions").status_code == 502
+        faults_url = sb.url.removesuffix("/v2") + "/_sandbox/faults"
+        answer = httpx.put(faults_url, json={"rules": []}, headers=http.headers)
         assert answer.status_code == 200 and answer.json()["rules"] == []
-        assert httpx.get(sb.url + "/ai/missions").status_code == 200
-        bad = httpx.put(base + "/_sandbox/faults", json={"rules": [{"error_rate": 7}]})
+        assert http.get("/ai/missions").status_code == 200
+        assert httpx.put(faults_url, json={"rules": []}).status_code == 401
+        bad = httpx.put(faults_url, json={"rules": [{"error_rate": 7}]}, headers=http.headers)
         assert bad.status_code == 422 and "error_rate" in bad.text
 
 
@@ -110,9 +119,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SERVER_TOKEN = "durability-token"
+
+
 def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
+    command = ["sandbox", "serve", "--db", str(db), "--port", str(port), "--token", SERVER_TOKEN]
     process = subprocess.Popen(
-        [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "missionlab.cli", *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -130,7 +143,7 @@ def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
 def test_acknowledged_writes_survive_a_killed_server(tmp_path: Path) -> None:
     db, port = tmp_path / "killed.db", free_port()
     process = serve(db, port)
-    client = missionlab.Client(base_url=f"http://127.0.0.1:{port}/v2")
+    client = missionlab.Client(api_key=SERVER_TOKEN, base_url=f"http://127.0.0.1:{port}/v2")
     mission_id = client.missions.create(name="acknowledged").data.mission_id
     run_id = client.missions.runs.create(mission_id).data.run_id
     client.missions.runs.events.log(run_id, mission_id=mission_id, type="message", summary="last write")

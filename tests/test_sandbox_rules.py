@@ -68,8 +68,9 @@ def test_auth(raw: httpx.Client) -> None:
     assert "Bearer" in wrong.json()["errors"][0]["detail"]
 
 
-def test_any_token_without_configured_token() -> None:
-    with Sandbox() as sb:
+def test_any_token_with_no_token() -> None:
+    with Sandbox(no_token=True) as sb:
+        assert sb.token is None
         assert (
             httpx.get(sb.url + "/ai/missions", headers={"Authorization": "Bearer anything"}).status_code
             == 200
@@ -150,11 +151,28 @@ def test_status_changes_are_logged_as_events(raw: httpx.Client) -> None:
 def test_idempotent_event_logging(raw: httpx.Client) -> None:
     mission_id, run_id = new_run(raw)
     url = f"/ai/missions/{mission_id}/runs/{run_id}/events"
-    body = {"type": "message", "summary": "once", "idempotency_key": "k1"}
+    body = {"type": "message", "summary": "once", "idempotency_key": "k1", "payload": {"n": 1}}
     first = raw.post(url, json=body)
-    second = raw.post(url, json={**body, "summary": "twice?"})
+    second = raw.post(url, json=body)
     assert first.status_code == 201 and second.status_code == 200
     assert first.json()["data"] == second.json()["data"]
+    assert raw.get(url).json()["meta"]["total_results"] == 1
+
+
+@pytest.mark.parametrize(
+    "change", [{"summary": "twice?"}, {"payload": {"n": 2}}, {"type": "error"}, {"step_id": "s"}]
+)
+def test_a_reused_idempotency_key_with_another_body_is_a_409(
+    raw: httpx.Client, change: dict[str, object]
+) -> None:
+    mission_id, run_id = new_run(raw)
+    url = f"/ai/missions/{mission_id}/runs/{run_id}/events"
+    body = {"type": "message", "summary": "once", "idempotency_key": "k1", "payload": {"n": 1}}
+    assert raw.post(url, json=body).status_code == 201
+    answer = raw.post(url, json={**body, **change})
+    assert answer.status_code == 409
+    detail = answer.json()["errors"][0]["detail"]
+    assert "idempotency_key 'k1'" in detail and next(iter(change)) in detail
     assert raw.get(url).json()["meta"]["total_results"] == 1
 
 
@@ -199,7 +217,33 @@ def test_pagination_meta_and_limits(raw: httpx.Client) -> None:
     for bad in ({"page[size]": 0}, {"page[size]": 1001}, {"page[number]": 0}):
         assert raw.get("/ai/missions", params=bad).status_code == 422
     assert raw.get("/ai/missions", params={"page[size]": 1000}).status_code == 200
-    assert raw.get("/ai/missions/runs", params={"status": "nope"}).status_code == 422
+
+
+def test_filters_are_free_strings_and_unknown_values_match_nothing(raw: httpx.Client) -> None:
+    mission_id, run_id = new_run(raw)
+    for path, name in (
+        ("/ai/missions/runs", "status"),
+        (f"/ai/missions/{mission_id}/runs", "status"),
+        ("/ai/missions/events", "type"),
+        (f"/ai/missions/{mission_id}/runs/{run_id}/events", "type"),
+    ):
+        answer = raw.get(path, params={name: "queued"})
+        assert answer.status_code == 200, path
+        assert answer.json()["data"] == [] and answer.json()["meta"]["total_results"] == 0
+    assert raw.get(f"/ai/missions/{mission_id}/runs", params={"status": "pending"}).json()["data"]
+
+
+def test_plain_string_mission_ids_are_not_found_where_the_document_says_string(raw: httpx.Client) -> None:
+    for method, path in (
+        ("POST", "/ai/missions/not-a-uuid/clone"),
+        ("GET", "/ai/missions/not-a-uuid/tools"),
+        ("POST", "/ai/missions/not-a-uuid/knowledge-bases"),
+        ("GET", "/ai/missions/not-a-uuid/mcp-servers/x"),
+        ("DELETE", "/ai/missions/not-a-uuid/tools/x"),
+    ):
+        answer = raw.request(method, path, json={} if method == "POST" else None)
+        assert answer.status_code == 404, (method, path)
+        assert answer.json()["errors"][0]["code"] == "not_found"
 
 
 def test_step_timestamps(raw: httpx.Client) -> None:
@@ -214,6 +258,25 @@ def test_step_timestamps(raw: httpx.Client) -> None:
     for final in ("completed", "failed", "skipped"):
         done = raw.patch(f"{url}/steps/s", json={"status": final}).json()["data"]
         assert done["completed_at"] >= started["started_at"]
+
+
+def test_completed_at_is_when_a_step_last_became_finished(raw: httpx.Client) -> None:
+    mission_id, run_id = new_run(raw)
+    url = f"/ai/missions/{mission_id}/runs/{run_id}/plan"
+    raw.post(url, json={"steps": [{"step_id": "s", "description": "S", "sequence": 1}]})
+    step_url = f"{url}/steps/s"
+    done = raw.patch(step_url, json={"status": "completed"}).json()["data"]
+    repeated = raw.patch(step_url, json={"status": "completed"}).json()["data"]
+    assert repeated["completed_at"] == done["completed_at"]  # a repeated PATCH does not move it
+    reopened = raw.patch(step_url, json={"status": "in_progress"}).json()["data"]
+    assert "completed_at" not in reopened  # back in progress: not completed any more
+    assert raw.get(step_url).json()["data"].get("completed_at") is None
+    failed = raw.patch(step_url, json={"status": "failed"}).json()["data"]
+    assert failed["completed_at"] > done["completed_at"]
+    assert (
+        raw.patch(step_url, json={"status": "completed"}).json()["data"]["completed_at"]
+        > failed["completed_at"]
+    )
 
 
 def test_plan_rules(raw: httpx.Client) -> None:

@@ -10,6 +10,7 @@ import pytest
 import missionlab
 from missionlab.sandbox import Sandbox, Store
 from missionlab.sandbox.demo import seed_demo
+from missionlab.sandbox.playback import finish_fields
 from missionlab.sandbox.script import build_script
 
 from .conftest import unique, wait_for
@@ -67,8 +68,11 @@ def test_managed_run_plays_to_the_end(fast: Sandbox) -> None:
     assert ("step_completed" in types) or ("step_failed" in types)
     assert all(e.step_id in {s.step_id for s in plan} for e in events if e.step_id)
     assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
-    if done.status == "succeeded":
-        assert done.result_summary and done.result_payload
+    if done.status == "succeeded":  # real elapsed time, and the simulated time it stands for
+        assert done.result_summary and "simulated at 40x speed" in done.result_summary
+        assert done.result_payload and done.result_payload["speed"] == 40
+        real = (done.finished_at - done.started_at).total_seconds()
+        assert abs(done.result_payload["duration_s"] - real) < 2
     else:
         assert done.error
 
@@ -198,7 +202,7 @@ def test_demo_data() -> None:
 def test_demo_data_is_deterministic() -> None:
     def snapshot() -> list[Any]:
         store = Store()
-        seed_demo(store)
+        seed_demo(store, id_key=b"one install")
         history = "started_at < '2026-11-28'"  # all but the live run, which starts now
         return (
             store._all(f"SELECT * FROM runs WHERE {history} ORDER BY run_id", ())
@@ -208,6 +212,24 @@ def test_demo_data_is_deterministic() -> None:
 
     first, second = snapshot(), snapshot()
     assert first == second and len(first) > 10_000
+
+
+def test_demo_ids_differ_from_one_seeding_to_the_next() -> None:
+    """A web page can't know a user's demo ids in advance (issue 10): every seeding draws its
+    own, while the history they name stays the same."""
+
+    def seeded() -> Store:
+        store = Store()
+        seed_demo(store)
+        return store
+
+    one, two = seeded(), seeded()
+    for table, id_field in (("missions", "mission_id"), ("runs", "run_id"), ("events", "event_id")):
+        ids_one = {i for (i,) in one._all(f"SELECT {id_field} FROM {table}", ())}
+        ids_two = {i for (i,) in two._all(f"SELECT {id_field} FROM {table}", ())}
+        assert len(ids_one) == one.count(table) and not ids_one & ids_two, table
+    history = "SELECT status, started_at, finished_at, result_summary FROM runs ORDER BY started_at"
+    assert one._all(history, ())[:-1] == two._all(history, ())[:-1]  # the last is the live run
 
 
 def test_demo_sandbox_has_a_live_run() -> None:
@@ -223,3 +245,22 @@ def test_demo_sandbox_has_a_live_run() -> None:
             lambda: client.missions.runs.plan.retrieve(newest.run_id, mission_id=newest.mission_id).data
         )
         assert len(plan) >= 3
+
+
+def test_a_finished_script_states_real_elapsed_time() -> None:
+    data = {"status": "succeeded", "steps_completed": 8, "duration_s": 303.2}
+    assert finish_fields(data, 1.0) == {
+        "status": "succeeded",
+        "result_summary": "Completed all 8 steps in 303 s",
+        "result_payload": {"steps_completed": 8, "duration_s": 303.2},
+    }
+    fast = finish_fields(data, 10.0)
+    assert fast["result_summary"] == "Completed all 8 steps in 30 s (303 s of work simulated at 10x speed)"
+    assert fast["result_payload"] == {
+        "steps_completed": 8,
+        "duration_s": 30.3,
+        "simulated_duration_s": 303.2,
+        "speed": 10.0,
+    }
+    failed = {"status": "failed", "error": "TimeoutError"}
+    assert finish_fields(failed, 10.0) == failed

@@ -39,7 +39,11 @@ def fuzz_sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def fuzz_schema(fuzz_sandbox: Sandbox) -> schemathesis.schemas.BaseSchema:
-    return schemathesis.openapi.from_url(fuzz_sandbox.url + "/openapi.json")
+    schema = schemathesis.openapi.from_url(fuzz_sandbox.url + "/openapi.json")
+    # The sandbox's token, so that requests reach the handlers; schemathesis still sends
+    # generated Authorization headers too (answered 401) when it fuzzes the security scheme.
+    schema.config.update(headers={"Authorization": f"Bearer {fuzz_sandbox.token}"})
+    return schema
 
 
 def _document_operations() -> list[str]:

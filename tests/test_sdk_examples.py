@@ -76,8 +76,8 @@ def seed_placeholders(sandbox: Sandbox, *, with_plan: bool, status: str = "runni
 
 def make_client(kind: str, sandbox: Sandbox) -> Any:
     if kind == "missionlab":
-        return missionlab.Client(api_key="test-key", base_url=sandbox.url)
-    return telnyx.Telnyx(api_key="test-key", base_url=sandbox.url, _strict_response_validation=True)
+        return missionlab.Client(api_key=sandbox.token, base_url=sandbox.url)
+    return telnyx.Telnyx(api_key=sandbox.token, base_url=sandbox.url, _strict_response_validation=True)
 
 
 @pytest.mark.parametrize("kind", ["missionlab", "telnyx"])
@@ -89,8 +89,8 @@ def test_example_runs_unchanged(kind: str, title: str, code: str, example_sandbo
         status="paused" if title == "Resume run" else "running",
     )
     if title == "Clone mission":
-        # The example passes the literal "mission_id", which names no mission: both clients
-        # send it and get the server's error (see the test below); here it clones a real one.
+        # The example passes the literal "mission_id": a plain string id that names no mission
+        # (the document types it as a string, so the sandbox answers 404; see the test below).
         code = code.replace('"mission_id"', f'"{PLACEHOLDER}"')
     printed: list[Any] = []
     client = make_client(kind, example_sandbox)
@@ -109,7 +109,7 @@ def test_clone_example_literal_id_is_sent_like_the_sdk_does(example_sandbox: San
     seed_placeholders(example_sandbox, with_plan=False)
     sent: list[str] = []
     http = httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url.path)]})
-    client = missionlab.Client(api_key="test-key", base_url=example_sandbox.url, http_client=http)
+    client = missionlab.Client(api_key=example_sandbox.token, base_url=example_sandbox.url, http_client=http)
     with pytest.raises(missionlab.APIStatusError) as ours:
         client.ai.missions.clone_mission("mission_id")
     official = make_client("telnyx", example_sandbox)

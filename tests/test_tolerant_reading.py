@@ -189,7 +189,7 @@ def test_plain_ids_still_cannot_change_the_path(bad: str) -> None:
 def test_operations_without_a_documented_body_send_none(sandbox: Sandbox) -> None:
     sent: list[httpx.Request] = []
     http = httpx.Client(event_hooks={"request": [sent.append]})
-    client = missionlab.Client(base_url=sandbox.url, http_client=http)
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, http_client=http)
     mission = client.missions.create(name=unique("bodyless")).data
     run = client.missions.runs.create(mission.mission_id).data
     client.missions.runs.update(run.run_id, mission_id=mission.mission_id, status="running")

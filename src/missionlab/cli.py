@@ -23,7 +23,21 @@ def _parser() -> argparse.ArgumentParser:
         "--db", default=":memory:", help="SQLite file to keep data in across restarts (default: in memory)"
     )
     serve.add_argument("--demo", action="store_true", help="seed demo history into an empty db")
-    serve.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (default: any)")
+    serve.add_argument(
+        "--token", help="the token requests must carry, as 'Authorization: Bearer TOKEN' (default: random)"
+    )
+    serve.add_argument(
+        "--no-token",
+        action="store_true",
+        help="accept any token (any program on this machine can then use the sandbox)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this Host name (default: 127.0.0.1, localhost, [::1] only)",
+    )
     serve.add_argument(
         "--speed",
         type=float,
@@ -48,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.speed <= 0:
             print("missionlab: --speed must be > 0", file=sys.stderr)
             return 2
+        if args.no_token and args.token:
+            print("missionlab: give --token or --no-token, not both", file=sys.stderr)
+            return 2
         from .sandbox import serve
 
         with contextlib.suppress(KeyboardInterrupt):
@@ -57,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 db=args.db,
                 demo=args.demo,
                 token=args.token,
+                no_token=args.no_token,
+                allowed_hosts=args.allow_host,
                 speed=args.speed,
                 seed=args.seed,
                 faults=args.faults,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,18 +13,15 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
-from .errors import Invalid, SandboxError
+from .errors import Invalid, SandboxError, error_response
 from .faults import FaultMiddleware, Faults
+from .guard import RequestGuard
+from .links import add_links
 from .routes import build_router
 from .simulator import Simulator
 from .store import Store
 
 API_PREFIX = "/v2"
-
-
-def telnyx_error(status: int, code: str, title: str, detail: str) -> JSONResponse:
-    """An error in the envelope Telnyx uses across its v2 API."""
-    return JSONResponse({"errors": [{"code": code, "title": title, "detail": detail}]}, status_code=status)
 
 
 def _validation_body(errors: Any) -> dict[str, Any]:
@@ -74,10 +71,13 @@ def create_app(
     seed: int = 0,
     faults: Faults | None = None,
     simulate: bool = True,
+    allowed_hosts: Iterable[str] = (),
 ) -> FastAPI:
     """The Missions API over ``store``.
 
     ``token``: when given, requests must carry ``Authorization: Bearer <token>``.
+    ``allowed_hosts``: Host names answered besides 127.0.0.1, localhost and [::1] (see
+    :mod:`.guard`: requests from other hosts or origins are refused with 403).
     ``speed``: how many simulated seconds a managed run advances per real second.
     ``faults``: injected errors, 429s, latency and dropped connections (see :mod:`.faults`).
     ``simulate``: run the managed-run simulator in the background (off for fuzzing).
@@ -103,6 +103,14 @@ def create_app(
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
+    build_document = app.openapi
+
+    def document_with_links() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            add_links(build_document())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = document_with_links  # type: ignore[method-assign]
     app.state.store = store
     app.state.simulator = simulator
     app.state.faults = faults or Faults()
@@ -117,7 +125,7 @@ def create_app(
             return JSONResponse(
                 {"detail": [{"loc": exc.loc, "msg": exc.detail, "type": "value_error"}]}, status_code=422
             )
-        return telnyx_error(exc.status, exc.code, exc.title, exc.detail)
+        return error_response(exc.status, exc.code, exc.title, exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -136,7 +144,7 @@ def create_app(
             if exc.status_code in (404, 405)
             else str(exc.detail)
         )
-        return telnyx_error(exc.status_code, title.lower().replace(" ", "_"), title, detail)
+        return error_response(exc.status_code, title.lower().replace(" ", "_"), title, detail)
 
     auth = [Depends(_auth_dependency(token))]
 
@@ -149,7 +157,7 @@ def create_app(
         try:
             app.state.faults.update(await request.json())
         except (TypeError, ValueError) as exc:
-            return telnyx_error(422, "invalid_faults", "Unprocessable Entity", str(exc))
+            return error_response(422, "invalid_faults", "Unprocessable Entity", str(exc))
         return app.state.faults.to_dict()
 
     @app.get("/healthz", include_in_schema=False)
@@ -157,4 +165,5 @@ def create_app(
         return {"status": "ok"}
 
     app.add_middleware(FaultMiddleware, faults=app.state.faults, prefix=API_PREFIX)
+    app.add_middleware(RequestGuard, allowed_hosts=tuple(allowed_hosts))  # outermost: before anything
     return app

@@ -1,20 +1,26 @@
 """Deterministic demo history: missions, hundreds of runs in every status, plans, events.
 
-The same seed always gives the same ids, plans, timestamps and outcomes. History
+The same seed always gives the same plans, timestamps and outcomes. The ids are drawn from
+a random key per seeding (unless one is given), so that no web page can know the ids of a
+user's sandbox in advance: the same seed and key give the same ids. History
 ends at :data:`ANCHOR`; one run of the travel mission is left to the live
 simulator, so a freshly started sandbox always has a run in progress.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .playback import HistoryRun, apply_action
 from .script import Script, build_script
 from .simulator import run_seed
-from .store import Store, stamp, status_change_event
+from .store import Store, stamp
 
 ANCHOR = datetime(2026, 11, 28, tzinfo=UTC)
 HISTORY_DAYS = 30
@@ -225,71 +231,54 @@ def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+class _InstallIds:
+    """The id an install shows for each id of the seeded history: keyed, so that the history
+    (drawn from the seed alone) stays the same while its ids can't be guessed."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def __call__(self, seeded_id: str) -> str:
+        digest = hmac.new(self.key, seeded_id.encode(), hashlib.sha256).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
 def materialize(
     script: Script, run: dict[str, Any], start: datetime, stop_after: int | None, rng: random.Random
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Apply a script's first ``stop_after`` actions at once; returns (steps, events).
+) -> HistoryRun:
+    """Play a script's first ``stop_after`` actions at once, at past times, into records.
 
-    ``run`` is updated in place. Mirrors what the live simulator does through the store.
+    ``run`` is updated in place. The actions are interpreted as the live simulator does
+    (:func:`~.playback.apply_action`), in real time.
     """
-    steps: dict[str, dict[str, Any]] = {}
-    events: list[dict[str, Any]] = []
-    run_id = run["run_id"]
-
-    def at(seconds: float) -> str:
-        return stamp(start + timedelta(seconds=seconds))
-
-    def set_status(new: str, when: str) -> None:
-        events.append(status_change_event(run_id, run["status"], new, when))
-        run["status"] = new
-        run["updated_at"] = when
-        if new in ("succeeded", "failed", "cancelled"):
-            run["finished_at"] = when
-
+    played = HistoryRun(run)
     actions = script.actions if stop_after is None else script.actions[:stop_after]
     for action in actions:
-        when, data = at(action.at), action.data
-        if action.kind == "status":
-            set_status(data["status"], when)
-        elif action.kind == "plan":
-            for step in data["steps"]:
-                steps[step["step_id"]] = {**step, "run_id": run_id, "status": "pending"}
-        elif action.kind == "step":
-            step = steps[data["step_id"]]
-            step["status"] = data["status"]
-            if data["status"] == "in_progress":
-                step.setdefault("started_at", when)
-            else:
-                step["completed_at"] = when
-        elif action.kind == "event":
-            events.append({**data, "run_id": run_id, "timestamp": when})
-        elif action.kind == "skip_rest":
-            for step in steps.values():
-                if step["status"] in ("pending", "in_progress"):
-                    step.update(status="skipped", completed_at=when)
-        elif action.kind == "finish":
-            fields = {k: v for k, v in data.items() if k != "status"}
-            run.update(fields)
-            set_status(data["status"], when)
+        when = stamp(start + timedelta(seconds=action.at))
+        apply_action(played, action, when, run_id=run["run_id"])
         run["updated_at"] = when
-    for event in events:
+    for event in played.events:
         event["event_id"] = _uuid(rng)
-    return list(steps.values()), events
+    return played
 
 
-def seed_demo(store: Store, *, seed: int = 0) -> dict[str, int]:
-    """Fill an empty store with the demo history; returns how many of each were made."""
+def seed_demo(store: Store, *, seed: int = 0, id_key: bytes | None = None) -> dict[str, int]:
+    """Fill an empty store with the demo history; returns how many of each were made.
+
+    ``id_key``: the key the ids are drawn from (default: a random one, so every seeding has
+    its own ids)."""
     rng = random.Random(f"missionlab-demo:{seed}")
+    install_id = _InstallIds(secrets.token_bytes(32) if id_key is None else id_key)
     missions: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     agents: list[dict[str, Any]] = []
     objects: list[dict[str, Any]] = []
-    live: list[tuple[str, str]] = []
+    live: list[tuple[str, str, int]] = []
     created = ANCHOR - timedelta(days=HISTORY_DAYS + 5)
     for index, spec in enumerate(MISSIONS):
-        mission_id = _uuid(rng)
+        mission_id = install_id(_uuid(rng))
         metadata = {
             "plan": spec["plan"],
             "team": ["travel", "support", "clinic", "finance", "growth", "data"][index],
@@ -318,7 +307,8 @@ def seed_demo(store: Store, *, seed: int = 0) -> dict[str, int]:
                     {"kind": kind, "mission_id": mission_id, "object_id": body[id_field], "body": body}
                 )
         for _ in range(spec["runs"]):
-            run_id = _uuid(rng)
+            seeded_run_id = _uuid(rng)
+            run_id = install_id(seeded_run_id)
             start = ANCHOR - timedelta(seconds=rng.uniform(600, HISTORY_DAYS * 86400))
             run: dict[str, Any] = {
                 "run_id": run_id,
@@ -330,7 +320,10 @@ def seed_demo(store: Store, *, seed: int = 0) -> dict[str, int]:
                 "metadata": {"source": rng.choice(["api", "schedule", "notebook"])},
             }
             script = build_script(
-                run_id, metadata, run_seed(seed, run_id), agent_id=spec.get("agent", "missionlab-sim-agent")
+                seeded_run_id,
+                metadata,
+                run_seed(seed, seeded_run_id),
+                agent_id=spec.get("agent", "missionlab-sim-agent"),
             )
             roll, cut = rng.random(), None
             total = len(script.actions)
@@ -338,22 +331,20 @@ def seed_demo(store: Store, *, seed: int = 0) -> dict[str, int]:
                 cut = 0
             elif roll < PENDING_RATE + CANCEL_RATE + PAUSE_RATE + STALE_RUNNING_RATE:
                 cut = rng.randint(3, max(3, total - 2))
-            run_steps, run_events = materialize(script, run, start, cut, rng)
+            played = materialize(script, run, start, cut, rng)
             if cut:
-                last = run_events[-1]["timestamp"] if run_events else run["started_at"]
+                last = played.events[-1]["timestamp"] if played.events else run["started_at"]
                 when = stamp(datetime.fromisoformat(last) + timedelta(seconds=rng.uniform(5, 90)))
-                if roll < PENDING_RATE + CANCEL_RATE:
-                    run_events.append(status_change_event(run_id, run["status"], "cancelled", when))
-                    run.update(status="cancelled", finished_at=when, updated_at=when)
-                    for step in run_steps:
-                        if step["status"] in ("pending", "in_progress"):
-                            step.update(status="skipped", completed_at=when)
+                if roll < PENDING_RATE + CANCEL_RATE:  # as a user's cancel does (store.transition)
+                    played.set_run_status("cancelled", when)
+                    played.skip_open_steps(when)
                 elif roll < PENDING_RATE + CANCEL_RATE + PAUSE_RATE:
-                    run_events.append(status_change_event(run_id, run["status"], "paused", when))
-                    run.update(status="paused", updated_at=when)
+                    played.set_run_status("paused", when)
                 # else: left "running" by an external agent that went away
+            run_steps, run_events = list(played.steps.values()), played.events
             for event in run_events:
-                event.setdefault("event_id", _uuid(rng))
+                spare = _uuid(rng)  # drawn for every event, so that the history stays as it was
+                event["event_id"] = install_id(event.get("event_id", spare))
             runs.append(run)
             steps.extend(run_steps)
             events.extend({**e, "mission_id": mission_id} for e in run_events)
@@ -362,18 +353,19 @@ def seed_demo(store: Store, *, seed: int = 0) -> dict[str, int]:
                     {"run_id": run_id, "telnyx_agent_id": spec["agent"], "created_at": run["started_at"]}
                 )
         if index == 0:
-            live.append((mission_id, _uuid(rng)))
+            seeded_live_id = _uuid(rng)
+            live.append((mission_id, install_id(seeded_live_id), run_seed(seed, seeded_live_id)))
     store.bulk_load("missions", missions)
     store.bulk_load("objects", objects)
     store.bulk_load("runs", runs)
     store.bulk_load("steps", steps)
     store.bulk_load("events", events)
     store.bulk_load("agents", agents)
-    for mission_id, run_id in live:  # one run in progress whenever the sandbox starts
+    for mission_id, run_id, live_seed in live:  # one run in progress whenever the sandbox starts
         store.create_run(
             mission_id, {"input": {"request_id": "REQ-LIVE"}, "metadata": {"source": "demo"}}, run_id=run_id
         )
-        store.save_simulation(run_id, run_seed(seed, run_id), 0.0, 0)
+        store.save_simulation(run_id, live_seed, 0.0, 0)
     return {
         "missions": len(missions),
         "runs": len(runs) + len(live),

@@ -1,6 +1,13 @@
-"""Errors the sandbox's store raises; the app turns each into its HTTP answer."""
+"""Errors the sandbox's store raises, and the error envelope every refusal is answered with."""
 
 from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+
+def error_response(status: int, code: str, title: str, detail: str) -> JSONResponse:
+    """An error in the envelope Telnyx uses across its v2 API."""
+    return JSONResponse({"errors": [{"code": code, "title": title, "detail": detail}]}, status_code=status)
 
 
 class SandboxError(Exception):

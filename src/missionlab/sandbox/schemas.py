@@ -7,9 +7,12 @@ with the client, not its code.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .input_checks import IdempotencyKey, JSONObject, Name, NewId, StepRef, Text
 
 ExecutionMode = Literal["external", "managed"]
 RunStatus = Literal["pending", "running", "paused", "succeeded", "failed", "cancelled"]
@@ -25,8 +28,6 @@ EventType = Literal[
     "error",
     "custom",
 ]
-Id = str  # free-form ids: non-empty
-JSONObject = dict[str, Any]
 
 
 class _Body(BaseModel):
@@ -34,19 +35,19 @@ class _Body(BaseModel):
 
 
 class CreateMission(_Body):
-    name: str = Field(min_length=1)
-    description: str | None = None
-    instructions: str | None = None
-    model: str | None = None
+    name: Name
+    description: Text | None = None
+    instructions: Text | None = None
+    model: Text | None = None
     metadata: JSONObject | None = None
     execution_mode: ExecutionMode = "external"
 
 
 class UpdateMission(_Body):
-    name: str | None = Field(default=None, min_length=1)
-    description: str | None = None
-    instructions: str | None = None
-    model: str | None = None
+    name: Name | None = None
+    description: Text | None = None
+    instructions: Text | None = None
+    model: Text | None = None
     metadata: JSONObject | None = None
     execution_mode: ExecutionMode | None = None
 
@@ -58,17 +59,17 @@ class CreateRun(_Body):
 
 class UpdateRun(_Body):
     status: RunStatus | None = None
-    result_summary: str | None = None
+    result_summary: Text | None = None
     result_payload: JSONObject | None = None
-    error: str | None = None
+    error: Text | None = None
     metadata: JSONObject | None = None
 
 
 class CreatePlanStep(_Body):
-    step_id: Id = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
-    description: str
+    step_id: NewId
+    description: Text
     sequence: int = Field(ge=-(2**31), le=2**31 - 1)
-    parent_step_id: Id | None = None
+    parent_step_id: StepRef | None = None
     metadata: JSONObject | None = None
 
 
@@ -83,22 +84,22 @@ class UpdatePlanStep(_Body):
 
 class CreateEvent(_Body):
     type: EventType
-    summary: str
-    step_id: Id | None = None
-    agent_id: Id | None = None
+    summary: Text
+    step_id: StepRef | None = None
+    agent_id: Text | None = None
     payload: JSONObject | None = None
-    idempotency_key: str | None = Field(default=None, max_length=255)
+    idempotency_key: IdempotencyKey | None = None
 
 
 class LinkAgent(_Body):
-    telnyx_agent_id: Id = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    telnyx_agent_id: NewId
 
 
 # -- responses ----------------------------------------------------------------------------
 
 
 class Mission(BaseModel):
-    mission_id: str
+    mission_id: UUID
     name: str
     execution_mode: ExecutionMode
     created_at: datetime
@@ -116,8 +117,8 @@ class MissionWithObjects(Mission):
 
 
 class Run(BaseModel):
-    run_id: str
-    mission_id: str
+    run_id: UUID
+    mission_id: UUID
     status: RunStatus
     started_at: datetime
     updated_at: datetime
@@ -131,7 +132,7 @@ class Run(BaseModel):
 
 class PlanStep(BaseModel):
     step_id: str
-    run_id: str
+    run_id: UUID
     sequence: int
     description: str
     status: StepStatus

@@ -252,11 +252,8 @@ def build_script(
             Action(
                 t,
                 "finish",
-                {
-                    "status": "succeeded",
-                    "result_summary": f"Completed all {done} steps in {t:.0f} s",
-                    "result_payload": {"steps_completed": done, "duration_s": round(t, 1)},
-                },
+                # stated in real time by the interpreter (playback.finish_fields)
+                {"status": "succeeded", "steps_completed": done, "duration_s": t},
             )
         )
     builder.actions.sort(key=lambda a: a.at)  # stable: same-time actions keep their order

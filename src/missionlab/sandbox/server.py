@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,21 @@ from .._client import Client
 from .app import API_PREFIX, create_app
 from .faults import Faults
 from .store import Store
+
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+def new_token(token: str | None, *, no_token: bool) -> str | None:
+    """The token a sandbox requires: ``token``, a new random one, or None with ``no_token``."""
+    if no_token and token:
+        raise ValueError("give a token or no_token=True, not both")
+    return None if no_token else (token or secrets.token_urlsafe(24))
+
+
+def answered_hosts(host: str, allowed_hosts: Iterable[str]) -> tuple[str, ...]:
+    """The Host names to accept besides the loopback ones: the bound address, if it is one."""
+    bound = () if host in WILDCARD_HOSTS else (host,)
+    return (*bound, *allowed_hosts)
 
 
 def open_store(db: str | Path, *, demo: bool, seed: int) -> Store:
@@ -35,7 +53,11 @@ class Sandbox:
 
     ``db``: a file to keep the data in (it survives restarts), or ``":memory:"``.
     ``demo``: seed realistic demo history into an empty database.
-    ``token``: require ``Authorization: Bearer <token>``; by default any token works.
+    ``token``: the token requests must carry (``Authorization: Bearer <token>``); by default
+    a random one, which :attr:`token` gives and :meth:`client` uses. ``no_token=True``
+    accepts any token, as sandboxes did before 0.2.
+    ``allowed_hosts``: Host names to answer besides 127.0.0.1, localhost and [::1]; requests
+    naming another host, or sent from a web page of another origin, are refused (403).
     ``speed``: simulated seconds per real second for managed runs.
     ``faults``: fault rules (a :class:`Faults` or its dict form), changeable with
     :meth:`set_faults` while running.
@@ -52,10 +74,13 @@ class Sandbox:
         faults: Faults | dict[str, Any] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        no_token: bool = False,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.db = str(db)
         self.demo = demo
-        self._token = token
+        self._token = new_token(token, no_token=no_token)
+        self.allowed_hosts = answered_hosts(host, allowed_hosts)
         self.speed = speed
         self.seed = seed
         self.faults = faults if isinstance(faults, Faults) else Faults.from_dict(faults or {})
@@ -73,6 +98,11 @@ class Sandbox:
         return f"http://{self.host}:{self.port}{API_PREFIX}"
 
     @property
+    def token(self) -> str | None:
+        """The token requests must carry (None: any token is accepted)."""
+        return self._token
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -81,7 +111,14 @@ class Sandbox:
         if self.running:
             return self
         self.store = open_store(self.db, demo=self.demo, seed=self.seed)
-        app = create_app(self.store, token=self._token, speed=self.speed, seed=self.seed, faults=self.faults)
+        app = create_app(
+            self.store,
+            token=self._token,
+            speed=self.speed,
+            seed=self.seed,
+            faults=self.faults,
+            allowed_hosts=self.allowed_hosts,
+        )
         config = uvicorn.Config(
             app,
             host=self.host,
@@ -144,19 +181,48 @@ def serve(
     db: str = ":memory:",
     demo: bool = False,
     token: str | None = None,
+    no_token: bool = False,
+    allowed_hosts: Iterable[str] = (),
     speed: float = 1.0,
     seed: int = 0,
     faults: dict[str, Any] | None = None,
 ) -> None:
-    """Serve the sandbox in the foreground until interrupted."""
+    """Serve the sandbox in the foreground until interrupted; print how to use it."""
+    token = new_token(token, no_token=no_token)
     store = open_store(db, demo=demo, seed=seed)
-    app = create_app(store, token=token, speed=speed, seed=seed, faults=Faults.from_dict(faults or {}))
-    print(
-        f"missionlab sandbox: http://{host}:{port}{API_PREFIX}  (db: {db}; "
-        f"{'token required' if token else 'any token accepted'}; Ctrl-C stops)",
-        flush=True,
+    app = create_app(
+        store,
+        token=token,
+        speed=speed,
+        seed=seed,
+        faults=Faults.from_dict(faults or {}),
+        allowed_hosts=answered_hosts(host, allowed_hosts),
     )
+    print(ready_message(host, port, db, token), flush=True)
+    if token is None:
+        print(
+            "missionlab: WARNING: --no-token: any program on this machine can read and change this "
+            "sandbox's data (web pages are still refused by the Host and Origin checks)",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         store.close()
+
+
+def ready_message(host: str, port: int, db: str, token: str | None) -> str:
+    """What ``missionlab sandbox serve`` prints: the URL, and lines to paste into a shell."""
+    name = "127.0.0.1" if host in WILDCARD_HOSTS else (f"[{host}]" if ":" in host else host)
+    base = f"http://{name}:{port}"
+    return "\n".join(
+        [
+            f"missionlab sandbox: {base}{API_PREFIX}  (db: {db}; Ctrl-C stops)",
+            "Use it from a shell, a notebook (missionlab.Client()) or the official SDK:",
+            f"    export TELNYX_BASE_URL={base}{API_PREFIX}",
+            f"    export TELNYX_API_KEY={token or 'any-key'}",
+            f"Interactive docs: {base}/docs"
+            + (" (Authorize with the TELNYX_API_KEY above)" if token else ""),
+        ]
+    )

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import SandboxError
+from .playback import apply_action
 from .script import Action, Script, build_script
 from .store import Store, stamp
 
@@ -126,24 +127,43 @@ class Simulator:
 
     def _apply(self, live: _LiveRun, action: Action, at: str) -> bool:
         """Apply one action; False when the run changed under us and the script must stop."""
-        store, mission_id, run_id, data = self.store, live.mission_id, live.run_id, action.data
         try:
-            if action.kind == "status":
-                store.update_run(mission_id, run_id, {"status": data["status"]}, at=at)
-            elif action.kind == "plan":
-                store.add_steps(mission_id, run_id, data["steps"], initial=True)
-            elif action.kind == "step":
-                store.update_step(mission_id, run_id, data["step_id"], {"status": data["status"]}, at=at)
-            elif action.kind == "event":
-                store.record_event(mission_id, {**data, "run_id": run_id, "timestamp": at})
-            elif action.kind == "skip_rest":
-                store.skip_open_steps(run_id, at)
-            elif action.kind == "finish":
-                if store.run_status(run_id) != "running":
-                    return False
-                store.update_run(mission_id, run_id, dict(data), at=at)
+            return apply_action(
+                _StoreRun(self.store, live.mission_id, live.run_id),
+                action,
+                at,
+                run_id=live.run_id,
+                speed=self.speed,
+            )
         except SandboxError as exc:  # deleted, or changed by a user: stop simulating it
-            log.info("simulation of run %s stopped: %s", run_id, exc.detail)
+            log.info("simulation of run %s stopped: %s", live.run_id, exc.detail)
             self._end(live)
             return False
+
+
+class _StoreRun:
+    """A live run in the store, as the target of its script (see :mod:`.playback`)."""
+
+    def __init__(self, store: Store, mission_id: str, run_id: str) -> None:
+        self.store, self.mission_id, self.run_id = store, mission_id, run_id
+
+    def set_run_status(self, status: str, at: str) -> None:
+        self.store.update_run(self.mission_id, self.run_id, {"status": status}, at=at)
+
+    def add_plan(self, steps: list[dict[str, Any]]) -> None:
+        self.store.add_steps(self.mission_id, self.run_id, steps, initial=True)
+
+    def set_step_status(self, step_id: str, status: str, at: str) -> None:
+        self.store.update_step(self.mission_id, self.run_id, step_id, {"status": status}, at=at)
+
+    def log_event(self, event: dict[str, Any]) -> None:
+        self.store.record_event(self.mission_id, event)
+
+    def skip_open_steps(self, at: str) -> None:
+        self.store.skip_open_steps(self.run_id, at)
+
+    def finish(self, fields: dict[str, Any], at: str) -> bool:
+        if self.store.run_status(self.run_id) != "running":
+            return False
+        self.store.update_run(self.mission_id, self.run_id, fields, at=at)
         return True

@@ -2,8 +2,11 @@
 :class:`Store`.
 
 Handlers are closures over the store and simulator they are given, so that an
-app holds no global state. Answers are encoded once with ``json`` and sent as
-they are; the response models only document them.
+app holds no global state. Answers are encoded once and sent as they are; the
+response models only document them. The lists are plain ``def`` handlers, which
+FastAPI runs in its thread pool: a long page does not hold up the event loop, and
+pages are read side by side (see ``store._db``). The other handlers are quick
+and stay on the loop, which also keeps writes in one thread.
 """
 
 from __future__ import annotations

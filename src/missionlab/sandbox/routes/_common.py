@@ -8,6 +8,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import Query, Response
 
 from .. import schemas as s
+from ..store import Page
 
 RUN_PATH = "/{mission_id}/runs/{run_id}"  # under the router's /ai/missions
 
@@ -18,7 +19,9 @@ PageSize = Annotated[int, Query(alias="page[size]", gt=0, le=1000, description="
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": s.ErrorEnvelope, "description": "Missing or wrong bearer token"},
+    403: {"model": s.ErrorEnvelope, "description": "Another Host or Origin, or a form content type"},
     404: {"model": s.ErrorEnvelope, "description": "Not found"},
+    413: {"model": s.ErrorEnvelope, "description": "Request body over 1 MiB"},
 }
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": s.ErrorEnvelope, "description": "Conflict"}}
 
@@ -36,8 +39,9 @@ def ok(payload: Any, status: int = 200) -> Response:
     )
 
 
-def page(rows: list[dict[str, Any]], meta: dict[str, int]) -> Response:
-    return ok({"data": rows, "meta": meta})
+def page(result: Page) -> Response:
+    """A page of a list."""
+    return Response(result.json(), media_type="application/json")
 
 
 def _doc(model: type, status: int = 200, conflict: bool = False) -> dict[str, Any]:

@@ -15,10 +15,10 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
     """A run's events: list, log, get one."""
 
     @api.get(f"{RUN_PATH}/events", summary="List events", **_doc(s.EventList))
-    async def list_events(
+    def list_events(
         mission_id: UUID,
         run_id: UUID,
-        type: s.EventType | None = None,
+        type: str | None = None,
         step_id: str | None = None,
         agent_id: str | None = None,
         page_number: PageNumber = 1,
@@ -27,15 +27,13 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
         given = {"type": type, "step_id": step_id, "agent_id": agent_id}
         filters = {name: value for name, value in given.items() if value is not None}
         return page(
-            *store.list_events(
-                filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id)
-            )
+            store.list_events(filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id))
         )
 
-    log_doc = _doc(s.EventOut, 201)
+    log_doc = _doc(s.EventOut, 201, conflict=True)
     log_doc["responses"][200] = {
         "model": s.EventOut,
-        "description": "Repeated idempotency_key: the original event",
+        "description": "Repeated idempotency_key with the same body: the original event",
     }
 
     @api.post(f"{RUN_PATH}/events", summary="Log event", **log_doc)

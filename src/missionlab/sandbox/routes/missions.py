@@ -19,24 +19,24 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
     """
 
     @api.get("", summary="List missions", **_doc(s.MissionList))
-    async def list_missions(page_number: PageNumber = 1, page_size: PageSize = 20) -> Response:
-        return page(*store.list_missions(page_number, page_size))
+    def list_missions(page_number: PageNumber = 1, page_size: PageSize = 20) -> Response:
+        return page(store.list_missions(page_number, page_size))
 
     @api.post("", summary="Create mission", **_doc(s.MissionOut, 201))
     async def create_mission(body: s.CreateMission) -> Response:
         return ok({"data": store.create_mission(body.model_dump(exclude_none=True))}, 201)
 
     @api.get("/events", summary="List recent events", **_doc(s.EventList))
-    async def list_recent_events(
-        type: s.EventType | None = None, page_number: PageNumber = 1, page_size: PageSize = 50
+    def list_recent_events(
+        type: str | None = None, page_number: PageNumber = 1, page_size: PageSize = 50
     ) -> Response:
-        return page(*store.list_events({"type": type} if type else {}, page_number, page_size))
+        return page(store.list_events({"type": type} if type else {}, page_number, page_size))
 
     @api.get("/runs", summary="List recent runs", **_doc(s.RunList))
-    async def list_recent_runs(
-        status: s.RunStatus | None = None, page_number: PageNumber = 1, page_size: PageSize = 20
+    def list_recent_runs(
+        status: str | None = None, page_number: PageNumber = 1, page_size: PageSize = 20
     ) -> Response:
-        return page(*store.list_runs(None, status, page_number, page_size))
+        return page(store.list_runs(None, status, page_number, page_size))
 
     @api.get("/{mission_id}", summary="Get mission", **_doc(s.MissionOut))
     async def get_mission(mission_id: UUID) -> Response:
@@ -53,5 +53,5 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
         return Response(status_code=204)
 
     @api.post("/{mission_id}/clone", summary="Clone mission", **_doc(s.MissionOut, 201))
-    async def clone_mission(mission_id: UUID) -> Response:
-        return ok({"data": store.clone_mission(str(mission_id))}, 201)
+    async def clone_mission(mission_id: str) -> Response:  # a plain string in the published document
+        return ok({"data": store.clone_mission(mission_id)}, 201)

@@ -5,12 +5,12 @@ annotations``): the path parameter's alias is a local variable, which FastAPI co
 resolve from a string.
 """
 
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 
 from .. import schemas as s
+from ..input_checks import JSONObject
 from ..store import OBJECT_KINDS, Store
 from ._common import _doc, ok
 
@@ -29,29 +29,27 @@ def _object_routes(api: APIRouter, store: Store, kind: str, id_field: str) -> No
     tag = kind.replace("-", "_")
 
     @api.get(base, summary=f"List {label}", name=f"list_{tag}", **_doc(s.ObjectList))
-    async def list_objects(mission_id: UUID) -> Response:
-        store.get_mission(str(mission_id), with_objects=False)
-        return ok({"data": store.list_objects(kind, str(mission_id))})
+    async def list_objects(mission_id: str) -> Response:
+        store.get_mission(mission_id, with_objects=False)
+        return ok({"data": store.list_objects(kind, mission_id)})
 
     @api.post(base, summary=f"Create {label}", name=f"create_{tag}", **_doc(s.ObjectOut, 201, conflict=True))
-    async def create_object(
-        mission_id: UUID, body: Annotated[dict[str, Any] | None, Body()] = None
-    ) -> Response:
-        return ok({"data": store.create_object(kind, str(mission_id), body or {})}, 201)
+    async def create_object(mission_id: str, body: Annotated[JSONObject | None, Body()] = None) -> Response:
+        return ok({"data": store.create_object(kind, mission_id, body or {})}, 201)
 
     # The id's name in the path differs per kind (tool_id, ...); the alias names it.
     ObjectId = Annotated[str, Path(alias=id_field)]
 
-    async def get_object(mission_id: UUID, object_id: ObjectId) -> Response:
-        return ok({"data": store.get_object(kind, str(mission_id), object_id)})
+    async def get_object(mission_id: str, object_id: ObjectId) -> Response:
+        return ok({"data": store.get_object(kind, mission_id, object_id)})
 
     async def update_object(
-        mission_id: UUID, object_id: ObjectId, body: Annotated[dict[str, Any] | None, Body()] = None
+        mission_id: str, object_id: ObjectId, body: Annotated[JSONObject | None, Body()] = None
     ) -> Response:
-        return ok({"data": store.update_object(kind, str(mission_id), object_id, body or {})})
+        return ok({"data": store.update_object(kind, mission_id, object_id, body or {})})
 
-    async def delete_object(mission_id: UUID, object_id: ObjectId) -> Response:
-        store.delete_object(kind, str(mission_id), object_id)
+    async def delete_object(mission_id: str, object_id: ObjectId) -> Response:
+        store.delete_object(kind, mission_id, object_id)
         return Response(status_code=204)
 
     for method, handler, doc, verb in (

@@ -16,7 +16,7 @@ def add_plan_routes(api: APIRouter, store: Store) -> None:
 
     @api.get(f"{RUN_PATH}/plan", summary="Get plan", **_doc(s.PlanOut))
     async def get_plan(mission_id: UUID, run_id: UUID) -> Response:
-        return ok({"data": store.get_plan(str(mission_id), str(run_id))})
+        return Response(store.plan_json(str(mission_id), str(run_id)), media_type="application/json")
 
     @api.post(f"{RUN_PATH}/plan", summary="Create initial plan", **_doc(s.PlanOut, 201, conflict=True))
     async def create_plan(mission_id: UUID, run_id: UUID, body: s.CreatePlan) -> Response:

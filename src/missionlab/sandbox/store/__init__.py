@@ -1,8 +1,8 @@
 """The sandbox's data: SQLite through the standard library, one module per resource.
 
 :class:`Store` is composed of one class per resource (missions, objects, runs, plan,
-events, agents, simulations) over :class:`~._db.Database` (the connection, its lock and
-transactions). Each builds only on the ones it names as its base. Rows come back as
+events, agents, simulations) over :class:`~._db.Database` (the connections, the write
+lock and transactions). Each builds only on the ones it names as its base. Rows come back as
 plain dicts in the API's wire format.
 """
 
@@ -19,18 +19,17 @@ from ._db import (
     page_meta,
     stamp,
 )
+from ._paging import ListQuery, Page
 from .agents import AgentStore
 from .events import EventStore
 from .missions import MISSION_FIELDS, OBJECT_KINDS
 from .objects import ObjectStore
-from .plan import FINISHED_STEP, STEP_FIELDS, PlanStore
-from .runs import ACTIVE, RUN_FIELDS, TERMINAL, status_change_event
+from .plan import STEP_FIELDS, PlanStore
+from .runs import RUN_FIELDS
 from .simulations import SimulationStore
 
 __all__ = [
-    "ACTIVE",
     "EVENT_FIELDS",
-    "FINISHED_STEP",
     "JSON_FIELDS",
     "MIGRATIONS",
     "MISSION_FIELDS",
@@ -38,14 +37,14 @@ __all__ = [
     "RUN_FIELDS",
     "SCHEMA",
     "STEP_FIELDS",
-    "TERMINAL",
     "Database",
+    "ListQuery",
+    "Page",
     "SchemaVersionError",
     "Store",
     "now",
     "page_meta",
     "stamp",
-    "status_change_event",
 ]
 
 

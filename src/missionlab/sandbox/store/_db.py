@@ -1,9 +1,12 @@
-"""The sandbox's database: one SQLite connection and its lock, transactions, the schema and
-its migrations, and rows to and from the API's wire format.
+"""The sandbox's database: its connections, transactions, the schema and its migrations,
+and rows to and from the API's wire format.
 
-One connection, guarded by a lock, in WAL mode; every write is committed before
-the answer is sent, so an acknowledged write survives the process being killed.
-Rows come back as plain dicts in the API's wire format.
+Writes go through one connection, guarded by a lock, in WAL mode; every write is
+committed before the answer is sent, so an acknowledged write survives the process
+being killed. A file database is read through a pool of read-only connections, one per
+thread reading at the time, so reads run alongside each other and alongside a write
+(WAL readers see the last commit). An in-memory database has the one connection only.
+Rows come back as plain dicts in the API's wire format, pages of lists as JSON text.
 
 A database file carries its schema version in ``PRAGMA user_version``: opening it applies
 the migrations it has not had yet, in order, each in its own transaction. To change the
@@ -18,10 +21,13 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ._encode import decoded_row
+from ._paging import Listings, ListQuery, Page, page_marks, read_page
 
 # Version 1: the schema as first released (files made then carry no version).
 SCHEMA = """
@@ -67,8 +73,28 @@ CREATE TABLE IF NOT EXISTS simulations (
     cursor INTEGER NOT NULL DEFAULT 0);
 """
 
+# Version 2: the lists' indexes in ascending order. Lists are ordered by time then rowid,
+# both descending (or both ascending); an index on (time) holds (time, rowid) ascending, so
+# read backwards it gives that order, where one on (time DESC) made SQLite sort the list.
+ASCENDING_INDEXES = """
+DROP INDEX IF EXISTS missions_newest;
+CREATE INDEX missions_newest ON missions (created_at);
+DROP INDEX IF EXISTS runs_newest;
+CREATE INDEX runs_newest ON runs (started_at);
+DROP INDEX IF EXISTS runs_by_status;
+CREATE INDEX runs_by_status ON runs (status, started_at);
+DROP INDEX IF EXISTS runs_by_mission;
+CREATE INDEX runs_by_mission ON runs (mission_id, started_at);
+DROP INDEX IF EXISTS runs_by_mission_status;
+CREATE INDEX runs_by_mission_status ON runs (mission_id, status, started_at);
+DROP INDEX IF EXISTS events_newest;
+CREATE INDEX events_newest ON events (timestamp);
+DROP INDEX IF EXISTS events_newest_by_type;
+CREATE INDEX events_newest_by_type ON events (type, timestamp);
+"""
+
 # MIGRATIONS[n - 1] takes a database from version n - 1 to version n.
-MIGRATIONS: list[str] = [SCHEMA]
+MIGRATIONS: list[str] = [SCHEMA, ASCENDING_INDEXES]
 
 
 class SchemaVersionError(RuntimeError):
@@ -104,12 +130,7 @@ def _dump(value: Any) -> str | None:
 
 
 def _row(fields: tuple[str, ...], values: Iterable[Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in zip(fields, values, strict=True):
-        if value is None:
-            continue  # optional fields that are unset are left out, as the API does
-        out[name] = json.loads(value) if name in JSON_FIELDS else value
-    return out
+    return decoded_row(fields, values, JSON_FIELDS)
 
 
 def page_meta(number: int, size: int, total: int) -> dict[str, int]:
@@ -133,8 +154,21 @@ def _statements(script: str) -> Iterator[str]:
         yield statement  # incomplete: sqlite says what is wrong with it
 
 
+@contextmanager
+def _snapshot(db: sqlite3.Connection) -> Iterator[None]:
+    """Reads in one state of the database (a read transaction, unless one is open already)."""
+    if db.in_transaction:
+        yield
+        return
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.execute("COMMIT")  # nothing was written: this only ends the read
+
+
 class Database:
-    """The connection, and the queries every resource uses. ``path`` is a file, or ``":memory:"``.
+    """The connections, and the queries every resource uses. ``path`` is a file, or ``":memory:"``.
 
     Event rows are written here: status changes, logged events and the simulator all add them.
     """
@@ -142,8 +176,20 @@ class Database:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.RLock()
-        if self.path != ":memory:":
+        self._lock = threading.RLock()  # writes, and every use of an in-memory database
+        self._writing_thread: int | None = None  # the thread inside transaction(), if any
+        # Bumped to odd just before a commit and to even after it (and by 2 for a commit seen
+        # from another process): what was read while it stayed the same and even is current.
+        self._generation = 0
+        self._listings = Listings()
+        # "" is a private temporary database, which other connections cannot open either.
+        self._readers: list[sqlite3.Connection] | None = None if self.path in (":memory:", "") else []
+        self._idle_readers: list[sqlite3.Connection] = []  # a stack: the warmest cache is reused
+        # Only ever held for a moment (never during a write): the generation, the readers' list.
+        self._generation_lock = threading.Lock()
+        self._watch: sqlite3.Connection | None = None  # its data_version moves on every commit
+        self._watched_version = 0
+        if self._readers is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=OFF")
@@ -152,6 +198,9 @@ class Database:
         except BaseException:
             self._db.close()
             raise
+        if self._readers is not None:
+            self._watch = self._connect_read_only()
+            self._watched_version = self._watch_version()
 
     def _migrate(self) -> None:
         """Bring the file to the latest schema version, or refuse one newer than the code."""
@@ -178,48 +227,106 @@ class Database:
         return self._db.execute(query, (name,)).fetchone() is not None
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._generation_lock:
             self._db.close()
+            for reader in [*(self._readers or ()), *([self._watch] if self._watch else [])]:
+                reader.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            self._writing_thread = threading.get_ident()
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            finally:
+                self._writing_thread = None
+            with self._generation_lock:
+                self._generation += 1
+            try:
+                self._db.execute("COMMIT")
+            finally:
+                with self._generation_lock:
+                    if self._watch is not None:
+                        self._watched_version = self._watch_version()  # this commit's, not another's
+                    self._generation += 1
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read with: the writer's inside a transaction of this thread (to see
+        its writes) or for an in-memory database, otherwise an idle reader of the pool."""
+        if self._readers is None or self._writing_thread == threading.get_ident():
+            with self._lock:
+                yield self._db
+            return
+        try:
+            db = self._idle_readers.pop()  # list.pop and list.append are atomic
+        except IndexError:
+            db = self._new_reader()
+        try:
+            yield db
+        finally:
+            if db.in_transaction:  # never keep a snapshot open in an idle reader
+                db.execute("ROLLBACK")
+            self._idle_readers.append(db)
+
+    def _new_reader(self) -> sqlite3.Connection:
+        db = self._connect_read_only()
+        with self._generation_lock:
+            assert self._readers is not None
+            self._readers.append(db)
+        return db
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA query_only=ON")
+        return db
+
+    def _watch_version(self) -> int:
+        assert self._watch is not None
+        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+
+    def _current_generation(self) -> int:
+        """The write generation, after taking in commits made by other processes to the file.
+
+        The watching connection's ``data_version`` moves whenever another connection commits;
+        transaction() takes in the moves of this store's own commits."""
+        if self._watch is None:
+            return self._generation
+        with self._generation_lock:
+            version = self._watch_version()
+            if version != self._watched_version:
+                self._watched_version = version
+                self._generation += 2
+            return self._generation
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        with self._lock:
-            row: tuple[Any, ...] | None = self._db.execute(sql, args).fetchone()
+        with self._reading() as db, closing(db.execute(sql, args)) as cursor:
+            row: tuple[Any, ...] | None = cursor.fetchone()  # closed: no statement left reading
             return row
 
     def _all(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
+        with self._reading() as db:
+            return db.execute(sql, args).fetchall()
 
-    def _page(
-        self,
-        fields: tuple[str, ...],
-        table: str,
-        where: str,
-        args: tuple[Any, ...],
-        order: str,
-        number: int,
-        size: int,
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        cols = ", ".join(fields)
-        with self._lock:
-            total = self._db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
-            rows = self._db.execute(
-                f"SELECT {cols} FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                (*args, size, (number - 1) * size),
-            ).fetchall()
-        return [_row(fields, r) for r in rows], page_meta(number, size, total)
+    def _page(self, query: ListQuery, number: int, size: int) -> Page:
+        """Page ``number`` of ``query``'s list at ``size`` items a page, with its meta."""
+        offset = (number - 1) * size
+        for _attempt in range(2):
+            generation = self._current_generation()
+            known_total, start = self._listings.lookup(query, generation, offset)
+            with self._reading() as db, _snapshot(db):
+                total, rows = read_page(db, query, offset, size, known_total, start)
+            if generation == self._generation and generation % 2 == 0:
+                self._listings.record(query, generation, total, page_marks(offset, size, rows))
+                break
+            if known_total is None and start is None:
+                break  # counted and read in one snapshot: consistent, though not cacheable
+        return Page(query.columns, rows[:size], JSON_FIELDS, page_meta(number, size, total))
 
     def _insert_event(self, db: sqlite3.Connection, mission_id: str, event: dict[str, Any]) -> dict[str, Any]:
         row = {

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ._db import EVENT_FIELDS, _row
+from ._paging import ListQuery, Page
 from .runs import RunStore
+
+# What a request to log an event may carry besides its idempotency_key (timestamp: the
+# simulator's own events), compared when a key is reused.
+_BODY_FIELDS = ("type", "summary", "step_id", "agent_id", "payload")
+
+
+def _check_same_body(original: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Refuse a reused idempotency key whose body differs from the original's, as Stripe does."""
+    differing = [name for name in _BODY_FIELDS if original.get(name) != fields.get(name)]
+    if fields.get("timestamp") is not None and fields["timestamp"] != original.get("timestamp"):
+        differing.append("timestamp")
+    if differing:
+        raise Conflict(
+            f"idempotency_key {fields['idempotency_key']!r} was used for event {original['event_id']} "
+            f"with a different {', '.join(differing)}: use a new key for a different event"
+        )
 
 
 class EventStore(RunStore):
     """Logging and reading events."""
 
     def log_event(self, mission_id: str, run_id: str, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Store an event; (event, created). A repeated idempotency_key returns the original."""
+        """Store an event; (event, created). A repeated idempotency_key returns the original
+        event when the rest of the body is the same, and is a :class:`Conflict` when it is not."""
         with self.transaction() as db:
             self.get_run(mission_id, run_id)
             key = fields.get("idempotency_key")
@@ -23,7 +41,9 @@ class EventStore(RunStore):
                     (run_id, key),
                 ).fetchone()
                 if row is not None:
-                    return _row(EVENT_FIELDS, row), False
+                    original = _row(EVENT_FIELDS, row)
+                    _check_same_body(original, fields)
+                    return original, False
             event = self._insert_event(db, mission_id, {**fields, "run_id": run_id})
             db.execute("UPDATE runs SET updated_at=? WHERE run_id=?", (event["timestamp"], run_id))
         return event, True
@@ -45,7 +65,7 @@ class EventStore(RunStore):
         *,
         mission_id: str | None = None,
         run_id: str | None = None,
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    ) -> Page:
         """A run's events oldest first, or (no run) everybody's newest first."""
         clauses, args = [], []
         if run_id is not None and mission_id is not None:
@@ -56,7 +76,6 @@ class EventStore(RunStore):
             if filters.get(name) is not None:
                 clauses.append(f"{name}=?")
                 args.append(filters[name])
-        order = "timestamp, rowid" if run_id else "timestamp DESC, rowid DESC"
-        return self._page(
-            EVENT_FIELDS, "events", " AND ".join(clauses) or "1=1", tuple(args), order, number, size
-        )
+        where = " AND ".join(clauses)
+        query = ListQuery("events", EVENT_FIELDS, where, tuple(args), "timestamp", descending=not run_id)
+        return self._page(query, number, size)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from ..errors import NotFound
 from ._db import Database, _dump, _row, now
+from ._encode import _load
+from ._paging import ListQuery, Page
 
 OBJECT_KINDS = {"tools": "tool_id", "knowledge-bases": "knowledge_base_id", "mcp-servers": "mcp_server_id"}
 
@@ -59,8 +60,10 @@ class MissionStore(Database):
                 mission[kind.replace("-", "_")] = self.list_objects(kind, mission_id)
         return mission
 
-    def list_missions(self, number: int, size: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        return self._page(MISSION_FIELDS, "missions", "1=1", (), "created_at DESC, rowid DESC", number, size)
+    def list_missions(self, number: int, size: int) -> Page:
+        """Missions, newest first."""
+        query = ListQuery("missions", MISSION_FIELDS, "", (), "created_at", descending=True)
+        return self._page(query, number, size)
 
     def update_mission(self, mission_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         self.get_mission(mission_id, with_objects=False)
@@ -102,4 +105,4 @@ class MissionStore(Database):
         rows = self._all(
             "SELECT body FROM objects WHERE mission_id=? AND kind=? ORDER BY rowid", (mission_id, kind)
         )
-        return [json.loads(r[0]) for r in rows]
+        return [_load(r[0]) for r in rows]

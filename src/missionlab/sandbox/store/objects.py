@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from typing import Any
 
 from ..errors import Conflict, NotFound
 from ._db import _dump
+from ._encode import _load
 from .missions import OBJECT_KINDS, MissionStore
 
 
@@ -39,7 +39,7 @@ class ObjectStore(MissionStore):
         )
         if row is None:
             raise NotFound(f"{OBJECT_KINDS[kind]} {object_id!r} not found in mission {mission_id}")
-        result: dict[str, Any] = json.loads(row[0])
+        result: dict[str, Any] = _load(row[0])
         return result
 
     def update_object(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Conflict, Invalid, NotFound
-from ._db import _dump, _row, now
+from ..rules import step_status_changes
+from ._db import JSON_FIELDS, _dump, _row, now
+from ._encode import answer_json, row_items
 from .runs import RunStore
-
-FINISHED_STEP = ("completed", "failed", "skipped")
 
 STEP_FIELDS = (
     "step_id",
@@ -27,11 +27,18 @@ class PlanStore(RunStore):
     """A run's plan steps."""
 
     def get_plan(self, mission_id: str, run_id: str) -> list[dict[str, Any]]:
+        return [_row(STEP_FIELDS, r) for r in self._plan_rows(mission_id, run_id)]
+
+    def plan_json(self, mission_id: str, run_id: str) -> bytes:
+        """The answer to GET .../plan, ``{"data": [steps]}``, encoded straight from the rows."""
+        return answer_json({"data": row_items(STEP_FIELDS, self._plan_rows(mission_id, run_id), JSON_FIELDS)})
+
+    def _plan_rows(self, mission_id: str, run_id: str) -> list[tuple[Any, ...]]:
+        """The steps in order of sequence, then of creation."""
         self.get_run(mission_id, run_id)
-        rows = self._all(
+        return self._all(
             f"SELECT {', '.join(STEP_FIELDS)} FROM steps WHERE run_id=? ORDER BY sequence, rowid", (run_id,)
         )
-        return [_row(STEP_FIELDS, r) for r in rows]
 
     def add_steps(
         self, mission_id: str, run_id: str, steps: list[dict[str, Any]], *, initial: bool
@@ -85,20 +92,15 @@ class PlanStore(RunStore):
     def update_step(
         self, mission_id: str, run_id: str, step_id: str, fields: dict[str, Any], *, at: str | None = None
     ) -> dict[str, Any]:
-        """Change a step; in_progress stamps started_at once, a finished status completed_at."""
+        """Change a step's status (timestamps as :func:`~..rules.step_status_changes` says) or metadata."""
         at = at or now()
         with self.transaction() as db:
             step = self.get_step(mission_id, run_id, step_id)
             changes: dict[str, Any] = {}
             if "metadata" in fields:
                 changes["metadata"] = _dump(fields["metadata"])
-            status = fields.get("status")
-            if status is not None:
-                changes["status"] = status
-                if status == "in_progress" and not step.get("started_at"):
-                    changes["started_at"] = at
-                if status in FINISHED_STEP:
-                    changes["completed_at"] = at
+            if fields.get("status") is not None:
+                changes.update(step_status_changes(step, fields["status"], at))
             if changes:
                 db.execute(
                     f"UPDATE steps SET {', '.join(f'{k}=?' for k in changes)} WHERE run_id=? AND step_id=?",

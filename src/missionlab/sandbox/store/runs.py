@@ -6,13 +6,12 @@ import sqlite3
 import uuid
 from typing import Any
 
+from ...types import ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES, RunStatus, StepStatus
 from ..errors import Conflict, NotFound
+from ..rules import OPEN_STEP_STATUSES, run_status_changes, status_change_event
 from ._db import JSON_FIELDS, _dump, _row, now
+from ._paging import ListQuery, Page
 from .missions import MissionStore
-
-ACTIVE = ("pending", "running", "paused")
-
-TERMINAL = ("succeeded", "failed", "cancelled")
 
 RUN_FIELDS = (
     "run_id",
@@ -27,17 +26,6 @@ RUN_FIELDS = (
     "result_summary",
     "error",
 )
-
-
-def status_change_event(run_id: str, old: str, new: str, at: str) -> dict[str, Any]:
-    """The event the sandbox records whenever a run's status changes."""
-    return {
-        "run_id": run_id,
-        "type": "status_change",
-        "timestamp": at,
-        "summary": f"Run {old} -> {new}",
-        "payload": {"from": old, "to": new},
-    }
 
 
 class RunStore(MissionStore):
@@ -78,9 +66,8 @@ class RunStore(MissionStore):
         row = self._one("SELECT status FROM runs WHERE run_id=?", (run_id,))
         return None if row is None else str(row[0])
 
-    def list_runs(
-        self, mission_id: str | None, status: str | None, number: int, size: int
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    def list_runs(self, mission_id: str | None, status: str | None, number: int, size: int) -> Page:
+        """A mission's runs (or everybody's), newest first."""
         clauses, args = [], []
         if mission_id is not None:
             self.get_mission(mission_id, with_objects=False)
@@ -89,15 +76,10 @@ class RunStore(MissionStore):
         if status is not None:
             clauses.append("status=?")
             args.append(status)
-        return self._page(
-            RUN_FIELDS,
-            "runs",
-            " AND ".join(clauses) or "1=1",
-            tuple(args),
-            "started_at DESC, rowid DESC",
-            number,
-            size,
+        query = ListQuery(
+            "runs", RUN_FIELDS, " AND ".join(clauses), tuple(args), "started_at", descending=True
         )
+        return self._page(query, number, size)
 
     def update_run(
         self, mission_id: str, run_id: str, fields: dict[str, Any], *, at: str | None = None
@@ -109,7 +91,7 @@ class RunStore(MissionStore):
             changes = {k: (_dump(v) if k in JSON_FIELDS else v) for k, v in fields.items()}
             new_status = fields.get("status")
             if new_status is not None and new_status != run["status"]:
-                if run["status"] in TERMINAL and new_status in ACTIVE:
+                if run["status"] in TERMINAL_RUN_STATUSES and new_status in ACTIVE_RUN_STATUSES:
                     raise Conflict(f"Run is {run['status']}; a finished run cannot become {new_status}")
                 self._status_changed(db, run, new_status, at, changes)
             changes["updated_at"] = at
@@ -120,9 +102,13 @@ class RunStore(MissionStore):
         return self.get_run(mission_id, run_id)
 
     _TRANSITIONS = {  # action: (allowed from, to, phrase)
-        "pause": (("running",), "paused", "only a running run can be paused"),
-        "resume": (("paused",), "running", "only a paused run can be resumed"),
-        "cancel": (ACTIVE, "cancelled", "only a pending, running or paused run can be cancelled"),
+        "pause": ({RunStatus.RUNNING}, RunStatus.PAUSED, "only a running run can be paused"),
+        "resume": ({RunStatus.PAUSED}, RunStatus.RUNNING, "only a paused run can be resumed"),
+        "cancel": (
+            ACTIVE_RUN_STATUSES,
+            RunStatus.CANCELLED,
+            "only a pending, running or paused run can be cancelled",
+        ),
     }
 
     def transition(self, mission_id: str, run_id: str, action: str) -> dict[str, Any]:
@@ -134,7 +120,7 @@ class RunStore(MissionStore):
             if run["status"] not in allowed:
                 raise Conflict(f"Run is {run['status']}, cannot {action}: {phrase}")
             changes: dict[str, Any] = {"updated_at": at}
-            self._status_changed(db, run, target, at, changes)
+            self._status_changed(db, run, str(target), at, changes)
             if action == "cancel" and self._is_simulated(db, run_id):
                 self._skip_open_steps(db, run_id, at)
             db.execute(
@@ -145,10 +131,11 @@ class RunStore(MissionStore):
 
     @staticmethod
     def _skip_open_steps(db: sqlite3.Connection, run_id: str, at: str) -> None:
+        open_statuses = sorted(OPEN_STEP_STATUSES)
         db.execute(
-            "UPDATE steps SET status='skipped', completed_at=? WHERE run_id=? AND "
-            "status IN ('pending', 'in_progress')",
-            (at, run_id),
+            f"UPDATE steps SET status=?, completed_at=? WHERE run_id=? AND "
+            f"status IN ({', '.join('?' * len(open_statuses))})",
+            (str(StepStatus.SKIPPED), at, run_id, *open_statuses),
         )
 
     def skip_open_steps(self, run_id: str, at: str) -> None:
@@ -163,9 +150,7 @@ class RunStore(MissionStore):
         self, db: sqlite3.Connection, run: dict[str, Any], status: str, at: str, changes: dict[str, Any]
     ) -> None:
         """Record a status change: the new status, finished_at, and a status_change event."""
-        changes["status"] = status
-        if status in TERMINAL and not run.get("finished_at"):
-            changes["finished_at"] = at
+        changes.update(run_status_changes(run, status, at))
         self._insert_event(
             db, run["mission_id"], status_change_event(run["run_id"], run["status"], status, at)
         )
