@@ -35,7 +35,7 @@ from ._figure import (
     theme_neutral,
 )
 from .frames import events_frame, steps_frame
-from .types import EventType
+from .types import ACTIVE_RUN_STATUSES, EventType
 
 if TYPE_CHECKING:
     from .trace import RunTrace
@@ -167,6 +167,9 @@ def _fill(
         "duration: %{customdata[4]}<br>%{customdata[5]}<extra></extra>"
     )
     has_bar = steps["started_at"].notna()
+    origin = _run_start(run, steps, events, now)
+    live = (run is not None and run.status in ACTIVE_RUN_STATUSES) or bool(steps["is_running"].any())
+    _add_axis_anchor(figure, origin, steps, events, now if live else None)
     for status, color in STEP_COLORS.items():
         rows = has_bar & (steps["status"] == status)
         millis = (end[rows] - steps["started_at"][rows]).dt.total_seconds() * 1000
@@ -187,7 +190,6 @@ def _fill(
         )
     # Steps without a bar: pending ones at the run's start, skipped/failed ones at their end.
     unstarted = ~has_bar
-    origin = _run_start(run, steps, events, now)
     at = steps["completed_at"].where(steps["completed_at"].notna(), origin)
     figure.add_trace(
         go.Scatter(
@@ -208,6 +210,36 @@ def _fill(
     )
     _add_events(figure, events, set(keys))
     _layout(figure, keys, labels, steps, events, run, mission, now, title)
+
+
+def _add_axis_anchor(
+    figure: go.Figure,
+    origin: pd.Timestamp,
+    steps: pd.DataFrame,
+    events: pd.DataFrame,
+    now: pd.Timestamp | None,
+) -> None:
+    """An invisible first trace from the run's start to its last moment, on the run's row.
+
+    plotly.js re-guesses an axis's type from the first trace with data whenever a live update
+    changes the data; the bars' x are durations (numbers), which would make the time axis
+    linear and every date-placed shape a NaN path. This trace makes the guess "date" (and
+    "category" for the rows, whatever the step ids look like).
+    """
+    # a finished run ends at its last moment, an active one now
+    moments = [origin, steps["completed_at"].max(), events["timestamp"].max() if len(events) else pd.NaT, now]
+    last = max(m for m in moments if m is not None and not pd.isna(m))
+    figure.add_trace(
+        go.Scatter(
+            name="run span",
+            mode="markers",
+            x=_dates(pd.Series([origin, last])),
+            y=[RUN_ROW, RUN_ROW],
+            marker={"opacity": 0, "size": 1},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
 
 
 def _run_start(run: Any, steps: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp) -> pd.Timestamp:
@@ -365,9 +397,8 @@ class LiveGantt:
         """Show new plan/event data (and run status) in the same widget."""
         fresh = gantt(trace_or_steps, events, run=run, mission=mission, now=now, theme=self._theme)
         zoom = self.widget.layout.xaxis.range
-        # plotly.js forgets an axis's type when a restyle changes its data, unless the same
-        # update sets the type: clear it here so that the batch below sends it again.
-        self.widget.layout.xaxis.type = None
+        # One message: plotly.js re-guesses the axes' types from the new data (see
+        # _add_axis_anchor), so nothing must be sent in between.
         with self.widget.batch_update():
             for mine, new in zip(self.widget.data, fresh.data, strict=True):
                 for prop in ("x", "y", "base", "customdata", "showlegend", "marker"):
@@ -378,7 +409,6 @@ class LiveGantt:
             self.widget.layout.yaxis = fresh.layout.yaxis
             self.widget.layout.title = fresh.layout.title
             self.widget.layout.height = fresh.layout.height
-            self.widget.layout.xaxis.type = "date"
             if zoom is not None and self.widget.layout.xaxis.autorange is False:
                 self.widget.layout.xaxis.range = zoom
 
