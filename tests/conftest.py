@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 import missionlab
 from missionlab.sandbox import Sandbox
 
 
 class Portal:
-    """An event loop in a thread, so sync tests can drive the async client."""
+    """anyio's blocking portal (an event loop in a thread), so sync tests can drive the async client."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+    def __init__(self, portal: BlockingPortal) -> None:
+        self.portal = portal
 
     def run(self, awaitable: Any, timeout: float = 60) -> Any:
+        """Await ``awaitable`` (e.g. a coroutine made in this thread) in the portal's loop."""
+
         async def wrap() -> Any:
             return await awaitable
 
-        return asyncio.run_coroutine_threadsafe(wrap(), self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
+        return self.portal.start_task_soon(wrap).result(timeout)
 
 
 class Api:
@@ -59,9 +54,10 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="session")
 def portal() -> Iterator[Portal]:
-    p = Portal()
-    yield p
-    p.close()
+    with start_blocking_portal() as blocking:
+        yield Portal(blocking)
+        # Like a stopped loop: a task left behind by a timed-out test must not hold the session.
+        blocking.call(blocking.stop, True)
 
 
 @pytest.fixture

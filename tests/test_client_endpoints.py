@@ -53,7 +53,9 @@ def test_missions_crud_and_lists(api: Api) -> None:
     assert len(page.data) <= 5 and page.meta.page_size == 5
     assert page.data[0].mission_id == created.mission_id  # newest first
 
-    clone = api(missions.clone_mission(created.mission_id)).data
+    answer = api(missions.clone_mission(created.mission_id))  # the JSON as sent: {"data": {...}}
+    clone = missionlab.models.mission_in(answer)
+    assert isinstance(answer, dict) and clone is not None and answer["data"]["mission_id"] == clone.mission_id
     assert clone.mission_id != created.mission_id and clone.name.endswith("(copy)")
     assert clone.metadata == {"k": [1, 2]}
 
@@ -230,14 +232,14 @@ def test_telnyx_agents(api: Api) -> None:
 def test_mission_objects(api: Api, kind: str, noun: str, id_field: str) -> None:
     mission_id, _ = make_run(api)
     res = getattr(api.client.missions, kind)
-    created = api(getattr(res, f"create_{noun}")(mission_id, body={"name": "one"})).data
+    created = api(getattr(res, f"create_{noun}")(mission_id, body={"name": "one"}))["data"]
     object_id = created[id_field]
     assert created["name"] == "one"
-    listed = api(getattr(res, f"list_{kind}")(mission_id)).data
+    listed = api(getattr(res, f"list_{kind}")(mission_id))["data"]
     assert [o[id_field] for o in listed] == [object_id]
-    got = api(getattr(res, f"get_{noun}")(object_id, mission_id=mission_id)).data
+    got = api(getattr(res, f"get_{noun}")(object_id, mission_id=mission_id))["data"]
     assert got == created
-    put = api(getattr(res, f"update_{noun}")(object_id, mission_id=mission_id, body={"name": "two"})).data
+    put = api(getattr(res, f"update_{noun}")(object_id, mission_id=mission_id, body={"name": "two"}))["data"]
     assert put == {"name": "two", id_field: object_id}
     mission = api(api.client.missions.retrieve(mission_id)).data
     assert getattr(mission, kind) == [put]  # "includes tools, knowledge_bases, mcp_servers"

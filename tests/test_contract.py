@@ -188,6 +188,7 @@ def _client_calls(c: missionlab.Client, m: str, r: str) -> list[tuple[Callable[[
     runs, plan = c.missions.runs, c.missions.runs.plan
     steps = [{"step_id": "s1", "description": "S", "sequence": 1, "metadata": {"a": 1}}]
     more = [{"step_id": "s2", "description": "T", "sequence": 2, "parent_step_id": "s1"}]
+    logged: dict[str, str] = {}
     calls: list[tuple[Callable[[], Any], bool]] = [
         (lambda: c.missions.list(page_number=1, page_size=5), False),
         (
@@ -239,18 +240,22 @@ def _client_calls(c: missionlab.Client, m: str, r: str) -> list[tuple[Callable[[
             False,
         ),
         (
-            lambda: runs.events.log(
-                r,
-                mission_id=m,
-                type="message",
-                summary="s",
-                step_id="s1",
-                agent_id="ag",
-                payload={"a": 1},
-                idempotency_key="k1",
+            lambda: logged.setdefault(
+                "event_id",
+                runs.events.log(
+                    r,
+                    mission_id=m,
+                    type="message",
+                    summary="s",
+                    step_id="s1",
+                    agent_id="ag",
+                    payload={"a": 1},
+                    idempotency_key="k1",
+                ).data.event_id,
             ),
             False,
         ),
+        (lambda: runs.events.get_event_details(logged["event_id"], mission_id=m, run_id=r), False),
         (
             lambda: runs.events.list(
                 r, mission_id=m, type="message", step_id="s1", agent_id="ag", page_number=1, page_size=5
@@ -286,7 +291,6 @@ def _client_calls(c: missionlab.Client, m: str, r: str) -> list[tuple[Callable[[
     return calls
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9: bodyless POSTs still send {}")
 def test_every_client_method_sends_the_documented_parameters(contract_sandbox: Sandbox) -> None:
     sent: list[httpx.Request] = []
     http = httpx.Client(event_hooks={"request": [sent.append]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import io
 import threading
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -72,10 +73,11 @@ def test_iteration_and_fetch_all_agree(counted: Sandbox, count: int) -> None:
         )
     ]
     assert everything == expected
-    # fetch_all uses the largest page size and asks for each page once
+    # fetch_all reuses the first page; for the rest it uses the largest page size (fewer requests
+    # than pages of 3) and asks for each page once
     assert all(size == "1000" for (_, _, size) in seen)
     assert all(n == 1 for n in seen.values())
-    assert len(seen) == max(1, -(-count // 1000))
+    assert len(seen) == (0 if count <= 3 else -(-count // 1000))
 
 
 def test_fetch_all_reuses_a_first_page_of_the_largest_size(counted: Sandbox) -> None:
@@ -113,7 +115,7 @@ def test_progress_bar_shows_and_can_be_turned_off(counted: Sandbox, monkeypatch:
 
     monkeypatch.setattr(tqdm.auto, "tqdm", spy)
     client.missions.runs.list(mission_id).fetch_all(progress=True)
-    assert len(bars) == 1 and bars[0].total == 3 and bars[0].n == 3
+    assert len(bars) == 1 and bars[0].total == 4 and bars[0].n == 4  # the first page of 20, then 3
     client.missions.runs.list(mission_id).fetch_all(progress=False)
     assert len(bars) == 1
 
@@ -127,13 +129,18 @@ PAGE = {
 }
 
 
+def runs(page: int, count: int) -> list[dict[str, Any]]:
+    """``count`` distinct runs for page number ``page``."""
+    return [{**PAGE, "run_id": f"182bd5e5-6e1a-4fe4-a799-{page:06d}{i:06d}"} for i in range(count)]
+
+
 def test_missing_meta_pages_until_an_empty_page() -> None:
     calls: list[str | None] = []
 
     def server(request: httpx.Request) -> httpx.Response:
         number = request.url.params.get("page[number]")
         calls.append(number)
-        data = [PAGE] * 2 if (number or "1") in ("1", "2") else []
+        data = runs(int(number or "1"), 2) if (number or "1") in ("1", "2") else []
         return httpx.Response(200, json={"data": data})  # no meta at all
 
     client = missionlab.Client(base_url="http://mock/v2", transport=httpx.MockTransport(server))
@@ -149,7 +156,7 @@ def test_missing_meta_with_a_server_that_caps_page_size() -> None:
 
     def server(request: httpx.Request) -> httpx.Response:
         number = int(request.url.params.get("page[number]", "1"))
-        return httpx.Response(200, json={"data": [PAGE] if number <= 3 else []})
+        return httpx.Response(200, json={"data": runs(number, 1) if number <= 3 else []})
 
     client = missionlab.Client(base_url="http://mock/v2", transport=httpx.MockTransport(server))
     assert len(list(client.missions.runs.list_runs(page_size=5))) == 3
@@ -169,3 +176,63 @@ def test_async_pages(api: Api, counted: Sandbox, portal: Portal) -> None:
 
     walked, everything = portal.run(scenario())
     assert walked == everything and len(everything) == 1234
+
+
+def test_fetch_all_reuses_a_first_page_of_any_size(counted: Sandbox) -> None:
+    """Issue 12: main threw away every first page not of size 1000 and asked for page 1 again."""
+    small, larger = mission_with_runs(counted, 80), mission_with_runs(counted, 150)
+    client, seen = counting_client(counted)
+    first = client.missions.runs.list(small, page_size=100)
+    seen.clear()
+    assert [r.run_id for r in first.fetch_all(progress=False)] == [r.run_id for r in first.data]
+    assert not seen  # everything was on the first page
+    first = client.missions.runs.list(larger, page_size=100)
+    seen.clear()
+    everything = first.fetch_all(progress=False)
+    assert len({r.run_id for r in everything}) == len(everything) == 150
+    assert [(n, size) for (_, n, size) in seen] == [("2", "100")]  # one request, no page asked twice
+
+
+def test_fetch_all_drops_repeats_while_another_client_writes(counted: Sandbox) -> None:
+    """Issue 10 item 10: runs created while a newest-first list is read shift items onto the
+    next page; main returned them twice."""
+    mission_id = mission_with_runs(counted, 2500)
+    store = counted.store
+    assert store is not None
+    lock = threading.Lock()
+    written: list[str] = []
+
+    def another_client_writes(request: httpx.Request) -> None:
+        with lock:  # before pages 2 and 3 are sent, 7 new runs are put at the front
+            if request.url.params.get("page[number]") in ("2", "3") and not written:
+                written.extend(store.create_run(mission_id, {})["run_id"] for _ in range(7))
+
+    original = [
+        r[0]
+        for r in store._all(
+            "SELECT run_id FROM runs WHERE mission_id=? ORDER BY started_at DESC, rowid DESC", (mission_id,)
+        )
+    ]
+    http = httpx.Client(event_hooks={"request": [another_client_writes]})
+    client = missionlab.Client(base_url=counted.url, http_client=http)
+    first = client.missions.runs.list(mission_id, page_size=1000)
+    for as_dicts in (False, True):
+        written.clear()
+        items = (
+            first.fetch_all(progress=False, as_dicts=True) if as_dicts else first.fetch_all(progress=False)
+        )
+        assert len(written) == 7
+        ids = [item["run_id"] if as_dicts else item.run_id for item in items]
+        assert ids == original  # every run of the first read, once, in the server's order
+
+
+def test_fetch_all_as_dicts_gives_the_servers_json_in_the_same_order(counted: Sandbox) -> None:
+    mission_id = mission_with_runs(counted, 1234)
+    client, _ = counting_client(counted)
+    page = client.missions.runs.list(mission_id, page_size=50)
+    models = page.fetch_all(progress=False)
+    dicts = page.fetch_all(progress=False, as_dicts=True)
+    assert all(type(d) is dict for d in dicts)
+    assert [d["run_id"] for d in dicts] == [m.run_id for m in models]
+    assert datetime.fromisoformat(dicts[0]["started_at"]) == models[0].started_at  # as sent: a string
+    assert set(dicts[0]) == set(models[0].model_dump(exclude_unset=True))

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import telnyx
 
@@ -88,8 +89,8 @@ def test_example_runs_unchanged(kind: str, title: str, code: str, example_sandbo
         status="paused" if title == "Resume run" else "running",
     )
     if title == "Clone mission":
-        # The example passes the literal "mission_id", which is not a UUID: the hosted API
-        # answers 422 and missionlab refuses it before sending (see the test below).
+        # The example passes the literal "mission_id", which names no mission: both clients
+        # send it and get the server's error (see the test below); here it clones a real one.
         code = code.replace('"mission_id"', f'"{PLACEHOLDER}"')
     printed: list[Any] = []
     client = make_client(kind, example_sandbox)
@@ -101,13 +102,23 @@ def test_example_runs_unchanged(kind: str, title: str, code: str, example_sandbo
         assert example_sandbox.store.count("missions") == 0
 
 
-def test_clone_example_literal_id_is_refused_before_sending(example_sandbox: Sandbox) -> None:
-    client = make_client("missionlab", example_sandbox)
-    with pytest.raises(missionlab.InvalidArgumentError, match="mission_id"):
+def test_clone_example_literal_id_is_sent_like_the_sdk_does(example_sandbox: Sandbox) -> None:
+    """The published document makes clone's ``mission_id`` a plain string, not a UUID: missionlab
+    sends the example's literal "mission_id" as the official SDK does, and both get the
+    sandbox's error for it (no mission has that id)."""
+    seed_placeholders(example_sandbox, with_plan=False)
+    sent: list[str] = []
+    http = httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url.path)]})
+    client = missionlab.Client(api_key="test-key", base_url=example_sandbox.url, http_client=http)
+    with pytest.raises(missionlab.APIStatusError) as ours:
         client.ai.missions.clone_mission("mission_id")
     official = make_client("telnyx", example_sandbox)
-    with pytest.raises(telnyx.UnprocessableEntityError):
+    with pytest.raises(telnyx.APIStatusError) as theirs:
         official.ai.missions.clone_mission("mission_id")
+    assert sent == ["/v2/ai/missions/mission_id/clone"]
+    assert ours.value.status_code == theirs.value.status_code
+    assert ours.value.status_code in (404, 422)
+    assert example_sandbox.store is not None and example_sandbox.store.count("missions") == 1
 
 
 def test_results_have_the_sdk_attribute_names(example_sandbox: Sandbox) -> None:

@@ -92,7 +92,7 @@ def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None
         assert panel.pause_button.disabled and panel.resume_button.disabled
         assert panel.cancel_button.disabled
         wait_for(lambda: not panel.refreshing, 5)  # stops refreshing once finished
-        assert {s.status.value for s in panel.trace.steps} <= {"completed", "skipped"}
+        assert {str(s.status) for s in panel.trace.steps} <= {"completed", "skipped"}
     finally:
         explorer.close()
 

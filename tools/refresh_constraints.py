@@ -5,8 +5,9 @@
 
 It builds a fresh virtual environment, installs missionlab with every extra at the
 newest versions the package's own ranges allow, runs what CI runs (the test suite,
-ruff and mypy), and only when all of that passes writes ``pip freeze`` of that
-environment to ``constraints.txt``. The README's test command, ``.ci/run`` and
+ruff, mypy and the docs build), and only when all of that passes writes ``pip freeze``
+of that environment to ``constraints.txt`` and moves the pre-commit hooks' pins
+(``.pre-commit-config.yaml``) to the same versions. The README's test command, ``.ci/run`` and
 Binder install through that file, so an upstream release changes nothing until
 this script has run the suite with it.
 """
@@ -17,6 +18,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = ROOT / "constraints.txt"
+PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
 
 
 def run(command: list[str], **kwargs: object) -> None:
@@ -36,6 +39,17 @@ def run(command: list[str], **kwargs: object) -> None:
 def extras() -> list[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     return sorted(project.get("optional-dependencies", {}))
+
+
+def pin_pre_commit_hooks(pins: list[str]) -> None:
+    """Give every ``"NAME==VERSION"`` in the pre-commit config the version just frozen."""
+    versions = {re.sub(r"[-_.]+", "-", pin.split("==")[0]).lower(): pin for pin in pins if "==" in pin}
+
+    def repin(match: re.Match[str]) -> str:
+        pin = versions.get(re.sub(r"[-_.]+", "-", match[1]).lower())
+        return f'"{pin}"' if pin else match[0]
+
+    PRE_COMMIT.write_text(re.sub(r'"([A-Za-z0-9_.-]+)==[^"]+"', repin, PRE_COMMIT.read_text()))
 
 
 def main() -> int:
@@ -54,7 +68,9 @@ def main() -> int:
         try:
             run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], env=env)
             run([python, "-m", "ruff", "check", "src", "tests", "tools", "bench"], env=env)
+            run([python, "-m", "ruff", "format", "--check", "src", "tests", "tools", "bench"], env=env)
             run([python, "-m", "mypy"], env=env)
+            run([python, "-m", "sphinx", "-W", "-q", "-b", "html", "docs", str(work / "docs")], env=env)
         except subprocess.CalledProcessError:
             print(
                 "\nThe suite failed with the newest releases: constraints.txt is unchanged.", file=sys.stderr
@@ -73,6 +89,7 @@ def main() -> int:
             f"{platform.machine()}, extras: {', '.join(extras())}",
         ]
         CONSTRAINTS.write_text("\n".join(header + pins) + "\n")
+        pin_pre_commit_hooks(pins)
         print(f"\nWrote {len(pins)} pins to {CONSTRAINTS.relative_to(ROOT)}.")
         return 0
     finally:

@@ -1,16 +1,42 @@
 """missionlab: a Jupyter toolkit for the Telnyx AI Missions API.
 
-``import missionlab`` is fast: pandas, plotly, ipywidgets and the sandbox's
-FastAPI are imported only when something that needs them is first used.
+``import missionlab`` is fast: the client (httpx, pydantic), pandas, plotly,
+ipywidgets and the sandbox's FastAPI are imported only when something that needs
+them is first used.
 """
 
-from __future__ import annotations
+# Only the names in __all__ are public here: helpers are imported under private names, and the
+# submodules bound by the imports below are removed again at the end (``missionlab.models`` and
+# friends still resolve, through __getattr__). tests/test_public_api.py checks vars(missionlab).
+import sys as _sys
+import typing as _typing
+from importlib import import_module as _import_module
+from types import ModuleType as _ModuleType
 
-import importlib
-from typing import TYPE_CHECKING, Any
 
-from ._client import AsyncClient, Client
-from ._exceptions import (
+def _defer_httpx_cli() -> None:
+    """Keep ``import httpx`` from importing its command line's rich, click and pygments.
+
+    httpx's ``__init__`` imports ``httpx._main`` (its CLI) eagerly, which costs ~40 ms
+    when those packages are installed, as they are next to Jupyter. This puts a
+    stand-in for that module whose ``main`` loads the real one when called.
+    """
+    if "httpx" in _sys.modules or "httpx._main" in _sys.modules:
+        return
+    stand_in = _ModuleType("httpx._main", "Stand-in for httpx's CLI, loaded when called.")
+
+    def main(*args: _typing.Any, **kwargs: _typing.Any) -> _typing.Any:
+        del _sys.modules["httpx._main"]
+        return _import_module("httpx._main").main(*args, **kwargs)
+
+    stand_in.main = main  # type: ignore[attr-defined]
+    _sys.modules["httpx._main"] = stand_in
+
+
+_defer_httpx_cli()
+
+from ._display import register_frame_converter as _register_frame_converter  # noqa: E402
+from ._exceptions import (  # noqa: E402
     APIConnectionError,
     APIError,
     APIStatusError,
@@ -25,29 +51,47 @@ from ._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    UnknownValueWarning,
     UnprocessableEntityError,
 )
-from ._pagination import AsyncPage, SyncPage
-from .models import Event, Mission, PlanStep, Run, TelnyxAgent
-from .recorder import RecorderError, RunRecorder
-from .types import EventType, ExecutionMode, RunStatus, StepStatus
+from ._version import __version__  # noqa: E402
+from .types import EventType, ExecutionMode, RunStatus, StepStatus  # noqa: E402
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
+    from ._async_client import AsyncClient
+    from ._client import Client
     from ._connect import connect
+    from ._history import History, HistoryFormatError, history
+    from ._pagination import AsyncPage, SyncPage
     from .diagnosis import diagnose
     from .frames import to_frame
+    from .models import Event, Mission, PlanStep, Run, TelnyxAgent
+    from .recorder import RecorderError, RunRecorder
     from .timeline import gantt
     from .trace import RunTrace, load_run
     from .widgets import browse
 
-__version__ = "0.1.0"
 
-# Names whose modules pull in heavy dependencies, imported on first use.
+# Names whose modules pull in dependencies (httpx, pydantic, pandas, ...), imported on first use.
 _LAZY = {
+    "AsyncClient": "missionlab._async_client",
+    "AsyncPage": "missionlab._pagination",
+    "Client": "missionlab._client",
+    "Event": "missionlab.models",
+    "Mission": "missionlab.models",
+    "PlanStep": "missionlab.models",
+    "RecorderError": "missionlab.recorder",
+    "Run": "missionlab.models",
+    "RunRecorder": "missionlab.recorder",
+    "SyncPage": "missionlab._pagination",
+    "TelnyxAgent": "missionlab.models",
     "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
     "diagnose": "missionlab.diagnosis",
     "gantt": "missionlab.timeline",
+    "history": "missionlab._history",
+    "History": "missionlab._history",
+    "HistoryFormatError": "missionlab._history",
     "load_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
     "to_frame": "missionlab.frames",
@@ -67,6 +111,8 @@ __all__ = [
     "Event",
     "EventType",
     "ExecutionMode",
+    "History",
+    "HistoryFormatError",
     "InternalServerError",
     "InvalidArgumentError",
     "MissingAPIKeyError",
@@ -84,24 +130,51 @@ __all__ = [
     "StepStatus",
     "SyncPage",
     "TelnyxAgent",
+    "UnknownValueWarning",
     "UnprocessableEntityError",
     "__version__",
     "browse",
     "connect",
     "diagnose",
     "gantt",
+    "history",
     "load_run",
     "to_frame",
 ]
 
 
-def __getattr__(name: str) -> Any:
+def _to_frame(value: _typing.Any, **kwargs: _typing.Any) -> _typing.Any:
+    """``page.to_frame()`` and ``model.to_frame()``: pandas is imported on first use."""
+    return _import_module("missionlab.frames").to_frame(value, **kwargs)
+
+
+_register_frame_converter(_to_frame)
+
+
+def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(_import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if not name.startswith("_"):
+        try:
+            return _import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'missionlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def _unbind_submodules() -> None:
+    """Remove the public submodules that the imports above bound here (they stay importable)."""
+    namespace = globals()
+    for name, value in list(namespace.items()):
+        if isinstance(value, _ModuleType) and value.__name__ == f"{__name__}.{name}" and name[0] != "_":
+            del namespace[name]
+
+
+_unbind_submodules()

@@ -7,10 +7,12 @@ meets HTML; nothing here builds markup from unescaped strings.
 from __future__ import annotations
 
 import html
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
+
+from ._json import short_json
 
 # Colorblind-safe (Okabe-Ito) colors per status, shared by badges and charts.
 STATUS_COLORS: dict[str, str] = {
@@ -27,6 +29,25 @@ STATUS_COLORS: dict[str, str] = {
 
 _MAX_CELL = 200
 
+_frame_converter: Callable[..., Any] | None = None
+
+
+def register_frame_converter(convert: Callable[..., Any]) -> None:
+    """Set the function behind ``to_frame()`` of pages and models.
+
+    The client layer knows nothing of pandas: ``missionlab/__init__.py`` registers
+    :func:`missionlab.frames.to_frame`, imported when first used.
+    """
+    global _frame_converter
+    _frame_converter = convert
+
+
+def frame_of(value: Any, **kwargs: Any) -> Any:
+    """``value`` as a DataFrame, through the registered converter."""
+    if _frame_converter is None:
+        raise RuntimeError("no DataFrame converter is registered: import missionlab first")
+    return _frame_converter(value, **kwargs)
+
 
 def short_text(value: Any, limit: int = _MAX_CELL) -> str:
     """Render a value as one line of plain text, shortened to ``limit`` characters."""
@@ -35,7 +56,7 @@ def short_text(value: Any, limit: int = _MAX_CELL) -> str:
     if isinstance(value, datetime):
         text = value.isoformat(sep=" ", timespec="seconds")
     elif isinstance(value, dict | list):
-        text = json.dumps(value, default=str, ensure_ascii=False)
+        text = short_json(value, limit * 2)
     else:
         text = str(value)
     text = " ".join(text.split())
@@ -44,7 +65,7 @@ def short_text(value: Any, limit: int = _MAX_CELL) -> str:
 
 def badge(status: Any) -> str:
     """An escaped HTML status badge."""
-    label = short_text(getattr(status, "value", status))
+    label = short_text(str(status))
     color = STATUS_COLORS.get(label, "#555555")
     return (
         f'<span style="background:{color};color:#fff;border-radius:0.6em;'
@@ -105,14 +126,14 @@ class DisplayMixin:
             value = getattr(self, name, None)
             if isinstance(value, datetime):
                 yield name, value.isoformat(timespec="seconds")
+            elif isinstance(value, StrEnum):
+                yield name, str(value)
             elif value is not None:
-                yield name, getattr(value, "value", value)
+                yield name, value
 
     def to_frame(self, **kwargs: Any) -> Any:
         """This object (or the list in its ``data``) as a pandas DataFrame."""
-        from .frames import to_frame
-
-        return to_frame(self, **kwargs)
+        return frame_of(self, **kwargs)
 
     def _repr_html_(self) -> str:
         data: dict[str, Any] = self.model_dump(exclude_none=True)  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The exceptions missionlab raises, as one tree.
+"""The exceptions missionlab raises, as one tree::
 
     MissionlabError
     ├── InvalidArgumentError        (also ValueError) bad argument, caught before sending
@@ -23,9 +23,13 @@ API key or a request body: only the server's own reasons.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from . import _json
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "APIConnectionError",
@@ -42,6 +46,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "UnknownValueWarning",
     "UnprocessableEntityError",
     "status_error",
 ]
@@ -63,6 +68,13 @@ class InvalidArgumentError(MissionlabError, ValueError):
     def __init__(self, argument: str, problem: str) -> None:
         self.argument = argument
         super().__init__(_clip(f"invalid argument `{argument}`: {problem}"))
+
+
+class UnknownValueWarning(UserWarning):
+    """The server sent a value the client doesn't know (e.g. a new run status).
+
+    The value is kept as a plain string; this warning is issued once per new value.
+    """
 
 
 class MissingAPIKeyError(MissionlabError):
@@ -194,10 +206,15 @@ _REASON_PHRASES = {
 }
 
 
+def _text(value: Any) -> str:
+    """A server-sent value as text, bounded whatever its depth."""
+    return value if isinstance(value, str) else _json.short_json(value, 300)
+
+
 def _loc_path(loc: Any) -> str:
     if not isinstance(loc, list | tuple):
-        return str(loc)
-    parts = [str(p) for p in loc]
+        return _text(loc)
+    parts = [str(p) if isinstance(p, str | int) else _text(p) for p in loc[:50]]
     # FastAPI prefixes where the value came from: body, query, path, header.
     if len(parts) > 1 and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:]
@@ -213,10 +230,10 @@ def parse_error_body(body: Any) -> tuple[list[str], list[str]]:
     for err in body.get("errors") or []:
         if not isinstance(err, dict):
             continue
-        text = str(err.get("detail") or err.get("title") or err.get("code") or "")
+        text = _text(err.get("detail") or err.get("title") or err.get("code") or "")
         pointer = (err.get("source") or {}).get("pointer") if isinstance(err.get("source"), dict) else None
         if pointer:
-            fields.append(str(pointer).strip("/").replace("/", "."))
+            fields.append(_clip(_text(pointer), 300).strip("/").replace("/", "."))
             text = f"{fields[-1]}: {text}"
         if text:
             reasons.append(_clip(text, 300))
@@ -229,15 +246,25 @@ def parse_error_body(body: Any) -> tuple[list[str], list[str]]:
                 continue
             path = _loc_path(item.get("loc", ()))
             fields.append(path)
-            reasons.append(_clip(f"{path}: {item.get('msg', 'invalid')}", 300))
+            reasons.append(_clip(f"{path}: {_text(item.get('msg', 'invalid'))}", 300))
     return reasons, fields
 
 
-def status_error(response: httpx.Response, operation: str) -> APIStatusError:
-    """The exception for an error ``response`` to ``operation``."""
+def _unchanged(text: str) -> str:
+    return text
+
+
+def status_error(
+    response: httpx.Response, operation: str, redact: Callable[[str], str] = _unchanged
+) -> APIStatusError:
+    """The exception for an error ``response`` to ``operation``.
+
+    ``redact`` is applied to every text taken from the answer (reasons and field
+    paths), so that a server echoing a secret back does not put it in the error.
+    """
     status = response.status_code
     try:
-        body = response.json()
+        body = _json.loads(response.content) if response.content else None
     except ValueError:
         body = None
     reasons, fields = parse_error_body(body)
@@ -245,4 +272,10 @@ def status_error(response: httpx.Response, operation: str) -> APIStatusError:
         text = " ".join(response.text.split())[:300] if body is None else ""
         reasons = [text or response.reason_phrase or "no reason given"]
     cls = _CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
-    return cls(status_code=status, operation=operation, reasons=reasons, fields=fields, response=response)
+    return cls(
+        status_code=status,
+        operation=operation,
+        reasons=[redact(reason) for reason in reasons],
+        fields=[redact(field) for field in fields],
+        response=response,
+    )

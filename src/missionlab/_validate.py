@@ -1,27 +1,53 @@
 """Argument checks that run before a request is sent.
 
 Each check names the argument it rejects and says what was expected, so that a
-mistake costs no round trip and leaves nothing half-done on the server.
+mistake costs no round trip and leaves nothing half-done on the server. Checked:
+what the published API document constrains (UUID path ids, enums in request
+bodies, required fields, page sizes) and the sandbox's documented limits
+(:mod:`missionlab.limits`), plus what JSON or a URL cannot carry at all: lone
+surrogates, NaN and infinities, ids that would change the URL's path.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import uuid
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from ._exceptions import InvalidArgumentError
+from .limits import (
+    MAX_ID_LENGTH,
+    MAX_NESTING_DEPTH,
+    MAX_PAGE_NUMBER,
+    MAX_PAGE_SIZE,
+    MAX_TEXT_LENGTH,
+)
 
 E = TypeVar("E", bound=StrEnum)
-
-MAX_PAGE_SIZE = 1000
 
 
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_string(name: str, value: str, max_length: int = MAX_TEXT_LENGTH, where: str = "") -> str:
+    """``value`` if it is within ``max_length`` characters and encodable as UTF-8."""
+    if len(value) > max_length:
+        raise InvalidArgumentError(name, f"is {len(value):,} characters long; the limit is {max_length:,}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        at = f" in {_clip_path(where)}" if where else ""
+        raise InvalidArgumentError(
+            name,
+            f"contains a lone surrogate ({value[exc.start]!r} at index {exc.start}{at}), which is not "
+            "text and cannot be sent as JSON",
+        ) from None
+    return value
 
 
 def uuid_arg(name: str, value: Any) -> str:
@@ -38,23 +64,41 @@ def uuid_arg(name: str, value: Any) -> str:
         ) from None
 
 
-def id_arg(name: str, value: Any) -> str:
-    """A free-form id: a non-empty string without '/' (it goes into a URL path)."""
+def id_arg(name: str, value: Any, max_length: int = MAX_TEXT_LENGTH) -> str:
+    """A free-form id: a non-empty string without '/', not '.' or '..'."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(name, f"expected a non-empty string, got {_shown(value)}")
     if "/" in value:
         raise InvalidArgumentError(name, f"must not contain '/', got {_shown(value)}")
-    return value
+    if value in (".", ".."):
+        raise InvalidArgumentError(name, f"{value!r} would name another URL path")
+    return check_string(name, value, max_length)
 
 
-def text_arg(name: str, value: Any, *, required: bool = False) -> str | None:
+def path_id(name: str, value: Any, max_length: int = MAX_TEXT_LENGTH) -> str:
+    """A free-form id as a URL path segment (percent-encoded)."""
+    return quote(id_arg(name, value, max_length), safe="")
+
+
+def text_arg(
+    name: str, value: Any, *, required: bool = False, max_length: int = MAX_TEXT_LENGTH
+) -> str | None:
     """An optional (or required, non-empty) string."""
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
         expected = "a non-empty string" if required else "a string"
         raise InvalidArgumentError(name, f"expected {expected}, got {_shown(value)}")
-    return value
+    return check_string(name, value, max_length)
+
+
+def filter_arg(name: str, value: Any, max_length: int = MAX_TEXT_LENGTH) -> str | None:
+    """An optional query filter: any non-empty string (the document lists no allowed values)."""
+    if value is None:
+        return None
+    return text_arg(
+        name, str(value) if isinstance(value, StrEnum) else value, required=True, max_length=max_length
+    )
 
 
 def enum_arg(name: str, value: Any, enum: type[E]) -> str | None:
@@ -62,10 +106,48 @@ def enum_arg(name: str, value: Any, enum: type[E]) -> str | None:
     if value is None:
         return None
     try:
-        return enum(value).value
+        return str(enum(value))
     except ValueError:
-        allowed = ", ".join(repr(m.value) for m in enum)
+        allowed = ", ".join(repr(str(m)) for m in enum)
         raise InvalidArgumentError(name, f"expected one of {allowed}, got {_shown(value)}") from None
+
+
+def json_arg(name: str, value: Any, max_depth: int = MAX_NESTING_DEPTH) -> None:
+    """Check that ``value`` is JSON: dicts with string keys, lists, strings, finite numbers,
+    booleans and None, nested at most ``max_depth`` containers deep."""
+    stack: list[tuple[Any, str, int]] = [(value, name, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            check_string(name, item, len(item), where)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidArgumentError(name, f"{item} at {where} is not a JSON number")
+        elif item is None or isinstance(item, bool | int):
+            continue
+        elif isinstance(item, dict | list | tuple):
+            if depth + 1 > max_depth:
+                raise InvalidArgumentError(
+                    name, f"is nested more than {max_depth} levels deep (at {_clip_path(where)})"
+                )
+            if isinstance(item, dict):
+                for key, member in item.items():
+                    if not isinstance(key, str):
+                        raise InvalidArgumentError(
+                            name, f"has a key that is not a string at {where}: {key!r}"
+                        )
+                    check_string(name, key, len(key), f"a key of {where}")
+                    stack.append((member, f"{where}.{key}", depth + 1))
+            else:
+                stack.extend((member, f"{where}[{i}]", depth + 1) for i, member in enumerate(item))
+        else:
+            raise InvalidArgumentError(
+                name, f"is not JSON-serializable: {type(item).__name__} at {_clip_path(where)}"
+            )
+
+
+def _clip_path(path: str) -> str:
+    return path if len(path) <= 120 else path[:50] + " … " + path[-50:]
 
 
 def object_arg(name: str, value: Any) -> dict[str, Any] | None:
@@ -74,11 +156,9 @@ def object_arg(name: str, value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, Mapping):
         raise InvalidArgumentError(name, f"expected a dict (JSON object), got {type(value).__name__}")
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(name, f"is not JSON-serializable: {exc}") from None
-    return dict(value)
+    checked: dict[str, Any] = dict(value)
+    json_arg(name, checked)
+    return checked
 
 
 def int_arg(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int | None:
@@ -96,7 +176,7 @@ def int_arg(name: str, value: Any, *, minimum: int, maximum: int | None = None) 
 def page_query(page_number: Any, page_size: Any) -> dict[str, int]:
     """The ``page[number]``/``page[size]`` query for a list call."""
     query: dict[str, int] = {}
-    number = int_arg("page_number", page_number, minimum=1)
+    number = int_arg("page_number", page_number, minimum=1, maximum=MAX_PAGE_NUMBER)
     size = int_arg("page_size", page_size, minimum=1, maximum=MAX_PAGE_SIZE)
     if number is not None:
         query["page[number]"] = number
@@ -119,17 +199,22 @@ def steps_arg(name: str, value: Any) -> list[dict[str, Any]]:
         for required in ("step_id", "description", "sequence"):
             if required not in step:
                 raise InvalidArgumentError(f"{where}.{required}", "is required")
-        step_id = id_arg(f"{where}.step_id", step["step_id"])
+        step_id = id_arg(f"{where}.step_id", step["step_id"], MAX_ID_LENGTH)
         if step_id in seen:
             raise InvalidArgumentError(f"{where}.step_id", f"duplicate step_id {step_id!r}")
         seen.add(step_id)
         text_arg(f"{where}.description", step["description"], required=True)
         int_arg(f"{where}.sequence", step["sequence"], minimum=-(2**31), maximum=2**31 - 1)
         if step.get("parent_step_id") is not None:
-            id_arg(f"{where}.parent_step_id", step["parent_step_id"])
+            id_arg(f"{where}.parent_step_id", step["parent_step_id"], MAX_ID_LENGTH)
         object_arg(f"{where}.metadata", step.get("metadata"))
+        extra = {k: v for k, v in step.items() if k not in _STEP_FIELDS and v is not None}
+        json_arg(where, extra)
         steps.append({k: v for k, v in step.items() if v is not None})
     return steps
+
+
+_STEP_FIELDS = frozenset({"step_id", "description", "sequence", "parent_step_id", "metadata"})
 
 
 def body(**fields: Any) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def compare_runs(
     """
     if len(traces) < 2:
         raise ValueError("compare_runs() needs at least two runs")
-    labels = labels or [f"{t.run.run_id[:8]} ({t.run.status.value})" for t in traces]
+    labels = labels or [f"{t.run.run_id[:8]} ({t.run.status})" for t in traces]
     order: list[str] = []
     names: dict[str, str] = {}
     for trace in traces:

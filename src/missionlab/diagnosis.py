@@ -31,7 +31,7 @@ class _Context:
 
     def __init__(self, trace: RunTrace, now: pd.Timestamp, silence: timedelta) -> None:
         self.run = trace.run
-        self.status = trace.run.status.value
+        self.status = str(trace.run.status)
         self.steps = trace.steps_frame
         self.events = trace.events_frame
         self.now = now

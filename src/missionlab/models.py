@@ -1,18 +1,27 @@
 """Pydantic models of the API's objects and of the envelopes they arrive in.
 
-Every model keeps fields it does not know (``extra="allow"``), so that fields a
-newer server adds survive a round trip. Timestamps are always timezone-aware:
-a naive timestamp from a server is read as UTC.
+Reading is tolerant: every model keeps fields it does not know
+(``extra="allow"``), so that fields a newer server adds survive a round trip,
+and an enumerated field (a status, an event type, an execution mode) keeps a
+value it does not know as a plain ``str``, with one
+:class:`~missionlab.UnknownValueWarning` per new value. Compare such fields with
+``==`` or ``in``, or use ``str(x)``; never ``x.value``. Timestamps are always
+timezone-aware: a naive timestamp from a server is read as UTC.
 """
 
 from __future__ import annotations
 
+import threading
+import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ._display import DisplayMixin
+from ._exceptions import UnknownValueWarning
 from .types import EventType, ExecutionMode, RunStatus, StepStatus
 
 __all__ = [
@@ -20,8 +29,6 @@ __all__ = [
     "EventResponse",
     "Mission",
     "MissionResponse",
-    "ObjectListResponse",
-    "ObjectResponse",
     "PageMeta",
     "PlanResponse",
     "PlanStep",
@@ -40,6 +47,44 @@ def _as_utc(value: datetime) -> datetime:
 
 Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 
+_warned: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def _keep_unknown(enum: type[StrEnum]) -> Callable[[str], str]:
+    """A validator that keeps an unknown value of ``enum`` as it is, warning once per value."""
+
+    def keep(value: str) -> str:
+        with _warned_lock:
+            new = (enum.__name__, value) not in _warned
+            _warned.add((enum.__name__, value))
+        if new:
+            warnings.warn(
+                f"the server sent {enum.__name__} {value!r}, which this version of missionlab "
+                f"doesn't know; it is kept as a plain string",
+                UnknownValueWarning,
+                stacklevel=2,
+            )
+        return value
+
+    return keep
+
+
+# Known values become enum members (validated in pydantic-core, no Python call); others stay str.
+AnyRunStatus = Annotated[
+    RunStatus | Annotated[str, AfterValidator(_keep_unknown(RunStatus))], Field(union_mode="left_to_right")
+]
+AnyStepStatus = Annotated[
+    StepStatus | Annotated[str, AfterValidator(_keep_unknown(StepStatus))], Field(union_mode="left_to_right")
+]
+AnyEventType = Annotated[
+    EventType | Annotated[str, AfterValidator(_keep_unknown(EventType))], Field(union_mode="left_to_right")
+]
+AnyExecutionMode = Annotated[
+    ExecutionMode | Annotated[str, AfterValidator(_keep_unknown(ExecutionMode))],
+    Field(union_mode="left_to_right"),
+]
+
 
 class APIModel(DisplayMixin, BaseModel):
     """Base of every model: keeps unknown fields, compares by value."""
@@ -51,10 +96,11 @@ class Mission(APIModel):
     """A reusable definition of an agent's job (``MissionData``)."""
 
     _repr_fields: ClassVar[tuple[str, ...]] = ("mission_id", "name", "execution_mode")
+    _key_fields: ClassVar[tuple[str, ...]] = ("mission_id",)
 
     mission_id: str
     name: str
-    execution_mode: ExecutionMode
+    execution_mode: AnyExecutionMode
     created_at: Timestamp
     updated_at: Timestamp
     description: str | None = None
@@ -67,10 +113,11 @@ class Run(APIModel):
     """One execution of a mission (``MissionRunData``)."""
 
     _repr_fields: ClassVar[tuple[str, ...]] = ("run_id", "status", "started_at")
+    _key_fields: ClassVar[tuple[str, ...]] = ("run_id",)
 
     run_id: str
     mission_id: str
-    status: RunStatus
+    status: AnyRunStatus
     started_at: Timestamp
     updated_at: Timestamp
     finished_at: Timestamp | None = None
@@ -85,12 +132,13 @@ class PlanStep(APIModel):
     """One step of a run's plan (``PlanStepData``)."""
 
     _repr_fields: ClassVar[tuple[str, ...]] = ("step_id", "sequence", "status")
+    _key_fields: ClassVar[tuple[str, ...]] = ("run_id", "step_id")
 
     step_id: str
     run_id: str
     sequence: int
     description: str
-    status: StepStatus
+    status: AnyStepStatus
     started_at: Timestamp | None = None
     completed_at: Timestamp | None = None
     parent_step_id: str | None = None
@@ -101,10 +149,11 @@ class Event(APIModel):
     """Something that happened during a run (``EventData``)."""
 
     _repr_fields: ClassVar[tuple[str, ...]] = ("type", "step_id", "summary")
+    _key_fields: ClassVar[tuple[str, ...]] = ("event_id",)
 
     event_id: str
     run_id: str
-    type: EventType
+    type: AnyEventType
     summary: str
     timestamp: Timestamp
     step_id: str | None = None
@@ -115,6 +164,8 @@ class Event(APIModel):
 
 class TelnyxAgent(APIModel):
     """A Telnyx voice or messaging agent linked to a run."""
+
+    _key_fields: ClassVar[tuple[str, ...]] = ("run_id", "telnyx_agent_id")
 
     run_id: str
     telnyx_agent_id: str
@@ -161,13 +212,13 @@ class TelnyxAgentListResponse(APIModel):
     data: list[TelnyxAgent]
 
 
-class ObjectResponse(APIModel):
-    """A free-form object (tool, knowledge base, MCP server) in its envelope."""
-
-    data: dict[str, Any]
-
-
-class ObjectListResponse(APIModel):
-    """A list of free-form objects in its envelope."""
-
-    data: list[dict[str, Any]]
+def mission_in(answer: Any) -> Mission | None:
+    """The mission in a free-form answer (``clone_mission``'s): ``{"data": {...}}`` or the
+    mission itself; None when the answer holds none (the published document allows ``{}``)."""
+    candidate = answer.get("data", answer) if isinstance(answer, dict) else None
+    if not isinstance(candidate, dict) or "mission_id" not in candidate:
+        return None
+    try:
+        return Mission.model_validate(candidate)
+    except ValueError:
+        return None

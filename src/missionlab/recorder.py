@@ -12,15 +12,20 @@ Entering starts a run and marks it running. Each ``step`` block marks its step
 in_progress, then completed, or failed (with an ``error`` event) if the block
 raises. Leaving the ``with`` block always finishes the run: succeeded, or failed
 with the exception's text, or cancelled on KeyboardInterrupt; steps never
-reached are marked skipped. If the final update cannot be delivered even after
-retries, :class:`RecorderError` says which run is left open.
+reached are marked skipped, steps left open failed.
+
+Recording never gets in the way of your own code: a step update or a
+bookkeeping event that cannot be delivered (after the client's own retries) is
+logged and delivered again when the run finishes, and your exception always
+propagates as it was (a run that could not be finished is noted on it). Only
+when your code succeeded and the run could not be finished does
+:class:`RecorderError` say which run is left open.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import time
 import traceback
 import weakref
 from collections.abc import Iterator, Sequence
@@ -28,7 +33,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ._client import Client
-from ._exceptions import APIError, MissionlabError
+from ._exceptions import MissionlabError
 from .models import Event, PlanStep, Run
 from .types import EventType, RunStatus, StepStatus
 
@@ -36,7 +41,6 @@ __all__ = ["RecorderError", "RunRecorder"]
 
 log = logging.getLogger("missionlab.recorder")
 
-FINISH_ATTEMPTS = 4
 MAX_ERROR_TEXT = 1000
 
 _open_recorders: weakref.WeakSet[RunRecorder] = weakref.WeakSet()
@@ -46,9 +50,14 @@ class RecorderError(MissionlabError):
     """The recorder could not record something it must (e.g. finishing the run)."""
 
 
+def _text(text: str, limit: int) -> str:
+    """``text`` shortened, with anything JSON can't carry (lone surrogates) replaced."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _exception_text(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
+    return _text(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, MAX_ERROR_TEXT)
 
 
 StepSpec = tuple[str, str] | dict[str, Any]
@@ -73,6 +82,7 @@ class RunRecorder:
         self.agent_id = agent_id
         self.run: Run | None = None
         self.steps: dict[str, PlanStep] = {}
+        self._wanted: dict[str, StepStatus] = {}  # each step's status as the code left it
         self._stack: list[str] = []
         self._outcome: tuple[RunStatus, dict[str, Any]] | None = None
         self._reported: set[int] = set()  # ids of exceptions already logged by a step
@@ -93,7 +103,13 @@ class RunRecorder:
         run = self._runs.create(self.mission_id, input=self.input, metadata=self.metadata).data
         self.run = run
         _open_recorders.add(self)
-        self.run = self._runs.update(run.run_id, mission_id=self.mission_id, status=RunStatus.RUNNING).data
+        try:
+            self.run = self._runs.update(
+                run.run_id, mission_id=self.mission_id, status=RunStatus.RUNNING
+            ).data
+        except MissionlabError:
+            self._finish_quietly(RunStatus.FAILED, {"error": "The recorder could not mark the run running"})
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
@@ -112,36 +128,47 @@ class RunRecorder:
                 None,
                 {
                     "exception": type(exc).__name__,
-                    "traceback": "".join(traceback.format_exception(exc))[-4000:],
+                    "traceback": _text("".join(traceback.format_exception(exc))[-4000:], 4000),
                 },
             )
-        self._finish(status, fields)
+        if exc is None:
+            self._finish(status, fields)
+        elif not self._finish_quietly(status, fields):
+            exc.add_note(f"missionlab: run {self.run_id} could not be marked {status} (see the log)")
 
-    def _finish(self, status: RunStatus, fields: dict[str, Any], attempts: int = FINISH_ATTEMPTS) -> None:
-        """Skip unreached steps and set the final status, retrying until delivered."""
-        for step in list(self.steps.values()):
-            if step.status in (StepStatus.PENDING, StepStatus.IN_PROGRESS):
-                final = StepStatus.SKIPPED if step.status == StepStatus.PENDING else StepStatus.FAILED
-                try:
-                    self._set_step(step.step_id, final)
-                except APIError as err:
-                    log.warning("could not mark step %s %s: %s", step.step_id, final, err)
-        last: Exception | None = None
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(min(2**attempt, 8))
-            try:
-                self.run = self._runs.update(
-                    self.run_id, mission_id=self.mission_id, status=status, **fields
-                ).data
-                _open_recorders.discard(self)
-                return
-            except APIError as err:
-                last = err
-        raise RecorderError(
-            f"run {self.run_id} of mission {self.mission_id} could not be marked {status.value} "
-            f"and may still show as running: {last}"
-        ) from last
+    def _finish(self, status: RunStatus, fields: dict[str, Any]) -> None:
+        """Close the steps left open, then set the run's final status (with the client's retries)."""
+        self._close_steps()
+        try:
+            self.run = self._runs.update(
+                self.run_id, mission_id=self.mission_id, status=status, **fields
+            ).data
+        except MissionlabError as err:
+            raise RecorderError(
+                f"run {self.run_id} of mission {self.mission_id} could not be marked {status} "
+                f"and may still show as running: {err}"
+            ) from err
+        _open_recorders.discard(self)
+
+    def _finish_quietly(self, status: RunStatus, fields: dict[str, Any]) -> bool:
+        """:meth:`_finish`, logging instead of raising; whether it worked."""
+        try:
+            self._finish(status, fields)
+        except RecorderError as err:
+            log.warning("%s", err)
+            return False
+        return True
+
+    def _close_steps(self) -> None:
+        """Deliver every step's last wanted status; skip steps never reached, fail steps left open."""
+        for step_id, step in list(self.steps.items()):
+            wanted = self._wanted.get(step_id)
+            if wanted is None:
+                wanted = StepStatus.SKIPPED if step.status == StepStatus.PENDING else None
+            if wanted == StepStatus.IN_PROGRESS or (wanted is None and step.status == StepStatus.IN_PROGRESS):
+                wanted = StepStatus.FAILED
+            if wanted is not None and step.status != wanted:
+                self._set_step_quietly(step_id, wanted)
 
     def succeed(self, summary: str | None = None, payload: dict[str, Any] | None = None) -> None:
         """Finish as succeeded (when the block ends) with this summary and payload."""
@@ -175,6 +202,14 @@ class RunRecorder:
         self.steps[step_id] = step
         return step
 
+    def _set_step_quietly(self, step_id: str, status: StepStatus) -> None:
+        """Set a step's status, or log why not (it is delivered again when the run finishes)."""
+        self._wanted[step_id] = status
+        try:
+            self._set_step(step_id, status)
+        except MissionlabError as err:
+            log.warning("could not mark step %s of run %s %s: %s", step_id, self.run_id, status, err)
+
     @contextmanager
     def step(
         self, step_id: str, description: str | None = None, *, metadata: dict[str, Any] | None = None
@@ -190,22 +225,23 @@ class RunRecorder:
             if metadata:
                 spec["metadata"] = metadata
             self.plan([spec])
-        step = self._set_step(step_id, StepStatus.IN_PROGRESS)
-        self._log_quietly(EventType.STEP_STARTED, f"Started: {step.description}", step_id)
+        self._set_step_quietly(step_id, StepStatus.IN_PROGRESS)
+        label = self.steps[step_id].description
+        self._log_quietly(EventType.STEP_STARTED, f"Started: {label}", step_id)
         self._stack.append(step_id)
         try:
-            yield step
+            yield self.steps[step_id]
         except BaseException as exc:
             self._reported.add(id(exc))
-            self._set_step(step_id, StepStatus.FAILED)
+            self._set_step_quietly(step_id, StepStatus.FAILED)
             self._log_quietly(
                 EventType.ERROR, _exception_text(exc), step_id, {"exception": type(exc).__name__}
             )
-            self._log_quietly(EventType.STEP_FAILED, f"Failed: {step.description}", step_id)
+            self._log_quietly(EventType.STEP_FAILED, f"Failed: {label}", step_id)
             raise
         else:
-            self._set_step(step_id, StepStatus.COMPLETED)
-            self._log_quietly(EventType.STEP_COMPLETED, f"Completed: {step.description}", step_id)
+            self._set_step_quietly(step_id, StepStatus.COMPLETED)
+            self._log_quietly(EventType.STEP_COMPLETED, f"Completed: {label}", step_id)
         finally:
             self._stack.pop()
 
@@ -238,11 +274,11 @@ class RunRecorder:
         """Log a bookkeeping event; failing to do so must not hide the user's own error."""
         try:
             self.event(type, summary, payload=payload, step_id=step_id)
-        except APIError as err:
+        except MissionlabError as err:
             log.warning("could not log %s event for run %s: %s", type, self.run_id, err)
 
     def __repr__(self) -> str:
-        state = self.run.status.value if self.run else "not started"
+        state = str(self.run.status) if self.run else "not started"
         return f"<RunRecorder mission={self.mission_id} run={getattr(self.run, 'run_id', None)} {state}>"
 
 
@@ -251,6 +287,6 @@ def _finish_open_runs() -> None:
     """A run left open when the interpreter exits is marked failed, not left running."""
     for recorder in list(_open_recorders):
         try:
-            recorder._finish(RunStatus.FAILED, {"error": "The recording process exited"}, attempts=1)
+            recorder._finish(RunStatus.FAILED, {"error": "The recording process exited"})
         except Exception:
             log.warning("could not finish run %s at exit", recorder.run.run_id if recorder.run else "?")

@@ -56,7 +56,7 @@ class RunTrace:
     @property
     def title(self) -> str:
         name = self.mission.name if self.mission else "run"
-        return f"{name} · run {self.run.run_id[:8]} · {self.run.status.value}"
+        return f"{name} · run {self.run.run_id[:8]} · {self.run.status}"
 
     def gantt(self, **kwargs: Any) -> go.Figure:
         """This run's plan as a Gantt timeline (see :func:`missionlab.gantt`)."""

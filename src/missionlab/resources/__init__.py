@@ -1,11 +1,10 @@
 """The API's resource tree, written once for both clients.
 
 Each method checks its arguments, describes its request as a :class:`Call`, and
-hands it to the client: the sync client returns the result, the async client a
-coroutine of it. Names and signatures follow the official ``telnyx`` SDK, so
-``client.ai.missions.runs.plan.retrieve(run_id, mission_id=...)`` works here too.
-
-Return annotations are the sync client's; with :class:`AsyncClient` await them.
+hands it to the client. Names and signatures follow the official ``telnyx`` SDK,
+so ``client.ai.missions.runs.plan.retrieve(run_id, mission_id=...)`` works here
+too. These modules are the sync client's; ``_async/`` holds the async client's,
+generated from them by ``tools/unasync.py`` (edit these, then run it).
 """
 
 from .events import Events

@@ -1,32 +1,50 @@
-"""What every resource shares: sending through the client, and the URL paths of a
-mission and a run."""
+"""What every resource shares: sending its calls through the client."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
 from pydantic import BaseModel
 
 from .. import _validate as v
-from .._call import Call, check_options, parse_model, parse_nothing
+from .._call import Call, RequestOptions, check_options, parse_json, parse_model, parse_nothing
 from .._pagination import PageRequest, SyncPage
 
+if TYPE_CHECKING:
+    from .._client import Client
+
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 
 class _Resource:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
 
-    # With the async client these return coroutines; the annotations are the sync client's.
-
-    def _get(self, path: str, operation: str, model: type[M], options: dict[str, Any]) -> M:
-        return cast(
-            M,
-            self._client._send(
-                Call("GET", path, operation, parse_model(model), options=check_options(options))
-            ),
+    def _call(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        parse: Callable[[httpx.Response], R],
+        options: RequestOptions,
+        body: dict[str, Any] | None = None,
+        *,
+        idempotent: bool = True,
+    ) -> R:
+        """Send one request; ``body`` None sends none."""
+        call = Call(
+            method, path, operation, parse, json=body, idempotent=idempotent, options=check_options(options)
         )
+        return self._client._send(call)
+
+    def _get(self, path: str, operation: str, model: type[M], options: RequestOptions) -> M:
+        return self._call("GET", path, operation, parse_model(model), options)
+
+    def _get_json(self, path: str, operation: str, options: RequestOptions) -> Any:
+        return self._call("GET", path, operation, parse_json, options)
 
     def _write(
         self,
@@ -34,33 +52,27 @@ class _Resource:
         path: str,
         operation: str,
         model: type[M],
-        options: dict[str, Any],
-        json: Any = None,
+        options: RequestOptions,
+        body: dict[str, Any] | None = None,
         *,
         idempotent: bool,
     ) -> M:
-        return cast(
-            M,
-            self._client._send(
-                Call(
-                    method,
-                    path,
-                    operation,
-                    parse_model(model),
-                    json=json,
-                    idempotent=idempotent,
-                    options=check_options(options),
-                )
-            ),
-        )
+        return self._call(method, path, operation, parse_model(model), options, body, idempotent=idempotent)
 
-    def _delete(self, path: str, operation: str, options: dict[str, Any]) -> None:
-        return cast(
-            None,
-            self._client._send(
-                Call("DELETE", path, operation, parse_nothing, options=check_options(options))
-            ),
-        )
+    def _write_json(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        options: RequestOptions,
+        body: dict[str, Any] | None = None,
+        *,
+        idempotent: bool,
+    ) -> Any:
+        return self._call(method, path, operation, parse_json, options, body, idempotent=idempotent)
+
+    def _delete(self, path: str, operation: str, options: RequestOptions) -> None:
+        return self._call("DELETE", path, operation, parse_nothing, options)
 
     def _list(
         self,
@@ -70,16 +82,8 @@ class _Resource:
         filters: dict[str, Any],
         page_number: Any,
         page_size: Any,
-        options: dict[str, Any],
+        options: RequestOptions,
     ) -> SyncPage[M]:
         v.page_query(page_number, page_size)
         request = PageRequest(path, operation, item, filters, page_number, page_size, check_options(options))
-        return cast(SyncPage[M], self._client._list(request))
-
-
-def _mission_path(mission_id: Any) -> str:
-    return f"/ai/missions/{v.uuid_arg('mission_id', mission_id)}"
-
-
-def _run_path(mission_id: Any, run_id: Any) -> str:
-    return f"{_mission_path(mission_id)}/runs/{v.uuid_arg('run_id', run_id)}"
+        return self._client._list(request)

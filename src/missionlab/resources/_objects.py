@@ -5,52 +5,51 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _validate as v
-from ..models import ObjectListResponse, ObjectResponse
-from ._base import _mission_path, _Resource
+from .._call import RequestOptions
+from ._args import object_operation, object_path
+from ._base import _Resource
 
 
 class _MissionObjects(_Resource):
     """Free-form objects attached to a mission: tools, knowledge bases, MCP servers.
 
-    Subclasses name the URL segment and expose the SDK's method names.
+    The published document gives no schema for them: answers are returned as
+    the JSON the server sent, and ``body`` (a missionlab extension; the document
+    describes no request body) is sent as it is. Ids are plain strings.
+    Subclasses name the URL segment and the id, and expose the SDK's method names.
     """
 
     segment = ""
+    id_name = ""
 
-    def _path(self, mission_id: Any, object_id: Any = None) -> str:
-        path = f"{_mission_path(mission_id)}/{self.segment}"
-        return path if object_id is None else f"{path}/{v.id_arg(self.segment + ' id', object_id)}"
+    def _list_objects(self, mission_id: Any, options: RequestOptions) -> Any:
+        path = object_path(self.segment, self.id_name, mission_id)
+        return self._get_json(path, object_operation("GET", self.segment), options)
 
-    def _op(self, method: str, one: bool) -> str:
-        return f"{method} /ai/missions/{{mission_id}}/{self.segment}" + ("/{id}" if one else "")
-
-    def _list_objects(self, mission_id: Any, options: dict[str, Any]) -> ObjectListResponse:
-        return self._get(self._path(mission_id), self._op("GET", False), ObjectListResponse, options)
-
-    def _create(self, mission_id: Any, body: Any, options: dict[str, Any]) -> ObjectResponse:
-        return self._write(
+    def _create(self, mission_id: Any, body: Any, options: RequestOptions) -> Any:
+        return self._write_json(
             "POST",
-            self._path(mission_id),
-            self._op("POST", False),
-            ObjectResponse,
+            object_path(self.segment, self.id_name, mission_id),
+            object_operation("POST", self.segment),
             options,
-            v.object_arg("body", body) or {},
+            v.object_arg("body", body),
             idempotent=False,
         )
 
-    def _retrieve(self, object_id: Any, mission_id: Any, options: dict[str, Any]) -> ObjectResponse:
-        return self._get(self._path(mission_id, object_id), self._op("GET", True), ObjectResponse, options)
+    def _retrieve(self, object_id: Any, mission_id: Any, options: RequestOptions) -> Any:
+        path = object_path(self.segment, self.id_name, mission_id, object_id)
+        return self._get_json(path, object_operation("GET", self.segment, self.id_name), options)
 
-    def _update(self, object_id: Any, mission_id: Any, body: Any, options: dict[str, Any]) -> ObjectResponse:
-        return self._write(
+    def _update(self, object_id: Any, mission_id: Any, body: Any, options: RequestOptions) -> Any:
+        return self._write_json(
             "PUT",
-            self._path(mission_id, object_id),
-            self._op("PUT", True),
-            ObjectResponse,
+            object_path(self.segment, self.id_name, mission_id, object_id),
+            object_operation("PUT", self.segment, self.id_name),
             options,
-            v.object_arg("body", body) or {},
+            v.object_arg("body", body),
             idempotent=True,
         )
 
-    def _delete_object(self, object_id: Any, mission_id: Any, options: dict[str, Any]) -> None:
-        return self._delete(self._path(mission_id, object_id), self._op("DELETE", True), options)
+    def _delete_object(self, object_id: Any, mission_id: Any, options: RequestOptions) -> None:
+        path = object_path(self.segment, self.id_name, mission_id, object_id)
+        return self._delete(path, object_operation("DELETE", self.segment, self.id_name), options)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from .. import _validate as v
+from .._call import RequestOptions
 from .._pagination import SyncPage
 from ..models import Event, Mission, MissionResponse
 from ..types import EventType, ExecutionMode
-from ._base import _mission_path, _Resource
+from ._args import free_mission_path, mission_body, mission_path
+from ._base import _Resource
 from .knowledge_bases import KnowledgeBases
 from .mcp_servers import McpServers
 from .runs import Runs
@@ -36,7 +38,11 @@ class Missions(_Resource):
         return McpServers(self._client)
 
     def list(
-        self, *, page_number: int | None = None, page_size: int | None = None, **options: Any
+        self,
+        *,
+        page_number: int | None = None,
+        page_size: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> SyncPage[Mission]:
         """A page of missions, newest first."""
         return self._list("/ai/missions", "GET /ai/missions", Mission, {}, page_number, page_size, options)
@@ -50,11 +56,13 @@ class Missions(_Resource):
         instructions: str | None = None,
         metadata: dict[str, Any] | None = None,
         model: str | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> MissionResponse:
         """Create a mission definition."""
-        body = _mission_body(
-            name=v.text_arg("name", name, required=True),
+        if name is None:
+            raise v.InvalidArgumentError("name", "is required")
+        body = mission_body(
+            name=name,
             description=description,
             execution_mode=execution_mode,
             instructions=instructions,
@@ -71,17 +79,17 @@ class Missions(_Resource):
         type: EventType | str | None = None,
         page_number: int | None = None,
         page_size: int | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> SyncPage[Event]:
-        """A page of recent events across every mission, newest first."""
-        filters = v.body(type=v.enum_arg("type", type, EventType))
+        """A page of recent events across every mission, newest first; ``type``: any event type."""
+        filters = v.body(type=v.filter_arg("type", type))
         return self._list(
             "/ai/missions/events", "GET /ai/missions/events", Event, filters, page_number, page_size, options
         )
 
-    def retrieve(self, mission_id: str, **options: Any) -> MissionResponse:
+    def retrieve(self, mission_id: str, **options: Unpack[RequestOptions]) -> MissionResponse:
         """A mission, with its tools, knowledge bases and MCP servers."""
-        return self._get(_mission_path(mission_id), "GET /ai/missions/{mission_id}", MissionResponse, options)
+        return self._get(mission_path(mission_id), "GET /ai/missions/{mission_id}", MissionResponse, options)
 
     def update_mission(
         self,
@@ -93,12 +101,12 @@ class Missions(_Resource):
         instructions: str | None = None,
         metadata: dict[str, Any] | None = None,
         model: str | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> MissionResponse:
         """Change a mission's definition; fields not given stay as they are."""
-        path = _mission_path(mission_id)
-        body = _mission_body(
-            name=v.text_arg("name", name, required=name is not None),
+        path = mission_path(mission_id)
+        body = mission_body(
+            name=name,
             description=description,
             execution_mode=execution_mode,
             instructions=instructions,
@@ -109,30 +117,20 @@ class Missions(_Resource):
             "PUT", path, "PUT /ai/missions/{mission_id}", MissionResponse, options, body, idempotent=True
         )
 
-    def delete_mission(self, mission_id: str, **options: Any) -> None:
+    def delete_mission(self, mission_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a mission with its runs, plans, events and links."""
-        return self._delete(_mission_path(mission_id), "DELETE /ai/missions/{mission_id}", options)
+        return self._delete(mission_path(mission_id), "DELETE /ai/missions/{mission_id}", options)
 
-    def clone_mission(self, mission_id: str, **options: Any) -> MissionResponse:
-        """Copy a mission into a new one, returned."""
-        return self._write(
+    def clone_mission(self, mission_id: str, **options: Unpack[RequestOptions]) -> Any:
+        """Copy a mission into a new one.
+
+        Returns the answer's JSON as the server sent it: the published document
+        gives it no schema (the sandbox answers ``{"data": <the new mission>}``).
+        """
+        return self._write_json(
             "POST",
-            _mission_path(mission_id) + "/clone",
+            free_mission_path(mission_id) + "/clone",
             "POST /ai/missions/{mission_id}/clone",
-            MissionResponse,
             options,
             idempotent=False,
         )
-
-
-def _mission_body(
-    *, name: str | None, description: Any, execution_mode: Any, instructions: Any, metadata: Any, model: Any
-) -> dict[str, Any]:
-    return v.body(
-        name=name,
-        description=v.text_arg("description", description),
-        execution_mode=v.enum_arg("execution_mode", execution_mode, ExecutionMode),
-        instructions=v.text_arg("instructions", instructions),
-        metadata=v.object_arg("metadata", metadata),
-        model=v.text_arg("model", model),
-    )

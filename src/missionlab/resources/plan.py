@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from .. import _validate as v
+from .._call import RequestOptions
+from ..limits import MAX_ID_LENGTH
 from ..models import PlanResponse, PlanStepResponse
 from ..types import StepStatus
-from ._base import _Resource, _run_path
+from ._args import run_path
+from ._base import _Resource
 
 
 class Plan(_Resource):
     """``client.missions.runs.plan``: a run's plan steps."""
 
-    def retrieve(self, run_id: str, *, mission_id: str, **options: Any) -> PlanResponse:
+    def retrieve(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> PlanResponse:
         """Every step of the plan, by sequence."""
         return self._get(
-            _run_path(mission_id, run_id) + "/plan", "GET .../runs/{run_id}/plan", PlanResponse, options
+            run_path(mission_id, run_id) + "/plan", "GET .../runs/{run_id}/plan", PlanResponse, options
         )
 
     def create(
-        self, run_id: str, *, mission_id: str, steps: list[dict[str, Any]], **options: Any
+        self,
+        run_id: str,
+        *,
+        mission_id: str,
+        steps: list[dict[str, Any]],
+        **options: Unpack[RequestOptions],
     ) -> PlanResponse:
         """Create the run's initial plan."""
         body = {"steps": v.steps_arg("steps", steps)}
         return self._write(
             "POST",
-            _run_path(mission_id, run_id) + "/plan",
+            run_path(mission_id, run_id) + "/plan",
             "POST .../runs/{run_id}/plan",
             PlanResponse,
             options,
@@ -35,13 +43,18 @@ class Plan(_Resource):
         )
 
     def add_steps_to_plan(
-        self, run_id: str, *, mission_id: str, steps: list[dict[str, Any]], **options: Any
+        self,
+        run_id: str,
+        *,
+        mission_id: str,
+        steps: list[dict[str, Any]],
+        **options: Unpack[RequestOptions],
     ) -> PlanResponse:
         """Add steps to the run's plan."""
         body = {"steps": v.steps_arg("steps", steps)}
         return self._write(
             "POST",
-            _run_path(mission_id, run_id) + "/plan/steps",
+            run_path(mission_id, run_id) + "/plan/steps",
             "POST .../runs/{run_id}/plan/steps",
             PlanResponse,
             options,
@@ -50,10 +63,10 @@ class Plan(_Resource):
         )
 
     def get_step_details(
-        self, step_id: str, *, mission_id: str, run_id: str, **options: Any
+        self, step_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> PlanStepResponse:
         """One plan step."""
-        path = f"{_run_path(mission_id, run_id)}/plan/steps/{v.id_arg('step_id', step_id)}"
+        path = f"{run_path(mission_id, run_id)}/plan/steps/{v.path_id('step_id', step_id, MAX_ID_LENGTH)}"
         return self._get(path, "GET .../plan/steps/{step_id}", PlanStepResponse, options)
 
     def update_step(
@@ -64,10 +77,10 @@ class Plan(_Resource):
         run_id: str,
         status: StepStatus | str | None = None,
         metadata: dict[str, Any] | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> PlanStepResponse:
         """Set a step's status (which stamps its start/end times) and/or metadata."""
-        path = f"{_run_path(mission_id, run_id)}/plan/steps/{v.id_arg('step_id', step_id)}"
+        path = f"{run_path(mission_id, run_id)}/plan/steps/{v.path_id('step_id', step_id, MAX_ID_LENGTH)}"
         body = v.body(
             status=v.enum_arg("status", status, StepStatus), metadata=v.object_arg("metadata", metadata)
         )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, Unpack
 
 from .. import _validate as v
+from .._call import RequestOptions
 from .._pagination import SyncPage
 from ..models import Run, RunResponse
 from ..types import RunStatus
-from ._base import _mission_path, _Resource, _run_path
+from ._args import mission_path, run_path
+from ._base import _Resource
 from .events import Events
 from .plan import Plan
 from .telnyx_agents import TelnyxAgents
@@ -37,12 +39,12 @@ class Runs(_Resource):
         status: RunStatus | str | None = None,
         page_number: int | None = None,
         page_size: int | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> SyncPage[Run]:
-        """A page of a mission's runs, newest first, optionally of one status."""
-        filters = v.body(status=v.enum_arg("status", status, RunStatus))
+        """A page of a mission's runs, newest first; ``status``: any run status."""
+        filters = v.body(status=v.filter_arg("status", status))
         return self._list(
-            _mission_path(mission_id) + "/runs",
+            mission_path(mission_id) + "/runs",
             "GET /ai/missions/{mission_id}/runs",
             Run,
             filters,
@@ -57,10 +59,10 @@ class Runs(_Resource):
         status: RunStatus | str | None = None,
         page_number: int | None = None,
         page_size: int | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> SyncPage[Run]:
-        """A page of recent runs across every mission, newest first."""
-        filters = v.body(status=v.enum_arg("status", status, RunStatus))
+        """A page of recent runs across every mission, newest first; ``status``: any run status."""
+        filters = v.body(status=v.filter_arg("status", status))
         return self._list(
             "/ai/missions/runs", "GET /ai/missions/runs", Run, filters, page_number, page_size, options
         )
@@ -71,13 +73,13 @@ class Runs(_Resource):
         *,
         input: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> RunResponse:
         """Start a run of a mission."""
         body = v.body(input=v.object_arg("input", input), metadata=v.object_arg("metadata", metadata))
         return self._write(
             "POST",
-            _mission_path(mission_id) + "/runs",
+            mission_path(mission_id) + "/runs",
             "POST /ai/missions/{mission_id}/runs",
             RunResponse,
             options,
@@ -85,9 +87,9 @@ class Runs(_Resource):
             idempotent=False,
         )
 
-    def retrieve(self, run_id: str, *, mission_id: str, **options: Any) -> RunResponse:
+    def retrieve(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> RunResponse:
         """A run."""
-        return self._get(_run_path(mission_id, run_id), "GET .../runs/{run_id}", RunResponse, options)
+        return self._get(run_path(mission_id, run_id), "GET .../runs/{run_id}", RunResponse, options)
 
     def update(
         self,
@@ -99,7 +101,7 @@ class Runs(_Resource):
         result_payload: dict[str, Any] | None = None,
         error: str | None = None,
         metadata: dict[str, Any] | None = None,
-        **options: Any,
+        **options: Unpack[RequestOptions],
     ) -> RunResponse:
         """Set a run's status and/or result."""
         body = v.body(
@@ -111,7 +113,7 @@ class Runs(_Resource):
         )
         return self._write(
             "PATCH",
-            _run_path(mission_id, run_id),
+            run_path(mission_id, run_id),
             "PATCH .../runs/{run_id}",
             RunResponse,
             options,
@@ -119,24 +121,24 @@ class Runs(_Resource):
             idempotent=True,
         )
 
-    def _transition(self, action: str, run_id: str, mission_id: str, options: dict[str, Any]) -> RunResponse:
+    def _transition(self, action: str, run_id: str, mission_id: str, options: RequestOptions) -> RunResponse:
         return self._write(
             "POST",
-            f"{_run_path(mission_id, run_id)}/{action}",
+            f"{run_path(mission_id, run_id)}/{action}",
             f"POST .../runs/{{run_id}}/{action}",
             RunResponse,
             options,
             idempotent=False,
         )
 
-    def cancel_run(self, run_id: str, *, mission_id: str, **options: Any) -> RunResponse:
+    def cancel_run(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> RunResponse:
         """Cancel a pending, running or paused run."""
         return self._transition("cancel", run_id, mission_id, options)
 
-    def pause_run(self, run_id: str, *, mission_id: str, **options: Any) -> RunResponse:
+    def pause_run(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> RunResponse:
         """Pause a running run."""
         return self._transition("pause", run_id, mission_id, options)
 
-    def resume_run(self, run_id: str, *, mission_id: str, **options: Any) -> RunResponse:
+    def resume_run(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> RunResponse:
         """Resume a paused run."""
         return self._transition("resume", run_id, mission_id, options)

@@ -9,7 +9,8 @@ from typing import Any
 
 import uvicorn
 
-from .._client import AsyncClient, Client
+from .._async_client import AsyncClient
+from .._client import Client
 from .app import API_PREFIX, create_app
 from .faults import Faults
 from .store import Store

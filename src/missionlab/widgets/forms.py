@@ -54,7 +54,7 @@ class StartRunForm(w.VBox):
                 self.mission_id, input=input_value, metadata=metadata_value
             ).data
             self.last_run = run
-            self.notice.info(f"Started run {run.run_id} ({run.status.value})")
+            self.notice.info(f"Started run {run.run_id} ({run.status})")
             if self.on_started is not None:
                 self.on_started(run)
             return run
@@ -86,7 +86,7 @@ class MissionForm(w.VBox):
         self.mode = w.Dropdown(
             description="Mode",
             options=[m.value for m in ExecutionMode],
-            value=mission.execution_mode.value if mission else "external",
+            value=str(mission.execution_mode) if mission else "external",
         )
         self.metadata = JsonField("metadata", mission.metadata if mission else None)
         self.save_button = w.Button(

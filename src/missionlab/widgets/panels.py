@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._client import Client
 from .._display import html_fields, short_text
-from ..models import Mission, Run
+from ..models import Mission, Run, mission_in
 from ..types import RunStatus
 from ._common import Notice, reporting
 from .forms import MissionForm, StartRunForm
@@ -95,7 +95,7 @@ class MissionsPanel(w.VBox):
         def stats(mission: Mission) -> tuple[str, tuple[int, str]]:
             page = runs.list(mission.mission_id, page_size=1)
             total = page.meta.total_results if page.meta else len(page.data)
-            last = page.data[0].status.value if page.data else ""
+            last = str(page.data[0].status) if page.data else ""
             return mission.mission_id, (total, last)
 
         with ThreadPoolExecutor(8) as pool:
@@ -111,7 +111,7 @@ class MissionsPanel(w.VBox):
         rows = [
             {
                 "name": m.name,
-                "mode": m.execution_mode.value,
+                "mode": str(m.execution_mode),
                 "model": m.model or "",
                 "created": _when(m.created_at),
                 "runs": self._stats.get(m.mission_id, (0, ""))[0],
@@ -157,8 +157,11 @@ class MissionsPanel(w.VBox):
         if self.selected is None:
             return None
         with reporting(self.notice, "Clone mission", self.clone_button):
-            clone = self.client.missions.clone_mission(self.selected.mission_id).data
+            clone = mission_in(self.client.missions.clone_mission(self.selected.mission_id))
             self.reload()
+            if clone is None:  # the API documents no answer: {} is allowed
+                self.notice.info(f"Cloned mission {self.selected.name}")
+                return None
             self.notice.info(f"Cloned into {clone.name}")
             self.select(clone)
             return clone
@@ -194,7 +197,7 @@ def mission_details_html(mission: Mission) -> str:
         ("Description", mission.description),
         ("Instructions", mission.instructions),
         ("Model", mission.model),
-        ("Mode", mission.execution_mode.value),
+        ("Mode", str(mission.execution_mode)),
         ("Metadata", mission.metadata),
     ]
     for key, label in (

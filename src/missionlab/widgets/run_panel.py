@@ -88,7 +88,7 @@ class RunPanel(w.VBox):
         self._sync_refresher()
 
     def __repr__(self) -> str:
-        status = self.run.status.value if self.run else "not loaded"
+        status = str(self.run.status) if self.run else "not loaded"
         return f"<RunPanel run {self.run_id} ({status})>"
 
     # -- loading and refreshing ---------------------------------------------------------------
@@ -147,10 +147,10 @@ class RunPanel(w.VBox):
 
     def _background_tick(self) -> bool:
         self.refresh()
-        return self.run is not None and self.run.status.value in ACTIVE
+        return self.run is not None and self.run.status in ACTIVE
 
     def _sync_refresher(self) -> None:
-        if self.run is not None and self.run.status.value in ACTIVE:
+        if self.run is not None and self.run.status in ACTIVE:
             self._refresher.start()
 
     def close(self) -> None:
@@ -166,7 +166,7 @@ class RunPanel(w.VBox):
         run = self.run
         if run is None:
             return
-        status = run.status.value
+        status = str(run.status)
         self.pause_button.disabled = status != "running"
         self.resume_button.disabled = status != "paused"
         self.cancel_button.disabled = status not in ACTIVE
@@ -188,7 +188,7 @@ class RunPanel(w.VBox):
         self.agent_list.options = [a.telnyx_agent_id for a in agents]
 
     def _render_filters(self) -> None:
-        types = sorted({e.type.value for e in self.events})
+        types = sorted({str(e.type) for e in self.events})
         steps = [s.step_id for s in (self.trace.steps if self.trace else [])]
         _set_options(self.type_filter, [("all", "")] + [(t, t) for t in types])
         _set_options(self.step_filter, [("all", ""), ("(run)", "__run__")] + [(s, s) for s in steps])
@@ -199,14 +199,14 @@ class RunPanel(w.VBox):
         return [
             e
             for e in self.events
-            if (not kind or e.type.value == kind) and (not step or (e.step_id or "__run__") == step)
+            if (not kind or e.type == kind) and (not step or (e.step_id or "__run__") == step)
         ]
 
     def _show_events(self) -> None:
         position = {id(event): index for index, event in enumerate(self.events)}
         options = [
             (
-                f"{e.timestamp:%H:%M:%S}  {e.type.value:<14} {(e.step_id or '-'):<16} "
+                f"{e.timestamp:%H:%M:%S}  {e.type!s:<14} {(e.step_id or '-'):<16} "
                 f"{(e.agent_id or '-'):<12} {short_text(e.summary, 120)}",
                 position[id(e)],
             )
@@ -231,7 +231,7 @@ class RunPanel(w.VBox):
         runs = self.client.missions.runs
         with reporting(self.notice, label):
             run = getattr(runs, method)(self.run_id, mission_id=self.mission_id).data
-            self.notice.info(f"{label}: the run is now {run.status.value}")
+            self.notice.info(f"{label}: the run is now {run.status}")
             self._refresh_keeping_notice()
 
     def _refresh_keeping_notice(self) -> None:

@@ -1,0 +1,8 @@
+# %% [markdown]
+# # Missions explorer
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+import missionlab
+
+missionlab.browse()
