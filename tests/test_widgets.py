@@ -169,6 +169,48 @@ def test_event_log_is_newest_first_filters_searches_and_shows_details(client: mi
         panel.close()
 
 
+class _Explanation:
+    def _repr_html_(self) -> str:
+        return "<p>explained</p>"
+
+
+def test_diagnosis_and_compare_use_explain_and_compare_where_traces_have_them(
+    client: missionlab.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = client.missions.runs.list_runs(status="succeeded", page_size=50).data
+    run = runs[0]
+    other = next(r for r in runs[1:] if r.mission_id == run.mission_id)
+    panel = RunPanel(client, run.mission_id, run.run_id)
+    try:
+        panel.tabs.selected_index = 2
+        assert panel.diagnosis.explanation.value == ""  # this missionlab's traces don't explain
+        figure = missionlab.gantt(panel.trace)
+        monkeypatch.setattr(missionlab.RunTrace, "explain", lambda self: _Explanation(), raising=False)
+        monkeypatch.setattr(
+            missionlab.RunTrace,
+            "compare",
+            lambda self, o: type("C", (), {"figure": lambda _: figure})(),
+            raising=False,
+        )
+        panel.refresh()
+        assert panel.diagnosis.explanation.value == "<p>explained</p>"
+        assert "print(trace.explain())" in (panel.diagnosis.code() or "")
+        panel.tabs.selected_index = 3
+        assert panel.compare.compare(other.run_id) is figure
+        assert "trace.compare(other).figure()" in (panel.compare.code() or "")
+
+        def broken(self: Any) -> None:
+            raise RuntimeError("no baseline")
+
+        monkeypatch.setattr(missionlab.RunTrace, "explain", broken)
+        panel.tabs.selected_index = 2
+        panel.refresh()  # the error shows in the tab; the panel keeps working
+        assert "no baseline" in panel.diagnosis.notice.text
+        assert panel.run is not None and panel.notice.text == ""
+    finally:
+        panel.close()
+
+
 def test_link_and_unlink_agents(client: missionlab.Client) -> None:
     mission = client.missions.create(name=unique("agents")).data
     run = client.missions.runs.create(mission.mission_id).data

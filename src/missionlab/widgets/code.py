@@ -82,16 +82,27 @@ def events_code(mission_id: str, run_id: str, event_type: str = "", step: str = 
     return "".join(lines)
 
 
+def _trace_has(method: str) -> bool:
+    """Whether this missionlab's RunTrace has ``method`` (explain and compare are newer)."""
+    from ..trace import RunTrace
+
+    return hasattr(RunTrace, method)
+
+
 def diagnosis_code(mission_id: str, run_id: str) -> str:
-    """What looks wrong with the run."""
-    return _load(mission_id, run_id) + "trace.diagnose()\n"
+    """Why the run ended as it did (where traces explain themselves) and what looks wrong."""
+    explain = "print(trace.explain())  # why it ended as it did\n" if _trace_has("explain") else ""
+    return _load(mission_id, run_id) + explain + "trace.diagnose()\n"
 
 
 def compare_code(mission_id: str, run_id: str, other_run_id: str) -> str:
     """The run next to another run of its mission, aligned at their start."""
+    other = f"other = missionlab.load_run(client, {_q(mission_id)}, {_q(other_run_id)})\n"
+    if _trace_has("compare"):
+        return _load(mission_id, run_id) + other + "trace.compare(other).figure()\n"
     return (
         _load(mission_id, run_id, "from missionlab.charts import compare_runs\n")
-        + f"other = missionlab.load_run(client, {_q(mission_id)}, {_q(other_run_id)})\n"
+        + other
         + "compare_runs([trace, other])\n"
     )
 

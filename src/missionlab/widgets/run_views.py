@@ -142,25 +142,52 @@ class EventLog(w.VBox):
 
 
 class DiagnosisView(w.VBox):
-    """What looks wrong with the run (:func:`missionlab.diagnose`), as a table."""
+    """Why the run ended as it did (``trace.explain()``, where the trace has it) and what looks
+    wrong with it (:func:`missionlab.diagnose`), as a table; errors inline."""
 
     def __init__(self) -> None:
         self.trace: RunTrace | None = None
+        self.notice = Notice()
+        self.explanation = w.HTML()
         self.findings = w.HTML()
-        super().__init__([self.findings], layout=w.Layout(width="100%"))
+        super().__init__([self.notice, self.explanation, self.findings], layout=w.Layout(width="100%"))
 
     def show(self, trace: RunTrace) -> None:
         self.trace = trace
-        findings = trace.diagnose()
-        if findings.empty:
-            self.findings.value = (
-                "<p>Nothing looks wrong with this run: its steps, events and status agree.</p>"
-            )
-            return
-        self.findings.value = frame_html(findings)
+        self.notice.clear()
+        with reporting(self.notice, "Explaining the run"):
+            self.explanation.value = explanation_html(trace)
+        with reporting(self.notice, "Diagnosing the run"):
+            findings = trace.diagnose()
+            if findings.empty:
+                self.findings.value = (
+                    "<p>Nothing looks wrong with this run: its steps, events and status agree.</p>"
+                )
+            else:
+                self.findings.value = frame_html(findings)
 
     def code(self) -> str | None:
         return diagnosis_code(self.trace.run.mission_id, self.trace.run.run_id) if self.trace else None
+
+
+def explanation_html(trace: RunTrace) -> str:
+    """``trace.explain()`` as HTML when the trace can explain itself (newer missionlab), else ""."""
+    explain = getattr(trace, "explain", None)
+    if explain is None:
+        return ""
+    explanation = explain()
+    to_html = getattr(explanation, "_repr_html_", None)
+    return str(to_html()) if to_html is not None else f"<pre>{html.escape(str(explanation))}</pre>"
+
+
+def comparison_figure(trace: RunTrace, other: RunTrace) -> go.Figure:
+    """The two runs aligned: ``trace.compare(other).figure()`` where the trace has it, else
+    :func:`missionlab.charts.compare_runs`."""
+    compare = getattr(trace, "compare", None)
+    if compare is not None:
+        figure: go.Figure = compare(other).figure()
+        return figure
+    return compare_runs([trace, other])
 
 
 class CompareView(w.VBox):
@@ -201,7 +228,7 @@ class CompareView(w.VBox):
             return None
         with reporting(self.notice, "Compare", self.compare_button):
             self.other = load_run(self.client, self.trace.run.mission_id, run_id)
-            figure = compare_runs([self.trace, self.other])
+            figure = comparison_figure(self.trace, self.other)
             self.figure.show(figure)
             self.notice.clear()
             if self.on_change is not None:
