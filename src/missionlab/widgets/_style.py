@@ -21,6 +21,7 @@ _RULES = """
 .missionlab .missionlab-row > * { max-width: 100%; }
 .missionlab .jupyter-button { flex: 0 0 auto; min-width: max-content; margin: 0; }
 .missionlab .widget-html-content, .missionlab .widget-label { white-space: normal; overflow-wrap: anywhere; }
+.missionlab .widget-html-content th { white-space: nowrap; overflow-wrap: normal; }
 .missionlab .widget-textarea, .missionlab .widget-text { max-width: 100%; }
 .missionlab .missionlab-columns { display: flex; flex-flow: row wrap; gap: 12px 24px; width: 100%; }
 .missionlab .missionlab-column { flex: 1 1 440px; min-width: 0; max-width: 100%; }
