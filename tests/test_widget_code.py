@@ -129,6 +129,7 @@ def test_a_displayed_explorer_leaves_a_static_snapshot(client: missionlab.Client
             explorer._ipython_display_()
         live, snapshot = captured.outputs
         assert "application/vnd.jupyter.widget-view+json" in live.data
+        assert "text/plain" not in live.data  # no "<missionlab Explorer: ...>" in saved notebooks
         body = snapshot.data["text/html"]
         marker = f'data-missionlab-snapshot="{explorer.snapshot_id}"'
         assert marker in body and "run the cell for the live" in body

@@ -53,7 +53,10 @@ class Snapshot:
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        bundle = self._repr_mimebundle_()  # type: ignore[attr-defined]  # the widget's own view
+        bundle = dict(self._repr_mimebundle_())  # type: ignore[attr-defined]  # the widget's own view
+        # without a kernel, renderers that can't draw widgets (GitHub, nbviewer) would show the
+        # repr as text ("<missionlab Explorer: ...>"): the snapshot below says it better
+        bundle.pop("text/plain", None)
         display(bundle, raw=True)
         self._snapshot_display = display(self._snapshot_bundle(), raw=True, display_id=True)
 
