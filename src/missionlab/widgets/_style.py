@@ -29,7 +29,8 @@ _RULES = """
 .missionlab .itables_anywidget, .missionlab div.dt-container {
   width: 100%; background: transparent; color: inherit; --dt-html-background: transparent; }
 .missionlab table.dataTable { width: 100% !important; margin: 0 !important; }
-.missionlab table.dataTable td, .missionlab table.dataTable th { overflow-wrap: anywhere; }
+.missionlab table.dataTable td { overflow-wrap: anywhere; }
+.missionlab table.dataTable th { overflow-wrap: normal; word-break: normal; }
 .missionlab table.dataTable td.missionlab-nowrap { white-space: nowrap; }
 .missionlab .missionlab-mono select, .missionlab .missionlab-mono .widget-html-content,
 .missionlab .missionlab-mono textarea, .missionlab pre.missionlab-code {
