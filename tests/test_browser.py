@@ -316,6 +316,17 @@ def check_payload_is_text(page: Any, scope: str) -> None:
     assert page.evaluate("typeof window.__xss") == "undefined"
 
 
+def check_saved_snapshot(page: Any, scope: str) -> None:
+    """Before anything runs, the saved notebook shows the explorer's static snapshot (its
+    missions table), not the widget's text repr."""
+    snapshot = page.locator(f"{scope} .missionlab-snapshot").first
+    snapshot.wait_for(timeout=30_000)
+    text = snapshot.inner_text()
+    assert "Snapshot of the missionlab explorer" in text and "Travel booking assistant" in text
+    assert "<missionlab Explorer" not in page.locator(scope).inner_text()
+    screenshot(page, "lab-saved-snapshot.png")
+
+
 def set_lab_theme(page: Any, theme: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Theme$")).click()
@@ -379,10 +390,13 @@ def test_jupyterlab_explorer(chromium: Any, jupyter_env: dict[str, Any], seeded_
             page.locator(".jp-SideBar [data-id='filebrowser']").click()
         page.locator("#filebrowser").wait_for(timeout=10_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
+        check_saved_snapshot(page, scope)
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         page.locator(f"{scope} .missionlab-explorer").wait_for(timeout=120_000)
         wait_for_all_cells(page)
+        # the live explorer's stylesheet hides its static copy
+        page.locator(f"{scope} .missionlab-snapshot").first.wait_for(state="hidden", timeout=10_000)
         start_a_run(page, scope)
         look(page, scope, "lab-1024-light")
         cancel_the_run(page, scope, seeded_sandbox)
