@@ -24,7 +24,7 @@ _RULES = """
 .missionlab .widget-html-content th { white-space: nowrap; overflow-wrap: normal; }
 .missionlab .widget-textarea, .missionlab .widget-text { max-width: 100%; }
 .missionlab .missionlab-columns { display: flex; flex-flow: row wrap; gap: 12px 24px; width: 100%; }
-.missionlab .missionlab-column { flex: 1 1 440px; min-width: 0; max-width: 100%; }
+.missionlab .missionlab-column { flex: 1 1 520px; min-width: 0; max-width: 100%; }
 .missionlab .missionlab-fill { width: 100%; min-width: 0; }
 .missionlab .itables_anywidget, .missionlab div.dt-container {
   width: 100%; background: transparent; color: inherit; --dt-html-background: transparent; }
