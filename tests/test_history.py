@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -29,8 +30,23 @@ TOKEN = "history-token"
 
 @pytest.fixture(scope="module")
 def history_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(demo=True, speed=50, token=TOKEN) as sb:
+    with Sandbox(demo=True, speed=100_000, token=TOKEN) as sb:
+        with sb.client() as client:
+            wait_for_live_run(client)
         yield sb
+
+
+def wait_for_live_run(client: missionlab.Client, timeout: float = 30.0) -> None:
+    """Let the demo's live run finish, so that the API's answers stop changing under the comparisons."""
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        total = client.missions.list_events(page_size=1).meta.total_results
+        if total == last:
+            return
+        last = total
+        time.sleep(0.5)
+    raise AssertionError(f"the demo's live run still adds events after {timeout} s")
 
 
 @pytest.fixture
@@ -110,6 +126,50 @@ def test_incremental_sync_reads_only_new_and_changed_runs(api: missionlab.Client
     assert changed.loc[old.run_id, "error"] == "boom"
     step = h.steps(run=new.run_id)
     assert step["status"].tolist() == ["completed"] and step["completed_at"].notna().all()
+
+
+class RecordingTransport(httpx.HTTPTransport):
+    """Keeps the query of every request, to see how the history asks for pages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[tuple[str, dict[str, str]]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.queries.append((request.url.path, dict(request.url.params)))
+        return super().handle_request(request)
+
+
+def test_new_events_arrive_in_one_page_of_about_their_size(history_sandbox: Sandbox, tmp_path: Path) -> None:
+    recording = RecordingTransport()
+    with history_sandbox.client(transport=recording) as client:
+        h = history(client, tmp_path / "h")
+        h.sync(progress=False)
+        mission = client.missions.create(name=unique("history-pages")).data
+        run = client.missions.runs.create(mission.mission_id).data
+        for n in range(30):
+            client.missions.runs.events.log(
+                run.run_id, mission_id=mission.mission_id, type="custom", summary=f"e{n}"
+            )
+        recording.queries.clear()
+        report = h.sync(progress=False)
+        queries = list(recording.queries)
+        assert_same(h, client)
+    assert report.new_runs == 1 and report.new_events == 30
+    sizes = [int(q["page[size]"]) for path, q in queries if path.endswith("/ai/missions/events")]
+    # One item to learn the list's size, then pages sized for the 30 new events and some
+    # slack (the demo's recent events, within the slack, may take a page or two more).
+    assert sizes[0] == 1 and len(sizes) <= 4 and all(30 < size < 100 for size in sizes[1:]), sizes
+
+
+def test_a_history_is_synced_from_one_api_only(synced: History) -> None:
+    with (
+        Sandbox(demo=False) as other,
+        other.client() as client,
+        pytest.raises(HistoryFormatError, match=r"holds the history of http://127\.0\.0\.1:"),
+    ):
+        history(client, synced.path).sync(progress=False)
+    assert len(synced.runs()) > 300  # nothing lost
 
 
 SYNC_SCRIPT = """

@@ -46,11 +46,11 @@ def write_inputs(source: Path) -> Path:
     target = source.with_suffix(".ipynb")
     notebook = jupytext.read(source, fmt=PAIRED)
     if target.exists():
-        notebook = combine_inputs_with_outputs(notebook, nbformat.read(target, as_version=4), fmt=PAIRED)
+        notebook = combine_inputs_with_outputs(notebook, nbformat.read(target, as_version=4), fmt=PAIRED)  # type: ignore[no-untyped-call]
     else:
         notebook.metadata["kernelspec"] = KERNELSPEC
         notebook.metadata["language_info"] = {"name": "python"}
-    nbformat.write(notebook, target)
+    nbformat.write(notebook, target)  # type: ignore[no-untyped-call]
     return target
 
 

@@ -170,10 +170,10 @@ def main() -> int:
     )
     extra = sorted(str(p.relative_to(ROOT)) for p in existing - set(files))
     if args.check:
-        for path in stale:
-            print(f"stale: {path}")
-        for path in extra:
-            print(f"not generated: {path}")
+        for name in stale:
+            print(f"stale: {name}")
+        for name in extra:
+            print(f"not generated: {name}")
         if stale or extra:
             print("run `python tools/unasync.py` and commit the result")
             return 1

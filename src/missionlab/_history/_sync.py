@@ -12,6 +12,8 @@ What a sync fetches:
   count differs is re-read in full;
 - plans: the plan of each new or changed run (one request each).
 
+Later syncs size the pages of the newest-first lists by how much each list grew.
+
 Work is committed in batches, so an interrupted sync keeps what it finished; the next
 one redoes the rest, and nothing is stored twice (rows are keyed by id).
 """
@@ -30,14 +32,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..types import TERMINAL_RUN_STATUSES
-from ._dataset import MARKS, Dataset
+from ._dataset import MARKS, Dataset, HistoryFormatError
 from ._schema import day_of, to_table
 
 if TYPE_CHECKING:
     from .._client import Client
 
 PAGE = 1000
-PROBE = 100  # the first page of an incremental pass: usually all that is new
 PLAN_BATCH = 500
 EVENT_BATCH_PAGES = 25
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
@@ -77,6 +78,11 @@ def _wire(item: Any) -> dict[str, Any]:
     return dumped
 
 
+def _page_size_for(fresh: int) -> int:
+    """A page size that likely holds ``fresh`` new items and the slack below them in one page."""
+    return max(20, min(PAGE, int(fresh * 1.1) + 20))
+
+
 def _time(value: Any) -> pd.Timestamp:
     return (
         pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value, tz="UTC")
@@ -103,6 +109,12 @@ class Syncer:
             self.dataset.reload()
             self.dataset.remove_orphans()
             self.manifest = copy.deepcopy(self.dataset.manifest)
+            synced_from = self.manifest["base_url"]
+            if synced_from not in (None, self.client.base_url):
+                raise HistoryFormatError(
+                    f"{self.dataset.path} holds the history of {synced_from}, not of "
+                    f"{self.client.base_url}: sync it from the same API, or use another folder"
+                )
             self.manifest["base_url"] = self.client.base_url
             state = self.manifest["state"]
             self.report.first = full or state["runs_frontier"] is None
@@ -151,6 +163,7 @@ class Syncer:
                 for r in self.client.missions.runs.list_runs(page_size=PAGE).fetch_all(progress=self.progress)
             ]
             self.report.requests += max(1, -(-len(fetched) // PAGE))
+            self.manifest["state"].setdefault("totals", {})["runs"] = len(fetched)
         else:
             fetched = self._recent_and_active_runs()
         changed = []
@@ -178,7 +191,9 @@ class Syncer:
         runs_api = self.client.missions.runs
         frontier = _time(self.manifest["state"]["runs_frontier"])
         fetched = [
-            run for rows in self._newest_first(runs_api.list_runs, "started_at", frontier) for run in rows
+            run
+            for rows in self._newest_first("runs", runs_api.list_runs, "started_at", frontier)
+            for run in rows
         ]
         active_before = {run_id for run_id, run in self.runs.items() if str(run["status"]) not in TERMINAL}
         statuses = {"pending", "running", "paused"} | {
@@ -211,7 +226,7 @@ class Syncer:
     def _event_pages(self, stop_before: pd.Timestamp | None) -> Iterator[list[dict[str, Any]]]:
         """Batches of the organization's events, newest first, down to ``stop_before``."""
         batch: list[dict[str, Any]] = []
-        pages = self._newest_first(self.client.missions.list_events, "timestamp", stop_before)
+        pages = self._newest_first("events", self.client.missions.list_events, "timestamp", stop_before)
         for pages_read, rows in enumerate(pages, start=1):
             batch += rows
             if pages_read % EVENT_BATCH_PAGES == 0:
@@ -221,25 +236,37 @@ class Syncer:
             yield batch
 
     def _newest_first(
-        self, list_call: Callable[..., Any], time_field: str, stop_before: pd.Timestamp | None
+        self, what: str, list_call: Callable[..., Any], time_field: str, stop_before: pd.Timestamp | None
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages (as wire dicts) of a newest-first list, down to the first item older than
-        ``stop_before`` (everything when None). An incremental pass first reads a small page,
-        which usually holds all that is new; items may repeat once (callers key them by id)."""
+        ``stop_before`` (everything when None); items may repeat (callers key them by id).
+
+        An incremental pass first asks for one item, whose page says how many items the list
+        holds now; the difference from the last sync's count sizes the pages, so that what is
+        new usually arrives in one page of about its own size."""
+        totals = self.manifest["state"].setdefault("totals", {})
 
         def reached(rows: list[dict[str, Any]]) -> bool:
             return not rows or (
                 stop_before is not None and min(_time(r[time_field]) for r in rows) < stop_before
             )
 
+        size = PAGE
         if stop_before is not None:
-            probe = [_wire(item) for item in list_call(page_size=PROBE).data]
+            probe = list_call(page_size=1)
             self.report.requests += 1
-            yield probe
-            if reached(probe):
+            total = probe.meta.total_results if probe.meta else None
+            rows = [_wire(item) for item in probe.data]
+            yield rows
+            if total is not None:
+                size = _page_size_for(total - totals.get(what, 0))
+                totals[what] = total
+            if reached(rows):
                 return
-        for page in list_call(page_size=PAGE).iter_pages():
+        for page in list_call(page_size=size).iter_pages():
             self.report.requests += 1
+            if stop_before is None and page.meta is not None and page.page_number == 1:
+                totals[what] = page.meta.total_results
             rows = [_wire(item) for item in page.data]
             yield rows
             if reached(rows):
