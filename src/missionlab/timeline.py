@@ -23,6 +23,7 @@ from ._figure import (
     MAX_LABEL,
     STEP_COLORS,
     Theme,
+    _add_axis_anchor,
     _apply_theme,
     _base_layout,
     _dates,
@@ -169,7 +170,10 @@ def _fill(
     has_bar = steps["started_at"].notna()
     origin = _run_start(run, steps, events, now)
     live = (run is not None and run.status in ACTIVE_RUN_STATUSES) or bool(steps["is_running"].any())
-    _add_axis_anchor(figure, origin, steps, events, now if live else None)
+    # an active run ends now, a finished one at its last moment
+    moments = [origin, steps["completed_at"].max(), events["timestamp"].max() if len(events) else pd.NaT]
+    last = max(m for m in [*moments, now if live else None] if m is not None and not pd.isna(m))
+    _add_axis_anchor(figure, origin, last, RUN_ROW)
     for status, color in STEP_COLORS.items():
         rows = has_bar & (steps["status"] == status)
         millis = (end[rows] - steps["started_at"][rows]).dt.total_seconds() * 1000
@@ -210,36 +214,6 @@ def _fill(
     )
     _add_events(figure, events, set(keys))
     _layout(figure, keys, labels, steps, events, run, mission, now, title)
-
-
-def _add_axis_anchor(
-    figure: go.Figure,
-    origin: pd.Timestamp,
-    steps: pd.DataFrame,
-    events: pd.DataFrame,
-    now: pd.Timestamp | None,
-) -> None:
-    """An invisible first trace from the run's start to its last moment, on the run's row.
-
-    plotly.js re-guesses an axis's type from the first trace with data whenever a live update
-    changes the data; the bars' x are durations (numbers), which would make the time axis
-    linear and every date-placed shape a NaN path. This trace makes the guess "date" (and
-    "category" for the rows, whatever the step ids look like).
-    """
-    # a finished run ends at its last moment, an active one now
-    moments = [origin, steps["completed_at"].max(), events["timestamp"].max() if len(events) else pd.NaT, now]
-    last = max(m for m in moments if m is not None and not pd.isna(m))
-    figure.add_trace(
-        go.Scatter(
-            name="run span",
-            mode="markers",
-            x=_dates(pd.Series([origin, last])),
-            y=[RUN_ROW, RUN_ROW],
-            marker={"opacity": 0, "size": 1},
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
 
 
 def _run_start(run: Any, steps: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp) -> pd.Timestamp:
