@@ -58,9 +58,17 @@ class CountingTransport(httpx.BaseTransport):
 
 
 class FigureMessages:
-    """What a plotly FigureWidget would send to the browser, kept to be measured later."""
+    """What a plotly figure would send to the browser, kept to be measured later: a
+    FigureWidget's update messages, or the new outputs of the output area that shows it."""
 
-    TRAITS = ["_py2js_update", "_py2js_restyle", "_py2js_relayout", "_py2js_addTraces", "_py2js_deleteTraces"]
+    TRAITS = [
+        "_py2js_update",
+        "_py2js_restyle",
+        "_py2js_relayout",
+        "_py2js_addTraces",
+        "_py2js_deleteTraces",
+        "outputs",
+    ]
 
     def __init__(self, widget: Any) -> None:
         self.messages: list[Any] = []
@@ -196,8 +204,7 @@ def main() -> int:
                 refresh_trace, log_new, counter, args.new, args.cycles, None
             )
         panel = RunPanel(client, mission_id, run_id, refresh_interval=1e6)  # no background ticks
-        assert panel.gantt is not None
-        figure = FigureMessages(panel.gantt.widget)
+        figure = FigureMessages(panel.timeline)  # the output area the Gantt is drawn in
 
         def refresh_panel() -> int:
             before = len(panel.events)
@@ -207,9 +214,7 @@ def main() -> int:
         measured["RunPanel.refresh()"] = cycles(
             refresh_panel, log_new, counter, args.new, args.cycles, figure
         )
-        whole_figure = (
-            len(panel.gantt.widget.to_json()) if hasattr(panel.gantt.widget, "to_json") else float("nan")
-        )
+        whole_figure = len(panel.timeline.figure.to_json()) if panel.timeline.figure else float("nan")
         panel.close()
         client.close()
         poster.close()

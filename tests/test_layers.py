@@ -260,7 +260,7 @@ def test_the_detector_finds_an_injected_cycle_and_upward_import(tmp_path: Path) 
     with (root / "frames.py").open("a") as frames:  # frames <- charts already: a lazy arrow back
         frames.write("\n\ndef _injected() -> None:\n    from . import charts  # noqa\n")
     with (root / "models.py").open("a") as models:  # the client layer reaching the widgets
-        models.write("\n\ndef _injected() -> None:\n    import missionlab.widgets.panels  # noqa\n")
+        models.write("\n\ndef _injected() -> None:\n    import missionlab.widgets.explorer  # noqa\n")
     with (root / "_call.py").open("a") as call:  # never runs: no arrow
         call.write("\nif TYPE_CHECKING:\n    from .widgets import browse  # noqa\n")
     after = import_graph(root)
@@ -268,7 +268,7 @@ def test_the_detector_finds_an_injected_cycle_and_upward_import(tmp_path: Path) 
     assert any({"missionlab.charts", "missionlab.frames"} <= set(cycle) for cycle in cycles(after))
     assert "missionlab.charts <-> missionlab.frames" in mutual_imports(after)
     assert not any({"missionlab.charts", "missionlab.frames"} <= set(cycle) for cycle in cycles(before))
-    injected = "missionlab.models (client) -> missionlab.widgets.panels (widgets)"
+    injected = "missionlab.models (client) -> missionlab.widgets.explorer (widgets)"
     assert injected in upward_imports(after)
     assert injected not in upward_imports(before)
     assert after["missionlab._call"] == before["missionlab._call"]

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as w
-import plotly.graph_objects as go
 import pytest
 
 import missionlab
@@ -18,13 +17,15 @@ from missionlab.widgets import Explorer, MissionsPanel, RunPanel, RunsPanel, Sta
 
 from .conftest import unique, wait_for
 
-QUICK_PLAN = {
+# three steps of about 7 s each at the sandbox's speed: time to pause, resume and cancel
+STEADY_PLAN = {
     "plan": [
-        {"step_id": "one", "description": "Step one", "duration": 3, "tools": ["t.a"]},
-        {"step_id": "two", "description": "Step two", "duration": 3},
-        {"step_id": "three", "description": "Step three", "duration": 3},
+        {"step_id": "one", "description": "Step one", "duration": 30, "tools": ["t.a"]},
+        {"step_id": "two", "description": "Step two", "duration": 30},
+        {"step_id": "three", "description": "Step three", "duration": 30},
     ]
 }
+QUICK_PLAN = {"plan": [{"step_id": "only", "description": "Only step", "duration": 4}]}
 
 
 @pytest.fixture(scope="module")
@@ -38,50 +39,41 @@ def client(sandbox: Sandbox) -> missionlab.Client:
     return sandbox.client()
 
 
-def all_text(widget: w.Widget) -> str:
-    """Every value a widget tree shows, as the browser would receive it."""
-    parts: list[str] = []
-
-    def visit(node: Any) -> None:
-        for name in ("value", "description", "placeholder", "options", "_dt_args"):
-            value = getattr(node, name, None)
-            if value is not None:
-                parts.append(str(value))
-        for child in getattr(node, "children", ()):
-            visit(child)
-
-    visit(widget)
-    return "\n".join(parts)
+def refresh_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "missionlab-refresh"}
 
 
 def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None:
     mission = client.missions.create(
-        name=unique("widget managed"), execution_mode="managed", metadata=QUICK_PLAN
+        name=unique("widget managed"), execution_mode="managed", metadata=STEADY_PLAN
     ).data
     explorer = Explorer(client, refresh_interval=0.3)
     try:
-        names = [m.name for m in explorer.missions.shown]
-        explorer.missions.table.selected_rows = [names.index(mission.name)]
+        explorer.missions.search.value = mission.name
+        explorer.missions.table.selected_rows = [0]
         assert explorer.missions.selected.mission_id == mission.mission_id
         assert html.escape(mission.name) in explorer.missions.details.value
         assert explorer.start_form.mission_id == mission.mission_id
+        assert explorer.missions.frame()["runs"].tolist() == [0]
 
         explorer.start_form.input.area.value = '{"city": "Lisbon"}'
         explorer.start_form.start_button.click()
         panel = explorer.run_panel
         assert panel is not None and panel.run.input == {"city": "Lisbon"}
-        assert panel.run_id in [r.run_id for r in explorer.runs.runs]  # in the runs list
+        assert [r.run_id for r in explorer.runs.runs] == [panel.run_id]  # in the list at once
+        assert explorer.missions.frame()["runs"].tolist() == [1]  # and counted
 
         wait_for(lambda: not panel.pause_button.disabled)  # what the user sees: it runs
         assert panel.run.status == "running" and panel.resume_button.disabled
         assert not panel.cancel_button.disabled and panel.refreshing
-        bars_before = sum(len(t.x) for t in panel.gantt.widget.data if isinstance(t, go.Bar))
-        wait_for(
-            lambda: sum(len(t.x) for t in panel.gantt.widget.data if isinstance(t, go.Bar)) > bars_before
-        )  # the Gantt gains bars
+        assert panel.cancel_button.button_style == "danger"
+        bars = lambda: sum(len(t.x) for t in panel.timeline.figure.data if t.type == "bar")  # noqa: E731
+        before = bars()
+        wait_for(lambda: bars() > before)  # the Gantt gains bars
 
         panel.pause_button.click()
         assert panel.run.status == "paused"
+        assert explorer.runs.frame()["status"].tolist() == ["paused"]  # the row follows at once
         assert panel.pause_button.disabled and not panel.resume_button.disabled
         panel.pause_button.click()  # a 409, shown inline
         assert "Pause failed (409)" in panel.notice.text and "paused" in panel.notice.text
@@ -89,33 +81,131 @@ def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None
         assert panel.run.status == "running" and not panel.pause_button.disabled
         panel.cancel_button.click()
         assert panel.run.status == "cancelled"
+        assert explorer.runs.frame()["status"].tolist() == ["cancelled"]
+        assert explorer.missions.frame()["last run"].tolist() == ["cancelled"]
         assert panel.pause_button.disabled and panel.resume_button.disabled
-        assert panel.cancel_button.disabled
+        assert panel.cancel_button.disabled and panel.cancel_button.button_style == ""  # not red
         wait_for(lambda: not panel.refreshing, 5)  # stops refreshing once finished
+        wait_for(lambda: not explorer.runs.refreshing, 5)  # so does the list
         assert {str(s.status) for s in panel.trace.steps} <= {"completed", "skipped"}
     finally:
         explorer.close()
 
 
-def test_event_log_filters_and_details(client: missionlab.Client) -> None:
+def test_lists_refresh_themselves_while_a_shown_run_is_active(client: missionlab.Client) -> None:
+    mission = client.missions.create(
+        name=unique("live list"), execution_mode="managed", metadata=QUICK_PLAN
+    ).data
+    runs = RunsPanel(client, mission.mission_id, refresh_interval=0.2)
+    try:
+        assert runs.runs == [] and not runs.refreshing
+        run = client.missions.runs.create(mission.mission_id).data
+        runs.refresh_button.click()
+        assert runs.refreshing and "live" in runs.live.value
+        wait_for(lambda: runs.frame()["status"].tolist() == ["succeeded"])  # nobody clicked
+        wait_for(lambda: not runs.refreshing, 5)  # finished: no more refreshing
+        assert runs.live.value == "" and runs.runs[0].run_id == run.run_id
+        client.missions.runs.create(mission.mission_id)
+        runs.refresh_button.click()
+        assert runs.refreshing
+    finally:
+        runs.close()
+    assert not runs.refreshing
+
+
+def test_stale_runs_read_as_such_and_keep_nothing_refreshing(client: missionlab.Client) -> None:
+    stale = next(
+        r
+        for r in client.missions.runs.list_runs(status="running", page_size=100).data
+        if (time.time() - r.updated_at.timestamp()) > 86400
+    )  # the demo keeps a few runs whose agent went away
+    runs = RunsPanel(client, stale.mission_id)
+    try:
+        runs.status.value = "running"
+        row = runs.frame().iloc[[r.run_id for r in runs.runs].index(stale.run_id)]
+        assert row["status"] == "running · stale" and row["duration"].endswith("days so far")
+        assert "stale" in runs.hint.value
+        assert not runs.has_live_runs or any(r.run_id != stale.run_id for r in runs.runs)
+    finally:
+        runs.close()
+    panel = RunPanel(client, stale.mission_id, stale.run_id, refresh_interval=60)
+    try:
+        assert "Stale: running with no update for" in panel.header.value
+    finally:
+        panel.close()
+
+
+def test_event_log_is_newest_first_filters_searches_and_shows_details(client: missionlab.Client) -> None:
     run = client.missions.runs.list_runs(status="succeeded", page_size=5).data[0]
     panel = RunPanel(client, run.mission_id, run.run_id)
+    log = panel.event_log
     try:
         assert not panel.refreshing  # a finished run is not refreshed
-        everything = len(panel.event_list.options)
-        assert everything == len(panel.events) > 0
-        panel.type_filter.value = "step_started"
-        shown = [panel.events[i] for _, i in panel.event_list.options]
+        shown = [panel.events[i] for _, i in log.event_list.options]
+        assert len(shown) == len(panel.events) > 0
+        stamps = [e.timestamp for e in shown]
+        assert stamps == sorted(stamps, reverse=True)  # newest first
+        lines = [label for label, _ in log.event_list.options]
+        assert len({line.index(str(e.type)) for line, e in zip(lines, shown, strict=True)}) == 1  # aligned
+        assert log.event_detail.value == "" and "Select an event" in log.event_detail.placeholder
+        log.type_filter.value = "step_started"
+        shown = [panel.events[i] for _, i in log.event_list.options]
         assert shown and all(e.type == "step_started" for e in shown)
         step_id = shown[0].step_id
-        panel.type_filter.value = ""
-        panel.step_filter.value = step_id
-        assert all(panel.events[i].step_id == step_id for _, i in panel.event_list.options)
-        panel.step_filter.value = "__run__"
-        assert all(panel.events[i].step_id is None for _, i in panel.event_list.options)
-        panel.step_filter.value = ""
-        panel.event_list.value = panel.event_list.options[0][1]
-        assert panel.events[panel.event_list.value].event_id in panel.event_detail.value
+        log.type_filter.value = ""
+        log.step_filter.value = step_id
+        assert all(panel.events[i].step_id == step_id for _, i in log.event_list.options)
+        log.step_filter.value = "__run__"
+        assert all(panel.events[i].step_id is None for _, i in log.event_list.options)
+        log.step_filter.value = ""
+        word = shown[0].summary.split()[0].upper()
+        log.search.value = word
+        assert log.event_list.options
+        assert all(word.lower() in panel.events[i].summary.lower() for _, i in log.event_list.options)
+        assert f"{len(log.event_list.options)} of {len(panel.events)} events" in log.count.value
+        log.event_list.value = log.event_list.options[0][1]
+        assert panel.events[log.event_list.value].event_id in log.event_detail.value
+    finally:
+        panel.close()
+
+
+class _Explanation:
+    def _repr_html_(self) -> str:
+        return "<p>explained</p>"
+
+
+def test_diagnosis_and_compare_use_explain_and_compare_where_traces_have_them(
+    client: missionlab.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    travel = next(m for m in client.missions.list(page_size=100).data if m.name.startswith("Travel"))
+    run, other = client.missions.runs.list(travel.mission_id, status="succeeded", page_size=2).data
+    panel = RunPanel(client, run.mission_id, run.run_id)
+    try:
+        panel.tabs.selected_index = 2
+        assert panel.diagnosis.explanation.value == ""  # this missionlab's traces don't explain
+        figure = missionlab.gantt(panel.trace)
+        monkeypatch.setattr(missionlab.RunTrace, "explain", lambda self: _Explanation(), raising=False)
+        monkeypatch.setattr(
+            missionlab.RunTrace,
+            "compare",
+            lambda self, o: type("C", (), {"figure": lambda _: figure})(),
+            raising=False,
+        )
+        panel.refresh()
+        assert panel.diagnosis.explanation.value == "<p>explained</p>"
+        assert "print(trace.explain())" in (panel.diagnosis.code() or "")
+        panel.tabs.selected_index = 3
+        assert panel.compare.compare(other.run_id) is figure
+        assert "trace.compare(other).figure()" in (panel.compare.code() or "")
+
+        def broken(self: Any) -> None:
+            raise RuntimeError("no baseline")
+
+        monkeypatch.setattr(missionlab.RunTrace, "explain", broken)
+        panel.tabs.selected_index = 2
+        panel.refresh()  # the error shows in the tab; the panel keeps working
+        assert "no baseline" in panel.diagnosis.notice.text
+        assert panel.run is not None and panel.notice.text == ""
     finally:
         panel.close()
 
@@ -124,15 +214,16 @@ def test_link_and_unlink_agents(client: missionlab.Client) -> None:
     mission = client.missions.create(name=unique("agents")).data
     run = client.missions.runs.create(mission.mission_id).data
     panel = RunPanel(client, mission.mission_id, run.run_id, refresh_interval=60)
+    agents = panel.agents
     try:
-        panel.link_button.click()
-        assert "enter a telnyx_agent_id" in panel.notice.text
-        panel.agent_id.value = "voice-agent-1"
-        panel.link_button.click()
-        assert panel.agent_list.options == ("voice-agent-1",)
-        panel.agent_list.value = "voice-agent-1"
-        panel.unlink_button.click()
-        assert panel.agent_list.options == ()
+        agents.link_button.click()
+        assert "enter a telnyx_agent_id" in agents.notice.text
+        agents.agent_id.value = "voice-agent-1"
+        agents.link_button.click()
+        assert agents.agent_list.options == ("voice-agent-1",)
+        agents.agent_list.value = "voice-agent-1"
+        agents.unlink_button.click()
+        assert agents.agent_list.options == ()
     finally:
         panel.close()
 
@@ -170,7 +261,7 @@ def test_mission_create_edit_clone_delete(client: missionlab.Client) -> None:
     form.save_button.click()
     created = panel.selected
     assert created.name == name and created.metadata == {"team": "qa"}
-    assert name in [m.name for m in panel.shown]
+    assert name in [m.name for m in panel.found]
 
     panel.edit_button.click()
     form = panel.form_box.children[0]
@@ -186,28 +277,56 @@ def test_mission_create_edit_clone_delete(client: missionlab.Client) -> None:
     assert clone.mission_id != created.mission_id and clone.name == f"{name} (copy)"
 
     panel.delete_button.click()
-    assert "Delete" in all_text(panel.confirm_box)
+    question, yes, _ = panel.confirm_box.children
+    assert "Delete" in question.value
     assert client.missions.retrieve(clone.mission_id)  # not deleted until confirmed
-    panel.confirm_box.children[1].click()
-    assert panel.selected is None
+    yes.click()
+    assert panel.selected is None and panel.delete_button.button_style == ""
     with pytest.raises(missionlab.NotFoundError):
         client.missions.retrieve(clone.mission_id)
     panel.search.value = ""
     assert clone.mission_id not in [m.mission_id for m in panel.missions]
 
 
-def test_runs_panel_filters_and_pages(client: missionlab.Client) -> None:
+def test_one_pager_done_by_the_server(client: missionlab.Client) -> None:
     opened: list[Any] = []
     panel = RunsPanel(client, on_open=opened.append, page_size=10)
-    assert len(panel.runs) == 10 and panel.prev_button.disabled
-    starts = [r.started_at for r in panel.runs]
-    assert starts == sorted(starts, reverse=True)  # newest first
-    panel.next_button.click()
-    assert panel.page_number == 2 and not panel.prev_button.disabled
-    panel.status.value = "failed"
-    assert panel.page_number == 1 and all(r.status == "failed" for r in panel.runs)
-    panel.table.selected_rows = [2]
-    assert opened == [panel.runs[2]]
+    try:
+        pager = panel.pager
+        total = client.missions.runs.list_runs(page_size=10).meta
+        assert len(panel.runs) == 10 and pager.prev_button.disabled
+        assert pager.label.value == f"page 1 of {total.total_pages} · {total.total_results} runs"
+        starts = [r.started_at for r in panel.runs]
+        assert starts == sorted(starts, reverse=True)  # newest first
+        pager.next_button.click()
+        assert panel.page_number == 2 and not pager.prev_button.disabled
+        second = client.missions.runs.list_runs(page_number=2, page_size=10).data
+        assert [r.run_id for r in panel.runs] == [r.run_id for r in second]
+        pager.size.value = 50  # the page size is the server's too
+        assert panel.page_number == 1 and len(panel.runs) == 50
+        panel.status.value = "failed"
+        assert panel.page_number == 1 and all(r.status == "failed" for r in panel.runs)
+        # the table has no pager, length menu or "all rows" search of its own
+        options = panel.table._dt_args
+        assert options["paging"] is False
+        assert set(options["layout"].values()) <= {None, "search"}
+        assert "on this page" in options["language"]["search"]
+        panel.table.selected_rows = [2]
+        assert opened == [panel.runs[2]]
+    finally:
+        panel.close()
+
+
+def test_missions_page_through_every_search_result(client: missionlab.Client) -> None:
+    tag = unique("paged")
+    for index in range(7):
+        client.missions.create(name=f"{tag} {index}")
+    panel = MissionsPanel(client, page_size=5)
+    panel.search.value = tag
+    assert len(panel.found) == 7 and len(panel.shown) == 5
+    assert panel.pager.label.value == "page 1 of 2 · 7 missions"
+    panel.pager.next_button.click()
+    assert len(panel.shown) == 2 and panel.pager.next_button.disabled
 
 
 def test_readable_errors_for_404_and_a_stopped_server() -> None:
@@ -234,7 +353,7 @@ def test_no_refresh_thread_outlives_its_closed_panel(client: missionlab.Client) 
         execution_mode="managed",
         metadata={"plan": [{"step_id": "slow", "description": "Slow", "duration": 600}]},
     ).data
-    before = {t for t in threading.enumerate() if t.name == "missionlab-refresh"}
+    before = refresh_threads()
     panels = [
         RunPanel(
             client,
@@ -248,16 +367,18 @@ def test_no_refresh_thread_outlives_its_closed_panel(client: missionlab.Client) 
     time.sleep(0.3)
     for panel in panels:
         panel.close()
-    after = {t for t in threading.enumerate() if t.name == "missionlab-refresh"}
-    assert after <= before
+    assert refresh_threads() <= before
     assert not any(p.refreshing for p in panels)
     explorer = Explorer(client, refresh_interval=0.1)
+    explorer.missions.search.value = mission.name
+    explorer.missions.table.selected_rows = [0]
+    assert explorer.runs.refreshing  # its runs are live
     explorer.open_run(client.missions.runs.create(mission.mission_id).data)
     first = explorer.run_panel
     explorer.open_run(client.missions.runs.create(mission.mission_id).data)
     assert not first.refreshing  # replaced panels stop too
     explorer.close()
-    assert {t for t in threading.enumerate() if t.name == "missionlab-refresh"} <= before
+    assert refresh_threads() <= before
 
 
 PAYLOADS = [
@@ -301,13 +422,17 @@ def test_server_strings_render_as_text_in_every_panel(client: missionlab.Client,
         explorer.missions.search.value = mission.name
         explorer.missions.table.selected_rows = [0]
         explorer.open_run(run)
+        explorer.run_panel.tabs.selected_index = 2  # the diagnosis
+        explorer.run_panel.code.toggle.value = True
         for html_widget in _html_widgets(explorer):
             value = html_widget.value
             for bad in ("<img", "<script", "</script", "<a href"):
                 assert bad not in value, (type(html_widget).__name__, value[:200])
         assert html.escape(payload) in explorer.missions.details.value
         assert html.escape(payload) in explorer.run_panel.header.value
-        figure_json = explorer.run_panel.gantt.widget.to_json()
+        snapshot = explorer.snapshot_html()
+        assert html.escape(payload) in snapshot and "<img" not in snapshot and "<script" not in snapshot
+        figure_json = explorer.run_panel.timeline.figure.to_json()
         assert "<img" not in figure_json and "<script" not in figure_json
         # tables are itables widgets, which escape cell contents in the browser
         assert explorer.missions.table._dt_args.get("allow_html") in (None, False)

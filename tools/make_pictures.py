@@ -55,8 +55,9 @@ def main() -> None:
         cwd=root,
         check=True,
     )
-    shutil.copy(root / "artifacts" / "explorer.png", DOCS / "explorer.png")
-    print(f"wrote {DOCS / 'explorer.png'}")
+    for name in ("explorer.png", "explorer-1024.png"):
+        shutil.copy(root / "artifacts" / name, DOCS / name)
+        print(f"wrote {DOCS / name}")
 
 
 if __name__ == "__main__":

@@ -90,6 +90,27 @@ def _dates(series: pd.Series) -> np.ndarray[Any, Any]:
     return np.datetime_as_string(values, unit="us").astype(object)
 
 
+def _add_axis_anchor(figure: go.Figure, first: pd.Timestamp, last: pd.Timestamp, row: str) -> None:
+    """An invisible first trace from ``first`` to ``last`` on ``row``.
+
+    plotly.js re-guesses an axis's type from the first trace with data whenever a live update
+    changes the data; a Gantt's bars have durations (numbers) as x, which would make the time
+    axis linear and every date-placed shape a NaN path. This trace makes the guess "date" (and
+    "category" for the rows, whatever the step ids look like).
+    """
+    figure.add_trace(
+        go.Scatter(
+            name="run span",
+            mode="markers",
+            x=_dates(pd.Series([first, last])),
+            y=[row, row],
+            marker={"opacity": 0, "size": 1},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+
+
 def _naive_utc(moment: Any) -> pd.Timestamp:
     """A moment as a naive UTC timestamp, as plotly places it on a date axis."""
     return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None)

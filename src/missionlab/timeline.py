@@ -23,6 +23,7 @@ from ._figure import (
     MAX_LABEL,
     STEP_COLORS,
     Theme,
+    _add_axis_anchor,
     _apply_theme,
     _base_layout,
     _dates,
@@ -35,7 +36,7 @@ from ._figure import (
     theme_neutral,
 )
 from .frames import events_frame, steps_frame
-from .types import EventType
+from .types import ACTIVE_RUN_STATUSES, EventType
 
 if TYPE_CHECKING:
     from .trace import RunTrace
@@ -167,6 +168,12 @@ def _fill(
         "duration: %{customdata[4]}<br>%{customdata[5]}<extra></extra>"
     )
     has_bar = steps["started_at"].notna()
+    origin = _run_start(run, steps, events, now)
+    live = (run is not None and run.status in ACTIVE_RUN_STATUSES) or bool(steps["is_running"].any())
+    # an active run ends now, a finished one at its last moment
+    moments = [origin, steps["completed_at"].max(), events["timestamp"].max() if len(events) else pd.NaT]
+    last = max(m for m in [*moments, now if live else None] if m is not None and not pd.isna(m))
+    _add_axis_anchor(figure, origin, last, RUN_ROW)
     for status, color in STEP_COLORS.items():
         rows = has_bar & (steps["status"] == status)
         millis = (end[rows] - steps["started_at"][rows]).dt.total_seconds() * 1000
@@ -187,7 +194,6 @@ def _fill(
         )
     # Steps without a bar: pending ones at the run's start, skipped/failed ones at their end.
     unstarted = ~has_bar
-    origin = _run_start(run, steps, events, now)
     at = steps["completed_at"].where(steps["completed_at"].notna(), origin)
     figure.add_trace(
         go.Scatter(
@@ -365,9 +371,8 @@ class LiveGantt:
         """Show new plan/event data (and run status) in the same widget."""
         fresh = gantt(trace_or_steps, events, run=run, mission=mission, now=now, theme=self._theme)
         zoom = self.widget.layout.xaxis.range
-        # plotly.js forgets an axis's type when a restyle changes its data, unless the same
-        # update sets the type: clear it here so that the batch below sends it again.
-        self.widget.layout.xaxis.type = None
+        # One message: plotly.js re-guesses the axes' types from the new data (see
+        # _add_axis_anchor), so nothing must be sent in between.
         with self.widget.batch_update():
             for mine, new in zip(self.widget.data, fresh.data, strict=True):
                 for prop in ("x", "y", "base", "customdata", "showlegend", "marker"):
@@ -378,7 +383,6 @@ class LiveGantt:
             self.widget.layout.yaxis = fresh.layout.yaxis
             self.widget.layout.title = fresh.layout.title
             self.widget.layout.height = fresh.layout.height
-            self.widget.layout.xaxis.type = "date"
             if zoom is not None and self.widget.layout.xaxis.autorange is False:
                 self.widget.layout.xaxis.range = zoom
 

@@ -3,8 +3,10 @@
 ``missionlab.browse()`` composes them all; each panel also works on its own.
 """
 
+from .explorer import Explorer, browse
 from .forms import MissionForm, StartRunForm
-from .panels import Explorer, MissionsPanel, RunsPanel, browse
+from .missions import MissionsPanel
 from .run_panel import RunPanel
+from .runs import RunsPanel
 
 __all__ = ["Explorer", "MissionForm", "MissionsPanel", "RunPanel", "RunsPanel", "StartRunForm", "browse"]

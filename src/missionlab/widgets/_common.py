@@ -1,4 +1,5 @@
-"""What every panel shares: inline messages, error wording, JSON fields, background refresh."""
+"""What every panel shares: inline messages, error wording, JSON fields, buttons and rows that
+wrap, background refresh."""
 
 from __future__ import annotations
 
@@ -28,6 +29,29 @@ def describe_error(exc: BaseException, action: str) -> str:
     if isinstance(exc, InvalidArgumentError | MissionlabError):
         return f"{action} failed: {exc}"
     return f"{action} failed: {type(exc).__name__}: {str(exc)[:300]}"
+
+
+def button(description: str, icon: str = "", **kwargs: Any) -> w.Button:
+    """A button as wide as its label (ipywidgets' fixed width cuts labels to "…")."""
+    return w.Button(description=description, icon=icon, layout=w.Layout(width="auto"), **kwargs)
+
+
+def row(*children: w.Widget) -> w.HBox:
+    """Controls side by side that wrap onto the next line when the panel is narrow."""
+    box = w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"))
+    box.add_class("missionlab-row")
+    return box
+
+
+def dropdown(description: str, options: Any, value: Any, width: str = "auto") -> w.Dropdown:
+    """A dropdown whose label takes the room it needs (the default cuts it at 80 px)."""
+    return w.Dropdown(
+        description=description,
+        options=options,
+        value=value,
+        style={"description_width": "initial"},
+        layout=w.Layout(width=width, max_width="100%"),
+    )
 
 
 class Notice(w.HTML):
@@ -90,6 +114,7 @@ class JsonField(w.VBox):
             value=json.dumps(value, indent=2) if value else "",
             placeholder=placeholder,
             description=label,
+            style={"description_width": "70px"},
             layout=w.Layout(width="100%", height="90px"),
         )
         self.message = w.HTML(value="")

@@ -10,7 +10,7 @@ import ipywidgets as w
 from .._client import Client
 from ..models import Mission, Run
 from ..types import ExecutionMode
-from ._common import JsonField, Notice, reporting
+from ._common import JsonField, Notice, button, dropdown, reporting, row
 
 
 class StartRunForm(w.VBox):
@@ -28,12 +28,13 @@ class StartRunForm(w.VBox):
         self.on_started = on_started
         self.input = JsonField("input")
         self.metadata = JsonField("metadata")
-        self.start_button = w.Button(description="Start run", icon="rocket", button_style="primary")
+        self.start_button = button("Start run", "rocket", button_style="primary")
         self.start_button.on_click(lambda _: self.start())
         self.notice = Notice()
         self.last_run: Run | None = None
         super().__init__(
-            [w.HTML("<b>Start a run</b>"), self.input, self.metadata, self.start_button, self.notice]
+            [w.HTML("<b>Start a run</b>"), self.input, self.metadata, self.start_button, self.notice],
+            layout=w.Layout(width="100%"),
         )
 
     def __repr__(self) -> str:
@@ -75,24 +76,21 @@ class MissionForm(w.VBox):
         self.client = client
         self.mission = mission
         self.on_saved = on_saved
-        self.name = w.Text(description="Name", value=mission.name if mission else "")
+        wide = {"style": {"description_width": "90px"}, "layout": w.Layout(width="100%")}
+        self.name = w.Text(description="Name", value=mission.name if mission else "", **wide)
         self.description = w.Textarea(
-            description="Description", value=(mission.description or "") if mission else ""
+            description="Description", value=(mission.description or "") if mission else "", **wide
         )
         self.instructions = w.Textarea(
-            description="Instructions", value=(mission.instructions or "") if mission else ""
+            description="Instructions", value=(mission.instructions or "") if mission else "", **wide
         )
-        self.model = w.Text(description="Model", value=(mission.model or "") if mission else "")
-        self.mode = w.Dropdown(
-            description="Mode",
-            options=[m.value for m in ExecutionMode],
-            value=str(mission.execution_mode) if mission else "external",
+        self.model = w.Text(description="Model", value=(mission.model or "") if mission else "", **wide)
+        self.mode = dropdown(
+            "Mode", [m.value for m in ExecutionMode], str(mission.execution_mode) if mission else "external"
         )
         self.metadata = JsonField("metadata", mission.metadata if mission else None)
-        self.save_button = w.Button(
-            description="Save" if mission else "Create", button_style="primary", icon="save"
-        )
-        self.cancel_button = w.Button(description="Cancel")
+        self.save_button = button("Save" if mission else "Create", "save", button_style="primary")
+        self.cancel_button = button("Cancel")
         self.save_button.on_click(lambda _: self.save())
         if on_cancel is not None:
             self.cancel_button.on_click(lambda _: on_cancel())
@@ -108,9 +106,10 @@ class MissionForm(w.VBox):
                 self.model,
                 self.mode,
                 self.metadata,
-                w.HBox([self.save_button, self.cancel_button]),
+                row(self.save_button, self.cancel_button),
                 self.notice,
-            ]
+            ],
+            layout=w.Layout(width="100%"),
         )
 
     def save(self) -> Mission | None:

@@ -1,87 +1,98 @@
-"""The run panel: status, times, input and result; pause/resume/cancel; the live Gantt;
-the event log with filters and payload details; linked agents. Refreshes itself while
-the run is active, in a background thread, fetching only the new events.
+"""The run panel: status, times, input and result; pause/resume/cancel; the run's views in tabs
+(timeline, events, diagnosis, compare, agents), each with the code that reproduces it.
+Refreshes itself while the run is active, in a background thread, fetching only new events.
 """
 
 from __future__ import annotations
 
-import json
+import html
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import ipywidgets as w
 
 from .._client import Client
-from .._display import badge, html_fields, short_text
+from .._display import badge, html_fields
 from ..models import Event, Run
-from ..timeline import LiveGantt
 from ..trace import RunTrace, load_run
-from ._common import Notice, Refresher, reporting
+from ._common import Notice, Refresher, button, reporting, row
+from ._style import ROOT, stylesheet
+from .code import CodeView, timeline_code
+from .run_views import AgentsView, CompareView, DiagnosisView, EventLog, FigurePane
+from .runs import is_active, is_idle, is_stale, span
+from .snapshot import Snapshot, hide_rule
+from .tables import frame_html
 
-ACTIVE = ("pending", "running", "paused")
 EVENTS_PAGE = 1000
-GANTT_WIDTH = 900
+TABS = ("Timeline", "Events", "Diagnosis", "Compare", "Agents")
 
 
-class RunPanel(w.VBox):
+class RunPanel(Snapshot, w.VBox):
     """Everything about one run, kept up to date while it is active.
 
     ``refresh_interval``: seconds between background refreshes (while the run is
-    pending, running or paused). ``close()`` stops refreshing.
+    pending, running or paused). ``close()`` stops refreshing. ``on_change(run)`` is
+    called whenever the run's state changes (an action, a refresh that saw news).
     """
 
+    snapshot_title = "the run panel"
+
     def __init__(
-        self, client: Client, mission_id: str, run_id: str, *, refresh_interval: float = 3.0
+        self,
+        client: Client,
+        mission_id: str,
+        run_id: str,
+        *,
+        refresh_interval: float = 3.0,
+        on_change: Callable[[Run], Any] | None = None,
     ) -> None:
         self.client = client
         self.mission_id = mission_id
         self.run_id = run_id
+        self.on_change = on_change
         self._lock = threading.RLock()
         self.notice = Notice()
         self.header = w.HTML()
-        self.pause_button = w.Button(description="Pause", icon="pause")
-        self.resume_button = w.Button(description="Resume", icon="play")
-        self.cancel_button = w.Button(description="Cancel", icon="stop", button_style="danger")
-        self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        self.pause_button = button("Pause", "pause")
+        self.resume_button = button("Resume", "play")
+        self.cancel_button = button("Cancel", "stop")
+        self.refresh_button = button("Refresh", "refresh")
         self.pause_button.on_click(lambda _: self._act("pause_run", "Pause"))
         self.resume_button.on_click(lambda _: self._act("resume_run", "Resume"))
         self.cancel_button.on_click(lambda _: self._act("cancel_run", "Cancel"))
         self.refresh_button.on_click(lambda _: self.refresh())
-        # event log
-        self.type_filter = w.Dropdown(description="Type", options=[("all", "")], value="")
-        self.step_filter = w.Dropdown(description="Step", options=[("all", "")], value="")
-        self.event_list = w.Select(options=[], rows=10, layout=w.Layout(width="100%"))
-        self.event_detail = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="120px"))
-        self.type_filter.observe(lambda _: self._show_events(), "value")
-        self.step_filter.observe(lambda _: self._show_events(), "value")
-        self.event_list.observe(lambda _: self._show_event_detail(), "value")
-        # linked agents
-        self.agent_list = w.Select(options=[], rows=3, description="Agents")
-        self.agent_id = w.Text(placeholder="telnyx_agent_id", description="Agent id")
-        self.link_button = w.Button(description="Link", icon="link")
-        self.unlink_button = w.Button(description="Unlink selected", icon="unlink")
-        self.link_button.on_click(lambda _: self._link())
-        self.unlink_button.on_click(lambda _: self._unlink())
-
+        self.live = w.HTML()
+        self.event_log = EventLog()
+        self.diagnosis = DiagnosisView()
+        self.compare = CompareView(client)
+        self.agents = AgentsView(client, on_change=self.refresh)
+        self.timeline = FigurePane()
+        self.tabs = w.Tab(
+            [self.timeline, self.event_log, self.diagnosis, self.compare, self.agents],
+            titles=TABS,
+            layout=w.Layout(width="100%"),
+        )
+        self.tabs.observe(lambda _: self._tab_changed(), "selected_index")
+        self.code = CodeView(self._code)
+        self.event_log.on_change = self.compare.on_change = self.code.refresh
         self.trace: RunTrace | None = None
-        self.events: list[Event] = []
-        self.gantt: LiveGantt | None = None
-        self.gantt_box = w.Box(layout=w.Layout(width="100%"))
         self._refresher = Refresher(self._background_tick, refresh_interval)
         super().__init__(
             [
+                stylesheet(hide_rule(self.snapshot_id)),
                 self.header,
-                w.HBox([self.pause_button, self.resume_button, self.cancel_button, self.refresh_button]),
+                row(
+                    self.pause_button, self.resume_button, self.cancel_button, self.refresh_button, self.live
+                ),
                 self.notice,
-                self.gantt_box,
-                w.HTML("<b>Events</b>"),
-                w.HBox([self.type_filter, self.step_filter]),
-                self.event_list,
-                self.event_detail,
-                w.HTML("<b>Linked Telnyx agents</b>"),
-                self.agent_list,
-                w.HBox([self.agent_id, self.link_button, self.unlink_button]),
-            ]
+                self.tabs,
+                self.code,
+            ],
+            layout=w.Layout(width="100%"),
         )
+        self.add_class(ROOT)
         self.add_class("missionlab-run-panel")
         with reporting(self.notice, "Loading the run"):
             self._load()
@@ -98,33 +109,33 @@ class RunPanel(w.VBox):
         return self.trace.run if self.trace else None
 
     @property
+    def events(self) -> list[Event]:
+        return list(self.trace.events) if self.trace else []
+
+    @property
     def refreshing(self) -> bool:
         """Whether the background refresh is running."""
         return self._refresher.alive
 
     def _load(self) -> None:
-        trace = load_run(self.client, self.mission_id, self.run_id)
-        self.trace = trace
-        self.events = list(trace.events)
-        self.gantt = LiveGantt(trace)
-        self.gantt.widget.layout.width = GANTT_WIDTH  # a widget does not size to its cell
-        self.gantt_box.children = (self.gantt.widget,)
+        self.trace = load_run(self.client, self.mission_id, self.run_id)
         self._render()
 
     def _fetch_changes(self) -> RunTrace:
         """The run and plan, and only the events after the ones already shown."""
+        assert self.trace is not None
         runs = self.client.missions.runs
         run = runs.retrieve(self.run_id, mission_id=self.mission_id).data
         steps = runs.plan.retrieve(self.run_id, mission_id=self.mission_id).data
-        known = len(self.events)
-        first_page = known // EVENTS_PAGE + 1
+        known = self.trace.events
+        first_page = len(known) // EVENTS_PAGE + 1
         page = runs.events.list(
             self.run_id, mission_id=self.mission_id, page_size=EVENTS_PAGE, page_number=first_page
         )
         fresh = [e for p in page.iter_pages() for e in p.data]
-        new = fresh[known - (first_page - 1) * EVENTS_PAGE :]
-        assert self.trace is not None
-        return RunTrace(run, steps, self.events + new, self.trace.mission, self.trace.agents)
+        new = fresh[len(known) - (first_page - 1) * EVENTS_PAGE :]
+        agents = runs.telnyx_agents.list(self.run_id, mission_id=self.mission_id).data
+        return RunTrace(run, steps, [*known, *new], self.trace.mission, agents)
 
     def refresh(self) -> None:
         """Fetch what changed and update the panel (the manual Refresh button does this)."""
@@ -132,98 +143,80 @@ class RunPanel(w.VBox):
             if self.trace is None:
                 self._load()
             else:
-                trace = self._fetch_changes()
-                agents = self.client.missions.runs.telnyx_agents.list(
-                    self.run_id, mission_id=self.mission_id
-                ).data
-                trace.agents = agents
-                self.trace = trace
-                self.events = list(trace.events)
-                if self.gantt is not None:
-                    self.gantt.update(trace)
+                before = self.trace.run
+                self.trace = self._fetch_changes()
                 self._render()
+                if self.trace.run != before:
+                    self._changed(self.trace.run)
             self.notice.clear()
         self._sync_refresher()
 
+    def _changed(self, run: Run) -> None:
+        self.update_snapshot()
+        if self.on_change is not None:
+            self.on_change(run)
+
+    def snapshot_html(self) -> str:
+        """The run's status and its newest events, as static, escaped HTML."""
+        if self.trace is None or self.run is None:
+            return html.escape(self.notice.text)
+        mission = self.trace.mission.name if self.trace.mission else None
+        events = self.trace.events_frame[["timestamp", "type", "step_id", "summary"]].iloc[::-1].head(20)
+        return run_header_html(self.run, mission) + "<h4>Newest events</h4>" + frame_html(events)
+
     def _background_tick(self) -> bool:
         self.refresh()
-        return self.run is not None and self.run.status in ACTIVE
+        return self.run is not None and is_active(self.run)
 
     def _sync_refresher(self) -> None:
-        if self.run is not None and self.run.status in ACTIVE:
+        live = self.run is not None and is_active(self.run)
+        if live:
             self._refresher.start()
+        seconds = self._refresher.interval
+        self.live.value = (
+            f'<span class="missionlab-hint">● live: refreshing every {seconds:g} s</span>' if live else ""
+        )
 
     def close(self) -> None:
         """Stop refreshing and close the panel's widgets."""
         self._refresher.stop()
-        if self.gantt is not None:
-            self.gantt.widget.close()
         super().close()
 
     # -- rendering ----------------------------------------------------------------------------
 
     def _render(self) -> None:
         run = self.run
-        if run is None:
+        if run is None or self.trace is None:
             return
         status = str(run.status)
         self.pause_button.disabled = status != "running"
         self.resume_button.disabled = status != "paused"
-        self.cancel_button.disabled = status not in ACTIVE
-        mission = self.trace.mission if self.trace else None
-        rows = [
-            ("Mission", mission.name if mission else run.mission_id),
-            ("Run", run.run_id),
-            ("Started", run.started_at),
-            ("Finished", run.finished_at),
-            ("Input", run.input),
-            ("Result", run.result_summary),
-            ("Payload", run.result_payload),
-            ("Error", run.error),
-        ]
-        self.header.value = f"<div>{badge(status)}{html_fields(rows, 400)}</div>"
-        self._render_filters()
-        self._show_events()
-        agents = self.trace.agents if self.trace else []
-        self.agent_list.options = [a.telnyx_agent_id for a in agents]
+        self.cancel_button.disabled = not is_active(run)
+        # a disabled "danger" button still looks red, i.e. clickable: only style it when it is
+        self.cancel_button.button_style = "" if self.cancel_button.disabled else "danger"
+        self.header.value = run_header_html(run, self.trace.mission.name if self.trace.mission else None)
+        self.timeline.show(self.trace.gantt())
+        self.event_log.show(self.trace)
+        self.agents.show(self.trace)
+        self._tab_changed()
 
-    def _render_filters(self) -> None:
-        types = sorted({str(e.type) for e in self.events})
-        steps = [s.step_id for s in (self.trace.steps if self.trace else [])]
-        _set_options(self.type_filter, [("all", "")] + [(t, t) for t in types])
-        _set_options(self.step_filter, [("all", ""), ("(run)", "__run__")] + [(s, s) for s in steps])
-
-    def filtered_events(self) -> list[Event]:
-        """The events that pass the type and step filters."""
-        kind, step = self.type_filter.value, self.step_filter.value
-        return [
-            e
-            for e in self.events
-            if (not kind or e.type == kind) and (not step or (e.step_id or "__run__") == step)
-        ]
-
-    def _show_events(self) -> None:
-        position = {id(event): index for index, event in enumerate(self.events)}
-        options = [
-            (
-                f"{e.timestamp:%H:%M:%S}  {e.type!s:<14} {(e.step_id or '-'):<16} "
-                f"{(e.agent_id or '-'):<12} {short_text(e.summary, 120)}",
-                position[id(e)],
-            )
-            for e in self.filtered_events()
-        ]
-        selected = self.event_list.value
-        self.event_list.options = options
-        if selected in {value for _, value in options}:
-            self.event_list.value = selected
-
-    def _show_event_detail(self) -> None:
-        index = self.event_list.value
-        if index is None or not 0 <= index < len(self.events):
-            self.event_detail.value = ""
+    def _tab_changed(self) -> None:
+        """Bring the tab on screen up to date (the costlier ones are only computed when shown)."""
+        if self.trace is None:
             return
-        event = self.events[index]
-        self.event_detail.value = json.dumps(event.model_dump(mode="json", exclude_none=True), indent=2)
+        view = self.tabs.children[self.tabs.selected_index or 0]
+        if view is self.diagnosis:
+            self.diagnosis.show(self.trace)
+        elif view is self.compare:
+            self.compare.show(self.trace)
+        self.code.refresh()
+
+    def _code(self) -> str | None:
+        view = self.tabs.children[self.tabs.selected_index or 0]
+        if view is self.timeline:
+            return timeline_code(self.mission_id, self.run_id)
+        code: Callable[[], str | None] = view.code
+        return code()
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -231,6 +224,7 @@ class RunPanel(w.VBox):
         runs = self.client.missions.runs
         with reporting(self.notice, label):
             run = getattr(runs, method)(self.run_id, mission_id=self.mission_id).data
+            self._changed(run)  # lists showing this run update at once
             self.notice.info(f"{label}: the run is now {run.status}")
             self._refresh_keeping_notice()
 
@@ -241,31 +235,31 @@ class RunPanel(w.VBox):
         if not self.notice.text:
             self.notice.value = message
 
-    def _link(self) -> None:
-        agent_id = self.agent_id.value.strip()
-        with reporting(self.notice, "Link agent", self.link_button):
-            if not agent_id:
-                raise ValueError("enter a telnyx_agent_id to link")
-            self.client.missions.runs.telnyx_agents.link(
-                self.run_id, mission_id=self.mission_id, telnyx_agent_id=agent_id
-            )
-            self.agent_id.value = ""
-            self.refresh()
 
-    def _unlink(self) -> None:
-        agent_id = self.agent_list.value
-        with reporting(self.notice, "Unlink agent", self.unlink_button):
-            if not agent_id:
-                raise ValueError("select a linked agent first")
-            self.client.missions.runs.telnyx_agents.unlink(
-                agent_id, mission_id=self.mission_id, run_id=self.run_id
-            )
-            self.refresh()
-
-
-def _set_options(dropdown: w.Dropdown, options: list[tuple[str, str]]) -> None:
-    """Replace a filter's options, keeping its value when it is still offered."""
-    if list(dropdown.options) == options:
-        return
-    keep = dropdown.value if dropdown.value in {value for _, value in options} else ""
-    dropdown.options, dropdown.value = options, keep
+def run_header_html(run: Run, mission_name: str | None, now: datetime | None = None) -> str:
+    """The run's status, times and outcome, escaped; an abandoned-looking run says so."""
+    now = now or datetime.now(UTC)
+    end = run.finished_at or now
+    seconds = max(0.0, (end - run.started_at).total_seconds())
+    started = f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC ({span((now - run.started_at).total_seconds())} ago)"
+    rows = [
+        ("Mission", mission_name or run.mission_id),
+        ("Run", run.run_id),
+        ("Started", started),
+        ("Finished", f"{run.finished_at:%Y-%m-%d %H:%M:%S} UTC" if run.finished_at else None),
+        ("Duration", span(seconds) + (" so far" if is_active(run) else "")),
+        ("Input", run.input),
+        ("Result", run.result_summary),
+        ("Payload", run.result_payload),
+        ("Error", run.error),
+    ]
+    note, idle = "", span((now - run.updated_at).total_seconds())
+    if is_stale(run, now):
+        note = (
+            f"Stale: {html.escape(str(run.status))} with no update for {idle}. Whoever drives this run "
+            "may have stopped; its events show where. Cancel it if it is abandoned."
+        )
+    elif is_idle(run, now):
+        note = f"Paused for {idle}: it waits for someone to resume or cancel it."
+    note = f'<div class="missionlab-hint">{note}</div>' if note else ""
+    return f"<div>{badge(str(run.status))}{note}{html_fields(rows, 400)}</div>"
