@@ -7,7 +7,7 @@ Like :mod:`missionlab.timeline`'s, these are plain plotly Figures built from the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,11 +25,8 @@ from ._figure import (
     _label,
     theme_neutral,
 )
+from ._runlike import RunLike
 from .frames import runs_frame
-
-if TYPE_CHECKING:
-    from .trace import RunTrace
-
 
 __all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_durations", "theme_neutral"]
 
@@ -37,7 +34,7 @@ RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 
 
 def compare_runs(
-    traces: list[RunTrace], *, labels: list[str] | None = None, theme: Theme = "neutral"
+    traces: list[RunLike], *, labels: list[str] | None = None, theme: Theme = "neutral"
 ) -> go.Figure:
     """Two or more runs of a mission aligned at their start, step by step.
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .trace import RunTrace
+from ._runlike import RunLike
 
 __all__ = ["CHECKS", "diagnose"]
 
@@ -29,7 +28,7 @@ Finding = tuple[str, str, str | None, str]  # severity, check, step_id, message
 class _Context:
     """What the checks look at: the run, its steps and events as frames, and "now"."""
 
-    def __init__(self, trace: RunTrace, now: pd.Timestamp, silence: timedelta) -> None:
+    def __init__(self, trace: RunLike, now: pd.Timestamp, silence: timedelta) -> None:
         self.run = trace.run
         self.status = str(trace.run.status)
         self.steps = trace.steps_frame
@@ -193,7 +192,7 @@ CHECKS: list[Callable[[_Context], Iterator[Finding]]] = [
 
 
 def diagnose(
-    trace: RunTrace, *, now: datetime | None = None, silence: timedelta = timedelta(minutes=5)
+    trace: RunLike, *, now: datetime | None = None, silence: timedelta = timedelta(minutes=5)
 ) -> pd.DataFrame:
     """Findings about ``trace``, most severe first; an empty frame when all looks right.
 

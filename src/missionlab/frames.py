@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from ._runlike import is_runlike
 from .types import EventType, ExecutionMode, RunStatus, StepStatus
 
 __all__ = [
@@ -292,10 +293,9 @@ def to_frame(obj: Any, **kwargs: Any) -> pd.DataFrame:
 
     A page gives the items of that page; use ``page.fetch_all()`` for every page.
     """
-    from .trace import RunTrace
-
-    if isinstance(obj, RunTrace):
-        return obj.steps_frame
+    if is_runlike(obj):
+        steps: pd.DataFrame = obj.steps_frame
+        return steps
     records = _records(obj)
     if not records:
         raise ValueError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import math
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -34,12 +34,9 @@ from ._figure import (
     _objects,
     theme_neutral,
 )
+from ._runlike import RunLike, is_runlike
 from .frames import events_frame, steps_frame
 from .types import EventType
-
-if TYPE_CHECKING:
-    from .trace import RunTrace
-
 
 __all__ = ["EVENT_SYMBOLS", "STEP_COLORS", "LiveGantt", "gantt", "paused_intervals", "theme_neutral"]
 
@@ -72,9 +69,7 @@ MIN_LABEL_PX = 12  # vertical pixels a tick label needs
 
 
 def _inputs(source: Any, events: Any, run: Any, mission: Any) -> tuple[pd.DataFrame, pd.DataFrame, Any, Any]:
-    from .trace import RunTrace
-
-    if isinstance(source, RunTrace):
+    if is_runlike(source):
         return (
             source.steps_frame,
             source.events_frame if events is None else _events(events),
@@ -108,7 +103,7 @@ def paused_intervals(events: pd.DataFrame, end: datetime) -> list[tuple[Any, Any
 
 
 def gantt(
-    trace_or_steps: RunTrace | Any,
+    trace_or_steps: RunLike | Any,
     events: Any = None,
     *,
     run: Any = None,
@@ -348,14 +343,14 @@ class LiveGantt:
     """
 
     def __init__(
-        self, trace_or_steps: RunTrace | Any, events: Any = None, *, theme: Theme = "neutral", **kwargs: Any
+        self, trace_or_steps: RunLike | Any, events: Any = None, *, theme: Theme = "neutral", **kwargs: Any
     ) -> None:
         self._theme = theme
         self.widget = go.FigureWidget(gantt(trace_or_steps, events, theme=theme, **kwargs))
 
     def update(
         self,
-        trace_or_steps: RunTrace | Any,
+        trace_or_steps: RunLike | Any,
         events: Any = None,
         *,
         run: Any = None,
