@@ -26,7 +26,8 @@ from ._figure import (
     theme_neutral,
 )
 from ._runlike import RunLike
-from .frames import runs_frame
+from .frames import ENDED_STEP_STATUSES, runs_frame
+from .types import StepStatus
 
 __all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_durations", "theme_neutral"]
 
@@ -58,7 +59,7 @@ def compare_runs(
         frame = trace.steps_frame[trace.steps_frame["started_at"].notna()]
         origin = pd.Timestamp(trace.run.started_at).tz_convert("UTC")
         offset = (frame["started_at"] - origin).dt.total_seconds()
-        failed = frame["status"] == "failed"
+        failed = frame["status"] == StepStatus.FAILED
         figure.add_trace(
             go.Bar(
                 name=_html(label),
@@ -162,7 +163,7 @@ def step_durations(
 
     ``theme=None`` keeps plotly's template.
     """
-    done = steps[steps["status"].isin(["completed", "failed"]) & ~steps["is_running"]]
+    done = steps[steps["status"].isin(ENDED_STEP_STATUSES) & ~steps["is_running"]]
     medians = (
         done.groupby("step_id", observed=True)["duration_s"].median().sort_values(ascending=False).head(top)
     )

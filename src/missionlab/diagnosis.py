@@ -14,13 +14,20 @@ from typing import Any
 import pandas as pd
 
 from ._runlike import RunLike
+from .frames import ENDED_STEP_STATUSES
+from .types import (
+    FINISHED_STEP_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    EventType,
+    RunStatus,
+    StepStatus,
+)
 
 __all__ = ["CHECKS", "diagnose"]
 
 SEVERITY = pd.CategoricalDtype(["error", "warning", "info"], ordered=True)
 COLUMNS = ["severity", "check", "step_id", "message"]
-FINISHED_RUN = ("succeeded", "failed", "cancelled")
-FINISHED_STEP = ("completed", "failed", "skipped")
+OPEN_STEP_STATUSES = frozenset({StepStatus.PENDING, StepStatus.IN_PROGRESS})
 
 Finding = tuple[str, str, str | None, str]  # severity, check, step_id, message
 
@@ -38,7 +45,7 @@ class _Context:
 
 
 def _started_nowhere(c: _Context) -> Iterator[Finding]:
-    rows = c.steps[c.steps["status"].isin(["completed", "failed"]) & c.steps["started_at"].isna()]
+    rows = c.steps[c.steps["status"].isin(ENDED_STEP_STATUSES) & c.steps["started_at"].isna()]
     for step_id, status in zip(rows["step_id"], rows["status"], strict=True):
         yield (
             "warning",
@@ -49,11 +56,11 @@ def _started_nowhere(c: _Context) -> Iterator[Finding]:
 
 
 def _open_steps_in_finished_run(c: _Context) -> Iterator[Finding]:
-    if c.status not in FINISHED_RUN:
+    if c.status not in TERMINAL_RUN_STATUSES:
         return
-    rows = c.steps[c.steps["status"].isin(["pending", "in_progress"])]
+    rows = c.steps[c.steps["status"].isin(OPEN_STEP_STATUSES)]
     for step_id, status in zip(rows["step_id"], rows["status"], strict=True):
-        severity = "error" if status == "in_progress" else "warning"
+        severity = "error" if status == StepStatus.IN_PROGRESS else "warning"
         yield (
             severity,
             "open_step_in_finished_run",
@@ -64,9 +71,9 @@ def _open_steps_in_finished_run(c: _Context) -> Iterator[Finding]:
 
 def _run_open_with_all_steps_done(c: _Context) -> Iterator[Finding]:
     if (
-        c.status in ("running", "paused")
+        c.status in (RunStatus.RUNNING, RunStatus.PAUSED)
         and len(c.steps)
-        and bool(c.steps["status"].isin(FINISHED_STEP).all())
+        and bool(c.steps["status"].isin(FINISHED_STEP_STATUSES).all())
     ):
         yield (
             "warning",
@@ -91,14 +98,14 @@ def _events_for_unknown_steps(c: _Context) -> Iterator[Finding]:
 
 def _events_disagree_with_status(c: _Context) -> Iterator[Finding]:
     verdicts = c.events[
-        c.events["type"].isin(["step_completed", "step_failed"]) & c.events["step_id"].notna()
+        c.events["type"].isin([EventType.STEP_COMPLETED, EventType.STEP_FAILED]) & c.events["step_id"].notna()
     ]
     if verdicts.empty:
         return
     last = verdicts.groupby("step_id", observed=True).tail(1)
     status = dict(zip(c.steps["step_id"], c.steps["status"].astype(str), strict=True))
     for step_id, kind in zip(last["step_id"], last["type"].astype(str), strict=True):
-        expected = "completed" if kind == "step_completed" else "failed"
+        expected = StepStatus.COMPLETED if kind == EventType.STEP_COMPLETED else StepStatus.FAILED
         actual = status.get(step_id)
         if actual is not None and actual != expected:
             yield (
@@ -110,8 +117,8 @@ def _events_disagree_with_status(c: _Context) -> Iterator[Finding]:
 
 
 def _silent_steps(c: _Context) -> Iterator[Finding]:
-    running = c.steps[(c.steps["status"] == "in_progress") & c.steps["started_at"].notna()]
-    if running.empty or c.status != "running":  # paused: silence expected; finished: reported above
+    running = c.steps[(c.steps["status"] == StepStatus.IN_PROGRESS) & c.steps["started_at"].notna()]
+    if running.empty or c.status != RunStatus.RUNNING:  # paused: silence expected; finished: reported above
         return
     last_event = c.events.groupby("step_id", observed=True)["timestamp"].max()
     for step_id, started in zip(running["step_id"], running["started_at"], strict=True):
@@ -128,9 +135,9 @@ def _silent_steps(c: _Context) -> Iterator[Finding]:
 
 
 def _result_missing(c: _Context) -> Iterator[Finding]:
-    if c.status == "succeeded" and not c.run.result_summary:
+    if c.status == RunStatus.SUCCEEDED and not c.run.result_summary:
         yield ("info", "no_result_summary", None, "The run succeeded without a result_summary.")
-    if c.status == "failed" and not c.run.error:
+    if c.status == RunStatus.FAILED and not c.run.error:
         yield ("warning", "failed_without_error", None, "The run failed without an error message.")
 
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 import pandas as pd
 
 from ._runlike import is_runlike
-from .types import EventType, ExecutionMode, RunStatus, StepStatus
+from .types import ACTIVE_RUN_STATUSES, EventType, ExecutionMode, RunStatus, StepStatus
 
 __all__ = [
     "AGENT_COLUMNS",
@@ -98,6 +98,9 @@ RUN_STATUS = pd.CategoricalDtype([s.value for s in RunStatus], ordered=True)
 STEP_STATUS = pd.CategoricalDtype([s.value for s in StepStatus], ordered=True)
 EVENT_TYPE = pd.CategoricalDtype([t.value for t in EventType], ordered=True)
 EXECUTION_MODE = pd.CategoricalDtype([m.value for m in ExecutionMode], ordered=True)
+
+# Finished steps that ran (and so have a duration): not the skipped ones.
+ENDED_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.FAILED})
 
 _TEXT: Final = "string"
 _TIME: Final = "datetime64[us, UTC]"
@@ -197,7 +200,7 @@ def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None
             "error": _TEXT,
         },
     )
-    active = frame["status"].isin(["pending", "running", "paused"]) & frame["finished_at"].isna()
+    active = frame["status"].isin(ACTIVE_RUN_STATUSES) & frame["finished_at"].isna()
     _durations(frame, "started_at", "finished_at", active, _now(now))
     return _flatten(frame, ["input", "metadata", "result_payload"]) if flatten else frame
 
@@ -220,7 +223,7 @@ def steps_frame(items: Any, *, flatten: bool = False, now: datetime | None = Non
             "completed_at": _TIME,
         },
     )
-    running = (frame["status"] == "in_progress") & frame["started_at"].notna()
+    running = (frame["status"] == StepStatus.IN_PROGRESS) & frame["started_at"].notna()
     _durations(frame, "started_at", "completed_at", running, _now(now))
     return _flatten(frame, ["metadata"]) if flatten else frame
 
@@ -332,10 +335,10 @@ def step_stats(steps: pd.DataFrame) -> pd.DataFrame:
                 for c in columns
             }
         )
-    finished = steps["status"].isin(["completed", "failed"])
+    finished = steps["status"].isin(ENDED_STEP_STATUSES)
     grouped = steps.assign(
         _finished=finished,
-        _failed=steps["status"] == "failed",
+        _failed=steps["status"] == StepStatus.FAILED,
         _done_s=steps["duration_s"].where(finished & ~steps["is_running"]),
     )
     stats = grouped.groupby("step_id", observed=True, sort=False).agg(

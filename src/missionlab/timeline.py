@@ -36,7 +36,7 @@ from ._figure import (
 )
 from ._runlike import RunLike, is_runlike
 from .frames import events_frame, steps_frame
-from .types import EventType
+from .types import ACTIVE_RUN_STATUSES, EventType, RunStatus
 
 __all__ = ["EVENT_SYMBOLS", "STEP_COLORS", "LiveGantt", "gantt", "paused_intervals", "theme_neutral"]
 
@@ -88,13 +88,13 @@ def _events(events: Any) -> pd.DataFrame:
 
 def paused_intervals(events: pd.DataFrame, end: datetime) -> list[tuple[Any, Any]]:
     """(start, end) of each time the run was paused, from its status_change events."""
-    changes = events[events["type"] == "status_change"]
+    changes = events[events["type"] == EventType.STATUS_CHANGE]
     intervals, paused_at = [], None
     for timestamp, payload in zip(changes["timestamp"], changes["payload"], strict=True):
         payload = payload if isinstance(payload, dict) else {}
-        if payload.get("to") == "paused" and paused_at is None:
+        if payload.get("to") == RunStatus.PAUSED and paused_at is None:
             paused_at = timestamp
-        elif payload.get("from") == "paused" and paused_at is not None:
+        elif payload.get("from") == RunStatus.PAUSED and paused_at is not None:
             intervals.append((paused_at, timestamp))
             paused_at = None
     if paused_at is not None:
@@ -287,7 +287,7 @@ def _layout(
             }
         )
 
-    active = run is not None and run.status in ("pending", "running", "paused")
+    active = run is not None and run.status in ACTIVE_RUN_STATUSES
     finished_at = getattr(run, "finished_at", None)
     if run is not None:
         vline(run.started_at, "start", "#8a8a8a", "dot")
@@ -302,7 +302,7 @@ def _layout(
     if title is None:
         name = getattr(mission, "name", None) or "Run"
         run_id = getattr(run, "run_id", None) or (steps["run_id"].iloc[0] if len(steps) else "")
-        status = getattr(getattr(run, "status", None), "value", None)
+        status = getattr(run, "status", None)
         title = f"{name} · run {str(run_id)[:8]}" + (f" · {status}" if status else "")
     rows = len(keys)
     height = min(max(380, ROW_HEIGHT * rows + 120), MAX_HEIGHT)
