@@ -64,6 +64,7 @@ if _typing.TYPE_CHECKING:
     from ._pagination import AsyncPage, SyncPage
     from .diagnosis import diagnose
     from .frames import to_frame
+    from .history import History, fetch_history
     from .models import Event, Mission, PlanStep, Run, TelnyxAgent
     from .recorder import RecorderError, RunRecorder
     from .timeline import gantt
@@ -87,7 +88,9 @@ _LAZY = {
     "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
     "diagnose": "missionlab.diagnosis",
+    "fetch_history": "missionlab.history",
     "gantt": "missionlab.timeline",
+    "History": "missionlab.history",
     "load_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
     "to_frame": "missionlab.frames",
@@ -107,6 +110,7 @@ __all__ = [
     "Event",
     "EventType",
     "ExecutionMode",
+    "History",
     "InternalServerError",
     "InvalidArgumentError",
     "MissingAPIKeyError",
@@ -130,6 +134,7 @@ __all__ = [
     "browse",
     "connect",
     "diagnose",
+    "fetch_history",
     "gantt",
     "load_run",
     "to_frame",

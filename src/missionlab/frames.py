@@ -1,26 +1,34 @@
 """Tidy pandas DataFrames of missions, runs, plan steps, events and linked agents.
 
-Every frame has fixed columns in a fixed order (the ``*_COLUMNS`` lists below), ids
-as strings, timestamps as tz-aware UTC datetimes, statuses and types as ordered
-categoricals holding every documented value, and durations both as timedelta and
-seconds. Items still in progress are measured to "now" and flagged ``is_running``.
-Nested ``metadata``/``payload``/``input`` stay as dict columns; ``flatten=True``
-adds them as prefixed columns (``metadata.team``). Empty input gives an empty frame
-with the same columns and dtypes.
+Every frame has fixed columns in a fixed order (the ``*_COLUMNS`` lists below), ids and
+text as Arrow-backed strings, timestamps as tz-aware UTC datetimes, statuses and types as
+ordered categoricals holding every documented value (then any value the server sends that
+missionlab does not know yet, kept under its own name), and durations both as timedelta
+and seconds. Items still in progress are measured to "now" and flagged ``is_running``.
+Nested ``metadata``/``payload``/``input`` are kept as compact JSON text (far smaller than
+dicts, at any depth; ``json.loads`` gives the object back); ``flatten=True`` adds their
+fields as prefixed columns (``metadata.team``). Empty input gives an empty frame with the same
+columns and dtypes.
 
-Inputs may be our models, pages or iterators of them, envelopes (``.data``), lists
-of dicts, or the official ``telnyx`` SDK's objects.
+Inputs may be plain JSON dicts (the fast path: ``fetch_all(as_dicts=True)``, see
+:func:`missionlab.fetch_frames`), our models, pages or iterators of them, envelopes
+(``.data``), or the official ``telnyx`` SDK's objects; each column is built from every
+item at once, and every kind of input gives the same frame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from . import _columns as c
+from ._jsontext import json_object
 from ._runlike import is_runlike
+from ._steps import TIMES_FROM, plan_order, times_from
 from .types import ACTIVE_RUN_STATUSES, EventType, ExecutionMode, RunStatus, StepStatus
 
 __all__ = [
@@ -29,7 +37,9 @@ __all__ = [
     "MISSION_COLUMNS",
     "RUN_COLUMNS",
     "STEP_COLUMNS",
+    "TIMES_FROM",
     "agents_frame",
+    "as_events_frame",
     "events_frame",
     "missions_frame",
     "outcomes_over_time",
@@ -76,6 +86,7 @@ STEP_COLUMNS = [
     "status",
     "started_at",
     "completed_at",
+    "times_from",
     "duration",
     "duration_s",
     "is_running",
@@ -99,52 +110,78 @@ STEP_STATUS = pd.CategoricalDtype([s.value for s in StepStatus], ordered=True)
 EVENT_TYPE = pd.CategoricalDtype([t.value for t in EventType], ordered=True)
 EXECUTION_MODE = pd.CategoricalDtype([m.value for m in ExecutionMode], ordered=True)
 
+FLATTEN_LEVELS = 16  # nesting levels that flatten=True turns into columns (deeper stay objects)
+
 # Finished steps that ran (and so have a duration): not the skipped ones.
 ENDED_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.FAILED})
 
-_TEXT: Final = "string"
-_TIME: Final = "datetime64[us, UTC]"
+
+def _category(dtype: pd.CategoricalDtype) -> Callable[[list[Any]], pd.Categorical]:
+    known = list(dtype.categories)
+    return lambda values: c.category(values, known)
 
 
-def _records(items: Any) -> list[dict[str, Any]]:
-    """Plain dicts from models, envelopes, pages, iterators or dicts."""
-    data = getattr(items, "data", None)
-    if data is not None and not isinstance(items, Mapping):
-        items = data
-    if isinstance(items, Mapping) or hasattr(items, "model_dump"):
-        items = [items]
-    records = []
-    for item in items if isinstance(items, Iterable) else [items]:
-        if hasattr(item, "model_dump"):
-            item = item.model_dump(mode="python")
-        elif hasattr(item, "to_dict") and not isinstance(item, Mapping):
-            item = item.to_dict()
-        if not isinstance(item, Mapping):
-            raise TypeError(f"cannot make a row of {type(item).__name__}")
-        records.append({k: getattr(v, "value", v) for k, v in item.items()})
-    return records
+_MISSION_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "mission_id": c.text,
+    "name": c.text,
+    "execution_mode": _category(EXECUTION_MODE),
+    "model": c.text,
+    "description": c.text,
+    "instructions": c.text,
+    "created_at": c.times,
+    "updated_at": c.times,
+    "metadata": c.nested,
+}
+_RUN_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "run_id": c.text,
+    "mission_id": c.text,
+    "status": _category(RUN_STATUS),
+    "started_at": c.times,
+    "finished_at": c.times,
+    "updated_at": c.times,
+    "result_summary": c.text,
+    "error": c.text,
+    "input": c.nested,
+    "metadata": c.nested,
+    "result_payload": c.nested,
+}
+_STEP_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "run_id": c.text,
+    "step_id": c.text,
+    "parent_step_id": c.text,
+    "sequence": c.integers,
+    "description": c.text,
+    "status": _category(STEP_STATUS),
+    "started_at": c.times,
+    "completed_at": c.times,
+    "metadata": c.nested,
+}
+_EVENT_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "run_id": c.text,
+    "event_id": c.text,
+    "timestamp": c.times,
+    "type": _category(EVENT_TYPE),
+    "step_id": c.text,
+    "agent_id": c.text,
+    "summary": c.text,
+    "idempotency_key": c.text,
+    "payload": c.nested,
+}
+_AGENT_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "run_id": c.text,
+    "telnyx_agent_id": c.text,
+    "created_at": c.times,
+}
+
+
+def _frame(items: list[Any], fields: dict[str, Callable[[list[Any]], Any]]) -> pd.DataFrame:
+    """One typed column per field, each built from every item's value at once."""
+    read = c.field_reader(items)
+    return pd.DataFrame({name: convert(read(name)) for name, convert in fields.items()}, copy=False)
 
 
 def _now(now: datetime | None) -> pd.Timestamp:
     return pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC")
-
-
-def _frame(records: list[dict[str, Any]], columns: list[str], dtypes: dict[str, Any]) -> pd.DataFrame:
-    frame = (
-        pd.DataFrame.from_records(records, columns=columns)
-        if records
-        else pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    )
-    for column, dtype in dtypes.items():
-        if column not in frame:
-            continue
-        if dtype == _TIME:
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601").astype(_TIME)
-        elif dtype == _TEXT:
-            frame[column] = frame[column].astype(_TEXT)
-        else:
-            frame[column] = frame[column].astype(dtype)
-    return frame
 
 
 def _durations(frame: pd.DataFrame, start: str, end: str, running: pd.Series, now: Any) -> None:
@@ -158,8 +195,8 @@ def _flatten(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     for column in columns:
         if column not in frame or frame.empty:
             continue
-        values = frame[column].map(lambda v: v if isinstance(v, dict) else {})
-        flat = pd.json_normalize(values.tolist()).add_prefix(f"{column}.")
+        values = [json_object(text) for text in frame[column].tolist()]
+        flat = pd.json_normalize(values, max_level=FLATTEN_LEVELS).add_prefix(f"{column}.")
         flat.index = frame.index
         frame = pd.concat([frame, flat], axis=1)
     return frame
@@ -167,122 +204,61 @@ def _flatten(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 def missions_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Missions, one row each, in the order given."""
-    frame = _frame(
-        _records(items),
-        MISSION_COLUMNS,
-        {
-            "mission_id": _TEXT,
-            "name": _TEXT,
-            "execution_mode": EXECUTION_MODE,
-            "model": _TEXT,
-            "description": _TEXT,
-            "instructions": _TEXT,
-            "created_at": _TIME,
-            "updated_at": _TIME,
-        },
-    )
+    frame = _frame(c.items_of(items), _MISSION_FIELDS)[MISSION_COLUMNS]
     return _flatten(frame, ["metadata"]) if flatten else frame
 
 
 def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None) -> pd.DataFrame:
-    """Runs, with durations (active runs measured to now)."""
-    frame = _frame(
-        _records(items),
-        RUN_COLUMNS,
-        {
-            "run_id": _TEXT,
-            "mission_id": _TEXT,
-            "status": RUN_STATUS,
-            "started_at": _TIME,
-            "finished_at": _TIME,
-            "updated_at": _TIME,
-            "result_summary": _TEXT,
-            "error": _TEXT,
-        },
-    )
+    """Runs, with durations (active runs measured to now).
+
+    A status missionlab does not know (say ``queued``) is kept as an extra category; such a
+    run counts as running only while it has no ``finished_at`` and is not known to be over.
+    """
+    frame = _frame(c.items_of(items), _RUN_FIELDS)
     active = frame["status"].isin(ACTIVE_RUN_STATUSES) & frame["finished_at"].isna()
     _durations(frame, "started_at", "finished_at", active, _now(now))
+    frame = frame[RUN_COLUMNS]
     return _flatten(frame, ["input", "metadata", "result_payload"]) if flatten else frame
 
 
-def steps_frame(items: Any, *, flatten: bool = False, now: datetime | None = None) -> pd.DataFrame:
-    """Plan steps in plan order (by sequence, children right after their parent), with depth."""
-    records = _records(items)
-    frame = _frame(
-        _plan_order(records),
-        STEP_COLUMNS,
-        {
-            "run_id": _TEXT,
-            "step_id": _TEXT,
-            "parent_step_id": _TEXT,
-            "sequence": "Int64",
-            "depth": "int64",
-            "description": _TEXT,
-            "status": STEP_STATUS,
-            "started_at": _TIME,
-            "completed_at": _TIME,
-        },
-    )
+def steps_frame(
+    items: Any, *, events: Any = None, flatten: bool = False, now: datetime | None = None
+) -> pd.DataFrame:
+    """Plan steps in plan order (by sequence, children right after their parent), with depth.
+
+    With the run's ``events`` (items or an events frame), a step the plan gives no
+    ``started_at``/``completed_at`` gets them from its ``step_started`` and
+    ``step_completed``/``step_failed`` events (the published API does not promise step
+    times); ``times_from`` says where each step's times came from.
+    """
+    frame = _frame(c.items_of(items), _STEP_FIELDS)
+    order, depth = plan_order(frame["run_id"], frame["step_id"], frame["parent_step_id"], frame["sequence"])
+    frame = frame.take(order).reset_index(drop=True)
+    frame["depth"] = np.asarray(depth, dtype="int64")
+    times_from(frame, None if events is None else as_events_frame(events))
     running = (frame["status"] == StepStatus.IN_PROGRESS) & frame["started_at"].notna()
     _durations(frame, "started_at", "completed_at", running, _now(now))
+    frame = frame[STEP_COLUMNS]
     return _flatten(frame, ["metadata"]) if flatten else frame
-
-
-def _plan_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Depth-first by sequence per run, each child under its parent, with ``depth`` set."""
-    by_run: dict[Any, list[dict[str, Any]]] = {}
-    for record in records:
-        by_run.setdefault(record.get("run_id"), []).append(record)
-    ordered: list[dict[str, Any]] = []
-    for steps in by_run.values():
-        ids = {s.get("step_id") for s in steps}
-        children: dict[Any, list[dict[str, Any]]] = {}
-        for step in steps:
-            parent = step.get("parent_step_id")
-            children.setdefault(parent if parent in ids else None, []).append(step)
-        for group in children.values():
-            group.sort(key=lambda s: (s.get("sequence") is None, s.get("sequence") or 0))
-        seen: set[Any] = set()
-        stack = [(s, 0) for s in reversed(children.get(None, []))]
-        while stack:
-            step, depth = stack.pop()
-            if step.get("step_id") in seen:
-                continue
-            seen.add(step.get("step_id"))
-            ordered.append({**step, "depth": depth})
-            stack.extend((c, depth + 1) for c in reversed(children.get(step.get("step_id"), [])))
-        # steps caught in a parent cycle are still listed, at the top level
-        ordered.extend({**s, "depth": 0} for s in steps if s.get("step_id") not in seen)
-    return ordered
 
 
 def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Events, in the order given (a run's events come oldest first)."""
-    frame = _frame(
-        _records(items),
-        EVENT_COLUMNS,
-        {
-            "run_id": _TEXT,
-            "event_id": _TEXT,
-            "timestamp": _TIME,
-            "type": EVENT_TYPE,
-            "step_id": _TEXT,
-            "agent_id": _TEXT,
-            "summary": _TEXT,
-            "idempotency_key": _TEXT,
-        },
-    )
+    frame = _frame(c.items_of(items), _EVENT_FIELDS)
     return _flatten(frame, ["payload"]) if flatten else frame
+
+
+def as_events_frame(events: Any) -> pd.DataFrame:
+    """``events`` as an events frame (a frame is returned as it is)."""
+    return events if isinstance(events, pd.DataFrame) else events_frame(events)
 
 
 def agents_frame(items: Any) -> pd.DataFrame:
     """Telnyx agents linked to runs."""
-    return _frame(
-        _records(items), AGENT_COLUMNS, {"run_id": _TEXT, "telnyx_agent_id": _TEXT, "created_at": _TIME}
-    )
+    return _frame(c.items_of(items), _AGENT_FIELDS)
 
 
-_KINDS = [  # (a key only this kind has, its frame function), checked in order
+_KINDS = [  # (a field only this kind has, its frame function), checked in order
     ("event_id", events_frame),
     ("sequence", steps_frame),
     ("telnyx_agent_id", agents_frame),
@@ -292,24 +268,29 @@ _KINDS = [  # (a key only this kind has, its frame function), checked in order
 
 
 def to_frame(obj: Any, **kwargs: Any) -> pd.DataFrame:
-    """Any model, page, envelope, list or iterator of API objects -> its DataFrame.
+    """Any model, page, envelope, list or iterator of API objects (or plain JSON dicts)
+    -> its DataFrame; a :class:`~missionlab.RunTrace` gives its steps frame.
 
-    A page gives the items of that page; use ``page.fetch_all()`` for every page.
+    A page gives the items of that page; for a whole list use :func:`missionlab.fetch_frames`
+    or ``page.fetch_all()``.
     """
     if is_runlike(obj):
         steps: pd.DataFrame = obj.steps_frame
         return steps
-    records = _records(obj)
-    if not records:
+    items = c.items_of(obj)
+    if not items:
         raise ValueError(
             "to_frame() cannot tell the kind of an empty input: use "
             "missions_frame, runs_frame, steps_frame, events_frame or agents_frame"
         )
+    first = items[0]
+    has = first.__contains__ if isinstance(first, Mapping) else lambda key: hasattr(first, key)
     for key, function in _KINDS:
-        if key in records[0]:
-            result: pd.DataFrame = function(records, **kwargs)
+        if has(key):
+            result: pd.DataFrame = function(items, **kwargs)
             return result
-    raise TypeError(f"to_frame() does not know objects with fields {sorted(records[0])[:8]}")
+    fields = sorted(first) if isinstance(first, Mapping) else sorted(vars(first))
+    raise TypeError(f"to_frame() does not know objects with fields {fields[:8]}")
 
 
 # -- fleet views ------------------------------------------------------------------------------
@@ -318,21 +299,21 @@ def to_frame(obj: Any, **kwargs: Any) -> pd.DataFrame:
 def step_stats(steps: pd.DataFrame) -> pd.DataFrame:
     """Per-step duration statistics across runs: count, median, p95, failure rate.
 
-    ``steps`` is a steps frame of many runs (e.g. from ``fetch_steps``); steps are
-    grouped by ``step_id``. Sorted slowest (median) first.
+    ``steps`` is a steps frame of many runs (e.g. ``fetch_history(client, steps=True).steps``);
+    steps are grouped by ``step_id``. Sorted slowest (median) first.
     """
     columns = ["step_id", "description", "runs", "finished", "median_s", "p95_s", "max_s", "failure_rate"]
     if steps.empty:
         return pd.DataFrame(
             {
-                c: pd.Series(
+                name: pd.Series(
                     dtype="float64"
-                    if c.endswith(("_s", "rate"))
+                    if name.endswith(("_s", "rate"))
                     else "int64"
-                    if c in ("runs", "finished")
-                    else "string"
+                    if name in ("runs", "finished")
+                    else c.TEXT
                 )
-                for c in columns
+                for name in columns
             }
         )
     finished = steps["status"].isin(ENDED_STEP_STATUSES)
@@ -352,19 +333,21 @@ def step_stats(steps: pd.DataFrame) -> pd.DataFrame:
     )
     stats["failure_rate"] = stats["failed"] / stats["finished"].where(stats["finished"] > 0)
     stats = stats.drop(columns="failed").reset_index()
-    stats["step_id"] = stats["step_id"].astype("string")
+    stats["step_id"] = stats["step_id"].astype(c.TEXT)
     return stats.sort_values("median_s", ascending=False, na_position="last", ignore_index=True)[columns]
 
 
 def outcomes_over_time(runs: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
-    """Run counts per period (rows) and status (columns), by ``started_at``."""
+    """Run counts per period (rows) and status (columns), by ``started_at``.
+
+    The columns are every documented status, then any status missionlab does not know.
+    """
+    statuses = list(runs["status"].cat.categories) if "status" in runs else list(RUN_STATUS.categories)
     if runs.empty:
-        return pd.DataFrame(
-            columns=pd.CategoricalIndex(RUN_STATUS.categories, dtype=RUN_STATUS), dtype="int64"
-        )
+        return pd.DataFrame(columns=pd.Index(statuses, name="status"), dtype="int64")
     grouper = pd.Grouper(key="started_at", freq=freq)
     table = runs.groupby([grouper, "status"], observed=False).size().unstack("status", fill_value=0)
-    table = table.reindex(columns=RUN_STATUS.categories, fill_value=0).astype("int64")
+    table = table.reindex(columns=statuses, fill_value=0).astype("int64")
     table.index.name = "period"
-    table.columns = pd.Index(list(RUN_STATUS.categories), name="status")
+    table.columns = pd.Index(statuses, name="status")
     return table

@@ -34,6 +34,7 @@ from ._figure import (
     _objects,
     theme_neutral,
 )
+from ._jsontext import json_object
 from ._runlike import RunLike, is_runlike
 from .frames import events_frame, steps_frame
 from .types import ACTIVE_RUN_STATUSES, EventType, RunStatus
@@ -90,8 +91,8 @@ def paused_intervals(events: pd.DataFrame, end: datetime) -> list[tuple[Any, Any
     """(start, end) of each time the run was paused, from its status_change events."""
     changes = events[events["type"] == EventType.STATUS_CHANGE]
     intervals, paused_at = [], None
-    for timestamp, payload in zip(changes["timestamp"], changes["payload"], strict=True):
-        payload = payload if isinstance(payload, dict) else {}
+    for timestamp, text in zip(changes["timestamp"], changes["payload"], strict=True):
+        payload = json_object(text)
         if payload.get("to") == RunStatus.PAUSED and paused_at is None:
             paused_at = timestamp
         elif payload.get("from") == RunStatus.PAUSED and paused_at is not None:
@@ -153,7 +154,7 @@ def _fill(
             "start": _fmt_time(steps["started_at"]),
             "end": _fmt_time(end),
             "duration": _fmt_duration(steps["duration_s"]),
-            "metadata": steps["metadata"].map(lambda m: _esc(m, 200) if m else ""),
+            "metadata": steps["metadata"].map(lambda m: _esc(m, 200)),
         }
     )
     bar_template = (
@@ -222,7 +223,7 @@ def _add_events(figure: go.Figure, events: pd.DataFrame, rows: set[str]) -> None
             {
                 "summary": part["summary"].map(_esc),
                 "agent": part["agent_id"].map(_esc),
-                "payload": part["payload"].map(lambda p: _esc(p, 200) if p else ""),
+                "payload": part["payload"].map(lambda p: _esc(p, 200)),
                 "time": _fmt_time(part["timestamp"]),
                 "step": part["step_id"].map(_esc),
             }

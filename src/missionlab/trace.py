@@ -39,7 +39,7 @@ class RunTrace:
     def steps_frame(self) -> pd.DataFrame:
         from .frames import steps_frame
 
-        return steps_frame(self.steps)
+        return steps_frame(self.steps, events=self.events_frame)
 
     @cached_property
     def events_frame(self) -> pd.DataFrame:

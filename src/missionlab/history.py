@@ -1,0 +1,113 @@
+"""The organization's history as DataFrames: runs, events and plan steps of many runs.
+
+``fetch_history(client)`` is the fast way to them: every list is fetched at the largest
+page size, pages concurrently, and read as plain JSON dicts straight into typed columns
+(no model per item); plans, which come one run at a time, are fetched concurrently.
+"""
+
+from __future__ import annotations
+
+import inspect
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ._validate import MAX_PAGE_SIZE
+from .frames import events_frame, runs_frame, steps_frame
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["History", "fetch_history"]
+
+PLAN_FETCHES = 8  # plans fetched at a time
+PROGRESS_DELAY = 0.5  # seconds before a progress bar appears, as for pages
+
+
+@dataclass(frozen=True)
+class History:
+    """Runs, events and (when asked for) plan steps, as the frames of :mod:`missionlab.frames`."""
+
+    runs: pd.DataFrame
+    events: pd.DataFrame
+    steps: pd.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        steps = "" if self.steps is None else f", {len(self.steps):,} steps"
+        return f"<History {len(self.runs):,} runs, {len(self.events):,} events{steps}>"
+
+
+def fetch_history(
+    client: Client,
+    *,
+    mission_id: str | None = None,
+    events: bool = True,
+    steps: bool = False,
+    progress: bool | None = None,
+) -> History:
+    """Every run of the organization (or of ``mission_id``) with their events, as frames.
+
+    - ``runs``: newest first, as the API lists them (:func:`~missionlab.frames.runs_frame`);
+    - ``events``: every event of those runs, newest first (the organization's event list,
+      kept to the mission's runs when ``mission_id`` is given); ``events=False`` skips them;
+    - ``steps``: with ``steps=True``, every run's plan (one request per run, 8 at a time),
+      in the order of ``runs``, each plan in plan order, step times completed from the
+      step events when the plan lacks them.
+
+    ``progress``: None shows progress bars only when fetching takes more than half a
+    second, True always, False never.
+    """
+    runs_api = client.missions.runs
+    first = (
+        runs_api.list(mission_id, page_size=MAX_PAGE_SIZE)
+        if mission_id is not None
+        else runs_api.list_runs(page_size=MAX_PAGE_SIZE)
+    )
+    runs = runs_frame(_all_items(first, progress))
+    events_df = events_frame([])
+    if events:
+        events_df = events_frame(_all_items(client.missions.list_events(page_size=MAX_PAGE_SIZE), progress))
+        if mission_id is not None:
+            events_df = events_df[events_df["run_id"].isin(runs["run_id"])].reset_index(drop=True)
+    steps_df = _plans(client, runs, events_df if events else None, progress) if steps else None
+    return History(runs, events_df, steps_df)
+
+
+def _all_items(page: Any, progress: bool | None) -> list[Any]:
+    """Every item of a list: plain dicts when the client can give them, else models."""
+    if "as_dicts" in inspect.signature(page.fetch_all).parameters:
+        items: list[Any] = page.fetch_all(progress=progress, as_dicts=True)
+    else:  # a client without the dict path gives models, read field by field
+        items = page.fetch_all(progress=progress)
+    return items
+
+
+def _plans(
+    client: Client, runs: pd.DataFrame, events: pd.DataFrame | None, progress: bool | None
+) -> pd.DataFrame:
+    plan = client.missions.runs.plan
+
+    def one(ids: tuple[str, str]) -> list[Any]:
+        run_id, mission_id = ids
+        return list(plan.retrieve(run_id, mission_id=mission_id).data)
+
+    pairs = list(zip(runs["run_id"], runs["mission_id"], strict=True))
+    bar = (
+        None
+        if progress is False
+        else tqdm(total=len(pairs), unit="plan", desc="Plans", delay=0 if progress else 0.5)
+    )
+    plans = []
+    try:
+        with ThreadPoolExecutor(PLAN_FETCHES, "missionlab-plans") as pool:
+            for steps in pool.map(one, pairs):
+                plans.extend(steps)
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return steps_frame(plans, events=events)
