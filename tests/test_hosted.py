@@ -5,14 +5,21 @@ step, statuses and event types missionlab does not know, a 250-deep payload."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
-from missionlab import frames
+from missionlab import charts, frames, timeline
+from missionlab._figure import UNKNOWN_COLOR
+from missionlab._gantt import NO_PAUSES, PAUSED_ASSUMED, UNKNOWN_SYMBOL
+from missionlab.diagnosis import diagnose
 
 HOSTED = Path(__file__).parent / "data" / "hosted"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -93,3 +100,141 @@ def test_deep_payloads_are_text_at_any_depth() -> None:
         # the first 16 levels become columns; text nested deeper than a parser reads stays text
         expected = {"payload" + ".next" * 17} if levels == 250 else set()
         assert set(flat) - set(frames.EVENT_COLUMNS) == expected
+
+
+@dataclass
+class HostedRun:
+    """A hosted run as plain JSON dicts: what every view accepts as a run (``RunLike``)."""
+
+    run: dict[str, Any]
+    mission: dict[str, Any]
+    plan: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+    @cached_property
+    def events_frame(self) -> pd.DataFrame:
+        return frames.events_frame(self.events)
+
+    @cached_property
+    def steps_frame(self) -> pd.DataFrame:
+        return frames.steps_frame(self.plan, events=self.events_frame, now=NOW)
+
+
+def hosted(**run: Any) -> HostedRun:
+    return HostedRun(
+        {**answer("run.json"), **run}, answer("mission.json"), answer("plan.json"), answer("events.json")
+    )
+
+
+def by_meta(figure: go.Figure) -> dict[str, Any]:
+    return {t.meta: t for t in figure.data}
+
+
+def rows_of(figure: go.Figure, trace: Any) -> list[str]:
+    return [figure.layout.meta["rows"][int(y)] for y in trace.y]
+
+
+def test_gantt_of_a_hosted_run() -> None:
+    figure = timeline.gantt(hosted(), now=NOW)
+    traces = by_meta(figure)
+    assert list(traces) == [
+        "bar:completed",
+        "bar:failed",
+        "mark:pending",
+        "mark:skipped",
+        "mark:blocked",  # an unknown status, after the documented ones
+        *(f"event:{t}" for t in ["step_started", "step_completed", "step_failed", "tool_call"]),
+        *(f"event:{t}" for t in ["tool_result", "message", "error", "llm_call"]),
+    ]
+    completed, failed = traces["bar:completed"], traces["bar:failed"]
+    assert rows_of(figure, completed) == ["classify", "account"] and rows_of(figure, failed) == ["search"]
+    # the account and search steps have no times in the plan: read from their step events
+    assert list(completed.base) == ["2026-11-20T09:00:05", "2026-11-20T09:00:25"]
+    assert list(completed.x) == [15_000, 47_000] and list(failed.x) == [156_000]
+    classify, account = completed.customdata
+    assert (classify[2], classify[3]) == ("2026-11-20 09:00:05", "2026-11-20 09:00:20")
+    assert account[2] == "2026-11-20 09:00:25 (from events)"
+    assert account[3] == "2026-11-20 09:01:12 (from events)"
+    assert "kb.search" in failed.customdata[0][5]  # its metadata
+    blocked = traces["mark:blocked"]
+    assert blocked.name == "blocked" and blocked.marker.color == UNKNOWN_COLOR and blocked.showlegend
+    assert rows_of(figure, blocked) == ["search.index"] and blocked.customdata[0][1] == "blocked"
+    llm = traces["event:llm_call"]
+    assert llm.name == "llm_call" and llm.marker.color == UNKNOWN_COLOR
+    assert llm.marker.symbol == UNKNOWN_SYMBOL and rows_of(figure, llm) == ["search"]
+    assert "llm_call" in llm.hovertemplate and '"total_tokens":812' in llm.hovertext[0]
+    messages = traces["event:message"]  # no step_id: on the run's row
+    assert rows_of(figure, messages) == ["__run__", "__run__"]
+    assert list(messages.customdata) == ["run · agent: agent-7", "run · agent: "]
+    # one legend entry per name, and the legend says what the hover says
+    legend = [t.name for t in figure.data if t.showlegend is not False]
+    assert sorted(legend) == sorted(set(legend))
+    for trace in figure.data:
+        if trace.meta.startswith(("bar:", "mark:")):
+            assert {row[1] for row in trace.customdata} == {trace.name}
+    assert figure.layout.title.subtitle.text == NO_PAUSES  # said, not silently missing
+    assert [s.name for s in figure.layout.shapes] == ["start", "end"]
+    go.Figure(figure.to_dict())  # every property valid for plotly
+
+
+def test_a_paused_hosted_run_is_shaded_from_its_last_update() -> None:
+    trace = hosted(status="paused", updated_at="2026-11-20T09:02:30Z", finished_at=None, error=None)
+    figure = timeline.gantt(trace, now=NOW)
+    shapes = {s.name: s for s in figure.layout.shapes}
+    paused = shapes[PAUSED_ASSUMED]
+    assert paused.showlegend and paused.fillcolor == timeline.PAUSED_FILL
+    assert (pd.Timestamp(paused.x0), pd.Timestamp(paused.x1)) == (
+        pd.Timestamp("2026-11-20 09:02:30"),
+        pd.Timestamp("2026-11-20 12:00:00"),
+    )
+    assert "now" in shapes and "paused" not in shapes
+
+
+def test_diagnose_a_hosted_run() -> None:
+    findings = diagnose(hosted(), now=NOW)
+    got = {(f.check, f.step_id if isinstance(f.step_id, str) else None): f for f in findings.itertuples()}
+    assert set(got) == {
+        ("open_step_in_finished_run", "escalate"),
+        ("unknown_status", "search.index"),
+        ("unknown_event_type", None),
+        ("times_from_events", None),
+    }
+    assert got[("open_step_in_finished_run", "escalate")].severity == "warning"
+    assert "'llm_call'" in got[("unknown_event_type", None)].message
+    assert "2 step(s)" in got[("times_from_events", None)].message
+    assert "'account', 'search'" in got[("times_from_events", None)].message
+    assert {f.severity for f in findings.itertuples()} == {"warning", "info"}
+
+
+def test_live_gantt_of_a_hosted_run_adds_new_events() -> None:
+    first = hosted()
+    first.events = first.events[:10]
+    live = timeline.LiveGantt(first, now=NOW)
+    live.update(hosted(), now=NOW)  # six more events, one of a type not drawn yet
+    fresh = timeline.gantt(hosted(), now=NOW)
+    assert [t.meta for t in live.widget.data] == [t.meta for t in fresh.data]
+    for mine, new in zip(live.widget.data, fresh.data, strict=True):
+        for prop in ("x", "y", "text", "customdata", "hovertext", "base", "name"):
+            if prop in new:
+                assert np.array_equal(np.asarray(mine[prop], object), np.asarray(new[prop], object))
+    assert live.widget.layout.title.subtitle.text == NO_PAUSES
+
+
+def test_a_deep_payload_renders_in_the_hover() -> None:
+    for levels in (250, 5000):
+        trace = hosted()
+        trace.events = [*trace.events, {**trace.events[-1], "event_id": "deep", "payload": deep(levels)}]
+        figure = timeline.gantt(trace, now=NOW)
+        text = by_meta(figure)["event:message"].hovertext[-1]
+        assert len(text) == 200 and text.startswith('{"next":{"next":') and text.endswith("…")
+        assert len(figure.to_json()) < 100_000
+
+
+def test_fleet_charts_of_hosted_runs() -> None:
+    runs = frames.runs_frame(answer("runs_page.json"), now=NOW)
+    chart = charts.runs_chart(runs)
+    queued = next(t for t in chart.data if t.name == "queued")
+    assert queued.marker.color == UNKNOWN_COLOR and queued.showlegend
+    assert "queued" in queued.hovertemplate
+    compared = charts.compare_runs([hosted(), hosted()], labels=["a", "b"])
+    assert len(compared.data) == 2 and list(compared.data[0].y) == ["classify", "account", "search"]

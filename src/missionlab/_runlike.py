@@ -7,12 +7,13 @@ Frames, figures and diagnosis read runs through this protocol rather than import
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunLike", "is_runlike"]
+__all__ = ["RunLike", "field", "is_runlike"]
 
 _ATTRIBUTES = ("run", "mission", "steps_frame", "events_frame")
 
@@ -37,3 +38,8 @@ def is_runlike(obj: Any) -> bool:
     """Whether ``obj`` is :class:`RunLike`, checked on its class so that no frame is built."""
     kind = type(obj)
     return all(hasattr(kind, name) or name in getattr(obj, "__dict__", {}) for name in _ATTRIBUTES)
+
+
+def field(obj: Any, name: str) -> Any:
+    """A field of a run or mission given as a model or as a plain dict (None when absent)."""
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)

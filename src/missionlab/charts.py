@@ -16,6 +16,7 @@ from ._figure import (
     LEGEND_ABOVE,
     MAX_LABEL,
     RUN_COLORS,
+    UNKNOWN_COLOR,
     Theme,
     _apply_theme,
     _base_layout,
@@ -25,7 +26,7 @@ from ._figure import (
     _label,
     theme_neutral,
 )
-from ._runlike import RunLike
+from ._runlike import RunLike, field
 from .frames import ENDED_STEP_STATUSES, runs_frame
 from .types import StepStatus
 
@@ -44,7 +45,7 @@ def compare_runs(
     """
     if len(traces) < 2:
         raise ValueError("compare_runs() needs at least two runs")
-    labels = labels or [f"{t.run.run_id[:8]} ({t.run.status})" for t in traces]
+    labels = labels or [f"{str(field(t.run, 'run_id'))[:8]} ({field(t.run, 'status')})" for t in traces]
     order: list[str] = []
     names: dict[str, str] = {}
     for trace in traces:
@@ -57,7 +58,7 @@ def compare_runs(
     figure = go.Figure()
     for index, (trace, label) in enumerate(zip(traces, labels, strict=True)):
         frame = trace.steps_frame[trace.steps_frame["started_at"].notna()]
-        origin = pd.Timestamp(trace.run.started_at).tz_convert("UTC")
+        origin = pd.Timestamp(field(trace.run, "started_at")).tz_convert("UTC")
         offset = (frame["started_at"] - origin).dt.total_seconds()
         failed = frame["status"] == StepStatus.FAILED
         figure.add_trace(
@@ -92,7 +93,7 @@ def compare_runs(
     mission = traces[0].mission
     _base_layout(
         figure,
-        f"{mission.name if mission else 'Runs'} · {len(traces)} runs aligned at their start",
+        f"{field(mission, 'name') if mission else 'Runs'} · {len(traces)} runs aligned at their start",
         top=90,
         legend=LEGEND_ABOVE,
         barmode="group",
@@ -123,10 +124,10 @@ def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral")
         part = frame[frame["status"] == status]
         figure.add_trace(
             go.Bar(
-                name=status,
+                name=_html(status),
                 x=part["started_at"].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
                 y=(part["duration_s"] / 60).tolist(),
-                marker={"color": RUN_COLORS[status]},
+                marker={"color": RUN_COLORS.get(status, UNKNOWN_COLOR)},
                 customdata=list(
                     zip(
                         part["run_id"].astype(str),
@@ -137,7 +138,7 @@ def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral")
                 ),
                 hovertemplate=(
                     "run %{customdata[0]}<br>started %{x}<br>lasted %{customdata[1]}"
-                    "<br>%{customdata[2]}<extra>" + status + "</extra>"
+                    "<br>%{customdata[2]}<extra>" + _html(status).replace("%", "&#37;") + "</extra>"
                 ),
                 showlegend=not part.empty,
             )

@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ._runlike import RunLike
+from ._columns import TEXT
+from ._runlike import RunLike, field
 from .frames import ENDED_STEP_STATUSES
 from .types import (
     FINISHED_STEP_STATUSES,
@@ -37,7 +38,7 @@ class _Context:
 
     def __init__(self, trace: RunLike, now: pd.Timestamp, silence: timedelta) -> None:
         self.run = trace.run
-        self.status = str(trace.run.status)
+        self.status = str(field(trace.run, "status"))
         self.steps = trace.steps_frame
         self.events = trace.events_frame
         self.now = now
@@ -135,9 +136,9 @@ def _silent_steps(c: _Context) -> Iterator[Finding]:
 
 
 def _result_missing(c: _Context) -> Iterator[Finding]:
-    if c.status == RunStatus.SUCCEEDED and not c.run.result_summary:
+    if c.status == RunStatus.SUCCEEDED and not field(c.run, "result_summary"):
         yield ("info", "no_result_summary", None, "The run succeeded without a result_summary.")
-    if c.status == RunStatus.FAILED and not c.run.error:
+    if c.status == RunStatus.FAILED and not field(c.run, "error"):
         yield ("warning", "failed_without_error", None, "The run failed without an error message.")
 
 
@@ -180,6 +181,44 @@ def _overlapping_siblings(c: _Context) -> Iterator[Finding]:
                 )
 
 
+def _unknown_values(c: _Context) -> Iterator[Finding]:
+    """Statuses and event types the published vocabulary does not hold (yet): kept and
+    shown under their own name, said here so that nobody reads them as an error."""
+    if c.status not in set(RunStatus):
+        yield ("info", "unknown_status", None, f"The run's status {c.status!r} is not one missionlab knows.")
+    unknown = ~c.steps["status"].isin(set(StepStatus)) & c.steps["status"].notna()
+    for step_id, status in zip(c.steps["step_id"][unknown], c.steps["status"][unknown], strict=True):
+        yield (
+            "info",
+            "unknown_status",
+            step_id,
+            f"Step {step_id!r} has status {status!r}, which missionlab does not know: it is drawn as is.",
+        )
+    types = c.events["type"][~c.events["type"].isin(set(EventType)) & c.events["type"].notna()]
+    for kind, count in types.astype(str).value_counts(sort=False).items():
+        yield (
+            "info",
+            "unknown_event_type",
+            None,
+            f"{count} event(s) of type {kind!r}, which missionlab does not know.",
+        )
+
+
+def _times_from_events(c: _Context) -> Iterator[Finding]:
+    """Steps whose plan entry has no times (the published API does not promise them): the
+    checks above read their times from their step events."""
+    derived = c.steps[c.steps["times_from"].isin(["events", "start from events", "end from events"])]
+    if len(derived):
+        names = ", ".join(repr(s) for s in derived["step_id"].head(5)) + (", ..." if len(derived) > 5 else "")
+        yield (
+            "info",
+            "times_from_events",
+            None,
+            f"{len(derived)} step(s) have no started_at/completed_at in the plan ({names}): "
+            "their times were read from their step events.",
+        )
+
+
 def _minutes(delta: pd.Timedelta) -> str:
     minutes = delta.total_seconds() / 60
     return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
@@ -195,6 +234,8 @@ CHECKS: list[Callable[[_Context], Iterator[Finding]]] = [
     _result_missing,
     _out_of_order,
     _overlapping_siblings,
+    _unknown_values,
+    _times_from_events,
 ]
 
 
@@ -211,5 +252,5 @@ def diagnose(
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["severity"] = frame["severity"].astype(SEVERITY)
     for column in ("check", "step_id", "message"):
-        frame[column] = frame[column].astype("string")
+        frame[column] = frame[column].astype(TEXT)
     return frame.sort_values("severity", kind="stable", ignore_index=True)
