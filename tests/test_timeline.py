@@ -17,6 +17,7 @@ from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace, load_run
 
 from .conftest import unique
+from .gantt_helpers import assert_same_points
 
 NESTED = {
     "plan": [
@@ -186,11 +187,11 @@ def test_live_gantt_updates_in_place(sim: Sandbox) -> None:
     assert kept and all(before[uid] is after[uid] for uid in kept)  # the same trace objects, updated
     # whatever the builder makes, the widget shows: the same as a figure built from scratch
     fresh = timeline.gantt(trace, title="Watched <run>", max_label=12)
-    assert [t.meta for t in widget.data] == [t.meta for t in fresh.data]
-    for mine, new in zip(widget.data, fresh.data, strict=True):
-        for prop, value in new.to_plotly_json().items():
-            if prop != "uid":  # a widget names its traces itself
-                assert_same(mine[prop], value)
+    assert_same_points(widget, fresh)
+    for mine in widget.data:
+        new = next(t for t in fresh.data if t.meta == mine.meta.removesuffix(":new"))
+        for prop in ("marker", "name", "legendgroup", "hovertemplate", "type"):
+            assert_same(mine[prop], new[prop])
     assert widget.layout.title.text == "Watched &lt;run&gt;"  # options kept across updates
     assert max(len(label.replace("&amp;", "&")) for label in widget.layout.yaxis.ticktext) <= 12 + 6
     assert widget.layout.meta["rows"] == fresh.layout.meta["rows"]
@@ -203,7 +204,7 @@ def assert_same(a: Any, b: Any) -> None:
     if a is None or b is None:
         assert a is None and b is None
     elif hasattr(a, "to_plotly_json"):
-        assert a.to_plotly_json() == b
+        assert a.to_plotly_json() == (b.to_plotly_json() if hasattr(b, "to_plotly_json") else b)
     elif isinstance(a, tuple | list) or hasattr(a, "__array__"):
         assert np.array_equal(np.asarray(a), np.asarray(b))
     else:

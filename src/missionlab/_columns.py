@@ -19,7 +19,18 @@ import pyarrow as pa
 
 from ._jsontext import json_texts
 
-__all__ = ["TEXT", "TIME", "category", "field_reader", "integers", "items_of", "nested", "text", "times"]
+__all__ = [
+    "TEXT",
+    "TIME",
+    "category",
+    "field_reader",
+    "integers",
+    "items_of",
+    "nested",
+    "text",
+    "times",
+    "utc_times",
+]
 
 TEXT = pd.StringDtype("pyarrow")
 TIME = pd.DatetimeTZDtype("us", "UTC")
@@ -42,11 +53,14 @@ def items_of(source: Any) -> list[Any]:
 
 def field_reader(items: Sequence[Any]) -> Callable[[str], list[Any]]:
     """A function giving every item's value of a field (None where it is missing)."""
-    if all(type(item) is dict for item in items):
+    kinds = {type(item) for item in items}
+    if kinds <= {dict}:
         return lambda name: [item.get(name) for item in items]
-    for item in items:
-        if not isinstance(item, Mapping) and not hasattr(item, "__dict__"):
-            raise TypeError(f"cannot make a row of {type(item).__name__}")
+    if not any(issubclass(kind, Mapping) for kind in kinds):
+        for kind in kinds:
+            if not hasattr(kind, "__dict__") or kind in (str, bytes, int, float, bool):
+                raise TypeError(f"cannot make a row of {kind.__name__}")
+        return lambda name: [getattr(item, name, None) for item in items]
     return lambda name: [
         item.get(name) if isinstance(item, Mapping) else getattr(item, name, None) for item in items
     ]
@@ -72,6 +86,11 @@ def times(values: list[Any]) -> pd.api.extensions.ExtensionArray:
             pass  # naive, nanosecond or otherwise unusual: pandas reads every ISO 8601 form
     parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
     return parsed.astype(TIME).array
+
+
+def utc_times(values: np.ndarray[Any, Any]) -> pd.api.extensions.ExtensionArray:
+    """Naive UTC ``datetime64`` values as timezone-aware UTC timestamps."""
+    return pd.DatetimeIndex(values.astype("datetime64[us]"), tz="UTC").array
 
 
 def category(values: list[Any], known: Sequence[str]) -> pd.Categorical:

@@ -11,32 +11,28 @@ step. Only traces that hold points are drawn; each is named by its ``meta``
 
 from __future__ import annotations
 
-import math
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._figure import (
     STEP_COLORS,
     UNKNOWN_COLOR,
     Theme,
-    _base_layout_dict,
-    _dates,
     _esc_all,
     _fmt_duration,
     _html,
     _joined,
     _label,
-    _naive_utc,
     _strings,
-    _themed,
 )
-from ._jsontext import json_object
-from ._runlike import field
-from .types import ACTIVE_RUN_STATUSES, EventType, RunStatus
+from ._gantt_layout import gantt_layout
+from ._runlike import field, is_runlike
+from .frames import as_events_frame, events_frame, steps_frame
+from .types import EventType
 
 RUN_ROW = "__run__"
 EVENT_SYMBOLS = {
@@ -61,13 +57,6 @@ EVENT_COLORS.update(
         "status_change": "#E69F00",
     }
 )
-PAUSED_FILL = "rgba(230, 159, 0, 0.18)"
-PAUSED = "paused"
-PAUSED_ASSUMED = "paused since its last update (assumed: no status events)"
-NO_PAUSES = "Pauses are not recorded in this run's events (it has no status_change events)."
-ROW_HEIGHT = 22
-MAX_HEIGHT = 4000
-MIN_LABEL_PX = 12  # vertical pixels a tick label needs
 _TIME = "%Y-%m-%d %H:%M:%S"
 EVENT_HOVER = f"%{{x|{_TIME}}}<br>%{{text}}<br>step: %{{customdata}}<br>%{{hovertext}}<extra></extra>"
 BAR_HOVER = (
@@ -90,18 +79,33 @@ class Points(NamedTuple):
     def __add__(self, other: Points) -> Points:  # type: ignore[override]
         return Points(*(np.concatenate([a, b]) for a, b in zip(self, other, strict=True)))
 
+    def take(self, rows: slice) -> Points:
+        return Points(*(values[rows] for values in self))
+
 
 def row_keys(steps: pd.DataFrame) -> list[str]:
     """The row keys: the run's row, then each step id in plan order."""
-    return [RUN_ROW, *steps["step_id"].astype(str).tolist()]
+    return [RUN_ROW, *(str(key) for key in steps["step_id"].tolist())]
 
 
-def _clock(times: pd.Series) -> pa.Array:
-    """UTC times as ``YYYY-mm-dd HH:MM:SS`` text, "—" where missing (numpy writes ISO times
-    several times faster than strftime)."""
-    seconds = times.dt.tz_convert(None).to_numpy(dtype="datetime64[s]")
-    iso = pa.array(np.datetime_as_string(seconds, unit="s"))
-    return pc.replace_substring(pc.replace_substring(iso, "T", " "), "NaT", "—")
+def _utc(times: pd.Series) -> np.ndarray[Any, Any]:
+    """Timestamps as naive UTC ``datetime64[us]`` (NaT where missing)."""
+    return times.to_numpy(dtype="datetime64[us]")
+
+
+def _utc64(moment: pd.Timestamp) -> np.datetime64:
+    return np.datetime64(moment.tz_convert("UTC").tz_localize(None), "us")
+
+
+def _iso(times: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """ISO times, to the millisecond where needed: what a date axis reads."""
+    return np.datetime_as_string(times.astype("datetime64[ms]"), unit="auto")
+
+
+def _clock(times: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Times as ``YYYY-mm-dd HH:MM:SS`` text, "—" where missing."""
+    text = np.char.replace(np.datetime_as_string(times.astype("datetime64[s]"), unit="s"), "T", " ")
+    return np.where(np.isnat(times), "—", text)
 
 
 def _rows_of(keys: list[str], ids: pd.Series) -> np.ndarray[Any, Any]:
@@ -124,11 +128,12 @@ def event_points(events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
     summary = _strings(_esc_all(events["summary"]))
     step_agent = _strings(_joined(step, " · agent: ", _esc_all(events["agent_id"])))
     payload = _strings(_esc_all(events["payload"], 200))
-    x = _dates(events["timestamp"])
+    x = _iso(_utc(events["timestamp"]))
     types = events["type"]
+    codes = types.cat.codes.to_numpy()
     points = {}
-    for event_type in types.cat.categories:
-        mine = (types == event_type).to_numpy()
+    for code, event_type in enumerate(types.cat.categories):
+        mine = codes == code
         if mine.any():
             points[str(event_type)] = Points(
                 x[mine], rows[mine], summary[mine], step_agent[mine], payload[mine]
@@ -136,28 +141,34 @@ def event_points(events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
     return points
 
 
-def _event_traces(points: dict[str, Points]) -> list[dict[str, Any]]:
+def _event_traces(points: dict[str, Points], drawn: dict[str, int] | None) -> list[dict[str, Any]]:
+    """A marker trace per event type. With ``drawn`` (a live Gantt's markers already shown,
+    per type), the markers after those are a second trace of the type (``event:<type>:new``,
+    out of the legend), so that an update sends only them."""
     traces = []
     for event_type, part in points.items():
         color = EVENT_COLORS.get(event_type, UNKNOWN_COLOR)
         name = _html(event_type)
-        traces.append(
-            {
-                "type": "scattergl",
-                "meta": f"event:{event_type}",
-                "name": name,
-                "legendgroup": f"event:{event_type}",
-                "mode": "markers",
-                **part._asdict(),
-                "hovertemplate": f"<b>{name.replace('%', '&#37;')}</b> {EVENT_HOVER}",
-                "marker": {
-                    "symbol": EVENT_SYMBOLS.get(event_type, UNKNOWN_SYMBOL),
-                    "size": 8,
-                    "color": color,
-                    "line": {"width": 1, "color": color},
-                },
-            }
-        )
+        style = {
+            "type": "scattergl",
+            "name": name,
+            "legendgroup": f"event:{event_type}",
+            "mode": "markers",
+            "hovertemplate": f"<b>{name.replace('%', '&#37;')}</b> {EVENT_HOVER}",
+            "marker": {
+                "symbol": EVENT_SYMBOLS.get(event_type, UNKNOWN_SYMBOL),
+                "size": 8,
+                "color": color,
+                "line": {"width": 1, "color": color},
+            },
+        }
+        cut = len(part.x) if drawn is None else min(drawn.get(event_type, 0), len(part.x))
+        if cut:
+            head = part.take(slice(0, cut))._asdict()
+            traces.append({"meta": f"event:{event_type}", **style, **head, "showlegend": True})
+        if cut < len(part.x):
+            tail = part.take(slice(cut, None))._asdict()
+            traces.append({"meta": f"event:{event_type}:new", **style, **tail, "showlegend": not cut})
     return traces
 
 
@@ -167,28 +178,32 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
     if steps.empty:
         return []
     rows = np.arange(1, len(steps) + 1, dtype="int64")
-    end = steps["completed_at"].where(~steps["is_running"], now)
-    times_from = steps["times_from"].astype(object)
-    start_note = np.where(times_from.isin(["events", "start from events"]), " (from events)", "")
-    end_note = np.where(times_from.isin(["events", "end from events"]), " (from events)", "")
+    start, completed = _utc(steps["started_at"]), _utc(steps["completed_at"])
+    end = np.where(steps["is_running"].to_numpy(), _utc64(now), completed)
+    source = steps["times_from"].cat.codes.to_numpy()  # TIMES_FROM's codes: 1 events, 2 start, 3 end
+    start_note = np.where(np.isin(source, [1, 2]), " (from events)", "")
+    end_note = np.where(np.isin(source, [1, 3]), " (from events)", "")
+    statuses = steps["status"]
+    status_names = np.array([_html(str(status)) for status in statuses.cat.categories] + [""])
     hover = np.column_stack(
         [
             _strings(_esc_all(steps["description"])),
-            _strings(_esc_all(steps["status"].astype(str))),
-            _strings(_joined(_clock(steps["started_at"]), pa.array(start_note))),
-            _strings(_joined(_clock(end), pa.array(end_note))),
+            status_names[statuses.cat.codes.to_numpy()],
+            np.char.add(_clock(start), start_note),
+            np.char.add(_clock(end), end_note),
             np.asarray(_fmt_duration(steps["duration_s"]).tolist(), dtype=str),
             _strings(_esc_all(steps["metadata"], 200)),
         ]
     )
-    started = steps["started_at"].notna().to_numpy()
-    at = _dates(steps["completed_at"].where(steps["completed_at"].notna(), origin))
-    base = _dates(steps["started_at"].where(steps["started_at"].notna(), origin))
-    millis = ((end - steps["started_at"]).dt.total_seconds() * 1000).clip(lower=1).to_numpy(dtype="float64")
-    statuses = steps["status"]
+    started = ~np.isnat(start)
+    origin64 = _utc64(origin)
+    at = _iso(np.where(np.isnat(completed), origin64, completed))
+    base = _iso(np.where(started, start, origin64))
+    millis = np.maximum((end - start) / np.timedelta64(1, "ms"), 1.0)
     bars, marks = [], []
-    for status in statuses.cat.categories:
-        mine = (statuses == status).to_numpy()
+    codes = statuses.cat.codes.to_numpy()
+    for code, status in enumerate(statuses.cat.categories):
+        mine = codes == code
         color = STEP_COLORS.get(str(status), UNKNOWN_COLOR)
         name = _html(str(status))
         common = {"name": name, "legendgroup": f"step:{status}", "hovertemplate": BAR_HOVER}
@@ -242,138 +257,6 @@ def run_start(run: Any, steps: pd.DataFrame, events: pd.DataFrame, now: pd.Times
     return min(valid) if valid else now
 
 
-def paused_intervals(events: pd.DataFrame, end: Any) -> list[tuple[Any, Any]]:
-    """(start, end) of each time the run was paused, from its ``status_change`` events."""
-    changes = events[events["type"] == EventType.STATUS_CHANGE]
-    intervals, paused_at = [], None
-    for timestamp, text in zip(changes["timestamp"], changes["payload"], strict=True):
-        payload = json_object(text)
-        if payload.get("to") == RunStatus.PAUSED and paused_at is None:
-            paused_at = timestamp
-        elif payload.get("from") == RunStatus.PAUSED and paused_at is not None:
-            intervals.append((paused_at, timestamp))
-            paused_at = None
-    if paused_at is not None:
-        intervals.append((paused_at, pd.Timestamp(end)))
-    return intervals
-
-
-def _full_height(kind: str, x0: Any, x1: Any, **style: Any) -> dict[str, Any]:
-    """A shape (``"line"`` or ``"rect"``) across the plot's whole height, from ``x0`` to ``x1``."""
-    return {"type": kind, "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1, **style}
-
-
-def _pauses(events: pd.DataFrame, run: Any, end: Any) -> tuple[list[dict[str, Any]], str | None]:
-    """Paused-interval shapes and, when the events cannot tell, a note saying so.
-
-    Pauses are read from ``status_change`` events (a sandbox convention the published API
-    does not promise). Without any, a paused run is shaded from its last update, named as
-    an assumption in the legend, and the figure says that pauses are not recorded.
-    """
-    recorded = bool((events["type"] == EventType.STATUS_CHANGE).any()) if len(events) else False
-    intervals = [(start, stop, PAUSED) for start, stop in paused_intervals(events, end)]
-    paused_now = run is not None and str(field(run, "status")) == RunStatus.PAUSED
-    if paused_now and not recorded and field(run, "updated_at") is not None:
-        intervals.append((field(run, "updated_at"), end, PAUSED_ASSUMED))
-    shapes = []
-    for index, (start, stop, name) in enumerate(intervals):
-        first = all(other != name for _, _, other in intervals[:index])
-        style = {"fillcolor": PAUSED_FILL, "line": {"width": 0}, "layer": "below"}
-        shapes.append(
-            _full_height(
-                "rect",
-                _naive_utc(start),
-                _naive_utc(stop),
-                name=name,
-                legendgroup=name,
-                showlegend=first,
-                **style,
-            )
-        )
-    note = NO_PAUSES if run is not None and not recorded else None
-    return shapes, note
-
-
-def gantt_layout(
-    keys: list[str],
-    labels: list[str],
-    steps: pd.DataFrame,
-    events: pd.DataFrame,
-    run: Any,
-    mission: Any,
-    now: pd.Timestamp,
-    title: str | None,
-    theme: Theme,
-) -> dict[str, Any]:
-    """The Gantt's layout: row labels, start/end/now lines, paused shading, title, size."""
-    shapes: list[dict[str, Any]] = []
-    notes: list[dict[str, Any]] = []
-
-    def vline(x: Any, text: str, color: str, dash: str) -> None:
-        x = _naive_utc(x)
-        shapes.append(
-            _full_height("line", x, x, line={"color": color, "width": 1.5, "dash": dash}, name=text)
-        )
-        notes.append(
-            {
-                "x": x,
-                "y": 1,
-                "xref": "x",
-                "yref": "paper",
-                "text": text,
-                "showarrow": False,
-                "yanchor": "bottom",
-                "font": {"size": 10, "color": color},
-            }
-        )
-
-    status = field(run, "status") if run is not None else None
-    finished_at = field(run, "finished_at") if run is not None else None
-    if run is not None:
-        vline(field(run, "started_at"), "start", "#8a8a8a", "dot")
-        if finished_at is not None:
-            vline(finished_at, "end", "#8a8a8a", "dot")
-    if status in ACTIVE_RUN_STATUSES or bool(steps["is_running"].any()):
-        vline(now, "now", "#D55E00", "dash")
-    paused, note = _pauses(events, run, finished_at or now)
-    shapes = paused + shapes
-    if title is None:
-        name = field(mission, "name") if mission is not None else None
-        run_id = field(run, "run_id") if run is not None else (steps["run_id"].iloc[0] if len(steps) else "")
-        title = f"{name or 'Run'} · run {str(run_id)[:8]}" + (f" · {status}" if status else "")
-    rows = len(keys)
-    height = min(max(380, ROW_HEIGHT * rows + 120), MAX_HEIGHT)
-    # Past what fits, label every n-th row (all rows stay, with full text on hover; zoom in).
-    label_step = max(1, math.ceil(rows * MIN_LABEL_PX / (height - 120)))
-    layout = _base_layout_dict(
-        title,
-        top=80 if note else 60,
-        right=10,
-        legend={"yanchor": "top", "y": 1, "x": 1.01, "font": {"size": 10}, "tracegroupgap": 2},
-        barmode="overlay",
-        hovermode="closest",
-        height=height,
-        shapes=shapes,
-        annotations=notes,
-        meta={"rows": keys},
-        xaxis={"type": "date", "title": None, "showgrid": True},
-        yaxis={
-            "type": "linear",
-            "tickmode": "array",
-            "tickvals": list(range(rows))[::label_step],
-            "ticktext": labels[::label_step],
-            "automargin": True,
-            "range": [rows - 0.5, -0.5],  # reversed: first row on top
-            "zeroline": False,
-            "showgrid": False,
-            "tickfont": {"size": 11 if label_step == 1 else 9},
-        },
-    )
-    if note:
-        layout["title"]["subtitle"] = {"text": note, "font": {"size": 11}}
-    return _themed(layout, theme)
-
-
 def gantt_spec(
     steps: pd.DataFrame,
     events: pd.DataFrame,
@@ -385,8 +268,10 @@ def gantt_spec(
     max_label: int,
     theme: Theme,
     points: dict[str, Points] | None = None,
+    drawn: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The whole figure as a dict; ``points``: the events' markers when already built."""
+    """The whole figure as a dict; ``points``: the events' markers when already built;
+    ``drawn``: see :func:`_event_traces`."""
     keys = row_keys(steps)
     labels = ["<b>run</b>"] + [
         _label(str(d), int(depth), max_label)
@@ -394,8 +279,24 @@ def gantt_spec(
     ]
     origin = run_start(run, steps, events, now)
     points = event_points(events, keys) if points is None else points
-    data = _step_traces(steps, now, origin) + _event_traces(points)
+    data = _step_traces(steps, now, origin) + _event_traces(points, drawn)
     return {
         "data": data,
         "layout": gantt_layout(keys, labels, steps, events, run, mission, now, title, theme),
     }
+
+
+def gantt_inputs(
+    source: Any, events: Any, run: Any, mission: Any
+) -> tuple[pd.DataFrame, pd.DataFrame, Any, Any]:
+    """Steps and events frames, run and mission, from a run-like or from steps and events."""
+    if is_runlike(source):
+        events_df = source.events_frame if events is None else as_events_frame(events)
+        return source.steps_frame, events_df, run or source.run, mission or source.mission
+    events_df = events_frame([]) if events is None else as_events_frame(events)
+    steps = source if isinstance(source, pd.DataFrame) else steps_frame(source, events=events_df)
+    return steps, events_df, run, mission
+
+
+def as_now(now: datetime | None) -> pd.Timestamp:
+    return pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .types import FINISHED_STEP_STATUSES, EventType
+from .types import EventType
 
 __all__ = ["TIMES_FROM", "plan_order", "times_from"]
 
@@ -17,16 +17,12 @@ TIMES_FROM = pd.CategoricalDtype(["plan", "events", "start from events", "end fr
 _ENDS = [EventType.STEP_COMPLETED, EventType.STEP_FAILED]
 
 
-def _values(column: pd.Series) -> list[Any]:
-    return column.astype(object).where(column.notna(), None).tolist()
-
-
 def plan_order(
-    run_ids: pd.Series, step_ids: pd.Series, parents: pd.Series, sequences: pd.Series
+    runs: list[Any], steps: list[Any], parent_of: list[Any], sequence: list[Any]
 ) -> tuple[list[int], list[int]]:
-    """(row order, depth of each row in that order): depth-first by sequence per run, each
-    child right under its parent; steps caught in a parent cycle are listed at the top level."""
-    runs, steps, parent_of, sequence = map(_values, (run_ids, step_ids, parents, sequences))
+    """(item order, depth of each item in that order), from the items' run ids, step ids,
+    parent ids and sequences: depth-first by sequence per run, each child right under its
+    parent; steps caught in a parent cycle are listed at the top level."""
     by_run: dict[Any, list[int]] = {}
     for row, run in enumerate(runs):
         by_run.setdefault(run, []).append(row)
@@ -57,44 +53,57 @@ def plan_order(
     return order, depths
 
 
-def times_from(frame: pd.DataFrame, events: pd.DataFrame | None) -> None:
-    """Fill the steps' missing ``started_at``/``completed_at`` from ``events`` (in place) and
-    set ``times_from``.
+def times_from(
+    keys: list[tuple[Any, Any]],
+    finished: np.ndarray[Any, Any],
+    start: np.ndarray[Any, Any],
+    end: np.ndarray[Any, Any],
+    events: pd.DataFrame | None,
+) -> pd.Categorical:
+    """Fill the steps' missing start and end times (naive UTC ``datetime64[us]`` arrays, in
+    place) from ``events``, and say where each step's times came from (``TIMES_FROM``).
 
-    The start is the step's first ``step_started`` event; the end its last
-    ``step_completed``/``step_failed`` event, used only for a step whose status says it
-    is finished.
+    ``keys``: each step's (run id, step id); ``finished``: whether its status says it is
+    over. The start is the step's first ``step_started`` event; the end its last
+    ``step_completed``/``step_failed`` event, used only for a finished step.
     """
-    had_start, had_end = frame["started_at"].notna(), frame["completed_at"].notna()
-    from_start = from_end = pd.Series(False, index=frame.index)
-    marks = _step_marks(events)
-    if marks is not None and len(frame) and not (had_start & had_end).all():
-        key = pd.MultiIndex.from_arrays([frame["run_id"], frame["step_id"]])
+    had_start, had_end = ~np.isnat(start), ~np.isnat(end)
+    from_start = np.zeros(len(keys), dtype=bool)
+    from_end = np.zeros(len(keys), dtype=bool)
+    lacking = np.flatnonzero(~had_start | (~had_end & finished))
+    marks = _step_marks(events) if len(lacking) else None
+    if marks is not None:
         first_start = _by_step(marks[marks["type"] == EventType.STEP_STARTED], "min")
         last_end = _by_step(marks[marks["type"].isin(_ENDS)], "max")
-        start = pd.Series(first_start.reindex(key).array, index=frame.index)
-        end = pd.Series(last_end.reindex(key).array, index=frame.index)
-        from_start = ~had_start & start.notna()
-        from_end = ~had_end & end.notna() & frame["status"].isin(FINISHED_STEP_STATUSES)
-        frame["started_at"] = frame["started_at"].where(~from_start, start)
-        frame["completed_at"] = frame["completed_at"].where(~from_end, end)
-    plan = (had_start | had_end).to_numpy(dtype=bool)
-    event_start, event_end = from_start.to_numpy(dtype=bool), from_end.to_numpy(dtype=bool)
-    codes = np.full(len(frame), -1, dtype=np.int8)  # no times at all
+        for row in lacking:
+            if not had_start[row] and keys[row] in first_start:
+                start[row], from_start[row] = first_start[keys[row]], True
+            if not had_end[row] and finished[row] and keys[row] in last_end:
+                end[row], from_end[row] = last_end[keys[row]], True
+    plan = had_start | had_end
+    codes = np.full(len(keys), -1, dtype=np.int8)  # no times at all
     codes[plan] = 0  # "plan"
-    codes[(event_start | event_end) & ~plan] = 1  # "events"
-    codes[plan & event_start] = 2  # "start from events"
-    codes[plan & event_end] = 3  # "end from events"
-    frame["times_from"] = pd.Categorical.from_codes(codes, dtype=TIMES_FROM)
+    codes[(from_start | from_end) & ~plan] = 1  # "events"
+    codes[plan & from_start] = 2  # "start from events"
+    codes[plan & from_end] = 3  # "end from events"
+    return pd.Categorical.from_codes(codes, dtype=TIMES_FROM)
 
 
 def _step_marks(events: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The events that mark a step's start or end (found by category code: a run's events
+    are read again on every refresh)."""
     if events is None or events.empty:
         return None
-    marks = events[events["type"].isin([EventType.STEP_STARTED, *_ENDS]) & events["step_id"].notna()]
-    return None if marks.empty else marks[["run_id", "step_id", "type", "timestamp"]]
+    types = events["type"]
+    wanted = [
+        code for code, kind in enumerate(types.cat.categories) if kind in (EventType.STEP_STARTED, *_ENDS)
+    ]
+    mask = np.isin(types.cat.codes.to_numpy(), wanted) & events["step_id"].notna().to_numpy()
+    return events.loc[mask, ["run_id", "step_id", "type", "timestamp"]] if mask.any() else None
 
 
-def _by_step(marks: pd.DataFrame, how: str) -> pd.Series:
-    result: pd.Series = marks.groupby(["run_id", "step_id"], observed=True, sort=False)["timestamp"].agg(how)
-    return result
+def _by_step(marks: pd.DataFrame, how: str) -> dict[tuple[Any, Any], np.datetime64]:
+    """The first (``min``) or last (``max``) of ``marks``' times per (run id, step id)."""
+    times = marks.assign(timestamp=marks["timestamp"].to_numpy(dtype="datetime64[us]"))
+    grouped = times.groupby(["run_id", "step_id"], observed=True, sort=False)["timestamp"].agg(how)
+    return dict(zip(grouped.index, grouped.to_numpy(), strict=True))

@@ -29,7 +29,14 @@ from . import _columns as c
 from ._jsontext import json_object
 from ._runlike import is_runlike
 from ._steps import TIMES_FROM, plan_order, times_from
-from .types import ACTIVE_RUN_STATUSES, EventType, ExecutionMode, RunStatus, StepStatus
+from .types import (
+    ACTIVE_RUN_STATUSES,
+    FINISHED_STEP_STATUSES,
+    EventType,
+    ExecutionMode,
+    RunStatus,
+    StepStatus,
+)
 
 __all__ = [
     "AGENT_COLUMNS",
@@ -40,6 +47,7 @@ __all__ = [
     "TIMES_FROM",
     "agents_frame",
     "as_events_frame",
+    "concat",
     "events_frame",
     "missions_frame",
     "outcomes_over_time",
@@ -111,6 +119,8 @@ EVENT_TYPE = pd.CategoricalDtype([t.value for t in EventType], ordered=True)
 EXECUTION_MODE = pd.CategoricalDtype([m.value for m in ExecutionMode], ordered=True)
 
 FLATTEN_LEVELS = 16  # nesting levels that flatten=True turns into columns (deeper stay objects)
+
+_DOCUMENTED = [RUN_STATUS, STEP_STATUS, EVENT_TYPE, EXECUTION_MODE, TIMES_FROM]
 
 # Finished steps that ran (and so have a duration): not the skipped ones.
 ENDED_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.FAILED})
@@ -184,11 +194,17 @@ def _now(now: datetime | None) -> pd.Timestamp:
     return pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC")
 
 
-def _durations(frame: pd.DataFrame, start: str, end: str, running: pd.Series, now: Any) -> None:
-    stop = frame[end].where(~running, now)
-    frame["duration"] = (stop - frame[start]).astype("timedelta64[us]")
-    frame["duration_s"] = frame["duration"].dt.total_seconds()
-    frame["is_running"] = running.astype(bool)
+def _timing(
+    start: np.ndarray[Any, Any],
+    end: np.ndarray[Any, Any],
+    running: np.ndarray[Any, Any],
+    now: datetime | None,
+) -> dict[str, Any]:
+    """``duration`` (to now while running), ``duration_s`` and ``is_running`` columns, from
+    naive UTC start and end times."""
+    moment = np.datetime64(_now(now).tz_localize(None), "us")
+    duration = np.where(running, moment, end) - start
+    return {"duration": duration, "duration_s": duration / np.timedelta64(1, "s"), "is_running": running}
 
 
 def _flatten(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
@@ -215,9 +231,10 @@ def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None
     run counts as running only while it has no ``finished_at`` and is not known to be over.
     """
     frame = _frame(c.items_of(items), _RUN_FIELDS)
-    active = frame["status"].isin(ACTIVE_RUN_STATUSES) & frame["finished_at"].isna()
-    _durations(frame, "started_at", "finished_at", active, _now(now))
-    frame = frame[RUN_COLUMNS]
+    start = frame["started_at"].to_numpy(dtype="datetime64[us]")
+    end = frame["finished_at"].to_numpy(dtype="datetime64[us]")
+    active = frame["status"].isin(ACTIVE_RUN_STATUSES).to_numpy() & np.isnat(end)
+    frame = frame.assign(**_timing(start, end, active, now))[RUN_COLUMNS]
     return _flatten(frame, ["input", "metadata", "result_payload"]) if flatten else frame
 
 
@@ -231,14 +248,27 @@ def steps_frame(
     ``step_completed``/``step_failed`` events (the published API does not promise step
     times); ``times_from`` says where each step's times came from.
     """
-    frame = _frame(c.items_of(items), _STEP_FIELDS)
-    order, depth = plan_order(frame["run_id"], frame["step_id"], frame["parent_step_id"], frame["sequence"])
-    frame = frame.take(order).reset_index(drop=True)
-    frame["depth"] = np.asarray(depth, dtype="int64")
-    times_from(frame, None if events is None else as_events_frame(events))
-    running = (frame["status"] == StepStatus.IN_PROGRESS) & frame["started_at"].notna()
-    _durations(frame, "started_at", "completed_at", running, _now(now))
-    frame = frame[STEP_COLUMNS]
+    items = c.items_of(items)
+    read = c.field_reader(items)
+    order, depth = plan_order(read("run_id"), read("step_id"), read("parent_step_id"), read("sequence"))
+    ordered = [items[row] for row in order]
+    read = c.field_reader(ordered)
+    columns = {name: convert(read(name)) for name, convert in _STEP_FIELDS.items()}
+    start = np.asarray(columns["started_at"], dtype="datetime64[us]")
+    end = np.asarray(columns["completed_at"], dtype="datetime64[us]")
+    status = columns["status"]
+    keys = list(zip(read("run_id"), read("step_id"), strict=True))
+    finished = np.isin(status.codes, [status.categories.get_loc(s) for s in FINISHED_STEP_STATUSES])
+    source = times_from(keys, finished, start, end, None if events is None else as_events_frame(events))
+    running = (status.codes == status.categories.get_loc(StepStatus.IN_PROGRESS)) & ~np.isnat(start)
+    columns.update(
+        depth=np.asarray(depth, dtype="int64"),
+        started_at=c.utc_times(start),
+        completed_at=c.utc_times(end),
+        times_from=source,
+        **_timing(start, end, running, now),
+    )
+    frame = pd.DataFrame({name: columns[name] for name in STEP_COLUMNS}, copy=False)
     return _flatten(frame, ["metadata"]) if flatten else frame
 
 
@@ -251,6 +281,30 @@ def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
 def as_events_frame(events: Any) -> pd.DataFrame:
     """``events`` as an events frame (a frame is returned as it is)."""
     return events if isinstance(events, pd.DataFrame) else events_frame(events)
+
+
+def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of one kind, one after the other, as one frame of that kind: statuses and
+    types stay categoricals, with the documented values first and every unknown value of
+    any part after them, as if the frame had been built from all the items at once."""
+    if not parts:
+        raise ValueError("concat() needs at least one frame")
+    for column, dtype in parts[0].dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            known = _documented(list(dtype.categories))
+            seen = {value for part in parts for value in part[column].cat.categories}
+            united = [*known, *sorted(seen.difference(known))]
+            parts = [part.assign(**{str(column): part[column].cat.set_categories(united)}) for part in parts]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _documented(categories: list[str]) -> list[str]:
+    """The documented values a frame's categories start with (none for other categoricals)."""
+    for dtype in _DOCUMENTED:
+        known = list(dtype.categories)
+        if categories[: len(known)] == known:
+            return known
+    return []
 
 
 def agents_frame(items: Any) -> pd.DataFrame:

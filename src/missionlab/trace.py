@@ -1,9 +1,10 @@
 """A run trace: a run with its plan and every event, as objects and as frames.
 
 ``load_run(client, mission_id, run_id)`` fetches the run, its mission, its plan and
-all its events concurrently. A trace draws its Gantt (``.gantt()``), lists what
-looks wrong (``.diagnose()``), and shows itself in a notebook as a status card
-followed by the Gantt.
+all its events concurrently; ``trace.refresh(client)`` brings a watched trace up to date
+with at most three requests, fetching only the events it does not hold yet. A trace
+draws its Gantt (``.gantt()``), lists what looks wrong (``.diagnose()``), and shows
+itself in a notebook as a status card followed by the Gantt.
 """
 
 from __future__ import annotations
@@ -57,6 +58,42 @@ class RunTrace:
     def title(self) -> str:
         name = self.mission.name if self.mission else "run"
         return f"{name} · run {self.run.run_id[:8]} · {self.run.status}"
+
+    def refresh(self, client: Client) -> list[Event]:
+        """Bring this trace up to date in place; return the events it did not hold before.
+
+        Three requests when fewer than a page of events are new, made concurrently: the
+        run, its plan, and the page of events that starts at the first one not held (a
+        run's events come oldest first), so that only new events are transferred. When
+        events were inserted among those held (an older timestamp), all are read again.
+        ``events_frame`` is extended with the new rows, not rebuilt; ``steps_frame`` and
+        ``run_frame`` are rebuilt from the new run and plan when next read. The mission and
+        linked agents are not fetched again (``load_run`` does that).
+        """
+        from ._new_events import new_events
+
+        runs = client.missions.runs
+        mission_id, run_id = self.run.mission_id, self.run.run_id
+        with ThreadPoolExecutor(2, "missionlab-refresh") as pool:
+            run = pool.submit(lambda: runs.retrieve(run_id, mission_id=mission_id).data)
+            plan = pool.submit(lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data)
+            fetched = new_events(client, mission_id, run_id, self.events)
+            self.run, self.steps = run.result(), plan.result()
+        if fetched.reloaded:
+            held = {event.event_id for event in self.events}
+            added = [event for event in fetched.events if event.event_id not in held]
+            self.events = fetched.events
+            self.__dict__.pop("events_frame", None)
+        else:
+            added = fetched.events
+            self.events = [*self.events, *added]
+            if added and "events_frame" in self.__dict__:
+                from .frames import concat, events_frame
+
+                self.__dict__["events_frame"] = concat([self.__dict__["events_frame"], events_frame(added)])
+        self.__dict__.pop("steps_frame", None)
+        self.__dict__.pop("run_frame", None)
+        return added
 
     def gantt(self, **kwargs: Any) -> go.Figure:
         """This run's plan as a Gantt timeline (see :func:`missionlab.gantt`)."""
