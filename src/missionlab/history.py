@@ -8,15 +8,18 @@ page size, pages concurrently, and read as plain JSON dicts straight into typed 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from ._validate import MAX_PAGE_SIZE
-from .frames import events_frame, runs_frame, steps_frame
+from .frames import concat, events_frame, runs_frame, steps_frame
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["History", "fetch_history"]
 
 PLAN_FETCHES = 8  # plans fetched at a time
+CHUNK = 50_000  # items turned into a frame at a time
 PROGRESS_DELAY = 0.5  # seconds before a progress bar appears, as for pages
 
 
@@ -47,6 +51,7 @@ def fetch_history(
     events: bool = True,
     steps: bool = False,
     progress: bool | None = None,
+    now: datetime | None = None,
 ) -> History:
     """Every run of the organization (or of ``mission_id``) with their events, as frames.
 
@@ -58,7 +63,8 @@ def fetch_history(
       step events when the plan lacks them.
 
     ``progress``: None shows progress bars only when fetching takes more than half a
-    second, True always, False never.
+    second, True always, False never. ``now``: what runs and steps still open are
+    measured to (default: the current time).
     """
     runs_api = client.missions.runs
     first = (
@@ -66,27 +72,51 @@ def fetch_history(
         if mission_id is not None
         else runs_api.list_runs(page_size=MAX_PAGE_SIZE)
     )
-    runs = runs_frame(_all_items(first, progress))
+    runs = _framed(_all_items(first, progress, "run_id"), partial(runs_frame, now=now))
     events_df = events_frame([])
     if events:
-        events_df = events_frame(_all_items(client.missions.list_events(page_size=MAX_PAGE_SIZE), progress))
+        every_event = client.missions.list_events(page_size=MAX_PAGE_SIZE)
+        events_df = _framed(_all_items(every_event, progress, "event_id"), events_frame)
         if mission_id is not None:
             events_df = events_df[events_df["run_id"].isin(runs["run_id"])].reset_index(drop=True)
-    steps_df = _plans(client, runs, events_df if events else None, progress) if steps else None
+    steps_df = _plans(client, runs, events_df if events else None, progress, now) if steps else None
     return History(runs, events_df, steps_df)
 
 
-def _all_items(page: Any, progress: bool | None) -> list[Any]:
-    """Every item of a list: plain dicts when the client can give them, else models."""
+def _all_items(page: Any, progress: bool | None, key: str) -> list[Any]:
+    """Every item of a list, once: plain dicts when the client can give them, else models."""
     if "as_dicts" in inspect.signature(page.fetch_all).parameters:
         items: list[Any] = page.fetch_all(progress=progress, as_dicts=True)
-    else:  # a client without the dict path gives models, read field by field
-        items = page.fetch_all(progress=progress)
-    return items
+        return items
+    # A client without the dict path gives models, read field by field; pages of a list that
+    # grows while it is read overlap, so an item may come twice.
+    seen: set[Any] = set()
+    unique = []
+    for item in page.fetch_all(progress=progress):
+        if getattr(item, key) not in seen:
+            seen.add(getattr(item, key))
+            unique.append(item)
+    return unique
+
+
+def _framed(items: list[Any], build: Callable[[list[Any]], pd.DataFrame]) -> pd.DataFrame:
+    """``build(items)``, a chunk at a time from the end, each chunk's items let go once in
+    the frame: the items and the whole frame are never in memory together."""
+    parts = []
+    while len(items) > CHUNK:
+        parts.append(build(items[-CHUNK:]))
+        del items[-CHUNK:]
+    parts.append(build(items))
+    items.clear()
+    return parts[0] if len(parts) == 1 else concat(parts[::-1])
 
 
 def _plans(
-    client: Client, runs: pd.DataFrame, events: pd.DataFrame | None, progress: bool | None
+    client: Client,
+    runs: pd.DataFrame,
+    events: pd.DataFrame | None,
+    progress: bool | None,
+    now: datetime | None,
 ) -> pd.DataFrame:
     plan = client.missions.runs.plan
 
@@ -110,4 +140,4 @@ def _plans(
     finally:
         if bar is not None:
             bar.close()
-    return steps_frame(plans, events=events)
+    return steps_frame(plans, events=events, now=now)
