@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pandas as pd
@@ -16,14 +15,8 @@ from missionlab.sandbox import Sandbox
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def demo() -> Any:
-    with Sandbox(demo=True, speed=1) as sb:
-        yield sb
-
-
-def test_history_as_frames(demo: Sandbox) -> None:
-    client = demo.client()
+def test_history_as_frames(sandbox: Sandbox) -> None:
+    client = sandbox.client()
     found = missionlab.fetch_history(client, progress=False, now=NOW)
     assert repr(found) == f"<History {len(found.runs):,} runs, {len(found.events):,} events>"
     assert found.steps is None
@@ -42,8 +35,8 @@ def test_history_as_frames(demo: Sandbox) -> None:
     )  # newest first, as the API lists them
 
 
-def test_one_missions_history_with_plans(demo: Sandbox) -> None:
-    client = demo.client()
+def test_one_missions_history_with_plans(sandbox: Sandbox) -> None:
+    client = sandbox.client()
     mission = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
     found = missionlab.fetch_history(
         client, mission_id=mission.mission_id, steps=True, progress=False, now=NOW
@@ -58,9 +51,9 @@ def test_one_missions_history_with_plans(demo: Sandbox) -> None:
 
 
 def test_frames_built_a_chunk_at_a_time_equal_one_build(
-    demo: Sandbox, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body = httpx.get(f"{demo.url}/ai/missions/events", params={"page[size]": 1000}).json()
+    body = httpx.get(f"{sandbox.url}/ai/missions/events", params={"page[size]": 1000}).json()
     items = [*body["data"], {**body["data"][0], "event_id": "odd", "type": "llm_call"}]
     monkeypatch.setattr(history, "CHUNK", 300)
     chunked = history._framed(list(items), frames.events_frame)
