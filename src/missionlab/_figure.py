@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._display import STATUS_COLORS
-from ._jsontext import json_text
+from ._json import short_json
 from .types import RunStatus, StepStatus
 
 RUN_COLORS = {s.value: STATUS_COLORS[s.value] for s in RunStatus}
@@ -37,12 +37,12 @@ def _html(text: str) -> str:
 
 def _esc(value: Any, limit: int = 300) -> str:
     """One value as escaped label text, shortened to ``limit`` characters (nested JSON
-    through its depth-safe compact text, never ``json.dumps``)."""
+    through the depth- and length-limited ``short_json``, never ``json.dumps``)."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
-    text = value if isinstance(value, str) else json_text(value)
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return _html(text)
+    if not isinstance(value, str):
+        return _html(short_json(value, limit))
+    return _html(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
 def _esc_all(values: Any, limit: int = 300) -> pa.Array:

@@ -1,10 +1,11 @@
 """Nested JSON (payloads, metadata, inputs) as compact text, at any depth.
 
 Frames keep nested objects as this text: far smaller than Python dicts, the same whether
-the object came from a plain dict or a model, and ready to show. orjson renders almost
-everything; what it refuses (nesting deeper than 255 levels, odd values) is rendered by
-an iterative writer that has no depth limit, so a payload nested thousands of levels
-deep is text like any other and never raises ``RecursionError``.
+the object came from a plain dict or a model, and whole (text shown to people is cut by
+``_json.short_json``). orjson renders almost everything; what it refuses (nesting deeper
+than 255 levels, integers beyond 64 bits, odd values) is rendered by an iterative writer
+that has no depth limit, so a payload nested thousands of levels deep is text like any
+other and never raises ``RecursionError``; ``_json.loads`` reads it back at any depth.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+
+from ._json import loads
 
 __all__ = ["json_object", "json_text", "json_texts"]
 
@@ -24,7 +27,7 @@ def json_text(value: Any) -> str:
     """``value`` as compact JSON text."""
     try:
         return orjson.dumps(value).decode()
-    except TypeError:  # orjson.JSONEncodeError: too deep, or a value JSON has no form for
+    except TypeError:  # orjson.JSONEncodeError: too deep, an integer beyond 64 bits, an odd value
         return _write(value)
 
 
@@ -34,18 +37,16 @@ def json_texts(values: list[Any]) -> list[str | None]:
 
 
 def json_object(text: Any) -> dict[str, Any]:
-    """The object a JSON text holds; ``{}`` for a missing value, a non-object, or text nested
-    deeper than the parser reads (the text itself is still there to read)."""
+    """The object a JSON text holds (at any depth); ``{}`` for a missing value or a non-object."""
     if not isinstance(text, str):
         return {}
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return {}
+    value = loads(text)
     return value if isinstance(value, dict) else {}
 
 
 def _scalar(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(int(value))  # exact beyond 64 bits, where orjson refuses
     try:
         return orjson.dumps(value).decode()
     except TypeError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._validate import MAX_PAGE_SIZE
+from .limits import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
     from ._client import Client

@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from . import _columns as c
-from ._jsontext import json_object
+from ._jsontext import json_object, json_text
 from ._runlike import is_runlike
-from ._steps import TIMES_FROM, plan_order, times_from
+from ._steps import TIMES_FROM as _TIMES_FROM
+from ._steps import plan_order, times_from
 from .types import (
     ACTIVE_RUN_STATUSES,
     FINISHED_STEP_STATUSES,
@@ -118,8 +119,11 @@ STEP_STATUS = pd.CategoricalDtype([s.value for s in StepStatus], ordered=True)
 EVENT_TYPE = pd.CategoricalDtype([t.value for t in EventType], ordered=True)
 EXECUTION_MODE = pd.CategoricalDtype([m.value for m in ExecutionMode], ordered=True)
 
-FLATTEN_LEVELS = 16  # nesting levels that flatten=True turns into columns (deeper stay objects)
+FLATTEN_LEVELS = 16  # nesting levels that flatten=True turns into columns (deeper: JSON text)
 
+#: Where a step's times came from (the steps frame's ``times_from``): ``plan``, ``events``,
+#: ``start from events`` or ``end from events``; missing when the step has no times.
+TIMES_FROM = _TIMES_FROM
 _DOCUMENTED = [RUN_STATUS, STEP_STATUS, EVENT_TYPE, EXECUTION_MODE, TIMES_FROM]
 
 # Finished steps that ran (and so have a duration): not the skipped ones.
@@ -207,12 +211,20 @@ def _timing(
     return {"duration": duration, "duration_s": duration / np.timedelta64(1, "s"), "is_running": running}
 
 
+def _within(value: dict[str, Any], levels: int) -> dict[str, Any]:
+    """``value`` with the objects nested ``levels`` deep as their JSON text (which the
+    flattening keeps in one column instead of going deeper)."""
+    if levels <= 1:
+        return {k: json_text(v) if isinstance(v, dict) else v for k, v in value.items()}
+    return {k: _within(v, levels - 1) if isinstance(v, dict) else v for k, v in value.items()}
+
+
 def _flatten(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     for column in columns:
         if column not in frame or frame.empty:
             continue
-        values = [json_object(text) for text in frame[column].tolist()]
-        flat = pd.json_normalize(values, max_level=FLATTEN_LEVELS).add_prefix(f"{column}.")
+        values = [_within(json_object(text), FLATTEN_LEVELS) for text in frame[column].tolist()]
+        flat = pd.json_normalize(values).add_prefix(f"{column}.")
         flat.index = frame.index
         frame = pd.concat([frame, flat], axis=1)
     return frame

@@ -7,7 +7,6 @@ page size, pages concurrently, and read as plain JSON dicts straight into typed 
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ._validate import MAX_PAGE_SIZE
 from .frames import concat, events_frame, runs_frame, steps_frame
+from .limits import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -72,31 +71,21 @@ def fetch_history(
         if mission_id is not None
         else runs_api.list_runs(page_size=MAX_PAGE_SIZE)
     )
-    runs = _framed(_all_items(first, progress, "run_id"), partial(runs_frame, now=now))
+    runs = _framed(_all_items(first, progress), partial(runs_frame, now=now))
     events_df = events_frame([])
     if events:
         every_event = client.missions.list_events(page_size=MAX_PAGE_SIZE)
-        events_df = _framed(_all_items(every_event, progress, "event_id"), events_frame)
+        events_df = _framed(_all_items(every_event, progress), events_frame)
         if mission_id is not None:
             events_df = events_df[events_df["run_id"].isin(runs["run_id"])].reset_index(drop=True)
     steps_df = _plans(client, runs, events_df if events else None, progress, now) if steps else None
     return History(runs, events_df, steps_df)
 
 
-def _all_items(page: Any, progress: bool | None, key: str) -> list[Any]:
-    """Every item of a list, once: plain dicts when the client can give them, else models."""
-    if "as_dicts" in inspect.signature(page.fetch_all).parameters:
-        items: list[Any] = page.fetch_all(progress=progress, as_dicts=True)
-        return items
-    # A client without the dict path gives models, read field by field; pages of a list that
-    # grows while it is read overlap, so an item may come twice.
-    seen: set[Any] = set()
-    unique = []
-    for item in page.fetch_all(progress=progress):
-        if getattr(item, key) not in seen:
-            seen.add(getattr(item, key))
-            unique.append(item)
-    return unique
+def _all_items(page: Any, progress: bool | None) -> list[dict[str, Any]]:
+    """Every item of a list, once, as the JSON dicts the server sent (no model per item)."""
+    items: list[dict[str, Any]] = page.fetch_all(progress=progress, as_dicts=True)
+    return items
 
 
 def _framed(items: list[Any], build: Callable[[list[Any]], pd.DataFrame]) -> pd.DataFrame:
