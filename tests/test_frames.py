@@ -198,15 +198,14 @@ def test_fleet_views(demo: Sandbox) -> None:
 
 
 def _json_items(sandbox: Sandbox, path: str) -> list[dict[str, Any]]:
-    """Every item of a list, as the plain dicts of the page bytes (the fast path's input)."""
-    items: list[dict[str, Any]] = []
-    number = 1
-    while True:
-        body = httpx.get(f"{sandbox.url}{path}", params={"page[number]": number, "page[size]": 1000}).json()
-        items += body["data"]
-        if number >= body["meta"]["total_pages"]:
-            return items
-        number += 1
+    """Every item of a list as the client's fast path gives them: plain JSON dicts."""
+    client = sandbox.client()
+    first = {
+        "/ai/missions/runs": lambda: client.missions.runs.list_runs(page_size=1000),
+        "/ai/missions/events": lambda: client.missions.list_events(page_size=1000),
+        "/ai/missions": lambda: client.missions.list(page_size=1000),
+    }[path]()
+    return first.fetch_all(as_dicts=True, progress=False)
 
 
 def test_frames_from_json_dicts_equal_frames_from_models(demo: Sandbox) -> None:

@@ -5,6 +5,7 @@ step, statuses and event types missionlab does not know, a 250-deep payload."""
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -15,11 +16,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+import missionlab
 from missionlab import charts, frames, timeline
 from missionlab._figure import UNKNOWN_COLOR
 from missionlab._gantt import UNKNOWN_SYMBOL
 from missionlab._gantt_layout import NO_PAUSES, PAUSED_ASSUMED
 from missionlab.diagnosis import diagnose
+from missionlab.trace import RunTrace
 
 from .gantt_helpers import assert_same_points
 
@@ -98,10 +101,12 @@ def test_deep_payloads_are_text_at_any_depth() -> None:
         text = frames.events_frame([event])["payload"].iloc[0]
         assert text.count('{"next":') == levels
         assert text.endswith('"end":"<b>bottom</b>"' + "}" * (levels + 1))
-        flat = frames.events_frame([event], flatten=True).columns
-        # the first 16 levels become columns; text nested deeper than a parser reads stays text
-        expected = {"payload" + ".next" * 17} if levels == 250 else set()
-        assert set(flat) - set(frames.EVENT_COLUMNS) == expected
+        flat = frames.events_frame([event], flatten=True)
+        # the first 16 levels become a column's name; what is deeper, its JSON text
+        column = "payload" + ".next" * 16
+        assert set(flat.columns) - set(frames.EVENT_COLUMNS) == {column}
+        rest = flat[column].iloc[0]
+        assert text == '{"next":' * 16 + rest + "}" * 16 and rest.count('{"next":') == levels - 16
 
 
 @dataclass
@@ -245,3 +250,22 @@ def test_fleet_charts_of_hosted_runs() -> None:
     assert "queued" in queued.hovertemplate
     compared = charts.compare_runs([hosted(), hosted()], labels=["a", "b"])
     assert len(compared.data) == 2 and list(compared.data[0].y) == ["classify", "account", "search"]
+
+
+def test_models_of_a_hosted_run_give_the_same_views() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", missionlab.UnknownValueWarning)  # queued, blocked, llm_call
+        trace = RunTrace(
+            missionlab.Run.model_validate(answer("run.json")),
+            [missionlab.PlanStep.model_validate(step) for step in answer("plan.json")],
+            [missionlab.Event.model_validate(event) for event in answer("events.json")],
+            missionlab.Mission.model_validate(answer("mission.json")),
+        )
+    assert str(trace.steps[3].status) == "blocked" and str(trace.events[12].type) == "llm_call"
+    dicts = hosted()
+    pd.testing.assert_frame_equal(trace.events_frame, dicts.events_frame)
+    pd.testing.assert_frame_equal(
+        frames.steps_frame(trace.steps, events=trace.events, now=NOW), dicts.steps_frame
+    )
+    assert_same_points(trace.gantt(now=NOW), timeline.gantt(dicts, now=NOW))
+    assert "blocked" in repr(diagnose(trace, now=NOW)["message"].tolist())
