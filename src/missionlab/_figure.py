@@ -22,7 +22,7 @@ from .types import RunStatus, StepStatus
 
 RUN_COLORS = {s.value: STATUS_COLORS[s.value] for s in RunStatus}
 STEP_COLORS = {s.value: STATUS_COLORS[s.value] for s in StepStatus}
-STEP_COLORS["pending"] = "#BBBBBB"
+STEP_COLORS[StepStatus.PENDING] = "#BBBBBB"
 UNKNOWN_COLOR = "#8a8a8a"  # a status or type missionlab does not know: neutral, under its own name
 MAX_LABEL = 40
 LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
@@ -146,25 +146,9 @@ def _figure(spec: dict[str, Any]) -> go.Figure:
     return figure
 
 
-def _dates(series: pd.Series) -> np.ndarray[Any, Any]:
-    """Timestamps as ISO strings (UTC, to the millisecond): what a date axis reads in a static
-    figure and in a FigureWidget alike (numbers would be read as local time in the browser)."""
-    values = series.dt.tz_convert(None).to_numpy(dtype="datetime64[ms]")
-    return np.datetime_as_string(values, unit="auto")  # shortest exact form of each
-
-
 def _naive_utc(moment: Any) -> pd.Timestamp:
     """A moment as a naive UTC timestamp, as plotly places it on a date axis."""
     return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None)
-
-
-def _objects(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-    """Hover data as one object array (plotly validates arrays far faster than lists)."""
-    return frame.to_numpy(dtype=object)
-
-
-def _fmt_time(series: pd.Series) -> pd.Series:
-    return series.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("—")
 
 
 def _fmt_duration(seconds: pd.Series) -> pd.Series:

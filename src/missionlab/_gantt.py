@@ -35,26 +35,26 @@ from .frames import as_events_frame, events_frame, steps_frame
 from .types import EventType
 
 RUN_ROW = "__run__"
-EVENT_SYMBOLS = {
-    "status_change": "diamond",
-    "step_started": "triangle-right",
-    "step_completed": "triangle-left",
-    "step_failed": "x",
-    "tool_call": "circle",
-    "tool_result": "circle-open",
-    "message": "square",
-    "error": "x-thin-open",
-    "custom": "star",
+EVENT_SYMBOLS: dict[str, str] = {
+    EventType.STATUS_CHANGE: "diamond",
+    EventType.STEP_STARTED: "triangle-right",
+    EventType.STEP_COMPLETED: "triangle-left",
+    EventType.STEP_FAILED: "x",
+    EventType.TOOL_CALL: "circle",
+    EventType.TOOL_RESULT: "circle-open",
+    EventType.MESSAGE: "square",
+    EventType.ERROR: "x-thin-open",
+    EventType.CUSTOM: "star",
 }
 UNKNOWN_SYMBOL = "hexagon-open"
 EVENT_COLORS = {t.value: "#8a8a8a" for t in EventType}  # mid-gray: reads on light and dark
 EVENT_COLORS.update(
     {
-        "error": "#D55E00",
-        "step_failed": "#D55E00",
-        "tool_call": "#56B4E9",
-        "tool_result": "#56B4E9",
-        "status_change": "#E69F00",
+        EventType.ERROR: "#D55E00",
+        EventType.STEP_FAILED: "#D55E00",
+        EventType.TOOL_CALL: "#56B4E9",
+        EventType.TOOL_RESULT: "#56B4E9",
+        EventType.STATUS_CHANGE: "#E69F00",
     }
 )
 _TIME = "%Y-%m-%d %H:%M:%S"
