@@ -36,12 +36,18 @@ RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 
 
 def compare_runs(
-    traces: list[RunLike], *, labels: list[str] | None = None, theme: Theme = "neutral"
+    traces: list[RunLike],
+    *,
+    labels: list[str] | None = None,
+    theme: Theme = "neutral",
+    divergence: Any = None,
 ) -> go.Figure:
     """Two or more runs of a mission aligned at their start, step by step.
 
     Bars start at seconds since their run's start; a failed step has a thick red
     outline, so a slower or failing step stands out. ``theme=None`` keeps plotly's template.
+    ``divergence`` (a :class:`missionlab.compare.Divergence` of the last run from another):
+    its step's row is shaded and its moment marked with a line and a note.
     """
     if len(traces) < 2:
         raise ValueError("compare_runs() needs at least two runs")
@@ -110,7 +116,56 @@ def compare_runs(
             "automargin": True,
         },
     )
+    if divergence is not None:
+        _mark_divergence(figure, divergence, order)
     return _apply_theme(figure, theme)
+
+
+DIVERGENCE_COLOR = "#D55E00"
+
+
+def _mark_divergence(figure: go.Figure, divergence: Any, order: list[str]) -> None:
+    """Shade the diverging step's row, draw a line at its moment, and say what diverged."""
+    step_id = getattr(divergence, "step_id", None)
+    if step_id in order:
+        row = order.index(step_id)
+        figure.add_shape(
+            type="rect",
+            xref="paper",
+            x0=0,
+            x1=1,
+            yref="y",
+            y0=row - 0.5,
+            y1=row + 0.5,
+            fillcolor="rgba(213, 94, 0, 0.12)",
+            line={"width": 0},
+            layer="below",
+            name="divergence",
+        )
+    at = float(divergence.at_s)
+    figure.add_shape(
+        type="line",
+        xref="x",
+        x0=at,
+        x1=at,
+        yref="paper",
+        y0=0,
+        y1=1,
+        line={"color": DIVERGENCE_COLOR, "width": 2, "dash": "dash"},
+        name="divergence",
+    )
+    figure.add_annotation(
+        x=at,
+        y=1,
+        xref="x",
+        yref="paper",
+        yanchor="bottom",
+        showarrow=False,
+        align="left",
+        font={"size": 11, "color": DIVERGENCE_COLOR},
+        text=f"first divergence ({_html(str(divergence.kind))}) at +{at:.1f} s",
+        hovertext=_esc(divergence.text),
+    )
 
 
 def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral") -> go.Figure:

@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 from ._figure import MAX_LABEL, STEP_COLORS, Theme, _check_theme, _figure, theme_neutral
 from ._gantt import EVENT_COLORS, EVENT_SYMBOLS, RUN_ROW, as_now, gantt_inputs, gantt_spec
 from ._gantt_layout import PAUSED_FILL, paused_intervals
+from ._gantt_marks import overlays
 from ._live_gantt import LiveGantt
 from ._runlike import RunLike
 
@@ -50,6 +51,11 @@ def gantt(
     title: str | None = None,
     max_label: int = MAX_LABEL,
     theme: Theme = "neutral",
+    critical_path: bool = False,
+    attempts: bool = True,
+    drift: bool = True,
+    rollup: str | list[str] | None = None,
+    replay: bool | int = False,
 ) -> go.Figure:
     """A run's plan as a Gantt timeline, with its events on top.
 
@@ -60,17 +66,26 @@ def gantt(
     row), one symbol per type. Paused intervals are shaded, the run's start and end
     marked. ``theme=None`` keeps plotly's template instead of colors that read on light
     and dark backgrounds.
+
+    Over the bars (see :mod:`missionlab._gantt_marks`): failed attempts inside a step as
+    hatched segments (``attempts``), steps added after the run started or run out of plan
+    order marked at the left (``drift``), the critical path outlined with the other bars
+    dimmed (``critical_path=True``), a payload number summed per step in the hover
+    (``rollup="payload.usage.total_tokens"``, or a list of paths), and a slider with
+    play/pause that replays the run with no kernel (``replay=True``, or a number of frames).
     """
     _check_theme(theme)
     steps, events_df, run, mission = gantt_inputs(trace_or_steps, events, run, mission)
+    moment = as_now(now)
     spec = gantt_spec(
         steps,
         events_df,
         run=run,
         mission=mission,
-        now=as_now(now),
+        now=moment,
         title=title,
         max_label=max_label,
         theme=theme,
     )
-    return _figure(spec)
+    marks = {"critical_path": critical_path, "attempts": attempts, "drift": drift, "rollup": rollup}
+    return _figure(overlays(spec, steps, events_df, run, moment, replay=replay, marks=marks))
