@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,22 @@ from .faults import Faults
 from .store import Store
 
 
-def open_store(db: str | Path, *, demo: bool, seed: int) -> Store:
-    """The store at ``db``; with ``demo``, demo history is seeded into it when it is empty."""
+def open_store(db: str | Path, *, demo: bool, seed: int, load: Sequence[str | Path] = ()) -> Store:
+    """The store at ``db``; with ``demo``, demo history is seeded into it when it is empty;
+    the run capsules in ``load`` are added to it (see :mod:`.capsules`)."""
     store = Store(db)
     if demo and store.count("missions") == 0:
         from .demo import seed_demo
 
         seed_demo(store, seed=seed)
+    if load:
+        from .capsules import load_capsules
+
+        try:
+            load_capsules(store, load)
+        except BaseException:
+            store.close()
+            raise
     return store
 
 
@@ -39,6 +49,7 @@ class Sandbox:
     ``speed``: simulated seconds per real second for managed runs.
     ``faults``: fault rules (a :class:`Faults` or its dict form), changeable with
     :meth:`set_faults` while running.
+    ``load``: run capsule files to serve (see :mod:`missionlab.sandbox.capsules`).
     """
 
     def __init__(
@@ -52,8 +63,10 @@ class Sandbox:
         faults: Faults | dict[str, Any] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        load: Sequence[str | Path] = (),
     ) -> None:
         self.db = str(db)
+        self.load = list(load)
         self.demo = demo
         self._token = token
         self.speed = speed
@@ -80,7 +93,7 @@ class Sandbox:
         """Start serving; returns once the server accepts connections."""
         if self.running:
             return self
-        self.store = open_store(self.db, demo=self.demo, seed=self.seed)
+        self.store = open_store(self.db, demo=self.demo, seed=self.seed, load=self.load)
         app = create_app(self.store, token=self._token, speed=self.speed, seed=self.seed, faults=self.faults)
         config = uvicorn.Config(
             app,
@@ -147,9 +160,10 @@ def serve(
     speed: float = 1.0,
     seed: int = 0,
     faults: dict[str, Any] | None = None,
+    load: Sequence[str | Path] = (),
 ) -> None:
-    """Serve the sandbox in the foreground until interrupted."""
-    store = open_store(db, demo=demo, seed=seed)
+    """Serve the sandbox in the foreground until interrupted; ``load``: run capsules to serve."""
+    store = open_store(db, demo=demo, seed=seed, load=load)
     app = create_app(store, token=token, speed=speed, seed=seed, faults=Faults.from_dict(faults or {}))
     print(
         f"missionlab sandbox: http://{host}:{port}{API_PREFIX}  (db: {db}; "
