@@ -61,6 +61,7 @@ if _typing.TYPE_CHECKING:
     from ._async_client import AsyncClient
     from ._client import Client
     from ._connect import connect
+    from ._open_run import open_run
     from ._pagination import AsyncPage, SyncPage
     from .diagnosis import diagnose
     from .frames import to_frame
@@ -92,6 +93,7 @@ _LAZY = {
     "gantt": "missionlab.timeline",
     "History": "missionlab.history",
     "load_run": "missionlab.trace",
+    "open_run": "missionlab._open_run",
     "RunTrace": "missionlab.trace",
     "to_frame": "missionlab.frames",
 }
@@ -137,6 +139,7 @@ __all__ = [
     "fetch_history",
     "gantt",
     "load_run",
+    "open_run",
     "to_frame",
 ]
 

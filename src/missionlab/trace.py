@@ -3,8 +3,10 @@
 ``load_run(client, mission_id, run_id)`` fetches the run, its mission, its plan and
 all its events concurrently; ``trace.refresh(client)`` brings a watched trace up to date
 with at most three requests, fetching only the events it does not hold yet. A trace
-draws its Gantt (``.gantt()``), lists what looks wrong (``.diagnose()``), and shows
-itself in a notebook as a status card followed by the Gantt.
+draws its Gantt (``.gantt()``), lists what looks wrong (``.diagnose()``), says why it
+ended as it did (``.explain()``), and shows itself in a notebook as a status card, its
+explanation and the Gantt. Its other views (compare, find, roll-ups, capsules, the
+shareable page) are in :mod:`missionlab._trace_views`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ._display import badge, html_fields
+from ._trace_views import RunViews
 from .models import Event, Mission, PlanStep, Run
 
 if TYPE_CHECKING:
@@ -27,14 +30,19 @@ __all__ = ["RunTrace", "load_run"]
 
 
 @dataclass
-class RunTrace:
-    """A run, its plan steps and its events (and its mission, when known)."""
+class RunTrace(RunViews):
+    """A run, its plan steps and its events (and its mission, when known).
+
+    ``client``: the client that loaded it (None for a trace opened from a capsule), used by
+    ``explain()`` and ``compare()`` to fetch the mission's history.
+    """
 
     run: Run
     steps: list[PlanStep]
     events: list[Event]
     mission: Mission | None = None
     agents: list[Any] = field(default_factory=list)
+    client: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def steps_frame(self) -> pd.DataFrame:
@@ -53,6 +61,11 @@ class RunTrace:
         from .frames import runs_frame
 
         return runs_frame([self.run])
+
+    @classmethod
+    def load(cls, client: Client, mission_id: str, run_id: str, **kwargs: Any) -> RunTrace:
+        """A run fetched with :func:`load_run`."""
+        return load_run(client, mission_id, run_id, **kwargs)
 
     @property
     def title(self) -> str:
@@ -127,11 +140,15 @@ class RunTrace:
     def _ipython_display_(self) -> None:
         from IPython.display import HTML, display
 
-        display(HTML(self._card_html()))
+        from .share import explanation_html
+
+        display(HTML(self._card_html() + explanation_html(self)))
         display(self.gantt())
 
     def _repr_html_(self) -> str:
-        return self._card_html() + self.gantt().to_html(full_html=False, include_plotlyjs="cdn")
+        from .share import run_fragment
+
+        return run_fragment(self)  # plotly.js inlined: no CDN, works offline
 
 
 def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | None = False) -> RunTrace:
@@ -149,4 +166,5 @@ def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | N
             events=events,
             mission=mission.result(),
             agents=agents.result(),
+            client=client,
         )
