@@ -48,7 +48,8 @@ def traces_by_status(sandbox: Sandbox, status: str) -> list[RunTrace]:
 
 
 def bars(figure: go.Figure) -> dict[str, go.Bar]:
-    return {t.name: t for t in figure.data if isinstance(t, go.Bar)}
+    """The steps' bars by status (not the failed attempts or the critical path drawn over them)."""
+    return {t.name: t for t in figure.data if isinstance(t, go.Bar) and str(t.meta).startswith("bar:")}
 
 
 def markers(figure: go.Figure) -> dict[str, go.Scattergl]:

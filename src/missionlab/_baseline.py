@@ -22,14 +22,21 @@ __all__ = ["BASELINE_KEY", "BASELINE_RUNS", "baseline_steps", "recent_runs", "st
 BASELINE_KEY = "_missionlab_baseline_steps"  # where a trace keeps the baseline fetched for it
 BASELINE_RUNS = 20  # succeeded runs fetched for a baseline
 MIN_SAMPLES = 3  # earlier runs a step needs before its median means something
+PAGE, MAX_PAGES = 100, 20  # runs listed at a time, and at most this many pages
 
 
 def recent_runs(client: Any, mission_id: str, *, exclude: str, limit: int, near: Any = None) -> list[Any]:
-    """The mission's succeeded runs (models), nearest to ``near`` first (newest first without it)."""
-    page = client.missions.runs.list(mission_id, status=RunStatus.SUCCEEDED, page_size=min(250, limit * 5))
-    runs = [run for run in page.data if run.run_id != exclude]
-    if near is not None:
-        moment = pd.Timestamp(near)
+    """The mission's succeeded runs (models), nearest to ``near`` first (newest first without
+    it). Pages (newest first) are read until ``limit`` runs older than ``near`` are in hand."""
+    first = client.missions.runs.list(mission_id, status=RunStatus.SUCCEEDED, page_size=PAGE)
+    moment = None if near is None else pd.Timestamp(near)
+    runs: list[Any] = []
+    for number, page in enumerate(first.iter_pages()):
+        runs.extend(run for run in page.data if run.run_id != exclude)
+        older = len(runs) if moment is None else sum(pd.Timestamp(r.started_at) <= moment for r in runs)
+        if older >= limit or number + 1 >= MAX_PAGES:
+            break
+    if moment is not None:
         runs.sort(key=lambda run: abs(pd.Timestamp(run.started_at) - moment))
     return runs[:limit]
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._columns import TEXT
 from ._jsontext import json_object
 from .types import StepStatus
 
@@ -96,7 +97,8 @@ def plan_drift(steps: pd.DataFrame) -> pd.DataFrame:
         else:
             drift.append(None)
             reasons.append(None)
-    return pd.DataFrame({"step_id": steps["step_id"], "drift": drift, "reason": reasons}, index=steps.index)
+    frame = pd.DataFrame({"step_id": steps["step_id"], "drift": drift, "reason": reasons}, index=steps.index)
+    return frame.astype({"drift": TEXT, "reason": TEXT})
 
 
 def _reordered(steps: pd.DataFrame, added: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -10,6 +10,7 @@ uses the same updates through :class:`missionlab.widgets.Replay`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -58,20 +59,25 @@ def _times(values: Any) -> np.ndarray[Any, Any]:
     return np.asarray(values, dtype="datetime64[ms]")
 
 
-def updates_at(spec: dict[str, Any], moment: pd.Timestamp) -> list[dict[str, Any]]:
-    """Per trace of ``spec``, the properties that show it as it was at ``moment``: bars cut
-    at the moment (steps not started yet: no bar), markers of later events hidden."""
+def _prop(trace: Any, key: str) -> Any:
+    return trace.get(key) if isinstance(trace, dict) else trace[key]
+
+
+def updates_at(data: Sequence[Any], moment: pd.Timestamp) -> list[dict[str, Any]]:
+    """Per trace of a Gantt's ``data`` (its figure dict's traces, or a figure's ``.data``),
+    the properties that show it as it was at ``moment``: bars cut at the moment (steps not
+    started yet: no bar), markers of later events hidden."""
     at = np.datetime64(moment.tz_convert("UTC").tz_localize(None), "ms")
     updates: list[dict[str, Any]] = []
-    for trace in spec["data"]:
-        meta = str(trace.get("meta", ""))
+    for trace in data:
+        meta = str(_prop(trace, "meta") or "")
         if meta.startswith(_BARS):
-            base = _times(trace["base"])
+            base = _times(_prop(trace, "base"))
             shown = np.clip((at - base).astype("float64"), 0, None)
-            updates.append({"x": np.minimum(np.asarray(trace["x"], dtype="float64"), shown)})
+            updates.append({"x": np.minimum(np.asarray(_prop(trace, "x"), dtype="float64"), shown)})
         elif meta.startswith(_POINTS):
-            rows = np.asarray(trace["y"], dtype="float64")
-            updates.append({"y": np.where(_times(trace["x"]) <= at, rows, np.nan)})
+            rows = np.asarray(_prop(trace, "y"), dtype="float64")
+            updates.append({"y": np.where(_times(_prop(trace, "x")) <= at, rows, np.nan)})
         else:
             updates.append({})
     return updates
@@ -109,7 +115,7 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
         frames.append(
             {
                 "name": name,
-                "data": updates_at(spec, moment),
+                "data": updates_at(spec["data"], moment),
                 "traces": indices,
                 "layout": {"shapes": [*shapes, _line(moment)]},
             }
