@@ -6,6 +6,7 @@ mission (once, when several capsules share it, with its tools, knowledge bases a
 servers), run, plan steps, events and linked agents. Loaded runs are not simulated: they
 stand as they were saved. Loading a capsule whose run the store holds already is a no-op
 when it is the same version of the run (same ``updated_at``), an error otherwise.
+Fields the sandbox has no column for (a hosted run's extra fields) are not kept.
 Timestamps are rewritten in the sandbox's own format (UTC, microseconds, ``Z``) so that
 lists sort as they do for the sandbox's own data.
 """
