@@ -17,7 +17,7 @@ import pandas as pd
 from ._evidence import utc
 from ._runlike import RunLike, field
 
-__all__ = ["events_between", "find", "window_from_relayout"]
+__all__ = ["events_between", "find", "on_time_window", "window_from_relayout"]
 
 Moment = Any  # datetime, pd.Timestamp, ISO string, or seconds since the run started
 
@@ -103,3 +103,15 @@ def window_from_relayout(change: Any) -> tuple[pd.Timestamp, pd.Timestamp] | Non
     if first is None or last is None:
         return None
     return (first, last) if first <= last else (last, first)
+
+
+def on_time_window(figure: Any, callback: Any) -> None:
+    """Call ``callback(window)`` whenever the x-range of a Gantt ``FigureWidget`` changes
+    (the user selects a range, zooms or pans): ``window`` is ``(start, end)`` in UTC, or
+    None when the range is cleared. For the run panel: ``on_time_window(gantt.widget,
+    lambda w: show(trace.events_between(*w) if w else trace.events_frame))``."""
+
+    def changed(_layout: Any, x_range: Any) -> None:
+        callback(window_from_relayout(x_range))
+
+    figure.layout.xaxis.on_change(changed, "range")
