@@ -19,7 +19,7 @@ import pandas as pd
 from ._evidence import seconds_text
 from ._runlike import RunLike, field
 
-__all__ = ["REPLAY_LINE", "frame_moments", "moments", "updates_at", "with_replay"]
+__all__ = ["REPLAY_LINE", "frame_moments", "moments", "replay_line", "updates_at", "with_replay"]
 
 REPLAY_LINE = "replay"
 REPLAY_FRAMES = 30
@@ -83,7 +83,8 @@ def updates_at(data: Sequence[Any], moment: pd.Timestamp) -> list[dict[str, Any]
     return updates
 
 
-def _line(moment: pd.Timestamp) -> dict[str, Any]:
+def replay_line(moment: pd.Timestamp) -> dict[str, Any]:
+    """The vertical line that marks the moment a replay shows."""
     x = moment.tz_convert("UTC").tz_localize(None)
     return {
         "type": "line",
@@ -117,7 +118,7 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
                 "name": name,
                 "data": updates_at(spec["data"], moment),
                 "traces": indices,
-                "layout": {"shapes": [*shapes, _line(moment)]},
+                "layout": {"shapes": [*shapes, replay_line(moment)]},
             }
         )
         steps.append(
@@ -147,7 +148,7 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
         **layout,
         "margin": margin,
         "height": int(layout.get("height", 400)) + 80,
-        "shapes": [*shapes, _line(times[-1])],
+        "shapes": [*shapes, replay_line(times[-1])],
         "sliders": [
             {
                 "active": len(times) - 1,

@@ -5,6 +5,16 @@
 
 from .forms import MissionForm, StartRunForm
 from .panels import Explorer, MissionsPanel, RunsPanel, browse
+from .replay import Replay
 from .run_panel import RunPanel
 
-__all__ = ["Explorer", "MissionForm", "MissionsPanel", "RunPanel", "RunsPanel", "StartRunForm", "browse"]
+__all__ = [
+    "Explorer",
+    "MissionForm",
+    "MissionsPanel",
+    "Replay",
+    "RunPanel",
+    "RunsPanel",
+    "StartRunForm",
+    "browse",
+]
