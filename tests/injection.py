@@ -8,6 +8,8 @@ reached the markup unescaped.
 
 from __future__ import annotations
 
+import re
+
 PAYLOADS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(2)>",
@@ -47,10 +49,12 @@ DANGEROUS = [
 
 
 def markup_of(rendered: str, payload: str) -> list[str]:
-    """The tags or attribute breakers of ``payload`` found unescaped in ``rendered``."""
+    """The tags or attribute breakers of ``payload`` found unescaped in ``rendered``'s markup
+    (a quote inside a script's JSON string is data, not markup: only ``<`` counts there)."""
     found = []
     if "<" in payload and payload in rendered:
         found.append(payload)
-    if payload.startswith(('"', "'")) and f"{payload[0]} on" in rendered and payload in rendered:
+    markup = re.sub(r"<script\b[^>]*>.*?</script>", "", rendered, flags=re.S)
+    if payload.startswith(('"', "'")) and payload in markup:
         found.append(payload)
     return found

@@ -104,6 +104,7 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
 
     The figure itself shows the whole run (the slider starts at the end); each frame
     restyles only the bars' lengths and the markers' rows, and moves the replay line.
+    Export it with ``write_html(..., auto_play=False)``, or the page plays it on load.
     """
     layout = spec["layout"]
     shapes = list(layout.get("shapes", []))
@@ -113,10 +114,12 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
     for number, moment in enumerate(times):
         name = f"t{number}"
         label = "+" + seconds_text((moment - start).total_seconds())
+        updates = updates_at(spec["data"], moment)
         frames.append(
             {
                 "name": name,
-                "data": updates_at(spec["data"], moment),
+                # each update names its trace's type: plotly reads an untyped one as a scatter
+                "data": [{"type": t["type"], **u} for t, u in zip(spec["data"], updates, strict=True)],
                 "traces": indices,
                 "layout": {"shapes": [*shapes, replay_line(moment)]},
             }

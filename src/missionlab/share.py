@@ -114,7 +114,9 @@ def run_page(trace: RunLike, *, replay: int | bool = True, baseline: Any = None)
     from .timeline import gantt
 
     figure = gantt(trace, replay=replay)
-    figure_html = figure.to_html(full_html=False, include_plotlyjs=False, div_id="missionlab-gantt")
+    figure_html = figure.to_html(
+        full_html=False, include_plotlyjs=False, div_id="missionlab-gantt", auto_play=False
+    )
     explanation = explanation_html(trace, baseline=baseline)
     saved = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
