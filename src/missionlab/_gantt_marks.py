@@ -26,6 +26,7 @@ __all__ = ["ATTEMPT_COLOR", "CRITICAL_COLOR", "DRIFT_STYLE", "decorate", "overla
 ATTEMPT_COLOR = "#D55E00"
 CRITICAL_COLOR = "#F0E442"
 DIMMED = 0.35  # opacity of the bars off the critical path
+DRIFT_SIGN = {"added": "+", "reordered": "↕"}
 DRIFT_STYLE = {
     "added": ("added after the run started", "star", "#009E73"),
     "reordered": ("run out of plan order", "arrow-bar-down", "#E69F00"),
@@ -43,13 +44,21 @@ def _row_of(spec: dict[str, Any]) -> dict[str, int]:
 
 
 def _drift_traces(spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestamp) -> list[dict[str, Any]]:
+    """A marker per added or reordered step at the run's start, and a sign before its label."""
     drift = plan_drift(steps)
     rows = _row_of(spec)
+    yaxis = spec["layout"]["yaxis"]
+    labels = dict(zip(yaxis["tickvals"], yaxis["ticktext"], strict=True))
     traces = []
     for kind, (name, symbol, color) in DRIFT_STYLE.items():
         mine = drift[drift["drift"] == kind]
         if mine.empty:
             continue
+        for step_id in mine["step_id"]:
+            row = rows[str(step_id)]
+            if row in labels:
+                labels[row] = f'<span style="color:{color}"><b>{DRIFT_SIGN[kind]}</b></span> {labels[row]}'
+        yaxis["ticktext"] = [labels[value] for value in yaxis["tickvals"]]
         text = [
             f"{_html(str(d))}<br>{_html(str(r))}"
             for d, r in zip(steps.loc[mine.index, "description"], mine["reason"], strict=True)

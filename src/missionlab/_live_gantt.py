@@ -21,10 +21,12 @@ import plotly.graph_objects as go
 
 from ._figure import MAX_LABEL, Theme, _check_theme
 from ._gantt import Points, as_now, event_points, gantt_inputs, gantt_spec, row_keys
+from ._gantt_marks import overlays
 from ._runlike import RunLike
 
 __all__ = ["LiveGantt"]
 
+LIVE_MARKS = {"critical_path": False, "attempts": True, "drift": True, "rollup": None}  # gantt()'s defaults
 MERGE_AT = 250  # new markers of a type kept apart before they join the others (or a quarter of those)
 
 
@@ -35,7 +37,8 @@ class LiveGantt:
     builder now produces in the same widget: the traces stay the same objects, only what
     changed is sent, the zoom is kept, and a run's new events are added to the markers
     already drawn. The options given here (``title``, ``max_label``, ``theme``, and
-    ``mission`` and ``run`` until an update gives others) hold for every update.
+    ``mission`` and ``run`` until an update gives others) hold for every update. It draws
+    what :func:`missionlab.gantt` draws by default over the bars (failed attempts, plan drift).
     """
 
     def __init__(
@@ -64,16 +67,18 @@ class LiveGantt:
         self._mission = mission
         keys = row_keys(steps)
         points = self._event_points(events_df, keys)
-        return gantt_spec(
+        moment = as_now(now)
+        spec = gantt_spec(
             steps,
             events_df,
             run=run,
             mission=mission,
-            now=as_now(now),
+            now=moment,
             points=points,
             drawn=self._shown,
             **self._options,
         )
+        return overlays(spec, steps, events_df, run, moment, replay=False, marks=LIVE_MARKS)
 
     def _event_points(self, events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
         """The events' markers, built only for the events after those built last time when

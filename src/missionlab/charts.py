@@ -152,6 +152,7 @@ def _mark_divergence(figure: go.Figure, divergence: Any, order: list[str]) -> No
         y0=0,
         y1=1,
         line={"color": DIVERGENCE_COLOR, "width": 2, "dash": "dash"},
+        layer="above",
         name="divergence",
     )
     figure.add_annotation(

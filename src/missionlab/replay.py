@@ -156,8 +156,8 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
             {
                 "active": len(times) - 1,
                 "steps": steps,
-                "x": 0.08,
-                "len": 0.9,
+                "x": 0.14,
+                "len": 0.86,
                 "y": 0,
                 "yanchor": "top",
                 "pad": {"t": 40},
