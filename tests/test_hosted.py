@@ -147,6 +147,7 @@ def test_gantt_of_a_hosted_run() -> None:
     assert list(traces) == [
         "bar:completed",
         "bar:failed",
+        "attempt:failed",  # kb.search failed twice inside the search step
         "mark:pending",
         "mark:skipped",
         "mark:blocked",  # an unknown status, after the documented ones
@@ -163,6 +164,12 @@ def test_gantt_of_a_hosted_run() -> None:
     assert account[2] == "2026-11-20 09:00:25 (from events)"
     assert account[3] == "2026-11-20 09:01:12 (from events)"
     assert "kb.search" in failed.customdata[0][5]  # its metadata
+    attempts = traces["attempt:failed"]
+    assert rows_of(figure, attempts) == ["search", "search"]
+    assert [text[0] for text in attempts.customdata] == [
+        "attempt 1 · kb.search · 64 s",
+        "attempt 2 · kb.search · 1 min 30 s",
+    ]
     blocked = traces["mark:blocked"]
     assert blocked.name == "blocked" and blocked.marker.color == UNKNOWN_COLOR and blocked.showlegend
     assert rows_of(figure, blocked) == ["search.index"] and blocked.customdata[0][1] == "blocked"

@@ -20,7 +20,6 @@ from ._figure import _html
 from ._gantt import BAR_HOVER, _iso, _utc, run_start
 from .rollup import rollup_frames, rollup_label
 
-
 __all__ = ["ATTEMPT_COLOR", "CRITICAL_COLOR", "DRIFT_STYLE", "decorate", "overlays"]
 
 ATTEMPT_COLOR = "#D55E00"

@@ -57,7 +57,7 @@ def _base_url(client: Any) -> str | None:
 
 def capsule(trace: RunLike, *, source: dict[str, Any] | None = None) -> dict[str, Any]:
     """``trace`` as a capsule dict (see the module's docstring)."""
-    from . import __version__
+    from ._version import __version__
 
     if not hasattr(trace, "steps") or not hasattr(trace, "events"):
         raise TypeError("capsule() needs a RunTrace (its plan steps and events as objects)")

@@ -110,7 +110,7 @@ def run_page(trace: RunLike, *, replay: int | bool = True, baseline: Any = None)
     ``replay``: a slider replaying the Gantt (a number: how many moments); ``baseline``:
     what :func:`missionlab.explain.explain` compares step durations with.
     """
-    from . import __version__
+    from ._version import __version__
     from .timeline import gantt
 
     figure = gantt(trace, replay=replay)
