@@ -5,7 +5,7 @@ runs and a run with a 100-step plan, then drives each scenario for a fixed time
 from a small keep-alive HTTP/1.1 client written on asyncio streams (so that the
 load generator costs little CPU next to the server on 2 cores).
 
-    python bench/sandbox_load.py [--seconds 5] [--connections 32]
+    python bench/sandbox_load.py [--seconds 5] [--connections 32] [--json FILE]
 
 Targets: >= 2,000 req/s for a get, >= 1,000 for a list or plan, >= 500 for
 event logging, p99 < 50 ms for reads, 0 errors. Only 127.0.0.1 is ever used.
@@ -22,10 +22,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
 HOST = "127.0.0.1"
+TOKEN = "bench"
 TARGETS = {
     "get a run": 2000,
     "list runs (page of 100)": 1000,
@@ -41,7 +43,7 @@ def free_port() -> int:
 
 
 def prepare(base: str) -> dict[str, str]:
-    with httpx.Client(base_url=base, timeout=30) as http:
+    with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
         mission = http.post("/ai/missions", json={"name": "bench"}).json()["data"]["mission_id"]
         runs = [http.post(f"/ai/missions/{mission}/runs").json()["data"]["run_id"] for _ in range(150)]
         run = runs[0]
@@ -64,7 +66,7 @@ async def connection(
             method, path, body = path_for(n)
             n += 1
             head = (
-                f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer bench\r\n"
+                f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {TOKEN}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
             )
             started = time.perf_counter()
@@ -103,10 +105,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--port", str(port)],
+        [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--port", str(port), "--token", TOKEN],
         stdout=subprocess.DEVNULL,
     )
     base = f"http://{HOST}:{port}/v2"
@@ -136,6 +139,7 @@ def main() -> int:
         )
         print(f"{'scenario':<26}{'req/s':>9}{'target':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         all_met = True
+        rows = []
         for name, path_for in scenarios.items():
             elapsed, latencies, errors = asyncio.run(scenario(port, path_for, args.seconds, args.connections))
             rate = len(latencies) / elapsed
@@ -143,11 +147,44 @@ def main() -> int:
             p50, p99 = cuts[49] * 1000, cuts[98] * 1000
             met = rate >= TARGETS[name] and not errors and (name == "log an event" or p99 < 50)
             all_met &= met
+            rows.append(
+                [
+                    name,
+                    round(rate),
+                    TARGETS[name],
+                    round(p50, 1),
+                    round(p99, 1),
+                    len(errors),
+                    "met" if met else "missed",
+                ]
+            )
             print(
                 f"{name:<26}{rate:>9.0f}{TARGETS[name]:>9}{p50:>9.1f}{p99:>9.1f}"
                 f"{len(errors):>8}  {'ok' if met else 'BELOW TARGET'}"
             )
         print("all targets met" if all_met else "some targets missed")
+        if args.json:
+            table = {
+                "title": "requests per second and latency",
+                "columns": ["scenario", "req/s", "target", "p50 ms", "p99 ms", "errors", "target met"],
+                "rows": rows,
+            }
+            note = (
+                f"{args.connections} connections, {args.seconds:g} s a scenario, 1 uvicorn process on {HOST}"
+            )
+            Path(args.json).write_text(
+                json.dumps(
+                    {
+                        "script": "sandbox_load",
+                        "title": "Sandbox load on loopback",
+                        "args": {"seconds": args.seconds, "connections": args.connections},
+                        "notes": [note],
+                        "tables": [table],
+                        "figures": {"all_met": all_met},
+                    },
+                    indent=1,
+                )
+            )
         return 0
     finally:
         server.terminate()

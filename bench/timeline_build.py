@@ -1,6 +1,6 @@
 """How long building a run's Gantt takes, beside plotly express's px.timeline on the same frame.
 
-    python bench/timeline_build.py
+    python bench/timeline_build.py [--json FILE]
 
 Plans of 50, 500 and 2,000 steps (nested, mixed statuses) with ten events per
 step are made up deterministically; each figure is built three times and the best
@@ -10,10 +10,13 @@ shading), so it does less work than ``missionlab.gantt``.
 
 from __future__ import annotations
 
+import argparse
+import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,7 +28,7 @@ from missionlab.timeline import gantt
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def plan(n_steps: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def plan(n_steps: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, datetime]:
     rng = random.Random(seed)
     steps: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -77,6 +80,10 @@ def best_of(fn: Any, repeat: int = 3) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args()
+    rows = []
     steps, events, now = plan(5)
     gantt(steps, events, now=now)  # warm plotly's validators up
     print(f"{'steps':>6}{'events':>8}{'missionlab.gantt s':>20}{'px.timeline s':>15}{'ratio':>8}")
@@ -98,6 +105,27 @@ def main() -> None:
             )
         )
         print(f"{n:>6}{len(events):>8}{ours:>20.3f}{theirs:>15.3f}{theirs / ours:>8.1f}x")
+        rows.append([n, len(events), round(ours, 3), round(theirs, 3), f"{theirs / ours:.1f}x"])
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "script": "timeline_build",
+                    "title": "Building a Gantt beside px.timeline",
+                    "args": {},
+                    "notes": ["best of 3; px.timeline draws only the bars (no events, hover or shading)"],
+                    "tables": [
+                        {
+                            "title": "seconds to build the figure",
+                            "columns": ["steps", "events", "missionlab.gantt s", "px.timeline s", "ratio"],
+                            "rows": rows,
+                        }
+                    ],
+                    "figures": {},
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

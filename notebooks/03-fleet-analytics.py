@@ -16,11 +16,11 @@ client = missionlab.connect()
 # %% [markdown]
 # ## Fetch everything
 #
-# `fetch_history()` fetches every run and every event of the organization as DataFrames: pages of 1,000 fetched concurrently and read straight into typed columns; a progress bar appears when it takes more than a moment. History only: runs started before the demo's anchor date, so the numbers below do not move while the sandbox plays live runs.
+# `fetch_frames()` fetches every run and every event of the organization as DataFrames: pages of 1,000 fetched concurrently and read straight into typed columns; a progress bar appears when it takes more than a moment. History only: runs started before the demo's anchor date, so the numbers below do not move while the sandbox plays live runs.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-org = missionlab.fetch_history(client, progress=True)
+org = missionlab.fetch_frames(client, progress=True)
 org
 
 # %%
@@ -51,7 +51,7 @@ px.bar(long, x="period", y="runs", color="status", color_discrete_map=charts.RUN
 # %%
 missions = {m.name: m for m in client.missions.list().data}
 travel = missions["Travel booking assistant"]
-travel_history = missionlab.fetch_history(client, mission_id=travel.mission_id, steps=True, progress=False)
+travel_history = missionlab.fetch_frames(client, mission_id=travel.mission_id, steps=True, progress=False)
 travel_runs = history[history.mission_id == travel.mission_id]
 steps = travel_history.steps[travel_history.steps.run_id.isin(travel_runs.run_id)]
 stats = frames.step_stats(steps)

@@ -1,61 +1,255 @@
-"""fetch_history: the organization's runs, events and plans as frames, the fast way."""
+"""The local history: sync, incremental sync, interruption and resume, concurrent readers,
+the files' schema, Dask reading the same data, and queries."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
-import httpx
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import missionlab
-from missionlab import frames, history
+from missionlab import History, HistoryFormatError, history
+from missionlab._history._schema import SCHEMAS
+from missionlab.frames import step_stats
 from missionlab.sandbox import Sandbox
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+from .conftest import unique
+
+TOKEN = "history-token"
 
 
-def test_history_as_frames(sandbox: Sandbox) -> None:
-    client = sandbox.client()
-    found = missionlab.fetch_history(client, progress=False, now=NOW)
-    assert repr(found) == f"<History {len(found.runs):,} runs, {len(found.events):,} events>"
-    assert found.steps is None
-    total_runs = client.missions.runs.list_runs(page_size=1).meta.total_results
-    total_events = client.missions.list_events(page_size=1).meta.total_results
-    assert (
-        abs(len(found.runs) - total_runs) <= 2 and abs(len(found.events) - total_events) <= 50
-    )  # live runs go on
-    assert found.runs["run_id"].is_unique and found.events["event_id"].is_unique
-    for frame, function in ((found.runs, frames.runs_frame), (found.events, frames.events_frame)):
-        assert frame.dtypes.to_dict() == function([]).dtypes.to_dict()
-    finished = found.runs[~found.runs["is_running"]]
-    assert (
-        finished["started_at"].is_monotonic_decreasing
-        or finished["started_at"].iloc[0] >= finished["started_at"].iloc[-1]
-    )  # newest first, as the API lists them
+@pytest.fixture(scope="module")
+def history_sandbox() -> Iterator[Sandbox]:
+    with Sandbox(demo=True, speed=100_000, token=TOKEN) as sb:
+        with sb.client() as client:
+            wait_for_live_run(client)
+        yield sb
 
 
-def test_one_missions_history_with_plans(sandbox: Sandbox) -> None:
-    client = sandbox.client()
-    mission = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
-    found = missionlab.fetch_history(
-        client, mission_id=mission.mission_id, steps=True, progress=False, now=NOW
+def wait_for_live_run(client: missionlab.Client, timeout: float = 30.0) -> None:
+    """Let the demo's live run finish, so that the API's answers stop changing under the comparisons."""
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        total = client.missions.list_events(page_size=1).meta.total_results
+        if total == last:
+            return
+        last = total
+        time.sleep(0.5)
+    raise AssertionError(f"the demo's live run still adds events after {timeout} s")
+
+
+@pytest.fixture
+def api(history_sandbox: Sandbox) -> Iterator[missionlab.Client]:
+    with history_sandbox.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def synced(history_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> History:
+    """One first sync of the demo data, shared by the tests that only read it."""
+    h = history(history_sandbox.client(), tmp_path_factory.mktemp("synced") / "h")
+    h.sync(progress=False)
+    return h
+
+
+def everything(client: missionlab.Client) -> dict[str, set[str]]:
+    """Ids of every run and event, and (run, step) of every plan step, from the API."""
+    runs = client.missions.runs.list_runs(page_size=1000).fetch_all(progress=False)
+    events = client.missions.list_events(page_size=1000).fetch_all(progress=False)
+    steps = set()
+    for run in runs:
+        for step in client.missions.runs.plan.retrieve(run.run_id, mission_id=run.mission_id).data:
+            steps.add(f"{run.run_id}/{step.step_id}")
+    return {"runs": {r.run_id for r in runs}, "events": {e.event_id for e in events}, "steps": steps}
+
+
+def stored(h: History) -> dict[str, list[str]]:
+    steps = h.steps()
+    return {
+        "runs": h.runs()["run_id"].tolist(),
+        "events": h.events()["event_id"].tolist(),
+        "steps": (steps["run_id"] + "/" + steps["step_id"]).tolist(),
+    }
+
+
+def assert_same(h: History, client: missionlab.Client) -> None:
+    """The history holds exactly what the API has, each record once."""
+    have, want = stored(h), everything(client)
+    for table in ("runs", "events", "steps"):
+        assert len(have[table]) == len(set(have[table])), f"duplicated {table}"
+        assert set(have[table]) == want[table], table
+
+
+def test_first_sync_stores_everything_once(api: missionlab.Client, synced: History) -> None:
+    h = synced
+    report = h.last_sync
+    assert report is not None and report["first"]
+    assert report["new_runs"] == report["plans"] == len(h.runs()) > 300
+    assert_same(h, api)
+    missions = h.missions()
+    assert set(missions["name"]) >= {"Travel booking assistant", "Lead qualification"}
+
+
+def test_incremental_sync_reads_only_new_and_changed_runs(api: missionlab.Client, tmp_path: Path) -> None:
+    h = history(api, tmp_path / "h")
+    h.sync(progress=False)
+    first_requests = h.last_sync["requests"] if h.last_sync else 0
+    mission = api.missions.create(name=unique("history")).data
+    runs = api.missions.runs
+    new = runs.create(mission.mission_id, input={"n": 1}).data
+    runs.plan.create(
+        new.run_id, mission_id=mission.mission_id, steps=[{"step_id": "a", "description": "A", "sequence": 1}]
     )
-    assert set(found.runs["mission_id"]) == {mission.mission_id}
-    assert set(found.events["run_id"]) <= set(found.runs["run_id"]) and len(found.events)
-    assert found.steps is not None and list(found.steps.columns) == frames.STEP_COLUMNS
-    plan_runs = list(dict.fromkeys(found.steps["run_id"]))
-    assert plan_runs == [r for r in found.runs["run_id"] if r in set(plan_runs)]  # in the order of runs
-    stats = frames.step_stats(found.steps)
-    assert "book" in set(stats["step_id"])
+    runs.plan.update_step("a", mission_id=mission.mission_id, run_id=new.run_id, status="in_progress")
+    runs.events.log(new.run_id, mission_id=mission.mission_id, type="tool_call", summary="go", step_id="a")
+    old = runs.create(mission.mission_id).data
+    h.sync(progress=False)
+    runs.update(old.run_id, mission_id=mission.mission_id, status="failed", error="boom")
+    runs.plan.update_step("a", mission_id=mission.mission_id, run_id=new.run_id, status="completed")
+    report = h.sync(progress=False)
+    assert report.new_runs == 0 and report.changed_runs >= 2
+    assert report.requests < first_requests / 5
+    assert_same(h, api)
+    changed = h.runs(mission=mission.mission_id).set_index("run_id")
+    assert changed.loc[old.run_id, "status"] == "failed"
+    assert changed.loc[old.run_id, "error"] == "boom"
+    step = h.steps(run=new.run_id)
+    assert step["status"].tolist() == ["completed"] and step["completed_at"].notna().all()
 
 
-def test_frames_built_a_chunk_at_a_time_equal_one_build(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+SYNC_SCRIPT = """
+import sys
+import missionlab
+from missionlab._history import _sync, history
+_sync.PLAN_BATCH = 40  # commit more often than by default, so that there is a middle to kill in
+client = missionlab.Client(api_key=sys.argv[1], base_url=sys.argv[2])
+history(client, sys.argv[3]).sync(progress=False)
+"""
+
+
+def test_an_interrupted_sync_resumes_without_duplicates_or_gaps(
+    api: missionlab.Client, history_sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    body = httpx.get(f"{sandbox.url}/ai/missions/events", params={"page[size]": 1000}).json()
-    items = [*body["data"], {**body["data"][0], "event_id": "odd", "type": "llm_call"}]
-    monkeypatch.setattr(history, "CHUNK", 300)
-    chunked = history._framed(list(items), frames.events_frame)
-    pd.testing.assert_frame_equal(chunked, frames.events_frame(items))
-    assert list(chunked["type"].cat.categories)[-1] == "llm_call"
+    path = tmp_path / "h"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SYNC_SCRIPT, TOKEN, history_sandbox.url, str(path)], env=env
+    )
+    manifest = path / "manifest.json"
+    deadline = time.monotonic() + 60
+    # Kill it once it has committed the runs and part of the plans, not at the end.
+    while time.monotonic() < deadline and process.poll() is None:
+        if manifest.exists() and '"steps": [\n   "' in manifest.read_text():
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the sync ended before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    interrupted = History(path)
+    assert 0 < len(interrupted.steps()) < len(everything(api)["steps"])
+    h = history(api, path)
+    h.sync(progress=False)
+    assert_same(h, api)
+    leftovers = [p for p in path.rglob("*.tmp")]
+    assert leftovers == []
+
+
+def test_a_reader_sees_consistent_snapshots_during_a_sync(api: missionlab.Client, tmp_path: Path) -> None:
+    path = tmp_path / "h"
+    seen: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        reader = History(path)
+        while not stop.is_set():
+            try:
+                if (path / "manifest.json").exists():
+                    runs = reader.runs()
+                    seen.append((len(runs), runs["run_id"].nunique()))
+            except BaseException as exc:
+                errors.append(exc)
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        history(api, path).sync(progress=False)
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert seen and all(rows == distinct for rows, distinct in seen)
+    counts = [rows for rows, _ in seen]
+    assert counts == sorted(counts)
+
+
+def test_files_are_plain_parquet_with_the_documented_schema(synced: History) -> None:
+    h = synced
+    for table, schema in SCHEMAS.items():
+        files = h.files(table)
+        assert files, table
+        for file in files:
+            assert pq.read_schema(file).remove_metadata().equals(schema), (table, file)
+            if table != "missions":
+                mission, day = Path(file).parent.parent.name, Path(file).parent.name
+                assert mission.startswith("mission=") and day.startswith("day=")
+
+
+@pytest.mark.filterwarnings("ignore:.*inplace:DeprecationWarning", "ignore:.*inplace:FutureWarning")
+def test_dask_reads_the_same_data(synced: History) -> None:
+    import dask.dataframe as dd
+
+    h = synced
+    runs = dd.read_parquet(h.files("runs")).compute()
+    ours = h.runs()
+    assert sorted(runs["run_id"]) == sorted(ours["run_id"])
+    merged = ours.set_index("run_id")["status"].astype(str).sort_index()
+    assert (runs.set_index("run_id")["status"].astype(str).sort_index() == merged).all()
+    events = dd.read_parquet(h.files("events"))
+    assert int(events["event_id"].count().compute()) == len(h.events())
+
+
+def test_queries_filter_and_agree_with_the_in_memory_views(synced: History) -> None:
+    h = synced
+    travel = h.runs(mission="Travel booking assistant")
+    assert len(travel) and travel["mission_id"].nunique() == 1
+    failed = h.runs(status="failed")
+    assert len(failed) and set(failed["status"].astype(str)) == {"failed"}
+    since = pd.Timestamp("2026-11-20", tz="UTC")
+    recent = h.runs(since=since)
+    assert len(recent) and (recent["started_at"] >= since).all()
+    assert len(recent) < len(h.runs())
+    sql = h.sql("SELECT count(*) AS n FROM events WHERE type = 'error'")
+    assert sql["n"][0] == (h.events()["type"] == "error").sum()
+    mission_id = travel["mission_id"].iloc[0]
+    ours = h.step_stats(mission=mission_id).set_index("step_id")
+    theirs = step_stats(h.steps(mission=mission_id)).set_index("step_id")
+    assert sorted(ours.index) == sorted(theirs.index)
+    for column in ("runs", "finished", "median_s", "p95_s", "failure_rate"):
+        pd.testing.assert_series_equal(
+            ours[column].sort_index(),
+            theirs[column].sort_index(),
+            check_dtype=False,
+            check_names=False,
+            rtol=1e-9,
+        )
+
+
+def test_a_history_needs_a_client_to_sync_and_refuses_other_folders(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="without a client"):
+        History(tmp_path / "h").sync()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "manifest.json").write_text('{"format": "something else"}')
+    with pytest.raises(HistoryFormatError):
+        History(tmp_path / "other")

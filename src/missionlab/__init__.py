@@ -61,11 +61,12 @@ if _typing.TYPE_CHECKING:
     from ._async_client import AsyncClient
     from ._client import Client
     from ._connect import connect
+    from ._fetch_frames import FetchedFrames, fetch_frames
+    from ._history import History, HistoryFormatError, history
     from ._open_run import open_run
     from ._pagination import AsyncPage, SyncPage
     from .diagnosis import diagnose
     from .frames import to_frame
-    from .history import History, fetch_history
     from .models import Event, Mission, PlanStep, Run, TelnyxAgent
     from .recorder import RecorderError, RunRecorder
     from .timeline import gantt
@@ -89,9 +90,12 @@ _LAZY = {
     "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
     "diagnose": "missionlab.diagnosis",
-    "fetch_history": "missionlab.history",
+    "FetchedFrames": "missionlab._fetch_frames",
+    "fetch_frames": "missionlab._fetch_frames",
     "gantt": "missionlab.timeline",
-    "History": "missionlab.history",
+    "history": "missionlab._history",
+    "History": "missionlab._history",
+    "HistoryFormatError": "missionlab._history",
     "load_run": "missionlab.trace",
     "open_run": "missionlab._open_run",
     "RunTrace": "missionlab.trace",
@@ -112,7 +116,9 @@ __all__ = [
     "Event",
     "EventType",
     "ExecutionMode",
+    "FetchedFrames",
     "History",
+    "HistoryFormatError",
     "InternalServerError",
     "InvalidArgumentError",
     "MissingAPIKeyError",
@@ -136,8 +142,9 @@ __all__ = [
     "browse",
     "connect",
     "diagnose",
-    "fetch_history",
+    "fetch_frames",
     "gantt",
+    "history",
     "load_run",
     "open_run",
     "to_frame",

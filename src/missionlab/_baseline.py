@@ -70,7 +70,7 @@ def baseline_steps(trace: RunLike, baseline: Any, *, limit: int = BASELINE_RUNS)
     held = getattr(baseline, "steps", None)
     if isinstance(baseline, pd.DataFrame):
         frame = baseline
-    elif isinstance(held, pd.DataFrame):  # fetch_history(client, steps=True)
+    elif isinstance(held, pd.DataFrame):  # fetch_frames(client, steps=True)
         frame = held
     elif callable(held):
         frame = baseline.steps(mission=mission_id)

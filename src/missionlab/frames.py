@@ -365,7 +365,7 @@ def to_frame(obj: Any, **kwargs: Any) -> pd.DataFrame:
 def step_stats(steps: pd.DataFrame) -> pd.DataFrame:
     """Per-step duration statistics across runs: count, median, p95, failure rate.
 
-    ``steps`` is a steps frame of many runs (e.g. ``fetch_history(client, steps=True).steps``);
+    ``steps`` is a steps frame of many runs (e.g. ``fetch_frames(client, steps=True).steps``);
     steps are grouped by ``step_id``. Sorted slowest (median) first.
     """
     columns = ["step_id", "description", "runs", "finished", "median_s", "p95_s", "max_s", "failure_rate"]

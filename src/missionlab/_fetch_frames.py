@@ -1,6 +1,6 @@
-"""The organization's history as DataFrames: runs, events and plan steps of many runs.
+"""The organization's runs, events and plan steps of many runs, fetched as DataFrames.
 
-``fetch_history(client)`` is the fast way to them: every list is fetched at the largest
+``fetch_frames(client)`` is the fast way to them: every list is fetched at the largest
 page size, pages concurrently, and read as plain JSON dicts straight into typed columns
 (no model per item); plans, which come one run at a time, are fetched concurrently.
 """
@@ -23,7 +23,7 @@ from .limits import MAX_PAGE_SIZE
 if TYPE_CHECKING:
     from ._client import Client
 
-__all__ = ["History", "fetch_history"]
+__all__ = ["FetchedFrames", "fetch_frames"]
 
 PLAN_FETCHES = 8  # plans fetched at a time
 CHUNK = 50_000  # items turned into a frame at a time
@@ -31,7 +31,7 @@ PROGRESS_DELAY = 0.5  # seconds before a progress bar appears, as for pages
 
 
 @dataclass(frozen=True)
-class History:
+class FetchedFrames:
     """Runs, events and (when asked for) plan steps, as the frames of :mod:`missionlab.frames`."""
 
     runs: pd.DataFrame
@@ -40,10 +40,10 @@ class History:
 
     def __repr__(self) -> str:
         steps = "" if self.steps is None else f", {len(self.steps):,} steps"
-        return f"<History {len(self.runs):,} runs, {len(self.events):,} events{steps}>"
+        return f"<FetchedFrames {len(self.runs):,} runs, {len(self.events):,} events{steps}>"
 
 
-def fetch_history(
+def fetch_frames(
     client: Client,
     *,
     mission_id: str | None = None,
@@ -51,7 +51,7 @@ def fetch_history(
     steps: bool = False,
     progress: bool | None = None,
     now: datetime | None = None,
-) -> History:
+) -> FetchedFrames:
     """Every run of the organization (or of ``mission_id``) with their events, as frames.
 
     - ``runs``: newest first, as the API lists them (:func:`~missionlab.frames.runs_frame`);
@@ -79,7 +79,7 @@ def fetch_history(
         if mission_id is not None:
             events_df = events_df[events_df["run_id"].isin(runs["run_id"])].reset_index(drop=True)
     steps_df = _plans(client, runs, events_df if events else None, progress, now) if steps else None
-    return History(runs, events_df, steps_df)
+    return FetchedFrames(runs, events_df, steps_df)
 
 
 def _all_items(page: Any, progress: bool | None) -> list[dict[str, Any]]:

@@ -1,0 +1,331 @@
+"""The local history (missionlab.history) against fetching from the API, side by side.
+
+    python bench/history_sync.py [--scale 1] [--json FILE]
+
+Seeds a sandbox on a temp file with 10 missions, 100,000 runs (6 plan steps each) and
+1,000,000 events over 35 days (``--scale`` shrinks all of it), then:
+
+1. a first sync into an empty history folder (time, requests, bytes received);
+2. 1% new runs (with their plans and events) written into the sandbox, and a second sync:
+   its bytes and time as a share of the first sync's (targets: <= 2% and <= 5%);
+3. a fleet query, per-step p50/p95 durations by mission over the last 30 days: from the
+   history (DuckDB over the files) and from the API (runs, then every run's plan, 8 at a
+   time, framed with missionlab.frames and grouped with pandas), each in its own process
+   for its peak memory (targets: the history >= 10x faster, under 500 MB).
+
+The history must hold exactly what the sandbox holds after each sync (checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import _harness as h
+
+STEPS_PER_RUN = 6
+STEP_NAMES = [
+    "Parse the request",
+    "Look up the account",
+    "Search the knowledge base",
+    "Call the main tool",
+    "Draft the answer",
+    "Deliver",
+]
+
+
+def seed(
+    store: Any,
+    *,
+    runs: int,
+    events: int,
+    missions: int = 10,
+    days: int = 35,
+    start_index: int = 0,
+    newest: bool = False,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Runs with plans and events; ``newest`` puts them after everything seeded before."""
+    rng = random.Random(seed)
+    mission_rows = [h.mission_row(random.Random(i), i) for i in range(missions)]
+    if start_index == 0:
+        store.bulk_load("missions", mission_rows)
+    run_rows, step_rows, event_rows = [], [], []
+    per_run = max(1, events // max(runs, 1))
+    for i in range(runs):
+        mission = mission_rows[(start_index + i) % missions]["mission_id"]
+        offset = rng.uniform(0, 3600) if newest else rng.uniform(3600, days * 86400)
+        started = (
+            h.ANCHOR + timedelta(days=1) - timedelta(seconds=offset)
+            if newest
+            else (h.ANCHOR - timedelta(seconds=offset))
+        )
+        run_id = h.new_id(rng)
+        status = rng.choice(h.RUN_STATUSES)
+        t = started
+        for k in range(STEPS_PER_RUN):
+            length = timedelta(seconds=rng.lognormvariate(2.5 + 0.3 * k, 0.5))
+            step = {
+                "run_id": run_id,
+                "step_id": f"step-{k}",
+                "sequence": k + 1,
+                "description": STEP_NAMES[k],
+                "status": "completed",
+                "started_at": h.stamp(t),
+                "completed_at": h.stamp(t + length),
+            }
+            if status == "failed" and k == STEPS_PER_RUN - 2:
+                step["status"] = "failed"
+            step_rows.append(step)
+            t += length
+        for k in range(per_run):
+            event_rows.append(
+                h.event_row(rng, mission, run_id, k, started + (t - started) * (k / per_run), "agent-1")
+            )
+        run = {
+            "run_id": run_id,
+            "mission_id": mission,
+            "status": status,
+            "started_at": h.stamp(started),
+            "updated_at": h.stamp(t),
+            "input": {"request_id": f"REQ-{start_index + i}"},
+        }
+        if status in ("succeeded", "failed", "cancelled"):
+            run["finished_at"] = h.stamp(t)
+        run_rows.append(run)
+    run_rows.sort(key=lambda r: r["started_at"])
+    event_rows.sort(key=lambda e: e["timestamp"])
+    store.bulk_load("runs", run_rows)
+    store.bulk_load("steps", step_rows)
+    store.bulk_load("events", event_rows)
+    return {"runs": runs, "events": len(event_rows), "steps": len(step_rows)}
+
+
+class Counting:
+    """A client whose transport counts requests and response bytes."""
+
+    def __init__(self, server: h.Server) -> None:
+        import httpx
+
+        import missionlab
+
+        outer = self
+
+        class Transport(httpx.HTTPTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                response = super().handle_request(request)
+                body = response.read()
+                outer.requests += 1
+                outer.bytes += len(body)
+                if outer.log is not None:
+                    outer.log.append((request.method, str(request.url.path), request.url.query, len(body)))
+                return httpx.Response(
+                    response.status_code, headers=response.headers, content=body, request=request
+                )
+
+        self.requests = 0
+        self.bytes = 0
+        self.log: list[tuple[str, str, bytes, int]] | None = None
+        self.client = missionlab.Client(
+            api_key=server.token, base_url=server.base, transport=Transport(), timeout=120
+        )
+
+    def reset(self) -> None:
+        self.requests = self.bytes = 0
+
+
+QUERY = """
+import json, resource, sys, time
+started = time.perf_counter()
+side, target = sys.argv[1], sys.argv[2]
+since = "2026-10-29"
+if side == "history":
+    import missionlab
+    stats = missionlab.History(target).step_stats(since=since)
+    result = stats[["mission_id", "step_id", "median_s", "p95_s"]]
+else:
+    import missionlab
+    from concurrent.futures import ThreadPoolExecutor
+    import pandas as pd
+    from missionlab.frames import steps_frame
+    token, base = target.split(" ")
+    client = missionlab.Client(api_key=token, base_url=base, timeout=120)
+    runs = client.missions.runs.list_runs(page_size=1000).fetch_all(progress=False)
+    runs = [r for r in runs if r.started_at >= pd.Timestamp(since, tz="UTC")]
+    plan = client.missions.runs.plan
+    def steps(run):
+        return [{**s.model_dump(mode="json"), "mission_id": run.mission_id}
+                for s in plan.retrieve(run.run_id, mission_id=run.mission_id).data]
+    with ThreadPoolExecutor(8) as pool:
+        rows = [s for part in pool.map(steps, runs) for s in part]
+    frame = steps_frame(rows)
+    frame["mission_id"] = [r["mission_id"] for r in rows] if False else frame["run_id"].map(
+        {r.run_id: r.mission_id for r in runs})
+    done = frame[frame["status"].isin(["completed", "failed"]) & ~frame["is_running"]]
+    grouped = done.groupby(["mission_id", "step_id"], observed=True)["duration_s"]
+    result = pd.DataFrame({"median_s": grouped.median(), "p95_s": grouped.quantile(0.95)}
+                          ).reset_index()
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mib": peak, "rows": len(result),
+                  "p50_sum": float(result["median_s"].sum())}))
+"""
+
+
+def query(side: str, target: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-c", QUERY, side, target], check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def check_complete(history: Any, server: h.Server) -> None:
+    """The history holds what the server holds: runs, events and plan steps, each once."""
+    import httpx
+
+    with httpx.Client(base_url=server.base, headers=server.headers, timeout=60) as http:
+
+        def total(path: str) -> int:
+            return int(http.get(path, params={"page[size]": 1}).json()["meta"]["total_results"])
+
+        want = {"runs": total("/ai/missions/runs"), "events": total("/ai/missions/events")}
+    have = history.sql(
+        "SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(DISTINCT "
+        "run_id) FROM runs) AS run_ids, (SELECT count(*) FROM events) AS "
+        "events, (SELECT count(DISTINCT event_id) FROM events) AS event_ids"
+    )
+    row = have.iloc[0]
+    assert row["runs"] == row["run_ids"] == want["runs"], (dict(row), want)
+    assert row["events"] == row["event_ids"] == want["events"], (dict(row), want)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="share of 100,000 runs and 1,000,000 events (default 1)"
+    )
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args()
+    runs, events = int(100_000 * args.scale), int(1_000_000 * args.scale)
+    report = h.Report("history_sync", "Local history vs the API", vars(args))
+    import missionlab
+    from missionlab.sandbox import Store
+
+    with tempfile.TemporaryDirectory(prefix="missionlab-history-") as tmp:
+        db = Path(tmp) / "sandbox.db"
+        store = Store(db)
+        started = time.perf_counter()
+        seeded = seed(store, runs=runs, events=events)
+        store.close()
+        report.note(
+            f"seeded {seeded['runs']:,} runs, {seeded['steps']:,} steps and "
+            f"{seeded['events']:,} events in {time.perf_counter() - started:.0f} s"
+        )
+        server = h.Server(db)
+        try:
+            counting = Counting(server)
+            history = missionlab.history(counting.client, Path(tmp) / "history")
+            first = history.sync(progress=False)
+            first_bytes, first_requests = counting.bytes, counting.requests
+            check_complete(history, server)
+            store = Store(db)
+            added = seed(
+                store,
+                runs=max(1, runs // 100),
+                events=max(1, events // 100),
+                start_index=runs,
+                newest=True,
+                seed=1,
+            )
+            store.close()
+            counting.reset()
+            second = history.sync(progress=False)
+            check_complete(history, server)
+            report.table(
+                "Syncs",
+                ["sync", "seconds", "requests", "MiB received", "new runs", "new events", "plans"],
+                [
+                    [
+                        "first",
+                        first.seconds,
+                        first_requests,
+                        h.mib(first_bytes),
+                        first.new_runs,
+                        first.new_events,
+                        first.plans,
+                    ],
+                    [
+                        f"second (+{added['runs']:,} runs)",
+                        second.seconds,
+                        counting.requests,
+                        h.mib(counting.bytes),
+                        second.new_runs,
+                        second.new_events,
+                        second.plans,
+                    ],
+                ],
+            )
+            byte_share = counting.bytes / first_bytes
+            time_share = second.seconds / first.seconds
+            history_query = query("history", str(Path(tmp) / "history"))
+            api_query = query("api", f"{server.token} {server.base}")
+        finally:
+            server.stop()
+    speedup = api_query["seconds"] / history_query["seconds"]
+    report.table(
+        "Fleet query: per-step p50/p95 by mission, last 30 days",
+        ["side", "seconds", "peak MiB", "rows"],
+        [
+            [
+                "history (DuckDB over Parquet)",
+                history_query["seconds"],
+                history_query["peak_mib"],
+                history_query["rows"],
+            ],
+            ["API (runs + plans, pandas)", api_query["seconds"], api_query["peak_mib"], api_query["rows"]],
+        ],
+    )
+    same = (
+        abs(history_query["p50_sum"] - api_query["p50_sum"]) < 1e-6 * max(1.0, abs(api_query["p50_sum"]))
+        and history_query["rows"] == api_query["rows"]
+    )
+    report.table(
+        "Targets",
+        ["target", "measured", "met"],
+        [
+            ["second sync bytes <= 2% of the first", f"{byte_share:.2%}", byte_share <= 0.02],
+            ["second sync time <= 5% of the first", f"{time_share:.2%}", time_share <= 0.05],
+            ["fleet query >= 10x faster from the history", f"{speedup:.0f}x", speedup >= 10],
+            [
+                "fleet query peak memory < 500 MB",
+                f"{history_query['peak_mib']:.0f} MiB",
+                history_query["peak_mib"] * 2**20 < 500e6,
+            ],
+            ["same answer on both sides", "yes" if same else "NO", same],
+        ],
+    )
+    for name, value in {
+        "byte_share": byte_share,
+        "time_share": time_share,
+        "query_speedup": speedup,
+        "history_peak_mib": history_query["peak_mib"],
+        "first_sync_s": first.seconds,
+        "second_sync_s": second.seconds,
+        "same_answer": same,
+    }.items():
+        report.figure(name, value)
+    report.save(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""SQL over the history with DuckDB, and the fleet views computed there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ._dataset import Dataset
+from ._schema import SCHEMAS
+
+_DUCK_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "timestamp[us, tz=UTC]": "TIMESTAMPTZ"}
+
+
+def _connect(dataset: Dataset) -> Any:
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    for table, schema in SCHEMAS.items():
+        files = dataset.absolute(table)
+        if files:
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            connection.execute(
+                f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}], "
+                "hive_partitioning = false, union_by_name = true)"
+            )
+        else:
+            columns = ", ".join(f'"{field.name}" {_DUCK_TYPES[str(field.type)]}' for field in schema)
+            connection.execute(f"CREATE TABLE {table} ({columns})")
+    return connection
+
+
+def run_sql(dataset: Dataset, query: str) -> pd.DataFrame:
+    """``query``'s result as a DataFrame."""
+    connection = _connect(dataset)
+    try:
+        frame: pd.DataFrame = connection.execute(query).df()
+        return frame
+    finally:
+        connection.close()
+
+
+STEP_STATS = """
+WITH finished AS (
+    SELECT mission_id, step_id, run_id, description, status,
+           CASE WHEN status IN ('completed', 'failed') AND started_at IS NOT NULL
+                     AND completed_at IS NOT NULL
+                THEN (epoch_us(completed_at) - epoch_us(started_at)) / 1e6 END AS seconds
+    FROM steps WHERE {where}
+)
+SELECT mission_id, step_id, any_value(description) AS description,
+       count(DISTINCT run_id) AS runs,
+       count(*) FILTER (WHERE status IN ('completed', 'failed')) AS finished,
+       median(seconds) AS median_s, quantile_cont(seconds, 0.95) AS p95_s,
+       max(seconds) AS max_s,
+       count(*) FILTER (WHERE status = 'failed')::DOUBLE
+           / nullif(count(*) FILTER (WHERE status IN ('completed', 'failed')), 0) AS failure_rate
+FROM finished GROUP BY mission_id, step_id
+ORDER BY mission_id, median_s DESC NULLS LAST
+"""
+
+
+def step_stats(dataset: Dataset, missions: list[str] | None, since: Any, until: Any) -> pd.DataFrame:
+    """Per mission and step duration statistics, over steps started in ``[since, until)``."""
+    clauses: list[str] = ["TRUE"]
+    params: list[Any] = []
+    if missions is not None:
+        clauses.append("mission_id IN (SELECT unnest(?))")
+        params.append(missions)
+    if since is not None:
+        clauses.append("started_at >= ?")
+        params.append(
+            pd.Timestamp(since, tz="UTC") if pd.Timestamp(since).tzinfo is None else pd.Timestamp(since)
+        )
+    if until is not None:
+        clauses.append("started_at < ?")
+        params.append(
+            pd.Timestamp(until, tz="UTC") if pd.Timestamp(until).tzinfo is None else pd.Timestamp(until)
+        )
+    connection = _connect(dataset)
+    try:
+        frame: pd.DataFrame = connection.execute(STEP_STATS.format(where=" AND ".join(clauses)), params).df()
+    finally:
+        connection.close()
+    for column in ("mission_id", "step_id", "description"):
+        frame[column] = frame[column].astype("string")
+    for column in ("runs", "finished"):
+        frame[column] = frame[column].astype("int64")
+    return frame
