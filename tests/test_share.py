@@ -66,6 +66,7 @@ def test_the_rich_display_needs_no_cdn() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_the_page_in_chromium_offline_replays_and_runs_no_payload(tmp_path: Path) -> None:
     import playwright.sync_api as playwright_api
 
