@@ -55,6 +55,7 @@ LAYERS = {
         "_history",
         "_figure",
         "_findings",
+        "_fleet",
         "_gantt",
         "_gantt_layout",
         "_gantt_marks",

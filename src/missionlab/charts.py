@@ -26,8 +26,9 @@ from ._figure import (
     _label,
     theme_neutral,
 )
+from ._fleet import ENDED_STEP_STATUSES
 from ._runlike import RunLike, field
-from .frames import ENDED_STEP_STATUSES, runs_frame
+from .frames import runs_frame
 from .types import StepStatus
 
 __all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_durations", "theme_neutral"]

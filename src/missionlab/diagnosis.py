@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 
 from ._columns import TEXT
+from ._fleet import ENDED_STEP_STATUSES
 from ._runlike import RunLike, field
-from .frames import ENDED_STEP_STATUSES
 from .types import (
     FINISHED_STEP_STATUSES,
     TERMINAL_RUN_STATUSES,

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import _columns as c
+from ._fleet import outcomes_over_time, step_stats
 from ._jsontext import json_object, json_text
 from ._runlike import is_runlike
 from ._steps import TIMES_FROM as _TIMES_FROM
@@ -125,9 +126,6 @@ FLATTEN_LEVELS = 16  # nesting levels that flatten=True turns into columns (deep
 #: ``start from events`` or ``end from events``; missing when the step has no times.
 TIMES_FROM = _TIMES_FROM
 _DOCUMENTED = [RUN_STATUS, STEP_STATUS, EVENT_TYPE, EXECUTION_MODE, TIMES_FROM]
-
-# Finished steps that ran (and so have a duration): not the skipped ones.
-ENDED_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.FAILED})
 
 
 def _category(dtype: pd.CategoricalDtype) -> Callable[[list[Any]], pd.Categorical]:
@@ -357,63 +355,3 @@ def to_frame(obj: Any, **kwargs: Any) -> pd.DataFrame:
             return result
     fields = sorted(first) if isinstance(first, Mapping) else sorted(vars(first))
     raise TypeError(f"to_frame() does not know objects with fields {fields[:8]}")
-
-
-# -- fleet views ------------------------------------------------------------------------------
-
-
-def step_stats(steps: pd.DataFrame) -> pd.DataFrame:
-    """Per-step duration statistics across runs: count, median, p95, failure rate.
-
-    ``steps`` is a steps frame of many runs (e.g. ``fetch_frames(client, steps=True).steps``);
-    steps are grouped by ``step_id``. Sorted slowest (median) first.
-    """
-    columns = ["step_id", "description", "runs", "finished", "median_s", "p95_s", "max_s", "failure_rate"]
-    if steps.empty:
-        return pd.DataFrame(
-            {
-                name: pd.Series(
-                    dtype="float64"
-                    if name.endswith(("_s", "rate"))
-                    else "int64"
-                    if name in ("runs", "finished")
-                    else c.TEXT
-                )
-                for name in columns
-            }
-        )
-    finished = steps["status"].isin(ENDED_STEP_STATUSES)
-    grouped = steps.assign(
-        _finished=finished,
-        _failed=steps["status"] == StepStatus.FAILED,
-        _done_s=steps["duration_s"].where(finished & ~steps["is_running"]),
-    )
-    stats = grouped.groupby("step_id", observed=True, sort=False).agg(
-        description=("description", "first"),
-        runs=("run_id", "nunique"),
-        finished=("_finished", "sum"),
-        median_s=("_done_s", "median"),
-        p95_s=("_done_s", lambda s: s.quantile(0.95)),
-        max_s=("_done_s", "max"),
-        failed=("_failed", "sum"),
-    )
-    stats["failure_rate"] = stats["failed"] / stats["finished"].where(stats["finished"] > 0)
-    stats = stats.drop(columns="failed").reset_index()
-    stats["step_id"] = stats["step_id"].astype(c.TEXT)
-    return stats.sort_values("median_s", ascending=False, na_position="last", ignore_index=True)[columns]
-
-
-def outcomes_over_time(runs: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
-    """Run counts per period (rows) and status (columns), by ``started_at``.
-
-    The columns are every documented status, then any status missionlab does not know.
-    """
-    statuses = list(runs["status"].cat.categories) if "status" in runs else list(RUN_STATUS.categories)
-    if runs.empty:
-        return pd.DataFrame(columns=pd.Index(statuses, name="status"), dtype="int64")
-    grouper = pd.Grouper(key="started_at", freq=freq)
-    table = runs.groupby([grouper, "status"], observed=False).size().unstack("status", fill_value=0)
-    table = table.reindex(columns=statuses, fill_value=0).astype("int64")
-    table.index.name = "period"
-    table.columns = pd.Index(statuses, name="status")
-    return table
