@@ -103,12 +103,16 @@ def plan_drift(steps: pd.DataFrame) -> pd.DataFrame:
 
 def _reordered(steps: pd.DataFrame, added: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     result = np.zeros(len(steps), dtype=bool)
-    candidates = steps.assign(_row=np.arange(len(steps)))[~added & steps["started_at"].notna().to_numpy()]
-    for _, group in candidates.groupby(candidates["parent_step_id"].astype(object).fillna(""), sort=False):
-        group = group.sort_values("sequence", kind="stable")
-        earliest_later = group["started_at"][::-1].cummin()[::-1].shift(-1)
-        late = group["started_at"] > earliest_later
-        result[group.loc[late, "_row"].to_numpy(dtype=int)] = True
+    candidates = steps.assign(
+        _row=np.arange(len(steps)), _parent=steps["parent_step_id"].astype(object).fillna("")
+    )[~added & steps["started_at"].notna().to_numpy()]
+    # per parent, in plan order: a step is late when a step after it in the plan started before it
+    ordered = candidates.sort_values(["_parent", "sequence"], kind="stable").reset_index(drop=True)
+    backwards = ordered.iloc[::-1]
+    earliest_from_here = backwards.groupby("_parent", sort=False)["started_at"].cummin()
+    earliest_later = earliest_from_here.groupby(backwards["_parent"], sort=False).shift(1).sort_index()
+    late = (ordered["started_at"] > earliest_later).to_numpy(dtype=bool)
+    result[ordered.loc[late, "_row"].to_numpy(dtype=int)] = True
     return result
 
 

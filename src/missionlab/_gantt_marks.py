@@ -94,12 +94,18 @@ def _attempt_trace(
     ends = dict(zip(steps["step_id"], steps["completed_at"].fillna(now), strict=True))
     segments = []
     call: Any
-    for position, call in enumerate(calls.itertuples(index=False)):
+    listed = list(calls.itertuples(index=False))
+    next_call: list[Any] = [None] * len(listed)  # when the same tool is next called in the same step
+    upcoming: dict[tuple[Any, Any], Any] = {}
+    for position in range(len(listed) - 1, -1, -1):
+        key = (listed[position].step_id, listed[position].tool)
+        next_call[position] = upcoming.get(key)
+        upcoming[key] = listed[position].called_at
+    for position, call in enumerate(listed):
         if not call.failed or call.step_id not in rows:
             continue
-        later = calls.iloc[position + 1 :]
-        again = later[(later["step_id"] == call.step_id) & (later["tool"] == call.tool)]
-        stop = utc(again["called_at"].iat[0] if len(again) else call.ended_at)
+        again = next_call[position]
+        stop = utc(again if again is not None else call.ended_at)
         if stop is None:
             stop = utc(ends.get(call.step_id)) or now
         seconds = max((stop - moment(call.called_at)).total_seconds(), 0.001)
