@@ -37,7 +37,7 @@ def test_organization_as_frames(sandbox: Sandbox) -> None:
 
 def test_one_missions_runs_with_plans(sandbox: Sandbox) -> None:
     client = sandbox.client()
-    mission = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
+    mission = next(m for m in client.missions.list().fetch_all(progress=False) if m.name.startswith("Travel"))
     found = missionlab.fetch_frames(
         client, mission_id=mission.mission_id, steps=True, progress=False, now=NOW
     )

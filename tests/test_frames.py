@@ -171,7 +171,7 @@ def test_flattening(demo: Sandbox) -> None:
 
 def test_fleet_views(demo: Sandbox) -> None:
     client = demo.client()
-    travel = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
+    travel = next(m for m in client.missions.list().fetch_all(progress=False) if m.name.startswith("Travel"))
     runs = client.missions.runs.list(travel.mission_id).fetch_all(progress=False)
     plans = [client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data for r in runs]
     steps = frames.steps_frame([s for plan in plans for s in plan], now=NOW)
