@@ -22,7 +22,7 @@ from .rollup import rollup_frames, rollup_label
 
 __all__ = ["ATTEMPT_COLOR", "CRITICAL_COLOR", "DRIFT_STYLE", "decorate", "overlays"]
 
-ATTEMPT_COLOR = "#D55E00"
+ATTEMPT_COLOR = "#3b1a00"  # dark brown hatching, read on every bar color
 CRITICAL_COLOR = "#F0E442"
 DIMMED = 0.35  # opacity of the bars off the critical path
 DRIFT_SIGN = {"added": "+", "reordered": "↕"}
@@ -127,8 +127,10 @@ def _attempt_trace(
             "hovertemplate": ATTEMPT_HOVER,
             "width": 0.3,
             "marker": {
-                "color": "rgba(213, 94, 0, 0.35)",
-                "pattern": {"shape": "/", "fgcolor": ATTEMPT_COLOR, "size": 6, "solidity": 0.4},
+                # light fill, dark hatching: visible on a failed (orange) bar as on a green one,
+                # and, being narrower than the bar, on light and dark backgrounds alike
+                "color": "rgba(255, 255, 255, 0.55)",
+                "pattern": {"shape": "/", "fgcolor": ATTEMPT_COLOR, "size": 6, "solidity": 0.5},
                 "line": {"width": 1, "color": ATTEMPT_COLOR},
             },
         }
