@@ -4,6 +4,7 @@ baseline from a steps frame, a History-like object, statistics and a client."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -230,3 +231,18 @@ def test_trace_explain_fetches_the_mission_history_once(sandbox: Sandbox) -> Non
         )["status"]
     )
     assert statuses == {"completed"}  # succeeded runs only
+
+
+def test_baseline_from_a_synced_history(sandbox: Sandbox, tmp_path: Path) -> None:
+    client = sandbox.client()
+    local = missionlab.history(client, tmp_path / "history")
+    local.sync(progress=False)
+    travel = next(m for m in client.missions.list().fetch_all(progress=False) if m.name.startswith("Travel"))
+    failed = client.missions.runs.list(travel.mission_id, status="failed", page_size=1).data[0]
+    trace = missionlab.load_run(client, travel.mission_id, failed.run_id)
+    from_history = explain(trace, baseline=local)
+    earlier = local.steps(mission=travel.mission_id)
+    runs = earlier.loc[earlier["run_id"] != failed.run_id, "run_id"].nunique()
+    assert runs >= 2
+    assert from_history.baseline_note.startswith(f"Baseline: {runs} earlier runs; ")
+    assert not from_history.baseline_note.endswith("; 0 steps with enough history to compare.")
