@@ -74,13 +74,13 @@ def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
     by_request: dict[tuple[Any, Any], int] = {}
-    for event_id, kind, step, when, summary, text in zip(
-        relevant["event_id"],
-        relevant["type"].astype(str),
-        relevant["step_id"].astype(object).where(relevant["step_id"].notna(), None),
-        relevant["timestamp"],
-        relevant["summary"],
-        relevant["payload"],
+    for event_id, kind, step, when, summary, text in zip(  # lists: iterating Arrow columns is slow
+        relevant["event_id"].tolist(),
+        relevant["type"].astype(str).tolist(),
+        relevant["step_id"].astype(object).where(relevant["step_id"].notna(), None).tolist(),
+        relevant["timestamp"].tolist(),
+        relevant["summary"].tolist(),
+        relevant["payload"].tolist(),
         strict=True,
     ):
         payload = json_object(text)
