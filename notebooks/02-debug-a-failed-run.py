@@ -1,13 +1,17 @@
 # %% [markdown]
 # # Debug a failed run
 #
-# Find failed runs, read one's Gantt and events around the failure, run the diagnosis, and compare it with a successful run of the same mission.
+# Find failed runs, ask one why it failed, compare it with the most similar successful run, read its Gantt (failed attempts, plan drift, the critical path) and events, and share it as one file that opens offline.
 
 # %% [markdown]
 # With `TELNYX_API_KEY` set, `connect()` talks to the hosted API; without it it starts a local **sandbox** with deterministic demo data, so this notebook runs anywhere, offline.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+from datetime import timedelta
+from pathlib import Path
+from tempfile import mkdtemp
+
 import missionlab
 from missionlab import charts, frames
 
@@ -36,18 +40,50 @@ failed[["run_id", "started_at", "duration_s", "error"]].head()
 bad = missionlab.load_run(client, travel.mission_id, failed.run_id.iloc[0])
 print(bad)
 
+# %% [markdown]
+# ## Why it failed
+#
+# `explain()` says it in a few ranked sentences, each with its evidence (step, event ids, times): the step that failed and the error chain that led there, the steps skipped because of it, and steps that took unusually long compared with this mission's earlier runs (fetched once by the client that loaded the trace).
+
 # %%
 # NBVAL_IGNORE_OUTPUT
-bad.gantt()
+why = bad.explain()
+print(why)
 
 # %% [markdown]
-# The events around the failure, from the step that failed:
+# ## The first divergence from a run that worked
+#
+# `compare()` with no argument picks the most similar succeeded run of the same mission (same plan shape, nearest in time), aligns the two by step and tool call, and reports the first point where they diverge:
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+comparison = bad.compare()
+print(comparison)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+comparison.figure()
+
+# %% [markdown]
+# ## The Gantt
+#
+# Failed attempts inside a step are hatched segments of its bar, steps added after the run started or run out of plan order are marked at the left, and `critical_path=True` outlines the chain of steps that decided the run's length. Hover over a bar or a marker for details.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+bad.gantt(critical_path=True)
+
+# %% [markdown]
+# The events around the failure, from the step that failed, and a text search over every event's summary and payload:
 
 # %%
 events = bad.events_frame
 failed_step = bad.steps_frame.loc[bad.steps_frame.status == "failed", "step_id"].iloc[0]
 print("failed step:", failed_step)
 events.loc[events.step_id == failed_step, ["timestamp", "type", "summary"]]
+
+# %%
+bad.search("error")[["timestamp", "type", "step_id", "summary"]]
 
 # %% [markdown]
 # ## Diagnosis
@@ -64,12 +100,12 @@ bad.diagnose()
 stuck_summary = next(r for r in client.missions.runs.list_runs(status="running", page_size=100).data
                      if r.started_at.year == 2026 and r.started_at.month == 11 and r.started_at.day < 28)
 stuck = missionlab.load_run(client, stuck_summary.mission_id, stuck_summary.run_id)
-stuck.diagnose(now=stuck.run.updated_at + __import__("datetime").timedelta(hours=1))[["severity", "check", "step_id"]]
+stuck.diagnose(now=stuck.run.updated_at + timedelta(hours=1))[["severity", "check", "step_id"]]
 
 # %% [markdown]
-# ## Compare with a successful run
+# ## Compare with a run of your choice
 #
-# Aligned at their start, the step that differs stands out (failed steps have a red outline):
+# With runs given, `compare_runs` draws them aligned at their start; the step that differs stands out (failed steps have a red outline):
 
 # %%
 good_id = runs_df.loc[runs_df.status == "succeeded", "run_id"].iloc[0]
@@ -80,3 +116,25 @@ both[both.status_ok != both.status_failed][["step_id", "status_ok", "status_fail
 # %%
 # NBVAL_IGNORE_OUTPUT
 charts.compare_runs([good, bad])
+
+# %% [markdown]
+# ## Keep it, replay it, share it
+#
+# `save()` writes the run as one capsule file (run, mission, plan, events, agents; never the API key). `missionlab.open_run` gives it back offline, and every view accepts it; `missionlab sandbox serve --load run.json` serves it to any client, the official SDK included.
+
+# %%
+folder = Path(mkdtemp())
+capsule = bad.save(folder / "run.json")
+again = missionlab.open_run(capsule)
+print(again.run.run_id == bad.run.run_id, len(again.events) == len(bad.events))
+
+# %% [markdown]
+# `replay=True` adds a slider with play/pause that replays the run with no kernel: it survives saving the notebook and exporting it. `to_html` writes a self-contained page (plotly.js inlined, no network) with the status card, the explanation, the Gantt with its replay, the events and the diagnosis.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+again.gantt(replay=True)
+
+# %%
+page = again.to_html(folder / "run.html")
+print(f"{len(page) // 1024} KiB, self-contained:", "<script src" not in page)

@@ -16,15 +16,15 @@ client = missionlab.connect()
 # %% [markdown]
 # ## Fetch everything
 #
-# `fetch_all()` reads the page count from a first page of 1,000 runs and fetches the rest concurrently; a progress bar appears when it takes more than a moment. History only: runs started before the demo's anchor date, so the numbers below do not move while the sandbox plays live runs.
+# `fetch_frames()` fetches every run and every event of the organization as DataFrames: pages of 1,000 fetched concurrently and read straight into typed columns; a progress bar appears when it takes more than a moment. History only: runs started before the demo's anchor date, so the numbers below do not move while the sandbox plays live runs.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-runs = client.missions.runs.list_runs(page_size=100).fetch_all(progress=True)
-len(runs)
+org = missionlab.fetch_frames(client, progress=True)
+org
 
 # %%
-runs_df = frames.runs_frame(runs)
+runs_df = org.runs
 history = runs_df[runs_df.started_at < "2026-11-28"]
 history.status.value_counts().sort_index()
 
@@ -46,18 +46,14 @@ px.bar(long, x="period", y="runs", color="status", color_discrete_map=charts.RUN
 # %% [markdown]
 # ## The slowest and most failing steps
 #
-# The plans of one mission's runs, fetched concurrently, as one frame of steps:
+# One mission's history with the plan of each of its runs (`steps=True`: the plans are fetched 8 at a time), as one frame of steps:
 
 # %%
-from concurrent.futures import ThreadPoolExecutor
-
 missions = {m.name: m for m in client.missions.list().data}
 travel = missions["Travel booking assistant"]
+travel_history = missionlab.fetch_frames(client, mission_id=travel.mission_id, steps=True, progress=False)
 travel_runs = history[history.mission_id == travel.mission_id]
-with ThreadPoolExecutor(8) as pool:
-    plans = pool.map(lambda run_id: client.missions.runs.plan.retrieve(
-        run_id, mission_id=travel.mission_id).data, travel_runs.run_id)
-    steps = frames.steps_frame([s for plan in plans for s in plan])
+steps = travel_history.steps[travel_history.steps.run_id.isin(travel_runs.run_id)]
 stats = frames.step_stats(steps)
 stats.round(2)
 

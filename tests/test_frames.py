@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 import telnyx
@@ -169,7 +171,7 @@ def test_flattening(demo: Sandbox) -> None:
 
 def test_fleet_views(demo: Sandbox) -> None:
     client = demo.client()
-    travel = next(m for m in client.missions.list().data if m.name.startswith("Travel"))
+    travel = next(m for m in client.missions.list().fetch_all(progress=False) if m.name.startswith("Travel"))
     runs = client.missions.runs.list(travel.mission_id).fetch_all(progress=False)
     plans = [client.missions.runs.plan.retrieve(r.run_id, mission_id=travel.mission_id).data for r in runs]
     steps = frames.steps_frame([s for plan in plans for s in plan], now=NOW)
@@ -193,3 +195,51 @@ def test_fleet_views(demo: Sandbox) -> None:
     assert outcomes.to_numpy().sum() == len(runs)
     assert frames.step_stats(frames.steps_frame([])).empty
     assert frames.outcomes_over_time(frames.runs_frame([])).empty
+
+
+def _json_items(sandbox: Sandbox, path: str) -> list[dict[str, Any]]:
+    """Every item of a list as the client's fast path gives them: plain JSON dicts."""
+    client = sandbox.client()
+    first = {
+        "/ai/missions/runs": lambda: client.missions.runs.list_runs(page_size=1000),
+        "/ai/missions/events": lambda: client.missions.list_events(page_size=1000),
+        "/ai/missions": lambda: client.missions.list(page_size=1000),
+    }[path]()
+    return first.fetch_all(as_dicts=True, progress=False)
+
+
+def test_frames_from_json_dicts_equal_frames_from_models(demo: Sandbox) -> None:
+    """The fast path (plain dicts) and the model path give the same rows, ids, order, dtypes."""
+    runs = _json_items(demo, "/ai/missions/runs")
+    events = _json_items(demo, "/ai/missions/events")
+    missions = _json_items(demo, "/ai/missions")
+    run = next(r for r in runs if r["status"] == "failed")
+    plan = httpx.get(f"{demo.url}/ai/missions/{run['mission_id']}/runs/{run['run_id']}/plan").json()["data"]
+    run_events = [e for e in events if e["run_id"] == run["run_id"]][::-1]  # oldest first
+    assert len(runs) > 300 and len(events) > 10_000 and plan and run_events
+    cases = [
+        (frames.runs_frame, runs, missionlab.Run, {"now": NOW}),
+        (frames.events_frame, events, missionlab.Event, {}),
+        (frames.missions_frame, missions, missionlab.Mission, {}),
+        (frames.steps_frame, plan, missionlab.PlanStep, {"now": NOW, "events": run_events}),
+    ]
+    for function, dicts, model, kwargs in cases:
+        fast = function(dicts, **kwargs)
+        slow = function([model.model_validate(d) for d in dicts], **kwargs)
+        pd.testing.assert_frame_equal(fast, slow)
+        assert len(fast) == len(dicts)
+        id_field = {missionlab.Run: "run_id", missionlab.Event: "event_id"}.get(model)
+        if id_field:
+            assert fast[id_field].tolist() == [d[id_field] for d in dicts]  # server order kept
+    assert str(fast["run_id"].dtype) == "string" and fast["run_id"].array.dtype.storage == "pyarrow"
+
+
+def test_frames_are_no_larger_than_their_json(demo: Sandbox) -> None:
+    for path, function in (
+        ("/ai/missions/runs", frames.runs_frame),
+        ("/ai/missions/events", frames.events_frame),
+    ):
+        items = _json_items(demo, path)
+        json_bytes = len(json.dumps(items, separators=(",", ":")))
+        frame = function(items)
+        assert frame.memory_usage(deep=True).sum() <= json_bytes, path

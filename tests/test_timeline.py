@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -16,6 +17,7 @@ from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace, load_run
 
 from .conftest import unique
+from .gantt_helpers import assert_same_points
 
 NESTED = {
     "plan": [
@@ -46,31 +48,40 @@ def traces_by_status(sandbox: Sandbox, status: str) -> list[RunTrace]:
 
 
 def bars(figure: go.Figure) -> dict[str, go.Bar]:
-    return {t.name: t for t in figure.data if isinstance(t, go.Bar)}
+    """The steps' bars by status (not the failed attempts or the critical path drawn over them)."""
+    return {t.name: t for t in figure.data if isinstance(t, go.Bar) and str(t.meta).startswith("bar:")}
 
 
 def markers(figure: go.Figure) -> dict[str, go.Scattergl]:
     return {t.name: t for t in figure.data if isinstance(t, go.Scattergl)}
 
 
+def row_ids(figure: go.Figure, trace: Any) -> list[str]:
+    """The row keys (step ids, or the run's row) of a trace's points."""
+    keys = figure.layout.meta["rows"]
+    return [keys[int(y)] for y in trace.y]
+
+
 def test_rows_colors_markers_for_a_failed_nested_run(sim: Sandbox) -> None:
     trace = next(t for t in traces_by_status(sim, "failed") if t.steps_frame["parent_step_id"].notna().any())
     figure = trace.gantt()
     steps = trace.steps_frame
-    assert list(figure.layout.yaxis.categoryarray) == ["__run__", *steps["step_id"]]
+    assert list(figure.layout.meta["rows"]) == ["__run__", *steps["step_id"]]
+    assert list(figure.layout.yaxis.tickvals) == list(range(len(steps) + 1))
     labels = list(figure.layout.yaxis.ticktext)
     for label, depth in zip(labels[1:], steps["depth"], strict=True):
         assert label.startswith("\u00a0" * 3 * depth) and (depth == 0) != ("└" in label)
     assert tuple(figure.layout.yaxis.range) == (len(steps) + 0.5, -0.5)  # first row on top
     drawn = bars(figure)
-    assert set(drawn) == set(timeline.STEP_COLORS)
+    started = steps[steps["started_at"].notna()]
+    assert set(drawn) == set(started["status"].astype(str))  # a trace per status drawn, no empty ones
     for status, bar in drawn.items():
-        assert bar.marker.color == timeline.STEP_COLORS[status]
-        assert bar.showlegend == bool(len(bar.y))
+        assert bar.marker.color == timeline.STEP_COLORS[status] and bar.showlegend
+        assert row_ids(figure, bar) == started.loc[started["status"] == status, "step_id"].tolist()
     failed_ids = set(steps.loc[steps["status"] == "failed", "step_id"])
-    assert set(drawn["failed"].y) == failed_ids and failed_ids
+    assert set(row_ids(figure, drawn["failed"])) == failed_ids and failed_ids
     events = markers(figure)
-    assert set(events) == set(timeline.EVENT_SYMBOLS)
+    assert set(events) == set(trace.events_frame["type"].astype(str))
     for event_type, trace_ in events.items():
         assert trace_.marker.symbol == timeline.EVENT_SYMBOLS[event_type]
     assert len(events["error"].x) >= 1
@@ -78,9 +89,12 @@ def test_rows_colors_markers_for_a_failed_nested_run(sim: Sandbox) -> None:
     assert "failed" in figure.layout.title.text and trace.run.run_id[:8] in figure.layout.title.text
     names = [s.name for s in figure.layout.shapes]
     assert "start" in names and "end" in names and "now" not in names
+    assert figure.layout.title.subtitle.text is None  # the sandbox records pauses
     skipped = steps[steps["status"] == "skipped"]
-    not_started = next(t for t in figure.data if t.name == "not started")
-    assert set(not_started.y) >= set(skipped["step_id"])
+    if len(skipped):
+        mark = next(t for t in figure.data if t.meta == "mark:skipped")
+        assert mark.name == "skipped" and set(row_ids(figure, mark)) == set(skipped["step_id"])
+        assert {status for _, status, *_ in mark.customdata} == {"skipped"}  # legend and hover agree
 
 
 def test_paused_intervals_are_shaded(sim: Sandbox) -> None:
@@ -108,13 +122,13 @@ def test_live_run_in_progress_has_a_now_line_and_open_bars(sim: Sandbox) -> None
     now = datetime.now(UTC)
     figure = trace.gantt(now=now)
     running = bars(figure)["in_progress"]
-    assert list(running.y) == ["z"]
+    assert row_ids(figure, running) == ["z"]
     now_line = next(s for s in figure.layout.shapes if s.name == "now")
     start = datetime.fromisoformat(str(running.base[0])).replace(tzinfo=UTC)
     assert abs((start.timestamp() + running.x[0] / 1000) - now.timestamp()) < 0.01
     assert pd.Timestamp(now_line.x0).tz_localize("UTC") == pd.Timestamp(now)
     pending_or_done = bars(figure)["completed"]
-    assert {"a", "g1", "g2", "g"} <= set(pending_or_done.y)
+    assert {"a", "g1", "g2", "g"} <= set(row_ids(figure, pending_or_done))
     client.missions.runs.cancel_run(run.run_id, mission_id=mission_id)
 
 
@@ -150,10 +164,12 @@ def test_hover_and_labels_escape_server_strings() -> None:
 
 def test_live_gantt_updates_in_place(sim: Sandbox) -> None:
     trace = traces_by_status(sim, "succeeded")[0]
-    half = RunTrace(trace.run, trace.steps[: len(trace.steps) // 2], trace.events[:5], trace.mission)
-    live = timeline.LiveGantt(half)
+    events = trace.events_frame
+    # the same plan; first the events up to the last step's start, then all of them
+    cut = int(events.index[events["type"] == "step_started"][-1])
+    half = RunTrace(trace.run, trace.steps, trace.events[:cut], trace.mission)
+    live = timeline.LiveGantt(half, title="Watched <run>", max_label=12)
     widget = live.widget
-    before = list(widget.data)
     assert isinstance(widget, go.FigureWidget)
     sent: list[dict[str, Any]] = []
     send = widget._send_update_msg
@@ -163,21 +179,37 @@ def test_live_gantt_updates_in_place(sim: Sandbox) -> None:
         return send(*args, **kwargs)
 
     widget._send_update_msg = spy
-    widget._send_relayout_msg = lambda layout, **_: sent.append(layout)
+    before = {t.meta: t for t in widget.data}
     live.update(trace)
-    # plotly.js re-guesses the axes' types from the first trace with data after each update:
-    # dates and a row name there keep the time axis a date axis (else: shapes at NaN), and one
-    # message leaves no moment in between
-    assert len(sent) == 1
-    anchor = widget.data[0]
-    assert anchor.y == (timeline.RUN_ROW, timeline.RUN_ROW) and not anchor.showlegend
-    assert all(isinstance(x, str) and x[:4].isdigit() and "T" in x for x in anchor.x)
-    assert list(widget.data) == before  # the same trace objects, updated
-    assert all(a is b for a, b in zip(widget.data, before, strict=True))
-    assert len(widget.layout.yaxis.categoryarray) == len(trace.steps) + 1
-    assert sum(len(t.y) for t in widget.data if isinstance(t, go.Bar)) == sum(
-        1 for s in trace.steps if s.started_at is not None
-    )
+    # plotly.js resets an axis type when its data changes, unless the same update sets it
+    assert sent and sent[-1].get("xaxis.type") == "date"
+    after = {t.meta: t for t in widget.data}
+    kept = set(before) & set(after)
+    assert kept and all(before[uid] is after[uid] for uid in kept)  # the same trace objects, updated
+    # whatever the builder makes, the widget shows: the same as a figure built from scratch
+    fresh = timeline.gantt(trace, title="Watched <run>", max_label=12)
+    assert_same_points(widget, fresh)
+    for mine in widget.data:
+        new = next(t for t in fresh.data if t.meta == mine.meta.removesuffix(":new"))
+        for prop in ("marker", "name", "legendgroup", "hovertemplate", "type"):
+            assert_same(mine[prop], new[prop])
+    assert widget.layout.title.text == "Watched &lt;run&gt;"  # options kept across updates
+    assert max(len(label.replace("&amp;", "&")) for label in widget.layout.yaxis.ticktext) <= 12 + 6
+    assert widget.layout.meta["rows"] == fresh.layout.meta["rows"]
+    sent.clear()
+    live.update(trace)  # nothing new: nothing sent
+    assert not sent
+
+
+def assert_same(a: Any, b: Any) -> None:
+    if a is None or b is None:
+        assert a is None and b is None
+    elif hasattr(a, "to_plotly_json"):
+        assert a.to_plotly_json() == (b.to_plotly_json() if hasattr(b, "to_plotly_json") else b)
+    elif isinstance(a, tuple | list) or hasattr(a, "__array__"):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    else:
+        assert a == b
 
 
 def test_comparison_runs_chart_and_durations(sim: Sandbox) -> None:
@@ -217,7 +249,7 @@ def test_figures_export(sim: Sandbox, tmp_path: Any) -> None:
 def test_gantt_of_steps_and_events_without_a_trace(sim: Sandbox) -> None:
     trace = traces_by_status(sim, "succeeded")[0]
     figure = missionlab.gantt(trace.steps, trace.events)
-    assert len(figure.layout.yaxis.categoryarray) == len(trace.steps) + 1
+    assert len(figure.layout.meta["rows"]) == len(trace.steps) + 1
     assert sum(len(t.x) for t in markers(figure).values()) == len(trace.events)
 
 

@@ -61,7 +61,9 @@ if _typing.TYPE_CHECKING:
     from ._async_client import AsyncClient
     from ._client import Client
     from ._connect import connect
+    from ._fetch_frames import FetchedFrames, fetch_frames
     from ._history import History, HistoryFormatError, history
+    from ._open_run import open_run
     from ._pagination import AsyncPage, SyncPage
     from .diagnosis import diagnose
     from .frames import to_frame
@@ -88,11 +90,14 @@ _LAZY = {
     "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
     "diagnose": "missionlab.diagnosis",
+    "FetchedFrames": "missionlab._fetch_frames",
+    "fetch_frames": "missionlab._fetch_frames",
     "gantt": "missionlab.timeline",
     "history": "missionlab._history",
     "History": "missionlab._history",
     "HistoryFormatError": "missionlab._history",
     "load_run": "missionlab.trace",
+    "open_run": "missionlab._open_run",
     "RunTrace": "missionlab.trace",
     "to_frame": "missionlab.frames",
 }
@@ -111,6 +116,7 @@ __all__ = [
     "Event",
     "EventType",
     "ExecutionMode",
+    "FetchedFrames",
     "History",
     "HistoryFormatError",
     "InternalServerError",
@@ -136,9 +142,11 @@ __all__ = [
     "browse",
     "connect",
     "diagnose",
+    "fetch_frames",
     "gantt",
     "history",
     "load_run",
+    "open_run",
     "to_frame",
 ]
 

@@ -8,19 +8,22 @@ Every string from the server is HTML-escaped before it reaches a label or a hove
 from __future__ import annotations
 
 import html
-import json
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._display import STATUS_COLORS
+from ._json import short_json
 from .types import RunStatus, StepStatus
 
 RUN_COLORS = {s.value: STATUS_COLORS[s.value] for s in RunStatus}
 STEP_COLORS = {s.value: STATUS_COLORS[s.value] for s in StepStatus}
-STEP_COLORS["pending"] = "#BBBBBB"
+STEP_COLORS[StepStatus.PENDING] = "#BBBBBB"
+UNKNOWN_COLOR = "#8a8a8a"  # a status or type missionlab does not know: neutral, under its own name
 MAX_LABEL = 40
 LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
 
@@ -33,11 +36,37 @@ def _html(text: str) -> str:
 
 
 def _esc(value: Any, limit: int = 300) -> str:
+    """One value as escaped label text, shortened to ``limit`` characters (nested JSON
+    through the depth- and length-limited ``short_json``, never ``json.dumps``)."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return _html(text)
+    if not isinstance(value, str):
+        return _html(short_json(value, limit))
+    return _html(value if len(value) <= limit else value[: limit - 1] + "…")
+
+
+def _esc_all(values: Any, limit: int = 300) -> pa.Array:
+    """:func:`_esc` of every value of a string column at once (Arrow compute): missing
+    values become empty strings."""
+    text = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    long = pc.greater(pc.utf8_length(text), limit)
+    text = pc.if_else(
+        long, pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, limit - 1), "…", ""), text
+    )
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        text = pc.replace_substring(text, char, entity)
+    return pc.fill_null(text, "")
+
+
+def _joined(*parts: Any) -> pa.Array:
+    """Strings joined element by element (Arrow arrays or plain strings)."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _strings(values: pa.Array) -> np.ndarray[Any, Any]:
+    """Arrow strings as a numpy array of fixed-width strings: what plotly copies and
+    serializes fastest."""
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=str)
 
 
 def _label(description: str, depth: int, limit: int) -> str:
@@ -46,24 +75,41 @@ def _label(description: str, depth: int, limit: int) -> str:
     return prefix + _html(text)
 
 
+_GRID = "rgba(127, 127, 127, 0.25)"
+NEUTRAL_LAYOUT = {
+    "paper_bgcolor": "rgba(0, 0, 0, 0)",
+    "plot_bgcolor": "rgba(127, 127, 127, 0.08)",
+    "font": {"color": "#808080"},
+}
+NEUTRAL_AXIS = {"gridcolor": _GRID, "zerolinecolor": _GRID, "linecolor": _GRID}
+
+
 def theme_neutral(figure: go.Figure) -> go.Figure:
     """Colors that read on light and dark backgrounds (JupyterLab's themes, Voila, GitHub)."""
-    grid = "rgba(127, 127, 127, 0.25)"
-    figure.update_layout(
-        paper_bgcolor="rgba(0, 0, 0, 0)", plot_bgcolor="rgba(127, 127, 127, 0.08)", font={"color": "#808080"}
-    )
-    figure.update_xaxes(gridcolor=grid, zerolinecolor=grid, linecolor=grid)
-    figure.update_yaxes(gridcolor=grid, zerolinecolor=grid, linecolor=grid)
+    figure.update_layout(NEUTRAL_LAYOUT)
+    figure.update_xaxes(NEUTRAL_AXIS)
+    figure.update_yaxes(NEUTRAL_AXIS)
     return figure
+
+
+def _check_theme(theme: Theme) -> None:
+    if theme not in ("neutral", None):
+        raise ValueError(f"theme must be 'neutral' or None, not {theme!r}")
+
+
+def _themed(layout: dict[str, Any], theme: Theme) -> dict[str, Any]:
+    """A layout dict with ``theme``'s colors (the dict form of :func:`_apply_theme`)."""
+    _check_theme(theme)
+    if theme is None:
+        return layout
+    axes = {k: {**v, **NEUTRAL_AXIS} for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))}
+    return {**layout, **NEUTRAL_LAYOUT, **axes}
 
 
 def _apply_theme(figure: go.Figure, theme: Theme) -> go.Figure:
     """``"neutral"``: :func:`theme_neutral`; ``None``: plotly's template, left alone."""
-    if theme == "neutral":
-        return theme_neutral(figure)
-    if theme is not None:
-        raise ValueError(f"theme must be 'neutral' or None, not {theme!r}")
-    return figure
+    _check_theme(theme)
+    return theme_neutral(figure) if theme == "neutral" else figure
 
 
 def _base_layout(
@@ -77,52 +123,32 @@ def _base_layout(
 ) -> None:
     """What every figure's layout has: its escaped title at the left, narrow margins (``top``
     makes room for the title and a legend above the plot), the legend, and ``layout``."""
+    figure.update_layout(_base_layout_dict(title, top=top, right=right, legend=legend, **layout))
+
+
+def _base_layout_dict(
+    title: str, *, top: int, right: int = 20, legend: dict[str, Any] | None = None, **layout: Any
+) -> dict[str, Any]:
+    """:func:`_base_layout` as a dict."""
     if legend is not None:
         layout["legend"] = legend
     margin = {"l": 10, "r": right, "t": top, "b": 40}
-    figure.update_layout(title={"text": _html(title), "x": 0.01}, margin=margin, **layout)
+    return {"title": {"text": _html(title), "x": 0.01}, "margin": margin, **layout}
 
 
-def _dates(series: pd.Series) -> np.ndarray[Any, Any]:
-    """Timestamps as ISO strings (UTC): what a date axis reads both in a static figure and in a
-    FigureWidget (which would send datetime64 arrays as raw integers)."""
-    values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    return np.datetime_as_string(values, unit="us").astype(object)
-
-
-def _add_axis_anchor(figure: go.Figure, first: pd.Timestamp, last: pd.Timestamp, row: str) -> None:
-    """An invisible first trace from ``first`` to ``last`` on ``row``.
-
-    plotly.js re-guesses an axis's type from the first trace with data whenever a live update
-    changes the data; a Gantt's bars have durations (numbers) as x, which would make the time
-    axis linear and every date-placed shape a NaN path. This trace makes the guess "date" (and
-    "category" for the rows, whatever the step ids look like).
-    """
-    figure.add_trace(
-        go.Scatter(
-            name="run span",
-            mode="markers",
-            x=_dates(pd.Series([first, last])),
-            y=[row, row],
-            marker={"opacity": 0, "size": 1},
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
+def _figure(spec: dict[str, Any]) -> go.Figure:
+    """A plotly Figure of a figure dict built here (trusted keys, typed arrays): plotly's
+    validation, which deep-copies every array, is skipped while building and on again for
+    whatever the user changes afterwards."""
+    figure = go.Figure(spec, _validate=False)
+    for part in (figure, figure.layout, *figure.data):
+        part._validate = True
+    return figure
 
 
 def _naive_utc(moment: Any) -> pd.Timestamp:
     """A moment as a naive UTC timestamp, as plotly places it on a date axis."""
     return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None)
-
-
-def _objects(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-    """Hover data as one object array (plotly validates arrays far faster than lists)."""
-    return frame.to_numpy(dtype=object)
-
-
-def _fmt_time(series: pd.Series) -> pd.Series:
-    return series.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("—")
 
 
 def _fmt_duration(seconds: pd.Series) -> pd.Series:

@@ -7,7 +7,7 @@ Like :mod:`missionlab.timeline`'s, these are plain plotly Figures built from the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -16,6 +16,7 @@ from ._figure import (
     LEGEND_ABOVE,
     MAX_LABEL,
     RUN_COLORS,
+    UNKNOWN_COLOR,
     Theme,
     _apply_theme,
     _base_layout,
@@ -25,11 +26,10 @@ from ._figure import (
     _label,
     theme_neutral,
 )
+from ._fleet import ENDED_STEP_STATUSES
+from ._runlike import RunLike, field
 from .frames import runs_frame
-
-if TYPE_CHECKING:
-    from .trace import RunTrace
-
+from .types import StepStatus
 
 __all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_durations", "theme_neutral"]
 
@@ -37,16 +37,22 @@ RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 
 
 def compare_runs(
-    traces: list[RunTrace], *, labels: list[str] | None = None, theme: Theme = "neutral"
+    traces: list[RunLike],
+    *,
+    labels: list[str] | None = None,
+    theme: Theme = "neutral",
+    divergence: Any = None,
 ) -> go.Figure:
     """Two or more runs of a mission aligned at their start, step by step.
 
     Bars start at seconds since their run's start; a failed step has a thick red
     outline, so a slower or failing step stands out. ``theme=None`` keeps plotly's template.
+    ``divergence`` (a :class:`missionlab.compare.Divergence` of the last run from another):
+    its step's row is shaded and its moment marked with a line and a note.
     """
     if len(traces) < 2:
         raise ValueError("compare_runs() needs at least two runs")
-    labels = labels or [f"{t.run.run_id[:8]} ({t.run.status})" for t in traces]
+    labels = labels or [f"{str(field(t.run, 'run_id'))[:8]} ({field(t.run, 'status')})" for t in traces]
     order: list[str] = []
     names: dict[str, str] = {}
     for trace in traces:
@@ -59,9 +65,9 @@ def compare_runs(
     figure = go.Figure()
     for index, (trace, label) in enumerate(zip(traces, labels, strict=True)):
         frame = trace.steps_frame[trace.steps_frame["started_at"].notna()]
-        origin = pd.Timestamp(trace.run.started_at).tz_convert("UTC")
+        origin = pd.Timestamp(field(trace.run, "started_at")).tz_convert("UTC")
         offset = (frame["started_at"] - origin).dt.total_seconds()
-        failed = frame["status"] == "failed"
+        failed = frame["status"] == StepStatus.FAILED
         figure.add_trace(
             go.Bar(
                 name=_html(label),
@@ -94,7 +100,7 @@ def compare_runs(
     mission = traces[0].mission
     _base_layout(
         figure,
-        f"{mission.name if mission else 'Runs'} · {len(traces)} runs aligned at their start",
+        f"{field(mission, 'name') if mission else 'Runs'} · {len(traces)} runs aligned at their start",
         top=90,
         legend=LEGEND_ABOVE,
         barmode="group",
@@ -111,7 +117,57 @@ def compare_runs(
             "automargin": True,
         },
     )
+    if divergence is not None:
+        _mark_divergence(figure, divergence, order)
     return _apply_theme(figure, theme)
+
+
+DIVERGENCE_COLOR = "#D55E00"
+
+
+def _mark_divergence(figure: go.Figure, divergence: Any, order: list[str]) -> None:
+    """Shade the diverging step's row, draw a line at its moment, and say what diverged."""
+    step_id = getattr(divergence, "step_id", None)
+    if step_id in order:
+        row = order.index(step_id)
+        figure.add_shape(
+            type="rect",
+            xref="paper",
+            x0=0,
+            x1=1,
+            yref="y",
+            y0=row - 0.5,
+            y1=row + 0.5,
+            fillcolor="rgba(213, 94, 0, 0.12)",
+            line={"width": 0},
+            layer="below",
+            name="divergence",
+        )
+    at = float(divergence.at_s)
+    figure.add_shape(
+        type="line",
+        xref="x",
+        x0=at,
+        x1=at,
+        yref="paper",
+        y0=0,
+        y1=1,
+        line={"color": DIVERGENCE_COLOR, "width": 2, "dash": "dash"},
+        layer="above",
+        name="divergence",
+    )
+    figure.add_annotation(
+        x=at,
+        y=1,
+        xref="x",
+        yref="paper",
+        yanchor="bottom",
+        showarrow=False,
+        align="left",
+        font={"size": 11, "color": DIVERGENCE_COLOR},
+        text=f"first divergence ({_html(str(divergence.kind))}) at +{at:.1f} s",
+        hovertext=_esc(divergence.text),
+    )
 
 
 def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral") -> go.Figure:
@@ -125,10 +181,10 @@ def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral")
         part = frame[frame["status"] == status]
         figure.add_trace(
             go.Bar(
-                name=status,
+                name=_html(status),
                 x=part["started_at"].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
                 y=(part["duration_s"] / 60).tolist(),
-                marker={"color": RUN_COLORS[status]},
+                marker={"color": RUN_COLORS.get(status, UNKNOWN_COLOR)},
                 customdata=list(
                     zip(
                         part["run_id"].astype(str),
@@ -139,7 +195,7 @@ def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral")
                 ),
                 hovertemplate=(
                     "run %{customdata[0]}<br>started %{x}<br>lasted %{customdata[1]}"
-                    "<br>%{customdata[2]}<extra>" + status + "</extra>"
+                    "<br>%{customdata[2]}<extra>" + _html(status).replace("%", "&#37;") + "</extra>"
                 ),
                 showlegend=not part.empty,
             )
@@ -165,7 +221,7 @@ def step_durations(
 
     ``theme=None`` keeps plotly's template.
     """
-    done = steps[steps["status"].isin(["completed", "failed"]) & ~steps["is_running"]]
+    done = steps[steps["status"].isin(ENDED_STEP_STATUSES) & ~steps["is_running"]]
     medians = (
         done.groupby("step_id", observed=True)["duration_s"].median().sort_values(ascending=False).head(top)
     )

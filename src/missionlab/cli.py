@@ -46,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--seed", type=int, default=0, help="seed for demo data and simulation")
     serve.add_argument(
+        "--load",
+        action="append",
+        default=[],
+        metavar="CAPSULE",
+        help="a run capsule (trace.save('run.json')) to serve under its own ids; repeatable",
+    )
+    serve.add_argument(
         "--faults",
         type=json.loads,
         default=None,
@@ -79,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 speed=args.speed,
                 seed=args.seed,
                 faults=args.faults,
+                load=args.load,
             )
         return 0
     return 2

@@ -9,19 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .trace import RunTrace
+from ._columns import TEXT
+from ._fleet import ENDED_STEP_STATUSES
+from ._runlike import RunLike, field
+from .types import (
+    FINISHED_STEP_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    EventType,
+    RunStatus,
+    StepStatus,
+)
 
 __all__ = ["CHECKS", "diagnose"]
 
 SEVERITY = pd.CategoricalDtype(["error", "warning", "info"], ordered=True)
 COLUMNS = ["severity", "check", "step_id", "message"]
-FINISHED_RUN = ("succeeded", "failed", "cancelled")
-FINISHED_STEP = ("completed", "failed", "skipped")
+OPEN_STEP_STATUSES = frozenset({StepStatus.PENDING, StepStatus.IN_PROGRESS})
 
 Finding = tuple[str, str, str | None, str]  # severity, check, step_id, message
 
@@ -29,9 +36,9 @@ Finding = tuple[str, str, str | None, str]  # severity, check, step_id, message
 class _Context:
     """What the checks look at: the run, its steps and events as frames, and "now"."""
 
-    def __init__(self, trace: RunTrace, now: pd.Timestamp, silence: timedelta) -> None:
+    def __init__(self, trace: RunLike, now: pd.Timestamp, silence: timedelta) -> None:
         self.run = trace.run
-        self.status = str(trace.run.status)
+        self.status = str(field(trace.run, "status"))
         self.steps = trace.steps_frame
         self.events = trace.events_frame
         self.now = now
@@ -39,7 +46,7 @@ class _Context:
 
 
 def _started_nowhere(c: _Context) -> Iterator[Finding]:
-    rows = c.steps[c.steps["status"].isin(["completed", "failed"]) & c.steps["started_at"].isna()]
+    rows = c.steps[c.steps["status"].isin(ENDED_STEP_STATUSES) & c.steps["started_at"].isna()]
     for step_id, status in zip(rows["step_id"], rows["status"], strict=True):
         yield (
             "warning",
@@ -50,11 +57,11 @@ def _started_nowhere(c: _Context) -> Iterator[Finding]:
 
 
 def _open_steps_in_finished_run(c: _Context) -> Iterator[Finding]:
-    if c.status not in FINISHED_RUN:
+    if c.status not in TERMINAL_RUN_STATUSES:
         return
-    rows = c.steps[c.steps["status"].isin(["pending", "in_progress"])]
+    rows = c.steps[c.steps["status"].isin(OPEN_STEP_STATUSES)]
     for step_id, status in zip(rows["step_id"], rows["status"], strict=True):
-        severity = "error" if status == "in_progress" else "warning"
+        severity = "error" if status == StepStatus.IN_PROGRESS else "warning"
         yield (
             severity,
             "open_step_in_finished_run",
@@ -65,9 +72,9 @@ def _open_steps_in_finished_run(c: _Context) -> Iterator[Finding]:
 
 def _run_open_with_all_steps_done(c: _Context) -> Iterator[Finding]:
     if (
-        c.status in ("running", "paused")
+        c.status in (RunStatus.RUNNING, RunStatus.PAUSED)
         and len(c.steps)
-        and bool(c.steps["status"].isin(FINISHED_STEP).all())
+        and bool(c.steps["status"].isin(FINISHED_STEP_STATUSES).all())
     ):
         yield (
             "warning",
@@ -92,14 +99,14 @@ def _events_for_unknown_steps(c: _Context) -> Iterator[Finding]:
 
 def _events_disagree_with_status(c: _Context) -> Iterator[Finding]:
     verdicts = c.events[
-        c.events["type"].isin(["step_completed", "step_failed"]) & c.events["step_id"].notna()
+        c.events["type"].isin([EventType.STEP_COMPLETED, EventType.STEP_FAILED]) & c.events["step_id"].notna()
     ]
     if verdicts.empty:
         return
     last = verdicts.groupby("step_id", observed=True).tail(1)
     status = dict(zip(c.steps["step_id"], c.steps["status"].astype(str), strict=True))
     for step_id, kind in zip(last["step_id"], last["type"].astype(str), strict=True):
-        expected = "completed" if kind == "step_completed" else "failed"
+        expected = StepStatus.COMPLETED if kind == EventType.STEP_COMPLETED else StepStatus.FAILED
         actual = status.get(step_id)
         if actual is not None and actual != expected:
             yield (
@@ -111,8 +118,8 @@ def _events_disagree_with_status(c: _Context) -> Iterator[Finding]:
 
 
 def _silent_steps(c: _Context) -> Iterator[Finding]:
-    running = c.steps[(c.steps["status"] == "in_progress") & c.steps["started_at"].notna()]
-    if running.empty or c.status != "running":  # paused: silence expected; finished: reported above
+    running = c.steps[(c.steps["status"] == StepStatus.IN_PROGRESS) & c.steps["started_at"].notna()]
+    if running.empty or c.status != RunStatus.RUNNING:  # paused: silence expected; finished: reported above
         return
     last_event = c.events.groupby("step_id", observed=True)["timestamp"].max()
     for step_id, started in zip(running["step_id"], running["started_at"], strict=True):
@@ -129,9 +136,9 @@ def _silent_steps(c: _Context) -> Iterator[Finding]:
 
 
 def _result_missing(c: _Context) -> Iterator[Finding]:
-    if c.status == "succeeded" and not c.run.result_summary:
+    if c.status == RunStatus.SUCCEEDED and not field(c.run, "result_summary"):
         yield ("info", "no_result_summary", None, "The run succeeded without a result_summary.")
-    if c.status == "failed" and not c.run.error:
+    if c.status == RunStatus.FAILED and not field(c.run, "error"):
         yield ("warning", "failed_without_error", None, "The run failed without an error message.")
 
 
@@ -174,6 +181,44 @@ def _overlapping_siblings(c: _Context) -> Iterator[Finding]:
                 )
 
 
+def _unknown_values(c: _Context) -> Iterator[Finding]:
+    """Statuses and event types the published vocabulary does not hold (yet): kept and
+    shown under their own name, said here so that nobody reads them as an error."""
+    if c.status not in set(RunStatus):
+        yield ("info", "unknown_status", None, f"The run's status {c.status!r} is not one missionlab knows.")
+    unknown = ~c.steps["status"].isin(set(StepStatus)) & c.steps["status"].notna()
+    for step_id, status in zip(c.steps["step_id"][unknown], c.steps["status"][unknown], strict=True):
+        yield (
+            "info",
+            "unknown_status",
+            step_id,
+            f"Step {step_id!r} has status {status!r}, which missionlab does not know: it is drawn as is.",
+        )
+    types = c.events["type"][~c.events["type"].isin(set(EventType)) & c.events["type"].notna()]
+    for kind, count in types.astype(str).value_counts(sort=False).items():
+        yield (
+            "info",
+            "unknown_event_type",
+            None,
+            f"{count} event(s) of type {kind!r}, which missionlab does not know.",
+        )
+
+
+def _times_from_events(c: _Context) -> Iterator[Finding]:
+    """Steps whose plan entry has no times (the published API does not promise them): the
+    checks above read their times from their step events."""
+    derived = c.steps[c.steps["times_from"].isin(["events", "start from events", "end from events"])]
+    if len(derived):
+        names = ", ".join(repr(s) for s in derived["step_id"].head(5)) + (", ..." if len(derived) > 5 else "")
+        yield (
+            "info",
+            "times_from_events",
+            None,
+            f"{len(derived)} step(s) have no started_at/completed_at in the plan ({names}): "
+            "their times were read from their step events.",
+        )
+
+
 def _minutes(delta: pd.Timedelta) -> str:
     minutes = delta.total_seconds() / 60
     return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
@@ -189,11 +234,13 @@ CHECKS: list[Callable[[_Context], Iterator[Finding]]] = [
     _result_missing,
     _out_of_order,
     _overlapping_siblings,
+    _unknown_values,
+    _times_from_events,
 ]
 
 
 def diagnose(
-    trace: RunTrace, *, now: datetime | None = None, silence: timedelta = timedelta(minutes=5)
+    trace: RunLike, *, now: datetime | None = None, silence: timedelta = timedelta(minutes=5)
 ) -> pd.DataFrame:
     """Findings about ``trace``, most severe first; an empty frame when all looks right.
 
@@ -205,5 +252,5 @@ def diagnose(
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["severity"] = frame["severity"].astype(SEVERITY)
     for column in ("check", "step_id", "message"):
-        frame[column] = frame[column].astype("string")
+        frame[column] = frame[column].astype(TEXT)
     return frame.sort_values("severity", kind="stable", ignore_index=True)

@@ -1,9 +1,12 @@
 """A run trace: a run with its plan and every event, as objects and as frames.
 
 ``load_run(client, mission_id, run_id)`` fetches the run, its mission, its plan and
-all its events concurrently. A trace draws its Gantt (``.gantt()``), lists what
-looks wrong (``.diagnose()``), and shows itself in a notebook as a status card
-followed by the Gantt.
+all its events concurrently; ``trace.refresh(client)`` brings a watched trace up to date
+with at most three requests, fetching only the events it does not hold yet. A trace
+draws its Gantt (``.gantt()``), lists what looks wrong (``.diagnose()``), says why it
+ended as it did (``.explain()``), and shows itself in a notebook as a status card, its
+explanation and the Gantt. Its other views (compare, find, roll-ups, capsules, the
+shareable page) are in :mod:`missionlab._trace_views`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ._display import badge, html_fields
+from ._trace_views import RunViews
 from .models import Event, Mission, PlanStep, Run
 
 if TYPE_CHECKING:
@@ -26,20 +30,25 @@ __all__ = ["RunTrace", "load_run"]
 
 
 @dataclass
-class RunTrace:
-    """A run, its plan steps and its events (and its mission, when known)."""
+class RunTrace(RunViews):
+    """A run, its plan steps and its events (and its mission, when known).
+
+    ``client``: the client that loaded it (None for a trace opened from a capsule), used by
+    ``explain()`` and ``compare()`` to fetch the mission's history.
+    """
 
     run: Run
     steps: list[PlanStep]
     events: list[Event]
     mission: Mission | None = None
     agents: list[Any] = field(default_factory=list)
+    client: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def steps_frame(self) -> pd.DataFrame:
         from .frames import steps_frame
 
-        return steps_frame(self.steps)
+        return steps_frame(self.steps, events=self.events_frame)
 
     @cached_property
     def events_frame(self) -> pd.DataFrame:
@@ -53,10 +62,51 @@ class RunTrace:
 
         return runs_frame([self.run])
 
+    @classmethod
+    def load(cls, client: Client, mission_id: str, run_id: str, **kwargs: Any) -> RunTrace:
+        """A run fetched with :func:`load_run`."""
+        return load_run(client, mission_id, run_id, **kwargs)
+
     @property
     def title(self) -> str:
         name = self.mission.name if self.mission else "run"
         return f"{name} · run {self.run.run_id[:8]} · {self.run.status}"
+
+    def refresh(self, client: Client) -> list[Event]:
+        """Bring this trace up to date in place; return the events it did not hold before.
+
+        Three requests when fewer than a page of events are new, made concurrently: the
+        run, its plan, and the page of events that starts at the first one not held (a
+        run's events come oldest first), so that only new events are transferred. When
+        events were inserted among those held (an older timestamp), all are read again.
+        ``events_frame`` is extended with the new rows, not rebuilt; ``steps_frame`` and
+        ``run_frame`` are rebuilt from the new run and plan when next read. The mission and
+        linked agents are not fetched again (``load_run`` does that).
+        """
+        from ._new_events import new_events
+
+        runs = client.missions.runs
+        mission_id, run_id = self.run.mission_id, self.run.run_id
+        with ThreadPoolExecutor(2, "missionlab-refresh") as pool:
+            run = pool.submit(lambda: runs.retrieve(run_id, mission_id=mission_id).data)
+            plan = pool.submit(lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data)
+            fetched = new_events(client, mission_id, run_id, self.events)
+            self.run, self.steps = run.result(), plan.result()
+        if fetched.reloaded:
+            held = {event.event_id for event in self.events}
+            added = [event for event in fetched.events if event.event_id not in held]
+            self.events = fetched.events
+            self.__dict__.pop("events_frame", None)
+        else:
+            added = fetched.events
+            self.events = [*self.events, *added]
+            if added and "events_frame" in self.__dict__:
+                from .frames import concat, events_frame
+
+                self.__dict__["events_frame"] = concat([self.__dict__["events_frame"], events_frame(added)])
+        self.__dict__.pop("steps_frame", None)
+        self.__dict__.pop("run_frame", None)
+        return added
 
     def gantt(self, **kwargs: Any) -> go.Figure:
         """This run's plan as a Gantt timeline (see :func:`missionlab.gantt`)."""
@@ -90,11 +140,15 @@ class RunTrace:
     def _ipython_display_(self) -> None:
         from IPython.display import HTML, display
 
-        display(HTML(self._card_html()))
+        from .share import explanation_html
+
+        display(HTML(self._card_html() + explanation_html(self)))
         display(self.gantt())
 
     def _repr_html_(self) -> str:
-        return self._card_html() + self.gantt().to_html(full_html=False, include_plotlyjs="cdn")
+        from .share import run_fragment
+
+        return run_fragment(self)  # plotly.js inlined: no CDN, works offline
 
 
 def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | None = False) -> RunTrace:
@@ -112,4 +166,5 @@ def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | N
             events=events,
             mission=mission.result(),
             agents=agents.result(),
+            client=client,
         )

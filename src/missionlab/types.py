@@ -6,6 +6,8 @@ from enum import StrEnum
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
+    "CAPSULE_FORMAT",
+    "CAPSULE_VERSION",
     "FINISHED_STEP_STATUSES",
     "TERMINAL_RUN_STATUSES",
     "EventType",
@@ -60,3 +62,8 @@ class EventType(StrEnum):
 ACTIVE_RUN_STATUSES = frozenset({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.PAUSED})
 TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
 FINISHED_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED})
+
+# A run capsule (one JSON file: a run with its mission, plan, events and agents, each as the
+# API's wire JSON), written by missionlab.capsule and re-hosted by the sandbox.
+CAPSULE_FORMAT = "missionlab-run-capsule"
+CAPSULE_VERSION = 1

@@ -6,7 +6,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,22 @@ def answered_hosts(host: str, allowed_hosts: Iterable[str]) -> tuple[str, ...]:
     return (*bound, *allowed_hosts)
 
 
-def open_store(db: str | Path, *, demo: bool, seed: int) -> Store:
-    """The store at ``db``; with ``demo``, demo history is seeded into it when it is empty."""
+def open_store(db: str | Path, *, demo: bool, seed: int, load: Sequence[str | Path] = ()) -> Store:
+    """The store at ``db``; with ``demo``, demo history is seeded into it when it is empty;
+    the run capsules in ``load`` are added to it (see :mod:`.capsules`)."""
     store = Store(db)
     if demo and store.count("missions") == 0:
         from .demo import seed_demo
 
         seed_demo(store, seed=seed)
+    if load:
+        from .capsules import load_capsules
+
+        try:
+            load_capsules(store, load)
+        except BaseException:
+            store.close()
+            raise
     return store
 
 
@@ -61,6 +70,7 @@ class Sandbox:
     ``speed``: simulated seconds per real second for managed runs.
     ``faults``: fault rules (a :class:`Faults` or its dict form), changeable with
     :meth:`set_faults` while running.
+    ``load``: run capsule files to serve (see :mod:`missionlab.sandbox.capsules`).
     """
 
     def __init__(
@@ -76,8 +86,10 @@ class Sandbox:
         port: int = 0,
         no_token: bool = False,
         allowed_hosts: Iterable[str] = (),
+        load: Sequence[str | Path] = (),
     ) -> None:
         self.db = str(db)
+        self.load = list(load)
         self.demo = demo
         self._token = new_token(token, no_token=no_token)
         self.allowed_hosts = answered_hosts(host, allowed_hosts)
@@ -110,7 +122,7 @@ class Sandbox:
         """Start serving; returns once the server accepts connections."""
         if self.running:
             return self
-        self.store = open_store(self.db, demo=self.demo, seed=self.seed)
+        self.store = open_store(self.db, demo=self.demo, seed=self.seed, load=self.load)
         app = create_app(
             self.store,
             token=self._token,
@@ -186,10 +198,13 @@ def serve(
     speed: float = 1.0,
     seed: int = 0,
     faults: dict[str, Any] | None = None,
+    load: Sequence[str | Path] = (),
 ) -> None:
-    """Serve the sandbox in the foreground until interrupted; print how to use it."""
+    """Serve the sandbox in the foreground until interrupted; print how to use it.
+
+    ``load``: run capsules to serve as well."""
     token = new_token(token, no_token=no_token)
-    store = open_store(db, demo=demo, seed=seed)
+    store = open_store(db, demo=demo, seed=seed, load=load)
     app = create_app(
         store,
         token=token,

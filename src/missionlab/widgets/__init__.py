@@ -6,7 +6,17 @@
 from .explorer import Explorer, browse
 from .forms import MissionForm, StartRunForm
 from .missions import MissionsPanel
+from .replay import Replay
 from .run_panel import RunPanel
 from .runs import RunsPanel
 
-__all__ = ["Explorer", "MissionForm", "MissionsPanel", "RunPanel", "RunsPanel", "StartRunForm", "browse"]
+__all__ = [
+    "Explorer",
+    "MissionForm",
+    "MissionsPanel",
+    "Replay",
+    "RunPanel",
+    "RunsPanel",
+    "StartRunForm",
+    "browse",
+]

@@ -1,0 +1,126 @@
+"""Typed DataFrame columns built straight from API items, one column at a time.
+
+Items are plain JSON dicts (``fetch_all(as_dicts=True)``, ``json.loads``), our models or
+the official SDK's: a field is read with ``dict.get`` or ``getattr``, never through a
+per-row ``model_dump``. Each column is then converted in one vectorised step: Arrow-backed
+strings, ``datetime64[us, UTC]`` timestamps (ISO strings parsed by Arrow, datetimes by
+pandas), categoricals holding the documented values first and any unknown ones after,
+nested objects as compact JSON text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ._jsontext import json_texts
+
+__all__ = [
+    "TEXT",
+    "TIME",
+    "category",
+    "field_reader",
+    "integers",
+    "items_of",
+    "nested",
+    "text",
+    "times",
+    "utc_times",
+]
+
+TEXT = pd.StringDtype("pyarrow")
+TIME = pd.DatetimeTZDtype("us", "UTC")
+_ARROW_TIME = pa.timestamp("us", "UTC")
+
+
+def items_of(source: Any) -> list[Any]:
+    """The items of a page, an envelope (``.data``), an iterable, or one item, as a list."""
+    data = getattr(source, "data", None)
+    if data is not None and not isinstance(source, Mapping):
+        source = data
+    if isinstance(source, Mapping) or hasattr(type(source), "model_fields"):
+        return [source]
+    if isinstance(source, list):
+        return source
+    if isinstance(source, Iterable) and not isinstance(source, str | bytes):
+        return list(source)
+    return [source]
+
+
+def field_reader(items: Sequence[Any]) -> Callable[[str], list[Any]]:
+    """A function giving every item's value of a field (None where it is missing)."""
+    kinds = {type(item) for item in items}
+    if kinds <= {dict}:
+        return lambda name: [item.get(name) for item in items]
+    if not any(issubclass(kind, Mapping) for kind in kinds):
+        for kind in kinds:
+            if not hasattr(kind, "__dict__") or kind in (str, bytes, int, float, bool):
+                raise TypeError(f"cannot make a row of {kind.__name__}")
+        return lambda name: [getattr(item, name, None) for item in items]
+    return lambda name: [
+        item.get(name) if isinstance(item, Mapping) else getattr(item, name, None) for item in items
+    ]
+
+
+def text(values: list[Any]) -> pd.api.extensions.ExtensionArray:
+    """Arrow-backed strings (missing values stay missing)."""
+    try:
+        array = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings: an odd server value
+        array = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return pd.array(array, dtype=TEXT)
+
+
+def times(values: list[Any]) -> pd.api.extensions.ExtensionArray:
+    """Timezone-aware UTC timestamps (microseconds) from ISO strings or datetimes."""
+    first = next((v for v in values if v is not None), None)
+    if isinstance(first, str):
+        try:
+            parsed = pa.array(values, pa.string()).cast(_ARROW_TIME)
+            return pd.array(parsed.to_pandas(), dtype=TIME)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass  # naive, nanosecond or otherwise unusual: pandas reads every ISO 8601 form
+    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+    return parsed.astype(TIME).array
+
+
+def utc_times(values: np.ndarray[Any, Any]) -> pd.api.extensions.ExtensionArray:
+    """Naive UTC ``datetime64`` values as timezone-aware UTC timestamps."""
+    return pd.DatetimeIndex(values.astype("datetime64[us]"), tz="UTC").array
+
+
+def category(values: list[Any], known: Sequence[str]) -> pd.Categorical:
+    """An ordered categorical of ``values``: the documented ``known`` values first, then any
+    unknown ones (sorted), so that a new status is kept, not lost. Enum members count as
+    their value."""
+    values = _hashable(values)
+    distinct = {v for v in set(values) if v is not None}
+    unknown = sorted({str(v) for v in distinct}.difference(known))
+    dtype = pd.CategoricalDtype([*known, *unknown], ordered=True)
+    code = {c: i for i, c in enumerate(dtype.categories)}
+    lookup: dict[Any, int] = {v: code[str(v)] for v in distinct}
+    lookup[None] = -1
+    codes = np.fromiter(map(lookup.__getitem__, values), np.int16, len(values))
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+def integers(values: list[Any]) -> pd.api.extensions.ExtensionArray:
+    """Nullable integers."""
+    return pd.array(values, dtype="Int64")
+
+
+def nested(values: list[Any]) -> pd.api.extensions.ExtensionArray:
+    """Nested JSON objects (``payload``, ``metadata``, ``input``) as compact JSON text."""
+    return text(json_texts(values))
+
+
+def _hashable(values: list[Any]) -> list[Any]:
+    try:
+        set(values)
+    except TypeError:  # a list or dict where a string was expected
+        return [None if v is None else str(v) for v in values]
+    return values

@@ -1,0 +1,85 @@
+"""What explanations and comparisons point at: evidence (steps, event ids, times, numbers)
+and the few ways they write times and durations in a sentence."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Evidence", "clock", "moment", "seconds_text", "step_name", "utc"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a finding rests on: the steps and events involved, when, and its numbers
+    (``values``: durations in seconds, ratios, counts...)."""
+
+    steps: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def step_id(self) -> str | None:
+        """The (first) step the finding is about, if any."""
+        return self.steps[0] if self.steps else None
+
+    def text(self) -> str:
+        """The evidence as one short line: steps, event ids, times."""
+        parts = []
+        if self.steps:
+            parts.append("step " + ", ".join(self.steps[:6]) + (" …" if len(self.steps) > 6 else ""))
+        if self.events:
+            parts.append("events " + ", ".join(self.events[:6]) + (" …" if len(self.events) > 6 else ""))
+        if self.start is not None:
+            span = clock(self.start) + (f" to {clock(self.end)}" if self.end is not None else "")
+            parts.append(span + " UTC")
+        return " · ".join(parts)
+
+
+def utc(moment: Any) -> pd.Timestamp | None:
+    """A moment as a UTC timestamp (naive ones are read as UTC); None when missing."""
+    if moment is None or (not isinstance(moment, str) and pd.isna(moment)):
+        return None
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def moment(value: Any) -> pd.Timestamp:
+    """A moment known to be there (a frame's timestamp) as a UTC timestamp."""
+    stamp = utc(value)
+    if stamp is None:
+        raise ValueError("a moment is missing")
+    return stamp
+
+
+def clock(moment: pd.Timestamp) -> str:
+    """``HH:MM:SS`` (UTC)."""
+    return f"{moment:%H:%M:%S}"
+
+
+def seconds_text(seconds: float) -> str:
+    """A duration for a sentence: ``0.4 s``, ``38 s``, ``4 min 12 s``, ``2.5 h``."""
+    if seconds is None or math.isnan(seconds):
+        return "—"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def step_name(steps: pd.DataFrame, step_id: Any) -> str:
+    """A step's description in quotes (its id when it has none or is not in the plan)."""
+    if step_id is None:
+        return "the run"
+    match = steps.loc[steps["step_id"] == step_id, "description"]
+    description = str(match.iloc[0]) if len(match) and pd.notna(match.iloc[0]) else str(step_id)
+    return f"'{description}'"

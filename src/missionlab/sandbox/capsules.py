@@ -1,0 +1,111 @@
+"""Run capsules loaded into the sandbox's store, so that it serves them under their own ids.
+
+``load_capsules(store, paths)`` reads each capsule (see :mod:`missionlab.capsule` for the
+format; plain JSON here, the sandbox does not use the client's models) and inserts its
+mission (once, when several capsules share it, with its tools, knowledge bases and MCP
+servers), run, plan steps, events and linked agents. Loaded runs are not simulated: they
+stand as they were saved. Loading a capsule whose run the store holds already is a no-op
+when it is the same version of the run (same ``updated_at``), an error otherwise.
+Fields the sandbox has no column for (a hosted run's extra fields) are not kept.
+Timestamps are rewritten in the sandbox's own format (UTC, microseconds, ``Z``) so that
+lists sort as they do for the sandbox's own data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
+from .errors import NotFound
+from .store import EVENT_FIELDS, MISSION_FIELDS, OBJECT_KINDS, RUN_FIELDS, STEP_FIELDS, Store, stamp
+
+__all__ = ["CapsuleLoadError", "load_capsule", "load_capsules"]
+
+_TIMES = ("created_at", "updated_at", "started_at", "finished_at", "completed_at", "timestamp")
+AGENT_FIELDS = ("run_id", "telnyx_agent_id", "created_at")
+
+
+class CapsuleLoadError(ValueError):
+    """A capsule the sandbox cannot load (not a capsule, too new, or a run it holds already)."""
+
+
+def _row(item: dict[str, Any], fields: Iterable[str], **extra: Any) -> dict[str, Any]:
+    row = {name: item.get(name) for name in fields}
+    for name in _TIMES:
+        value = row.get(name)
+        if isinstance(value, str):
+            row[name] = stamp(datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC))
+    return {**row, **extra}
+
+
+def _check(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict) or data.get("format") != CAPSULE_FORMAT:
+        raise CapsuleLoadError(f"{where}: not a run capsule (format {CAPSULE_FORMAT!r})")
+    version = data.get("version")
+    if not isinstance(version, int) or version > CAPSULE_VERSION:
+        raise CapsuleLoadError(f"{where}: capsule version {version!r} is newer than this sandbox reads")
+    for key in ("run", "mission"):
+        if not isinstance(data.get(key), dict):
+            raise CapsuleLoadError(f"{where}: the capsule has no {key}")
+    return data
+
+
+def _has_mission(store: Store, mission_id: str) -> bool:
+    try:
+        store.get_mission(mission_id, with_objects=False)
+    except NotFound:
+        return False
+    return True
+
+
+def load_capsule(store: Store, data: dict[str, Any], *, where: str = "capsule") -> tuple[str, str]:
+    """Insert one capsule's mission (unless the store has it), run, plan, events and agents;
+    returns (mission_id, run_id)."""
+    data = _check(data, where)
+    mission, run = data["mission"], data["run"]
+    mission_id, run_id = str(mission["mission_id"]), str(run["run_id"])
+    if str(run.get("mission_id")) != mission_id:
+        raise CapsuleLoadError(
+            f"{where}: the run belongs to mission {run.get('mission_id')}, not {mission_id}"
+        )
+    if store.run_status(run_id) is not None:
+        held = store.get_run(mission_id, run_id) if _has_mission(store, mission_id) else {}
+        if held.get("updated_at") == _row(run, ("updated_at",))["updated_at"]:
+            return mission_id, run_id  # this capsule, loaded before (a database file kept)
+        raise CapsuleLoadError(f"{where}: the sandbox already holds another version of run {run_id}")
+    if not _has_mission(store, mission_id):
+        store.bulk_load("missions", [_row(mission, MISSION_FIELDS)])
+        objects = []
+        for kind, id_field in OBJECT_KINDS.items():
+            for body in mission.get(kind.replace("-", "_")) or []:
+                if isinstance(body, dict) and body.get(id_field) is not None:
+                    objects.append(
+                        {"kind": kind, "mission_id": mission_id, "object_id": body[id_field], "body": body}
+                    )
+        store.bulk_load("objects", objects)
+    store.bulk_load("runs", [_row(run, RUN_FIELDS)])
+    store.bulk_load("steps", [_row(step, STEP_FIELDS, run_id=run_id) for step in data.get("plan") or []])
+    events = [
+        _row(event, EVENT_FIELDS, run_id=run_id, mission_id=mission_id) for event in data.get("events") or []
+    ]
+    store.bulk_load("events", events)
+    store.bulk_load(
+        "agents", [_row(agent, AGENT_FIELDS, run_id=run_id) for agent in data.get("agents") or []]
+    )
+    return mission_id, run_id
+
+
+def load_capsules(store: Store, paths: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """:func:`load_capsule` of each capsule file; returns their (mission_id, run_id)."""
+    loaded = []
+    for path in paths:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise CapsuleLoadError(f"{path}: cannot read the capsule: {error}") from None
+        loaded.append(load_capsule(store, data, where=str(path)))
+    return loaded

@@ -1,0 +1,98 @@
+"""Replay a run in a live kernel: a play button and a slider drive its Gantt and its event log
+to any moment. A self-contained widget: ``Replay(trace)``, alone or inside another panel.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+import pandas as pd
+import plotly.graph_objects as go
+
+from .._display import html_table
+from .._runlike import RunLike
+from ..replay import REPLAY_LINE, moments, replay_line, updates_at
+from ..timeline import gantt
+
+__all__ = ["Replay"]
+
+LOG_COLUMNS = ["time", "type", "step", "agent", "summary"]
+
+
+class Replay(w.VBox):
+    """``trace``'s Gantt and its latest events as they were at a moment chosen with the
+    slider (or played with the play button), ``frames`` moments from start to end.
+
+    ``seek(moment)`` goes to the moment nearest a time; ``moment`` is the one shown.
+    ``gantt_options`` go to :func:`missionlab.gantt` (``critical_path``, ``rollup``...).
+    """
+
+    def __init__(
+        self,
+        trace: RunLike,
+        *,
+        frames: int = 100,
+        events_shown: int = 12,
+        interval_ms: int = 200,
+        **gantt_options: Any,
+    ) -> None:
+        self.trace = trace
+        self.moments = moments(trace, frames)
+        self.events_shown = events_shown
+        self._whole = gantt(trace, **gantt_options)  # the full run, which every moment is cut from
+        self._shapes = [s for s in self._whole.layout.shapes if s.name != REPLAY_LINE]
+        self.figure = go.FigureWidget(self._whole)
+        last = len(self.moments) - 1
+        self.play = w.Play(min=0, max=last, value=last, step=1, interval=interval_ms, description="Replay")
+        self.slider = w.IntSlider(min=0, max=last, value=last, readout=False, layout=w.Layout(width="50%"))
+        w.link((self.play, "value"), (self.slider, "value"))
+        self.clock = w.HTML()
+        self.event_log = w.HTML()
+        self.slider.observe(lambda change: self.show(change["new"]), "value")
+        super().__init__([w.HBox([self.play, self.slider, self.clock]), self.figure, self.event_log])
+        self.add_class("missionlab-replay")
+        self.show(last)
+
+    @property
+    def moment(self) -> pd.Timestamp:
+        """The moment shown."""
+        return self.moments[self.slider.value]
+
+    def seek(self, moment: Any) -> None:
+        """Show the moment nearest ``moment`` (a datetime or an ISO string; UTC if naive)."""
+        target = pd.Timestamp(moment)
+        target = target.tz_localize("UTC") if target.tzinfo is None else target.tz_convert("UTC")
+        nearest = min(range(len(self.moments)), key=lambda i: abs(self.moments[i] - target))
+        self.slider.value = nearest
+
+    def show(self, index: int) -> None:
+        """Draw the Gantt and the event log as they were at moment number ``index``."""
+        moment = self.moments[index]
+        updates = updates_at(self._whole.data, moment)
+        with self.figure.batch_update():
+            for trace, update in zip(self.figure.data, updates, strict=True):
+                if update:
+                    trace.update(update)
+            self.figure.layout.shapes = [*self._shapes, replay_line(moment)]
+        offset = (moment - self.moments[0]).total_seconds()
+        self.clock.value = f"<code>+{offset:.1f} s · {html.escape(f'{moment:%Y-%m-%d %H:%M:%S}')} UTC</code>"
+        self.event_log.value = self._log(moment)
+
+    def _log(self, moment: pd.Timestamp) -> str:
+        events = self.trace.events_frame
+        shown = events[events["timestamp"] <= moment].tail(self.events_shown)
+        rows = [
+            {"time": f"{t:%H:%M:%S}", "type": str(kind), "step": step, "agent": agent, "summary": summary}
+            for t, kind, step, agent, summary in zip(
+                shown["timestamp"],
+                shown["type"],
+                shown["step_id"],
+                shown["agent_id"],
+                shown["summary"],
+                strict=True,
+            )
+        ]
+        heard = (events["timestamp"] <= moment).sum()
+        return f"<b>Events so far: {heard} of {len(events)}</b>" + html_table(rows[::-1], LOG_COLUMNS)

@@ -1,0 +1,205 @@
+"""What the Gantt draws over its bars (attempts, plan drift, the critical path, roll-ups) and
+its replay, asserted on fig.data, fig.layout and fig.frames for crafted runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from missionlab._drift import critical_path, plan_drift
+from missionlab.replay import REPLAY_LINE, moments, updates_at
+
+from .crafted import at, craft, event, step
+
+
+def traces(figure: go.Figure, meta: str) -> list[Any]:
+    return [t for t in figure.data if str(t.meta) == meta]
+
+
+def rows(figure: go.Figure, trace: Any) -> list[str]:
+    keys = figure.layout.meta["rows"]
+    return [keys[int(y)] for y in trace.y]
+
+
+def retried() -> Any:
+    """Step "search" calls flights twice: the first call fails with a 503."""
+    flights = {"tool": "flights"}
+    return craft(
+        [step("prep", 1, 4, sequence=1), step("search", 5, 30, sequence=2, description="Search flights")],
+        [
+            event(6, "tool_call", "search", "Calling flights", {**flights, "request_id": "1"}, event_id="c1"),
+            event(
+                10, "tool_result", "search", "503", {**flights, "request_id": "1", "ok": False, "status": 503}
+            ),
+            event(
+                12, "tool_call", "search", "Retrying flights", {**flights, "request_id": "2"}, event_id="c2"
+            ),
+            event(20, "tool_result", "search", "ok", {**flights, "request_id": "2", "ok": True}),
+        ],
+    )
+
+
+def test_failed_attempts_are_hatched_segments_of_the_bar() -> None:
+    figure = retried().gantt()
+    (attempt,) = traces(figure, "attempt:failed")
+    assert attempt.type == "bar" and attempt.name == "failed attempt"
+    assert rows(figure, attempt) == ["search"]
+    assert pd.Timestamp(attempt.base[0]) == pd.Timestamp(at(6)).tz_localize(None)
+    assert attempt.x[0] == 6000  # from the failed call to the retry
+    assert attempt.marker.pattern.shape == "/"
+    assert attempt.customdata[0].tolist() == ["attempt 1 · flights · 6.0 s", "status 503"]
+    assert attempt.width < traces(figure, "bar:completed")[0].width  # inside the step's bar
+    assert not traces(retried().gantt(attempts=False), "attempt:failed")
+    no_failure = craft([step("a", 1, 4, sequence=1)], [event(2, "tool_call", "a", "x", {"tool": "t"})])
+    assert not traces(no_failure.gantt(), "attempt:failed")
+
+
+def drifted() -> Any:
+    """Plan 1-5; step 6 added while 3 ran, run before 4 and 5; 8 never started."""
+    times = {1: (1, 2), 2: (3, 4), 3: (5, 6), 6: (7, 8), 4: (9, 10), 5: (11, 12)}
+    steps = [step(f"s{n}", times[n][0], times[n][1], sequence=n) for n in (1, 2, 3, 4, 5, 6)]
+    steps.append(step("s8", None, None, "pending", sequence=8))
+    return craft(steps, status="running", end=None)
+
+
+def test_steps_added_after_the_start_are_marked() -> None:
+    drift = plan_drift(drifted().steps_frame).set_index("step_id")["drift"]
+    assert drift.dropna().to_dict() == {"s6": "added"}  # s4 and s5 are in order; s8 cannot be told
+    figure = drifted().gantt()
+    (added,) = traces(figure, "drift:added")
+    assert rows(figure, added) == ["s6"] and added.marker.symbol == "star"
+    assert "added after the run started" in added.customdata[0]
+    assert not traces(figure, "drift:reordered")
+    assert not traces(drifted().gantt(drift=False), "drift:added")
+
+
+def test_reordered_and_metadata_marked_steps() -> None:
+    swapped = craft(
+        [
+            step("s1", 1, 2, sequence=1),
+            step("s2", 6, 7, sequence=2),  # planned second, ran third
+            step("s3", 3, 5, sequence=3),
+            step("s4", 8, 9, sequence=4),
+            step("x", 10, 11, sequence=5, metadata={"added_at": "2026-11-01T10:00:09Z"}),
+        ]
+    )
+    drift = plan_drift(swapped.steps_frame).set_index("step_id")
+    assert drift["drift"].dropna().to_dict() == {"s2": "reordered", "x": "added"}
+    assert drift.loc["s2", "reason"] == "started after a step that comes later in the plan"
+    figure = swapped.gantt()
+    assert rows(figure, traces(figure, "drift:reordered")[0]) == ["s2"]
+    in_order = craft([step(f"s{n}", n * 2, n * 2 + 1, sequence=n) for n in range(1, 6)])
+    assert plan_drift(in_order.steps_frame)["drift"].isna().all()
+
+
+def test_skipped_steps_legend_and_hover_agree() -> None:
+    trace = craft(
+        [step("a", 1, 3, "failed", sequence=1), step("b", None, 4, "skipped", sequence=2)], status="failed"
+    )
+    figure = trace.gantt()
+    (mark,) = traces(figure, "mark:skipped")
+    assert mark.name == "skipped" and mark.showlegend
+    assert {row[1] for row in mark.customdata} == {"skipped"}
+    assert plan_drift(trace.steps_frame)["drift"].dropna().tolist() == ["skipped"]
+
+
+def parallel() -> Any:
+    """a and b in parallel; c waits for b; group g (after c) with two parallel children."""
+    return craft(
+        [
+            step("a", 1, 10, sequence=1),
+            step("b", 1, 30, sequence=2),
+            step("c", 31, 40, sequence=3),
+            step("g", 41, 60, sequence=4),
+            step("g1", 41, 45, sequence=5, parent="g"),
+            step("g2", 41, 59, sequence=6, parent="g"),
+        ]
+    )
+
+
+def test_critical_path_through_nested_steps() -> None:
+    trace = parallel()
+    assert critical_path(trace.steps_frame, pd.Timestamp(at(100))) == ["b", "c", "g", "g2"]
+    figure = trace.gantt(critical_path=True)
+    (path,) = traces(figure, "critical")
+    assert rows(figure, path) == ["b", "c", "g", "g2"]
+    assert path.marker.line.width > 2 and path.marker.color == "rgba(0, 0, 0, 0)"
+    (bar,) = traces(figure, "bar:completed")
+    opacity = dict(zip(rows(figure, bar), bar.marker.opacity, strict=True))
+    assert opacity == {"a": 0.35, "b": 1.0, "c": 1.0, "g": 1.0, "g1": 0.35, "g2": 1.0}
+    assert not traces(trace.gantt(), "critical")
+    assert traces(trace.gantt(), "bar:completed")[0].marker.opacity is None
+
+
+def test_rollups_in_the_hover() -> None:
+    trace = craft(
+        [
+            step("g", 1, 20, sequence=1),
+            step("g1", 2, 9, sequence=2, parent="g"),
+            step("g2", 10, 19, sequence=3),
+        ],
+        [
+            event(3, "tool_result", "g1", "t", {"usage": {"total_tokens": 120}, "cost_usd": 0.25}),
+            event(4, "message", "g1", "m", {"usage": {"total_tokens": 30}}),
+            event(15, "message", "g2", "m", {"usage": {"total_tokens": 7.5}}),
+            event(16, "message", None, "run", {"usage": {"total_tokens": 1}}),
+        ],
+    )
+    table = trace.rollup("payload.usage.total_tokens")
+    assert table["description"].tolist()[0] == "run" and pd.isna(table["step_id"].iloc[0])
+    assert table["own"].tolist() == [1, 0, 150, 7.5] and table["total"].tolist() == [158.5, 150, 150, 7.5]
+    assert table["events"].tolist() == [4, 0, 2, 1]
+    figure = trace.gantt(rollup=["payload.usage.total_tokens", "payload.cost_usd"])
+    (bar,) = traces(figure, "bar:completed")
+    assert (
+        "total_tokens: %{customdata[6]}" in bar.hovertemplate
+        and "cost_usd: %{customdata[7]}" in bar.hovertemplate
+    )
+    hover = {row: list(data[6:]) for row, data in zip(rows(figure, bar), bar.customdata, strict=True)}
+    assert hover == {"g": ["150 (own 0)", "0.25 (own 0)"], "g1": ["150", "0.25"], "g2": ["7.5", "0"]}
+    step_table = trace.step_table("payload.usage.total_tokens", "payload.cost_usd")
+    assert step_table["total_tokens"].tolist() == [150, 150, 7.5] and step_table["cost_usd"].tolist() == [
+        0.25,
+        0.25,
+        0,
+    ]
+    with pytest.raises(ValueError, match="not a payload path"):
+        trace.rollup("payload.")
+
+
+def test_replay_frames_reveal_the_run_up_to_each_moment() -> None:
+    trace = retried()
+    figure = trace.gantt(replay=10)
+    assert len(figure.frames) == 10
+    slider = figure.layout.sliders[0]
+    assert len(slider.steps) == 10 and slider.active == 9 and slider.steps[0].label == "+0.0 s"
+    assert [b.label for b in figure.layout.updatemenus[0].buttons] == ["▶", "❚❚"]
+    line = next(s for s in figure.layout.shapes if s.name == REPLAY_LINE)
+    times = moments(trace, 10)
+    assert pd.Timestamp(line.x0) == times[-1].tz_localize(None)  # the figure shows the whole run
+    middle = figure.frames[4]
+    names = [t.meta for t in figure.data]
+    update = {names[i]: d for i, d in zip(middle.traces, middle.data, strict=True)}
+    moment = times[4]
+    assert at(5) < moment < at(30)  # search is running at the middle moment
+    bars = figure.data[names.index("bar:completed")]
+    cut = dict(zip(rows(figure, bars), update["bar:completed"].x, strict=True))
+    running_ms = (moment - pd.Timestamp(at(5))).total_seconds() * 1000
+    assert cut["prep"] == 3000 and cut["search"] == pytest.approx(running_ms, abs=1)
+    calls = update["event:tool_call"].y
+    shown = [not np.isnan(y) for y in calls]
+    assert shown == [pd.Timestamp(at(6)) <= moment, pd.Timestamp(at(12)) <= moment]
+    frame_line = next(s for s in middle.layout.shapes if s.name == REPLAY_LINE)
+    assert pd.Timestamp(frame_line.x0) == moment.tz_localize(None)
+    assert not figure.frames[0].data[names.index("bar:completed")].x.any()  # nothing started yet
+
+
+def test_updates_at_the_end_change_nothing() -> None:
+    figure = retried().gantt()
+    for trace, update in zip(figure.data, updates_at(figure.data, moments(retried())[-1]), strict=True):
+        for key, value in update.items():
+            assert np.allclose(np.asarray(value, dtype=float), np.asarray(trace[key], dtype=float), atol=1)

@@ -1,0 +1,167 @@
+"""RunTrace.refresh: a watched run brought up to date with few requests and only new events,
+its frames and live Gantt extended in place."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+import missionlab
+from missionlab import frames, timeline
+from missionlab._new_events import page_for
+from missionlab.sandbox import Sandbox
+from missionlab.trace import RunTrace, load_run
+
+from .conftest import unique
+from .gantt_helpers import assert_same_points
+
+
+class Counting(httpx.BaseTransport):
+    """httpx's transport, counting requests and the events their answers carry."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lock = threading.Lock()
+        self.requests = self.events = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        body = response.read()
+        with self.lock:
+            self.requests += 1
+            self.events += body.count(b'"event_id":')
+        return response
+
+    def reset(self) -> None:
+        self.requests = self.events = 0
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def counter() -> Counting:
+    return Counting()
+
+
+@pytest.fixture
+def watched(sandbox: Sandbox, counter: Counting) -> Iterator[tuple[missionlab.Client, RunTrace, Any]]:
+    """A running run with a 20-step plan and 2,000 events, watched through a counting client."""
+    client = missionlab.Client(base_url=sandbox.url, api_key="k", transport=counter)
+    mission = client.missions.create(name=unique("watched"), execution_mode="external").data
+    run = client.missions.runs.create(mission.mission_id).data
+    steps = [{"step_id": f"s{i}", "description": f"Step {i}", "sequence": i} for i in range(20)]
+    client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=steps)
+    log_events(sandbox, run, 2000)
+    yield client, load_run(client, mission.mission_id, run.run_id), run
+    client.close()
+
+
+def log_events(sandbox: Sandbox, run: Any, count: int, **fields: Any) -> None:
+    assert sandbox.store is not None
+    for i in range(count):
+        event = {"type": "tool_call", "summary": f"call {i}", "step_id": f"s{i % 20}", "payload": {"i": i}}
+        sandbox.store.log_event(run.mission_id, run.run_id, {**event, **fields})
+
+
+def test_page_arithmetic() -> None:
+    assert page_for(0) == page_for(99) == (1, 1000)
+    assert page_for(2000) == (3, 1000)  # starts right at the first unseen event
+    assert page_for(150) == (2, 150)
+    assert page_for(2100) == (4, 700)
+    assert page_for(1999) == (3, 999)  # a prime: one event sent again, the least possible
+
+
+def test_refresh_fetches_only_the_new_events(sandbox: Sandbox, counter: Counting, watched: Any) -> None:
+    client, trace, run = watched
+    assert len(trace.events) == 2000
+    before = trace.events_frame
+    client.missions.runs.plan.update_step(
+        "s3", mission_id=run.mission_id, run_id=run.run_id, status="in_progress"
+    )
+    log_events(sandbox, run, 10)
+    counter.reset()
+    new = trace.refresh(client)
+    assert len(new) == 10 and [e.summary for e in new] == [f"call {i}" for i in range(10)]
+    assert counter.requests == 3 and counter.events == 10  # the run, its plan, one page of new events
+    assert len(trace.events) == 2010 and trace.events[-10:] == new
+    # the events frame is extended, not rebuilt, and is what a fresh build would give
+    pd.testing.assert_frame_equal(trace.events_frame.iloc[:2000], before)
+    pd.testing.assert_frame_equal(trace.events_frame, frames.events_frame(trace.events))
+    assert trace.steps_frame.set_index("step_id").loc["s3", "status"] == "in_progress"
+    counter.reset()
+    assert trace.refresh(client) == []
+    assert counter.requests == 3 and counter.events == 0
+
+
+def test_refresh_reads_further_pages_when_much_is_new(
+    sandbox: Sandbox, counter: Counting, watched: Any
+) -> None:
+    client, trace, run = watched
+    log_events(sandbox, run, 1500)
+    counter.reset()
+    new = trace.refresh(client)
+    assert len(new) == 1500 and counter.events == 1500 and counter.requests == 4
+    pd.testing.assert_frame_equal(trace.events_frame, frames.events_frame(trace.events))
+
+
+def test_an_event_inserted_among_those_held_is_not_missed(sandbox: Sandbox, watched: Any) -> None:
+    client, trace, run = watched
+    late = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    log_events(sandbox, run, 1, summary="logged late", timestamp=late)  # sorts before every event held
+    log_events(sandbox, run, 3)
+    new = trace.refresh(client)
+    assert sorted(e.summary for e in new) == ["call 0", "call 1", "call 2", "logged late"]
+    assert trace.events[0].summary == "logged late" and len(trace.events) == 2004
+    pd.testing.assert_frame_equal(trace.events_frame, frames.events_frame(trace.events))
+
+
+def test_the_live_gantt_is_extended_in_place(sandbox: Sandbox, watched: Any) -> None:
+    client, trace, run = watched
+    live = timeline.LiveGantt(trace)
+    widget = live.widget
+    calls = next(t for t in widget.data if t.meta == "event:tool_call")
+    sent: list[Any] = []
+    widget.observe(lambda change: sent.append(change["new"]), names=["_py2js_restyle", "_py2js_addTraces"])
+    for _ in range(3):
+        log_events(sandbox, run, 10)
+        trace.refresh(client)
+        live.update(trace)
+    assert next(t for t in widget.data if t.meta == "event:tool_call") is calls and len(calls.x) == 2000
+    new = next(t for t in widget.data if t.meta == "event:tool_call:new")
+    assert list(new.text[-3:]) == ["call 7", "call 8", "call 9"] and len(new.x) == 30
+    # what went to the browser: the new markers, never the 2,000 drawn before
+    sizes = [len(v) for message in sent if message for v in _arrays(message)]
+    assert sizes and max(sizes) <= 30
+    assert_same_points(widget, timeline.gantt(trace))
+    log_events(sandbox, run, 500)  # more than a quarter new: merged into the first trace of the type
+    trace.refresh(client)
+    live.update(trace)
+    assert len(calls.x) == 2530 and not any(t.meta == "event:tool_call:new" for t in widget.data)
+    assert_same_points(widget, timeline.gantt(trace))
+
+
+def _arrays(message: Any) -> Iterator[Any]:
+    """The arrays of points in a widget message (a restyle holds a list of them, one per trace)."""
+    if isinstance(message, dict):
+        for key, value in message.items():
+            if key in ("x", "text", "customdata", "hovertext"):
+                yield from (
+                    value
+                    if isinstance(value, list) and len(value) and not isinstance(value[0], str)
+                    else [value]
+                )
+            else:
+                yield from _arrays(value)
+    elif isinstance(message, list):
+        for value in message:
+            yield from _arrays(value)

@@ -1,0 +1,55 @@
+"""The live replay widget: the slider (and the play button linked to it) drive the Gantt and
+the event log; no browser needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from missionlab.replay import REPLAY_LINE
+from missionlab.widgets import Replay
+
+from .crafted import at, craft, event, step
+from .injection import PAYLOADS, markup_of
+
+
+def run() -> object:
+    return craft(
+        [step("a", 1, 10, sequence=1), step("b", 11, 41, sequence=2, description="Long one")],
+        [event(t, "message", "b", f"note {t}") for t in (15, 25, 35)],
+    )
+
+
+def bar_lengths(replay: Replay) -> dict[str, float]:
+    keys = replay.figure.layout.meta["rows"]
+    bar = next(t for t in replay.figure.data if t.meta == "bar:completed")
+    return {keys[int(y)]: float(x) for y, x in zip(bar.y, bar.x, strict=True)}
+
+
+def test_the_slider_drives_the_gantt_and_the_event_log() -> None:
+    replay = Replay(run(), frames=9)
+    assert replay.slider.value == 8 and replay.moment == replay.moments[-1]
+    assert bar_lengths(replay) == {"a": 9000, "b": 30000}  # the whole run
+    assert "Events so far: 7 of 7" in replay.event_log.value
+    replay.slider.value = 4
+    moment = replay.moments[4]
+    assert pd.Timestamp(at(20)) < moment < pd.Timestamp(at(25))
+    assert bar_lengths(replay) == {"a": 9000, "b": (moment - pd.Timestamp(at(11))).total_seconds() * 1000}
+    messages = next(t for t in replay.figure.data if t.meta == "event:message")
+    assert [not np.isnan(y) for y in messages.y] == [True, False, False]
+    line = next(s for s in replay.figure.layout.shapes if s.name == REPLAY_LINE)
+    assert pd.Timestamp(line.x0) == moment.tz_localize(None)
+    assert [s.name for s in replay.figure.layout.shapes].count(REPLAY_LINE) == 1
+    assert "note 15" in replay.event_log.value and "note 25" not in replay.event_log.value
+    assert f"+{(moment - replay.moments[0]).total_seconds():.1f} s" in replay.clock.value
+    replay.play.value = 0  # the play button moves the slider
+    assert replay.slider.value == 0 and bar_lengths(replay) == {"a": 0, "b": 0}
+    replay.seek(at(41))
+    assert replay.slider.value == 8
+
+
+def test_the_event_log_escapes_server_strings() -> None:
+    for payload in PAYLOADS:
+        trace = craft([step("a", 1, 3, sequence=1, description=payload)], [event(2, "message", "a", payload)])
+        replay = Replay(trace, frames=3)
+        assert markup_of(replay.event_log.value, payload) == [], payload
