@@ -9,6 +9,7 @@ import pytest
 
 import missionlab
 from missionlab.sandbox import Sandbox, Store
+from missionlab.sandbox import script as script_module
 from missionlab.sandbox.demo import seed_demo
 from missionlab.sandbox.playback import finish_fields
 from missionlab.sandbox.script import build_script
@@ -264,3 +265,39 @@ def test_a_finished_script_states_real_elapsed_time() -> None:
     }
     failed = {"status": "failed", "error": "TimeoutError"}
     assert finish_fields(failed, 10.0) == failed
+
+
+def test_model_calls_report_their_usage_and_cost() -> None:
+    script = build_script("11111111-2222-4333-8444-555555555555", NESTED_PLAN, 7)
+    payloads = [a.data.get("payload") or {} for a in script.actions if a.kind == "event"]
+    calls = [p for p in payloads if "usage" in p]
+    tool_calls = [a.data for a in script.actions if a.kind == "event" and a.data["type"] == "tool_call"]
+    assert tool_calls and all("usage" in call["payload"] for call in tool_calls)
+    assert len(calls) > len(tool_calls)  # the plan, and messages, are model calls too
+    for call in calls:
+        usage = call["usage"]
+        assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] > 0
+        assert call["model"] == "sim-llm-1"
+        expected = (usage["input_tokens"] * 3.0 + usage["output_tokens"] * 15.0) / 1e6
+        assert call["cost_usd"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_usage_leaves_the_rest_of_the_script_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Usage has a random generator of its own: every other draw, time and outcome is the
+    same as in a script whose model calls report nothing."""
+    run_id = "11111111-2222-4333-8444-555555555555"
+
+    def stripped(script: Any) -> list[Any]:
+        return [
+            (a.at, a.kind, {k: v for k, v in a.data.items() if k != "payload"}, strip(a.data.get("payload")))
+            for a in script.actions
+        ]
+
+    def strip(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+        rest = {k: v for k, v in (payload or {}).items() if k not in {"model", "usage", "cost_usd"}}
+        return rest or None
+
+    with_usage = [stripped(build_script(run_id, plan, 7)) for plan in (NESTED_PLAN, None)]
+    monkeypatch.setattr(script_module._Builder, "model_call", lambda self, context: {})
+    without_usage = [stripped(build_script(run_id, plan, 7)) for plan in (NESTED_PLAN, None)]
+    assert with_usage == without_usage

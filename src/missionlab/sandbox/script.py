@@ -13,6 +13,12 @@ A mission's ``metadata["plan"]`` may list step templates::
 
 ``duration`` is the typical length in seconds, ``slow_rate`` the chance of a
 run where the step is 3-6x slower, ``repeat`` fans a step out into N copies.
+
+The simulated agent reports what its model calls used, a sandbox convention: the payload
+of the events that stand for a model call ("Plan ready", the agent's messages and its tool
+calls) carries ``usage`` (``input_tokens``, ``output_tokens``, ``total_tokens``), ``model``
+and ``cost_usd``, so that ``trace.rollup("payload.usage.total_tokens")`` or
+``trace.rollup("payload.cost_usd")`` sums them per step and run.
 """
 
 from __future__ import annotations
@@ -48,6 +54,9 @@ DEFAULT_PLAN: list[dict[str, Any]] = [
     {"step_id": "deliver", "description": "Review and deliver", "duration": 8, "failure_rate": 0.03},
 ]
 
+MODEL = "sim-llm-1"
+PRICE_PER_MILLION_TOKENS = {"input": 3.0, "output": 15.0}  # USD, a made-up but plausible price
+
 GENERIC_ERRORS = [
     "TimeoutError: the tool did not answer within 30 s",
     "UpstreamError: 502 Bad Gateway from the provider",
@@ -79,9 +88,11 @@ def _templates(metadata: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 class _Builder:
-    def __init__(self, run_id: str, rng: random.Random, agent_id: str) -> None:
+    def __init__(self, run_id: str, rng: random.Random, agent_id: str, usage_rng: random.Random) -> None:
         self.run_id = run_id
         self.rng = rng
+        # its own generator, so that reporting usage leaves every other draw (and the demo) as it was
+        self.usage_rng = usage_rng
         self.agent_id = agent_id
         self.steps: list[dict[str, Any]] = []
         self.actions: list[Action] = []
@@ -122,6 +133,25 @@ class _Builder:
         return out
 
     # -- the timeline -----------------------------------------------------------------------
+
+    def model_call(self, context: int) -> dict[str, Any]:
+        """What one model call used: about ``context`` tokens in, a few hundred out."""
+        rng = self.usage_rng
+        input_tokens = max(50, round(context * math.exp(rng.gauss(0, 0.4))))
+        output_tokens = max(10, round(rng.lognormvariate(5.0, 0.6)))
+        cost = (
+            input_tokens * PRICE_PER_MILLION_TOKENS["input"]
+            + output_tokens * PRICE_PER_MILLION_TOKENS["output"]
+        ) / 1e6
+        return {
+            "model": MODEL,
+            "usage": {
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "total_tokens": input_tokens + output_tokens,
+            },
+            "cost_usd": round(cost, 6),
+        }
 
     def event(
         self,
@@ -178,6 +208,7 @@ class _Builder:
                         ]
                     ),
                     step_id,
+                    self.model_call(context=4000),
                 )
             if rng.random() < float(tpl.get("failure_rate", 0.0)):
                 error = rng.choice(list(tpl.get("errors") or GENERIC_ERRORS))
@@ -193,7 +224,13 @@ class _Builder:
     def tool_call(self, step_id: str, tool: str, at: float, span: float) -> None:
         rng = self.rng
         request_id = f"req_{rng.getrandbits(40):010x}"
-        self.event(at, "tool_call", f"Calling {tool}", step_id, {"tool": tool, "request_id": request_id})
+        self.event(
+            at,
+            "tool_call",
+            f"Calling {tool}",
+            step_id,
+            {"tool": tool, "request_id": request_id, **self.model_call(context=2500)},
+        )
         if rng.random() < 0.12:  # a flaky call, retried
             self.event(
                 at + span * 0.3,
@@ -209,7 +246,7 @@ class _Builder:
                 "tool_call",
                 f"Retrying {tool}",
                 step_id,
-                {"tool": tool, "request_id": request_id, "attempt": 2},
+                {"tool": tool, "request_id": request_id, "attempt": 2, **self.model_call(context=3000)},
             )
         latency = span * rng.uniform(0.4, 0.8)
         self.event(
@@ -232,11 +269,13 @@ def build_script(
 ) -> Script:
     """The whole life of a managed run, deterministic in (run_id, metadata, seed)."""
     rng = random.Random(f"{seed}:{run_id}")
-    builder = _Builder(run_id, rng, agent_id)
+    builder = _Builder(run_id, rng, agent_id, random.Random(f"{seed}:{run_id}:usage"))
     top = builder.expand(_templates(metadata), None)
     builder.actions.append(Action(0.3, "status", {"status": "running"}))
     builder.actions.append(Action(0.6, "plan", {"steps": builder.steps}))
-    builder.event(0.7, "message", f"Plan ready: {len(builder.steps)} steps")
+    builder.event(
+        0.7, "message", f"Plan ready: {len(builder.steps)} steps", payload=builder.model_call(context=1500)
+    )
     t, error = 1.0, None
     for step_id, tpl in top:
         t, error = builder.run_step(step_id, tpl, t + rng.uniform(0.2, 1.5))
