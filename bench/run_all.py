@@ -157,6 +157,23 @@ def checks(results: dict[str, dict[str, Any]]) -> list[tuple[str, list[Check]]]:
         )
     live_refresh = figures("live_refresh")
     if live_refresh is not None:
+
+        def panel_checks(found: dict[str, Any]) -> list[Check]:
+            """The run panel's cycle: requests and CPU on each tab, bytes to the browser."""
+            checks = []
+            for name, value in found.items():
+                if isinstance(value, dict) and name.startswith("RunPanel.refresh()"):
+                    checks.append(
+                        Check(
+                            f"{name}: <= 3 requests; nothing sent when nothing is new",
+                            f"{value['requests']:g} requests, {value['cpu_ms']:.0f} ms CPU, "
+                            f"{value['front_end_kib_per_cycle']:.0f} KiB to the browser per cycle, "
+                            f"{value['front_end_kib_nothing_new']:.1f} KiB when nothing is new",
+                            value["requests"] <= 3 and value["front_end_kib_nothing_new"] == 0,
+                        )
+                    )
+            return checks
+
         path = live_refresh["primary"]
         s = live_refresh[path]
         new = results["live_refresh"]["args"]["new"]
@@ -177,11 +194,12 @@ def checks(results: dict[str, dict[str, Any]]) -> list[tuple[str, list[Check]]]:
                     Check(
                         "traces extended in place, not rebuilt (not checked automatically: the widget "
                         "sends only changed properties either way; the CPU check catches a rebuild)",
-                        f"{s['figure_kib_per_cycle']:.0f} KiB sent to the browser per cycle"
-                        if s["figure_kib_per_cycle"] == s["figure_kib_per_cycle"]
+                        f"{s['front_end_kib_per_cycle']:.0f} KiB sent to the browser per cycle"
+                        if s["front_end_kib_per_cycle"] == s["front_end_kib_per_cycle"]
                         else "-",
                         None,
                     ),
+                    *panel_checks(live_refresh),
                 ],
             )
         )

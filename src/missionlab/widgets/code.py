@@ -60,26 +60,43 @@ def runs_code(mission_id: str | None, status: str | None, page_number: int, page
     )
 
 
-def timeline_code(mission_id: str, run_id: str) -> str:
-    """The run's Gantt."""
-    return _load(mission_id, run_id) + "trace.gantt()\n"
+def timeline_code(mission_id: str, run_id: str, rollup: list[str] | None = None) -> str:
+    """The run's Gantt (with the roll-ups of ``rollup`` in its hover)."""
+    options = f"rollup={rollup!r}" if rollup else ""
+    return _load(mission_id, run_id) + f"trace.gantt({options})\n"
 
 
-def events_code(mission_id: str, run_id: str, event_type: str = "", step: str = "", text: str = "") -> str:
-    """The event log: the run's events, filtered as on screen, newest first."""
-    lines = [_load(mission_id, run_id), "events = trace.events_frame\n"]
+def events_code(
+    mission_id: str,
+    run_id: str,
+    event_type: str = "",
+    step: str = "",
+    text: str = "",
+    *,
+    agent: str = "",
+    window: tuple[float, float] | None = None,
+) -> str:
+    """The event log: the run's events that ``trace.find`` finds for the filters on screen, newest
+    first (``step="__run__"``: the run's own events; ``window``: seconds after the run's start)."""
+    args = [_q(text.strip())] if text.strip() else []
     if event_type:
-        lines.append(f'events = events[events["type"] == {_q(event_type)}]\n')
+        args.append(f"type={_q(event_type)}")
+    if step and step != "__run__":
+        args.append(f"step={_q(step)}")
+    if agent:
+        args.append(f"agent={_q(agent)}")
+    if window is not None:
+        args += [f"start={window[0]!r}", f"end={window[1]!r}"]
+    lines = [_load(mission_id, run_id), f"events = trace.find({', '.join(args)})\n"]
     if step == "__run__":
-        lines.append('events = events[events["step_id"].isna()]\n')
-    elif step:
-        lines.append(f'events = events[events["step_id"] == {_q(step)}]\n')
-    if text.strip():
-        lines.append(
-            f'events = events[events["summary"].str.contains({_q(text.strip())}, case=False, regex=False)]\n'
-        )
+        lines.append('events = events[events["step_id"].isna()]  # the run\'s own events\n')
     lines.append("events.iloc[::-1]  # newest first\n")
     return "".join(lines)
+
+
+def steps_code(mission_id: str, run_id: str, paths: list[str]) -> str:
+    """The steps tab: the plan's steps with each roll-up path's total per step."""
+    return _load(mission_id, run_id) + f"trace.step_table({', '.join(_q(p) for p in paths)})\n"
 
 
 def _trace_has(method: str) -> bool:

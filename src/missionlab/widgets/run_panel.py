@@ -1,6 +1,8 @@
-"""The run panel: status, times, input and result; pause/resume/cancel; the run's views in tabs
-(timeline, events, diagnosis, compare, agents), each with the code that reproduces it.
-Refreshes itself while the run is active, in a background thread, fetching only new events.
+"""The run panel: status, times, input, result and token usage; pause/resume/cancel; the run's
+views in tabs (timeline, events, steps, diagnosis, compare, agents), each with the code that
+reproduces it. Refreshes itself while the run is active, in a background thread, with
+:meth:`RunTrace.refresh` (the run, its plan and only the new events); a refresh that finds
+nothing new sends nothing to the browser, and a tab's view is only rebuilt while it is shown.
 """
 
 from __future__ import annotations
@@ -20,13 +22,21 @@ from ..trace import RunTrace, load_run
 from ._common import Notice, Refresher, button, reporting, row
 from ._style import ROOT, stylesheet
 from .code import CodeView, timeline_code
-from .run_views import AgentsView, CompareView, DiagnosisView, EventLog, FigurePane
+from .run_views import (
+    AgentsView,
+    CompareView,
+    DiagnosisView,
+    EventLog,
+    FigurePane,
+    StepsView,
+    usage_text,
+    usage_totals,
+)
 from .runs import is_active, is_idle, is_stale, span
 from .snapshot import Snapshot, hide_rule
 from .tables import frame_html
 
-EVENTS_PAGE = 1000
-TABS = ("Timeline", "Events", "Diagnosis", "Compare", "Agents")
+TABS = ("Timeline", "Events", "Steps", "Diagnosis", "Compare", "Agents")
 
 
 class RunPanel(Snapshot, w.VBox):
@@ -62,15 +72,16 @@ class RunPanel(Snapshot, w.VBox):
         self.pause_button.on_click(lambda _: self._act("pause_run", "Pause"))
         self.resume_button.on_click(lambda _: self._act("resume_run", "Resume"))
         self.cancel_button.on_click(lambda _: self._act("cancel_run", "Cancel"))
-        self.refresh_button.on_click(lambda _: self.refresh())
+        self.refresh_button.on_click(lambda _: self._refresh_clicked())
         self.live = w.HTML()
         self.event_log = EventLog()
         self.diagnosis = DiagnosisView()
         self.compare = CompareView(client)
-        self.agents = AgentsView(client, on_change=self.refresh)
+        self.agents = AgentsView(client, on_change=self._agents_changed)
         self.timeline = FigurePane()
+        self.steps = StepsView()
         self.tabs = w.Tab(
-            [self.timeline, self.event_log, self.diagnosis, self.compare, self.agents],
+            [self.timeline, self.event_log, self.steps, self.diagnosis, self.compare, self.agents],
             titles=TABS,
             layout=w.Layout(width="100%"),
         )
@@ -78,6 +89,10 @@ class RunPanel(Snapshot, w.VBox):
         self.code = CodeView(self._code)
         self.event_log.on_change = self.compare.on_change = self.code.refresh
         self.trace: RunTrace | None = None
+        self.usage: dict[str, float] = {}  # the run's token and cost totals, where events report them
+        self._shown: dict[int, int] = {}  # tab index -> the change (_version) its view last showed
+        self._version = 0  # counts the changes a refresh found
+        self._header_state: tuple[bool, bool] = (False, False)  # (idle, stale) when last drawn
         self._refresher = Refresher(self._background_tick, refresh_interval)
         super().__init__(
             [
@@ -121,35 +136,41 @@ class RunPanel(Snapshot, w.VBox):
         self.trace = load_run(self.client, self.mission_id, self.run_id)
         self._render()
 
-    def _fetch_changes(self) -> RunTrace:
-        """The run and plan, and only the events after the ones already shown."""
-        assert self.trace is not None
-        runs = self.client.missions.runs
-        run = runs.retrieve(self.run_id, mission_id=self.mission_id).data
-        steps = runs.plan.retrieve(self.run_id, mission_id=self.mission_id).data
-        known = self.trace.events
-        first_page = len(known) // EVENTS_PAGE + 1
-        page = runs.events.list(
-            self.run_id, mission_id=self.mission_id, page_size=EVENTS_PAGE, page_number=first_page
-        )
-        fresh = [e for p in page.iter_pages() for e in p.data]
-        new = fresh[len(known) - (first_page - 1) * EVENTS_PAGE :]
-        agents = runs.telnyx_agents.list(self.run_id, mission_id=self.mission_id).data
-        return RunTrace(run, steps, [*known, *new], self.trace.mission, agents)
-
     def refresh(self) -> None:
-        """Fetch what changed and update the panel (the manual Refresh button does this)."""
-        with self._lock, reporting(self.notice, "Refresh", self.refresh_button):
+        """Fetch what changed (:meth:`RunTrace.refresh`: at most three requests, only the new
+        events) and update what is on screen; the manual Refresh button does this."""
+        with self._lock, reporting(self.notice, "Refresh"):
             if self.trace is None:
                 self._load()
             else:
-                before = self.trace.run
-                self.trace = self._fetch_changes()
-                self._render()
-                if self.trace.run != before:
-                    self._changed(self.trace.run)
+                trace = self.trace
+                run, steps, count = trace.run, trace.steps, len(trace.events)
+                added = trace.refresh(self.client)
+                if added or len(trace.events) != count or trace.steps != steps or trace.run != run:
+                    appended = len(trace.events) == count + len(added)  # else all were read again
+                    self._render(appended_from=count if appended else None)
+                else:
+                    self._render_header_if_idle()
+                if trace.run != run:
+                    self._changed(trace.run)
             self.notice.clear()
         self._sync_refresher()
+
+    def _refresh_clicked(self) -> None:
+        self.refresh_button.disabled = True
+        try:
+            self.refresh()
+        finally:
+            self.refresh_button.disabled = False
+
+    def _agents_changed(self) -> None:
+        """An agent was linked or unlinked: read the linked agents again (a refresh doesn't)."""
+        if self.trace is None:
+            return
+        with reporting(self.notice, "Reading the linked agents"):
+            runs = self.client.missions.runs
+            self.trace.agents = runs.telnyx_agents.list(self.run_id, mission_id=self.mission_id).data
+            self.agents.show(self.trace)
 
     def _changed(self, run: Run) -> None:
         self.update_snapshot()
@@ -184,7 +205,10 @@ class RunPanel(Snapshot, w.VBox):
 
     # -- rendering ----------------------------------------------------------------------------
 
-    def _render(self) -> None:
+    def _render(self, appended_from: int | None = None) -> None:
+        """Show a trace that changed: the header and buttons now, the tab on screen now, the
+        other tabs when they are selected. ``appended_from``: the events before this index
+        are those shown before (their usage is already counted)."""
         run = self.run
         if run is None or self.trace is None:
             return
@@ -194,27 +218,49 @@ class RunPanel(Snapshot, w.VBox):
         self.cancel_button.disabled = not is_active(run)
         # a disabled "danger" button still looks red, i.e. clickable: only style it when it is
         self.cancel_button.button_style = "" if self.cancel_button.disabled else "danger"
-        self.header.value = run_header_html(run, self.trace.mission.name if self.trace.mission else None)
-        self.timeline.show(self.trace.gantt())
-        self.event_log.show(self.trace)
+        self._version += 1
+        events = self.trace.events_frame
+        if appended_from is None:
+            self.usage = usage_totals(events)
+        elif len(events) > appended_from:
+            self.usage = usage_totals(events.iloc[appended_from:], self.usage)
+        self._render_header()
         self.agents.show(self.trace)
         self._tab_changed()
 
+    def _render_header(self, now: datetime | None = None) -> None:
+        assert self.run is not None and self.trace is not None
+        now = now or datetime.now(UTC)
+        self._header_state = (is_idle(self.run, now), is_stale(self.run, now))
+        mission = self.trace.mission.name if self.trace.mission else None
+        self.header.value = run_header_html(self.run, mission, now, usage=usage_text(self.usage))
+
+    def _render_header_if_idle(self) -> None:
+        """Nothing changed: redraw the header only when the run has just become idle or stale,
+        which it says (its clock isn't worth a message every few seconds)."""
+        now = datetime.now(UTC)
+        if self.run is not None and (is_idle(self.run, now), is_stale(self.run, now)) != self._header_state:
+            self._render_header(now)
+
     def _tab_changed(self) -> None:
-        """Bring the tab on screen up to date (the costlier ones are only computed when shown)."""
+        """Bring the tab on screen up to date: each view is rebuilt when it is shown and the
+        trace changed since it last was (views not on screen cost nothing)."""
         if self.trace is None:
             return
-        view = self.tabs.children[self.tabs.selected_index or 0]
-        if view is self.diagnosis:
-            self.diagnosis.show(self.trace)
-        elif view is self.compare:
-            self.compare.show(self.trace)
+        index = self.tabs.selected_index or 0
+        view = self.tabs.children[index]
+        if view is self.compare or self._shown.get(index) != self._version:
+            self._shown[index] = self._version
+            if view is self.timeline:
+                self.timeline.show(self.trace.gantt(rollup=list(self.usage) or None))
+            elif view in (self.event_log, self.steps, self.diagnosis, self.compare):
+                view.show(self.trace)
         self.code.refresh()
 
     def _code(self) -> str | None:
         view = self.tabs.children[self.tabs.selected_index or 0]
         if view is self.timeline:
-            return timeline_code(self.mission_id, self.run_id)
+            return timeline_code(self.mission_id, self.run_id, list(self.usage) or None)
         code: Callable[[], str | None] = view.code
         return code()
 
@@ -236,8 +282,10 @@ class RunPanel(Snapshot, w.VBox):
             self.notice.value = message
 
 
-def run_header_html(run: Run, mission_name: str | None, now: datetime | None = None) -> str:
-    """The run's status, times and outcome, escaped; an abandoned-looking run says so."""
+def run_header_html(
+    run: Run, mission_name: str | None, now: datetime | None = None, *, usage: str | None = None
+) -> str:
+    """The run's status, times, token usage and outcome, escaped; an abandoned-looking run says so."""
     now = now or datetime.now(UTC)
     end = run.finished_at or now
     seconds = max(0.0, (end - run.started_at).total_seconds())
@@ -248,6 +296,7 @@ def run_header_html(run: Run, mission_name: str | None, now: datetime | None = N
         ("Started", started),
         ("Finished", f"{run.finished_at:%Y-%m-%d %H:%M:%S} UTC" if run.finished_at else None),
         ("Duration", span(seconds) + (" so far" if is_active(run) else "")),
+        ("Usage", usage),
         ("Input", run.input),
         ("Result", run.result_summary),
         ("Payload", run.result_payload),

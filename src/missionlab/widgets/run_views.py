@@ -1,5 +1,6 @@
-"""The views of one run, each a tab of the run panel: its event log, its diagnosis, a comparison
-with another run, and its linked agents. Each takes the run's trace in ``show(trace)`` and
+"""The views of one run, each a tab of the run panel: its diagnosis, a comparison with another
+run, its linked agents and its steps with their token usage and cost (the event log is in
+:mod:`.event_log`). Each takes the run's trace in ``show(trace)`` and
 says in ``code()`` how to get what it shows."""
 
 from __future__ import annotations
@@ -10,135 +11,79 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
+import pandas as pd
 import plotly.graph_objects as go
 
 from .._client import Client
-from .._display import short_text
 from ..charts import compare_runs
-from ..models import Event
+from ..rollup import payload_numbers
 from ..trace import RunTrace, load_run
 from ._common import Notice, button, dropdown, reporting, row
-from .code import agents_code, compare_code, diagnosis_code, events_code
+from .code import agents_code, compare_code, diagnosis_code, steps_code
+from .event_log import EventLog
 from .tables import frame_html
 
-EVENT_COLUMNS = ("time", "type", "step", "agent", "summary")
-EVENT_WIDTHS = (8, 14, 16, 14)  # characters of the aligned columns before the summary
-DETAIL_HINT = "Select an event above to see all its fields and its payload here."
+__all__ = ["AgentsView", "CompareView", "DiagnosisView", "EventLog", "FigurePane", "StepsView"]
+
+TOKENS, COST = "payload.usage.total_tokens", "payload.cost_usd"
+USAGE_PATHS = (TOKENS, COST)  # what the sandbox's model calls report (docs/sandbox.md)
 
 
-def _set_options(dropdown: w.Dropdown, options: list[tuple[str, str]]) -> None:
-    """Replace a filter's options, keeping its value when it is still offered."""
-    if list(dropdown.options) == options:
-        return
-    keep = dropdown.value if dropdown.value in {value for _, value in options} else ""
-    dropdown.options, dropdown.value = options, keep
+def usage_totals(events: pd.DataFrame, totals: dict[str, float] | None = None) -> dict[str, float]:
+    """The total of each of :data:`USAGE_PATHS` that some event of ``events`` (an events frame)
+    reports, added to ``totals`` (the totals of the events before them); {} when none does."""
+    totals = dict(totals or {})
+    for path in USAGE_PATHS:
+        numbers = payload_numbers(events, path)
+        if numbers.notna().any():
+            totals[path] = totals.get(path, 0.0) + float(numbers.sum())
+    return totals
 
 
-def _cells(values: tuple[str, ...]) -> str:
-    padded = [short_text(v, width).ljust(width) for v, width in zip(values, EVENT_WIDTHS, strict=False)]
-    return "  ".join([*padded, *values[len(EVENT_WIDTHS) :]])
+def usage_text(totals: dict[str, float]) -> str | None:
+    """ "12,345 tokens · $0.0421", or None when the run reports no usage."""
+    parts = []
+    if TOKENS in totals:
+        parts.append(f"{totals[TOKENS]:,.0f} tokens")
+    if COST in totals:
+        parts.append(f"${totals[COST]:,.4f}")
+    return " · ".join(parts) or None
 
 
-def event_line(event: Event) -> str:
-    """One event as a line of aligned columns (the log shows them in a monospace font)."""
-    return _cells(
-        (
-            f"{event.timestamp:%H:%M:%S}",
-            str(event.type),
-            event.step_id or "-",
-            event.agent_id or "-",
-            short_text(event.summary, 160),
-        )
-    )
-
-
-class EventLog(w.VBox):
-    """The run's events, newest first, in aligned columns; filters by type, step and text; the
-    selected event's fields and payload underneath."""
+class StepsView(w.VBox):
+    """The plan's steps with their status and times and, where the events report them, the
+    tokens and cost of each step with its children (:meth:`RunTrace.step_table`)."""
 
     def __init__(self) -> None:
-        self.mission_id = self.run_id = ""
-        self.events: list[Event] = []
-        self.on_change: Callable[[], Any] | None = None  # after the filters change
-        self.type_filter = dropdown("Type", [("all", "")], "")
-        self.step_filter = dropdown("Step", [("all", "")], "")
-        self.search = w.Text(
-            placeholder="Search summaries",
-            continuous_update=False,
-            layout=w.Layout(flex="1 1 200px", width="auto", min_width="0"),
-        )
-        self.count = w.HTML()
-        header = w.HTML(
-            f"<pre style='margin:0 0 0 4px;font-weight:600'>{html.escape(_cells(EVENT_COLUMNS))}</pre>"
-        )
-        header.add_class("missionlab-mono")
-        self.event_list = w.Select(options=[], rows=12, layout=w.Layout(width="100%"))
-        self.event_list.add_class("missionlab-mono")
-        self.event_detail = w.Textarea(
-            placeholder=DETAIL_HINT, disabled=True, layout=w.Layout(width="100%", height="160px")
-        )
-        self.event_detail.add_class("missionlab-mono")
-        for control in (self.type_filter, self.step_filter, self.search):
-            control.observe(lambda _: self.render(), "value")
-        self.event_list.observe(lambda _: self._show_detail(), "value")
-        super().__init__(
-            [
-                row(self.type_filter, self.step_filter, self.search, self.count),
-                header,
-                self.event_list,
-                self.event_detail,
-            ],
-            layout=w.Layout(width="100%"),
-        )
-        self.add_class("missionlab-event-log")
+        self.trace: RunTrace | None = None
+        self.paths: list[str] = []
+        self.notice = Notice()
+        self.summary = w.HTML()
+        self.table = w.HTML()
+        super().__init__([self.notice, self.summary, self.table], layout=w.Layout(width="100%"))
+        self.add_class("missionlab-steps")
 
     def show(self, trace: RunTrace) -> None:
-        self.mission_id, self.run_id = trace.run.mission_id, trace.run.run_id
-        self.events = list(trace.events)
-        types = sorted({str(e.type) for e in self.events})
-        steps = [s.step_id for s in trace.steps]
-        _set_options(self.type_filter, [("all", "")] + [(t, t) for t in types])
-        _set_options(self.step_filter, [("all", ""), ("(run)", "__run__")] + [(s, s) for s in steps])
-        self.render()
+        self.trace = trace
+        with reporting(self.notice, "Adding up the steps"):
+            totals = usage_totals(trace.events_frame)
+            self.paths = list(totals)
+            table = trace.step_table(*self.paths).round({"duration_s": 1, "cost_usd": 6})
+            usage = usage_text(totals)
+            self.summary.value = (
+                f'<p class="missionlab-hint">This run: {html.escape(usage)}. Each step counts its '
+                "children's too.</p>"
+                if usage
+                else '<p class="missionlab-hint">No event of this run reports token usage or cost '
+                "(<code>payload.usage.total_tokens</code>, <code>payload.cost_usd</code>).</p>"
+            )
+            self.table.value = frame_html(table)
+            self.notice.clear()
 
-    def filtered(self) -> list[Event]:
-        """The events that pass the filters, newest first."""
-        kind, step = self.type_filter.value, self.step_filter.value
-        needle = self.search.value.strip().lower()
-        return [
-            e
-            for e in reversed(self.events)
-            if (not kind or str(e.type) == kind)
-            and (not step or (e.step_id or "__run__") == step)
-            and (not needle or needle in e.summary.lower())
-        ]
-
-    def render(self) -> None:
-        position = {id(event): index for index, event in enumerate(self.events)}
-        shown = self.filtered()
-        options = [(event_line(e), position[id(e)]) for e in shown]
-        selected = self.event_list.value
-        if list(self.event_list.options) != options:
-            self.event_list.options = options
-            if selected in {value for _, value in options}:
-                self.event_list.value = selected
-        self.count.value = f'<span class="missionlab-hint">{len(shown)} of {len(self.events)} events</span>'
-        self._show_detail()
-        if self.on_change is not None:
-            self.on_change()
-
-    def _show_detail(self) -> None:
-        index = self.event_list.value
-        if index is None or not 0 <= index < len(self.events):
-            self.event_detail.value = ""
-            return
-        event = self.events[index]
-        self.event_detail.value = json.dumps(event.model_dump(mode="json", exclude_none=True), indent=2)
-
-    def code(self) -> str:
-        return events_code(
-            self.mission_id, self.run_id, self.type_filter.value, self.step_filter.value, self.search.value
-        )
+    def code(self) -> str | None:
+        if self.trace is None:
+            return None
+        return steps_code(self.trace.run.mission_id, self.trace.run.run_id, self.paths)
 
 
 class DiagnosisView(w.VBox):
