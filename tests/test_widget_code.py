@@ -90,21 +90,31 @@ def test_each_run_view_has_a_snippet_that_gives_its_data(client: missionlab.Clie
         log = panel.event_log
         log.type_filter.value = "tool_call"
         frame = run_snippet(shown_code(panel), client)
-        assert frame["event_id"].tolist() == [e.event_id for e in log.filtered()] and len(frame) > 0
-        step = next(e.step_id for e in log.filtered() if e.step_id)
+        shown = [event_id for _, event_id in log.event_list.options]
+        assert frame["event_id"].tolist() == shown and len(frame) > 0
+        step = next(step for step in log.filtered()["step_id"] if isinstance(step, str))
         log.type_filter.value, log.step_filter.value, log.search.value = "", step, "  "
+        low, high = log.window.min, log.window.max
+        log.window.value = (low, (low + high) // 2)
         frame = run_snippet(shown_code(panel), client)
-        assert frame["event_id"].tolist() == [e.event_id for e in log.filtered()]
+        assert frame["event_id"].tolist() == [event_id for _, event_id in log.event_list.options]
+        assert 0 < len(frame) < len(panel.trace.find(step=step))
         code = events_code(travel.mission_id, runs[0].run_id, step="__run__", text='say "hi"')
         assert run_snippet(code, client).empty  # quotes in what was typed stay valid Python
 
-        # diagnosis
+        # steps, with the tokens and cost the model calls report
         panel.tabs.selected_index = 2
+        table = run_snippet(shown_code(panel), client)
+        assert table["step_id"].tolist() == [s.step_id for s in panel.trace.steps]
+        assert {"total_tokens", "cost_usd"} <= set(table.columns) and table["total_tokens"].sum() > 0
+
+        # diagnosis
+        panel.tabs.selected_index = 3
         findings = run_snippet(shown_code(panel), client)
         pd.testing.assert_frame_equal(findings, panel.trace.diagnose())
 
         # compare: nothing to reproduce until a run is picked
-        panel.tabs.selected_index = 3
+        panel.tabs.selected_index = 4
         assert "Nothing on screen" in panel.code.code.value
         assert good.run_id in [value for _, value in panel.compare.choice.options]
         panel.compare.choice.value = good.run_id
@@ -114,7 +124,7 @@ def test_each_run_view_has_a_snippet_that_gives_its_data(client: missionlab.Clie
         assert [list(t.x) for t in compared.data] == [list(t.x) for t in panel.compare.figure.figure.data]
 
         # agents
-        panel.tabs.selected_index = 4
+        panel.tabs.selected_index = 5
         agents = run_snippet(shown_code(panel), client)
         assert agents["telnyx_agent_id"].tolist() == list(panel.agents.agent_list.options) == ["a-1"]
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -141,30 +142,34 @@ def test_event_log_is_newest_first_filters_searches_and_shows_details(client: mi
     log = panel.event_log
     try:
         assert not panel.refreshing  # a finished run is not refreshed
-        shown = [panel.events[i] for _, i in log.event_list.options]
-        assert len(shown) == len(panel.events) > 0
-        stamps = [e.timestamp for e in shown]
+        panel.tabs.selected_index = 1
+        by_id = {e.event_id: e for e in panel.events}
+
+        def shown() -> list[Any]:
+            return [by_id[event_id] for _, event_id in log.event_list.options]
+
+        assert len(shown()) == len(panel.events) > 0
+        stamps = [e.timestamp for e in shown()]
         assert stamps == sorted(stamps, reverse=True)  # newest first
         lines = [label for label, _ in log.event_list.options]
-        assert len({line.index(str(e.type)) for line, e in zip(lines, shown, strict=True)}) == 1  # aligned
+        assert len({line.index(str(e.type)) for line, e in zip(lines, shown(), strict=True)}) == 1  # aligned
         assert log.event_detail.value == "" and "Select an event" in log.event_detail.placeholder
         log.type_filter.value = "step_started"
-        shown = [panel.events[i] for _, i in log.event_list.options]
-        assert shown and all(e.type == "step_started" for e in shown)
-        step_id = shown[0].step_id
+        assert shown() and all(e.type == "step_started" for e in shown())
+        step_id = shown()[0].step_id
+        word = shown()[0].summary.split()[0].upper()
         log.type_filter.value = ""
         log.step_filter.value = step_id
-        assert all(panel.events[i].step_id == step_id for _, i in log.event_list.options)
+        assert all(e.step_id == step_id for e in shown())
         log.step_filter.value = "__run__"
-        assert all(panel.events[i].step_id is None for _, i in log.event_list.options)
+        assert all(e.step_id is None for e in shown())
         log.step_filter.value = ""
-        word = shown[0].summary.split()[0].upper()
         log.search.value = word
-        assert log.event_list.options
-        assert all(word.lower() in panel.events[i].summary.lower() for _, i in log.event_list.options)
+        assert shown()
+        assert all(word.lower() in (e.summary + json.dumps(e.payload)).lower() for e in shown())
         assert f"{len(log.event_list.options)} of {len(panel.events)} events" in log.count.value
         log.event_list.value = log.event_list.options[0][1]
-        assert panel.events[log.event_list.value].event_id in log.event_detail.value
+        assert log.event_list.value in log.event_detail.value
     finally:
         panel.close()
 
@@ -179,31 +184,33 @@ def test_diagnosis_and_compare_use_explain_and_compare_where_traces_have_them(
 ) -> None:
     travel = next(m for m in client.missions.list(page_size=100).data if m.name.startswith("Travel"))
     run, other = client.missions.runs.list(travel.mission_id, status="succeeded", page_size=2).data
+    figure = missionlab.gantt(missionlab.load_run(client, run.mission_id, run.run_id))
+    monkeypatch.setattr(missionlab.RunTrace, "explain", lambda self: _Explanation(), raising=False)
+    monkeypatch.setattr(
+        missionlab.RunTrace,
+        "compare",
+        lambda self, o: type("C", (), {"figure": lambda _: figure})(),
+        raising=False,
+    )
     panel = RunPanel(client, run.mission_id, run.run_id)
     try:
-        panel.tabs.selected_index = 2
-        assert panel.diagnosis.explanation.value == ""  # this missionlab's traces don't explain
-        figure = missionlab.gantt(panel.trace)
-        monkeypatch.setattr(missionlab.RunTrace, "explain", lambda self: _Explanation(), raising=False)
-        monkeypatch.setattr(
-            missionlab.RunTrace,
-            "compare",
-            lambda self, o: type("C", (), {"figure": lambda _: figure})(),
-            raising=False,
-        )
-        panel.refresh()
+        assert panel.diagnosis.explanation.value == ""  # not computed until its tab is shown
+        panel.tabs.selected_index = 3
         assert panel.diagnosis.explanation.value == "<p>explained</p>"
         assert "print(trace.explain())" in (panel.diagnosis.code() or "")
-        panel.tabs.selected_index = 3
+        panel.tabs.selected_index = 4
         assert panel.compare.compare(other.run_id) is figure
         assert "trace.compare(other).figure()" in (panel.compare.code() or "")
+    finally:
+        panel.close()
 
-        def broken(self: Any) -> None:
-            raise RuntimeError("no baseline")
+    def broken(self: Any) -> None:
+        raise RuntimeError("no baseline")
 
-        monkeypatch.setattr(missionlab.RunTrace, "explain", broken)
-        panel.tabs.selected_index = 2
-        panel.refresh()  # the error shows in the tab; the panel keeps working
+    monkeypatch.setattr(missionlab.RunTrace, "explain", broken)
+    panel = RunPanel(client, run.mission_id, run.run_id)
+    try:
+        panel.tabs.selected_index = 3  # the error shows in the tab; the panel keeps working
         assert "no baseline" in panel.diagnosis.notice.text
         assert panel.run is not None and panel.notice.text == ""
     finally:
@@ -422,7 +429,7 @@ def test_server_strings_render_as_text_in_every_panel(client: missionlab.Client,
         explorer.missions.search.value = mission.name
         explorer.missions.table.selected_rows = [0]
         explorer.open_run(run)
-        explorer.run_panel.tabs.selected_index = 2  # the diagnosis
+        explorer.run_panel.tabs.selected_index = 3  # the diagnosis
         explorer.run_panel.code.toggle.value = True
         for html_widget in _html_widgets(explorer):
             value = html_widget.value

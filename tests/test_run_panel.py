@@ -1,0 +1,226 @@
+"""The run panel against the sandbox: a refresh goes through ``RunTrace.refresh`` and sends the
+browser nothing when nothing changed; the events tab finds events with ``RunTrace.find``; the
+steps tab, the header and the Gantt's hover show the token usage and cost the events report."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import comm
+import pytest
+from comm.base_comm import BaseComm
+
+import missionlab
+from missionlab.sandbox import Sandbox
+from missionlab.widgets import RunPanel
+from missionlab.widgets.event_log import MAX_SHOWN
+
+from .conftest import unique
+from .test_refresh import Counting
+
+TIMELINE, EVENTS, STEPS = 0, 1, 2
+
+
+class FrontEnd:
+    """The comm messages widgets send to the browser (widgets made after the fixture starts)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int]] = []  # (the widget's model class or "?", bytes)
+
+    def comm(self, *args: Any, **kwargs: Any) -> BaseComm:
+        front_end = self
+
+        class Recording(BaseComm):
+            def publish_msg(
+                self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
+            ) -> None:
+                state = (data or {}).get("state", {})
+                front_end.sent.append(
+                    (str(state.get("_model_name", "?")), len(json.dumps(data, default=str)))
+                )
+
+        return Recording(*args, **kwargs)
+
+    def take(self) -> list[tuple[str, int]]:
+        sent, self.sent = self.sent, []
+        return sent
+
+
+@pytest.fixture
+def front_end(monkeypatch: pytest.MonkeyPatch) -> FrontEnd:
+    recorder = FrontEnd()
+    monkeypatch.setattr(comm, "create_comm", recorder.comm)
+    return recorder
+
+
+@pytest.fixture(scope="module")
+def counter() -> Counting:
+    return Counting()
+
+
+@pytest.fixture(scope="module")
+def client(sandbox: Sandbox, counter: Counting) -> Iterator[missionlab.Client]:
+    with sandbox.client(transport=counter) as c:
+        yield c
+
+
+def external_run(client: missionlab.Client, events: int = 0) -> tuple[str, str]:
+    """A running run that only this test drives: a parent step with a child, ``events`` events."""
+    mission = client.missions.create(name=unique("panel")).data
+    run = client.missions.runs.create(mission.mission_id).data
+    client.missions.runs.plan.create(
+        run.run_id,
+        mission_id=mission.mission_id,
+        steps=[
+            {"step_id": "plan", "description": "Plan the trip", "sequence": 1},
+            {"step_id": "call", "description": "Ask the model", "sequence": 2, "parent_step_id": "plan"},
+        ],
+    )
+    client.missions.runs.update(run.run_id, mission_id=mission.mission_id, status="running")
+    for number in range(events):
+        log(client, mission.mission_id, run.run_id, f"event {number}")
+    return mission.mission_id, run.run_id
+
+
+def log(client: missionlab.Client, mission_id: str, run_id: str, summary: str, **fields: Any) -> None:
+    fields.setdefault("type", "message")
+    client.missions.runs.events.log(run_id, mission_id=mission_id, summary=summary, **fields)
+
+
+def test_a_refresh_is_three_requests_and_sends_nothing_when_nothing_changed(
+    client: missionlab.Client, counter: Counting, front_end: FrontEnd
+) -> None:
+    mission_id, run_id = external_run(client, events=120)  # (under 100, all are read again: one page)
+    panel = RunPanel(client, mission_id, run_id, refresh_interval=600)  # no background tick here
+    try:
+        assert panel.refreshing and len(panel.events) == 121  # with the status change
+        figure = panel.timeline.outputs
+        front_end.take()
+        counter.reset()
+        panel.refresh()
+        assert counter.requests <= 3 and counter.events == 0
+        assert front_end.take() == []  # nothing changed: not a byte to the browser
+        assert panel.timeline.outputs is figure
+
+        log(client, mission_id, run_id, "fresh news", step_id="call")
+        counter.reset()
+        panel.refresh()
+        assert counter.requests <= 3 and counter.events == 1  # only the new event travelled
+        sent = front_end.take()
+        assert any(model == "?" for model, _ in sent) and panel.timeline.outputs is not figure  # redrawn
+        assert len(panel.events) == 122 and panel.events[-1].summary == "fresh news"
+        assert panel.event_log.event_list.options == ()  # the events tab isn't built until shown
+        panel.tabs.selected_index = EVENTS
+        assert panel.event_log.event_list.options[0][0].endswith("fresh news")  # newest first
+        timeline = panel.timeline.outputs
+        front_end.take()
+        log(client, mission_id, run_id, "more news")
+        panel.refresh()
+        assert panel.timeline.outputs is timeline  # the Gantt is off screen: not redrawn now
+        assert panel.event_log.event_list.options[0][0].endswith("more news")
+        panel.tabs.selected_index = TIMELINE
+        assert panel.timeline.outputs is not timeline  # drawn when shown again
+    finally:
+        panel.close()
+
+
+def test_the_events_tab_finds_by_text_in_payloads_agent_step_type_and_time_window(
+    client: missionlab.Client,
+) -> None:
+    mission_id, run_id = external_run(client)
+    log(client, mission_id, run_id, "booked", agent_id="agent-a", step_id="call", payload={"city": "Lisbon"})
+    log(client, mission_id, run_id, "searched", agent_id="agent-b", step_id="plan", payload={"city": "Porto"})
+    time.sleep(2.2)  # a later second, for the time window
+    log(client, mission_id, run_id, "<b>late</b>", agent_id="agent-a", type="tool_call")
+    panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
+    events = panel.event_log
+    try:
+        panel.tabs.selected_index = EVENTS
+
+        def shown() -> list[str]:
+            return [panel.trace.events[[e.event_id for e in panel.events].index(i)].summary
+                    for _, i in events.event_list.options]  # fmt: skip
+
+        assert shown() == ["<b>late</b>", "searched", "booked", "Run pending -> running"]
+        events.search.value = "lisbon"  # only in a payload
+        assert shown() == ["booked"] and "1 of 4 events" in events.count.value
+        events.search.value = ""
+        events.agent_filter.value = "agent-a"
+        assert shown() == ["<b>late</b>", "booked"]
+        events.step_filter.value = "call"
+        assert shown() == ["booked"]
+        events.step_filter.value = "__run__"  # the run's own events (no step)
+        assert shown() == ["<b>late</b>"]
+        events.agent_filter.value, events.step_filter.value = "", ""
+        events.type_filter.value = "tool_call"
+        assert shown() == ["<b>late</b>"]
+        events.type_filter.value = ""
+        late = panel.events[-1].timestamp
+        start = panel.run.started_at
+        events.set_time_window((late, late))  # as a range selected on a Gantt would
+        low, high = events.window.value
+        assert low <= (late - start).total_seconds() <= high and shown() == ["<b>late</b>"]
+        assert events.time_window() == (low, high)
+        code = events.code() or ""
+        assert f"start={low!r}, end={high!r}" in code and "trace.find(" in code
+        events.set_time_window(None)
+        assert events.time_window() is None and len(shown()) == 4
+        events.event_list.value = events.event_list.options[0][1]
+        assert (
+            "<b>late</b>" in events.event_detail.value
+            and panel.events[-1].event_id in events.event_detail.value
+        )
+        assert "&lt;b&gt;" not in events.event_list.options[0][0]  # option labels are text, not HTML
+    finally:
+        panel.close()
+
+
+def test_the_events_tab_lists_the_newest_matches_only(client: missionlab.Client) -> None:
+    mission_id, run_id = external_run(client, events=MAX_SHOWN + 5)
+    panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
+    try:
+        panel.tabs.selected_index = EVENTS
+        options = panel.event_log.event_list.options
+        assert len(options) == MAX_SHOWN and options[0][0].endswith(f"event {MAX_SHOWN + 4}")
+        assert f"{MAX_SHOWN + 6:,} of {MAX_SHOWN + 6:,} events (the newest {MAX_SHOWN} listed)" in (
+            panel.event_log.count.value
+        )
+    finally:
+        panel.close()
+
+
+def test_token_usage_and_cost_per_step_in_the_steps_tab_header_and_gantt(client: missionlab.Client) -> None:
+    mission_id, run_id = external_run(client)
+    for tokens, cost, step in ((1200, 0.004, "call"), (300, 0.001, "call"), (50, 0.0005, "plan")):
+        usage = {"input_tokens": tokens - 10, "output_tokens": 10, "total_tokens": tokens}
+        log(client, mission_id, run_id, "model call", type="tool_result", step_id=step,
+            payload={"model": "m", "usage": usage, "cost_usd": cost})  # fmt: skip
+    panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
+    try:
+        assert "1,550 tokens · $0.0055" in panel.header.value
+        hover = " ".join(str(t.hovertemplate) for t in panel.timeline.figure.data)
+        assert "total_tokens" in hover and "cost_usd" in hover
+        assert "rollup=['payload.usage.total_tokens', 'payload.cost_usd']" in panel._code()
+        panel.tabs.selected_index = STEPS
+        table = panel.steps.table.value
+        assert "total_tokens" in table and "cost_usd" in table
+        assert "<td>1550</td>" in table.replace(".0<", "<") and "<td>1500</td>" in table.replace(".0<", "<")
+        assert "1,550 tokens" in panel.steps.summary.value
+        log(client, mission_id, run_id, "model call", type="tool_result", step_id="call",
+            payload={"usage": {"total_tokens": 450}, "cost_usd": 0.002})  # fmt: skip
+        panel.refresh()  # counted from the new events only
+        assert "2,000 tokens · $0.0075" in panel.header.value
+        assert "<td>2000</td>" in panel.steps.table.value.replace(".0<", "<")
+    finally:
+        panel.close()
+    mission_id, run_id = external_run(client, events=1)
+    plain = RunPanel(client, mission_id, run_id, refresh_interval=600)
+    try:
+        assert "Usage" not in plain.header.value  # no usage reported: no row, no hover, no column
+        plain.tabs.selected_index = STEPS
+        assert "total_tokens" not in plain.steps.table.value and "No event" in plain.steps.summary.value
+    finally:
+        plain.close()
