@@ -313,7 +313,26 @@ def check_payload_is_text(page: Any, scope: str) -> None:
     panel.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     panel.locator(".js-plotly-plot").get_by_text(PAYLOAD).first.wait_for(timeout=30_000)
     assert explorer.get_by_text(PAYLOAD).count() >= 2  # table cell, details, run panel
+    search_the_events(page, panel)
     assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+def search_the_events(page: Any, panel: Any) -> None:
+    """The run panel's events tab: a search narrows the list to the events holding the text
+    (the payload's summary, listed as text); the Steps tab shows the step table."""
+    panel.locator(".lm-TabBar-tab", has_text="Events").first.click()
+    log = panel.locator(".missionlab-event-log")
+    box = log.locator("input[type=text]").first
+    for text, found in (("no such text anywhere", 0), ("onerror", 1)):
+        box.fill(text)
+        box.press("Enter")
+        log.get_by_text(re.compile(rf"^{found} of \d+ events")).wait_for(timeout=30_000)
+    options = log.locator("select option")
+    assert options.count() == 1 and PAYLOAD in options.first.inner_text()
+    screenshot(page, "run-panel-events-search.png")
+    panel.locator(".lm-TabBar-tab", has_text="Steps").first.click()
+    panel.locator(".missionlab-steps table").first.wait_for(timeout=30_000)
+    panel.locator(".lm-TabBar-tab", has_text="Timeline").first.click()
 
 
 def check_saved_snapshot(page: Any, scope: str) -> None:

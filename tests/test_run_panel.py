@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import comm
@@ -14,7 +15,9 @@ import pytest
 from comm.base_comm import BaseComm
 
 import missionlab
+from missionlab.find import on_time_window
 from missionlab.sandbox import Sandbox
+from missionlab.timeline import LiveGantt
 from missionlab.widgets import RunPanel
 from missionlab.widgets.event_log import MAX_SHOWN
 
@@ -160,7 +163,11 @@ def test_the_events_tab_finds_by_text_in_payloads_agent_step_type_and_time_windo
         events.type_filter.value = ""
         late = panel.events[-1].timestamp
         start = panel.run.started_at
-        events.set_time_window((late, late))  # as a range selected on a Gantt would
+        panel.tabs.selected_index = TIMELINE
+        live = LiveGantt(panel.trace)
+        on_time_window(live.widget, panel.show_events_between)
+        live.widget.layout.xaxis.range = [late - timedelta(seconds=0.2), late + timedelta(seconds=0.2)]
+        assert panel.tabs.selected_index == EVENTS  # as a range selected on a Gantt would
         low, high = events.window.value
         assert low <= (late - start).total_seconds() <= high and shown() == ["<b>late</b>"]
         assert events.time_window() == (low, high)

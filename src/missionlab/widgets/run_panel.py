@@ -163,6 +163,15 @@ class RunPanel(Snapshot, w.VBox):
         finally:
             self.refresh_button.disabled = False
 
+    def show_events_between(self, window: tuple[Any, Any] | None) -> None:
+        """Show the events of ``window`` (two times, or seconds after the start; None: all) in
+        the events tab. A Gantt that reports a selected range can drive it, e.g. a
+        :class:`missionlab.LiveGantt`'s widget: ``on_time_window(live.widget,
+        panel.show_events_between)`` (the panel's own figure is drawn as a plain output,
+        which tells Python nothing)."""
+        self.event_log.set_time_window(window)
+        self.tabs.selected_index = TABS.index("Events")
+
     def _agents_changed(self) -> None:
         """An agent was linked or unlinked: read the linked agents again (a refresh doesn't)."""
         if self.trace is None:
