@@ -184,7 +184,17 @@ def test_diagnosis_and_compare_use_explain_and_compare_where_traces_have_them(
 ) -> None:
     travel = next(m for m in client.missions.list(page_size=100).data if m.name.startswith("Travel"))
     run, other = client.missions.runs.list(travel.mission_id, status="succeeded", page_size=2).data
-    figure = missionlab.gantt(missionlab.load_run(client, run.mission_id, run.run_id))
+    panel = RunPanel(client, run.mission_id, run.run_id)
+    try:
+        assert panel.diagnosis.explanation.value == ""  # not computed until its tab is shown
+        panel.tabs.selected_index = 3
+        explained = panel.diagnosis.explanation.value  # the trace's own explanation, escaped
+        assert (
+            'class="missionlab-explain"' in explained and "&#x27;Travel booking assistant&#x27;" in explained
+        )
+        figure = missionlab.gantt(panel.trace)
+    finally:
+        panel.close()
     monkeypatch.setattr(missionlab.RunTrace, "explain", lambda self: _Explanation(), raising=False)
     monkeypatch.setattr(
         missionlab.RunTrace,
@@ -194,7 +204,6 @@ def test_diagnosis_and_compare_use_explain_and_compare_where_traces_have_them(
     )
     panel = RunPanel(client, run.mission_id, run.run_id)
     try:
-        assert panel.diagnosis.explanation.value == ""  # not computed until its tab is shown
         panel.tabs.selected_index = 3
         assert panel.diagnosis.explanation.value == "<p>explained</p>"
         assert "print(trace.explain())" in (panel.diagnosis.code() or "")
