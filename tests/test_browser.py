@@ -328,7 +328,7 @@ def search_the_events(page: Any, panel: Any) -> None:
         box.press("Enter")
         log.get_by_text(re.compile(rf"^{found} of \d+ events")).wait_for(timeout=30_000)
     options = log.locator(".missionlab-mono select option")  # (the filters are selects too)
-    assert options.count() == 1 and PAYLOAD in options.first.inner_text()
+    assert options.count() == 1 and PAYLOAD in options.first.inner_text().replace("\xa0", " ")
     screenshot(page, "run-panel-events-search.png")
     panel.locator(".lm-TabBar-tab", has_text="Steps").first.click()
     panel.locator(".missionlab-steps table").first.wait_for(timeout=30_000)
