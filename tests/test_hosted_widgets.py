@@ -72,9 +72,10 @@ def test_the_run_panel_shows_a_hosted_run(hosted: missionlab.Client) -> None:
             str(t.hovertemplate) + str([] if t.customdata is None else list(t.customdata)) for t in bars
         )
         assert "from events" in hovers or "from its events" in hovers
+        panel.tabs.selected_index = 1  # the events (built when shown)
         options = [str(label) for label, _ in panel.event_log.event_list.options]
         assert len(options) == 16 and any("llm_call" in label for label in options)
-        panel.tabs.selected_index = 2  # the explanation of the failure
+        panel.tabs.selected_index = 3  # the explanation of the failure
         panel.refresh()
         assert panel.diagnosis.explanation.value and panel.diagnosis.notice.text == ""
     finally:
