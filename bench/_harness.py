@@ -69,7 +69,19 @@ def mib(n_bytes: float) -> float:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
+    """Peak resident memory of this process so far.
+
+    Linux's ``VmHWM`` belongs to the program (it starts afresh at exec); ``ru_maxrss`` is
+    inherited from the parent at fork, so a child started by a big process would report the
+    parent's peak. Elsewhere, ``ru_maxrss``.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -143,7 +143,7 @@ class Counting:
 
 
 QUERY = """
-import json, resource, sys, time
+import json, sys, time
 started = time.perf_counter()
 side, target = sys.argv[1], sys.argv[2]
 since = "2026-10-29"
@@ -174,7 +174,8 @@ else:
     result = pd.DataFrame({"median_s": grouped.median(), "p95_s": grouped.quantile(0.95)}
                           ).reset_index()
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM starts afresh at exec (ru_maxrss would report the big parent's peak)
+peak = next(int(line.split()[1]) / 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": seconds, "peak_mib": peak, "rows": len(result),
                   "p50_sum": float(result["median_s"].sum())}))
 """
