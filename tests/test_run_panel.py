@@ -143,9 +143,10 @@ def test_the_events_tab_finds_by_text_in_payloads_agent_step_type_and_time_windo
     try:
         panel.tabs.selected_index = EVENTS
 
+        summaries = {e.event_id: e.summary for e in panel.events}
+
         def shown() -> list[str]:
-            return [panel.trace.events[[e.event_id for e in panel.events].index(i)].summary
-                    for _, i in events.event_list.options]  # fmt: skip
+            return [summaries[event_id] for _, event_id in events.event_list.options]
 
         assert shown() == ["<b>late</b>", "searched", "booked", "Run pending -> running"]
         events.search.value = "lisbon"  # only in a payload
@@ -162,6 +163,7 @@ def test_the_events_tab_finds_by_text_in_payloads_agent_step_type_and_time_windo
         assert shown() == ["<b>late</b>"]
         events.type_filter.value = ""
         late = panel.events[-1].timestamp
+        assert panel.run is not None
         start = panel.run.started_at
         panel.tabs.selected_index = TIMELINE
         live = LiveGantt(panel.trace)
@@ -208,9 +210,11 @@ def test_token_usage_and_cost_per_step_in_the_steps_tab_header_and_gantt(client:
     panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
     try:
         assert "1,550 tokens · $0.0055" in panel.header.value
-        hover = " ".join(str(t.hovertemplate) for t in panel.timeline.figure.data)
+        figure = panel.timeline.figure
+        assert figure is not None
+        hover = " ".join(str(t.hovertemplate) for t in figure.data)
         assert "total_tokens" in hover and "cost_usd" in hover
-        assert "rollup=['payload.usage.total_tokens', 'payload.cost_usd']" in panel._code()
+        assert "rollup=['payload.usage.total_tokens', 'payload.cost_usd']" in (panel._code() or "")
         panel.tabs.selected_index = STEPS
         table = panel.steps.table.value
         assert "total_tokens" in table and "cost_usd" in table
