@@ -68,19 +68,18 @@ def _failure(payload: dict[str, Any]) -> str | None:
 
 def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
     """One row per ``tool_call`` event, in time order (see the module's docstring)."""
-    kinds = events["type"].astype(str)
-    relevant = events[kinds.isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])]
+    relevant = events[events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])]
     relevant = relevant.sort_values("timestamp", kind="stable")
     rows: list[dict[str, Any]] = []
     open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
     by_request: dict[tuple[Any, Any], int] = {}
-    for event_id, kind, step, when, summary, text in zip(  # lists: iterating Arrow columns is slow
-        relevant["event_id"].tolist(),
-        relevant["type"].astype(str).tolist(),
-        relevant["step_id"].astype(object).where(relevant["step_id"].notna(), None).tolist(),
+    for event_id, kind, step, when, summary, text in zip(  # object arrays: iterating Arrow is slow
+        _objects(relevant["event_id"]),
+        _objects(relevant["type"].astype(str)),
+        _objects(relevant["step_id"], None),
         relevant["timestamp"].tolist(),
-        relevant["summary"].tolist(),
-        relevant["payload"].tolist(),
+        _objects(relevant["summary"]),
+        _objects(relevant["payload"]),
         strict=True,
     ):
         payload = json_object(text)
@@ -137,10 +136,20 @@ def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
     return frame[CALL_COLUMNS]
 
 
+def _objects(column: pd.Series, missing: Any = pd.NA) -> list[Any]:
+    """A column's values as a list (``missing`` where absent), without a per-value Arrow step."""
+    return column.to_numpy(dtype=object, na_value=missing).tolist()  # type: ignore[no-any-return]
+
+
 def _attempts(calls: pd.DataFrame) -> list[int]:
     attempts: list[int] = []
     last: dict[tuple[Any, str], tuple[int, bool]] = {}
-    for step, tool, failed in zip(calls["step_id"], calls["tool"], calls["failed"], strict=True):
+    for step, tool, failed in zip(
+        calls["step_id"].to_numpy(dtype=object),
+        calls["tool"].to_numpy(dtype=object),
+        calls["failed"],
+        strict=True,
+    ):
         previous = last.get((step, tool))
         attempt = previous[0] + 1 if previous is not None and previous[1] else 1
         last[(step, tool)] = (attempt, bool(failed))
