@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._jsontext import json_object
+from ._jsontext import json_objects
 from .types import EventType
 
 __all__ = ["CALL_COLUMNS", "VOLATILE_KEYS", "call_arguments", "tool_calls", "tool_name"]
@@ -73,16 +73,15 @@ def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
     by_request: dict[tuple[Any, Any], int] = {}
-    for event_id, kind, step, when, summary, text in zip(  # object arrays: iterating Arrow is slow
+    for event_id, kind, step, when, summary, payload in zip(  # object arrays: iterating Arrow is slow
         _objects(relevant["event_id"]),
         _objects(relevant["type"].astype(str)),
         _objects(relevant["step_id"], None),
-        relevant["timestamp"].tolist(),
+        range(len(relevant)),  # positions: the times are taken at the end, column-wise
         _objects(relevant["summary"]),
-        _objects(relevant["payload"]),
+        json_objects(_objects(relevant["payload"])),
         strict=True,
     ):
-        payload = json_object(text)
         if kind == EventType.ERROR:
             for waiting in open_calls.values():
                 for row in waiting:
@@ -104,7 +103,7 @@ def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
                     "call_id": event_id,
                     "called_at": when,
                     "result_id": None,
-                    "ended_at": pd.NaT,
+                    "ended_at": -1,
                     "failed": False,
                     "outcome": "",
                     "arguments": call_arguments(payload),
@@ -131,7 +130,11 @@ def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
             outcome=reason or rows[match]["outcome"] or "ok",
         )
     frame = pd.DataFrame(rows, columns=[c for c in CALL_COLUMNS if c != "attempt"])
-    frame["attempt"] = _attempts(frame)
+    if rows:
+        stamps = relevant["timestamp"].array
+        frame["called_at"] = stamps.take(frame["called_at"].to_numpy(dtype="int64"))
+        frame["ended_at"] = stamps.take(frame["ended_at"].to_numpy(dtype="int64"), allow_fill=True)
+    frame["attempt"] = _attempts(rows)
     frame["failed"] = frame["failed"].astype(bool)
     return frame[CALL_COLUMNS]
 
@@ -141,15 +144,10 @@ def _objects(column: pd.Series, missing: Any = pd.NA) -> list[Any]:
     return column.to_numpy(dtype=object, na_value=missing).tolist()  # type: ignore[no-any-return]
 
 
-def _attempts(calls: pd.DataFrame) -> list[int]:
+def _attempts(rows: list[dict[str, Any]]) -> list[int]:
     attempts: list[int] = []
     last: dict[tuple[Any, str], tuple[int, bool]] = {}
-    for step, tool, failed in zip(
-        calls["step_id"].to_numpy(dtype=object),
-        calls["tool"].to_numpy(dtype=object),
-        calls["failed"],
-        strict=True,
-    ):
+    for step, tool, failed in ((row["step_id"], row["tool"], row["failed"]) for row in rows):
         previous = last.get((step, tool))
         attempt = previous[0] + 1 if previous is not None and previous[1] else 1
         last[(step, tool)] = (attempt, bool(failed))
