@@ -66,8 +66,10 @@ def _failure(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``tool_call`` event, in time order (see the module's docstring)."""
+def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
+    """One row per ``tool_call`` event, in time order (see the module's docstring);
+    ``arguments=False`` leaves the ``arguments`` column empty (None), for callers that
+    do not read it."""
     relevant = events[events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])]
     relevant = relevant.sort_values("timestamp", kind="stable")
     rows: list[dict[str, Any]] = []
@@ -106,7 +108,7 @@ def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
                     "ended_at": -1,
                     "failed": False,
                     "outcome": "",
-                    "arguments": call_arguments(payload),
+                    "arguments": call_arguments(payload) if arguments else None,
                 }
             )
             open_calls.setdefault((step, tool), []).append(row)

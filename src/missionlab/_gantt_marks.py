@@ -87,7 +87,7 @@ def _drift_traces(spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestam
 def _attempt_trace(
     spec: dict[str, Any], steps: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp
 ) -> list[dict[str, Any]]:
-    calls = tool_calls(events)
+    calls = tool_calls(events, arguments=False)
     if calls.empty or not calls["failed"].any():
         return []
     rows = _row_of(spec)
