@@ -143,7 +143,7 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
 
 def _objects(column: pd.Series, missing: Any = pd.NA) -> list[Any]:
     """A column's values as a list (``missing`` where absent), without a per-value Arrow step."""
-    return column.to_numpy(dtype=object, na_value=missing).tolist()  # type: ignore[no-any-return]
+    return column.to_numpy(dtype=object, na_value=missing).tolist()
 
 
 def _attempts(rows: list[dict[str, Any]]) -> list[int]:
