@@ -137,4 +137,4 @@ again.gantt(replay=True)
 
 # %%
 page = again.to_html(folder / "run.html")
-print(f"{len(page) // 1024} KiB, self-contained:", "<script src" not in page)
+print(f"{len(page) / 2**20:.1f} MiB, self-contained:", "<script src" not in page)

@@ -1,38 +1,55 @@
 # %% [markdown]
 # # Fleet analytics
 #
-# Across hundreds of runs: outcomes over time, the slowest and most failing steps, and step duration distributions.
+# Across hundreds of runs: outcomes over time, the slowest and most failing steps, and step duration distributions, from a local history of the organization's runs.
 
 # %% [markdown]
 # With `TELNYX_API_KEY` set, `connect()` talks to the hosted API; without it it starts a local **sandbox** with deterministic demo data, so this notebook runs anywhere, offline.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+import os
+import tempfile
+
 import missionlab
 from missionlab import charts, frames
 
 client = missionlab.connect()
 
 # %% [markdown]
-# ## Fetch everything
+# ## A local history
 #
-# `fetch_frames()` fetches every run and every event of the organization as DataFrames: pages of 1,000 fetched concurrently and read straight into typed columns; a progress bar appears when it takes more than a moment. History only: runs started before the demo's anchor date, so the numbers below do not move while the sandbox plays live runs.
+# `missionlab.history(client, folder)` keeps the organization's missions, runs, plan steps and events as Parquet files in a folder. Its first `sync()` fetches everything (pages of 1,000, eight at a time, with a progress bar); later ones fetch only what changed. With the hosted API, keep the folder: tomorrow's sync is incremental. The sandbox starts afresh each time, so its history goes to a temporary folder. (For a one-off look without a folder, `missionlab.fetch_frames(client)` fetches the same runs and events as in-memory frames.)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-org = missionlab.fetch_frames(client, progress=True)
-org
+folder = "missions-history" if os.environ.get("TELNYX_API_KEY") else tempfile.mkdtemp(prefix="missions-history-")
+fleet = missionlab.history(client, folder)
+print(fleet.sync())
+fleet
+
+# %% [markdown]
+# A second sync reads only what changed since the first: here, what the sandbox's live run did in the meantime.
 
 # %%
-runs_df = org.runs
-history = runs_df[runs_df.started_at < "2026-11-28"]
+# NBVAL_IGNORE_OUTPUT
+print(fleet.sync())
+
+# %% [markdown]
+# Queries read the files, not the API. History only: runs started before the demo's anchor date, so the numbers below do not move while the sandbox plays live runs.
+
+# %%
+until = "2026-11-28"
+history = fleet.runs(until=until)
 history.status.value_counts().sort_index()
 
 # %% [markdown]
 # ## Outcomes over time
+#
+# The fleet views of `missionlab.frames` and `missionlab.charts` take the history itself, with filters (`mission`, `since`, `until`), as well as frames:
 
 # %%
-weekly = frames.outcomes_over_time(history, freq="W")
+weekly = frames.outcomes_over_time(fleet, freq="W", until=until)
 weekly
 
 # %%
@@ -46,23 +63,30 @@ px.bar(long, x="period", y="runs", color="status", color_discrete_map=charts.RUN
 # %% [markdown]
 # ## The slowest and most failing steps
 #
-# One mission's history with the plan of each of its runs (`steps=True`: the plans are fetched 8 at a time), as one frame of steps:
+# Per-step statistics of one mission, computed by DuckDB over the files (the steps never all sit in memory):
 
 # %%
-missions = {m.name: m for m in client.missions.list().data}
-travel = missions["Travel booking assistant"]
-travel_history = missionlab.fetch_frames(client, mission_id=travel.mission_id, steps=True, progress=False)
-travel_runs = history[history.mission_id == travel.mission_id]
-steps = travel_history.steps[travel_history.steps.run_id.isin(travel_runs.run_id)]
-stats = frames.step_stats(steps)
-stats.round(2)
+missions = fleet.missions().set_index("name")
+travel = missions.loc["Travel booking assistant", "mission_id"]
+stats = frames.step_stats(fleet, mission=travel, until=until)
+stats.drop(columns="mission_id").round(2)
 
 # %%
 stats.sort_values("failure_rate", ascending=False).head(3)[["step_id", "failure_rate", "finished"]].round(3)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-charts.step_durations(steps)
+charts.step_durations(fleet, mission=travel, until=until)
+
+# %% [markdown]
+# Any question the views don't answer is one SQL query away (`runs`, `steps`, `events` and `missions` are tables):
+
+# %%
+fleet.sql("""
+    SELECT type, count(*) AS events, count(DISTINCT run_id) AS runs
+    FROM events WHERE timestamp < TIMESTAMPTZ '2026-11-28 00:00:00+00'
+    GROUP BY type ORDER BY events DESC
+""")
 
 # %% [markdown]
 # ## The runs themselves
@@ -71,4 +95,7 @@ charts.step_durations(steps)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-charts.runs_chart(travel_runs, title="Travel booking runs")
+charts.runs_chart(fleet, mission=travel, until=until, title="Travel booking runs")
+
+# %% [markdown]
+# The same files read by Dask or Spark unchanged (`dask.dataframe.read_parquet(fleet.files("events"))`); see the history's documentation for the schema.

@@ -178,19 +178,23 @@ def free_port() -> int:
 def test_serve_load_gives_the_official_sdk_the_same_run(saved: Any) -> None:
     bad, good, bad_path, good_path = saved
     port = free_port()
-    command = [sys.executable, "-m", "missionlab.cli", "sandbox", "serve", "--port", str(port)]
+    token = "capsule-serve-token"
+    command = [
+        *[sys.executable, "-m", "missionlab.cli", "sandbox", "serve"],
+        *["--port", str(port), "--token", token],
+    ]
     server = subprocess.Popen([*command, "--load", str(bad_path), "--load", str(good_path)])
     base_url = f"http://127.0.0.1:{port}/v2"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(f"{base_url}/ai/missions", headers={"Authorization": "Bearer x"}, timeout=2)
+                httpx.get(f"{base_url}/ai/missions", headers={"Authorization": f"Bearer {token}"}, timeout=2)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline and server.poll() is None, "the sandbox did not start"
                 time.sleep(0.2)
-        sdk = telnyx.Telnyx(api_key="any", base_url=base_url, _strict_response_validation=True)
+        sdk = telnyx.Telnyx(api_key=token, base_url=base_url, _strict_response_validation=True)
         runs = sdk.ai.missions.runs.list(bad.run.mission_id)
         assert {r.run_id for r in runs.data} == {bad.run.run_id, good.run.run_id}
         run = sdk.ai.missions.runs.retrieve(bad.run.run_id, mission_id=bad.run.mission_id).data

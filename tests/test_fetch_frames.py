@@ -53,7 +53,11 @@ def test_one_missions_runs_with_plans(sandbox: Sandbox) -> None:
 def test_frames_built_a_chunk_at_a_time_equal_one_build(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body = httpx.get(f"{sandbox.url}/ai/missions/events", params={"page[size]": 1000}).json()
+    body = httpx.get(
+        f"{sandbox.url}/ai/missions/events",
+        params={"page[size]": 1000},
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+    ).json()
     items = [*body["data"], {**body["data"][0], "event_id": "odd", "type": "llm_call"}]
     monkeypatch.setattr(_fetch_frames, "CHUNK", 300)
     chunked = _fetch_frames._framed(list(items), frames.events_frame)

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import missionlab
-from missionlab import History, HistoryFormatError, history
+from missionlab import History, HistoryFormatError, charts, frames, history
 from missionlab._history._schema import SCHEMAS
 from missionlab.frames import step_stats
 from missionlab.sandbox import Sandbox
@@ -289,6 +289,27 @@ def test_queries_filter_and_agree_with_the_in_memory_views(synced: History) -> N
             check_names=False,
             rtol=1e-9,
         )
+
+
+def test_the_fleet_views_take_a_history(synced: History) -> None:
+    h = synced
+    travel = h.missions().query("name == 'Travel booking assistant'")["mission_id"].iloc[0]
+    until = "2026-11-28"
+    pd.testing.assert_frame_equal(
+        frames.step_stats(h, mission=travel, until=until), h.step_stats(mission=travel, until=until)
+    )
+    weekly = frames.outcomes_over_time(h, "W", until=until)
+    from_frame = frames.outcomes_over_time(h.runs(until=until), "W")
+    pd.testing.assert_frame_equal(weekly, from_frame, check_freq=False)
+    assert weekly.to_numpy().sum() == len(h.runs(until=until)) > 300
+    boxes = charts.step_durations(h, mission=travel)
+    assert [b.name for b in boxes.data] == [
+        b.name for b in charts.step_durations(h.steps(mission=travel)).data
+    ]
+    bars = charts.runs_chart(h, mission=travel, status="failed")
+    assert sum(len(b.x) for b in bars.data) == len(h.runs(mission=travel, status="failed")) > 0
+    with pytest.raises(TypeError, match=r"filters apply to a missionlab\.History"):
+        frames.step_stats(h.steps(), mission=travel)
 
 
 def test_a_history_needs_a_client_to_sync_and_refuses_other_folders(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def counter() -> Counting:
 @pytest.fixture
 def watched(sandbox: Sandbox, counter: Counting) -> Iterator[tuple[missionlab.Client, RunTrace, Any]]:
     """A running run with a 20-step plan and 2,000 events, watched through a counting client."""
-    client = missionlab.Client(base_url=sandbox.url, api_key="k", transport=counter)
+    client = missionlab.Client(base_url=sandbox.url, api_key=sandbox.token or "k", transport=counter)
     mission = client.missions.create(name=unique("watched"), execution_mode="external").data
     run = client.missions.runs.create(mission.mission_id).data
     steps = [{"step_id": f"s{i}", "description": f"Step {i}", "sequence": i} for i in range(20)]

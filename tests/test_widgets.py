@@ -182,7 +182,10 @@ def test_diagnosis_and_compare_use_explain_and_compare_where_traces_have_them(
     panel = RunPanel(client, run.mission_id, run.run_id)
     try:
         panel.tabs.selected_index = 2
-        assert panel.diagnosis.explanation.value == ""  # this missionlab's traces don't explain
+        explained = panel.diagnosis.explanation.value  # the trace's own explanation, escaped
+        assert (
+            'class="missionlab-explain"' in explained and "&#x27;Travel booking assistant&#x27;" in explained
+        )
         figure = missionlab.gantt(panel.trace)
         monkeypatch.setattr(missionlab.RunTrace, "explain", lambda self: _Explanation(), raising=False)
         monkeypatch.setattr(

@@ -26,7 +26,7 @@ from ._figure import (
     _label,
     theme_neutral,
 )
-from ._fleet import ENDED_STEP_STATUSES
+from ._fleet import ENDED_STEP_STATUSES, fleet_frame
 from ._runlike import RunLike, field
 from .frames import runs_frame
 from .types import StepStatus
@@ -170,11 +170,13 @@ def _mark_divergence(figure: go.Figure, divergence: Any, order: list[str]) -> No
     )
 
 
-def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral") -> go.Figure:
+def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral", **filters: Any) -> go.Figure:
     """A mission's runs over time: one bar per run (height = duration), colored by outcome.
 
-    ``theme=None`` keeps plotly's template.
+    ``runs``: a runs frame, runs, or a :class:`missionlab.History` with ``mission``/``since``/
+    ``until``/``status`` filters. ``theme=None`` keeps plotly's template.
     """
+    runs = fleet_frame(runs, "runs", filters)
     frame = runs if isinstance(runs, pd.DataFrame) else runs_frame(runs)
     figure = go.Figure()
     for status in frame["status"].cat.categories:
@@ -215,12 +217,14 @@ def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral")
 
 
 def step_durations(
-    steps: pd.DataFrame, *, top: int = 25, title: str | None = None, theme: Theme = "neutral"
+    steps: Any, *, top: int = 25, title: str | None = None, theme: Theme = "neutral", **filters: Any
 ) -> go.Figure:
     """Per-step duration distributions across runs (box plots, slowest median first).
 
-    ``theme=None`` keeps plotly's template.
+    ``steps``: a steps frame, or a :class:`missionlab.History` with ``mission``/``since``/
+    ``until`` filters. ``theme=None`` keeps plotly's template.
     """
+    steps = fleet_frame(steps, "steps", filters)
     done = steps[steps["status"].isin(ENDED_STEP_STATUSES) & ~steps["is_running"]]
     medians = (
         done.groupby("step_id", observed=True)["duration_s"].median().sort_values(ascending=False).head(top)

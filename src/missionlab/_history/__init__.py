@@ -221,9 +221,7 @@ class History:
         """Run counts per period and status (as :func:`missionlab.frames.outcomes_over_time`)."""
         from ..frames import outcomes_over_time
 
-        runs = self._read("runs", mission=mission, since=since, until=until, equal={})
-        frame = runs.select(["started_at", "status"]).to_pandas()
-        return outcomes_over_time(frame, freq)
+        return outcomes_over_time(self.runs(mission=mission, since=since, until=until), freq)
 
     def __repr__(self) -> str:
         last = self.last_sync
