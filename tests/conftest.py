@@ -70,12 +70,12 @@ def client(sandbox: Sandbox) -> Iterator[missionlab.Client]:
 def api(request: pytest.FixtureRequest, sandbox: Sandbox, portal: Portal) -> Iterator[Api]:
     """Each test using it runs once with Client and once with AsyncClient."""
     if request.param == "sync":
-        with sandbox.client() as c:
-            yield Api(c, None)
+        with sandbox.client() as sync_client:
+            yield Api(sync_client, None)
     else:
-        c = sandbox.async_client()
-        yield Api(c, portal)
-        portal.run(c.aclose())
+        async_client = sandbox.async_client()
+        yield Api(async_client, portal)
+        portal.run(async_client.aclose())
 
 
 def unique(name: str) -> str:

@@ -79,7 +79,7 @@ def resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
 def shape(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
     """What a value of ``schema`` may be: type, format, enum and item shape."""
     schema = resolve(schema, document)
-    out = {key: schema[key] for key in ("type", "format", "enum") if key in schema}
+    out: dict[str, Any] = {key: schema[key] for key in ("type", "format", "enum") if key in schema}
     if schema.get("type") == "array" and "items" in schema:
         out["items"] = shape(schema["items"], document)
     return out
@@ -107,7 +107,8 @@ def _response_schema(operation: dict[str, Any], status: str) -> dict[str, Any] |
 
 
 def success_status(operation: dict[str, Any]) -> str:
-    return min(s for s in operation["responses"] if s.startswith("2"))
+    statuses: list[str] = [s for s in operation["responses"] if s.startswith("2")]
+    return min(statuses)
 
 
 # -- comparing the sandbox's document with the published one -----------------------------------

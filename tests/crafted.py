@@ -7,13 +7,22 @@ Times are seconds after :data:`T0`. ``step(...)`` and ``event(...)`` return wire
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import missionlab
 from missionlab.trace import RunTrace
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+
+
+@overload
+def at(seconds: float) -> datetime: ...
+@overload
+def at(seconds: None) -> None: ...
+@overload
+def at(seconds: float | None) -> datetime | None: ...
 
 
 def at(seconds: float | None) -> datetime | None:
@@ -78,7 +87,7 @@ def step_events(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def craft(
     steps: list[dict[str, Any]],
-    events: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    events: Sequence[dict[str, Any]] = (),
     *,
     status: str = "succeeded",
     start: float = 0,

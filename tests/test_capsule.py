@@ -102,7 +102,7 @@ def test_a_capsule_is_one_versioned_file_without_the_key(saved: Any) -> None:
 def test_open_gives_the_same_frames_and_every_view_works_offline(saved: Any) -> None:
     bad, good, bad_path, good_path = saved
     opened = missionlab.open_run(bad_path)
-    assert isinstance(opened, RunTrace) and opened.client is None
+    assert isinstance(opened, RunTrace) and opened.client is None and opened.capsule_source is not None
     assert opened.capsule_source["base_url"] == str(bad.client.base_url)
     same_frames(bad, opened)
     assert opened.run == bad.run and opened.mission == bad.mission and opened.agents == bad.agents

@@ -15,6 +15,7 @@ from missionlab import (
     StepStatus,
     UnprocessableEntityError,
 )
+from missionlab.sandbox import Sandbox
 
 from .conftest import Api, unique
 
@@ -261,12 +262,13 @@ def test_mission_objects(api: Api, kind: str, noun: str, id_field: str) -> None:
         api(getattr(res, f"get_{noun}")(object_id, mission_id=mission_id))
 
 
-def test_delete_mission_cascades(api: Api, sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_delete_mission_cascades(api: Api, sandbox: Sandbox) -> None:
     mission_id, run_id = make_run(api)
     api(api.client.missions.runs.events.log(run_id, mission_id=mission_id, type="message", summary="x"))
     api(api.client.missions.runs.telnyx_agents.link(run_id, mission_id=mission_id, telnyx_agent_id="a"))
     api(api.client.missions.delete_mission(mission_id))
     store = sandbox.store
+    assert store is not None
     for table in ("runs", "events"):
         assert store._all(f"SELECT count(*) FROM {table} WHERE mission_id=?", (mission_id,)) == [(0,)]
     assert store._all("SELECT count(*) FROM agents WHERE run_id=?", (run_id,)) == [(0,)]

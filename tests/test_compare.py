@@ -3,6 +3,7 @@ of a baseline run in the sandbox, and compare_runs with the divergence marked.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -11,6 +12,7 @@ import pytest
 import missionlab
 from missionlab.compare import DIVERGENCE_KINDS, compare, plan_shape
 from missionlab.sandbox import Sandbox
+from missionlab.trace import RunTrace
 
 from .crafted import craft, event, step
 from .injection import PAYLOADS, markup_of
@@ -22,10 +24,10 @@ def run(
     status: str = "succeeded",
     b_status: str = "completed",
     b_end: float = 20,
-    calls: list[tuple[float, str, dict[str, Any]]] = (),  # type: ignore[assignment]
-    results: list[tuple[float, str, dict[str, Any]]] = (),  # type: ignore[assignment]
+    calls: Sequence[tuple[float, str, Mapping[str, object]]] = (),
+    results: Sequence[tuple[float, str, Mapping[str, object]]] = (),
     extra_step: bool = False,
-) -> Any:
+) -> RunTrace:
     """Steps a (1-5 s), b (6 s to b_end), c (after b); tool calls and results in b."""
     steps = [
         step("a", 1, 5, sequence=1, description="Prepare"),

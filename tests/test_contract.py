@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -276,16 +277,11 @@ def _client_calls(c: missionlab.Client, m: str, r: str) -> list[tuple[Callable[[
         object_id = f"{kind}-1"
         body = {f"{kind}_id": object_id, "name": "x"}
         calls += [
-            (lambda res=resource, k=kind, b=body: getattr(res, f"create_{k}")(m, body=b), True),
-            (lambda res=resource, k=kind: getattr(res, f"list_{k}s")(m), False),
-            (lambda res=resource, k=kind, o=object_id: getattr(res, f"get_{k}")(o, mission_id=m), False),
-            (
-                lambda res=resource, k=kind, o=object_id: getattr(res, f"update_{k}")(
-                    o, mission_id=m, body={"name": "y"}
-                ),
-                True,
-            ),
-            (lambda res=resource, k=kind, o=object_id: getattr(res, f"delete_{k}")(o, mission_id=m), False),
+            (partial(getattr(resource, f"create_{kind}"), m, body=body), True),
+            (partial(getattr(resource, f"list_{kind}s"), m), False),
+            (partial(getattr(resource, f"get_{kind}"), object_id, mission_id=m), False),
+            (partial(getattr(resource, f"update_{kind}"), object_id, mission_id=m, body={"name": "y"}), True),
+            (partial(getattr(resource, f"delete_{kind}"), object_id, mission_id=m), False),
         ]
     return calls
 

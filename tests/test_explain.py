@@ -198,7 +198,7 @@ def test_renders_as_text_escaped_html_and_a_frame() -> None:
         "end",
     ]
     assert frame["rank"].tolist() == list(range(1, len(explanation) + 1))
-    assert frame.loc[0, "step_id"] == "search" and "err-1" in frame.loc[0, "events"]
+    assert frame.loc[0, "step_id"] == "search" and "err-1" in frame["events"].loc[0]
     assert str(frame["start"].dtype) == "datetime64[ns, UTC]" or "UTC" in str(frame["start"].dtype)
     for payload in PAYLOADS:
         evil = craft(

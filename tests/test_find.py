@@ -9,11 +9,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from missionlab.find import on_time_window, window_from_relayout
+from missionlab.trace import RunTrace
 
 from .crafted import T0, at, craft, event, step
 
 
-def trace() -> object:
+def trace() -> RunTrace:
     return craft(
         [step("a", 1, 10, sequence=1), step("b", 11, 30, sequence=2)],
         [
@@ -71,11 +72,13 @@ def test_window_from_a_relayout_or_a_figure_widget_range() -> None:
     assert window_from_relayout(None) is None
     run = trace()
     widget = go.FigureWidget(run.gantt())
-    seen: list[object] = []
+    seen: list[tuple[pd.Timestamp, pd.Timestamp] | None] = []
     on_time_window(widget, seen.append)
     widget.layout.xaxis.range = naive  # what a range selected in the browser does
     assert seen == [(first, last)]
-    assert summaries(run.events_between(*seen[0])) == [
+    (window,) = seen
+    assert window is not None
+    assert summaries(run.events_between(*window)) == [
         "Card DECLINED",
         "Retrying with the backup card",
         "Calling payments.charge",

@@ -122,7 +122,7 @@ NOT_JSON: list[tuple[Call, str]] = [
         lambda c: c.missions.create(name="n", extra_body={"x": nested(limits.MAX_NESTING_DEPTH + 1)}),
         "extra_body",
     ),
-    (lambda c: c.missions.create(name="n", metadata={1: "int key"}), "metadata"),
+    (lambda c: c.missions.create(name="n", metadata={1: "int key"}), "metadata"),  # type: ignore[dict-item]
     (lambda c: c.missions.create(name="n", metadata={"x": {1, 2}}), "metadata"),
 ]
 
@@ -222,12 +222,13 @@ def test_bad_client_options_are_typed_errors(options: dict[str, Any], argument: 
 
 def test_bad_per_call_options_are_typed_errors() -> None:
     client = never_sent()
-    for options, argument in [
+    bad_options: list[tuple[dict[str, Any], str]] = [
         ({"deadline": -1}, "deadline"),
         ({"timeout": "x"}, "timeout"),
         ({"extra_headers": {"x-a": "v\n"}}, "extra_headers"),
         ({"extra_body": [1]}, "extra_body"),
-    ]:
+    ]
+    for options, argument in bad_options:
         with pytest.raises(InvalidArgumentError) as err:
             client.missions.list(**options)
         assert err.value.argument == argument

@@ -23,7 +23,7 @@ def cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
 def differences(source: Path, notebook: Path) -> list[str]:
     """The cells that differ between a .py source and its .ipynb, as readable lines."""
     expected = cells(jupytext.read(source, fmt="py:percent"))
-    saved = cells(nbformat.read(notebook, as_version=4))
+    saved = cells(nbformat.read(notebook, as_version=4))  # type: ignore[no-untyped-call]
     lines = [
         f"cell {i + 1}: {kind!r} {text[:60]!r} != {other_kind!r} {other[:60]!r}"
         for i, ((kind, text), (other_kind, other)) in enumerate(zip(expected, saved, strict=False))

@@ -35,7 +35,7 @@ def shows_something(source: str) -> bool:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_saved_with_outputs_and_without_widget_state(path: Path) -> None:
-    notebook = nbformat.read(path, as_version=4)
+    notebook = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert code and all(c.execution_count for c in code), "run the notebook before saving it"
     for cell in code:
@@ -47,11 +47,11 @@ def test_saved_with_outputs_and_without_widget_state(path: Path) -> None:
 
 
 def test_a_notebook_without_outputs_fails_the_check(tmp_path: Path) -> None:
-    notebook = nbformat.read(NOTEBOOKS[0], as_version=4)
+    notebook = nbformat.read(NOTEBOOKS[0], as_version=4)  # type: ignore[no-untyped-call]
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     stripped = tmp_path / NOTEBOOKS[0].name
-    nbformat.write(notebook, stripped)
+    nbformat.write(notebook, stripped)  # type: ignore[no-untyped-call]
     with pytest.raises(AssertionError):
         test_saved_with_outputs_and_without_widget_state(stripped)

@@ -218,11 +218,11 @@ def test_fetch_all_drops_repeats_while_another_client_writes(counted: Sandbox) -
     first = client.missions.runs.list(mission_id, page_size=1000)
     for as_dicts in (False, True):
         written.clear()
-        items = (
-            first.fetch_all(progress=False, as_dicts=True) if as_dicts else first.fetch_all(progress=False)
-        )
+        if as_dicts:
+            ids = [item["run_id"] for item in first.fetch_all(progress=False, as_dicts=True)]
+        else:
+            ids = [item.run_id for item in first.fetch_all(progress=False)]
         assert len(written) == 7
-        ids = [item["run_id"] if as_dicts else item.run_id for item in items]
         assert ids == original  # every run of the first read, once, in the server's order
 
 

@@ -80,7 +80,7 @@ def test_an_exception_outside_steps(client: missionlab.Client) -> None:
     run = client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data
     assert run.status == "failed" and run.error == "RuntimeError: setup broke"
     error = next(e for e in events_of(client, rec) if e.type == "error")
-    assert error.step_id is None and "Traceback" in error.payload["traceback"]
+    assert error.step_id is None and error.payload is not None and "Traceback" in error.payload["traceback"]
 
 
 def test_keyboard_interrupt_cancels(client: missionlab.Client) -> None:

@@ -62,6 +62,12 @@ def run_threads(count: int, target: Callable[[int], None]) -> None:
         assert not thread.is_alive(), "a writer did not finish"
 
 
+def metadata_of(step: missionlab.PlanStep) -> dict[str, Any]:
+    """The metadata the test wrote on a step."""
+    assert step.metadata is not None, step
+    return step.metadata
+
+
 def tags_of(items: list[Any], read: Callable[[Any], Any]) -> Counter[Any]:
     return Counter(read(item) for item in items)
 
@@ -160,7 +166,7 @@ def test_acknowledged_writes_survive_sigkill_rounds(tmp_path: Path) -> None:
             step = client.missions.runs.plan.get_step_details("s", mission_id=mission_id, run_id=run_id).data
             last_acked = max(n for n, ok in step_writes[i] if ok)
             later_failures = {n for n, ok in step_writes[i] if not ok and n > last_acked}
-            assert step.metadata["n"] in {last_acked} | later_failures
+            assert metadata_of(step)["n"] in {last_acked} | later_failures
         stored_runs = tags_of(
             client.missions.runs.list(mission_id).fetch_all(), lambda r: (r.metadata or {}).get("tag")
         )
@@ -236,7 +242,7 @@ def test_32_concurrent_writers_lose_nothing_and_keep_order(tmp_path: Path) -> No
         stamps = [e.timestamp for e in events]
         assert stamps == sorted(stamps)
         plan = client.missions.runs.plan.retrieve(run_id, mission_id=mission_id).data
-        assert {(s.step_id, s.status, s.metadata["k"]) for s in plan} == {
+        assert {(s.step_id, s.status, metadata_of(s)["k"]) for s in plan} == {
             (f"w{i}", "completed", rounds - 1) for i in range(writers)
         }
         stored_runs = tags_of(

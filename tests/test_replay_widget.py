@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 
 from missionlab.replay import REPLAY_LINE
+from missionlab.trace import RunTrace
 from missionlab.widgets import Replay
 
 from .crafted import at, craft, event, step
 from .injection import PAYLOADS, markup_of
 
 
-def run() -> object:
+def run() -> RunTrace:
     return craft(
         [step("a", 1, 10, sequence=1), step("b", 11, 41, sequence=2, description="Long one")],
         [event(t, "message", "b", f"note {t}") for t in (15, 25, 35)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -35,7 +35,7 @@ class Recorder:
     """A mock server: answers in turn from ``answers``, recording every request."""
 
     def __init__(
-        self, answers: list[Callable[[httpx.Request], httpx.Response] | httpx.Response | Exception]
+        self, answers: Sequence[Callable[[httpx.Request], httpx.Response] | httpx.Response | Exception]
     ) -> None:
         self.answers = answers
         self.requests: list[httpx.Request] = []
@@ -244,7 +244,8 @@ def test_given_idempotency_key_is_kept(sleeps: list[float]) -> None:
 
 def test_retried_delete_that_finds_nothing_counts_as_deleted(sleeps: list[float]) -> None:
     server = Recorder([httpx.ReadTimeout("slow"), ok({"errors": [{"detail": "gone"}]}, 404)])
-    assert make_client(server).missions.delete_mission(MISSION_ID) is None
+    delete: Callable[[str], object] = make_client(server).missions.delete_mission  # typed to return None
+    assert delete(MISSION_ID) is None
     assert len(server.requests) == 2
 
 

@@ -155,9 +155,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     served.store.close()
 
 
-def lists(
-    ids: dict[str, str], busiest_run: tuple[str, str]
-) -> list[tuple[str, dict[str, str], tuple[Any, ...]]]:
+# Reference.answer's arguments before the page: table, fields, filters, sort column, direction.
+ListSpec = tuple[str, tuple[str, ...], dict[str, str], str, str]
+
+
+def lists(ids: dict[str, str], busiest_run: tuple[str, str]) -> list[tuple[str, dict[str, str], ListSpec]]:
     """(path, query filters, reference spec) of every paged list, with its filters."""
     mission_id, run_id = busiest_run
     odd_run = f"/ai/missions/{ids['mission_id']}/runs/{ids['run_id']}/events"

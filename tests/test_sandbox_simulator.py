@@ -59,10 +59,12 @@ def test_managed_run_plays_to_the_end(fast: Sandbox) -> None:
     assert all(s.status in ("completed", "failed", "skipped") for s in plan)
     for step in plan:
         if step.status == "completed":
-            assert step.started_at is not None and step.completed_at >= step.started_at
+            assert step.started_at is not None and step.completed_at is not None
+            assert step.completed_at >= step.started_at
     group = next(s for s in plan if s.step_id == "group")
     inner = [s for s in plan if s.parent_step_id == "group" and s.status == "completed"]
-    assert all(group.started_at <= s.started_at for s in inner)
+    assert group.started_at is not None
+    assert all(s.started_at is not None and group.started_at <= s.started_at for s in inner)
     events = runs.events.list(run.run_id, mission_id=mission_id, page_size=1000).data
     types = {e.type for e in events}
     assert {"status_change", "step_started", "tool_call", "tool_result"} <= types

@@ -10,6 +10,7 @@ plugin reaches into pytest's internals and broke on a pytest minor release.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -26,6 +27,9 @@ from schemathesis.specs.openapi.checks import (
 
 from missionlab.sandbox import Sandbox
 from missionlab.sandbox.routes import api_operations
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 30
@@ -78,7 +82,7 @@ def test_no_server_errors_and_answers_match_the_schema(
 
     @given(case=strategy)
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    def check(case: schemathesis.Case) -> None:
+    def check(case: OpenApiCase) -> None:
         case.call_and_validate(checks=CHECKS)
 
     check()

@@ -9,7 +9,7 @@ the examples' placeholders, so the examples' ids resolve.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,8 @@ def test_results_have_the_sdk_attribute_names(example_sandbox: Sandbox) -> None:
     seed_placeholders(example_sandbox, with_plan=True)
     ours = make_client("missionlab", example_sandbox)
     theirs = make_client("telnyx", example_sandbox)
-    pairs = [
+    # Either client: missionlab's or the official (untyped) SDK's.
+    pairs: list[Callable[[Any], Any]] = [
         (lambda c: c.ai.missions.retrieve(PLACEHOLDER).data),
         (lambda c: c.ai.missions.runs.retrieve(PLACEHOLDER, mission_id=PLACEHOLDER).data),
         (lambda c: c.ai.missions.runs.plan.retrieve(PLACEHOLDER, mission_id=PLACEHOLDER).data[0]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -28,7 +29,9 @@ def failing_transport(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.mark.parametrize("handler", [echoing_server, failing_transport])
-def test_sentinel_key_never_appears(handler, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_sentinel_key_never_appears(
+    handler: Callable[[httpx.Request], httpx.Response], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     client = missionlab.Client(
         api_key=SENTINEL, base_url="http://mock/v2", max_retries=1, transport=httpx.MockTransport(handler)
@@ -45,6 +48,7 @@ def test_sentinel_key_never_appears(handler, caplog: pytest.LogCaptureFixture) -
         "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format()),
     ]
     if isinstance(error, missionlab.APIStatusError):
+        assert error.response is not None
         seen += [repr(error.reasons), repr(error.response.request.headers)]
     seen += [record.getMessage() for record in caplog.records]
     for text in seen:

@@ -5,11 +5,11 @@ no payload of the injection corpus runs."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from missionlab.share import CSP
+from missionlab.trace import RunTrace
 
 from .crafted import craft, event, step
 from .injection import PAYLOADS, markup_of
@@ -17,7 +17,7 @@ from .injection import PAYLOADS, markup_of
 CHROMIUM = "/usr/bin/chromium"
 
 
-def evil_run() -> Any:
+def evil_run() -> RunTrace:
     """A failed run whose every server string is a payload of the corpus."""
     p = PAYLOADS
     steps = [
@@ -82,7 +82,12 @@ def test_the_page_in_chromium_offline_replays_and_runs_no_payload(tmp_path: Path
             lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort(),
         )
         page = context.new_page()
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        def on_dialog(dialog: playwright_api.Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         page.on("request", lambda request: requests.append(request.url))
         page.goto(path.as_uri())
         bars = "#missionlab-gantt .barlayer .point path"

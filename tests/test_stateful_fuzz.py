@@ -14,7 +14,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import schemathesis
@@ -31,6 +31,9 @@ from schemathesis.specs.openapi.checks import (
 
 from missionlab.sandbox import Store, create_app
 from missionlab.sandbox.routes import api_operations
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 BUDGET_SECONDS = 60
@@ -75,7 +78,8 @@ def linked_schema() -> Any:
 @pytest.fixture(scope="module")
 def app_client() -> Iterator[Any]:
     """One client for every call, instead of one per call."""
-    with asgi.get_client(APP) as client:
+    # schemathesis types ASGI messages as dict, Starlette as MutableMapping: the same app either way.
+    with asgi.get_client(APP) as client:  # type: ignore[arg-type]
         yield client
 
 
@@ -121,15 +125,15 @@ def _machine(schema: Any, client: Any, statuses: dict[str, set[int]]) -> Any:
     base = schema.as_state_machine()
 
     class Machine(base):  # type: ignore[misc, valid-type]
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: OpenApiCase) -> dict[str, Any]:
             return {"session": client}
 
-        def call(self, case: schemathesis.Case, **kwargs: Any) -> Any:
+        def call(self, case: OpenApiCase, **kwargs: Any) -> Any:
             response = super().call(case, **kwargs)
             statuses[f"{case.method.upper()} {case.path}"].add(response.status_code)
             return response
 
-        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+        def validate_response(self, response: Any, case: OpenApiCase, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
 
     # Other operations with outgoing links would also start scenarios, with random ids (404).

@@ -7,6 +7,7 @@ Like :mod:`missionlab.timeline`'s, these are plain plotly Figures built from the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,7 @@ RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 
 
 def compare_runs(
-    traces: list[RunLike],
+    traces: Sequence[RunLike],
     *,
     labels: list[str] | None = None,
     theme: Theme = "neutral",

@@ -68,6 +68,12 @@ class RunTrace(RunViews):
         return load_run(client, mission_id, run_id, **kwargs)
 
     @property
+    def capsule_source(self) -> dict[str, Any] | None:
+        """Where a trace opened from a capsule was saved from (None for a trace loaded from a server)."""
+        source: dict[str, Any] | None = self.__dict__.get("capsule_source")
+        return source
+
+    @property
     def title(self) -> str:
         name = self.mission.name if self.mission else "run"
         return f"{name} · run {self.run.run_id[:8]} · {self.run.status}"
