@@ -20,8 +20,10 @@ def test_organization_as_frames(sandbox: Sandbox) -> None:
     found = missionlab.fetch_frames(client, progress=False, now=NOW)
     assert repr(found) == f"<FetchedFrames {len(found.runs):,} runs, {len(found.events):,} events>"
     assert found.steps is None
-    total_runs = client.missions.runs.list_runs(page_size=1).meta.total_results
-    total_events = client.missions.list_events(page_size=1).meta.total_results
+    runs_meta = client.missions.runs.list_runs(page_size=1).meta
+    events_meta = client.missions.list_events(page_size=1).meta
+    assert runs_meta is not None and events_meta is not None  # the sandbox always sends meta
+    total_runs, total_events = runs_meta.total_results, events_meta.total_results
     assert (
         abs(len(found.runs) - total_runs) <= 2 and abs(len(found.events) - total_events) <= 50
     )  # live runs go on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pandas as pd
 import pytest
 import telnyx
+from pydantic import BaseModel
 
 import missionlab
 from missionlab import frames
@@ -84,7 +86,7 @@ def test_steps_frame_plan_order_depth_and_running_steps() -> None:
     assert frame["duration_s"].tolist()[:2] == [60.0, 30.0]
     assert frame["is_running"].tolist() == [False, False, True, False]
     assert frame.loc[2, "duration_s"] == 3600.0  # measured to now
-    assert pd.isna(frame.loc[3, "duration_s"])
+    assert pd.isna(frame["duration_s"].iloc[3])
     assert str(frame["sequence"].dtype) == "Int64"
 
 
@@ -102,13 +104,14 @@ def test_empty_input_keeps_columns_and_dtypes(demo: Sandbox, function: Any, colu
     empty = function([])
     assert list(empty.columns) == columns and empty.empty
     client = demo.client()
-    sample = {
+    samples: dict[Any, Callable[[], Any]] = {
         frames.missions_frame: lambda: client.missions.list().data,
         frames.runs_frame: lambda: client.missions.runs.list_runs().data,
         frames.events_frame: lambda: client.missions.list_events().data,
         frames.steps_frame: lambda: _some_plan(client),
         frames.agents_frame: lambda: _some_agents(client),
-    }[function]()
+    }
+    sample = samples[function]()
     full = function(sample)
     assert not full.empty
     assert empty.dtypes.astype(str).to_dict() == full.dtypes.astype(str).to_dict()
@@ -203,12 +206,12 @@ def test_fleet_views(demo: Sandbox) -> None:
 def _json_items(sandbox: Sandbox, path: str) -> list[dict[str, Any]]:
     """Every item of a list as the client's fast path gives them: plain JSON dicts."""
     client = sandbox.client()
-    first = {
-        "/ai/missions/runs": lambda: client.missions.runs.list_runs(page_size=1000),
-        "/ai/missions/events": lambda: client.missions.list_events(page_size=1000),
-        "/ai/missions": lambda: client.missions.list(page_size=1000),
-    }[path]()
-    return first.fetch_all(as_dicts=True, progress=False)
+    if path == "/ai/missions/runs":
+        return client.missions.runs.list_runs(page_size=1000).fetch_all(as_dicts=True, progress=False)
+    if path == "/ai/missions/events":
+        return client.missions.list_events(page_size=1000).fetch_all(as_dicts=True, progress=False)
+    assert path == "/ai/missions"
+    return client.missions.list(page_size=1000).fetch_all(as_dicts=True, progress=False)
 
 
 def test_frames_from_json_dicts_equal_frames_from_models(demo: Sandbox) -> None:
@@ -223,7 +226,7 @@ def test_frames_from_json_dicts_equal_frames_from_models(demo: Sandbox) -> None:
     ).json()["data"]
     run_events = [e for e in events if e["run_id"] == run["run_id"]][::-1]  # oldest first
     assert len(runs) > 300 and len(events) > 10_000 and plan and run_events
-    cases = [
+    cases: list[tuple[Callable[..., pd.DataFrame], list[dict[str, Any]], type[BaseModel], dict[str, Any]]] = [
         (frames.runs_frame, runs, missionlab.Run, {"now": NOW}),
         (frames.events_frame, events, missionlab.Event, {}),
         (frames.missions_frame, missions, missionlab.Mission, {}),

@@ -41,7 +41,9 @@ def wait_for_live_run(client: missionlab.Client, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     last = -1
     while time.monotonic() < deadline:
-        total = client.missions.list_events(page_size=1).meta.total_results
+        meta = client.missions.list_events(page_size=1).meta
+        assert meta is not None  # the sandbox always sends meta
+        total = meta.total_results
         if total == last:
             return
         last = total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -257,7 +258,7 @@ def test_the_neutral_theme_is_the_default_and_optional(sim: Sandbox) -> None:
     travel = traces_by_status(sim, "failed")[:2] + traces_by_status(sim, "succeeded")[:1]
     runs = missionlab.frames.runs_frame(sim.client().missions.runs.list_runs(page_size=50).data)
     steps = pd.concat([t.steps_frame for t in travel], ignore_index=True)
-    builders = {
+    builders: dict[str, Callable[..., go.Figure]] = {
         "gantt": lambda **theme: timeline.gantt(travel[0], **theme),
         "compare_runs": lambda **theme: charts.compare_runs(travel, **theme),
         "runs_chart": lambda **theme: charts.runs_chart(runs, **theme),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._jsontext import json_object
+from ._jsontext import json_objects
 from .types import EventType
 
 __all__ = ["CALL_COLUMNS", "VOLATILE_KEYS", "call_arguments", "tool_calls", "tool_name"]
@@ -66,24 +66,24 @@ def _failure(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``tool_call`` event, in time order (see the module's docstring)."""
-    kinds = events["type"].astype(str)
-    relevant = events[kinds.isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])]
+def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
+    """One row per ``tool_call`` event, in time order (see the module's docstring);
+    ``arguments=False`` leaves the ``arguments`` column empty (None), for callers that
+    do not read it."""
+    relevant = events[events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])]
     relevant = relevant.sort_values("timestamp", kind="stable")
     rows: list[dict[str, Any]] = []
     open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
     by_request: dict[tuple[Any, Any], int] = {}
-    for event_id, kind, step, when, summary, text in zip(  # lists: iterating Arrow columns is slow
-        relevant["event_id"].tolist(),
-        relevant["type"].astype(str).tolist(),
-        relevant["step_id"].astype(object).where(relevant["step_id"].notna(), None).tolist(),
-        relevant["timestamp"].tolist(),
-        relevant["summary"].tolist(),
-        relevant["payload"].tolist(),
+    for event_id, kind, step, when, summary, payload in zip(  # object arrays: iterating Arrow is slow
+        _objects(relevant["event_id"]),
+        _objects(relevant["type"].astype(str)),
+        _objects(relevant["step_id"], None),
+        range(len(relevant)),  # positions: the times are taken at the end, column-wise
+        _objects(relevant["summary"]),
+        json_objects(_objects(relevant["payload"])),
         strict=True,
     ):
-        payload = json_object(text)
         if kind == EventType.ERROR:
             for waiting in open_calls.values():
                 for row in waiting:
@@ -105,10 +105,10 @@ def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
                     "call_id": event_id,
                     "called_at": when,
                     "result_id": None,
-                    "ended_at": pd.NaT,
+                    "ended_at": -1,
                     "failed": False,
                     "outcome": "",
-                    "arguments": call_arguments(payload),
+                    "arguments": call_arguments(payload) if arguments else None,
                 }
             )
             open_calls.setdefault((step, tool), []).append(row)
@@ -132,15 +132,24 @@ def tool_calls(events: pd.DataFrame) -> pd.DataFrame:
             outcome=reason or rows[match]["outcome"] or "ok",
         )
     frame = pd.DataFrame(rows, columns=[c for c in CALL_COLUMNS if c != "attempt"])
-    frame["attempt"] = _attempts(frame)
+    if rows:
+        stamps = relevant["timestamp"].array
+        frame["called_at"] = stamps.take(frame["called_at"].to_numpy(dtype="int64"))
+        frame["ended_at"] = stamps.take(frame["ended_at"].to_numpy(dtype="int64"), allow_fill=True)
+    frame["attempt"] = _attempts(rows)
     frame["failed"] = frame["failed"].astype(bool)
     return frame[CALL_COLUMNS]
 
 
-def _attempts(calls: pd.DataFrame) -> list[int]:
+def _objects(column: pd.Series, missing: Any = pd.NA) -> list[Any]:
+    """A column's values as a list (``missing`` where absent), without a per-value Arrow step."""
+    return column.to_numpy(dtype=object, na_value=missing).tolist()
+
+
+def _attempts(rows: list[dict[str, Any]]) -> list[int]:
     attempts: list[int] = []
     last: dict[tuple[Any, str], tuple[int, bool]] = {}
-    for step, tool, failed in zip(calls["step_id"], calls["tool"], calls["failed"], strict=True):
+    for step, tool, failed in ((row["step_id"], row["tool"], row["failed"]) for row in rows):
         previous = last.get((step, tool))
         attempt = previous[0] + 1 if previous is not None and previous[1] else 1
         last[(step, tool)] = (attempt, bool(failed))

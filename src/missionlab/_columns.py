@@ -11,6 +11,7 @@ nested objects as compact JSON text.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -78,12 +79,14 @@ def text(values: list[Any]) -> pd.api.extensions.ExtensionArray:
 def times(values: list[Any]) -> pd.api.extensions.ExtensionArray:
     """Timezone-aware UTC timestamps (microseconds) from ISO strings or datetimes."""
     first = next((v for v in values if v is not None), None)
-    if isinstance(first, str):
-        try:
+    try:
+        if isinstance(first, str):
             parsed = pa.array(values, pa.string()).cast(_ARROW_TIME)
             return pd.array(parsed.to_pandas(), dtype=TIME)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            pass  # naive, nanosecond or otherwise unusual: pandas reads every ISO 8601 form
+        if isinstance(first, datetime):  # models' datetimes: Arrow converts them (naive ones as UTC)
+            return pd.array(pa.array(values, _ARROW_TIME).to_pandas(), dtype=TIME)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass  # naive, nanosecond or otherwise unusual: pandas reads every ISO 8601 form
     parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
     return parsed.astype(TIME).array
 

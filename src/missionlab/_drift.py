@@ -97,22 +97,26 @@ def plan_drift(steps: pd.DataFrame) -> pd.DataFrame:
         else:
             drift.append(None)
             reasons.append(None)
-    frame = pd.DataFrame({"step_id": steps["step_id"], "drift": drift, "reason": reasons}, index=steps.index)
-    return frame.astype({"drift": TEXT, "reason": TEXT})
+    columns = {"drift": pd.array(drift, dtype=TEXT), "reason": pd.array(reasons, dtype=TEXT)}
+    return pd.DataFrame({"step_id": steps["step_id"], **columns}, index=steps.index)
 
 
 def _reordered(steps: pd.DataFrame, added: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     result = np.zeros(len(steps), dtype=bool)
-    candidates = steps.assign(
-        _row=np.arange(len(steps)), _parent=steps["parent_step_id"].astype(object).fillna("")
-    )[~added & steps["started_at"].notna().to_numpy()]
+    rows = np.flatnonzero(~added & steps["started_at"].notna().to_numpy(dtype=bool))
+    if not len(rows):
+        return result
+    parents, _ = pd.factorize(steps["parent_step_id"].astype(object).fillna("").to_numpy()[rows])
+    sequence = steps["sequence"].to_numpy(dtype="float64", na_value=np.nan)[rows]
+    start = steps["started_at"].to_numpy(dtype="datetime64[us]")[rows].astype("int64").tolist()
     # per parent, in plan order: a step is late when a step after it in the plan started before it
-    ordered = candidates.sort_values(["_parent", "sequence"], kind="stable").reset_index(drop=True)
-    backwards = ordered.iloc[::-1]
-    earliest_from_here = backwards.groupby("_parent", sort=False)["started_at"].cummin()
-    earliest_later = earliest_from_here.groupby(backwards["_parent"], sort=False).shift(1).sort_index()
-    late = (ordered["started_at"] > earliest_later).to_numpy(dtype=bool)
-    result[ordered.loc[late, "_row"].to_numpy(dtype=int)] = True
+    earliest_later: dict[int, int] = {}
+    for position in np.lexsort((sequence, parents))[::-1].tolist():  # stable; NaN numbers last
+        parent, began = int(parents[position]), start[position]
+        later = earliest_later.get(parent)
+        if later is not None and began > later:
+            result[rows[position]] = True
+        earliest_later[parent] = began if later is None else min(later, began)
     return result
 
 

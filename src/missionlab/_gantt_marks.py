@@ -15,7 +15,7 @@ import pandas as pd
 
 from ._attempts import tool_calls
 from ._drift import critical_path, plan_drift
-from ._evidence import moment, seconds_text, utc
+from ._evidence import seconds_text
 from ._figure import _html
 from ._gantt import BAR_HOVER, _iso, _utc, run_start
 from .rollup import rollup_frames, rollup_label
@@ -87,42 +87,38 @@ def _drift_traces(spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestam
 def _attempt_trace(
     spec: dict[str, Any], steps: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp
 ) -> list[dict[str, Any]]:
-    calls = tool_calls(events)
+    calls = tool_calls(events, arguments=False)
     if calls.empty or not calls["failed"].any():
         return []
     rows = _row_of(spec)
-    ends = dict(zip(steps["step_id"], steps["completed_at"].fillna(now), strict=True))
-    segments = []
-    call: Any
-    listed = list(calls.itertuples(index=False))
-    next_call: list[Any] = [None] * len(listed)  # when the same tool is next called in the same step
-    upcoming: dict[tuple[Any, Any], Any] = {}
-    for position in range(len(listed) - 1, -1, -1):
-        key = (listed[position].step_id, listed[position].tool)
-        next_call[position] = upcoming.get(key)
-        upcoming[key] = listed[position].called_at
-    for position, call in enumerate(listed):
-        if not call.failed or call.step_id not in rows:
-            continue
-        again = next_call[position]
-        stop = utc(again if again is not None else call.ended_at)
-        if stop is None:
-            stop = utc(ends.get(call.step_id)) or now
-        seconds = max((stop - moment(call.called_at)).total_seconds(), 0.001)
-        title = f"attempt {call.attempt} · {_html(call.tool)} · {seconds_text(seconds)}"
-        segments.append((rows[call.step_id], call.called_at, seconds * 1000, title, _html(str(call.outcome))))
-    if not segments:
+    # a failed call's segment ends where the same tool is next called in the same step, else
+    # at its end, else at its step's end, else now
+    again = calls.groupby(["step_id", "tool"], sort=False, dropna=False)["called_at"].shift(-1)
+    chosen = (calls["failed"] & calls["step_id"].isin(list(rows))).to_numpy()
+    if not chosen.any():
         return []
-    y, start, millis, label, outcome = zip(*segments, strict=True)
+    failed = calls[chosen]
+    step_end = steps.drop_duplicates("step_id", keep="last").set_index("step_id")["completed_at"]
+    stop = again[chosen].fillna(pd.to_datetime(failed["ended_at"], utc=True))  # all NaT: untyped
+    stop = stop.fillna(pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=stop.index))
+    seconds = np.maximum((stop.fillna(now) - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
+    label = [
+        f"attempt {attempt} · {_html(tool)} · {seconds_text(length)}"
+        for attempt, tool, length in zip(
+            failed["attempt"].tolist(), failed["tool"].tolist(), seconds.tolist(), strict=True
+        )
+    ]
+    outcome = [_html(str(text)) for text in failed["outcome"].tolist()]
+    y = np.array([rows[step] for step in failed["step_id"].tolist()], dtype="int64")
     return [
         {
             "type": "bar",
             "meta": "attempt:failed",
             "name": "failed attempt",
             "orientation": "h",
-            "y": np.array(y, dtype="int64"),
-            "base": _iso_dates(pd.Series(start)),
-            "x": np.array(millis, dtype="float64"),
+            "y": y,
+            "base": _iso_dates(failed["called_at"]),
+            "x": seconds * 1000,
             "customdata": np.column_stack([np.array(label, dtype=str), np.array(outcome, dtype=str)]),
             "hovertemplate": ATTEMPT_HOVER,
             "width": 0.3,

@@ -35,7 +35,7 @@ SHORT_DEPTH = 20  # containers deeper than this show as {…} / […] in short_j
 def loads(data: bytes | str) -> Any:
     """Parse a JSON document; raises ValueError when it is not JSON (NaN and Infinity are not)."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    long_number = _LONG_DIGITS in raw.translate(_DIGITS_ONLY)
+    long_number = has_long_number(raw)
     if not long_number:
         try:
             return orjson.loads(raw)
@@ -55,6 +55,11 @@ def loads(data: bytes | str) -> Any:
 _DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _LONG_DIGITS = b"0" * 19
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # json.loads would keep a lone one
+
+
+def has_long_number(raw: bytes) -> bool:
+    """Whether ``raw`` holds a run of 19 digits (maybe an integer that orjson would read as a float)."""
+    return _LONG_DIGITS in raw.translate(_DIGITS_ONLY)
 
 
 def _no_constant(name: str) -> Any:

@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from ._json import loads
+from ._json import has_long_number, loads
 
-__all__ = ["json_object", "json_text", "json_texts"]
+__all__ = ["json_object", "json_objects", "json_text", "json_texts"]
 
 
 class _Raw(str):
@@ -42,6 +42,25 @@ def json_object(text: Any) -> dict[str, Any]:
         return {}
     value = loads(text)
     return value if isinstance(value, dict) else {}
+
+
+def json_objects(texts: list[Any]) -> list[dict[str, Any]]:
+    """:func:`json_object` of each text, with one scan for long numbers over all of them
+    (then orjson straight away, :func:`~missionlab._json.loads` for what it refuses)."""
+    strings = [text for text in texts if isinstance(text, str)]
+    if has_long_number("\n".join(strings).encode("utf-8", "surrogatepass")):
+        return [json_object(text) for text in texts]
+    objects: list[dict[str, Any]] = []
+    for text in texts:
+        if not isinstance(text, str):
+            objects.append({})
+            continue
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:  # deeper than orjson allows, a lone surrogate, not JSON
+            value = loads(text)
+        objects.append(value if isinstance(value, dict) else {})
+    return objects
 
 
 def _scalar(value: Any) -> str:
