@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -246,3 +247,21 @@ def test_baseline_from_a_synced_history(sandbox: Sandbox, tmp_path: Path) -> Non
     assert runs >= 2
     assert from_history.baseline_note.startswith(f"Baseline: {runs} earlier runs; ")
     assert not from_history.baseline_note.endswith("; 0 steps with enough history to compare.")
+
+
+def test_explain_carries_on_when_the_mission_history_cannot_be_read() -> None:
+    """The automatic baseline is a bonus: an API error while fetching it is a warning, and the
+    run is explained without one."""
+    from .test_capsule import hosted_trace
+
+    def forbidden(request: httpx.Request) -> httpx.Response:
+        body = {"errors": [{"code": "forbidden", "title": "Forbidden", "detail": "no access to runs"}]}
+        return httpx.Response(403, json=body)
+
+    trace = hosted_trace()
+    trace.client = missionlab.Client(
+        api_key="KEY", base_url="https://api.hosted.invalid/v2", transport=httpx.MockTransport(forbidden)
+    )
+    with pytest.warns(UserWarning, match="no baseline from the mission's earlier runs"):
+        explanation = trace.explain()
+    assert "failed_step" in {finding.kind for finding in explanation}

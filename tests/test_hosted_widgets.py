@@ -75,9 +75,7 @@ def test_the_run_panel_shows_a_hosted_run(hosted: missionlab.Client) -> None:
         panel.tabs.selected_index = 1  # the events (built when shown)
         options = [str(label) for label, _ in panel.event_log.event_list.options]
         assert len(options) == 16 and any("llm_call" in label for label in options)
-        # the fixtures hold no other run's plan for a baseline: explain without one (as a trace
-        # opened from a capsule does)
-        panel.trace.client = None
+        # the fixtures hold no other run's plan (404): the baseline leaves those runs out
         panel.tabs.selected_index = 3  # the explanation of the failure
         panel.refresh()
         assert panel.diagnosis.explanation.value and panel.diagnosis.notice.text == ""

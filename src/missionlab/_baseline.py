@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._exceptions import NotFoundError
 from ._runlike import RunLike, field
 from .frames import steps_frame
 from .types import RunStatus, StepStatus
@@ -47,7 +48,10 @@ def _plans(client: Any, runs: list[Any]) -> pd.DataFrame:
     api = client.missions.runs
 
     def one(run: Any) -> tuple[list[Any], list[Any]]:
-        steps = list(api.plan.retrieve(run.run_id, mission_id=run.mission_id).data)
+        try:
+            steps = list(api.plan.retrieve(run.run_id, mission_id=run.mission_id).data)
+        except NotFoundError:  # a run listed but its plan gone (or never made): no sample
+            return [], []
         if steps and all(step.started_at is None for step in steps):
             events = api.events.list(run.run_id, mission_id=run.mission_id, page_size=1000).fetch_all()
             return steps, list(events)

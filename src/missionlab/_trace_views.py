@@ -6,9 +6,11 @@ use for the mission's history when no baseline is given.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._exceptions import APIError
 from ._runlike import RunLike
 
 if TYPE_CHECKING:
@@ -39,7 +41,13 @@ class RunViews:
 
         if baseline is None and self.client is not None:
             if BASELINE_KEY not in self.__dict__:
-                self.__dict__[BASELINE_KEY] = baseline_steps(self, self.client)
+                try:
+                    self.__dict__[BASELINE_KEY] = baseline_steps(self, self.client)
+                except APIError as error:  # the explanation stands without a baseline
+                    warnings.warn(
+                        f"explain: no baseline from the mission's earlier runs ({error})", stacklevel=2
+                    )
+                    return explain(self, baseline=None, **kwargs)
             baseline = self.__dict__[BASELINE_KEY]
         return explain(self, baseline=baseline, **kwargs)
 
