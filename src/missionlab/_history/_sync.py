@@ -88,11 +88,16 @@ class Syncer:
         self.manifest = copy.deepcopy(self.dataset.manifest)
 
     def _bar(self, total: int | None, what: str) -> Any:
-        if self.progress is False:
-            return None
+        """A progress bar to use in a ``with`` block (tqdm's, disabled when ``progress`` is False)."""
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, desc=what, unit=" " + what.split()[-1], delay=0 if self.progress else 0.5)
+        return tqdm(
+            total=total,
+            desc=what,
+            unit=" " + what.split()[-1],
+            delay=0 if self.progress else 0.5,
+            disable=self.progress is False,
+        )
 
     # -- missions and runs ---------------------------------------------------------------------
 
@@ -237,8 +242,7 @@ class Syncer:
         )
         newest: pd.Timestamp | None = None
         unplaced: list[pd.Timestamp] = []
-        bar = self._bar(None, "events")
-        try:
+        with self._bar(None, "events") as bar:
             for batch in self._event_pages(frontier):
                 if batch:
                     top = max(utc(e["timestamp"]) for e in batch)
@@ -247,11 +251,7 @@ class Syncer:
                 unplaced += [utc(e["timestamp"]) for e in batch if e.get("run_id") not in self.runs]
                 self.report.new_events += self._store_events(placed)
                 self._commit()
-                if bar is not None:
-                    bar.update(len(batch))
-        finally:
-            if bar is not None:
-                bar.close()
+                bar.update(len(batch))
         if unplaced:  # events of runs newer than the runs we listed: read them next time
             newest = min(unplaced) - pd.Timedelta(microseconds=1)
             self.report.notes.append(
@@ -322,13 +322,12 @@ class Syncer:
         # Batches of runs that share partitions: each commit rewrites few folders.
         todo.sort(key=lambda run_id: (self.runs[run_id]["mission_id"], self.runs[run_id]["day"]))
         plan_api = self.client.missions.runs.plan
-        bar = self._bar(len(todo), "plans")
 
         def plan(run_id: str) -> list[dict[str, Any]]:
             steps = plan_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
             return [wire(s) for s in steps]
 
-        try:
+        with self._bar(len(todo), "plans") as bar:
             for start in range(0, len(todo), PLAN_BATCH):
                 batch = todo[start : start + PLAN_BATCH]
                 plans = self._parallel(plan, batch)
@@ -346,11 +345,7 @@ class Syncer:
                 self._mark(batch)
                 self.report.plans += len(batch)
                 self._commit()
-                if bar is not None:
-                    bar.update(len(batch))
-        finally:
-            if bar is not None:
-                bar.close()
+                bar.update(len(batch))
 
     def _mark(self, run_ids: list[str]) -> None:
         runs = [self.runs[r] for r in run_ids]
