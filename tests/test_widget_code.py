@@ -81,6 +81,7 @@ def test_each_run_view_has_a_snippet_that_gives_its_data(client: missionlab.Clie
         # timeline: the same Gantt
         figure = run_snippet(shown_code(panel), client)
         shown = panel.timeline.figure
+        assert shown is not None
         assert [t.name for t in figure.data] == [t.name for t in shown.data]
         assert [len(t.y) for t in figure.data] == [len(t.y) for t in shown.data]
         assert figure.layout.yaxis.ticktext == shown.layout.yaxis.ticktext
@@ -98,6 +99,7 @@ def test_each_run_view_has_a_snippet_that_gives_its_data(client: missionlab.Clie
         log.window.value = (low, (low + high) // 2)
         frame = run_snippet(shown_code(panel), client)
         assert frame["event_id"].tolist() == [event_id for _, event_id in log.event_list.options]
+        assert panel.trace is not None
         assert 0 < len(frame) < len(panel.trace.find(step=step))
         code = events_code(travel.mission_id, runs[0].run_id, step="__run__", text='say "hi"')
         assert run_snippet(code, client).empty  # quotes in what was typed stay valid Python
@@ -120,6 +122,7 @@ def test_each_run_view_has_a_snippet_that_gives_its_data(client: missionlab.Clie
         panel.compare.choice.value = good.run_id
         panel.compare.compare_button.click()
         compared = run_snippet(shown_code(panel), client)
+        assert panel.compare.figure.figure is not None
         assert [t.name for t in compared.data] == [t.name for t in panel.compare.figure.figure.data]
         assert [list(t.x) for t in compared.data] == [list(t.x) for t in panel.compare.figure.figure.data]
 
@@ -152,6 +155,7 @@ def test_a_displayed_explorer_leaves_a_static_snapshot(client: missionlab.Client
         with capture_output() as captured:
             explorer.update_snapshot()
         (update,) = captured.outputs
+        assert explorer.run_panel is not None
         assert explorer.run_panel.run_id in update.data["text/html"]  # the run on screen
         assert "Runs of" in update.data["text/html"]
     finally:

@@ -52,7 +52,8 @@ def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None
     try:
         explorer.missions.search.value = mission.name
         explorer.missions.table.selected_rows = [0]
-        assert explorer.missions.selected.mission_id == mission.mission_id
+        selected = explorer.missions.selected
+        assert selected is not None and selected.mission_id == mission.mission_id
         assert html.escape(mission.name) in explorer.missions.details.value
         assert explorer.start_form.mission_id == mission.mission_id
         assert explorer.missions.frame()["runs"].tolist() == [0]
@@ -60,7 +61,7 @@ def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None
         explorer.start_form.input.area.value = '{"city": "Lisbon"}'
         explorer.start_form.start_button.click()
         panel = explorer.run_panel
-        assert panel is not None and panel.run.input == {"city": "Lisbon"}
+        assert panel is not None and panel.run is not None and panel.run.input == {"city": "Lisbon"}
         assert [r.run_id for r in explorer.runs.runs] == [panel.run_id]  # in the list at once
         assert explorer.missions.frame()["runs"].tolist() == [1]  # and counted
 
@@ -68,7 +69,12 @@ def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None
         assert panel.run.status == "running" and panel.resume_button.disabled
         assert not panel.cancel_button.disabled and panel.refreshing
         assert panel.cancel_button.button_style == "danger"
-        bars = lambda: sum(len(t.x) for t in panel.timeline.figure.data if t.type == "bar")  # noqa: E731
+
+        def bars() -> int:
+            figure = panel.timeline.figure
+            assert figure is not None
+            return sum(len(t.x) for t in figure.data if t.type == "bar")
+
         before = bars()
         wait_for(lambda: bars() > before)  # the Gantt gains bars
 
@@ -88,6 +94,7 @@ def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None
         assert panel.cancel_button.disabled and panel.cancel_button.button_style == ""  # not red
         wait_for(lambda: not panel.refreshing, 5)  # stops refreshing once finished
         wait_for(lambda: not explorer.runs.refreshing, 5)  # so does the list
+        assert panel.trace is not None
         assert {str(s.status) for s in panel.trace.steps} <= {"completed", "skipped"}
     finally:
         explorer.close()
@@ -276,7 +283,7 @@ def test_mission_create_edit_clone_delete(client: missionlab.Client) -> None:
     form.mode.value = "managed"
     form.save_button.click()
     created = panel.selected
-    assert created.name == name and created.metadata == {"team": "qa"}
+    assert created is not None and created.name == name and created.metadata == {"team": "qa"}
     assert name in [m.name for m in panel.found]
 
     panel.edit_button.click()
@@ -290,7 +297,7 @@ def test_mission_create_edit_clone_delete(client: missionlab.Client) -> None:
     assert [m.name for m in panel.shown] == [name]
     panel.clone_button.click()
     clone = panel.selected
-    assert clone.mission_id != created.mission_id and clone.name == f"{name} (copy)"
+    assert clone is not None and clone.mission_id != created.mission_id and clone.name == f"{name} (copy)"
 
     panel.delete_button.click()
     question, yes, _ = panel.confirm_box.children
@@ -310,6 +317,7 @@ def test_one_pager_done_by_the_server(client: missionlab.Client) -> None:
     try:
         pager = panel.pager
         total = client.missions.runs.list_runs(page_size=10).meta
+        assert total is not None
         assert len(panel.runs) == 10 and pager.prev_button.disabled
         assert pager.label.value == f"page 1 of {total.total_pages} · {total.total_results} runs"
         starts = [r.started_at for r in panel.runs]
@@ -391,6 +399,7 @@ def test_no_refresh_thread_outlives_its_closed_panel(client: missionlab.Client) 
     assert explorer.runs.refreshing  # its runs are live
     explorer.open_run(client.missions.runs.create(mission.mission_id).data)
     first = explorer.run_panel
+    assert first is not None
     explorer.open_run(client.missions.runs.create(mission.mission_id).data)
     assert not first.refreshing  # replaced panels stop too
     explorer.close()
@@ -438,6 +447,7 @@ def test_server_strings_render_as_text_in_every_panel(client: missionlab.Client,
         explorer.missions.search.value = mission.name
         explorer.missions.table.selected_rows = [0]
         explorer.open_run(run)
+        assert explorer.run_panel is not None
         explorer.run_panel.tabs.selected_index = 3  # the diagnosis
         explorer.run_panel.code.toggle.value = True
         for html_widget in _html_widgets(explorer):
@@ -448,7 +458,9 @@ def test_server_strings_render_as_text_in_every_panel(client: missionlab.Client,
         assert html.escape(payload) in explorer.run_panel.header.value
         snapshot = explorer.snapshot_html()
         assert html.escape(payload) in snapshot and "<img" not in snapshot and "<script" not in snapshot
-        figure_json = explorer.run_panel.timeline.figure.to_json()
+        figure = explorer.run_panel.timeline.figure
+        assert figure is not None
+        figure_json = figure.to_json()
         assert "<img" not in figure_json and "<script" not in figure_json
         # tables are itables widgets, which escape cell contents in the browser
         assert explorer.missions.table._dt_args.get("allow_html") in (None, False)
