@@ -56,6 +56,9 @@ ROUND = settings(
     stateful_step_count=30,
     deadline=None,
     database=None,
+    # Each round must draw new chains: hypothesis' CI profile (chosen when CI is set) derandomizes,
+    # which would replay the same chains every round and never reach what they missed.
+    derandomize=False,
     phases=[Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
