@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +36,21 @@ class SandboxProcess:
         return f"http://{HOST}:{self.port}/v2"
 
     def start(self, timeout: float = 30) -> SandboxProcess:
-        """Start serving; returns once the server answers."""
+        """Start serving; returns once the server answers. A server that exits at once (another
+        process took the free port meanwhile) is started again on a new port, twice at most."""
+        for _ in range(3):
+            outcome = self._launch(timeout)
+            if outcome == "serving":
+                return self
+            if outcome == "timed out":  # not a port race: don't try again
+                break
+            self.port = free_port()
+        errors = self._stderr.read().decode(errors="replace")[-2000:] if self._stderr else ""
+        raise RuntimeError(f"the sandbox did not start on {HOST}:{self.port}\n{errors}".rstrip())
+
+    def _launch(self, timeout: float) -> str:
+        """Start the server once: "serving", "exited" (early) or "timed out"."""
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (open while the server runs)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -53,7 +68,7 @@ class SandboxProcess:
                 self.token,
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self._stderr,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -61,11 +76,13 @@ class SandboxProcess:
                 break
             try:
                 httpx.get(f"http://{HOST}:{self.port}/healthz", timeout=1)
-                return self
+                return "serving"
             except httpx.TransportError:
                 time.sleep(0.05)
+        outcome = "exited" if self.process.poll() is not None else "timed out"
         self.kill()
-        raise RuntimeError(f"the sandbox did not start on {HOST}:{self.port}")
+        self._stderr.seek(0)
+        return outcome
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to flush or close anything."""
