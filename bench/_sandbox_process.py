@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -29,20 +30,24 @@ class SandboxProcess:
         self.db = str(db)
         self.token = token
         self.port = port or free_port()
+        self._may_move = port is None  # a port of our choosing, until a server has used it
         self.process: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None  # the running server's stderr, for error messages
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}/v2"
 
     def start(self, timeout: float = 30) -> SandboxProcess:
-        """Start serving; returns once the server answers. A server that exits at once (another
-        process took the free port meanwhile) is started again on a new port, twice at most."""
+        """Start serving; returns once the server answers. A first start that exits at once
+        (another process took the free port meanwhile) is tried again on a new port, twice at
+        most; restarts keep their port, which clients already hold."""
         for _ in range(3):
             outcome = self._launch(timeout)
             if outcome == "serving":
+                self._may_move = False
                 return self
-            if outcome == "timed out":  # not a port race: don't try again
+            if outcome == "timed out" or not self._may_move:
                 break
             self.port = free_port()
         errors = self._stderr.read().decode(errors="replace")[-2000:] if self._stderr else ""
@@ -50,6 +55,8 @@ class SandboxProcess:
 
     def _launch(self, timeout: float) -> str:
         """Start the server once: "serving", "exited" (early) or "timed out"."""
+        if self._stderr is not None:
+            self._stderr.close()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (open while the server runs)
         self.process = subprocess.Popen(
             [

@@ -15,18 +15,12 @@ from _soak_reads import OBJECTS, ReadingWorker
 from _soak_worker import Mission, MissionObject, Run
 
 import missionlab
+from missionlab.types import EventType, StepStatus
 
-EVENT_TYPES = (
-    "step_started",
-    "step_completed",
-    "step_failed",
-    "tool_call",
-    "tool_result",
-    "message",
-    "error",
-    "custom",
-)
-STEP_STATUSES = ("pending", "in_progress", "completed", "skipped", "failed")
+# What a caller may log or set (status_change events are the server's own), in the order of
+# missionlab.types, which the seeded choices depend on.
+EVENT_TYPES = tuple(str(kind) for kind in EventType if kind != EventType.STATUS_CHANGE)
+STEP_STATUSES = tuple(str(status) for status in StepStatus)
 AGENTS = ("agent-a", "agent-b", "agent-c")
 # (from status): [(weight, action, to status)]; "update" is a PATCH of the status.
 RUN_MOVES = {
