@@ -321,3 +321,10 @@ def test_a_history_needs_a_client_to_sync_and_refuses_other_folders(tmp_path: Pa
     (tmp_path / "other" / "manifest.json").write_text('{"format": "something else"}')
     with pytest.raises(HistoryFormatError):
         History(tmp_path / "other")
+
+
+def test_sql_without_duckdb_says_what_to_install(synced: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'missionlab\[history\]'"):
+        synced.sql("SELECT 1")
+    assert len(synced.runs()) > 300  # frames need no DuckDB

@@ -13,7 +13,13 @@ _DUCK_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "timestamp[us, tz=UTC]": 
 
 
 def _connect(dataset: Dataset) -> Any:
-    import duckdb
+    try:
+        import duckdb
+    except ImportError as error:
+        raise ImportError(
+            "the history's SQL queries and step_stats need DuckDB: pip install 'missionlab[history]' "
+            "(reading frames with .runs(), .steps() and .events() works without it)"
+        ) from error
 
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
