@@ -3,6 +3,7 @@ baseline from a steps frame, a History-like object, statistics and a client."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -265,3 +266,6 @@ def test_explain_carries_on_when_the_mission_history_cannot_be_read() -> None:
     with pytest.warns(UserWarning, match="no baseline from the mission's earlier runs"):
         explanation = trace.explain()
     assert "failed_step" in {finding.kind for finding in explanation}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the failure is remembered: no second request, no warning
+        assert [f.kind for f in trace.explain()] == [f.kind for f in explanation]

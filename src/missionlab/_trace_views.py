@@ -43,11 +43,11 @@ class RunViews:
             if BASELINE_KEY not in self.__dict__:
                 try:
                     self.__dict__[BASELINE_KEY] = baseline_steps(self, self.client)
-                except APIError as error:  # the explanation stands without a baseline
+                except APIError as error:  # explained without a baseline (not asked for again)
                     warnings.warn(
                         f"explain: no baseline from the mission's earlier runs ({error})", stacklevel=2
                     )
-                    return explain(self, baseline=None, **kwargs)
+                    self.__dict__[BASELINE_KEY] = None
             baseline = self.__dict__[BASELINE_KEY]
         return explain(self, baseline=baseline, **kwargs)
 
