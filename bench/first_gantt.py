@@ -1,6 +1,6 @@
 """Time to the first Gantt of a run (500 steps, 5,000 events): fetch + figure + ``to_json``.
 
-    python bench/first_gantt.py [--steps 500] [--events 5000] [--repeat 5]
+    python bench/first_gantt.py [--steps 500] [--events 5000] [--repeat 9]
 
 Sides: missionlab (``load_run`` + ``gantt``) and what a user of the official ``telnyx``
 SDK would write (fetch the run, its plan and its events, ``pd.DataFrame([...model_dump()])``,
@@ -92,7 +92,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=5, help="repetitions per side (default 5)")
+    parser.add_argument("--repeat", type=int, default=9, help="repetitions per side (default 9)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     from missionlab import Client, gantt, load_run
