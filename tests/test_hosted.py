@@ -95,6 +95,33 @@ def test_steps_frame_takes_missing_times_from_step_events(events: pd.DataFrame) 
     assert without_events.loc["classify", "times_from"] == "plan"
 
 
+def test_step_times_from_events_take_the_first_start_and_the_last_end() -> None:
+    def event(n: int, kind: str, at: str | None) -> dict[str, Any]:
+        return {
+            "event_id": f"e{n}",
+            "run_id": "r1",
+            "step_id": "s1",
+            "type": kind,
+            "summary": kind,
+            "timestamp": at,
+        }
+
+    events = frames.events_frame(
+        [
+            event(1, "step_started", "2026-11-20T09:00:10Z"),
+            event(2, "step_completed", "2026-11-20T09:00:30Z"),
+            event(3, "step_started", "2026-11-20T09:00:05Z"),  # retried, logged out of order
+            event(4, "step_completed", "2026-11-20T09:00:50Z"),
+            event(5, "step_started", None),  # no time: not a mark
+        ]
+    )
+    plan = [{"run_id": "r1", "step_id": "s1", "sequence": 1, "description": "one", "status": "completed"}]
+    step = frames.steps_frame(plan, events=events, now=NOW).iloc[0]
+    assert step["started_at"] == pd.Timestamp("2026-11-20T09:00:05Z")
+    assert step["completed_at"] == pd.Timestamp("2026-11-20T09:00:50Z")
+    assert step["times_from"] == "events" and step["duration_s"] == 45.0
+
+
 def test_deep_payloads_are_text_at_any_depth() -> None:
     for levels in (250, 5000):
         event = {**answer("events.json")[0], "payload": deep(levels)}

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._columns import python_values
 from ._jsontext import json_objects
 from .types import EventType
 
@@ -33,6 +34,7 @@ CALL_COLUMNS = [
     "attempt",
     "arguments",
 ]
+_READ = ["event_id", "type", "step_id", "timestamp", "summary", "payload"]
 # Keys of a call's payload that differ between any two runs: left out when calls are compared.
 VOLATILE_KEYS = frozenset(
     {"request_id", "attempt", "latency_ms", "timestamp", "trace_id", "span_id", "idempotency_key"}
@@ -70,18 +72,19 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
     """One row per ``tool_call`` event, in time order (see the module's docstring);
     ``arguments=False`` leaves the ``arguments`` column empty (None), for callers that
     do not read it."""
-    relevant = events[events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])]
+    kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])
+    relevant = events.loc[kinds.to_numpy(), _READ]  # only the columns read: a frame's others are wide
     relevant = relevant.sort_values("timestamp", kind="stable")
     rows: list[dict[str, Any]] = []
     open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
     by_request: dict[tuple[Any, Any], int] = {}
-    for event_id, kind, step, when, summary, payload in zip(  # object arrays: iterating Arrow is slow
-        _objects(relevant["event_id"]),
-        _objects(relevant["type"].astype(str)),
-        _objects(relevant["step_id"], None),
+    for event_id, kind, step, when, summary, payload in zip(
+        python_values(relevant["event_id"]),
+        python_values(relevant["type"].astype(str)),
+        python_values(relevant["step_id"], None),
         range(len(relevant)),  # positions: the times are taken at the end, column-wise
-        _objects(relevant["summary"]),
-        json_objects(_objects(relevant["payload"])),
+        python_values(relevant["summary"]),
+        json_objects(python_values(relevant["payload"])),
         strict=True,
     ):
         if kind == EventType.ERROR:
@@ -139,11 +142,6 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
     frame["attempt"] = _attempts(rows)
     frame["failed"] = frame["failed"].astype(bool)
     return frame[CALL_COLUMNS]
-
-
-def _objects(column: pd.Series, missing: Any = pd.NA) -> list[Any]:
-    """A column's values as a list (``missing`` where absent), without a per-value Arrow step."""
-    return column.to_numpy(dtype=object, na_value=missing).tolist()
 
 
 def _attempts(rows: list[dict[str, Any]]) -> list[int]:

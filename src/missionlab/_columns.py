@@ -28,6 +28,7 @@ __all__ = [
     "integers",
     "items_of",
     "nested",
+    "python_values",
     "text",
     "times",
     "utc_times",
@@ -65,6 +66,13 @@ def field_reader(items: Sequence[Any]) -> Callable[[str], list[Any]]:
     return lambda name: [
         item.get(name) if isinstance(item, Mapping) else getattr(item, name, None) for item in items
     ]
+
+
+def python_values(column: pd.Series, missing: Any = pd.NA) -> list[Any]:
+    """A column's values as a Python list (``missing`` where absent), without a per-value
+    Arrow step (iterating an Arrow-backed column is slow)."""
+    values: list[Any] = column.to_numpy(dtype=object, na_value=missing).tolist()
+    return values
 
 
 def text(values: list[Any]) -> pd.api.extensions.ExtensionArray:

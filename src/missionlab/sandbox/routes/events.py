@@ -8,14 +8,14 @@ from fastapi import APIRouter, Response
 
 from .. import schemas as s
 from ..store import Store
-from ._common import RUN_PATH, PageNumber, PageSize, _doc, ok, page
+from ._common import RUN_PATH, PageNumber, PageSize, _doc, ok, page_of
 
 
 def add_event_routes(api: APIRouter, store: Store) -> None:
     """A run's events: list, log, get one."""
 
     @api.get(f"{RUN_PATH}/events", summary="List events", **_doc(s.EventList))
-    def list_events(
+    async def list_events(
         mission_id: UUID,
         run_id: UUID,
         type: str | None = None,
@@ -26,8 +26,12 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
     ) -> Response:
         given = {"type": type, "step_id": step_id, "agent_id": agent_id}
         filters = {name: value for name, value in given.items() if value is not None}
-        return page(
-            store.list_events(filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id))
+        return await page_of(
+            lambda: store.list_events(
+                filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id)
+            ),
+            page_number,
+            page_size,
         )
 
     log_doc = _doc(s.EventOut, 201, conflict=True)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from .. import schemas as s
 from ..store import Store
-from ._common import PageNumber, PageSize, _doc, ok, page
+from ._common import PageNumber, PageSize, _doc, ok, page_of
 
 
 def add_mission_routes(api: APIRouter, store: Store) -> None:
@@ -19,24 +19,29 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
     """
 
     @api.get("", summary="List missions", **_doc(s.MissionList))
-    def list_missions(page_number: PageNumber = 1, page_size: PageSize = 20) -> Response:
-        return page(store.list_missions(page_number, page_size))
+    async def list_missions(page_number: PageNumber = 1, page_size: PageSize = 20) -> Response:
+        return await page_of(lambda: store.list_missions(page_number, page_size), page_number, page_size)
 
     @api.post("", summary="Create mission", **_doc(s.MissionOut, 201))
     async def create_mission(body: s.CreateMission) -> Response:
         return ok({"data": store.create_mission(body.model_dump(exclude_none=True))}, 201)
 
     @api.get("/events", summary="List recent events", **_doc(s.EventList))
-    def list_recent_events(
+    async def list_recent_events(
         type: str | None = None, page_number: PageNumber = 1, page_size: PageSize = 50
     ) -> Response:
-        return page(store.list_events({"type": type} if type else {}, page_number, page_size))
+        filters = {"type": type} if type else {}
+        return await page_of(
+            lambda: store.list_events(filters, page_number, page_size), page_number, page_size
+        )
 
     @api.get("/runs", summary="List recent runs", **_doc(s.RunList))
-    def list_recent_runs(
+    async def list_recent_runs(
         status: str | None = None, page_number: PageNumber = 1, page_size: PageSize = 20
     ) -> Response:
-        return page(store.list_runs(None, status, page_number, page_size))
+        return await page_of(
+            lambda: store.list_runs(None, status, page_number, page_size), page_number, page_size
+        )
 
     @api.get("/{mission_id}", summary="Get mission", **_doc(s.MissionOut))
     async def get_mission(mission_id: UUID) -> Response:

@@ -9,20 +9,22 @@ from fastapi import APIRouter, Body, Response
 
 from .. import schemas as s
 from ..store import Store
-from ._common import RUN_PATH, PageNumber, PageSize, RunStarter, _doc, ok, page
+from ._common import RUN_PATH, PageNumber, PageSize, RunStarter, _doc, ok, page_of
 
 
 def add_run_routes(api: APIRouter, store: Store, simulator: RunStarter) -> None:
     """A mission's runs; managed runs are handed to ``simulator`` when they start."""
 
     @api.get("/{mission_id}/runs", summary="List runs for mission", **_doc(s.RunList))
-    def list_runs(
+    async def list_runs(
         mission_id: UUID,
         status: str | None = None,
         page_number: PageNumber = 1,
         page_size: PageSize = 20,
     ) -> Response:
-        return page(store.list_runs(str(mission_id), status, page_number, page_size))
+        return await page_of(
+            lambda: store.list_runs(str(mission_id), status, page_number, page_size), page_number, page_size
+        )
 
     @api.post("/{mission_id}/runs", summary="Start a run", **_doc(s.RunOut, 201))
     async def create_run(mission_id: UUID, body: Annotated[s.CreateRun | None, Body()] = None) -> Response:
