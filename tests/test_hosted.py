@@ -113,13 +113,18 @@ def test_step_times_from_events_take_the_first_start_and_the_last_end() -> None:
             event(3, "step_started", "2026-11-20T09:00:05Z"),  # retried, logged out of order
             event(4, "step_completed", "2026-11-20T09:00:50Z"),
             event(5, "step_started", None),  # no time: not a mark
+            {**event(6, "step_started", None), "step_id": "s2"},  # s2's only mark has no time
         ]
     )
-    plan = [{"run_id": "r1", "step_id": "s1", "sequence": 1, "description": "one", "status": "completed"}]
-    step = frames.steps_frame(plan, events=events, now=NOW).iloc[0]
+    plan = [
+        {"run_id": "r1", "step_id": step_id, "sequence": n, "description": step_id, "status": "completed"}
+        for n, step_id in enumerate(["s1", "s2"])
+    ]
+    step, untimed = (row for _, row in frames.steps_frame(plan, events=events, now=NOW).iterrows())
     assert step["started_at"] == pd.Timestamp("2026-11-20T09:00:05Z")
     assert step["completed_at"] == pd.Timestamp("2026-11-20T09:00:50Z")
     assert step["times_from"] == "events" and step["duration_s"] == 45.0
+    assert pd.isna(untimed["started_at"]) and pd.isna(untimed["times_from"])  # not "events"
 
 
 def test_deep_payloads_are_text_at_any_depth() -> None:

@@ -14,6 +14,7 @@ import math
 import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -26,7 +27,7 @@ import pytest
 from missionlab.sandbox import Store
 from missionlab.sandbox.app import create_app
 from missionlab.sandbox.demo import seed_demo
-from missionlab.sandbox.store import EVENT_FIELDS, MISSION_FIELDS, RUN_FIELDS, STEP_FIELDS
+from missionlab.sandbox.store import EVENT_FIELDS, MISSION_FIELDS, RUN_FIELDS, SMALL_PAGE, STEP_FIELDS
 from missionlab.sandbox.store._encode import answer_json, row_items
 
 JSON_COLUMNS = {"metadata", "input", "result_payload", "payload"}
@@ -355,6 +356,20 @@ def test_a_file_database_serves_reads_while_a_write_is_under_way(tmp_path: Path)
         writer.join(30)
     assert store.get_run(ids["mission_id"], ids["run_id"])["error"] == "x"
     assert store.list_events({}, 1, 100).meta["total_results"] == before
+    store.close()
+
+
+def test_big_pages_are_read_in_turn_and_small_ones_never_wait_for_them(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    add_odd_history(store)
+    with ThreadPoolExecutor(2) as pool:
+        with store._page_reads:  # as while another thread reads a big page's rows
+            small = pool.submit(store.list_events, {}, 1, SMALL_PAGE)
+            big = pool.submit(store.list_events, {}, 1, SMALL_PAGE + 1)
+            assert small.result(timeout=10).meta["total_results"] > 0  # served meanwhile
+            time.sleep(0.2)
+            assert not big.done()  # waits its turn
+        assert big.result(timeout=10).meta["total_results"] == small.result().meta["total_results"]
     store.close()
 
 

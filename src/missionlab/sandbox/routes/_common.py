@@ -10,7 +10,7 @@ from fastapi import Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from .. import schemas as s
-from ..store import Page
+from ..store import SMALL_PAGE, Page
 
 RUN_PATH = "/{mission_id}/runs/{run_id}"  # under the router's /ai/missions
 
@@ -41,11 +41,11 @@ def ok(payload: Any, status: int = 200) -> Response:
     )
 
 
-# A page of at most this many rows, all among a list's first INLINE_REACH, is read on the
+# A page of at most SMALL_PAGE rows, all among a list's first INLINE_REACH, is read on the
 # event loop: reading it costs less than handing it to a thread (small lists of a busy sandbox
-# served 660/s through the pool). Deeper or bigger pages go to the thread pool, so that they
-# do not hold up other requests.
-INLINE_ROWS = 100
+# served 660/s through the pool), and the store never makes such a page wait its turn behind
+# big ones. Deeper or bigger pages go to the thread pool, so that they do not hold up other
+# requests.
 INLINE_REACH = 1000
 
 
@@ -56,7 +56,7 @@ def page(result: Page) -> Response:
 
 async def page_of(read: Callable[[], Page], number: int, size: int) -> Response:
     """The page ``read()`` gives (page ``number`` at ``size`` items a page), read where it costs least."""
-    if size <= INLINE_ROWS and number * size <= INLINE_REACH:
+    if size <= SMALL_PAGE and number * size <= INLINE_REACH:
         return page(read())
     return await run_in_threadpool(lambda: page(read()))
 

@@ -19,7 +19,7 @@ from ._db import (
     page_meta,
     stamp,
 )
-from ._paging import ListQuery, Page
+from ._paging import SMALL_PAGE, ListQuery, Page
 from .agents import AgentStore
 from .events import EventStore
 from .missions import MISSION_FIELDS, OBJECT_KINDS
@@ -36,6 +36,7 @@ __all__ = [
     "OBJECT_KINDS",
     "RUN_FIELDS",
     "SCHEMA",
+    "SMALL_PAGE",
     "STEP_FIELDS",
     "Database",
     "ListQuery",

@@ -22,13 +22,13 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ._encode import decoded_row
-from ._paging import Listings, ListQuery, Page, page_marks, read_page
+from ._paging import SMALL_PAGE, Listings, ListQuery, Page, page_marks, read_page
 
 # Version 1: the schema as first released (files made then carry no version).
 SCHEMA = """
@@ -277,20 +277,22 @@ class Database:
             self._idle_readers.append(db)
 
     @contextmanager
-    def _reading_pages(self) -> Iterator[sqlite3.Connection]:
-        """:meth:`_reading` for the rows of a list page, one page at a time on pooled readers.
+    def _reading_pages(self, size: int) -> Iterator[sqlite3.Connection]:
+        """:meth:`_reading` for the rows of a list page of ``size``: pages of more than
+        ``SMALL_PAGE`` rows are read one at a time on pooled readers.
 
         sqlite3 lets go of the GIL for every row it steps to; threads reading big pages at
         once then queue for the GIL on every row (a convoy: 8 clients got 0.6x the pages/s of
         one). Taken in turn, a page's rows are read while other threads encode and send
-        pages. Small reads (``_one``, ``_all``) do not wait here. The writer's own connection
-        (inside a transaction, or an in-memory database) is already taken one at a time.
+        pages. Small pages (which the routes may read on the event loop) and small reads
+        (``_one``, ``_all``) never wait here. The writer's own connection (inside a
+        transaction, or an in-memory database) is already taken one at a time.
         """
         if self._readers is None or self._writing_thread == threading.get_ident():
             with self._reading() as db:
                 yield db
             return
-        with self._page_reads, self._reading() as db:
+        with self._page_reads if size > SMALL_PAGE else nullcontext(), self._reading() as db:
             yield db
 
     def _new_reader(self) -> sqlite3.Connection:
@@ -338,7 +340,7 @@ class Database:
         for _attempt in range(2):
             generation = self._current_generation()
             known_total, start = self._listings.lookup(query, generation, offset)
-            with self._reading_pages() as db, _snapshot(db):
+            with self._reading_pages(size) as db, _snapshot(db):
                 total, rows = read_page(db, query, offset, size, known_total, start)
             if generation == self._generation and generation % 2 == 0:
                 self._listings.record(query, generation, total, page_marks(offset, size, rows))
