@@ -201,7 +201,9 @@ def test_the_events_tab_lists_the_newest_matches_only(client: missionlab.Client)
         panel.close()
 
 
-def test_token_usage_and_cost_per_step_in_the_steps_tab_header_and_gantt(client: missionlab.Client) -> None:
+def test_token_usage_and_cost_per_step_in_the_steps_tab_header_and_gantt(
+    sandbox: Sandbox, client: missionlab.Client
+) -> None:
     mission_id, run_id = external_run(client)
     for tokens, cost, step in ((1200, 0.004, "call"), (300, 0.001, "call"), (50, 0.0005, "plan")):
         usage = {"input_tokens": tokens - 10, "output_tokens": 10, "total_tokens": tokens}
@@ -225,6 +227,16 @@ def test_token_usage_and_cost_per_step_in_the_steps_tab_header_and_gantt(client:
         panel.refresh()  # counted from the new events only
         assert "2,000 tokens · $0.0075" in panel.header.value
         assert "<td>2000</td>" in panel.steps.table.value.replace(".0<", "<")
+        assert sandbox.store is not None  # an event logged late, sorting before every one held
+        late = {
+            "type": "tool_result",
+            "summary": "late",
+            "step_id": "call",
+            "timestamp": "2020-01-01T00:00:00Z",
+        }
+        sandbox.store.log_event(mission_id, run_id, {**late, "payload": {"usage": {"total_tokens": 100}}})
+        panel.refresh()  # all events read again: the late one is counted once, the others not again
+        assert "2,100 tokens · $0.0075" in panel.header.value
     finally:
         panel.close()
     mission_id, run_id = external_run(client, events=1)

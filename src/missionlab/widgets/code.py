@@ -17,6 +17,9 @@ import ipywidgets as w
 CLIENT_NOTE = "# client: the explorer's client (explorer.client), or client = missionlab.connect()\n"
 
 
+RUN_EVENTS = "__run__"  # the event filter's step value for the run's own events (no step)
+
+
 def _q(text: str | None) -> str:
     """A Python literal of ``text``: a double-quoted string (JSON's escapes are Python's) or None."""
     return "None" if text is None else json.dumps(text)
@@ -77,18 +80,18 @@ def events_code(
     window: tuple[float, float] | None = None,
 ) -> str:
     """The event log: the run's events that ``trace.find`` finds for the filters on screen, newest
-    first (``step="__run__"``: the run's own events; ``window``: seconds after the run's start)."""
+    first (``step=RUN_EVENTS``: the run's own events; ``window``: seconds after the run's start)."""
     args = [_q(text.strip())] if text.strip() else []
     if event_type:
         args.append(f"type={_q(event_type)}")
-    if step and step != "__run__":
+    if step and step != RUN_EVENTS:
         args.append(f"step={_q(step)}")
     if agent:
         args.append(f"agent={_q(agent)}")
     if window is not None:
         args += [f"start={window[0]!r}", f"end={window[1]!r}"]
     lines = [_load(mission_id, run_id), f"events = trace.find({', '.join(args)})\n"]
-    if step == "__run__":
+    if step == RUN_EVENTS:
         lines.append('events = events[events["step_id"].isna()]  # the run\'s own events\n')
     lines.append("events.iloc[::-1]  # newest first\n")
     return "".join(lines)

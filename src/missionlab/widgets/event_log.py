@@ -15,16 +15,16 @@ import ipywidgets as w
 import pandas as pd
 
 from .._display import short_text
+from .._evidence import moment
 from .._json import short_json
 from ..models import Event
 from ..trace import RunTrace
 from ._common import Notice, dropdown, reporting, row
-from .code import events_code
+from .code import RUN_EVENTS, events_code
 
 EVENT_COLUMNS = ("time", "type", "step", "agent", "summary")
 EVENT_WIDTHS = (8, 14, 16, 14)  # characters of the aligned columns before the summary
 DETAIL_HINT = "Select an event above to see all its fields and its payload here."
-RUN_EVENTS = "__run__"  # the step filter's value for the run's own events (no step)
 MAX_SHOWN = 300  # newest matches listed: the browser gets every line again when the list changes
 
 
@@ -46,21 +46,9 @@ def _text(value: Any) -> str:
     return "-" if missing else str(value)
 
 
-def event_line(event: Event) -> str:
-    """One event as a line of aligned columns (the log shows them in a monospace font)."""
-    return _cells(
-        (
-            f"{event.timestamp:%H:%M:%S}",
-            str(event.type),
-            event.step_id or "-",
-            event.agent_id or "-",
-            short_text(event.summary, 160),
-        )
-    )
-
-
 def frame_lines(events: pd.DataFrame) -> list[tuple[str, str]]:
-    """(line, event_id) of each row of an events frame, as :func:`event_line` writes them."""
+    """(line, event_id) of each row of an events frame: time, type, step, agent and summary
+    as aligned columns (the log shows them in a monospace font)."""
     columns = events[["timestamp", "type", "step_id", "agent_id", "summary", "event_id"]]
     return [
         (
@@ -188,13 +176,14 @@ class EventLog(w.VBox):
         if window is None or self.trace is None:
             self.window.value = (self.window.min, self.window.max)
             return
-        started = pd.Timestamp(self.trace.run.started_at)
-        seconds = [
-            float(v) if isinstance(v, int | float) else (pd.Timestamp(v) - started).total_seconds()
-            for v in window
-        ]
-        low, high = (min(max(s, self.window.min), self.window.max) for s in sorted(seconds))
-        self.window.value = (math.floor(low), math.ceil(high))
+        with reporting(self.notice, "Choosing a time window"):
+            started = moment(self.trace.run.started_at)
+            seconds = [
+                float(v) if isinstance(v, int | float) else (moment(v) - started).total_seconds()
+                for v in window
+            ]
+            low, high = (min(max(s, self.window.min), self.window.max) for s in sorted(seconds))
+            self.window.value = (math.floor(low), math.ceil(high))
 
     def filtered(self) -> pd.DataFrame:
         """The events that pass the filters, newest first, found by :meth:`RunTrace.find`."""

@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from .._client import Client
 from .._display import badge, html_fields
+from ..frames import events_frame
 from ..models import Event, Run
 from ..trace import RunTrace, load_run
 from ._common import Notice, Refresher, button, reporting, row
@@ -137,8 +138,9 @@ class RunPanel(Snapshot, w.VBox):
         self._render()
 
     def refresh(self) -> None:
-        """Fetch what changed (:meth:`RunTrace.refresh`: at most three requests, only the new
-        events) and update what is on screen; the manual Refresh button does this."""
+        """Fetch what changed (:meth:`RunTrace.refresh`: three requests when fewer than a page
+        of events is new, only the new events) and update what is on screen; the manual
+        Refresh button does this."""
         with self._lock, reporting(self.notice, "Refresh"):
             if self.trace is None:
                 self._load()
@@ -147,8 +149,7 @@ class RunPanel(Snapshot, w.VBox):
                 run, steps, count = trace.run, trace.steps, len(trace.events)
                 added = trace.refresh(self.client)
                 if added or len(trace.events) != count or trace.steps != steps or trace.run != run:
-                    appended = len(trace.events) == count + len(added)  # else all were read again
-                    self._render(appended_from=count if appended else None)
+                    self._render(added=added)
                 else:
                     self._render_header_if_idle()
                 if trace.run != run:
@@ -157,11 +158,8 @@ class RunPanel(Snapshot, w.VBox):
         self._sync_refresher()
 
     def _refresh_clicked(self) -> None:
-        self.refresh_button.disabled = True
-        try:
+        with reporting(self.notice, "Refresh", self.refresh_button):
             self.refresh()
-        finally:
-            self.refresh_button.disabled = False
 
     def show_events_between(self, window: tuple[Any, Any] | None) -> None:
         """Show the events of ``window`` (two times, or seconds after the start; None: all) in
@@ -214,10 +212,11 @@ class RunPanel(Snapshot, w.VBox):
 
     # -- rendering ----------------------------------------------------------------------------
 
-    def _render(self, appended_from: int | None = None) -> None:
+    def _render(self, added: list[Event] | None = None) -> None:
         """Show a trace that changed: the header and buttons now, the tab on screen now, the
-        other tabs when they are selected. ``appended_from``: the events before this index
-        are those shown before (their usage is already counted)."""
+        other tabs when they are selected. ``added``: the events a refresh brought (wherever
+        they fall in the run's order); the usage of the others is already counted. None:
+        count every event."""
         run = self.run
         if run is None or self.trace is None:
             return
@@ -228,11 +227,10 @@ class RunPanel(Snapshot, w.VBox):
         # a disabled "danger" button still looks red, i.e. clickable: only style it when it is
         self.cancel_button.button_style = "" if self.cancel_button.disabled else "danger"
         self._version += 1
-        events = self.trace.events_frame
-        if appended_from is None:
-            self.usage = usage_totals(events)
-        elif len(events) > appended_from:
-            self.usage = usage_totals(events.iloc[appended_from:], self.usage)
+        if added is None:
+            self.usage = usage_totals(self.trace.events_frame)
+        elif added:
+            self.usage = usage_totals(events_frame(added), self.usage)
         self._render_header()
         self.agents.show(self.trace)
         self._tab_changed()
@@ -262,7 +260,9 @@ class RunPanel(Snapshot, w.VBox):
             self._shown[index] = self._version
             if view is self.timeline:
                 self.timeline.show(self.trace.gantt(rollup=list(self.usage) or None))
-            elif view in (self.event_log, self.steps, self.diagnosis, self.compare):
+            elif view is self.steps:
+                self.steps.show(self.trace, self.usage)
+            elif view in (self.event_log, self.diagnosis, self.compare):
                 view.show(self.trace)
         self.code.refresh()
 

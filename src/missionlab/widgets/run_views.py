@@ -63,10 +63,12 @@ class StepsView(w.VBox):
         super().__init__([self.notice, self.summary, self.table], layout=w.Layout(width="100%"))
         self.add_class("missionlab-steps")
 
-    def show(self, trace: RunTrace) -> None:
+    def show(self, trace: RunTrace, totals: dict[str, float] | None = None) -> None:
+        """Show ``trace``'s steps; ``totals``: its usage totals when already added up
+        (:func:`usage_totals`), else they are."""
         self.trace = trace
         with reporting(self.notice, "Adding up the steps"):
-            totals = usage_totals(trace.events_frame)
+            totals = usage_totals(trace.events_frame) if totals is None else totals
             self.paths = list(totals)
             table = trace.step_table(*self.paths).round({"duration_s": 1, "cost_usd": 6})
             usage = usage_text(totals)
