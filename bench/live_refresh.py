@@ -11,9 +11,9 @@ which only counts), the events transferred, the CPU time of this process
 exactly the new events.
 
 Watchers measured: ``RunTrace.refresh(client)`` when missionlab has it (the incremental
-logic in the trace layer), and the run panel (``RunPanel.refresh``, headless), whose
-figure updates are also measured: the bytes the Gantt widget would send to the browser
-per cycle, against the whole figure's.
+logic in the trace layer), and the run panel (``RunPanel.refresh``, headless) on its
+timeline tab and on its events tab, whose updates are also measured: the bytes every
+widget sends to the browser per cycle, against the whole figure's.
 """
 
 from __future__ import annotations
@@ -63,7 +63,6 @@ class FrontEndMessages:
 
     def __init__(self) -> None:
         self.bytes = 0
-        self.messages = 0
 
     def install(self) -> None:
         import comm
@@ -75,16 +74,15 @@ class FrontEndMessages:
             def publish_msg(
                 self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
             ) -> None:
-                recorder.messages += 1
                 recorder.bytes += len(json.dumps(data, default=str)) + sum(
-                    len(memoryview(b).cast("B")) for b in buffers or ()
+                    memoryview(b).nbytes for b in buffers or ()
                 )
 
         comm.create_comm = lambda *args, **kwargs: CountingComm(*args, **kwargs)
 
     def take_bytes(self) -> int:
         """The bytes sent since the last call."""
-        sent, self.bytes, self.messages = self.bytes, 0, 0
+        sent, self.bytes = self.bytes, 0
         return sent
 
 

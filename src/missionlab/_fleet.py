@@ -35,8 +35,8 @@ def fleet_frame(source: Any, table: str, filters: dict[str, Any]) -> Any:
         return getattr(source, table)(**filters)
     if filters:
         raise TypeError(
-            f"{', '.join(sorted(filters))}: filters apply to a missionlab.History; "
-            "filter the frame itself instead"
+            f"{', '.join(f'{name}=' for name in sorted(filters))}: filters apply to a missionlab.History, "
+            f"not to a {type(source).__name__}; filter the frame itself instead"
         )
     return source
 

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._columns import python_values
 from .types import EventType
 
 __all__ = ["TIMES_FROM", "plan_order", "times_from"]
@@ -16,7 +15,6 @@ __all__ = ["TIMES_FROM", "plan_order", "times_from"]
 # Where a step's times came from: its plan entry, its step events, or one from each.
 TIMES_FROM = pd.CategoricalDtype(["plan", "events", "start from events", "end from events"])
 _ENDS = [EventType.STEP_COMPLETED, EventType.STEP_FAILED]
-_NAT = np.iinfo(np.int64).min  # NaT as datetime64 integers
 
 
 def plan_order(
@@ -105,17 +103,9 @@ def _step_marks(events: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def _by_step(marks: pd.DataFrame, how: str) -> dict[tuple[Any, Any], np.datetime64]:
-    """The first (``min``) or last (``max``) of ``marks``' times per (run id, step id);
-    marks with no time or no run id are left out. (A plain loop: a run has a few marks per
-    step, where a pandas groupby costs more to set up than to run.)"""
-    micros = marks["timestamp"].to_numpy(dtype="datetime64[us]").view("int64").tolist()
-    runs, steps = python_values(marks["run_id"], None), python_values(marks["step_id"], None)
-    first = how == "min"
-    chosen: dict[tuple[Any, Any], int] = {}
-    for run, step, moment in zip(runs, steps, micros, strict=True):
-        if run is None or step is None or moment == _NAT:
-            continue
-        held = chosen.get((run, step))
-        if held is None or (moment < held if first else moment > held):
-            chosen[(run, step)] = moment
-    return {key: np.datetime64(moment, "us") for key, moment in chosen.items()}
+    """The first (``min``) or last (``max``) of ``marks``' times per (run id, step id); marks
+    with no time are left out (a step whose only marks have none gets no time from them)."""
+    times = marks["timestamp"].to_numpy(dtype="datetime64[us]")
+    timed = marks.loc[~np.isnat(times), ["run_id", "step_id"]].assign(timestamp=times[~np.isnat(times)])
+    grouped = timed.groupby(["run_id", "step_id"], observed=True, sort=False)["timestamp"].agg(how)
+    return dict(zip(grouped.index, grouped.to_numpy(), strict=True))

@@ -80,7 +80,8 @@ def create_app(
     :mod:`.guard`: requests from other hosts or origins are refused with 403).
     ``speed``: how many simulated seconds a managed run advances per real second.
     ``faults``: injected errors, 429s, latency and dropped connections (see :mod:`.faults`).
-    ``simulate``: run the managed-run simulator in the background (off for fuzzing).
+    ``simulate``: run the managed-run simulator in the background (off where a test wants
+    nothing written unasked).
     """
     simulator = Simulator(store, speed=speed, seed=seed)
 

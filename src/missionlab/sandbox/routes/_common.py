@@ -49,16 +49,16 @@ def ok(payload: Any, status: int = 200) -> Response:
 INLINE_REACH = 1000
 
 
-def page(result: Page) -> Response:
-    """A page of a list."""
-    return Response(result.json(), media_type="application/json")
+async def page_of(read: Callable[[int, int], Page], number: int, size: int) -> Response:
+    """Page ``number`` at ``size`` items a page, as ``read(number, size)`` gives it, read where
+    it costs least."""
 
+    def answer() -> Response:
+        return Response(read(number, size).json(), media_type="application/json")
 
-async def page_of(read: Callable[[], Page], number: int, size: int) -> Response:
-    """The page ``read()`` gives (page ``number`` at ``size`` items a page), read where it costs least."""
     if size <= SMALL_PAGE and number * size <= INLINE_REACH:
-        return page(read())
-    return await run_in_threadpool(lambda: page(read()))
+        return answer()
+    return await run_in_threadpool(answer)
 
 
 def _doc(model: type, status: int = 200, conflict: bool = False) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from uuid import UUID
 
 from fastapi import APIRouter, Response
@@ -26,13 +27,8 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
     ) -> Response:
         given = {"type": type, "step_id": step_id, "agent_id": agent_id}
         filters = {name: value for name, value in given.items() if value is not None}
-        return await page_of(
-            lambda: store.list_events(
-                filters, page_number, page_size, mission_id=str(mission_id), run_id=str(run_id)
-            ),
-            page_number,
-            page_size,
-        )
+        read = partial(store.list_events, filters, mission_id=str(mission_id), run_id=str(run_id))
+        return await page_of(read, page_number, page_size)
 
     log_doc = _doc(s.EventOut, 201, conflict=True)
     log_doc["responses"][200] = {

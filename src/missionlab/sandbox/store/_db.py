@@ -5,8 +5,8 @@ Writes go through one connection, guarded by a lock, in WAL mode; every write is
 committed before the answer is sent, so an acknowledged write survives the process
 being killed. A file database is read through a pool of read-only connections, one per
 thread reading at the time, so reads run alongside each other and alongside a write
-(WAL readers see the last commit); the rows of list pages are read one page at a time (see
-``_page``). An in-memory database has the one connection only.
+(WAL readers see the last commit); big list pages are read one at a time (see
+``_reading_pages``). An in-memory database has the one connection only.
 Rows come back as plain dicts in the API's wire format, pages of lists as JSON text.
 
 A database file carries its schema version in ``PRAGMA user_version``: opening it applies
@@ -188,7 +188,7 @@ class Database:
         self._idle_readers: list[sqlite3.Connection] = []  # a stack: the warmest cache is reused
         # Only ever held for a moment (never during a write): the generation, the readers' list.
         self._generation_lock = threading.Lock()
-        self._page_reads = threading.Lock()  # see _page
+        self._page_reads = threading.Lock()  # see _reading_pages
         self._watch: sqlite3.Connection | None = None  # its data_version moves on every commit
         self._watched_version = 0
         if self._readers is not None:
@@ -288,11 +288,8 @@ class Database:
         (``_one``, ``_all``) never wait here. The writer's own connection (inside a
         transaction, or an in-memory database) is already taken one at a time.
         """
-        if self._readers is None or self._writing_thread == threading.get_ident():
-            with self._reading() as db:
-                yield db
-            return
-        with self._page_reads if size > SMALL_PAGE else nullcontext(), self._reading() as db:
+        pooled = self._readers is not None and self._writing_thread != threading.get_ident()
+        with self._page_reads if pooled and size > SMALL_PAGE else nullcontext(), self._reading() as db:
             yield db
 
     def _new_reader(self) -> sqlite3.Connection:

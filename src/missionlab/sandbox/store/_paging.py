@@ -23,7 +23,7 @@ from ._encode import answer_json, decoded_row, row_items
 
 MAX_LISTS = 256  # lists whose totals and marks are kept, most recently used
 MAX_MARKS = 4096  # marks kept per list
-SMALL_PAGE = 100  # rows: a page this small is read without waiting its turn (see Database._page)
+SMALL_PAGE = 100  # rows: a page this small is read without waiting its turn (see Database._reading_pages)
 
 Mark = tuple[Any, int]  # (sort value, rowid) of the row at an offset
 
