@@ -135,6 +135,7 @@ class RunPanel(Snapshot, w.VBox):
 
     def _load(self) -> None:
         self.trace = load_run(self.client, self.mission_id, self.run_id)
+        self.agents.show(self.trace)  # a refresh does not read the linked agents again
         self._render()
 
     def refresh(self) -> None:
@@ -232,7 +233,6 @@ class RunPanel(Snapshot, w.VBox):
         elif added:
             self.usage = usage_totals(events_frame(added), self.usage)
         self._render_header()
-        self.agents.show(self.trace)
         self._tab_changed()
 
     def _render_header(self, now: datetime | None = None) -> None:
