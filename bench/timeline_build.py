@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 import plotly.express as px
 
+from missionlab.figures.timeline import gantt
 from missionlab.frames import events_frame, steps_frame
-from missionlab.timeline import gantt
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 

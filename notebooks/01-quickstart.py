@@ -45,7 +45,7 @@ print(run.status)
 # %%
 # NBVAL_IGNORE_OUTPUT
 import time
-from missionlab.timeline import LiveGantt
+from missionlab.figures.timeline import LiveGantt
 
 trace = missionlab.load_run(client, travel.mission_id, run.run_id)
 live = LiveGantt(trace)

@@ -13,7 +13,8 @@ from pathlib import Path
 from tempfile import mkdtemp
 
 import missionlab
-from missionlab import charts, frames
+from missionlab import frames
+from missionlab.figures import charts
 
 client = missionlab.connect()
 

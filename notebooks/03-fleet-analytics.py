@@ -12,7 +12,8 @@ import os
 import tempfile
 
 import missionlab
-from missionlab import charts, frames
+from missionlab import frames
+from missionlab.figures import charts
 
 client = missionlab.connect()
 
@@ -46,7 +47,7 @@ history.status.value_counts().sort_index()
 # %% [markdown]
 # ## Outcomes over time
 #
-# The fleet views of `missionlab.frames` and `missionlab.charts` take the history itself, with filters (`mission`, `since`, `until`), as well as frames:
+# The fleet views of `missionlab.frames` and `missionlab.figures.charts` take the history itself, with filters (`mission`, `since`, `until`), as well as frames:
 
 # %%
 weekly = frames.outcomes_over_time(fleet, freq="W", until=until)

@@ -18,7 +18,7 @@ import pytest
 import telnyx
 
 import missionlab
-from missionlab.capsule import CapsuleError, read_capsule
+from missionlab.analysis.capsule import CapsuleError, read_capsule
 from missionlab.sandbox import Sandbox
 from missionlab.sandbox.capsules import CapsuleLoadError
 from missionlab.trace import RunTrace, load_run
@@ -120,7 +120,7 @@ def test_open_gives_the_same_frames_and_every_view_works_offline(saved: Any) -> 
 
 def test_a_hosted_run_round_trips() -> None:
     hosted = hosted_trace()
-    data = json.loads(json.dumps(missionlab.capsule.capsule(hosted)))  # as written and read back
+    data = json.loads(json.dumps(missionlab.analysis.capsule.capsule(hosted)))  # as written and read back
     assert data["run"]["cost_usd"] == 0.42  # a field the client does not know, kept
     opened = missionlab.open_run(data)
     same_frames(hosted, opened)
@@ -146,7 +146,7 @@ def test_files_that_are_not_capsules_are_refused(tmp_path: Path) -> None:
 def test_sandbox_load_serves_the_same_run_to_this_client(saved: Any, tmp_path: Path) -> None:
     bad, good, bad_path, good_path = saved
     hosted_path = tmp_path / "hosted.json"
-    missionlab.capsule.save_run(hosted_trace(), hosted_path)
+    missionlab.analysis.capsule.save_run(hosted_trace(), hosted_path)
     db = tmp_path / "kept.db"
     for _ in range(2):  # loading the same capsules into a kept database again changes nothing
         with Sandbox(db=db, load=[bad_path, good_path, hosted_path]) as sandbox:

@@ -55,7 +55,7 @@ def test_missions_crud_and_lists(api: Api) -> None:
     assert page.data[0].mission_id == created.mission_id  # newest first
 
     answer = api(missions.clone_mission(created.mission_id))  # the JSON as sent: {"data": {...}}
-    clone = missionlab.models.mission_in(answer)
+    clone = missionlab.client.models.mission_in(answer)
     assert isinstance(answer, dict) and clone is not None and answer["data"]["mission_id"] == clone.mission_id
     assert clone.mission_id != created.mission_id and clone.name.endswith("(copy)")
     assert clone.metadata == {"k": [1, 2]}

@@ -9,7 +9,8 @@ from typing import Any, assert_type
 import pytest
 
 import missionlab
-from missionlab import AsyncPage, EventType, RunStatus, StepStatus, SyncPage, models
+from missionlab import AsyncPage, EventType, RunStatus, StepStatus, SyncPage
+from missionlab.client import models
 from missionlab.sandbox import Sandbox
 
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 import missionlab
-from missionlab.compare import DIVERGENCE_KINDS, compare, plan_shape
+from missionlab.analysis.compare import DIVERGENCE_KINDS, compare, plan_shape
 from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace
 

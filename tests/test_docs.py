@@ -16,14 +16,14 @@ import missionlab
 REFERENCE = Path(__file__).parents[1] / "docs" / "reference"
 # The modules whose public names (their __all__) the reference documents, besides missionlab's.
 DOCUMENTED_MODULES = (
-    "missionlab.charts",
-    "missionlab.diagnosis",
+    "missionlab.figures.charts",
+    "missionlab.analysis.diagnosis",
     "missionlab.frames",
-    "missionlab.models",
-    "missionlab.recorder",
-    "missionlab.resources",
+    "missionlab.client.models",
+    "missionlab.client.recorder",
+    "missionlab.client.resources",
     "missionlab.sandbox",
-    "missionlab.timeline",
+    "missionlab.figures.timeline",
     "missionlab.trace",
     "missionlab.types",
     "missionlab.widgets",

@@ -16,7 +16,7 @@ from missionlab import (
     NotFoundError,
     UnprocessableEntityError,
 )
-from missionlab._exceptions import status_error
+from missionlab.client.errors import status_error
 from missionlab.sandbox import Sandbox
 
 UUID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import missionlab
-from missionlab.explain import KINDS, explain
+from missionlab.analysis.explain import KINDS, explain
 from missionlab.frames import steps_frame
 from missionlab.sandbox import Sandbox
 

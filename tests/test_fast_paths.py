@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from missionlab._attempts import tool_calls
-from missionlab._columns import TIME, times
-from missionlab._drift import plan_drift
-from missionlab._jsontext import json_object, json_objects, json_text
+from missionlab.analysis._attempts import tool_calls
+from missionlab.analysis._drift import plan_drift
+from missionlab.frames._columns import TIME, times
+from missionlab.frames._jsontext import json_object, json_objects, json_text
 
 from .crafted import craft, event, step
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import missionlab
-from missionlab import _fetch_frames, frames
+from missionlab import frames
+from missionlab.frames import _fetch as _fetch_frames
 from missionlab.sandbox import Sandbox
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import plotly.graph_objects as go
 
-from missionlab.find import on_time_window, window_from_relayout
+from missionlab.analysis.find import on_time_window, window_from_relayout
 from missionlab.trace import RunTrace
 
 from .crafted import T0, at, craft, event, step

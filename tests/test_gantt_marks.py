@@ -10,8 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from missionlab._drift import critical_path, plan_drift
-from missionlab.replay import REPLAY_LINE, moments, updates_at
+from missionlab.analysis._drift import critical_path, plan_drift
+from missionlab.figures.replay import REPLAY_LINE, moments, updates_at
 
 from .crafted import at, craft, event, step
 

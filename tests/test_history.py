@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import missionlab
-from missionlab import History, HistoryFormatError, charts, frames, history
+from missionlab import History, HistoryFormatError, frames, history
 from missionlab._history._schema import SCHEMAS
+from missionlab.figures import charts
 from missionlab.frames import step_stats
 from missionlab.sandbox import Sandbox
 

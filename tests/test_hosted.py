@@ -17,11 +17,12 @@ import plotly.graph_objects as go
 import pytest
 
 import missionlab
-from missionlab import charts, frames, timeline
-from missionlab._figure import UNKNOWN_COLOR
-from missionlab._gantt import UNKNOWN_SYMBOL
-from missionlab._gantt_layout import NO_PAUSES, PAUSED_ASSUMED
-from missionlab.diagnosis import diagnose
+from missionlab import frames
+from missionlab.analysis.diagnosis import diagnose
+from missionlab.figures import charts, timeline
+from missionlab.figures._figure import UNKNOWN_COLOR
+from missionlab.figures._gantt import UNKNOWN_SYMBOL
+from missionlab.figures._gantt_layout import NO_PAUSES, PAUSED_ASSUMED
 from missionlab.trace import RunTrace
 
 from .gantt_helpers import assert_same_points

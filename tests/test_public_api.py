@@ -19,7 +19,27 @@ import missionlab
 
 ROOT = Path(__file__).parents[1]
 # The names of the public submodules that the documentation and users reach as attributes.
-PUBLIC_SUBMODULES = ("charts", "frames", "models", "recorder", "sandbox", "timeline", "types", "widgets")
+PUBLIC_SUBMODULES = (
+    "analysis",
+    "client",
+    "figures",
+    "frames",
+    "limits",
+    "sandbox",
+    "trace",
+    "types",
+    "widgets",
+)
+# Paths of earlier releases and where each module lives now (src/missionlab/_moved.py).
+OLD_PATHS = {
+    "charts": "missionlab.figures.charts",
+    "models": "missionlab.client.models",
+    "recorder": "missionlab.client.recorder",
+    "resources": "missionlab.client.resources",
+    "resources.runs": "missionlab.client.resources.runs",
+    "timeline": "missionlab.figures.timeline",
+    "explain": "missionlab.analysis.explain",
+}
 
 
 # Dunder names that are part of the public surface (every other name starting with _ is private).
@@ -75,6 +95,30 @@ def test_all_is_sorted_and_lazy_names_are_listed() -> None:
 def test_public_submodules_stay_reachable_as_attributes() -> None:
     names = in_fresh_interpreter(f"[getattr(missionlab, n).__name__ for n in {PUBLIC_SUBMODULES!r}]")
     assert names == [f"missionlab.{n}" for n in PUBLIC_SUBMODULES]
+
+
+def test_old_module_paths_give_the_module_at_its_new_path_and_warn_once() -> None:
+    # Each old path three ways (attribute, import statement, from-import), in a fresh interpreter.
+    for old, new in OLD_PATHS.items():
+        parent, _, leaf = old.rpartition(".")
+        imported = f"from missionlab.{parent or old} import {leaf if parent else '__doc__'}"
+        script = (
+            "import importlib, json, warnings\n"
+            "warnings.simplefilter('always')\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    import missionlab\n"
+            f"    import missionlab.{old} as by_statement\n"
+            f"    {imported} as x\n"
+            f"    again = importlib.import_module('missionlab.{old}')\n"
+            "print(json.dumps([by_statement.__name__, again.__name__,\n"
+            "    [str(w.message) for w in caught if w.category is FutureWarning]]))\n"
+        )
+        command = [sys.executable, "-c", script]
+        out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+        by_statement, again, warned = json.loads(out.stdout)
+        assert (by_statement, again) == (new, new)
+        head = old.partition(".")[0]
+        assert warned == [f"missionlab.{head} moved to {OLD_PATHS.get(head, new)}; import it from there"]
 
 
 def test_the_check_finds_a_leaked_helper() -> None:

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 import missionlab
-from missionlab import frames, timeline
-from missionlab._new_events import page_for
+from missionlab import frames
+from missionlab.client._new_events import page_for
+from missionlab.figures import timeline
 from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace, load_run
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import missionlab
-from missionlab import _retry
+from missionlab.client import _retry
 
 MISSION_ID = "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
 RUN = {

@@ -15,9 +15,9 @@ import pytest
 from comm.base_comm import BaseComm
 
 import missionlab
-from missionlab.find import on_time_window
+from missionlab.analysis.find import on_time_window
+from missionlab.figures.timeline import LiveGantt
 from missionlab.sandbox import Sandbox
-from missionlab.timeline import LiveGantt
 from missionlab.widgets import RunPanel
 from missionlab.widgets.event_log import MAX_SHOWN
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from missionlab.share import CSP
+from missionlab.figures.share import CSP
 from missionlab.trace import RunTrace
 
 from .crafted import craft, event, step

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pytest
 
 import missionlab
-from missionlab import charts, timeline
+from missionlab.figures import charts, timeline
 from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace, load_run
 

@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 import missionlab
-from missionlab import RunStatus, UnknownValueWarning, models
-from missionlab._display import short_text
-from missionlab._json import loads, short_json
+from missionlab import RunStatus, UnknownValueWarning
+from missionlab.client import models
+from missionlab.client._display import short_text
+from missionlab.client._json import loads, short_json
 from missionlab.sandbox import Sandbox
 
 from .conftest import unique

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import missionlab
-from missionlab.charts import compare_runs
+from missionlab.figures.charts import compare_runs
 from missionlab.sandbox import Sandbox
 
 DOCS = Path(__file__).parents[1] / "docs"

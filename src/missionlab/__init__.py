@@ -6,7 +6,7 @@ them is first used.
 """
 
 # Only the names in __all__ are public here: helpers are imported under private names, and the
-# submodules bound by the imports below are removed again at the end (``missionlab.models`` and
+# submodules bound by the imports below are removed again at the end (``missionlab.client.models`` and
 # friends still resolve, through __getattr__). tests/test_public_api.py checks vars(missionlab).
 import sys as _sys
 import typing as _typing
@@ -35,8 +35,13 @@ def _defer_httpx_cli() -> None:
 
 _defer_httpx_cli()
 
-from ._display import register_frame_converter as _register_frame_converter  # noqa: E402
-from ._exceptions import (  # noqa: E402
+from ._moved import install as _install_moved_paths  # noqa: E402
+
+_install_moved_paths()
+
+from ._version import __version__  # noqa: E402
+from .client._display import register_frame_converter as _register_frame_converter  # noqa: E402
+from .client.errors import (  # noqa: E402
     APIConnectionError,
     APIError,
     APIStatusError,
@@ -54,45 +59,44 @@ from ._exceptions import (  # noqa: E402
     UnknownValueWarning,
     UnprocessableEntityError,
 )
-from ._version import __version__  # noqa: E402
 from .types import EventType, ExecutionMode, RunStatus, StepStatus  # noqa: E402
 
 if _typing.TYPE_CHECKING:
-    from ._async_client import AsyncClient
-    from ._client import Client
     from ._connect import connect
-    from ._fetch_frames import FetchedFrames, fetch_frames
     from ._history import History, HistoryFormatError, history
     from ._open_run import open_run
-    from ._pagination import AsyncPage, SyncPage
-    from .diagnosis import diagnose
+    from .analysis.diagnosis import diagnose
+    from .client._async_client import AsyncClient
+    from .client._client import Client
+    from .client._pagination import AsyncPage, SyncPage
+    from .client.models import Event, Mission, PlanStep, Run, TelnyxAgent
+    from .client.recorder import RecorderError, RunRecorder
+    from .figures.timeline import gantt
     from .frames import to_frame
-    from .models import Event, Mission, PlanStep, Run, TelnyxAgent
-    from .recorder import RecorderError, RunRecorder
-    from .timeline import gantt
+    from .frames._fetch import FetchedFrames, fetch_frames
     from .trace import RunTrace, load_run
     from .widgets import browse
 
 
 # Names whose modules pull in dependencies (httpx, pydantic, pandas, ...), imported on first use.
 _LAZY = {
-    "AsyncClient": "missionlab._async_client",
-    "AsyncPage": "missionlab._pagination",
-    "Client": "missionlab._client",
-    "Event": "missionlab.models",
-    "Mission": "missionlab.models",
-    "PlanStep": "missionlab.models",
-    "RecorderError": "missionlab.recorder",
-    "Run": "missionlab.models",
-    "RunRecorder": "missionlab.recorder",
-    "SyncPage": "missionlab._pagination",
-    "TelnyxAgent": "missionlab.models",
+    "AsyncClient": "missionlab.client._async_client",
+    "AsyncPage": "missionlab.client._pagination",
+    "Client": "missionlab.client._client",
+    "Event": "missionlab.client.models",
+    "Mission": "missionlab.client.models",
+    "PlanStep": "missionlab.client.models",
+    "RecorderError": "missionlab.client.recorder",
+    "Run": "missionlab.client.models",
+    "RunRecorder": "missionlab.client.recorder",
+    "SyncPage": "missionlab.client._pagination",
+    "TelnyxAgent": "missionlab.client.models",
     "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
-    "diagnose": "missionlab.diagnosis",
-    "FetchedFrames": "missionlab._fetch_frames",
-    "fetch_frames": "missionlab._fetch_frames",
-    "gantt": "missionlab.timeline",
+    "diagnose": "missionlab.analysis.diagnosis",
+    "FetchedFrames": "missionlab.frames._fetch",
+    "fetch_frames": "missionlab.frames._fetch",
+    "gantt": "missionlab.figures.timeline",
     "history": "missionlab._history",
     "History": "missionlab._history",
     "HistoryFormatError": "missionlab._history",

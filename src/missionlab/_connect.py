@@ -6,7 +6,7 @@ import os
 import threading
 from typing import Any
 
-from ._client import Client
+from .client._client import Client
 
 _lock = threading.Lock()
 _demo_sandbox: Any = None

@@ -10,14 +10,14 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._exceptions import APIError
-from ._runlike import RunLike
+from .client.errors import APIError
+from .frames._runlike import RunLike
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .compare import Comparison
-    from .explain import Explanation
+    from .analysis.compare import Comparison
+    from .analysis.explain import Explanation
 
 __all__ = ["RunViews"]
 
@@ -31,13 +31,13 @@ class RunViews:
     """Methods of :class:`missionlab.RunTrace` beyond its frames and Gantt."""
 
     def explain(self: _Trace, baseline: Any = None, **kwargs: Any) -> Explanation:
-        """Why this run ended (or stands) as it does (see :func:`missionlab.explain.explain`).
+        """Why this run ended (or stands) as it does (see :func:`missionlab.analysis.explain.explain`).
 
         Without ``baseline``, the client that loaded the trace fetches the mission's recent
         succeeded runs once (kept on the trace); ``baseline=False`` compares with nothing.
         """
-        from ._baseline import BASELINE_KEY, baseline_steps
-        from .explain import explain
+        from .analysis._baseline import BASELINE_KEY, baseline_steps
+        from .analysis.explain import explain
 
         if baseline is None and self.client is not None:
             if BASELINE_KEY not in self.__dict__:
@@ -53,51 +53,52 @@ class RunViews:
 
     def compare(self: _Trace, *others: RunLike, client: Any = None, **kwargs: Any) -> Comparison:
         """This run against ``others``, or against the most similar succeeded run of its
-        mission (see :func:`missionlab.compare.compare`)."""
-        from .compare import compare
+        mission (see :func:`missionlab.analysis.compare.compare`)."""
+        from .analysis.compare import compare
 
         return compare(self, list(others) or None, client=client or self.client, **kwargs)
 
     def find(self: _Trace, text: str | None = None, **filters: Any) -> pd.DataFrame:
-        """Events matching ``text`` and ``filters`` (see :func:`missionlab.find.find`)."""
-        from .find import find
+        """Events matching ``text`` and ``filters`` (see :func:`missionlab.analysis.find.find`)."""
+        from .analysis.find import find
 
         return find(self, text, **filters)
 
     def search(self: _Trace, text: str, **filters: Any) -> pd.DataFrame:
-        """Events whose summary or payload holds ``text`` (see :func:`missionlab.find.find`)."""
-        from .find import find
+        """Events whose summary or payload holds ``text`` (see :func:`missionlab.analysis.find.find`)."""
+        from .analysis.find import find
 
         return find(self, text, **filters)
 
     def events_between(self: _Trace, start: Any, end: Any) -> pd.DataFrame:
         """Events stamped in ``[start, end]`` (datetimes, ISO strings or seconds since the start)."""
-        from .find import events_between
+        from .analysis.find import events_between
 
         return events_between(self, start, end)
 
     def rollup(self: _Trace, path: str = "payload.usage.total_tokens") -> pd.DataFrame:
-        """A payload number summed per step, per parent step and per run (see :mod:`missionlab.rollup`)."""
-        from .rollup import rollup
+        """A payload number summed per step, per parent step and per run
+        (see :mod:`missionlab.analysis.rollup`)."""
+        from .analysis.rollup import rollup
 
         return rollup(self, path)
 
     def step_table(self: _Trace, *paths: str) -> pd.DataFrame:
         """The steps with their status and times, and each roll-up path's total as a column."""
-        from .rollup import step_table
+        from .analysis.rollup import step_table
 
         return step_table(self, list(paths))
 
     def save(self: _Trace, path: str | Path) -> Path:
-        """Write this run as a capsule file (see :func:`missionlab.capsule.save_run`)."""
-        from .capsule import save_run
+        """Write this run as a capsule file (see :func:`missionlab.analysis.capsule.save_run`)."""
+        from .analysis.capsule import save_run
 
         return save_run(self, path)
 
     def to_html(self: _Trace, path: str | Path | None = None, **kwargs: Any) -> str:
         """This run as one self-contained HTML page; written to ``path`` when given
-        (see :func:`missionlab.share.run_page`)."""
-        from .share import run_page
+        (see :func:`missionlab.figures.share.run_page`)."""
+        from .figures.share import run_page
 
         page = run_page(self, **kwargs)
         if path is not None:

@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ._display import badge, html_fields
 from ._trace_views import RunViews
-from .models import Event, Mission, PlanStep, Run
+from .client._display import badge, html_fields
+from .client.models import Event, Mission, PlanStep, Run
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from ._client import Client
+    from .client._client import Client
 
 __all__ = ["RunTrace", "load_run"]
 
@@ -89,7 +89,7 @@ class RunTrace(RunViews):
         ``run_frame`` are rebuilt from the new run and plan when next read. The mission and
         linked agents are not fetched again (``load_run`` does that).
         """
-        from ._new_events import new_events
+        from .client._new_events import new_events
 
         runs = client.missions.runs
         mission_id, run_id = self.run.mission_id, self.run.run_id
@@ -116,13 +116,13 @@ class RunTrace(RunViews):
 
     def gantt(self, **kwargs: Any) -> go.Figure:
         """This run's plan as a Gantt timeline (see :func:`missionlab.gantt`)."""
-        from .timeline import gantt
+        from .figures.timeline import gantt
 
         return gantt(self, **kwargs)
 
     def diagnose(self, **kwargs: Any) -> pd.DataFrame:
         """What looks wrong with this run (see :func:`missionlab.diagnose`)."""
-        from .diagnosis import diagnose
+        from .analysis.diagnosis import diagnose
 
         return diagnose(self, **kwargs)
 
@@ -146,13 +146,13 @@ class RunTrace(RunViews):
     def _ipython_display_(self) -> None:
         from IPython.display import HTML, display
 
-        from .share import explanation_html
+        from .figures.share import explanation_html
 
         display(HTML(self._card_html() + explanation_html(self)))
         display(self.gantt())
 
     def _repr_html_(self) -> str:
-        from .share import run_fragment
+        from .figures.share import run_fragment
 
         return run_fragment(self)  # plotly.js inlined: no CDN, works offline
 

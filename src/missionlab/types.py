@@ -64,6 +64,6 @@ TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunSta
 FINISHED_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED})
 
 # A run capsule (one JSON file: a run with its mission, plan, events and agents, each as the
-# API's wire JSON), written by missionlab.capsule and re-hosted by the sandbox.
+# API's wire JSON), written by missionlab.analysis.capsule and re-hosted by the sandbox.
 CAPSULE_FORMAT = "missionlab-run-capsule"
 CAPSULE_VERSION = 1

@@ -32,7 +32,7 @@ from ._schema import JSON_COLUMNS, SCHEMAS
 from ._sync import Syncer
 
 if TYPE_CHECKING:
-    from .._client import Client
+    from ..client._client import Client
 
 __all__ = ["History", "HistoryFormatError", "SyncReport", "history"]
 

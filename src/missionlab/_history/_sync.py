@@ -36,7 +36,7 @@ from ._dataset import MARKS, Dataset, HistoryFormatError
 from ._schema import day_of, to_table
 
 if TYPE_CHECKING:
-    from .._client import Client
+    from ..client._client import Client
 
 PLAN_BATCH = 500
 EVENT_BATCH_PAGES = 25

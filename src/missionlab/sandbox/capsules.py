@@ -1,6 +1,6 @@
 """Run capsules loaded into the sandbox's store, so that it serves them under their own ids.
 
-``load_capsules(store, paths)`` reads each capsule (see :mod:`missionlab.capsule` for the
+``load_capsules(store, paths)`` reads each capsule (see :mod:`missionlab.analysis.capsule` for the
 format; plain JSON here, the sandbox does not use the client's models) and inserts its
 mission (once, when several capsules share it, with its tools, knowledge bases and MCP
 servers), run, plan steps, events and linked agents. Loaded runs are not simulated: they

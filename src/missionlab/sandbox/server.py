@@ -12,8 +12,8 @@ from typing import Any
 
 import uvicorn
 
-from .._async_client import AsyncClient
-from .._client import Client
+from ..client._async_client import AsyncClient
+from ..client._client import Client
 from .app import API_PREFIX, create_app
 from .faults import Faults
 from .store import Store

@@ -13,8 +13,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._display import STATUS_COLORS
-from .._exceptions import APIConnectionError, APIStatusError, InvalidArgumentError, MissionlabError
+from ..client._display import STATUS_COLORS
+from ..client.errors import APIConnectionError, APIStatusError, InvalidArgumentError, MissionlabError
 
 log = logging.getLogger("missionlab.widgets")
 

@@ -121,7 +121,7 @@ def compare_code(mission_id: str, run_id: str, other_run_id: str) -> str:
     if _trace_has("compare"):
         return _load(mission_id, run_id) + other + "trace.compare(other).figure()\n"
     return (
-        _load(mission_id, run_id, "from missionlab.charts import compare_runs\n")
+        _load(mission_id, run_id, "from missionlab.figures.charts import compare_runs\n")
         + other
         + "compare_runs([trace, other])\n"
     )

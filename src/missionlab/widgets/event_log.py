@@ -14,10 +14,10 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from .._display import short_text
-from .._evidence import moment
-from .._json import short_json
-from ..models import Event
+from ..analysis._evidence import moment
+from ..client._display import short_text
+from ..client._json import short_json
+from ..client.models import Event
 from ..trace import RunTrace
 from ._common import Notice, dropdown, reporting, row
 from .code import RUN_EVENTS, events_code

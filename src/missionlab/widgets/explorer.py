@@ -8,9 +8,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._client import Client
-from ..counts import run_counts
-from ..models import Mission, Run
+from ..client._client import Client
+from ..client.counts import run_counts
+from ..client.models import Mission, Run
 from ._style import ROOT, stylesheet
 from .forms import StartRunForm
 from .missions import MissionsPanel

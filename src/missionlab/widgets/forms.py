@@ -7,8 +7,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._client import Client
-from ..models import Mission, Run
+from ..client._client import Client
+from ..client.models import Mission, Run
 from ..types import ExecutionMode
 from ._common import JsonField, Notice, button, dropdown, reporting, row
 

@@ -10,10 +10,10 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from .._client import Client
-from .._display import html_fields
-from ..counts import RunCount, run_counts
-from ..models import Mission, mission_in
+from ..client._client import Client
+from ..client._display import html_fields
+from ..client.counts import RunCount, run_counts
+from ..client.models import Mission, mission_in
 from ._common import Notice, button, reporting, row
 from ._style import ROOT, stylesheet
 from .code import CodeView, missions_code

@@ -11,10 +11,10 @@ import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
 
-from .._display import html_table
-from .._runlike import RunLike
-from ..replay import REPLAY_LINE, moments, replay_line, updates_at
-from ..timeline import gantt
+from ..client._display import html_table
+from ..figures.replay import REPLAY_LINE, moments, replay_line, updates_at
+from ..figures.timeline import gantt
+from ..frames._runlike import RunLike
 
 __all__ = ["Replay"]
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._client import Client
-from .._display import badge, html_fields
+from ..client._client import Client
+from ..client._display import badge, html_fields
+from ..client.models import Event, Run
 from ..frames import events_frame
-from ..models import Event, Run
 from ..trace import RunTrace, load_run
 from ._common import Notice, Refresher, button, reporting, row
 from ._style import ROOT, stylesheet

@@ -14,9 +14,9 @@ import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
 
-from .._client import Client
-from ..charts import compare_runs
-from ..rollup import payload_numbers
+from ..analysis.rollup import payload_numbers
+from ..client._client import Client
+from ..figures.charts import compare_runs
 from ..trace import RunTrace, load_run
 from ._common import Notice, button, dropdown, reporting, row
 from .code import agents_code, compare_code, diagnosis_code, steps_code
@@ -129,7 +129,7 @@ def explanation_html(trace: RunTrace) -> str:
 
 def comparison_figure(trace: RunTrace, other: RunTrace) -> go.Figure:
     """The two runs aligned: ``trace.compare(other).figure()`` where the trace has it, else
-    :func:`missionlab.charts.compare_runs`."""
+    :func:`missionlab.figures.charts.compare_runs`."""
     compare = getattr(trace, "compare", None)
     if compare is not None:
         figure: go.Figure = compare(other).figure()

@@ -11,9 +11,9 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from .._client import Client
-from .._display import short_text
-from ..models import Run
+from ..client._client import Client
+from ..client._display import short_text
+from ..client.models import Run
 from ..types import ACTIVE_RUN_STATUSES, RunStatus
 from ._common import Notice, Refresher, button, dropdown, reporting, row
 from ._style import ROOT, stylesheet

@@ -12,7 +12,7 @@ import ipywidgets as w
 import pandas as pd
 from itables.widget import ITable
 
-from .._display import html_table
+from ..client._display import html_table
 
 # itables' default style ("width:auto;margin:auto") is what makes a table a narrow column in Lab.
 FULL_WIDTH = "table-layout:auto;width:100%;margin:0;caption-side:bottom"

@@ -1,0 +1,119 @@
+"""A mission's history for comparisons: the steps of its earlier runs, from wherever they are.
+
+``baseline`` may be a steps frame of earlier runs, a client (the mission's recent succeeded
+runs are fetched, with their plans), or anything with a ``steps(mission=..., since=...)``
+method returning a steps frame (a :class:`missionlab.History`, duck-typed). The current run's
+own steps are always left out.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pandas as pd
+
+from ..client.errors import NotFoundError
+from ..frames import steps_frame
+from ..frames._runlike import RunLike, field
+from ..types import RunStatus, StepStatus
+
+__all__ = ["BASELINE_KEY", "BASELINE_RUNS", "baseline_steps", "recent_runs", "step_baseline"]
+
+BASELINE_KEY = "_missionlab_baseline_steps"  # where a trace keeps the baseline fetched for it
+BASELINE_RUNS = 20  # succeeded runs fetched for a baseline
+MIN_SAMPLES = 3  # earlier runs a step needs before its median means something
+PAGE, MAX_PAGES = 100, 20  # runs listed at a time, and at most this many pages
+
+
+def recent_runs(client: Any, mission_id: str, *, exclude: str, limit: int, near: Any = None) -> list[Any]:
+    """The mission's succeeded runs (models), nearest to ``near`` first (newest first without
+    it). Pages (newest first) are read until ``limit`` runs older than ``near`` are in hand."""
+    first = client.missions.runs.list(mission_id, status=RunStatus.SUCCEEDED, page_size=PAGE)
+    moment = None if near is None else pd.Timestamp(near)
+    runs: list[Any] = []
+    for number, page in enumerate(first.iter_pages()):
+        runs.extend(run for run in page.data if run.run_id != exclude)
+        older = len(runs) if moment is None else sum(pd.Timestamp(r.started_at) <= moment for r in runs)
+        if older >= limit or number + 1 >= MAX_PAGES:
+            break
+    if moment is not None:
+        runs.sort(key=lambda run: abs(pd.Timestamp(run.started_at) - moment))
+    return runs[:limit]
+
+
+def _plans(client: Any, runs: list[Any]) -> pd.DataFrame:
+    """The plans of ``runs`` as one steps frame; step times missing from a plan are read from
+    that run's step events."""
+    api = client.missions.runs
+
+    def one(run: Any) -> tuple[list[Any], list[Any]]:
+        try:
+            steps = list(api.plan.retrieve(run.run_id, mission_id=run.mission_id).data)
+        except NotFoundError:  # a run listed but its plan gone (or never made): no sample
+            return [], []
+        if steps and all(step.started_at is None for step in steps):
+            events = api.events.list(run.run_id, mission_id=run.mission_id, page_size=1000).fetch_all()
+            return steps, list(events)
+        return steps, []
+
+    with ThreadPoolExecutor(8, "missionlab-baseline") as pool:
+        fetched = list(pool.map(one, runs))
+    steps = [step for plan, _ in fetched for step in plan]
+    events = [event for _, plan_events in fetched for event in plan_events]
+    return steps_frame(steps, events=events or None)
+
+
+def baseline_steps(trace: RunLike, baseline: Any, *, limit: int = BASELINE_RUNS) -> pd.DataFrame | None:
+    """The steps of the runs ``baseline`` stands for (see the module's docstring), without
+    ``trace``'s own run; None when there is no baseline."""
+    if baseline is None or baseline is False:
+        return None
+    run_id = str(field(trace.run, "run_id"))
+    mission_id = field(trace.run, "mission_id")
+    held = getattr(baseline, "steps", None)
+    if isinstance(baseline, pd.DataFrame):
+        frame = baseline
+    elif isinstance(held, pd.DataFrame):  # fetch_frames(client, steps=True)
+        frame = held
+    elif callable(held):
+        frame = baseline.steps(mission=mission_id)
+    elif hasattr(baseline, "missions"):
+        runs = recent_runs(
+            baseline, mission_id, exclude=run_id, limit=limit, near=field(trace.run, "started_at")
+        )
+        frame = _plans(baseline, runs)
+    else:
+        raise TypeError(
+            "baseline must be a steps frame, a client, or an object with a steps(mission=...) method "
+            f"(a missionlab History), not {type(baseline).__name__}"
+        )
+    if "run_id" in frame:
+        frame = frame[frame["run_id"] != run_id]
+    return frame
+
+
+def step_baseline(steps: pd.DataFrame | None) -> pd.DataFrame:
+    """Per step id: ``median_s``, ``p95_s`` and ``runs`` over the completed steps of ``steps``
+    (steps of at least :data:`MIN_SAMPLES` runs only). ``steps`` may also be per-step
+    statistics already (``step_id``, ``median_s``, ``p95_s``, ``finished`` or ``runs``)."""
+    columns = ["median_s", "p95_s", "runs"]
+    if steps is None or steps.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="step_id"))
+    if "median_s" in steps:  # already statistics (frames.step_stats, History.step_stats)
+        stats = steps.assign(runs=steps.get("finished", steps.get("runs"))).set_index(
+            steps["step_id"].astype(str)
+        )[columns]
+        stats.index.name = "step_id"
+        return stats[stats["runs"] >= MIN_SAMPLES]
+    done = steps[
+        (steps["status"] == StepStatus.COMPLETED)
+        & steps["duration_s"].notna()
+        & ~steps["is_running"].astype(bool)
+    ]
+    grouped = done.groupby(done["step_id"].astype(str), sort=False)["duration_s"]
+    stats = pd.DataFrame(
+        {"median_s": grouped.median(), "p95_s": grouped.quantile(0.95), "runs": grouped.size()}
+    )
+    stats.index.name = "step_id"
+    return stats[stats["runs"] >= MIN_SAMPLES]

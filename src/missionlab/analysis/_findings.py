@@ -1,0 +1,344 @@
+"""The findings of :func:`missionlab.analysis.explain.explain`, one function per kind.
+
+Each function looks at a :class:`RunView` and yields ``(kind, priority, severity, text,
+evidence)``; :mod:`missionlab.analysis.explain` ranks them by priority (then time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+from ..frames._runlike import RunLike, field
+from ..types import ACTIVE_RUN_STATUSES, EventType, RunStatus, StepStatus
+from ._attempts import tool_calls
+from ._evidence import Evidence, clock, moment, seconds_text, step_name, utc
+
+Raw = tuple[str, float, str, str, Evidence]  # kind, priority, severity, text, evidence
+
+CHAIN_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR, EventType.STEP_FAILED]
+CHAIN_LENGTH = 6  # events of an error chain told
+LOOP_CALLS = 3  # calls of one tool in one step that make a retry loop
+MIN_EXTRA_S = 5.0  # a slow step is also this many seconds over its median
+MIN_GAP_S = 60.0  # the shortest silence told, whatever the run's usual pace
+GAP_FACTOR = 10.0  # ... and at least this many times the run's median time between events
+MAX_GAPS = 2
+
+
+class RunView:
+    """A run's steps and events (time-ordered), its status, start, end and "now"."""
+
+    def __init__(self, trace: RunLike, now: pd.Timestamp) -> None:
+        self.run = trace.run
+        self.status = str(field(trace.run, "status"))
+        self.steps = trace.steps_frame
+        self.events = trace.events_frame.sort_values("timestamp", kind="stable")
+        self.now = now
+        starts = [utc(field(trace.run, "started_at")), self.steps["started_at"].min()]
+        if len(self.events):
+            starts.append(self.events["timestamp"].iat[0])
+        self.start = min((s for s in starts if s is not None and not pd.isna(s)), default=now)
+        self.end = utc(field(trace.run, "finished_at")) or now
+        self.parent = dict(zip(self.steps["step_id"], self.steps["parent_step_id"], strict=True))
+
+    def name(self, step_id: Any) -> str:
+        return step_name(self.steps, step_id)
+
+    def ancestors(self, step_id: Any) -> list[Any]:
+        chain, seen = [], {step_id}
+        parent = self.parent.get(step_id)
+        while isinstance(parent, str) and parent not in seen:
+            chain.append(parent)
+            seen.add(parent)
+            parent = self.parent.get(parent)
+        return chain
+
+    def subtree(self, step_id: Any) -> set[Any]:
+        return {s for s in self.steps["step_id"] if s == step_id or step_id in self.ancestors(s)}
+
+    def step(self, step_id: Any) -> pd.Series:
+        return self.steps.loc[self.steps["step_id"] == step_id].iloc[0]
+
+    def ids(self, events: pd.DataFrame) -> tuple[str, ...]:
+        return tuple(str(e) for e in events["event_id"])
+
+
+def failure_origin(view: RunView) -> Any:
+    """The failed step the failure started in: a failed step with no failed descendant,
+    the earliest to end."""
+    failed = view.steps[view.steps["status"] == StepStatus.FAILED]
+    if failed.empty:
+        return None
+    failed_ids = set(failed["step_id"])
+    leaves = failed[[not (view.subtree(s) - {s}) & failed_ids for s in failed["step_id"]]]
+    leaves = leaves if len(leaves) else failed
+    return leaves.sort_values("completed_at", na_position="last")["step_id"].iat[0]
+
+
+def _short(text: Any, limit: int = 90) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failure(view: RunView) -> Iterator[Raw]:
+    """The failed step (and the parents that failed with it), or a run that failed or was
+    cancelled without a failed step."""
+    origin = failure_origin(view)
+    if origin is None:
+        if view.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+            yield _run_end(view)
+        return
+    step = view.step(origin)
+    mine = view.events[view.events["step_id"].isin(view.subtree(origin))]
+    errors = mine[mine["type"].isin([EventType.ERROR, EventType.STEP_FAILED])]
+    messages = mine.loc[mine["type"] == EventType.ERROR, "summary"]
+    message = messages.iat[-1] if len(messages) else field(view.run, "error")
+    text = f"Step {view.name(origin)} failed"
+    if not pd.isna(step["completed_at"]):
+        text += f" at {clock(step['completed_at'])}"
+    if not pd.isna(step["duration_s"]):
+        text += f" after {seconds_text(step['duration_s'])}"
+    text += f": {_short(message)}" if message else " (no error message was recorded)"
+    failed = set(view.steps.loc[view.steps["status"] == StepStatus.FAILED, "step_id"])
+    parents = [p for p in view.ancestors(origin) if p in failed]
+    if parents:
+        text += "; with it, " + ", ".join(view.name(p) for p in parents) + " failed"
+    evidence = Evidence(
+        steps=(str(origin), *map(str, parents)),
+        events=view.ids(errors),
+        start=utc(step["started_at"]),
+        end=utc(step["completed_at"]),
+        values={"duration_s": step["duration_s"]},
+    )
+    yield ("failed_step", 95, "error", text + ".", evidence)
+
+
+def _run_end(view: RunView) -> Raw:
+    changes = view.events[view.events["type"] == EventType.STATUS_CHANGE]
+    final = changes[changes["payload"].fillna("").str.contains(f'"to":"{view.status}"', regex=False)]
+    open_steps = view.steps[view.steps["status"] == StepStatus.IN_PROGRESS]
+    during = f" during {view.name(open_steps['step_id'].iat[-1])}" if len(open_steps) else ""
+    end = utc(field(view.run, "finished_at"))
+    when = f" at {clock(end)}" if end is not None else ""
+    if view.status == RunStatus.CANCELLED:
+        return (
+            "cancelled",
+            90,
+            "warning",
+            f"The run was cancelled{when}{during}.",
+            _end_evidence(final, end),
+        )
+    error = field(view.run, "error")
+    reason = f": {_short(error)}" if error else " without an error message"
+    text = f"The run failed{when}{during}{reason}, although no step failed."
+    return ("run_failed", 95, "error", text, _end_evidence(final, end))
+
+
+def _end_evidence(events: pd.DataFrame, end: pd.Timestamp | None) -> Evidence:
+    return Evidence(events=tuple(map(str, events["event_id"])), start=end)
+
+
+def error_chain(view: RunView) -> Iterator[Raw]:
+    """The tool calls, results and errors that led to the failed step's end."""
+    origin = failure_origin(view)
+    if origin is None:
+        return
+    inside = view.events["step_id"].isin(view.subtree(origin))
+    mine = view.events[inside & view.events["type"].isin(CHAIN_TYPES)]
+    if not (mine["type"] != EventType.STEP_FAILED).any():
+        return
+    chain = mine.tail(CHAIN_LENGTH)
+    links = [
+        f"{clock(t)} {kind}: {_short(summary, 60)}"
+        for t, kind, summary in zip(
+            chain["timestamp"], chain["type"].astype(str), chain["summary"], strict=True
+        )
+    ]
+    text = f"What led to it in {view.name(origin)}: " + " → ".join(links)
+    calls = tool_calls(view.events)
+    failed = calls[calls["step_id"].isin(view.subtree(origin)) & calls["failed"]]
+    if len(failed):
+        told = [
+            f"{tool} ({outcome})" for tool, outcome in zip(failed["tool"], failed["outcome"], strict=True)
+        ]
+        text += f"; {len(failed)} tool call(s) failed on the way: " + ", ".join(told[:3])
+    evidence = Evidence(
+        steps=(str(origin),),
+        events=view.ids(chain),
+        start=utc(chain["timestamp"].iat[0]),
+        end=utc(chain["timestamp"].iat[-1]),
+        values={"failed_calls": len(failed)},
+    )
+    yield ("error_chain", 85, "error", text + ".", evidence)
+
+
+def skipped(view: RunView) -> Iterator[Raw]:
+    """Steps skipped, and what they were skipped because of."""
+    rows = view.steps[view.steps["status"] == StepStatus.SKIPPED]
+    if rows.empty:
+        return
+    names = ", ".join(view.name(s) for s in rows["step_id"].head(5)) + (", …" if len(rows) > 5 else "")
+    origin = failure_origin(view)
+    if origin is not None:
+        cause = f" after {view.name(origin)} failed"
+    elif view.status == RunStatus.CANCELLED:
+        cause = " when the run was cancelled"
+    else:
+        cause = ""
+    count = f"{len(rows)} step{'s were' if len(rows) > 1 else ' was'}"
+    evidence = Evidence(
+        steps=tuple(map(str, rows["step_id"])),
+        start=utc(rows["completed_at"].min()),
+        values={"skipped": len(rows)},
+    )
+    yield ("skipped", 70, "warning", f"{count} skipped{cause}: {names}.", evidence)
+
+
+def slow_steps(view: RunView, stats: pd.DataFrame, factor: float) -> Iterator[Raw]:
+    """Steps that took (or are taking) ``factor`` times their median in earlier runs, or more;
+    a parent is left out when one of its descendants is slow already."""
+    if stats.empty:
+        return
+    steps = view.steps[view.steps["duration_s"].notna() & view.steps["step_id"].isin(stats.index)]
+    median = stats["median_s"].reindex(steps["step_id"]).to_numpy()
+    ratio = steps["duration_s"].to_numpy() / median
+    slow = steps[(ratio >= factor) & (steps["duration_s"].to_numpy() - median >= MIN_EXTRA_S)]
+    slow_ids = set(slow["step_id"])
+    for _, step in slow.iterrows():
+        step_id = step["step_id"]
+        if (view.subtree(step_id) - {step_id}) & slow_ids:
+            continue
+        row = stats.loc[step_id]
+        times = float(step["duration_s"]) / float(row["median_s"])
+        verb = "has been running for" if step["is_running"] else "took"
+        text = (
+            f"Step {view.name(step_id)} {verb} {seconds_text(step['duration_s'])}, {times:.1f}x its "
+            f"median of {seconds_text(row['median_s'])} in {int(row['runs'])} earlier runs"
+        )
+        marks = view.events[
+            (view.events["step_id"] == step_id)
+            & view.events["type"].isin(
+                [EventType.STEP_STARTED, EventType.STEP_COMPLETED, EventType.STEP_FAILED]
+            )
+        ]
+        evidence = Evidence(
+            steps=(str(step_id),),
+            events=view.ids(marks),
+            start=utc(step["started_at"]),
+            end=utc(step["completed_at"]),
+            values={
+                "duration_s": float(step["duration_s"]),
+                "median_s": float(row["median_s"]),
+                "p95_s": float(row["p95_s"]),
+                "ratio": round(times, 2),
+                "runs": int(row["runs"]),
+            },
+        )
+        yield ("slow_step", 60 + min(times, 20), "warning", text + ".", evidence)
+
+
+def retry_loops(view: RunView) -> Iterator[Raw]:
+    """The same tool called :data:`LOOP_CALLS` times or more inside one step."""
+    calls = tool_calls(view.events)
+    for (step_id, tool), group in calls.groupby(["step_id", "tool"], sort=False, dropna=False):
+        if len(group) < LOOP_CALLS:
+            continue
+        failed = group[group["failed"]]
+        first, last = moment(group["called_at"].iat[0]), moment(group["called_at"].iat[-1])
+        span = (last - first).total_seconds()
+        text = f"{view.name(step_id)} called {tool} {len(group)} times in {seconds_text(span)}"
+        if len(failed):
+            outcomes = sorted(set(failed["outcome"]))
+            text += f"; {len(failed)} of the calls failed ({', '.join(_short(o, 40) for o in outcomes[:3])})"
+        evidence = Evidence(
+            steps=() if not isinstance(step_id, str) else (step_id,),
+            events=tuple(map(str, group["call_id"])),
+            start=first,
+            end=last,
+            values={"calls": len(group), "failed": len(failed), "tool": tool},
+        )
+        yield ("retry_loop", 50, "warning", text + ".", evidence)
+
+
+def silent_gaps(view: RunView, gap: timedelta | None) -> Iterator[Raw]:
+    """The longest stretches without any event while the run was active and not paused
+    (the tail of an active run is :func:`stuck_open`'s)."""
+    from ..figures.timeline import paused_intervals
+
+    times = view.events["timestamp"]
+    times = times[(times >= view.start) & (times <= view.end)]
+    if len(times) < 2:
+        return
+    edges = pd.concat([pd.Series([view.start]), times, pd.Series([view.end])], ignore_index=True)
+    if view.status in ACTIVE_RUN_STATUSES:
+        edges = edges.iloc[:-1]
+    ids = [None, *view.events.loc[times.index, "event_id"], None]
+    lengths = edges.diff().dt.total_seconds().iloc[1:]
+    usual = float(lengths[lengths > 0].median()) if (lengths > 0).any() else 0.0
+    threshold = gap.total_seconds() if gap is not None else max(MIN_GAP_S, GAP_FACTOR * usual)
+    pauses = paused_intervals(view.events, view.end)
+    found: list[tuple[float, pd.Timestamp, pd.Timestamp, Any, Any]] = []
+    for index, length in lengths.items():
+        begin, finish = moment(edges.iat[int(index) - 1]), moment(edges.iat[int(index)])
+        paused = sum(max(0.0, (min(finish, b) - max(begin, a)).total_seconds()) for a, b in pauses)
+        if length - paused > threshold:
+            found.append((float(length) - paused, begin, finish, ids[int(index) - 1], ids[int(index)]))
+    for quiet, begin, finish, before, after in sorted(found, key=lambda f: -f[0])[:MAX_GAPS]:
+        during = _open_between(view, begin, finish)
+        where = f" during {view.name(during)}" if during is not None else ""
+        text = f"Nothing was heard for {seconds_text(quiet)}{where} (from {clock(begin)} to {clock(finish)})"
+        evidence = Evidence(
+            steps=() if during is None else (str(during),),
+            events=tuple(str(e) for e in (before, after) if e is not None),
+            start=begin,
+            end=finish,
+            values={"silence_s": quiet, "threshold_s": threshold},
+        )
+        yield ("silent_gap", 40, "warning", text + ".", evidence)
+
+
+def _open_between(view: RunView, begin: pd.Timestamp, finish: pd.Timestamp) -> Any:
+    """The deepest step that was running through the whole of ``[begin, finish]``."""
+    ends = view.steps["completed_at"].fillna(view.now)
+    open_ = view.steps[(view.steps["started_at"] <= begin) & (ends >= finish)]
+    return None if open_.empty else open_.sort_values("depth")["step_id"].iat[-1]
+
+
+def stuck_open(view: RunView, silence: timedelta) -> Iterator[Raw]:
+    """A run still pending, running or paused although nothing has been heard for ``silence``."""
+    if view.status not in ACTIVE_RUN_STATUSES:
+        return
+    heard = [utc(field(view.run, "updated_at")), view.start]
+    if len(view.events):
+        heard.append(view.events["timestamp"].iat[-1])
+    last = max(h for h in heard if h is not None)
+    quiet = (view.now - last).total_seconds()
+    if quiet <= silence.total_seconds():
+        return
+    open_steps = view.steps[view.steps["status"] == StepStatus.IN_PROGRESS]
+    done = len(view.steps) and bool(view.steps["status"].isin(["completed", "skipped", "failed"]).all())
+    text = (
+        f"The run is still {view.status} but nothing has been heard for {seconds_text(quiet)} "
+        f"(last sign of life {last:%Y-%m-%d %H:%M:%S} UTC)"
+    )
+    if done:
+        text += (
+            f", although all {len(view.steps)} steps are finished: it was never marked succeeded or failed"
+        )
+    elif len(open_steps):
+        text += f"; {view.name(open_steps['step_id'].iat[-1])} is still in progress"
+    if view.status == RunStatus.RUNNING:
+        text += ": the agent may have gone away"
+    last_event = view.events.tail(1)
+    evidence = Evidence(
+        steps=tuple(map(str, open_steps["step_id"])),
+        events=view.ids(last_event),
+        start=last,
+        end=view.now,
+        values={"silence_s": quiet},
+    )
+    severity = "error" if view.status == RunStatus.RUNNING else "warning"
+    yield ("stuck_open", 100 if severity == "error" else 45, severity, text + ".", evidence)

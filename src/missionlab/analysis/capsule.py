@@ -1,0 +1,120 @@
+"""Run capsules: one run in one versioned JSON file, to share, archive, open offline or re-host.
+
+A capsule holds the run, its mission, its plan, its events and its linked agents, each as
+the API's wire JSON, so that capsules of the hosted API and of the sandbox are the same::
+
+    {"format": "missionlab-run-capsule", "version": 1, "saved_at": "...",
+     "source": {"base_url": "https://api.telnyx.com/v2", "missionlab": "0.1.0"},
+     "mission": {...}, "run": {...}, "plan": [...], "events": [...], "agents": [...]}
+
+``trace.save("run.json")`` writes one (never the API key: ``source`` names the server only);
+``missionlab.open_run("run.json")`` gives back a :class:`~missionlab.RunTrace` that every view accepts,
+with no network; ``missionlab sandbox serve --load run.json`` serves it again under the same
+ids, to this client and to the official SDK alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..client.models import Event, Mission, PlanStep, Run, TelnyxAgent
+from ..frames._runlike import RunLike
+from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
+
+__all__ = [
+    "CAPSULE_FORMAT",
+    "CAPSULE_VERSION",
+    "CapsuleError",
+    "capsule",
+    "read_capsule",
+    "save_run",
+    "trace_parts",
+]
+
+
+class CapsuleError(ValueError):
+    """A file that is not a run capsule this missionlab can read."""
+
+
+def _wire(item: Any) -> Any:
+    """An API object as wire JSON (models dumped with their extra fields; dicts as they are)."""
+    if item is None:
+        return None
+    dump = getattr(item, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_none=True)
+    return item
+
+
+def _base_url(client: Any) -> str | None:
+    url = getattr(client, "base_url", None)
+    return None if url is None else str(url)
+
+
+def capsule(trace: RunLike, *, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``trace`` as a capsule dict (see the module's docstring)."""
+    from .._version import __version__
+
+    if not hasattr(trace, "steps") or not hasattr(trace, "events"):
+        raise TypeError("capsule() needs a RunTrace (its plan steps and events as objects)")
+    origin = {"base_url": _base_url(getattr(trace, "client", None)), "missionlab": __version__}
+    return {
+        "format": CAPSULE_FORMAT,
+        "version": CAPSULE_VERSION,
+        "saved_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "source": {**origin, **(source or {})},
+        "mission": _wire(trace.mission),
+        "run": _wire(trace.run),
+        "plan": [_wire(step) for step in getattr(trace, "steps")],  # noqa: B009
+        "events": [_wire(event) for event in getattr(trace, "events")],  # noqa: B009
+        "agents": [_wire(agent) for agent in getattr(trace, "agents", [])],
+    }
+
+
+def save_run(trace: RunLike, path: str | Path, *, source: dict[str, Any] | None = None) -> Path:
+    """Write ``trace`` as a capsule file at ``path``; returns the path."""
+    target = Path(path)
+    target.write_bytes(orjson.dumps(capsule(trace, source=source), option=orjson.OPT_INDENT_2))
+    return target
+
+
+def read_capsule(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
+    """A capsule's dict, from a path, JSON bytes or a dict, checked for its format and version."""
+    if isinstance(source, dict):
+        data = source
+    else:
+        raw = source if isinstance(source, bytes) else Path(source).read_bytes()
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise CapsuleError(f"not a run capsule (not JSON): {error}") from None
+    if not isinstance(data, dict) or data.get("format") != CAPSULE_FORMAT:
+        raise CapsuleError(f"not a run capsule: its format is not {CAPSULE_FORMAT!r}")
+    version = data.get("version")
+    if not isinstance(version, int) or version > CAPSULE_VERSION:
+        raise CapsuleError(
+            f"run capsule version {version!r}: this missionlab reads versions up to {CAPSULE_VERSION}, "
+            "upgrade missionlab"
+        )
+    if not isinstance(data.get("run"), dict):
+        raise CapsuleError("run capsule without a run")
+    return data
+
+
+def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
+    """A capsule's run, plan, events, mission and agents as models, and its ``source``:
+    the arguments of a :class:`~missionlab.RunTrace` (see :func:`missionlab.open_run`)."""
+    data = read_capsule(source)
+    mission = data.get("mission")
+    return {
+        "run": Run.model_validate(data["run"]),
+        "steps": [PlanStep.model_validate(step) for step in data.get("plan") or []],
+        "events": [Event.model_validate(event) for event in data.get("events") or []],
+        "mission": Mission.model_validate(mission) if isinstance(mission, dict) else None,
+        "agents": [TelnyxAgent.model_validate(agent) for agent in data.get("agents") or []],
+        "source": dict(data.get("source") or {}),
+    }

@@ -1,0 +1,231 @@
+"""Explain a run: a few ranked sentences saying what happened, each with its evidence.
+
+``explain(trace)`` tells, most important first:
+
+- ``stuck_open``: a run still pending/running/paused that nothing has been heard from;
+- ``failed_step`` (or ``run_failed``, ``cancelled``): the step the failure started in, its
+  error, and the parents that failed with it;
+- ``error_chain``: the tool calls, results and errors that led there;
+- ``skipped``: the steps skipped because of it;
+- ``slow_step``: steps that took far longer than in this mission's earlier runs (with a
+  ``baseline``: "Step 'Search flights' took 160 s, 4.2x its median of 38 s");
+- ``retry_loop``: the same tool called again and again inside one step;
+- ``silent_gap``: long stretches without any event while the run was active;
+- ``inconsistency``: what :func:`missionlab.diagnose` finds wrong (its errors and warnings).
+
+Each finding has a ``kind``, a ``rank`` (1 first), a ``severity``, a ``text`` and its
+``evidence`` (steps, event ids, start/end times and numbers). The explanation prints as
+numbered sentences, renders as escaped HTML, and converts to a frame (``to_frame()``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ..frames._columns import TEXT
+from ..frames._runlike import RunLike, field
+from ..types import ACTIVE_RUN_STATUSES
+from . import _findings as f
+from ._baseline import baseline_steps, step_baseline
+from ._evidence import Evidence, seconds_text
+
+__all__ = ["KINDS", "Explanation", "Finding", "explain"]
+
+KINDS = (
+    "stuck_open",
+    "failed_step",
+    "run_failed",
+    "cancelled",
+    "error_chain",
+    "skipped",
+    "slow_step",
+    "retry_loop",
+    "silent_gap",
+    "inconsistency",
+)
+# diagnose() checks that a finding above already tells, or that only inform.
+_TOLD = frozenset(
+    {
+        "silent_step",
+        "run_open_after_all_steps",
+        "out_of_sequence",
+        "no_result_summary",
+        "times_from_events",
+        "unknown_status",
+        "unknown_event_type",
+    }
+)
+FRAME_COLUMNS = ["rank", "kind", "severity", "step_id", "text", "steps", "events", "start", "end"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One ranked sentence about a run, with what it rests on."""
+
+    kind: str
+    rank: int
+    severity: str
+    text: str
+    evidence: Evidence
+
+    @property
+    def step_id(self) -> str | None:
+        return self.evidence.step_id
+
+
+class Explanation:
+    """A run's findings, most important first (``rank`` 1), after a one-line ``headline``."""
+
+    def __init__(self, headline: str, findings: list[Finding], baseline_note: str) -> None:
+        self.headline = headline
+        self.findings = findings
+        self.baseline_note = baseline_note
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __getitem__(self, index: int) -> Finding:
+        return self.findings[index]
+
+    def of_kind(self, kind: str) -> list[Finding]:
+        """The findings of one kind."""
+        return [finding for finding in self.findings if finding.kind == kind]
+
+    def __str__(self) -> str:
+        lines = [self.headline]
+        for finding in self.findings:
+            lines.append(f"{finding.rank}. {finding.text}")
+            if finding.evidence.text():
+                lines.append(f"   evidence: {finding.evidence.text()}")
+        if not self.findings:
+            lines.append("Nothing stands out.")
+        lines.append(self.baseline_note)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Explanation {len(self.findings)} findings: {self.headline}>"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_html(self) -> str:
+        """The explanation as an escaped HTML fragment."""
+        items = "".join(
+            f'<li><span style="opacity:.7">[{html.escape(x.kind)}]</span> {html.escape(x.text)}'
+            f'<br><small style="opacity:.7">{html.escape(x.evidence.text())}</small></li>'
+            for x in self.findings
+        )
+        body = f"<ol>{items}</ol>" if items else "<p>Nothing stands out.</p>"
+        return (
+            f'<div class="missionlab-explain"><p><b>{html.escape(self.headline)}</b></p>{body}'
+            f'<p><small style="opacity:.7">{html.escape(self.baseline_note)}</small></p></div>'
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per finding: rank, kind, severity, step_id, text, steps, events, start, end."""
+        rows = [
+            (
+                x.rank,
+                x.kind,
+                x.severity,
+                x.step_id,
+                x.text,
+                ", ".join(x.evidence.steps),
+                ", ".join(x.evidence.events),
+                x.evidence.start,
+                x.evidence.end,
+            )
+            for x in self.findings
+        ]
+        frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
+        for column in ("kind", "severity", "step_id", "text", "steps", "events"):
+            frame[column] = frame[column].astype(TEXT)
+        for column in ("start", "end"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        frame["rank"] = frame["rank"].astype("int64")
+        return frame
+
+
+def _inconsistencies(trace: RunLike, now: pd.Timestamp, silence: timedelta) -> Iterator[f.Raw]:
+    from .diagnosis import diagnose
+
+    found = diagnose(trace, now=now.to_pydatetime(), silence=silence)
+    for severity, check, step_id, message in found.itertuples(index=False):
+        if check in _TOLD or severity == "info":
+            continue
+        steps = () if pd.isna(step_id) else (str(step_id),)
+        priority = 35 if severity == "error" else 30
+        yield (
+            "inconsistency",
+            priority,
+            str(severity),
+            str(message),
+            Evidence(steps=steps, values={"check": check}),
+        )
+
+
+def _headline(view: f.RunView, trace: RunLike) -> str:
+    mission = trace.mission
+    name = f" of {field(mission, 'name')!r}" if mission is not None and field(mission, "name") else ""
+    run_id = str(field(trace.run, "run_id"))[:8]
+    lasted = seconds_text((view.end - view.start).total_seconds())
+    if view.status in ACTIVE_RUN_STATUSES:
+        return f"Run {run_id}{name} is {view.status}, {lasted} after it started."
+    return f"Run {run_id}{name} {view.status} after {lasted}."
+
+
+def explain(
+    trace: RunLike,
+    *,
+    baseline: Any = None,
+    now: datetime | None = None,
+    silence: timedelta = timedelta(minutes=5),
+    gap: timedelta | None = None,
+    slow: float = 2.0,
+    limit: int = 8,
+) -> Explanation:
+    """Why ``trace`` ended (or stands) as it does: up to ``limit`` ranked findings.
+
+    ``baseline``: the mission's earlier runs to measure step durations against: a steps
+    frame, a client (its recent succeeded runs are fetched), or a ``History``; None or
+    False: none. A step is slow at ``slow`` times its median or more (and 5 s over it).
+    ``silence``: how long an active run may go unheard before it is "stuck open";
+    ``gap``: the shortest silence told inside a run (default: a minute, or ten times the
+    run's usual time between events when that is longer).
+    """
+    moment = pd.Timestamp(now or datetime.now(UTC))
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    view = f.RunView(trace, moment)
+    earlier = baseline_steps(trace, baseline)
+    stats = step_baseline(earlier)
+    raw: list[f.Raw] = [
+        *f.stuck_open(view, silence),
+        *f.failure(view),
+        *f.error_chain(view),
+        *f.skipped(view),
+        *f.slow_steps(view, stats, slow),
+        *f.retry_loops(view),
+        *f.silent_gaps(view, gap),
+        *_inconsistencies(trace, moment, silence),
+    ]
+    never = pd.Timestamp.max.tz_localize("UTC")
+    raw.sort(key=lambda r: (-r[1], r[4].start if r[4].start is not None else never))
+    findings = [
+        Finding(kind, rank, severity, text, evidence)
+        for rank, (kind, _, severity, text, evidence) in enumerate(raw[:limit], start=1)
+    ]
+    if earlier is None:
+        note = "No baseline: pass baseline= (a client, a History or a steps frame) to compare step durations."
+    else:
+        runs = earlier["run_id"].nunique() if "run_id" in earlier else len(earlier)
+        note = f"Baseline: {runs} earlier runs; {len(stats)} steps with enough history to compare."
+    return Explanation(_headline(view, trace), findings, note)

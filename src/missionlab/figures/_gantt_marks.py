@@ -1,0 +1,253 @@
+"""What :func:`missionlab.gantt` draws over the bars of :mod:`missionlab.figures._gantt`'s figure dict:
+plan drift (added and reordered steps), failed attempts inside a step, the critical path,
+and roll-ups in the bars' hover.
+
+Each addition is a trace named by its ``meta`` (``drift:<kind>``, ``attempt:failed``,
+``critical``), so that tests, the replay and a live widget can find it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis._attempts import tool_calls
+from ..analysis._drift import critical_path, plan_drift
+from ..analysis._evidence import seconds_text
+from ..analysis.rollup import rollup_frames, rollup_label
+from ._figure import _html
+from ._gantt import BAR_HOVER, _iso, _utc, run_start
+
+__all__ = ["ATTEMPT_COLOR", "CRITICAL_COLOR", "DRIFT_STYLE", "decorate", "overlays"]
+
+ATTEMPT_COLOR = "#3b1a00"  # dark brown hatching, read on every bar color
+CRITICAL_COLOR = "#F0E442"
+DIMMED = 0.35  # opacity of the bars off the critical path
+DRIFT_SIGN = {"added": "+", "reordered": "↕"}
+DRIFT_STYLE = {
+    "added": ("added after the run started", "star", "#009E73"),
+    "reordered": ("run out of plan order", "arrow-bar-down", "#E69F00"),
+}
+ATTEMPT_HOVER = "<b>failed attempt</b><br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>"
+
+
+def _iso_dates(series: pd.Series) -> np.ndarray[Any, Any]:
+    """Timestamps as the ISO text a date axis reads (UTC, to the millisecond)."""
+    return _iso(_utc(series))
+
+
+def _row_of(spec: dict[str, Any]) -> dict[str, int]:
+    return {key: row for row, key in enumerate(spec["layout"]["meta"]["rows"])}
+
+
+def _drift_traces(spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestamp) -> list[dict[str, Any]]:
+    """A marker per added or reordered step at the run's start, and a sign before its label."""
+    drift = plan_drift(steps)
+    rows = _row_of(spec)
+    yaxis = spec["layout"]["yaxis"]
+    labels = dict(zip(yaxis["tickvals"], yaxis["ticktext"], strict=True))
+    traces = []
+    for kind, (name, symbol, color) in DRIFT_STYLE.items():
+        mine = drift[drift["drift"] == kind]
+        if mine.empty:
+            continue
+        for step_id in mine["step_id"]:
+            row = rows[str(step_id)]
+            if row in labels:
+                labels[row] = f'<span style="color:{color}"><b>{DRIFT_SIGN[kind]}</b></span> {labels[row]}'
+        yaxis["ticktext"] = [labels[value] for value in yaxis["tickvals"]]
+        text = [
+            f"{_html(str(d))}<br>{_html(str(r))}"
+            for d, r in zip(steps.loc[mine.index, "description"], mine["reason"], strict=True)
+        ]
+        traces.append(
+            {
+                "type": "scatter",
+                "meta": f"drift:{kind}",
+                "name": name,
+                "mode": "markers",
+                "x": _iso_dates(pd.Series([origin] * len(mine))),
+                "y": np.array([rows[str(s)] for s in mine["step_id"]], dtype="int64"),
+                "customdata": np.array(text, dtype=str),
+                "hovertemplate": f"<b>{name}</b><br>%{{customdata}}<extra></extra>",
+                "marker": {
+                    "symbol": symbol,
+                    "size": 11,
+                    "color": color,
+                    "line": {"width": 1, "color": color},
+                },
+                "cliponaxis": False,
+            }
+        )
+    return traces
+
+
+def _attempt_trace(
+    spec: dict[str, Any], steps: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp
+) -> list[dict[str, Any]]:
+    calls = tool_calls(events, arguments=False)
+    if calls.empty or not calls["failed"].any():
+        return []
+    rows = _row_of(spec)
+    # a failed call's segment ends where the same tool is next called in the same step, else
+    # at its end, else at its step's end, else now
+    again = calls.groupby(["step_id", "tool"], sort=False, dropna=False)["called_at"].shift(-1)
+    chosen = (calls["failed"] & calls["step_id"].isin(list(rows))).to_numpy()
+    if not chosen.any():
+        return []
+    failed = calls[chosen]
+    step_end = steps.drop_duplicates("step_id", keep="last").set_index("step_id")["completed_at"]
+    stop = again[chosen].fillna(pd.to_datetime(failed["ended_at"], utc=True))  # all NaT: untyped
+    stop = stop.fillna(pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=stop.index))
+    seconds = np.maximum((stop.fillna(now) - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
+    label = [
+        f"attempt {attempt} · {_html(tool)} · {seconds_text(length)}"
+        for attempt, tool, length in zip(
+            failed["attempt"].tolist(), failed["tool"].tolist(), seconds.tolist(), strict=True
+        )
+    ]
+    outcome = [_html(str(text)) for text in failed["outcome"].tolist()]
+    y = np.array([rows[step] for step in failed["step_id"].tolist()], dtype="int64")
+    return [
+        {
+            "type": "bar",
+            "meta": "attempt:failed",
+            "name": "failed attempt",
+            "orientation": "h",
+            "y": y,
+            "base": _iso_dates(failed["called_at"]),
+            "x": seconds * 1000,
+            "customdata": np.column_stack([np.array(label, dtype=str), np.array(outcome, dtype=str)]),
+            "hovertemplate": ATTEMPT_HOVER,
+            "width": 0.3,
+            "marker": {
+                # light fill, dark hatching: visible on a failed (orange) bar as on a green one,
+                # and, being narrower than the bar, on light and dark backgrounds alike
+                "color": "rgba(255, 255, 255, 0.55)",
+                "pattern": {"shape": "/", "fgcolor": ATTEMPT_COLOR, "size": 6, "solidity": 0.5},
+                "line": {"width": 1, "color": ATTEMPT_COLOR},
+            },
+        }
+    ]
+
+
+def _critical(spec: dict[str, Any], steps: pd.DataFrame, now: pd.Timestamp) -> list[dict[str, Any]]:
+    path = critical_path(steps, now)
+    if not path:
+        return []
+    rows = _row_of(spec)
+    on_path = {rows[step_id] for step_id in path}
+    for trace in spec["data"]:
+        if str(trace.get("meta", "")).startswith("bar:"):
+            trace["marker"] = {
+                **trace["marker"],
+                "opacity": np.where(np.isin(trace["y"], list(on_path)), 1.0, DIMMED),
+            }
+    chosen = steps.set_index("step_id").loc[path]
+    ends = chosen["completed_at"].fillna(now)
+    return [
+        {
+            "type": "bar",
+            "meta": "critical",
+            "name": "critical path",
+            "orientation": "h",
+            "y": np.array([rows[s] for s in path], dtype="int64"),
+            "base": _iso_dates(chosen["started_at"]),
+            "x": ((ends - chosen["started_at"]).dt.total_seconds() * 1000)
+            .clip(lower=1)
+            .to_numpy(dtype="float64"),
+            "customdata": np.array([_html(str(d)) for d in chosen["description"]], dtype=str),
+            "hovertemplate": "<b>critical path</b><br>%{customdata}<extra></extra>",
+            "width": 0.78,
+            "marker": {"color": "rgba(0, 0, 0, 0)", "line": {"width": 2.5, "color": CRITICAL_COLOR}},
+        }
+    ]
+
+
+def _rollup_hover(spec: dict[str, Any], steps: pd.DataFrame, events: pd.DataFrame, paths: list[str]) -> None:
+    """Each path's total (and the step's own share) as more lines of the steps' hover."""
+    columns, lines = [], []
+    for number, path in enumerate(paths):
+        table = rollup_frames(steps, events, path)  # row 0: the run, then the steps in row order
+        columns.append(np.array([_amount(t, o) for t, o in zip(table["total"], table["own"], strict=True)]))
+        lines.append(f"<br>{_html(rollup_label(path))}: %{{customdata[{6 + number}]}}")
+    values = np.column_stack(columns).astype(str)
+    template = BAR_HOVER.replace("<extra></extra>", "".join(lines) + "<extra></extra>")
+    for trace in spec["data"]:
+        if str(trace.get("meta", "")).startswith(("bar:", "mark:")):
+            trace["customdata"] = np.column_stack([trace["customdata"], values[np.asarray(trace["y"])]])
+            trace["hovertemplate"] = template
+
+
+def _amount(total: float, own: float) -> str:
+    def number(value: float) -> str:
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+
+    return number(total) if own == total else f"{number(total)} (own {number(own)})"
+
+
+def decorate(
+    spec: dict[str, Any],
+    steps: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    origin: pd.Timestamp,
+    now: pd.Timestamp,
+    drift: bool = True,
+    attempts: bool = True,
+    critical: bool = False,
+    rollups: list[str] | None = None,
+) -> dict[str, Any]:
+    """``spec`` (a Gantt figure dict) with the additions asked for, drawn over its bars."""
+    extra: list[dict[str, Any]] = []
+    if attempts:
+        extra += _attempt_trace(spec, steps, events, now)
+    if critical:
+        extra += _critical(spec, steps, now)
+    if drift:
+        extra += _drift_traces(spec, steps, origin)
+    if rollups:
+        _rollup_hover(spec, steps, events, rollups)
+    bars = [t for t in spec["data"] if t["type"] == "bar"]
+    others = [t for t in spec["data"] if t["type"] != "bar"]
+    spec["data"] = (
+        bars + [t for t in extra if t["type"] == "bar"] + others + [t for t in extra if t["type"] != "bar"]
+    )
+    return spec
+
+
+def overlays(
+    spec: dict[str, Any],
+    steps: pd.DataFrame,
+    events: pd.DataFrame,
+    run: Any,
+    now: pd.Timestamp,
+    *,
+    replay: bool | int,
+    marks: dict[str, Any],
+) -> dict[str, Any]:
+    """:func:`decorate` as :func:`missionlab.gantt` asks for it (``marks``: its
+    ``critical_path``, ``attempts``, ``drift`` and ``rollup``), then the replay's frames."""
+    from .replay import REPLAY_FRAMES, frame_moments, with_replay
+
+    rollup = marks.get("rollup")
+    critical_path, attempts, drift = marks["critical_path"], marks["attempts"], marks["drift"]
+    paths = [rollup] if isinstance(rollup, str) else list(rollup or [])
+    origin = run_start(run, steps, events, now)
+    spec = decorate(
+        spec,
+        steps,
+        events,
+        origin=origin,
+        now=now,
+        drift=drift,
+        attempts=attempts,
+        critical=critical_path,
+        rollups=paths,
+    )
+    if replay:
+        count = REPLAY_FRAMES if replay is True else int(replay)
+        spec = with_replay(spec, frame_moments(steps, events, run, count, now=now))
+    return spec

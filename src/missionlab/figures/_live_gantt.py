@@ -1,0 +1,199 @@
+"""The live Gantt: a plotly ``FigureWidget`` kept equal to what the Gantt's builder produces.
+
+Every update builds the figure dict again (:func:`missionlab.figures._gantt.gantt_spec`) and applies
+the difference to the widget: traces are matched by their ``meta`` name, removed, added,
+moved or restyled, and only the properties that changed are sent. Two things keep an
+update small for a watched run: the markers of events already drawn are not built again
+(only the new events' are, appended to them), and new events go to a second trace of
+their type until it holds enough of them to be merged into the first, so that the
+browser receives the new markers rather than every marker of the run again.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..frames._runlike import RunLike
+from ._figure import MAX_LABEL, Theme, _check_theme
+from ._gantt import Points, as_now, event_points, gantt_inputs, gantt_spec, row_keys
+from ._gantt_marks import overlays
+
+__all__ = ["LiveGantt"]
+
+LIVE_MARKS = {"critical_path": False, "attempts": True, "drift": True, "rollup": None}  # gantt()'s defaults
+MERGE_AT = 250  # new markers of a type kept apart before they join the others (or a quarter of those)
+
+
+class LiveGantt:
+    """The Gantt as a plotly ``FigureWidget`` that updates in place.
+
+    ``update(trace)`` (or ``update(steps, events, run=...)``) shows whatever the Gantt's
+    builder now produces in the same widget: the traces stay the same objects, only what
+    changed is sent, the zoom is kept, and a run's new events are added to the markers
+    already drawn. The options given here (``title``, ``max_label``, ``theme``, and
+    ``mission`` and ``run`` until an update gives others) hold for every update. It draws
+    what :func:`missionlab.gantt` draws by default over the bars (failed attempts, plan drift).
+    """
+
+    def __init__(
+        self,
+        trace_or_steps: RunLike | Any,
+        events: Any = None,
+        *,
+        run: Any = None,
+        mission: Any = None,
+        now: datetime | None = None,
+        title: str | None = None,
+        max_label: int = MAX_LABEL,
+        theme: Theme = "neutral",
+    ) -> None:
+        _check_theme(theme)
+        self._options: dict[str, Any] = {"title": title, "max_label": max_label, "theme": theme}
+        self._run, self._mission = run, mission
+        self._points: dict[str, Points] = {}
+        self._seen: tuple[int, Any, list[str]] = (0, None, [])  # events built, the last one's id, rows
+        self._shown: dict[str, int] | None = None  # markers per type in the first trace of the type
+        self.widget = go.FigureWidget(self._spec(trace_or_steps, events, run, mission, now))
+
+    def _spec(self, source: Any, events: Any, run: Any, mission: Any, now: datetime | None) -> dict[str, Any]:
+        steps, events_df, run, mission = gantt_inputs(source, events, run, mission or self._mission)
+        self._run = run = run or self._run
+        self._mission = mission
+        keys = row_keys(steps)
+        points = self._event_points(events_df, keys)
+        moment = as_now(now)
+        spec = gantt_spec(
+            steps,
+            events_df,
+            run=run,
+            mission=mission,
+            now=moment,
+            points=points,
+            drawn=self._shown,
+            **self._options,
+        )
+        return overlays(spec, steps, events_df, run, moment, replay=False, marks=LIVE_MARKS)
+
+    def _event_points(self, events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
+        """The events' markers, built only for the events after those built last time when
+        the rows are the same and those events are still the first ones, in order."""
+        count, last_id, seen_keys = self._seen
+        ids = events["event_id"]
+        extends = keys == seen_keys and len(events) >= count and (count == 0 or ids.iat[count - 1] == last_id)
+        if extends and self._shown is not None:
+            points = dict(self._points)
+            for event_type, new in event_points(events.iloc[count:], keys).items():
+                points[event_type] = points[event_type] + new if event_type in points else new
+            order = [str(t) for t in events["type"].cat.categories if str(t) in points]
+            points = {t: points[t] for t in order}
+            for event_type, part in points.items():  # merge the new markers once they are many
+                shown = self._shown.get(event_type, 0)
+                if len(part.x) - shown > max(MERGE_AT, shown // 4):
+                    self._shown[event_type] = len(part.x)
+        else:
+            points = event_points(events, keys)
+            self._shown = {event_type: len(part.x) for event_type, part in points.items()}
+        self._points = points
+        self._seen = (len(events), ids.iat[-1] if len(events) else None, keys)
+        return points
+
+    def update(
+        self,
+        trace_or_steps: RunLike | Any,
+        events: Any = None,
+        *,
+        run: Any = None,
+        mission: Any = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Show new plan/event data (and run status) in the same widget."""
+        spec = self._spec(trace_or_steps, events, run, mission, now)
+        widget = self.widget
+        restyles, reshaped = _apply_traces(widget, spec["data"])
+        data_changed = reshaped or bool(restyles)
+        if data_changed:
+            # plotly.js forgets an axis's type when a restyle changes its data, unless the same
+            # update sets the type: clear it here so that the batch below sends it again.
+            widget.layout.xaxis.type = None
+        with widget.batch_update():
+            for trace, props in restyles:
+                trace.update(props)
+            for key, value in spec["layout"].items():
+                if key != "xaxis" and _without_zoom(_plain(widget.layout[key])) != _without_zoom(value):
+                    widget.layout[key] = value  # the y axis only when its rows changed: keeps a zoom
+            if data_changed:
+                widget.layout.xaxis.type = "date"
+
+    def __repr__(self) -> str:
+        title = html.unescape(str(self.widget.layout.title.text or ""))
+        return f"<LiveGantt {title}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)  # not the figure's full JSON
+        return bundle
+
+
+def _apply_traces(
+    widget: go.FigureWidget, data: list[dict[str, Any]]
+) -> tuple[list[tuple[Any, dict[str, Any]]], bool]:
+    """Make the widget's traces those of ``data`` (matched by ``meta``): remove, add and
+    reorder traces now; return the restyles of the others (to send in one batch) and
+    whether traces were removed, added or moved."""
+    wanted = [trace["meta"] for trace in data]
+    reshaped = [trace.meta for trace in widget.data] != wanted
+    if any(trace.meta not in wanted for trace in widget.data):
+        widget.data = [trace for trace in widget.data if trace.meta in wanted]
+    present = {trace.meta for trace in widget.data}
+    missing = [trace for trace in data if trace["meta"] not in present]
+    if missing:
+        widget.add_traces(missing)
+    if [trace.meta for trace in widget.data] != wanted:
+        by_meta = {trace.meta: trace for trace in widget.data}
+        widget.data = [by_meta[meta] for meta in wanted]
+    added = {trace["meta"] for trace in missing}
+    restyles = [
+        (trace, _changes(trace, new))
+        for trace, new in zip(widget.data, data, strict=True)
+        if new["meta"] not in added
+    ]
+    return [(trace, props) for trace, props in restyles if props], reshaped
+
+
+def _plain(value: Any) -> Any:
+    """A layout part as plain data (one part: the whole layout would copy plotly's template)."""
+    if hasattr(value, "to_plotly_json"):
+        return value.to_plotly_json()
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _without_zoom(part: Any) -> Any:
+    if isinstance(part, dict):
+        return {k: v for k, v in part.items() if k not in ("range", "autorange")}
+    return part
+
+
+def _changes(trace: Any, new: dict[str, Any]) -> dict[str, Any]:
+    """The properties of ``new`` (a trace dict) that differ from the widget's ``trace``."""
+    changes = {}
+    for key, value in new.items():
+        if key in ("type", "meta"):
+            continue
+        old = trace[key]
+        if isinstance(value, np.ndarray):
+            same = old is not None and len(old) == len(value) and bool(np.array_equal(np.asarray(old), value))
+        elif isinstance(value, dict):
+            same = old is not None and old.to_plotly_json() == value
+        else:
+            same = old == value
+        if not same:
+            changes[key] = value
+    return changes  # (the builder gives every trace of a kind the same properties)

@@ -1,0 +1,139 @@
+"""One run as one self-contained HTML page, to share or archive: its status card, explanation,
+Gantt with replay, diagnosis and events.
+
+``run_page(trace)`` (``trace.to_html("run.html")``) inlines plotly.js from the installed
+plotly package: the page needs no network, and its Content-Security-Policy forbids any
+request. Every string that came from the server is escaped (and plotly's figure JSON
+escapes ``<``, ``>`` and ``/``), so a payload can show as text but never run.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from ..client._display import short_text
+from ..frames._runlike import RunLike, field
+
+__all__ = ["EVENT_ROWS", "explanation_html", "plotly_js", "run_fragment", "run_page"]
+
+EVENT_ROWS = 2000  # events listed on a page (all are in the Gantt)
+# Inline scripts and styles only (plotly's WebGL traces compile their shaders with eval).
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data:; font-src data:"
+)
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; background: #fff; }
+@media (prefers-color-scheme: dark) { body { color: #ddd; background: #1e1e1e; } }
+table { border-collapse: collapse; font-size: 0.85em; }
+td, th { padding: 0.2em 0.6em; border-bottom: 1px solid rgba(127, 127, 127, 0.3);
+         text-align: left; vertical-align: top; }
+h2 { margin-top: 1.5em; font-size: 1.15em; }
+footer { margin-top: 2em; font-size: 0.8em; opacity: 0.7; }
+"""
+
+
+def plotly_js() -> str:
+    """The installed plotly package's plotly.js, safe inside a ``<script>`` element."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().replace("</script", "<\\/script")
+
+
+def explanation_html(trace: RunLike, **kwargs: Any) -> str:
+    """The run's explanation as an escaped HTML section (no baseline fetched: the one the
+    trace already holds, if any)."""
+    from ..analysis._baseline import BASELINE_KEY
+    from ..analysis.explain import explain
+
+    baseline = kwargs.pop("baseline", None)
+    if baseline is None:
+        baseline = getattr(trace, "__dict__", {}).get(BASELINE_KEY)
+    return explain(trace, baseline=baseline, **kwargs).to_html()
+
+
+def _table(frame: pd.DataFrame, columns: list[str], limit: int) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = []
+    for row in frame[columns].head(limit).itertuples(index=False):
+        cells = "".join(f"<td>{html.escape(short_text(_plain(v), 300))}</td>" for v in row)
+        body.append(f"<tr>{cells}</tr>")
+    more = f"<p><small>… and {len(frame) - limit} more</small></p>" if len(frame) > limit else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else f"{value:%Y-%m-%d %H:%M:%S}"
+    return value
+
+
+def _sections(trace: RunLike, explanation: str, figure_html: str) -> str:
+    from ..analysis.diagnosis import diagnose
+
+    card = _card(trace)
+    findings = diagnose(trace)
+    diagnosis = (
+        _table(findings, ["severity", "check", "step_id", "message"], 200)
+        if len(findings)
+        else "<p>Nothing inconsistent.</p>"
+    )
+    events = _table(
+        trace.events_frame, ["timestamp", "type", "step_id", "agent_id", "summary", "payload"], EVENT_ROWS
+    )
+    return (
+        f"{card}<h2>Explanation</h2>{explanation}<h2>Timeline</h2>{figure_html}"
+        f"<h2>Diagnosis</h2>{diagnosis}<h2>Events ({len(trace.events_frame)})</h2>{events}"
+    )
+
+
+def _card(trace: RunLike) -> str:
+    render = getattr(trace, "_card_html", None)
+    return str(render()) if callable(render) else ""
+
+
+def _title(trace: RunLike) -> str:
+    mission = trace.mission
+    name = field(mission, "name") if mission is not None else None
+    return f"{name or 'Run'} · run {str(field(trace.run, 'run_id'))[:8]} · {field(trace.run, 'status')}"
+
+
+def run_page(trace: RunLike, *, replay: int | bool = True, baseline: Any = None) -> str:
+    """The run as a whole HTML page (see the module's docstring).
+
+    ``replay``: a slider replaying the Gantt (a number: how many moments); ``baseline``:
+    what :func:`missionlab.analysis.explain.explain` compares step durations with.
+    """
+    from .._version import __version__
+    from .timeline import gantt
+
+    figure = gantt(trace, replay=replay)
+    figure_html = figure.to_html(
+        full_html=False, include_plotlyjs=False, div_id="missionlab-gantt", auto_play=False
+    )
+    explanation = explanation_html(trace, baseline=baseline)
+    saved = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f"<title>{html.escape(_title(trace))}</title><style>{STYLE}</style>"
+        f"<script>{plotly_js()}</script></head><body>"
+        f"<h1>{html.escape(_title(trace))}</h1>{_sections(trace, explanation, figure_html)}"
+        f"<footer>Saved by missionlab {html.escape(__version__)} on {saved}.</footer></body></html>\n"
+    )
+
+
+def run_fragment(trace: RunLike) -> str:
+    """The run's card, explanation and Gantt as an HTML fragment with plotly.js inlined
+    (what ``RunTrace._repr_html_`` gives: it needs no CDN)."""
+    from .timeline import gantt
+
+    card = _card(trace)
+    figure_html = gantt(trace).to_html(full_html=False, include_plotlyjs=True)
+    return card + explanation_html(trace) + figure_html

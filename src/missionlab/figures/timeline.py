@@ -1,0 +1,91 @@
+"""Plotly figures of one run: its Gantt, and a live Gantt widget.
+
+Figures are built from the frames of :mod:`missionlab.frames` as plain figure dicts
+(:mod:`missionlab.figures._gantt`) turned into plotly Figures without plotly's per-array
+validation copies: faster than ``px.timeline`` for the same bars while drawing the
+events, hover text and shading too. They are plain plotly Figures: restyle them,
+``write_html`` or ``write_image`` them. Figures across runs are in :mod:`missionlab.figures.charts`.
+
+Every string from the server is HTML-escaped before it reaches a label or a hover
+(``<``, ``>`` and ``&``: plotly's text renderer reads those entities, not ``&quot;``).
+Hosted runs are drawn as faithfully as sandbox runs: step times missing from the plan
+come from the step events (the hover says so), a status or event type missionlab does
+not know is drawn in a neutral color under its own name, and a run whose events record
+no pauses says so instead of showing none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import plotly.graph_objects as go
+
+from ..frames._runlike import RunLike
+from ._figure import MAX_LABEL, STEP_COLORS, Theme, _check_theme, _figure, theme_neutral
+from ._gantt import EVENT_COLORS, EVENT_SYMBOLS, RUN_ROW, as_now, gantt_inputs, gantt_spec
+from ._gantt_layout import PAUSED_FILL, paused_intervals
+from ._gantt_marks import overlays
+from ._live_gantt import LiveGantt
+
+__all__ = [
+    "EVENT_COLORS",
+    "EVENT_SYMBOLS",
+    "PAUSED_FILL",
+    "RUN_ROW",
+    "STEP_COLORS",
+    "LiveGantt",
+    "gantt",
+    "paused_intervals",
+    "theme_neutral",
+]
+
+
+def gantt(
+    trace_or_steps: RunLike | Any,
+    events: Any = None,
+    *,
+    run: Any = None,
+    mission: Any = None,
+    now: datetime | None = None,
+    title: str | None = None,
+    max_label: int = MAX_LABEL,
+    theme: Theme = "neutral",
+    critical_path: bool = False,
+    attempts: bool = True,
+    drift: bool = True,
+    rollup: str | list[str] | None = None,
+    replay: bool | int = False,
+) -> go.Figure:
+    """A run's plan as a Gantt timeline, with its events on top.
+
+    One row per plan step, in plan order, children indented under their parent;
+    bars from start to end colored by status (in-progress bars run to a "now" line),
+    steps that never started marked at the run's start (pending) or at their end, under
+    their status in the legend. Events are markers on their step's row (or the run's
+    row), one symbol per type. Paused intervals are shaded, the run's start and end
+    marked. ``theme=None`` keeps plotly's template instead of colors that read on light
+    and dark backgrounds.
+
+    Over the bars (see :mod:`missionlab.figures._gantt_marks`): failed attempts inside a step as
+    hatched segments (``attempts``), steps added after the run started or run out of plan
+    order marked at the left (``drift``), the critical path outlined with the other bars
+    dimmed (``critical_path=True``), a payload number summed per step in the hover
+    (``rollup="payload.usage.total_tokens"``, or a list of paths), and a slider with
+    play/pause that replays the run with no kernel (``replay=True``, or a number of frames).
+    """
+    _check_theme(theme)
+    steps, events_df, run, mission = gantt_inputs(trace_or_steps, events, run, mission)
+    moment = as_now(now)
+    spec = gantt_spec(
+        steps,
+        events_df,
+        run=run,
+        mission=mission,
+        now=moment,
+        title=title,
+        max_label=max_label,
+        theme=theme,
+    )
+    marks = {"critical_path": critical_path, "attempts": attempts, "drift": drift, "rollup": rollup}
+    return _figure(overlays(spec, steps, events_df, run, moment, replay=replay, marks=marks))

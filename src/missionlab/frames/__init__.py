@@ -1,0 +1,357 @@
+"""Tidy pandas DataFrames of missions, runs, plan steps, events and linked agents.
+
+Every frame has fixed columns in a fixed order (the ``*_COLUMNS`` lists below), ids and
+text as Arrow-backed strings, timestamps as tz-aware UTC datetimes, statuses and types as
+ordered categoricals holding every documented value (then any value the server sends that
+missionlab does not know yet, kept under its own name), and durations both as timedelta
+and seconds. Items still in progress are measured to "now" and flagged ``is_running``.
+Nested ``metadata``/``payload``/``input`` are kept as compact JSON text (far smaller than
+dicts, at any depth; ``json.loads`` gives the object back); ``flatten=True`` adds their
+fields as prefixed columns (``metadata.team``). Empty input gives an empty frame with the same
+columns and dtypes.
+
+Inputs may be plain JSON dicts (the fast path: ``fetch_all(as_dicts=True)``, see
+:func:`missionlab.fetch_frames`), our models, pages or iterators of them, envelopes
+(``.data``), or the official ``telnyx`` SDK's objects; each column is built from every
+item at once, and every kind of input gives the same frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..types import (
+    ACTIVE_RUN_STATUSES,
+    FINISHED_STEP_STATUSES,
+    EventType,
+    ExecutionMode,
+    RunStatus,
+    StepStatus,
+)
+from . import _columns as c
+from ._fleet import outcomes_over_time, step_stats
+from ._jsontext import json_object, json_text
+from ._runlike import is_runlike
+from ._steps import TIMES_FROM as _TIMES_FROM
+from ._steps import plan_order, times_from
+
+__all__ = [
+    "AGENT_COLUMNS",
+    "EVENT_COLUMNS",
+    "MISSION_COLUMNS",
+    "RUN_COLUMNS",
+    "STEP_COLUMNS",
+    "TIMES_FROM",
+    "agents_frame",
+    "as_events_frame",
+    "concat",
+    "events_frame",
+    "missions_frame",
+    "outcomes_over_time",
+    "runs_frame",
+    "step_stats",
+    "steps_frame",
+    "to_frame",
+]
+
+MISSION_COLUMNS = [
+    "mission_id",
+    "name",
+    "execution_mode",
+    "model",
+    "description",
+    "instructions",
+    "created_at",
+    "updated_at",
+    "metadata",
+]
+RUN_COLUMNS = [
+    "run_id",
+    "mission_id",
+    "status",
+    "started_at",
+    "finished_at",
+    "updated_at",
+    "duration",
+    "duration_s",
+    "is_running",
+    "result_summary",
+    "error",
+    "input",
+    "metadata",
+    "result_payload",
+]
+STEP_COLUMNS = [
+    "run_id",
+    "step_id",
+    "parent_step_id",
+    "sequence",
+    "depth",
+    "description",
+    "status",
+    "started_at",
+    "completed_at",
+    "times_from",
+    "duration",
+    "duration_s",
+    "is_running",
+    "metadata",
+]
+EVENT_COLUMNS = [
+    "run_id",
+    "event_id",
+    "timestamp",
+    "type",
+    "step_id",
+    "agent_id",
+    "summary",
+    "idempotency_key",
+    "payload",
+]
+AGENT_COLUMNS = ["run_id", "telnyx_agent_id", "created_at"]
+
+RUN_STATUS = pd.CategoricalDtype([s.value for s in RunStatus], ordered=True)
+STEP_STATUS = pd.CategoricalDtype([s.value for s in StepStatus], ordered=True)
+EVENT_TYPE = pd.CategoricalDtype([t.value for t in EventType], ordered=True)
+EXECUTION_MODE = pd.CategoricalDtype([m.value for m in ExecutionMode], ordered=True)
+
+FLATTEN_LEVELS = 16  # nesting levels that flatten=True turns into columns (deeper: JSON text)
+
+#: Where a step's times came from (the steps frame's ``times_from``): ``plan``, ``events``,
+#: ``start from events`` or ``end from events``; missing when the step has no times.
+TIMES_FROM = _TIMES_FROM
+_DOCUMENTED = [RUN_STATUS, STEP_STATUS, EVENT_TYPE, EXECUTION_MODE, TIMES_FROM]
+
+
+def _category(dtype: pd.CategoricalDtype) -> Callable[[list[Any]], pd.Categorical]:
+    known = list(dtype.categories)
+    return lambda values: c.category(values, known)
+
+
+_MISSION_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "mission_id": c.text,
+    "name": c.text,
+    "execution_mode": _category(EXECUTION_MODE),
+    "model": c.text,
+    "description": c.text,
+    "instructions": c.text,
+    "created_at": c.times,
+    "updated_at": c.times,
+    "metadata": c.nested,
+}
+_RUN_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "run_id": c.text,
+    "mission_id": c.text,
+    "status": _category(RUN_STATUS),
+    "started_at": c.times,
+    "finished_at": c.times,
+    "updated_at": c.times,
+    "result_summary": c.text,
+    "error": c.text,
+    "input": c.nested,
+    "metadata": c.nested,
+    "result_payload": c.nested,
+}
+_STEP_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "run_id": c.text,
+    "step_id": c.text,
+    "parent_step_id": c.text,
+    "sequence": c.integers,
+    "description": c.text,
+    "status": _category(STEP_STATUS),
+    "started_at": c.times,
+    "completed_at": c.times,
+    "metadata": c.nested,
+}
+_EVENT_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "run_id": c.text,
+    "event_id": c.text,
+    "timestamp": c.times,
+    "type": _category(EVENT_TYPE),
+    "step_id": c.text,
+    "agent_id": c.text,
+    "summary": c.text,
+    "idempotency_key": c.text,
+    "payload": c.nested,
+}
+_AGENT_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
+    "run_id": c.text,
+    "telnyx_agent_id": c.text,
+    "created_at": c.times,
+}
+
+
+def _frame(items: list[Any], fields: dict[str, Callable[[list[Any]], Any]]) -> pd.DataFrame:
+    """One typed column per field, each built from every item's value at once."""
+    read = c.field_reader(items)
+    return pd.DataFrame({name: convert(read(name)) for name, convert in fields.items()}, copy=False)
+
+
+def _now(now: datetime | None) -> pd.Timestamp:
+    return pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC")
+
+
+def _timing(
+    start: np.ndarray[Any, Any],
+    end: np.ndarray[Any, Any],
+    running: np.ndarray[Any, Any],
+    now: datetime | None,
+) -> dict[str, Any]:
+    """``duration`` (to now while running), ``duration_s`` and ``is_running`` columns, from
+    naive UTC start and end times."""
+    moment = np.datetime64(_now(now).tz_localize(None), "us")
+    duration = np.where(running, moment, end) - start
+    return {"duration": duration, "duration_s": duration / np.timedelta64(1, "s"), "is_running": running}
+
+
+def _within(value: dict[str, Any], levels: int) -> dict[str, Any]:
+    """``value`` with the objects nested ``levels`` deep as their JSON text (which the
+    flattening keeps in one column instead of going deeper)."""
+    if levels <= 1:
+        return {k: json_text(v) if isinstance(v, dict) else v for k, v in value.items()}
+    return {k: _within(v, levels - 1) if isinstance(v, dict) else v for k, v in value.items()}
+
+
+def _flatten(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    for column in columns:
+        if column not in frame or frame.empty:
+            continue
+        values = [_within(json_object(text), FLATTEN_LEVELS) for text in frame[column].tolist()]
+        flat = pd.json_normalize(values).add_prefix(f"{column}.")
+        flat.index = frame.index
+        frame = pd.concat([frame, flat], axis=1)
+    return frame
+
+
+def missions_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
+    """Missions, one row each, in the order given."""
+    frame = _frame(c.items_of(items), _MISSION_FIELDS)[MISSION_COLUMNS]
+    return _flatten(frame, ["metadata"]) if flatten else frame
+
+
+def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None) -> pd.DataFrame:
+    """Runs, with durations (active runs measured to now).
+
+    A status missionlab does not know (say ``queued``) is kept as an extra category; such a
+    run counts as running only while it has no ``finished_at`` and is not known to be over.
+    """
+    frame = _frame(c.items_of(items), _RUN_FIELDS)
+    start = frame["started_at"].to_numpy(dtype="datetime64[us]")
+    end = frame["finished_at"].to_numpy(dtype="datetime64[us]")
+    active = frame["status"].isin(ACTIVE_RUN_STATUSES).to_numpy() & np.isnat(end)
+    frame = frame.assign(**_timing(start, end, active, now))[RUN_COLUMNS]
+    return _flatten(frame, ["input", "metadata", "result_payload"]) if flatten else frame
+
+
+def steps_frame(
+    items: Any, *, events: Any = None, flatten: bool = False, now: datetime | None = None
+) -> pd.DataFrame:
+    """Plan steps in plan order (by sequence, children right after their parent), with depth.
+
+    With the run's ``events`` (items or an events frame), a step the plan gives no
+    ``started_at``/``completed_at`` gets them from its ``step_started`` and
+    ``step_completed``/``step_failed`` events (the published API does not promise step
+    times); ``times_from`` says where each step's times came from.
+    """
+    items = c.items_of(items)
+    read = c.field_reader(items)
+    order, depth = plan_order(read("run_id"), read("step_id"), read("parent_step_id"), read("sequence"))
+    ordered = [items[row] for row in order]
+    read = c.field_reader(ordered)
+    columns = {name: convert(read(name)) for name, convert in _STEP_FIELDS.items()}
+    start = np.asarray(columns["started_at"], dtype="datetime64[us]")
+    end = np.asarray(columns["completed_at"], dtype="datetime64[us]")
+    status = columns["status"]
+    keys = list(zip(read("run_id"), read("step_id"), strict=True))
+    finished = np.isin(status.codes, [status.categories.get_loc(s) for s in FINISHED_STEP_STATUSES])
+    source = times_from(keys, finished, start, end, None if events is None else as_events_frame(events))
+    running = (status.codes == status.categories.get_loc(StepStatus.IN_PROGRESS)) & ~np.isnat(start)
+    columns.update(
+        depth=np.asarray(depth, dtype="int64"),
+        started_at=c.utc_times(start),
+        completed_at=c.utc_times(end),
+        times_from=source,
+        **_timing(start, end, running, now),
+    )
+    frame = pd.DataFrame({name: columns[name] for name in STEP_COLUMNS}, copy=False)
+    return _flatten(frame, ["metadata"]) if flatten else frame
+
+
+def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
+    """Events, in the order given (a run's events come oldest first)."""
+    frame = _frame(c.items_of(items), _EVENT_FIELDS)
+    return _flatten(frame, ["payload"]) if flatten else frame
+
+
+def as_events_frame(events: Any) -> pd.DataFrame:
+    """``events`` as an events frame (a frame is returned as it is)."""
+    return events if isinstance(events, pd.DataFrame) else events_frame(events)
+
+
+def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of one kind, one after the other, as one frame of that kind: statuses and
+    types stay categoricals, with the documented values first and every unknown value of
+    any part after them, as if the frame had been built from all the items at once."""
+    if not parts:
+        raise ValueError("concat() needs at least one frame")
+    for column, dtype in parts[0].dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            known = _documented(list(dtype.categories))
+            seen = {value for part in parts for value in part[column].cat.categories}
+            united = [*known, *sorted(seen.difference(known))]
+            parts = [part.assign(**{str(column): part[column].cat.set_categories(united)}) for part in parts]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _documented(categories: list[str]) -> list[str]:
+    """The documented values a frame's categories start with (none for other categoricals)."""
+    for dtype in _DOCUMENTED:
+        known = list(dtype.categories)
+        if categories[: len(known)] == known:
+            return known
+    return []
+
+
+def agents_frame(items: Any) -> pd.DataFrame:
+    """Telnyx agents linked to runs."""
+    return _frame(c.items_of(items), _AGENT_FIELDS)
+
+
+_KINDS = [  # (a field only this kind has, its frame function), checked in order
+    ("event_id", events_frame),
+    ("sequence", steps_frame),
+    ("telnyx_agent_id", agents_frame),
+    ("run_id", runs_frame),
+    ("mission_id", missions_frame),
+]
+
+
+def to_frame(obj: Any, **kwargs: Any) -> pd.DataFrame:
+    """Any model, page, envelope, list or iterator of API objects (or plain JSON dicts)
+    -> its DataFrame; a :class:`~missionlab.RunTrace` gives its steps frame.
+
+    A page gives the items of that page; for a whole list use :func:`missionlab.fetch_frames`
+    or ``page.fetch_all()``.
+    """
+    if is_runlike(obj):
+        steps: pd.DataFrame = obj.steps_frame
+        return steps
+    items = c.items_of(obj)
+    if not items:
+        raise ValueError(
+            "to_frame() cannot tell the kind of an empty input: use "
+            "missions_frame, runs_frame, steps_frame, events_frame or agents_frame"
+        )
+    first = items[0]
+    has = first.__contains__ if isinstance(first, Mapping) else lambda key: hasattr(first, key)
+    for key, function in _KINDS:
+        if has(key):
+            result: pd.DataFrame = function(items, **kwargs)
+            return result
+    fields = sorted(first) if isinstance(first, Mapping) else sorted(vars(first))
+    raise TypeError(f"to_frame() does not know objects with fields {fields[:8]}")
