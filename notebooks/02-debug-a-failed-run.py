@@ -63,7 +63,7 @@ print(comparison)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-comparison.figure()
+charts.compare_runs(comparison)
 
 # %% [markdown]
 # ## The Gantt

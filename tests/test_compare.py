@@ -11,6 +11,7 @@ import pytest
 
 import missionlab
 from missionlab.analysis.compare import DIVERGENCE_KINDS, compare, plan_shape
+from missionlab.figures.charts import compare_runs
 from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace
 
@@ -141,7 +142,7 @@ def test_several_baselines_a_frame_and_escaped_html() -> None:
 def test_compare_runs_marks_the_divergence() -> None:
     this = run(run_id="this", b_end=60)
     comparison = compare(this, run(run_id="other", b_end=20))
-    figure = comparison.figure()
+    figure = compare_runs(comparison)
     bars = [t for t in figure.data if isinstance(t, go.Bar)]
     assert len(bars) == 2 and bars[1].name.startswith("this")  # the baseline first, this run last
     marks = [s for s in figure.layout.shapes if s.name == "divergence"]

@@ -199,26 +199,22 @@ def test_diagnosis_and_compare_use_explain_and_compare_where_traces_have_them(
         assert (
             'class="missionlab-explain"' in explained and "&#x27;Travel booking assistant&#x27;" in explained
         )
-        figure = missionlab.gantt(panel.trace)
     finally:
         panel.close()
     monkeypatch.setattr(missionlab.RunTrace, "explain", lambda self: _Explanation(), raising=False)
-    monkeypatch.setattr(
-        missionlab.RunTrace,
-        "compare",
-        lambda self, o: type("C", (), {"figure": lambda _: figure})(),
-        raising=False,
-    )
     panel = RunPanel(client, run.mission_id, run.run_id)
     try:
         panel.tabs.selected_index = 3
         assert panel.diagnosis.explanation.value == "<p>explained</p>"
         assert "print(trace.explain())" in (panel.diagnosis.code() or "")
         panel.tabs.selected_index = 4
-        assert panel.compare.compare(other.run_id) is figure
-        assert "trace.compare(other).figure()" in (panel.compare.code() or "")
+        compared = panel.compare.compare(other.run_id)
+        assert "compare_runs(trace.compare(other))" in (panel.compare.code() or "")
     finally:
         panel.close()
+    # The compare tab draws the comparison: the other run (the baseline) first, then this one.
+    assert compared is not None
+    assert [bar.name[:8] for bar in compared.data if bar.type == "bar"] == [other.run_id[:8], run.run_id[:8]]
 
     def broken(self: Any) -> None:
         raise RuntimeError("no baseline")

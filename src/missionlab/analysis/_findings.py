@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..frames._pauses import paused_intervals
 from ..frames._runlike import RunLike, field
 from ..types import ACTIVE_RUN_STATUSES, EventType, RunStatus, StepStatus
 from ._attempts import tool_calls
@@ -266,7 +267,6 @@ def retry_loops(view: RunView) -> Iterator[Raw]:
 def silent_gaps(view: RunView, gap: timedelta | None) -> Iterator[Raw]:
     """The longest stretches without any event while the run was active and not paused
     (the tail of an active run is :func:`stuck_open`'s)."""
-    from ..figures.timeline import paused_intervals
 
     times = view.events["timestamp"]
     times = times[(times >= view.start) & (times <= view.end)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -20,9 +20,6 @@ from ..frames._columns import TEXT
 from ..frames._runlike import RunLike, field
 from ._align import DIVERGENCE_KINDS, Divergence, align_steps, first_divergence
 from ._baseline import recent_runs
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
 
 __all__ = ["DIVERGENCE_KINDS", "Comparison", "Divergence", "compare", "plan_shape", "similar_run"]
 
@@ -103,13 +100,6 @@ class Comparison:
     def divergence(self) -> Divergence | None:
         """The first divergence from the first baseline."""
         return self.divergences[0]
-
-    def figure(self, **kwargs: Any) -> go.Figure:
-        """The runs aligned at their start (baselines first), the divergence marked
-        (see :func:`missionlab.figures.charts.compare_runs`)."""
-        from ..figures.charts import compare_runs
-
-        return compare_runs([*self.baselines, self.trace], divergence=self.divergence, **kwargs)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per baseline: its run id, the divergence's kind, step, moment and text."""

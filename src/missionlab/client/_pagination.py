@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 import httpx
 from pydantic import BaseModel
@@ -28,12 +28,9 @@ from ._call import Call, RequestOptions
 from ._display import frame_of, html_table
 from .models import PageMeta
 
-if TYPE_CHECKING:
-    from ._async_client import AsyncClient
-    from ._client import Client
-
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 
 MAX_CONCURRENT_PAGES = 8
 PROGRESS_DELAY = 0.5  # seconds before a progress bar appears
@@ -217,10 +214,30 @@ class _BasePage(Generic[T]):
         return frame_of(self.data, **kwargs)
 
 
+class PageSource(Protocol):
+    """What a page (and a resource) needs of its client: send a call, read one page.
+    :class:`missionlab.Client` is one; naming it here would make the two modules import
+    each other."""
+
+    def _send(self, call: Call[R]) -> R: ...
+
+    def _list(self, request: PageRequest[M]) -> SyncPage[M]: ...
+
+
+class AsyncPageSource(Protocol):
+    """:class:`PageSource` awaited: what :class:`missionlab.AsyncClient` offers a page."""
+
+    async def _send(self, call: Call[R]) -> R: ...
+
+    async def _list(self, request: PageRequest[M]) -> AsyncPage[M]: ...
+
+
 class SyncPage(_BasePage[T]):
     """One page of a list; iterate over it to walk every item of every page."""
 
-    def __init__(self, client: Client, request: PageRequest[T], body: _PageBody[T], content: bytes) -> None:
+    def __init__(
+        self, client: PageSource, request: PageRequest[T], body: _PageBody[T], content: bytes
+    ) -> None:
         super().__init__(request, body, content)
         self._client = client
 
@@ -299,7 +316,7 @@ class AsyncPage(_BasePage[T]):
     """One page of a list; ``async for`` over it walks every item of every page."""
 
     def __init__(
-        self, client: AsyncClient, request: PageRequest[T], body: _PageBody[T], content: bytes
+        self, client: AsyncPageSource, request: PageRequest[T], body: _PageBody[T], content: bytes
     ) -> None:
         super().__init__(request, body, content)
         self._client = client

@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ..frames._jsontext import json_object
+from ..frames._pauses import of_type, paused_intervals
 from ..frames._runlike import field
 from ..types import ACTIVE_RUN_STATUSES, EventType, RunStatus
 from ._figure import Theme, _base_layout_dict, _naive_utc, _themed
@@ -21,31 +20,6 @@ NO_PAUSES = "Pauses are not recorded in this run's events (it has no status_chan
 ROW_HEIGHT = 22
 MAX_HEIGHT = 4000
 MIN_LABEL_PX = 12  # vertical pixels a tick label needs
-
-
-def _of_type(events: pd.DataFrame, kind: str) -> np.ndarray[Any, Any]:
-    """Which events are of type ``kind`` (by category code: cheap on long runs)."""
-    types = events["type"]
-    categories = list(types.cat.categories)
-    if kind not in categories:
-        return np.zeros(len(events), dtype=bool)
-    return types.cat.codes.to_numpy() == categories.index(kind)
-
-
-def paused_intervals(events: pd.DataFrame, end: Any) -> list[tuple[Any, Any]]:
-    """(start, end) of each time the run was paused, from its ``status_change`` events."""
-    changes = events[_of_type(events, EventType.STATUS_CHANGE)]
-    intervals, paused_at = [], None
-    for timestamp, text in zip(changes["timestamp"], changes["payload"], strict=True):
-        payload = json_object(text)
-        if payload.get("to") == RunStatus.PAUSED and paused_at is None:
-            paused_at = timestamp
-        elif payload.get("from") == RunStatus.PAUSED and paused_at is not None:
-            intervals.append((paused_at, timestamp))
-            paused_at = None
-    if paused_at is not None:
-        intervals.append((paused_at, pd.Timestamp(end)))
-    return intervals
 
 
 def _full_height(kind: str, x0: Any, x1: Any, **style: Any) -> dict[str, Any]:
@@ -60,7 +34,7 @@ def _pauses(events: pd.DataFrame, run: Any, end: Any) -> tuple[list[dict[str, An
     does not promise). Without any, a paused run is shaded from its last update, named as
     an assumption in the legend, and the figure says that pauses are not recorded.
     """
-    recorded = bool(_of_type(events, EventType.STATUS_CHANGE).any())
+    recorded = bool(of_type(events, EventType.STATUS_CHANGE).any())
     intervals = [(start, stop, PAUSED) for start, stop in paused_intervals(events, end)]
     paused_now = run is not None and str(field(run, "status")) == RunStatus.PAUSED
     if paused_now and not recorded and field(run, "updated_at") is not None:

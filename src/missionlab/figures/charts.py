@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..analysis.compare import Comparison
 from ..frames import runs_frame
 from ..frames._fleet import ENDED_STEP_STATUSES, fleet_frame
 from ..frames._runlike import RunLike, field
@@ -38,7 +39,7 @@ RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
 
 
 def compare_runs(
-    traces: Sequence[RunLike],
+    traces: Sequence[RunLike] | Comparison,
     *,
     labels: list[str] | None = None,
     theme: Theme = "neutral",
@@ -50,7 +51,13 @@ def compare_runs(
     outline, so a slower or failing step stands out. ``theme=None`` keeps plotly's template.
     ``divergence`` (a :class:`missionlab.analysis.compare.Divergence` of the last run from another):
     its step's row is shaded and its moment marked with a line and a note.
+
+    Given a :class:`~missionlab.analysis.compare.Comparison` (``trace.compare(...)``), draws its
+    baselines, then its run, with its first divergence marked.
     """
+    if isinstance(traces, Comparison):
+        divergence = traces.divergence if divergence is None else divergence
+        traces = [*traces.baselines, traces.trace]
     if len(traces) < 2:
         raise ValueError("compare_runs() needs at least two runs")
     labels = labels or [f"{str(field(t.run, 'run_id'))[:8]} ({field(t.run, 'status')})" for t in traces]

@@ -21,10 +21,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from ..frames._pauses import paused_intervals
 from ..frames._runlike import RunLike
 from ._figure import MAX_LABEL, STEP_COLORS, Theme, _check_theme, _figure, theme_neutral
 from ._gantt import EVENT_COLORS, EVENT_SYMBOLS, RUN_ROW, as_now, gantt_inputs, gantt_spec
-from ._gantt_layout import PAUSED_FILL, paused_intervals
+from ._gantt_layout import PAUSED_FILL
 from ._gantt_marks import overlays
 from ._live_gantt import LiveGantt
 

@@ -102,28 +102,19 @@ def steps_code(mission_id: str, run_id: str, paths: list[str]) -> str:
     return _load(mission_id, run_id) + f"trace.step_table({', '.join(_q(p) for p in paths)})\n"
 
 
-def _trace_has(method: str) -> bool:
-    """Whether this missionlab's RunTrace has ``method`` (explain and compare are newer)."""
-    from ..trace import RunTrace
-
-    return hasattr(RunTrace, method)
-
-
 def diagnosis_code(mission_id: str, run_id: str) -> str:
-    """Why the run ended as it did (where traces explain themselves) and what looks wrong."""
-    explain = "print(trace.explain())  # why it ended as it did\n" if _trace_has("explain") else ""
+    """Why the run ended as it did and what looks wrong."""
+    explain = "print(trace.explain())  # why it ended as it did\n"
     return _load(mission_id, run_id) + explain + "trace.diagnose()\n"
 
 
 def compare_code(mission_id: str, run_id: str, other_run_id: str) -> str:
-    """The run next to another run of its mission, aligned at their start."""
+    """The run next to another run of its mission, aligned at their start, the first divergence marked."""
     other = f"other = missionlab.load_run(client, {_q(mission_id)}, {_q(other_run_id)})\n"
-    if _trace_has("compare"):
-        return _load(mission_id, run_id) + other + "trace.compare(other).figure()\n"
     return (
         _load(mission_id, run_id, "from missionlab.figures.charts import compare_runs\n")
         + other
-        + "compare_runs([trace, other])\n"
+        + "compare_runs(trace.compare(other))\n"
     )
 
 

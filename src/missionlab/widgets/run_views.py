@@ -118,23 +118,13 @@ class DiagnosisView(w.VBox):
 
 
 def explanation_html(trace: RunTrace) -> str:
-    """``trace.explain()`` as HTML when the trace can explain itself (newer missionlab), else ""."""
-    explain = getattr(trace, "explain", None)
-    if explain is None:
-        return ""
-    explanation = explain()
-    to_html = getattr(explanation, "_repr_html_", None)
-    return str(to_html()) if to_html is not None else f"<pre>{html.escape(str(explanation))}</pre>"
+    """``trace.explain()`` as HTML."""
+    return trace.explain()._repr_html_()
 
 
 def comparison_figure(trace: RunTrace, other: RunTrace) -> go.Figure:
-    """The two runs aligned: ``trace.compare(other).figure()`` where the trace has it, else
-    :func:`missionlab.figures.charts.compare_runs`."""
-    compare = getattr(trace, "compare", None)
-    if compare is not None:
-        figure: go.Figure = compare(other).figure()
-        return figure
-    return compare_runs([trace, other])
+    """The two runs aligned, the first divergence marked: ``compare_runs(trace.compare(other))``."""
+    return compare_runs(trace.compare(other))
 
 
 class CompareView(w.VBox):

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from .. import _validate as v
 from .._call import Call, RequestOptions, check_options, parse_json, parse_model, parse_nothing
-from .._pagination import PageRequest, SyncPage
-
-if TYPE_CHECKING:
-    from .._client import Client
+from .._pagination import PageRequest, PageSource, SyncPage
 
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
 
 
 class _Resource:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: PageSource) -> None:
         self._client = client
 
     def _call(

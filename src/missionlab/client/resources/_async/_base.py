@@ -4,24 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from ... import _validate as v
 from ..._call import Call, RequestOptions, check_options, parse_json, parse_model, parse_nothing
-from ..._pagination import AsyncPage, PageRequest
-
-if TYPE_CHECKING:
-    from ..._async_client import AsyncClient
+from ..._pagination import AsyncPage, AsyncPageSource, PageRequest
 
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
 
 
 class _AsyncResource:
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncPageSource) -> None:
         self._client = client
 
     async def _call(
