@@ -170,10 +170,10 @@ class RunTrace:
         return find(self, text, **filters)
 
     def search(self, text: str, **filters: Any) -> pd.DataFrame:
-        """Events whose summary or payload holds ``text`` (see :func:`missionlab.analysis.find.find`)."""
-        from .analysis.find import find
-
-        return find(self, text, **filters)
+        """An alias of :meth:`find`, kept for earlier code: it warns (``FutureWarning``) and
+        gives what ``find(text, **filters)`` gives."""
+        warnings.warn("RunTrace.search is RunTrace.find: call find()", FutureWarning, stacklevel=2)
+        return self.find(text, **filters)
 
     def events_between(self, start: Any, end: Any) -> pd.DataFrame:
         """Events stamped in ``[start, end]`` (datetimes, ISO strings or seconds since the start)."""
