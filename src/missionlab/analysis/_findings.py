@@ -12,11 +12,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..frames._durations import duration_text
 from ..frames._pauses import paused_intervals
 from ..frames._runlike import RunLike, field
 from ..types import ACTIVE_RUN_STATUSES, EventType, RunStatus, StepStatus
 from ._attempts import tool_calls
-from ._evidence import Evidence, clock, moment, seconds_text, step_name, utc
+from ._evidence import Evidence, clock, moment, step_name, utc
 
 Raw = tuple[str, float, str, str, Evidence]  # kind, priority, severity, text, evidence
 
@@ -101,7 +102,7 @@ def failure(view: RunView) -> Iterator[Raw]:
     if not pd.isna(step["completed_at"]):
         text += f" at {clock(step['completed_at'])}"
     if not pd.isna(step["duration_s"]):
-        text += f" after {seconds_text(step['duration_s'])}"
+        text += f" after {duration_text(step['duration_s'])}"
     text += f": {_short(message)}" if message else " (no error message was recorded)"
     failed = set(view.steps.loc[view.steps["status"] == StepStatus.FAILED, "step_id"])
     parents = [p for p in view.ancestors(origin) if p in failed]
@@ -216,8 +217,8 @@ def slow_steps(view: RunView, stats: pd.DataFrame, factor: float) -> Iterator[Ra
         times = float(step["duration_s"]) / float(row["median_s"])
         verb = "has been running for" if step["is_running"] else "took"
         text = (
-            f"Step {view.name(step_id)} {verb} {seconds_text(step['duration_s'])}, {times:.1f}x its "
-            f"median of {seconds_text(row['median_s'])} in {int(row['runs'])} earlier runs"
+            f"Step {view.name(step_id)} {verb} {duration_text(step['duration_s'])}, {times:.1f}x its "
+            f"median of {duration_text(row['median_s'])} in {int(row['runs'])} earlier runs"
         )
         marks = view.events[
             (view.events["step_id"] == step_id)
@@ -250,7 +251,7 @@ def retry_loops(view: RunView) -> Iterator[Raw]:
         failed = group[group["failed"]]
         first, last = moment(group["called_at"].iat[0]), moment(group["called_at"].iat[-1])
         span = (last - first).total_seconds()
-        text = f"{view.name(step_id)} called {tool} {len(group)} times in {seconds_text(span)}"
+        text = f"{view.name(step_id)} called {tool} {len(group)} times in {duration_text(span)}"
         if len(failed):
             outcomes = sorted(set(failed["outcome"]))
             text += f"; {len(failed)} of the calls failed ({', '.join(_short(o, 40) for o in outcomes[:3])})"
@@ -289,7 +290,7 @@ def silent_gaps(view: RunView, gap: timedelta | None) -> Iterator[Raw]:
     for quiet, begin, finish, before, after in sorted(found, key=lambda f: -f[0])[:MAX_GAPS]:
         during = _open_between(view, begin, finish)
         where = f" during {view.name(during)}" if during is not None else ""
-        text = f"Nothing was heard for {seconds_text(quiet)}{where} (from {clock(begin)} to {clock(finish)})"
+        text = f"Nothing was heard for {duration_text(quiet)}{where} (from {clock(begin)} to {clock(finish)})"
         evidence = Evidence(
             steps=() if during is None else (str(during),),
             events=tuple(str(e) for e in (before, after) if e is not None),
@@ -321,7 +322,7 @@ def stuck_open(view: RunView, silence: timedelta) -> Iterator[Raw]:
     open_steps = view.steps[view.steps["status"] == StepStatus.IN_PROGRESS]
     done = len(view.steps) and bool(view.steps["status"].isin(["completed", "skipped", "failed"]).all())
     text = (
-        f"The run is still {view.status} but nothing has been heard for {seconds_text(quiet)} "
+        f"The run is still {view.status} but nothing has been heard for {duration_text(quiet)} "
         f"(last sign of life {last:%Y-%m-%d %H:%M:%S} UTC)"
     )
     if done:

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..frames._columns import TEXT
+from ..frames._durations import duration_text
 from ..frames._fleet import ENDED_STEP_STATUSES
 from ..frames._runlike import RunLike, field
 from ..types import (
@@ -131,7 +132,7 @@ def _silent_steps(c: _Context) -> Iterator[Finding]:
                 "silent_step",
                 step_id,
                 f"Step {step_id!r} is in progress but nothing has been heard from it for "
-                f"{_minutes(quiet)} (since {heard:%Y-%m-%d %H:%M} UTC).",
+                f"{duration_text(quiet.total_seconds())} (since {heard:%Y-%m-%d %H:%M} UTC).",
             )
 
 
@@ -217,11 +218,6 @@ def _times_from_events(c: _Context) -> Iterator[Finding]:
             f"{len(derived)} step(s) have no started_at/completed_at in the plan ({names}): "
             "their times were read from their step events.",
         )
-
-
-def _minutes(delta: pd.Timedelta) -> str:
-    minutes = delta.total_seconds() / 60
-    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
 CHECKS: list[Callable[[_Context], Iterator[Finding]]] = [

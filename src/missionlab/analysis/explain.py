@@ -29,11 +29,12 @@ from typing import Any
 import pandas as pd
 
 from ..frames._columns import TEXT
+from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
 from ..types import ACTIVE_RUN_STATUSES
 from . import _findings as f
 from ._baseline import baseline_steps, step_baseline
-from ._evidence import Evidence, seconds_text
+from ._evidence import Evidence
 
 __all__ = ["KINDS", "Explanation", "Finding", "explain"]
 
@@ -177,7 +178,7 @@ def _headline(view: f.RunView, trace: RunLike) -> str:
     mission = trace.mission
     name = f" of {field(mission, 'name')!r}" if mission is not None and field(mission, "name") else ""
     run_id = str(field(trace.run, "run_id"))[:8]
-    lasted = seconds_text((view.end - view.start).total_seconds())
+    lasted = duration_text((view.end - view.start).total_seconds())
     if view.status in ACTIVE_RUN_STATUSES:
         return f"Run {run_id}{name} is {view.status}, {lasted} after it started."
     return f"Run {run_id}{name} {view.status} after {lasted}."

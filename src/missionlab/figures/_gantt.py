@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from ..frames import as_events_frame, events_frame, steps_frame
+from ..frames._durations import duration_text
 from ..frames._runlike import field, is_runlike
 from ..types import EventType
 from ._figure import (
@@ -26,7 +27,6 @@ from ._figure import (
     UNKNOWN_COLOR,
     Theme,
     _esc_all,
-    _fmt_duration,
     _html,
     _joined,
     _label,
@@ -191,7 +191,7 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
             status_names[statuses.cat.codes.to_numpy()],
             np.char.add(_clock(start), start_note),
             np.char.add(_clock(end), end_note),
-            np.asarray(_fmt_duration(steps["duration_s"]).tolist(), dtype=str),
+            np.asarray(steps["duration_s"].map(duration_text).tolist(), dtype=str),
             _strings(_esc_all(steps["metadata"], 200)),
         ]
     )

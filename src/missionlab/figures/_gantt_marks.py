@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..analysis._attempts import tool_calls
 from ..analysis._drift import critical_path, plan_drift
-from ..analysis._evidence import seconds_text
 from ..analysis.rollup import rollup_frames, rollup_label
+from ..frames._durations import duration_text
 from ._figure import _html
 from ._gantt import BAR_HOVER, _iso, _utc, run_start
 
@@ -103,7 +103,7 @@ def _attempt_trace(
     stop = stop.fillna(pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=stop.index))
     seconds = np.maximum((stop.fillna(now) - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
     label = [
-        f"attempt {attempt} · {_html(tool)} · {seconds_text(length)}"
+        f"attempt {attempt} · {_html(tool)} · {duration_text(length)}"
         for attempt, tool, length in zip(
             failed["attempt"].tolist(), failed["tool"].tolist(), seconds.tolist(), strict=True
         )

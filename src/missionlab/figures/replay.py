@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis._evidence import seconds_text
+from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
 
 __all__ = ["REPLAY_LINE", "frame_moments", "moments", "replay_line", "updates_at", "with_replay"]
@@ -113,7 +113,7 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
     frames, steps = [], []
     for number, moment in enumerate(times):
         name = f"t{number}"
-        label = "+" + seconds_text((moment - start).total_seconds())
+        label = "+" + duration_text((moment - start).total_seconds())
         updates = updates_at(spec["data"], moment)
         frames.append(
             {

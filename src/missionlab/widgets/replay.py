@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from ..client._display import html_table
 from ..figures.replay import REPLAY_LINE, moments, replay_line, updates_at
 from ..figures.timeline import gantt
+from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
 
 __all__ = ["Replay"]
@@ -77,7 +78,8 @@ class Replay(w.VBox):
                     trace.update(update)
             self.figure.layout.shapes = [*self._shapes, replay_line(moment)]
         offset = (moment - self.moments[0]).total_seconds()
-        self.clock.value = f"<code>+{offset:.1f} s · {html.escape(f'{moment:%Y-%m-%d %H:%M:%S}')} UTC</code>"
+        when = html.escape(f"{moment:%Y-%m-%d %H:%M:%S}")
+        self.clock.value = f"<code>+{duration_text(offset)} · {when} UTC</code>"
         self.event_log.value = self._log(moment)
 
     def _log(self, moment: pd.Timestamp) -> str:
