@@ -5,6 +5,7 @@ to any moment. A self-contained widget: ``Replay(trace)``, alone or inside anoth
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as w
@@ -12,8 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..client._display import html_table
+from ..figures._gantt_options import gantt_options
 from ..figures.replay import REPLAY_LINE, moments, replay_line, updates_at
-from ..figures.timeline import gantt
+from ..figures.timeline import GanttOptions, gantt_figure
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
 
@@ -27,7 +29,9 @@ class Replay(w.VBox):
     slider (or played with the play button), ``frames`` moments from start to end.
 
     ``seek(moment)`` goes to the moment nearest a time; ``moment`` is the one shown.
-    ``gantt_options`` go to :func:`missionlab.gantt` (``critical_path``, ``rollup``...).
+    How the Gantt is drawn: ``options`` (a :class:`~missionlab.figures.timeline.GanttOptions`)
+    or the keywords of :func:`missionlab.gantt` (``critical_path``, ``rollup``...); the
+    widget is the replay, so the figure gets no slider of its own.
     """
 
     def __init__(
@@ -37,12 +41,16 @@ class Replay(w.VBox):
         frames: int = 100,
         events_shown: int = 12,
         interval_ms: int = 200,
-        **gantt_options: Any,
+        options: GanttOptions | None = None,
+        **option_values: Any,
     ) -> None:
         self.trace = trace
         self.moments = moments(trace, frames)
         self.events_shown = events_shown
-        self._whole = gantt(trace, **gantt_options)  # the full run, which every moment is cut from
+        self.options = replace(gantt_options(options, option_values), replay=False)
+        self._whole = gantt_figure(
+            trace, options=self.options
+        )  # the full run, which every moment is cut from
         self._shapes = [s for s in self._whole.layout.shapes if s.name != REPLAY_LINE]
         self.figure = go.FigureWidget(self._whole)
         last = len(self.moments) - 1
