@@ -13,7 +13,7 @@ import pytest
 
 from missionlab import InvalidArgumentError
 from missionlab.analysis._drift import critical_path, plan_drift
-from missionlab.figures.replay import REPLAY_LINE, moments, updates_at
+from missionlab.figures.time_slider import REPLAY_LINE, moments, updates_at
 from missionlab.figures.timeline import GanttOptions, LiveGantt, gantt_figure
 from missionlab.widgets import Replay
 

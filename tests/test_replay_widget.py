@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from missionlab.figures.replay import REPLAY_LINE
+from missionlab.figures.time_slider import REPLAY_LINE
 from missionlab.trace import RunTrace
 from missionlab.widgets import Replay
 

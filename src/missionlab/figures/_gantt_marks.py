@@ -229,7 +229,7 @@ def overlays(
 ) -> dict[str, Any]:
     """:func:`decorate` as ``options`` ask for it (``critical_path``, ``attempts``, ``drift``
     and ``rollup``), then the replay's frames (``replay``)."""
-    from .replay import REPLAY_FRAMES, frame_moments, with_replay
+    from .time_slider import REPLAY_FRAMES, frame_moments, with_replay
 
     origin = run_start(run, steps, events, now)
     spec = decorate(

@@ -6,8 +6,8 @@
 from .explorer import Explorer, browse
 from .forms import MissionForm, StartRunForm
 from .missions import MissionsPanel
-from .replay import Replay
 from .run_panel import RunPanel
+from .run_player import Replay
 from .runs import RunsPanel
 
 __all__ = [

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from ..client._display import html_table
 from ..figures._gantt_options import gantt_options
-from ..figures.replay import REPLAY_LINE, moments, replay_line, updates_at
+from ..figures.time_slider import REPLAY_LINE, moments, replay_line, updates_at
 from ..figures.timeline import GanttOptions, gantt_figure
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
