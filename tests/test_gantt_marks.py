@@ -15,7 +15,7 @@ from missionlab import InvalidArgumentError
 from missionlab.analysis._drift import critical_path, plan_drift
 from missionlab.figures.time_slider import REPLAY_LINE, moments, updates_at
 from missionlab.figures.timeline import GanttOptions, LiveGantt, gantt_figure
-from missionlab.widgets import Replay
+from missionlab.widgets import RunPlayer
 
 from .crafted import at, craft, event, step
 
@@ -233,6 +233,6 @@ def test_one_options_object_for_the_figure_the_live_gantt_and_the_player() -> No
     with pytest.raises(TypeError, match="critical"):
         LiveGantt(trace, critical=True)
 
-    player = Replay(trace, frames=3, options=options)
+    player = RunPlayer(trace, frames=3, options=options)
     assert traces(player.figure, "critical") and player.figure.layout.title.text == "Watched"
-    assert not Replay(trace, frames=3, replay=True).figure.layout.sliders  # the widget is the replay
+    assert not RunPlayer(trace, frames=3, replay=True).figure.layout.sliders  # the widget is the replay

@@ -1,10 +1,14 @@
-"""Replay a run in a live kernel: a play button and a slider drive its Gantt and its event log
-to any moment. A self-contained widget: ``Replay(trace)``, alone or inside another panel.
+"""A run player: in a live kernel, a play button and a slider drive a run's Gantt and its
+event log to any moment. A self-contained widget: ``RunPlayer(trace)``, alone or inside
+another panel. (A figure replays itself with no kernel: ``gantt(trace, replay=True)``.)
+
+``Replay`` is its name in earlier releases: it still works, with a ``FutureWarning``.
 """
 
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -19,12 +23,12 @@ from ..figures.timeline import GanttOptions, gantt_figure
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
 
-__all__ = ["Replay"]
+__all__ = ["RunPlayer"]
 
 LOG_COLUMNS = ["time", "type", "step", "agent", "summary"]
 
 
-class Replay(w.VBox):
+class RunPlayer(w.VBox):
     """``trace``'s Gantt and its latest events as they were at a moment chosen with the
     slider (or played with the play button), ``frames`` moments from start to end.
 
@@ -106,3 +110,23 @@ class Replay(w.VBox):
         ]
         heard = (events["timestamp"] <= moment).sum()
         return f"<b>Events so far: {heard} of {len(events)}</b>" + html_table(rows[::-1], LOG_COLUMNS)
+
+
+_warned = False
+
+
+def earlier_name(stacklevel: int = 2) -> type[RunPlayer]:
+    """:class:`RunPlayer`, asked for as ``Replay`` (its name in earlier releases): one
+    ``FutureWarning``, pointing at the caller ``stacklevel`` frames up from the asking one."""
+    global _warned
+    if not _warned:
+        _warned = True
+        message = "missionlab.widgets.Replay is now missionlab.widgets.RunPlayer; use that name"
+        warnings.warn(message, FutureWarning, stacklevel=stacklevel + 1)
+    return RunPlayer
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Replay":
+        return earlier_name()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
