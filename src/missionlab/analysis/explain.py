@@ -32,7 +32,7 @@ from ..frames._columns import TEXT
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
 from ..types import ACTIVE_RUN_STATUSES
-from . import _findings as f
+from . import _outcome_checks as f
 from ._baseline import baseline_steps, step_baseline
 from ._evidence import Evidence
 
