@@ -1,34 +1,43 @@
 """Run diagnosis: what is inconsistent or suspicious in a run, its plan and its events.
 
-``diagnose(trace)`` returns a DataFrame of findings, one row each, most severe
-first: ``severity`` (error, warning, info), ``check`` (a short code), ``step_id``
-(when about one step) and ``message`` (one sentence).
+``diagnose(trace)`` is a view of the findings engine (:mod:`missionlab.analysis.engine`):
+every finding of kind ``inconsistency``, as a DataFrame, one row each, most severe first:
+``severity`` (error, warning, info), ``check`` (a short code), ``step_id`` (when about one
+step) and ``message`` (one sentence). A run that failed and recorded why is consistent:
+why it failed is :func:`missionlab.analysis.explain.explain`'s to tell.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import pandas as pd
 
 from ..frames._columns import TEXT
 from ..frames._runlike import RunLike
-from ._consistency_checks import CHECKS, COLUMNS, SEVERITY, _Context
+from .engine import CHECKS as ALL_CHECKS
+from .engine import INCONSISTENCY, examine
+from .finding import SEVERITIES, Check, Settings
 
 __all__ = ["CHECKS", "diagnose"]
 
+#: The checks whose findings diagnose lists (those of kind ``inconsistency``), in order.
+CHECKS: tuple[Check, ...] = tuple(check for check in ALL_CHECKS if check.kind == INCONSISTENCY)
+SEVERITY = pd.CategoricalDtype(list(SEVERITIES), ordered=True)
+COLUMNS = ["severity", "check", "step_id", "message"]
+_DEFAULT = Settings()
+
 
 def diagnose(
-    trace: RunLike, *, now: datetime | None = None, silence: timedelta = timedelta(minutes=5)
+    trace: RunLike, *, now: datetime | None = None, silence: timedelta = _DEFAULT.silence
 ) -> pd.DataFrame:
     """Findings about ``trace``, most severe first; an empty frame when all looks right.
 
-    ``silence``: how long an in-progress step may go without events before it is
-    reported.
+    ``now``: the moment to judge the run at (default: now); ``silence``: how long an
+    in-progress step may go without events before it is reported.
     """
-    context = _Context(trace, pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC"), silence)
-    rows: list[Any] = [finding for check in CHECKS for finding in check(context)]
+    found = examine(trace, now=now, settings=Settings(silence=silence), kinds={INCONSISTENCY}).findings
+    rows = [(f.severity, f.check, f.step_id, f.text) for f in found]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["severity"] = frame["severity"].astype(SEVERITY)
     for column in ("check", "step_id", "message"):
