@@ -1,11 +1,11 @@
-"""Replay a run's Gantt: what it showed at any moment, as plotly frames or as updates.
+"""A Gantt's time slider: what the figure showed at any moment, as plotly frames or as updates.
 
 ``moments(trace)`` picks evenly spaced moments from the run's start to its end;
 ``updates_at(spec, moment)`` says, per trace of a Gantt figure dict, what it shows at that
 moment (bars cut at the moment, steps and events not reached yet hidden); ``with_replay``
 adds those as plotly frames with a slider and play/pause buttons, which replay the run
 in any browser with no kernel (a saved notebook, an exported HTML file). A live kernel
-uses the same updates through :class:`missionlab.widgets.Replay`.
+uses the same updates through :class:`missionlab.widgets.RunPlayer`.
 """
 
 from __future__ import annotations
