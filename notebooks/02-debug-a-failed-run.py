@@ -84,7 +84,7 @@ print("failed step:", failed_step)
 events.loc[events.step_id == failed_step, ["timestamp", "type", "summary"]]
 
 # %%
-bad.search("error")[["timestamp", "type", "step_id", "summary"]]
+bad.find("error")[["timestamp", "type", "step_id", "summary"]]
 
 # %% [markdown]
 # ## Diagnosis

@@ -151,7 +151,7 @@ def test_compare_runs_marks_the_divergence() -> None:
     line = next(s for s in marks if s.type == "line")
     assert line.x0 == line.x1 == 34
     note = figure.layout.annotations[-1]
-    assert note.text == "first divergence (timing) at +34.0 s" and "took 54 s here" in note.hovertext
+    assert note.text == "first divergence (timing) at +34 s" and "took 54 s here" in note.hovertext
 
 
 @pytest.mark.slow

@@ -3,10 +3,12 @@ selected on the Gantt."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from missionlab.analysis.find import on_time_window, window_from_relayout
 from missionlab.trace import RunTrace
@@ -36,13 +38,24 @@ def summaries(frame: pd.DataFrame) -> list[str]:
 
 def test_text_search_in_summaries_and_payloads() -> None:
     run = trace()
-    assert summaries(run.search("declined")) == ["Card DECLINED"]  # case-insensitive
-    assert summaries(run.search("declined", case=True)) == []
-    assert summaries(run.search("4242")) == ["Calling payments.charge"]  # a payload value
-    assert summaries(run.search("do_not_honor")) == ["Card DECLINED"]
-    assert summaries(run.search('"card"')) == ["Calling payments.charge", "Calling payments.charge"]  # a key
-    assert summaries(run.search("[backup")) == []  # plain text, not a pattern
+    assert summaries(run.find("declined")) == ["Card DECLINED"]  # case-insensitive
+    assert summaries(run.find("declined", case=True)) == []
+    assert summaries(run.find("4242")) == ["Calling payments.charge"]  # a payload value
+    assert summaries(run.find("do_not_honor")) == ["Card DECLINED"]
+    assert summaries(run.find('"card"')) == ["Calling payments.charge", "Calling payments.charge"]  # a key
+    assert summaries(run.find("[backup")) == []  # plain text, not a pattern
     assert list(run.find().columns) == list(run.events_frame.columns)
+
+
+def test_search_is_find_under_an_older_name_and_says_so() -> None:
+    run = trace()
+    with pytest.warns(FutureWarning, match=r"RunTrace.search is RunTrace.find: call find\(\)") as caught:
+        found = run.search("payments", agent="bob")
+    assert len(caught) == 1
+    assert summaries(found) == ["Calling payments.charge"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert summaries(run.find("payments", agent="bob")) == ["Calling payments.charge"]
 
 
 def test_filters_by_agent_step_type_and_window() -> None:

@@ -3,6 +3,7 @@ its replay, asserted on fig.data, fig.layout and fig.frames for crafted runs."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -10,8 +11,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from missionlab import InvalidArgumentError
 from missionlab.analysis._drift import critical_path, plan_drift
-from missionlab.figures.replay import REPLAY_LINE, moments, updates_at
+from missionlab.figures.time_slider import REPLAY_LINE, moments, updates_at
+from missionlab.figures.timeline import GanttOptions, LiveGantt, gantt_figure
+from missionlab.widgets import RunPlayer
 
 from .crafted import at, craft, event, step
 
@@ -203,3 +207,32 @@ def test_updates_at_the_end_change_nothing() -> None:
     for trace, update in zip(figure.data, updates_at(figure.data, moments(retried())[-1]), strict=True):
         for key, value in update.items():
             assert np.allclose(np.asarray(value, dtype=float), np.asarray(trace[key], dtype=float), atol=1)
+
+
+def test_one_options_object_for_the_figure_the_live_gantt_and_the_player() -> None:
+    trace = parallel()
+    options = GanttOptions(critical_path=True, title="Watched", rollup=["payload.usage.total_tokens"])
+    assert options.rollup == ("payload.usage.total_tokens",)  # frozen all the way down
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.title = "other"  # type: ignore[misc]
+    now = at(100)
+    by_keywords = trace.gantt(
+        now=now, critical_path=True, title="Watched", rollup=["payload.usage.total_tokens"]
+    )
+    assert gantt_figure(trace, now=now, options=options).to_json() == by_keywords.to_json()
+
+    live = LiveGantt(trace, options=options)  # a live Gantt now draws every mark gantt() draws
+    assert rows(live.widget, traces(live.widget, "critical")[0]) == ["b", "c", "g", "g2"]
+    live.update(trace)
+    assert traces(live.widget, "critical") and live.widget.layout.title.text == "Watched"
+    assert LiveGantt(trace, critical_path=True).options == GanttOptions(critical_path=True)
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        LiveGantt(trace, options=options, title="x")
+    with pytest.raises(InvalidArgumentError, match="replay"):
+        LiveGantt(trace, replay=True)
+    with pytest.raises(TypeError, match="critical"):
+        LiveGantt(trace, critical=True)
+
+    player = RunPlayer(trace, frames=3, options=options)
+    assert traces(player.figure, "critical") and player.figure.layout.title.text == "Watched"
+    assert not RunPlayer(trace, frames=3, replay=True).figure.layout.sliders  # the widget is the replay

@@ -64,7 +64,6 @@ from .types import EventType, ExecutionMode, RunStatus, StepStatus  # noqa: E402
 if _typing.TYPE_CHECKING:
     from ._connect import connect
     from ._history import History, HistoryFormatError, history
-    from ._open_run import open_run
     from .analysis.diagnosis import diagnose
     from .client._async_client import AsyncClient
     from .client._client import Client
@@ -74,7 +73,7 @@ if _typing.TYPE_CHECKING:
     from .figures.timeline import gantt
     from .frames import to_frame
     from .frames._fetch import FetchedFrames, fetch_frames
-    from .trace import RunTrace, load_run
+    from .trace import RunTrace, load_run, open_run
     from .widgets import browse
 
 
@@ -101,7 +100,7 @@ _LAZY = {
     "History": "missionlab._history",
     "HistoryFormatError": "missionlab._history",
     "load_run": "missionlab.trace",
-    "open_run": "missionlab._open_run",
+    "open_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
     "to_frame": "missionlab.frames",
 }

@@ -18,7 +18,8 @@ from types import ModuleType
 
 __all__ = ["MOVED", "install", "new_name"]
 
-#: Old module path below ``missionlab`` -> its path today.
+#: Old module path below ``missionlab`` -> its path today (the longest old path that
+#: starts a name wins: ``figures.replay`` inside ``figures``, ``resources`` for ``resources.runs``).
 MOVED = {
     "models": "client.models",
     "resources": "client.resources",
@@ -26,7 +27,9 @@ MOVED = {
     "counts": "client.counts",
     "timeline": "figures.timeline",
     "charts": "figures.charts",
-    "replay": "figures.replay",
+    "replay": "figures.time_slider",
+    "figures.replay": "figures.time_slider",
+    "widgets.replay": "widgets.run_player",
     "share": "figures.share",
     "diagnosis": "analysis.diagnosis",
     "explain": "analysis.explain",
@@ -39,14 +42,22 @@ MOVED = {
 _warned: set[str] = set()
 
 
+def _moved_part(fullname: str) -> tuple[str, str] | None:
+    """The old path that starts ``fullname`` and the path it moved to (both in full), or None."""
+    package, *parts = fullname.split(".")
+    if package != "missionlab":
+        return None
+    for length in range(len(parts), 0, -1):
+        moved = MOVED.get(".".join(parts[:length]))
+        if moved is not None:
+            return ".".join(["missionlab", *parts[:length]]), f"missionlab.{moved}"
+    return None
+
+
 def new_name(fullname: str) -> str | None:
     """The module path today of an old ``missionlab.X[.Y]`` path (None for any other name)."""
-    package, _, rest = fullname.partition(".")
-    if package != "missionlab" or not rest:
-        return None
-    head, dot, tail = rest.partition(".")
-    moved = MOVED.get(head)
-    return None if moved is None else f"missionlab.{moved}{dot}{tail}"
+    part = _moved_part(fullname)
+    return None if part is None else part[1] + fullname[len(part[0]) :]
 
 
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -64,13 +75,13 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 def module_for(old: str) -> ModuleType:
     """The module an old path names, after one FutureWarning per moved module."""
-    new = new_name(old)
-    if new is None:
+    new, part = new_name(old), _moved_part(old)
+    if new is None or part is None:
         raise ModuleNotFoundError(f"No module named {old!r}", name=old)
-    moved = ".".join(old.split(".")[:2])  # missionlab.resources for missionlab.resources.runs too
+    moved = part[0]  # missionlab.resources for missionlab.resources.runs too
     if moved not in _warned:
         _warned.add(moved)
-        message = f"{moved} moved to {new_name(moved)}; import it from there"
+        message = f"{moved} moved to {part[1]}; import it from there"
         warnings.warn(message, FutureWarning, stacklevel=3)
     return importlib.import_module(new)
 

@@ -5,32 +5,41 @@ all its events concurrently; ``trace.refresh(client)`` brings a watched trace up
 with at most three requests, fetching only the events it does not hold yet. A trace
 draws its Gantt (``.gantt()``), lists what looks wrong (``.diagnose()``), says why it
 ended as it did (``.explain()``), and shows itself in a notebook as a status card, its
-explanation and the Gantt. Its other views (compare, find, roll-ups, capsules, the
-shareable page) are in :mod:`missionlab._trace_views`.
+explanation and the Gantt. Its other views each delegate to their module: ``compare``,
+``find`` and ``events_between``, ``rollup`` and ``step_table``, ``save`` (a capsule) and
+``to_html`` (the shareable page). The trace remembers the client that loaded it
+(``trace.client``), which ``explain`` and ``compare`` use for the mission's history when no
+baseline is given. ``open_run(path)`` opens a capsule as a trace, with no network.
 """
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._trace_views import RunViews
+from .analysis.capsule import save_run, trace_parts
 from .client._display import badge, html_fields
+from .client.errors import APIError
 from .client.models import Event, Mission, PlanStep, Run
+from .frames._runlike import RunLike
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
+    from .analysis.compare import Comparison
+    from .analysis.explain import Explanation
     from .client._client import Client
 
-__all__ = ["RunTrace", "load_run"]
+__all__ = ["RunTrace", "load_run", "open_run"]
 
 
 @dataclass
-class RunTrace(RunViews):
+class RunTrace:
     """A run, its plan steps and its events (and its mission, when known).
 
     ``client``: the client that loaded it (None for a trace opened from a capsule), used by
@@ -126,6 +135,79 @@ class RunTrace(RunViews):
 
         return diagnose(self, **kwargs)
 
+    def explain(self, baseline: Any = None, **kwargs: Any) -> Explanation:
+        """Why this run ended (or stands) as it does (see :func:`missionlab.analysis.explain.explain`).
+
+        Without ``baseline``, the client that loaded the trace fetches the mission's recent
+        succeeded runs once (kept on the trace); ``baseline=False`` compares with nothing.
+        """
+        from .analysis._baseline import BASELINE_KEY, baseline_steps
+        from .analysis.explain import explain
+
+        if baseline is None and self.client is not None:
+            if BASELINE_KEY not in self.__dict__:
+                try:
+                    self.__dict__[BASELINE_KEY] = baseline_steps(self, self.client)
+                except APIError as error:  # explained without a baseline (not asked for again)
+                    warnings.warn(
+                        f"explain: no baseline from the mission's earlier runs ({error})", stacklevel=2
+                    )
+                    self.__dict__[BASELINE_KEY] = None
+            baseline = self.__dict__[BASELINE_KEY]
+        return explain(self, baseline=baseline, **kwargs)
+
+    def compare(self, *others: RunLike, client: Any = None, **kwargs: Any) -> Comparison:
+        """This run against ``others``, or against the most similar succeeded run of its
+        mission (see :func:`missionlab.analysis.compare.compare`)."""
+        from .analysis.compare import compare
+
+        return compare(self, list(others) or None, client=client or self.client, **kwargs)
+
+    def find(self, text: str | None = None, **filters: Any) -> pd.DataFrame:
+        """Events matching ``text`` and ``filters`` (see :func:`missionlab.analysis.find.find`)."""
+        from .analysis.find import find
+
+        return find(self, text, **filters)
+
+    def search(self, text: str, **filters: Any) -> pd.DataFrame:
+        """An alias of :meth:`find`, kept for earlier code: it warns (``FutureWarning``) and
+        gives what ``find(text, **filters)`` gives."""
+        warnings.warn("RunTrace.search is RunTrace.find: call find()", FutureWarning, stacklevel=2)
+        return self.find(text, **filters)
+
+    def events_between(self, start: Any, end: Any) -> pd.DataFrame:
+        """Events stamped in ``[start, end]`` (datetimes, ISO strings or seconds since the start)."""
+        from .analysis.find import events_between
+
+        return events_between(self, start, end)
+
+    def rollup(self, path: str = "payload.usage.total_tokens") -> pd.DataFrame:
+        """A payload number summed per step, per parent step and per run
+        (see :mod:`missionlab.analysis.rollup`)."""
+        from .analysis.rollup import rollup
+
+        return rollup(self, path)
+
+    def step_table(self, *paths: str) -> pd.DataFrame:
+        """The steps with their status and times, and each roll-up path's total as a column."""
+        from .analysis.rollup import step_table
+
+        return step_table(self, list(paths))
+
+    def save(self, path: str | Path) -> Path:
+        """Write this run as a capsule file (see :func:`missionlab.analysis.capsule.save_run`)."""
+        return save_run(self, path)
+
+    def to_html(self, path: str | Path | None = None, **kwargs: Any) -> str:
+        """This run as one self-contained HTML page; written to ``path`` when given
+        (see :func:`missionlab.figures.share.run_page`)."""
+        from .figures.share import run_page
+
+        page = run_page(self, **kwargs)
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
+
     def __repr__(self) -> str:
         return f"<RunTrace {self.title}: {len(self.steps)} steps, {len(self.events)} events>"
 
@@ -174,3 +256,14 @@ def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | N
             agents=agents.result(),
             client=client,
         )
+
+
+def open_run(source: str | Path | bytes | dict[str, Any]) -> RunTrace:
+    """The :class:`~missionlab.RunTrace` a capsule file (or its bytes or dict) holds, with no
+    network: ``trace.client`` is None and ``trace.capsule_source`` says where it was saved from.
+    Raises :class:`missionlab.analysis.capsule.CapsuleError` for a file that is not a capsule."""
+    parts = trace_parts(source)
+    source_info = parts.pop("source")
+    trace = RunTrace(**parts)
+    trace.__dict__["capsule_source"] = source_info
+    return trace

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
 from ..frames._runlike import field as run_field
 from ._attempts import tool_calls
-from ._evidence import seconds_text, utc
+from ._evidence import utc
 
 __all__ = ["DIVERGENCE_KINDS", "Divergence", "align_steps", "first_divergence"]
 
@@ -246,14 +247,14 @@ def _timing(row: Any, factor: float, this_end: float, label: str) -> list[Diverg
     if mine >= factor * theirs:
         at = float(row.start_s) + factor * float(theirs)
         text = (
-            f"Step {name} took {seconds_text(mine)} here, {delta['ratio']:.1f}x the "
-            f"{seconds_text(theirs)} of run {label} (+{seconds_text(mine - theirs)})."
+            f"Step {name} took {duration_text(mine)} here, {delta['ratio']:.1f}x the "
+            f"{duration_text(theirs)} of run {label} (+{duration_text(mine - theirs)})."
         )
         return [Divergence("timing", row.step_id, at, text, *values, delta)]
     if theirs >= factor * mine:
         text = (
-            f"Step {name} took {seconds_text(mine)} here, far less than the "
-            f"{seconds_text(theirs)} of run {label} (-{seconds_text(theirs - mine)})."
+            f"Step {name} took {duration_text(mine)} here, far less than the "
+            f"{duration_text(theirs)} of run {label} (-{duration_text(theirs - mine)})."
         )
         return [Divergence("timing", row.step_id, _end(row, "", this_end), text, *values, delta)]
     return []

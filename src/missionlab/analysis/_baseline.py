@@ -3,12 +3,14 @@
 ``baseline`` may be a steps frame of earlier runs, a client (the mission's recent succeeded
 runs are fetched, with their plans), or anything with a ``steps(mission=..., since=...)``
 method returning a steps frame (a :class:`missionlab.History`, duck-typed). The current run's
-own steps are always left out.
+own steps are always left out. :func:`mission_baseline` sums it up as a :class:`Baseline`,
+what the checks of the findings engine that compare with the mission's usual are given.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -18,7 +20,15 @@ from ..frames import steps_frame
 from ..frames._runlike import RunLike, field
 from ..types import RunStatus, StepStatus
 
-__all__ = ["BASELINE_KEY", "BASELINE_RUNS", "baseline_steps", "recent_runs", "step_baseline"]
+__all__ = [
+    "BASELINE_KEY",
+    "BASELINE_RUNS",
+    "Baseline",
+    "baseline_steps",
+    "mission_baseline",
+    "recent_runs",
+    "step_baseline",
+]
 
 BASELINE_KEY = "_missionlab_baseline_steps"  # where a trace keeps the baseline fetched for it
 BASELINE_RUNS = 20  # succeeded runs fetched for a baseline
@@ -117,3 +127,30 @@ def step_baseline(steps: pd.DataFrame | None) -> pd.DataFrame:
     )
     stats.index.name = "step_id"
     return stats[stats["runs"] >= MIN_SAMPLES]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the mission's earlier runs say is usual, for the checks that compare with it.
+
+    ``runs``: how many earlier runs it rests on; ``steps``: per step id (the index), the
+    ``median_s``, ``p95_s`` and ``runs`` of its duration (:func:`step_baseline`).
+    """
+
+    runs: int
+    steps: pd.DataFrame
+
+    @property
+    def note(self) -> str:
+        """One line saying what the baseline rests on."""
+        return f"Baseline: {self.runs} earlier runs; {len(self.steps)} steps with enough history to compare."
+
+
+def mission_baseline(trace: RunLike, baseline: Any) -> Baseline | None:
+    """The :class:`Baseline` of ``trace``'s mission that ``baseline`` stands for (see the
+    module's docstring); None when there is none."""
+    earlier = baseline_steps(trace, baseline)
+    if earlier is None:
+        return None
+    runs = earlier["run_id"].nunique() if "run_id" in earlier else len(earlier)
+    return Baseline(runs=int(runs), steps=step_baseline(earlier))

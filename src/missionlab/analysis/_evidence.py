@@ -1,15 +1,15 @@
 """What explanations and comparisons point at: evidence (steps, event ids, times, numbers)
-and the few ways they write times and durations in a sentence."""
+and the few ways they write times in a sentence (durations are written by
+:func:`missionlab.frames._durations.duration_text`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["Evidence", "clock", "moment", "seconds_text", "step_name", "utc"]
+__all__ = ["Evidence", "clock", "moment", "step_name", "utc"]
 
 
 @dataclass(frozen=True)
@@ -60,20 +60,6 @@ def moment(value: Any) -> pd.Timestamp:
 def clock(moment: pd.Timestamp) -> str:
     """``HH:MM:SS`` (UTC)."""
     return f"{moment:%H:%M:%S}"
-
-
-def seconds_text(seconds: float) -> str:
-    """A duration for a sentence: ``0.4 s``, ``38 s``, ``4 min 12 s``, ``2.5 h``."""
-    if seconds is None or math.isnan(seconds):
-        return "—"
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        minutes, rest = divmod(round(seconds), 60)
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def step_name(steps: pd.DataFrame, step_id: Any) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..frames._columns import TEXT
+from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
 from ._align import DIVERGENCE_KINDS, Divergence, align_steps, first_divergence
 from ._baseline import recent_runs
@@ -127,9 +128,8 @@ class Comparison:
             if d is None:
                 lines.append(f"vs run {label} ({status}): no divergence.")
             else:
-                lines.append(
-                    f"vs run {label} ({status}): first divergence at +{d.at_s:.1f} s ({d.kind}): {d.text}"
-                )
+                at = duration_text(d.at_s)
+                lines.append(f"vs run {label} ({status}): first divergence at +{at} ({d.kind}): {d.text}")
         return lines
 
     def __str__(self) -> str:

@@ -13,70 +13,37 @@
 - ``silent_gap``: long stretches without any event while the run was active;
 - ``inconsistency``: what :func:`missionlab.diagnose` finds wrong (its errors and warnings).
 
-Each finding has a ``kind``, a ``rank`` (1 first), a ``severity``, a ``text`` and its
-``evidence`` (steps, event ids, start/end times and numbers). The explanation prints as
-numbered sentences, renders as escaped HTML, and converts to a frame (``to_frame()``).
+It is a view of the findings engine (:mod:`missionlab.analysis.engine`): the findings of
+warning and error severity, each told once, heaviest first. Each finding has a ``kind``, a
+``rank`` (1 first), a ``severity``, a ``text`` and its ``evidence`` (steps, event ids,
+start/end times and numbers). The explanation prints as numbered sentences, renders as
+escaped HTML, and converts to a frame (``to_frame()``).
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
 from ..frames._columns import TEXT
+from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
 from ..types import ACTIVE_RUN_STATUSES
-from . import _findings as f
-from ._baseline import baseline_steps, step_baseline
-from ._evidence import Evidence, seconds_text
+from ._baseline import mission_baseline
+from ._run_view import RunView
+from .engine import KINDS, examine
+from .finding import Finding, Settings
 
 __all__ = ["KINDS", "Explanation", "Finding", "explain"]
 
-KINDS = (
-    "stuck_open",
-    "failed_step",
-    "run_failed",
-    "cancelled",
-    "error_chain",
-    "skipped",
-    "slow_step",
-    "retry_loop",
-    "silent_gap",
-    "inconsistency",
-)
-# diagnose() checks that a finding above already tells, or that only inform.
-_TOLD = frozenset(
-    {
-        "silent_step",
-        "run_open_after_all_steps",
-        "out_of_sequence",
-        "no_result_summary",
-        "times_from_events",
-        "unknown_status",
-        "unknown_event_type",
-    }
-)
 FRAME_COLUMNS = ["rank", "kind", "severity", "step_id", "text", "steps", "events", "start", "end"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One ranked sentence about a run, with what it rests on."""
-
-    kind: str
-    rank: int
-    severity: str
-    text: str
-    evidence: Evidence
-
-    @property
-    def step_id(self) -> str | None:
-        return self.evidence.step_id
+NO_BASELINE = "No baseline: pass baseline= (a client, a History or a steps frame) to compare step durations."
+_DEFAULT = Settings()
 
 
 class Explanation:
@@ -155,29 +122,11 @@ class Explanation:
         return frame
 
 
-def _inconsistencies(trace: RunLike, now: pd.Timestamp, silence: timedelta) -> Iterator[f.Raw]:
-    from .diagnosis import diagnose
-
-    found = diagnose(trace, now=now.to_pydatetime(), silence=silence)
-    for severity, check, step_id, message in found.itertuples(index=False):
-        if check in _TOLD or severity == "info":
-            continue
-        steps = () if pd.isna(step_id) else (str(step_id),)
-        priority = 35 if severity == "error" else 30
-        yield (
-            "inconsistency",
-            priority,
-            str(severity),
-            str(message),
-            Evidence(steps=steps, values={"check": check}),
-        )
-
-
-def _headline(view: f.RunView, trace: RunLike) -> str:
-    mission = trace.mission
+def _headline(view: RunView) -> str:
+    mission = view.mission
     name = f" of {field(mission, 'name')!r}" if mission is not None and field(mission, "name") else ""
-    run_id = str(field(trace.run, "run_id"))[:8]
-    lasted = seconds_text((view.end - view.start).total_seconds())
+    run_id = str(field(view.run, "run_id"))[:8]
+    lasted = duration_text((view.end - view.start).total_seconds())
     if view.status in ACTIVE_RUN_STATUSES:
         return f"Run {run_id}{name} is {view.status}, {lasted} after it started."
     return f"Run {run_id}{name} {view.status} after {lasted}."
@@ -188,9 +137,9 @@ def explain(
     *,
     baseline: Any = None,
     now: datetime | None = None,
-    silence: timedelta = timedelta(minutes=5),
-    gap: timedelta | None = None,
-    slow: float = 2.0,
+    silence: timedelta = _DEFAULT.silence,
+    gap: timedelta | None = _DEFAULT.gap,
+    slow: float = _DEFAULT.slow,
     limit: int = 8,
 ) -> Explanation:
     """Why ``trace`` ended (or stands) as it does: up to ``limit`` ranked findings.
@@ -198,34 +147,16 @@ def explain(
     ``baseline``: the mission's earlier runs to measure step durations against: a steps
     frame, a client (its recent succeeded runs are fetched), or a ``History``; None or
     False: none. A step is slow at ``slow`` times its median or more (and 5 s over it).
-    ``silence``: how long an active run may go unheard before it is "stuck open";
-    ``gap``: the shortest silence told inside a run (default: a minute, or ten times the
-    run's usual time between events when that is longer).
+    ``now``: the moment to judge the run at (default: now). ``silence``: how long an active
+    run may go unheard before it is "stuck open"; ``gap``: the shortest silence told inside
+    a run (default: a minute, or ten times the run's usual time between events when that is
+    longer).
     """
-    moment = pd.Timestamp(now or datetime.now(UTC))
-    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
-    view = f.RunView(trace, moment)
-    earlier = baseline_steps(trace, baseline)
-    stats = step_baseline(earlier)
-    raw: list[f.Raw] = [
-        *f.stuck_open(view, silence),
-        *f.failure(view),
-        *f.error_chain(view),
-        *f.skipped(view),
-        *f.slow_steps(view, stats, slow),
-        *f.retry_loops(view),
-        *f.silent_gaps(view, gap),
-        *_inconsistencies(trace, moment, silence),
-    ]
+    settings = Settings(silence=silence, gap=gap, slow=slow)
+    examined = examine(trace, now=now, baseline=mission_baseline(trace, baseline), settings=settings)
+    told = [finding for finding in examined.told_once() if finding.severity != "info"]
     never = pd.Timestamp.max.tz_localize("UTC")
-    raw.sort(key=lambda r: (-r[1], r[4].start if r[4].start is not None else never))
-    findings = [
-        Finding(kind, rank, severity, text, evidence)
-        for rank, (kind, _, severity, text, evidence) in enumerate(raw[:limit], start=1)
-    ]
-    if earlier is None:
-        note = "No baseline: pass baseline= (a client, a History or a steps frame) to compare step durations."
-    else:
-        runs = earlier["run_id"].nunique() if "run_id" in earlier else len(earlier)
-        note = f"Baseline: {runs} earlier runs; {len(stats)} steps with enough history to compare."
-    return Explanation(_headline(view, trace), findings, note)
+    told.sort(key=lambda x: (-x.weight, x.evidence.start if x.evidence.start is not None else never))
+    findings = [replace(finding, rank=rank) for rank, finding in enumerate(told[:limit], start=1)]
+    note = NO_BASELINE if examined.baseline is None else examined.baseline.note
+    return Explanation(_headline(examined.view), findings, note)

@@ -1,5 +1,5 @@
 """What the figures of :mod:`missionlab.figures.timeline` and :mod:`missionlab.figures.charts` share: status
-colors, the neutral theme, escaping and formatting.
+colors, the neutral theme, escaping and formatting (durations: :mod:`missionlab.frames._durations`).
 
 Every string from the server is HTML-escaped before it reaches a label or a hover
 (``<``, ``>`` and ``&``: plotly's text renderer reads those entities, not ``&quot;``).
@@ -149,17 +149,3 @@ def _figure(spec: dict[str, Any]) -> go.Figure:
 def _naive_utc(moment: Any) -> pd.Timestamp:
     """A moment as a naive UTC timestamp, as plotly places it on a date axis."""
     return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None)
-
-
-def _fmt_duration(seconds: pd.Series) -> pd.Series:
-    def one(s: float) -> str:
-        if s != s:
-            return "—"
-        if s < 60:
-            return f"{s:.1f} s"
-        minutes, rest = divmod(s, 60)
-        if minutes < 60:
-            return f"{minutes:.0f} min {rest:.0f} s"
-        return f"{minutes // 60:.0f} h {minutes % 60:.0f} min"
-
-    return seconds.map(one)

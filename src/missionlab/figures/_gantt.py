@@ -19,20 +19,20 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from ..frames import as_events_frame, events_frame, steps_frame
+from ..frames._durations import duration_text
 from ..frames._runlike import field, is_runlike
 from ..types import EventType
 from ._figure import (
     STEP_COLORS,
     UNKNOWN_COLOR,
-    Theme,
     _esc_all,
-    _fmt_duration,
     _html,
     _joined,
     _label,
     _strings,
 )
 from ._gantt_layout import gantt_layout
+from ._gantt_options import GanttOptions
 
 RUN_ROW = "__run__"
 EVENT_SYMBOLS: dict[str, str] = {
@@ -191,7 +191,7 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
             status_names[statuses.cat.codes.to_numpy()],
             np.char.add(_clock(start), start_note),
             np.char.add(_clock(end), end_note),
-            np.asarray(_fmt_duration(steps["duration_s"]).tolist(), dtype=str),
+            np.asarray(steps["duration_s"].map(duration_text).tolist(), dtype=str),
             _strings(_esc_all(steps["metadata"], 200)),
         ]
     )
@@ -264,17 +264,16 @@ def gantt_spec(
     run: Any,
     mission: Any,
     now: pd.Timestamp,
-    title: str | None,
-    max_label: int,
-    theme: Theme,
+    options: GanttOptions,
     points: dict[str, Points] | None = None,
     drawn: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The whole figure as a dict; ``points``: the events' markers when already built;
-    ``drawn``: see :func:`_event_traces`."""
+    """The whole figure as a dict, before what is drawn over the bars (``options``' title,
+    label length and theme); ``points``: the events' markers when already built; ``drawn``:
+    see :func:`_event_traces`."""
     keys = row_keys(steps)
     labels = ["<b>run</b>"] + [
-        _label(str(d), int(depth), max_label)
+        _label(str(d), int(depth), options.max_label)
         for d, depth in zip(steps["description"], steps["depth"], strict=True)
     ]
     origin = run_start(run, steps, events, now)
@@ -282,7 +281,7 @@ def gantt_spec(
     data = _step_traces(steps, now, origin) + _event_traces(points, drawn)
     return {
         "data": data,
-        "layout": gantt_layout(keys, labels, steps, events, run, mission, now, title, theme),
+        "layout": gantt_layout(keys, labels, steps, events, run, mission, now, options.title, options.theme),
     }
 
 

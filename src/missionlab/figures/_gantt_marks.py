@@ -15,10 +15,11 @@ import pandas as pd
 
 from ..analysis._attempts import tool_calls
 from ..analysis._drift import critical_path, plan_drift
-from ..analysis._evidence import seconds_text
 from ..analysis.rollup import rollup_frames, rollup_label
+from ..frames._durations import duration_text
 from ._figure import _html
 from ._gantt import BAR_HOVER, _iso, _utc, run_start
+from ._gantt_options import GanttOptions
 
 __all__ = ["ATTEMPT_COLOR", "CRITICAL_COLOR", "DRIFT_STYLE", "decorate", "overlays"]
 
@@ -103,7 +104,7 @@ def _attempt_trace(
     stop = stop.fillna(pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=stop.index))
     seconds = np.maximum((stop.fillna(now) - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
     label = [
-        f"attempt {attempt} · {_html(tool)} · {seconds_text(length)}"
+        f"attempt {attempt} · {_html(tool)} · {duration_text(length)}"
         for attempt, tool, length in zip(
             failed["attempt"].tolist(), failed["tool"].tolist(), seconds.tolist(), strict=True
         )
@@ -224,17 +225,12 @@ def overlays(
     events: pd.DataFrame,
     run: Any,
     now: pd.Timestamp,
-    *,
-    replay: bool | int,
-    marks: dict[str, Any],
+    options: GanttOptions,
 ) -> dict[str, Any]:
-    """:func:`decorate` as :func:`missionlab.gantt` asks for it (``marks``: its
-    ``critical_path``, ``attempts``, ``drift`` and ``rollup``), then the replay's frames."""
-    from .replay import REPLAY_FRAMES, frame_moments, with_replay
+    """:func:`decorate` as ``options`` ask for it (``critical_path``, ``attempts``, ``drift``
+    and ``rollup``), then the replay's frames (``replay``)."""
+    from .time_slider import REPLAY_FRAMES, frame_moments, with_replay
 
-    rollup = marks.get("rollup")
-    critical_path, attempts, drift = marks["critical_path"], marks["attempts"], marks["drift"]
-    paths = [rollup] if isinstance(rollup, str) else list(rollup or [])
     origin = run_start(run, steps, events, now)
     spec = decorate(
         spec,
@@ -242,11 +238,12 @@ def overlays(
         events,
         origin=origin,
         now=now,
-        drift=drift,
-        attempts=attempts,
-        critical=critical_path,
-        rollups=paths,
+        drift=options.drift,
+        attempts=options.attempts,
+        critical=options.critical_path,
+        rollups=options.rollup_paths,
     )
+    replay = options.replay
     if replay:
         count = REPLAY_FRAMES if replay is True else int(replay)
         spec = with_replay(spec, frame_moments(steps, events, run, count, now=now))

@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..client.errors import InvalidArgumentError
 from ..frames._runlike import RunLike
-from ._figure import MAX_LABEL, Theme, _check_theme
 from ._gantt import Points, as_now, event_points, gantt_inputs, gantt_spec, row_keys
 from ._gantt_marks import overlays
+from ._gantt_options import GanttOptions, gantt_options
 
 __all__ = ["LiveGantt"]
 
-LIVE_MARKS = {"critical_path": False, "attempts": True, "drift": True, "rollup": None}  # gantt()'s defaults
 MERGE_AT = 250  # new markers of a type kept apart before they join the others (or a quarter of those)
 
 
@@ -36,9 +36,11 @@ class LiveGantt:
     ``update(trace)`` (or ``update(steps, events, run=...)``) shows whatever the Gantt's
     builder now produces in the same widget: the traces stay the same objects, only what
     changed is sent, the zoom is kept, and a run's new events are added to the markers
-    already drawn. The options given here (``title``, ``max_label``, ``theme``, and
-    ``mission`` and ``run`` until an update gives others) hold for every update. It draws
-    what :func:`missionlab.gantt` draws by default over the bars (failed attempts, plan drift).
+    already drawn. The options given here hold for every update (as do ``mission`` and
+    ``run`` until an update gives others): ``options``, a :class:`GanttOptions`, or the
+    keywords of :func:`missionlab.gantt` (``title``, ``max_label``, ``theme``,
+    ``critical_path``, ``attempts``, ``drift``, ``rollup``), with the same defaults. A live
+    Gantt shows the run as it stands: ``replay`` is for a figure (or the run player widget).
     """
 
     def __init__(
@@ -49,12 +51,14 @@ class LiveGantt:
         run: Any = None,
         mission: Any = None,
         now: datetime | None = None,
-        title: str | None = None,
-        max_label: int = MAX_LABEL,
-        theme: Theme = "neutral",
+        options: GanttOptions | None = None,
+        **option_values: Any,
     ) -> None:
-        _check_theme(theme)
-        self._options: dict[str, Any] = {"title": title, "max_label": max_label, "theme": theme}
+        self.options = gantt_options(options, option_values)
+        if self.options.replay:
+            raise InvalidArgumentError(
+                "replay", "a live Gantt shows the run as it stands; gantt(replay=True) replays it"
+            )
         self._run, self._mission = run, mission
         self._points: dict[str, Points] = {}
         self._seen: tuple[int, Any, list[str]] = (0, None, [])  # events built, the last one's id, rows
@@ -74,11 +78,11 @@ class LiveGantt:
             run=run,
             mission=mission,
             now=moment,
+            options=self.options,
             points=points,
             drawn=self._shown,
-            **self._options,
         )
-        return overlays(spec, steps, events_df, run, moment, replay=False, marks=LIVE_MARKS)
+        return overlays(spec, steps, events_df, run, moment, self.options)
 
     def _event_points(self, events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
         """The events' markers, built only for the events after those built last time when
@@ -183,17 +187,20 @@ def _without_zoom(part: Any) -> Any:
 
 def _changes(trace: Any, new: dict[str, Any]) -> dict[str, Any]:
     """The properties of ``new`` (a trace dict) that differ from the widget's ``trace``."""
-    changes = {}
-    for key, value in new.items():
-        if key in ("type", "meta"):
-            continue
-        old = trace[key]
-        if isinstance(value, np.ndarray):
-            same = old is not None and len(old) == len(value) and bool(np.array_equal(np.asarray(old), value))
-        elif isinstance(value, dict):
-            same = old is not None and old.to_plotly_json() == value
-        else:
-            same = old == value
-        if not same:
-            changes[key] = value
+    changes = {
+        key: value
+        for key, value in new.items()
+        if key not in ("type", "meta") and not _same(trace[key], value)
+    }
     return changes  # (the builder gives every trace of a kind the same properties)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether the widget's ``old`` value shows ``new`` (arrays compared by value, also inside a
+    dict such as a marker whose opacity dims the bars off the critical path)."""
+    if isinstance(new, np.ndarray):
+        return old is not None and len(old) == len(new) and bool(np.array_equal(np.asarray(old), new))
+    if isinstance(new, dict):
+        old = old.to_plotly_json() if hasattr(old, "to_plotly_json") else old
+        return isinstance(old, dict) and old.keys() == new.keys() and all(_same(old[k], new[k]) for k in new)
+    return bool(old == new)

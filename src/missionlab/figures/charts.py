@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from ..analysis.compare import Comparison
 from ..frames import runs_frame
+from ..frames._durations import duration_text
 from ..frames._fleet import ENDED_STEP_STATUSES, fleet_frame
 from ..frames._runlike import RunLike, field
 from ..types import StepStatus
@@ -27,7 +28,6 @@ from ._figure import (
     _apply_theme,
     _base_layout,
     _esc,
-    _fmt_duration,
     _html,
     _label,
     theme_neutral,
@@ -94,7 +94,7 @@ def compare_runs(
                     zip(
                         frame["description"].map(_esc),
                         frame["status"].astype(str),
-                        _fmt_duration(frame["duration_s"]),
+                        frame["duration_s"].map(duration_text),
                         strict=True,
                     )
                 ),
@@ -173,7 +173,7 @@ def _mark_divergence(figure: go.Figure, divergence: Any, order: list[str]) -> No
         showarrow=False,
         align="left",
         font={"size": 11, "color": DIVERGENCE_COLOR},
-        text=f"first divergence ({_html(str(divergence.kind))}) at +{at:.1f} s",
+        text=f"first divergence ({_html(str(divergence.kind))}) at +{duration_text(at)}",
         hovertext=_esc(divergence.text),
     )
 
@@ -198,7 +198,7 @@ def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral",
                 customdata=list(
                     zip(
                         part["run_id"].astype(str),
-                        _fmt_duration(part["duration_s"]),
+                        part["duration_s"].map(duration_text),
                         (part["error"].fillna(part["result_summary"])).map(_esc),
                         strict=True,
                     )

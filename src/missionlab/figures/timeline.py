@@ -16,6 +16,7 @@ no pauses says so instead of showing none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +24,11 @@ import plotly.graph_objects as go
 
 from ..frames._pauses import paused_intervals
 from ..frames._runlike import RunLike
-from ._figure import MAX_LABEL, STEP_COLORS, Theme, _check_theme, _figure, theme_neutral
+from ._figure import STEP_COLORS, Theme, _figure, theme_neutral
 from ._gantt import EVENT_COLORS, EVENT_SYMBOLS, RUN_ROW, as_now, gantt_inputs, gantt_spec
 from ._gantt_layout import PAUSED_FILL
 from ._gantt_marks import overlays
+from ._gantt_options import GanttOptions
 from ._live_gantt import LiveGantt
 
 __all__ = [
@@ -35,11 +37,15 @@ __all__ = [
     "PAUSED_FILL",
     "RUN_ROW",
     "STEP_COLORS",
+    "GanttOptions",
     "LiveGantt",
     "gantt",
+    "gantt_figure",
     "paused_intervals",
     "theme_neutral",
 ]
+
+_DEFAULT = GanttOptions()  # gantt()'s keyword defaults are the options' own
 
 
 def gantt(
@@ -49,14 +55,14 @@ def gantt(
     run: Any = None,
     mission: Any = None,
     now: datetime | None = None,
-    title: str | None = None,
-    max_label: int = MAX_LABEL,
-    theme: Theme = "neutral",
-    critical_path: bool = False,
-    attempts: bool = True,
-    drift: bool = True,
-    rollup: str | list[str] | None = None,
-    replay: bool | int = False,
+    title: str | None = _DEFAULT.title,
+    max_label: int = _DEFAULT.max_label,
+    theme: Theme = _DEFAULT.theme,
+    critical_path: bool = _DEFAULT.critical_path,
+    attempts: bool = _DEFAULT.attempts,
+    drift: bool = _DEFAULT.drift,
+    rollup: str | Sequence[str] | None = _DEFAULT.rollup,
+    replay: bool | int = _DEFAULT.replay,
 ) -> go.Figure:
     """A run's plan as a Gantt timeline, with its events on top.
 
@@ -74,19 +80,33 @@ def gantt(
     dimmed (``critical_path=True``), a payload number summed per step in the hover
     (``rollup="payload.usage.total_tokens"``, or a list of paths), and a slider with
     play/pause that replays the run with no kernel (``replay=True``, or a number of frames).
+    The keywords are those of :class:`GanttOptions` (see :func:`gantt_figure`).
     """
-    _check_theme(theme)
-    steps, events_df, run, mission = gantt_inputs(trace_or_steps, events, run, mission)
-    moment = as_now(now)
-    spec = gantt_spec(
-        steps,
-        events_df,
-        run=run,
-        mission=mission,
-        now=moment,
+    options = GanttOptions(
         title=title,
         max_label=max_label,
         theme=theme,
+        critical_path=critical_path,
+        attempts=attempts,
+        drift=drift,
+        rollup=rollup,
+        replay=replay,
     )
-    marks = {"critical_path": critical_path, "attempts": attempts, "drift": drift, "rollup": rollup}
-    return _figure(overlays(spec, steps, events_df, run, moment, replay=replay, marks=marks))
+    return gantt_figure(trace_or_steps, events, run=run, mission=mission, now=now, options=options)
+
+
+def gantt_figure(
+    trace_or_steps: RunLike | Any,
+    events: Any = None,
+    *,
+    run: Any = None,
+    mission: Any = None,
+    now: datetime | None = None,
+    options: GanttOptions = _DEFAULT,
+) -> go.Figure:
+    """:func:`gantt` with its options as one :class:`GanttOptions`, the object that
+    :class:`LiveGantt` and the run player widget hold too."""
+    steps, events_df, run, mission = gantt_inputs(trace_or_steps, events, run, mission)
+    moment = as_now(now)
+    spec = gantt_spec(steps, events_df, run=run, mission=mission, now=moment, options=options)
+    return _figure(overlays(spec, steps, events_df, run, moment, options))

@@ -19,6 +19,7 @@ from ..client._client import Client
 from ..client._display import badge, html_fields
 from ..client.models import Event, Run
 from ..frames import events_frame
+from ..frames._durations import duration_text
 from ..trace import RunTrace, load_run
 from ._common import Notice, Refresher, button, reporting, row
 from ._style import ROOT, stylesheet
@@ -33,7 +34,7 @@ from .run_views import (
     usage_text,
     usage_totals,
 )
-from .runs import is_active, is_idle, is_stale, span
+from .runs import is_active, is_idle, is_stale
 from .snapshot import Snapshot, hide_rule
 from .tables import frame_html
 
@@ -298,20 +299,21 @@ def run_header_html(
     now = now or datetime.now(UTC)
     end = run.finished_at or now
     seconds = max(0.0, (end - run.started_at).total_seconds())
-    started = f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC ({span((now - run.started_at).total_seconds())} ago)"
+    ago = duration_text((now - run.started_at).total_seconds())
+    started = f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC ({ago} ago)"
     rows = [
         ("Mission", mission_name or run.mission_id),
         ("Run", run.run_id),
         ("Started", started),
         ("Finished", f"{run.finished_at:%Y-%m-%d %H:%M:%S} UTC" if run.finished_at else None),
-        ("Duration", span(seconds) + (" so far" if is_active(run) else "")),
+        ("Duration", duration_text(seconds) + (" so far" if is_active(run) else "")),
         ("Usage", usage),
         ("Input", run.input),
         ("Result", run.result_summary),
         ("Payload", run.result_payload),
         ("Error", run.error),
     ]
-    note, idle = "", span((now - run.updated_at).total_seconds())
+    note, idle = "", duration_text((now - run.updated_at).total_seconds())
     if is_stale(run, now):
         note = (
             f"Stale: {html.escape(str(run.status))} with no update for {idle}. Whoever drives this run "

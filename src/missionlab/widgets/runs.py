@@ -14,6 +14,7 @@ import pandas as pd
 from ..client._client import Client
 from ..client._display import short_text
 from ..client.models import Run
+from ..frames._durations import duration_text
 from ..types import ACTIVE_RUN_STATUSES, RunStatus
 from ._common import Notice, Refresher, button, dropdown, reporting, row
 from ._style import ROOT, stylesheet
@@ -29,15 +30,6 @@ STALE_HINT = (
     "stale: active, but nothing has happened for over an hour (the agent driving it may have "
     "gone away); open it to see its last events or cancel it."
 )
-
-
-def span(seconds: float) -> str:
-    """A duration for people: "12 s", "3.5 min", "5.2 h", "3 days"."""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h" if seconds < 48 * 3600 else f"{seconds / 86400:.0f} days"
 
 
 def is_active(run: Run) -> bool:
@@ -59,7 +51,7 @@ def run_status(run: Run, now: datetime) -> str:
     if is_stale(run, now):
         return f"{run.status} · stale"
     if is_idle(run, now):
-        return f"{run.status} · {span((now - run.updated_at).total_seconds())}"
+        return f"{run.status} · {duration_text((now - run.updated_at).total_seconds())}"
     return str(run.status)
 
 
@@ -73,7 +65,7 @@ def run_row(run: Run, now: datetime) -> dict[str, str]:
         "run": run.run_id[:8],
         "status": status,
         "started": run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-        "duration": span(seconds) + (" so far" if active else ""),
+        "duration": duration_text(seconds) + (" so far" if active else ""),
         "summary": short_text(run.error or run.result_summary or "", 80),
     }
 

@@ -1,11 +1,11 @@
-"""Replay a run's Gantt: what it showed at any moment, as plotly frames or as updates.
+"""A Gantt's time slider: what the figure showed at any moment, as plotly frames or as updates.
 
 ``moments(trace)`` picks evenly spaced moments from the run's start to its end;
 ``updates_at(spec, moment)`` says, per trace of a Gantt figure dict, what it shows at that
 moment (bars cut at the moment, steps and events not reached yet hidden); ``with_replay``
 adds those as plotly frames with a slider and play/pause buttons, which replay the run
 in any browser with no kernel (a saved notebook, an exported HTML file). A live kernel
-uses the same updates through :class:`missionlab.widgets.Replay`.
+uses the same updates through :class:`missionlab.widgets.RunPlayer`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis._evidence import seconds_text
+from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
 
 __all__ = ["REPLAY_LINE", "frame_moments", "moments", "replay_line", "updates_at", "with_replay"]
@@ -113,7 +113,7 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
     frames, steps = [], []
     for number, moment in enumerate(times):
         name = f"t{number}"
-        label = "+" + seconds_text((moment - start).total_seconds())
+        label = "+" + duration_text((moment - start).total_seconds())
         updates = updates_at(spec["data"], moment)
         frames.append(
             {

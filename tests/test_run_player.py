@@ -1,14 +1,18 @@
-"""The live replay widget: the slider (and the play button linked to it) drive the Gantt and
-the event log; no browser needed."""
+"""The run player widget: the slider (and the play button linked to it) drive the Gantt and
+the event log; no browser needed. Its earlier name, ``Replay``, warns once."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 
-from missionlab.figures.replay import REPLAY_LINE
+from missionlab.figures.time_slider import REPLAY_LINE
 from missionlab.trace import RunTrace
-from missionlab.widgets import Replay
+from missionlab.widgets import RunPlayer
 
 from .crafted import at, craft, event, step
 from .injection import PAYLOADS, markup_of
@@ -21,14 +25,14 @@ def run() -> RunTrace:
     )
 
 
-def bar_lengths(replay: Replay) -> dict[str, float]:
+def bar_lengths(replay: RunPlayer) -> dict[str, float]:
     keys = replay.figure.layout.meta["rows"]
     bar = next(t for t in replay.figure.data if t.meta == "bar:completed")
     return {keys[int(y)]: float(x) for y, x in zip(bar.y, bar.x, strict=True)}
 
 
 def test_the_slider_drives_the_gantt_and_the_event_log() -> None:
-    replay = Replay(run(), frames=9)
+    replay = RunPlayer(run(), frames=9)
     assert replay.slider.value == 8 and replay.moment == replay.moments[-1]
     assert bar_lengths(replay) == {"a": 9000, "b": 30000}  # the whole run
     assert "Events so far: 7 of 7" in replay.event_log.value
@@ -42,7 +46,7 @@ def test_the_slider_drives_the_gantt_and_the_event_log() -> None:
     assert pd.Timestamp(line.x0) == moment.tz_localize(None)
     assert [s.name for s in replay.figure.layout.shapes].count(REPLAY_LINE) == 1
     assert "note 15" in replay.event_log.value and "note 25" not in replay.event_log.value
-    assert f"+{(moment - replay.moments[0]).total_seconds():.1f} s" in replay.clock.value
+    assert "+21 s · 2026-11-01 10:00:20 UTC" in replay.clock.value  # 4 of 8 steps of 41.5 s: 20.75 s
     replay.play.value = 0  # the play button moves the slider
     assert replay.slider.value == 0 and bar_lengths(replay) == {"a": 0, "b": 0}
     replay.seek(at(41))
@@ -52,5 +56,26 @@ def test_the_slider_drives_the_gantt_and_the_event_log() -> None:
 def test_the_event_log_escapes_server_strings() -> None:
     for payload in PAYLOADS:
         trace = craft([step("a", 1, 3, sequence=1, description=payload)], [event(2, "message", "a", payload)])
-        replay = Replay(trace, frames=3)
+        replay = RunPlayer(trace, frames=3)
         assert markup_of(replay.event_log.value, payload) == [], payload
+
+
+def test_the_earlier_name_still_works_and_warns_once() -> None:
+    script = (
+        "import json, warnings\n"
+        "warnings.simplefilter('always')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    from missionlab.widgets import Replay\n"
+        "    import missionlab.widgets as widgets\n"
+        "    again = widgets.Replay\n"
+        "    from missionlab.widgets.replay import Replay as by_old_module\n"
+        "print(json.dumps([Replay is again is by_old_module is widgets.RunPlayer,\n"
+        "    [str(w.message) for w in caught if w.category is FutureWarning]]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    same, warned = json.loads(out.stdout)
+    assert same
+    assert warned == [
+        "missionlab.widgets.Replay is now missionlab.widgets.RunPlayer; use that name",
+        "missionlab.widgets.replay moved to missionlab.widgets.run_player; import it from there",
+    ]

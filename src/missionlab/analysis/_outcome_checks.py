@@ -1,24 +1,24 @@
-"""The findings of :func:`missionlab.analysis.explain.explain`, one function per kind.
-
-Each function looks at a :class:`RunView` and yields ``(kind, priority, severity, text,
-evidence)``; :mod:`missionlab.analysis.explain` ranks them by priority (then time).
+"""The checks that tell what happened to a run and why: it is stuck, a step failed (or the
+run failed or was cancelled without one), the calls that led there, the steps skipped,
+steps slow against the mission's baseline, tools called again and again, long silences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 
+from ..frames._durations import duration_text
 from ..frames._pauses import paused_intervals
-from ..frames._runlike import RunLike, field
-from ..types import ACTIVE_RUN_STATUSES, EventType, RunStatus, StepStatus
-from ._attempts import tool_calls
-from ._evidence import Evidence, clock, moment, seconds_text, step_name, utc
+from ..frames._runlike import field
+from ..types import ACTIVE_RUN_STATUSES, FINISHED_STEP_STATUSES, EventType, RunStatus, StepStatus
+from ._evidence import Evidence, clock, moment, utc
+from ._run_view import RunView
+from .finding import Check, CheckInput, Found, Need
 
-Raw = tuple[str, float, str, str, Evidence]  # kind, priority, severity, text, evidence
+__all__ = ["OUTCOME_CHECKS"]
 
 CHAIN_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR, EventType.STEP_FAILED]
 CHAIN_LENGTH = 6  # events of an error chain told
@@ -29,68 +29,55 @@ GAP_FACTOR = 10.0  # ... and at least this many times the run's median time betw
 MAX_GAPS = 2
 
 
-class RunView:
-    """A run's steps and events (time-ordered), its status, start, end and "now"."""
-
-    def __init__(self, trace: RunLike, now: pd.Timestamp) -> None:
-        self.run = trace.run
-        self.status = str(field(trace.run, "status"))
-        self.steps = trace.steps_frame
-        self.events = trace.events_frame.sort_values("timestamp", kind="stable")
-        self.now = now
-        starts = [utc(field(trace.run, "started_at")), self.steps["started_at"].min()]
-        if len(self.events):
-            starts.append(self.events["timestamp"].iat[0])
-        self.start = min((s for s in starts if s is not None and not pd.isna(s)), default=now)
-        self.end = utc(field(trace.run, "finished_at")) or now
-        self.parent = dict(zip(self.steps["step_id"], self.steps["parent_step_id"], strict=True))
-
-    def name(self, step_id: Any) -> str:
-        return step_name(self.steps, step_id)
-
-    def ancestors(self, step_id: Any) -> list[Any]:
-        chain, seen = [], {step_id}
-        parent = self.parent.get(step_id)
-        while isinstance(parent, str) and parent not in seen:
-            chain.append(parent)
-            seen.add(parent)
-            parent = self.parent.get(parent)
-        return chain
-
-    def subtree(self, step_id: Any) -> set[Any]:
-        return {s for s in self.steps["step_id"] if s == step_id or step_id in self.ancestors(s)}
-
-    def step(self, step_id: Any) -> pd.Series:
-        return self.steps.loc[self.steps["step_id"] == step_id].iloc[0]
-
-    def ids(self, events: pd.DataFrame) -> tuple[str, ...]:
-        return tuple(str(e) for e in events["event_id"])
-
-
-def failure_origin(view: RunView) -> Any:
-    """The failed step the failure started in: a failed step with no failed descendant,
-    the earliest to end."""
-    failed = view.steps[view.steps["status"] == StepStatus.FAILED]
-    if failed.empty:
-        return None
-    failed_ids = set(failed["step_id"])
-    leaves = failed[[not (view.subtree(s) - {s}) & failed_ids for s in failed["step_id"]]]
-    leaves = leaves if len(leaves) else failed
-    return leaves.sort_values("completed_at", na_position="last")["step_id"].iat[0]
-
-
 def _short(text: Any, limit: int = 90) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def failure(view: RunView) -> Iterator[Raw]:
-    """The failed step (and the parents that failed with it), or a run that failed or was
-    cancelled without a failed step."""
-    origin = failure_origin(view)
+def stuck_open(given: CheckInput) -> Iterator[Found]:
+    """A run still pending, running or paused although nothing has been heard for ``silence``."""
+    view = given.view
+    if view.status not in ACTIVE_RUN_STATUSES:
+        return
+    heard = [utc(field(view.run, "updated_at")), view.start]
+    if len(view.events):
+        heard.append(view.events["timestamp"].iat[-1])
+    last = max(h for h in heard if h is not None)
+    quiet = (given.now - last).total_seconds()
+    if quiet <= given.settings.silence.total_seconds():
+        return
+    open_steps = view.steps[view.steps["status"] == StepStatus.IN_PROGRESS]
+    done = len(view.steps) and bool(view.steps["status"].isin(FINISHED_STEP_STATUSES).all())
+    text = (
+        f"The run is still {view.status} but nothing has been heard for {duration_text(quiet)} "
+        f"(last sign of life {last:%Y-%m-%d %H:%M:%S} UTC)"
+    )
+    if done:
+        text += (
+            f", although all {len(view.steps)} steps are finished: it was never marked succeeded or failed"
+        )
+    elif len(open_steps):
+        text += f"; {view.name(open_steps['step_id'].iat[-1])} is still in progress"
+    if view.status == RunStatus.RUNNING:
+        text += ": the agent may have gone away"
+    evidence = Evidence(
+        steps=tuple(map(str, open_steps["step_id"])),
+        events=view.ids(view.events.tail(1)),
+        start=last,
+        end=given.now,
+        values={"silence_s": quiet},
+    )
+    if view.status == RunStatus.RUNNING:
+        yield Found(text + ".", evidence)
+    else:  # paused or pending: someone may come back to it
+        yield Found(text + ".", evidence, severity="warning", weight=45)
+
+
+def failed_step(given: CheckInput) -> Iterator[Found]:
+    """The failed step the failure started in, its error, and the parents that failed with it."""
+    view = given.view
+    origin = view.failure_origin
     if origin is None:
-        if view.status in (RunStatus.FAILED, RunStatus.CANCELLED):
-            yield _run_end(view)
         return
     step = view.step(origin)
     mine = view.events[view.events["step_id"].isin(view.subtree(origin))]
@@ -101,7 +88,7 @@ def failure(view: RunView) -> Iterator[Raw]:
     if not pd.isna(step["completed_at"]):
         text += f" at {clock(step['completed_at'])}"
     if not pd.isna(step["duration_s"]):
-        text += f" after {seconds_text(step['duration_s'])}"
+        text += f" after {duration_text(step['duration_s'])}"
     text += f": {_short(message)}" if message else " (no error message was recorded)"
     failed = set(view.steps.loc[view.steps["status"] == StepStatus.FAILED, "step_id"])
     parents = [p for p in view.ancestors(origin) if p in failed]
@@ -114,37 +101,45 @@ def failure(view: RunView) -> Iterator[Raw]:
         end=utc(step["completed_at"]),
         values={"duration_s": step["duration_s"]},
     )
-    yield ("failed_step", 95, "error", text + ".", evidence)
+    yield Found(text + ".", evidence)
 
 
-def _run_end(view: RunView) -> Raw:
+def _run_end(view: RunView) -> tuple[str, Evidence]:
+    """When and during which step the run ended (for a run that failed or was cancelled
+    with no failed step), and the status events that say so."""
     changes = view.events[view.events["type"] == EventType.STATUS_CHANGE]
     final = changes[changes["payload"].fillna("").str.contains(f'"to":"{view.status}"', regex=False)]
     open_steps = view.steps[view.steps["status"] == StepStatus.IN_PROGRESS]
     during = f" during {view.name(open_steps['step_id'].iat[-1])}" if len(open_steps) else ""
     end = utc(field(view.run, "finished_at"))
     when = f" at {clock(end)}" if end is not None else ""
-    if view.status == RunStatus.CANCELLED:
-        return (
-            "cancelled",
-            90,
-            "warning",
-            f"The run was cancelled{when}{during}.",
-            _end_evidence(final, end),
-        )
+    return f"{when}{during}", Evidence(events=tuple(map(str, final["event_id"])), start=end)
+
+
+def run_failed(given: CheckInput) -> Iterator[Found]:
+    """A run that failed although none of its steps did."""
+    view = given.view
+    if view.status != RunStatus.FAILED or view.failure_origin is not None:
+        return
+    where, evidence = _run_end(view)
     error = field(view.run, "error")
     reason = f": {_short(error)}" if error else " without an error message"
-    text = f"The run failed{when}{during}{reason}, although no step failed."
-    return ("run_failed", 95, "error", text, _end_evidence(final, end))
+    yield Found(f"The run failed{where}{reason}, although no step failed.", evidence)
 
 
-def _end_evidence(events: pd.DataFrame, end: pd.Timestamp | None) -> Evidence:
-    return Evidence(events=tuple(map(str, events["event_id"])), start=end)
+def cancelled(given: CheckInput) -> Iterator[Found]:
+    """A run cancelled (with no failed step)."""
+    view = given.view
+    if view.status != RunStatus.CANCELLED or view.failure_origin is not None:
+        return
+    where, evidence = _run_end(view)
+    yield Found(f"The run was cancelled{where}.", evidence)
 
 
-def error_chain(view: RunView) -> Iterator[Raw]:
+def error_chain(given: CheckInput) -> Iterator[Found]:
     """The tool calls, results and errors that led to the failed step's end."""
-    origin = failure_origin(view)
+    view = given.view
+    origin = view.failure_origin
     if origin is None:
         return
     inside = view.events["step_id"].isin(view.subtree(origin))
@@ -159,7 +154,7 @@ def error_chain(view: RunView) -> Iterator[Raw]:
         )
     ]
     text = f"What led to it in {view.name(origin)}: " + " → ".join(links)
-    calls = tool_calls(view.events)
+    calls = view.tool_calls
     failed = calls[calls["step_id"].isin(view.subtree(origin)) & calls["failed"]]
     if len(failed):
         told = [
@@ -173,16 +168,17 @@ def error_chain(view: RunView) -> Iterator[Raw]:
         end=utc(chain["timestamp"].iat[-1]),
         values={"failed_calls": len(failed)},
     )
-    yield ("error_chain", 85, "error", text + ".", evidence)
+    yield Found(text + ".", evidence)
 
 
-def skipped(view: RunView) -> Iterator[Raw]:
+def skipped(given: CheckInput) -> Iterator[Found]:
     """Steps skipped, and what they were skipped because of."""
+    view = given.view
     rows = view.steps[view.steps["status"] == StepStatus.SKIPPED]
     if rows.empty:
         return
     names = ", ".join(view.name(s) for s in rows["step_id"].head(5)) + (", …" if len(rows) > 5 else "")
-    origin = failure_origin(view)
+    origin = view.failure_origin
     if origin is not None:
         cause = f" after {view.name(origin)} failed"
     elif view.status == RunStatus.CANCELLED:
@@ -195,18 +191,20 @@ def skipped(view: RunView) -> Iterator[Raw]:
         start=utc(rows["completed_at"].min()),
         values={"skipped": len(rows)},
     )
-    yield ("skipped", 70, "warning", f"{count} skipped{cause}: {names}.", evidence)
+    yield Found(f"{count} skipped{cause}: {names}.", evidence)
 
 
-def slow_steps(view: RunView, stats: pd.DataFrame, factor: float) -> Iterator[Raw]:
-    """Steps that took (or are taking) ``factor`` times their median in earlier runs, or more;
-    a parent is left out when one of its descendants is slow already."""
-    if stats.empty:
+def slow_steps(given: CheckInput) -> Iterator[Found]:
+    """Steps that took (or are taking, at ``now``) ``slow`` times their median in the
+    mission's earlier runs, or more, and 5 s over it; a parent is left out when one of its
+    descendants is slow already."""
+    view, stats = given.view, given.baseline.steps if given.baseline is not None else None
+    if stats is None or stats.empty:
         return
     steps = view.steps[view.steps["duration_s"].notna() & view.steps["step_id"].isin(stats.index)]
     median = stats["median_s"].reindex(steps["step_id"]).to_numpy()
     ratio = steps["duration_s"].to_numpy() / median
-    slow = steps[(ratio >= factor) & (steps["duration_s"].to_numpy() - median >= MIN_EXTRA_S)]
+    slow = steps[(ratio >= given.settings.slow) & (steps["duration_s"].to_numpy() - median >= MIN_EXTRA_S)]
     slow_ids = set(slow["step_id"])
     for _, step in slow.iterrows():
         step_id = step["step_id"]
@@ -216,8 +214,8 @@ def slow_steps(view: RunView, stats: pd.DataFrame, factor: float) -> Iterator[Ra
         times = float(step["duration_s"]) / float(row["median_s"])
         verb = "has been running for" if step["is_running"] else "took"
         text = (
-            f"Step {view.name(step_id)} {verb} {seconds_text(step['duration_s'])}, {times:.1f}x its "
-            f"median of {seconds_text(row['median_s'])} in {int(row['runs'])} earlier runs"
+            f"Step {view.name(step_id)} {verb} {duration_text(step['duration_s'])}, {times:.1f}x its "
+            f"median of {duration_text(row['median_s'])} in {int(row['runs'])} earlier runs"
         )
         marks = view.events[
             (view.events["step_id"] == step_id)
@@ -238,19 +236,20 @@ def slow_steps(view: RunView, stats: pd.DataFrame, factor: float) -> Iterator[Ra
                 "runs": int(row["runs"]),
             },
         )
-        yield ("slow_step", 60 + min(times, 20), "warning", text + ".", evidence)
+        yield Found(text + ".", evidence, weight=60 + min(times, 20))
 
 
-def retry_loops(view: RunView) -> Iterator[Raw]:
+def retry_loops(given: CheckInput) -> Iterator[Found]:
     """The same tool called :data:`LOOP_CALLS` times or more inside one step."""
-    calls = tool_calls(view.events)
+    view = given.view
+    calls = view.tool_calls
     for (step_id, tool), group in calls.groupby(["step_id", "tool"], sort=False, dropna=False):
         if len(group) < LOOP_CALLS:
             continue
         failed = group[group["failed"]]
         first, last = moment(group["called_at"].iat[0]), moment(group["called_at"].iat[-1])
         span = (last - first).total_seconds()
-        text = f"{view.name(step_id)} called {tool} {len(group)} times in {seconds_text(span)}"
+        text = f"{view.name(step_id)} called {tool} {len(group)} times in {duration_text(span)}"
         if len(failed):
             outcomes = sorted(set(failed["outcome"]))
             text += f"; {len(failed)} of the calls failed ({', '.join(_short(o, 40) for o in outcomes[:3])})"
@@ -261,13 +260,13 @@ def retry_loops(view: RunView) -> Iterator[Raw]:
             end=last,
             values={"calls": len(group), "failed": len(failed), "tool": tool},
         )
-        yield ("retry_loop", 50, "warning", text + ".", evidence)
+        yield Found(text + ".", evidence)
 
 
-def silent_gaps(view: RunView, gap: timedelta | None) -> Iterator[Raw]:
+def silent_gaps(given: CheckInput) -> Iterator[Found]:
     """The longest stretches without any event while the run was active and not paused
     (the tail of an active run is :func:`stuck_open`'s)."""
-
+    view, gap = given.view, given.settings.gap
     times = view.events["timestamp"]
     times = times[(times >= view.start) & (times <= view.end)]
     if len(times) < 2:
@@ -289,7 +288,7 @@ def silent_gaps(view: RunView, gap: timedelta | None) -> Iterator[Raw]:
     for quiet, begin, finish, before, after in sorted(found, key=lambda f: -f[0])[:MAX_GAPS]:
         during = _open_between(view, begin, finish)
         where = f" during {view.name(during)}" if during is not None else ""
-        text = f"Nothing was heard for {seconds_text(quiet)}{where} (from {clock(begin)} to {clock(finish)})"
+        text = f"Nothing was heard for {duration_text(quiet)}{where} (from {clock(begin)} to {clock(finish)})"
         evidence = Evidence(
             steps=() if during is None else (str(during),),
             events=tuple(str(e) for e in (before, after) if e is not None),
@@ -297,7 +296,7 @@ def silent_gaps(view: RunView, gap: timedelta | None) -> Iterator[Raw]:
             end=finish,
             values={"silence_s": quiet, "threshold_s": threshold},
         )
-        yield ("silent_gap", 40, "warning", text + ".", evidence)
+        yield Found(text + ".", evidence)
 
 
 def _open_between(view: RunView, begin: pd.Timestamp, finish: pd.Timestamp) -> Any:
@@ -307,38 +306,24 @@ def _open_between(view: RunView, begin: pd.Timestamp, finish: pd.Timestamp) -> A
     return None if open_.empty else open_.sort_values("depth")["step_id"].iat[-1]
 
 
-def stuck_open(view: RunView, silence: timedelta) -> Iterator[Raw]:
-    """A run still pending, running or paused although nothing has been heard for ``silence``."""
-    if view.status not in ACTIVE_RUN_STATUSES:
-        return
-    heard = [utc(field(view.run, "updated_at")), view.start]
-    if len(view.events):
-        heard.append(view.events["timestamp"].iat[-1])
-    last = max(h for h in heard if h is not None)
-    quiet = (view.now - last).total_seconds()
-    if quiet <= silence.total_seconds():
-        return
-    open_steps = view.steps[view.steps["status"] == StepStatus.IN_PROGRESS]
-    done = len(view.steps) and bool(view.steps["status"].isin(["completed", "skipped", "failed"]).all())
-    text = (
-        f"The run is still {view.status} but nothing has been heard for {seconds_text(quiet)} "
-        f"(last sign of life {last:%Y-%m-%d %H:%M:%S} UTC)"
-    )
-    if done:
-        text += (
-            f", although all {len(view.steps)} steps are finished: it was never marked succeeded or failed"
-        )
-    elif len(open_steps):
-        text += f"; {view.name(open_steps['step_id'].iat[-1])} is still in progress"
-    if view.status == RunStatus.RUNNING:
-        text += ": the agent may have gone away"
-    last_event = view.events.tail(1)
-    evidence = Evidence(
-        steps=tuple(map(str, open_steps["step_id"])),
-        events=view.ids(last_event),
-        start=last,
-        end=view.now,
-        values={"silence_s": quiet},
-    )
-    severity = "error" if view.status == RunStatus.RUNNING else "warning"
-    yield ("stuck_open", 100 if severity == "error" else 45, severity, text + ".", evidence)
+NOW: frozenset[Need] = frozenset({"now"})
+
+OUTCOME_CHECKS = (
+    Check(
+        "stuck_open",
+        "stuck_open",
+        "error",
+        100,
+        stuck_open,
+        needs=NOW,
+        covers=frozenset({"silent_step", "run_open_after_all_steps"}),
+    ),
+    Check("failed_step", "failed_step", "error", 95, failed_step),
+    Check("run_failed", "run_failed", "error", 95, run_failed, covers=frozenset({"failed_without_error"})),
+    Check("cancelled", "cancelled", "warning", 90, cancelled),
+    Check("error_chain", "error_chain", "error", 85, error_chain),
+    Check("skipped", "skipped", "warning", 70, skipped),
+    Check("slow_step", "slow_step", "warning", 60, slow_steps, needs=frozenset({"baseline", "now"})),
+    Check("retry_loop", "retry_loop", "warning", 50, retry_loops),
+    Check("silent_gap", "silent_gap", "warning", 40, silent_gaps, needs=NOW),
+)

@@ -1,10 +1,15 @@
-"""Replay a run in a live kernel: a play button and a slider drive its Gantt and its event log
-to any moment. A self-contained widget: ``Replay(trace)``, alone or inside another panel.
+"""A run player: in a live kernel, a play button and a slider drive a run's Gantt and its
+event log to any moment. A self-contained widget: ``RunPlayer(trace)``, alone or inside
+another panel. (A figure replays itself with no kernel: ``gantt(trace, replay=True)``.)
+
+``Replay`` is its name in earlier releases: it still works, with a ``FutureWarning``.
 """
 
 from __future__ import annotations
 
 import html
+import warnings
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as w
@@ -12,21 +17,25 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..client._display import html_table
-from ..figures.replay import REPLAY_LINE, moments, replay_line, updates_at
-from ..figures.timeline import gantt
+from ..figures._gantt_options import gantt_options
+from ..figures.time_slider import REPLAY_LINE, moments, replay_line, updates_at
+from ..figures.timeline import GanttOptions, gantt_figure
+from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
 
-__all__ = ["Replay"]
+__all__ = ["RunPlayer"]
 
 LOG_COLUMNS = ["time", "type", "step", "agent", "summary"]
 
 
-class Replay(w.VBox):
+class RunPlayer(w.VBox):
     """``trace``'s Gantt and its latest events as they were at a moment chosen with the
     slider (or played with the play button), ``frames`` moments from start to end.
 
     ``seek(moment)`` goes to the moment nearest a time; ``moment`` is the one shown.
-    ``gantt_options`` go to :func:`missionlab.gantt` (``critical_path``, ``rollup``...).
+    How the Gantt is drawn: ``options`` (a :class:`~missionlab.figures.timeline.GanttOptions`)
+    or the keywords of :func:`missionlab.gantt` (``critical_path``, ``rollup``...); the
+    widget is the replay, so the figure gets no slider of its own.
     """
 
     def __init__(
@@ -36,12 +45,16 @@ class Replay(w.VBox):
         frames: int = 100,
         events_shown: int = 12,
         interval_ms: int = 200,
-        **gantt_options: Any,
+        options: GanttOptions | None = None,
+        **option_values: Any,
     ) -> None:
         self.trace = trace
         self.moments = moments(trace, frames)
         self.events_shown = events_shown
-        self._whole = gantt(trace, **gantt_options)  # the full run, which every moment is cut from
+        self.options = replace(gantt_options(options, option_values), replay=False)
+        self._whole = gantt_figure(
+            trace, options=self.options
+        )  # the full run, which every moment is cut from
         self._shapes = [s for s in self._whole.layout.shapes if s.name != REPLAY_LINE]
         self.figure = go.FigureWidget(self._whole)
         last = len(self.moments) - 1
@@ -77,7 +90,8 @@ class Replay(w.VBox):
                     trace.update(update)
             self.figure.layout.shapes = [*self._shapes, replay_line(moment)]
         offset = (moment - self.moments[0]).total_seconds()
-        self.clock.value = f"<code>+{offset:.1f} s · {html.escape(f'{moment:%Y-%m-%d %H:%M:%S}')} UTC</code>"
+        when = html.escape(f"{moment:%Y-%m-%d %H:%M:%S}")
+        self.clock.value = f"<code>+{duration_text(offset)} · {when} UTC</code>"
         self.event_log.value = self._log(moment)
 
     def _log(self, moment: pd.Timestamp) -> str:
@@ -96,3 +110,23 @@ class Replay(w.VBox):
         ]
         heard = (events["timestamp"] <= moment).sum()
         return f"<b>Events so far: {heard} of {len(events)}</b>" + html_table(rows[::-1], LOG_COLUMNS)
+
+
+_warned = False
+
+
+def earlier_name(stacklevel: int = 2) -> type[RunPlayer]:
+    """:class:`RunPlayer`, asked for as ``Replay`` (its name in earlier releases): one
+    ``FutureWarning``, pointing at the caller ``stacklevel`` frames up from the asking one."""
+    global _warned
+    if not _warned:
+        _warned = True
+        message = "missionlab.widgets.Replay is now missionlab.widgets.RunPlayer; use that name"
+        warnings.warn(message, FutureWarning, stacklevel=stacklevel + 1)
+    return RunPlayer
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Replay":
+        return earlier_name()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

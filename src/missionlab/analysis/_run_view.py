@@ -1,0 +1,88 @@
+"""A run as the findings engine's checks see it: its steps and events (time-ordered), its
+status, start, end and "now", and what several checks ask of it (the step a failure started
+in, the tool calls, a step's ancestors)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+
+from ..frames._runlike import RunLike, field
+from ..types import StepStatus
+from ._attempts import tool_calls
+from ._evidence import step_name, utc
+
+__all__ = ["RunView"]
+
+
+class RunView:
+    """A run's steps and events (time-ordered), its status, start, end and ``now``.
+
+    Everything is measured at ``now``: a step still running has run for ``now`` minus its
+    start (``duration_s``), an active run ends at ``now``. No check reads the clock itself.
+    """
+
+    def __init__(self, trace: RunLike, now: pd.Timestamp) -> None:
+        self.run = trace.run
+        self.mission = trace.mission
+        self.status = str(field(trace.run, "status"))
+        self.steps = _measured_at(trace.steps_frame, now)
+        self.events = trace.events_frame.sort_values("timestamp", kind="stable")
+        self.now = now
+        starts = [utc(field(trace.run, "started_at")), self.steps["started_at"].min()]
+        if len(self.events):
+            starts.append(self.events["timestamp"].iat[0])
+        self.start = min((s for s in starts if s is not None and not pd.isna(s)), default=now)
+        self.end = utc(field(trace.run, "finished_at")) or now
+        self.parent = dict(zip(self.steps["step_id"], self.steps["parent_step_id"], strict=True))
+
+    def name(self, step_id: Any) -> str:
+        return step_name(self.steps, step_id)
+
+    def ancestors(self, step_id: Any) -> list[Any]:
+        chain, seen = [], {step_id}
+        parent = self.parent.get(step_id)
+        while isinstance(parent, str) and parent not in seen:
+            chain.append(parent)
+            seen.add(parent)
+            parent = self.parent.get(parent)
+        return chain
+
+    def subtree(self, step_id: Any) -> set[Any]:
+        return {s for s in self.steps["step_id"] if s == step_id or step_id in self.ancestors(s)}
+
+    def step(self, step_id: Any) -> pd.Series:
+        return self.steps.loc[self.steps["step_id"] == step_id].iloc[0]
+
+    def ids(self, events: pd.DataFrame) -> tuple[str, ...]:
+        return tuple(str(e) for e in events["event_id"])
+
+    @cached_property
+    def failure_origin(self) -> Any:
+        """The failed step the failure started in: a failed step with no failed descendant,
+        the earliest to end (None when no step failed)."""
+        failed = self.steps[self.steps["status"] == StepStatus.FAILED]
+        if failed.empty:
+            return None
+        failed_ids = set(failed["step_id"])
+        leaves = failed[[not (self.subtree(s) - {s}) & failed_ids for s in failed["step_id"]]]
+        leaves = leaves if len(leaves) else failed
+        return leaves.sort_values("completed_at", na_position="last")["step_id"].iat[0]
+
+    @cached_property
+    def tool_calls(self) -> pd.DataFrame:
+        """The run's tool calls with their results (:func:`missionlab.analysis._attempts.tool_calls`)."""
+        return tool_calls(self.events)
+
+
+def _measured_at(steps: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """``steps`` with the running ones' ``duration_s`` measured to ``now`` (a steps frame
+    measures them to the moment it was built)."""
+    running = steps["is_running"].to_numpy(dtype=bool) & steps["started_at"].notna().to_numpy()
+    if not running.any():
+        return steps
+    steps = steps.copy()
+    steps.loc[running, "duration_s"] = (now - steps.loc[running, "started_at"]).dt.total_seconds()
+    return steps
