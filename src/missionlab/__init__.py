@@ -41,7 +41,7 @@ _install_moved_paths()
 
 from ._version import __version__  # noqa: E402
 from .client._display import register_frame_converter as _register_frame_converter  # noqa: E402
-from .client.errors import (  # noqa: E402
+from .errors import (  # noqa: E402
     APIConnectionError,
     APIError,
     APIStatusError,

@@ -20,9 +20,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ..errors import UnknownValueWarning
 from ..types import EventType, ExecutionMode, RunStatus, StepStatus
 from ._display import DisplayMixin
-from .errors import UnknownValueWarning
 
 __all__ = [
     "Event",
