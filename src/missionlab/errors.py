@@ -3,22 +3,42 @@
     MissionlabError
     ├── InvalidArgumentError        (also ValueError) bad argument, caught before sending
     ├── MissingAPIKeyError          no key for the hosted API
-    └── APIError                    something went wrong talking to the API
-        ├── APIConnectionError      the request did not get an answer
-        │   └── APITimeoutError
-        └── APIStatusError          the server answered with a 4xx or 5xx
-            ├── BadRequestError             400
-            ├── AuthenticationError         401
-            ├── PermissionDeniedError       403
-            ├── NotFoundError               404
-            ├── ConflictError               409
-            ├── UnprocessableEntityError    422
-            ├── RateLimitError              429
-            └── InternalServerError         5xx
+    ├── APIError                    something went wrong talking to the API
+    │   ├── APIConnectionError      the request did not get an answer
+    │   │   └── APITimeoutError
+    │   └── APIStatusError          the server answered with a 4xx or 5xx
+    │       ├── BadRequestError             400
+    │       ├── AuthenticationError         401
+    │       ├── PermissionDeniedError       403
+    │       ├── NotFoundError               404
+    │       ├── ConflictError               409
+    │       ├── UnprocessableEntityError    422
+    │       ├── RateLimitError              429
+    │       └── InternalServerError         5xx
+    ├── RecorderError               a RunRecorder could not record what it must
+    ├── CapsuleError                (also ValueError) not a run capsule this missionlab reads
+    │   └── CapsuleLoadError        a capsule the sandbox cannot load
+    ├── HistoryFormatError          a folder that is not a history this missionlab reads
+    ├── SchemaVersionError          (also RuntimeError) a sandbox database from a newer missionlab
+    └── SandboxError                the sandbox refuses a change (answered as an HTTP error)
+        ├── NotFound                404
+        ├── Conflict                409
+        └── Invalid                 422
 
-``status_error(response, ...)`` is the one place that maps a response to its
-class. Messages say what failed and why, are at most ~2 KB, and never contain the
-API key or a request body: only the server's own reasons.
+This module defines the base, the client's errors and ``CapsuleError``; the others are
+defined where they are raised: ``RecorderError`` in ``missionlab.client.recorder`` (also
+``missionlab.RecorderError``), ``CapsuleLoadError`` in ``missionlab.sandbox.capsules``,
+``HistoryFormatError`` in ``missionlab._history`` (also ``missionlab.HistoryFormatError``),
+``SchemaVersionError`` in ``missionlab.sandbox.store``, and the sandbox's store errors in
+``missionlab.sandbox.errors``.
+
+Every error survives a pickle round trip with its message and attributes (multiprocessing
+and Dask send exceptions between processes), whatever arguments its ``__init__`` takes;
+an ``APIStatusError`` travels without its ``response``.
+
+``status_error(response, ...)`` (in ``missionlab.client.errors``) is the one place that
+maps a response to its class. Messages say what failed and why, are at most ~2 KB, and
+never contain the API key or a request body: only the server's own reasons.
 """
 
 from __future__ import annotations
@@ -35,6 +55,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CapsuleError",
     "ConflictError",
     "InternalServerError",
     "InvalidArgumentError",
@@ -57,6 +78,21 @@ def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
 class MissionlabError(Exception):
     """Base of every error missionlab raises."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own __reduce__ calls cls(*args): wrong for an __init__ with other arguments.
+        return (_rebuild, (type(self), self.args, self._pickled_state()))
+
+    def _pickled_state(self) -> dict[str, Any]:
+        """The attributes that travel with a pickled error."""
+        return dict(self.__dict__)
+
+
+def _rebuild(cls: type[MissionlabError], args: tuple[Any, ...], state: dict[str, Any]) -> MissionlabError:
+    """An unpickled error: its message and attributes as they were, without calling ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidArgumentError(MissionlabError, ValueError):
     """An argument is invalid; nothing was sent to the server."""
@@ -75,6 +111,10 @@ class UnknownValueWarning(UserWarning):
 
 class MissingAPIKeyError(MissionlabError):
     """No API key was given for the hosted API."""
+
+
+class CapsuleError(MissionlabError, ValueError):
+    """A file that is not a run capsule this missionlab can read."""
 
 
 class APIError(MissionlabError):
@@ -131,17 +171,8 @@ class APIStatusError(APIError):
             lines.append(line)
         super().__init__("\n".join(lines), operation=operation)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_status_error,
-            (type(self), self.status_code, self.operation, self.reasons, self.fields),
-        )
-
-
-def _rebuild_status_error(
-    cls: type[APIStatusError], status: int, operation: str, reasons: list[str], fields: list[str]
-) -> APIStatusError:
-    return cls(status_code=status, operation=operation, reasons=reasons, fields=fields)
+    def _pickled_state(self) -> dict[str, Any]:
+        return {**self.__dict__, "response": None}  # its request carries headers: it stays here
 
 
 class BadRequestError(APIStatusError):

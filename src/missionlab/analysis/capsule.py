@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from ..client.models import Event, Mission, PlanStep, Run, TelnyxAgent
+from ..errors import CapsuleError
 from ..frames._runlike import RunLike
 from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
 
@@ -34,10 +35,6 @@ __all__ = [
     "save_run",
     "trace_parts",
 ]
-
-
-class CapsuleError(ValueError):
-    """A file that is not a run capsule this missionlab can read."""
 
 
 def _wire(item: Any) -> Any:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import CapsuleError
 from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
 from .errors import NotFound
 from .store import EVENT_FIELDS, MISSION_FIELDS, OBJECT_KINDS, RUN_FIELDS, STEP_FIELDS, Store, stamp
@@ -29,7 +30,7 @@ _TIMES = ("created_at", "updated_at", "started_at", "finished_at", "completed_at
 AGENT_FIELDS = ("run_id", "telnyx_agent_id", "created_at")
 
 
-class CapsuleLoadError(ValueError):
+class CapsuleLoadError(CapsuleError):
     """A capsule the sandbox cannot load (not a capsule, too new, or a run it holds already)."""
 
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ...errors import MissionlabError
 from ._encode import decoded_row
 from ._paging import SMALL_PAGE, Listings, ListQuery, Page, page_marks, read_page
 
@@ -98,7 +99,7 @@ CREATE INDEX events_newest_by_type ON events (type, timestamp);
 MIGRATIONS: list[str] = [SCHEMA, ASCENDING_INDEXES]
 
 
-class SchemaVersionError(RuntimeError):
+class SchemaVersionError(MissionlabError, RuntimeError):
     """The database file was written by a newer missionlab, with a schema this one does not know."""
 
 
