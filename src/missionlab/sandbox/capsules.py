@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .._wire.capsule import check_capsule
 from ..errors import CapsuleError
-from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
 from .errors import NotFound
 from .store import EVENT_FIELDS, MISSION_FIELDS, OBJECT_KINDS, RUN_FIELDS, STEP_FIELDS, Store, stamp
 
@@ -44,15 +44,14 @@ def _row(item: dict[str, Any], fields: Iterable[str], **extra: Any) -> dict[str,
 
 
 def _check(data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict) or data.get("format") != CAPSULE_FORMAT:
-        raise CapsuleLoadError(f"{where}: not a run capsule (format {CAPSULE_FORMAT!r})")
-    version = data.get("version")
-    if not isinstance(version, int) or version > CAPSULE_VERSION:
-        raise CapsuleLoadError(f"{where}: capsule version {version!r} is newer than this sandbox reads")
-    for key in ("run", "mission"):
-        if not isinstance(data.get(key), dict):
-            raise CapsuleLoadError(f"{where}: the capsule has no {key}")
-    return data
+    """A capsule the sandbox can host: a capsule (see ``check_capsule``) with its mission."""
+    try:
+        capsule = check_capsule(data)
+    except CapsuleError as error:
+        raise CapsuleLoadError(f"{where}: {error}") from None
+    if not isinstance(capsule.get("mission"), dict):
+        raise CapsuleLoadError(f"{where}: run capsule without a mission")
+    return capsule
 
 
 def _has_mission(store: Store, mission_id: str) -> bool:
