@@ -22,12 +22,20 @@ from typing import Any
 from .._wire.capsule import check_capsule
 from ..errors import CapsuleError
 from .errors import NotFound
-from .store import EVENT_FIELDS, MISSION_FIELDS, OBJECT_KINDS, RUN_FIELDS, STEP_FIELDS, Store, stamp
+from .store import (
+    AGENT_FIELDS,
+    EVENT_FIELDS,
+    MISSION_FIELDS,
+    OBJECT_KINDS,
+    RUN_FIELDS,
+    STEP_FIELDS,
+    Store,
+    stamp,
+)
 
 __all__ = ["CapsuleLoadError", "load_capsule", "load_capsules"]
 
 _TIMES = ("created_at", "updated_at", "started_at", "finished_at", "completed_at", "timestamp")
-AGENT_FIELDS = ("run_id", "telnyx_agent_id", "created_at")
 
 
 class CapsuleLoadError(CapsuleError):
