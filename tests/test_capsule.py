@@ -19,8 +19,8 @@ import telnyx
 
 import missionlab
 from missionlab.analysis.capsule import CapsuleError, read_capsule
-from missionlab.sandbox import Sandbox
-from missionlab.sandbox.capsules import CapsuleLoadError
+from missionlab.sandbox import Sandbox, Store
+from missionlab.sandbox.capsules import CapsuleLoadError, load_capsule
 from missionlab.trace import RunTrace, load_run
 
 HOSTED = Path(__file__).parent / "data" / "hosted"
@@ -139,8 +139,47 @@ def test_files_that_are_not_capsules_are_refused(tmp_path: Path) -> None:
         read_capsule({"format": "missionlab-run-capsule", "version": 2, "run": {}})
     newer = tmp_path / "newer.json"
     newer.write_text(json.dumps({"format": "missionlab-run-capsule", "version": 9, "run": {}, "mission": {}}))
-    with pytest.raises(CapsuleLoadError, match="newer than this sandbox reads"):
+    with pytest.raises(
+        CapsuleLoadError, match=r"newer.json: run capsule version 9: this missionlab reads versions up to 1"
+    ):
         Sandbox(load=[newer]).start()
+
+
+NOT_CAPSULES = [
+    ([], "not a run capsule: its format is not 'missionlab-run-capsule'"),
+    (
+        {"format": "other", "version": 1, "run": {}},
+        "not a run capsule: its format is not 'missionlab-run-capsule'",
+    ),
+    ({"format": "missionlab-run-capsule", "run": {}}, "run capsule version None is not a version number"),
+    (
+        {"format": "missionlab-run-capsule", "version": "1", "run": {}},
+        "run capsule version '1' is not a version number",
+    ),
+    (
+        {"format": "missionlab-run-capsule", "version": 2, "run": {}},
+        "run capsule version 2: this missionlab reads versions up to 1, upgrade missionlab",
+    ),
+    ({"format": "missionlab-run-capsule", "version": 1, "run": []}, "run capsule without a run"),
+]
+
+
+@pytest.mark.parametrize(("data", "reason"), NOT_CAPSULES)
+def test_open_run_and_the_sandbox_refuse_the_same_files_for_the_same_reason(data: Any, reason: str) -> None:
+    with pytest.raises(CapsuleError) as opened:
+        read_capsule(json.dumps(data).encode())  # as open_run reads a file
+    assert str(opened.value) == reason
+    with pytest.raises(CapsuleLoadError) as loaded:
+        load_capsule(Store(), data, where="run.json")
+    assert str(loaded.value) == f"run.json: {reason}"
+    assert isinstance(loaded.value, CapsuleError) and isinstance(loaded.value, missionlab.MissionlabError)
+
+
+def test_the_sandbox_also_needs_the_mission() -> None:
+    data = {"format": "missionlab-run-capsule", "version": 1, "run": {"run_id": "r"}}
+    assert read_capsule(data) is data  # open_run can do without it
+    with pytest.raises(CapsuleLoadError, match=r"^run\.json: run capsule without a mission$"):
+        load_capsule(Store(), data, where="run.json")
 
 
 def test_sandbox_load_serves_the_same_run_to_this_client(saved: Any, tmp_path: Path) -> None:

@@ -160,17 +160,20 @@ def test_console_script_help() -> None:
 
 
 def test_import_alone_loads_no_client_dependencies() -> None:
-    """Issue 12: ``import missionlab`` loads httpx, pydantic and the models when first used."""
+    """Issue 12: ``import missionlab`` loads httpx, pydantic and the models when first used.
+    Issue 20: and patches no other library's modules (httpx's CLI is httpx's own business)."""
     code = (
         "import sys, missionlab\n"
         "loaded = {m for m in sys.modules if '.' not in m}\n"
         "print(','.join(sorted(loaded & {'httpx', 'httpcore', 'pydantic', 'asyncio', 'pandas'})))\n"
         "missionlab.Client(api_key='k', base_url='http://127.0.0.1:9/v2')\n"
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "print(','.join(sorted(loaded & {'asyncio', 'rich', 'click', 'pygments'})))\n"
+        "print(','.join(sorted(loaded & {'asyncio'})))\n"
+        "import httpx._main\n"
+        "print(httpx._main.__spec__ is not None and httpx._main.__file__.endswith('_main.py'))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[:2] == ["", ""]
+    assert out.stdout.split("\n")[:3] == ["", "", "True"]
 
 
 def test_a_loopback_client_builds_no_ssl_context() -> None:

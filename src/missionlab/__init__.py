@@ -8,40 +8,17 @@ them is first used.
 # Only the names in __all__ are public here: helpers are imported under private names, and the
 # submodules bound by the imports below are removed again at the end (``missionlab.client.models`` and
 # friends still resolve, through __getattr__). tests/test_public_api.py checks vars(missionlab).
-import sys as _sys
 import typing as _typing
 from importlib import import_module as _import_module
 from types import ModuleType as _ModuleType
 
-
-def _defer_httpx_cli() -> None:
-    """Keep ``import httpx`` from importing its command line's rich, click and pygments.
-
-    httpx's ``__init__`` imports ``httpx._main`` (its CLI) eagerly, which costs ~40 ms
-    when those packages are installed, as they are next to Jupyter. This puts a
-    stand-in for that module whose ``main`` loads the real one when called.
-    """
-    if "httpx" in _sys.modules or "httpx._main" in _sys.modules:
-        return
-    stand_in = _ModuleType("httpx._main", "Stand-in for httpx's CLI, loaded when called.")
-
-    def main(*args: _typing.Any, **kwargs: _typing.Any) -> _typing.Any:
-        del _sys.modules["httpx._main"]
-        return _import_module("httpx._main").main(*args, **kwargs)
-
-    stand_in.main = main  # type: ignore[attr-defined]
-    _sys.modules["httpx._main"] = stand_in
-
-
-_defer_httpx_cli()
-
-from ._moved import install as _install_moved_paths  # noqa: E402
+from ._moved import install as _install_moved_paths
 
 _install_moved_paths()
 
 from ._version import __version__  # noqa: E402
 from .client._display import register_frame_converter as _register_frame_converter  # noqa: E402
-from .client.errors import (  # noqa: E402
+from .errors import (  # noqa: E402
     APIConnectionError,
     APIError,
     APIStatusError,

@@ -15,16 +15,17 @@ baseline is given. ``open_run(path)`` opens a capsule as a trace, with no networ
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .analysis.capsule import save_run, trace_parts
+from .client._concurrent import bounded_map
 from .client._display import badge, html_fields
-from .client.errors import APIError
 from .client.models import Event, Mission, PlanStep, Run
+from .errors import APIError
 from .frames._runlike import RunLike
 
 if TYPE_CHECKING:
@@ -102,11 +103,15 @@ class RunTrace:
 
         runs = client.missions.runs
         mission_id, run_id = self.run.mission_id, self.run.run_id
-        with ThreadPoolExecutor(2, "missionlab-refresh") as pool:
-            run = pool.submit(lambda: runs.retrieve(run_id, mission_id=mission_id).data)
-            plan = pool.submit(lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data)
-            fetched = new_events(client, mission_id, run_id, self.events)
-            self.run, self.steps = run.result(), plan.result()
+        self.run, self.steps, fetched = bounded_map(
+            _called,
+            [
+                lambda: runs.retrieve(run_id, mission_id=mission_id).data,
+                lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data,
+                lambda: new_events(client, mission_id, run_id, self.events),
+            ],
+            name="missionlab-refresh",
+        )
         if fetched.reloaded:
             held = {event.event_id for event in self.events}
             added = [event for event in fetched.events if event.event_id not in held]
@@ -242,20 +247,24 @@ class RunTrace:
 def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | None = False) -> RunTrace:
     """Fetch a run, its mission, its plan, its linked agents and all its events, concurrently."""
     runs = client.missions.runs
-    with ThreadPoolExecutor(4, "missionlab-load") as pool:
-        run = pool.submit(lambda: runs.retrieve(run_id, mission_id=mission_id).data)
-        mission = pool.submit(lambda: client.missions.retrieve(mission_id).data)
-        plan = pool.submit(lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data)
-        agents = pool.submit(lambda: runs.telnyx_agents.list(run_id, mission_id=mission_id).data)
-        events = runs.events.list(run_id, mission_id=mission_id, page_size=1000).fetch_all(progress=progress)
-        return RunTrace(
-            run=run.result(),
-            steps=plan.result(),
-            events=events,
-            mission=mission.result(),
-            agents=agents.result(),
-            client=client,
-        )
+    run, mission, steps, agents, events = bounded_map(
+        _called,
+        [
+            lambda: runs.retrieve(run_id, mission_id=mission_id).data,
+            lambda: client.missions.retrieve(mission_id).data,
+            lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data,
+            lambda: runs.telnyx_agents.list(run_id, mission_id=mission_id).data,
+            lambda: runs.events.list(run_id, mission_id=mission_id, page_size=1000).fetch_all(
+                progress=progress
+            ),
+        ],
+        name="missionlab-load",
+    )
+    return RunTrace(run=run, steps=steps, events=events, mission=mission, agents=agents, client=client)
+
+
+def _called(fetch: Callable[[], Any]) -> Any:
+    return fetch()
 
 
 def open_run(source: str | Path | bytes | dict[str, Any]) -> RunTrace:

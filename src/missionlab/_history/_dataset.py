@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..errors import MissionlabError
 from ._schema import KEYS, SCHEMAS
 
 FORMAT = "missionlab-history"
@@ -44,7 +45,7 @@ MARKS = pa.schema([("run_id", pa.string()), ("mission_id", pa.string()), ("plan_
 TABLES = ("missions", "runs", "steps", "events", "_marks")
 
 
-class HistoryFormatError(Exception):
+class HistoryFormatError(MissionlabError):
     """The folder holds something that is not a missionlab history this version can read."""
 
 

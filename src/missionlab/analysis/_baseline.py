@@ -9,13 +9,13 @@ what the checks of the findings engine that compare with the mission's usual are
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from ..client.errors import NotFoundError
+from ..client._concurrent import bounded_map
+from ..client._plans import fetch_plans
 from ..frames import steps_frame
 from ..frames._runlike import RunLike, field
 from ..types import RunStatus, StepStatus
@@ -55,22 +55,19 @@ def recent_runs(client: Any, mission_id: str, *, exclude: str, limit: int, near:
 def _plans(client: Any, runs: list[Any]) -> pd.DataFrame:
     """The plans of ``runs`` as one steps frame; step times missing from a plan are read from
     that run's step events."""
-    api = client.missions.runs
-
-    def one(run: Any) -> tuple[list[Any], list[Any]]:
-        try:
-            steps = list(api.plan.retrieve(run.run_id, mission_id=run.mission_id).data)
-        except NotFoundError:  # a run listed but its plan gone (or never made): no sample
-            return [], []
-        if steps and all(step.started_at is None for step in steps):
-            events = api.events.list(run.run_id, mission_id=run.mission_id, page_size=1000).fetch_all()
-            return steps, list(events)
-        return steps, []
-
-    with ThreadPoolExecutor(8, "missionlab-baseline") as pool:
-        fetched = list(pool.map(one, runs))
-    steps = [step for plan, _ in fetched for step in plan]
-    events = [event for _, plan_events in fetched for event in plan_events]
+    events_api = client.missions.runs.events
+    # A run listed but its plan gone (or never made) gives no sample.
+    plans = fetch_plans(client, [(run.run_id, run.mission_id) for run in runs], missing="empty")
+    untimed = [
+        run for run, plan in zip(runs, plans, strict=True) if plan and all(s.started_at is None for s in plan)
+    ]
+    fetched = bounded_map(
+        lambda run: events_api.list(run.run_id, mission_id=run.mission_id, page_size=1000).fetch_all(),
+        untimed,
+        name="missionlab-baseline",
+    )
+    steps = [step for plan in plans for step in plan]
+    events = [event for run_events in fetched for event in run_events]
     return steps_frame(steps, events=events or None)
 
 

@@ -21,7 +21,9 @@ from typing import Any
 
 import orjson
 
+from .._wire.capsule import check_capsule
 from ..client.models import Event, Mission, PlanStep, Run, TelnyxAgent
+from ..errors import CapsuleError
 from ..frames._runlike import RunLike
 from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
 
@@ -34,10 +36,6 @@ __all__ = [
     "save_run",
     "trace_parts",
 ]
-
-
-class CapsuleError(ValueError):
-    """A file that is not a run capsule this missionlab can read."""
 
 
 def _wire(item: Any) -> Any:
@@ -92,17 +90,7 @@ def read_capsule(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise CapsuleError(f"not a run capsule (not JSON): {error}") from None
-    if not isinstance(data, dict) or data.get("format") != CAPSULE_FORMAT:
-        raise CapsuleError(f"not a run capsule: its format is not {CAPSULE_FORMAT!r}")
-    version = data.get("version")
-    if not isinstance(version, int) or version > CAPSULE_VERSION:
-        raise CapsuleError(
-            f"run capsule version {version!r}: this missionlab reads versions up to {CAPSULE_VERSION}, "
-            "upgrade missionlab"
-        )
-    if not isinstance(data.get("run"), dict):
-        raise CapsuleError("run capsule without a run")
-    return data
+    return check_capsule(data)
 
 
 def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
 
+from ..client._plans import fetch_plans
 from ..frames._columns import TEXT
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
@@ -53,14 +53,8 @@ def similar_run(trace: RunLike, client: Any, *, candidates: int = CANDIDATES) ->
     )
     if not runs:
         raise LookupError(f"mission {mission_id} has no other succeeded run to compare with")
-    plans = client.missions.runs.plan
-    with ThreadPoolExecutor(8, "missionlab-similar") as pool:
-        shapes = list(
-            pool.map(
-                lambda run: plan_shape(steps_frame(plans.retrieve(run.run_id, mission_id=mission_id).data)),
-                runs,
-            )
-        )
+    plans = fetch_plans(client, [(run.run_id, mission_id) for run in runs])
+    shapes = [plan_shape(steps_frame(plan)) for plan in plans]
     mine = plan_shape(trace.steps_frame)
     ids = {step for step, _ in mine}
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from ..errors import APIError
 from ._call import Call
 from ._client import DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, _BaseClient, _BearerAuth
 from ._pagination import AsyncPage, PageRequest
 from ._retry import RetryDecision
-from .errors import APIError
 
 if TYPE_CHECKING:
     from .resources._async import AsyncMissions

@@ -14,10 +14,10 @@ from typing import Any, Generic, TypedDict, TypeVar, cast
 import httpx
 from pydantic import BaseModel
 
+from ..errors import InvalidArgumentError
 from ..limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH
 from . import _json
 from ._validate import check_string, json_arg
-from .errors import InvalidArgumentError
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

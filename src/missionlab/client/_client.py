@@ -18,18 +18,18 @@ from urllib.parse import quote
 
 import httpx
 
-from ._call import Call, check_seconds, header_problem
-from ._deadline import call_deadline
-from ._pagination import PageRequest, SyncPage
-from ._retry import RetryDecision, decide_after_error, decide_after_response, server_may_have_acted
-from .errors import (
+from ..errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     InvalidArgumentError,
     MissingAPIKeyError,
-    status_error,
 )
+from ._call import Call, check_seconds, header_problem
+from ._deadline import call_deadline
+from ._pagination import PageRequest, SyncPage
+from ._retry import RetryDecision, decide_after_error, decide_after_response, server_may_have_acted
+from .errors import status_error
 
 if TYPE_CHECKING:
     from .resources import Missions

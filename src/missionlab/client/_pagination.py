@@ -3,9 +3,9 @@
 A list call returns the first page (``.data``, ``.meta``). Iterating over a page
 walks every item of every following page, fetching each page when it is
 reached. ``fetch_all()`` starts from the first page (reused, whatever its size),
-fetches the rest with as few requests as it can (8 at a time), and returns every
-item once, in the server's order: a newest-first list that grows while it is
-read shifts items onto the next page, and those repeats are dropped by id.
+fetches the rest with as few requests as it can (8 at a time: ``_concurrent``'s policy),
+and returns every item once, in the server's order: a newest-first list that grows while
+it is read shifts items onto the next page, and those repeats are dropped by id.
 ``fetch_all(as_dicts=True)`` returns plain JSON dicts, without pydantic.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from operator import attrgetter
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
@@ -25,15 +24,14 @@ from pydantic import BaseModel
 from ..limits import MAX_PAGE_SIZE
 from . import _json
 from ._call import Call, RequestOptions
+from ._concurrent import bounded_gather, bounded_map
 from ._display import frame_of, html_table
+from ._progress import ProgressBar, progress_bar
 from .models import PageMeta
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 M = TypeVar("M", bound=BaseModel)
-
-MAX_CONCURRENT_PAGES = 8
-PROGRESS_DELAY = 0.5  # seconds before a progress bar appears
 
 
 class _PageBody(BaseModel, Generic[T]):
@@ -140,14 +138,6 @@ def _rest(first: Chunk) -> list[PageRequest[Any]]:
     return [replace(first.request, page_number=n, page_size=size) for n in same_size]
 
 
-def _progress(total: int, progress: bool | None, desc: str) -> Any:
-    if progress is False:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="page", desc=desc, delay=0 if progress else PROGRESS_DELAY)
-
-
 class _BasePage(Generic[T]):
     """What sync and async pages share: the data, the meta, and page arithmetic."""
 
@@ -188,8 +178,8 @@ class _BasePage(Generic[T]):
     def _all_request(self) -> PageRequest[T]:
         return replace(self._request, page_number=1, page_size=MAX_PAGE_SIZE)
 
-    def _bar(self, pages: int, progress: bool | None) -> Any:
-        return _progress(pages, progress, self._request.item.__name__ + "s")
+    def _bar(self, pages: int, progress: bool | None) -> ProgressBar:
+        return progress_bar(pages, desc=self._request.item.__name__ + "s", unit="page", progress=progress)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -290,25 +280,11 @@ class SyncPage(_BasePage[T]):
                 )
             return _unique(chunks, key)
         requests = _rest(first)
-        bar = self._bar(len(requests) + 1, progress)
-
-        def fetch(request: PageRequest[Any]) -> Chunk:
-            chunk = self._chunk(request, as_dicts)
-            if bar is not None:
-                bar.update(1)
-            return chunk
-
-        try:
-            if bar is not None:
-                bar.update(1)
-            if len(requests) <= 1:
-                rest = [fetch(r) for r in requests]
-            else:
-                with ThreadPoolExecutor(min(MAX_CONCURRENT_PAGES, len(requests)), "missionlab-page") as pool:
-                    rest = list(pool.map(fetch, requests))
-        finally:
-            if bar is not None:
-                bar.close()
+        with self._bar(len(requests) + 1, progress) as bar:
+            bar.update(1)
+            rest = bounded_map(
+                lambda request: self._chunk(request, as_dicts), requests, progress=bar, name="missionlab-page"
+            )
         return _unique([first, *rest], key)
 
 
@@ -359,8 +335,6 @@ class AsyncPage(_BasePage[T]):
     ) -> list[dict[str, Any]]: ...
     async def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> list[Any]:
         """Every item of the list once, in server order, fetching pages concurrently."""
-        import asyncio
-
         first = self._first_chunk(as_dicts) or await self._chunk(self._all_request(), as_dicts)
         key = self._request.key(as_dicts)
         if first.meta is None:
@@ -371,21 +345,9 @@ class AsyncPage(_BasePage[T]):
                 chunks.append(await self._chunk(next_request, as_dicts))
             return _unique(chunks, key)
         requests = _rest(first)
-        bar = self._bar(len(requests) + 1, progress)
-        limit = asyncio.Semaphore(MAX_CONCURRENT_PAGES)
-
-        async def fetch(request: PageRequest[Any]) -> Chunk:
-            async with limit:
-                chunk = await self._chunk(request, as_dicts)
-            if bar is not None:
-                bar.update(1)
-            return chunk
-
-        try:
-            if bar is not None:
-                bar.update(1)
-            rest = await asyncio.gather(*(fetch(r) for r in requests))
-        finally:
-            if bar is not None:
-                bar.close()
+        with self._bar(len(requests) + 1, progress) as bar:
+            bar.update(1)
+            rest = await bounded_gather(
+                lambda request: self._chunk(request, as_dicts), requests, progress=bar
+            )
         return _unique([first, *rest], key)

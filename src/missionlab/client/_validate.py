@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from ..errors import InvalidArgumentError
 from ..limits import (
     MAX_ID_LENGTH,
     MAX_NESTING_DEPTH,
@@ -24,7 +25,6 @@ from ..limits import (
     MAX_PAGE_SIZE,
     MAX_TEXT_LENGTH,
 )
-from .errors import InvalidArgumentError
 
 E = TypeVar("E", bound=StrEnum)
 

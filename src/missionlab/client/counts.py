@@ -7,9 +7,10 @@ first), concurrently, and reads the total from the page's ``meta``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
+
+from ._concurrent import MAX_CONCURRENT_REQUESTS, bounded_map
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -35,10 +36,10 @@ def run_count(client: Client, mission_id: str) -> RunCount:
     return RunCount(total, str(newest.status), newest.started_at)
 
 
-def run_counts(client: Client, mission_ids: Iterable[str], *, workers: int = 8) -> dict[str, RunCount]:
+def run_counts(
+    client: Client, mission_ids: Iterable[str], *, workers: int = MAX_CONCURRENT_REQUESTS
+) -> dict[str, RunCount]:
     """``{mission_id: RunCount}`` for every mission, fetched ``workers`` at a time."""
     ids = list(dict.fromkeys(mission_ids))
-    if len(ids) <= 1:
-        return {i: run_count(client, i) for i in ids}
-    with ThreadPoolExecutor(min(workers, len(ids)), "missionlab-counts") as pool:
-        return dict(zip(ids, pool.map(lambda i: run_count(client, i), ids), strict=True))
+    counts = bounded_map(lambda i: run_count(client, i), ids, limit=workers, name="missionlab-counts")
+    return dict(zip(ids, counts, strict=True))

@@ -1,5 +1,8 @@
 """Pydantic models of the API's objects and of the envelopes they arrive in.
 
+Each object's fields are described once, in ``missionlab._wire.fields``; these classes spell
+them out for typing, and a test keeps the two the same.
+
 Reading is tolerant: every model keeps fields it does not know
 (``extra="allow"``), so that fields a newer server adds survive a round trip,
 and an enumerated field (a status, an event type, an execution mode) keeps a
@@ -20,9 +23,10 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT
+from ..errors import UnknownValueWarning
 from ..types import EventType, ExecutionMode, RunStatus, StepStatus
 from ._display import DisplayMixin
-from .errors import UnknownValueWarning
 
 __all__ = [
     "Event",
@@ -96,7 +100,7 @@ class Mission(APIModel):
     """A reusable definition of an agent's job (``MissionData``)."""
 
     _repr_fields: ClassVar[tuple[str, ...]] = ("mission_id", "name", "execution_mode")
-    _key_fields: ClassVar[tuple[str, ...]] = ("mission_id",)
+    _key_fields: ClassVar[tuple[str, ...]] = MISSION.key
 
     mission_id: str
     name: str
@@ -113,7 +117,7 @@ class Run(APIModel):
     """One execution of a mission (``MissionRunData``)."""
 
     _repr_fields: ClassVar[tuple[str, ...]] = ("run_id", "status", "started_at")
-    _key_fields: ClassVar[tuple[str, ...]] = ("run_id",)
+    _key_fields: ClassVar[tuple[str, ...]] = RUN.key
 
     run_id: str
     mission_id: str
@@ -132,7 +136,7 @@ class PlanStep(APIModel):
     """One step of a run's plan (``PlanStepData``)."""
 
     _repr_fields: ClassVar[tuple[str, ...]] = ("step_id", "sequence", "status")
-    _key_fields: ClassVar[tuple[str, ...]] = ("run_id", "step_id")
+    _key_fields: ClassVar[tuple[str, ...]] = PLAN_STEP.key
 
     step_id: str
     run_id: str
@@ -149,7 +153,7 @@ class Event(APIModel):
     """Something that happened during a run (``EventData``)."""
 
     _repr_fields: ClassVar[tuple[str, ...]] = ("type", "step_id", "summary")
-    _key_fields: ClassVar[tuple[str, ...]] = ("event_id",)
+    _key_fields: ClassVar[tuple[str, ...]] = EVENT.key
 
     event_id: str
     run_id: str
@@ -165,7 +169,7 @@ class Event(APIModel):
 class TelnyxAgent(APIModel):
     """A Telnyx voice or messaging agent linked to a run."""
 
-    _key_fields: ClassVar[tuple[str, ...]] = ("run_id", "telnyx_agent_id")
+    _key_fields: ClassVar[tuple[str, ...]] = TELNYX_AGENT.key
 
     run_id: str
     telnyx_agent_id: str

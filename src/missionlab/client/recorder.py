@@ -32,9 +32,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..errors import MissionlabError
 from ..types import EventType, RunStatus, StepStatus
 from ._client import Client
-from .errors import MissionlabError
 from .models import Event, PlanStep, Run
 
 __all__ = ["RecorderError", "RunRecorder"]

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObject
+from .._wire.fields import Field as WireField
 from ..types import (
     ACTIVE_RUN_STATUSES,
     FINISHED_STEP_STATUSES,
@@ -59,61 +61,80 @@ __all__ = [
     "to_frame",
 ]
 
-MISSION_COLUMNS = [
-    "mission_id",
-    "name",
-    "execution_mode",
-    "model",
-    "description",
-    "instructions",
-    "created_at",
-    "updated_at",
-    "metadata",
-]
-RUN_COLUMNS = [
-    "run_id",
-    "mission_id",
-    "status",
-    "started_at",
-    "finished_at",
-    "updated_at",
-    "duration",
-    "duration_s",
-    "is_running",
-    "result_summary",
-    "error",
-    "input",
-    "metadata",
-    "result_payload",
-]
-STEP_COLUMNS = [
-    "run_id",
-    "step_id",
-    "parent_step_id",
-    "sequence",
-    "depth",
-    "description",
-    "status",
-    "started_at",
-    "completed_at",
-    "times_from",
-    "duration",
-    "duration_s",
-    "is_running",
-    "metadata",
-]
-EVENT_COLUMNS = [
-    "run_id",
-    "event_id",
-    "timestamp",
-    "type",
-    "step_id",
-    "agent_id",
-    "summary",
-    "idempotency_key",
-    "payload",
-]
-AGENT_COLUMNS = ["run_id", "telnyx_agent_id", "created_at"]
+
+def _columns(wire: WireObject, layout: list[str]) -> list[str]:
+    """A frame's columns: ``layout`` (the object's fields in the frame's order, and the frame's
+    own columns), then any field of ``wire`` that the layout does not place."""
+    return [*layout, *(name for name in wire.names if name not in layout)]
+
+
+MISSION_COLUMNS = _columns(
+    MISSION,
+    [
+        "mission_id",
+        "name",
+        "execution_mode",
+        "model",
+        "description",
+        "instructions",
+        "created_at",
+        "updated_at",
+        "metadata",
+    ],
+)
+RUN_COLUMNS = _columns(
+    RUN,
+    [
+        "run_id",
+        "mission_id",
+        "status",
+        "started_at",
+        "finished_at",
+        "updated_at",
+        "duration",
+        "duration_s",
+        "is_running",
+        "result_summary",
+        "error",
+        "input",
+        "metadata",
+        "result_payload",
+    ],
+)
+STEP_COLUMNS = _columns(
+    PLAN_STEP,
+    [
+        "run_id",
+        "step_id",
+        "parent_step_id",
+        "sequence",
+        "depth",
+        "description",
+        "status",
+        "started_at",
+        "completed_at",
+        "times_from",
+        "duration",
+        "duration_s",
+        "is_running",
+        "metadata",
+    ],
+)
+EVENT_COLUMNS = _columns(
+    EVENT,
+    [
+        "run_id",
+        "event_id",
+        "timestamp",
+        "type",
+        "step_id",
+        "agent_id",
+        "summary",
+        "idempotency_key",
+        "payload",
+    ],
+)
+AGENT_COLUMNS = _columns(TELNYX_AGENT, ["run_id", "telnyx_agent_id", "created_at"])
 
 RUN_STATUS = pd.CategoricalDtype([s.value for s in RunStatus], ordered=True)
 STEP_STATUS = pd.CategoricalDtype([s.value for s in StepStatus], ordered=True)
@@ -133,57 +154,33 @@ def _category(dtype: pd.CategoricalDtype) -> Callable[[list[Any]], pd.Categorica
     return lambda values: c.category(values, known)
 
 
-_MISSION_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
-    "mission_id": c.text,
-    "name": c.text,
-    "execution_mode": _category(EXECUTION_MODE),
-    "model": c.text,
-    "description": c.text,
-    "instructions": c.text,
-    "created_at": c.times,
-    "updated_at": c.times,
-    "metadata": c.nested,
-}
-_RUN_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
-    "run_id": c.text,
-    "mission_id": c.text,
-    "status": _category(RUN_STATUS),
-    "started_at": c.times,
-    "finished_at": c.times,
-    "updated_at": c.times,
-    "result_summary": c.text,
-    "error": c.text,
-    "input": c.nested,
-    "metadata": c.nested,
-    "result_payload": c.nested,
-}
-_STEP_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
-    "run_id": c.text,
-    "step_id": c.text,
-    "parent_step_id": c.text,
-    "sequence": c.integers,
-    "description": c.text,
-    "status": _category(STEP_STATUS),
-    "started_at": c.times,
-    "completed_at": c.times,
-    "metadata": c.nested,
-}
-_EVENT_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
-    "run_id": c.text,
-    "event_id": c.text,
-    "timestamp": c.times,
-    "type": _category(EVENT_TYPE),
-    "step_id": c.text,
-    "agent_id": c.text,
-    "summary": c.text,
-    "idempotency_key": c.text,
-    "payload": c.nested,
-}
-_AGENT_FIELDS: dict[str, Callable[[list[Any]], Any]] = {
-    "run_id": c.text,
-    "telnyx_agent_id": c.text,
-    "created_at": c.times,
-}
+def _converter(field: WireField) -> Callable[[list[Any]], Any]:
+    """How a field's column is typed: enumerations as categoricals of their documented values,
+    timestamps as UTC times, integers as nullable integers, objects as JSON text, the rest text."""
+    if field.enum is not None:
+        return _category(pd.CategoricalDtype([member.value for member in field.enum], ordered=True))
+    if field.json_type == "object":
+        return c.nested
+    if field.json_type == "integer":
+        return c.integers
+    return c.times if field.format == "date-time" else c.text
+
+
+def _typed(wire: WireObject, columns: list[str]) -> dict[str, Callable[[list[Any]], Any]]:
+    """The converter of each of ``wire``'s fields, in the frame's column order."""
+    return {name: _converter(wire[name]) for name in columns if name in wire.names}
+
+
+def _nested(wire: WireObject, columns: list[str]) -> list[str]:
+    """The columns of free-form objects, which ``flatten=True`` spreads out."""
+    return [name for name in columns if name in wire.json_names]
+
+
+_MISSION_FIELDS = _typed(MISSION, MISSION_COLUMNS)
+_RUN_FIELDS = _typed(RUN, RUN_COLUMNS)
+_STEP_FIELDS = _typed(PLAN_STEP, STEP_COLUMNS)
+_EVENT_FIELDS = _typed(EVENT, EVENT_COLUMNS)
+_AGENT_FIELDS = _typed(TELNYX_AGENT, AGENT_COLUMNS)
 
 
 def _frame(items: list[Any], fields: dict[str, Callable[[list[Any]], Any]]) -> pd.DataFrame:
@@ -231,7 +228,7 @@ def _flatten(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 def missions_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Missions, one row each, in the order given."""
     frame = _frame(c.items_of(items), _MISSION_FIELDS)[MISSION_COLUMNS]
-    return _flatten(frame, ["metadata"]) if flatten else frame
+    return _flatten(frame, _nested(MISSION, MISSION_COLUMNS)) if flatten else frame
 
 
 def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None) -> pd.DataFrame:
@@ -245,7 +242,7 @@ def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None
     end = frame["finished_at"].to_numpy(dtype="datetime64[us]")
     active = frame["status"].isin(ACTIVE_RUN_STATUSES).to_numpy() & np.isnat(end)
     frame = frame.assign(**_timing(start, end, active, now))[RUN_COLUMNS]
-    return _flatten(frame, ["input", "metadata", "result_payload"]) if flatten else frame
+    return _flatten(frame, _nested(RUN, RUN_COLUMNS)) if flatten else frame
 
 
 def steps_frame(
@@ -279,13 +276,13 @@ def steps_frame(
         **_timing(start, end, running, now),
     )
     frame = pd.DataFrame({name: columns[name] for name in STEP_COLUMNS}, copy=False)
-    return _flatten(frame, ["metadata"]) if flatten else frame
+    return _flatten(frame, _nested(PLAN_STEP, STEP_COLUMNS)) if flatten else frame
 
 
 def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Events, in the order given (a run's events come oldest first)."""
     frame = _frame(c.items_of(items), _EVENT_FIELDS)
-    return _flatten(frame, ["payload"]) if flatten else frame
+    return _flatten(frame, _nested(EVENT, EVENT_COLUMNS)) if flatten else frame
 
 
 def as_events_frame(events: Any) -> pd.DataFrame:

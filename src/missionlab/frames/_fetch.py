@@ -8,15 +8,14 @@ page size, pages concurrently, and read as plain JSON dicts straight into typed 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
+from ..client._plans import fetch_plans
 from ..limits import MAX_PAGE_SIZE
 from . import concat, events_frame, runs_frame, steps_frame
 
@@ -25,9 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FetchedFrames", "fetch_frames"]
 
-PLAN_FETCHES = 8  # plans fetched at a time
 CHUNK = 50_000  # items turned into a frame at a time
-PROGRESS_DELAY = 0.5  # seconds before a progress bar appears, as for pages
 
 
 @dataclass(frozen=True)
@@ -107,26 +104,6 @@ def _plans(
     progress: bool | None,
     now: datetime | None,
 ) -> pd.DataFrame:
-    plan = client.missions.runs.plan
-
-    def one(ids: tuple[str, str]) -> list[Any]:
-        run_id, mission_id = ids
-        return list(plan.retrieve(run_id, mission_id=mission_id).data)
-
     pairs = list(zip(runs["run_id"], runs["mission_id"], strict=True))
-    bar = (
-        None
-        if progress is False
-        else tqdm(total=len(pairs), unit="plan", desc="Plans", delay=0 if progress else 0.5)
-    )
-    plans = []
-    try:
-        with ThreadPoolExecutor(PLAN_FETCHES, "missionlab-plans") as pool:
-            for steps in pool.map(one, pairs):
-                plans.extend(steps)
-                if bar is not None:
-                    bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return steps_frame(plans, events=events, now=now)
+    plans = fetch_plans(client, pairs, progress=progress)
+    return steps_frame([step for plan in plans for step in plan], events=events, now=now)

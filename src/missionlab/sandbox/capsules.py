@@ -19,17 +19,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
+from .._wire.capsule import check_capsule
+from ..errors import CapsuleError
 from .errors import NotFound
-from .store import EVENT_FIELDS, MISSION_FIELDS, OBJECT_KINDS, RUN_FIELDS, STEP_FIELDS, Store, stamp
+from .store import (
+    AGENT_FIELDS,
+    EVENT_FIELDS,
+    MISSION_FIELDS,
+    OBJECT_KINDS,
+    RUN_FIELDS,
+    STEP_FIELDS,
+    Store,
+    stamp,
+)
 
 __all__ = ["CapsuleLoadError", "load_capsule", "load_capsules"]
 
 _TIMES = ("created_at", "updated_at", "started_at", "finished_at", "completed_at", "timestamp")
-AGENT_FIELDS = ("run_id", "telnyx_agent_id", "created_at")
 
 
-class CapsuleLoadError(ValueError):
+class CapsuleLoadError(CapsuleError):
     """A capsule the sandbox cannot load (not a capsule, too new, or a run it holds already)."""
 
 
@@ -43,15 +52,14 @@ def _row(item: dict[str, Any], fields: Iterable[str], **extra: Any) -> dict[str,
 
 
 def _check(data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict) or data.get("format") != CAPSULE_FORMAT:
-        raise CapsuleLoadError(f"{where}: not a run capsule (format {CAPSULE_FORMAT!r})")
-    version = data.get("version")
-    if not isinstance(version, int) or version > CAPSULE_VERSION:
-        raise CapsuleLoadError(f"{where}: capsule version {version!r} is newer than this sandbox reads")
-    for key in ("run", "mission"):
-        if not isinstance(data.get(key), dict):
-            raise CapsuleLoadError(f"{where}: the capsule has no {key}")
-    return data
+    """A capsule the sandbox can host: a capsule (see ``check_capsule``) with its mission."""
+    try:
+        capsule = check_capsule(data)
+    except CapsuleError as error:
+        raise CapsuleLoadError(f"{where}: {error}") from None
+    if not isinstance(capsule.get("mission"), dict):
+        raise CapsuleLoadError(f"{where}: run capsule without a mission")
+    return capsule
 
 
 def _has_mission(store: Store, mission_id: str) -> bool:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from ..errors import MissionlabError
+
 
 def error_response(status: int, code: str, title: str, detail: str) -> JSONResponse:
     """An error in the envelope Telnyx uses across its v2 API."""
     return JSONResponse({"errors": [{"code": code, "title": title, "detail": detail}]}, status_code=status)
 
 
-class SandboxError(Exception):
+class SandboxError(MissionlabError):
     """Base of the store's errors."""
 
     status = 500

@@ -1,17 +1,20 @@
 """Request and response bodies of the sandbox's API, for validation and its OpenAPI document.
 
 These mirror ``reference/missions-api.md``; the sandbox shares the wire format
-with the client, not its code.
+with the client, not its code. The requests are written out here; the answers are derived
+from each object's fields (``missionlab._wire.fields``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObject
+from .._wire.fields import Field as WireField
 from .input_checks import IdempotencyKey, JSONObject, Name, NewId, StepRef, Text
 
 ExecutionMode = Literal["external", "managed"]
@@ -95,69 +98,35 @@ class LinkAgent(_Body):
     telnyx_agent_id: NewId
 
 
-# -- responses ----------------------------------------------------------------------------
+# -- responses: derived from the objects' fields (missionlab._wire.fields) -----------------------
 
 
-class Mission(BaseModel):
-    mission_id: UUID
-    name: str
-    execution_mode: ExecutionMode
-    created_at: datetime
-    updated_at: datetime
-    description: str | None = None
-    instructions: str | None = None
-    model: str | None = None
-    metadata: JSONObject | None = None
+def _python_type(field: WireField) -> Any:
+    if field.enum is not None:
+        return Literal[tuple(member.value for member in field.enum)]
+    if field.json_type == "object":
+        return JSONObject
+    if field.json_type == "integer":
+        return int
+    return {"uuid": UUID, "date-time": datetime}.get(field.format or "", str)
 
 
-class MissionWithObjects(Mission):
-    tools: list[JSONObject] = []
-    knowledge_bases: list[JSONObject] = []
-    mcp_servers: list[JSONObject] = []
+def _answer(wire: WireObject, name: str | None = None, **more: Any) -> type[BaseModel]:
+    """The schema of ``wire`` in answers: its required fields first, then the others (null by
+    default), each in wire order, as the published document lists them."""
+    fields: dict[str, Any] = {
+        field.name: (_python_type(field), ...) if field.required else (_python_type(field) | None, None)
+        for field in sorted(wire.fields, key=lambda field: not field.required)
+    }
+    return create_model(name or wire.name, **fields, **more)
 
 
-class Run(BaseModel):
-    run_id: UUID
-    mission_id: UUID
-    status: RunStatus
-    started_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None = None
-    input: JSONObject | None = None
-    metadata: JSONObject | None = None
-    result_payload: JSONObject | None = None
-    result_summary: str | None = None
-    error: str | None = None
-
-
-class PlanStep(BaseModel):
-    step_id: str
-    run_id: UUID
-    sequence: int
-    description: str
-    status: StepStatus
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    parent_step_id: str | None = None
-    metadata: JSONObject | None = None
-
-
-class Event(BaseModel):
-    event_id: str
-    run_id: str
-    type: EventType
-    summary: str
-    timestamp: datetime
-    step_id: str | None = None
-    agent_id: str | None = None
-    idempotency_key: str | None = None
-    payload: JSONObject | None = None
-
-
-class TelnyxAgent(BaseModel):
-    run_id: str
-    telnyx_agent_id: str
-    created_at: datetime
+def _envelope(name: str, item: Any, *, many: bool = False, paged: bool = False) -> type[BaseModel]:
+    """``{"data": item}`` (``many``: a list of them), with the page's ``meta`` when ``paged``."""
+    fields: dict[str, Any] = {"data": (list[item] if many else item, ...)}
+    if paged:
+        fields["meta"] = (Meta, ...)
+    return create_model(name, **fields)
 
 
 class Meta(BaseModel):
@@ -167,47 +136,29 @@ class Meta(BaseModel):
     total_results: int
 
 
-class MissionOut(BaseModel):
-    data: MissionWithObjects
+Mission = _answer(MISSION)
+MissionWithObjects = _answer(
+    MISSION,
+    "MissionWithObjects",
+    tools=(list[JSONObject], []),
+    knowledge_bases=(list[JSONObject], []),
+    mcp_servers=(list[JSONObject], []),
+)
+Run = _answer(RUN)
+PlanStep = _answer(PLAN_STEP)
+Event = _answer(EVENT)
+TelnyxAgent = _answer(TELNYX_AGENT)
 
-
-class MissionList(BaseModel):
-    data: list[Mission]
-    meta: Meta
-
-
-class RunOut(BaseModel):
-    data: Run
-
-
-class RunList(BaseModel):
-    data: list[Run]
-    meta: Meta
-
-
-class PlanOut(BaseModel):
-    data: list[PlanStep]
-
-
-class StepOut(BaseModel):
-    data: PlanStep
-
-
-class EventOut(BaseModel):
-    data: Event
-
-
-class EventList(BaseModel):
-    data: list[Event]
-    meta: Meta
-
-
-class AgentOut(BaseModel):
-    data: TelnyxAgent
-
-
-class AgentList(BaseModel):
-    data: list[TelnyxAgent]
+MissionOut = _envelope("MissionOut", MissionWithObjects)
+MissionList = _envelope("MissionList", Mission, many=True, paged=True)
+RunOut = _envelope("RunOut", Run)
+RunList = _envelope("RunList", Run, many=True, paged=True)
+PlanOut = _envelope("PlanOut", PlanStep, many=True)
+StepOut = _envelope("StepOut", PlanStep)
+EventOut = _envelope("EventOut", Event)
+EventList = _envelope("EventList", Event, many=True, paged=True)
+AgentOut = _envelope("AgentOut", TelnyxAgent)
+AgentList = _envelope("AgentList", TelnyxAgent, many=True)
 
 
 class ObjectOut(BaseModel):

@@ -20,7 +20,7 @@ from ._db import (
     stamp,
 )
 from ._paging import SMALL_PAGE, ListQuery, Page
-from .agents import AgentStore
+from .agents import AGENT_FIELDS, AgentStore
 from .events import EventStore
 from .missions import MISSION_FIELDS, OBJECT_KINDS
 from .objects import ObjectStore
@@ -29,6 +29,7 @@ from .runs import RUN_FIELDS
 from .simulations import SimulationStore
 
 __all__ = [
+    "AGENT_FIELDS",
     "EVENT_FIELDS",
     "JSON_FIELDS",
     "MIGRATIONS",

@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..._wire.fields import EVENT, OBJECTS
+from ...errors import MissionlabError
 from ._encode import decoded_row
 from ._paging import SMALL_PAGE, Listings, ListQuery, Page, page_marks, read_page
 
@@ -98,23 +100,14 @@ CREATE INDEX events_newest_by_type ON events (type, timestamp);
 MIGRATIONS: list[str] = [SCHEMA, ASCENDING_INDEXES]
 
 
-class SchemaVersionError(RuntimeError):
+class SchemaVersionError(MissionlabError, RuntimeError):
     """The database file was written by a newer missionlab, with a schema this one does not know."""
 
 
-EVENT_FIELDS = (
-    "event_id",
-    "run_id",
-    "type",
-    "summary",
-    "timestamp",
-    "step_id",
-    "agent_id",
-    "idempotency_key",
-    "payload",
-)
+EVENT_FIELDS = EVENT.names
 
-JSON_FIELDS = frozenset({"metadata", "input", "result_payload", "payload"})
+JSON_FIELDS = frozenset().union(*(wire.json_names for wire in OBJECTS))
+"""The columns holding JSON text: every object's free-form objects (metadata, payload, ...)."""
 
 
 def now() -> str:

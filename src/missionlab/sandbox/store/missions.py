@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ..._wire.fields import MISSION
 from ..errors import NotFound
 from ._db import Database, _dump, _row, now
 from ._encode import _load
@@ -12,17 +13,7 @@ from ._paging import ListQuery, Page
 
 OBJECT_KINDS = {"tools": "tool_id", "knowledge-bases": "knowledge_base_id", "mcp-servers": "mcp_server_id"}
 
-MISSION_FIELDS = (
-    "mission_id",
-    "name",
-    "description",
-    "instructions",
-    "model",
-    "metadata",
-    "execution_mode",
-    "created_at",
-    "updated_at",
-)
+MISSION_FIELDS = MISSION.names
 
 
 class MissionStore(Database):

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._wire.fields import PLAN_STEP
 from ..errors import Conflict, Invalid, NotFound
 from ..rules import step_status_changes
 from ._db import JSON_FIELDS, _dump, _row, now
 from ._encode import answer_json, row_items
 from .runs import RunStore
 
-STEP_FIELDS = (
-    "step_id",
-    "run_id",
-    "sequence",
-    "description",
-    "status",
-    "started_at",
-    "completed_at",
-    "parent_step_id",
-    "metadata",
-)
+STEP_FIELDS = PLAN_STEP.names
 
 
 class PlanStore(RunStore):

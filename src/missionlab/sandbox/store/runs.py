@@ -6,6 +6,7 @@ import sqlite3
 import uuid
 from typing import Any
 
+from ..._wire.fields import RUN
 from ...types import ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES, RunStatus, StepStatus
 from ..errors import Conflict, NotFound
 from ..rules import OPEN_STEP_STATUSES, run_status_changes, status_change_event
@@ -13,19 +14,7 @@ from ._db import JSON_FIELDS, _dump, _row, now
 from ._paging import ListQuery, Page
 from .missions import MissionStore
 
-RUN_FIELDS = (
-    "run_id",
-    "mission_id",
-    "status",
-    "started_at",
-    "updated_at",
-    "finished_at",
-    "input",
-    "metadata",
-    "result_payload",
-    "result_summary",
-    "error",
-)
+RUN_FIELDS = RUN.names
 
 
 class RunStore(MissionStore):

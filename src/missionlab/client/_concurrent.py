@@ -1,0 +1,110 @@
+"""Many requests at once, with one policy: at most ``MAX_CONCURRENT_REQUESTS`` in flight.
+
+``bounded_map(call, items)`` is ``[call(item) for item in items]`` made concurrently (threads);
+``await bounded_gather(call, items)`` is the same for coroutines. For both:
+
+- results come in the order of ``items``;
+- at most ``limit`` calls run at once, and ``items`` is read only as calls are started (it may
+  be a generator still producing them);
+- when a call fails, no further call is started, the ones running are waited for (or, for
+  coroutines, cancelled), and that first failure's error is raised;
+- no thread outlives the call: each ``bounded_map`` has its own threads, joined before it
+  returns (a call may itself use ``bounded_map``, e.g. pages inside a run's fetch, without
+  waiting for a pool it is running in);
+- ``progress``, a :class:`~._progress.ProgressBar`, advances by one per finished call, from
+  the caller's thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable, Iterable, Sized
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TypeVar
+
+from ._progress import ProgressBar
+
+__all__ = ["MAX_CONCURRENT_REQUESTS", "bounded_gather", "bounded_map"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_CONCURRENT_REQUESTS = 8
+"""Requests one fetch keeps in flight: enough to hide a round trip, few enough for a server's
+rate limits and the connection pool (32)."""
+
+
+def bounded_map(
+    call: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    limit: int = MAX_CONCURRENT_REQUESTS,
+    progress: ProgressBar | None = None,
+    name: str = "missionlab-fetch",
+) -> list[R]:
+    """``call(item)`` for every item, ``limit`` at a time in threads named ``name``; see the
+    module's docstring."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    if limit == 1 or (isinstance(items, Sized) and len(items) <= 1):
+        return [_counted(call(item), progress) for item in items]  # no thread for one call
+    results: dict[int, R] = {}
+    running: dict[Future[R], int] = {}
+    waiting = enumerate(items)
+    pool = ThreadPoolExecutor(limit, name)
+    try:
+        for index, item in itertools.islice(waiting, limit):
+            running[pool.submit(call, item)] = index
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=running.__getitem__):
+                results[running.pop(future)] = _counted(future.result(), progress)
+            for index, item in itertools.islice(waiting, len(finished)):
+                running[pool.submit(call, item)] = index
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [results[index] for index in range(len(results))]
+
+
+async def bounded_gather(
+    call: Callable[[T], Awaitable[R]],
+    items: Iterable[T],
+    *,
+    limit: int = MAX_CONCURRENT_REQUESTS,
+    progress: ProgressBar | None = None,
+) -> list[R]:
+    """``[await call(item) for item in items]``, ``limit`` at a time; see the module's docstring."""
+    import asyncio
+
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    results: dict[int, R] = {}
+    running: dict[asyncio.Task[R], int] = {}
+    waiting = enumerate(items)
+
+    def start(count: int) -> None:
+        for index, item in itertools.islice(waiting, count):
+            running[asyncio.ensure_future(call(item))] = index
+
+    try:
+        start(limit)
+        while running:
+            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in sorted(finished, key=running.__getitem__):
+                results[running.pop(task)] = _counted(task.result(), progress)
+            start(len(finished))
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)
+        for task in running:  # their errors are not the first: retrieved, so that none is logged
+            if not task.cancelled():
+                task.exception()
+    return [results[index] for index in range(len(results))]
+
+
+def _counted(result: R, progress: ProgressBar | None) -> R:
+    if progress is not None:
+        progress.update(1)
+    return result
