@@ -24,6 +24,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from ._attributes import MAX_ATTRIBUTE_CHARS, TRUNCATED_MARK
 from .export import ExportError, ExportReport, export_history, export_run, trace_id_of, traces_endpoint
+from .importer import MissionsSpanExporter, MissionsSpanProcessor
 from .spans import run_resource, run_spans
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "TRUNCATED_MARK",
     "ExportError",
     "ExportReport",
+    "MissionsSpanExporter",
+    "MissionsSpanProcessor",
     "export_history",
     "export_run",
     "run_resource",
