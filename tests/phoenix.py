@@ -104,12 +104,14 @@ def running_phoenix(workdir: Path, command: str | None = None) -> Iterator[Phoen
                     process.wait(30)
 
 
-def spans(phoenix: Phoenix, project: str) -> list[dict[str, Any]]:
-    """Every span of ``project``, read page by page through Phoenix's REST API."""
+def spans(phoenix: Phoenix, project: str, trace_id: str | None = None) -> list[dict[str, Any]]:
+    """Every span of ``project`` (of one trace when given), read page by page through Phoenix's REST API."""
     out: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        query = f"limit=1000{f'&cursor={cursor}' if cursor else ''}"
+        query = (
+            f"limit=1000{f'&trace_id={trace_id}' if trace_id else ''}{f'&cursor={cursor}' if cursor else ''}"
+        )
         with urllib.request.urlopen(
             f"{phoenix.url}/v1/projects/{project}/spans?{query}", timeout=60
         ) as answer:
@@ -118,3 +120,17 @@ def spans(phoenix: Phoenix, project: str) -> list[dict[str, Any]]:
         cursor = page.get("next_cursor")
         if not cursor:
             return out
+
+
+def wait_until_stored(
+    phoenix: Phoenix, project: str, trace_id: str, count: int, timeout: float = 900
+) -> None:
+    """Wait until Phoenix has stored ``count`` spans of a trace (it stores what it receives a
+    batch at a time, about a hundred spans a second on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while len(spans(phoenix, project, trace_id)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"Phoenix stored fewer than {count} spans of trace {trace_id} in {timeout:.0f} s"
+            )
+        time.sleep(1)
