@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter  # noqa: E402
 from tests.otel_runs import big_run  # noqa: E402
 
 from missionlab.otel import export_run, run_spans, trace_id_of  # noqa: E402
@@ -141,7 +141,7 @@ def floor(trace: RunTrace, url: str) -> float:
     """Encoding prebuilt spans and posting them: the least any exporter does."""
     spans = run_spans(trace)
     started = time.process_time()
-    exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces")
+    exporter: SpanExporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces")
     for start in range(0, len(spans), 512):
         exporter.export(spans[start : start + 512])
     exporter.shutdown()
