@@ -35,6 +35,8 @@ from ._attributes import clip, parse_json, usage_from_attributes
 from ._ids import span_hex, trace_hex
 
 __all__ = [
+    "STEP_KINDS",
+    "TOOL",
     "Event",
     "RunEnd",
     "RunStart",
@@ -48,10 +50,11 @@ __all__ = [
     "span_end",
     "span_start",
     "step_of",
+    "tool_call",
 ]
 
 STEP_KINDS = frozenset({OpenInferenceSpanKindValues.AGENT.value, OpenInferenceSpanKindValues.CHAIN.value})
-_TOOL = OpenInferenceSpanKindValues.TOOL.value
+TOOL = OpenInferenceSpanKindValues.TOOL.value
 _LLM = OpenInferenceSpanKindValues.LLM.value
 _SUMMARY_CHARS = 1000  # a summary made from a span's text (exported summaries are kept whole)
 _STATUSES = {str(s) for s in StepStatus}
@@ -363,17 +366,25 @@ def span_start(span: ReadableSpan, step: Step) -> list[Timed]:
     ]
 
 
-def span_end(span: ReadableSpan, step: Step | None, owner: str | None, *, root: bool = False) -> list[Timed]:
+def span_end(
+    span: ReadableSpan,
+    step: Step | None,
+    owner: str | None,
+    *,
+    root: bool = False,
+    call_written: bool = False,
+) -> list[Timed]:
     """What the end of a span writes: ``step`` is the step the span is (None for other spans),
-    ``owner`` the step its events belong to (the nearest step above it)."""
+    ``owner`` the step its events belong to (the nearest step above it); ``call_written``: a
+    ``TOOL`` span's call was written when it started."""
     at = _end(span)
     if step is not None:
         return _step_end(span, step, at)
     kind = kind_of(span)
     if root and (kind is None or kind in STEP_KINDS):
         return _span_events(span, None)  # the run itself: its outcome is written by run_end
-    if kind == _TOOL:
-        return _tool_end(span, owner, at)
+    if kind == TOOL:
+        return _tool_end(span, owner, at, call_written)
     if kind == _LLM:
         return _model_end(span, owner, at)
     return _other_end(span, owner, at, kind)
@@ -412,22 +423,51 @@ def _step_end(span: ReadableSpan, step: Step, at: int) -> list[Timed]:
     return out
 
 
-def _tool_end(span: ReadableSpan, owner: str | None, at: int) -> list[Timed]:
-    attributes = attributes_of(span)
-    out = _span_events(span, owner)
+def _agent(attributes: Mapping[str, Any]) -> str | None:
     agent = attributes.get(a.AGENT_ID)
-    agent = agent if isinstance(agent, str) else None
+    return agent if isinstance(agent, str) else None
+
+
+def _tool(span: ReadableSpan) -> str:
+    tool = attributes_of(span).get(a.TOOL_NAME)
+    return text(tool, 1000) if isinstance(tool, str) and tool.strip() else text(span.name or "tool", 1000)
+
+
+def tool_call(span: ReadableSpan, owner: str | None) -> Timed:
+    """The ``tool_call`` event a ``TOOL`` span starts with (written when the span starts, live)."""
+    attributes = attributes_of(span)
     start = _start(span)
-    if a.EVENT_ID in attributes:  # exported by missionlab: the events as they were
+    if a.EVENT_ID in attributes:  # exported by missionlab: the event as it was
+        summary = text(attributes.get(a.EVENT_SUMMARY, span.name))
         call = Event(
             _key(span, "call"),
             EventType.TOOL_CALL,
-            text(attributes.get(a.EVENT_SUMMARY, span.name)),
+            summary,
             owner,
             parse_json(attributes.get(a.INPUT)),
-            agent,
+            _agent(attributes),
         )
-        out.append(Timed(start, EVENT, _index(attributes, a.EVENT_INDEX), call))
+        return Timed(start, EVENT, _index(attributes, a.EVENT_INDEX), call)
+    tool = _tool(span)
+    arguments = attributes.get(a.TOOL_PARAMETERS, attributes.get(a.INPUT))
+    payload: dict[str, Any] = {"tool": tool, "request_id": _ids(span)[1]}
+    if arguments is not None:
+        payload["arguments"] = _value(arguments)
+    payload.update(usage_from_attributes(dict(attributes)).payload())
+    payload.update(_origin(span))
+    call = Event(
+        _key(span, "call"), EventType.TOOL_CALL, text(f"Calling {tool}"), owner, payload, _agent(attributes)
+    )
+    return Timed(start, EVENT, float("inf"), call)
+
+
+def _tool_end(span: ReadableSpan, owner: str | None, at: int, call_written: bool) -> list[Timed]:
+    attributes = attributes_of(span)
+    out = _span_events(span, owner)
+    if not call_written:
+        out.append(tool_call(span, owner))
+    agent = _agent(attributes)
+    if a.EVENT_ID in attributes:  # exported by missionlab: the result as it was
         if a.RESULT_ID in attributes:
             result = Event(
                 _key(span, "result"),
@@ -439,16 +479,8 @@ def _tool_end(span: ReadableSpan, owner: str | None, at: int) -> list[Timed]:
             )
             out.append(Timed(at, EVENT, _index(attributes, a.RESULT_INDEX), result))
         return out
-    tool = attributes.get(a.TOOL_NAME)
-    tool = text(tool, 1000) if isinstance(tool, str) and tool.strip() else text(span.name or "tool", 1000)
-    _, request = _ids(span)
-    arguments = attributes.get(a.TOOL_PARAMETERS, attributes.get(a.INPUT))
-    call_payload: dict[str, Any] = {"tool": tool, "request_id": request}
-    if arguments is not None:
-        call_payload["arguments"] = _value(arguments)
-    call_payload.update(usage_from_attributes(dict(attributes)).payload())
-    call_payload.update(_origin(span))
-    call = Event(_key(span, "call"), EventType.TOOL_CALL, text(f"Calling {tool}"), owner, call_payload, agent)
+    tool = _tool(span)
+    request = _ids(span)[1]
     error = _error_text(span)
     result_payload: dict[str, Any] = {"tool": tool, "request_id": request, "ok": error is None}
     if a.OUTPUT in attributes:
@@ -465,7 +497,7 @@ def _tool_end(span: ReadableSpan, owner: str | None, at: int) -> list[Timed]:
         result_payload,
         agent,
     )
-    out += [Timed(start, EVENT, float("inf"), call), Timed(at, EVENT, float("inf"), result)]
+    out.append(Timed(at, EVENT, float("inf"), result))
     if error is not None and not _recorded_exception(span):
         failure = Event(
             _key(span, "error"),

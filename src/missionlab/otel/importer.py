@@ -53,6 +53,7 @@ from ._attributes import clip
 from ._ids import trace_hex
 from ._writes import (
     STEP_KINDS,
+    TOOL,
     Event,
     RunEnd,
     RunStart,
@@ -67,6 +68,7 @@ from ._writes import (
     span_end,
     span_start,
     step_of,
+    tool_call,
 )
 
 __all__ = ["MissionsSpanExporter", "MissionsSpanProcessor"]
@@ -96,6 +98,7 @@ class _TraceRun:
         self.steps: dict[int, Step] = {}  # span id -> the step it is
         self.owner: dict[int, str | None] = {}  # span id -> the step its events belong to
         self.taken: set[str] = set()
+        self.calls: set[int] = set()  # live: TOOL spans whose call was written when they started
         self.declared: set[str] = set()
         self.plan_made = run_id is not None  # a run met before may have a plan
         self.todo: deque[Write] = deque()
@@ -222,12 +225,16 @@ class MissionsSpanExporter(SpanExporter):
                 state.todo.append(run_start(span))
             return
         parent = state.owner.get(span.parent.span_id) if span.parent else None
-        if kind_of(span) in STEP_KINDS:
+        kind = kind_of(span)
+        if kind in STEP_KINDS:
             step = state.add_step(span, parent, len(state.taken) + 1)
             state.todo.append(step)
             state.todo.extend(timed.write for timed in span_start(span, step))
         else:
             state.owner[context.span_id] = parent
+            if kind == TOOL:  # the call now, its result when the span ends
+                state.todo.append(tool_call(span, parent).write)
+                state.calls.add(context.span_id)
 
     def _ended(self, span: ReadableSpan) -> None:
         context = span.context
@@ -246,7 +253,7 @@ class MissionsSpanExporter(SpanExporter):
         if context.span_id not in state.owner and span.parent is not None:
             owner = state.owner.get(span.parent.span_id)
         root = is_root(span)
-        writes = span_end(span, step, owner, root=root)
+        writes = span_end(span, step, owner, root=root, call_written=context.span_id in state.calls)
         state.todo.extend(timed.write for timed in sorted(writes, key=lambda t: (t.at, t.phase, t.index)))
         if root:
             state.todo.append(run_end(span))
