@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan
@@ -379,3 +380,43 @@ def test_export_history_sends_the_runs_of_a_history_as_they_are(tmp_path: Path) 
     expected = [s for t in traces for s in run_spans(t)]
     assert sorted(map(_shape, exported)) == sorted(map(_shape, expected))
     assert sum(int(attrs(s).get("llm.token_count.total", 0)) for s in exported) == 2 * 7
+
+
+# -- hosted-shaped answers --------------------------------------------------------------------------
+
+HOSTED = Path(__file__).parent / "data" / "hosted"
+
+
+@pytest.mark.filterwarnings("ignore::missionlab.UnknownValueWarning")
+def test_a_hosted_run_exports_with_times_from_events_and_unknown_values_kept() -> None:
+    """tests/data/hosted: steps without times, an unknown step status and event type, events
+    without a step, no status_change events."""
+
+    def answer(name: str) -> Any:
+        return json.loads((HOSTED / name).read_text())["data"]
+
+    trace = RunTrace(
+        run=missionlab.Run(**answer("run.json")),
+        steps=[missionlab.PlanStep(**s) for s in answer("plan.json")],
+        events=[missionlab.Event(**e) for e in answer("events.json")],
+        mission=missionlab.Mission(**answer("mission.json")),
+    )
+    spans = in_memory(trace)
+    root = next(s for s in spans if s.parent is None)
+    by_step = {attrs(s)["missionlab.step_id"]: s for s in spans if kind(s) == "CHAIN"}
+    frame = trace.steps_frame.set_index("step_id")
+    for step_id in ("account", "search"):  # their times come from their step events
+        started = pd.Timestamp(frame.loc[step_id, "started_at"]).value
+        completed = pd.Timestamp(frame.loc[step_id, "completed_at"]).value
+        assert (by_step[step_id].start_time, by_step[step_id].end_time) == (started, completed)
+        assert attrs(by_step[step_id])["missionlab.step.times_from"] == "events"
+    assert attrs(by_step["search.index"])["missionlab.step.status"] == "blocked"
+    assert by_step["search.index"].status.status_code is StatusCode.UNSET
+    (llm_call,) = [
+        s for s in spans if attrs(s).get("missionlab.event.type") == "llm_call"
+    ]  # it reports usage
+    assert (kind(llm_call), attrs(llm_call)["llm.token_count.total"]) == ("LLM", 812)
+    assert llm_call.parent is not None and llm_call.parent.span_id == by_step["search"].context.span_id
+    stepless = {e.event_id for e in trace.events if e.step_id is None and e.type != "tool_call"}
+    assert {attrs(ev)["missionlab.event_id"] for ev in root.events} == stepless
+    assert root.status.description == trace.run.error
