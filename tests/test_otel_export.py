@@ -404,10 +404,19 @@ def test_a_hosted_run_exports_with_times_from_events_and_unknown_values_kept() -
     spans = in_memory(trace)
     root = next(s for s in spans if s.parent is None)
     by_step = {attrs(s)["missionlab.step_id"]: s for s in spans if kind(s) == "CHAIN"}
-    frame = trace.steps_frame.set_index("step_id")
+    frame = trace.steps_frame
+    nanoseconds = {
+        column: dict(
+            zip(
+                frame["step_id"],
+                frame[column].to_numpy("datetime64[ns]").astype("int64").tolist(),
+                strict=True,
+            )
+        )
+        for column in ("started_at", "completed_at")
+    }
     for step_id in ("account", "search"):  # their times come from their step events
-        started = pd.Timestamp(frame.loc[step_id, "started_at"]).value
-        completed = pd.Timestamp(frame.loc[step_id, "completed_at"]).value
+        started, completed = nanoseconds["started_at"][step_id], nanoseconds["completed_at"][step_id]
         assert (by_step[step_id].start_time, by_step[step_id].end_time) == (started, completed)
         assert attrs(by_step[step_id])["missionlab.step.times_from"] == "events"
     assert attrs(by_step["search.index"])["missionlab.step.status"] == "blocked"
