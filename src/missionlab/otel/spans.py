@@ -112,8 +112,12 @@ class _Events:
         )
 
     def reports_usage(self, row: int) -> bool:
+        """Whether the event's payload reports a model call's tokens or cost (only payloads
+        whose text names them are parsed)."""
         text = self.payloads[row]
-        return isinstance(text, str) and any(key in text for key in _USAGE_KEYS)
+        if not isinstance(text, str) or not any(key in text for key in _USAGE_KEYS):
+            return False
+        return bool(usage_of(json_object(text)))
 
     def attributes(self, row: int) -> dict[str, Any]:
         """missionlab's attributes of one event (on a span event or an LLM span)."""
