@@ -102,16 +102,20 @@ def test_phoenix_holds_exactly_what_missionlab_holds_after_three_exports(
     failed = failed_demo_run(client)
     big = big_run()
     runs = [failed, big.trace]
-    for _ in range(3):
+    for trace in runs:
+        export_run(trace, endpoint=phoenix.url, project=PROJECT, progress=False)
+    for trace in runs:  # every span arrives (0 lost)
+        wait_until_stored(phoenix, PROJECT, trace_id_of(trace), len(run_spans(trace)))
+    for _ in range(2):  # exported twice more
         for trace in runs:
             export_run(trace, endpoint=phoenix.url, project=PROJECT, progress=False)
-    # Phoenix stores what it receives in order: once this last trace is there, the rest is too.
+    # A run exported after the others: once Phoenix has stored it, it has taken in the re-exports.
     marker = craft([step("marker", 0, 1, sequence=1)], run_id="run-marker")
     export_run(marker, endpoint=phoenix.url, project=PROJECT, progress=False)
     wait_until_stored(phoenix, PROJECT, trace_id_of(marker), len(run_spans(marker)))
 
     stored = spans(phoenix, PROJECT)
-    assert len(stored) == sum(len(run_spans(t)) for t in [*runs, marker])  # 0 lost, 0 duplicated
+    assert len(stored) == sum(len(run_spans(t)) for t in [*runs, marker])  # the count unchanged: 0 duplicated
     for trace in runs:
         assert what_phoenix_shows(stored, trace_id_of(trace)) == what_missionlab_holds(trace)
     big_shown = what_phoenix_shows(stored, trace_id_of(big.trace))
