@@ -4,7 +4,7 @@
 >>> exporter = MissionsSpanExporter(client, mission_id)
 >>> provider.add_span_processor(MissionsSpanProcessor(exporter))  # live: steps and times as they happen
 
-Each trace becomes a run of the mission (see :mod:`missionlab.otel._writes` for how spans are
+Each trace becomes a run of the mission (see :mod:`missionlab.otel._reading` for how spans are
 read). With the processor, the run is created when the trace's root span starts, each step
 when its span starts, so the run's times are the agent's. With the exporter alone (under any
 processor, e.g. a ``BatchSpanProcessor``), a trace is written when its root span arrives;
@@ -51,16 +51,9 @@ from ..frames._jsontext import json_text
 from ..types import RunStatus
 from ._attributes import clip
 from ._ids import trace_hex
-from ._writes import (
+from ._reading import (
     STEP_KINDS,
     TOOL,
-    Event,
-    RunEnd,
-    RunStart,
-    SetStep,
-    Step,
-    Timed,
-    Write,
     is_root,
     kind_of,
     run_end,
@@ -70,6 +63,7 @@ from ._writes import (
     step_of,
     tool_call,
 )
+from ._writes import Event, RunEnd, RunStart, SetStep, Step, Timed, Write
 
 __all__ = ["MissionsSpanExporter", "MissionsSpanProcessor"]
 
