@@ -14,6 +14,7 @@ EXPECTED = {
     "02-debug-a-failed-run.ipynb",
     "03-fleet-analytics.ipynb",
     "04-instrument-your-agent.ipynb",
+    "05-opentelemetry.ipynb",
     "dashboard.ipynb",
 }
 
