@@ -27,7 +27,7 @@ import pandas as pd
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ..client._pagination import PROGRESS_DELAY
+from ..client._progress import ProgressBar, progress_bar
 from ..client.errors import InvalidArgumentError, MissionlabError
 from ..frames import steps_frame
 from ..frames._jsontext import json_object
@@ -133,17 +133,12 @@ class _Sender:
         self.exporter = exporter
         self.batch_size = batch_size
         self.progress = progress
-        self.bar: Any = None
+        self.bar: ProgressBar = progress_bar(None, desc="export", unit="span", progress=False)
         self.pending: list[ReadableSpan] = []
         self.report = ExportReport(self.destination)
 
     def __enter__(self) -> _Sender:
-        if self.progress is not False:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(
-                unit="span", desc="export", delay=0 if self.progress else PROGRESS_DELAY, leave=False
-            )
+        self.bar = progress_bar(None, desc="export", unit="span", progress=self.progress)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -151,8 +146,7 @@ class _Sender:
             if exc[0] is None:
                 self.flush()
         finally:
-            if self.bar is not None:
-                self.bar.close()
+            self.bar.close()
             if self.owned:
                 self.exporter.shutdown()
 
@@ -183,8 +177,7 @@ class _Sender:
                 "says why). Is the backend running and reachable there?"
             )
         self.report.spans += len(batch)
-        if self.bar is not None:
-            self.bar.update(len(batch))
+        self.bar.update(len(batch))
 
 
 def export_run(
