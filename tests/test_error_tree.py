@@ -87,6 +87,9 @@ BUILT: dict[str, Callable[[], BaseException]] = {
     "SchemaVersionError": lambda: importlib.import_module("missionlab.sandbox.store").SchemaVersionError(
         "The sandbox database x.db has schema version 9; this missionlab knows versions up to 2"
     ),
+    "ExportError": lambda: importlib.import_module("missionlab.otel").ExportError(
+        "could not send 512 spans to the OTLP endpoint http://127.0.0.1:6006/v1/traces"
+    ),
     "SandboxError": _sandbox("SandboxError", "the store is closed"),
     "NotFound": _sandbox("NotFound", "Mission 42 not found"),
     "Conflict": _sandbox("Conflict", "Run is succeeded, cannot pause"),

@@ -20,6 +20,7 @@
     │   └── CapsuleLoadError        a capsule the sandbox cannot load
     ├── HistoryFormatError          a folder that is not a history this missionlab reads
     ├── SchemaVersionError          (also RuntimeError) a sandbox database from a newer missionlab
+    ├── ExportError                 spans could not be delivered to an OpenTelemetry backend
     └── SandboxError                the sandbox refuses a change (answered as an HTTP error)
         ├── NotFound                404
         ├── Conflict                409
@@ -29,8 +30,8 @@ This module defines the base, the client's errors and ``CapsuleError``; the othe
 defined where they are raised: ``RecorderError`` in ``missionlab.client.recorder`` (also
 ``missionlab.RecorderError``), ``CapsuleLoadError`` in ``missionlab.sandbox.capsules``,
 ``HistoryFormatError`` in ``missionlab._history`` (also ``missionlab.HistoryFormatError``),
-``SchemaVersionError`` in ``missionlab.sandbox.store``, and the sandbox's store errors in
-``missionlab.sandbox.errors``.
+``SchemaVersionError`` in ``missionlab.sandbox.store``, ``ExportError`` in
+``missionlab.otel``, and the sandbox's store errors in ``missionlab.sandbox.errors``.
 
 Every error survives a pickle round trip with its message and attributes (multiprocessing
 and Dask send exceptions between processes), whatever arguments its ``__init__`` takes;
