@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nbformat
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -108,9 +107,16 @@ def lab_home(home: Path, sandbox: Sandbox) -> dict[str, str]:
     """Jupyter's directories inside ``home``, the notebook, Lab's news off; the kernel's env."""
     work = home / "work"
     work.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(EXPLORER_CELL)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, work / "explorer.ipynb")
+    cell: dict[str, object] = {
+        "cell_type": "code",
+        "source": EXPLORER_CELL,
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+    }
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = {"cells": [cell], "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 4}
+    (work / "explorer.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     settings = home / "lab-settings"
     settings.mkdir()
     news_off = {
