@@ -365,17 +365,6 @@ def look(page: Any, scope: str, label: str) -> None:
     screenshot(page, f"{label}-run.png")
 
 
-def picture(page: Any, scope: str, name: str, width: int) -> None:
-    """The whole explorer at ``width`` in a viewport tall enough to hold it (README pictures)."""
-    before = page.viewport_size
-    page.set_viewport_size({"width": width, "height": 2600})
-    time.sleep(1.5)  # Lab lays out again; plotly follows the new width
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator(f"{scope} .missionlab-explorer").first.screenshot(path=str(ARTIFACTS / name))
-    page.set_viewport_size(before)
-    time.sleep(1)
-
-
 def test_jupyterlab_explorer(chromium: Any, jupyter_env: dict[str, Any], seeded_sandbox: Sandbox) -> None:
     port = free_port()
     lab = subprocess.Popen(
@@ -419,7 +408,6 @@ def test_jupyterlab_explorer(chromium: Any, jupyter_env: dict[str, Any], seeded_
         start_a_run(page, scope)
         look(page, scope, "lab-1024-light")
         cancel_the_run(page, scope, seeded_sandbox)
-        picture(page, scope, "explorer-1024.png", NARROW["width"])
         set_lab_theme(page, "JupyterLab Dark")
         look(page, scope, "lab-1024-dark")
         page.set_viewport_size(WIDE)
@@ -427,7 +415,6 @@ def test_jupyterlab_explorer(chromium: Any, jupyter_env: dict[str, Any], seeded_
         look(page, scope, "lab-1920-dark")
         set_lab_theme(page, "JupyterLab Light")
         look(page, scope, "lab-1920-light")
-        picture(page, scope, "explorer.png", WIDE["width"])
         check_payload_is_text(page, scope)
         assert errors.messages == []
     except Exception:
