@@ -316,7 +316,7 @@ def silent_gaps(given: CheckInput) -> Iterator[Found]:
         where = f" during {view.name(during)}" if during is not None else ""
         usually = ""
         if stats is not None and during is not None and during in stats.index:
-            usually = f", a step that usually takes {duration_text(float(stats.at[during, 'median_s']))}"
+            usually = f", a step that usually takes {duration_text(float(stats.loc[during, 'median_s']))}"
         text = (
             f"Nothing was heard for {duration_text(quiet)}{where}{usually} "
             f"(from {clock(begin)} to {clock(finish)})"
