@@ -12,6 +12,7 @@ is the earliest of them (ties: plan, status, tools, payload, timing).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +25,37 @@ from ..frames._runlike import field as run_field
 from ._attempts import tool_calls
 from ._evidence import utc
 
-__all__ = ["DIVERGENCE_KINDS", "Divergence", "align_steps", "first_divergence"]
+__all__ = [
+    "DIVERGENCE_KINDS",
+    "VOLATILE_PAYLOAD_KEYS",
+    "Divergence",
+    "align_steps",
+    "divergences",
+    "first_divergence",
+    "tool_key",
+]
 
-DIVERGENCE_KINDS = ("plan", "status", "tools", "payload", "timing")
+DIVERGENCE_KINDS = ("status", "plan", "tools", "timing", "payload")  # ranked: what explains most first
+#: Payload keys left out when calls are compared, unless ``ignore=`` says otherwise: what
+#: differs between any two runs (usage, costs, ids, times). Keys ending in ``_id`` or ``_at``
+#: too, and keys whose value is one of the run's own input values (per-run arguments).
+VOLATILE_PAYLOAD_KEYS = frozenset(
+    {
+        "usage",
+        "cost_usd",
+        "cost",
+        "model",
+        "id",
+        "request_id",
+        "tool_call_id",
+        "attempt",
+        "latency_ms",
+        "timestamp",
+        "trace_id",
+        "span_id",
+        "idempotency_key",
+    }
+)
 MIN_DELTA_S = 5.0  # a timing difference also needs this many seconds
 
 
@@ -75,15 +104,30 @@ def _side(trace: RunLike) -> pd.DataFrame:
     return side
 
 
+def _plan_order(mine: pd.DataFrame, theirs: pd.DataFrame) -> dict[str, float]:
+    """A place for each step id: this run's plan order, a step only in the other's plan
+    right after the step it follows there."""
+    order: dict[str, float] = {step: float(i) for i, step in enumerate(mine["step_id"])}
+    previous = -1.0
+    for step in theirs["step_id"]:
+        if step in order:
+            previous = order[step]
+        else:
+            previous += 1e-3
+            order[step] = previous
+    return order
+
+
 def align_steps(this: RunLike, other: RunLike) -> pd.DataFrame:
-    """One row per step id of either run (this run's plan order first): each run's status,
+    """One row per step id of either run (plan order: this run's, a step only in the other
+    run after the step it follows there): each run's status,
     start and end (seconds since its start), duration and tool calls, and the differences."""
     mine, theirs = _side(this), _side(other)
     merged = mine.merge(
         theirs, on="step_id", how="outer", suffixes=("", "_other"), sort=False, indicator=True
     )
-    order = {s: i for i, s in enumerate([*mine["step_id"], *theirs["step_id"]])}
-    merged = merged.assign(_order=merged["step_id"].map(order)).sort_values("_order", kind="stable")
+    merged = merged.assign(_order=merged["step_id"].map(_plan_order(mine, theirs)))
+    merged = merged.sort_values("_order", kind="stable")
     merged["description"] = merged["description"].fillna(merged["description_other"])
     merged["in_this"] = merged["_merge"] != "right_only"
     merged["in_other"] = merged["_merge"] != "left_only"
@@ -121,13 +165,79 @@ def _end(row: Any, suffix: str, run_end: float) -> float:
     return float(end) if not pd.isna(end) else run_end
 
 
-def _candidates(
-    this: RunLike, other: RunLike, aligned: pd.DataFrame, label: str, factor: float
+def tool_key(name: Any) -> str:
+    """A tool's name as compared: lower case, letters and digits only."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def _way(tools: Any) -> list[str]:
+    """A step's tools in the order first called, a tool called several times in a row once."""
+    keys = [tool_key(t) for t in tools]
+    return [k for i, k in enumerate(keys) if i == 0 or keys[i - 1] != k]
+
+
+def _input_values(trace: RunLike) -> set[str]:
+    given = run_field(trace.run, "input")
+    values = given.values() if isinstance(given, dict) else ()
+    return {v for v in values if isinstance(v, str) and v}
+
+
+def _compared(arguments: Any, tool: Any, ignore: frozenset[str], own: set[str]) -> dict[str, Any]:
+    """A call's arguments as compared: without the ignored keys, keys ending in ``_id`` or
+    ``_at``, the tool's name (compared as the tools) and the run's own input values (texts)."""
+    if not isinstance(arguments, dict):
+        return {}
+    return {
+        key: value
+        for key, value in arguments.items()
+        if key not in ignore
+        and not key.endswith(("_id", "_at"))
+        and value != tool
+        and not (isinstance(value, str) and value in own)
+    }
+
+
+def _order_divergence(aligned: pd.DataFrame, this: RunLike, other: RunLike, label: str) -> list[Divergence]:
+    """A step that ran before a sibling here but after it in the other run."""
+    both = aligned[aligned["in_this"] & aligned["in_other"] & aligned["start_s"].notna()]
+    both = both[both["start_s_other"].notna()]
+    parents = dict(
+        zip(this.steps_frame["step_id"].astype(str), this.steps_frame["parent_step_id"], strict=True)
+    )
+    found = []
+    for _, group in both.groupby(
+        both["step_id"].map(lambda s: parents.get(s) if isinstance(parents.get(s), str) else ""), sort=False
+    ):
+        here = list(group.sort_values("start_s", kind="stable")["step_id"])
+        there = list(group.sort_values("start_s_other", kind="stable")["step_id"])
+        if here == there:
+            continue
+        first = next(i for i, (a, b) in enumerate(zip(here, there, strict=True)) if a != b)
+        step = here[first]
+        row = group[group["step_id"] == step].iloc[0]
+        moved_past = there[first]
+        name = f"'{row['description']}'" if isinstance(row["description"], str) else f"'{step}'"
+        text = f"Step {name} ran before '{moved_past}' here, after it in run {label}."
+        found.append(Divergence("plan", step, float(row["start_s"]), text, {"order": here}, {"order": there}))
+    return found
+
+
+def divergences(
+    this: RunLike,
+    other: RunLike,
+    aligned: pd.DataFrame | None = None,
+    *,
+    factor: float = 2.0,
+    ignore: frozenset[str] = VOLATILE_PAYLOAD_KEYS,
 ) -> list[Divergence]:
+    """Every divergence of ``this`` from ``other``, ranked (see the module's docstring)."""
+    aligned = align_steps(this, other) if aligned is None else aligned
+    label = str(run_field(other.run, "run_id"))[:8]
     found: list[Divergence] = []
     this_end = (_end_of(this) - _origin(this)).total_seconds()
     mine, theirs = tool_calls(this.events_frame), tool_calls(other.events_frame)
     origin = _origin(this)
+    own = (_input_values(this), _input_values(other))
     row: Any
     for row in aligned.itertuples(index=False):
         name = _name(row)
@@ -141,9 +251,24 @@ def _candidates(
             text = f"Step {name} {row.status} here but {row.status_other} in run {label}."
             values = ({"status": row.status}, {"status": row.status_other})
             found.append(Divergence("status", row.step_id, _end(row, "", this_end), text, *values))
-        found.extend(_call_divergences(row, mine, theirs, origin, this_end, label))
+        found.extend(_call_divergences(row, mine, theirs, origin, this_end, label, ignore, own))
         found.extend(_timing(row, factor, this_end, label))
-    return found
+    found.extend(_order_divergence(aligned, this, other, label))
+    mine_status, theirs_status = str(run_field(this.run, "status")), str(run_field(other.run, "status"))
+    if mine_status != theirs_status and not any(d.kind == "status" for d in found):
+        at = (_end_of(this) - _origin(this)).total_seconds()
+        text = f"The run {mine_status} here but {theirs_status} in run {label}."
+        found.append(Divergence("status", None, at, text, {"status": mine_status}, {"status": theirs_status}))
+    rank = {kind: i for i, kind in enumerate(DIVERGENCE_KINDS)}
+    return sorted(found, key=lambda d: (rank[d.kind], *_weight(d)))
+
+
+def _weight(divergence: Divergence) -> tuple[float, float]:
+    """Within a kind: timing by how much slower (a step far slower than usual explains more
+    than one a little faster), the others by when they happened."""
+    if divergence.kind == "timing":
+        return (-float(divergence.delta.get("delta_s", 0.0)), divergence.at_s)
+    return (0.0, divergence.at_s)
 
 
 def _end_of(trace: RunLike) -> pd.Timestamp:
@@ -156,25 +281,36 @@ def _end_of(trace: RunLike) -> pd.Timestamp:
 
 
 def _call_divergences(
-    row: Any, mine: pd.DataFrame, theirs: pd.DataFrame, origin: pd.Timestamp, this_end: float, label: str
+    row: Any,
+    mine: pd.DataFrame,
+    theirs: pd.DataFrame,
+    origin: pd.Timestamp,
+    this_end: float,
+    label: str,
+    ignore: frozenset[str],
+    own: tuple[set[str], set[str]],
 ) -> list[Divergence]:
     name = _name(row)
     a = mine[mine["step_id"] == row.step_id].reset_index(drop=True)
     b = theirs[theirs["step_id"] == row.step_id].reset_index(drop=True)
     found = []
-    if list(a["tool"]) != list(b["tool"]):
-        index = next(
-            (i for i, (x, y) in enumerate(zip(a["tool"], b["tool"], strict=False)) if x != y),
-            min(len(a), len(b)),
+    way_a, way_b = _way(a["tool"]), _way(b["tool"])
+    if way_a != way_b:
+        keys_a = [tool_key(t) for t in a["tool"]]
+        first = next((i for i, (x, y) in enumerate(zip(way_a, way_b, strict=False)) if x != y), None)
+        differing = (
+            way_a[first] if first is not None else (way_a[len(way_b)] if len(way_a) > len(way_b) else None)
         )
+        index = keys_a.index(differing) if differing in keys_a else len(a)
         at = (
             (a["called_at"].iat[index] - origin).total_seconds()
             if index < len(a)
             else _end(row, "", this_end)
         )
+        tools_a, tools_b = list(dict.fromkeys(a["tool"])), list(dict.fromkeys(b["tool"]))
         text = (
-            f"Step {name} called {', '.join(a['tool']) or 'no tool'} here but "
-            f"{', '.join(b['tool']) or 'no tool'} in run {label} ({len(a)} calls vs {len(b)})."
+            f"Step {name} called {', '.join(tools_a) or 'no tool'} here but "
+            f"{', '.join(tools_b) or 'no tool'} in run {label} ({len(a)} calls vs {len(b)})."
         )
         found.append(
             Divergence(
@@ -191,14 +327,12 @@ def _call_divergences(
         )
     for i in range(min(len(a), len(b))):
         x, y = a.iloc[i], b.iloc[i]
-        if x["tool"] != y["tool"]:
+        if tool_key(x["tool"]) != tool_key(y["tool"]):
             break
-        if x["arguments"] != y["arguments"]:
-            changed = sorted(
-                k
-                for k in {*x["arguments"], *y["arguments"]}
-                if x["arguments"].get(k) != y["arguments"].get(k)
-            )
+        args_x = _compared(x["arguments"], x["tool"], ignore, own[0])
+        args_y = _compared(y["arguments"], y["tool"], ignore, own[1])
+        if args_x and args_y and args_x != args_y:  # a call told by its summary only has none to compare
+            changed = sorted(k for k in {*args_x, *args_y} if args_x.get(k) != args_y.get(k))
             keys = ", ".join(changed[:5])
             text = f"Step {name} called {x['tool']} with different arguments ({keys}) than in run {label}."
             found.append(
@@ -207,8 +341,8 @@ def _call_divergences(
                     row.step_id,
                     (x["called_at"] - origin).total_seconds(),
                     text,
-                    {k: x["arguments"].get(k) for k in changed},
-                    {k: y["arguments"].get(k) for k in changed},
+                    {k: args_x.get(k) for k in changed},
+                    {k: args_y.get(k) for k in changed},
                     {"keys": changed},
                     (str(x["call_id"]),),
                     (str(y["call_id"]),),
@@ -261,18 +395,14 @@ def _timing(row: Any, factor: float, this_end: float, label: str) -> list[Diverg
 
 
 def first_divergence(
-    this: RunLike, other: RunLike, aligned: pd.DataFrame | None = None, *, factor: float = 2.0
+    this: RunLike,
+    other: RunLike,
+    aligned: pd.DataFrame | None = None,
+    *,
+    factor: float = 2.0,
+    ignore: frozenset[str] = VOLATILE_PAYLOAD_KEYS,
 ) -> Divergence | None:
-    """The earliest divergence of ``this`` from ``other`` (see the module's docstring), or
-    None when they do not differ (nor do the runs' statuses)."""
-    aligned = align_steps(this, other) if aligned is None else aligned
-    label = str(run_field(other.run, "run_id"))[:8]
-    found = _candidates(this, other, aligned, label, factor)
-    if not found:
-        mine, theirs = str(run_field(this.run, "status")), str(run_field(other.run, "status"))
-        if mine == theirs:
-            return None
-        at = (_end_of(this) - _origin(this)).total_seconds()
-        return Divergence("status", None, at, f"The run {mine} here but {theirs} in run {label}.")
-    rank = {kind: i for i, kind in enumerate(DIVERGENCE_KINDS)}
-    return min(found, key=lambda d: (d.at_s, rank[d.kind]))
+    """The first of :func:`divergences` (what explains most of the difference), or None
+    when the runs do not differ."""
+    found = divergences(this, other, aligned, factor=factor, ignore=ignore)
+    return found[0] if found else None

@@ -1,19 +1,27 @@
 """Tool calls read from a run's events: each ``tool_call`` with its result, whether it failed,
 and which calls are repeated attempts of the same tool inside a step.
 
-A call's result is the ``tool_result`` of the same step that names the same ``request_id``
-(when both carry one), else the first unclaimed ``tool_result`` of the same step and tool
-after it. A call failed when its result says so (``ok: false``, an HTTP ``status`` of 400
-or more, or an ``error``), or, with no result, when an ``error`` event of its step follows
-it before the tool is called again. A call right after a failed call of the same tool in
-the same step is a retry: its ``attempt`` is one more than that call's. A call followed by
-another call of the same tool before any result counts as failed ("no result").
+The tool a call names is read from its payload (``tool``, ``tool_name``, ``name``, an
+OpenAI-style ``function.name``, an MCP-style ``params.name``), else from its summary
+("Calling flights.search (page 2)" names ``flights.search``). A call's result is the
+``tool_result`` of the same step that names the same call id (``request_id``; an OpenAI
+``tool_call_id`` or an MCP ``id``), else the first unclaimed result of the same step and
+tool after it, else (a result naming no tool it can be matched by) the step's oldest call
+waiting for one. A call failed when its result says so (``ok: false``, an HTTP ``status`` of
+400 or more, an ``error``, an MCP ``isError``; the outcome keeps the error's text), or, with
+no result, when an ``error`` event of its step follows it before the tool is called again.
+A call right after a failed call of the same tool in the same step is a retry: its
+``attempt`` is one more than that call's. A call followed by another call of the same tool
+before any result counts as failed ("no result"). ``ended_at`` is the moment of the call's
+own result or error, missing when it had none.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from ..frames._columns import python_values
@@ -41,31 +49,81 @@ VOLATILE_KEYS = frozenset(
 )
 
 
-def tool_name(payload: dict[str, Any], summary: Any) -> str:
-    """The tool a call or result names: its payload's ``tool`` (or ``name``), else its summary."""
+_SUMMARY_VERB = re.compile(r"^(?:calling|called|call|retrying|invoking|running|using)\s+", re.IGNORECASE)
+_SUMMARY_TAIL = re.compile(r"\s*(?:\(.*\)|:.*|\s(?:returned|answered|failed|succeeded|timed out)\b.*)$")
+
+
+def _named(payload: dict[str, Any]) -> str | None:
+    """The tool a payload names, if it names one."""
     for key in ("tool", "tool_name", "name"):
         value = payload.get(key)
         if isinstance(value, str) and value:
             return value
-    return str(summary) if isinstance(summary, str) else "?"
+    for key in ("function", "params"):  # OpenAI tool calls; MCP tools/call requests
+        inner = payload.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get("name"), str) and inner["name"]:
+            return str(inner["name"])
+    return None
+
+
+def tool_name(payload: dict[str, Any], summary: Any) -> str:
+    """The tool a call or result names: its payload's (see the module's docstring), else the
+    name its summary gives ("Calling X (page 2)", "X returned": ``X``)."""
+    named = _named(payload)
+    if named is not None:
+        return named
+    if not isinstance(summary, str) or not summary.strip():
+        return "?"
+    text = _SUMMARY_TAIL.sub("", _SUMMARY_VERB.sub("", summary.strip()))
+    return text or summary.strip()
+
+
+def _call_key(payload: dict[str, Any], kind: str) -> Any:
+    """The id that ties a call to its result (None: none)."""
+    keys = ("request_id", "id") if kind == EventType.TOOL_CALL else ("request_id", "tool_call_id", "id")
+    for key in keys:
+        value = payload.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def call_arguments(payload: dict[str, Any]) -> dict[str, Any]:
-    """A call's payload without the keys that differ between any two runs."""
+    """A call's arguments: an OpenAI ``function.arguments`` (JSON text) or an MCP
+    ``params.arguments`` when the call has them, else its payload without the keys that
+    differ between any two runs (:data:`VOLATILE_KEYS`)."""
+    for key in ("function", "params"):
+        inner = payload.get(key)
+        if isinstance(inner, dict) and "arguments" in inner:
+            given = inner["arguments"]
+            if isinstance(given, str):
+                try:
+                    given = orjson.loads(given)
+                except orjson.JSONDecodeError:
+                    return {"arguments": given}
+            return dict(given) if isinstance(given, dict) else {"arguments": given}
     return {key: value for key, value in payload.items() if key not in VOLATILE_KEYS}
 
 
-def _failure(payload: dict[str, Any]) -> str | None:
-    """Why a result says its call failed, or None."""
-    if payload.get("ok") is False:
-        status = payload.get("status")
-        return f"status {status}" if status is not None else "ok: false"
+def _failure(payload: dict[str, Any], summary: Any) -> str | None:
+    """Why a result says its call failed (its status and error text), or None."""
     status = payload.get("status")
-    if isinstance(status, int) and not isinstance(status, bool) and status >= 400:
-        return f"status {status}"
-    if payload.get("error"):
-        return str(payload["error"])[:120]
-    return None
+    bad_status = isinstance(status, int) and not isinstance(status, bool) and status >= 400
+    inner = payload.get("result")
+    mcp_error = isinstance(inner, dict) and inner.get("isError") is True
+    error = payload.get("error") or payload.get("message")
+    if not (payload.get("ok") is False or bad_status or mcp_error or error):
+        if payload or not isinstance(summary, str) or not _SAYS_FAILED.search(summary):
+            return None
+        return summary[:120]  # a result told by its summary only
+    parts = [f"status {status}"] if status is not None else []
+    if error:
+        parts.append(str(error) if not isinstance(error, dict) else str(error.get("message", error)))
+    text = ": ".join(parts) or ("error" if mcp_error else "ok: false")
+    return text[:120]
+
+
+_SAYS_FAILED = re.compile(r"\b(?:failed|error|timed out)\b", re.IGNORECASE)
 
 
 def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
@@ -93,13 +151,13 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
                     if rows[row]["step_id"] == step and not rows[row]["failed"]:
                         rows[row].update(failed=True, outcome=str(summary)[:120], ended_at=when)
             continue
+        named = _named(payload)
         tool = tool_name(payload, summary)
+        key = _call_key(payload, kind)
         if kind == EventType.TOOL_CALL:
             for abandoned in open_calls.pop((step, tool), []):  # called again before answering
                 if not rows[abandoned]["failed"]:
-                    rows[abandoned].update(
-                        failed=True, outcome="no result before the next call", ended_at=when
-                    )
+                    rows[abandoned].update(failed=True, outcome="no result before the next call")
             row = len(rows)
             rows.append(
                 {
@@ -115,22 +173,25 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
                 }
             )
             open_calls.setdefault((step, tool), []).append(row)
-            if payload.get("request_id") is not None:
-                by_request[(step, payload["request_id"])] = row
+            if key is not None:
+                by_request[(step, key)] = row
             continue
-        request = payload.get("request_id")
-        match = by_request.pop((step, request), None) if request is not None else None
+        match = by_request.pop((step, key), None) if key is not None else None
         waiting = open_calls.get((step, tool), [])
         if match is None and waiting:
             match = waiting[0]
+        if match is None and named is None:  # a result that names no tool: the step's oldest call
+            oldest = [r for (s, _), rs in open_calls.items() if s == step for r in rs]
+            match = min(oldest) if oldest else None
         if match is None or rows[match]["result_id"] is not None:
             continue
+        waiting = open_calls.get((step, rows[match]["tool"]), [])
         if match in waiting:
             waiting.remove(match)
-        reason = _failure(payload)
+        reason = _failure(payload, summary)
         rows[match].update(
             result_id=event_id,
-            ended_at=when,
+            ended_at=when if rows[match]["ended_at"] == -1 else rows[match]["ended_at"],
             failed=rows[match]["failed"] or reason is not None,
             outcome=reason or rows[match]["outcome"] or "ok",
         )

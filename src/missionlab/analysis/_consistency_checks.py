@@ -143,11 +143,30 @@ def out_of_sequence(given: CheckInput) -> Iterator[Found]:
             yield Found(text, _about(step_id))
 
 
+def _agents(view: RunView) -> dict[str, object]:
+    """The agent each step's events come from (the most frequent), where they name one."""
+    named = view.events[view.events["step_id"].notna() & view.events["agent_id"].notna()]
+    if named.empty:
+        return {}
+    counts = named.groupby(["step_id", "agent_id"], observed=True).size()
+    return {str(step): agent for (step, agent) in counts.sort_values().index}
+
+
 def overlapping_siblings(given: CheckInput) -> Iterator[Found]:
+    """Sibling steps of one agent, in the order they started, one starting before the one
+    before it finished, although most of them ran one after another (time order, not plan
+    order: a step added or moved during the run is not an overlap; steps run by different
+    agents run side by side)."""
+    agents = _agents(given.view)
     for group in _siblings(given.view):
+        group = group.sort_values(["started_at", "sequence"], kind="stable")
         ends = group["completed_at"].fillna(given.now)
         previous_end = ends.shift(1)
-        overlaps = group["started_at"] < previous_end
+        same_agent = [
+            index > 0 and agents.get(str(a)) == agents.get(str(b))
+            for index, (a, b) in enumerate(zip(group["step_id"], group["step_id"].shift(1), strict=True))
+        ]
+        overlaps = (group["started_at"] < previous_end) & pd.Series(same_agent, index=group.index)
         pairs = len(group) - 1
         # Only when the data says the plan is sequential: most siblings do not overlap.
         if 0 < overlaps.sum() <= pairs / 2 and pairs >= 2:

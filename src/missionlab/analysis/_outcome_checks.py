@@ -22,8 +22,10 @@ __all__ = ["OUTCOME_CHECKS"]
 
 CHAIN_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR, EventType.STEP_FAILED]
 CHAIN_LENGTH = 6  # events of an error chain told
-LOOP_CALLS = 3  # calls of one tool in one step that make a retry loop
+LOOP_CALLS = 3  # calls of one tool in one step that make a retry loop ...
+LOOP_FAILURES = 2  # ... when at least this many of them failed (paging and retried 429s are not)
 MIN_EXTRA_S = 5.0  # a slow step is also this many seconds over its median
+SPREAD = 3.0  # ... and this many times its usual spread (p95 minus median) over it
 MIN_GAP_S = 60.0  # the shortest silence told, whatever the run's usual pace
 GAP_FACTOR = 10.0  # ... and at least this many times the run's median time between events
 MAX_GAPS = 2
@@ -196,15 +198,15 @@ def skipped(given: CheckInput) -> Iterator[Found]:
 
 def slow_steps(given: CheckInput) -> Iterator[Found]:
     """Steps that took (or are taking, at ``now``) ``slow`` times their median in the
-    mission's earlier runs, or more, and 5 s over it; a parent is left out when one of its
-    descendants is slow already."""
+    mission's earlier runs, or more, 5 s over it and far outside its usual spread (over the
+    median by :data:`SPREAD` times its p95 minus its median); a parent is left out when one
+    of its descendants is slow already."""
     view, stats = given.view, given.baseline.steps if given.baseline is not None else None
     if stats is None or stats.empty:
         return
     steps = view.steps[view.steps["duration_s"].notna() & view.steps["step_id"].isin(stats.index)]
-    median = stats["median_s"].reindex(steps["step_id"]).to_numpy()
-    ratio = steps["duration_s"].to_numpy() / median
-    slow = steps[(ratio >= given.settings.slow) & (steps["duration_s"].to_numpy() - median >= MIN_EXTRA_S)]
+    limits = [_slow_limit(stats.loc[step_id], given.settings.slow) for step_id in steps["step_id"]]
+    slow = steps[steps["duration_s"].to_numpy() >= limits]
     slow_ids = set(slow["step_id"])
     for _, step in slow.iterrows():
         step_id = step["step_id"]
@@ -240,13 +242,15 @@ def slow_steps(given: CheckInput) -> Iterator[Found]:
 
 
 def retry_loops(given: CheckInput) -> Iterator[Found]:
-    """The same tool called :data:`LOOP_CALLS` times or more inside one step."""
+    """The same tool called :data:`LOOP_CALLS` times or more inside one step, at least
+    :data:`LOOP_FAILURES` of the calls failing: calls repeated because they failed. Calls
+    that succeed (pages of a search, several model calls) are the agent's way of working."""
     view = given.view
     calls = view.tool_calls
     for (step_id, tool), group in calls.groupby(["step_id", "tool"], sort=False, dropna=False):
-        if len(group) < LOOP_CALLS:
-            continue
         failed = group[group["failed"]]
+        if len(group) < LOOP_CALLS or len(failed) < LOOP_FAILURES:
+            continue
         first, last = moment(group["called_at"].iat[0]), moment(group["called_at"].iat[-1])
         span = (last - first).total_seconds()
         text = f"{view.name(step_id)} called {tool} {len(group)} times in {duration_text(span)}"
@@ -264,8 +268,13 @@ def retry_loops(given: CheckInput) -> Iterator[Found]:
 
 
 def silent_gaps(given: CheckInput) -> Iterator[Found]:
-    """The longest stretches without any event while the run was active and not paused
-    (the tail of an active run is :func:`stuck_open`'s)."""
+    """The longest stretches without any event while the run was active and not paused, and
+    no tool call was waiting for its answer (a slow tool is a slow step, not a silence).
+    Inside a step the mission's baseline knows, a silence is told only when it is longer than
+    the step would take to count as slow (:func:`_slow_limit`); elsewhere, or without a
+    baseline, when longer than ``gap`` (default: a minute, or ten times the run's usual time
+    between events; without a baseline, ``silence`` at least). The tail of an active run
+    is :func:`stuck_open`'s."""
     view, gap = given.view, given.settings.gap
     times = view.events["timestamp"]
     times = times[(times >= view.start) & (times <= view.end)]
@@ -277,26 +286,62 @@ def silent_gaps(given: CheckInput) -> Iterator[Found]:
     ids = [None, *view.events.loc[times.index, "event_id"], None]
     lengths = edges.diff().dt.total_seconds().iloc[1:]
     usual = float(lengths[lengths > 0].median()) if (lengths > 0).any() else 0.0
-    threshold = gap.total_seconds() if gap is not None else max(MIN_GAP_S, GAP_FACTOR * usual)
+    if gap is not None:
+        threshold = gap.total_seconds()
+    elif given.baseline is None:
+        threshold = max(MIN_GAP_S, GAP_FACTOR * usual, given.settings.silence.total_seconds())
+    else:
+        threshold = max(MIN_GAP_S, GAP_FACTOR * usual)
+    stats = given.baseline.steps if given.baseline is not None and gap is None else None
     pauses = paused_intervals(view.events, view.end)
-    found: list[tuple[float, pd.Timestamp, pd.Timestamp, Any, Any]] = []
+    calls = view.tool_calls
+    waiting = list(zip(calls["called_at"], calls["ended_at"], strict=True))
+    found: list[tuple[float, pd.Timestamp, pd.Timestamp, Any, Any, Any, float]] = []
     for index, length in lengths.items():
         begin, finish = moment(edges.iat[int(index) - 1]), moment(edges.iat[int(index)])
+        if length <= threshold or any(a <= begin and b >= finish for a, b in waiting if not pd.isna(b)):
+            continue
         paused = sum(max(0.0, (min(finish, b) - max(begin, a)).total_seconds()) for a, b in pauses)
-        if length - paused > threshold:
-            found.append((float(length) - paused, begin, finish, ids[int(index) - 1], ids[int(index)]))
-    for quiet, begin, finish, before, after in sorted(found, key=lambda f: -f[0])[:MAX_GAPS]:
         during = _open_between(view, begin, finish)
+        if during is not None and _whole_step(view, during, ids[int(index) - 1], ids[int(index)]):
+            continue  # a step with nothing said between its start and end: slow, not silent
+        limit = threshold
+        if stats is not None and during is not None and during in stats.index:
+            limit = max(threshold, _slow_limit(stats.loc[during], given.settings.slow))
+        if length - paused > limit:
+            found.append(
+                (float(length) - paused, begin, finish, ids[int(index) - 1], ids[int(index)], during, limit)
+            )
+    for quiet, begin, finish, before, after, during, limit in sorted(found, key=lambda f: -f[0])[:MAX_GAPS]:
         where = f" during {view.name(during)}" if during is not None else ""
-        text = f"Nothing was heard for {duration_text(quiet)}{where} (from {clock(begin)} to {clock(finish)})"
+        usually = ""
+        if stats is not None and during is not None and during in stats.index:
+            usually = f", a step that usually takes {duration_text(float(stats.loc[during, 'median_s']))}"
+        text = (
+            f"Nothing was heard for {duration_text(quiet)}{where}{usually} "
+            f"(from {clock(begin)} to {clock(finish)})"
+        )
         evidence = Evidence(
             steps=() if during is None else (str(during),),
             events=tuple(str(e) for e in (before, after) if e is not None),
             start=begin,
             end=finish,
-            values={"silence_s": quiet, "threshold_s": threshold},
+            values={"silence_s": quiet, "threshold_s": limit},
         )
         yield Found(text + ".", evidence)
+
+
+def _whole_step(view: RunView, step_id: Any, before: Any, after: Any) -> bool:
+    """Whether the events ``before`` and ``after`` a silence are ``step_id``'s start and end."""
+    marks = view.events[view.events["event_id"].isin([before, after]) & (view.events["step_id"] == step_id)]
+    kinds = set(marks["type"].astype(str))
+    return EventType.STEP_STARTED in kinds and bool(kinds & {EventType.STEP_COMPLETED, EventType.STEP_FAILED})
+
+
+def _slow_limit(row: pd.Series, slow: float) -> float:
+    """How long a step of baseline ``row`` (``median_s``, ``p95_s``) may take before it is slow."""
+    median, p95 = float(row["median_s"]), float(row["p95_s"])
+    return max(slow * median, median + MIN_EXTRA_S, median + SPREAD * max(0.0, p95 - median))
 
 
 def _open_between(view: RunView, begin: pd.Timestamp, finish: pd.Timestamp) -> Any:
@@ -325,5 +370,6 @@ OUTCOME_CHECKS = (
     Check("skipped", "skipped", "warning", 70, skipped),
     Check("slow_step", "slow_step", "warning", 60, slow_steps, needs=frozenset({"baseline", "now"})),
     Check("retry_loop", "retry_loop", "warning", 50, retry_loops),
-    Check("silent_gap", "silent_gap", "warning", 40, silent_gaps, needs=NOW),
+    # A silence inside a step tells why that step was slow: said once, as the silence.
+    Check("silent_gap", "silent_gap", "warning", 65, silent_gaps, needs=NOW, covers=frozenset({"slow_step"})),
 )

@@ -2,27 +2,40 @@
 automatically, or the runs given; aligned step by step and tool call by tool call, with the
 first point where they diverge (see :mod:`missionlab.analysis._align` for what counts and when).
 
-``compare(trace, client=client)`` picks the baseline: among the mission's succeeded runs
-nearest in time, the nearest whose plan has the same shape (the same step ids under the
-same parents, in the same order); without one, the nearest with the most steps in common.
+``compare(trace, client=client)`` picks the baseline: the most typical of the mission's
+recent succeeded runs (:func:`typical_run`: the closest to their median plan shape and step
+durations, never an outlier), and says why (``Comparison.reason``); ``among=`` gives the
+runs to pick it from instead. Payload keys that differ between any two runs (usage, costs,
+ids, times, the run's own input values) are left out of the comparison and listed
+(``Comparison.ignored``); ``ignore=`` names others.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..client._plans import fetch_plans
+from ..client._concurrent import bounded_map
 from ..frames._columns import TEXT
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
-from ._align import DIVERGENCE_KINDS, Divergence, align_steps, first_divergence
+from ._align import DIVERGENCE_KINDS, VOLATILE_PAYLOAD_KEYS, Divergence, align_steps, divergences
 from ._baseline import recent_runs
 
-__all__ = ["DIVERGENCE_KINDS", "Comparison", "Divergence", "compare", "plan_shape", "similar_run"]
+__all__ = [
+    "DIVERGENCE_KINDS",
+    "Comparison",
+    "Divergence",
+    "compare",
+    "plan_shape",
+    "similar_run",
+    "typical_run",
+]
 
 CANDIDATES = 10  # succeeded runs whose plans are fetched to find the most similar
 
@@ -35,11 +48,43 @@ def plan_shape(steps: Any) -> tuple[tuple[str, str | None], ...]:
     )
 
 
-def similar_run(trace: RunLike, client: Any, *, candidates: int = CANDIDATES) -> RunLike:
-    """The succeeded run of ``trace``'s mission most like it (see the module's docstring),
-    loaded with all its events."""
-    from ..frames import steps_frame
+OFF = float(np.log(10.0))  # how far off a step that did not complete counts (log scale)
 
+
+def _completed_durations(run: RunLike) -> dict[str, float]:
+    steps = run.steps_frame
+    done = steps["status"].astype(str) == "completed"
+    return dict(zip(steps["step_id"].astype(str), steps["duration_s"].where(done), strict=True))
+
+
+def typical_run(runs: Sequence[RunLike]) -> tuple[RunLike, str]:
+    """The most typical succeeded run of ``runs`` and why: among the runs whose plan has the
+    most common shape, the one whose step durations are closest to the runs' medians (the
+    sum of each step's distance from its median, in log scale; a step that did not complete
+    counts as ten times off)."""
+    succeeded = [run for run in runs if str(field(run.run, "status")) == "succeeded"]
+    if not succeeded:
+        raise LookupError("no succeeded run to compare with")
+    shapes = [plan_shape(run.steps_frame) for run in succeeded]
+    counts = Counter(shapes)
+    common, seen = counts.most_common(1)[0]
+    pool = [run for run, shape in zip(succeeded, shapes, strict=True) if shape == common]
+    durations = pd.DataFrame([_completed_durations(run) for run in pool]).astype("float64")
+    logs: pd.DataFrame = durations.clip(lower=0.1).apply(np.log)
+    # a step that did not complete is as far off as ten times its usual duration
+    distance = (logs - logs.median()).abs().fillna(OFF).sum(axis=1)
+    best = int(distance.to_numpy().argmin())
+    chosen = pool[best]
+    reason = (
+        f"the most typical of {len(succeeded)} succeeded runs: its plan has the shape of {seen} of them, "
+        f"and its step durations are the closest to their medians"
+    )
+    return chosen, reason
+
+
+def similar_run(trace: RunLike, client: Any, *, candidates: int = CANDIDATES) -> tuple[RunLike, str]:
+    """The most typical succeeded run of ``trace``'s mission among its ``candidates`` recent
+    ones (:func:`typical_run`), loaded with all its events, and why it was chosen."""
     load = getattr(type(trace), "load", None)
     if load is None:
         raise TypeError("similar_run() loads runs like its trace's class does: pass a RunTrace")
@@ -53,33 +98,37 @@ def similar_run(trace: RunLike, client: Any, *, candidates: int = CANDIDATES) ->
     )
     if not runs:
         raise LookupError(f"mission {mission_id} has no other succeeded run to compare with")
-    plans = fetch_plans(client, [(run.run_id, mission_id) for run in runs])
-    shapes = [plan_shape(steps_frame(plan)) for plan in plans]
-    mine = plan_shape(trace.steps_frame)
-    ids = {step for step, _ in mine}
-
-    def likeness(index: int) -> tuple[bool, float, int]:
-        theirs = {step for step, _ in shapes[index]}
-        overlap = len(ids & theirs) / max(1, len(ids | theirs))
-        return (shapes[index] == mine, overlap, -index)  # runs are nearest first
-
-    best = max(range(len(runs)), key=likeness)
-    loaded: RunLike = load(client, mission_id, runs[best].run_id)
-    return loaded
+    loaded = bounded_map(lambda run: load(client, mission_id, run.run_id), runs, name="missionlab-compare")
+    return typical_run(loaded)
 
 
 class Comparison:
     """A run compared with one or more others (``baselines``): per baseline, the aligned
     steps (``alignments``) and the first divergence (``divergences``, None where none)."""
 
-    def __init__(self, trace: RunLike, baselines: list[RunLike], factor: float) -> None:
+    def __init__(
+        self,
+        trace: RunLike,
+        baselines: list[RunLike],
+        factor: float,
+        *,
+        ignore: frozenset[str] = VOLATILE_PAYLOAD_KEYS,
+        reason: str = "given",
+    ) -> None:
         self.trace = trace
         self.baselines = baselines
+        #: Why the (first) baseline was chosen.
+        self.reason = reason
+        #: The payload keys left out of the comparison (with keys ending in _id or _at and
+        #: the runs' own input values).
+        self.ignored = tuple(sorted(ignore))
         self.alignments = [align_steps(trace, other) for other in baselines]
-        self.divergences = [
-            first_divergence(trace, other, aligned, factor=factor)
+        #: Per baseline, every divergence, ranked (status, plan, tools, timing, payload).
+        self.ranked = [
+            divergences(trace, other, aligned, factor=factor, ignore=ignore)
             for other, aligned in zip(baselines, self.alignments, strict=True)
         ]
+        self.divergences = [found[0] if found else None for found in self.ranked]
 
     @property
     def baseline(self) -> RunLike:
@@ -127,7 +176,15 @@ class Comparison:
         return lines
 
     def __str__(self) -> str:
-        return "\n".join([f"Run {str(field(self.trace.run, 'run_id'))[:8]} compared:", *self._lines()])
+        run_id = str(field(self.trace.run, "run_id"))[:8]
+        return "\n".join(
+            [
+                f"Run {run_id} compared:",
+                *self._lines(),
+                f"Baseline: {self.reason}.",
+                f"Left out of payloads: {', '.join(self.ignored)}, *_id, *_at and the runs' input values.",
+            ]
+        )
 
     def __repr__(self) -> str:
         kinds = ", ".join(d.kind if d else "none" for d in self.divergences)
@@ -135,7 +192,8 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         items = "".join(f"<li>{html.escape(line)}</li>" for line in self._lines())
-        return f'<div class="missionlab-compare"><ul>{items}</ul></div>'
+        note = html.escape(f"Baseline: {self.reason}. Left out of payloads: {', '.join(self.ignored)}.")
+        return f'<div class="missionlab-compare"><ul>{items}</ul><p><small>{note}</small></p></div>'
 
 
 def compare(
@@ -143,22 +201,41 @@ def compare(
     others: RunLike | Sequence[RunLike] | None = None,
     *,
     client: Any = None,
+    baseline: RunLike | None = None,
+    among: Sequence[RunLike] | None = None,
+    ignore: Iterable[str] = (),
     factor: float = 2.0,
     candidates: int = CANDIDATES,
 ) -> Comparison:
-    """``trace`` compared with ``others``, or, without them, with the most similar succeeded
-    run of its mission (which needs a ``client``). ``factor``: how many times slower (or
-    faster) a step must be to count as a timing divergence."""
+    """``trace`` compared with ``others`` (or ``baseline``), or, without them, with the most
+    typical succeeded run ``among`` the runs given, else among its mission's recent ones
+    (which needs a ``client``). ``ignore``: payload keys left out besides the volatile ones
+    (:data:`~._align.VOLATILE_PAYLOAD_KEYS`); ``factor``: how many times slower (or faster)
+    a step must be to count as a timing divergence."""
+    if baseline is not None:
+        others = baseline
+    reason = "given"
     if others is None:
-        if client is None:
+        own = str(field(trace.run, "run_id"))
+        if among is not None:
+            pool = [run for run in among if str(field(run.run, "run_id")) != own]
+            chosen, reason = typical_run(pool)
+        elif client is not None:
+            chosen, reason = similar_run(trace, client, candidates=candidates)
+        else:
             raise ValueError(
-                "compare() needs runs to compare with, or a client to pick the most similar succeeded run"
+                "compare() needs runs to compare with (baseline=, among=) or a client to pick "
+                "the most typical succeeded run"
             )
-        baselines = [similar_run(trace, client, candidates=candidates)]
+        baselines = [chosen]
     elif hasattr(others, "steps_frame"):
         baselines = [others]  # type: ignore[list-item]
     else:
         baselines = list(others)
     if not baselines:
         raise ValueError("compare() needs at least one run to compare with")
-    return Comparison(trace, baselines, factor)
+    if isinstance(ignore, str):
+        ignore = [ignore]
+    return Comparison(
+        trace, baselines, factor, ignore=VOLATILE_PAYLOAD_KEYS | frozenset(ignore), reason=reason
+    )
