@@ -6,6 +6,8 @@
     ├── APIError                    something went wrong talking to the API
     │   ├── APIConnectionError      the request did not get an answer
     │   │   └── APITimeoutError
+    │   ├── IncompleteListError     paging gave fewer items than the list holds
+    │   ├── ResponseTooLargeError   an answer larger than the client accepts
     │   └── APIStatusError          the server answered with a 4xx or 5xx
     │       ├── BadRequestError             400
     │       ├── AuthenticationError         401
@@ -57,6 +59,7 @@ __all__ = [
     "BadRequestError",
     "CapsuleError",
     "ConflictError",
+    "IncompleteListError",
     "InternalServerError",
     "InvalidArgumentError",
     "MissingAPIKeyError",
@@ -64,6 +67,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "UnknownValueWarning",
     "UnprocessableEntityError",
 ]
@@ -134,6 +138,39 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
+
+
+class IncompleteListError(APIError):
+    """Paging through a list gave fewer items than the server says the list holds.
+
+    Attributes: ``expected`` (the server's ``total_results``) and ``got`` (distinct items read).
+    Nothing partial is returned: a short list would look complete.
+    """
+
+    def __init__(self, *, operation: str, expected: int, got: int) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(
+            f"{operation}: the server says the list holds {expected} items, but reading its pages "
+            f"gave {got} distinct ones (its pages skip or repeat items); try again, or read it "
+            "page by page with iter_pages()",
+            operation=operation,
+        )
+
+
+class ResponseTooLargeError(APIError):
+    """An answer larger than the client accepts (``max_response_bytes``, after decompression).
+
+    Attribute: ``limit`` (bytes).
+    """
+
+    def __init__(self, *, operation: str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"{operation}: the answer is larger than {limit:,} bytes once decompressed; reading "
+            "stopped there (raise the client's max_response_bytes if the answer is expected)",
+            operation=operation,
+        )
 
 
 class APIStatusError(APIError):
