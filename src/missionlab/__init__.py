@@ -34,7 +34,6 @@ from .errors import (  # noqa: E402
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
-    ResponseTooLargeError,
     UnknownValueWarning,
     UnprocessableEntityError,
 )
@@ -112,7 +111,6 @@ __all__ = [
     "PlanStep",
     "RateLimitError",
     "RecorderError",
-    "ResponseTooLargeError",
     "Run",
     "RunRecorder",
     "RunStatus",

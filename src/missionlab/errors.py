@@ -7,7 +7,6 @@
     │   ├── APIConnectionError      the request did not get an answer
     │   │   └── APITimeoutError
     │   ├── IncompleteListError     paging gave fewer items than the list holds
-    │   ├── ResponseTooLargeError   an answer larger than the client accepts
     │   └── APIStatusError          the server answered with a 4xx or 5xx
     │       ├── BadRequestError             400
     │       ├── AuthenticationError         401
@@ -67,7 +66,6 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
-    "ResponseTooLargeError",
     "UnknownValueWarning",
     "UnprocessableEntityError",
 ]
@@ -154,21 +152,6 @@ class IncompleteListError(APIError):
             f"{operation}: the server says the list holds {expected} items, but reading its pages "
             f"gave {got} distinct ones (its pages skip or repeat items); try again, or read it "
             "page by page with iter_pages()",
-            operation=operation,
-        )
-
-
-class ResponseTooLargeError(APIError):
-    """An answer larger than the client accepts (``max_response_bytes``, after decompression).
-
-    Attribute: ``limit`` (bytes).
-    """
-
-    def __init__(self, *, operation: str, limit: int) -> None:
-        self.limit = limit
-        super().__init__(
-            f"{operation}: the answer is larger than {limit:,} bytes once decompressed; reading "
-            "stopped there (raise the client's max_response_bytes if the answer is expected)",
             operation=operation,
         )
 
