@@ -69,6 +69,9 @@ BUILT: dict[str, Callable[[], BaseException]] = {
     "APIError": lambda: missionlab.APIError("the answer was not JSON", operation="GET /ai/missions"),
     "APIConnectionError": lambda: missionlab.APIConnectionError("refused", operation="GET /ai/missions"),
     "APITimeoutError": lambda: missionlab.APITimeoutError("timed out", operation="GET /ai/missions"),
+    "IncompleteListError": lambda: missionlab.IncompleteListError(
+        operation="GET /ai/missions/runs", expected=45, got=20
+    ),
     "APIStatusError": _status(418),
     "BadRequestError": _status(400),
     "AuthenticationError": _status(401),

@@ -32,10 +32,12 @@ def never_sent() -> missionlab.Client:
 @pytest.mark.parametrize(
     "call,argument",
     [
-        (lambda c: c.missions.retrieve("not-a-uuid"), "mission_id"),
+        # UUIDs are required where we write; reads take plain-string ids (test_plain_ids)
+        (lambda c: c.missions.update_mission("not-a-uuid", name="n"), "mission_id"),
+        (lambda c: c.missions.retrieve("a/b"), "mission_id"),
         (lambda c: c.missions.retrieve(""), "mission_id"),
         (lambda c: c.missions.retrieve(None), "mission_id"),
-        (lambda c: c.missions.runs.retrieve("x", mission_id=UUID), "run_id"),
+        (lambda c: c.missions.runs.update("x", mission_id=UUID, status="failed"), "run_id"),
         (lambda c: c.missions.create(name=""), "name"),
         (lambda c: c.missions.create(name=42), "name"),
         (lambda c: c.missions.create(name="n", execution_mode="auto"), "execution_mode"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -72,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.no_token and args.token:
             print("missionlab: give --token or --no-token, not both", file=sys.stderr)
             return 2
+        from .errors import MissionlabError
         from .sandbox import serve
 
-        with contextlib.suppress(KeyboardInterrupt):
+        try:
             serve(
                 host=args.host,
                 port=args.port,
@@ -88,6 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 faults=args.faults,
                 load=args.load,
             )
+        except KeyboardInterrupt:
+            pass
+        except MissionlabError as error:  # a refused capsule or database: one line, no traceback
+            print(f"missionlab: {error}".replace("\n", " "), file=sys.stderr)
+            return 1
         return 0
     return 2
 

@@ -6,6 +6,7 @@
     ├── APIError                    something went wrong talking to the API
     │   ├── APIConnectionError      the request did not get an answer
     │   │   └── APITimeoutError
+    │   ├── IncompleteListError     paging gave fewer items than the list holds
     │   └── APIStatusError          the server answered with a 4xx or 5xx
     │       ├── BadRequestError             400
     │       ├── AuthenticationError         401
@@ -58,6 +59,7 @@ __all__ = [
     "BadRequestError",
     "CapsuleError",
     "ConflictError",
+    "IncompleteListError",
     "InternalServerError",
     "InvalidArgumentError",
     "MissingAPIKeyError",
@@ -135,6 +137,24 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
+
+
+class IncompleteListError(APIError):
+    """Paging through a list gave fewer items than the server says the list holds.
+
+    Attributes: ``expected`` (the server's ``total_results``) and ``got`` (distinct items read).
+    Nothing partial is returned: a short list would look complete.
+    """
+
+    def __init__(self, *, operation: str, expected: int, got: int) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(
+            f"{operation}: the server says the list holds {expected} items, but reading its pages "
+            f"gave {got} distinct ones (its pages skip or repeat items); try again, or read it "
+            "page by page with iter_pages()",
+            operation=operation,
+        )
 
 
 class APIStatusError(APIError):

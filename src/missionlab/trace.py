@@ -21,11 +21,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from .analysis.capsule import save_run, trace_parts
 from .client._concurrent import bounded_map
 from .client._display import badge, html_fields
 from .client.models import Event, Mission, PlanStep, Run
-from .errors import APIError
+from .errors import APIError, CapsuleError
 from .frames._runlike import RunLike
 
 if TYPE_CHECKING:
@@ -270,8 +272,18 @@ def _called(fetch: Callable[[], Any]) -> Any:
 def open_run(source: str | Path | bytes | dict[str, Any]) -> RunTrace:
     """The :class:`~missionlab.RunTrace` a capsule file (or its bytes or dict) holds, with no
     network: ``trace.client`` is None and ``trace.capsule_source`` says where it was saved from.
-    Raises :class:`missionlab.analysis.capsule.CapsuleError` for a file that is not a capsule."""
-    parts = trace_parts(source)
+    Raises :class:`~missionlab.errors.CapsuleError` for a file that is not a capsule, or a
+    capsule whose objects are not the API's (the first problem named)."""
+    try:
+        parts = trace_parts(source)
+    except CapsuleError:
+        raise
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "its object"
+        raise CapsuleError(f"not a run capsule this missionlab reads: {where}: {first['msg']}") from None
+    except (TypeError, AttributeError, ValueError) as error:
+        raise CapsuleError(f"not a run capsule this missionlab reads: {error}") from None
     source_info = parts.pop("source")
     trace = RunTrace(**parts)
     trace.__dict__["capsule_source"] = source_info

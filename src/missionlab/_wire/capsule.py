@@ -21,7 +21,7 @@ def check_capsule(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != CAPSULE_FORMAT:
         raise CapsuleError(f"not a run capsule: its format is not {CAPSULE_FORMAT!r}")
     version = data.get("version")
-    if not isinstance(version, int):
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise CapsuleError(f"run capsule version {version!r} is not a version number")
     if version > CAPSULE_VERSION:
         raise CapsuleError(

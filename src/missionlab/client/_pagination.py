@@ -4,16 +4,22 @@ A list call returns the first page (``.data``, ``.meta``). Iterating over a page
 walks every item of every following page, fetching each page when it is
 reached. ``fetch_all()`` starts from the first page (reused, whatever its size),
 fetches the rest with as few requests as it can (8 at a time: ``_concurrent``'s policy),
-and returns every item once, in the server's order: a newest-first list that grows while
-it is read shifts items onto the next page, and those repeats are dropped by id.
-``fetch_all(as_dicts=True)`` returns plain JSON dicts, without pydantic.
+and returns every item once, in the server's order. ``fetch_all(as_dicts=True)`` returns
+plain JSON dicts, without pydantic.
+
+Both read exactly (:class:`_Walk`): they follow the page size the server actually served
+(a server may cap or ignore ``page[size]``), drop repeats by id (a newest-first list that
+grows while it is read shifts items onto the next page), read on to the list's new end
+when it grew, read it once more when it shrank, and raise
+:class:`~missionlab.IncompleteListError` rather than return fewer items than
+``meta.total_results`` promised.
 """
 
 from __future__ import annotations
 
 import functools
 import html
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from operator import attrgetter
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
@@ -21,6 +27,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 import httpx
 from pydantic import BaseModel
 
+from ..errors import IncompleteListError
 from ..limits import MAX_PAGE_SIZE
 from . import _json
 from ._call import Call, RequestOptions
@@ -101,26 +108,20 @@ class PageRequest(Generic[T]):
         return (lambda item: tuple(item.get(n) for n in fields)) if as_dicts else attrgetter(*fields)
 
 
-def _unique(chunks: Iterable[Chunk], key: Callable[[Any], Any] | None) -> list[Any]:
-    """Every item once (its first appearance), in order; items without an id are all kept."""
-    items: list[Any] = []
-    if key is None:
-        for chunk in chunks:
-            items.extend(chunk.items)
-        return items
-    seen: set[Any] = set()
-    for chunk in chunks:
-        for item in chunk.items:
-            identity = key(item)
-            if identity is None or (type(identity) is tuple and None in identity):
-                items.append(item)
-            elif identity not in seen:
-                seen.add(identity)
-                items.append(item)
-    return items
+def _served_size(chunk: Chunk) -> int:
+    """The page size the server used for ``chunk``: the size asked for (or the one its meta
+    states) when the page holds what a page of that size holds, else the count it served."""
+    meta, count = chunk.meta, len(chunk.items)
+    if meta is None:
+        return count
+    number = chunk.request.page_number or meta.page_number or 1
+    for size in (chunk.request.page_size, meta.page_size):
+        if size and size > 0 and count == max(0, min(size, meta.total_results - (number - 1) * size)):
+            return size
+    return count
 
 
-def _rest(first: Chunk) -> list[PageRequest[Any]]:
+def _plan(first: Chunk) -> list[PageRequest[Any]]:
     """The requests for every item after the first page, as few as possible.
 
     Either the following pages at the first page's size, or pages of the largest
@@ -128,14 +129,123 @@ def _rest(first: Chunk) -> list[PageRequest[Any]]:
     """
     meta = first.meta
     assert meta is not None
-    size, total = meta.page_size, meta.total_results
-    if meta.total_pages <= 1 or size <= 0 or total <= size:
+    size, total = _served_size(first), meta.total_results
+    if size <= 0 or total <= len(first.items):
         return []
     same_size = range(2, -(-total // size) + 1)
     largest = range(size // MAX_PAGE_SIZE + 1, -(-total // MAX_PAGE_SIZE) + 1)
     if len(largest) < len(same_size):
         return [replace(first.request, page_number=n, page_size=MAX_PAGE_SIZE) for n in largest]
     return [replace(first.request, page_number=n, page_size=size) for n in same_size]
+
+
+class _Walk:
+    """One exact read of a whole list, fed page by page (the sync and async pages drive it).
+
+    It keeps every item once (its first appearance; items without an id are all kept), the
+    position reached in the list and the page size the server serves, and says which page
+    to ask for next: none once the position reaches the list's latest ``total_results``.
+    A list that shrank while it was read, or came up short, is read once more from the
+    start (items shift towards the front past pages already read). ``result()`` refuses
+    to return fewer items than the list held throughout the read.
+    """
+
+    REREADS = 1
+
+    def __init__(self, first: Chunk, key: Callable[[Any], Any] | None) -> None:
+        self._key = key
+        self._seen: set[Any] = set()
+        self.items: list[Any] = []
+        self._template = first.request
+        self._totals: list[int] = []  # every total_results seen, over every read
+        self._rereads = 0
+        self._restart = False
+        self._exact = first.meta is not None and (first.request.page_number or 1) == 1
+        self._size = first.request.page_size or MAX_PAGE_SIZE
+        self._reset()
+        self.add(first)
+
+    def _reset(self) -> None:
+        self._position = 0  # items of the list before this point have been read
+        self._last = (0, 0)  # (page number, page size) of the last page read
+        self._pages = 0
+        self._read_totals: list[int] = []  # the totals seen in this read
+        self._ended = False
+
+    def add(self, chunk: Chunk) -> list[Any]:
+        """Take one page's items; returns those not seen before."""
+        if self._restart:
+            self._restart = False
+            self._reset()
+        fresh = self._keep(chunk.items)
+        meta = chunk.meta
+        number = chunk.request.page_number or (meta.page_number if meta else 1) or 1
+        asked = chunk.request.page_size or (meta.page_size if meta else 0)
+        if chunk.items:
+            size = self._size = _served_size(chunk)  # may differ from `asked`: follow the server
+            self._position = max(self._position, (number - 1) * size + len(chunk.items))
+        else:
+            self._ended = True
+        self._last = (number, asked)
+        self._pages += 1
+        if meta is not None:
+            self._totals.append(meta.total_results)
+            self._read_totals.append(meta.total_results)
+        return fresh
+
+    def _keep(self, items: list[Any]) -> list[Any]:
+        if self._key is None:
+            self.items.extend(items)
+            return items
+        fresh = []
+        for item in items:
+            identity = self._key(item)
+            if identity is None or (type(identity) is tuple and None in identity):
+                fresh.append(item)
+            elif identity not in self._seen:
+                self._seen.add(identity)
+                fresh.append(item)
+        self.items.extend(fresh)
+        return fresh
+
+    def plan(self, first: Chunk) -> list[PageRequest[Any]]:
+        """The fast path's requests (fetched concurrently), when the first page has a meta."""
+        return _plan(first) if first.meta is not None else []
+
+    def take_planned(self, chunks: list[Chunk]) -> None:
+        """Take the fast path's pages up to the first that does not hold what was asked (a
+        server that caps or ignores ``page[size]``); the rest is then read page by page."""
+        for chunk in chunks:
+            asked = chunk.request.page_size
+            if _served_size(chunk) != asked or (chunk.meta is not None and chunk.meta.page_size != asked):
+                return
+            self.add(chunk)
+
+    def next_request(self) -> PageRequest[Any] | None:
+        """The page to read next, or None when the list has been read."""
+        if not self._read_totals:  # no meta: until a page comes back empty
+            if self._ended:
+                return None
+            return replace(self._template, page_number=self._last[0] + 1, page_size=self._last[1] or None)
+        total = self._read_totals[-1]
+        enough = -(-max(self._read_totals) // max(self._size, 1)) + 2  # a server that never ends
+        if not self._ended and self._position < total and self._pages <= enough:
+            number = self._position // self._size + 1
+            if self._last[1] == self._size and number <= self._last[0]:
+                number = self._last[0] + 1
+            return replace(self._template, page_number=number, page_size=self._size)
+        shrank = min(self._read_totals) < self._read_totals[0]
+        if self._exact and (shrank or len(self.items) < min(self._totals)) and self._rereads < self.REREADS:
+            self._rereads += 1
+            self._restart = True
+            return replace(self._template, page_number=1, page_size=self._size)
+        return None
+
+    def result(self, operation: str) -> list[Any]:
+        """Every item read, once; :class:`IncompleteListError` when some are missing."""
+        if self._exact and self._totals and len(self.items) < min(self._totals):
+            raise IncompleteListError(operation=operation, expected=min(self._totals), got=len(self.items))
+        return self.items
 
 
 class _BasePage(Generic[T]):
@@ -164,7 +274,10 @@ class _BasePage(Generic[T]):
         return self.meta is None or self.meta.page_number < self.meta.total_pages
 
     def _next_request(self) -> PageRequest[T]:
-        return replace(self._request, page_number=self.page_number + 1)
+        """The following page, at the size the server served this one (it may cap ``page[size]``)."""
+        chunk = Chunk(self.data, self.meta, replace(self._request, page_number=self.page_number))
+        size = _served_size(chunk) if self.data else self._request.page_size
+        return replace(self._request, page_number=self.page_number + 1, page_size=size or None)
 
     def _first_chunk(self, as_dicts: bool) -> Chunk | None:
         """This page as the start of ``fetch_all``, if it is the first page."""
@@ -174,6 +287,10 @@ class _BasePage(Generic[T]):
         if self.meta is not None:
             request = replace(request, page_size=self.meta.page_size)
         return Chunk(_json.loads(self._content)["data"] if as_dicts else self.data, self.meta, request)
+
+    def _own_chunk(self) -> Chunk:
+        """This page as the start of an iteration."""
+        return Chunk(self.data, self.meta, replace(self._request, page_number=self.page_number))
 
     def _all_request(self) -> PageRequest[T]:
         return replace(self._request, page_number=1, page_size=MAX_PAGE_SIZE)
@@ -255,8 +372,11 @@ class SyncPage(_BasePage[T]):
             yield page
 
     def __iter__(self) -> Iterator[T]:
-        for page in self.iter_pages():
-            yield from page.data
+        walk = _Walk(self._own_chunk(), self._request.key(False))
+        yield from walk.items
+        while (request := walk.next_request()) is not None:
+            yield from walk.add(self._chunk(request, False))
+        walk.result(self._request.operation)
 
     @overload
     def fetch_all(self, *, progress: bool | None = None, as_dicts: Literal[False] = False) -> list[T]: ...
@@ -267,25 +387,26 @@ class SyncPage(_BasePage[T]):
 
         ``progress``: None shows a progress bar only when fetching takes more
         than half a second, True always, False never. ``as_dicts``: the items as
-        the server sent them (JSON dicts), skipping model validation.
+        the server sent them (JSON dicts), skipping model validation. Raises
+        :class:`~missionlab.IncompleteListError` rather than return fewer items than the
+        server says the list holds.
         """
         first = self._first_chunk(as_dicts) or self._chunk(self._all_request(), as_dicts)
-        key = self._request.key(as_dicts)
-        if first.meta is None:  # no page count: walk until an empty page
-            chunks = [first]
-            while chunks[-1].items:
-                request = chunks[-1].request
-                chunks.append(
-                    self._chunk(replace(request, page_number=(request.page_number or 1) + 1), as_dicts)
-                )
-            return _unique(chunks, key)
-        requests = _rest(first)
+        walk = _Walk(first, self._request.key(as_dicts))
+        requests = walk.plan(first)
         with self._bar(len(requests) + 1, progress) as bar:
             bar.update(1)
-            rest = bounded_map(
-                lambda request: self._chunk(request, as_dicts), requests, progress=bar, name="missionlab-page"
+            walk.take_planned(
+                bounded_map(
+                    lambda request: self._chunk(request, as_dicts),
+                    requests,
+                    progress=bar,
+                    name="missionlab-page",
+                )
             )
-        return _unique([first, *rest], key)
+            while (request := walk.next_request()) is not None:
+                walk.add(self._chunk(request, as_dicts))
+        return walk.result(self._request.operation)
 
 
 class AsyncPage(_BasePage[T]):
@@ -321,9 +442,13 @@ class AsyncPage(_BasePage[T]):
             yield page
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.iter_pages():
-            for item in page.data:
+        walk = _Walk(self._own_chunk(), self._request.key(False))
+        for item in walk.items:
+            yield item
+        while (request := walk.next_request()) is not None:
+            for item in walk.add(await self._chunk(request, False)):
                 yield item
+        walk.result(self._request.operation)
 
     @overload
     async def fetch_all(
@@ -334,20 +459,16 @@ class AsyncPage(_BasePage[T]):
         self, *, progress: bool | None = None, as_dicts: Literal[True]
     ) -> list[dict[str, Any]]: ...
     async def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> list[Any]:
-        """Every item of the list once, in server order, fetching pages concurrently."""
+        """Every item of the list once, in server order, fetching pages concurrently
+        (:class:`~missionlab.IncompleteListError` rather than fewer items)."""
         first = self._first_chunk(as_dicts) or await self._chunk(self._all_request(), as_dicts)
-        key = self._request.key(as_dicts)
-        if first.meta is None:
-            chunks = [first]
-            while chunks[-1].items:
-                request = chunks[-1].request
-                next_request = replace(request, page_number=(request.page_number or 1) + 1)
-                chunks.append(await self._chunk(next_request, as_dicts))
-            return _unique(chunks, key)
-        requests = _rest(first)
+        walk = _Walk(first, self._request.key(as_dicts))
+        requests = walk.plan(first)
         with self._bar(len(requests) + 1, progress) as bar:
             bar.update(1)
-            rest = await bounded_gather(
-                lambda request: self._chunk(request, as_dicts), requests, progress=bar
+            walk.take_planned(
+                await bounded_gather(lambda request: self._chunk(request, as_dicts), requests, progress=bar)
             )
-        return _unique([first, *rest], key)
+            while (request := walk.next_request()) is not None:
+                walk.add(await self._chunk(request, as_dicts))
+        return walk.result(self._request.operation)

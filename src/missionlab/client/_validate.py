@@ -64,6 +64,17 @@ def uuid_arg(name: str, value: Any) -> str:
         ) from None
 
 
+def read_id_arg(name: str, value: Any) -> str:
+    """An id on a path we only read: a UUID (normalised), or any plain-string id, as ids a
+    server sends may be (percent-encoded). Refused only where we write (``uuid_arg``)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else uuid_arg(name, value)
+    except ValueError:
+        return path_id(name, value)
+
+
 def id_arg(name: str, value: Any, max_length: int = MAX_TEXT_LENGTH) -> str:
     """A free-form id: a non-empty string without '/', not '.' or '..'."""
     if not isinstance(value, str) or not value.strip():

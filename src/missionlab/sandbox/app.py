@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from .simulator import Simulator
 from .store import Store
 
 API_PREFIX = "/v2"
+MAX_FAULTS_BYTES = 64 * 1024  # PUT /_sandbox/faults body
 
 
 def _validation_body(errors: Any) -> dict[str, Any]:
@@ -155,10 +157,15 @@ def create_app(
 
     @app.put("/_sandbox/faults", include_in_schema=False, dependencies=auth)
     async def set_faults(request: Request) -> Any:
+        body = await request.body()
+        if len(body) > MAX_FAULTS_BYTES:
+            detail = f"fault settings are limited to {MAX_FAULTS_BYTES:,} bytes"
+            return error_response(413, "too_large", "Content Too Large", detail)
         try:
-            app.state.faults.update(await request.json())
-        except (TypeError, ValueError) as exc:
-            return error_response(422, "invalid_faults", "Unprocessable Entity", str(exc))
+            app.state.faults.update(json.loads(body))
+        except (TypeError, ValueError, RecursionError) as exc:
+            detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            return error_response(422, "invalid_faults", "Unprocessable Entity", detail[:500])
         return app.state.faults.to_dict()
 
     @app.get("/healthz", include_in_schema=False)

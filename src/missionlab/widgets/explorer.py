@@ -11,6 +11,7 @@ import ipywidgets as w
 from ..client._client import Client
 from ..client.counts import run_counts
 from ..client.models import Mission, Run
+from ._common import reporting
 from ._style import ROOT, stylesheet
 from .forms import StartRunForm
 from .missions import MissionsPanel
@@ -93,13 +94,15 @@ class Explorer(Snapshot, w.VBox):
             else sorted({r.mission_id for r in runs.runs if is_active(r)})
         )
         if ids:
-            self.missions.update_counts(run_counts(self.client, ids))
+            with reporting(self.missions.notice, "Counting runs"):  # a refresh thread's callback
+                self.missions.update_counts(run_counts(self.client, ids))
 
     def _run_changed(self, run: Run) -> None:
         """A run panel saw news (or acted): the run's row and its mission's counts follow at once."""
         self.update_snapshot()
         self.runs.update_run(run)
-        self.missions.update_counts(run_counts(self.client, [run.mission_id]))
+        with reporting(self.missions.notice, "Counting runs"):
+            self.missions.update_counts(run_counts(self.client, [run.mission_id]))
 
     def _started(self, run: Run) -> None:
         self.runs.load(1)  # the new run is the newest

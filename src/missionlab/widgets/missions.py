@@ -174,7 +174,8 @@ class MissionsPanel(Snapshot, w.VBox):
                 self.details.value = mission_details_html(full)
         self._render_table()
         if self.on_select is not None:
-            self.on_select(mission)
+            with reporting(self.notice, "Showing the mission's runs"):
+                self.on_select(mission)
 
     def _open_form(self, mission: Mission | None) -> None:
         self.form_box.children = (

@@ -9,9 +9,11 @@ from ...types import ExecutionMode
 from .. import _validate as v
 
 
-def mission_path(mission_id: Any) -> str:
-    """A mission's path, on the routes whose document says its id is a UUID."""
-    return f"/ai/missions/{v.uuid_arg('mission_id', mission_id)}"
+def mission_path(mission_id: Any, *, reading: bool = False) -> str:
+    """A mission's path, on the routes whose document says its id is a UUID: refused unless
+    a UUID where we write, any plain-string id where we only read (``reading``)."""
+    check = v.read_id_arg if reading else v.uuid_arg
+    return f"/ai/missions/{check('mission_id', mission_id)}"
 
 
 def free_mission_path(mission_id: Any) -> str:
@@ -19,8 +21,10 @@ def free_mission_path(mission_id: Any) -> str:
     return f"/ai/missions/{v.path_id('mission_id', mission_id)}"
 
 
-def run_path(mission_id: Any, run_id: Any) -> str:
-    return f"{mission_path(mission_id)}/runs/{v.uuid_arg('run_id', run_id)}"
+def run_path(mission_id: Any, run_id: Any, *, reading: bool = False) -> str:
+    """A run's path; as :func:`mission_path`, UUIDs required only where we write."""
+    check = v.read_id_arg if reading else v.uuid_arg
+    return f"{mission_path(mission_id, reading=reading)}/runs/{check('run_id', run_id)}"
 
 
 def object_path(segment: str, id_name: str, mission_id: Any, object_id: Any = None) -> str:

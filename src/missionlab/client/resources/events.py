@@ -37,7 +37,7 @@ class Events(_Resource):
             agent_id=v.filter_arg("agent_id", agent_id),
         )
         return self._list(
-            run_path(mission_id, run_id) + "/events",
+            run_path(mission_id, run_id, reading=True) + "/events",
             "GET .../runs/{run_id}/events",
             Event,
             filters,
@@ -86,5 +86,5 @@ class Events(_Resource):
         self, event_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> EventResponse:
         """One event."""
-        path = f"{run_path(mission_id, run_id)}/events/{v.path_id('event_id', event_id)}"
+        path = f"{run_path(mission_id, run_id, reading=True)}/events/{v.path_id('event_id', event_id)}"
         return self._get(path, "GET .../events/{event_id}", EventResponse, options)

@@ -89,7 +89,9 @@ class Missions(_Resource):
 
     def retrieve(self, mission_id: str, **options: Unpack[RequestOptions]) -> MissionResponse:
         """A mission, with its tools, knowledge bases and MCP servers."""
-        return self._get(mission_path(mission_id), "GET /ai/missions/{mission_id}", MissionResponse, options)
+        return self._get(
+            mission_path(mission_id, reading=True), "GET /ai/missions/{mission_id}", MissionResponse, options
+        )
 
     def update_mission(
         self,

@@ -19,7 +19,10 @@ class Plan(_Resource):
     def retrieve(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> PlanResponse:
         """Every step of the plan, by sequence."""
         return self._get(
-            run_path(mission_id, run_id) + "/plan", "GET .../runs/{run_id}/plan", PlanResponse, options
+            run_path(mission_id, run_id, reading=True) + "/plan",
+            "GET .../runs/{run_id}/plan",
+            PlanResponse,
+            options,
         )
 
     def create(
@@ -66,7 +69,8 @@ class Plan(_Resource):
         self, step_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> PlanStepResponse:
         """One plan step."""
-        path = f"{run_path(mission_id, run_id)}/plan/steps/{v.path_id('step_id', step_id, MAX_ID_LENGTH)}"
+        step = v.path_id("step_id", step_id, MAX_ID_LENGTH)
+        path = f"{run_path(mission_id, run_id, reading=True)}/plan/steps/{step}"
         return self._get(path, "GET .../plan/steps/{step_id}", PlanStepResponse, options)
 
     def update_step(

@@ -44,7 +44,7 @@ class Runs(_Resource):
         """A page of a mission's runs, newest first; ``status``: any run status."""
         filters = v.body(status=v.filter_arg("status", status))
         return self._list(
-            mission_path(mission_id) + "/runs",
+            mission_path(mission_id, reading=True) + "/runs",
             "GET /ai/missions/{mission_id}/runs",
             Run,
             filters,
@@ -89,7 +89,9 @@ class Runs(_Resource):
 
     def retrieve(self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]) -> RunResponse:
         """A run."""
-        return self._get(run_path(mission_id, run_id), "GET .../runs/{run_id}", RunResponse, options)
+        return self._get(
+            run_path(mission_id, run_id, reading=True), "GET .../runs/{run_id}", RunResponse, options
+        )
 
     def update(
         self,

@@ -20,7 +20,7 @@ class TelnyxAgents(_Resource):
     ) -> TelnyxAgentListResponse:
         """Every agent linked to the run."""
         return self._get(
-            run_path(mission_id, run_id) + "/telnyx-agents",
+            run_path(mission_id, run_id, reading=True) + "/telnyx-agents",
             "GET .../runs/{run_id}/telnyx-agents",
             TelnyxAgentListResponse,
             options,

@@ -41,17 +41,21 @@ class SimulationStore(MissionStore):
 
     def bulk_load(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert many rows at once (demo data); JSON fields are encoded here."""
-        if not rows:
-            return
-        columns = list(dict.fromkeys(key for row in rows for key in row))
-        values = [
-            tuple(_dump(r.get(c)) if c in JSON_FIELDS or c == "body" else r.get(c) for c in columns)
-            for r in rows
-        ]
+        self.bulk_load_all([(table, rows)])
+
+    def bulk_load_all(self, tables: list[tuple[str, list[dict[str, Any]]]]) -> None:
+        """Insert the rows of several tables in one transaction: all of them, or none."""
         with self.transaction() as db:
-            db.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
-            )
+            for table, rows in tables:
+                if not rows:
+                    continue
+                columns = list(dict.fromkeys(key for row in rows for key in row))
+                values = [
+                    tuple(_dump(r.get(c)) if c in JSON_FIELDS or c == "body" else r.get(c) for c in columns)
+                    for r in rows
+                ]
+                marks = ", ".join("?" * len(columns))
+                db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
 
     def count(self, table: str) -> int:
         row = self._one(f"SELECT count(*) FROM {table}", ())

@@ -38,7 +38,7 @@ class AsyncEvents(_AsyncResource):
             agent_id=v.filter_arg("agent_id", agent_id),
         )
         return await self._list(
-            run_path(mission_id, run_id) + "/events",
+            run_path(mission_id, run_id, reading=True) + "/events",
             "GET .../runs/{run_id}/events",
             Event,
             filters,
@@ -87,5 +87,5 @@ class AsyncEvents(_AsyncResource):
         self, event_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> EventResponse:
         """One event."""
-        path = f"{run_path(mission_id, run_id)}/events/{v.path_id('event_id', event_id)}"
+        path = f"{run_path(mission_id, run_id, reading=True)}/events/{v.path_id('event_id', event_id)}"
         return await self._get(path, "GET .../events/{event_id}", EventResponse, options)

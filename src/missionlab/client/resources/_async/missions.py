@@ -93,7 +93,7 @@ class AsyncMissions(_AsyncResource):
     async def retrieve(self, mission_id: str, **options: Unpack[RequestOptions]) -> MissionResponse:
         """A mission, with its tools, knowledge bases and MCP servers."""
         return await self._get(
-            mission_path(mission_id), "GET /ai/missions/{mission_id}", MissionResponse, options
+            mission_path(mission_id, reading=True), "GET /ai/missions/{mission_id}", MissionResponse, options
         )
 
     async def update_mission(

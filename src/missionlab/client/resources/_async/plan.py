@@ -22,7 +22,10 @@ class AsyncPlan(_AsyncResource):
     ) -> PlanResponse:
         """Every step of the plan, by sequence."""
         return await self._get(
-            run_path(mission_id, run_id) + "/plan", "GET .../runs/{run_id}/plan", PlanResponse, options
+            run_path(mission_id, run_id, reading=True) + "/plan",
+            "GET .../runs/{run_id}/plan",
+            PlanResponse,
+            options,
         )
 
     async def create(
@@ -69,7 +72,8 @@ class AsyncPlan(_AsyncResource):
         self, step_id: str, *, mission_id: str, run_id: str, **options: Unpack[RequestOptions]
     ) -> PlanStepResponse:
         """One plan step."""
-        path = f"{run_path(mission_id, run_id)}/plan/steps/{v.path_id('step_id', step_id, MAX_ID_LENGTH)}"
+        step = v.path_id("step_id", step_id, MAX_ID_LENGTH)
+        path = f"{run_path(mission_id, run_id, reading=True)}/plan/steps/{step}"
         return await self._get(path, "GET .../plan/steps/{step_id}", PlanStepResponse, options)
 
     async def update_step(

@@ -45,7 +45,7 @@ class AsyncRuns(_AsyncResource):
         """A page of a mission's runs, newest first; ``status``: any run status."""
         filters = v.body(status=v.filter_arg("status", status))
         return await self._list(
-            mission_path(mission_id) + "/runs",
+            mission_path(mission_id, reading=True) + "/runs",
             "GET /ai/missions/{mission_id}/runs",
             Run,
             filters,
@@ -92,7 +92,9 @@ class AsyncRuns(_AsyncResource):
         self, run_id: str, *, mission_id: str, **options: Unpack[RequestOptions]
     ) -> RunResponse:
         """A run."""
-        return await self._get(run_path(mission_id, run_id), "GET .../runs/{run_id}", RunResponse, options)
+        return await self._get(
+            run_path(mission_id, run_id, reading=True), "GET .../runs/{run_id}", RunResponse, options
+        )
 
     async def update(
         self,

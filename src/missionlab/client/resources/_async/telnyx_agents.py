@@ -21,7 +21,7 @@ class AsyncTelnyxAgents(_AsyncResource):
     ) -> TelnyxAgentListResponse:
         """Every agent linked to the run."""
         return await self._get(
-            run_path(mission_id, run_id) + "/telnyx-agents",
+            run_path(mission_id, run_id, reading=True) + "/telnyx-agents",
             "GET .../runs/{run_id}/telnyx-agents",
             TelnyxAgentListResponse,
             options,

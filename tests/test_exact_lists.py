@@ -1,0 +1,261 @@
+"""Exact list reads (issue 22): every path that walks pages returns every item of the list
+once, or raises IncompleteListError; never fewer items than the server says it holds.
+
+Servers that cap or ignore ``page[size]`` are the real sandbox with its ``page_cap`` fault;
+servers whose pages lie, grow, shrink or repeat items are small MockTransport servers
+(a real server can't be made to do those on cue)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+import missionlab
+from missionlab import fetch_frames
+from missionlab.sandbox import Sandbox
+from missionlab.sandbox.faults import FaultRule
+
+from .conftest import Portal, unique
+
+
+@pytest.fixture(scope="module")
+def capped() -> Iterator[Sandbox]:
+    with Sandbox() as sb:
+        yield sb
+
+
+def runs_of(sb: Sandbox, count: int) -> tuple[str, list[str]]:
+    """A new mission with ``count`` runs, and their ids newest first (read from the store)."""
+    store = sb.store
+    assert store is not None
+    mission_id = str(store.create_mission({"name": unique("exact")})["mission_id"])
+    for _ in range(count):
+        store.create_run(mission_id, {})
+    rows = store._all(
+        "SELECT run_id FROM runs WHERE mission_id=? ORDER BY started_at DESC, rowid DESC", (mission_id,)
+    )
+    return mission_id, [r[0] for r in rows]
+
+
+@pytest.mark.parametrize("cap", [20, 999])
+@pytest.mark.parametrize("ignores_size", [False, True])
+@pytest.mark.parametrize("page_size", [None, 20, 1000])
+def test_a_server_that_caps_pages_gives_every_item(
+    capped: Sandbox, cap: int, ignores_size: bool, page_size: int | None
+) -> None:
+    count = 45 if cap == 20 else 2345
+    mission_id, expected = runs_of(capped, count)
+    rule = {"route": "GET /ai/missions/*", "page_cap": cap, "page_cap_ignores_size": ignores_size}
+    capped.set_faults({"rules": [rule]})
+    try:
+        client = capped.client()
+        first = client.missions.runs.list(mission_id, page_size=page_size)
+        assert len(first.data) == min(cap, count, page_size or 20) or ignores_size
+        assert [r.run_id for r in first.fetch_all(progress=False)] == expected
+        dicts = first.fetch_all(progress=False, as_dicts=True)
+        assert [d["run_id"] for d in dicts] == expected
+        assert [r.run_id for r in first] == expected
+        frames = fetch_frames(client, mission_id=mission_id, events=False, progress=False)
+        assert list(frames.runs["run_id"]) == expected
+    finally:
+        capped.set_faults({"rules": []})
+
+
+def test_async_pages_follow_a_capped_server(capped: Sandbox, portal: Portal) -> None:
+    mission_id, expected = runs_of(capped, 61)
+    capped.set_faults({"rules": [{"route": "GET /ai/missions/*", "page_cap": 20}]})
+    try:
+
+        async def scenario() -> tuple[list[str], list[str]]:
+            async with capped.async_client() as client:
+                first = await client.missions.runs.list(mission_id, page_size=1000)
+                walked = [r.run_id async for r in first]
+                return walked, [r.run_id for r in await first.fetch_all(progress=False)]
+
+        walked, everything = portal.run(scenario())
+        assert walked == everything == expected
+    finally:
+        capped.set_faults({"rules": []})
+
+
+def test_fetch_frames_events_and_steps_under_a_cap(capped: Sandbox) -> None:
+    mission_id, run_ids = runs_of(capped, 3)
+    store = capped.store
+    assert store is not None
+    for run_id in run_ids:
+        for n in range(30):
+            store.log_event(mission_id, run_id, {"type": "message", "summary": f"m{n}"})
+    (total_events,) = store._all("SELECT count(*) FROM events", ())[0]
+    capped.set_faults({"rules": [{"route": "GET /ai/missions/*", "page_cap": 20}]})
+    try:
+        frames = fetch_frames(capped.client(), progress=False)
+        assert len(frames.events) == total_events and frames.events["event_id"].is_unique
+        (total_runs,) = store._all("SELECT count(*) FROM runs", ())[0]
+        assert len(frames.runs) == total_runs
+    finally:
+        capped.set_faults({"rules": []})
+
+
+# Servers a real server can't be made to be on cue: an in-memory newest-first list.
+
+TEMPLATE = {
+    "mission_id": "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e",
+    "status": "running",
+    "started_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
+
+
+class ListServer:
+    """Runs newest first, served ``cap`` per page at most, with a meta that may lie about the
+    page size; ``on_request(n, server)`` may change the list before request ``n`` is answered."""
+
+    def __init__(self, count: int, *, cap: int = 1000, lie: bool = False, on_request: Any = None) -> None:
+        self.items = [self.run(i) for i in range(count)][::-1]
+        self.cap, self.lie, self.on_request = cap, lie, on_request
+        self.requests: list[tuple[int, int]] = []
+        self.made = count
+
+    @staticmethod
+    def run(n: int) -> dict[str, Any]:
+        return {**TEMPLATE, "run_id": f"run-{n:05d}"}
+
+    def add_newest(self, k: int) -> None:
+        self.items[:0] = [self.run(self.made + i) for i in range(k)][::-1]
+        self.made += k
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        number = int(request.url.params.get("page[number]", "1"))
+        asked = int(request.url.params.get("page[size]", "20"))
+        if self.on_request is not None:
+            self.on_request(len(self.requests), self)
+        self.requests.append((number, asked))
+        size = min(asked, self.cap)
+        data = self.page(number, size)
+        shown = asked if self.lie else size
+        meta = {
+            "page_number": number,
+            "page_size": shown,
+            "total_pages": -(-len(self.items) // shown),
+            "total_results": len(self.items),
+        }
+        return httpx.Response(200, content=json.dumps({"data": data, "meta": meta}))
+
+    def page(self, number: int, size: int) -> list[dict[str, Any]]:
+        return self.items[(number - 1) * size : number * size]
+
+    def client(self) -> missionlab.Client:
+        return missionlab.Client(base_url="http://mock/v2", transport=httpx.MockTransport(self))
+
+
+def ids(items: list[Any]) -> list[str]:
+    return [i["run_id"] if isinstance(i, dict) else i.run_id for i in items]
+
+
+@pytest.mark.parametrize("page_size", [20, 1000])
+def test_a_server_whose_meta_claims_the_size_asked_for(page_size: int) -> None:
+    """Issue 22: main returned 20 of 45 runs, trusting a meta that named the size asked for."""
+    server = ListServer(45, cap=20, lie=True)
+    expected = ids(server.items)
+    first = server.client().missions.runs.list_runs(page_size=page_size)
+    assert ids(first.fetch_all(progress=False)) == expected
+    assert ids(first.fetch_all(progress=False, as_dicts=True)) == expected
+    assert ids(list(first)) == expected
+
+
+def test_a_list_that_grows_while_it_is_read() -> None:
+    """New runs at the front shift older ones onto the next page: every run of the first
+    read once, in order, and the shifted tail read too."""
+
+    def grow(n: int, server: ListServer) -> None:
+        if n == 1:
+            server.add_newest(3)
+
+    for as_dicts in (False, True):
+        server = ListServer(45, cap=20, on_request=grow)
+        expected = ids(server.items)
+        first = server.client().missions.runs.list_runs(page_size=20)
+        got = ids(first.fetch_all(progress=False, as_dicts=as_dicts))
+        assert got == expected  # 45 runs, none twice, none lost
+        server = ListServer(45, cap=20, on_request=grow)
+        assert ids(list(server.client().missions.runs.list_runs(page_size=20))) == expected
+
+
+def test_a_list_that_shrinks_while_it_is_read_is_read_again() -> None:
+    """Deleting the newest runs shifts the others towards the front, past a page already
+    read; the walk reads the list once more rather than lose them."""
+
+    def shrink(n: int, server: ListServer) -> None:
+        if n == 1:
+            del server.items[:5]
+
+    server = ListServer(45, cap=20, on_request=shrink)
+    remaining = ids(server.items)[5:]
+    got = ids(server.client().missions.runs.list_runs(page_size=20).fetch_all(progress=False))
+    assert set(remaining) <= set(got) and len(got) == len(set(got))
+    assert (1, 20) in server.requests[2:]  # read again from the first page
+
+
+def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
+    """Page 2 repeats an item of page 1 instead of the next one, with the total unchanged: an
+    item is missing, and the read says so instead of returning 44 runs as if complete."""
+
+    class Repeating(ListServer):
+        def page(self, number: int, size: int) -> list[dict[str, Any]]:
+            data = super().page(number, size)
+            return [self.items[0], *data[1:]] if number == 2 else data
+
+    server = Repeating(45, cap=20)
+    first = server.client().missions.runs.list_runs(page_size=20)
+    reads: list[Callable[[], list[Any]]] = [lambda: first.fetch_all(progress=False), lambda: list(first)]
+    for read in reads:
+        with pytest.raises(missionlab.IncompleteListError) as caught:
+            read()
+        assert (caught.value.expected, caught.value.got) == (45, 44)
+        assert "GET /ai/missions/runs" in str(caught.value)
+
+
+def test_a_server_that_ignores_page_number_raises() -> None:
+    class SamePage(ListServer):
+        def page(self, number: int, size: int) -> list[dict[str, Any]]:
+            return super().page(1, size)
+
+    server = SamePage(45, cap=20)
+    with pytest.raises(missionlab.IncompleteListError) as caught:
+        server.client().missions.runs.list_runs().fetch_all(progress=False)
+    assert (caught.value.expected, caught.value.got) == (45, 20)
+    assert len(server.requests) < 12  # it stops: no endless walk
+
+
+def test_a_fault_rule_out_of_bounds_is_refused(capped: Sandbox) -> None:
+    """Issue 22: latency 1e308 hung every request; every setting now has a bound."""
+    http = httpx.Client(headers={"Authorization": f"Bearer {capped.token}"})
+    url = capped.url.removesuffix("/v2") + "/_sandbox/faults"
+    before = http.get(url).json()
+    bad_rules: list[Any] = [
+        {"latency": 1e308},
+        {"latency": -1},
+        {"latency": True},
+        {"retry_after": 1e9},
+        {"error_rate": float("nan")},
+        {"page_cap": 10**6},
+        {"page_cap": 2.5},
+        {"error_status": "503"},
+        {"route": 7},
+        "not an object",
+    ]
+    for rule in bad_rules:
+        answer = http.put(url, content=json.dumps({"rules": [rule]}))
+        assert answer.status_code == 422, rule
+        assert answer.headers["content-type"].startswith("application/json")
+    for body in (b"[" * 100_000 + b"]" * 100_000, b"{" * 50 + b"}", b"\xff", b'{"rules": [], "seed": 1e400}'):
+        answer = http.put(url, content=body)
+        assert answer.status_code in (413, 422), body[:20]
+        assert answer.headers["content-type"].startswith("application/json")
+    assert http.get(url).json() == before  # nothing changed
+    with pytest.raises(ValueError):
+        FaultRule(latency=61)
