@@ -53,9 +53,9 @@ def test_failed_attempts_are_hatched_segments_of_the_bar() -> None:
     assert attempt.type == "bar" and attempt.name == "failed attempt"
     assert rows(figure, attempt) == ["search"]
     assert pd.Timestamp(attempt.base[0]) == pd.Timestamp(at(6)).tz_localize(None)
-    assert attempt.x[0] == 6000  # from the failed call to the retry
+    assert attempt.x[0] == (10 - 6) * 1000  # from the failed call to its own 503, not to the retry
     assert attempt.marker.pattern.shape == "/"
-    assert attempt.customdata[0].tolist() == ["attempt 1 · flights · 6.0 s", "status 503"]
+    assert attempt.customdata[0].tolist() == ["attempt 1 · flights · 4.0 s", "status 503"]
     assert attempt.width < traces(figure, "bar:completed")[0].width  # inside the step's bar
     assert not traces(retried().gantt(attempts=False), "attempt:failed")
     no_failure = craft([step("a", 1, 4, sequence=1)], [event(2, "tool_call", "a", "x", {"tool": "t"})])
@@ -79,6 +79,27 @@ def test_steps_added_after_the_start_are_marked() -> None:
     assert "added after the run started" in added.customdata[0]
     assert not traces(figure, "drift:reordered")
     assert not traces(drifted().gantt(drift=False), "drift:added")
+    # drawn when it appeared (its start, 7 s in), not at the run's start
+    assert pd.Timestamp(added.x[0]) == pd.Timestamp(at(7)).tz_localize(None)
+
+
+def test_a_planned_step_run_first_is_not_added() -> None:
+    first = craft([step("s1", 3, 4, sequence=1), step("s2", 5, 6, sequence=2), step("s3", 1, 2, sequence=3)])
+    drift = plan_drift(first.steps_frame).set_index("step_id")["drift"]
+    assert "added" not in drift.dropna().tolist()  # s3 ran before any other step: it was planned
+    assert not traces(first.gantt(), "drift:added")
+
+
+def test_a_step_added_with_added_at_is_drawn_when_it_appeared() -> None:
+    trace = craft(
+        [
+            step("s1", 1, 2, sequence=1),
+            step("s2", 6, 9, sequence=2),
+            step("x", 12, 14, sequence=3, metadata={"added_at": "2026-11-01T10:00:04Z"}),
+        ]
+    )
+    (added,) = traces(trace.gantt(), "drift:added")
+    assert pd.Timestamp(added.x[0]) == pd.Timestamp(at(4)).tz_localize(None)
 
 
 def test_reordered_and_metadata_marked_steps() -> None:
@@ -199,7 +220,12 @@ def test_replay_frames_reveal_the_run_up_to_each_moment() -> None:
     assert shown == [pd.Timestamp(at(6)) <= moment, pd.Timestamp(at(12)) <= moment]
     frame_line = next(s for s in middle.layout.shapes if s.name == REPLAY_LINE)
     assert pd.Timestamp(frame_line.x0) == moment.tz_localize(None)
-    assert not figure.frames[0].data[names.index("bar:completed")].x.any()  # nothing started yet
+    assert np.isnan(figure.frames[0].data[names.index("bar:completed")].x).all()  # nothing started yet
+    # an attempt not made yet is not drawn (not even as a zero-length tick), then grows
+    attempts = [frame.data[names.index("attempt:failed")].x[0] for frame in figure.frames]
+    made = [pd.Timestamp(at(6)) <= moment for moment in times]
+    assert [not np.isnan(x) for x in attempts] == made
+    assert all(x <= 4000 for x in attempts if not np.isnan(x))
 
 
 def test_updates_at_the_end_change_nothing() -> None:
@@ -236,3 +262,41 @@ def test_one_options_object_for_the_figure_the_live_gantt_and_the_player() -> No
     player = RunPlayer(trace, frames=3, options=options)
     assert traces(player.figure, "critical") and player.figure.layout.title.text == "Watched"
     assert not RunPlayer(trace, frames=3, replay=True).figure.layout.sliders  # the widget is the replay
+
+
+def _luminance(color: str) -> float:
+    """WCAG 2 relative luminance of a ``#rrggbb`` color."""
+    channels = [int(color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_event_marker_stands_out_on_every_bar_and_background() -> None:
+    """WCAG contrast (3:1, for graphics) of each marker's fill or outline against each bar color
+    drawn and against light and dark page backgrounds, read from the drawn figure."""
+    kinds = ["status_change", "step_started", "step_completed", "step_failed", "tool_call"]
+    kinds += ["tool_result", "message", "error", "custom", "a_new_kind"]
+    statuses = ["completed", "failed", "in_progress", "paused", "cancelled", "an_unknown_status"]
+    steps = [step(f"s{n}", 10 * n, 10 * n + 9, status, sequence=n + 1) for n, status in enumerate(statuses)]
+    events = [
+        event(10 * n + 1 + k * 0.5, kind, f"s{n}")
+        for n in range(len(statuses))
+        for k, kind in enumerate(kinds)
+    ]
+    figure = craft(steps, events, status="failed", with_step_events=False).gantt()
+    bar_colors = {t.marker.color for t in figure.data if str(t.meta).startswith("bar:")}
+    assert len(bar_colors) >= 4 and "#D55E00".lower() in {c.lower() for c in bar_colors}
+    backgrounds = {"#ffffff", "#111111", "#1e1e1e"}  # JupyterLab light, dark; the share page's dark
+    markers = [t for t in figure.data if str(t.meta).startswith("event:")]
+    assert {str(t.meta).split(":")[1] for t in markers} >= set(kinds)
+    for trace in markers:
+        assert not str(trace.marker.symbol).endswith("-open")  # an open symbol has no outline
+        fill, outline = trace.marker.color, trace.marker.line.color
+        for under in bar_colors | backgrounds:
+            best = max(_contrast(fill, under), _contrast(outline, under))
+            assert best >= 3, (trace.meta, fill, outline, under, round(best, 2))

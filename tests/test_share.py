@@ -121,7 +121,8 @@ _SLIDER_VALUE = """() => Array.from(document.querySelectorAll('#missionlab-gantt
 _BAR_TOTAL = """() => {
   const gd = document.getElementById('missionlab-gantt');
   return gd._fullData.filter(t => String(t.meta).startsWith('bar:'))
-    .reduce((sum, t) => sum + Array.from(t.x).reduce((a, b) => a + b, 0), 0);
+    // a bar not started yet at the moment shown is not drawn (its length is missing)
+    .reduce((sum, t) => sum + Array.from(t.x).filter(Number.isFinite).reduce((a, b) => a + b, 0), 0);
 }"""
 # Elements a payload would have made, or attributes it would have set.
 _INJECTED = """() => {

@@ -235,15 +235,16 @@ class RunTrace:
     def _ipython_display_(self) -> None:
         from IPython.display import HTML, display
 
+        from .figures._notebook import display_figure
         from .figures.share import explanation_html
 
         display(HTML(self._card_html() + explanation_html(self)))
-        display(self.gantt())
+        display_figure(self.gantt())  # drawn in a saved and an exported notebook too
 
     def _repr_html_(self) -> str:
         from .figures.share import run_fragment
 
-        return run_fragment(self)  # plotly.js inlined: no CDN, works offline
+        return run_fragment(self)  # the Gantt drawn by the page's plotly.js (not inlined)
 
 
 def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | None = False) -> RunTrace:

@@ -5,10 +5,11 @@ after the run started (``add_steps_to_plan``) is inferred, under one assumption:
 numbered in the order they are planned, so added steps carry the highest sequence numbers.
 The first plan is then the steps numbered up to the smallest ``N`` such that every step
 numbered above ``N`` that started, started before some step numbered ``N`` or below (one
-that started later, or never): added steps jump the queue of the first plan. An added step
-run after all the first plan's steps cannot be told from a planned one and is not marked;
-a planned step run ahead of all the lower-numbered ones it overtook is marked as added.
-A step whose metadata has ``added_at`` (or ``added: true``) is always taken as added.
+that started later, or never), and after the first plan's first step had started: added
+steps jump the queue of a run under way. An added step run after all the first plan's
+steps cannot be told from a planned one and is not marked; nor is a step run first of
+all (it was planned before the run began: run out of order, not added). A step whose
+metadata has ``added_at`` (or ``added: true``) is always taken as added, as appearing then.
 
 **Reordered steps.** Steps of the first plan that started after a sibling numbered later
 had started (added steps left out).
@@ -48,12 +49,15 @@ def _first_plan_limit(sequence: np.ndarray[Any, Any], start: np.ndarray[Any, Any
     prefix_max = np.maximum.accumulate(latest)  # latest start among steps numbered <= seq[i]
     started_only = np.where(np.isnan(began), -np.inf, began)
     suffix_max = np.maximum.accumulate(started_only[::-1])[::-1]  # latest start numbered >= seq[i]
+    earliest = np.where(np.isnan(began), np.inf, began)
+    prefix_min = np.minimum.accumulate(earliest)  # first start among steps numbered <= seq[i]
+    suffix_min = np.minimum.accumulate(earliest[::-1])[::-1]  # first start numbered >= seq[i]
     limit = float(seq[-1]) if len(seq) else 0.0
     for i in range(len(seq) - 1, 0, -1):
         if seq[i] == seq[i - 1]:
             continue
         # first plan = numbers <= seq[i - 1]: does every later-numbered started step come first?
-        if suffix_max[i] < prefix_max[i - 1]:
+        if suffix_max[i] < prefix_max[i - 1] and suffix_min[i] > prefix_min[i - 1]:
             limit = float(seq[i - 1])
         else:
             break

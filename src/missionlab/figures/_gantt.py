@@ -39,14 +39,18 @@ EVENT_SYMBOLS: dict[str, str] = {
     EventType.STATUS_CHANGE: "diamond",
     EventType.STEP_STARTED: "triangle-right",
     EventType.STEP_COMPLETED: "triangle-left",
-    EventType.STEP_FAILED: "x",
+    EventType.STEP_FAILED: "square-x",
     EventType.TOOL_CALL: "circle",
-    EventType.TOOL_RESULT: "circle-open",
+    EventType.TOOL_RESULT: "circle-dot",
     EventType.MESSAGE: "square",
-    EventType.ERROR: "x-thin-open",
+    EventType.ERROR: "x",
     EventType.CUSTOM: "star",
 }
-UNKNOWN_SYMBOL = "hexagon-open"
+# Filled symbols only: an open symbol is drawn in its fill color alone, with no outline.
+UNKNOWN_SYMBOL = "hexagon"
+# Every marker's outline: dark enough to stand out on every bar color (an error marker on a
+# failed bar of its own orange), while its fill stands out on a dark background.
+MARKER_OUTLINE = "#1a1a1a"
 EVENT_COLORS = {t.value: "#8a8a8a" for t in EventType}  # mid-gray: reads on light and dark
 EVENT_COLORS.update(
     {
@@ -157,9 +161,9 @@ def _event_traces(points: dict[str, Points], drawn: dict[str, int] | None) -> li
             "hovertemplate": f"<b>{name.replace('%', '&#37;')}</b> {EVENT_HOVER}",
             "marker": {
                 "symbol": EVENT_SYMBOLS.get(event_type, UNKNOWN_SYMBOL),
-                "size": 8,
+                "size": 9,
                 "color": color,
-                "line": {"width": 1, "color": color},
+                "line": {"width": 1.5, "color": MARKER_OUTLINE},
             },
         }
         cut = len(part.x) if drawn is None else min(drawn.get(event_type, 0), len(part.x))

@@ -17,8 +17,9 @@ from ..analysis._attempts import tool_calls
 from ..analysis._drift import critical_path, plan_drift
 from ..analysis.rollup import rollup_frames, rollup_label
 from ..frames._durations import duration_text
+from ..frames._jsontext import json_object
 from ._figure import _html
-from ._gantt import BAR_HOVER, _iso, _utc, run_start
+from ._gantt import BAR_HOVER, MARKER_OUTLINE, _iso, _utc, run_start
 from ._gantt_options import GanttOptions
 
 __all__ = ["ATTEMPT_COLOR", "CRITICAL_COLOR", "DRIFT_STYLE", "decorate", "overlays"]
@@ -44,7 +45,9 @@ def _row_of(spec: dict[str, Any]) -> dict[str, int]:
 
 
 def _drift_traces(spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestamp) -> list[dict[str, Any]]:
-    """A marker per added or reordered step at the run's start, and a sign before its label."""
+    """A marker per added or reordered step, at the time it appeared (an added step's
+    ``added_at`` when its metadata has one, else its start; the run's start for a step that
+    never started), and a sign before its label."""
     drift = plan_drift(steps)
     rows = _row_of(spec)
     yaxis = spec["layout"]["yaxis"]
@@ -69,7 +72,7 @@ def _drift_traces(spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestam
                 "meta": f"drift:{kind}",
                 "name": name,
                 "mode": "markers",
-                "x": _iso_dates(pd.Series([origin] * len(mine))),
+                "x": _iso_dates(_appeared(steps.loc[mine.index], origin)),
                 "y": np.array([rows[str(s)] for s in mine["step_id"]], dtype="int64"),
                 "customdata": np.array(text, dtype=str),
                 "hovertemplate": f"<b>{name}</b><br>%{{customdata}}<extra></extra>",
@@ -77,12 +80,19 @@ def _drift_traces(spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestam
                     "symbol": symbol,
                     "size": 11,
                     "color": color,
-                    "line": {"width": 1, "color": color},
+                    "line": {"width": 1.5, "color": MARKER_OUTLINE},
                 },
                 "cliponaxis": False,
             }
         )
     return traces
+
+
+def _appeared(steps: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
+    """When each step appeared in the run: its metadata's ``added_at``, else its start, else ``origin``."""
+    stated_at = [json_object(m).get("added_at") for m in steps["metadata"]]
+    stated = pd.to_datetime(pd.Series(stated_at, index=steps.index, dtype=object), utc=True, errors="coerce")
+    return stated.fillna(steps["started_at"]).fillna(origin)
 
 
 def _attempt_trace(
@@ -92,15 +102,14 @@ def _attempt_trace(
     if calls.empty or not calls["failed"].any():
         return []
     rows = _row_of(spec)
-    # a failed call's segment ends where the same tool is next called in the same step, else
-    # at its end, else at its step's end, else now
-    again = calls.groupby(["step_id", "tool"], sort=False, dropna=False)["called_at"].shift(-1)
+    # a failed call's segment runs to its own result or error (its ``ended_at``), else to its
+    # step's end, else to now: never to the next call, which would lengthen it by the backoff
     chosen = (calls["failed"] & calls["step_id"].isin(list(rows))).to_numpy()
     if not chosen.any():
         return []
     failed = calls[chosen]
     step_end = steps.drop_duplicates("step_id", keep="last").set_index("step_id")["completed_at"]
-    stop = again[chosen].fillna(pd.to_datetime(failed["ended_at"], utc=True))  # all NaT: untyped
+    stop = pd.to_datetime(failed["ended_at"], utc=True)  # all NaT: untyped
     stop = stop.fillna(pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=stop.index))
     seconds = np.maximum((stop.fillna(now) - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
     label = [

@@ -130,10 +130,11 @@ def run_page(trace: RunLike, *, replay: int | bool = True, baseline: Any = None)
 
 
 def run_fragment(trace: RunLike) -> str:
-    """The run's card, explanation and Gantt as an HTML fragment with plotly.js inlined
-    (what ``RunTrace._repr_html_`` gives: it needs no CDN)."""
+    """The run's card, explanation and Gantt as an HTML fragment (what ``RunTrace._repr_html_``
+    gives): the Gantt is drawn by the plotly.js of the page or notebook around it (displaying
+    a trace puts plotly.js in the notebook once, see :mod:`missionlab.figures._notebook`), so
+    it needs no CDN and does not carry plotly.js each time."""
+    from ._notebook import figure_html
     from .timeline import gantt
 
-    card = _card(trace)
-    figure_html = gantt(trace).to_html(full_html=False, include_plotlyjs=True)
-    return card + explanation_html(trace) + figure_html
+    return _card(trace) + explanation_html(trace) + figure_html(gantt(trace))

@@ -65,16 +65,17 @@ def _prop(trace: Any, key: str) -> Any:
 
 def updates_at(data: Sequence[Any], moment: pd.Timestamp) -> list[dict[str, Any]]:
     """Per trace of a Gantt's ``data`` (its figure dict's traces, or a figure's ``.data``),
-    the properties that show it as it was at ``moment``: bars cut at the moment (steps not
-    started yet: no bar), markers of later events hidden."""
+    the properties that show it as it was at ``moment``: bars cut at the moment (steps and
+    attempts not started yet: no bar), markers of later events hidden."""
     at = np.datetime64(moment.tz_convert("UTC").tz_localize(None), "ms")
     updates: list[dict[str, Any]] = []
     for trace in data:
         meta = str(_prop(trace, "meta") or "")
         if meta.startswith(_BARS):
             base = _times(_prop(trace, "base"))
-            shown = np.clip((at - base).astype("float64"), 0, None)
-            updates.append({"x": np.minimum(np.asarray(_prop(trace, "x"), dtype="float64"), shown)})
+            shown = np.minimum(np.asarray(_prop(trace, "x"), dtype="float64"), (at - base).astype("float64"))
+            # a bar that starts later is not there yet (no zero-length tick of a future attempt)
+            updates.append({"x": np.where(base <= at, shown, np.nan)})
         elif meta.startswith(_POINTS):
             rows = np.asarray(_prop(trace, "y"), dtype="float64")
             updates.append({"y": np.where(_times(_prop(trace, "x")) <= at, rows, np.nan)})

@@ -1,0 +1,62 @@
+"""How a figure shows in a notebook so that the saved notebook still shows it, with no kernel.
+
+A figure is displayed as two representations of one output: plotly's own
+``application/vnd.plotly.v1+json``, which JupyterLab, VS Code and Voila draw with their
+plotly renderer, and a ``text/html`` fallback (plotly's ``to_html`` without plotly.js),
+which ``jupyter nbconvert --to html``, nbviewer and any page that shows the HTML draw
+with the plotly.js that plotly's ``notebook`` renderer puts in the notebook once per
+kernel (inlined from the installed plotly package: no CDN, works offline). So a
+notebook grows by one copy of plotly.js, then by each figure's data twice (the JSON and
+its HTML), never by plotly.js per figure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+__all__ = ["PLOTLY_MIMETYPE", "display_figure", "figure_bundle", "figure_html", "load_plotlyjs"]
+
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
+_loaded = {"plotlyjs": False}  # plotly.js displayed once in this kernel
+
+
+def figure_html(figure: go.Figure) -> str:
+    """The figure as an HTML fragment drawn by a plotly.js already on the page (no plotly.js,
+    no MathJax: nothing loaded from the network)."""
+    html: str = pio.to_html(
+        figure,
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        default_width="100%",
+        validate=False,
+    )
+    return html
+
+
+def figure_bundle(figure: go.Figure) -> dict[str, Any]:
+    """The figure's display data: plotly's JSON for frontends that draw it, the HTML fallback
+    for those that show HTML, and a short text."""
+    bundle = dict(pio.renderers["plotly_mimetype"].to_mimebundle(figure.to_plotly_json()))
+    bundle["text/html"] = figure_html(figure)
+    bundle["text/plain"] = f"<Figure: {len(figure.data)} traces>"
+    return bundle
+
+
+def load_plotlyjs() -> None:
+    """Put plotly.js in the notebook's outputs once in this kernel (plotly's ``notebook``
+    renderer's global initialization), for the HTML fallbacks of the figures after it."""
+    if not _loaded["plotlyjs"]:
+        pio.renderers["notebook"].activate()
+        _loaded["plotlyjs"] = True
+
+
+def display_figure(figure: go.Figure) -> None:
+    """Display ``figure`` so that a saved or exported notebook still draws it (see the module)."""
+    from IPython.display import display
+
+    load_plotlyjs()
+    display(figure_bundle(figure), raw=True)  # type: ignore[no-untyped-call]
