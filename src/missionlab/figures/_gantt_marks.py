@@ -102,16 +102,22 @@ def _attempt_trace(
     if calls.empty or not calls["failed"].any():
         return []
     rows = _row_of(spec)
-    # a failed call's segment runs to its own result or error (its ``ended_at``), else to its
-    # step's end, else to now: never to the next call, which would lengthen it by the backoff
+    # a failed call's segment runs to its own result or error (its ``ended_at``): never to the
+    # next call, which would lengthen it by the backoff. A call that got no answer at all ends
+    # where it was given up, when the same tool was called again in its step; else at its
+    # step's end, else now.
     chosen = (calls["failed"] & calls["step_id"].isin(list(rows))).to_numpy()
     if not chosen.any():
         return []
+    called_again = calls.groupby(["step_id", "tool"], sort=False)["called_at"].shift(-1)
     failed = calls[chosen]
     step_end = steps.drop_duplicates("step_id", keep="last").set_index("step_id")["completed_at"]
+    ends = pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=failed.index)
     stop = pd.to_datetime(failed["ended_at"], utc=True)  # all NaT: untyped
-    stop = stop.fillna(pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=stop.index))
-    seconds = np.maximum((stop.fillna(now) - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
+    for fallback in (called_again[chosen], ends):
+        stop = stop.fillna(pd.to_datetime(fallback, utc=True))  # typed again: NaT-only columns are not
+    stop = stop.fillna(now)
+    seconds = np.maximum((stop - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
     label = [
         f"attempt {attempt} · {_html(tool)} · {duration_text(length)}"
         for attempt, tool, length in zip(
