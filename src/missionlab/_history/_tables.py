@@ -1,0 +1,239 @@
+"""The history on disk: one Delta Lake table per kind of record, kept with ``deltalake``.
+
+Layout::
+
+    PATH/missions/      a Delta table (its _delta_log/ and Parquet files)
+    PATH/runs/          partitioned by run_day (the UTC day the run started)
+    PATH/steps/         partitioned by run_day
+    PATH/events/        partitioned by run_day
+    PATH/_sync/         the sync state: one row of JSON (see _state.py)
+
+Transactions, snapshots, concurrent readers, time travel and vacuuming are Delta
+Lake's: every write here is one Delta commit (a merge keyed by the rows' ids, so
+that a write repeated by a resumed sync stores nothing twice, and two writers that
+race on the same rows conflict instead of both committing). Readers read a table
+through its log, so superseded files, kept on disk until they are vacuumed, are
+never read.
+
+Nothing outside PATH is read, written or deleted: a table whose log names a file
+that is not a plain relative path inside its folder, and a folder holding a link,
+are refused before anything is read or vacuumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from ._errors import HistoryFormatError, HistorySyncConflictError
+from ._schema import KEYS, PARTITION, SCHEMAS, partitioned
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
+
+TABLES = ("missions", "runs", "steps", "events")
+STATE = "_sync"
+LOG = "_delta_log"
+RETENTION_HOURS = 7 * 24  # superseded files stay this long (readers on older snapshots, time travel)
+REPAIR_HINT = "history.repair() keeps what can be read, then history.sync() fetches the rest again"
+
+
+def _deltalake() -> Any:
+    try:
+        import deltalake
+    except ImportError as error:
+        raise ImportError(
+            "the local history keeps its tables in Delta Lake format: pip install 'missionlab[history]'"
+        ) from error
+    return deltalake
+
+
+def is_table(folder: Path) -> bool:
+    return (folder / LOG).is_dir()
+
+
+def check_folder(path: Path) -> None:
+    """Refuse a history folder that holds a link (it could lead a reader or a vacuum outside)."""
+    if not path.exists():
+        return
+    if path.is_symlink():
+        raise HistoryFormatError(f"{path} is a link: give the history's real folder")
+    pending = [path]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                junction = getattr(os.path, "isjunction", lambda _: False)(entry.path)
+                if entry.is_symlink() or junction:
+                    raise HistoryFormatError(
+                        f"{entry.path} is a link inside the history folder {path}: a history holds "
+                        "only its own files; remove the link (nothing it points to was read)"
+                    )
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+
+
+def inside(relative: str) -> bool:
+    """Whether a path from a table's log is a plain relative path inside the table's folder."""
+    if not relative or "\\" in relative or ":" in relative or relative.startswith("/"):
+        return False
+    parts = PurePosixPath(relative).parts
+    return all(part not in ("", ".", "..") for part in parts) and "%2e" not in relative.lower()
+
+
+@contextlib.contextmanager
+def reading(path: Path, table: str) -> Iterator[None]:
+    """Errors of a damaged table (a file missing or corrupt, a broken log) as HistoryFormatError."""
+    try:
+        yield
+    except (HistoryFormatError, HistorySyncConflictError, ImportError):
+        raise
+    except (OSError, ValueError, KeyError, pa.ArrowException, json.JSONDecodeError) as error:
+        raise HistoryFormatError(
+            f"the {table!r} table of {path} is damaged ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:300] if str(error) else 'no detail'}): {REPAIR_HINT}"
+        ) from error
+    except Exception as error:  # deltalake's own errors (DeltaError, its internal ones)
+        if type(error).__module__.split(".")[0] not in ("deltalake", "_internal", "builtins"):
+            raise
+        raise HistoryFormatError(
+            f"the {table!r} table of {path} is damaged ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:300] if str(error) else 'no detail'}): {REPAIR_HINT}"
+        ) from error
+
+
+def check_files(path: Path, table: str, delta: DeltaTable) -> None:
+    """Refuse a table whose log names files outside its folder."""
+    paths = pa.table(delta.get_add_actions(flatten=True)).column("path").to_pylist()
+    outside = [p for p in paths if not inside(str(p))]
+    if outside:
+        raise HistoryFormatError(
+            f"the {table!r} table of {path} names {len(outside)} file(s) outside its folder "
+            f"(first: {outside[0][:200]!r}); nothing was read from them. {REPAIR_HINT}"
+        )
+
+
+class Tables:
+    """The Delta tables of one history folder, at their latest versions or at given ones."""
+
+    def __init__(self, path: Path, versions: dict[str, int | None] | None = None) -> None:
+        self.path = path
+        self.pinned = versions  # None: the latest version of each table
+
+    def folder(self, name: str) -> Path:
+        return self.path / name
+
+    def open(self, name: str) -> DeltaTable | None:
+        """The table (checked), or None if it does not exist (yet, or at the pinned version)."""
+        folder = self.folder(name)
+        version = None
+        if self.pinned is not None:
+            version = self.pinned.get(name)
+            if version is None:
+                return None
+        if not is_table(folder):
+            if version is not None:
+                raise HistoryFormatError(f"the {name!r} table of {self.path} is missing: {REPAIR_HINT}")
+            return None
+        with reading(self.path, name):
+            delta: DeltaTable = _deltalake().DeltaTable(str(folder), version=version)
+            check_files(self.path, name, delta)
+        return delta
+
+    def version(self, name: str) -> int | None:
+        delta = self.open(name)
+        return None if delta is None else int(delta.version())
+
+    def versions(self) -> dict[str, int | None]:
+        return {name: self.version(name) for name in TABLES}
+
+    def dataset(self, name: str) -> ds.Dataset:
+        """The table as a pyarrow dataset (its live files only), or an empty one."""
+        delta = self.open(name)
+        if delta is None:
+            return ds.dataset(SCHEMAS[name].empty_table())
+        with reading(self.path, name):
+            dataset: ds.Dataset = delta.to_pyarrow_dataset()
+        return dataset
+
+    def read(self, name: str, *, filter: Any = None, columns: list[str] | None = None) -> pa.Table:
+        """Rows of ``name`` (pruned by partition and file statistics first)."""
+        dataset = self.dataset(name)
+        with reading(self.path, name):
+            table: pa.Table = dataset.to_table(filter=filter, columns=columns)
+        if columns is None:
+            table = table.select(SCHEMAS[name].names).cast(SCHEMAS[name])
+        return table
+
+    def file_uris(self, name: str) -> list[str]:
+        delta = self.open(name)
+        if delta is None:
+            return []
+        with reading(self.path, name):
+            return [str(uri) for uri in delta.file_uris()]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _create(self, name: str, data: pa.Table) -> None:
+        deltalake = _deltalake()
+        try:
+            deltalake.write_deltalake(
+                str(self.folder(name)),
+                data,
+                mode="error",
+                partition_by=[PARTITION] if partitioned(name) else None,
+                name=f"missionlab history: {name}",
+            )
+        except Exception as error:
+            if is_table(self.folder(name)):  # another writer created it meanwhile
+                raise HistorySyncConflictError(
+                    f"another sync created the {name!r} table of {self.path} while this one ran: "
+                    "this sync stopped; the other one carries on"
+                ) from error
+            raise
+
+    def merge(self, name: str, data: pa.Table, *, update: str | None) -> int:
+        """Write ``data`` keyed by the table's ids: new rows are inserted; a row whose key is
+        stored replaces it when ``update`` (a condition on ``s``, the new row, and ``t``, the
+        stored one; "true" always) holds, and is dropped otherwise. Returns the rows inserted."""
+        if data.num_rows == 0:
+            return 0
+        data = data.cast(SCHEMAS[name])
+        delta = self.open(name) if self.pinned is None else None
+        if delta is None:
+            self._create(name, data)
+            return data.num_rows
+        keys = (PARTITION, *KEYS[name]) if partitioned(name) else KEYS[name]
+        predicate = " AND ".join(f"t.{key} = s.{key}" for key in keys)
+        deltalake = _deltalake()
+        merger = delta.merge(data, predicate, source_alias="s", target_alias="t")
+        if update is not None:
+            merger = merger.when_matched_update_all(predicate=None if update == "true" else update)
+        try:
+            metrics = merger.when_not_matched_insert_all().execute()
+        except deltalake.exceptions.CommitFailedError as error:
+            raise HistorySyncConflictError(
+                f"another writer changed the {name!r} table of {self.path} while this sync wrote to "
+                f"it ({str(error).splitlines()[0]}): this sync stopped, keeping what it had "
+                "committed; sync again once the other one is done"
+            ) from error
+        return int(metrics.get("num_target_rows_inserted", 0))
+
+    def vacuum(self, retention_hours: int = RETENTION_HOURS) -> list[str]:
+        """Delete the files no version younger than ``retention_hours`` reads (Delta's vacuum)."""
+        check_folder(self.path)
+        removed: list[str] = []
+        for name in (*TABLES, STATE):
+            delta = self.open(name)
+            if delta is not None:
+                with reading(self.path, name):
+                    removed += delta.vacuum(
+                        retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
+                    )
+        return removed
