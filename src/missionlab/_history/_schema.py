@@ -101,7 +101,6 @@ KEYS: dict[str, tuple[str, ...]] = {
 JSON_COLUMNS = frozenset({"metadata", "input", "result_payload", "payload"})
 # Columns the history adds to the API's fields (not part of the frames it returns).
 ADDED_COLUMNS = ("synced_at", PARTITION)
-# How each table's rows are identified (the merge predicate of its writes).
 
 
 def partitioned(table: str) -> bool:

@@ -195,7 +195,7 @@ class Syncer:
         known = {row["mission_id"]: row["updated_at"] for row in stored}
         changed = [m for m in missions if known.get(m["mission_id"]) != utc(m["updated_at"])]
         table = to_table("missions", changed, synced_at=self.synced_at)
-        self.tables.merge("missions", table, update="true")
+        self.tables.upsert("missions", table, replace=True)
 
     def _known_runs(self) -> None:
         columns = ["run_id", "mission_id", "status", "updated_at", "started_at", PARTITION]
@@ -256,7 +256,7 @@ class Syncer:
         for (run, plan), day in zip(batch, days, strict=True):
             steps += plan
             owners += [(run["mission_id"], day)] * len(plan)
-        self.tables.merge(
+        self.tables.upsert(
             "steps",
             to_table(
                 "steps",
@@ -264,10 +264,10 @@ class Syncer:
                 synced_at=self.synced_at,
                 extra={"mission_id": [o[0] for o in owners], PARTITION: [o[1] for o in owners]},
             ),
-            update="true",
+            replace=True,
         )
-        self.tables.merge(
-            "runs", to_table("runs", runs, synced_at=self.synced_at), update="s.updated_at >= t.updated_at"
+        self.tables.upsert(
+            "runs", to_table("runs", runs, synced_at=self.synced_at), replace=True, newer="updated_at"
         )
         for run, day in zip(runs, days, strict=True):
             if run["run_id"] in self.runs:
@@ -406,7 +406,7 @@ class Syncer:
         meta = self.client.missions.list_events(page_size=1).meta
         self.report.requests += 1
         grown = 0 if meta is None or walk["total"] is None else max(0, meta.total_results - walk["total"])
-        page = max(1, (walk["covered"] + grown) // PAGE)
+        page = max(1, int(walk["covered"] + grown) // PAGE)
         down_to = utc(walk["down_to"]) if walk["down_to"] else None
         while page > 1 and down_to is not None:
             rows = self.client.missions.list_events(page_number=page, page_size=PAGE).data
@@ -433,7 +433,7 @@ class Syncer:
                     PARTITION: [o[PARTITION] for o in owners],
                 },
             )
-            self.report.new_events += self.tables.merge("events", table, update=None)
+            self.report.new_events += self.tables.upsert("events", table, replace=False)
         return min(unplaced).isoformat() if unplaced else None
 
     def _stored_event_counts(self, run_ids: list[str]) -> dict[str, int]:

@@ -9,9 +9,10 @@ Layout::
     PATH/_sync/         the sync state: one row of JSON (see _state.py)
 
 Transactions, snapshots, concurrent readers, time travel and vacuuming are Delta
-Lake's: every write here is one Delta commit (a merge keyed by the rows' ids, so
-that a write repeated by a resumed sync stores nothing twice, and two writers that
-race on the same rows conflict instead of both committing). Readers read a table
+Lake's: every write here is one Delta commit keyed by the rows' ids (so that a
+write repeated by a resumed sync stores nothing twice) that replaces the partitions
+it changes (so that two writers racing on the same rows conflict instead of both
+committing). Readers read a table
 through its log, so superseded files, kept on disk until they are vacuumed, are
 never read.
 
@@ -30,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from ._errors import HistoryFormatError, HistorySyncConflictError
@@ -94,7 +96,7 @@ def reading(path: Path, table: str) -> Iterator[None]:
         yield
     except (HistoryFormatError, HistorySyncConflictError, ImportError):
         raise
-    except (OSError, ValueError, KeyError, pa.ArrowException, json.JSONDecodeError) as error:
+    except (OSError, pa.ArrowInvalid, json.JSONDecodeError) as error:
         raise HistoryFormatError(
             f"the {table!r} table of {path} is damaged ({type(error).__name__}: "
             f"{str(error).splitlines()[0][:300] if str(error) else 'no detail'}): {REPAIR_HINT}"
@@ -117,6 +119,14 @@ def check_files(path: Path, table: str, delta: DeltaTable) -> None:
             f"the {table!r} table of {path} names {len(outside)} file(s) outside its folder "
             f"(first: {outside[0][:200]!r}); nothing was read from them. {REPAIR_HINT}"
         )
+
+
+def _key(name: str, table: pa.Table) -> pa.Array:
+    """The rows' keys (the key columns joined, for a key of several columns)."""
+    columns = KEYS[name]
+    if len(columns) == 1:
+        return table[columns[0]].combine_chunks()
+    return pc.binary_join_element_wise(*(table[c] for c in columns), "\x1f").combine_chunks()
 
 
 class Tables:
@@ -159,7 +169,7 @@ class Tables:
         if delta is None:
             return ds.dataset(SCHEMAS[name].empty_table())
         with reading(self.path, name):
-            dataset: ds.Dataset = delta.to_pyarrow_dataset()
+            dataset: ds.Dataset = delta.to_pyarrow_dataset(schema=SCHEMAS[name])
         return dataset
 
     def read(self, name: str, *, filter: Any = None, columns: list[str] | None = None) -> pa.Table:
@@ -198,32 +208,69 @@ class Tables:
                 ) from error
             raise
 
-    def merge(self, name: str, data: pa.Table, *, update: str | None) -> int:
-        """Write ``data`` keyed by the table's ids: new rows are inserted; a row whose key is
-        stored replaces it when ``update`` (a condition on ``s``, the new row, and ``t``, the
-        stored one; "true" always) holds, and is dropped otherwise. Returns the rows inserted."""
+    def upsert(self, name: str, data: pa.Table, *, replace: bool, newer: str | None = None) -> int:
+        """Write ``data`` keyed by the table's ids, in one Delta commit; returns the rows inserted.
+
+        A row whose key is new is inserted. A row whose key is stored replaces it if
+        ``replace`` (and, with ``newer``, a column, unless the stored row's value there is
+        greater), and is dropped otherwise. The commit replaces the partitions that change
+        (Delta's replaceWhere): a writer that changed them meanwhile makes it fail, so two
+        syncs that race on the same rows never both commit.
+        """
         if data.num_rows == 0:
             return 0
-        data = data.cast(SCHEMAS[name])
-        delta = self.open(name) if self.pinned is None else None
+        schema = SCHEMAS[name]
+        data = data.select(schema.names).cast(schema)
+        delta = self.open(name)
         if delta is None:
             self._create(name, data)
-            return data.num_rows
-        keys = (PARTITION, *KEYS[name]) if partitioned(name) else KEYS[name]
-        predicate = " AND ".join(f"t.{key} = s.{key}" for key in keys)
+            return int(data.num_rows)
+        split = partitioned(name)
+        where = ds.field(PARTITION).isin(pc.unique(data[PARTITION])) if split else None
+        with reading(self.path, name):
+            stored = delta.to_pyarrow_dataset(schema=schema).to_table(filter=where)
+        stored = stored.select(schema.names).cast(schema)
+        key, stored_key = _key(name, data), _key(name, stored)
+        known = pc.is_in(key, value_set=stored_key)
+        if newer is not None and replace:
+            by_key = dict(zip(stored_key.to_pylist(), stored[newer].to_pylist(), strict=True))
+            values = data[newer].to_pylist()
+            older = [
+                k in by_key and v is not None and by_key[k] is not None and v < by_key[k]
+                for k, v in zip(key.to_pylist(), values, strict=True)
+            ]
+            data = data.filter(pc.invert(pa.array(older, pa.bool_())))
+            key, known = _key(name, data), pc.is_in(_key(name, data), value_set=stored_key)
+        if not replace:
+            data = data.filter(pc.invert(known))
+            known = pa.array([False] * data.num_rows, pa.bool_())
+        if data.num_rows == 0:
+            return 0
+        inserted = data.num_rows - int(pc.sum(known).as_py() or 0)
+        keep = stored.filter(pc.invert(pc.is_in(stored_key, value_set=key)))
+        if split:  # only the partitions with a new or replaced row are rewritten
+            days = pc.unique(data[PARTITION])
+            keep = keep.filter(pc.is_in(keep[PARTITION], value_set=days))
+            listed = ", ".join(f"'{day}'" for day in days.to_pylist())
+            predicate: str | None = f"{PARTITION} IN ({listed})"
+        else:
+            predicate = None
         deltalake = _deltalake()
-        merger = delta.merge(data, predicate, source_alias="s", target_alias="t")
-        if update is not None:
-            merger = merger.when_matched_update_all(predicate=None if update == "true" else update)
         try:
-            metrics = merger.when_not_matched_insert_all().execute()
+            deltalake.write_deltalake(
+                delta,
+                pa.concat_tables([keep, data]),
+                mode="overwrite",
+                predicate=predicate,
+                partition_by=[PARTITION] if split else None,
+            )
         except deltalake.exceptions.CommitFailedError as error:
             raise HistorySyncConflictError(
                 f"another writer changed the {name!r} table of {self.path} while this sync wrote to "
                 f"it ({str(error).splitlines()[0]}): this sync stopped, keeping what it had "
                 "committed; sync again once the other one is done"
             ) from error
-        return int(metrics.get("num_target_rows_inserted", 0))
+        return int(inserted)
 
     def vacuum(self, retention_hours: int = RETENTION_HOURS) -> list[str]:
         """Delete the files no version younger than ``retention_hours`` reads (Delta's vacuum)."""
