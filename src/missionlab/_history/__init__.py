@@ -35,7 +35,7 @@ from ._repair import RepairReport, repair
 from ._schema import ADDED_COLUMNS, JSON_COLUMNS, SCHEMAS
 from ._state import pinned_versions, read_state
 from ._sync import Syncer
-from ._tables import RETENTION_HOURS, TABLES, Tables, check_folder
+from ._tables import RETENTION_HOURS, TABLES, Tables
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -78,7 +78,6 @@ class History:
         self.path = Path(path)
         self.client = client
         refuse_legacy(self.path)
-        check_folder(self.path)
         self._pinned = pinned_versions(self.path, version, as_of)
         self.version = version
         self.as_of = as_of

@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from ._tables import TABLES, Tables
+from ._errors import HistoryFormatError
+from ._tables import REPAIR_HINT, TABLES, Tables
 
 
 def _connect(tables: Tables) -> Any:
@@ -31,14 +32,26 @@ def _connect(tables: Tables) -> Any:
     return connection
 
 
-def run_sql(tables: Tables, query: str) -> pd.DataFrame:
-    """``query``'s result as a DataFrame."""
-    connection = _connect(tables)
+def _execute(tables: Tables, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+    connection = _connect(tables)  # says what to install when DuckDB is missing
+    import duckdb
+
     try:
-        frame: pd.DataFrame = connection.execute(query).df()
-        return frame
+        frame: pd.DataFrame = connection.execute(query, params).df()
+    except duckdb.Error as error:
+        if "reading the stream of the Python object" not in str(error):
+            raise
+        raise HistoryFormatError(  # a table's file could not be read
+            f"a table of {tables.path} is damaged ({str(error).splitlines()[0][:300]}): {REPAIR_HINT}"
+        ) from error
     finally:
         connection.close()
+    return frame
+
+
+def run_sql(tables: Tables, query: str) -> pd.DataFrame:
+    """``query``'s result as a DataFrame."""
+    return _execute(tables, query)
 
 
 STEP_STATS = """
@@ -78,11 +91,7 @@ def step_stats(tables: Tables, missions: list[str] | None, since: Any, until: An
         params.append(
             pd.Timestamp(until, tz="UTC") if pd.Timestamp(until).tzinfo is None else pd.Timestamp(until)
         )
-    connection = _connect(tables)
-    try:
-        frame: pd.DataFrame = connection.execute(STEP_STATS.format(where=" AND ".join(clauses)), params).df()
-    finally:
-        connection.close()
+    frame = _execute(tables, STEP_STATS.format(where=" AND ".join(clauses)), params)
     for column in ("mission_id", "step_id", "description"):
         frame[column] = frame[column].astype("string")
     for column in ("runs", "finished"):

@@ -39,10 +39,11 @@ import pyarrow.dataset as ds
 
 from ..types import TERMINAL_RUN_STATUSES
 from ._common import PAGE, SyncReport, page_size_for, utc, wire
+from ._errors import HistoryFormatError
 from ._fetch import ordered
 from ._schema import PARTITION, day_of, to_table
-from ._state import SyncState
-from ._tables import Tables, check_folder
+from ._state import SyncState, read_state
+from ._tables import REPAIR_HINT, Tables, check_folder
 
 if TYPE_CHECKING:
     from ..client._client import Client
@@ -75,6 +76,7 @@ class Syncer:
     def run(self, *, full: bool = False, verify: bool = False) -> SyncReport:
         started = time.perf_counter()
         check_folder(self.tables.path)
+        self._check_versions()
         self.state = self.owner.claim(self.client.base_url)
         recheck = full or bool(self.state["recheck"])
         self.report.first = recheck or self.state["runs_frontier"] is None
@@ -90,6 +92,17 @@ class Syncer:
         self.owner.release(self.state)
         self.tables.vacuum()
         return self.report
+
+    def _check_versions(self) -> None:
+        """Refuse tables older than the last sync left them (log entries lost)."""
+        log = read_state(self.tables)["log"]
+        for name, version in (log[-1]["versions"] if log else {}).items():
+            now = self.tables.version(name)
+            if version is not None and (now is None or now < version):
+                raise HistoryFormatError(
+                    f"the {name!r} table of {self.tables.path} is at version {now}, older than the "
+                    f"{version} the last sync left: its log lost entries. {REPAIR_HINT}"
+                )
 
     def _save(self) -> None:
         self.owner.save(self.state)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -111,14 +112,33 @@ def reading(path: Path, table: str) -> Iterator[None]:
 
 
 def check_files(path: Path, table: str, delta: DeltaTable) -> None:
-    """Refuse a table whose log names files outside its folder."""
-    paths = pa.table(delta.get_add_actions(flatten=True)).column("path").to_pylist()
-    outside = [p for p in paths if not inside(str(p))]
+    """Refuse a table whose log names a file outside its folder, a link, or a missing file."""
+    paths = [str(p) for p in pa.table(delta.get_add_actions(flatten=True)).column("path").to_pylist()]
+    outside = [p for p in paths if not inside(p)]
     if outside:
         raise HistoryFormatError(
             f"the {table!r} table of {path} names {len(outside)} file(s) outside its folder "
             f"(first: {outside[0][:200]!r}); nothing was read from them. {REPAIR_HINT}"
         )
+    folder = path / table
+    real = os.path.realpath(folder)
+    directories: dict[str, bool] = {}
+    for relative in paths:
+        file = folder / relative
+        parent = str(file.parent)
+        if parent not in directories:
+            directories[parent] = os.path.realpath(parent).startswith(real + os.sep) or parent == str(folder)
+        try:
+            linked = stat.S_ISLNK(os.lstat(file).st_mode)
+        except FileNotFoundError:
+            raise HistoryFormatError(
+                f"the {table!r} table of {path} is damaged: its file {relative!r} is missing. {REPAIR_HINT}"
+            ) from None
+        if linked or not directories[parent] or os.path.realpath(folder) != real:
+            raise HistoryFormatError(
+                f"the {table!r} table of {path} reaches outside its folder through a link at "
+                f"{relative!r}; nothing was read from it. {REPAIR_HINT}"
+            )
 
 
 def _key(name: str, table: pa.Table) -> pa.Array:
@@ -243,7 +263,7 @@ class Tables:
             key, known = _key(name, data), pc.is_in(_key(name, data), value_set=stored_key)
         if not replace:
             data = data.filter(pc.invert(known))
-            known = pa.array([False] * data.num_rows, pa.bool_())
+            key, known = _key(name, data), pa.array([False] * data.num_rows, pa.bool_())
         if data.num_rows == 0:
             return 0
         inserted = data.num_rows - int(pc.sum(known).as_py() or 0)
