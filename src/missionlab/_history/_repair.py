@@ -65,26 +65,32 @@ def _remove_links(path: Path, report: RepairReport) -> None:
                     pending.append(Path(entry.path))
 
 
+def _loads(folder: Path, version: int | None = None) -> Any:
+    """The table at ``version`` (the latest: None) if its log can be read, else None."""
+    try:
+        table = _deltalake().DeltaTable(str(folder), version=version)
+        table.schema()
+        return table if table.version() is not None else None
+    except Exception:
+        return None
+
+
 def _open_or_roll_back(folder: Path, name: str, report: RepairReport) -> Any:
     """The table at its latest readable version (later log entries deleted), or None."""
-    deltalake = _deltalake()
-    try:
-        return deltalake.DeltaTable(str(folder))
-    except Exception:
-        pass
+    table = _loads(folder)
+    if table is not None:
+        return table
     log = folder / LOG
     numbers = sorted({int(m.group(1)) for p in log.iterdir() if (m := _ENTRY.match(p.name))}, reverse=True)
     for version in numbers[1:]:
-        try:
-            deltalake.DeltaTable(str(folder), version=version)
-        except Exception:
+        if _loads(folder, version) is None:
             continue
         for entry in list(log.iterdir()):
             match = _ENTRY.match(entry.name)
             if (match and int(match.group(1)) > version) or entry.name == "_last_checkpoint":
                 entry.unlink()
         report.rolled_back[name] = version
-        return deltalake.DeltaTable(str(folder))
+        return _loads(folder)
     shutil.rmtree(folder)
     report.started_afresh.append(name)
     return None
@@ -141,6 +147,15 @@ def repair(path: Path) -> RepairReport:
         if table is not None:
             _drop_files(table, folder, name, report)
     state = read_state_safely(path)
+    if state is not None:  # tables older than a sync's record lost log entries: forget those syncs
+        tables = Tables(path)
+        now = {name: tables.version(name) for name in TABLES}
+        kept = [e for e in state["log"] if all((now[t] or -1) >= (v or -1) for t, v in e["versions"].items())]
+        for entry in state["log"][len(kept) :]:
+            for table, version in entry["versions"].items():
+                if (now[table] or -1) < (version or -1):
+                    report.rolled_back.setdefault(table, now[table] if now[table] is not None else -1)
+        state["log"] = kept
     if report.changed or state is None:
         state = state or empty_state()
         state.update(recheck=True, events_walk=None, owner=None)

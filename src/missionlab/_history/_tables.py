@@ -27,8 +27,9 @@ import contextlib
 import json
 import os
 import stat
+import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -83,11 +84,14 @@ def check_folder(path: Path) -> None:
 
 
 def inside(relative: str) -> bool:
-    """Whether a path from a table's log is a plain relative path inside the table's folder."""
-    if not relative or "\\" in relative or ":" in relative or relative.startswith("/"):
-        return False
-    parts = PurePosixPath(relative).parts
-    return all(part not in ("", ".", "..") for part in parts) and "%2e" not in relative.lower()
+    """Whether a path from a table's log is a plain relative path inside the table's folder
+    (as written, and once percent-decoded, as Delta readers decode it)."""
+    for path in (relative, urllib.parse.unquote(relative)):
+        if not path or "\\" in path or ":" in path or path.startswith("/"):
+            return False
+        if any(part in ("", ".", "..") for part in path.split("/")):
+            return False
+    return True
 
 
 @contextlib.contextmanager
