@@ -1,27 +1,31 @@
 """The history's tables as Arrow schemas, and wire records (API JSON objects) as Arrow tables.
 
-Each table keeps the API's fields with real types: ids and texts as strings,
-timestamps as UTC microseconds, ``sequence`` as int64, and free-form objects
-(``metadata``, ``input``, ``result_payload``, ``payload``) as JSON text, so that
-any Parquet reader (pandas, DuckDB, Dask, Spark) reads them without missionlab.
-One column is added: ``synced_at`` (when the row was written). Runs, steps and
-events are partitioned into folders ``mission=<mission_id>/day=<YYYY-MM-DD>`` by
-their mission and the UTC day their run started (the folder names are not columns
-of the files, so engines that read Hive-style partitions add ``mission`` and ``day``).
+This module is the one description of the history's columns. Each table keeps the
+API's fields with real types: ids and texts as strings, timestamps as UTC
+microseconds, ``sequence`` as int64, and free-form objects (``metadata``, ``input``,
+``result_payload``, ``payload``) as JSON text, so that any reader of Delta Lake
+tables (DuckDB, Dask, Spark, Polars) reads them without missionlab. Two columns are
+added: ``synced_at`` (when the row was written) and, on runs, steps and events,
+``run_day``: the UTC day the row's run started, which partitions those tables (all of
+a run's rows are in one partition, and a day's new runs touch only that day's files).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 STRING = pa.string()
 TIME = pa.timestamp("us", tz="UTC")
 JSON_TEXT = pa.string()
+DAY = pa.date32()
+PARTITION = "run_day"  # the partition column of runs, steps and events
 
 MISSIONS = pa.schema(
     [
@@ -51,6 +55,7 @@ RUNS = pa.schema(
         ("metadata", JSON_TEXT),
         ("result_payload", JSON_TEXT),
         ("synced_at", TIME),
+        (PARTITION, DAY),
     ]
 )
 STEPS = pa.schema(
@@ -66,6 +71,7 @@ STEPS = pa.schema(
         ("completed_at", TIME),
         ("metadata", JSON_TEXT),
         ("synced_at", TIME),
+        (PARTITION, DAY),
     ]
 )
 EVENTS = pa.schema(
@@ -81,6 +87,7 @@ EVENTS = pa.schema(
         ("idempotency_key", STRING),
         ("payload", JSON_TEXT),
         ("synced_at", TIME),
+        (PARTITION, DAY),
     ]
 )
 
@@ -92,6 +99,13 @@ KEYS: dict[str, tuple[str, ...]] = {
     "events": ("event_id",),
 }
 JSON_COLUMNS = frozenset({"metadata", "input", "result_payload", "payload"})
+# Columns the history adds to the API's fields (not part of the frames it returns).
+ADDED_COLUMNS = ("synced_at", PARTITION)
+
+
+def partitioned(table: str) -> bool:
+    """Whether ``table`` is partitioned by :data:`PARTITION` (all but missions)."""
+    return PARTITION in SCHEMAS[table].names
 
 
 def _json_text(value: Any) -> str | None:
@@ -114,39 +128,37 @@ def to_table(
 ) -> pa.Table:
     """An Arrow table of ``table``'s schema from wire records (plain dicts of API JSON).
 
-    ``extra`` gives whole columns that are not in the records (e.g. ``mission_id``).
+    ``extra`` gives whole columns that are not in the records (``mission_id`` and
+    ``run_day`` of steps and events); a run's ``run_day`` comes from its ``started_at``.
     """
     rows = list(records)
     schema = SCHEMAS[table]
     given = {name: list(values) for name, values in (extra or {}).items()}
-    arrays = []
+    arrays: dict[str, pa.Array] = {}
     for field in schema:
         if field.name == "synced_at":
-            arrays.append(pa.array([synced_at.to_pydatetime()] * len(rows), type=TIME))
+            arrays[field.name] = pa.array([synced_at.to_pydatetime()] * len(rows), type=TIME)
+            continue
+        if field.name == PARTITION and PARTITION not in given:
+            arrays[field.name] = pc.cast(arrays["started_at"], DAY)
             continue
         values = given.get(field.name)
         if values is None:
             values = [row.get(field.name) for row in rows]
         if field.name in JSON_COLUMNS:
-            arrays.append(pa.array([_json_text(v) for v in values], type=JSON_TEXT))
+            arrays[field.name] = pa.array([_json_text(v) for v in values], type=JSON_TEXT)
         elif field.type == TIME:
-            arrays.append(_timestamps(values))
+            arrays[field.name] = _timestamps(values)
+        elif field.type == DAY:
+            arrays[field.name] = pa.array(values, type=DAY)
         elif pa.types.is_integer(field.type):
-            arrays.append(pa.array(values, type=field.type))
+            arrays[field.name] = pa.array(values, type=field.type)
         else:
-            arrays.append(pa.array([None if v is None else str(v) for v in values], type=STRING))
-    return pa.Table.from_arrays(arrays, schema=schema)
+            arrays[field.name] = pa.array([None if v is None else str(v) for v in values], type=STRING)
+    return pa.Table.from_arrays([arrays[name] for name in schema.names], schema=schema)
 
 
-def day_of(started_at: Any) -> str:
-    """The partition day (UTC date, ``YYYY-MM-DD``) of a run that started at ``started_at``."""
-    return (
-        str(pd.Timestamp(started_at).tz_convert("UTC").date())
-        if pd.Timestamp(started_at).tzinfo
-        else str(pd.Timestamp(started_at).date())
-    )
-
-
-def from_json_text(value: Any) -> Any:
-    """A JSON column's value back as Python (None stays None)."""
-    return None if value is None else json.loads(value)
+def day_of(started_at: Any) -> date:
+    """The partition day (the UTC date) of a run that started at ``started_at``."""
+    stamp = pd.Timestamp(started_at)
+    return (stamp.tz_convert("UTC") if stamp.tzinfo else stamp).date()
