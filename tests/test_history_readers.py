@@ -102,7 +102,9 @@ def test_duckdb_over_the_arrow_datasets_sees_what_the_history_returns(changed: H
     have = ours(changed)
     for table in ("runs", "steps", "events"):
         dataset = DeltaTable(str(changed.path / table)).to_pyarrow_dataset()  # noqa: F841 (read by DuckDB)
-        frame = duckdb.sql("SELECT * FROM dataset").df()
+        relation = duckdb.sql("SELECT * FROM dataset")
+        assert relation is not None
+        frame = relation.df()
         assert rows(frame, table) == have[table], table
     assert len(have["runs"]) == 13 and len(have["steps"]) == 36
 
@@ -146,8 +148,10 @@ def p50_p95_with_dask_on_two_worker_processes(path: Path) -> pd.DataFrame:
     from distributed import Client, LocalCluster
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        Client(cluster) as client,
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
         assert len(client.scheduler_info()["workers"]) == 2
         steps = dask_deltatable.read_deltalake(str(path / "steps"))
