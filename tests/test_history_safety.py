@@ -5,8 +5,9 @@ exactly what the API holds."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -68,13 +69,27 @@ def live_file(h: History, table: str) -> Path:
     return Path(h.files(table)[0])
 
 
-def last_log_entry(h: History, table: str) -> Path:
-    return sorted((h.path / table / "_delta_log").glob("*.json"))[-1]
+def log_entries(h: History, table: str) -> list[Path]:
+    return sorted((h.path / table / "_delta_log").glob("*.json"))
+
+
+def ways_into_runs(h: History) -> dict[str, Callable[[], object]]:
+    """Every call that reads the runs table, syncs or vacuums the history."""
+    return {
+        "runs": h.runs,
+        "sql": lambda: h.sql("SELECT count(*) FROM steps"),  # every table is registered
+        "step_stats": h.step_stats,
+        "files": lambda: h.files("runs"),
+        "dataset": lambda: h.dataset("runs"),
+        "delta_table": lambda: h.delta_table("runs"),
+        "sync": lambda: h.sync(progress=False),
+        "vacuum": lambda: h.vacuum(retention_hours=0),
+    }
 
 
 @pytest.mark.parametrize(
     "damage",
-    ["missing file", "corrupt file", "missing log entry"],
+    ["missing file", "corrupt file", "corrupt only log entry", "corrupt last log entry", "missing log entry"],
 )
 def test_a_damaged_table_is_a_format_error_and_repair_then_sync_restores_it(
     synced: tuple[History, missionlab.Client], damage: str
@@ -82,64 +97,92 @@ def test_a_damaged_table_is_a_format_error_and_repair_then_sync_restores_it(
     h, api = synced
     want = api_contents(api)
     assert contents(h) == want
+    if damage in ("corrupt last log entry", "missing log entry"):
+        h.sync(progress=False)  # a second version of each table, so that the last one can be lost
+        api.missions.runs.create(api.missions.list().data[0].mission_id)
+        h.sync(progress=False)
+        want = api_contents(api)
+        assert len(log_entries(h, "runs")) > 1
     if damage == "missing file":
         live_file(h, "events").unlink()
     elif damage == "corrupt file":
         live_file(h, "steps").write_bytes(b"PAR1 not really parquet PAR1")
-    elif damage == "corrupt log entry":
-        last_log_entry(h, "runs").write_text('{"add": {"path": ')
+    elif damage == "corrupt only log entry":
+        assert [p.name for p in log_entries(h, "runs")] == [f"{0:020d}.json"]
+        log_entries(h, "runs")[0].write_text('{"add": {"path": ')
+    elif damage == "corrupt last log entry":
+        log_entries(h, "runs")[-1].write_text('{"add": {"path": ')
     else:
-        h.sync(progress=False)  # a second version of each table, so the first can be lost
-        api.missions.runs.create(api.missions.list().data[0].mission_id)
-        h.sync(progress=False)
-        last_log_entry(h, "runs").unlink()
-        want = api_contents(api)
+        log_entries(h, "runs")[-1].unlink()
     with pytest.raises(HistoryFormatError, match=r"history\.repair\(\)"):
-        if damage == "missing log entry":
+        if damage == "missing log entry":  # the table reads fine: only the sync knows it is short
             h.sync(progress=False)
+        elif damage == "corrupt file":
+            h.sql("SELECT count(*) FROM steps")
         else:
             contents(h)
-            h.sql("SELECT count(*) FROM steps")
     report = h.repair()
     assert report.changed, report
     h.sync(progress=False)
     assert contents(h) == want
     assert contents(History(h.path)) == want
+    assert len(h.syncs) >= 1 and contents(History(h.path, version=len(h.syncs))) == want
 
 
-def test_a_folder_whose_log_names_files_outside_it_reads_and_deletes_nothing_there(
-    synced: tuple[History, missionlab.Client], tmp_path: Path
-) -> None:
-    h, api = synced
-    sentinel = tmp_path / "sentinel.parquet"
-    shutil.copy(live_file(h, "runs"), sentinel)
-    before = sentinel.read_bytes()
-    entry = last_log_entry(h, "runs")
-    version = int(entry.stem) + 1
-    adds = [
+def hostile_log_entry(h: History, table: str, sentinel: Path, action: str) -> None:
+    """Append a commit to ``table``'s log whose ``action``s (add or remove) name ``sentinel``,
+    outside the folder, in every way a path can be written."""
+    version = int(log_entries(h, table)[-1].stem) + 1
+    paths = ("../../sentinel.parquet", str(sentinel), sentinel.as_uri(), "..%2F..%2Fsentinel.parquet")
+    actions = [
         {
-            "add": {
+            action: {
                 "path": path,
                 "partitionValues": {"run_day": "2026-01-01"},
-                "size": len(before),
+                "size": sentinel.stat().st_size,
                 "modificationTime": 0,
+                "deletionTimestamp": 0,
                 "dataChange": True,
             }
         }
-        for path in ("../../sentinel.parquet", str(sentinel), sentinel.as_uri(), "..%2F..%2Fsentinel.parquet")
+        for path in paths
     ]
-    lines = [{"commitInfo": {"timestamp": 0, "operation": "WRITE"}}, *adds]
-    entry.with_name(f"{version:020d}.json").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
-    for read in (
-        h.runs,
-        lambda: h.sql("SELECT count(*) FROM runs"),
-        lambda: h.sync(progress=False),
-        h.vacuum,
-    ):
+    lines = [{"commitInfo": {"timestamp": 0, "operation": "WRITE"}}, *actions]
+    entry = log_entries(h, table)[-1].with_name(f"{version:020d}.json")
+    entry.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+
+
+@pytest.mark.parametrize("action", ["add", "remove"])
+def test_a_folder_whose_log_names_files_outside_it_reads_and_deletes_nothing_there(
+    synced: tuple[History, missionlab.Client], tmp_path: Path, action: str
+) -> None:
+    """A log naming files outside the folder as live (add) or as removed, waiting for a
+    vacuum (remove): every way in refuses, repair drops the entries, the sentinel survives."""
+    h, api = synced
+    sentinel = tmp_path / "sentinel.parquet"
+    shutil.copy(live_file(h, "runs"), sentinel)
+    os.utime(sentinel, (0, 0))  # as old as can be, for a vacuum
+    before = sentinel.read_bytes()
+    hostile_log_entry(h, "runs", sentinel, action)
+    refused = ways_into_runs(h)
+    want = api_contents(api)
+    # What does not read the runs table at its latest version reads on: the other tables,
+    # and the first sync's version of runs, written before the hostile entry.
+    assert sorted(History(h.path, version=1).runs()["run_id"]) == want[0]
+    steps = h.steps()
+    assert sorted(steps["run_id"] + "/" + steps["step_id"]) == want[1]
+    assert sorted(h.events()["event_id"]) == want[2]
+    if action == "remove":  # removed files are a vacuum's business only: runs read on too
+        assert contents(h) == want
+        refused = {k: refused[k] for k in ("sync", "vacuum")}
+    for name, call in refused.items():
         with pytest.raises(HistoryFormatError, match="outside its folder"):
-            read()
+            call()
+        assert sentinel.read_bytes() == before, name
     report = h.repair()
-    assert report.dropped["runs"]  # the entries as delta-rs recorded them
+    assert report.rebuilt == ["runs"], report  # delta-rs cannot remove a "..%2F" entry: rebuilt
+    if action == "add":
+        assert len(report.dropped["runs"]) == 4
     h.sync(progress=False)
     h.vacuum(retention_hours=0)
     assert contents(h) == api_contents(api)

@@ -39,7 +39,7 @@ def _execute(tables: Tables, query: str, params: list[Any] | None = None) -> pd.
     try:
         frame: pd.DataFrame = connection.execute(query, params).df()
     except duckdb.Error as error:
-        if "reading the stream of the Python object" not in str(error):
+        if "reading the stream" not in str(error):  # DuckDB's words for an Arrow read error
             raise
         raise HistoryFormatError(  # a table's file could not be read
             f"a table of {tables.path} is damaged ({str(error).splitlines()[0][:300]}): {REPAIR_HINT}"

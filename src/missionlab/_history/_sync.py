@@ -77,6 +77,7 @@ class Syncer:
         started = time.perf_counter()
         check_folder(self.tables.path)
         self._check_versions()
+        self.tables.check_removed_files()
         self.state = self.owner.claim(self.client.base_url)
         recheck = full or bool(self.state["recheck"])
         self.report.first = recheck or self.state["runs_frontier"] is None

@@ -17,8 +17,9 @@ through its log, so superseded files, kept on disk until they are vacuumed, are
 never read.
 
 Nothing outside PATH is read, written or deleted: a table whose log names a file
-that is not a plain relative path inside its folder, and a folder holding a link,
-are refused before anything is read or vacuumed.
+(live, or removed and waiting for a vacuum) that is not a plain relative path inside
+its folder, and a folder holding a link, are refused before anything is read or
+vacuumed.
 """
 
 from __future__ import annotations
@@ -296,15 +297,47 @@ class Tables:
             ) from error
         return int(inserted)
 
+    def doomed(self, name: str, retention_hours: int = 0) -> list[str]:
+        """What a vacuum of ``name`` would delete (paths inside its folder), or
+        HistoryFormatError if its log's removed files name any outside it."""
+        delta = self.open(name)
+        if delta is None:
+            return []
+        with reading(self.path, name):
+            paths = [
+                str(p)
+                for p in delta.vacuum(
+                    retention_hours=retention_hours, dry_run=True, enforce_retention_duration=False
+                )
+            ]
+        folder = str(self.folder(name))
+        relative = [p[len(folder) + 1 :] if p.startswith(folder + os.sep) else p for p in paths]
+        outside = [p for p in relative if not inside(p)]
+        if outside:
+            raise HistoryFormatError(
+                f"the {name!r} table of {self.path} names {len(outside)} removed file(s) outside its "
+                f"folder (first: {outside[0][:200]!r}); nothing was deleted. {REPAIR_HINT}"
+            )
+        return paths
+
+    def check_removed_files(self) -> None:
+        """Refuse tables whose logs name removed files outside their folders (before a sync
+        writes anything, rather than at its closing vacuum)."""
+        for name in (*TABLES, STATE):
+            self.doomed(name)
+
     def vacuum(self, retention_hours: int = RETENTION_HOURS) -> list[str]:
-        """Delete the files no version younger than ``retention_hours`` reads (Delta's vacuum)."""
+        """Delete the files no version younger than ``retention_hours`` reads (Delta's vacuum),
+        once every one of them is known to be inside its table's folder."""
         check_folder(self.path)
         removed: list[str] = []
         for name in (*TABLES, STATE):
+            if not self.doomed(name, retention_hours):
+                continue
             delta = self.open(name)
-            if delta is not None:
-                with reading(self.path, name):
-                    removed += delta.vacuum(
-                        retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
-                    )
+            assert delta is not None  # it had files to delete
+            with reading(self.path, name):
+                removed += delta.vacuum(
+                    retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
+                )
         return removed
