@@ -4,6 +4,8 @@ test_history_readers.py, damaged and hostile folders in test_history_safety.py."
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import threading
 import time
@@ -17,7 +19,7 @@ import pytest
 
 import missionlab
 from missionlab import History, HistoryFormatError, frames, history
-from missionlab._history import _sync
+from missionlab._history import _schema, _sync
 from missionlab._history._schema import SCHEMAS
 from missionlab.figures import charts
 from missionlab.frames import step_stats
@@ -248,11 +250,12 @@ def test_an_interrupted_events_walk_carries_on_where_it_stopped(
         assert meta is not None
         pages = -(-meta.total_results // 1000)
     assert pages >= 10
-    stopping = InterruptingTransport(lambda path, query: event_page(path, query) == 9)
+    # Pages 2-9 come in one round of eight requests (bounded_map), page 10 starts the next.
+    stopping = InterruptingTransport(lambda path, query: event_page(path, query) == 10)
     with history_sandbox.client(transport=stopping) as client, pytest.raises(Interrupted):
         history(client, tmp_path / "h").sync(progress=False)
     stored = len(History(tmp_path / "h").events())
-    assert 2000 <= stored <= 8000  # whole batches of two pages, before page 9
+    assert stored == 8000  # whole batches of two pages, before page 10: pages 1 to 8
     resuming = InterruptingTransport()
     with history_sandbox.client(transport=resuming) as client:
         history(client, tmp_path / "h").sync(progress=False)
@@ -294,14 +297,113 @@ def test_a_reader_sees_consistent_snapshots_during_a_sync(api: missionlab.Client
     assert counts == sorted(counts)
 
 
+TEXT, TIME, DAY, INT = pa.string(), pa.timestamp("us", tz="UTC"), pa.date32(), pa.int64()
+DOCUMENTED = {  # the columns docs/history.md lists, written out
+    "missions": [
+        ("mission_id", TEXT), ("name", TEXT), ("execution_mode", TEXT), ("model", TEXT),
+        ("description", TEXT), ("instructions", TEXT), ("created_at", TIME), ("updated_at", TIME),
+        ("metadata", TEXT), ("synced_at", TIME),
+    ],
+    "runs": [
+        ("run_id", TEXT), ("mission_id", TEXT), ("status", TEXT), ("started_at", TIME),
+        ("updated_at", TIME), ("finished_at", TIME), ("result_summary", TEXT), ("error", TEXT),
+        ("input", TEXT), ("metadata", TEXT), ("result_payload", TEXT), ("synced_at", TIME),
+        ("run_day", DAY),
+    ],
+    "steps": [
+        ("run_id", TEXT), ("mission_id", TEXT), ("step_id", TEXT), ("parent_step_id", TEXT),
+        ("sequence", INT), ("description", TEXT), ("status", TEXT), ("started_at", TIME),
+        ("completed_at", TIME), ("metadata", TEXT), ("synced_at", TIME), ("run_day", DAY),
+    ],
+    "events": [
+        ("event_id", TEXT), ("run_id", TEXT), ("mission_id", TEXT), ("type", TEXT), ("summary", TEXT),
+        ("timestamp", TIME), ("step_id", TEXT), ("agent_id", TEXT), ("idempotency_key", TEXT),
+        ("payload", TEXT), ("synced_at", TIME), ("run_day", DAY),
+    ],
+}  # fmt: skip
+
+
 def test_tables_are_delta_tables_with_the_documented_schema(synced: History) -> None:
     from deltalake import DeltaTable
 
-    for table, schema in SCHEMAS.items():
+    for table, columns in DOCUMENTED.items():
         delta = DeltaTable(str(synced.path / table))
-        assert pa.schema(delta.schema()).remove_metadata().equals(schema), table
+        assert pa.schema(delta.schema()).remove_metadata().equals(pa.schema(columns)), table
         assert delta.metadata().partition_columns == ([] if table == "missions" else ["run_day"])
         assert synced.files(table) and all(Path(f).is_file() for f in synced.files(table))
+
+
+def test_the_tables_columns_are_the_wire_fields_described_once() -> None:
+    """Every described field is a column, typed by its JSON type and format; a field added to
+    the description becomes a column at the end, with no other edit."""
+    from missionlab._wire import fields
+
+    arrow = {("integer", None): INT, ("object", None): TEXT, ("string", "date-time"): TIME}
+    history_own = {  # the history's own columns
+        "missions": {"synced_at"},
+        "runs": {"synced_at", "run_day"},
+        "steps": {"mission_id", "synced_at", "run_day"},
+        "events": {"mission_id", "synced_at", "run_day"},
+    }
+    for table, wire in {
+        "missions": fields.MISSION, "runs": fields.RUN, "steps": fields.PLAN_STEP, "events": fields.EVENT
+    }.items():  # fmt: skip
+        schema = SCHEMAS[table]
+        for field in wire.fields:
+            assert schema.field(field.name).type == arrow.get((field.json_type, field.format), TEXT)
+        assert set(schema.names) - set(wire.names) == history_own[table], table
+
+    grown = dataclasses.replace(
+        fields.RUN,
+        fields=(
+            *fields.RUN.fields,
+            fields.Field("priority", "integer"),
+            fields.Field("due", format="date-time"),
+        ),
+    )
+    schema = _schema.table_schema(grown, _schema.LAYOUTS["runs"])
+    assert schema.names == [name for name, _ in DOCUMENTED["runs"]] + ["priority", "due"]
+    assert schema.field("priority").type == INT and schema.field("due").type == TIME
+
+
+class RunsWithPriority(httpx.HTTPTransport):
+    """The sandbox, with a ``priority`` on every run it lists (a field it does not know yet)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method != "GET" or not request.url.path.endswith("/ai/missions/runs"):
+            return response
+        body = json.loads(response.read())
+        for run in body["data"]:
+            run["priority"] = len(run["run_id"]) % 5
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx.Response(response.status_code, headers=headers, json=body)
+
+
+def test_a_newly_described_field_becomes_a_column_of_an_existing_history(
+    history_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deltalake import DeltaTable
+
+    with history_sandbox.client() as api:
+        h = history(api, tmp_path / "h")
+        h.sync(progress=False)
+        before = set(h.runs()["run_id"])
+        run = api.missions.runs.create(api.missions.list().data[0].mission_id).data
+    from missionlab._wire import fields
+
+    grown = dataclasses.replace(fields.RUN, fields=(*fields.RUN.fields, fields.Field("priority", "integer")))
+    monkeypatch.setitem(_schema.SCHEMAS, "runs", _schema.table_schema(grown, _schema.LAYOUTS["runs"]))
+    monkeypatch.setitem(_schema.OBJECTS, "runs", grown)
+    with history_sandbox.client(transport=RunsWithPriority()) as api:
+        history(api, h.path).sync(progress=False)
+    delta = DeltaTable(str(h.path / "runs"))
+    assert pa.schema(delta.schema()).names[-1] == "priority"
+    stored = h.sql("SELECT run_id, priority FROM runs")
+    priorities = dict(zip(stored["run_id"], stored["priority"], strict=True))
+    assert priorities[run.run_id] == len(run.run_id) % 5  # the new run, with its value
+    assert set(priorities) == before | {run.run_id}
+    assert all(pd.isna(priorities[r]) for r in before)  # stored before the field was known
 
 
 def test_queries_filter_and_agree_with_the_in_memory_views(synced: History) -> None:

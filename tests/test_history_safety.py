@@ -227,8 +227,7 @@ class StartsAnotherSync(httpx.HTTPTransport):
 def test_a_sync_started_meanwhile_takes_over_and_nothing_is_doubled(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_sync, "PLAN_BATCH", 10)
-    monkeypatch.setattr(_sync, "WORKERS", 1)  # the plans in order, so that the 5th comes mid-batch
+    monkeypatch.setattr(_sync, "PLAN_BATCH", 10)  # the 5th plan is in the first of three batches
     with (
         sandbox.client() as api,
         sandbox.client(transport=StartsAnotherSync(history(api, tmp_path / "h"))) as c,

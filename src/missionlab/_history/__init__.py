@@ -32,7 +32,7 @@ from ._common import SyncReport, utc
 from ._errors import HistoryError, HistoryFormatError, HistorySyncConflictError
 from ._legacy import refuse_legacy
 from ._repair import RepairReport, repair
-from ._schema import ADDED_COLUMNS, JSON_COLUMNS, SCHEMAS
+from ._schema import JSON_COLUMNS, SCHEMAS, history_columns
 from ._state import pinned_versions, read_state
 from ._sync import Syncer
 from ._tables import RETENTION_HOURS, TABLES, Tables
@@ -218,7 +218,7 @@ class History:
         """Every mission, as :func:`missionlab.frames.missions_frame`."""
         from ..frames import missions_frame
 
-        return missions_frame(_records(self._tables.read("missions")))
+        return missions_frame(_records("missions", self._tables.read("missions")))
 
     def runs(
         self,
@@ -233,7 +233,9 @@ class History:
         from ..frames import runs_frame
 
         data = self._read("runs", mission=mission, since=since, until=until, equal={"status": status})
-        return runs_frame(_records(data.sort_by([("started_at", "descending"), ("run_id", "ascending")])))
+        return runs_frame(
+            _records("runs", data.sort_by([("started_at", "descending"), ("run_id", "ascending")]))
+        )
 
     def steps(
         self,
@@ -250,7 +252,7 @@ class History:
         data = self._read(
             "steps", mission=mission, since=since, until=until, equal={"run_id": run, "status": status}
         )
-        return steps_frame(_records(data))
+        return steps_frame(_records("steps", data))
 
     def events(
         self,
@@ -268,7 +270,9 @@ class History:
         data = self._read(
             "events", mission=mission, since=since, until=until, equal={"run_id": run, "type": type}
         )
-        return events_frame(_records(data.sort_by([("timestamp", "ascending"), ("event_id", "ascending")])))
+        return events_frame(
+            _records("events", data.sort_by([("timestamp", "ascending"), ("event_id", "ascending")]))
+        )
 
     # -- SQL and fleet views -------------------------------------------------------------------
 
@@ -318,13 +322,14 @@ class History:
         return f"<div><strong>{html.escape(repr(self))}</strong><table>{rows}</table></div>"
 
 
-def _records(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows as API-shaped dicts (JSON columns parsed back, the history's own columns dropped)."""
+def _records(name: str, table: pa.Table) -> list[dict[str, Any]]:
+    """Rows of the table ``name`` as API-shaped dicts (JSON columns parsed back, the history's
+    own columns dropped)."""
     rows: list[dict[str, Any]] = table.drop_columns(
-        [c for c in ADDED_COLUMNS if c in table.column_names]
+        [c for c in history_columns(name) if c in table.column_names]
     ).to_pylist()
     for row in rows:
-        for column in JSON_COLUMNS & row.keys():
+        for column in JSON_COLUMNS[name] & row.keys():
             if row[column] is not None:
                 row[column] = json.loads(row[column])
     return rows

@@ -3,8 +3,8 @@
 What a sync fetches:
 
 - missions: all of them (one request per 1,000);
-- runs: on the first sync every run, page after page, while the plans of the runs
-  already listed are fetched alongside (eight requests in flight in all); later only
+- runs: on the first sync every run, page after page (eight pages at a time), in
+  batches whose plans are fetched eight at a time before the next batch is listed; later only
   the newest pages down to the newest run seen before (new runs), the runs that are
   active now (lists by status), and the runs that were active at the last sync but
   are not any more (one request each);
@@ -17,7 +17,10 @@ What a sync fetches:
 
 Later syncs size the pages of the newest-first lists by how much each list grew.
 
-Writes are large batches, each one Delta commit keyed by the rows' ids: a run's
+Requests run eight at a time (missionlab's one policy: ``client._concurrent.bounded_map``,
+and ``client._plans.fetch_plans`` for plans); answers are read as the client's models,
+field by field, never dumped to dicts. Writes are large batches, each one Delta commit
+keyed by the rows' ids: a run's
 plan steps are committed before the run itself, so a stored run always has the plan
 of the version stored, and a sync that is interrupted keeps every batch it
 committed. The next sync lists again (cheap), fetches only the plans it lacks, and
@@ -26,21 +29,25 @@ carries an interrupted events walk on from where it stopped.
 
 from __future__ import annotations
 
+import copy
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from ..client._concurrent import bounded_map
+from ..client._plans import fetch_plans
+from ..client._progress import progress_bar
 from ..types import TERMINAL_RUN_STATUSES
-from ._common import PAGE, SyncReport, page_size_for, utc, wire
+from ._common import PAGE, SyncReport, get, instant, page_size_for, utc
 from ._errors import HistoryFormatError
-from ._fetch import ordered
 from ._schema import PARTITION, day_of, to_table
 from ._state import SyncState, read_state
 from ._tables import REPAIR_HINT, Tables, check_folder
@@ -48,13 +55,65 @@ from ._tables import REPAIR_HINT, Tables, check_folder
 if TYPE_CHECKING:
     from ..client._client import Client
 
-WORKERS = 8  # requests in flight
+WORKERS = 8  # pages fetched at a time (bounded_map's limit)
 PLAN_BATCH = 10_000  # runs (with their plans) per commit
 EVENT_BATCH_PAGES = 100  # pages of events per commit
-PLAN_WINDOW = 4 * WORKERS  # plan requests submitted ahead of the one being used
+RECOUNT_BATCH = 100  # runs whose events are read again per commit
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
 TERMINAL = frozenset(str(s) for s in TERMINAL_RUN_STATUSES)
 ACTIVE = ("pending", "running", "paused")
+
+T = TypeVar("T")
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), read lazily."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class _Writer:
+    """Commits one batch at a time in its own thread, while the sync fetches the next one.
+
+    A batch is submitted once the previous one is committed (its error, if any, is raised
+    then); leaving the ``with`` block waits for the last one, also when the sync stops
+    with an error, so that what was fetched before is committed."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, "missionlab-history-writer")
+        self.pending: Future[None] | None = None
+
+    def submit(self, commit: Callable[[], None]) -> None:
+        self.wait()
+        self.pending = self.pool.submit(commit)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        try:
+            if error is None:
+                self.wait()
+            elif self.pending is not None:  # the sync's own error is the one to raise
+                self.pending.exception()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def _earliest(items: Iterable[Any], name: str) -> datetime:
+    return min(instant(get(item, name)) for item in items)
+
+
+def _latest(items: Iterable[Any], name: str) -> datetime:
+    return max(instant(get(item, name)) for item in items)
 
 
 class Syncer:
@@ -69,7 +128,7 @@ class Syncer:
         self.owner = SyncState(tables)
         self.state: dict[str, Any] = {}
         self.runs: dict[str, dict[str, Any]] = {}  # run_id -> mission_id, status, updated_at, day
-        self.pool: ThreadPoolExecutor | None = None
+        self.writer = _Writer()
 
     # -- the whole sync ------------------------------------------------------------------------
 
@@ -81,8 +140,7 @@ class Syncer:
         self.state = self.owner.claim(self.client.base_url)
         recheck = full or bool(self.state["recheck"])
         self.report.first = recheck or self.state["runs_frontier"] is None
-        with ThreadPoolExecutor(WORKERS, "missionlab-history") as pool:
-            self.pool = pool
+        with self.writer:
             self._sync_missions()
             changed = self._sync_runs(recheck=recheck)
             self._sync_events()
@@ -106,30 +164,25 @@ class Syncer:
                 )
 
     def _save(self) -> None:
+        self.writer.wait()
         self.owner.save(self.state)
 
-    def _bar(self, total: int | None, what: str) -> Any:
-        """A progress bar to use in a ``with`` block (tqdm's, disabled when ``progress`` is False)."""
-        from tqdm.auto import tqdm
+    def _commit(self, write: Callable[[], None]) -> None:
+        """Commit ``write`` and then the state as it is now, in the writer's thread."""
+        state = copy.deepcopy(self.state)
 
-        return tqdm(
-            total=total,
-            desc=what,
-            unit=" " + what.split()[-1],
-            delay=0 if self.progress else 0.5,
-            disable=self.progress is False,
-        )
+        def commit() -> None:
+            write()
+            self.owner.save(state)
 
-    def _submit(self, jobs: Iterable[Callable[[], Any]], window: int) -> Iterator[Any]:
-        assert self.pool is not None
-        return ordered(self.pool, jobs, window)
+        self.writer.submit(commit)
 
     # -- paging --------------------------------------------------------------------------------
 
     def _pages(
         self, list_call: Callable[..., Any], *, start: int = 1, size: int = PAGE, ahead: int = WORKERS
     ) -> Iterator[Any]:
-        """Pages of a list from page ``start`` on, up to ``ahead`` fetched ahead, in order.
+        """Pages of a list from page ``start`` on, ``ahead`` fetched at a time, in order.
 
         The first page says how many pages there are at the size the server served."""
         first = list_call(page_number=start, page_size=size)
@@ -151,9 +204,10 @@ class Syncer:
         def fetch(number: int) -> Any:
             return list_call(page_number=number, page_size=served)
 
-        for page in self._submit((partial(fetch, n) for n in numbers), ahead):
-            self.report.requests += 1
-            yield page
+        for chunk in _chunks(numbers, ahead):
+            for page in bounded_map(fetch, chunk, limit=ahead, name="missionlab-history-pages"):
+                self.report.requests += 1
+                yield page
 
     def _newest_first(
         self,
@@ -163,8 +217,8 @@ class Syncer:
         stop_before: pd.Timestamp | None,
         *,
         start: int = 1,
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Pages (as wire dicts) of a newest-first list from page ``start``, down to the first
+    ) -> Iterator[list[Any]]:
+        """Pages (their items) of a newest-first list from page ``start``, down to the first
         item older than ``stop_before`` (everything when None); items may repeat.
 
         An incremental pass from the top first asks for one item, whose page says how many
@@ -172,17 +226,15 @@ class Syncer:
         so that what is new usually arrives in one page of about its own size."""
         totals = self.state.setdefault("totals", {})
 
-        def reached(rows: list[dict[str, Any]]) -> bool:
-            return not rows or (
-                stop_before is not None and min(utc(r[time_field]) for r in rows) < stop_before
-            )
+        def reached(rows: list[Any]) -> bool:
+            return not rows or (stop_before is not None and _earliest(rows, time_field) < stop_before)
 
         size = PAGE
         if stop_before is not None and start == 1:
             probe = list_call(page_size=1)
             self.report.requests += 1
             total = probe.meta.total_results if probe.meta else None
-            rows = [wire(item) for item in probe.data]
+            rows = list(probe.data)
             yield rows
             if total is not None:
                 size = page_size_for(total - totals.get(what, 0))
@@ -194,7 +246,7 @@ class Syncer:
         for page in self._pages(list_call, start=start, size=size, ahead=ahead):
             if start == 1 and stop_before is None and page.meta is not None and page.page_number == 1:
                 totals[what] = page.meta.total_results
-            rows = [wire(item) for item in page.data]
+            rows = list(page.data)
             yield rows
             if reached(rows):
                 return
@@ -202,12 +254,12 @@ class Syncer:
     # -- missions and runs ---------------------------------------------------------------------
 
     def _sync_missions(self) -> None:
-        missions = self.client.missions.list(page_size=PAGE).fetch_all(progress=False, as_dicts=True)
+        missions = self.client.missions.list(page_size=PAGE).fetch_all(progress=False)
         self.report.requests += max(1, -(-len(missions) // PAGE))
         self.report.missions = len(missions)
         stored = self.tables.read("missions", columns=["mission_id", "updated_at"]).to_pylist()
         known = {row["mission_id"]: row["updated_at"] for row in stored}
-        changed = [m for m in missions if known.get(m["mission_id"]) != utc(m["updated_at"])]
+        changed = [m for m in missions if known.get(m.mission_id) != instant(m.updated_at)]
         table = to_table("missions", changed, synced_at=self.synced_at)
         self.tables.upsert("missions", table, replace=True)
 
@@ -228,87 +280,77 @@ class Syncer:
         listing = self._all_runs() if self.report.first else iter(self._recent_and_active_runs())
         seen: set[str] = set()
 
-        def todo() -> Iterator[Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]]]:
+        def todo() -> Iterator[Any]:
             for run in listing:
-                run_id = run["run_id"]
+                run_id = run.run_id
                 if run_id in seen:
                     continue
                 seen.add(run_id)
                 known = self.runs.get(run_id)
-                if known is None or known["updated_at"] != utc(run["updated_at"]) or run_id in lacking:
-                    yield partial(self._plan, run)
+                if known is None or known["updated_at"] != instant(run.updated_at) or run_id in lacking:
+                    yield run
 
         changed: list[str] = []
-        batch: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-        with self._bar(None, "plans") as bar:
-            for item in self._submit(todo(), PLAN_WINDOW):
-                batch.append(item)
-                bar.update(1)
-                if len(batch) >= PLAN_BATCH:
-                    changed += self._store_runs(batch)
-                    batch = []
-            changed += self._store_runs(batch)
-        newest = max((utc(r["started_at"]) for r in self.runs.values()), default=None)
+        for runs in _chunks(todo(), PLAN_BATCH):
+            # A run deleted since it was listed has no plan: it is stored without steps.
+            pairs = [(run.run_id, run.mission_id) for run in runs]
+            plans = fetch_plans(self.client, pairs, missing="empty", progress=self.progress)
+            changed += self._store_runs(list(zip(runs, plans, strict=True)))
+        self.writer.wait()
+        newest = max((r["started_at"] for r in self.runs.values()), default=None)
         self.state["runs_frontier"] = None if newest is None else newest.isoformat()
         self._save()
         return changed
 
-    def _plan(self, run: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        steps = self.client.missions.runs.plan.retrieve(run["run_id"], mission_id=run["mission_id"]).data
-        return run, [wire(step) for step in steps]
-
-    def _store_runs(self, batch: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> list[str]:
+    def _store_runs(self, batch: list[tuple[Any, list[Any]]]) -> list[str]:
         """Commit the plans, then the runs (so that a stored run always has its plan)."""
         if not batch:
             return []
         self.report.requests += len(batch)
         self.report.plans += len(batch)
         runs = [run for run, _ in batch]
-        days = [day_of(run["started_at"]) for run in runs]
-        steps: list[dict[str, Any]] = []
+        days = [day_of(run.started_at) for run in runs]
+        steps: list[Any] = []
         owners: list[tuple[str, date]] = []
         for (run, plan), day in zip(batch, days, strict=True):
             steps += plan
-            owners += [(run["mission_id"], day)] * len(plan)
-        self.tables.upsert(
-            "steps",
-            to_table(
-                "steps",
-                steps,
-                synced_at=self.synced_at,
-                extra={"mission_id": [o[0] for o in owners], PARTITION: [o[1] for o in owners]},
-            ),
-            replace=True,
-        )
-        self.tables.upsert(
-            "runs", to_table("runs", runs, synced_at=self.synced_at), replace=True, newer="updated_at"
-        )
+            owners += [(run.mission_id, day)] * len(plan)
         for run, day in zip(runs, days, strict=True):
-            if run["run_id"] in self.runs:
+            if run.run_id in self.runs:
                 self.report.changed_runs += 1
             else:
                 self.report.new_runs += 1
-            self.runs[run["run_id"]] = {
-                "run_id": run["run_id"],
-                "mission_id": run["mission_id"],
-                "status": run["status"],
-                "updated_at": utc(run["updated_at"]),
-                "started_at": utc(run["started_at"]),
+            self.runs[run.run_id] = {
+                "run_id": run.run_id,
+                "mission_id": run.mission_id,
+                "status": str(run.status),
+                "updated_at": instant(run.updated_at),
+                "started_at": instant(run.started_at),
                 PARTITION: day,
             }
-        self._save()
-        return [run["run_id"] for run in runs]
 
-    def _all_runs(self) -> Iterator[dict[str, Any]]:
+        def write() -> None:
+            extra: dict[str, list[Any]] = {
+                "mission_id": [o[0] for o in owners],
+                PARTITION: [o[1] for o in owners],
+            }
+            steps_table = to_table("steps", steps, synced_at=self.synced_at, extra=extra)
+            self.tables.upsert("steps", steps_table, replace=True)
+            runs_table = to_table("runs", runs, synced_at=self.synced_at)
+            self.tables.upsert("runs", runs_table, replace=True, newer="updated_at")
+
+        self._commit(write)
+        return [run.run_id for run in runs]
+
+    def _all_runs(self) -> Iterator[Any]:
         """Every run, page after page (the first sync, or a full one)."""
         list_runs = self.client.missions.runs.list_runs
         for number, page in enumerate(self._pages(list_runs), start=1):
             if number == 1 and page.meta is not None:
                 self.state.setdefault("totals", {})["runs"] = page.meta.total_results
-            for run in page.data:
-                yield wire(run)
+            yield from page.data
 
-    def _recent_and_active_runs(self) -> list[dict[str, Any]]:
+    def _recent_and_active_runs(self) -> list[Any]:
         runs_api = self.client.missions.runs
         frontier = utc(self.state["runs_frontier"])
         fetched = [
@@ -319,18 +361,17 @@ class Syncer:
         active_before = {run_id for run_id, run in self.runs.items() if str(run["status"]) not in TERMINAL}
         statuses = set(ACTIVE) | {str(self.runs[run_id]["status"]) for run_id in active_before}
         for status in sorted(statuses):
-            rows = runs_api.list_runs(status=status, page_size=PAGE).fetch_all(progress=False, as_dicts=True)
+            rows = runs_api.list_runs(status=status, page_size=PAGE).fetch_all(progress=False)
             self.report.requests += max(1, -(-len(rows) // PAGE))
             fetched += rows
-        seen = {r["run_id"] for r in fetched}
+        seen = {r.run_id for r in fetched}
         gone = [run_id for run_id in active_before if run_id not in seen]
 
-        def retrieve(run_id: str) -> dict[str, Any]:
-            mission_id = self.runs[run_id]["mission_id"]
-            return wire(runs_api.retrieve(run_id, mission_id=mission_id).data)
+        def retrieve(run_id: str) -> Any:
+            return runs_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
 
         self.report.requests += len(gone)
-        fetched += list(self._submit((partial(retrieve, r) for r in gone), WORKERS))
+        fetched += bounded_map(retrieve, gone, name="missionlab-history-runs")
         return fetched
 
     # -- events --------------------------------------------------------------------------------
@@ -367,16 +408,16 @@ class Syncer:
         """Walk the events list from page ``start`` down to ``walk["stop"]``, committing in
         batches and recording progress in ``walk``; returns the newest event's time."""
         stop = None if walk["stop"] is None else utc(walk["stop"])
-        batch: list[dict[str, Any]] = []
+        batch: list[Any] = []
         pages = 0
-        with self._bar(None, "events") as bar:
+        with progress_bar(None, desc="Events", unit="event", progress=self.progress) as bar:
             for rows in self._newest_first(
                 "events", self.client.missions.list_events, "timestamp", stop, start=start
             ):
                 if walk["total"] is None:
                     walk["total"] = self.state.get("totals", {}).get("events")
                 if rows and walk["top"] is None:
-                    walk["top"] = max(utc(e["timestamp"]) for e in rows).isoformat()
+                    walk["top"] = _latest(rows, "timestamp").isoformat()
                 batch += rows
                 pages += 1
                 bar.update(len(rows))
@@ -387,17 +428,17 @@ class Syncer:
         top: str | None = walk["top"]
         return top
 
-    def _commit_walk(self, walk: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    def _commit_walk(self, walk: dict[str, Any], events: list[Any]) -> None:
         if not events:
             return
-        unplaced = self._store_events(events)
+        placed, unplaced = self._place(events)
         if unplaced is not None:
             walk["unplaced"] = min(unplaced, walk["unplaced"] or unplaced)
-        oldest = min(utc(e["timestamp"]) for e in events).isoformat()
+        oldest = _earliest(events, "timestamp").isoformat()
         walk["down_to"] = oldest if walk["down_to"] is None else min(walk["down_to"], oldest)
         walk["covered"] += len(events)
-        self.state["events_walk"] = walk
-        self._save()
+        self.state["events_walk"] = copy.deepcopy(walk)
+        self._commit(lambda: self._write_events(placed))
 
     def _walk_above(self, stop: pd.Timestamp) -> tuple[str | None, str | None]:
         """The events newer than ``stop`` (what arrived above an unfinished walk)."""
@@ -409,7 +450,7 @@ class Syncer:
             for e in rows
         ]
         if batch:
-            top = max(utc(e["timestamp"]) for e in batch).isoformat()
+            top = _latest(batch, "timestamp").isoformat()
             unplaced = self._store_events(batch)
         return top, unplaced
 
@@ -425,30 +466,42 @@ class Syncer:
         while page > 1 and down_to is not None:
             rows = self.client.missions.list_events(page_number=page, page_size=PAGE).data
             self.report.requests += 1
-            if rows and max(utc(wire(e)["timestamp"]) for e in rows) >= down_to:
+            if rows and _latest(rows, "timestamp") >= down_to:
                 break
             page -= 1
         return page
 
-    def _store_events(self, events: Iterable[dict[str, Any]]) -> str | None:
-        """Store the events of known runs (each once); returns the time of the oldest event
+    def _place(self, events: Iterable[Any]) -> tuple[list[Any], str | None]:
+        """The events of known runs (each once), and the time of the oldest event whose run
+        is not known yet, if any."""
+        unique = list({get(e, "event_id"): e for e in events}.values())
+        placed = [e for e in unique if get(e, "run_id") in self.runs]
+        unplaced = [e for e in unique if get(e, "run_id") not in self.runs]
+        return placed, _earliest(unplaced, "timestamp").isoformat() if unplaced else None
+
+    def _write_events(self, events: list[Any]) -> None:
+        """Store events of known runs (those stored already are left as they are)."""
+        if not events:
+            return
+        owners = [self.runs[get(e, "run_id")] for e in events]
+        table = to_table(
+            "events",
+            events,
+            synced_at=self.synced_at,
+            extra={
+                "mission_id": [o["mission_id"] for o in owners],
+                PARTITION: [o[PARTITION] for o in owners],
+            },
+        )
+        self.report.new_events += self.tables.upsert("events", table, replace=False)
+
+    def _store_events(self, events: Iterable[Any]) -> str | None:
+        """Store the events of known runs (each once) now; returns the time of the oldest event
         whose run is not known yet, if any."""
-        unique = list({e["event_id"]: e for e in events}.values())
-        placed = [e for e in unique if e.get("run_id") in self.runs]
-        unplaced = [utc(e["timestamp"]) for e in unique if e.get("run_id") not in self.runs]
-        if placed:
-            owners = [self.runs[e["run_id"]] for e in placed]
-            table = to_table(
-                "events",
-                placed,
-                synced_at=self.synced_at,
-                extra={
-                    "mission_id": [o["mission_id"] for o in owners],
-                    PARTITION: [o[PARTITION] for o in owners],
-                },
-            )
-            self.report.new_events += self.tables.upsert("events", table, replace=False)
-        return min(unplaced).isoformat() if unplaced else None
+        self.writer.wait()
+        placed, unplaced = self._place(events)
+        self._write_events(placed)
+        return unplaced
 
     def _stored_event_counts(self, run_ids: list[str]) -> dict[str, int]:
         days = sorted({self.runs[r][PARTITION] for r in run_ids})
@@ -471,7 +524,7 @@ class Syncer:
 
         stored = self._stored_event_counts(run_ids)
         self.report.requests += len(run_ids)
-        totals = list(self._submit((partial(total, r) for r in run_ids), WORKERS))
+        totals = bounded_map(total, run_ids, name="missionlab-history-counts")
         short = [r for r, n in zip(run_ids, totals, strict=True) if stored.get(r, 0) < n]
 
         def all_events(run_id: str) -> list[dict[str, Any]]:
@@ -479,8 +532,9 @@ class Syncer:
             return page.fetch_all(progress=False, as_dicts=True)
 
         self.report.requests += len(short)
-        for events in self._submit((partial(all_events, r) for r in short), WORKERS):
-            self._store_events(events)
+        for runs in _chunks(short, RECOUNT_BATCH):
+            fetched = bounded_map(all_events, runs, name="missionlab-history-events")
+            self._store_events(event for events in fetched for event in events)
         self.report.runs_recounted = len(short)
 
     def _log(self) -> None:

@@ -288,6 +288,7 @@ class Tables:
                 mode="overwrite",
                 predicate=predicate,
                 partition_by=[PARTITION] if split else None,
+                schema_mode="merge",  # a field described since the table was made: a new column
             )
         except deltalake.exceptions.CommitFailedError as error:
             raise HistorySyncConflictError(
