@@ -40,7 +40,7 @@ from .types import EventType, ExecutionMode, RunStatus, StepStatus  # noqa: E402
 
 if _typing.TYPE_CHECKING:
     from ._connect import connect
-    from ._history import History, HistoryFormatError, history
+    from ._history import History, HistoryError, HistoryFormatError, HistorySyncConflictError, history
     from .analysis.diagnosis import diagnose
     from .client._async_client import AsyncClient
     from .client._client import Client
@@ -75,7 +75,9 @@ _LAZY = {
     "gantt": "missionlab.figures.timeline",
     "history": "missionlab._history",
     "History": "missionlab._history",
+    "HistoryError": "missionlab._history",
     "HistoryFormatError": "missionlab._history",
+    "HistorySyncConflictError": "missionlab._history",
     "load_run": "missionlab.trace",
     "open_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
@@ -98,7 +100,9 @@ __all__ = [
     "ExecutionMode",
     "FetchedFrames",
     "History",
+    "HistoryError",
     "HistoryFormatError",
+    "HistorySyncConflictError",
     "InternalServerError",
     "InvalidArgumentError",
     "MissingAPIKeyError",

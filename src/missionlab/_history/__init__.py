@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import html
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from ..client._json import loads
 from ..client.errors import InvalidArgumentError
 from ._common import SyncReport, utc
 from ._errors import HistoryError, HistoryFormatError, HistorySyncConflictError
@@ -331,5 +331,5 @@ def _records(name: str, table: pa.Table) -> list[dict[str, Any]]:
     for row in rows:
         for column in JSON_COLUMNS[name] & row.keys():
             if row[column] is not None:
-                row[column] = json.loads(row[column])
+                row[column] = loads(row[column])
     return rows
