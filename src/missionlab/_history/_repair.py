@@ -119,8 +119,9 @@ def _unreadable(folder: Path, relative: str) -> bool:
 def _bad_actions(table: Any, folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The table's live files as its log names them: (readable ones, the others)."""
     actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
-    bad = [a for a in actions if _unreadable(folder, str(a["path"]))]
-    return [a for a in actions if a not in bad], bad
+    unreadable = [_unreadable(folder, str(a["path"])) for a in actions]
+    good = [a for a, bad in zip(actions, unreadable, strict=True) if not bad]
+    return good, [a for a, bad in zip(actions, unreadable, strict=True) if bad]
 
 
 def _drop_files(table: Any, folder: Path, name: str, report: RepairReport) -> None:
