@@ -20,7 +20,7 @@ client = missionlab.connect()
 # %% [markdown]
 # ## A local history
 #
-# `missionlab.history(client, folder)` keeps the organization's missions, runs, plan steps and events as Parquet files in a folder. Its first `sync()` fetches everything (pages of 1,000, eight at a time, with a progress bar); later ones fetch only what changed. With the hosted API, keep the folder: tomorrow's sync is incremental. The sandbox starts afresh each time, so its history goes to a temporary folder. (For a one-off look without a folder, `missionlab.fetch_frames(client)` fetches the same runs and events as in-memory frames.)
+# `missionlab.history(client, folder)` keeps the organization's missions, runs, plan steps and events in a folder, as Delta Lake tables (Parquet files and a transaction log) that DuckDB, Dask, Polars and Spark read too. Its first `sync()` fetches everything (pages of 1,000, eight at a time, with a progress bar); later ones fetch only what changed. With the hosted API, keep the folder: tomorrow's sync is incremental. The sandbox starts afresh each time, so its history goes to a temporary folder. (For a one-off look without a folder, `missionlab.fetch_frames(client)` fetches the same runs and events as in-memory frames.)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -37,7 +37,7 @@ fleet
 print(fleet.sync())
 
 # %% [markdown]
-# Queries read the files, not the API. History only: runs started before the demo's anchor date, so the numbers below do not move while the sandbox plays live runs.
+# Queries read the tables, not the API. History only: runs started before the demo's anchor date, so the numbers below do not move while the sandbox plays live runs.
 
 # %%
 until = "2026-11-28"
@@ -64,7 +64,7 @@ px.bar(long, x="period", y="runs", color="status", color_discrete_map=charts.RUN
 # %% [markdown]
 # ## The slowest and most failing steps
 #
-# Per-step statistics of one mission, computed by DuckDB over the files (the steps never all sit in memory):
+# Per-step statistics of one mission, computed by DuckDB over the steps table (the steps never all sit in memory):
 
 # %%
 missions = fleet.missions().set_index("name")
@@ -86,7 +86,7 @@ charts.step_durations(fleet, mission=travel, until=until)
 fleet.sql("""
     SELECT type, count(*) AS events, count(DISTINCT run_id) AS runs
     FROM events WHERE timestamp < TIMESTAMPTZ '2026-11-28 00:00:00+00'
-    GROUP BY type ORDER BY events DESC
+    GROUP BY type ORDER BY events DESC, type
 """)
 
 # %% [markdown]
@@ -99,4 +99,15 @@ fleet.sql("""
 charts.runs_chart(fleet, mission=travel, until=until, title="Travel booking runs")
 
 # %% [markdown]
-# The same files read by Dask or Spark unchanged (`dask.dataframe.read_parquet(fleet.files("events"))`); see the history's documentation for the schema.
+# Each finished sync is a version of the history: `missionlab.History(folder, version=1)` reads the history as the first sync left it.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+fleet.syncs[["at", "new_runs", "new_events", "plans", "requests"]]
+
+# %%
+first = missionlab.History(folder, version=1)
+first.runs(until=until).status.value_counts().sort_index()
+
+# %% [markdown]
+# Other tools read the same tables through their log, not by globbing the folder (replaced files stay on disk for a week): DuckDB over `deltalake.DeltaTable(folder + "/events").to_pyarrow_dataset()`, Dask with `dask_deltatable.read_deltalake(...)`, Polars with `pl.read_delta(...)`, Spark with delta-spark. See the history's documentation for the tables, their columns, time travel and repair.

@@ -86,7 +86,11 @@ BUILT: dict[str, Callable[[], BaseException]] = {
     "CapsuleLoadError": lambda: importlib.import_module("missionlab.sandbox.capsules").CapsuleLoadError(
         "run.json: the capsule has no mission"
     ),
+    "HistoryError": lambda: missionlab.HistoryError("the history at /tmp/h cannot be used"),
     "HistoryFormatError": lambda: missionlab.HistoryFormatError("/tmp/h holds the history of another server"),
+    "HistorySyncConflictError": lambda: missionlab.HistorySyncConflictError(
+        "another sync of /tmp/h took over while this one ran"
+    ),
     "SchemaVersionError": lambda: importlib.import_module("missionlab.sandbox.store").SchemaVersionError(
         "The sandbox database x.db has schema version 9; this missionlab knows versions up to 2"
     ),

@@ -1,24 +1,25 @@
-"""The local history: sync, incremental sync, interruption and resume, concurrent readers,
-the files' schema, Dask reading the same data, and queries."""
+"""The local history: sync, incremental sync, interruption and resume at known points,
+concurrent readers, the tables' schema, queries and their filters. Outside readers are in
+test_history_readers.py, damaged and hostile folders in test_history_safety.py."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
+import dataclasses
+import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
 import pytest
 
 import missionlab
 from missionlab import History, HistoryFormatError, frames, history
+from missionlab._history import _schema, _sync
 from missionlab._history._schema import SCHEMAS
 from missionlab.figures import charts
 from missionlab.frames import step_stats
@@ -175,41 +176,95 @@ def test_a_history_is_synced_from_one_api_only(synced: History) -> None:
     assert len(synced.runs()) > 300  # nothing lost
 
 
-SYNC_SCRIPT = """
-import sys
-import missionlab
-from missionlab._history import _sync, history
-_sync.PLAN_BATCH = 40  # commit more often than by default, so that there is a middle to kill in
-client = missionlab.Client(api_key=sys.argv[1], base_url=sys.argv[2])
-history(client, sys.argv[3]).sync(progress=False)
-"""
+class Interrupted(BaseException):
+    """Stands for Ctrl-C or a killed process, at a chosen request."""
 
 
-def test_an_interrupted_sync_resumes_without_duplicates_or_gaps(
-    api: missionlab.Client, history_sandbox: Sandbox, tmp_path: Path
+class InterruptingTransport(RecordingTransport):
+    """Records every request; raises :class:`Interrupted` at the first one ``stop`` matches."""
+
+    def __init__(self, stop: Callable[[str, dict[str, str]], bool] | None = None) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.stop is not None and self.stop(request.url.path, dict(request.url.params)):
+            self.stop = None
+            raise Interrupted
+        return super().handle_request(request)
+
+
+def plan_requests(queries: list[tuple[str, dict[str, str]]]) -> int:
+    return sum(path.endswith("/plan") for path, _ in queries)
+
+
+def test_an_interrupted_incremental_sync_resumes_at_the_cost_of_what_was_left(
+    history_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "h"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", SYNC_SCRIPT, TOKEN, history_sandbox.url, str(path)], env=env
-    )
-    manifest = path / "manifest.json"
-    deadline = time.monotonic() + 60
-    # Kill it once it has committed the runs and part of the plans, not at the end.
-    while time.monotonic() < deadline and process.poll() is None:
-        if manifest.exists() and '"steps": [\n   "' in manifest.read_text():
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the sync ended before it could be interrupted"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    interrupted = History(path)
-    assert 0 < len(interrupted.steps()) < len(everything(api)["steps"])
-    h = history(api, path)
-    h.sync(progress=False)
-    assert_same(h, api)
-    leftovers = [p for p in path.rglob("*.tmp")]
-    assert leftovers == []
+    monkeypatch.setattr(_sync, "PLAN_BATCH", 10)
+    with history_sandbox.client() as client:
+        reference, interrupted = history(client, tmp_path / "a"), history(client, tmp_path / "b")
+        reference.sync(progress=False)
+        interrupted.sync(progress=False)
+        mission = client.missions.create(name=unique("history-resume")).data
+        for n in range(30):
+            run = client.missions.runs.create(mission.mission_id, input={"n": n}).data
+            steps = [{"step_id": "a", "description": "A", "sequence": 1}]
+            client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=steps)
+        uninterrupted = reference.sync(progress=False)
+    plans_seen = 0
+
+    def at_the_fifteenth_plan(path: str, query: dict[str, str]) -> bool:
+        nonlocal plans_seen
+        plans_seen += path.endswith("/plan")
+        return plans_seen == 15
+
+    stopping = InterruptingTransport(at_the_fifteenth_plan)
+    with history_sandbox.client(transport=stopping) as client, pytest.raises(Interrupted):
+        history(client, interrupted.path).sync(progress=False)
+    committed = len(History(interrupted.path).runs(mission=mission.mission_id))
+    assert committed == 10  # one batch of ten runs and their plans was committed before the stop
+    resuming = InterruptingTransport()
+    with history_sandbox.client(transport=resuming) as client:
+        resumed = history(client, interrupted.path).sync(progress=False)
+    with history_sandbox.client() as client:
+        assert_same(History(interrupted.path), client)
+    assert plan_requests(resuming.queries) == 30 - committed
+    assert resumed.new_runs == 30 - committed
+    assert len(resuming.queries) <= uninterrupted.requests
+
+
+def event_page(path: str, query: dict[str, str]) -> int | None:
+    """The number of a page of 1,000 of the organization's events that a request asks for."""
+    if path.endswith("/ai/missions/events") and query.get("page[size]") == "1000":
+        return int(query.get("page[number]", 1))
+    return None
+
+
+def test_an_interrupted_events_walk_carries_on_where_it_stopped(
+    history_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sync, "EVENT_BATCH_PAGES", 2)
+    with history_sandbox.client() as client:
+        meta = client.missions.list_events(page_size=1).meta
+        assert meta is not None
+        pages = -(-meta.total_results // 1000)
+    assert pages >= 10
+    # Pages 2-9 come in one round of eight requests (bounded_map), page 10 starts the next.
+    stopping = InterruptingTransport(lambda path, query: event_page(path, query) == 10)
+    with history_sandbox.client(transport=stopping) as client, pytest.raises(Interrupted):
+        history(client, tmp_path / "h").sync(progress=False)
+    stored = len(History(tmp_path / "h").events())
+    assert stored == 8000  # whole batches of two pages, before page 10: pages 1 to 8
+    resuming = InterruptingTransport()
+    with history_sandbox.client(transport=resuming) as client:
+        history(client, tmp_path / "h").sync(progress=False)
+    with history_sandbox.client() as client:
+        assert_same(History(tmp_path / "h"), client)
+    again = [n for n in (event_page(p, q) for p, q in resuming.queries) if n is not None]
+    # The pages not committed, with a page of overlap and one to check it: not the whole list.
+    assert len(again) <= pages - stored // 1000 + 2, again
+    assert min(again) >= stored // 1000 - 1, again
 
 
 def test_a_reader_sees_consistent_snapshots_during_a_sync(api: missionlab.Client, tmp_path: Path) -> None:
@@ -222,7 +277,7 @@ def test_a_reader_sees_consistent_snapshots_during_a_sync(api: missionlab.Client
         reader = History(path)
         while not stop.is_set():
             try:
-                if (path / "manifest.json").exists():
+                if (path / "runs").exists():
                     runs = reader.runs()
                     seen.append((len(runs), runs["run_id"].nunique()))
             except BaseException as exc:
@@ -242,30 +297,113 @@ def test_a_reader_sees_consistent_snapshots_during_a_sync(api: missionlab.Client
     assert counts == sorted(counts)
 
 
-def test_files_are_plain_parquet_with_the_documented_schema(synced: History) -> None:
-    h = synced
-    for table, schema in SCHEMAS.items():
-        files = h.files(table)
-        assert files, table
-        for file in files:
-            assert pq.read_schema(file).remove_metadata().equals(schema), (table, file)
-            if table != "missions":
-                mission, day = Path(file).parent.parent.name, Path(file).parent.name
-                assert mission.startswith("mission=") and day.startswith("day=")
+TEXT, TIME, DAY, INT = pa.string(), pa.timestamp("us", tz="UTC"), pa.date32(), pa.int64()
+DOCUMENTED = {  # the columns docs/history.md lists, written out
+    "missions": [
+        ("mission_id", TEXT), ("name", TEXT), ("execution_mode", TEXT), ("model", TEXT),
+        ("description", TEXT), ("instructions", TEXT), ("created_at", TIME), ("updated_at", TIME),
+        ("metadata", TEXT), ("synced_at", TIME),
+    ],
+    "runs": [
+        ("run_id", TEXT), ("mission_id", TEXT), ("status", TEXT), ("started_at", TIME),
+        ("updated_at", TIME), ("finished_at", TIME), ("result_summary", TEXT), ("error", TEXT),
+        ("input", TEXT), ("metadata", TEXT), ("result_payload", TEXT), ("synced_at", TIME),
+        ("run_day", DAY),
+    ],
+    "steps": [
+        ("run_id", TEXT), ("mission_id", TEXT), ("step_id", TEXT), ("parent_step_id", TEXT),
+        ("sequence", INT), ("description", TEXT), ("status", TEXT), ("started_at", TIME),
+        ("completed_at", TIME), ("metadata", TEXT), ("synced_at", TIME), ("run_day", DAY),
+    ],
+    "events": [
+        ("event_id", TEXT), ("run_id", TEXT), ("mission_id", TEXT), ("type", TEXT), ("summary", TEXT),
+        ("timestamp", TIME), ("step_id", TEXT), ("agent_id", TEXT), ("idempotency_key", TEXT),
+        ("payload", TEXT), ("synced_at", TIME), ("run_day", DAY),
+    ],
+}  # fmt: skip
 
 
-@pytest.mark.filterwarnings("ignore:.*inplace:DeprecationWarning", "ignore:.*inplace:FutureWarning")
-def test_dask_reads_the_same_data(synced: History) -> None:
-    import dask.dataframe as dd
+def test_tables_are_delta_tables_with_the_documented_schema(synced: History) -> None:
+    from deltalake import DeltaTable
 
-    h = synced
-    runs = dd.read_parquet(h.files("runs")).compute()
-    ours = h.runs()
-    assert sorted(runs["run_id"]) == sorted(ours["run_id"])
-    merged = ours.set_index("run_id")["status"].astype(str).sort_index()
-    assert (runs.set_index("run_id")["status"].astype(str).sort_index() == merged).all()
-    events = dd.read_parquet(h.files("events"))
-    assert int(events["event_id"].count().compute()) == len(h.events())
+    for table, columns in DOCUMENTED.items():
+        delta = DeltaTable(str(synced.path / table))
+        assert pa.schema(delta.schema()).remove_metadata().equals(pa.schema(columns)), table
+        assert delta.metadata().partition_columns == ([] if table == "missions" else ["run_day"])
+        assert synced.files(table) and all(Path(f).is_file() for f in synced.files(table))
+
+
+def test_the_tables_columns_are_the_wire_fields_described_once() -> None:
+    """Every described field is a column, typed by its JSON type and format; a field added to
+    the description becomes a column at the end, with no other edit."""
+    from missionlab._wire import fields
+
+    arrow = {("integer", None): INT, ("object", None): TEXT, ("string", "date-time"): TIME}
+    history_own = {  # the history's own columns
+        "missions": {"synced_at"},
+        "runs": {"synced_at", "run_day"},
+        "steps": {"mission_id", "synced_at", "run_day"},
+        "events": {"mission_id", "synced_at", "run_day"},
+    }
+    for table, wire in {
+        "missions": fields.MISSION, "runs": fields.RUN, "steps": fields.PLAN_STEP, "events": fields.EVENT
+    }.items():  # fmt: skip
+        schema = SCHEMAS[table]
+        for field in wire.fields:
+            assert schema.field(field.name).type == arrow.get((field.json_type, field.format), TEXT)
+        assert set(schema.names) - set(wire.names) == history_own[table], table
+
+    grown = dataclasses.replace(
+        fields.RUN,
+        fields=(
+            *fields.RUN.fields,
+            fields.Field("priority", "integer"),
+            fields.Field("due", format="date-time"),
+        ),
+    )
+    schema = _schema.table_schema(grown, _schema.LAYOUTS["runs"])
+    assert schema.names == [name for name, _ in DOCUMENTED["runs"]] + ["priority", "due"]
+    assert schema.field("priority").type == INT and schema.field("due").type == TIME
+
+
+class RunsWithPriority(httpx.HTTPTransport):
+    """The sandbox, with a ``priority`` on every run it lists (a field it does not know yet)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method != "GET" or not request.url.path.endswith("/ai/missions/runs"):
+            return response
+        body = json.loads(response.read())
+        for run in body["data"]:
+            run["priority"] = len(run["run_id"]) % 5
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx.Response(response.status_code, headers=headers, json=body)
+
+
+def test_a_newly_described_field_becomes_a_column_of_an_existing_history(
+    history_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deltalake import DeltaTable
+
+    with history_sandbox.client() as api:
+        h = history(api, tmp_path / "h")
+        h.sync(progress=False)
+        before = set(h.runs()["run_id"])
+        run = api.missions.runs.create(api.missions.list().data[0].mission_id).data
+    from missionlab._wire import fields
+
+    grown = dataclasses.replace(fields.RUN, fields=(*fields.RUN.fields, fields.Field("priority", "integer")))
+    monkeypatch.setitem(_schema.SCHEMAS, "runs", _schema.table_schema(grown, _schema.LAYOUTS["runs"]))
+    monkeypatch.setitem(_schema.OBJECTS, "runs", grown)
+    with history_sandbox.client(transport=RunsWithPriority()) as api:
+        history(api, h.path).sync(progress=False)
+    delta = DeltaTable(str(h.path / "runs"))
+    assert pa.schema(delta.schema()).names[-1] == "priority"
+    stored = h.sql("SELECT run_id, priority FROM runs")
+    priorities = dict(zip(stored["run_id"], stored["priority"], strict=True))
+    assert priorities[run.run_id] == len(run.run_id) % 5  # the new run, with its value
+    assert set(priorities) == before | {run.run_id}
+    assert all(pd.isna(priorities[r]) for r in before)  # stored before the field was known
 
 
 def test_queries_filter_and_agree_with_the_in_memory_views(synced: History) -> None:
@@ -316,12 +454,32 @@ def test_the_fleet_views_take_a_history(synced: History) -> None:
 
 
 def test_a_history_needs_a_client_to_sync_and_refuses_other_folders(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="without a client"):
+    with pytest.raises(missionlab.InvalidArgumentError, match="without a client"):
         History(tmp_path / "h").sync()
     (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "manifest.json").write_text('{"format": "something else"}')
-    with pytest.raises(HistoryFormatError):
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(HistoryFormatError, match=r"not a missionlab history: it holds 'notes\.txt'"):
         History(tmp_path / "other")
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_of_the_old_format_is_refused_with_how_to_sync_again(tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    (old / "runs").mkdir(parents=True)
+    (old / "manifest.json").write_text('{"format": "missionlab-history", "version": 1, "files": {}}')
+    with pytest.raises(
+        HistoryFormatError, match=r"old format .* missionlab\.history\(client, 'NEW-FOLDER'\)\.sync\(\)"
+    ):
+        History(old)
+    assert sorted(p.name for p in old.iterdir()) == ["manifest.json", "runs"]  # left as it was
+
+
+def test_an_unknown_mission_is_an_error_not_an_empty_frame(synced: History) -> None:
+    for read in (synced.runs, synced.steps, synced.events, synced.step_stats):
+        with pytest.raises(missionlab.InvalidArgumentError, match="'Travel bookin' is neither") as error:
+            read(mission="Travel bookin")
+        assert "did you mean 'Travel booking assistant'" in str(error.value)
+    assert len(synced.runs(mission=["Travel booking assistant", "Lead qualification"])) > 0
 
 
 def test_sql_without_duckdb_says_what_to_install(synced: History, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,7 +41,7 @@ from .types import EventType, ExecutionMode, RunStatus, StepStatus  # noqa: E402
 
 if _typing.TYPE_CHECKING:
     from ._connect import connect
-    from ._history import History, HistoryFormatError, history
+    from ._history import History, HistoryError, HistoryFormatError, HistorySyncConflictError, history
     from .analysis.diagnosis import diagnose
     from .client._async_client import AsyncClient
     from .client._client import Client
@@ -76,7 +76,9 @@ _LAZY = {
     "gantt": "missionlab.figures.timeline",
     "history": "missionlab._history",
     "History": "missionlab._history",
+    "HistoryError": "missionlab._history",
     "HistoryFormatError": "missionlab._history",
+    "HistorySyncConflictError": "missionlab._history",
     "load_run": "missionlab.trace",
     "open_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
@@ -99,7 +101,9 @@ __all__ = [
     "ExecutionMode",
     "FetchedFrames",
     "History",
+    "HistoryError",
     "HistoryFormatError",
+    "HistorySyncConflictError",
     "IncompleteListError",
     "InternalServerError",
     "InvalidArgumentError",

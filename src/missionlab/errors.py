@@ -19,7 +19,9 @@
     ├── RecorderError               a RunRecorder could not record what it must
     ├── CapsuleError                (also ValueError) not a run capsule this missionlab reads
     │   └── CapsuleLoadError        a capsule the sandbox cannot load
-    ├── HistoryFormatError          a folder that is not a history this missionlab reads
+    ├── HistoryError                a local history folder cannot be used as asked
+    │   ├── HistoryFormatError      a folder that is not a history this missionlab reads
+    │   └── HistorySyncConflictError    another sync of the same folder took over
     ├── SchemaVersionError          (also RuntimeError) a sandbox database from a newer missionlab
     ├── ExportError                 spans could not be delivered to an OpenTelemetry backend
     └── SandboxError                the sandbox refuses a change (answered as an HTTP error)
@@ -30,7 +32,8 @@
 This module defines the base, the client's errors and ``CapsuleError``; the others are
 defined where they are raised: ``RecorderError`` in ``missionlab.client.recorder`` (also
 ``missionlab.RecorderError``), ``CapsuleLoadError`` in ``missionlab.sandbox.capsules``,
-``HistoryFormatError`` in ``missionlab._history`` (also ``missionlab.HistoryFormatError``),
+the history's errors in ``missionlab._history`` (also ``missionlab.HistoryError``,
+``missionlab.HistoryFormatError`` and ``missionlab.HistorySyncConflictError``),
 ``SchemaVersionError`` in ``missionlab.sandbox.store``, ``ExportError`` in
 ``missionlab.otel``, and the sandbox's store errors in ``missionlab.sandbox.errors``.
 

@@ -1,40 +1,56 @@
-"""A local history of an organization's missions, runs, plan steps and events, as Parquet.
+"""A local history of an organization's missions, runs, plan steps and events, as Delta Lake tables.
 
 >>> history = missionlab.history(client, "missions-history")
 >>> history.sync()                         # first time: everything; then only what changed
 >>> runs = history.runs(mission="Travel booking assistant", since="2026-11-01")
 >>> history.sql("SELECT status, count(*) FROM runs GROUP BY status")
 >>> history.step_stats(since="2026-11-01") # per mission and step: p50/p95 durations, failures
+>>> missionlab.History("missions-history", version=3)   # the history as the third sync left it
 
-The folder is plain Parquet (its columns are listed in ``docs/history.md``),
-partitioned by mission and the day each run started, so Dask, Spark, DuckDB or
-pandas read it without missionlab (``history.files("events")`` lists a consistent
-set of files). Queries read only the partitions and columns they need.
-Needs the ``history`` extra (pyarrow and DuckDB).
+The folder holds one Delta Lake table per kind of record (``missions``, ``runs``,
+``steps``, ``events``; their columns are listed in ``docs/history.md``), written with
+delta-rs, so that DuckDB, Dask, Spark and Polars read them without missionlab and
+see exactly what ``.runs()``, ``.steps()`` and ``.events()`` return. Needs the
+``history`` extra (deltalake and DuckDB).
 """
 
 from __future__ import annotations
 
+import difflib
 import html
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
-from ._common import SyncReport
-from ._dataset import Dataset, HistoryFormatError
-from ._schema import JSON_COLUMNS, SCHEMAS
+from ..client._json import loads
+from ..client.errors import InvalidArgumentError
+from ._common import SyncReport, utc
+from ._errors import HistoryError, HistoryFormatError, HistorySyncConflictError
+from ._legacy import refuse_legacy
+from ._repair import RepairReport, repair
+from ._schema import JSON_COLUMNS, SCHEMAS, history_columns
+from ._state import pinned_versions, read_state
 from ._sync import Syncer
+from ._tables import RETENTION_HOURS, TABLES, Tables
 
 if TYPE_CHECKING:
+    from deltalake import DeltaTable
+
     from ..client._client import Client
 
-__all__ = ["History", "HistoryFormatError", "SyncReport", "history"]
+__all__ = [
+    "History",
+    "HistoryError",
+    "HistoryFormatError",
+    "HistorySyncConflictError",
+    "RepairReport",
+    "SyncReport",
+    "history",
+]
 
 _TIME_COLUMN = {"runs": "started_at", "steps": "started_at", "events": "timestamp"}
 
@@ -45,42 +61,108 @@ def history(client: Client | None, path: str | Path) -> History:
 
 
 class History:
-    """A history folder: ``sync()`` it from the API, query it as frames or with SQL."""
+    """A history folder: ``sync()`` it from the API, query it as frames or with SQL.
 
-    def __init__(self, path: str | Path, client: Client | None = None) -> None:
+    ``version`` (the number of a finished sync, 1 for the first) or ``as_of`` (a time)
+    open the history as it was then, read only.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        client: Client | None = None,
+        *,
+        version: int | None = None,
+        as_of: Any = None,
+    ) -> None:
         self.path = Path(path)
         self.client = client
-        self._dataset = Dataset(self.path)
+        refuse_legacy(self.path)
+        self._pinned = pinned_versions(self.path, version, as_of)
+        self.version = version
+        self.as_of = as_of
+        self._tables = Tables(self.path, self._pinned)
 
     # -- syncing -------------------------------------------------------------------------------
 
     def sync(self, *, full: bool = False, verify: bool = False, progress: bool | None = None) -> SyncReport:
         """Fetch what changed since the last sync (everything the first time).
 
-        ``full`` re-reads every run; ``verify`` checks every run's number of events (use it
-        if the server's list of recent events may not reach back to all runs). ``progress``:
-        None shows progress bars when a phase takes more than half a second.
+        ``full`` re-lists every run and event (and re-reads the plan of any run whose steps
+        are missing); ``verify`` checks every run's number of events (use it if the server's
+        list of recent events may not reach back to all runs). ``progress``: None shows
+        progress bars when a phase takes more than half a second.
+
+        Another sync of the same folder that starts meanwhile takes it over: this one then
+        stops with :class:`HistorySyncConflictError`, keeping what it committed.
         """
         if self.client is None:
-            raise ValueError(
+            raise InvalidArgumentError(
+                "client",
                 "this history was opened without a client: it can be read, not "
-                "synced (missionlab.history(client, path) to sync)"
+                "synced (missionlab.history(client, path) to sync)",
             )
-        return Syncer(self._dataset, self.client, progress=progress).run(full=full, verify=verify)
+        if self._pinned is not None:
+            raise InvalidArgumentError(
+                "version", "a history opened at a version or as_of= is read only: open the latest to sync"
+            )
+        return Syncer(self._tables, self.client, progress=progress).run(full=full, verify=verify)
+
+    def repair(self) -> RepairReport:
+        """Make a damaged history readable again: keep every file that can be read, drop
+        the others from the tables, and make the next ``sync()`` fetch what they held.
+
+        Nothing outside the folder is read or deleted."""
+        if self._pinned is not None:
+            raise InvalidArgumentError("version", "repair the latest history, not a version of it")
+        return repair(self.path)
+
+    def vacuum(self, *, retention_hours: int = RETENTION_HOURS) -> list[str]:
+        """Delete files that no version younger than ``retention_hours`` reads (each sync
+        does this with the default of seven days); returns their paths. Versions older than
+        that can no longer be opened with ``version=``/``as_of=``."""
+        if self._pinned is not None:
+            raise InvalidArgumentError("version", "vacuum the latest history, not a version of it")
+        return self._tables.vacuum(retention_hours)
 
     @property
     def last_sync(self) -> dict[str, Any] | None:
         """What the last sync did (time, counts, requests), or None before the first one."""
-        self._dataset.reload()
-        syncs = self._dataset.manifest["syncs"]
-        return dict(syncs[-1]) if syncs else None
+        log = read_state(self._tables)["log"]
+        if self._pinned is not None:
+            log = [e for e in log if e["versions"] == self._pinned][:1]
+        return {k: v for k, v in log[-1].items() if k != "versions"} if log else None
+
+    @property
+    def syncs(self) -> pd.DataFrame:
+        """One row per finished sync (its number is the ``version`` that opens it)."""
+        log = read_state(self._tables)["log"]
+        rows = [{k: v for k, v in entry.items() if k != "versions"} for entry in log]
+        frame = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="version"))
+        for column in ("at", "started"):
+            if column in frame:
+                frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        return frame
+
+    # -- the tables, for other readers ---------------------------------------------------------
+
+    def _table_name(self, table: str) -> str:
+        if table not in TABLES:
+            raise InvalidArgumentError("table", f"unknown table {table!r}: one of {', '.join(TABLES)}")
+        return table
+
+    def delta_table(self, table: str) -> DeltaTable | None:
+        """``table``'s :class:`deltalake.DeltaTable` at this history's version (None if empty)."""
+        return self._tables.open(self._table_name(table))
+
+    def dataset(self, table: str) -> ds.Dataset:
+        """``table`` as a pyarrow dataset of its live files (what DuckDB, Polars or pyarrow read)."""
+        return self._tables.dataset(self._table_name(table))
 
     def files(self, table: str) -> list[str]:
-        """Absolute paths of ``table``'s current files (missions, runs, steps or events)."""
-        if table not in SCHEMAS:
-            raise ValueError(f"unknown table {table!r}: one of {', '.join(SCHEMAS)}")
-        self._dataset.reload()
-        return self._dataset.absolute(table)
+        """Absolute paths of ``table``'s live files at this version (missions, runs, steps or
+        events). They stay on disk until a vacuum at least seven days after a sync replaced them."""
+        return self._tables.file_uris(self._table_name(table))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -88,9 +170,19 @@ class History:
         if mission is None:
             return None
         wanted = [mission] if isinstance(mission, str) else list(mission)
-        table = self._dataset.read("missions", columns=["mission_id", "name"])
+        table = self._tables.read("missions", columns=["mission_id", "name"])
+        ids = set(table["mission_id"].to_pylist())
         by_name = dict(zip(table["name"].to_pylist(), table["mission_id"].to_pylist(), strict=True))
-        return [by_name.get(m, m) for m in wanted]
+        unknown = [m for m in wanted if m not in ids and m not in by_name]
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), [*by_name, *ids], n=3)
+            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+            raise InvalidArgumentError(
+                "mission",
+                f"{unknown[0]!r} is neither the name nor the id of a mission in this history{hint}; "
+                "history.missions() lists them",
+            )
+        return [m if m in ids else by_name[m] for m in wanted]
 
     def _read(
         self,
@@ -101,42 +193,32 @@ class History:
         until: Any,
         equal: dict[str, Any],
     ) -> pa.Table:
-        self._dataset.reload()
-        start = (
-            None
-            if since is None
-            else pd.Timestamp(since, tz="UTC")
-            if pd.Timestamp(since).tzinfo is None
-            else pd.Timestamp(since).tz_convert("UTC")
-        )
-        end = (
-            None
-            if until is None
-            else pd.Timestamp(until, tz="UTC")
-            if pd.Timestamp(until).tzinfo is None
-            else pd.Timestamp(until).tz_convert("UTC")
-        )
-        # Partitions are by run start day; an event or step of a run may be later than it.
-        days = (None, None if end is None else str(end.date()))
-        data = self._dataset.read(table, missions=self._mission_ids(mission), days=days)
-        column = _TIME_COLUMN.get(table)
-        if column and start is not None:
-            data = data.filter(pc.greater_equal(data[column], pa.scalar(start, data[column].type)))
-        if column and end is not None:
-            data = data.filter(pc.less(data[column], pa.scalar(end, data[column].type)))
+        where = ds.scalar(True)
+        missions = self._mission_ids(mission)
+        if missions is not None:
+            where &= ds.field("mission_id").isin(pa.array(missions, pa.string()))
+        column = _TIME_COLUMN[table]
+        if since is not None:
+            where &= ds.field(column) >= pa.scalar(
+                utc(since).to_pydatetime(), SCHEMAS[table].field(column).type
+            )
+        if until is not None:
+            end = utc(until)
+            where &= ds.field(column) < pa.scalar(end.to_pydatetime(), SCHEMAS[table].field(column).type)
+            # A run's rows are in the partition of the day it started, never after its rows' times.
+            where &= ds.field("run_day") <= pa.scalar(end.date(), pa.date32())
         for name, value in equal.items():
             if value is None:
                 continue
-            values = [value] if isinstance(value, str) else list(value)
-            data = data.filter(pc.is_in(data[name], value_set=pa.array(values, pa.string())))
-        return data
+            values = [value] if isinstance(value, str) else [str(v) for v in value]
+            where &= ds.field(name).isin(pa.array(values, pa.string()))
+        return self._tables.read(table, filter=where)
 
     def missions(self) -> pd.DataFrame:
         """Every mission, as :func:`missionlab.frames.missions_frame`."""
         from ..frames import missions_frame
 
-        self._dataset.reload()
-        return missions_frame(_records(self._dataset.read("missions")))
+        return missions_frame(_records("missions", self._tables.read("missions")))
 
     def runs(
         self,
@@ -151,7 +233,9 @@ class History:
         from ..frames import runs_frame
 
         data = self._read("runs", mission=mission, since=since, until=until, equal={"status": status})
-        return runs_frame(_records(data.sort_by([("started_at", "descending")])))
+        return runs_frame(
+            _records("runs", data.sort_by([("started_at", "descending"), ("run_id", "ascending")]))
+        )
 
     def steps(
         self,
@@ -168,7 +252,7 @@ class History:
         data = self._read(
             "steps", mission=mission, since=since, until=until, equal={"run_id": run, "status": status}
         )
-        return steps_frame(_records(data))
+        return steps_frame(_records("steps", data))
 
     def events(
         self,
@@ -186,16 +270,20 @@ class History:
         data = self._read(
             "events", mission=mission, since=since, until=until, equal={"run_id": run, "type": type}
         )
-        return events_frame(_records(data.sort_by([("timestamp", "ascending")])))
+        return events_frame(
+            _records("events", data.sort_by([("timestamp", "ascending"), ("event_id", "ascending")]))
+        )
 
     # -- SQL and fleet views -------------------------------------------------------------------
 
     def sql(self, query: str) -> pd.DataFrame:
-        """Run a DuckDB query over the tables ``missions``, ``runs``, ``steps``, ``events``."""
+        """Run a DuckDB query over the tables ``missions``, ``runs``, ``steps``, ``events``.
+
+        DuckDB is the local machine's SQL engine: a query can also read and write any file
+        this process may (``COPY ... TO``, ``read_csv``), so run only SQL you trust."""
         from ._query import run_sql
 
-        self._dataset.reload()
-        return run_sql(self._dataset, query)
+        return run_sql(self._tables, query)
 
     def step_stats(
         self, *, mission: str | Sequence[str] | None = None, since: Any = None, until: Any = None
@@ -203,12 +291,11 @@ class History:
         """Per mission and step: runs, finished, median/p95/max seconds, failure rate.
 
         The same statistics as :func:`missionlab.frames.step_stats`, grouped by mission too,
-        computed by DuckDB over the files (the steps never all sit in memory).
+        computed by DuckDB over the table (the steps never all sit in memory).
         """
         from ._query import step_stats
 
-        self._dataset.reload()
-        return step_stats(self._dataset, self._mission_ids(mission), since, until)
+        return step_stats(self._tables, self._mission_ids(mission), since, until)
 
     def outcomes_over_time(
         self,
@@ -226,24 +313,23 @@ class History:
     def __repr__(self) -> str:
         last = self.last_sync
         when = f"last synced {last['at'][:19]}" if last else "never synced"
-        return f"<History {str(self.path)!r}: {when}>"
+        at = "" if self._pinned is None else f" (version {self.version or self.as_of})"
+        return f"<History {str(self.path)!r}{at}: {when}>"
 
     def _repr_html_(self) -> str:
-        counts = {
-            t: sum(pq.ParquetFile(f).metadata.num_rows for f in self.files(t))
-            for t in ("missions", "runs", "steps", "events")
-        }
+        counts = {t: self.dataset(t).count_rows() for t in TABLES}
         rows = "".join(f"<tr><th>{t}</th><td>{n:,}</td></tr>" for t, n in counts.items())
         return f"<div><strong>{html.escape(repr(self))}</strong><table>{rows}</table></div>"
 
 
-def _records(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows as API-shaped dicts (JSON columns parsed back, partition columns dropped)."""
+def _records(name: str, table: pa.Table) -> list[dict[str, Any]]:
+    """Rows of the table ``name`` as API-shaped dicts (JSON columns parsed back, the history's
+    own columns dropped)."""
     rows: list[dict[str, Any]] = table.drop_columns(
-        [c for c in ("synced_at",) if c in table.column_names]
+        [c for c in history_columns(name) if c in table.column_names]
     ).to_pylist()
     for row in rows:
-        for column in JSON_COLUMNS & row.keys():
+        for column in JSON_COLUMNS[name] & row.keys():
             if row[column] is not None:
-                row[column] = json.loads(row[column])
+                row[column] = loads(row[column])
     return rows

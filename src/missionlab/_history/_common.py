@@ -1,8 +1,10 @@
-"""What the sync's parts share: its report, and how API items and times are read."""
+"""What the sync's parts share: its report, and how API items (JSON dicts or models) and
+their times are read."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -34,12 +36,21 @@ class SyncReport:
         )
 
 
-def wire(item: Any) -> dict[str, Any]:
-    """An API object as its JSON dict (models are dumped; dicts pass)."""
-    if isinstance(item, dict):
-        return item
-    dumped: dict[str, Any] = item.model_dump(mode="json", exclude_none=True)
-    return dumped
+def get(item: Any, name: str) -> Any:
+    """A field of an API item: a JSON dict's key or a model's attribute (None when missing)."""
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def instant(value: Any) -> datetime:
+    """A time from the API (an ISO 8601 string or a datetime) as an aware UTC datetime
+    (naive times are taken as UTC)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return instant(datetime.fromisoformat(value))
+    except (TypeError, ValueError):  # forms fromisoformat does not read (nanoseconds, ...)
+        stamp: datetime = utc(value).to_pydatetime()
+        return stamp
 
 
 def page_size_for(fresh: int) -> int:

@@ -1,4 +1,10 @@
-"""SQL over the history with DuckDB, and the fleet views computed there."""
+"""SQL over the history with DuckDB, and the fleet views computed there.
+
+DuckDB reads each Delta table through its Arrow dataset (the table's live files,
+as its log lists them), with filters and column choices pushed down to the files.
+DuckDB is a full SQL engine of the local machine: a query can read and write any
+file this process may (``COPY``, ``read_csv``, ...), as in the ``duckdb`` shell.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from ._dataset import Dataset
-from ._schema import SCHEMAS
-
-_DUCK_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "timestamp[us, tz=UTC]": "TIMESTAMPTZ"}
+from ._errors import HistoryFormatError
+from ._tables import REPAIR_HINT, TABLES, Tables
 
 
-def _connect(dataset: Dataset) -> Any:
+def _connect(tables: Tables) -> Any:
     try:
         import duckdb
     except ImportError as error:
@@ -23,28 +27,31 @@ def _connect(dataset: Dataset) -> Any:
 
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    for table, schema in SCHEMAS.items():
-        files = dataset.absolute(table)
-        if files:
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            connection.execute(
-                f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}], "
-                "hive_partitioning = false, union_by_name = true)"
-            )
-        else:
-            columns = ", ".join(f'"{field.name}" {_DUCK_TYPES[str(field.type)]}' for field in schema)
-            connection.execute(f"CREATE TABLE {table} ({columns})")
+    for table in TABLES:
+        connection.register(table, tables.dataset(table))
     return connection
 
 
-def run_sql(dataset: Dataset, query: str) -> pd.DataFrame:
-    """``query``'s result as a DataFrame."""
-    connection = _connect(dataset)
+def _execute(tables: Tables, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+    connection = _connect(tables)  # says what to install when DuckDB is missing
+    import duckdb
+
     try:
-        frame: pd.DataFrame = connection.execute(query).df()
-        return frame
+        frame: pd.DataFrame = connection.execute(query, params).df()
+    except duckdb.Error as error:
+        if "reading the stream" not in str(error):  # DuckDB's words for an Arrow read error
+            raise
+        raise HistoryFormatError(  # a table's file could not be read
+            f"a table of {tables.path} is damaged ({str(error).splitlines()[0][:300]}): {REPAIR_HINT}"
+        ) from error
     finally:
         connection.close()
+    return frame
+
+
+def run_sql(tables: Tables, query: str) -> pd.DataFrame:
+    """``query``'s result as a DataFrame."""
+    return _execute(tables, query)
 
 
 STEP_STATS = """
@@ -67,7 +74,7 @@ ORDER BY mission_id, median_s DESC NULLS LAST
 """
 
 
-def step_stats(dataset: Dataset, missions: list[str] | None, since: Any, until: Any) -> pd.DataFrame:
+def step_stats(tables: Tables, missions: list[str] | None, since: Any, until: Any) -> pd.DataFrame:
     """Per mission and step duration statistics, over steps started in ``[since, until)``."""
     clauses: list[str] = ["TRUE"]
     params: list[Any] = []
@@ -84,11 +91,7 @@ def step_stats(dataset: Dataset, missions: list[str] | None, since: Any, until: 
         params.append(
             pd.Timestamp(until, tz="UTC") if pd.Timestamp(until).tzinfo is None else pd.Timestamp(until)
         )
-    connection = _connect(dataset)
-    try:
-        frame: pd.DataFrame = connection.execute(STEP_STATS.format(where=" AND ".join(clauses)), params).df()
-    finally:
-        connection.close()
+    frame = _execute(tables, STEP_STATS.format(where=" AND ".join(clauses)), params)
     for column in ("mission_id", "step_id", "description"):
         frame[column] = frame[column].astype("string")
     for column in ("runs", "finished"):

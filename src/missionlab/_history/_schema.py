@@ -1,152 +1,185 @@
 """The history's tables as Arrow schemas, and wire records (API JSON objects) as Arrow tables.
 
-Each table keeps the API's fields with real types: ids and texts as strings,
-timestamps as UTC microseconds, ``sequence`` as int64, and free-form objects
-(``metadata``, ``input``, ``result_payload``, ``payload``) as JSON text, so that
-any Parquet reader (pandas, DuckDB, Dask, Spark) reads them without missionlab.
-One column is added: ``synced_at`` (when the row was written). Runs, steps and
-events are partitioned into folders ``mission=<mission_id>/day=<YYYY-MM-DD>`` by
-their mission and the UTC day their run started (the folder names are not columns
-of the files, so engines that read Hive-style partitions add ``mission`` and ``day``).
+The columns come from the wire fields' descriptions (:mod:`missionlab._wire.fields`), so
+that a field described there becomes a column here with no other edit. A field's type
+follows its JSON type and format: integers as int64, ``date-time`` strings as UTC
+microsecond timestamps, free-form objects (``metadata``, ``input``, ``result_payload``,
+``payload``) as JSON text, everything else (ids, texts, enumerations) as strings, so
+that any reader of Delta Lake tables (DuckDB, Dask, Spark, Polars) reads them without
+missionlab. A table's columns are in the order of its layout below, then any field the
+layout does not place (at the end, where Delta Lake adds a new column to an existing
+table). The history adds its own columns: ``synced_at`` (when the row was written),
+``mission_id`` on steps and events, and, on runs, steps and events, ``run_day``: the
+UTC day the row's run started, which partitions those tables (all of a run's rows are
+in one partition, and a day's new runs touch only that day's files). Rows are keyed by
+each object's ``key``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, Field, WireObject
+from ..frames._columns import field_reader, times
+from ..frames._jsontext import json_texts
+from ._common import instant
 
 STRING = pa.string()
 TIME = pa.timestamp("us", tz="UTC")
 JSON_TEXT = pa.string()
+DAY = pa.date32()
+PARTITION = "run_day"  # the partition column of runs, steps and events
 
-MISSIONS = pa.schema(
-    [
-        ("mission_id", STRING),
-        ("name", STRING),
-        ("execution_mode", STRING),
-        ("model", STRING),
-        ("description", STRING),
-        ("instructions", STRING),
-        ("created_at", TIME),
-        ("updated_at", TIME),
-        ("metadata", JSON_TEXT),
-        ("synced_at", TIME),
-    ]
-)
-RUNS = pa.schema(
-    [
-        ("run_id", STRING),
-        ("mission_id", STRING),
-        ("status", STRING),
-        ("started_at", TIME),
-        ("updated_at", TIME),
-        ("finished_at", TIME),
-        ("result_summary", STRING),
-        ("error", STRING),
-        ("input", JSON_TEXT),
-        ("metadata", JSON_TEXT),
-        ("result_payload", JSON_TEXT),
-        ("synced_at", TIME),
-    ]
-)
-STEPS = pa.schema(
-    [
-        ("run_id", STRING),
-        ("mission_id", STRING),
-        ("step_id", STRING),
-        ("parent_step_id", STRING),
-        ("sequence", pa.int64()),
-        ("description", STRING),
-        ("status", STRING),
-        ("started_at", TIME),
-        ("completed_at", TIME),
-        ("metadata", JSON_TEXT),
-        ("synced_at", TIME),
-    ]
-)
-EVENTS = pa.schema(
-    [
-        ("event_id", STRING),
-        ("run_id", STRING),
-        ("mission_id", STRING),
-        ("type", STRING),
-        ("summary", STRING),
-        ("timestamp", TIME),
-        ("step_id", STRING),
-        ("agent_id", STRING),
-        ("idempotency_key", STRING),
-        ("payload", JSON_TEXT),
-        ("synced_at", TIME),
-    ]
-)
+# The history's own columns (not fields of the object the table holds), and their types.
+ADDED: dict[str, pa.DataType] = {"mission_id": STRING, "synced_at": TIME, PARTITION: DAY}
 
-SCHEMAS: dict[str, pa.Schema] = {"missions": MISSIONS, "runs": RUNS, "steps": STEPS, "events": EVENTS}
-KEYS: dict[str, tuple[str, ...]] = {
-    "missions": ("mission_id",),
-    "runs": ("run_id",),
-    "steps": ("run_id", "step_id"),
-    "events": ("event_id",),
+
+def column_type(field: Field) -> pa.DataType:
+    """The Arrow type of a wire field's column."""
+    if field.json_type == "integer":
+        return pa.int64()
+    if field.json_type == "object":
+        return JSON_TEXT
+    if field.format == "date-time":
+        return TIME
+    return STRING
+
+
+def table_schema(wire: WireObject, layout: list[str]) -> pa.Schema:
+    """A table's schema: ``layout`` (fields of ``wire`` and the history's own columns, in the
+    table's order), then every field of ``wire`` the layout does not place."""
+    names = [*layout, *(name for name in wire.names if name not in layout)]
+    return pa.schema(
+        [(name, column_type(wire[name]) if name in wire.names else ADDED[name]) for name in names]
+    )
+
+
+OBJECTS: dict[str, WireObject] = {"missions": MISSION, "runs": RUN, "steps": PLAN_STEP, "events": EVENT}
+LAYOUTS: dict[str, list[str]] = {
+    "missions": [
+        "mission_id",
+        "name",
+        "execution_mode",
+        "model",
+        "description",
+        "instructions",
+        "created_at",
+        "updated_at",
+        "metadata",
+        "synced_at",
+    ],
+    "runs": [
+        "run_id",
+        "mission_id",
+        "status",
+        "started_at",
+        "updated_at",
+        "finished_at",
+        "result_summary",
+        "error",
+        "input",
+        "metadata",
+        "result_payload",
+        "synced_at",
+        PARTITION,
+    ],
+    "steps": [
+        "run_id",
+        "mission_id",
+        "step_id",
+        "parent_step_id",
+        "sequence",
+        "description",
+        "status",
+        "started_at",
+        "completed_at",
+        "metadata",
+        "synced_at",
+        PARTITION,
+    ],
+    "events": [
+        "event_id",
+        "run_id",
+        "mission_id",
+        "type",
+        "summary",
+        "timestamp",
+        "step_id",
+        "agent_id",
+        "idempotency_key",
+        "payload",
+        "synced_at",
+        PARTITION,
+    ],
 }
-JSON_COLUMNS = frozenset({"metadata", "input", "result_payload", "payload"})
+SCHEMAS: dict[str, pa.Schema] = {name: table_schema(OBJECTS[name], LAYOUTS[name]) for name in OBJECTS}
+KEYS: dict[str, tuple[str, ...]] = {name: wire.key for name, wire in OBJECTS.items()}
+JSON_COLUMNS: dict[str, frozenset[str]] = {name: wire.json_names for name, wire in OBJECTS.items()}
 
 
-def _json_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def history_columns(table: str) -> list[str]:
+    """The columns of ``table`` that the history adds to its object's fields (not part of the
+    frames it returns)."""
+    return [name for name in SCHEMAS[table].names if name not in OBJECTS[table].names]
 
 
-def _timestamps(values: list[Any]) -> pa.Array:
-    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
-    return pa.array(parsed.dt.as_unit("us"), type=TIME)
+def partitioned(table: str) -> bool:
+    """Whether ``table`` is partitioned by :data:`PARTITION` (all but missions)."""
+    return PARTITION in SCHEMAS[table].names
+
+
+def _strings(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values, STRING)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings: an odd server value
+        return pa.array([None if v is None else str(v) for v in values], STRING)
 
 
 def to_table(
     table: str,
-    records: Iterable[Mapping[str, Any]],
+    items: Iterable[Any],
     *,
     synced_at: pd.Timestamp,
     extra: Mapping[str, Iterable[Any]] | None = None,
 ) -> pa.Table:
-    """An Arrow table of ``table``'s schema from wire records (plain dicts of API JSON).
+    """An Arrow table of ``table``'s schema from API items (JSON dicts or models, read field by
+    field: nothing is dumped).
 
-    ``extra`` gives whole columns that are not in the records (e.g. ``mission_id``).
+    ``extra`` gives whole columns that are not in the items (``mission_id`` and ``run_day``
+    of steps and events); a run's ``run_day`` comes from its ``started_at``.
     """
-    rows = list(records)
+    rows = items if isinstance(items, list) else list(items)
     schema = SCHEMAS[table]
     given = {name: list(values) for name, values in (extra or {}).items()}
-    arrays = []
+    read = field_reader(rows)
+    arrays: dict[str, pa.Array] = {}
     for field in schema:
         if field.name == "synced_at":
-            arrays.append(pa.array([synced_at.to_pydatetime()] * len(rows), type=TIME))
+            arrays[field.name] = pa.array([synced_at.to_pydatetime()] * len(rows), type=TIME)
             continue
-        values = given.get(field.name)
-        if values is None:
-            values = [row.get(field.name) for row in rows]
-        if field.name in JSON_COLUMNS:
-            arrays.append(pa.array([_json_text(v) for v in values], type=JSON_TEXT))
+        if field.name == PARTITION and PARTITION not in given:
+            arrays[field.name] = pc.cast(arrays["started_at"], DAY)
+            continue
+        values = given[field.name] if field.name in given else read(field.name)
+        if field.name in JSON_COLUMNS[table]:
+            arrays[field.name] = pa.array(json_texts(values), type=JSON_TEXT)
         elif field.type == TIME:
-            arrays.append(_timestamps(values))
+            arrays[field.name] = pa.array(times(values), type=TIME)
+        elif field.type == DAY:
+            arrays[field.name] = pa.array(values, type=DAY)
         elif pa.types.is_integer(field.type):
-            arrays.append(pa.array(values, type=field.type))
+            arrays[field.name] = pa.array(values, type=field.type)
         else:
-            arrays.append(pa.array([None if v is None else str(v) for v in values], type=STRING))
-    return pa.Table.from_arrays(arrays, schema=schema)
+            arrays[field.name] = _strings(values)
+    return pa.Table.from_arrays([arrays[name] for name in schema.names], schema=schema)
 
 
-def day_of(started_at: Any) -> str:
-    """The partition day (UTC date, ``YYYY-MM-DD``) of a run that started at ``started_at``."""
-    return (
-        str(pd.Timestamp(started_at).tz_convert("UTC").date())
-        if pd.Timestamp(started_at).tzinfo
-        else str(pd.Timestamp(started_at).date())
-    )
-
-
-def from_json_text(value: Any) -> Any:
-    """A JSON column's value back as Python (None stays None)."""
-    return None if value is None else json.loads(value)
+def day_of(started_at: Any) -> date:
+    """The partition day (the UTC date) of a run that started at ``started_at``."""
+    return instant(started_at).date()

@@ -3,285 +3,512 @@
 What a sync fetches:
 
 - missions: all of them (one request per 1,000);
-- runs: on the first sync every run; later only the newest pages down to the newest
-  run seen before (new runs), the runs that are active now (lists by status), and the
-  runs that were active at the last sync but are not any more (one request each);
+- runs: on the first sync every run, page after page (eight pages at a time), in
+  batches whose plans are fetched eight at a time before the next batch is listed; later only
+  the newest pages down to the newest run seen before (new runs), the runs that are
+  active now (lists by status), and the runs that were active at the last sync but
+  are not any more (one request each);
+- plans: the plan of each new or changed run (one request each: the only request
+  made per run);
 - events: the organization's events, newest first, down to the newest event seen
-  before (less a few minutes of slack), de-duplicated by id; for each new or changed
-  run, one small request checks that its number of events matches, and a run whose
-  count differs is re-read in full;
-- plans: the plan of each new or changed run (one request each).
+  before (less a few minutes of slack), de-duplicated by id; after an incremental
+  sync, one small request per new or changed run checks that its number of events
+  matches, and a run whose count differs is re-read in full.
 
 Later syncs size the pages of the newest-first lists by how much each list grew.
 
-Work is committed in batches, so an interrupted sync keeps what it finished; the next
-one redoes the rest, and nothing is stored twice (rows are keyed by id).
+Requests run eight at a time (missionlab's one policy: ``client._concurrent.bounded_map``,
+and ``client._plans.fetch_plans`` for plans); answers are read as the client's models,
+field by field, never dumped to dicts. Writes are large batches, each one Delta commit
+keyed by the rows' ids: a run's
+plan steps are committed before the run itself, so a stored run always has the plan
+of the version stored, and a sync that is interrupted keeps every batch it
+committed. The next sync lists again (cheap), fetches only the plans it lacks, and
+carries an interrupted events walk on from where it stopped.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
+from ..client._concurrent import bounded_map
+from ..client._plans import fetch_plans
+from ..client._progress import progress_bar
 from ..types import TERMINAL_RUN_STATUSES
-from ._common import PAGE, SyncReport, page_size_for, utc, wire
-from ._dataset import MARKS, Dataset, HistoryFormatError
-from ._schema import day_of, to_table
+from ._common import PAGE, SyncReport, get, instant, page_size_for, utc
+from ._errors import HistoryFormatError
+from ._schema import PARTITION, day_of, to_table
+from ._state import SyncState, read_state
+from ._tables import REPAIR_HINT, Tables, check_folder
 
 if TYPE_CHECKING:
     from ..client._client import Client
 
-PLAN_BATCH = 500
-EVENT_BATCH_PAGES = 25
+WORKERS = 8  # pages fetched at a time (bounded_map's limit)
+PLAN_BATCH = 10_000  # runs (with their plans) per commit
+EVENT_BATCH_PAGES = 100  # pages of events per commit
+RECOUNT_BATCH = 100  # runs whose events are read again per commit
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
-WORKERS = 8
 TERMINAL = frozenset(str(s) for s in TERMINAL_RUN_STATUSES)
+ACTIVE = ("pending", "running", "paused")
+
+T = TypeVar("T")
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), read lazily."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class _Writer:
+    """Commits one batch at a time in its own thread, while the sync fetches the next one.
+
+    A batch is submitted once the previous one is committed (its error, if any, is raised
+    then); leaving the ``with`` block waits for the last one, also when the sync stops
+    with an error, so that what was fetched before is committed."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, "missionlab-history-writer")
+        self.pending: Future[None] | None = None
+
+    def submit(self, commit: Callable[[], None]) -> None:
+        self.wait()
+        self.pending = self.pool.submit(commit)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        try:
+            if error is None:
+                self.wait()
+            elif self.pending is not None:  # the sync's own error is the one to raise
+                self.pending.exception()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def _earliest(items: Iterable[Any], name: str) -> datetime:
+    return min(instant(get(item, name)) for item in items)
+
+
+def _latest(items: Iterable[Any], name: str) -> datetime:
+    return max(instant(get(item, name)) for item in items)
 
 
 class Syncer:
-    """One sync of ``dataset`` from ``client``."""
+    """One sync of the tables in ``tables`` from ``client``."""
 
-    def __init__(self, dataset: Dataset, client: Client, *, progress: bool | None) -> None:
-        self.dataset = dataset
+    def __init__(self, tables: Tables, client: Client, *, progress: bool | None) -> None:
+        self.tables = tables
         self.client = client
         self.progress = progress
         self.report = SyncReport()
         self.synced_at = pd.Timestamp.now(tz="UTC")
-        self.manifest: dict[str, Any] = {}
-        self.runs: dict[str, dict[str, Any]] = {}  # run_id -> mission_id, day, status, updated_at
+        self.owner = SyncState(tables)
+        self.state: dict[str, Any] = {}
+        self.runs: dict[str, dict[str, Any]] = {}  # run_id -> mission_id, status, updated_at, day
+        self.writer = _Writer()
 
     # -- the whole sync ------------------------------------------------------------------------
 
     def run(self, *, full: bool = False, verify: bool = False) -> SyncReport:
         started = time.perf_counter()
-        with self.dataset.sync_lock():
-            self.dataset.reload()
-            self.dataset.remove_orphans()
-            self.manifest = copy.deepcopy(self.dataset.manifest)
-            synced_from = self.manifest["base_url"]
-            if synced_from not in (None, self.client.base_url):
-                raise HistoryFormatError(
-                    f"{self.dataset.path} holds the history of {synced_from}, not of "
-                    f"{self.client.base_url}: sync it from the same API, or use another folder"
-                )
-            self.manifest["base_url"] = self.client.base_url
-            state = self.manifest["state"]
-            self.report.first = full or state["runs_frontier"] is None
+        check_folder(self.tables.path)
+        self._check_versions()
+        self.tables.check_removed_files()
+        self.state = self.owner.claim(self.client.base_url)
+        recheck = full or bool(self.state["recheck"])
+        self.report.first = recheck or self.state["runs_frontier"] is None
+        with self.writer:
             self._sync_missions()
-            changed = self._sync_runs()
-            self._sync_events(full=self.report.first)
+            changed = self._sync_runs(recheck=recheck)
+            self._sync_events()
             self._check_event_counts(changed, everything=verify)
-            self._sync_plans()
-            self._log(time.perf_counter() - started)
+        self.state["recheck"] = False
         self.report.seconds = time.perf_counter() - started
+        self._log()
+        self.owner.release(self.state)
+        self.tables.vacuum()
         return self.report
 
-    def _commit(self) -> None:
-        self.dataset.commit(self.manifest)
-        self.manifest = copy.deepcopy(self.dataset.manifest)
+    def _check_versions(self) -> None:
+        """Refuse tables older than the last sync left them (log entries lost)."""
+        log = read_state(self.tables)["log"]
+        for name, version in (log[-1]["versions"] if log else {}).items():
+            now = self.tables.version(name)
+            if version is not None and (now is None or now < version):
+                raise HistoryFormatError(
+                    f"the {name!r} table of {self.tables.path} is at version {now}, older than the "
+                    f"{version} the last sync left: its log lost entries. {REPAIR_HINT}"
+                )
 
-    def _bar(self, total: int | None, what: str) -> Any:
-        """A progress bar to use in a ``with`` block (tqdm's, disabled when ``progress`` is False)."""
-        from tqdm.auto import tqdm
+    def _save(self) -> None:
+        self.writer.wait()
+        self.owner.save(self.state)
 
-        return tqdm(
-            total=total,
-            desc=what,
-            unit=" " + what.split()[-1],
-            delay=0 if self.progress else 0.5,
-            disable=self.progress is False,
-        )
+    def _commit(self, write: Callable[[], None]) -> None:
+        """Commit ``write`` and then the state as it is now, in the writer's thread."""
+        state = copy.deepcopy(self.state)
 
-    # -- missions and runs ---------------------------------------------------------------------
+        def commit() -> None:
+            write()
+            self.owner.save(state)
 
-    def _sync_missions(self) -> None:
-        missions = [wire(m) for m in self.client.missions.list(page_size=PAGE).fetch_all(progress=False)]
-        self.report.requests += max(1, -(-len(missions) // PAGE))
-        self.report.missions = len(missions)
-        table = to_table("missions", missions, synced_at=self.synced_at)
-        self.dataset.stage(self.manifest, "missions", table, replace=True)
+        self.writer.submit(commit)
 
-    def _known_runs(self) -> None:
-        table = self.dataset.read(
-            "runs", columns=["run_id", "mission_id", "status", "updated_at", "started_at"]
-        )
-        for row in table.to_pylist():
-            self.runs[row["run_id"]] = {**row, "day": day_of(row["started_at"])}
+    # -- paging --------------------------------------------------------------------------------
 
-    def _sync_runs(self) -> list[str]:
-        """New and changed runs stored; returns their ids."""
-        self._known_runs()
-        if self.report.first:
-            fetched = [
-                wire(r)
-                for r in self.client.missions.runs.list_runs(page_size=PAGE).fetch_all(progress=self.progress)
-            ]
-            self.report.requests += max(1, -(-len(fetched) // PAGE))
-            self.manifest["state"].setdefault("totals", {})["runs"] = len(fetched)
-        else:
-            fetched = self._recent_and_active_runs()
-        changed = []
-        for run in {r["run_id"]: r for r in fetched}.values():
-            known = self.runs.get(run["run_id"])
-            if known is None:
-                self.report.new_runs += 1
-            elif utc(known["updated_at"]) == utc(run["updated_at"]):
-                continue
-            else:
-                self.report.changed_runs += 1
-            changed.append(run)
-        if changed:
-            days = [day_of(r["started_at"]) for r in changed]
-            table = to_table("runs", changed, synced_at=self.synced_at)
-            self.dataset.stage(self.manifest, "runs", table, replace=True, days=days)
-            for run, day in zip(changed, days, strict=True):
-                self.runs[run["run_id"]] = {**run, "day": day}
-        newest = max((utc(r["started_at"]) for r in self.runs.values()), default=None)
-        self.manifest["state"]["runs_frontier"] = None if newest is None else newest.isoformat()
-        self._commit()
-        return [r["run_id"] for r in changed]
+    def _pages(
+        self, list_call: Callable[..., Any], *, start: int = 1, size: int = PAGE, ahead: int = WORKERS
+    ) -> Iterator[Any]:
+        """Pages of a list from page ``start`` on, ``ahead`` fetched at a time, in order.
 
-    def _recent_and_active_runs(self) -> list[dict[str, Any]]:
-        runs_api = self.client.missions.runs
-        frontier = utc(self.manifest["state"]["runs_frontier"])
-        fetched = [
-            run
-            for rows in self._newest_first("runs", runs_api.list_runs, "started_at", frontier)
-            for run in rows
-        ]
-        active_before = {run_id for run_id, run in self.runs.items() if str(run["status"]) not in TERMINAL}
-        statuses = {"pending", "running", "paused"} | {
-            str(self.runs[run_id]["status"]) for run_id in active_before
-        }
-        for status in sorted(statuses):
-            page = runs_api.list_runs(status=status, page_size=PAGE)
-            rows = [wire(r) for r in page.fetch_all(progress=False)]
-            self.report.requests += max(1, -(-len(rows) // PAGE))
-            fetched += rows
-        seen = {r["run_id"] for r in fetched}
-        gone = [run_id for run_id in active_before if run_id not in seen]
+        The first page says how many pages there are at the size the server served."""
+        first = list_call(page_number=start, page_size=size)
+        self.report.requests += 1
+        yield first
+        meta = first.meta
+        if meta is None:  # no page count: walk until an empty page
+            page = first
+            while page.data:
+                page = list_call(page_number=page.page_number + 1, page_size=size)
+                self.report.requests += 1
+                yield page
+            return
+        served = meta.page_size or size
+        last = -(-meta.total_results // served) if served else start
+        skipped = (start - 1) * size  # items before page ``start``, at the size asked
+        numbers = range(skipped // served + 2, last + 1) if served else range(0)
 
-        def retrieve(run_id: str) -> dict[str, Any]:
-            mission_id = self.runs[run_id]["mission_id"]
-            return wire(runs_api.retrieve(run_id, mission_id=mission_id).data)
+        def fetch(number: int) -> Any:
+            return list_call(page_number=number, page_size=served)
 
-        fetched += self._parallel(retrieve, gone)
-        return fetched
-
-    def _parallel(self, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        self.report.requests += len(items)
-        if not items:
-            return []
-        with ThreadPoolExecutor(WORKERS, "missionlab-history") as pool:
-            return list(pool.map(work, items))
-
-    # -- events --------------------------------------------------------------------------------
-
-    def _event_pages(self, stop_before: pd.Timestamp | None) -> Iterator[list[dict[str, Any]]]:
-        """Batches of the organization's events, newest first, down to ``stop_before``."""
-        batch: list[dict[str, Any]] = []
-        pages = self._newest_first("events", self.client.missions.list_events, "timestamp", stop_before)
-        for pages_read, rows in enumerate(pages, start=1):
-            batch += rows
-            if pages_read % EVENT_BATCH_PAGES == 0:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        for chunk in _chunks(numbers, ahead):
+            for page in bounded_map(fetch, chunk, limit=ahead, name="missionlab-history-pages"):
+                self.report.requests += 1
+                yield page
 
     def _newest_first(
-        self, what: str, list_call: Callable[..., Any], time_field: str, stop_before: pd.Timestamp | None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Pages (as wire dicts) of a newest-first list, down to the first item older than
-        ``stop_before`` (everything when None); items may repeat (callers key them by id).
+        self,
+        what: str,
+        list_call: Callable[..., Any],
+        time_field: str,
+        stop_before: pd.Timestamp | None,
+        *,
+        start: int = 1,
+    ) -> Iterator[list[Any]]:
+        """Pages (their items) of a newest-first list from page ``start``, down to the first
+        item older than ``stop_before`` (everything when None); items may repeat.
 
-        An incremental pass first asks for one item, whose page says how many items the list
-        holds now; the difference from the last sync's count sizes the pages, so that what is
-        new usually arrives in one page of about its own size."""
-        totals = self.manifest["state"].setdefault("totals", {})
+        An incremental pass from the top first asks for one item, whose page says how many
+        items the list holds now; the difference from the last sync's count sizes the pages,
+        so that what is new usually arrives in one page of about its own size."""
+        totals = self.state.setdefault("totals", {})
 
-        def reached(rows: list[dict[str, Any]]) -> bool:
-            return not rows or (
-                stop_before is not None and min(utc(r[time_field]) for r in rows) < stop_before
-            )
+        def reached(rows: list[Any]) -> bool:
+            return not rows or (stop_before is not None and _earliest(rows, time_field) < stop_before)
 
         size = PAGE
-        if stop_before is not None:
+        if stop_before is not None and start == 1:
             probe = list_call(page_size=1)
             self.report.requests += 1
             total = probe.meta.total_results if probe.meta else None
-            rows = [wire(item) for item in probe.data]
+            rows = list(probe.data)
             yield rows
             if total is not None:
                 size = page_size_for(total - totals.get(what, 0))
                 totals[what] = total
             if reached(rows):
                 return
-        for page in list_call(page_size=size).iter_pages():
-            self.report.requests += 1
-            if stop_before is None and page.meta is not None and page.page_number == 1:
+        # A walk down to a known point is usually short: one page at a time, none wasted.
+        ahead = WORKERS if stop_before is None else 1
+        for page in self._pages(list_call, start=start, size=size, ahead=ahead):
+            if start == 1 and stop_before is None and page.meta is not None and page.page_number == 1:
                 totals[what] = page.meta.total_results
-            rows = [wire(item) for item in page.data]
+            rows = list(page.data)
             yield rows
             if reached(rows):
                 return
 
-    def _sync_events(self, *, full: bool) -> None:
-        state = self.manifest["state"]
-        frontier = (
-            None
-            if full or state["events_frontier"] is None
-            else (utc(state["events_frontier"]) - EVENTS_SLACK)
-        )
-        newest: pd.Timestamp | None = None
-        unplaced: list[pd.Timestamp] = []
-        with self._bar(None, "events") as bar:
-            for batch in self._event_pages(frontier):
-                if batch:
-                    top = max(utc(e["timestamp"]) for e in batch)
-                    newest = top if newest is None else max(newest, top)
-                placed = [e for e in batch if e.get("run_id") in self.runs]
-                unplaced += [utc(e["timestamp"]) for e in batch if e.get("run_id") not in self.runs]
-                self.report.new_events += self._store_events(placed)
-                self._commit()
-                bar.update(len(batch))
-        if unplaced:  # events of runs newer than the runs we listed: read them next time
-            newest = min(unplaced) - pd.Timedelta(microseconds=1)
-            self.report.notes.append(
-                f"{len(unplaced)} events of runs not listed yet: they are read by the next sync"
-            )
-        if newest is not None:
-            self.manifest["state"]["events_frontier"] = newest.isoformat()
-        self._commit()
+    # -- missions and runs ---------------------------------------------------------------------
 
-    def _store_events(self, events: Iterable[dict[str, Any]]) -> int:
-        unique = list({e["event_id"]: e for e in events}.values())
-        if not unique:
-            return 0
-        owners = [self.runs[e["run_id"]] for e in unique]
+    def _sync_missions(self) -> None:
+        missions = self.client.missions.list(page_size=PAGE).fetch_all(progress=False)
+        self.report.requests += max(1, -(-len(missions) // PAGE))
+        self.report.missions = len(missions)
+        stored = self.tables.read("missions", columns=["mission_id", "updated_at"]).to_pylist()
+        known = {row["mission_id"]: row["updated_at"] for row in stored}
+        changed = [m for m in missions if known.get(m.mission_id) != instant(m.updated_at)]
+        table = to_table("missions", changed, synced_at=self.synced_at)
+        self.tables.upsert("missions", table, replace=True)
+
+    def _known_runs(self) -> None:
+        columns = ["run_id", "mission_id", "status", "updated_at", "started_at", PARTITION]
+        for row in self.tables.read("runs", columns=columns).to_pylist():
+            self.runs[row["run_id"]] = row
+
+    def _runs_without_steps(self) -> set[str]:
+        with_steps = set(self.tables.read("steps", columns=["run_id"]).column("run_id").unique().to_pylist())
+        return set(self.runs) - with_steps
+
+    def _sync_runs(self, *, recheck: bool) -> list[str]:
+        """New and changed runs stored with their plans; returns their ids."""
+        self._known_runs()
+        # After a repair (or with full=True) a run whose steps were lost gets its plan again.
+        lacking = self._runs_without_steps() if recheck else set()
+        listing = self._all_runs() if self.report.first else iter(self._recent_and_active_runs())
+        seen: set[str] = set()
+
+        def todo() -> Iterator[Any]:
+            for run in listing:
+                run_id = run.run_id
+                if run_id in seen:
+                    continue
+                seen.add(run_id)
+                known = self.runs.get(run_id)
+                if known is None or known["updated_at"] != instant(run.updated_at) or run_id in lacking:
+                    yield run
+
+        changed: list[str] = []
+        for runs in _chunks(todo(), PLAN_BATCH):
+            # A run deleted since it was listed has no plan: it is stored without steps.
+            pairs = [(run.run_id, run.mission_id) for run in runs]
+            plans = fetch_plans(self.client, pairs, missing="empty", progress=self.progress)
+            changed += self._store_runs(list(zip(runs, plans, strict=True)))
+        self.writer.wait()
+        newest = max((r["started_at"] for r in self.runs.values()), default=None)
+        self.state["runs_frontier"] = None if newest is None else newest.isoformat()
+        self._save()
+        return changed
+
+    def _store_runs(self, batch: list[tuple[Any, list[Any]]]) -> list[str]:
+        """Commit the plans, then the runs (so that a stored run always has its plan)."""
+        if not batch:
+            return []
+        self.report.requests += len(batch)
+        self.report.plans += len(batch)
+        runs = [run for run, _ in batch]
+        days = [day_of(run.started_at) for run in runs]
+        steps: list[Any] = []
+        owners: list[tuple[str, date]] = []
+        for (run, plan), day in zip(batch, days, strict=True):
+            steps += plan
+            owners += [(run.mission_id, day)] * len(plan)
+        for run, day in zip(runs, days, strict=True):
+            if run.run_id in self.runs:
+                self.report.changed_runs += 1
+            else:
+                self.report.new_runs += 1
+            self.runs[run.run_id] = {
+                "run_id": run.run_id,
+                "mission_id": run.mission_id,
+                "status": str(run.status),
+                "updated_at": instant(run.updated_at),
+                "started_at": instant(run.started_at),
+                PARTITION: day,
+            }
+
+        def write() -> None:
+            extra: dict[str, list[Any]] = {
+                "mission_id": [o[0] for o in owners],
+                PARTITION: [o[1] for o in owners],
+            }
+            steps_table = to_table("steps", steps, synced_at=self.synced_at, extra=extra)
+            self.tables.upsert("steps", steps_table, replace=True)
+            runs_table = to_table("runs", runs, synced_at=self.synced_at)
+            self.tables.upsert("runs", runs_table, replace=True, newer="updated_at")
+
+        self._commit(write)
+        return [run.run_id for run in runs]
+
+    def _all_runs(self) -> Iterator[Any]:
+        """Every run, page after page (the first sync, or a full one)."""
+        list_runs = self.client.missions.runs.list_runs
+        for number, page in enumerate(self._pages(list_runs), start=1):
+            if number == 1 and page.meta is not None:
+                self.state.setdefault("totals", {})["runs"] = page.meta.total_results
+            yield from page.data
+
+    def _recent_and_active_runs(self) -> list[Any]:
+        runs_api = self.client.missions.runs
+        frontier = utc(self.state["runs_frontier"])
+        fetched = [
+            run
+            for rows in self._newest_first("runs", runs_api.list_runs, "started_at", frontier)
+            for run in rows
+        ]
+        active_before = {run_id for run_id, run in self.runs.items() if str(run["status"]) not in TERMINAL}
+        statuses = set(ACTIVE) | {str(self.runs[run_id]["status"]) for run_id in active_before}
+        for status in sorted(statuses):
+            rows = runs_api.list_runs(status=status, page_size=PAGE).fetch_all(progress=False)
+            self.report.requests += max(1, -(-len(rows) // PAGE))
+            fetched += rows
+        seen = {r.run_id for r in fetched}
+        gone = [run_id for run_id in active_before if run_id not in seen]
+
+        def retrieve(run_id: str) -> Any:
+            return runs_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
+
+        self.report.requests += len(gone)
+        fetched += bounded_map(retrieve, gone, name="missionlab-history-runs")
+        return fetched
+
+    # -- events --------------------------------------------------------------------------------
+
+    def _sync_events(self) -> None:
+        """The organization's events, newest first, down to what earlier syncs stored.
+
+        A walk down the list records how far it got after each commit; a sync that finds
+        a walk unfinished reads what is new above it, then carries it on from where it
+        stopped (the list grew at the top meanwhile, which moves the page it stopped at)."""
+        state = self.state
+        frontier = None if self.report.first else state["events_frontier"]
+        walk = state["events_walk"]
+        if walk is None:
+            stop = None if frontier is None else utc(frontier) - EVENTS_SLACK
+            walk = {"top": None, "down_to": None, "stop": None if stop is None else stop.isoformat()}
+            walk.update({"covered": 0, "total": None, "unplaced": None})
+            top = self._walk(walk, start=1)
+        else:
+            top, unplaced = self._walk_above(utc(walk["top"]) - EVENTS_SLACK)
+            if unplaced is not None:
+                walk["unplaced"] = min(unplaced, walk["unplaced"] or unplaced)
+            self._walk(walk, start=self._resume_page(walk))
+            top = top or walk["top"]
+        newest = top or state["events_frontier"]
+        if walk["unplaced"] is not None:  # events of runs not listed yet: read them next time
+            newest = (utc(walk["unplaced"]) - pd.Timedelta(microseconds=1)).isoformat()
+            self.report.notes.append("events of runs not listed yet: they are read by the next sync")
+        state["events_frontier"] = newest
+        state["events_walk"] = None
+        self._save()
+
+    def _walk(self, walk: dict[str, Any], *, start: int) -> str | None:
+        """Walk the events list from page ``start`` down to ``walk["stop"]``, committing in
+        batches and recording progress in ``walk``; returns the newest event's time."""
+        stop = None if walk["stop"] is None else utc(walk["stop"])
+        batch: list[Any] = []
+        pages = 0
+        with progress_bar(None, desc="Events", unit="event", progress=self.progress) as bar:
+            for rows in self._newest_first(
+                "events", self.client.missions.list_events, "timestamp", stop, start=start
+            ):
+                if walk["total"] is None:
+                    walk["total"] = self.state.get("totals", {}).get("events")
+                if rows and walk["top"] is None:
+                    walk["top"] = _latest(rows, "timestamp").isoformat()
+                batch += rows
+                pages += 1
+                bar.update(len(rows))
+                if pages % EVENT_BATCH_PAGES == 0:
+                    self._commit_walk(walk, batch)
+                    batch = []
+            self._commit_walk(walk, batch)
+        top: str | None = walk["top"]
+        return top
+
+    def _commit_walk(self, walk: dict[str, Any], events: list[Any]) -> None:
+        if not events:
+            return
+        placed, unplaced = self._place(events)
+        if unplaced is not None:
+            walk["unplaced"] = min(unplaced, walk["unplaced"] or unplaced)
+        oldest = _earliest(events, "timestamp").isoformat()
+        walk["down_to"] = oldest if walk["down_to"] is None else min(walk["down_to"], oldest)
+        walk["covered"] += len(events)
+        self.state["events_walk"] = copy.deepcopy(walk)
+        self._commit(lambda: self._write_events(placed))
+
+    def _walk_above(self, stop: pd.Timestamp) -> tuple[str | None, str | None]:
+        """The events newer than ``stop`` (what arrived above an unfinished walk)."""
+        top: str | None = None
+        unplaced: str | None = None
+        batch = [
+            e
+            for rows in self._newest_first("events", self.client.missions.list_events, "timestamp", stop)
+            for e in rows
+        ]
+        if batch:
+            top = _latest(batch, "timestamp").isoformat()
+            unplaced = self._store_events(batch)
+        return top, unplaced
+
+    def _resume_page(self, walk: dict[str, Any]) -> int:
+        """The page of 1,000 where an unfinished walk carries on: after what it covered and
+        what was added above since, one page earlier for overlap; stepped back further until
+        that page reaches into what was covered (items deleted meanwhile move pages up)."""
+        meta = self.client.missions.list_events(page_size=1).meta
+        self.report.requests += 1
+        grown = 0 if meta is None or walk["total"] is None else max(0, meta.total_results - walk["total"])
+        page = max(1, int(walk["covered"] + grown) // PAGE)
+        down_to = utc(walk["down_to"]) if walk["down_to"] else None
+        while page > 1 and down_to is not None:
+            rows = self.client.missions.list_events(page_number=page, page_size=PAGE).data
+            self.report.requests += 1
+            if rows and _latest(rows, "timestamp") >= down_to:
+                break
+            page -= 1
+        return page
+
+    def _place(self, events: Iterable[Any]) -> tuple[list[Any], str | None]:
+        """The events of known runs (each once), and the time of the oldest event whose run
+        is not known yet, if any."""
+        unique = list({get(e, "event_id"): e for e in events}.values())
+        placed = [e for e in unique if get(e, "run_id") in self.runs]
+        unplaced = [e for e in unique if get(e, "run_id") not in self.runs]
+        return placed, _earliest(unplaced, "timestamp").isoformat() if unplaced else None
+
+    def _write_events(self, events: list[Any]) -> None:
+        """Store events of known runs (those stored already are left as they are)."""
+        if not events:
+            return
+        owners = [self.runs[get(e, "run_id")] for e in events]
         table = to_table(
             "events",
-            unique,
+            events,
             synced_at=self.synced_at,
-            extra={"mission_id": [o["mission_id"] for o in owners]},
+            extra={
+                "mission_id": [o["mission_id"] for o in owners],
+                PARTITION: [o[PARTITION] for o in owners],
+            },
         )
-        return self.dataset.stage(
-            self.manifest, "events", table, replace=False, days=[o["day"] for o in owners]
-        )
+        self.report.new_events += self.tables.upsert("events", table, replace=False)
+
+    def _store_events(self, events: Iterable[Any]) -> str | None:
+        """Store the events of known runs (each once) now; returns the time of the oldest event
+        whose run is not known yet, if any."""
+        self.writer.wait()
+        placed, unplaced = self._place(events)
+        self._write_events(placed)
+        return unplaced
 
     def _stored_event_counts(self, run_ids: list[str]) -> dict[str, int]:
-        missions = sorted({self.runs[r]["mission_id"] for r in run_ids})
-        days = sorted({self.runs[r]["day"] for r in run_ids})
-        table = self.dataset.read("events", missions=missions, days=(days[0], days[-1]), columns=["run_id"])
-        mine = table.filter(pc.is_in(table["run_id"], value_set=pa.array(run_ids)))
-        counts = mine.group_by("run_id").aggregate([("run_id", "count")])
+        days = sorted({self.runs[r][PARTITION] for r in run_ids})
+        wanted = pa.array(run_ids, pa.string())
+        where = ds.field(PARTITION).isin(pa.array(days, pa.date32())) & ds.field("run_id").isin(wanted)
+        table = self.tables.read("events", filter=where, columns=["run_id"])
+        counts = table.group_by("run_id").aggregate([("run_id", "count")])
         return dict(zip(counts["run_id"].to_pylist(), counts["run_id_count"].to_pylist(), strict=True))
 
     def _check_event_counts(self, changed: list[str], *, everything: bool) -> None:
@@ -296,79 +523,31 @@ class Syncer:
             return page.meta.total_results if page.meta else len(page.data)
 
         stored = self._stored_event_counts(run_ids)
-        totals = self._parallel(total, run_ids)
+        self.report.requests += len(run_ids)
+        totals = bounded_map(total, run_ids, name="missionlab-history-counts")
         short = [r for r, n in zip(run_ids, totals, strict=True) if stored.get(r, 0) < n]
 
         def all_events(run_id: str) -> list[dict[str, Any]]:
             page = events_api.list(run_id, mission_id=self.runs[run_id]["mission_id"], page_size=PAGE)
-            return [wire(e) for e in page.fetch_all(progress=False)]
+            return page.fetch_all(progress=False, as_dicts=True)
 
-        for events in self._parallel(all_events, short):
-            self.report.new_events += self._store_events(events)
+        self.report.requests += len(short)
+        for runs in _chunks(short, RECOUNT_BATCH):
+            fetched = bounded_map(all_events, runs, name="missionlab-history-events")
+            self._store_events(event for events in fetched for event in events)
         self.report.runs_recounted = len(short)
-        if short:
-            self._commit()
 
-    # -- plans ---------------------------------------------------------------------------------
-
-    def _sync_plans(self) -> None:
-        marks = self.dataset.read("_marks", columns=["run_id", "plan_for"]).to_pylist()
-        done = {m["run_id"]: m["plan_for"] for m in marks}
-        todo = [
-            run_id
-            for run_id, run in self.runs.items()
-            if done.get(run_id) != utc(run["updated_at"]).isoformat()
-        ]
-        # Batches of runs that share partitions: each commit rewrites few folders.
-        todo.sort(key=lambda run_id: (self.runs[run_id]["mission_id"], self.runs[run_id]["day"]))
-        plan_api = self.client.missions.runs.plan
-
-        def plan(run_id: str) -> list[dict[str, Any]]:
-            steps = plan_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
-            return [wire(s) for s in steps]
-
-        with self._bar(len(todo), "plans") as bar:
-            for start in range(0, len(todo), PLAN_BATCH):
-                batch = todo[start : start + PLAN_BATCH]
-                plans = self._parallel(plan, batch)
-                steps = [s for steps in plans for s in steps]
-                owners = [self.runs[s["run_id"]] for s in steps]
-                table = to_table(
-                    "steps",
-                    steps,
-                    synced_at=self.synced_at,
-                    extra={"mission_id": [o["mission_id"] for o in owners]},
-                )
-                self.dataset.stage(
-                    self.manifest, "steps", table, replace=True, days=[o["day"] for o in owners]
-                )
-                self._mark(batch)
-                self.report.plans += len(batch)
-                self._commit()
-                bar.update(len(batch))
-
-    def _mark(self, run_ids: list[str]) -> None:
-        runs = [self.runs[r] for r in run_ids]
-        table = pa.table(
-            {
-                "run_id": run_ids,
-                "mission_id": [r["mission_id"] for r in runs],
-                "plan_for": [utc(r["updated_at"]).isoformat() for r in runs],
-            },
-            schema=MARKS,
-        )
-        self.dataset.stage(self.manifest, "_marks", table, replace=True, days=[r["day"] for r in runs])
-
-    def _log(self, seconds: float) -> None:
+    def _log(self) -> None:
         entry = {
-            "at": self.synced_at.isoformat(),
+            "at": pd.Timestamp.now(tz="UTC").isoformat(),
+            "started": self.synced_at.isoformat(),
             "first": self.report.first,
             "new_runs": self.report.new_runs,
             "changed_runs": self.report.changed_runs,
             "new_events": self.report.new_events,
             "plans": self.report.plans,
             "requests": self.report.requests,
-            "seconds": round(seconds, 3),
+            "seconds": round(self.report.seconds, 3),
+            "versions": self.tables.versions(),
         }
-        self.manifest["syncs"] = [*self.manifest["syncs"], entry][-100:]
-        self._commit()
+        self.state["log"] = [*self.state["log"], entry]
