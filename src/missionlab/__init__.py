@@ -34,6 +34,7 @@ from .errors import (  # noqa: E402
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     UnknownValueWarning,
     UnprocessableEntityError,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "PlanStep",
     "RateLimitError",
     "RecorderError",
+    "ResponseTooLargeError",
     "Run",
     "RunRecorder",
     "RunStatus",
