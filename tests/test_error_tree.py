@@ -72,6 +72,9 @@ BUILT: dict[str, Callable[[], BaseException]] = {
     "IncompleteListError": lambda: missionlab.IncompleteListError(
         operation="GET /ai/missions/runs", expected=45, got=20
     ),
+    "ResponseTooLargeError": lambda: missionlab.ResponseTooLargeError(
+        operation="GET /ai/missions/runs", limit=1_048_576
+    ),
     "APIStatusError": _status(418),
     "BadRequestError": _status(400),
     "AuthenticationError": _status(401),

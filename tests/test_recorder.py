@@ -224,3 +224,91 @@ def test_a_step_whose_update_failed_is_closed_when_the_run_finishes(sandbox: San
     assert failures["left"] == 0
     assert plan_of(client, rec) == {"a": "completed", "b": "completed"}
     assert client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data.status == "succeeded"
+
+
+def runs_of(client: missionlab.Client, mission_id: str) -> list[missionlab.Run]:
+    return client.missions.runs.list(mission_id, page_size=100).data
+
+
+def test_a_lost_create_answer_leaves_no_orphan_run(sandbox: Sandbox) -> None:
+    """Issue 22: when the sandbox created the run but the answer was lost, main asked again
+    (or gave up) and left a pending run that nobody finished (2 of 5 recorders under faults)."""
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, max_retries=2)
+    mission_id = external(client)
+    sandbox.set_faults({"seed": 1, "rules": [{"route": "POST /ai/missions/*/runs", "drop_after_rate": 1.0}]})
+    try:
+        with RunRecorder(client, mission_id, metadata={"team": "a"}) as rec:
+            rec.plan([("a", "A")])
+            with rec.step("a"):
+                pass
+    finally:
+        sandbox.set_faults({"rules": []})
+    runs = runs_of(client, mission_id)
+    assert [(r.run_id, str(r.status)) for r in runs] == [(rec.run_id, "succeeded")]
+    assert runs[0].metadata is not None and runs[0].metadata["team"] == "a"
+    assert plan_of(client, rec) == {"a": "completed"}
+
+
+def test_a_create_that_never_arrived_is_sent_again(sandbox: Sandbox) -> None:
+    """The other half: a create dropped before the server saw it is asked again, once."""
+    sent = {"creates": 0}
+
+    class DropFirstCreate(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and request.url.path.endswith("/runs"):
+                sent["creates"] += 1
+                if sent["creates"] == 1:
+                    raise httpx.ReadError("connection reset")  # the server may have acted
+            return super().handle_request(request)
+
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, transport=DropFirstCreate())
+    mission_id = external(client)
+    with RunRecorder(client, mission_id) as rec:
+        pass
+    assert sent["creates"] == 2
+    assert [(r.run_id, str(r.status)) for r in runs_of(client, mission_id)] == [(rec.run_id, "succeeded")]
+
+
+def test_event_never_raises_when_the_server_is_down_and_delivers_later(sandbox: Sandbox) -> None:
+    """Issue 22: on main rec.event() raised into the agent's code when the server was down."""
+    down = {"on": False}
+
+    class Switch(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if down["on"]:
+                raise httpx.ConnectError("server down")
+            return super().handle_request(request)
+
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, transport=Switch(), max_retries=0)
+    mission_id = external(client)
+    with pytest.warns(missionlab.RecorderWarning) as warned, RunRecorder(client, mission_id) as rec:
+        rec.plan([("a", "A")])
+        with rec.step("a"):
+            assert rec.event("tool_call", "before", idempotency_key="k-before") is not None
+            down["on"] = True
+            assert rec.event("tool_call", "during 1", idempotency_key="k-during-1") is None
+            assert rec.event("tool_call", "during 2") is None
+            assert [e["summary"] for e in rec.undelivered] == ["during 1", "during 2"]
+            down["on"] = False
+    recorder_warnings = [w for w in warned if w.category is missionlab.RecorderWarning]
+    assert len(recorder_warnings) == 1  # once per recorder, however many failures
+    events = [e for e in events_of(client, rec) if e.type == "tool_call"]
+    assert [e.summary for e in events] == ["before", "during 1", "during 2"]
+    assert [e.idempotency_key for e in events][:2] == ["k-before", "k-during-1"]
+    assert rec.undelivered == []
+    assert client.missions.runs.retrieve(rec.run_id, mission_id=mission_id).data.status == "succeeded"
+
+
+def test_an_event_redelivered_with_its_key_is_logged_once(sandbox: Sandbox) -> None:
+    """An event whose answer was lost after the server stored it is not doubled at the end."""
+    client = missionlab.Client(api_key=sandbox.token, base_url=sandbox.url, max_retries=0)
+    mission_id = external(client)
+    with RunRecorder(client, mission_id) as rec:
+        sandbox.set_faults({"seed": 1, "rules": [{"route": "POST */events", "drop_after_rate": 1.0}]})
+        try:
+            with pytest.warns(missionlab.RecorderWarning):
+                assert rec.event("message", "hello", idempotency_key="once") is None
+        finally:
+            sandbox.set_faults({"rules": []})
+    messages = [e for e in events_of(client, rec) if e.type == "message"]
+    assert [(e.summary, e.idempotency_key) for e in messages] == [("hello", "once")]

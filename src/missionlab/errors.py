@@ -7,6 +7,7 @@
     │   ├── APIConnectionError      the request did not get an answer
     │   │   └── APITimeoutError
     │   ├── IncompleteListError     paging gave fewer items than the list holds
+    │   ├── ResponseTooLargeError   an answer larger than the client's cap, once decompressed
     │   └── APIStatusError          the server answered with a 4xx or 5xx
     │       ├── BadRequestError             400
     │       ├── AuthenticationError         401
@@ -70,6 +71,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "UnknownValueWarning",
     "UnprocessableEntityError",
 ]
@@ -156,6 +158,23 @@ class IncompleteListError(APIError):
             f"{operation}: the server says the list holds {expected} items, but reading its pages "
             f"gave {got} distinct ones (its pages skip or repeat items); try again, or read it "
             "page by page with iter_pages()",
+            operation=operation,
+        )
+
+
+class ResponseTooLargeError(APIError):
+    """An answer grew past the client's ``max_response_bytes`` once decompressed.
+
+    Attribute: ``limit`` (the cap, in bytes). The answer is dropped as soon as it
+    passes the cap, so a compressed "bomb" never fills the memory.
+    """
+
+    def __init__(self, *, operation: str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"{operation}: the server's answer is larger than {limit:,} bytes once decompressed, "
+            "so it was dropped; if it is genuine, create the client with a larger "
+            "max_response_bytes=",
             operation=operation,
         )
 

@@ -15,7 +15,15 @@ from pydantic import BaseModel
 
 from ..errors import APIError
 from ._call import Call
-from ._client import DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, _BaseClient, _BearerAuth
+from ._client import (
+    DEFAULT_DEADLINE,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    _BaseClient,
+    _BearerAuth,
+)
 from ._pagination import AsyncPage, PageRequest
 from ._retry import RetryDecision
 
@@ -42,11 +50,12 @@ class AsyncClient(_BaseClient):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        deadline: float | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout, max_retries, deadline)
+        super().__init__(api_key, base_url, timeout, max_retries, deadline, max_response_bytes)
         self._owns_http = http_client is None
         if http_client is None:
             from ._transport import NoCookies, async_transport
@@ -72,10 +81,12 @@ class AsyncClient(_BaseClient):
             outcome: RetryDecision | APIError
             try:
                 async with asyncio.timeout(None if end is None else end - time.monotonic()):
-                    response = await self._http.send(self._request(call, end))
+                    response = await self._receive(call, end)
             except TimeoutError:  # the deadline passed during the attempt
                 outcome = self._past_deadline(call, seconds, "the last attempt was still running")
                 why = ""
+            except httpx.DecodingError as exc:
+                raise self._undecodable(call, exc) from None
             except httpx.TransportError as exc:
                 outcome = self._on_transport_error(call, exc, retry_number, seconds, end)
                 why = type(exc).__name__
@@ -87,6 +98,17 @@ class AsyncClient(_BaseClient):
             if isinstance(outcome, APIError):
                 raise outcome
             await asyncio.sleep(self._delay(call, outcome, seconds, end, why))
+
+    async def _receive(self, call: Call[Any], end: float | None) -> httpx.Response:
+        """One attempt's answer, its body read up to ``max_response_bytes``."""
+        response = await self._http.send(self._request(call, end), stream=True)
+        try:
+            body = self._body_counter(call, response)
+            async for chunk in response.aiter_bytes():
+                body.add(chunk)
+        finally:
+            await response.aclose()
+        return body.response_read()
 
     async def _list(self, request: PageRequest[M]) -> AsyncPage[M]:
         def parse(response: httpx.Response) -> AsyncPage[M]:

@@ -24,6 +24,7 @@ from ..errors import (
     APITimeoutError,
     InvalidArgumentError,
     MissingAPIKeyError,
+    ResponseTooLargeError,
 )
 from ._call import Call, check_seconds, header_problem
 from ._deadline import call_deadline
@@ -41,7 +42,9 @@ M = TypeVar("M", bound=Any)
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_DEADLINE = 300.0  # a whole call, retries included: a trickling server cannot hold it longer
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024  # one answer, decompressed
 DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
 SANDBOX_KEY = "sandbox"  # sent to servers other than the hosted API when no key is set
 
@@ -144,6 +147,12 @@ def _max_retries(value: Any) -> int:
     return value
 
 
+def _max_response_bytes(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError("max_response_bytes", f"expected an integer >= 1, got {value!r:.60}")
+    return value
+
+
 def _capped(timeout: float | httpx.Timeout | None, left: float) -> httpx.Timeout:
     """``timeout`` with no step longer than ``left`` seconds."""
     full = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -156,6 +165,40 @@ def _capped(timeout: float | httpx.Timeout | None, left: float) -> httpx.Timeout
     )
 
 
+class _BodyCounter:
+    """Collects an answer's decompressed chunks, and refuses it as soon as it passes the cap."""
+
+    def __init__(self, operation: str, limit: int, response: httpx.Response) -> None:
+        self.operation = operation
+        self.limit = limit
+        self.response = response
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.chunks.clear()
+            raise ResponseTooLargeError(operation=self.operation, limit=self.limit)
+        self.chunks.append(chunk)
+
+    def response_read(self) -> httpx.Response:
+        """The answer with its body read (and decoded: its encoding headers are dropped)."""
+        original = self.response
+        headers = [
+            (name, value)
+            for name, value in original.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            original.status_code,
+            headers=headers,
+            content=b"".join(self.chunks),
+            request=original.request,
+            extensions=original.extensions,
+        )
+
+
 class _BaseClient:
     _http: Any  # httpx.Client or httpx.AsyncClient, set by the subclass
 
@@ -166,12 +209,14 @@ class _BaseClient:
         timeout: float | httpx.Timeout | None,
         max_retries: int,
         deadline: float | None,
+        max_response_bytes: int,
     ) -> None:
         self.base_url = _base_url(base_url)
         self._secret = _Secret(_api_key(api_key, self.base_url))
         self.timeout = _timeout(timeout)
         self.max_retries = _max_retries(max_retries)
         self.deadline = None if deadline is None else check_seconds("deadline", deadline)
+        self.max_response_bytes = _max_response_bytes(max_response_bytes)
 
     @property
     def ai(self) -> Self:
@@ -212,6 +257,16 @@ class _BaseClient:
         return decision.delay
 
     # -- building and reading -----------------------------------------------------------------
+
+    def _body_counter(self, call: Call[Any], response: httpx.Response) -> _BodyCounter:
+        return _BodyCounter(call.operation, self.max_response_bytes, response)
+
+    def _undecodable(self, call: Call[Any], exc: httpx.DecodingError) -> APIError:
+        return APIError(
+            f"{call.operation}: the server's answer could not be decoded "
+            f"({self._redact(str(exc) or type(exc).__name__)[:300]})",
+            operation=call.operation,
+        )
 
     def _request(self, call: Call[Any], end: float | None) -> httpx.Request:
         kwargs = call.request_kwargs()
@@ -309,11 +364,14 @@ class Client(_BaseClient):
     the newline of a key read from a file, is removed; a key with other
     characters an HTTP header cannot carry is refused) and ``base_url`` to
     ``TELNYX_BASE_URL``, else the hosted API. ``timeout`` bounds each step of an
-    attempt (as in httpx); ``deadline`` (seconds, None for none) bounds a whole
-    call including retries, waits and slow answers; both can also be given per
-    call. Pass ``http_client`` or ``transport`` to send requests your own way
-    (tests use ``httpx.MockTransport`` or an ASGI transport); the deadline is then
-    enforced between attempts and through the per-attempt timeout only.
+    attempt (as in httpx); ``deadline`` (seconds, 300 by default, None for none)
+    bounds a whole call including retries, waits and slow answers; both can also
+    be given per call. ``max_response_bytes`` (256 MiB by default) caps one
+    answer once decompressed: past it the call raises
+    :class:`~missionlab.ResponseTooLargeError`. Pass ``http_client`` or ``transport``
+    to send requests your own way (tests use ``httpx.MockTransport`` or an ASGI
+    transport); the deadline is then enforced between attempts and through the
+    per-attempt timeout only.
     """
 
     def __init__(
@@ -323,11 +381,12 @@ class Client(_BaseClient):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        deadline: float | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout, max_retries, deadline)
+        super().__init__(api_key, base_url, timeout, max_retries, deadline, max_response_bytes)
         self._owns_http = http_client is None
         if http_client is None:
             from ._transport import NoCookies, sync_transport
@@ -353,7 +412,9 @@ class Client(_BaseClient):
             while True:
                 retry_number += 1
                 try:
-                    response = self._http.send(self._request(call, end))
+                    response = self._receive(call, end)
+                except httpx.DecodingError as exc:
+                    raise self._undecodable(call, exc) from None
                 except httpx.TransportError as exc:
                     outcome = self._on_transport_error(call, exc, retry_number, seconds, end)
                     why = type(exc).__name__
@@ -367,6 +428,17 @@ class Client(_BaseClient):
                 time.sleep(self._delay(call, outcome, seconds, end, why))
         finally:
             call_deadline.reset(token)
+
+    def _receive(self, call: Call[Any], end: float | None) -> httpx.Response:
+        """One attempt's answer, its body read up to ``max_response_bytes``."""
+        response = self._http.send(self._request(call, end), stream=True)
+        try:
+            body = self._body_counter(call, response)
+            for chunk in response.iter_bytes():
+                body.add(chunk)
+        finally:
+            response.close()
+        return body.response_read()
 
     def _list(self, request: PageRequest[M]) -> SyncPage[M]:
         def parse(response: httpx.Response) -> SyncPage[M]:

@@ -14,12 +14,19 @@ raises. Leaving the ``with`` block always finishes the run: succeeded, or failed
 with the exception's text, or cancelled on KeyboardInterrupt; steps never
 reached are marked skipped, steps left open failed.
 
-Recording never gets in the way of your own code: a step update or a
-bookkeeping event that cannot be delivered (after the client's own retries) is
-logged and delivered again when the run finishes, and your exception always
-propagates as it was (a run that could not be finished is noted on it). Only
-when your code succeeded and the run could not be finished does
-:class:`RecorderError` say which run is left open.
+Recording never gets in the way of your own code: a step update or an event
+(yours or the recorder's) that cannot be delivered (after the client's own
+retries) is kept in ``rec.undelivered``, announced by one :class:`RecorderWarning`
+per recorder, and delivered again when the run finishes (events keep their
+``idempotency_key``, so none is logged twice); your exception always propagates
+as it was (a run that could not be finished is noted on it). Only when your code
+succeeded and the run could not be finished does :class:`RecorderError` say
+which run is left open.
+
+Starting the run is idempotent: the recorder tags the run's metadata with a key of
+its own (``missionlab_recorder_key``) and, when the answer to the create call is
+lost, looks for a run carrying that key before asking again, so a lost answer
+never leaves a second, orphaned run.
 """
 
 from __future__ import annotations
@@ -27,27 +34,37 @@ from __future__ import annotations
 import atexit
 import logging
 import traceback
+import uuid
+import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import MissionlabError
+from ..errors import APIConnectionError, APIError, MissionlabError
 from ..types import EventType, RunStatus, StepStatus
 from ._client import Client
 from .models import Event, PlanStep, Run
 
-__all__ = ["RecorderError", "RunRecorder"]
+__all__ = ["RecorderError", "RecorderWarning", "RunRecorder"]
 
 log = logging.getLogger("missionlab.client.recorder")
 
 MAX_ERROR_TEXT = 1000
+RECORDER_KEY = "missionlab_recorder_key"  # in the run's metadata: finds a run whose creation answer was lost
 
 _open_recorders: weakref.WeakSet[RunRecorder] = weakref.WeakSet()
 
 
 class RecorderError(MissionlabError):
     """The recorder could not record something it must (e.g. finishing the run)."""
+
+
+class RecorderWarning(UserWarning):
+    """Something the recorder could not deliver yet; it tries again when the run finishes.
+
+    Issued once per recorder; every failure is in ``rec.undelivered`` and the log.
+    """
 
 
 def _text(text: str, limit: int) -> str:
@@ -86,6 +103,8 @@ class RunRecorder:
         self._stack: list[str] = []
         self._outcome: tuple[RunStatus, dict[str, Any]] | None = None
         self._reported: set[int] = set()  # ids of exceptions already logged by a step
+        self.undelivered: list[dict[str, Any]] = []  # events not delivered yet, with their keys
+        self._warned = False
 
     @property
     def run_id(self) -> str:
@@ -99,8 +118,37 @@ class RunRecorder:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def _create_run(self) -> Run:
+        """Create the run once, even when an answer is lost after the server created it."""
+        key = uuid.uuid4().hex
+        metadata = {**(self.metadata or {}), RECORDER_KEY: key}
+        attempts = self.client.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                run: Run = self._runs.create(self.mission_id, input=self.input, metadata=metadata).data
+                return run
+            except APIConnectionError:
+                if attempt == attempts:
+                    raise
+            try:
+                found = self._run_with_key(key)
+            except APIError:
+                found = None
+            if found is not None:
+                return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _run_with_key(self, key: str) -> Run | None:
+        """The newest pending run of the mission whose metadata carries ``key``, if any."""
+        page = self._runs.list(self.mission_id, status=RunStatus.PENDING, page_size=100)
+        for run in page.data:
+            if isinstance(run.metadata, dict) and run.metadata.get(RECORDER_KEY) == key:
+                found: Run = run
+                return found
+        return None
+
     def __enter__(self) -> RunRecorder:
-        run = self._runs.create(self.mission_id, input=self.input, metadata=self.metadata).data
+        run = self._create_run()
         self.run = run
         _open_recorders.add(self)
         try:
@@ -137,8 +185,9 @@ class RunRecorder:
             exc.add_note(f"missionlab: run {self.run_id} could not be marked {status} (see the log)")
 
     def _finish(self, status: RunStatus, fields: dict[str, Any]) -> None:
-        """Close the steps left open, then set the run's final status (with the client's retries)."""
+        """Close the steps left open, deliver pending events, then set the run's final status."""
         self._close_steps()
+        self._redeliver()
         try:
             self.run = self._runs.update(
                 self.run_id, mission_id=self.mission_id, status=status, **fields
@@ -208,7 +257,7 @@ class RunRecorder:
         try:
             self._set_step(step_id, status)
         except MissionlabError as err:
-            log.warning("could not mark step %s of run %s %s: %s", step_id, self.run_id, status, err)
+            self._warn_once(f"could not mark step {step_id} of run {self.run_id} {status}: {err}")
 
     @contextmanager
     def step(
@@ -255,18 +304,51 @@ class RunRecorder:
         payload: dict[str, Any] | None = None,
         step_id: str | None = None,
         agent_id: str | None = None,
-    ) -> Event:
-        """Log an event, against the current step unless ``step_id`` says otherwise."""
-        event: Event = self._runs.events.log(
-            self.run_id,
-            mission_id=self.mission_id,
-            type=type,
-            summary=summary,
-            step_id=step_id or (self._stack[-1] if self._stack else None),
-            agent_id=agent_id or self.agent_id,
-            payload=payload,
-        ).data
+        idempotency_key: str | None = None,
+    ) -> Event | None:
+        """Log an event, against the current step unless ``step_id`` says otherwise.
+
+        Returns the event, or None when the server could not be reached or refused it
+        for a reason of its own: the event is then kept in ``undelivered`` (with its
+        ``idempotency_key``, generated when not given) and sent again when the run
+        finishes. Arguments the API forbids raise :class:`~missionlab.InvalidArgumentError`.
+        """
+        fields: dict[str, Any] = {
+            "type": type,
+            "summary": summary,
+            "step_id": step_id or (self._stack[-1] if self._stack else None),
+            "agent_id": agent_id or self.agent_id,
+            "payload": payload,
+            "idempotency_key": idempotency_key or uuid.uuid4().hex,
+        }
+        return self._deliver(fields)
+
+    def _deliver(self, fields: dict[str, Any]) -> Event | None:
+        try:
+            event: Event = self._runs.events.log(self.run_id, mission_id=self.mission_id, **fields).data
+        except APIError as err:
+            self._undeliverable(fields, err)
+            return None
         return event
+
+    def _undeliverable(self, fields: dict[str, Any], err: APIError) -> None:
+        self.undelivered.append(fields)
+        self._warn_once(f"could not log a {fields['type']} event for run {self.run_id}: {err}")
+
+    def _warn_once(self, message: str) -> None:
+        """Log ``message``; the first time, also warn (the recorder retries when the run finishes)."""
+        log.warning("%s", message)
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                message + " (the recorder tries again when the run finishes)", RecorderWarning, stacklevel=5
+            )
+
+    def _redeliver(self) -> None:
+        """Send the undelivered events again, in order, with their original keys."""
+        pending, self.undelivered = self.undelivered, []
+        for fields in pending:
+            self._deliver(fields)
 
     def _log_quietly(
         self, type: EventType, summary: str, step_id: str | None, payload: dict[str, Any] | None = None

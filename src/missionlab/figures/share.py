@@ -18,9 +18,14 @@ import pandas as pd
 from ..client._display import short_text
 from ..frames._runlike import RunLike, field
 
-__all__ = ["EVENT_ROWS", "explanation_html", "plotly_js", "run_fragment", "run_page"]
+__all__ = ["EVENT_ROWS", "GANTT_EVENTS", "explanation_html", "plotly_js", "run_fragment", "run_page"]
 
-EVENT_ROWS = 2000  # events listed on a page (all are in the Gantt)
+EVENT_ROWS = 2000  # events listed on a page
+# Events drawn in a page's Gantt: above it the Gantt draws a sample (every error event, the
+# others evenly spaced) without replay, so that a run of 10^6 events makes a page of a few
+# megabytes instead of using gigabytes.
+GANTT_EVENTS = 20_000
+_KEPT_TYPES = ("error", "step_failed")
 # Inline scripts and styles only (plotly's WebGL traces compile their shaders with eval).
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
@@ -111,10 +116,9 @@ def run_page(trace: RunLike, *, replay: int | bool = True, baseline: Any = None)
     what :func:`missionlab.analysis.explain.explain` compares step durations with.
     """
     from .._version import __version__
-    from .timeline import gantt
 
-    figure = gantt(trace, replay=replay)
-    figure_html = figure.to_html(
+    figure, note = _page_gantt(trace, replay)
+    figure_html = note + figure.to_html(
         full_html=False, include_plotlyjs=False, div_id="missionlab-gantt", auto_play=False
     )
     explanation = explanation_html(trace, baseline=baseline)
@@ -127,6 +131,36 @@ def run_page(trace: RunLike, *, replay: int | bool = True, baseline: Any = None)
         f"<h1>{html.escape(_title(trace))}</h1>{_sections(trace, explanation, figure_html)}"
         f"<footer>Saved by missionlab {html.escape(__version__)} on {saved}.</footer></body></html>\n"
     )
+
+
+def _page_gantt(trace: RunLike, replay: int | bool) -> tuple[Any, str]:
+    """The page's Gantt, and a note when it draws a sample of the events (see ``GANTT_EVENTS``)."""
+    from .timeline import gantt
+
+    events = trace.events_frame
+    if len(events) <= GANTT_EVENTS:
+        return gantt(trace, replay=replay), ""
+    kept = _sample(events, GANTT_EVENTS)
+    note = (
+        f"<p><small>The timeline draws {len(kept):,} of the run's {len(events):,} events "
+        f"(every error, the others evenly spaced) and has no replay: a page draws at most "
+        f"{GANTT_EVENTS:,}.</small></p>"
+    )
+    return gantt(trace, kept, replay=False), note
+
+
+def _sample(events: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """At most ``limit`` events: the error events first (as many as fit), the rest evenly spaced."""
+    is_kept = events["type"].astype(str).isin(_KEPT_TYPES)
+    errors = events[is_kept].iloc[:limit]
+    others = events[~is_kept]
+    room = limit - len(errors)
+    if room <= 0 or others.empty:
+        sampled = others.iloc[:0]
+    else:
+        every = -(-len(others) // room)  # ceiling division: at most ``room`` rows
+        sampled = others.iloc[::every]
+    return pd.concat([errors, sampled]).sort_index(kind="stable")
 
 
 def run_fragment(trace: RunLike) -> str:

@@ -1,5 +1,9 @@
 """Fault injection: seeded 5xx answers, 429s with Retry-After, latency, dropped connections.
 
+``drop_rate`` drops the connection before the request reaches the API (nothing happened);
+``drop_after_rate`` lets the API act on it, then drops the connection instead of the
+answer (it happened, but the client cannot know): the case idempotent writes are for.
+
 Rules apply to every route under the API prefix or to the routes whose
 ``"METHOD /path"`` (path without the ``/v2`` prefix) matches a glob, e.g.
 ``"GET /ai/missions/*"`` or ``"*/events"``. The first matching rule wins. Set
@@ -30,6 +34,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "error_rate": (0, 1),
     "rate_limit_rate": (0, 1),
     "drop_rate": (0, 1),
+    "drop_after_rate": (0, 1),
     "latency": (0, 60),  # seconds
     "retry_after": (0, 3600),  # seconds
     "page_cap": (0, 1000),
@@ -48,6 +53,7 @@ class FaultRule:
     retry_after: float = 1.0  # seconds, sent as Retry-After and retry-after-ms
     latency: float = 0.0  # seconds added to every matching request
     drop_rate: float = 0.0  # probability the connection is dropped without an answer
+    drop_after_rate: float = 0.0  # probability the answer is dropped after the API acted
     page_cap: int = 0  # list routes serve at most this many items per page (0: no cap)
     page_cap_ignores_size: bool = False  # serve exactly page_cap per page, whatever is asked
 
@@ -120,19 +126,23 @@ class Faults:
         return {"seed": self.seed, "rules": [asdict(r) for r in self.rules]}
 
     def draw(self, method: str, path: str) -> tuple[float, str | None, FaultRule | None]:
-        """(latency, fault, rule) for one request: fault is 'drop', 'error', '429' or None."""
+        """(latency, fault, rule) for one request: 'drop', 'drop_after', 'error', '429' or None."""
         with self._lock:
             rule = next((r for r in self.rules if r.matches(method, path)), None)
             if rule is None:
                 return 0.0, None, None
             roll = self._rng.random()
         fault = None
-        if roll < rule.drop_rate:
-            fault = "drop"
-        elif roll < rule.drop_rate + rule.error_rate:
-            fault = "error"
-        elif roll < rule.drop_rate + rule.error_rate + rule.rate_limit_rate:
-            fault = "429"
+        for name, rate in (
+            ("drop", rule.drop_rate),
+            ("drop_after", rule.drop_after_rate),
+            ("error", rule.error_rate),
+            ("429", rule.rate_limit_rate),
+        ):
+            if roll < rate:
+                fault = name
+                break
+            roll -= rate
         return rule.latency, fault, rule
 
 
@@ -156,7 +166,9 @@ class FaultMiddleware:
             scope = {**scope, "query_string": _capped_query(scope.get("query_string", b""), rule)}
         if fault is None or rule is None:
             await self.app(scope, receive, send)
-        elif fault == "drop":
+        elif fault in ("drop", "drop_after"):
+            if fault == "drop_after":
+                await self.app(scope, receive, _discard)
             # Promise a body, send part of it and stop: the server closes the connection,
             # which the client sees as a dropped connection.
             await send(
@@ -185,6 +197,10 @@ class FaultMiddleware:
                 ]
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body.encode()})
+
+
+async def _discard(message: Any) -> None:
+    """An ASGI ``send`` that throws the answer away."""
 
 
 def _capped_query(query: bytes, rule: FaultRule) -> bytes:
