@@ -35,6 +35,7 @@ from ._figure import (
     theme_neutral,
 )
 from ._gantt import MARKER_OUTLINE
+from ._notebook import NotebookFigure
 
 __all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_durations", "theme_neutral"]
 
@@ -73,7 +74,7 @@ def compare_runs(
             if step_id not in names:
                 order.append(str(step_id))
                 names[str(step_id)] = _label(str(description), 0, MAX_LABEL)
-    figure = go.Figure()
+    figure = NotebookFigure()
     for index, (trace, label) in enumerate(zip(traces, labels, strict=True)):
         origin = pd.Timestamp(field(trace.run, "started_at")).tz_convert("UTC")
         frame = trace.steps_frame[trace.steps_frame["started_at"].notna()]
@@ -246,7 +247,7 @@ def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral",
     heights, lasted = _run_heights(frame)
     running = frame["is_running"].fillna(False).astype(bool)
     width = _bar_width_ms(frame["started_at"])
-    figure = go.Figure()
+    figure = NotebookFigure()
     for status in frame["status"].cat.categories:
         mine = (frame["status"] == status).to_numpy()
         part = frame[mine]
@@ -327,7 +328,7 @@ def step_durations(
     medians = (
         done.groupby("step_id", observed=True)["duration_s"].median().sort_values(ascending=False).head(top)
     )
-    figure = go.Figure()
+    figure = NotebookFigure()
     for step_id in medians.index:
         part = done[done["step_id"] == step_id]
         description = str(part["description"].iloc[0])
