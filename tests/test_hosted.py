@@ -295,7 +295,9 @@ def test_fleet_charts_of_hosted_runs() -> None:
     assert queued.marker.color == UNKNOWN_COLOR and queued.showlegend
     assert "queued" in queued.hovertemplate
     compared = charts.compare_runs([hosted(), hosted()], labels=["a", "b"])
-    assert len(compared.data) == 2 and list(compared.data[0].y) == ["classify", "account", "search"]
+    assert [t.name for t in compared.data] == ["a", "a · not run", "b", "b · not run"]
+    assert list(compared.data[0].y) == ["classify", "account", "search"]
+    assert list(compared.data[1].y) == ["search.index", "draft", "escalate"]  # the failed run never ran them
 
 
 def test_models_of_a_hosted_run_give_the_same_views() -> None:

@@ -118,3 +118,45 @@ def test_the_exported_html_draws_every_gantt_offline(saved: dict[int, Path], tmp
         browser.close()
     assert plots == 3 and bars >= 3 * 60
     assert errors == []
+
+
+FIGURES = """
+import missionlab
+from missionlab.figures import charts
+trace = missionlab.open_run({capsule!r})
+"""
+
+
+@pytest.mark.slow
+def test_figures_shown_directly_survive_export_and_a_chosen_renderer_is_kept(tmp_path: Path) -> None:
+    capsule = _capsule(tmp_path)
+    sources = [
+        FIGURES.format(capsule=str(capsule)),
+        "missionlab.gantt(trace)",
+        "trace.gantt(replay=True)",
+        "charts.runs_chart([trace.run])",
+        "import plotly.io as pio\npio.renderers.default = 'json'\ncharts.runs_chart([trace.run])",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])  # type: ignore[no-untyped-call]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    env_free = {"metadata": {"path": str(tmp_path)}}
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources=env_free).execute()
+    outputs = [[o.get("data", {}) for o in cell.get("outputs", [])] for cell in notebook.cells]
+    shown = [[d for d in cell if "application/vnd.plotly.v1+json" in d] for cell in outputs[1:4]]
+    # each figure: plotly's JSON for Lab, VS Code and Voila, and its HTML for nbconvert and nbviewer
+    assert [len(cell) for cell in shown] == [1, 1, 1]
+    assert all("Plotly.newPlot" in cell[0]["text/html"] for cell in shown)
+    html = "".join(d.get("text/html", "") for cell in outputs for d in cell)
+    assert html.count(PLOTLYJS_MARK) == 1  # plotly.js once, with the first figure
+    # the user chose plotly's json renderer: that is what they get
+    assert [sorted(d) for d in outputs[4]] == [["application/json"]]
+    path = tmp_path / "figures.ipynb"
+    nbformat.write(notebook, path)  # type: ignore[no-untyped-call]
+    convert = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--output-dir", str(tmp_path)]
+    subprocess.run(
+        [*convert, str(path)],
+        check=True,
+        capture_output=True,
+    )
+    exported = (tmp_path / "figures.html").read_text(encoding="utf-8")
+    assert exported.count(PLOTLYJS_MARK) == 1 and exported.count("Plotly.newPlot") == 3

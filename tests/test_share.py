@@ -4,14 +4,16 @@ no payload of the injection corpus runs."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from missionlab.figures.share import CSP
-from missionlab.trace import RunTrace
+from missionlab.trace import RunTrace, open_run
 
-from .crafted import craft, event, step
+from .crafted import T0, craft, event, step
 from .injection import PAYLOADS, markup_of
 
 CHROMIUM = "/usr/bin/chromium"
@@ -143,3 +145,58 @@ _INJECTED = """() => {
   }
   return found;
 }"""
+
+
+def test_the_event_table_cites_event_ids_and_full_timestamps() -> None:
+    trace = craft(
+        [step("parse", 1, 5, sequence=1)],
+        [event(2.25, "message", "parse", "noted", {"k": 1}, event_id="ev-cited")],
+        with_step_events=False,
+    )
+    page = trace.to_html()
+    events = page.split("<h2>Events (1)</h2>", 1)[1]
+    assert events.startswith("<table><thead><tr><th>event_id</th><th>timestamp</th>")
+    # 2.25 s after 10:00 on 2026-11-01 (the crafted clock), to the millisecond, with its zone
+    assert T0 + timedelta(seconds=2.25) == trace.events[0].timestamp
+    assert "<td>ev-cited</td><td>2026-11-01T10:00:02.250+00:00</td><td>message</td>" in events
+
+
+def test_the_capsule_is_embedded_safely_and_downloadable(tmp_path: Path) -> None:
+    trace = evil_run()
+    page = trace.to_html()
+    match = re.search(r'<script type="application/json" id="missionlab-capsule">(.*?)</script>', page, re.S)
+    assert match is not None
+    text = match.group(1)
+    assert "<" not in text and ">" not in text and "&" not in text  # no way out of the element
+    (tmp_path / "back.capsule.json").write_text(text, encoding="utf-8")
+    back = open_run(tmp_path / "back.capsule.json")
+    assert [e.event_id for e in back.events] == [e.event_id for e in trace.events]
+    assert [e.summary for e in back.events] == [e.summary for e in trace.events]  # payloads intact
+    assert 'id="missionlab-capsule-download" download="run-run-evil.capsule.json"' in page
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_page_fits_a_1024_px_window_and_gives_its_capsule_back(tmp_path: Path) -> None:
+    import playwright.sync_api as playwright_api
+
+    trace = evil_run()
+    path = tmp_path / "run.html"
+    trace.to_html(path)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        context = browser.new_context(
+            offline=True, viewport={"width": 1024, "height": 800}, accept_downloads=True
+        )
+        page = context.new_page()
+        page.goto(path.as_uri())
+        page.wait_for_selector("#missionlab-gantt .main-svg")
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        with page.expect_download() as download_info:
+            page.click("#missionlab-capsule-download")
+        saved = tmp_path / download_info.value.suggested_filename
+        download_info.value.save_as(saved)
+        browser.close()
+    assert widths[0] <= widths[1] <= 1024, widths  # no horizontal scrolling
+    assert saved.name == "run-run-evil.capsule.json"
+    assert [e.event_id for e in open_run(saved).events] == [e.event_id for e in trace.events]

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from ..client._display import STATUS_COLORS
 from ..client._json import short_json
 from ..types import RunStatus, StepStatus
+from ._notebook import NotebookFigure
 
 RUN_COLORS = {s.value: STATUS_COLORS[s.value] for s in RunStatus}
 STEP_COLORS = {s.value: STATUS_COLORS[s.value] for s in StepStatus}
@@ -140,7 +141,7 @@ def _figure(spec: dict[str, Any]) -> go.Figure:
     """A plotly Figure of a figure dict built here (trusted keys, typed arrays): plotly's
     validation, which deep-copies every array, is skipped while building and on again for
     whatever the user changes afterwards."""
-    figure = go.Figure(spec, _validate=False)
+    figure = NotebookFigure(spec, _validate=False)
     for part in (figure, figure.layout, *figure.data):
         part._validate = True
     return figure

@@ -183,7 +183,11 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
         return []
     rows = np.arange(1, len(steps) + 1, dtype="int64")
     start, completed = _utc(steps["started_at"]), _utc(steps["completed_at"])
-    end = np.where(steps["is_running"].to_numpy(), _utc64(now), completed)
+    running = steps["is_running"].to_numpy()
+    end = np.where(running, _utc64(now), completed)
+    # a running step's hover says what its bar shows: measured to this figure's now, not
+    # to the moment its frame was built
+    seconds = np.where(running, (end - start) / np.timedelta64(1, "s"), steps["duration_s"].to_numpy())
     source = steps["times_from"].cat.codes.to_numpy()  # TIMES_FROM's codes: 1 events, 2 start, 3 end
     start_note = np.where(np.isin(source, [1, 2]), " (from events)", "")
     end_note = np.where(np.isin(source, [1, 3]), " (from events)", "")
@@ -195,7 +199,7 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
             status_names[statuses.cat.codes.to_numpy()],
             np.char.add(_clock(start), start_note),
             np.char.add(_clock(end), end_note),
-            np.asarray(steps["duration_s"].map(duration_text).tolist(), dtype=str),
+            np.asarray([duration_text(s) for s in seconds], dtype=str),
             _strings(_esc_all(steps["metadata"], 200)),
         ]
     )

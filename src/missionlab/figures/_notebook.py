@@ -8,6 +8,12 @@ with the plotly.js that plotly's ``notebook`` renderer puts in the notebook once
 kernel (inlined from the installed plotly package: no CDN, works offline). So a
 notebook grows by one copy of plotly.js, then by each figure's data twice (the JSON and
 its HTML), never by plotly.js per figure.
+
+Every figure missionlab returns is a :class:`NotebookFigure`, a plain ``go.Figure`` that shows
+itself so in a notebook. plotly's renderer setting still decides where it can: the
+notebook renderers (plotly's own default in Jupyter, ``plotly_mimetype``, and ``notebook``,
+``jupyterlab``, ``vscode``, ``nteract``, alone or combined) all get the output above; a
+renderer a user chose outside them (``png``, ``svg``, ``browser``, ``json``...) is used as is.
 """
 
 from __future__ import annotations
@@ -17,7 +23,15 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-__all__ = ["PLOTLY_MIMETYPE", "display_figure", "figure_bundle", "figure_html", "load_plotlyjs"]
+__all__ = [
+    "PLOTLY_MIMETYPE",
+    "NotebookFigure",
+    "display_figure",
+    "figure_bundle",
+    "figure_html",
+    "load_plotlyjs",
+    "shows_as_notebook_output",
+]
 
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 _loaded = {"plotlyjs": False}  # plotly.js displayed once in this kernel
@@ -60,3 +74,27 @@ def display_figure(figure: go.Figure) -> None:
 
     load_plotlyjs()
     display(figure_bundle(figure), raw=True)  # type: ignore[no-untyped-call]
+
+
+# plotly's renderers that draw a figure in a notebook's output; each is served by the output
+# above, which also survives saving and export
+NOTEBOOK_RENDERERS = frozenset(
+    {"plotly_mimetype", "notebook", "notebook_connected", "jupyterlab", "nteract", "vscode"}
+)
+
+
+def shows_as_notebook_output() -> bool:
+    """Whether plotly's renderer setting is one of the notebook renderers (see the module)."""
+    names = pio.renderers.default.split("+") if pio.renderers.default else []
+    return bool(pio.renderers.render_on_display and names) and set(names) <= NOTEBOOK_RENDERERS
+
+
+class NotebookFigure(go.Figure):  # type: ignore[misc]  # plotly ships no type hints
+    """A plotly Figure that a saved or exported notebook still draws (see the module); in
+    every other way a ``go.Figure``."""
+
+    def _ipython_display_(self) -> None:
+        if shows_as_notebook_output():
+            display_figure(self)
+        else:
+            super()._ipython_display_()

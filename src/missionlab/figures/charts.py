@@ -7,9 +7,11 @@ Like :mod:`missionlab.figures.timeline`'s, these are plain plotly Figures built 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -32,6 +34,8 @@ from ._figure import (
     _label,
     theme_neutral,
 )
+from ._gantt import MARKER_OUTLINE
+from ._notebook import NotebookFigure
 
 __all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_durations", "theme_neutral"]
 
@@ -70,15 +74,17 @@ def compare_runs(
             if step_id not in names:
                 order.append(str(step_id))
                 names[str(step_id)] = _label(str(description), 0, MAX_LABEL)
-    figure = go.Figure()
+    figure = NotebookFigure()
     for index, (trace, label) in enumerate(zip(traces, labels, strict=True)):
-        frame = trace.steps_frame[trace.steps_frame["started_at"].notna()]
         origin = pd.Timestamp(field(trace.run, "started_at")).tz_convert("UTC")
+        frame = trace.steps_frame[trace.steps_frame["started_at"].notna()]
         offset = (frame["started_at"] - origin).dt.total_seconds()
         failed = frame["status"] == StepStatus.FAILED
         figure.add_trace(
             go.Bar(
                 name=_html(label),
+                legendgroup=f"run{index}",
+                offsetgroup=f"run{index}",
                 orientation="h",
                 y=frame["step_id"].astype(str).tolist(),
                 base=offset.tolist(),
@@ -105,13 +111,17 @@ def compare_runs(
                 ),
             )
         )
+        not_run = _not_run(trace)
+        if len(not_run):
+            figure.add_trace(_not_run_marks(not_run, origin, label, index))
     mission = traces[0].mission
     _base_layout(
         figure,
         f"{field(mission, 'name') if mission else 'Runs'} · {len(traces)} runs aligned at their start",
-        top=90,
-        legend=LEGEND_ABOVE,
+        top=COMPARE_TOP,
+        legend=COMPARE_LEGEND,
         barmode="group",
+        scattermode="group",
         bargap=0.25,
         height=min(max(320, 26 * len(order) * len(traces) // 2 + 170), 4000),
         xaxis={"title": "seconds since the run started"},
@@ -125,9 +135,51 @@ def compare_runs(
             "automargin": True,
         },
     )
+    figure.update_layout(title={"y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 12}})
     if divergence is not None:
         _mark_divergence(figure, divergence, order)
     return _apply_theme(figure, theme)
+
+
+# The compare figure's top margin holds the title (at the top) and the divergence note (on
+# the plot's top edge), one line each; the legend is at the right, from the plot's top edge
+# down: the note and the legend can never meet.
+COMPARE_TOP = 80
+COMPARE_LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
+
+
+def _not_run(trace: RunLike) -> pd.DataFrame:
+    """The run's steps that will never run: not started, and skipped or failed, or of an
+    ended run (a running run's pending steps may still start)."""
+    steps = trace.steps_frame
+    waiting = steps["status"].isin([StepStatus.PENDING, StepStatus.IN_PROGRESS])
+    ended = field(trace.run, "finished_at") is not None
+    return steps[steps["started_at"].isna() & (ended | ~waiting)]
+
+
+def _not_run_marks(steps: pd.DataFrame, origin: pd.Timestamp, label: str, index: int) -> go.Scatter:
+    """A run's steps that never started (skipped, or still pending when it ended), as marks
+    on their rows: at the moment they were settled if known, else at the run's start."""
+    settled = (steps["completed_at"] - origin).dt.total_seconds().fillna(0).clip(lower=0)
+    return go.Scatter(
+        name=f"{_html(label)} · not run",
+        legendgroup=f"run{index}",
+        offsetgroup=f"run{index}",
+        mode="markers",
+        y=steps["step_id"].astype(str).tolist(),
+        x=settled.tolist(),
+        marker={
+            "symbol": "x",
+            "size": 11,
+            "color": RUN_PALETTE[index % len(RUN_PALETTE)],
+            "line": {"width": 1.5, "color": MARKER_OUTLINE},
+        },
+        customdata=list(zip(steps["description"].map(_esc), steps["status"].astype(str), strict=True)),
+        hovertemplate=(
+            f"<b>{_html(label)}</b><br>%{{customdata[0]}}<br>status: %{{customdata[1]}} (never started)"
+            "<extra></extra>"
+        ),
+    )
 
 
 DIVERGENCE_COLOR = "#D55E00"
@@ -152,6 +204,8 @@ def _mark_divergence(figure: go.Figure, divergence: Any, order: list[str]) -> No
             name="divergence",
         )
     at = float(divergence.at_s)
+    bars = [t for t in figure.data if t.type == "bar" and len(t.x)]
+    span = max((b + x for t in bars for b, x in zip(t.base, t.x, strict=True)), default=at)
     figure.add_shape(
         type="line",
         xref="x",
@@ -170,6 +224,8 @@ def _mark_divergence(figure: go.Figure, divergence: Any, order: list[str]) -> No
         xref="x",
         yref="paper",
         yanchor="bottom",
+        # toward the plot's middle, so that the note stays over the plot
+        xanchor="left" if at <= span / 2 else "right",
         showarrow=False,
         align="left",
         font={"size": 11, "color": DIVERGENCE_COLOR},
@@ -181,24 +237,34 @@ def _mark_divergence(figure: go.Figure, divergence: Any, order: list[str]) -> No
 def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral", **filters: Any) -> go.Figure:
     """A mission's runs over time: one bar per run (height = duration), colored by outcome.
 
-    ``runs``: a runs frame, runs, or a :class:`missionlab.History` with ``mission``/``since``/
-    ``until``/``status`` filters. ``theme=None`` keeps plotly's template.
+    A run still running is hatched, and its bar is capped at the longest ended run's
+    duration (its hover says how long it has run so far): one run left open for days
+    never flattens the others. ``runs``: a runs frame, runs, or a :class:`missionlab.History`
+    with ``mission``/``since``/``until``/``status`` filters. ``theme=None`` keeps plotly's template.
     """
     runs = fleet_frame(runs, "runs", filters)
     frame = runs if isinstance(runs, pd.DataFrame) else runs_frame(runs)
-    figure = go.Figure()
+    heights, lasted = _run_heights(frame)
+    running = frame["is_running"].fillna(False).astype(bool)
+    width = _bar_width_ms(frame["started_at"])
+    figure = NotebookFigure()
     for status in frame["status"].cat.categories:
-        part = frame[frame["status"] == status]
+        mine = (frame["status"] == status).to_numpy()
+        part = frame[mine]
         figure.add_trace(
             go.Bar(
                 name=_html(status),
                 x=part["started_at"].dt.tz_convert("UTC").dt.tz_localize(None).tolist(),
-                y=(part["duration_s"] / 60).tolist(),
-                marker={"color": RUN_COLORS.get(status, UNKNOWN_COLOR)},
+                y=(heights[mine] / 60).tolist(),
+                width=width,
+                marker={
+                    "color": RUN_COLORS.get(status, UNKNOWN_COLOR),
+                    "pattern": {"shape": ["/" if r else "" for r in running[mine]]},
+                },
                 customdata=list(
                     zip(
                         part["run_id"].astype(str),
-                        part["duration_s"].map(duration_text),
+                        lasted[mine].tolist(),
                         (part["error"].fillna(part["result_summary"])).map(_esc),
                         strict=True,
                     )
@@ -224,6 +290,31 @@ def runs_chart(runs: Any, *, title: str | None = None, theme: Theme = "neutral",
     return _apply_theme(figure, theme)
 
 
+def _bar_width_ms(starts: pd.Series) -> float:
+    """One width for every run's bar: the shortest time between two runs' starts (plotly
+    would size each status's bars by its own runs, so a status with one run got a hairline)."""
+    utc = starts.dropna().dt.tz_convert("UTC").dt.tz_localize(None)
+    times = np.sort(utc.to_numpy(dtype="datetime64[ms]"))
+    gaps = np.diff(times).astype("float64")
+    gaps = gaps[gaps > 0]
+    return float(gaps.min()) if len(gaps) else 60_000.0
+
+
+def _run_heights(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each run's bar height in seconds (a running run's capped at the longest ended run's)
+    and the hover's duration text (a running run's "so far")."""
+    seconds = frame["duration_s"].astype("float64")
+    running = frame["is_running"].fillna(False).astype(bool)
+    ended = seconds[~running].dropna()
+    cap = float(ended.max()) if len(ended) else float("inf")
+    heights = seconds.where(~running, seconds.clip(upper=cap))
+    text = seconds.map(duration_text)
+    so_far = text + " so far, still running"
+    capped = running & (seconds > cap)
+    so_far = so_far.where(~capped, so_far + " (bar capped at the longest ended run)")
+    return heights, text.where(~running, so_far)
+
+
 def step_durations(
     steps: Any, *, top: int = 25, title: str | None = None, theme: Theme = "neutral", **filters: Any
 ) -> go.Figure:
@@ -237,7 +328,7 @@ def step_durations(
     medians = (
         done.groupby("step_id", observed=True)["duration_s"].median().sort_values(ascending=False).head(top)
     )
-    figure = go.Figure()
+    figure = NotebookFigure()
     for step_id in medians.index:
         part = done[done["step_id"] == step_id]
         description = str(part["description"].iloc[0])
@@ -256,8 +347,27 @@ def step_durations(
         title or "Step durations across runs (slowest first)",
         top=70,
         showlegend=False,
-        xaxis={"title": "seconds", "type": "log"},
+        xaxis={"title": "seconds", "type": "log", **log_ticks(done["duration_s"])},
         yaxis={"autorange": "reversed", "automargin": True},
         height=min(max(320, 28 * len(medians) + 150), 3000),
     )
     return _apply_theme(figure, theme)
+
+
+def log_ticks(seconds: Any) -> dict[str, Any]:
+    """Tick values and texts of a log axis over ``seconds``: 1, 2 and 5 times powers of ten
+    (powers of ten only over more than three decades), each labelled with its whole value.
+
+    Plotly's own log ticks label the 2 and 5 between powers of ten with their first digit
+    only, so 0.2 s would read "2"."""
+    values = np.asarray(seconds, dtype="float64")
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return {}
+    low, high = math.floor(math.log10(values.min())), math.ceil(math.log10(values.max()))
+    high = max(high, low + 1)
+    steps = (1,) if high - low > 3 else (1, 2, 5)
+    ticks = [round(m * 10.0**k, 12) for k in range(low, high + 1) for m in steps]
+    ticks = [t for t in ticks if t <= 10.0**high]
+    text = [np.format_float_positional(t, trim="-") for t in ticks]
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": text}

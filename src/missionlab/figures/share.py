@@ -39,7 +39,11 @@ td, th { padding: 0.2em 0.6em; border-bottom: 1px solid rgba(127, 127, 127, 0.3)
          text-align: left; vertical-align: top; }
 h2 { margin-top: 1.5em; font-size: 1.15em; }
 footer { margin-top: 2em; font-size: 0.8em; opacity: 0.7; }
+table { max-width: 100%; }
+td { overflow-wrap: anywhere; }
+.js-plotly-plot, .plot-container { max-width: 100%; }
 """
+EVENT_COLUMNS = ["event_id", "timestamp", "type", "step_id", "agent_id", "summary", "payload"]
 
 
 def plotly_js() -> str:
@@ -74,8 +78,8 @@ def _table(frame: pd.DataFrame, columns: list[str], limit: int) -> str:
 def _plain(value: Any) -> Any:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else f"{value:%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, pd.Timestamp):  # in full: the events' own times, to cite and sort by
+        return None if pd.isna(value) else value.isoformat(timespec="milliseconds")
     return value
 
 
@@ -89,12 +93,57 @@ def _sections(trace: RunLike, explanation: str, figure_html: str) -> str:
         if len(findings)
         else "<p>Nothing inconsistent.</p>"
     )
-    events = _table(
-        trace.events_frame, ["timestamp", "type", "step_id", "agent_id", "summary", "payload"], EVENT_ROWS
-    )
+    events = _events_table(trace)
     return (
         f"{card}<h2>Explanation</h2>{explanation}<h2>Timeline</h2>{figure_html}"
         f"<h2>Diagnosis</h2>{diagnosis}<h2>Events ({len(trace.events_frame)})</h2>{events}"
+    )
+
+
+def _events_table(trace: RunLike) -> str:
+    """The events, each with its id (what the explanation cites) and its full timestamp."""
+    return _table(trace.events_frame, EVENT_COLUMNS, EVENT_ROWS)
+
+
+CAPSULE_ID = "missionlab-capsule"
+# Builds the download link from the embedded capsule (no network: a blob of the page's own text).
+_DOWNLOAD_SCRIPT = """
+(function () {
+  var text = document.getElementById("missionlab-capsule").textContent;
+  var link = document.getElementById("missionlab-capsule-download");
+  link.href = URL.createObjectURL(new Blob([text], {type: "application/json"}));
+})();
+"""
+
+
+def capsule_json(trace: RunLike) -> str | None:
+    """The run's capsule as JSON safe inside a ``<script type="application/json">`` element
+    (``<``, ``>`` and ``&`` as JSON escapes, so no ``</script>`` or ``<!--`` can appear), or
+    None for a run-like that holds no plan steps and events as objects."""
+    import json
+
+    from ..analysis.capsule import capsule
+
+    try:
+        data = capsule(trace)
+    except TypeError:
+        return None
+    text = json.dumps(data, ensure_ascii=False, default=str, indent=1)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _capsule_section(trace: RunLike) -> str:
+    """The capsule embedded in the page, with a link that downloads it (open it again with
+    ``missionlab.open_run``)."""
+    text = capsule_json(trace)
+    if text is None:
+        return ""
+    name = html.escape(f"run-{str(field(trace.run, 'run_id'))[:8]}.capsule.json")
+    return (
+        f'<script type="application/json" id="{CAPSULE_ID}">{text}</script>'
+        f'<p><a id="{CAPSULE_ID}-download" download="{name}">Download this run as a capsule</a> '
+        "(open it with <code>missionlab.open_run(path)</code>).</p>"
+        f"<script>{_DOWNLOAD_SCRIPT}</script>"
     )
 
 
@@ -129,6 +178,7 @@ def run_page(trace: RunLike, *, replay: int | bool = True, baseline: Any = None)
         f"<title>{html.escape(_title(trace))}</title><style>{STYLE}</style>"
         f"<script>{plotly_js()}</script></head><body>"
         f"<h1>{html.escape(_title(trace))}</h1>{_sections(trace, explanation, figure_html)}"
+        f"{_capsule_section(trace)}"
         f"<footer>Saved by missionlab {html.escape(__version__)} on {saved}.</footer></body></html>\n"
     )
 
