@@ -63,6 +63,9 @@ def test_a_big_run_draws_a_sample_with_every_error_and_says_so() -> None:
     page = trace.to_html()
     plotly_js = len(missionlab.figures.share.plotly_js())
     assert len(page) - plotly_js < 3_000_000  # the figure of 20,000 markers and the 2,000-row table
+    # the capsule of 25,000 events (about 7 MB) is not embedded; the page says how to save it
+    assert 'id="missionlab-capsule"' not in page
+    assert "not embedded: it has 25,000 events" in page and "trace.save(path)" in page
 
 
 def test_a_run_under_the_bound_draws_every_event_with_its_replay() -> None:
@@ -70,3 +73,5 @@ def test_a_run_under_the_bound_draws_every_event_with_its_replay() -> None:
     figure, note = _page_gantt(trace, True)
     assert drawn(figure) == {"error": 3, "tool_call": 297} and note == ""
     assert len(figure.frames) > 0
+    page = trace.to_html()
+    assert page.count('id="missionlab-capsule"') == 1 and "not embedded" not in page

@@ -128,13 +128,21 @@ def capsule_json(trace: RunLike) -> str | None:
         data = capsule(trace)
     except TypeError:
         return None
-    text = json.dumps(data, ensure_ascii=False, default=str, indent=1)
+    text = json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":"))
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _capsule_section(trace: RunLike) -> str:
     """The capsule embedded in the page, with a link that downloads it (open it again with
-    ``missionlab.open_run``)."""
+    ``missionlab.open_run``); above ``GANTT_EVENTS`` events a note saying how to save it
+    instead, so that a big run's page stays a few megabytes."""
+    events = len(trace.events_frame)
+    if events > GANTT_EVENTS:
+        return (
+            f"<p><small>The run's capsule is not embedded: it has {events:,} events, and a page "
+            f"embeds at most {GANTT_EVENTS:,}. Save it with <code>trace.save(path)</code> and open "
+            "it with <code>missionlab.open_run(path)</code>.</small></p>"
+        )
     text = capsule_json(trace)
     if text is None:
         return ""
