@@ -470,3 +470,20 @@ def _html_widgets(root: Any) -> Iterator[w.HTML]:
         yield root
     for child in getattr(root, "children", ()):
         yield from _html_widgets(child)
+
+
+def test_the_diagnosis_tab_of_a_failed_run_says_why_is_told_above(client: missionlab.Client) -> None:
+    travel = next(m for m in client.missions.list(page_size=100).data if m.name.startswith("Travel"))
+    said = {}
+    for status in ("failed", "succeeded"):
+        run = client.missions.runs.list(travel.mission_id, status=status, page_size=1).data[0]
+        panel = RunPanel(client, run.mission_id, run.run_id)
+        try:
+            panel.tabs.selected_index = 3
+            assert panel.trace is not None and panel.trace.diagnose().empty  # the record is consistent
+            said[status] = panel.diagnosis.findings.value
+        finally:
+            panel.close()
+    assert "Nothing looks wrong" not in said["failed"]
+    assert "Why the run failed is told above" in said["failed"] and "consistent" in said["failed"]
+    assert "Nothing looks wrong with this run" in said["succeeded"]

@@ -18,6 +18,7 @@ from ..analysis.rollup import payload_numbers
 from ..client._client import Client
 from ..figures.charts import compare_runs
 from ..trace import RunTrace, load_run
+from ..types import ACTIVE_RUN_STATUSES, RunStatus
 from ._common import Notice, button, dropdown, reporting, row
 from .code import agents_code, compare_code, diagnosis_code, steps_code
 from .event_log import EventLog
@@ -107,14 +108,23 @@ class DiagnosisView(w.VBox):
         with reporting(self.notice, "Diagnosing the run"):
             findings = trace.diagnose()
             if findings.empty:
-                self.findings.value = (
-                    "<p>Nothing looks wrong with this run: its steps, events and status agree.</p>"
-                )
+                self.findings.value = f"<p>{html.escape(consistent_note(str(trace.run.status)))}</p>"
             else:
                 self.findings.value = frame_html(findings)
 
     def code(self) -> str | None:
         return diagnosis_code(self.trace.run.mission_id, self.trace.run.run_id) if self.trace else None
+
+
+def consistent_note(status: str) -> str:
+    """What the Diagnosis tab says when diagnose() finds nothing, for a run of ``status``:
+    diagnose() checks that the record is consistent, not why the run ended as it did."""
+    agree = "its steps, events and status agree"
+    if status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        return f"Why the run {status} is told above; the record itself is consistent: {agree}."
+    if status in ACTIVE_RUN_STATUSES:
+        return f"The record is consistent so far: {agree}."
+    return f"Nothing looks wrong with this run: {agree}."
 
 
 def explanation_html(trace: RunTrace) -> str:
