@@ -226,7 +226,7 @@ class _Builder:
                 error = rng.choice(list(tpl.get("errors") or GENERIC_ERRORS))
                 self.planted.append(f"failed:{step_id}")
                 if tools:
-                    end = max(end, self.time_out_last_call(step_id, error))
+                    end = self.time_out_last_call(step_id, error) or end
         status = "failed" if error else "completed"
         self.actions.append(Action(end, "step", {"step_id": step_id, "status": status}))
         if error:
@@ -238,7 +238,8 @@ class _Builder:
 
     def time_out_last_call(self, step_id: str, error: str) -> float:
         """When ``error`` is a timeout ("within N s"), the step's last call gets no answer:
-        its result becomes the failure, N s after the call. Returns when the step may end."""
+        its result becomes the failure, N s after the call, and the step fails with it.
+        Returns when the step ends."""
         limit = _TIMEOUT.search(error)
         calls = [a for a in self.actions if a.kind == "event" and a.data.get("step_id") == step_id]
         call = next((a for a in reversed(calls) if a.data["type"] == "tool_call"), None)
@@ -247,6 +248,9 @@ class _Builder:
             return 0.0
         tool = call.data["payload"]["tool"]
         result.at = call.at + float(limit.group(1))
+        for action in calls:  # what the agent said meanwhile, before it gave up
+            if action is not result and action.at > result.at:
+                action.at = result.at - 0.1
         result.data["summary"] = f"{tool} failed: no answer within {limit.group(1)} s"
         result.data["payload"] = {
             "tool": tool,
