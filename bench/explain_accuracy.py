@@ -27,10 +27,10 @@ from pathlib import Path
 import pandas as pd
 
 import missionlab
-from missionlab.trace import load_run
 from missionlab.analysis.compare import compare
 from missionlab.analysis.explain import explain
 from missionlab.sandbox import Sandbox
+from missionlab.trace import load_run
 
 SLOWNESS = {"slow_step", "silent_gap"}  # a silence inside a slow step is told instead of it
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "scenarios"

@@ -520,3 +520,19 @@ def test_the_compare_tab_shows_each_step_side_by_side_with_the_typical_run(clien
         assert "comparison = trace.compare()" in code and "load_run(client" in code
     finally:
         panel.close()
+
+
+def test_the_side_by_side_steps_escape_every_server_string() -> None:
+    from missionlab.widgets.run_views import step_diff_html
+
+    from .crafted import craft, event, step
+    from .injection import PAYLOADS, markup_of
+
+    steps = [step(f"s{n}", n * 2, n * 2 + 1, sequence=n + 1, description=p) for n, p in enumerate(PAYLOADS)]
+    calls = [event(0.5, "tool_call", "s0", payload={"tool": p}) for p in PAYLOADS]
+    this = craft(steps, calls, run_id="run-this")
+    other = craft(steps, run_id="run-other")
+    rendered = step_diff_html(this.compare(other))
+    assert rendered.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2  # a step's name and a tool
+    for payload in PAYLOADS:
+        assert markup_of(rendered, payload) == [], payload
