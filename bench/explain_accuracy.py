@@ -9,8 +9,13 @@ top kind missing is a miss), false findings (warning or error severity) per clea
 corpus fleet (each judged against the other fleet runs as its baseline), and compare's first
 divergence with the automatic baseline (the most typical fleet run).
 
-Not measured yet: the demo fleet's unremarkable runs (the demo script does not yet say which
-runs it made slow, failing or odd on purpose).
+Then the demo fleet (``Sandbox(demo=True)``, read over HTTP like any API): each run's
+``metadata["demo"]["planted"]`` says what the demo did to it on purpose. On the unremarkable
+runs (nothing planted) it counts warning/error findings per run (target: at most 1 per 20);
+on the runs made slow on purpose, whether a ``slow_step`` finding (or the silence inside the
+step, told instead) names the planted step;
+on the runs made to fail, whether the top finding is the planted step's failure. Each run is
+judged against the mission's other succeeded runs as its baseline, an hour after it ended.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import pandas as pd
 import missionlab
 from missionlab.analysis.compare import compare
 from missionlab.analysis.explain import explain
+from missionlab.sandbox import Sandbox
+from missionlab.trace import load_run
 
+SLOWNESS = {"slow_step", "silent_gap"}  # a silence inside a slow step is told instead of it
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "scenarios"
 
 
@@ -70,6 +78,53 @@ def main() -> None:
         precision = true_kinds[kind] / found_kinds[kind] if found_kinds[kind] else float("nan")
         recall = min(1.0, true_kinds[kind] / wanted_kinds[kind]) if wanted_kinds[kind] else float("nan")
         print(f"{kind:16s} {found_kinds[kind]:>6d} {precision:>10.2f} {recall:>8.2f}")
+    print()
+    demo_fleet()
+
+
+def demo_fleet() -> None:
+    """Findings on the demo's unremarkable runs, and on the runs it made slow or failing."""
+    with Sandbox(demo=True) as sandbox:
+        client = sandbox.client()
+        traces = []
+        for mission in client.missions.list(page_size=100).data:
+            for run in client.missions.runs.list(mission.mission_id, page_size=100).fetch_all():
+                planted = (run.metadata or {}).get("demo", {}).get("planted")
+                if planted is not None:  # the live run has no label
+                    traces.append((load_run(client, mission.mission_id, run.run_id), list(planted)))
+    history: dict[str, list[pd.DataFrame]] = {}
+    for trace, _ in traces:
+        if trace.run.status == "succeeded":
+            history.setdefault(str(trace.run.mission_id), []).append(trace.steps_frame)
+    steps = {mission: pd.concat(frames, ignore_index=True) for mission, frames in history.items()}
+    clean = clean_findings = slow_runs = slow_found = failed_runs = failed_top = 0
+    noisy: Counter[str] = Counter()
+    for trace, planted in traces:
+        run_id = str(trace.run.run_id)
+        ended = trace.events_frame["timestamp"].max() if len(trace.events) else trace.run.started_at
+        now = pd.Timestamp(str(ended)) + pd.Timedelta(hours=1)
+        mission_steps = steps[str(trace.run.mission_id)]
+        others = mission_steps[mission_steps["run_id"] != run_id]
+        explanation = explain(trace, baseline=others, now=now)
+        if not planted:
+            clean += 1
+            clean_findings += len(explanation)
+            noisy.update(finding.kind for finding in explanation)
+        for mark in planted:
+            kind, _, step = mark.partition(":")
+            if kind == "slow":
+                slow_runs += 1
+                slow_found += any(f.kind in SLOWNESS and f.step_id == step for f in explanation)
+            elif kind == "failed":
+                failed_runs += 1
+                failed_top += len(explanation) > 0 and explanation[0].step_id == step
+    print(f"demo fleet: {len(traces)} runs, {clean} unremarkable (nothing planted)")
+    print(f"{'measure':44s} {'value':>10s}")
+    print(f"{'warning/error findings per unremarkable run':44s} {clean_findings / clean:>10.3f}")
+    print(f"{'planted slow steps told (slow or silent)':44s} {slow_found:>5d}/{slow_runs:<4d}")
+    print(f"{'planted failures on top (step)':44s} {failed_top:>5d}/{failed_runs:<4d}")
+    for kind, count in sorted(noisy.items()):
+        print(f"  on unremarkable runs: {kind} x{count}")
 
 
 if __name__ == "__main__":

@@ -35,31 +35,38 @@ failed[["run_id", "started_at", "duration_s", "error"]].head()
 # %% [markdown]
 # ## One failed run
 #
-# `load_run` fetches the run, its plan and all its events at once. Its Gantt shows where the time went and where it broke: hover over a bar or a marker for details.
+# `load_run` fetches the run, its plan and all its events at once. We take the oldest failure in the list (the newest could be a run still playing as you read):
 
 # %%
-bad = missionlab.load_run(client, travel.mission_id, failed.run_id.iloc[0])
+bad = missionlab.load_run(client, travel.mission_id, failed.run_id.iloc[-1])
 print(bad)
 
 # %% [markdown]
 # ## Why it failed
 #
-# `explain()` says it in a few ranked sentences, each with its evidence (step, event ids, times): the step that failed and the error chain that led there, the steps skipped because of it, and steps that took unusually long compared with this mission's earlier runs (fetched once by the client that loaded the trace).
+# `explain()` says it in a few ranked sentences, each with its evidence (step, event ids, times): the step that failed and the error chain that led there, the steps skipped because of it, and steps that took unusually long compared with this mission's earlier runs (fetched once by the client that loaded the trace; a step is slow against its usual duration, the earlier runs where it was slow itself left out). Only findings of warning or error severity are told: on a healthy run it says "Nothing stands out". `now=` fixes the moment the run is judged at (a finished run reads the same at any moment).
+#
+# Here the flight search was called and got no answer for 30 s: the call failed, and the step with it.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-why = bad.explain()
+why = bad.explain(now=bad.run.updated_at)
 print(why)
 
 # %% [markdown]
 # ## The first divergence from a run that worked
 #
-# `compare()` with no argument picks the most similar succeeded run of the same mission (same plan shape, nearest in time), aligns the two by step and tool call, and reports the first point where they diverge:
+# `compare()` with no argument picks the most *typical* succeeded run of the same mission as the baseline (the plan shape most runs have, step durations closest to their medians: never an outlier) and says why it chose it. It aligns the two runs by step and tool call, leaves out the payload keys that differ on every run (token usage, cost, ids, timestamps, each run's input values; listed in the answer) and ranks what differs by what explains the outcome: status first, then tools, then timing, then payloads.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
 comparison = bad.compare()
 print(comparison)
+
+# %% [markdown]
+# Steer it when you know better: `baseline=` a run of your choice, `ignore=[...]` more payload keys. Every divergence, ranked:
+
+# %%
+for divergence in comparison.ranked[0][:3]:
+    print(divergence.kind, divergence.step_id, "-", divergence.text)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -89,7 +96,7 @@ bad.find("error")[["timestamp", "type", "step_id", "summary"]]
 # %% [markdown]
 # ## Diagnosis
 #
-# `diagnose` looks for inconsistencies: steps left open, events that disagree with a step's status, silent steps, missing results. The simulated failure is clean: the run failed honestly, and recorded why.
+# `diagnose` looks for inconsistencies: steps left open, events that disagree with a step's status, silent steps, missing results. It does not say why a run failed (`explain()` above does): the simulated failure's record is consistent, so it finds nothing.
 
 # %%
 bad.diagnose()

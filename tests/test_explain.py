@@ -106,6 +106,17 @@ def test_slow_step_against_a_baseline_frame() -> None:
     assert "No baseline" in explain(trace).baseline_note
 
 
+def test_a_step_often_slow_before_is_still_slow() -> None:
+    # 7 usual runs (38..44 s) and 3 earlier slow ones: the slow ones are not what "usual" means
+    usual = [linear({"a": 4, "search": 38 + n, "c": 10}, run_id=f"old-{n}") for n in range(7)]
+    slow = [linear({"a": 4, "search": 200 + n, "c": 10}, run_id=f"slow-{n}") for n in range(3)]
+    baseline = pd.concat([run.steps_frame for run in usual + slow], ignore_index=True)
+    found = explain(linear({"a": 4, "search": 205, "c": 11}), baseline=baseline).of_kind("slow_step")
+    assert [x.step_id for x in found] == ["search"]
+    assert found[0].evidence.values["median_s"] == 41  # the median of 38..44
+    assert found[0].evidence.values["runs"] == 10
+
+
 def test_too_little_history_or_a_small_excess_is_not_slow() -> None:
     trace = linear({"a": 9, "search": 170})
     assert not explain(trace, baseline=earlier_runs(2)).of_kind("slow_step")  # 2 runs: too few

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -303,3 +304,70 @@ def test_usage_leaves_the_rest_of_the_script_as_it_was(monkeypatch: pytest.Monke
     monkeypatch.setattr(script_module._Builder, "model_call", lambda self, context: {})
     without_usage = [stripped(build_script(run_id, plan, 7)) for plan in (NESTED_PLAN, None)]
     assert with_usage == without_usage
+
+
+def test_demo_runs_say_what_was_planted() -> None:
+    store = Store()
+    seed_demo(store)
+    runs = store._all("SELECT run_id, status, metadata FROM runs WHERE metadata LIKE '%\"planted\"%'", ())
+    failed_steps = {
+        run_id: step_id
+        for run_id, step_id in store._all(
+            "SELECT run_id, step_id FROM steps WHERE status = 'failed' AND step_id NOT IN "
+            "(SELECT parent_step_id FROM steps s2 WHERE s2.run_id = steps.run_id AND s2.status = 'failed' "
+            "AND parent_step_id IS NOT NULL)",
+            (),
+        )
+    }
+    stopped = {"cancelled": "cancelled", "paused": "paused", "pending": "pending", "running": "stale"}
+    assert len(runs) >= 300
+    for run_id, status, metadata in runs:
+        planted = json.loads(metadata)["demo"]["planted"]
+        if status in stopped:
+            assert stopped[status] in planted, (status, planted)
+        elif status == "failed":
+            assert f"failed:{failed_steps[run_id]}" in planted, planted
+        else:
+            assert status == "succeeded" and all(mark.startswith("slow:") for mark in planted), planted
+    slow = [mark for (_, _, metadata) in runs for mark in json.loads(metadata)["demo"]["planted"]]
+    assert sum(mark.startswith("slow:") for mark in slow) > 10
+
+
+TIMEOUT_PLAN = {
+    "plan": [
+        {
+            "step_id": "search",
+            "duration": 10,
+            "tools": ["x.search"],
+            "failure_rate": 1.0,
+            "errors": ["TimeoutError: x.search did not answer within 30 s"],
+        }
+    ]
+}
+
+
+def test_a_timeout_is_a_call_left_unanswered_for_its_time() -> None:
+    script = build_script("22222222-2222-4333-8444-555555555555", TIMEOUT_PLAN, 3)
+    assert script.outcome == "failed" and script.planted == ["failed:search"]
+    events = [(a.at, a.data) for a in script.actions if a.kind == "event"]
+    calls = [(at, e) for at, e in events if e["type"] == "tool_call"]
+    results = [(at, e) for at, e in events if e["type"] == "tool_result"]
+    last_call_at, last_call = calls[-1]
+    answer = [
+        (at, e) for at, e in results if e["payload"]["request_id"] == last_call["payload"]["request_id"]
+    ]
+    assert len(answer) == 1
+    answered_at, result = answer[0]
+    assert answered_at - last_call_at == pytest.approx(30.0)
+    assert result["payload"]["ok"] is False and "within 30 s" in result["payload"]["error"]
+    error_at = next(at for at, e in events if e["type"] == "error")
+    assert 0 <= error_at - answered_at < 1  # the step fails as the call times out
+    assert max(at for at, e in events if e.get("step_id") == "search") == error_at
+    assert not any(e["payload"].get("ok") for _, e in results)  # no OK answer before the timeout
+
+
+def test_a_failure_that_is_no_timeout_keeps_the_calls_answers() -> None:
+    plan = {"plan": [{**TIMEOUT_PLAN["plan"][0], "errors": ["ValidationError: bad output"]}]}
+    script = build_script("22222222-2222-4333-8444-555555555555", plan, 3)
+    results = [a.data for a in script.actions if a.kind == "event" and a.data["type"] == "tool_result"]
+    assert script.outcome == "failed" and results[-1]["payload"]["ok"] is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 import missionlab
 from missionlab.sandbox import Sandbox
 from missionlab.widgets import Explorer, MissionsPanel, RunPanel, RunsPanel, StartRunForm
+from missionlab.widgets.run_views import TYPICAL
 
 from .conftest import unique, wait_for
 
@@ -209,7 +211,7 @@ def test_diagnosis_and_compare_use_explain_and_compare_where_traces_have_them(
         assert "print(trace.explain())" in (panel.diagnosis.code() or "")
         panel.tabs.selected_index = 4
         compared = panel.compare.compare(other.run_id)
-        assert "compare_runs(trace.compare(other))" in (panel.compare.code() or "")
+        assert "comparison = trace.compare(other)" in (panel.compare.code() or "")
     finally:
         panel.close()
     # The compare tab draws the comparison: the other run (the baseline) first, then this one.
@@ -470,3 +472,68 @@ def _html_widgets(root: Any) -> Iterator[w.HTML]:
         yield root
     for child in getattr(root, "children", ()):
         yield from _html_widgets(child)
+
+
+def test_the_diagnosis_tab_of_a_failed_run_says_why_is_told_above(client: missionlab.Client) -> None:
+    travel = next(m for m in client.missions.list(page_size=100).data if m.name.startswith("Travel"))
+    said = {}
+    for status in ("failed", "succeeded"):
+        run = client.missions.runs.list(travel.mission_id, status=status, page_size=1).data[0]
+        panel = RunPanel(client, run.mission_id, run.run_id)
+        try:
+            panel.tabs.selected_index = 3
+            assert panel.trace is not None and panel.trace.diagnose().empty  # the record is consistent
+            said[status] = panel.diagnosis.findings.value
+        finally:
+            panel.close()
+    assert "Nothing looks wrong" not in said["failed"]
+    assert "Why the run failed is told above" in said["failed"] and "consistent" in said["failed"]
+    assert "Nothing looks wrong with this run" in said["succeeded"]
+
+
+def test_the_compare_tab_shows_each_step_side_by_side_with_the_typical_run(client: missionlab.Client) -> None:
+    travel = next(m for m in client.missions.list(page_size=100).data if m.name.startswith("Travel"))
+    failed = client.missions.runs.list(travel.mission_id, status="failed", page_size=100).fetch_all()
+    run = failed[-1]  # the oldest: finished long ago
+    panel = RunPanel(client, run.mission_id, run.run_id)
+    try:
+        panel.tabs.selected_index = 4
+        view = panel.compare
+        assert TYPICAL in [value for _, value in view.choice.options]
+        view.choice.value = TYPICAL
+        view.compare_button.click()
+        assert view.notice.text == "" and view.other is not None
+        # the same answer, computed without the widget
+        comparison = missionlab.load_run(client, run.mission_id, run.run_id).compare()
+        assert view.other.run.run_id == comparison.baseline.run.run_id
+        divergence = comparison.divergence
+        assert divergence is not None and divergence.kind == "status"
+        diff = view.diff.value
+        assert html.escape(comparison.reason) in diff
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", diff.split("<tbody>")[1])
+        assert panel.trace is not None and len(rows) == len(panel.trace.steps)
+        marked = re.findall(r'<tr class="missionlab-first-divergence"[^>]*>(.*?)</tr>', diff)
+        failed_step = next(s for s in panel.trace.steps if s.status == "failed")
+        assert len(marked) == 1 and html.escape(failed_step.description or "") in marked[0]
+        assert ">failed<" in marked[0] and ">completed<" in marked[0]
+        code = view.code() or ""
+        assert "comparison = trace.compare()" in code and "load_run(client" in code
+    finally:
+        panel.close()
+
+
+def test_the_side_by_side_steps_escape_every_server_string() -> None:
+    from missionlab.widgets.run_views import step_diff_html
+
+    from .crafted import craft, event, step
+    from .injection import PAYLOADS, markup_of
+
+    steps = [step(f"s{n}", n * 2, n * 2 + 1, sequence=n + 1, description=p) for n, p in enumerate(PAYLOADS)]
+    calls = [event(0.5, "tool_call", "s0", payload={"tool": p}) for p in PAYLOADS]
+    this = craft(steps, calls, run_id="run-this")
+    other = craft(steps, run_id="run-other")
+    rendered = step_diff_html(this.compare(other))
+    body = rendered.split("<tbody>")[1]
+    assert body.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2  # a step's name and a tool
+    for payload in PAYLOADS:
+        assert markup_of(rendered, payload) == [], payload

@@ -33,6 +33,7 @@ __all__ = [
 BASELINE_KEY = "_missionlab_baseline_steps"  # where a trace keeps the baseline fetched for it
 BASELINE_RUNS = 20  # succeeded runs fetched for a baseline
 MIN_SAMPLES = 3  # earlier runs a step needs before its median means something
+UNUSUAL = 2.0  # an earlier duration this many times the step's median is not part of its usual
 PAGE, MAX_PAGES = 100, 20  # runs listed at a time, and at most this many pages
 
 
@@ -102,7 +103,8 @@ def baseline_steps(trace: RunLike, baseline: Any, *, limit: int = BASELINE_RUNS)
 
 def step_baseline(steps: pd.DataFrame | None) -> pd.DataFrame:
     """Per step id: ``median_s``, ``p95_s`` and ``runs`` over the completed steps of ``steps``
-    (steps of at least :data:`MIN_SAMPLES` runs only). ``steps`` may also be per-step
+    (steps of at least :data:`MIN_SAMPLES` runs only; the median and p95 leave out the runs
+    where the step took :data:`UNUSUAL` times its median or more). ``steps`` may also be per-step
     statistics already (``step_id``, ``median_s``, ``p95_s``, ``finished`` or ``runs``)."""
     columns = ["median_s", "p95_s", "runs"]
     if steps is None or steps.empty:
@@ -118,10 +120,14 @@ def step_baseline(steps: pd.DataFrame | None) -> pd.DataFrame:
         & steps["duration_s"].notna()
         & ~steps["is_running"].astype(bool)
     ]
-    grouped = done.groupby(done["step_id"].astype(str), sort=False)["duration_s"]
-    stats = pd.DataFrame(
-        {"median_s": grouped.median(), "p95_s": grouped.quantile(0.95), "runs": grouped.size()}
-    )
+    durations = done["duration_s"].astype(float)
+    step_ids = done["step_id"].astype(str)
+    grouped = durations.groupby(step_ids, sort=False)
+    # The usual spread leaves out the earlier runs where the step was slow itself: a mission
+    # whose step is often slow must not learn that slow is usual.
+    usual = (durations < UNUSUAL * grouped.transform("median")).to_numpy()
+    kept = durations[usual].groupby(step_ids[usual], sort=False)
+    stats = pd.DataFrame({"median_s": kept.median(), "p95_s": kept.quantile(0.95), "runs": grouped.size()})
     stats.index.name = "step_id"
     return stats[stats["runs"] >= MIN_SAMPLES]
 

@@ -5,6 +5,17 @@ a random key per seeding (unless one is given), so that no web page can know the
 user's sandbox in advance: the same seed and key give the same ids. History
 ends at :data:`ANCHOR`; one run of the travel mission is left to the live
 simulator, so a freshly started sandbox always has a run in progress.
+
+Each history run says what the demo did to it on purpose, in its metadata, so that any
+HTTP client can tell a planted anomaly from a finding on a healthy run::
+
+    run["metadata"]["demo"] == {"planted": ["slow:flights", "failed:book"]}
+
+``"slow:STEP"``: the step was made 3-6x slower than usual; ``"failed:STEP"``: the run was
+made to fail in that step; ``"cancelled"``, ``"paused"``, ``"stale"`` (left running by an
+agent that went away) and ``"pending"`` (never started): the run was stopped part-way. An
+empty list marks an unremarkable run (its natural variance aside: durations, usage, a
+flaky call retried once).
 """
 
 from __future__ import annotations
@@ -262,6 +273,11 @@ def materialize(
     return played
 
 
+def _played_to_the_end(played: HistoryRun, step_id: str) -> bool:
+    step = played.steps.get(step_id)
+    return step is not None and step.get("status") in ("completed", "failed")
+
+
 def seed_demo(store: Store, *, seed: int = 0, id_key: bytes | None = None) -> dict[str, int]:
     """Fill an empty store with the demo history; returns how many of each were made.
 
@@ -332,15 +348,26 @@ def seed_demo(store: Store, *, seed: int = 0, id_key: bytes | None = None) -> di
             elif roll < PENDING_RATE + CANCEL_RATE + PAUSE_RATE + STALE_RUNNING_RATE:
                 cut = rng.randint(3, max(3, total - 2))
             played = materialize(script, run, start, cut, rng)
+            planted = [
+                mark
+                for mark in script.planted
+                if cut is None or _played_to_the_end(played, mark.partition(":")[2])
+            ]
+            if cut == 0:
+                planted.append("pending")
             if cut:
                 last = played.events[-1]["timestamp"] if played.events else run["started_at"]
                 when = stamp(datetime.fromisoformat(last) + timedelta(seconds=rng.uniform(5, 90)))
                 if roll < PENDING_RATE + CANCEL_RATE:  # as a user's cancel does (store.transition)
                     played.set_run_status("cancelled", when)
                     played.skip_open_steps(when)
+                    planted.append("cancelled")
                 elif roll < PENDING_RATE + CANCEL_RATE + PAUSE_RATE:
                     played.set_run_status("paused", when)
-                # else: left "running" by an external agent that went away
+                    planted.append("paused")
+                else:  # left "running" by an external agent that went away
+                    planted.append("stale")
+            run["metadata"]["demo"] = {"planted": planted}
             run_steps, run_events = list(played.steps.values()), played.events
             for event in run_events:
                 spare = _uuid(rng)  # drawn for every event, so that the history stays as it was

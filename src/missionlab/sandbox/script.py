@@ -14,6 +14,12 @@ A mission's ``metadata["plan"]`` may list step templates::
 ``duration`` is the typical length in seconds, ``slow_rate`` the chance of a
 run where the step is 3-6x slower, ``repeat`` fans a step out into N copies.
 
+What a script does on purpose is listed in :attr:`Script.planted`, so that tools judging
+runs (``bench/explain_accuracy.py``) can tell a planted anomaly from a false finding:
+``"slow:STEP"`` (a step made 3-6x slower) and ``"failed:STEP"`` (the step the run fails in).
+A failure that says a tool "did not answer within N s" is told as such: the step's last
+call gets no answer for N s, then a failed result with that error (never an OK result).
+
 The simulated agent reports what its model calls used, a sandbox convention: the payload
 of the events that stand for a model call ("Plan ready", the agent's messages and its tool
 calls) carries ``usage`` (``input_tokens``, ``output_tokens``, ``total_tokens``), ``model``
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +70,8 @@ GENERIC_ERRORS = [
     "ValidationError: the model's output did not match the expected schema",
 ]
 
+_TIMEOUT = re.compile(r"within (\d+) s\b")
+
 
 @dataclass
 class Action:
@@ -78,6 +87,7 @@ class Script:
     steps: list[dict[str, Any]]
     actions: list[Action]
     outcome: str  # "succeeded" or "failed"
+    planted: list[str] = field(default_factory=list)  # "slow:STEP", "failed:STEP"
 
 
 def _templates(metadata: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -97,6 +107,7 @@ class _Builder:
         self.steps: list[dict[str, Any]] = []
         self.actions: list[Action] = []
         self.seen: set[str] = set()
+        self.planted: list[str] = []
 
     # -- the plan ---------------------------------------------------------------------------
 
@@ -168,11 +179,12 @@ class _Builder:
             data["payload"] = payload
         self.actions.append(Action(at, "event", data))
 
-    def duration(self, tpl: dict[str, Any]) -> float:
+    def duration(self, step_id: str, tpl: dict[str, Any]) -> float:
         typical = float(tpl.get("duration", 15))
         seconds = typical * math.exp(self.rng.gauss(0, float(tpl.get("jitter", 0.35))))
         if self.rng.random() < float(tpl.get("slow_rate", 0.0)):
             seconds *= self.rng.uniform(3, 6)
+            self.planted.append(f"slow:{step_id}")
         return max(0.5, seconds)
 
     def run_step(self, step_id: str, tpl: dict[str, Any], t: float) -> tuple[float, str | None]:
@@ -190,7 +202,7 @@ class _Builder:
                     break
             end += 0.3
         else:
-            length = self.duration(tpl)
+            length = self.duration(step_id, tpl)
             end = t + length
             tools = list(tpl.get("tools") or [])
             for n, tool in enumerate(tools):
@@ -212,6 +224,9 @@ class _Builder:
                 )
             if rng.random() < float(tpl.get("failure_rate", 0.0)):
                 error = rng.choice(list(tpl.get("errors") or GENERIC_ERRORS))
+                self.planted.append(f"failed:{step_id}")
+                if tools:
+                    end = self.time_out_last_call(step_id, error) or end
         status = "failed" if error else "completed"
         self.actions.append(Action(end, "step", {"step_id": step_id, "status": status}))
         if error:
@@ -220,6 +235,30 @@ class _Builder:
         else:
             self.event(end, "step_completed", f"Completed: {tpl.get('description', step_id)}", step_id)
         return end, error
+
+    def time_out_last_call(self, step_id: str, error: str) -> float:
+        """When ``error`` is a timeout ("within N s"), the step's last call gets no answer:
+        its result becomes the failure, N s after the call, and the step fails with it.
+        Returns when the step ends."""
+        limit = _TIMEOUT.search(error)
+        calls = [a for a in self.actions if a.kind == "event" and a.data.get("step_id") == step_id]
+        call = next((a for a in reversed(calls) if a.data["type"] == "tool_call"), None)
+        result = next((a for a in reversed(calls) if a.data["type"] == "tool_result"), None)
+        if limit is None or call is None or result is None:
+            return 0.0
+        tool = call.data["payload"]["tool"]
+        result.at = call.at + float(limit.group(1))
+        for action in calls:  # what the agent said meanwhile, before it gave up
+            if action is not result and action.at > result.at:
+                action.at = result.at - 0.1
+        result.data["summary"] = f"{tool} failed: no answer within {limit.group(1)} s"
+        result.data["payload"] = {
+            "tool": tool,
+            "request_id": call.data["payload"]["request_id"],
+            "ok": False,
+            "error": error,
+        }
+        return result.at + 0.2
 
     def tool_call(self, step_id: str, tool: str, at: float, span: float) -> None:
         rng = self.rng
@@ -296,4 +335,4 @@ def build_script(
             )
         )
     builder.actions.sort(key=lambda a: a.at)  # stable: same-time actions keep their order
-    return Script(builder.steps, builder.actions, "failed" if error else "succeeded")
+    return Script(builder.steps, builder.actions, "failed" if error else "succeeded", builder.planted)

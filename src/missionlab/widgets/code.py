@@ -108,13 +108,19 @@ def diagnosis_code(mission_id: str, run_id: str) -> str:
     return _load(mission_id, run_id) + explain + "trace.diagnose()\n"
 
 
-def compare_code(mission_id: str, run_id: str, other_run_id: str) -> str:
-    """The run next to another run of its mission, aligned at their start, the first divergence marked."""
-    other = f"other = missionlab.load_run(client, {_q(mission_id)}, {_q(other_run_id)})\n"
+def compare_code(mission_id: str, run_id: str, other_run_id: str | None) -> str:
+    """The run next to another run of its mission (None: the most typical succeeded run, which
+    compare() picks and says why), aligned at their start, the first divergence marked."""
+    if other_run_id is None:
+        other, compared = "", "comparison = trace.compare()\nprint(comparison)\n"
+    else:
+        other = f"other = missionlab.load_run(client, {_q(mission_id)}, {_q(other_run_id)})\n"
+        compared = "comparison = trace.compare(other)\n"
     return (
         _load(mission_id, run_id, "from missionlab.figures.charts import compare_runs\n")
         + other
-        + "compare_runs(trace.compare(other))\n"
+        + compared
+        + "compare_runs(comparison)\n"
     )
 
 

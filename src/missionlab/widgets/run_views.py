@@ -8,16 +8,19 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..analysis.compare import Comparison
 from ..analysis.rollup import payload_numbers
 from ..client._client import Client
 from ..figures.charts import compare_runs
+from ..frames._durations import duration_text
 from ..trace import RunTrace, load_run
+from ..types import ACTIVE_RUN_STATUSES, RunStatus
 from ._common import Notice, button, dropdown, reporting, row
 from .code import agents_code, compare_code, diagnosis_code, steps_code
 from .event_log import EventLog
@@ -107,9 +110,7 @@ class DiagnosisView(w.VBox):
         with reporting(self.notice, "Diagnosing the run"):
             findings = trace.diagnose()
             if findings.empty:
-                self.findings.value = (
-                    "<p>Nothing looks wrong with this run: its steps, events and status agree.</p>"
-                )
+                self.findings.value = f"<p>{html.escape(consistent_note(str(trace.run.status)))}</p>"
             else:
                 self.findings.value = frame_html(findings)
 
@@ -117,23 +118,72 @@ class DiagnosisView(w.VBox):
         return diagnosis_code(self.trace.run.mission_id, self.trace.run.run_id) if self.trace else None
 
 
+def consistent_note(status: str) -> str:
+    """What the Diagnosis tab says when diagnose() finds nothing, for a run of ``status``:
+    diagnose() checks that the record is consistent, not why the run ended as it did."""
+    agree = "its steps, events and status agree"
+    if status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        return f"Why the run {status} is told above; the record itself is consistent: {agree}."
+    if status in ACTIVE_RUN_STATUSES:
+        return f"The record is consistent so far: {agree}."
+    return f"Nothing looks wrong with this run: {agree}."
+
+
 def explanation_html(trace: RunTrace) -> str:
     """``trace.explain()`` as HTML."""
     return trace.explain()._repr_html_()
 
 
-def comparison_figure(trace: RunTrace, other: RunTrace) -> go.Figure:
-    """The two runs aligned, the first divergence marked: ``compare_runs(trace.compare(other))``."""
-    return compare_runs(trace.compare(other))
+TYPICAL = "typical"  # the choice that lets compare() pick the most typical succeeded run
+
+
+def step_diff_html(comparison: Comparison) -> str:
+    """Each aligned step side by side, this run vs the (first) baseline: status, duration and
+    tools, the first divergence's step highlighted; why the baseline was chosen. Escaped."""
+    divergence = comparison.divergence
+    other_id = str(comparison.baseline.run.run_id)[:8]
+    rows = []
+    for step in comparison.steps.itertuples():
+        first = divergence is not None and divergence.step_id == step.step_id
+        name = step.description if isinstance(step.description, str) else step.step_id
+        cells = [f"<td>{html.escape(str(name))}</td>"]
+        for suffix in ("", "_other"):
+            status = getattr(step, f"status{suffix}")
+            seconds = getattr(step, f"duration_s{suffix}")
+            tools = " → ".join(str(tool) for tool in getattr(step, f"tools{suffix}"))
+            cells += [
+                f"<td>{html.escape('—' if pd.isna(status) else str(status))}</td>",
+                f"<td>{html.escape('—' if pd.isna(seconds) else duration_text(seconds))}</td>",
+                f"<td>{html.escape(tools)}</td>",
+            ]
+        mark = ' class="missionlab-first-divergence" style="background:rgba(213,94,0,.18);font-weight:600"'
+        rows.append(f"<tr{mark if first else ''}>{''.join(cells)}</tr>")
+    said = (
+        "No divergence." if divergence is None else f"First divergence ({divergence.kind}): {divergence.text}"
+    )
+    head = (
+        "<tr><th rowspan=2>Step</th><th colspan=3>This run</th>"
+        f"<th colspan=3>Baseline {html.escape(other_id)}</th></tr>"
+        "<tr>" + "<th>status</th><th>duration</th><th>tools</th>" * 2 + "</tr>"
+    )
+    return (
+        f'<div class="missionlab-step-diff"><p><b>{html.escape(said)}</b></p>'
+        f"<p><small>Baseline: {html.escape(comparison.reason)}.</small></p>"
+        '<div style="overflow-x:auto"><table style="border-collapse:collapse;font-size:12px">'
+        f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div></div>"
+    )
 
 
 class CompareView(w.VBox):
-    """The run next to another run of its mission, picked from the mission's recent runs."""
+    """The run next to a baseline run of its mission: the most typical succeeded run (picked
+    by :func:`~missionlab.analysis.compare.compare`, which says why) or one of the mission's
+    recent runs; drawn aligned, and each step side by side."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
         self.trace: RunTrace | None = None
         self.other: RunTrace | None = None
+        self.automatic = False  # whether compare() chose the baseline
         self.on_change: Callable[[], Any] | None = None  # after a comparison is drawn
         self.notice = Notice()
         self.choice = dropdown("Compare with", [("(pick a run)", "")], "", width="100%")
@@ -143,8 +193,10 @@ class CompareView(w.VBox):
         )
         self.compare_button.on_click(lambda _: self.compare(self.choice.value))
         self.figure = FigurePane()
+        self.diff = w.HTML()
         super().__init__(
-            [row(self.choice, self.compare_button), self.notice, self.figure], layout=w.Layout(width="100%")
+            [row(self.choice, self.compare_button), self.notice, self.diff, self.figure],
+            layout=w.Layout(width="100%"),
         )
 
     def show(self, trace: RunTrace) -> None:
@@ -153,19 +205,30 @@ class CompareView(w.VBox):
         if first:
             with reporting(self.notice, "Loading the mission's runs"):
                 runs = self.client.missions.runs.list(trace.run.mission_id, page_size=50).data
-                self.choice.options = [("(pick a run)", "")] + [
+                self.choice.options = [
+                    ("(pick a run)", ""),
+                    ("The most typical succeeded run (chosen for you)", TYPICAL),
+                ] + [
                     (f"{r.run_id[:8]} · {r.status} · {r.started_at:%Y-%m-%d %H:%M}", r.run_id)
                     for r in runs
                     if r.run_id != trace.run.run_id
                 ]
 
     def compare(self, run_id: str) -> go.Figure | None:
-        """Load ``run_id`` and draw it aligned with this run."""
+        """Load ``run_id`` (or, with :data:`TYPICAL`, let compare() pick the most typical
+        succeeded run) and show it aligned with this run."""
         if self.trace is None or not run_id:
             return None
         with reporting(self.notice, "Compare", self.compare_button):
-            self.other = load_run(self.client, self.trace.run.mission_id, run_id)
-            figure = comparison_figure(self.trace, self.other)
+            self.automatic = run_id == TYPICAL
+            if self.automatic:
+                comparison = self.trace.compare(client=self.client)
+                self.other = cast(RunTrace, comparison.baseline)
+            else:
+                self.other = load_run(self.client, self.trace.run.mission_id, run_id)
+                comparison = self.trace.compare(self.other)
+            self.diff.value = step_diff_html(comparison)
+            figure = compare_runs(comparison)
             self.figure.show(figure)
             self.notice.clear()
             if self.on_change is not None:
@@ -176,7 +239,8 @@ class CompareView(w.VBox):
     def code(self) -> str | None:
         if self.trace is None or self.other is None:
             return None
-        return compare_code(self.trace.run.mission_id, self.trace.run.run_id, self.other.run.run_id)
+        other_id = None if self.automatic else self.other.run.run_id
+        return compare_code(self.trace.run.mission_id, self.trace.run.run_id, other_id)
 
 
 class AgentsView(w.VBox):
