@@ -182,7 +182,12 @@ def test_live_gantt_updates_in_place(sim: Sandbox) -> None:
     widget._send_update_msg = spy
     relayouts: list[dict[str, Any]] = []
     send_relayout = widget._send_relayout_msg
-    widget._send_relayout_msg = lambda data, **kwargs: (relayouts.append(data), send_relayout(data, **kwargs))
+
+    def spy_relayout(data: dict[str, Any], **kwargs: Any) -> Any:
+        relayouts.append(data)
+        return send_relayout(data, **kwargs)
+
+    widget._send_relayout_msg = spy_relayout
     before = {t.meta: t for t in widget.data}
     live.update(trace)
     # plotly.js resets an axis type when a restyle changes x data, then guesses "linear" from the
