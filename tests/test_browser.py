@@ -333,6 +333,10 @@ def search_the_events(page: Any, panel: Any) -> None:
     screenshot(page, "run-panel-events-search.png")
     panel.locator(".lm-TabBar-tab", has_text="Steps").first.click()
     panel.locator(".missionlab-steps table").first.wait_for(timeout=30_000)
+    wrapped = panel.locator(".missionlab-steps td > span").evaluate_all(
+        "spans => spans.filter(s => s.getClientRects().length > 1).map(s => s.textContent)"
+    )
+    assert wrapped == [], f"status badges broken over lines: {wrapped}"
     panel.locator(".lm-TabBar-tab", has_text="Timeline").first.click()
 
 
