@@ -159,7 +159,8 @@ def jupyter_env(tmp_path_factory: pytest.TempPathFactory, seeded_sandbox: Sandbo
     home = tmp_path_factory.mktemp("jupyter-home")
     work = home / "work"
     work.mkdir()
-    shutil.copy(ROOT / "notebooks" / "dashboard.ipynb", work / "dashboard.ipynb")
+    for name in ("dashboard.ipynb", "01-quickstart.ipynb"):
+        shutil.copy(ROOT / "notebooks" / name, work / name)
     settings = home / "lab-settings"
     settings.mkdir()
     (settings / "overrides.json").write_text(
@@ -332,6 +333,10 @@ def search_the_events(page: Any, panel: Any) -> None:
     screenshot(page, "run-panel-events-search.png")
     panel.locator(".lm-TabBar-tab", has_text="Steps").first.click()
     panel.locator(".missionlab-steps table").first.wait_for(timeout=30_000)
+    wrapped = panel.locator(".missionlab-steps td > span").evaluate_all(
+        "spans => spans.filter(s => s.getClientRects().length > 1).map(s => s.textContent)"
+    )
+    assert wrapped == [], f"status badges broken over lines: {wrapped}"
     panel.locator(".lm-TabBar-tab", has_text="Timeline").first.click()
 
 
@@ -478,3 +483,82 @@ def test_voila_dashboard(chromium: Any, jupyter_env: dict[str, Any], seeded_sand
     finally:
         page.close()
         stop(voila)
+
+
+def start_lab(jupyter_env: dict[str, Any]) -> tuple[subprocess.Popen[bytes], str]:
+    """JupyterLab on a free port over the test's work folder; its base URL."""
+    port = free_port()
+    lab = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.token={TOKEN}",
+            "--allow-root",
+            f"--ServerApp.root_dir={jupyter_env['work']}",
+            f"--LabServerApp.app_settings_dir={jupyter_env['settings']}",
+        ],
+        env=jupyter_env["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port)
+    return lab, f"http://127.0.0.1:{port}"
+
+
+def stop_lab(lab: subprocess.Popen[bytes], base: str) -> None:
+    for kernel in httpx.get(f"{base}/api/kernels?token={TOKEN}").json():
+        httpx.delete(f"{base}/api/kernels/{kernel['id']}?token={TOKEN}")
+    stop(lab)
+
+
+def assert_not_modified(page: Any, name: str) -> None:
+    """The notebook's tab shows no unsaved-changes mark (Lab rewrote nothing on opening it)."""
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).first
+    tab.wait_for(timeout=30_000)
+    time.sleep(2)  # Lab marks a notebook it has changed right after loading it
+    assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), f"{name} opens as modified"
+
+
+@pytest.mark.parametrize(
+    ("viewport", "theme"),
+    [(NARROW, "JupyterLab Light"), (WIDE, "JupyterLab Dark")],
+    ids=["1024-light", "1920-dark"],
+)
+def test_quickstart_runs_clean_in_jupyterlab(
+    chromium: Any, jupyter_env: dict[str, Any], viewport: dict[str, int], theme: str
+) -> None:
+    """Notebook 01 as a newcomer meets it: it opens unmodified, Run All Cells runs it top to
+    bottom (the live Gantt updating as its run plays) and the browser logs no error."""
+    name = "01-quickstart.ipynb"
+    lab, base = start_lab(jupyter_env)
+    page = chromium.new_page(viewport=viewport)
+    errors = ConsoleErrors(page)
+    scope = ".jp-NotebookPanel"
+    try:
+        page.goto(f"{base}/lab/tree/{name}?reset&token={TOKEN}", timeout=90_000)
+        page.locator(scope).wait_for(timeout=60_000)
+        accept_kernel_dialog(page)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
+        assert_not_modified(page, name)
+        if theme != "JupyterLab Light":
+            set_lab_theme(page, theme)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        wait_for_all_cells(page)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
+        outputs = page.locator(f"{scope} .jp-OutputArea-output").all_inner_texts()
+        assert not any("Traceback" in text for text in outputs)
+        assert page.locator(f"{scope} .js-plotly-plot .main-svg").count() >= 2  # live Gantt, trace
+        screenshot(page, f"lab-quickstart-{viewport['width']}.png")
+        assert errors.messages == [], f"{len(errors.messages)} console errors: {errors.messages[:5]}"
+    except Exception:
+        screenshot(page, f"lab-quickstart-{viewport['width']}-failure.png")
+        raise
+    finally:
+        page.close()
+        stop_lab(lab, base)

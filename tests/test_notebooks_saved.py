@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -63,3 +65,24 @@ def test_a_notebook_without_outputs_fails_the_check(tmp_path: Path) -> None:
     nbformat.write(notebook, stripped)  # type: ignore[no-untyped-call]
     with pytest.raises(AssertionError):
         test_saved_with_outputs_and_without_widget_state(stripped)
+
+
+def test_the_quickstart_states_the_watched_runs_own_duration() -> None:
+    """The watched run's card says how long it took as its own start and finish times do (it
+    once said 344 s for a run that took 34 s)."""
+    notebook = nbformat.read(NOTEBOOKS[0], as_version=4)  # type: ignore[no-untyped-call]
+    card = next(
+        o.data["text/html"]
+        for c in notebook.cells
+        if c.cell_type == "code" and c.source.strip().endswith("\ntrace")
+        for o in c.outputs
+        if "missionlab-explain" in o.get("data", {}).get("text/html", "")
+    )
+    field = {k: v for k, v in re.findall(r"<th[^>]*>(\w+)</th><td[^>]*>([^<]*)</td>", card)}
+    started, finished = (datetime.fromisoformat(field[k]) for k in ("started", "finished"))
+    elapsed = (finished - started).total_seconds()  # both shown to the second
+    stated = re.fullmatch(r"Completed all \d+ steps in (\d+) s( \(.*\))?", field["result"])
+    assert stated, field["result"]
+    assert abs(int(stated.group(1)) - elapsed) <= 1.5
+    after = re.search(r"succeeded after (\d+) s", card)
+    assert after and abs(int(after.group(1)) - elapsed) <= 1.5

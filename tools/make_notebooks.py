@@ -38,7 +38,9 @@ PAIRED = {
     "notebook_metadata_filter": "-all",
     "cell_metadata_filter": "-all",
 }
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+# What JupyterLab writes when it starts ipykernel's kernel: any other value there makes Lab
+# rewrite it on opening, and the notebook shows as modified before anything was done.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
 def write_inputs(source: Path) -> Path:
@@ -48,8 +50,8 @@ def write_inputs(source: Path) -> Path:
     if target.exists():
         notebook = combine_inputs_with_outputs(notebook, nbformat.read(target, as_version=4), fmt=PAIRED)  # type: ignore[no-untyped-call]
     else:
-        notebook.metadata["kernelspec"] = KERNELSPEC
         notebook.metadata["language_info"] = {"name": "python"}
+    notebook.metadata["kernelspec"] = KERNELSPEC
     nbformat.write(notebook, target)  # type: ignore[no-untyped-call]
     return target
 

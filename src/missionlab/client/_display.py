@@ -69,7 +69,7 @@ def badge(status: Any) -> str:
     color = STATUS_COLORS.get(label, "#555555")
     return (
         f'<span style="background:{color};color:#fff;border-radius:0.6em;'
-        f'padding:0 0.5em;font-size:0.85em">{html.escape(label)}</span>'
+        f'padding:0 0.5em;font-size:0.85em;white-space:nowrap">{html.escape(label)}</span>'
     )
 
 

@@ -64,6 +64,11 @@ class LiveGantt:
         self._seen: tuple[int, Any, list[str]] = (0, None, [])  # events built, the last one's id, rows
         self._shown: dict[str, int] | None = None  # markers per type in the first trace of the type
         self.widget = go.FigureWidget(self._spec(trace_or_steps, events, run, mission, now))
+        # plotly.js clears an axis's type whenever a restyle changes a trace's x data, and then
+        # guesses it from the first trace: the bars' durations, so "linear", on which every date
+        # (the events, the shapes, the ticks) is NaN. A type in the template is what it falls
+        # back to instead: the time axis stays a date axis through every update.
+        self.widget.layout.template.layout.xaxis.type = "date"
 
     def _spec(self, source: Any, events: Any, run: Any, mission: Any, now: datetime | None) -> dict[str, Any]:
         steps, events_df, run, mission = gantt_inputs(source, events, run, mission or self._mission)
@@ -119,20 +124,13 @@ class LiveGantt:
         """Show new plan/event data (and run status) in the same widget."""
         spec = self._spec(trace_or_steps, events, run, mission, now)
         widget = self.widget
-        restyles, reshaped = _apply_traces(widget, spec["data"])
-        data_changed = reshaped or bool(restyles)
-        if data_changed:
-            # plotly.js forgets an axis's type when a restyle changes its data, unless the same
-            # update sets the type: clear it here so that the batch below sends it again.
-            widget.layout.xaxis.type = None
+        restyles, _ = _apply_traces(widget, spec["data"])
         with widget.batch_update():
             for trace, props in restyles:
                 trace.update(props)
             for key, value in spec["layout"].items():
                 if key != "xaxis" and _without_zoom(_plain(widget.layout[key])) != _without_zoom(value):
                     widget.layout[key] = value  # the y axis only when its rows changed: keeps a zoom
-            if data_changed:
-                widget.layout.xaxis.type = "date"
 
     def __repr__(self) -> str:
         title = html.unescape(str(self.widget.layout.title.text or ""))
