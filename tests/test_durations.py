@@ -31,7 +31,10 @@ from .crafted import T0, linear
         (3599.6, "1.0 h"),  # not "60 min"
         (4000, "1.1 h"),
         (47 * 3600, "47.0 h"),
-        (3 * 86400, "3 days"),
+        (3 * 86400, "3.0 days"),
+        (63 * 3600, "2.6 days"),  # 2 days 15 h: not rounded up to "3 days"
+        (9.96 * 86400, "10 days"),  # rounds up into the next band, not "10.0 days"
+        (40 * 86400, "40 days"),
         (-5, "-5.0 s"),
         (float("nan"), "—"),
         (None, "—"),

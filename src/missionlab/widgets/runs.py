@@ -47,7 +47,7 @@ def is_stale(run: Run, now: datetime) -> bool:
 
 
 def run_status(run: Run, now: datetime) -> str:
-    """The status as the table shows it: "running · stale", "paused · 4 days", "failed"."""
+    """The status as the table shows it: "running · stale", "paused · 4.0 days", "failed"."""
     if is_stale(run, now):
         return f"{run.status} · stale"
     if is_idle(run, now):
