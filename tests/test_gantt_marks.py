@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from missionlab import InvalidArgumentError
+from missionlab import InvalidArgumentError, UnknownValueWarning
 from missionlab.analysis._drift import critical_path, plan_drift
 from missionlab.figures.time_slider import REPLAY_LINE, moments, updates_at
 from missionlab.figures.timeline import GanttOptions, LiveGantt, gantt_figure
@@ -288,7 +288,10 @@ def test_every_event_marker_stands_out_on_every_bar_and_background() -> None:
         for n in range(len(statuses))
         for k, kind in enumerate(kinds)
     ]
-    figure = craft(steps, events, status="failed", with_step_events=False).gantt()
+    with pytest.warns(UnknownValueWarning) as warned:  # the unknown kinds and statuses, kept
+        figure = craft(steps, events, status="failed", with_step_events=False).gantt()
+    unknown = {"a_new_kind", "paused", "cancelled", "an_unknown_status"}
+    assert {name for name in unknown if any(f"'{name}'" in str(w.message) for w in warned)} == unknown
     bar_colors = {t.marker.color for t in figure.data if str(t.meta).startswith("bar:")}
     assert len(bar_colors) >= 4 and "#D55E00".lower() in {c.lower() for c in bar_colors}
     backgrounds = {"#ffffff", "#111111", "#1e1e1e"}  # JupyterLab light, dark; the share page's dark
