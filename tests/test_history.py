@@ -269,6 +269,7 @@ def test_an_interrupted_events_walk_carries_on_where_it_stopped(
 
 def test_a_reader_sees_consistent_snapshots_during_a_sync(api: missionlab.Client, tmp_path: Path) -> None:
     path = tmp_path / "h"
+    path.mkdir()  # a reader opens a folder that exists (an empty one reads as an empty history)
     seen: list[tuple[int, int]] = []
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -454,6 +455,7 @@ def test_the_fleet_views_take_a_history(synced: History) -> None:
 
 
 def test_a_history_needs_a_client_to_sync_and_refuses_other_folders(tmp_path: Path) -> None:
+    (tmp_path / "h").mkdir()
     with pytest.raises(missionlab.InvalidArgumentError, match="without a client"):
         History(tmp_path / "h").sync()
     (tmp_path / "other").mkdir()

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 import missionlab
-from missionlab import History, HistoryFormatError, history
+from missionlab import History, HistoryFormatError, InvalidArgumentError, history
 from missionlab._history import HistorySyncConflictError, _sync
 from missionlab.sandbox import Sandbox
 
@@ -237,3 +237,12 @@ def test_a_sync_started_meanwhile_takes_over_and_nothing_is_doubled(
         h = History(tmp_path / "h")
         assert contents(h) == api_contents(api)
         assert len(h.syncs) == 1  # the second sync's; the first stopped
+
+
+def test_a_mistyped_folder_is_named_not_read_as_an_empty_history(tmp_path: Path) -> None:
+    missing = tmp_path / "histroy"
+    with pytest.raises(InvalidArgumentError, match=r"there is no history folder at .*histroy"):
+        History(missing)
+    assert not missing.exists()  # nothing created by a read-only open
+    (tmp_path / "empty").mkdir()
+    assert len(History(tmp_path / "empty").runs()) == 0  # a folder that exists and holds nothing

@@ -77,6 +77,13 @@ class History:
     ) -> None:
         self.path = Path(path)
         self.client = client
+        if client is None and not self.path.is_dir():
+            # Read only: a folder that is not there is a mistyped path, not an empty history.
+            raise InvalidArgumentError(
+                "path",
+                f"there is no history folder at {str(self.path)!r}: check the path, or open it "
+                "with a client (missionlab.history(client, path)) and sync() to start one",
+            )
         refuse_legacy(self.path)
         self._pinned = pinned_versions(self.path, version, as_of)
         self.version = version
