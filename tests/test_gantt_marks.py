@@ -13,7 +13,7 @@ import pytest
 
 from missionlab import InvalidArgumentError, UnknownValueWarning
 from missionlab.analysis._drift import critical_path, plan_drift
-from missionlab.figures.time_slider import REPLAY_LINE, moments, updates_at
+from missionlab.figures.time_slider import REPLAY_LINE, RUNNING, moments, updates_at
 from missionlab.figures.timeline import GanttOptions, LiveGantt, gantt_figure
 from missionlab.widgets import RunPlayer
 
@@ -213,25 +213,49 @@ def test_replay_frames_reveal_the_run_up_to_each_moment() -> None:
     assert at(5) < moment < at(30)  # search is running at the middle moment
     bars = figure.data[names.index("bar:completed")]
     cut = dict(zip(rows(figure, bars), update["bar:completed"].x, strict=True))
+    assert cut["prep"] == 3000  # ended before the moment: whole, in the colour of how it ended
+    assert np.isnan(cut["search"])  # still running: not yet "completed"
+    # ...but drawn in the running colour, as a live Gantt cut at that moment draws it
+    running = update[RUNNING]
     running_ms = (moment - pd.Timestamp(at(5))).total_seconds() * 1000
-    assert cut["prep"] == 3000 and cut["search"] == pytest.approx(running_ms, abs=1)
+    keys = figure.layout.meta["rows"]
+    assert [keys[int(y)] for y in running["y"]] == ["search"]
+    assert list(running["x"]) == [pytest.approx(running_ms, abs=1)]
+    live = traces(cut_at(moment).gantt(now=moment), "bar:in_progress")[0]
+    assert figure.data[names.index(RUNNING)].marker.color == live.marker.color
     calls = update["event:tool_call"].y
     shown = [not np.isnan(y) for y in calls]
     assert shown == [pd.Timestamp(at(6)) <= moment, pd.Timestamp(at(12)) <= moment]
     frame_line = next(s for s in middle.layout.shapes if s.name == REPLAY_LINE)
     assert pd.Timestamp(frame_line.x0) == moment.tz_localize(None)
     assert np.isnan(figure.frames[0].data[names.index("bar:completed")].x).all()  # nothing started yet
-    # an attempt not made yet is not drawn (not even as a zero-length tick), then grows
+    # a failed attempt is drawn once its failure came back (at 10 s), whole (4 s), never before
     attempts = [frame.data[names.index("attempt:failed")].x[0] for frame in figure.frames]
-    made = [pd.Timestamp(at(6)) <= moment for moment in times]
-    assert [not np.isnan(x) for x in attempts] == made
-    assert all(x <= 4000 for x in attempts if not np.isnan(x))
+    answered = [pd.Timestamp(at(10)) <= moment for moment in times]
+    assert [not np.isnan(x) for x in attempts] == answered and any(answered) and not all(answered)
+    assert {x for x in attempts if not np.isnan(x)} == {4000}
 
 
-def test_updates_at_the_end_change_nothing() -> None:
-    figure = retried().gantt()
+def cut_at(moment: pd.Timestamp) -> Any:
+    """The crafted run of :func:`retried` as a live view saw it at ``moment`` (search running)."""
+    seconds = (moment - pd.Timestamp(at(0))).total_seconds()
+    flights = {"tool": "flights"}
+    calls = [event(6, "tool_call", "search", "Calling flights", {**flights, "request_id": "1"})]
+    return craft(
+        [step("prep", 1, 4, sequence=1), step("search", 5, None, sequence=2, status="in_progress")],
+        [e for e in calls if seconds >= 6],
+    )
+
+
+@pytest.mark.parametrize("replay", [None, 5])
+def test_updates_at_the_end_change_nothing(replay: int | None) -> None:
+    figure = retried().gantt(replay=replay)  # with a replay, its (empty) running trace too
+    assert (RUNNING in [t.meta for t in figure.data]) == bool(replay)
     for trace, update in zip(figure.data, updates_at(figure.data, moments(retried())[-1]), strict=True):
         for key, value in update.items():
+            if key == "customdata":
+                assert list(value) == list(trace[key])
+                continue
             assert np.allclose(np.asarray(value, dtype=float), np.asarray(trace[key], dtype=float), atol=1)
 
 

@@ -9,8 +9,9 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from missionlab.figures.time_slider import REPLAY_LINE
+from missionlab.figures.time_slider import REPLAY_LINE, RUNNING
 from missionlab.trace import RunTrace
 from missionlab.widgets import RunPlayer
 
@@ -25,9 +26,9 @@ def run() -> RunTrace:
     )
 
 
-def bar_lengths(replay: RunPlayer) -> dict[str, float]:
+def bar_lengths(replay: RunPlayer, meta: str = "bar:completed") -> dict[str, float]:
     keys = replay.figure.layout.meta["rows"]
-    bar = next(t for t in replay.figure.data if t.meta == "bar:completed")
+    bar = next(t for t in replay.figure.data if t.meta == meta)
     return {keys[int(y)]: float(x) for y, x in zip(bar.y, bar.x, strict=True)}
 
 
@@ -39,7 +40,10 @@ def test_the_slider_drives_the_gantt_and_the_event_log() -> None:
     replay.slider.value = 4
     moment = replay.moments[4]
     assert pd.Timestamp(at(20)) < moment < pd.Timestamp(at(25))
-    assert bar_lengths(replay) == {"a": 9000, "b": (moment - pd.Timestamp(at(11))).total_seconds() * 1000}
+    # b has not completed yet at that moment: it is drawn as running, up to the moment
+    assert bar_lengths(replay) == {"a": 9000, "b": pytest.approx(np.nan, nan_ok=True)}
+    running = (moment - pd.Timestamp(at(11))).total_seconds() * 1000
+    assert bar_lengths(replay, RUNNING) == {"b": running}
     messages = next(t for t in replay.figure.data if t.meta == "event:message")
     assert [not np.isnan(y) for y in messages.y] == [True, False, False]
     line = next(s for s in replay.figure.layout.shapes if s.name == REPLAY_LINE)
@@ -56,6 +60,7 @@ def test_the_slider_drives_the_gantt_and_the_event_log() -> None:
     )
     replay.seek(at(41))
     assert replay.slider.value == 8
+    assert bar_lengths(replay, RUNNING) == {} and bar_lengths(replay) == {"a": 9000, "b": 30000}
 
 
 def test_the_event_log_escapes_server_strings() -> None:

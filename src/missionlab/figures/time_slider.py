@@ -18,13 +18,46 @@ import pandas as pd
 
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
+from ._figure import STEP_COLORS
 
-__all__ = ["REPLAY_LINE", "frame_moments", "moments", "replay_line", "updates_at", "with_replay"]
+__all__ = [
+    "REPLAY_LINE",
+    "frame_moments",
+    "moments",
+    "replay_line",
+    "running_bars",
+    "updates_at",
+    "with_replay",
+]
 
 REPLAY_LINE = "replay"
 REPLAY_FRAMES = 30
 _BARS = ("bar:", "attempt:", "critical")
 _POINTS = ("event:", "mark:")
+RUNNING = "replay:running"
+# Bars of steps that had ended: before they ended, their colour (how they ended) is the future.
+_UNFINISHED = ("bar:in_progress", "bar:pending", "bar:running")
+
+
+def running_bars() -> dict[str, Any]:
+    """An empty bar trace in the running colour, where a replay draws the steps still
+    running at its moment (a Gantt colours each bar by how its step ended, which a
+    moment before the end does not know yet)."""
+    return {
+        "type": "bar",
+        "meta": RUNNING,
+        "name": "running at this moment",
+        "legendgroup": "step:in_progress",
+        "showlegend": False,
+        "orientation": "h",
+        "y": [],
+        "base": [],
+        "x": [],
+        "customdata": [],
+        "hovertemplate": "<b>%{customdata}</b><br>running at this moment<extra></extra>",
+        "marker": {"color": STEP_COLORS["in_progress"], "line": {"width": 0}},
+        "width": 0.6,
+    }
 
 
 def moments(trace: RunLike, count: int = REPLAY_FRAMES, *, now: Any = None) -> list[pd.Timestamp]:
@@ -65,17 +98,36 @@ def _prop(trace: Any, key: str) -> Any:
 
 def updates_at(data: Sequence[Any], moment: pd.Timestamp) -> list[dict[str, Any]]:
     """Per trace of a Gantt's ``data`` (its figure dict's traces, or a figure's ``.data``),
-    the properties that show it as it was at ``moment``: bars cut at the moment (steps and
-    attempts not started yet: no bar), markers of later events hidden."""
+    the properties that show it as it was at ``moment``: bars cut at the moment (steps not
+    started yet: no bar), markers of later events hidden, and nothing that tells the
+    future: a failed attempt appears when its failure came, and when ``data`` holds a
+    :func:`running_bars` trace, a step still running at the moment is drawn there, in the
+    running colour, instead of in the colour of how it ended."""
     at = np.datetime64(moment.tz_convert("UTC").tz_localize(None), "ms")
+    has_running = any(str(_prop(trace, "meta") or "") == RUNNING for trace in data)
+    running: dict[str, list[Any]] = {"y": [], "base": [], "x": [], "customdata": []}
     updates: list[dict[str, Any]] = []
     for trace in data:
         meta = str(_prop(trace, "meta") or "")
-        if meta.startswith(_BARS):
+        if meta == RUNNING:
+            updates.append(running)  # filled in by the other bars below
+        elif meta.startswith(_BARS):
             base = _times(_prop(trace, "base"))
-            shown = np.minimum(np.asarray(_prop(trace, "x"), dtype="float64"), (at - base).astype("float64"))
-            # a bar that starts later is not there yet (no zero-length tick of a future attempt)
-            updates.append({"x": np.where(base <= at, shown, np.nan)})
+            length = np.asarray(_prop(trace, "x"), dtype="float64")
+            elapsed = (at - base).astype("float64")
+            started, ended = base <= at, length <= elapsed
+            # a bar that starts later is not there yet (no zero-length tick of a future one)
+            shown = np.where(started, np.minimum(length, elapsed), np.nan)
+            if meta.startswith("attempt:"):
+                shown = np.where(ended, length, np.nan)
+            elif has_running and meta.startswith("bar:") and meta not in _UNFINISHED:
+                moving = started & ~ended
+                running["y"] += np.asarray(_prop(trace, "y"))[moving].tolist()
+                running["base"] += np.asarray(_prop(trace, "base"))[moving].tolist()
+                running["x"] += elapsed[moving].tolist()
+                running["customdata"] += np.asarray(_prop(trace, "customdata"))[moving, 0].tolist()
+                shown = np.where(moving, np.nan, shown)
+            updates.append({"x": shown})
         elif meta.startswith(_POINTS):
             rows = np.asarray(_prop(trace, "y"), dtype="float64")
             updates.append({"y": np.where(_times(_prop(trace, "x")) <= at, rows, np.nan)})
@@ -107,6 +159,7 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
     restyles only the bars' lengths and the markers' rows, and moves the replay line.
     Export it with ``write_html(..., auto_play=False)``, or the page plays it on load.
     """
+    spec = {**spec, "data": [*spec["data"], running_bars()]}
     layout = spec["layout"]
     shapes = list(layout.get("shapes", []))
     indices = list(range(len(spec["data"])))

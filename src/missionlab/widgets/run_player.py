@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from ..client._display import html_table
 from ..figures._gantt_options import gantt_options
-from ..figures.time_slider import REPLAY_LINE, moments, replay_line, updates_at
+from ..figures.time_slider import REPLAY_LINE, moments, replay_line, running_bars, updates_at
 from ..figures.timeline import GanttOptions, gantt_figure
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
@@ -55,6 +55,7 @@ class RunPlayer(w.VBox):
         self._whole = gantt_figure(
             trace, options=self.options
         )  # the full run, which every moment is cut from
+        self._whole.add_trace(running_bars())
         self._shapes = [s for s in self._whole.layout.shapes if s.name != REPLAY_LINE]
         self.figure = go.FigureWidget(self._whole)
         last = len(self.moments) - 1
