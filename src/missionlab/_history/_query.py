@@ -8,8 +8,10 @@ file this process may (``COPY``, ``read_csv``, ...), as in the ``duckdb`` shell.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ._errors import HistoryFormatError
@@ -97,3 +99,57 @@ def step_stats(tables: Tables, missions: list[str] | None, since: Any, until: An
     for column in ("runs", "finished"):
         frame[column] = frame[column].astype("int64")
     return frame
+
+
+FLEET_EVENTS = """
+SELECT run_id, mission_id, event_id, type, step_id, "timestamp", summary, payload
+FROM events
+WHERE {where} AND (type IN ('tool_call', 'tool_result', 'error')
+                   OR contains(payload, '"model"') OR contains(payload, '"usage"')
+                   OR contains(payload, '"cost_usd"'))
+ORDER BY run_id, "timestamp", event_id
+"""
+
+
+def _time(value: Any) -> pd.Timestamp:
+    return pd.Timestamp(value, tz="UTC") if pd.Timestamp(value).tzinfo is None else pd.Timestamp(value)
+
+
+def fleet_events(
+    tables: Tables, missions: list[str] | None, since: Any, until: Any, batch: int
+) -> Iterator[pd.DataFrame]:
+    """The tool calls, results, errors and events carrying usage stamped in ``[since,
+    until)``, ordered by run, time and id, in frames of about ``batch`` rows that each hold
+    whole runs (DuckDB sorts and streams them: they never all sit in memory at once)."""
+    clauses: list[str] = ["TRUE"]
+    params: list[Any] = []
+    if missions is not None:
+        clauses.append("mission_id IN (SELECT unnest(?))")
+        params.append(missions)
+    if since is not None:
+        clauses.append('"timestamp" >= ?')
+        params.append(_time(since))
+    if until is not None:
+        clauses.append('"timestamp" < ? AND run_day <= ?')
+        params.extend([_time(until), _time(until).date()])
+    connection = _connect(tables)
+    try:
+        reader = connection.execute(FLEET_EVENTS.format(where=" AND ".join(clauses)), params).to_arrow_reader(
+            batch
+        )
+        held: pd.DataFrame | None = None
+        for part in reader:
+            frame = part.to_pandas()
+            if held is not None:
+                frame = pd.concat([held, frame], ignore_index=True)
+            if frame.empty:
+                continue
+            last = frame["run_id"].iat[-1]
+            cut = int(np.searchsorted(frame["run_id"].to_numpy() == last, True))  # the last run's first row
+            held = frame.iloc[cut:]
+            if cut:
+                yield frame.iloc[:cut]
+        if held is not None and len(held):
+            yield held
+    finally:
+        connection.close()
