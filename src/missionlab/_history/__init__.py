@@ -383,6 +383,32 @@ class History:
 
         return fleet_events(self._tables, self._mission_ids(mission), since, until, batch)
 
+    def _failed_runs(
+        self, *, since: Any, until: Any, mission: str | Sequence[str] | None
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Failed runs, their steps and error/tool events (see ``_query.failed_runs``)."""
+        from ._query import failed_runs
+
+        return failed_runs(self._tables, self._mission_ids(mission), since, until)
+
+    def _stored_run(self, run_id: str) -> Any:
+        """One run with its mission, plan steps and events, as a run-like object (``run``,
+        ``mission``, ``steps_frame``, ``events_frame``) that ``explain`` reads."""
+        from types import SimpleNamespace
+
+        runs = _records(
+            "runs", self._read("runs", mission=None, since=None, until=None, equal={"run_id": run_id})
+        )
+        if not runs:
+            raise InvalidArgumentError("run_id", f"no run {run_id[:40]!r} in this history")
+        missions = self._tables.read("missions", filter=ds.field("mission_id") == runs[0].get("mission_id"))
+        return SimpleNamespace(
+            run=runs[0],
+            mission=(_records("missions", missions) or [None])[0],
+            steps_frame=self.steps(run=run_id),
+            events_frame=self.events(run=run_id),
+        )
+
     def outcomes_over_time(
         self,
         freq: str = "D",
