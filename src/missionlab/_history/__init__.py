@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -372,7 +373,7 @@ class History:
         if tools is not None:
             from ..frames._jsontext import json_object
 
-            keep &= [json_object(p).get("tool") in tools for p in frame["payload"]]
+            keep &= np.array([json_object(p).get("tool") in tools for p in frame["payload"]], dtype=bool)
         return frame[keep.to_numpy(dtype=bool)].reset_index(drop=True)
 
     def _fleet_events(

@@ -32,7 +32,7 @@ from ..frames._runlike import RunLike, field, is_runlike
 from ..types import EventType, RunStatus, StepStatus
 from ._attempts import tool_calls
 from ._evidence import utc
-from ._signature import Signature, failure_origin, signature, subtree
+from ._signature import Signature, failure_origin, final_failures, signature, subtree
 from .engine import at_moment
 
 __all__ = ["CLUSTER_COLUMNS", "RUN_COLUMNS", "FailureClusters", "cluster_failures", "read_run"]
@@ -103,7 +103,7 @@ def run_signatures(data: FailedRuns) -> list[Signature]:
     ):
         errors.setdefault(run, []).append((step, summary))
     calls = tool_calls(events, arguments=False, by_run=True)
-    calls = calls[calls["failed"].to_numpy(dtype=bool)]
+    calls = calls[final_failures(calls).to_numpy(dtype=bool)]
     failed: dict[Any, list[tuple[Any, Any, Any]]] = {}
     for run, step, tool, outcome in zip(
         calls["run_id"], calls["step_id"], calls["tool"], calls["outcome"], strict=True
@@ -266,16 +266,12 @@ def _failed_runs(source: Any, since: Any, until: Any, mission: Any) -> FailedRun
     keep = (runs["status"].astype(str) == RunStatus.FAILED).to_numpy(dtype=bool)
     begin, end = utc(since), utc(until)
     if begin is not None:
-        keep &= (runs["started_at"] >= begin).to_numpy(dtype=bool)
+        keep = keep & (runs["started_at"] >= begin).to_numpy(dtype=bool)
     if end is not None:
-        keep &= (runs["started_at"] < end).to_numpy(dtype=bool)
+        keep = keep & (runs["started_at"] < end).to_numpy(dtype=bool)
     if mission is not None:
-        keep &= (
-            runs["mission_id"]
-            .astype(object)
-            .isin([mission] if isinstance(mission, str) else list(mission))
-            .to_numpy(dtype=bool)
-        )
+        wanted = [mission] if isinstance(mission, str) else list(mission)
+        keep = keep & runs["mission_id"].astype(object).isin(wanted).to_numpy(dtype=bool)
     runs = runs[keep]
     ids = set(runs["run_id"].astype(object))
     steps = steps[steps["run_id"].astype(object).isin(ids).to_numpy(dtype=bool)]

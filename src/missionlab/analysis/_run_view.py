@@ -13,7 +13,7 @@ from ..frames._runlike import RunLike, field
 from ..types import EventType, RunStatus, StepStatus
 from ._attempts import tool_calls
 from ._evidence import step_name, utc
-from ._signature import Signature, failure_origin, signature, subtree
+from ._signature import Signature, failure_origin, final_failures, signature, subtree
 
 __all__ = ["RunView"]
 
@@ -85,7 +85,7 @@ class RunView:
         inside = self.events["step_id"].isin(mine)
         errors = self.events.loc[inside & (self.events["type"] == EventType.ERROR), "summary"]
         calls = self.tool_calls
-        failed = calls[calls["step_id"].isin(mine) & calls["failed"]]
+        failed = calls[calls["step_id"].isin(mine) & final_failures(calls)]
         return signature(
             field(self.mission, "mission_id") or field(self.run, "mission_id"),
             origin,

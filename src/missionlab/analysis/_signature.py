@@ -4,7 +4,9 @@ there, and its error text with what differs between two runs of the same error m
 The failing step is the failed step with no failed descendant that ended first (the one
 ``explain`` names: :func:`failure_origin`). The error is the last ``error`` event of that
 step or its descendants, else the run's ``error``, else the outcome of the step's last
-failed tool call; the tool is that call's (:func:`._attempts.tool_calls`). In the text,
+failed tool call; the tool is that call's (:func:`._attempts.tool_calls`), counting only
+calls that were the last of their tool in their step (a failed call retried with success
+did not fail the step: :func:`final_failures`). In the text,
 quoted values, timestamps, ids (UUIDs, hex strings, words holding digits such as
 ``ORD-1042`` or ``req_9f3a``) and numbers are masked (:func:`normalize`), so "Refund of
 $41.50 for order ORD-1042 declined: 'card expired'" and "Refund of $9 for order ORD-77
@@ -22,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Signature", "failure_origin", "normalize", "signature"]
+__all__ = ["Signature", "failure_origin", "final_failures", "normalize", "signature", "subtree"]
 
 _MASKS = [
     (
@@ -99,6 +101,14 @@ def failure_origin(steps: Iterable[tuple[Any, Any, bool, Any]]) -> Any:
     ended = [row for row in leaves if row[1] is not None and not pd.isna(row[1])]
     chosen = min(ended, key=lambda row: row[1]) if ended else leaves[0]
     return chosen[0]
+
+
+def final_failures(calls: pd.DataFrame) -> pd.Series:
+    """Which calls of a :func:`~._attempts.tool_calls` frame failed and were the last call
+    of their tool in their step (of their run, when the frame has ``run_id``)."""
+    keys = [c for c in ("run_id", "step_id", "tool") if c in calls]
+    last = ~calls.duplicated(subset=keys, keep="last")
+    return calls["failed"].astype(bool) & last
 
 
 def subtree(steps: Iterable[tuple[Any, Any]], root: Any) -> set[Any]:

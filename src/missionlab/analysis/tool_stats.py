@@ -116,7 +116,9 @@ def calls_frame(events: pd.DataFrame) -> pd.DataFrame:
             "tool": calls["tool"].astype(object),
             "model": [c[0] or r[0] for c, r in zip(call_usage, result_usage, strict=True)],
             "called_at": calls["called_at"],
-            "latency_s": (calls["ended_at"] - calls["called_at"]).dt.total_seconds(),
+            "latency_s": (
+                pd.to_datetime(calls["ended_at"], utc=True) - pd.to_datetime(calls["called_at"], utc=True)
+            ).dt.total_seconds(),
             "failed": calls["failed"].astype(bool),
             "attempt": calls["attempt"].astype("int64"),
             "tokens": [_sum(c[1], r[1]) for c, r in zip(call_usage, result_usage, strict=True)],
