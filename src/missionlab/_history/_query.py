@@ -19,7 +19,7 @@ from ._errors import HistoryFormatError
 from ._tables import REPAIR_HINT, TABLES, Tables
 
 
-def _connect(tables: Tables) -> Any:
+def _connect(tables: Tables, names: tuple[str, ...] = TABLES) -> Any:
     try:
         import duckdb
     except ImportError as error:
@@ -30,7 +30,7 @@ def _connect(tables: Tables) -> Any:
 
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    for table in TABLES:
+    for table in names:  # each table's files are listed from its log: only those the query reads
         connection.register(table, tables.dataset(table))
     return connection
 
@@ -130,7 +130,7 @@ def fleet_events(
     if until is not None:
         end = _time(until)
         clauses.append(f"\"timestamp\" < TIMESTAMPTZ '{end.isoformat()}' AND run_day <= DATE '{end.date()}'")
-    connection = _connect(tables)
+    connection = _connect(tables, ("events",))
     try:
         if missions is not None:
             connection.register("wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())}))
@@ -170,7 +170,7 @@ def failed_runs(
         end = _time(until)
         clauses.append(f"started_at < TIMESTAMPTZ '{end.isoformat()}'")
         days.append(f"run_day <= DATE '{end.date()}'")
-    connection = _connect(tables)
+    connection = _connect(tables, ("runs", "steps", "events"))
     try:
         if missions is not None:
             connection.register("wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())}))
