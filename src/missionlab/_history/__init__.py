@@ -402,10 +402,13 @@ class History:
         )
         if not runs:
             raise InvalidArgumentError("run_id", f"no run {run_id[:40]!r} in this history")
-        missions = self._tables.read("missions", filter=ds.field("mission_id") == runs[0].get("mission_id"))
+        missions = _records(
+            "missions",
+            self._tables.read("missions", filter=ds.field("mission_id") == runs[0].get("mission_id")),
+        )
         return SimpleNamespace(
             run=runs[0],
-            mission=(_records("missions", missions) or [None])[0],
+            mission=missions[0] if missions else None,
             steps_frame=self.steps(run=run_id),
             events_frame=self.events(run=run_id),
         )

@@ -293,13 +293,17 @@ def read_run(source: Any, run_id: str) -> RunLike:
     frames_runs = getattr(source, "runs", None)
     if isinstance(frames_runs, pd.DataFrame):
         rows = frames_runs[frames_runs["run_id"].astype(object) == run_id]
-        steps = source.steps if isinstance(source.steps, pd.DataFrame) else None
+        steps = getattr(source, "steps", None)
+        if not isinstance(steps, pd.DataFrame):
+            raise InvalidArgumentError(
+                "source", "fetch the frames with their plans: fetch_frames(client, steps=True)"
+            )
+        if rows.empty:
+            raise InvalidArgumentError("run_id", f"no run {run_id[:40]!r} in these frames")
         return StoredRun(
             rows.iloc[0].to_dict(),
             None,
-            steps[steps["run_id"].astype(object) == run_id].reset_index(drop=True)
-            if steps is not None
-            else None,
+            steps[steps["run_id"].astype(object) == run_id].reset_index(drop=True),
             source.events[source.events["run_id"].astype(object) == run_id].reset_index(drop=True),
         )
     for trace in source:
@@ -343,7 +347,7 @@ def cluster_failures(
     table = table.sort_values(["failed_at", "run_id"], ascending=[False, True], ignore_index=True)
     for column in ("run_id", "mission_id", "cluster", "step_id", "tool", "signature", "error"):
         table[column] = table[column].astype(TEXT)
-    end = utc(until) if until is not None else at_moment(now)
+    end = utc(until) or at_moment(now)
     clusters = _clusters(table, end - new_within)
     return kind(table, clusters, source=source, window=(utc(since), utc(until)), new_within=new_within)
 

@@ -96,8 +96,8 @@ def calls_frame(events: pd.DataFrame) -> pd.DataFrame:
     ``mission_id`` column; see the module's docstring), in run then time order."""
     events = events.reset_index(drop=True)
     calls = tool_calls(events, arguments=False, by_run=True)
-    marked = events["payload"].astype(str).str.contains("|".join(_USAGE_MARKS), regex=True)
-    marked = marked.fillna(False).to_numpy(dtype=bool)
+    holds = events["payload"].astype(str).str.contains("|".join(_USAGE_MARKS), regex=True)
+    marked = holds.fillna(False).to_numpy(dtype=bool)
     usage = dict(
         zip(
             events["event_id"].to_numpy(dtype=object)[marked],
@@ -177,11 +177,10 @@ def _frames_events(source: Any) -> pd.DataFrame:
         if "mission_id" not in events:
             events = events.assign(mission_id=None)
         return events
-    runs = getattr(source, "runs", None)
-    events = getattr(source, "events", None)
-    if isinstance(runs, pd.DataFrame) and isinstance(events, pd.DataFrame):  # FetchedFrames
+    runs, fetched = getattr(source, "runs", None), getattr(source, "events", None)
+    if isinstance(runs, pd.DataFrame) and isinstance(fetched, pd.DataFrame):  # FetchedFrames
         missions = dict(zip(runs["run_id"].astype(object), runs["mission_id"].astype(object), strict=True))
-        return events.assign(mission_id=events["run_id"].astype(object).map(missions))
+        return fetched.assign(mission_id=fetched["run_id"].astype(object).map(missions))
     if isinstance(source, Iterable) and not isinstance(source, str | bytes):
         parts = []
         for trace in source:
