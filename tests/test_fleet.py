@@ -268,3 +268,24 @@ def test_an_empty_window_gives_empty_answers(sources: dict[str, Any], tmp_path: 
         found = missionlab.failures(sources[kind], since=later, now=later)
         assert found.clusters.empty and found.runs.empty
     assert sources["history"].find("declined", since=later).empty
+
+
+def test_the_fleet_figures_draw_the_statistics(sources: dict[str, Any], fleet: Fleet) -> None:
+    from missionlab.figures import charts
+
+    history = sources["history"]
+    daily = missionlab.tool_stats(history, freq="D")
+    latency = charts.tool_latency_chart(history)
+    for tool, part in daily.groupby("tool", observed=True):
+        drawn = {t.name: t for t in latency.data if t.legendgroup == tool}
+        assert list(drawn) == [f"{tool} p50", f"{tool} p95", f"{tool} p99"]
+        assert list(drawn[f"{tool} p95"].y) == part["p95_s"].tolist()
+    assert latency.layout.yaxis.type == "log"
+    cost = charts.cost_chart(history)
+    per_day = missionlab.tool_stats(history, by="mission", freq="D")
+    tokens, dollars = (t for t in cost.data)
+    assert tokens.name == "Seeded travel fleet"  # missions by name, from the history
+    assert list(tokens.y) == per_day["tokens"].tolist()
+    assert list(dollars.y) == per_day["cost_usd"].tolist()
+    assert sum(tokens.y) == sum(fleet.tokens.values())
+    assert sum(dollars.y) == pytest.approx(sum(fleet.tokens.values()) / 1e5)
