@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from ..client.errors import InvalidArgumentError
-from ..frames._columns import TEXT
+from ..frames._columns import TEXT, python_values
 from ..frames._fleet import is_history
 from ..frames._runlike import RunLike, field, is_runlike
 from ..types import EventType, RunStatus, StepStatus
@@ -84,11 +84,11 @@ def run_signatures(data: FailedRuns) -> list[Signature]:
     """The signature of each run of ``data.runs``, in its order (see :mod:`._signature`)."""
     steps: dict[Any, list[tuple[Any, Any, bool, Any]]] = {}
     for run, step, up, status, done in zip(
-        data.steps["run_id"],
-        data.steps["step_id"],
-        data.steps["parent_step_id"],
-        data.steps["status"].astype(str),
-        data.steps["completed_at"],
+        python_values(data.steps["run_id"], None),
+        python_values(data.steps["step_id"], None),
+        python_values(data.steps["parent_step_id"], None),
+        python_values(data.steps["status"].astype(str), None),
+        data.steps["completed_at"].tolist(),
         strict=True,
     ):
         steps.setdefault(run, []).append((step, up, status == StepStatus.FAILED, done))
@@ -106,7 +106,11 @@ def run_signatures(data: FailedRuns) -> list[Signature]:
     calls = calls[final_failures(calls).to_numpy(dtype=bool)]
     failed: dict[Any, list[tuple[Any, Any, Any]]] = {}
     for run, step, tool, outcome in zip(
-        calls["run_id"], calls["step_id"], calls["tool"], calls["outcome"], strict=True
+        python_values(calls["run_id"], None),
+        python_values(calls["step_id"], None),
+        python_values(calls["tool"], None),
+        python_values(calls["outcome"], None),
+        strict=True,
     ):
         failed.setdefault(run, []).append((step, tool, outcome))
     found = []

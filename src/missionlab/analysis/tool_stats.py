@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..client.errors import InvalidArgumentError
-from ..frames._columns import TEXT
+from ..frames._columns import TEXT, python_values
 from ..frames._fleet import is_history
 from ..frames._jsontext import json_objects
 from ..types import EventType
@@ -86,9 +86,18 @@ def _usage(payload: dict[str, Any]) -> tuple[str | None, float, float]:
     )
 
 
-def _sum(*values: float) -> float:
-    given = [v for v in values if not np.isnan(v)]
-    return float(sum(given)) if given else np.nan
+def _pick(values: np.ndarray, at: np.ndarray, missing: Any) -> np.ndarray:
+    """``values[at]``, ``missing`` where ``at`` is -1."""
+    out = np.full(len(at), missing, dtype=values.dtype)
+    found = at >= 0
+    out[found] = values[at[found]]
+    return out
+
+
+def _either(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The sum of two arrays of numbers, NaN where both are."""
+    both_missing = np.isnan(first) & np.isnan(second)
+    return np.where(both_missing, np.nan, np.nansum(np.vstack([first, second]), axis=0))
 
 
 def calls_frame(events: pd.DataFrame) -> pd.DataFrame:
@@ -97,56 +106,63 @@ def calls_frame(events: pd.DataFrame) -> pd.DataFrame:
     events = events.reset_index(drop=True)
     calls = tool_calls(events, arguments=False, by_run=True)
     holds = events["payload"].astype(str).str.contains("|".join(_USAGE_MARKS), regex=True)
-    marked = holds.fillna(False).to_numpy(dtype=bool)
-    usage = dict(
-        zip(
-            events["event_id"].to_numpy(dtype=object)[marked],
-            (_usage(p) for p in json_objects(list(events["payload"].to_numpy(dtype=object)[marked]))),
-            strict=True,
-        )
+    marked = np.flatnonzero(holds.fillna(False).to_numpy(dtype=bool))
+    parsed = [_usage(p) for p in json_objects(python_values(events["payload"].iloc[marked], None))]
+    models = np.array([u[0] for u in parsed], dtype=object)
+    tokens = np.array([u[1] for u in parsed], dtype=float)
+    costs = np.array([u[2] for u in parsed], dtype=float)
+    ids = pd.Index(python_values(events["event_id"].iloc[marked], None), dtype=object)
+    if not ids.is_unique:  # an event id given twice: its first event's usage
+        keep = ~ids.duplicated()
+        ids, marked, models, tokens, costs = ids[keep], marked[keep], models[keep], tokens[keep], costs[keep]
+    at_call = ids.get_indexer(python_values(calls["call_id"], None))
+    at_result = ids.get_indexer(python_values(calls["result_id"], None))
+    call_model, result_model = _pick(models, at_call, None), _pick(models, at_result, None)
+    mission_of = dict(
+        zip(python_values(events["run_id"], None), python_values(events["mission_id"], None), strict=True)
     )
-    none = (None, np.nan, np.nan)
-    call_usage = [usage.get(e, none) for e in calls["call_id"]]
-    result_usage = [usage.get(e, none) if e is not None else none for e in calls["result_id"]]
-    missions = dict(zip(events["run_id"], events["mission_id"], strict=True))
     frame = pd.DataFrame(
         {
-            "run_id": calls["run_id"].astype(object),
-            "mission_id": calls["run_id"].map(missions).astype(object),
-            "tool": calls["tool"].astype(object),
-            "model": [c[0] or r[0] for c, r in zip(call_usage, result_usage, strict=True)],
-            "called_at": calls["called_at"],
+            "run_id": python_values(calls["run_id"], None),
+            "mission_id": [mission_of.get(run) for run in python_values(calls["run_id"], None)],
+            "tool": python_values(calls["tool"], None),
+            "model": np.where(pd.isna(call_model), result_model, call_model),
+            "called_at": pd.to_datetime(calls["called_at"], utc=True),
             "latency_s": (
                 pd.to_datetime(calls["ended_at"], utc=True) - pd.to_datetime(calls["called_at"], utc=True)
             ).dt.total_seconds(),
-            "failed": calls["failed"].astype(bool),
-            "attempt": calls["attempt"].astype("int64"),
-            "tokens": [_sum(c[1], r[1]) for c, r in zip(call_usage, result_usage, strict=True)],
-            "cost_usd": [_sum(c[2], r[2]) for c, r in zip(call_usage, result_usage, strict=True)],
+            "failed": calls["failed"].to_numpy(dtype=bool),
+            "attempt": calls["attempt"].to_numpy(dtype="int64"),
+            "tokens": _either(_pick(tokens, at_call, np.nan), _pick(tokens, at_result, np.nan)),
+            "cost_usd": _either(_pick(costs, at_call, np.nan), _pick(costs, at_result, np.nan)),
         }
     )
-    in_calls = set(calls["call_id"]) | set(calls["result_id"].dropna())
-    loose = events.loc[marked & ~events["event_id"].isin(in_calls).to_numpy(dtype=bool)]
-    loose = loose[[usage[e][0] is not None for e in loose["event_id"]]]  # a model's own calls
-    if len(loose):
+    in_calls = np.zeros(len(ids), dtype=bool)
+    in_calls[at_call[at_call >= 0]] = True
+    in_calls[at_result[at_result >= 0]] = True
+    own = ~in_calls & ~pd.isna(models)  # a model's own calls: usage outside any tool call
+    if own.any():
+        loose = events.iloc[marked[own]]
         others = pd.DataFrame(
             {
-                "run_id": loose["run_id"].astype(object),
-                "mission_id": loose["mission_id"].astype(object),
+                "run_id": python_values(loose["run_id"], None),
+                "mission_id": python_values(loose["mission_id"], None),
                 "tool": None,
-                "model": [usage[e][0] for e in loose["event_id"]],
-                "called_at": loose["timestamp"],
+                "model": models[own],
+                "called_at": pd.to_datetime(loose["timestamp"], utc=True).to_numpy(),
                 "latency_s": np.nan,
                 "failed": False,
                 "attempt": 1,
-                "tokens": [usage[e][1] for e in loose["event_id"]],
-                "cost_usd": [usage[e][2] for e in loose["event_id"]],
+                "tokens": tokens[own],
+                "cost_usd": costs[own],
             }
         )
         frame = pd.concat([frame, others], ignore_index=True)
     frame["called_at"] = pd.to_datetime(frame["called_at"], utc=True)
     frame["failed"] = frame["failed"].astype(bool)
     frame["attempt"] = frame["attempt"].astype("int64")
+    for column in ("run_id", "mission_id", "tool", "model"):
+        frame[column] = frame[column].astype(object)
     return frame[CALL_COLUMNS]
 
 
