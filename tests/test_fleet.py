@@ -289,3 +289,17 @@ def test_the_fleet_figures_draw_the_statistics(sources: dict[str, Any], fleet: F
     assert list(dollars.y) == per_day["cost_usd"].tolist()
     assert sum(tokens.y) == sum(fleet.tokens.values())
     assert sum(dollars.y) == pytest.approx(sum(fleet.tokens.values()) / 1e5)
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_a_clusters_example_run_is_read_back_whole(sources: dict[str, Any], fleet: Fleet, kind: str) -> None:
+    found = missionlab.failures(sources[kind], now=ANCHOR)
+    run_id = str(found.clusters["example_run_id"].iat[0])
+    example = found.example(0)
+    assert str(example.run["run_id"] if isinstance(example.run, dict) else example.run.run_id) == run_id
+    assert sorted(example.events_frame["event_id"]) == sorted(
+        e["event_id"] for e in fleet.events if e["run_id"] == run_id
+    )
+    assert list(example.steps_frame["step_id"]) == ["plan", "search", "charge", "reply"]
+    told = found.explain(0, now=ANCHOR, baseline=False)
+    assert told.of_kind("failed_step")[0].step_id == found.clusters["step_id"].iat[0]
