@@ -309,7 +309,7 @@ DOCUMENTED = {  # the columns docs/history.md lists, written out
         ("run_id", TEXT), ("mission_id", TEXT), ("status", TEXT), ("started_at", TIME),
         ("updated_at", TIME), ("finished_at", TIME), ("result_summary", TEXT), ("error", TEXT),
         ("input", TEXT), ("metadata", TEXT), ("result_payload", TEXT), ("synced_at", TIME),
-        ("run_day", DAY),
+        ("run_day", DAY), ("labels", pa.list_(TEXT)),
     ],
     "steps": [
         ("run_id", TEXT), ("mission_id", TEXT), ("step_id", TEXT), ("parent_step_id", TEXT),
