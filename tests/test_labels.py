@@ -90,9 +90,9 @@ def test_labelling_is_idempotent_and_a_new_note_replaces_the_old(
         after = client.missions.runs.retrieve(run_ids[1], mission_id=mission_id).data
         assert after.updated_at == before.updated_at  # nothing was sent
         trace.label("flaky", note="second note")
-        entries = client.missions.runs.retrieve(run_ids[1], mission_id=mission_id).data.metadata[
-            "missionlab"
-        ]["labels"]
+        metadata = client.missions.runs.retrieve(run_ids[1], mission_id=mission_id).data.metadata
+        assert metadata is not None
+        entries = metadata["missionlab"]["labels"]
         assert [(e["label"], e["note"]) for e in entries] == [("flaky", "second note")]
         assert trace.unlabel("never-there") == ["flaky"]
         trace.unlabel("flaky")
