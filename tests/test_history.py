@@ -342,7 +342,7 @@ def test_the_tables_columns_are_the_wire_fields_described_once() -> None:
     arrow = {("integer", None): INT, ("object", None): TEXT, ("string", "date-time"): TIME}
     history_own = {  # the history's own columns
         "missions": {"synced_at"},
-        "runs": {"synced_at", "run_day"},
+        "runs": {"synced_at", "run_day", "labels"},
         "steps": {"mission_id", "synced_at", "run_day"},
         "events": {"mission_id", "synced_at", "run_day"},
     }

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CapsuleError
+from .capsule import check_versioned
 
 __all__ = [
     "DATASET_FORMAT",
@@ -73,16 +74,7 @@ def _plain_name(name: Any, where: str) -> str:
 def index_files(index: Any, folder: str | Path) -> list[Path]:
     """The capsule files an index lists, each checked to be a plain file name that stays in
     ``folder`` (no path, no ``..``, no link out of it); :class:`DatasetError` otherwise."""
-    if not isinstance(index, dict) or index.get("format") != DATASET_FORMAT:
-        raise DatasetError(f"not a dataset index: its format is not {DATASET_FORMAT!r}")
-    version = index.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise DatasetError(f"dataset index version {version!r} is not a version number")
-    if version > DATASET_VERSION:
-        raise DatasetError(
-            f"dataset index version {version}: this missionlab reads versions up to {DATASET_VERSION}, "
-            "upgrade missionlab"
-        )
+    index = check_versioned(index, "dataset index", DATASET_FORMAT, DATASET_VERSION, DatasetError)
     runs = index.get("runs")
     if not isinstance(runs, list) or not all(isinstance(entry, dict) for entry in runs):
         raise DatasetError("dataset index: `runs` must be a list of objects")
