@@ -222,6 +222,8 @@ def test_the_runs_list_filters_by_label(sandbox: Sandbox) -> None:
         panel = RunsPanel(client, mission_id, page_size=1)
         try:
             assert len(panel.runs) == 1 and panel.pager.total_pages == 5
+            newest = panel.runs[0].run_id  # the last one made, unlabelled: no labels column
+            assert expected[newest] == [] and "labels" not in panel.frame()
             panel.label.value = "wrong-refund"
             assert panel.notice.text == ""
             shown = [panel.runs[0].run_id]

@@ -28,6 +28,7 @@ from .snapshot import Snapshot, hide_rule
 from .tables import SelectableTable, frame_html
 
 RUN_TABLE = ["run", "status", "started", "duration", "labels", "summary"]
+# The labels column is shown only when a run on the page carries one (it takes room at 1,024 px).
 # An active run with no update for this long is probably abandoned by whoever drives it.
 STALE_AFTER = timedelta(hours=1)
 STALE_HINT = (
@@ -121,7 +122,7 @@ class RunsPanel(Snapshot, w.VBox):
         self.live = w.HTML()
         self.notice = Notice()
         self.table = SelectableTable(
-            pd.DataFrame(columns=RUN_TABLE),
+            pd.DataFrame(columns=[c for c in RUN_TABLE if c != "labels"]),
             self._select_row,
             nowrap=["run", "started", "duration"],
             filter_label="Filter the rows on this page:",
@@ -247,9 +248,11 @@ class RunsPanel(Snapshot, w.VBox):
         self._render()
 
     def frame(self) -> pd.DataFrame:
-        """The rows on screen, as shown."""
+        """The rows on screen, as shown (the labels column only when a run has labels)."""
         now = datetime.now(UTC)
-        return pd.DataFrame([run_row(r, now) for r in self.runs], columns=RUN_TABLE)
+        rows = [run_row(r, now) for r in self.runs]
+        labelled = any(row["labels"] for row in rows)
+        return pd.DataFrame(rows, columns=[c for c in RUN_TABLE if labelled or c != "labels"])
 
     def _render(self) -> None:
         ids = [r.run_id for r in self.runs]
