@@ -15,6 +15,8 @@ from missionlab._wire.labels import LabelMetadataError
 from missionlab.sandbox import Sandbox
 from missionlab.widgets import Explorer, RunsPanel
 
+from .test_widget_code import run_snippet, shown_code
+
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
@@ -230,6 +232,8 @@ def test_the_runs_list_filters_by_label(sandbox: Sandbox) -> None:
             assert panel.pager.total_pages == len(wanted) == 2
             panel.pager.next_button.click()
             shown.append(panel.runs[0].run_id)
+            snippet = run_snippet(shown_code(panel), client)  # "Show code" gives the page on screen
+            assert snippet["run_id"].tolist() == [shown[1]]
             assert sorted(shown) == sorted(wanted)
             assert panel.frame()["labels"].tolist() == [", ".join(expected[shown[1]])]
             panel.label.value = "slow"
