@@ -89,6 +89,12 @@ BUILT: dict[str, Callable[[], BaseException]] = {
     "CapsuleLoadError": lambda: importlib.import_module("missionlab.sandbox.capsules").CapsuleLoadError(
         "run.json: the capsule has no mission"
     ),
+    "LabelMetadataError": lambda: importlib.import_module("missionlab._wire.labels").LabelMetadataError(
+        "the run's metadata holds a str under 'missionlab', where missionlab keeps its labels"
+    ),
+    "DatasetError": lambda: missionlab.DatasetError(
+        "dataset index, run 1: `file` '../x.json' is not a plain name"
+    ),
     "HistoryError": lambda: missionlab.HistoryError("the history at /tmp/h cannot be used"),
     "HistoryFormatError": lambda: missionlab.HistoryFormatError("/tmp/h holds the history of another server"),
     "HistorySyncConflictError": lambda: missionlab.HistorySyncConflictError(

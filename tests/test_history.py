@@ -309,7 +309,7 @@ DOCUMENTED = {  # the columns docs/history.md lists, written out
         ("run_id", TEXT), ("mission_id", TEXT), ("status", TEXT), ("started_at", TIME),
         ("updated_at", TIME), ("finished_at", TIME), ("result_summary", TEXT), ("error", TEXT),
         ("input", TEXT), ("metadata", TEXT), ("result_payload", TEXT), ("synced_at", TIME),
-        ("run_day", DAY),
+        ("run_day", DAY), ("labels", pa.list_(TEXT)),
     ],
     "steps": [
         ("run_id", TEXT), ("mission_id", TEXT), ("step_id", TEXT), ("parent_step_id", TEXT),
@@ -342,7 +342,7 @@ def test_the_tables_columns_are_the_wire_fields_described_once() -> None:
     arrow = {("integer", None): INT, ("object", None): TEXT, ("string", "date-time"): TIME}
     history_own = {  # the history's own columns
         "missions": {"synced_at"},
-        "runs": {"synced_at", "run_day"},
+        "runs": {"synced_at", "run_day", "labels"},
         "steps": {"mission_id", "synced_at", "run_day"},
         "events": {"mission_id", "synced_at", "run_day"},
     }

@@ -49,6 +49,7 @@ if _typing.TYPE_CHECKING:
     from .client._pagination import AsyncPage, SyncPage
     from .client.models import Event, Mission, PlanStep, Run, TelnyxAgent
     from .client.recorder import RecorderError, RunRecorder
+    from .datasets import Dataset, DatasetError, dataset, open_dataset
     from .figures.timeline import gantt
     from .frames import to_frame
     from .frames._fetch import FetchedFrames, fetch_frames
@@ -72,6 +73,10 @@ _LAZY = {
     "TelnyxAgent": "missionlab.client.models",
     "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
+    "Dataset": "missionlab.datasets",
+    "DatasetError": "missionlab.datasets",
+    "dataset": "missionlab.datasets",
+    "open_dataset": "missionlab.datasets",
     "diagnose": "missionlab.analysis.diagnosis",
     "failures": "missionlab.analysis.failures",
     "Failures": "missionlab.analysis.failures",
@@ -101,6 +106,8 @@ __all__ = [
     "BadRequestError",
     "Client",
     "ConflictError",
+    "Dataset",
+    "DatasetError",
     "Event",
     "EventType",
     "ExecutionMode",
@@ -135,12 +142,14 @@ __all__ = [
     "__version__",
     "browse",
     "connect",
+    "dataset",
     "diagnose",
     "failures",
     "fetch_frames",
     "gantt",
     "history",
     "load_run",
+    "open_dataset",
     "open_run",
     "to_frame",
     "tool_stats",

@@ -49,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CAPSULE",
-        help="a run capsule (trace.save('run.json')) to serve under its own ids; repeatable",
+        help=(
+            "a run capsule (trace.save('run.json')) to serve under its own ids, or a folder of them "
+            "(a dataset: missionlab.dataset(runs, 'DIR')); repeatable"
+        ),
     )
     serve.add_argument(
         "--faults",

@@ -18,8 +18,10 @@
     │       ├── RateLimitError              429
     │       └── InternalServerError         5xx
     ├── RecorderError               a RunRecorder could not record what it must
+    ├── LabelMetadataError          a run's metadata holds other data where its labels go
     ├── CapsuleError                (also ValueError) not a run capsule this missionlab reads
-    │   └── CapsuleLoadError        a capsule the sandbox cannot load
+    │   ├── CapsuleLoadError        a capsule the sandbox cannot load
+    │   └── DatasetError            a folder that is not a dataset this missionlab reads or writes
     ├── HistoryError                a local history folder cannot be used as asked
     │   ├── HistoryFormatError      a folder that is not a history this missionlab reads
     │   └── HistorySyncConflictError    another sync of the same folder took over
@@ -33,6 +35,8 @@
 This module defines the base, the client's errors and ``CapsuleError``; the others are
 defined where they are raised: ``RecorderError`` in ``missionlab.client.recorder`` (also
 ``missionlab.RecorderError``), ``CapsuleLoadError`` in ``missionlab.sandbox.capsules``,
+``LabelMetadataError`` in ``missionlab._wire.labels``, ``DatasetError`` in
+``missionlab._wire.dataset`` (also ``missionlab.DatasetError``),
 the history's errors in ``missionlab._history`` (also ``missionlab.HistoryError``,
 ``missionlab.HistoryFormatError`` and ``missionlab.HistorySyncConflictError``),
 ``SchemaVersionError`` in ``missionlab.sandbox.store``, ``ExportError`` in

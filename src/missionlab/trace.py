@@ -7,7 +7,8 @@ draws its Gantt (``.gantt()``), lists what looks wrong (``.diagnose()``), says w
 ended as it did (``.explain()``), and shows itself in a notebook as a status card, its
 explanation and the Gantt. Its other views each delegate to their module: ``compare``,
 ``find`` and ``events_between``, ``rollup`` and ``step_table``, ``save`` (a capsule) and
-``to_html`` (the shareable page). The trace remembers the client that loaded it
+``to_html`` (the shareable page). ``label`` and ``unlabel`` keep labels in the run's metadata
+on the server (``trace.labels`` reads them). The trace remembers the client that loaded it
 (``trace.client``), which ``explain`` and ``compare`` use for the mission's history when no
 baseline is given. ``open_run(path)`` opens a capsule as a trace, with no network.
 """
@@ -23,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from ._wire.labels import labels_of
 from .analysis.capsule import save_run, trace_parts
 from .client._concurrent import bounded_map
 from .client._display import badge, html_fields
 from .client.models import Event, Mission, PlanStep, Run
-from .errors import APIError, CapsuleError
+from .errors import APIError, CapsuleError, InvalidArgumentError
 from .frames._runlike import RunLike
 
 if TYPE_CHECKING:
@@ -130,6 +132,45 @@ class RunTrace:
         self.__dict__.pop("run_frame", None)
         return added
 
+    @property
+    def labels(self) -> list[str]:
+        """The run's labels (from its metadata, as last read), in the order they were added."""
+        return labels_of(self.run.metadata)
+
+    def label(self, label: str, *, note: str | None = None, client: Client | None = None) -> list[str]:
+        """Label this run on the server (kept in its metadata, so a team shares it); returns its
+        labels. Idempotent: a label it carries already (with that note) changes nothing.
+        ``label``: 1 to 64 letters, digits and ``- _ . : /``; ``note``: optional text.
+        ``client``: for a trace opened from a capsule (default: the one that loaded it).
+        See :mod:`missionlab.client.labels`."""
+        from .client.labels import label_run
+
+        run = label_run(self._label_client(client), self.run.mission_id, self.run.run_id, label, note=note)
+        self._set_run(run)
+        return self.labels
+
+    def unlabel(self, label: str, *, client: Client | None = None) -> list[str]:
+        """Remove ``label`` from this run on the server (nothing happens if it does not carry
+        it); returns its labels."""
+        from .client.labels import unlabel_run
+
+        run = unlabel_run(self._label_client(client), self.run.mission_id, self.run.run_id, label)
+        self._set_run(run)
+        return self.labels
+
+    def _label_client(self, client: Client | None) -> Client:
+        chosen = client if client is not None else self.client
+        if chosen is None:
+            raise InvalidArgumentError(
+                "client",
+                "this trace was opened from a capsule: pass the client of the server that holds the run",
+            )
+        return chosen
+
+    def _set_run(self, run: Run) -> None:
+        self.run = run
+        self.__dict__.pop("run_frame", None)
+
     def gantt(self, **kwargs: Any) -> go.Figure:
         """This run's plan as a Gantt timeline (see :func:`missionlab.gantt`)."""
         from .figures.timeline import gantt
@@ -229,6 +270,7 @@ class RunTrace:
             ("events", len(self.events)),
             ("result", run.result_summary),
             ("error", run.error),
+            ("labels", ", ".join(self.labels) or None),
         ]
         return f"<div>{badge(run.status)}{html_fields(rows, 500)}</div>"
 

@@ -11,8 +11,10 @@ layout does not place (at the end, where Delta Lake adds a new column to an exis
 table). The history adds its own columns: ``synced_at`` (when the row was written),
 ``mission_id`` on steps and events, and, on runs, steps and events, ``run_day``: the
 UTC day the row's run started, which partitions those tables (all of a run's rows are
-in one partition, and a day's new runs touch only that day's files). Rows are keyed by
-each object's ``key``.
+in one partition, and a day's new runs touch only that day's files), and, on runs,
+``labels``: the run's labels read from its metadata (see :mod:`missionlab._wire.labels`), a
+list of strings that SQL filters directly (``list_contains(labels, 'wrong-refund')`` in
+DuckDB). Rows are keyed by each object's ``key``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, Field, WireObject
+from .._wire.labels import labels_of
 from ..frames._columns import field_reader, times
 from ..frames._jsontext import json_texts
 from ._common import instant
@@ -34,10 +37,17 @@ STRING = pa.string()
 TIME = pa.timestamp("us", tz="UTC")
 JSON_TEXT = pa.string()
 DAY = pa.date32()
+LABEL_LIST = pa.list_(pa.string())
 PARTITION = "run_day"  # the partition column of runs, steps and events
+LABELS = "labels"  # the runs' labels, from their metadata
 
 # The history's own columns (not fields of the object the table holds), and their types.
-ADDED: dict[str, pa.DataType] = {"mission_id": STRING, "synced_at": TIME, PARTITION: DAY}
+ADDED: dict[str, pa.DataType] = {
+    "mission_id": STRING,
+    "synced_at": TIME,
+    PARTITION: DAY,
+    LABELS: LABEL_LIST,
+}
 
 
 def column_type(field: Field) -> pa.DataType:
@@ -88,6 +98,7 @@ LAYOUTS: dict[str, list[str]] = {
         "result_payload",
         "synced_at",
         PARTITION,
+        LABELS,
     ],
     "steps": [
         "run_id",
@@ -152,7 +163,8 @@ def to_table(
     field: nothing is dumped).
 
     ``extra`` gives whole columns that are not in the items (``mission_id`` and ``run_day``
-    of steps and events); a run's ``run_day`` comes from its ``started_at``.
+    of steps and events); a run's ``run_day`` comes from its ``started_at``, its ``labels``
+    from its ``metadata``.
     """
     rows = items if isinstance(items, list) else list(items)
     schema = SCHEMAS[table]
@@ -165,6 +177,9 @@ def to_table(
             continue
         if field.name == PARTITION and PARTITION not in given:
             arrays[field.name] = pc.cast(arrays["started_at"], DAY)
+            continue
+        if field.name == LABELS and LABELS not in given:
+            arrays[field.name] = pa.array([labels_of(m) for m in read("metadata")], LABEL_LIST)
             continue
         values = given[field.name] if field.name in given else read(field.name)
         if field.name in JSON_COLUMNS[table]:

@@ -12,22 +12,28 @@ from typing import Any
 from ..errors import CapsuleError
 from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
 
-__all__ = ["check_capsule"]
+__all__ = ["check_capsule", "check_versioned"]
+
+
+def check_versioned(data: Any, what: str, fmt: str, newest: int, error: type[CapsuleError]) -> dict[str, Any]:
+    """``data`` if it is a JSON object of the format ``fmt`` in a version up to ``newest``;
+    ``error`` saying why not otherwise (``what`` names the kind of file: "run capsule")."""
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise error(f"not a {what}: its format is not {fmt!r}")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise error(f"{what} version {version!r} is not a version number")
+    if version > newest:
+        raise error(
+            f"{what} version {version!r}: this missionlab reads versions up to {newest}, upgrade missionlab"
+        )
+    return data
 
 
 def check_capsule(data: Any) -> dict[str, Any]:
     """``data`` if it is a run capsule of a version this missionlab reads, with a run;
     :class:`~missionlab.errors.CapsuleError` saying why not otherwise."""
-    if not isinstance(data, dict) or data.get("format") != CAPSULE_FORMAT:
-        raise CapsuleError(f"not a run capsule: its format is not {CAPSULE_FORMAT!r}")
-    version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise CapsuleError(f"run capsule version {version!r} is not a version number")
-    if version > CAPSULE_VERSION:
-        raise CapsuleError(
-            f"run capsule version {version!r}: this missionlab reads versions up to {CAPSULE_VERSION}, "
-            "upgrade missionlab"
-        )
-    if not isinstance(data.get("run"), dict):
+    capsule = check_versioned(data, "run capsule", CAPSULE_FORMAT, CAPSULE_VERSION, CapsuleError)
+    if not isinstance(capsule.get("run"), dict):
         raise CapsuleError("run capsule without a run")
-    return data
+    return capsule

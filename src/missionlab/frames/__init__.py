@@ -7,7 +7,9 @@ missionlab does not know yet, kept under its own name), and durations both as ti
 and seconds. Items still in progress are measured to "now" and flagged ``is_running``.
 Nested ``metadata``/``payload``/``input`` are kept as compact JSON text (far smaller than
 dicts, at any depth; ``json.loads`` gives the object back); ``flatten=True`` adds their
-fields as prefixed columns (``metadata.team``). Empty input gives an empty frame with the same
+fields as prefixed columns (``metadata.team``). The runs frame's ``labels`` column holds each
+run's labels (see :meth:`missionlab.RunTrace.label`), read from its metadata, as an Arrow list
+of strings (an empty list for a run without). Empty input gives an empty frame with the same
 columns and dtypes.
 
 Inputs may be plain JSON dicts (the fast path: ``fetch_all(as_dicts=True)``, see
@@ -38,6 +40,7 @@ from ..types import (
 from . import _columns as c
 from ._fleet import outcomes_over_time, step_stats
 from ._jsontext import json_object, json_text
+from ._labels import run_labels
 from ._runlike import is_runlike
 from ._steps import TIMES_FROM as _TIMES_FROM
 from ._steps import plan_order, times_from
@@ -98,6 +101,7 @@ RUN_COLUMNS = _columns(
         "error",
         "input",
         "metadata",
+        "labels",
         "result_payload",
     ],
 )
@@ -237,7 +241,9 @@ def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None
     A status missionlab does not know (say ``queued``) is kept as an extra category; such a
     run counts as running only while it has no ``finished_at`` and is not known to be over.
     """
-    frame = _frame(c.items_of(items), _RUN_FIELDS)
+    items = c.items_of(items)
+    frame = _frame(items, _RUN_FIELDS)
+    frame["labels"] = run_labels(c.field_reader(items)("metadata"))
     start = frame["started_at"].to_numpy(dtype="datetime64[us]")
     end = frame["finished_at"].to_numpy(dtype="datetime64[us]")
     active = frame["status"].isin(ACTIVE_RUN_STATUSES).to_numpy() & np.isnat(end)

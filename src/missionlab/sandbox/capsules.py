@@ -9,6 +9,10 @@ them are inserted in one transaction: a call loads every capsule or none (a bad 
 never leaves part of itself, which would then pass for "loaded" on the next try). Loading a
 capsule whose run the store holds already is a no-op
 when it is the same version of the run (same ``updated_at``), an error otherwise.
+A folder (a dataset saved by ``missionlab.dataset``, or any folder of capsules) stands for
+every capsule it holds: those its index ``dataset.json`` lists, or, without an index, its
+``*.json`` files (see :mod:`missionlab._wire.dataset`; an index naming a file outside the
+folder is refused before anything is read).
 Fields the sandbox has no column for (a hosted run's extra fields) are not kept.
 Timestamps are rewritten in the sandbox's own format (UTC, microseconds, ``Z``) so that
 lists sort as they do for the sandbox's own data.
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .._wire.capsule import check_capsule
+from .._wire.dataset import folder_capsules
 from ..errors import CapsuleError
 from .errors import NotFound
 from .store import (
@@ -37,7 +42,7 @@ from .store import (
     stamp,
 )
 
-__all__ = ["CapsuleLoadError", "load_capsule", "load_capsules"]
+__all__ = ["CapsuleLoadError", "capsule_files", "load_capsule", "load_capsules"]
 
 _TIMES = ("created_at", "updated_at", "started_at", "finished_at", "completed_at", "timestamp")
 
@@ -135,11 +140,29 @@ def load_capsule(store: Store, data: dict[str, Any], *, where: str = "capsule") 
     return _load(store, [(where, data)])[0]
 
 
-def load_capsules(store: Store, paths: Iterable[str | Path]) -> list[tuple[str, str]]:
-    """:func:`load_capsule` of each capsule file, in one transaction (every capsule or none);
-    returns their (mission_id, run_id)."""
-    capsules = []
+def capsule_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The capsule files of ``paths``: a file stands for itself, a folder for its capsules."""
+    files: list[Path] = []
     for path in paths:
+        if Path(path).is_dir():
+            try:
+                found = folder_capsules(path)
+            except CapsuleError as error:
+                raise CapsuleLoadError(f"{path}: {error}") from None
+            if not found:
+                raise CapsuleLoadError(f"{path}: the folder holds no run capsule (*.json)")
+            files += found
+        else:
+            files.append(Path(path))
+    return files
+
+
+def load_capsules(store: Store, paths: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """:func:`load_capsule` of each capsule file (a folder: each capsule it holds, see
+    :func:`capsule_files`), in one transaction (every capsule or none); returns their
+    (mission_id, run_id)."""
+    capsules = []
+    for path in capsule_files(paths):
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError) as error:

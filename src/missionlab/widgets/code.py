@@ -50,10 +50,23 @@ def missions_code(search: str = "") -> str:
     return "".join(lines)
 
 
-def runs_code(mission_id: str | None, status: str | None, page_number: int, page_size: int) -> str:
-    """The runs table: one page of runs, as the server pages and filters them."""
+def runs_code(
+    mission_id: str | None, status: str | None, page_number: int, page_size: int, label: str | None = None
+) -> str:
+    """The runs table: one page of runs, as the server pages and filters them; with ``label``,
+    every run (of that status) is listed and those carrying the label kept, then paged here."""
     where = f"{_q(mission_id)}, " if mission_id else ""
     method = "list" if mission_id else "list_runs"
+    if label:
+        start = (page_number - 1) * page_size
+        return (
+            "from missionlab.frames import runs_frame\n\n"
+            f"{CLIENT_NOTE}"
+            f"listed = client.missions.runs.{method}({where}status={_q(status)}, page_size=1000)\n"
+            "runs = runs_frame(listed.fetch_all())\n"
+            f'labelled = runs[runs["labels"].map(lambda labels: {_q(label)} in labels)]\n'
+            f"labelled.iloc[{start}:{start + page_size}]\n"
+        )
     return (
         "from missionlab.frames import runs_frame\n\n"
         f"{CLIENT_NOTE}"

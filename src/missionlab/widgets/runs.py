@@ -1,5 +1,7 @@
 """The runs panel: a mission's runs (or recent runs of all missions), newest first, paged and
-filtered by status on the server, kept current while any of them is active."""
+filtered by status on the server, kept current while any of them is active; filtered by label
+(kept in each run's metadata, see :meth:`missionlab.RunTrace.label`) in the panel, over every
+run of that status, since the API has no label filter."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
+from .._wire.labels import check_label, labels_of
 from ..client._client import Client
 from ..client._display import short_text
 from ..client.models import Run
 from ..frames._durations import duration_text
+from ..limits import MAX_PAGE_SIZE
 from ..types import ACTIVE_RUN_STATUSES, RunStatus
 from ._common import Notice, Refresher, button, dropdown, reporting, row
 from ._style import ROOT, stylesheet
@@ -23,7 +27,8 @@ from .pager import Pager
 from .snapshot import Snapshot, hide_rule
 from .tables import SelectableTable, frame_html
 
-RUN_TABLE = ["run", "status", "started", "duration", "summary"]
+RUN_TABLE = ["run", "status", "started", "duration", "labels", "summary"]
+# The labels column is shown only when a run on the page carries one (it takes room at 1,024 px).
 # An active run with no update for this long is probably abandoned by whoever drives it.
 STALE_AFTER = timedelta(hours=1)
 STALE_HINT = (
@@ -66,6 +71,7 @@ def run_row(run: Run, now: datetime) -> dict[str, str]:
         "status": status,
         "started": run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
         "duration": duration_text(seconds) + (" so far" if active else ""),
+        "labels": ", ".join(labels_of(run.metadata)),
         "summary": short_text(run.error or run.result_summary or "", 80),
     }
 
@@ -74,8 +80,10 @@ class RunsPanel(Snapshot, w.VBox):
     """The runs of a mission (or recent runs of all missions), newest first, by status.
 
     One pager: the server pages and filters (status, page size); the table only sorts or
-    filters the rows on screen. While a shown run is active (and not stale), the page
-    refreshes itself every ``refresh_interval`` seconds; ``close()`` stops that.
+    filters the rows on screen. With a ``label`` typed in, every run of the status is listed
+    and only those carrying that label are shown, paged in the panel. While a shown run is
+    active (and not stale), the page refreshes itself every ``refresh_interval`` seconds;
+    ``close()`` stops that.
     ``on_open(run)`` is called when a run is selected; ``on_refreshed(panel)`` after each load.
     """
 
@@ -100,26 +108,40 @@ class RunsPanel(Snapshot, w.VBox):
         self._lock = threading.RLock()
         self.status = dropdown("Status", [("all", "")] + [(s.value, s.value) for s in RunStatus], "")
         self.status.observe(lambda _: self.load(1), "value")
+        self.label = w.Text(
+            description="Label",
+            placeholder="any",
+            continuous_update=False,
+            style={"description_width": "initial"},
+            layout=w.Layout(width="14em"),
+        )
+        self.label.observe(lambda _: self.load(1), "value")
         self.pager = Pager(self.load, page_size=page_size, noun="runs")
         self.refresh_button = button("Refresh", "refresh", tooltip="Fetch this page again")
         self.refresh_button.on_click(lambda _: self.load(self.page_number))
         self.live = w.HTML()
         self.notice = Notice()
         self.table = SelectableTable(
-            pd.DataFrame(columns=RUN_TABLE),
+            pd.DataFrame(columns=[c for c in RUN_TABLE if c != "labels"]),
             self._select_row,
             nowrap=["run", "started", "duration"],
             filter_label="Filter the rows on this page:",
         )
         self.hint = w.HTML()
         self.code = CodeView(
-            lambda: runs_code(self.mission_id, self.status.value or None, self.page_number, self.page_size)
+            lambda: runs_code(
+                self.mission_id,
+                self.status.value or None,
+                self.page_number,
+                self.page_size,
+                self.label.value.strip() or None,
+            )
         )
         self._refresher = Refresher(self._background_tick, refresh_interval)
         super().__init__(
             [
                 stylesheet(hide_rule(self.snapshot_id)),
-                row(self.status, self.refresh_button, self.live),
+                row(self.status, self.label, self.refresh_button, self.live),
                 self.pager,
                 self.notice,
                 self.table,
@@ -155,26 +177,56 @@ class RunsPanel(Snapshot, w.VBox):
 
     def load(self, page_number: int, *, quiet: bool = False) -> None:
         """Show one page of runs (1 is the newest); ``quiet`` for background refreshes."""
-        runs = self.client.missions.runs
         status = self.status.value or None
         page_number = max(1, page_number)
+        label = self.label.value.strip()
         with self._lock, reporting(self.notice, "Loading runs", None if quiet else self.refresh_button):
-            if self.mission_id is None:
-                page = runs.list_runs(status=status, page_number=page_number, page_size=self.page_size)
+            if label:
+                self._load_labelled(label, status, page_number)
             else:
-                page = runs.list(
-                    self.mission_id, status=status, page_number=page_number, page_size=self.page_size
-                )
-            self.runs = page.data
-            meta = page.meta
-            total_pages = meta.total_pages if meta else page_number
-            self.pager.set_total(page_number, total_pages, meta.total_results if meta else None)
-            self._render()
+                self._load_page(status, page_number)
             self.notice.clear()
+        self._loaded()
+
+    def _load_page(self, status: str | None, page_number: int) -> None:
+        """One page of the list, as the server pages and filters it."""
+        runs = self.client.missions.runs
+        if self.mission_id is None:
+            page = runs.list_runs(status=status, page_number=page_number, page_size=self.page_size)
+        else:
+            page = runs.list(
+                self.mission_id, status=status, page_number=page_number, page_size=self.page_size
+            )
+        self.runs = page.data
+        meta = page.meta
+        total_pages = meta.total_pages if meta else page_number
+        self.pager.set_total(page_number, total_pages, meta.total_results if meta else None)
+        self._render()
+
+    def _loaded(self) -> None:
         self.code.refresh()
         if self.on_refreshed is not None:
             self.on_refreshed(self)
         self._sync_refresher()
+
+    def _load_labelled(self, label: str, status: str | None, page_number: int) -> None:
+        """The runs carrying ``label``, of every page of the list, paged here (none shown for a
+        label that is not valid: the notice says why)."""
+        self.runs = []
+        self._render()
+        label = check_label(label)
+        runs = self.client.missions.runs
+        if self.mission_id is None:
+            first = runs.list_runs(status=status, page_size=MAX_PAGE_SIZE)
+        else:
+            first = runs.list(self.mission_id, status=status, page_size=MAX_PAGE_SIZE)
+        labelled = [run for run in first.fetch_all(progress=False) if label in labels_of(run.metadata)]
+        total_pages = max(1, -(-len(labelled) // self.page_size))
+        page_number = min(page_number, total_pages)
+        start = (page_number - 1) * self.page_size
+        self.runs = labelled[start : start + self.page_size]
+        self.pager.set_total(page_number, total_pages, len(labelled))
+        self._render()
 
     def refresh(self) -> None:
         """Fetch the page on screen again (what the background refresh does)."""
@@ -196,9 +248,11 @@ class RunsPanel(Snapshot, w.VBox):
         self._render()
 
     def frame(self) -> pd.DataFrame:
-        """The rows on screen, as shown."""
+        """The rows on screen, as shown (the labels column only when a run has labels)."""
         now = datetime.now(UTC)
-        return pd.DataFrame([run_row(r, now) for r in self.runs], columns=RUN_TABLE)
+        rows = [run_row(r, now) for r in self.runs]
+        labelled = any(row["labels"] for row in rows)
+        return pd.DataFrame(rows, columns=[c for c in RUN_TABLE if labelled or c != "labels"])
 
     def _render(self) -> None:
         ids = [r.run_id for r in self.runs]
