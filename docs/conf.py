@@ -28,7 +28,14 @@ author = "missionlab developers"
 copyright = "2026, missionlab developers"
 release = version = __version__
 
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "plotly_figures"]
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
+    "plotly_figures",
+    "reference_targets",
+]
 suppress_warnings: list[str] = []
 exclude_patterns = ["_build", "_ext", "notebooks/*.py", "notebooks/jupytext.toml", "**/.ipynb_checkpoints"]
 # notebooks/ is linked into docs/ (docs/notebooks -> ../notebooks); the .ipynb files are pages.
@@ -57,6 +64,21 @@ autodoc_default_options = {
 autodoc_class_signature = "mixed"
 add_module_names = False
 python_display_short_literal_types = True
+python_use_unqualified_type_names = True
+# Classes the library makes for you: documented without their constructor's (internal) arguments.
+made_by_the_library = frozenset(
+    {"missionlab.SyncPage", "missionlab.AsyncPage"}
+    | {f"missionlab.client.resources.{name}" for name in ("Missions", "Runs", "Plan", "Events", "TelnyxAgents",
+                                                          "Tools", "KnowledgeBases", "McpServers")}
+)
+
+# Links to other projects' documentation (intersphinx), from the inventories in docs/_inventories,
+# which tools/make_inventories.py writes (its docstring says where each address comes from): the
+# build never reads the network.
+sys.path.insert(0, str(ROOT / "tools"))
+from make_inventories import PROJECTS, TARGET  # noqa: E402
+
+intersphinx_mapping = {key: (project.url, str(TARGET / f"{key}.inv")) for key, project in PROJECTS.items()}
 
 # HTML
 html_theme = "furo"

@@ -1,0 +1,210 @@
+"""Cross-references of the API reference that point where a reader means them (``sphinx -n``).
+
+Three things a signature or a docstring names cannot be found by Sphinx on its own:
+
+- Names imported only for type checking (``if TYPE_CHECKING:``) leave an annotation as a string
+  that autodoc cannot evaluate, and then every annotation of that signature stays a string.
+  Before autodoc runs, each missionlab module's type-checking imports are executed into the
+  module's namespace (the docs build only; the package is unchanged), as
+  sphinx-autodoc-typehints does, so annotations evaluate to the objects they name.
+- An object is named by where it is defined (``missionlab.client._call.RequestOptions``,
+  ``pandas.core.frame.DataFrame``) but documented under its public name
+  (``missionlab.client.RequestOptions``, ``pandas.DataFrame``). A reference that finds nothing
+  under its name is resolved to the documented name of the same object: among this site's own
+  entries, or among the entries of the intersphinx inventory of the object's package.
+- A type variable (``T``) has no page: it is shown as plain text.
+
+A class the library makes for you (a page, a resource) is documented without a constructor
+signature (:data:`MADE_BY_THE_LIBRARY` in conf.py): its constructor's arguments are internal.
+A private base class (``_BasePage``) is replaced in "Bases:" by its own bases; its public
+members are documented on the subclass (``:inherited-members:``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+import typing
+from collections.abc import Iterator
+from types import FunctionType, ModuleType
+from typing import Any, TypeVar
+
+from docutils import nodes
+from sphinx.ext import intersphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+PACKAGE = "missionlab"
+
+
+def modules(package: str = PACKAGE) -> Iterator[ModuleType]:
+    """Every module of ``package``, imported."""
+    root = importlib.import_module(package)
+    yield root
+    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
+        yield importlib.import_module(info.name)
+
+
+def type_checking_imports(module: ModuleType) -> list[ast.stmt]:
+    """The import statements under ``if TYPE_CHECKING:`` in ``module``'s source."""
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        return []
+    found: list[ast.stmt] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            found += [stmt for stmt in node.body if isinstance(stmt, ast.Import | ast.ImportFrom)]
+    return found
+
+
+def resolve_type_checking_imports(app: Any) -> None:
+    """Run each module's type-checking imports in its namespace, adding only missing names."""
+    for module in modules():
+        for stmt in type_checking_imports(module):
+            namespace: dict[str, Any] = {}
+            code = compile(ast.Module(body=[stmt], type_ignores=[]), module.__name__, "exec")
+            exec(code, {"__name__": module.__name__, "__package__": module.__package__}, namespace)
+            for name, value in namespace.items():
+                module.__dict__.setdefault(name, value)
+
+
+def lookup(dotted: str) -> Any:
+    """The object ``dotted`` names (longest importable module, then attributes), or None."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            value: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        except Exception:  # a module that fails on import names nothing we can link
+            return None
+        try:
+            for attribute in parts[split:]:
+                value = getattr(value, attribute)
+        except AttributeError:
+            return None
+        return value
+    return None
+
+
+def identifiable(value: Any) -> bool:
+    """Objects that identity tells apart: classes, functions, modules (not ints or strings)."""
+    return isinstance(value, type | FunctionType | ModuleType | property) or inspect.isroutine(value)
+
+
+class Documented:
+    """This site's Python entries and those of the intersphinx inventories, by object identity."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._local: dict[int, tuple[str, str]] | None = None
+        self._external: dict[str, dict[int, str]] = {}
+
+    def local(self, value: Any) -> tuple[str, str] | None:
+        """(objtype, name) of this site's entry for ``value``."""
+        if self._local is None:
+            self._local = {}
+            domain = self.app.env.domains["py"]
+            for name, entry in domain.objects.items():
+                if entry.aliased:
+                    continue
+                obj = lookup(name)
+                if obj is not None and identifiable(obj):
+                    self._local.setdefault(id(obj), (entry.objtype, name))
+        return self._local.get(id(value))
+
+    def external(self, value: Any, package: str) -> str | None:
+        """The name ``value`` has in an intersphinx inventory, among ``package``'s entries."""
+        if package not in self._external:
+            found: dict[int, str] = {}
+            inventory = intersphinx.InventoryAdapter(self.app.env).main_inventory
+            for role, entries in inventory.items():
+                if not role.startswith("py:"):
+                    continue
+                for name in entries:
+                    if name.split(".")[0] == package:
+                        obj = lookup(name)
+                        if obj is not None and identifiable(obj):
+                            found.setdefault(id(obj), name)
+            self._external[package] = found
+        return self._external[package].get(id(value))
+
+
+def resolve_by_identity(app: Any, env: Any, node: Any, contnode: nodes.Element) -> nodes.Element | None:
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"]
+    value = lookup(target)
+    if value is None:
+        return None
+    if isinstance(value, TypeVar):
+        return contnode
+    if not identifiable(value):
+        return None
+    documented: Documented = app.env.reference_targets if hasattr(app.env, "reference_targets") else None
+    if documented is None:
+        documented = app.env.reference_targets = Documented(app)
+    package = target.split(".")[0]
+    if package == PACKAGE or getattr(value, "__module__", "").split(".")[0] == PACKAGE:
+        entry = documented.local(value)
+        if entry is None or entry[1] == target:
+            return None
+        domain = env.domains["py"]
+        return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], entry[1], node, contnode)
+    name = documented.external(value, package)
+    if name is None or name == target:
+        return None
+    renamed = node.deepcopy()
+    renamed["reftarget"] = name
+    return intersphinx.missing_reference(app, env, renamed, contnode)
+
+
+def private(name: str) -> bool:
+    return any(part.startswith("_") for part in name.split("."))
+
+
+def private_class(base: Any) -> type | None:
+    """``base`` (or the class a generic alias such as ``_BasePage[T]`` stands for), if private."""
+    cls = typing.get_origin(base) or base
+    if isinstance(cls, type) and (private(cls.__qualname__) or private(cls.__module__)):
+        return cls
+    return None
+
+
+def public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[Any]) -> None:
+    """Replace each private base by its own bases (its public members are on the subclass)."""
+    replaced: list[Any] = []
+    pending = list(bases)
+    while pending:
+        base = pending.pop(0)
+        cls = private_class(base)
+        if cls is None:
+            if base not in replaced:
+                replaced.append(base)
+            continue
+        pending[:0] = [b for b in getattr(cls, "__orig_bases__", cls.__bases__) if b is not object]
+    bases[:] = replaced or [object]
+
+
+def no_constructor_signature(
+    app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
+) -> tuple[str | None, str | None] | None:
+    """Classes the library makes for you are shown without their (internal) constructor's arguments."""
+    if what == "class" and name in app.config.made_by_the_library:
+        return None, None
+    return None
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.setup_extension("sphinx.ext.intersphinx")
+    app.add_config_value("made_by_the_library", frozenset(), "env")
+    app.connect("builder-inited", resolve_type_checking_imports)
+    # before intersphinx's own handler (priority 500): private paths first become public names
+    app.connect("missing-reference", resolve_by_identity, priority=400)
+    app.connect("autodoc-process-bases", public_bases)
+    app.connect("autodoc-process-signature", no_constructor_signature)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
