@@ -68,8 +68,11 @@ python_use_unqualified_type_names = True
 # Classes the library makes for you: documented without their constructor's (internal) arguments.
 made_by_the_library = frozenset(
     {"missionlab.SyncPage", "missionlab.AsyncPage"}
-    | {f"missionlab.client.resources.{name}" for name in ("Missions", "Runs", "Plan", "Events", "TelnyxAgents",
-                                                          "Tools", "KnowledgeBases", "McpServers")}
+    | {
+        f"missionlab.client.resources.{prefix}{name}"
+        for prefix in ("", "Async")
+        for name in ("Missions", "Runs", "Plan", "Events", "TelnyxAgents", "Tools", "KnowledgeBases", "McpServers")
+    }
 )
 
 # Links to other projects' documentation (intersphinx), from the inventories in docs/_inventories,

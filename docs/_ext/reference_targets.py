@@ -14,8 +14,9 @@ Three things a signature or a docstring names cannot be found by Sphinx on its o
   entries, or among the entries of the intersphinx inventory of the object's package.
 - A type variable (``T``) has no page: it is shown as plain text.
 
-A class the library makes for you (a page, a resource) is documented without a constructor
-signature (:data:`MADE_BY_THE_LIBRARY` in conf.py): its constructor's arguments are internal.
+A class the library makes for you (a page, a resource: ``made_by_the_library`` in conf.py) and a
+pydantic model (documented by its fields) are shown without their constructor's arguments; a
+widget, whose ``__new__`` is traitlets', is shown with its own ``__init__``'s.
 A private base class (``_BasePage``) is replaced in "Bases:" by its own bases; its public
 members are documented on the subclass (``:inherited-members:``).
 """
@@ -190,13 +191,48 @@ def public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[Any]) 
     bases[:] = replaced or [object]
 
 
-def no_constructor_signature(
-    app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
-) -> tuple[str | None, str | None] | None:
-    """Classes the library makes for you are shown without their (internal) constructor's arguments."""
-    if what == "class" and name in app.config.made_by_the_library:
-        return None, None
+def defining_class(cls: type, attribute: str) -> type | None:
+    """The class of ``cls``'s MRO that defines ``attribute`` (None for ``object``'s)."""
+    for klass in cls.__mro__:
+        if attribute in vars(klass):
+            return None if klass is object else klass
     return None
+
+
+def ours(cls: type | None) -> bool:
+    return cls is not None and cls.__module__.split(".")[0] == PACKAGE
+
+
+def class_signature(
+    app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
+) -> tuple[str, str] | None:
+    """The signature a class is shown with, where autodoc's choice misleads.
+
+    - A class the library makes for you (``made_by_the_library``), and a pydantic model (documented
+      by its fields), are shown without the constructor's arguments.
+    - A class whose ``__init__`` is ours but whose ``__new__`` comes from another library (every
+      widget: traitlets' ``__new__(*args, **kwargs)``) is shown with its ``__init__``'s arguments.
+    """
+    if what != "class" or not isinstance(obj, type):
+        return None
+    if name in app.config.made_by_the_library or _is_pydantic_model(obj):
+        return "", ""
+    new, init = defining_class(obj, "__new__"), defining_class(obj, "__init__")
+    if new is not None and not ours(new) and ours(init):
+        from sphinx.util.inspect import signature as inspect_signature
+        from sphinx.util.inspect import stringify_signature
+
+        sig = inspect_signature(obj.__init__, bound_method=True, type_aliases=app.config.autodoc_type_aliases)
+        return stringify_signature(sig, show_return_annotation=False, unqualified_typehints=True), ""
+    return None
+
+
+def _is_pydantic_model(obj: type) -> bool:
+    try:
+        from pydantic import BaseModel
+    except ImportError:
+        return False
+    return issubclass(obj, BaseModel)
 
 
 def setup(app: Any) -> dict[str, Any]:
@@ -206,5 +242,5 @@ def setup(app: Any) -> dict[str, Any]:
     # before intersphinx's own handler (priority 500): private paths first become public names
     app.connect("missing-reference", resolve_by_identity, priority=400)
     app.connect("autodoc-process-bases", public_bases)
-    app.connect("autodoc-process-signature", no_constructor_signature)
+    app.connect("autodoc-process-signature", class_signature)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -30,7 +30,7 @@ from ._outcome_checks import OUTCOME_CHECKS
 from ._run_view import RunView
 from .finding import Check, CheckInput, Finding, Settings
 
-__all__ = ["CHECKS", "INCONSISTENCY", "KINDS", "RunFindings", "at_moment", "examine"]
+__all__ = ["CHECKS", "INCONSISTENCY", "KINDS", "Baseline", "RunFindings", "RunView", "at_moment", "examine"]
 
 #: Every check, in the order they run (which orders findings of equal weight and time).
 CHECKS: tuple[Check, ...] = (*OUTCOME_CHECKS, *CONSISTENCY_CHECKS)

@@ -34,7 +34,17 @@ if TYPE_CHECKING:
     from ._baseline import Baseline
     from ._run_view import RunView
 
-__all__ = ["SEVERITIES", "Check", "CheckInput", "Finding", "Found", "Need", "Settings", "Severity"]
+__all__ = [
+    "SEVERITIES",
+    "Check",
+    "CheckInput",
+    "Evidence",
+    "Finding",
+    "Found",
+    "Need",
+    "Settings",
+    "Severity",
+]
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")  # most severe first

@@ -74,7 +74,7 @@ def gantt(
     marked. ``theme=None`` keeps plotly's template instead of colors that read on light
     and dark backgrounds.
 
-    Over the bars (see :mod:`missionlab.figures._gantt_marks`): failed attempts inside a step as
+    Over the bars (see ``figures/_gantt_marks.py``): failed attempts inside a step as
     hatched segments (``attempts``), steps added after the run started or run out of plan
     order marked at the left (``drift``), the critical path outlined with the other bars
     dimmed (``critical_path=True``), a payload number summed per step in the hover
