@@ -1,10 +1,12 @@
 """Sphinx configuration of the documentation site.
 
-    python -m sphinx -W --keep-going -b html docs build/docs   # what CI runs (-W: warnings fail)
+    python -m sphinx -n -W --keep-going -b html docs build/docs   # what CI runs (-W: warnings fail)
 
 Pages are Markdown (MyST), notebooks are rendered by myst-nb with their saved outputs (never
 executed here: the test suite runs them), and the API reference comes from the docstrings
-(autodoc). The build reads nothing from the network.
+(autodoc). ``-n`` makes every cross-reference resolve: to this site, or through intersphinx to
+the documentation of Python, pandas, plotly, httpx, ipywidgets, ... (docs/_ext/reference_targets.py
+links private paths to public names). The build reads nothing from the network.
 """
 
 from __future__ import annotations

@@ -63,8 +63,8 @@ PROJECTS: dict[str, Project] = {
         "3",
         "https://docs.python.org/3/",
         (
-            *library("stdtypes", "str", "bytes", "bytearray", "dict", "list", "tuple", "set", "frozenset", "range"),
-            *library("stdtypes", "memoryview"),
+            *library("stdtypes", "str", "bytes", "bytearray", "dict", "list", "tuple", "set", "frozenset"),
+            *library("stdtypes", "range", "memoryview"),
             *library("functions", "int", "float", "bool", "object", "type", "complex", "slice"),
             *library("constants", "None", "Ellipsis", "NotImplemented", role="py:data"),
             *library(
@@ -231,6 +231,7 @@ PROJECTS: dict[str, Project] = {
             ("ipywidgets.Box", "py:class", "examples/Widget%20List.html#box"),
             ("ipywidgets.HBox", "py:class", "examples/Widget%20List.html#hbox"),
             ("ipywidgets.VBox", "py:class", "examples/Widget%20List.html#vbox"),
+            ("ipywidgets.Output", "py:class", "examples/Output%20Widget.html"),
         ),
     ),
     "opentelemetry": Project(
@@ -268,7 +269,10 @@ PROJECTS: dict[str, Project] = {
         "FastAPI",
         "latest",
         "https://fastapi.tiangolo.com/",
-        (("fastapi.FastAPI", "py:class", "reference/fastapi/#$"),),
+        (
+            ("fastapi.FastAPI", "py:class", "reference/fastapi/#$"),
+            ("fastapi.APIRouter", "py:class", "reference/apirouter/#$"),
+        ),
     ),
     "deltalake": Project(
         "delta-rs",

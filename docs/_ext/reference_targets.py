@@ -24,6 +24,7 @@ members are documented on the subclass (``:inherited-members:``).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -135,11 +136,28 @@ class Documented:
         return self._external[package].get(id(value))
 
 
+def in_context(node: Any, target: str) -> Any:
+    """What ``target`` names where it is written: in the documented module's namespace (its
+    imports included), or its class's (``RunTrace.find`` in a module that imports ``RunTrace``)."""
+    module = node.get("py:module")
+    if not module:
+        return None
+    name = target.lstrip(".~")
+    scopes = [f"{module}.{node['py:class']}"] if node.get("py:class") else []
+    for scope in [*scopes, module]:
+        value = lookup(f"{scope}.{name}")
+        if value is not None:
+            return value
+    return None
+
+
 def resolve_by_identity(app: Any, env: Any, node: Any, contnode: nodes.Element) -> nodes.Element | None:
     if node.get("refdomain") != "py":
         return None
     target = node["reftarget"]
-    value = lookup(target)
+    value = in_context(node, target)  # first as the module that writes it sees it
+    if value is None:
+        value = lookup(target)
     if value is None:
         return None
     if isinstance(value, TypeVar):
@@ -149,8 +167,8 @@ def resolve_by_identity(app: Any, env: Any, node: Any, contnode: nodes.Element) 
     documented: Documented = app.env.reference_targets if hasattr(app.env, "reference_targets") else None
     if documented is None:
         documented = app.env.reference_targets = Documented(app)
-    package = target.split(".")[0]
-    if package == PACKAGE or getattr(value, "__module__", "").split(".")[0] == PACKAGE:
+    package = (getattr(value, "__module__", None) or target).split(".")[0]
+    if package == PACKAGE or (getattr(value, "__module__", None) or "").split(".")[0] == PACKAGE:
         entry = documented.local(value)
         if entry is None or entry[1] == target:
             return None
@@ -188,7 +206,7 @@ def public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[Any]) 
                 replaced.append(base)
             continue
         pending[:0] = [b for b in getattr(cls, "__orig_bases__", cls.__bases__) if b is not object]
-    bases[:] = replaced or [object]
+    bases[:] = replaced
 
 
 def defining_class(cls: type, attribute: str) -> type | None:
@@ -217,6 +235,8 @@ def class_signature(
         return None
     if name in app.config.made_by_the_library or _is_pydantic_model(obj):
         return "", ""
+    if dataclasses.is_dataclass(obj) and ours(obj):
+        return dataclass_signature(obj), ""
     new, init = defining_class(obj, "__new__"), defining_class(obj, "__init__")
     if new is not None and not ours(new) and ours(init):
         from sphinx.util.inspect import signature as inspect_signature
@@ -225,6 +245,38 @@ def class_signature(
         sig = inspect_signature(obj.__init__, bound_method=True, type_aliases=app.config.autodoc_type_aliases)
         return stringify_signature(sig, show_return_annotation=False, unqualified_typehints=True), ""
     return None
+
+
+FACTORY_RESULTS = {dict: "{}", list: "[]", tuple: "()", set: "set()", frozenset: "frozenset()"}
+
+
+def dataclass_signature(cls: type) -> str:
+    """A dataclass's signature, its annotations evaluated in its module and each default made by
+    a factory shown as what the factory makes (``{}``, ``[]``), not as ``<factory>``, which
+    Sphinx cannot parse (the whole signature then loses its links)."""
+    from sphinx.util.inspect import stringify_signature
+
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    parameters = []
+    for parameter in inspect.signature(cls).parameters.values():
+        field = fields.get(parameter.name)
+        if field is not None and field.default_factory is not dataclasses.MISSING:
+            shown = FACTORY_RESULTS.get(field.default_factory, "...")  # type: ignore[call-overload]
+            parameter = parameter.replace(default=_Shown(shown))
+        parameters.append(parameter.replace(annotation=hints.get(parameter.name, parameter.annotation)))
+    signature = inspect.Signature(parameters, return_annotation=inspect.Signature.empty)
+    return stringify_signature(signature, show_return_annotation=False, unqualified_typehints=True)
+
+
+class _Shown:
+    """A default shown as the text given (its repr)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def _is_pydantic_model(obj: type) -> bool:

@@ -73,7 +73,7 @@ class RunView:
 
     @cached_property
     def tool_calls(self) -> pd.DataFrame:
-        """The run's tool calls with their results (:func:`missionlab.analysis._attempts.tool_calls`)."""
+        """The run's tool calls with their results (``missionlab.analysis._attempts.tool_calls``)."""
         return tool_calls(self.events)
 
 

@@ -11,7 +11,7 @@ they were made on. The two views of them:
   (:meth:`RunFindings.told_once`), heaviest first, after a headline.
 
 A check is added by writing its function and declaring it in its module's list
-(:mod:`._outcome_checks`, :mod:`._consistency_checks`): see :class:`~.finding.Check`.
+(``_outcome_checks``, ``_consistency_checks``): see :class:`~.finding.Check`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Plotly figures of one run: its Gantt, and a live Gantt widget.
 
 Figures are built from the frames of :mod:`missionlab.frames` as plain figure dicts
-(:mod:`missionlab.figures._gantt`) turned into plotly Figures without plotly's per-array
+(``missionlab.figures._gantt``) turned into plotly Figures without plotly's per-array
 validation copies: faster than ``px.timeline`` for the same bars while drawing the
 events, hover text and shading too. They are plain plotly Figures: restyle them,
 ``write_html`` or ``write_image`` them. Figures across runs are in :mod:`missionlab.figures.charts`.
