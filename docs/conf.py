@@ -73,7 +73,16 @@ made_by_the_library = frozenset(
     | {
         f"missionlab.client.resources.{prefix}{name}"
         for prefix in ("", "Async")
-        for name in ("Missions", "Runs", "Plan", "Events", "TelnyxAgents", "Tools", "KnowledgeBases", "McpServers")
+        for name in (
+            "Missions",
+            "Runs",
+            "Plan",
+            "Events",
+            "TelnyxAgents",
+            "Tools",
+            "KnowledgeBases",
+            "McpServers",
+        )
     }
 )
 

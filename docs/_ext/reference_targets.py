@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from types import FunctionType, ModuleType
 from typing import Any, TypeVar
 
-from docutils import nodes
+from docutils import nodes  # type: ignore[import-untyped]
 from sphinx.ext import intersphinx
 from sphinx.util import logging
 
@@ -136,6 +136,14 @@ class Documented:
         return self._external[package].get(id(value))
 
 
+def documents(app: Any) -> Documented:
+    """The build's :class:`Documented` (made once, when the first reference needs it)."""
+    found: Documented | None = getattr(app, "_reference_targets", None)
+    if found is None:
+        found = app._reference_targets = Documented(app)
+    return found
+
+
 def in_context(node: Any, target: str) -> Any:
     """What ``target`` names where it is written: in the documented module's namespace (its
     imports included), or its class's (``RunTrace.find`` in a module that imports ``RunTrace``)."""
@@ -164,16 +172,16 @@ def resolve_by_identity(app: Any, env: Any, node: Any, contnode: nodes.Element) 
         return contnode
     if not identifiable(value):
         return None
-    documented: Documented = app.env.reference_targets if hasattr(app.env, "reference_targets") else None
-    if documented is None:
-        documented = app.env.reference_targets = Documented(app)
+    documented = documents(app)
     package = (getattr(value, "__module__", None) or target).split(".")[0]
     if package == PACKAGE or (getattr(value, "__module__", None) or "").split(".")[0] == PACKAGE:
         entry = documented.local(value)
         if entry is None or entry[1] == target:
             return None
         domain = env.domains["py"]
-        return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], entry[1], node, contnode)
+        return domain.resolve_xref(
+            env, node["refdoc"], app.builder, node["reftype"], entry[1], node, contnode
+        )
     name = documented.external(value, package)
     if name is None or name == target:
         return None
@@ -222,7 +230,13 @@ def ours(cls: type | None) -> bool:
 
 
 def class_signature(
-    app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
+    app: Any,
+    what: str,
+    name: str,
+    obj: Any,
+    options: Any,
+    signature: str | None,
+    return_annotation: str | None,
 ) -> tuple[str, str] | None:
     """The signature a class is shown with, where autodoc's choice misleads.
 
@@ -242,7 +256,8 @@ def class_signature(
         from sphinx.util.inspect import signature as inspect_signature
         from sphinx.util.inspect import stringify_signature
 
-        sig = inspect_signature(obj.__init__, bound_method=True, type_aliases=app.config.autodoc_type_aliases)
+        init = vars(init)["__init__"]
+        sig = inspect_signature(init, bound_method=True, type_aliases=app.config.autodoc_type_aliases)
         return stringify_signature(sig, show_return_annotation=False, unqualified_typehints=True), ""
     return None
 

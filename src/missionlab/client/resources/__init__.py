@@ -8,6 +8,8 @@ generated from them by ``tools/unasync.py`` (edit these, then run it).
 """
 
 from .._call import RequestOptions
+from . import _async
+from ._async import *  # noqa: F403  (the async twins: tools/unasync.py writes them and their __all__)
 from .events import Events
 from .knowledge_bases import KnowledgeBases
 from .mcp_servers import McpServers
@@ -17,26 +19,8 @@ from .runs import Runs
 from .telnyx_agents import TelnyxAgents
 from .tools import Tools
 
-from ._async import (  # isort: skip  (after the sync tree, which the generated one imports)
-    AsyncEvents,
-    AsyncKnowledgeBases,
-    AsyncMcpServers,
-    AsyncMissions,
-    AsyncPlan,
-    AsyncRuns,
-    AsyncTelnyxAgents,
-    AsyncTools,
-)
-
 __all__ = [
-    "AsyncEvents",
-    "AsyncKnowledgeBases",
-    "AsyncMcpServers",
-    "AsyncMissions",
-    "AsyncPlan",
-    "AsyncRuns",
-    "AsyncTelnyxAgents",
-    "AsyncTools",
+    *_async.__all__,
     "Events",
     "KnowledgeBases",
     "McpServers",
