@@ -214,7 +214,7 @@ def public_bases(app: Any, name: str, obj: Any, options: Any, bases: list[Any]) 
                 replaced.append(base)
             continue
         pending[:0] = [b for b in getattr(cls, "__orig_bases__", cls.__bases__) if b is not object]
-    bases[:] = replaced
+    bases[:] = replaced or [object]
 
 
 def defining_class(cls: type, attribute: str) -> type | None:
