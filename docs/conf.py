@@ -1,10 +1,12 @@
 """Sphinx configuration of the documentation site.
 
-    python -m sphinx -W --keep-going -b html docs build/docs   # what CI runs (-W: warnings fail)
+    python -m sphinx -n -W --keep-going -b html docs build/docs   # what CI runs (-W: warnings fail)
 
 Pages are Markdown (MyST), notebooks are rendered by myst-nb with their saved outputs (never
 executed here: the test suite runs them), and the API reference comes from the docstrings
-(autodoc). The build reads nothing from the network.
+(autodoc). ``-n`` makes every cross-reference resolve: to this site, or through intersphinx to
+the documentation of Python, pandas, plotly, httpx, ipywidgets, ... (docs/_ext/reference_targets.py
+links private paths to public names). The build reads nothing from the network.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ author = "missionlab developers"
 copyright = "2026, missionlab developers"
 release = version = __version__
 
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "plotly_figures"]
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
+    "plotly_figures",
+    "reference_targets",
+]
 suppress_warnings: list[str] = []
 exclude_patterns = ["_build", "_ext", "notebooks/*.py", "notebooks/jupytext.toml", "**/.ipynb_checkpoints"]
 # notebooks/ is linked into docs/ (docs/notebooks -> ../notebooks); the .ipynb files are pages.
@@ -57,6 +66,33 @@ autodoc_default_options = {
 autodoc_class_signature = "mixed"
 add_module_names = False
 python_display_short_literal_types = True
+python_use_unqualified_type_names = True
+# Classes the library makes for you: documented without their constructor's (internal) arguments.
+made_by_the_library = frozenset(
+    {"missionlab.SyncPage", "missionlab.AsyncPage"}
+    | {
+        f"missionlab.client.resources.{prefix}{name}"
+        for prefix in ("", "Async")
+        for name in (
+            "Missions",
+            "Runs",
+            "Plan",
+            "Events",
+            "TelnyxAgents",
+            "Tools",
+            "KnowledgeBases",
+            "McpServers",
+        )
+    }
+)
+
+# Links to other projects' documentation (intersphinx), from the inventories in docs/_inventories,
+# which tools/make_inventories.py writes (its docstring says where each address comes from): the
+# build never reads the network.
+sys.path.insert(0, str(ROOT / "tools"))
+from make_inventories import PROJECTS, TARGET  # noqa: E402
+
+intersphinx_mapping = {key: (project.url, str(TARGET / f"{key}.inv")) for key, project in PROJECTS.items()}
 
 # HTML
 html_theme = "furo"

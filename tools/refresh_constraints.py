@@ -70,7 +70,7 @@ def main() -> int:
             run([python, "-m", "ruff", "check", "src", "tests", "tools", "bench"], env=env)
             run([python, "-m", "ruff", "format", "--check", "src", "tests", "tools", "bench"], env=env)
             run([python, "-m", "mypy"], env=env)
-            run([python, "-m", "sphinx", "-W", "-q", "-b", "html", "docs", str(work / "docs")], env=env)
+            run([python, "-m", "sphinx", "-n", "-W", "-q", "-b", "html", "docs", str(work / "docs")], env=env)
         except subprocess.CalledProcessError:
             print(
                 "\nThe suite failed with the newest releases: constraints.txt is unchanged.", file=sys.stderr

@@ -42,7 +42,15 @@ from .types import EventType, ExecutionMode, RunStatus, StepStatus  # noqa: E402
 
 if _typing.TYPE_CHECKING:
     from ._connect import connect
-    from ._history import History, HistoryError, HistoryFormatError, HistorySyncConflictError, history
+    from ._history import (
+        History,
+        HistoryError,
+        HistoryFormatError,
+        HistorySyncConflictError,
+        RepairReport,
+        SyncReport,
+        history,
+    )
     from .analysis.diagnosis import diagnose
     from .client._async_client import AsyncClient
     from .client._client import Client
@@ -88,6 +96,8 @@ _LAZY = {
     "HistoryError": "missionlab._history",
     "HistoryFormatError": "missionlab._history",
     "HistorySyncConflictError": "missionlab._history",
+    "RepairReport": "missionlab._history",
+    "SyncReport": "missionlab._history",
     "load_run": "missionlab.trace",
     "open_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
@@ -129,6 +139,7 @@ __all__ = [
     "RateLimitError",
     "RecorderError",
     "RecorderWarning",
+    "RepairReport",
     "ResponseTooLargeError",
     "Run",
     "RunRecorder",
@@ -136,6 +147,7 @@ __all__ = [
     "RunTrace",
     "StepStatus",
     "SyncPage",
+    "SyncReport",
     "TelnyxAgent",
     "UnknownValueWarning",
     "UnprocessableEntityError",

@@ -4,7 +4,7 @@ evaluations.
 ``missionlab.dataset(runs, "failures/")`` saves runs (traces, or runs a client loads: Run
 models, dicts or a runs frame with ``run_id`` and ``mission_id``) as one capsule each plus
 ``dataset.json`` (run ids, mission, status, labels, file names, capsule version; the format is
-:mod:`missionlab._wire.dataset`). It writes into ``path`` only (a new or empty folder), and
+``missionlab._wire.dataset``). It writes into ``path`` only (a new or empty folder), and
 all at once: the capsules and the index are written in a hidden folder inside ``path`` and
 moved into place at the end, the index last, so a failure leaves no dataset behind (and
 ``path`` as it was). ``missionlab.open_dataset(path)`` reopens one: a :class:`Dataset`, a

@@ -137,7 +137,7 @@ class Baseline:
     """What the mission's earlier runs say is usual, for the checks that compare with it.
 
     ``runs``: how many earlier runs it rests on; ``steps``: per step id (the index), the
-    ``median_s``, ``p95_s`` and ``runs`` of its duration (:func:`step_baseline`).
+    ``median_s``, ``p95_s`` and ``runs`` of its duration (``step_baseline``).
     """
 
     runs: int

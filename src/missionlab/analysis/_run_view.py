@@ -77,7 +77,8 @@ class RunView:
 
     @cached_property
     def signature(self) -> Signature | None:
-        """The failed run's error signature (:mod:`._signature`); None unless it failed."""
+        """The failed run's error signature (:class:`missionlab.analysis.failures.Signature`); None
+        unless it failed."""
         if self.status != RunStatus.FAILED:
             return None
         origin = self.failure_origin
@@ -96,7 +97,7 @@ class RunView:
 
     @cached_property
     def tool_calls(self) -> pd.DataFrame:
-        """The run's tool calls with their results (:func:`missionlab.analysis._attempts.tool_calls`)."""
+        """The run's tool calls with their results (``missionlab.analysis._attempts.tool_calls``)."""
         return tool_calls(self.events)
 
 

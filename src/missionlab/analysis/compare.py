@@ -1,6 +1,6 @@
 """Compare a run with others: the most similar succeeded run of its mission, picked
 automatically, or the runs given; aligned step by step and tool call by tool call, with the
-first point where they diverge (see :mod:`missionlab.analysis._align` for what counts and when).
+first point where they diverge (see ``missionlab.analysis._align`` for what counts and when).
 
 ``compare(trace, client=client)`` picks the baseline: the most typical of the mission's
 recent succeeded runs (:func:`typical_run`: the closest to their median plan shape and step
@@ -210,7 +210,7 @@ def compare(
     """``trace`` compared with ``others`` (or ``baseline``), or, without them, with the most
     typical succeeded run ``among`` the runs given, else among its mission's recent ones
     (which needs a ``client``). ``ignore``: payload keys left out besides the volatile ones
-    (:data:`~._align.VOLATILE_PAYLOAD_KEYS`); ``factor``: how many times slower (or faster)
+    (``_align.VOLATILE_PAYLOAD_KEYS``); ``factor``: how many times slower (or faster)
     a step must be to count as a timing divergence."""
     if baseline is not None:
         others = baseline

@@ -11,7 +11,7 @@ they were made on. The two views of them:
   (:meth:`RunFindings.told_once`), heaviest first, after a headline.
 
 A check is added by writing its function and declaring it in its module's list
-(:mod:`._outcome_checks`, :mod:`._consistency_checks`): see :class:`~.finding.Check`.
+(``_outcome_checks``, ``_consistency_checks``): see :class:`~.finding.Check`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from ._outcome_checks import OUTCOME_CHECKS
 from ._run_view import RunView
 from .finding import Check, CheckInput, Finding, Settings
 
-__all__ = ["CHECKS", "INCONSISTENCY", "KINDS", "RunFindings", "at_moment", "examine"]
+__all__ = ["CHECKS", "INCONSISTENCY", "KINDS", "Baseline", "RunFindings", "RunView", "at_moment", "examine"]
 
 #: Every check, in the order they run (which orders findings of equal weight and time).
 CHECKS: tuple[Check, ...] = (*OUTCOME_CHECKS, *FLEET_CHECKS, *CONSISTENCY_CHECKS)

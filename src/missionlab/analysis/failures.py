@@ -1,5 +1,6 @@
 """Failure clusters of a fleet with each cluster's explanation one call away:
-``missionlab.failures(history, since="2026-11-01")`` (see :mod:`._failure_clusters`).
+``missionlab.failures(history, since="2026-11-01")`` (the clustering itself is in
+``analysis._failure_clusters``).
 
 >>> found = missionlab.failures(history, since="2026-11-20")
 >>> found.clusters              # one row per cluster: step, tool, signature, runs, first/last seen, new
@@ -14,13 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 from ._failure_clusters import CLUSTER_COLUMNS, RUN_COLUMNS, FailureClusters, cluster_failures
+from ._signature import Signature
 from .explain import Explanation, explain
 
-__all__ = ["CLUSTER_COLUMNS", "RUN_COLUMNS", "Failures", "failures"]
+__all__ = ["CLUSTER_COLUMNS", "RUN_COLUMNS", "Failures", "Signature", "failures"]
 
 
 class Failures(FailureClusters):
-    """Failure clusters (:attr:`clusters`, :attr:`runs`, :meth:`over_time`,
+    """Failure clusters (``clusters``, ``runs``, :meth:`over_time`,
     :meth:`example`) whose example runs explain themselves."""
 
     def explain(self, cluster: str | int = 0, **options: Any) -> Explanation:

@@ -50,7 +50,7 @@ def find(
     ``text``: a substring of the summary or of the payload's JSON text (keys and values,
     values with quotes as written), case-insensitive unless ``case``; ``agent``, ``step``,
     ``type``: one value or several; ``start``/``end``: the window ``[start, end]``. The
-    matching rule is :func:`missionlab.frames._match.event_mask`, shared with ``History.find``.
+    matching rule is ``missionlab.frames._match.event_mask``, shared with ``History.find``.
     """
     events = trace.events_frame
     keep = event_mask(events, text, agent=agent, step=step, type=type, case=case)

@@ -35,7 +35,17 @@ if TYPE_CHECKING:
     from ._baseline import Baseline
     from ._run_view import RunView
 
-__all__ = ["SEVERITIES", "Check", "CheckInput", "Finding", "Found", "Need", "Settings", "Severity"]
+__all__ = [
+    "SEVERITIES",
+    "Check",
+    "CheckInput",
+    "Evidence",
+    "Finding",
+    "Found",
+    "Need",
+    "Settings",
+    "Severity",
+]
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")  # most severe first
@@ -92,7 +102,8 @@ class Settings:
 class CheckInput:
     """What every check is given: the run view (measured at ``now``), the mission's
     baseline when there is one, the thresholds, and the fleet's failure clusters when
-    there are (:class:`~._failure_clusters.FailureClusters`, for the checks that need ``fleet``)."""
+    there are (``FailureClusters`` of ``missionlab.analysis.failures``, for the checks that
+    need ``fleet``)."""
 
     view: RunView
     baseline: Baseline | None

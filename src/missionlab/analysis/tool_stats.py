@@ -9,7 +9,7 @@ DuckDB selects the events that matter, ordered by run, and hands them over in ba
 every source goes through the same reading below, so they give the same answer.
 
 A tool call, its latency and whether it failed are what the Gantt and ``explain`` see
-(:func:`._attempts.tool_calls`: the call's result or error, retries counted as calls of
+(``analysis._attempts.tool_calls``: the call's result or error, retries counted as calls of
 their own); its latency is from the call to its result or error, missing when it had none
 (then not in the percentiles). Usage follows the payload convention of the roll-ups
 (:mod:`.rollup`): ``payload.usage.total_tokens`` and ``payload.cost_usd``, with the model

@@ -6,7 +6,7 @@ one change (UpdateRun replaces ``metadata``): every other key, and labels a team
 since the run was last read, are kept. Two clients labelling the same run at the very same
 moment can still lose one of the two changes (the API has no conditional update). A call that
 changes nothing (the label is there already, with that note; or absent, for ``unlabel_run``)
-sends no update. The label's format is :mod:`missionlab._wire.labels`.
+sends no update. The label's format is in ``missionlab._wire.labels``.
 """
 
 from __future__ import annotations

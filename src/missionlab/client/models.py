@@ -29,6 +29,11 @@ from ..types import EventType, ExecutionMode, RunStatus, StepStatus
 from ._display import DisplayMixin
 
 __all__ = [
+    "APIModel",
+    "AnyEventType",
+    "AnyExecutionMode",
+    "AnyRunStatus",
+    "AnyStepStatus",
     "Event",
     "EventResponse",
     "Mission",
@@ -42,6 +47,7 @@ __all__ = [
     "TelnyxAgent",
     "TelnyxAgentListResponse",
     "TelnyxAgentResponse",
+    "Timestamp",
 ]
 
 

@@ -224,7 +224,7 @@ def _sample(events: pd.DataFrame, limit: int) -> pd.DataFrame:
 def run_fragment(trace: RunLike) -> str:
     """The run's card, explanation and Gantt as an HTML fragment (what ``RunTrace._repr_html_``
     gives): the Gantt is drawn by the plotly.js of the page or notebook around it (displaying
-    a trace puts plotly.js in the notebook once, see :mod:`missionlab.figures._notebook`), so
+    a trace puts plotly.js in the notebook once, see ``missionlab.figures._notebook``), so
     it needs no CDN and does not carry plotly.js each time."""
     from ._notebook import figure_html
     from .timeline import gantt

@@ -1,7 +1,7 @@
 """Plotly figures of one run: its Gantt, and a live Gantt widget.
 
 Figures are built from the frames of :mod:`missionlab.frames` as plain figure dicts
-(:mod:`missionlab.figures._gantt`) turned into plotly Figures without plotly's per-array
+(``missionlab.figures._gantt``) turned into plotly Figures without plotly's per-array
 validation copies: faster than ``px.timeline`` for the same bars while drawing the
 events, hover text and shading too. They are plain plotly Figures: restyle them,
 ``write_html`` or ``write_image`` them. Figures across runs are in :mod:`missionlab.figures.charts`.
@@ -74,7 +74,7 @@ def gantt(
     marked. ``theme=None`` keeps plotly's template instead of colors that read on light
     and dark backgrounds.
 
-    Over the bars (see :mod:`missionlab.figures._gantt_marks`): failed attempts inside a step as
+    Over the bars (see ``figures/_gantt_marks.py``): failed attempts inside a step as
     hatched segments (``attempts``), steps added after the run started or run out of plan
     order marked at the left (``drift``), the critical path outlined with the other bars
     dimmed (``critical_path=True``), a payload number summed per step in the hover

@@ -41,7 +41,7 @@ from . import _columns as c
 from ._fleet import outcomes_over_time, step_stats
 from ._jsontext import json_object, json_text
 from ._labels import run_labels
-from ._runlike import is_runlike
+from ._runlike import RunLike, is_runlike
 from ._steps import TIMES_FROM as _TIMES_FROM
 from ._steps import plan_order, times_from
 
@@ -52,6 +52,7 @@ __all__ = [
     "RUN_COLUMNS",
     "STEP_COLUMNS",
     "TIMES_FROM",
+    "RunLike",
     "agents_frame",
     "as_events_frame",
     "concat",

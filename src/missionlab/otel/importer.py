@@ -4,7 +4,7 @@
 >>> exporter = MissionsSpanExporter(client, mission_id)
 >>> provider.add_span_processor(MissionsSpanProcessor(exporter))  # live: steps and times as they happen
 
-Each trace becomes a run of the mission (see :mod:`missionlab.otel._reading` for how spans are
+Each trace becomes a run of the mission (see ``missionlab.otel._reading`` for how spans are
 read). With the processor, the run is created when the trace's root span starts, each step
 when its span starts, so the run's times are the agent's. With the exporter alone (under any
 processor, e.g. a ``BatchSpanProcessor``), a trace is written when its root span arrives;

@@ -9,7 +9,7 @@
   no start (a skipped step) starts when it ended, and one with no time at all where its
   parent starts, lasting no time.
 - Each tool call (a ``tool_call`` event with its ``tool_result``, paired as
-  :func:`missionlab.analysis._attempts.tool_calls` pairs them) is a ``TOOL`` span from the
+  ``missionlab.analysis._attempts.tool_calls`` pairs them) is a ``TOOL`` span from the
   call to its result: ``tool.name``, ``tool.parameters``, ``input.value`` (the call's payload)
   and ``output.value`` (the result's); ``ERROR`` with the reason when the call failed.
 - Every other event whose payload reports a model call's usage (``usage``, ``cost_usd``)
@@ -23,7 +23,7 @@ Every span and span event also carries missionlab's own attributes (``missionlab
 statuses, summaries, payloads, the events' order) so that
 :class:`~missionlab.otel.MissionsSpanExporter` can turn the spans back into the same run.
 Values longer than :data:`~missionlab.otel.MAX_ATTRIBUTE_CHARS` are cut (and say so).
-Trace and span ids are derived from the run's ids (see :mod:`missionlab.otel._ids`).
+Trace and span ids are derived from the run's ids (see ``missionlab.otel._ids``).
 """
 
 from __future__ import annotations

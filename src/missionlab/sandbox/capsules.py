@@ -11,7 +11,7 @@ capsule whose run the store holds already is a no-op
 when it is the same version of the run (same ``updated_at``), an error otherwise.
 A folder (a dataset saved by ``missionlab.dataset``, or any folder of capsules) stands for
 every capsule it holds: those its index ``dataset.json`` lists, or, without an index, its
-``*.json`` files (see :mod:`missionlab._wire.dataset`; an index naming a file outside the
+``*.json`` files (see ``missionlab._wire.dataset``; an index naming a file outside the
 folder is refused before anything is read).
 Fields the sandbox has no column for (a hosted run's extra fields) are not kept.
 Timestamps are rewritten in the sandbox's own format (UTC, microseconds, ``Z``) so that

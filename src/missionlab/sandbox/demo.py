@@ -3,7 +3,7 @@
 The same seed always gives the same plans, timestamps and outcomes. The ids are drawn from
 a random key per seeding (unless one is given), so that no web page can know the ids of a
 user's sandbox in advance: the same seed and key give the same ids. History
-ends at :data:`ANCHOR`; one run of the travel mission is left to the live
+ends at ``ANCHOR``; one run of the travel mission is left to the live
 simulator, so a freshly started sandbox always has a run in progress.
 
 Each history run says what the demo did to it on purpose, in its metadata, so that any
@@ -260,7 +260,7 @@ def materialize(
     """Play a script's first ``stop_after`` actions at once, at past times, into records.
 
     ``run`` is updated in place. The actions are interpreted as the live simulator does
-    (:func:`~.playback.apply_action`), in real time.
+    (``playback.apply_action``), in real time.
     """
     played = HistoryRun(run)
     actions = script.actions if stop_after is None else script.actions[:stop_after]

@@ -1,8 +1,8 @@
-"""The one interpreter of run scripts: what each :class:`~.script.Action` does to a run.
+"""The one interpreter of run scripts: what each ``script.Action`` does to a run.
 
 The live simulator plays a script against the store as time passes; the demo history plays
-the same script at once into plain records (:class:`HistoryRun`). Both go through
-:func:`apply_action`, and both follow :mod:`.rules` for timestamps and status events, so a
+the same script at once into plain records (``HistoryRun``). Both go through
+``apply_action``, and both follow :mod:`.rules` for timestamps and status events, so a
 demo run and a live run look alike field by field.
 """
 

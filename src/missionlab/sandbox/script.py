@@ -14,7 +14,7 @@ A mission's ``metadata["plan"]`` may list step templates::
 ``duration`` is the typical length in seconds, ``slow_rate`` the chance of a
 run where the step is 3-6x slower, ``repeat`` fans a step out into N copies.
 
-What a script does on purpose is listed in :attr:`Script.planted`, so that tools judging
+What a script does on purpose is listed in ``Script.planted``, so that tools judging
 runs (``bench/explain_accuracy.py``) can tell a planted anomaly from a false finding:
 ``"slow:STEP"`` (a step made 3-6x slower) and ``"failed:STEP"`` (the step the run fails in).
 A failure that says a tool "did not answer within N s" is told as such: the step's last

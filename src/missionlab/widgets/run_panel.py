@@ -1,8 +1,9 @@
 """The run panel: status, times, input, result and token usage; pause/resume/cancel; the run's
 views in tabs (timeline, events, steps, diagnosis, compare, agents), each with the code that
 reproduces it. Refreshes itself while the run is active, in a background thread, with
-:meth:`RunTrace.refresh` (the run, its plan and only the new events); a refresh that finds
-nothing new sends nothing to the browser, and a tab's view is only rebuilt while it is shown.
+:meth:`~missionlab.trace.RunTrace.refresh` (the run, its plan and only the new events); a refresh
+that finds nothing new sends nothing to the browser, and a tab's view is only rebuilt while it is
+shown.
 """
 
 from __future__ import annotations
@@ -140,9 +141,9 @@ class RunPanel(Snapshot, w.VBox):
         self._render()
 
     def refresh(self) -> None:
-        """Fetch what changed (:meth:`RunTrace.refresh`: three requests when fewer than a page
-        of events is new, only the new events) and update what is on screen; the manual
-        Refresh button does this."""
+        """Fetch what changed (:meth:`~missionlab.trace.RunTrace.refresh`: three requests when
+        fewer than a page of events is new, only the new events) and update what is on screen;
+        the manual Refresh button does this."""
         with self._lock, reporting(self.notice, "Refresh"):
             if self.trace is None:
                 self._load()
@@ -166,7 +167,7 @@ class RunPanel(Snapshot, w.VBox):
     def show_events_between(self, window: tuple[Any, Any] | None) -> None:
         """Show the events of ``window`` (two times, or seconds after the start; None: all) in
         the events tab. A Gantt that reports a selected range can drive it, e.g. a
-        :class:`missionlab.LiveGantt`'s widget: ``on_time_window(live.widget,
+        :class:`~missionlab.figures.timeline.LiveGantt`'s widget: ``on_time_window(live.widget,
         panel.show_events_between)`` (the panel's own figure is drawn as a plain output,
         which tells Python nothing)."""
         self.event_log.set_time_window(window)

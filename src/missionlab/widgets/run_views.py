@@ -68,7 +68,7 @@ class StepsView(w.VBox):
 
     def show(self, trace: RunTrace, totals: dict[str, float] | None = None) -> None:
         """Show ``trace``'s steps; ``totals``: its usage totals when already added up
-        (:func:`usage_totals`), else they are."""
+        (``usage_totals``), else they are."""
         self.trace = trace
         with reporting(self.notice, "Adding up the steps"):
             totals = usage_totals(trace.events_frame) if totals is None else totals
@@ -215,7 +215,7 @@ class CompareView(w.VBox):
                 ]
 
     def compare(self, run_id: str) -> go.Figure | None:
-        """Load ``run_id`` (or, with :data:`TYPICAL`, let compare() pick the most typical
+        """Load ``run_id`` (or, with ``TYPICAL``, let compare() pick the most typical
         succeeded run) and show it aligned with this run."""
         if self.trace is None or not run_id:
             return None

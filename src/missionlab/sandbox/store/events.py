@@ -31,7 +31,7 @@ class EventStore(RunStore):
 
     def log_event(self, mission_id: str, run_id: str, fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Store an event; (event, created). A repeated idempotency_key returns the original
-        event when the rest of the body is the same, and is a :class:`Conflict` when it is not."""
+        event when the rest of the body is the same, and is a ``Conflict`` when it is not."""
         with self.transaction() as db:
             self.get_run(mission_id, run_id)
             key = fields.get("idempotency_key")

@@ -83,7 +83,7 @@ class PlanStore(RunStore):
     def update_step(
         self, mission_id: str, run_id: str, step_id: str, fields: dict[str, Any], *, at: str | None = None
     ) -> dict[str, Any]:
-        """Change a step's status (timestamps as :func:`~..rules.step_status_changes` says) or metadata."""
+        """Change a step's status (timestamps as ``rules.step_status_changes`` says) or metadata."""
         at = at or now()
         with self.transaction() as db:
             step = self.get_step(mission_id, run_id, step_id)
