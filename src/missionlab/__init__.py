@@ -49,6 +49,7 @@ if _typing.TYPE_CHECKING:
     from .client._pagination import AsyncPage, SyncPage
     from .client.models import Event, Mission, PlanStep, Run, TelnyxAgent
     from .client.recorder import RecorderError, RunRecorder
+    from .figures.grid import grid
     from .figures.timeline import gantt
     from .frames import to_frame
     from .frames._fetch import FetchedFrames, fetch_frames
@@ -76,6 +77,7 @@ _LAZY = {
     "FetchedFrames": "missionlab.frames._fetch",
     "fetch_frames": "missionlab.frames._fetch",
     "gantt": "missionlab.figures.timeline",
+    "grid": "missionlab.figures.grid",
     "history": "missionlab._history",
     "History": "missionlab._history",
     "HistoryError": "missionlab._history",
@@ -134,6 +136,7 @@ __all__ = [
     "diagnose",
     "fetch_frames",
     "gantt",
+    "grid",
     "history",
     "load_run",
     "open_run",
