@@ -3,7 +3,7 @@ row per plan step, Airflow-style.
 
 Each cell is the step's status in that run, in the Gantt's colors (one palette), deeper the
 longer the step took compared with the same step in the other runs shown (a log scale from
-the row's shortest to its longest); a number in the cell counts the step's failed tool-call
+the row's shortest to its longest; a failure is always at full strength); a number in the cell counts the step's failed tool-call
 attempts (:mod:`missionlab.analysis._attempts`); a star marks a step added after the run
 started and an arrow one run out of plan order (:mod:`missionlab.analysis._drift`, the
 Gantt's signs). The top row is the run itself. Steps are aligned by step id: a step a run's
@@ -61,10 +61,12 @@ CELL_COLUMNS = [
     "drift",
     "drift_reason",
 ]
+FAILED = "failed"  # a step's and a run's status alike: drawn at full strength, whatever it lasted
 RUN_ROW = "run"  # the label of the top row: the run itself
 LAST = 50  # runs shown by default
 FAINTEST = 0.55  # opacity of the shortest duration of a row; the longest is opaque
 ROW_PX = 20  # height of a row
+SHADED, FULL = 0.9, 0.95  # a cell's value in its status's band: shaded up to 0.9, 0.95 at full strength
 _CALL_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR]
 _CALL_READ = ["event_id", "run_id", "type", "step_id", "timestamp", "summary", "payload"]
 
@@ -284,6 +286,8 @@ def _aligned(plans: list[list[str]]) -> list[str]:
 def _shades(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """Per row, each duration's place between the row's shortest (0) and longest (1) on a
     log scale; 1 where there is no duration, or a single one."""
+    if not values.size:
+        return np.ones(values.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(np.where(values > 0, values, np.nan))
         low = np.nanmin(np.where(np.isnan(logs), np.inf, logs), axis=1, keepdims=True)
@@ -307,11 +311,13 @@ def _palette(statuses: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def _colorscale(names: list[str], colors: dict[str, str]) -> list[list[Any]]:
-    """One band per status: from faint (shortest) to opaque (longest)."""
+    """One band per status: from faint (shortest) to opaque (longest), then opaque to the
+    band's end (where full-strength cells sit: :data:`FULL`)."""
     count = len(names)
     scale: list[list[Any]] = []
     for index, name in enumerate(names):
         scale.append([index / count, _rgba(colors[name], FAINTEST)])
+        scale.append([(index + SHADED) / count, _rgba(colors[name], 1.0)])
         scale.append([(index + 0.99) / count, _rgba(colors[name], 1.0)])
     scale[-1][0] = 1.0
     return scale
@@ -357,7 +363,8 @@ def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neu
     code = {name: index for index, name in enumerate(names)}
     z = np.full(shape, np.nan)
     z[present] = [code[s] for s in status[present]]
-    z[present] += (_shades(seconds) * 0.98)[present]
+    offsets = np.where(status == FAILED, FULL, _shades(seconds) * SHADED)  # a failure never fades
+    z[present] += offsets[present]
     labels = _run_labels(runs)
     escaped_rows = [_html(descriptions[step]) for step in rows]
     customdata = np.empty((*shape, 7), dtype=object)
