@@ -74,7 +74,9 @@ def fleet(n_runs: int, n_steps: int, seed: int = 0) -> list[RunTrace]:
                 events += _calls(run_id, step_id, start, seconds, retry=rng.random() < 0.1)
                 t = end
             if added and position == 2:  # the added step, between the plan's third and fourth
-                extra = _step(run_id, f"s{n_steps:02d}", n_steps + 1, None, "completed", t, t + timedelta(seconds=2))
+                extra = _step(
+                    run_id, f"s{n_steps:02d}", n_steps + 1, None, "completed", t, t + timedelta(seconds=2)
+                )
                 steps.append(extra)
                 t += timedelta(seconds=2)
         run = missionlab.Run(
@@ -91,7 +93,9 @@ def fleet(n_runs: int, n_steps: int, seed: int = 0) -> list[RunTrace]:
     return traces
 
 
-def _step(run_id: str, step_id: str, sequence: int, parent: str | None, status: str, start: Any, end: Any) -> dict[str, Any]:
+def _step(
+    run_id: str, step_id: str, sequence: int, parent: str | None, status: str, start: Any, end: Any
+) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "step_id": step_id,
@@ -104,13 +108,17 @@ def _step(run_id: str, step_id: str, sequence: int, parent: str | None, status: 
     }
 
 
-def _calls(run_id: str, step_id: str, start: datetime, seconds: float, *, retry: bool) -> list[dict[str, Any]]:
+def _calls(
+    run_id: str, step_id: str, start: datetime, seconds: float, *, retry: bool
+) -> list[dict[str, Any]]:
     events = []
     tries = [False, True] if retry else [True]
     for attempt, ok in enumerate(tries, start=1):
         moment = start + timedelta(seconds=seconds * attempt / (len(tries) + 1))
         request = f"{run_id}-{step_id}-{attempt}"
-        events.append(_event(run_id, step_id, moment, "tool_call", {"tool": "sql.query", "request_id": request}))
+        events.append(
+            _event(run_id, step_id, moment, "tool_call", {"tool": "sql.query", "request_id": request})
+        )
         payload = {"tool": "sql.query", "request_id": request, "ok": ok}
         events.append(_event(run_id, step_id, moment + timedelta(milliseconds=300), "tool_result", payload))
     return events
@@ -152,15 +160,21 @@ def main() -> None:
     times = h.alternate({"missionlab.grid": ours, "px.imshow": theirs}, args.repeat, warmup=True)
     mine, floor = statistics.median(times["missionlab.grid"]), statistics.median(times["px.imshow"])
     cells = int(np.isfinite(status_codes).sum())
-    print(f"{args.runs} runs x {args.steps} steps ({cells} cells), median of {args.repeat}, figure + to_json:")
-    print(f"  missionlab.grid  {mine:.3f} s   (target < {TARGET_S} s: {'met' if mine < TARGET_S else 'MISSED'})")
+    print(
+        f"{args.runs} runs x {args.steps} steps ({cells} cells), median of {args.repeat}, figure + to_json:"
+    )
+    print(
+        f"  missionlab.grid  {mine:.3f} s   (target < {TARGET_S} s: {'met' if mine < TARGET_S else 'MISSED'})"
+    )
     print(f"  px.imshow        {floor:.3f} s   (status colors only)")
     print(f"  ratio            {mine / floor:.1f}x the bare heatmap")
     if args.png:
         out = Path(args.png)
         out.mkdir(parents=True, exist_ok=True)
         grid(traces).update_layout(width=1024, paper_bgcolor="#ffffff").write_image(out / "grid-light.png")
-        dark = grid(traces, theme=None).update_layout(template="plotly_dark", width=1024, paper_bgcolor="#111111")
+        dark = grid(traces, theme=None).update_layout(
+            template="plotly_dark", width=1024, paper_bgcolor="#111111"
+        )
         dark.write_image(out / "grid-dark.png")
         print(f"  wrote {out / 'grid-light.png'} and {out / 'grid-dark.png'}")
     if args.json:
@@ -170,12 +184,22 @@ def main() -> None:
                     "script": "grid",
                     "title": "Drawing the grid beside px.imshow",
                     "args": {"runs": args.runs, "steps": args.steps, "repeat": args.repeat},
-                    "notes": [f"median of {args.repeat}; target < {TARGET_S} s; px.imshow draws status colors only"],
+                    "notes": [
+                        f"median of {args.repeat}; target < {TARGET_S} s; px.imshow draws status colors only"
+                    ],
                     "tables": [
                         {
                             "title": "seconds to draw (figure and to_json)",
                             "columns": ["runs", "steps", "missionlab.grid s", "px.imshow s", "ratio"],
-                            "rows": [[args.runs, args.steps, round(mine, 3), round(floor, 3), f"{mine / floor:.1f}x"]],
+                            "rows": [
+                                [
+                                    args.runs,
+                                    args.steps,
+                                    round(mine, 3),
+                                    round(floor, 3),
+                                    f"{mine / floor:.1f}x",
+                                ]
+                            ],
                         }
                     ],
                     "figures": {},

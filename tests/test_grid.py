@@ -26,7 +26,9 @@ def call(seconds: float, step_id: str, request: str, tool: str = "crm.lookup") -
     return event(seconds, "tool_call", step_id, f"Calling {tool}", {"tool": tool, "request_id": request})
 
 
-def result(seconds: float, step_id: str, request: str, *, ok: bool, tool: str = "crm.lookup") -> dict[str, Any]:
+def result(
+    seconds: float, step_id: str, request: str, *, ok: bool, tool: str = "crm.lookup"
+) -> dict[str, Any]:
     payload = {"tool": tool, "request_id": request, "ok": ok}
     return event(seconds, "tool_result", step_id, f"{tool} answered", payload)
 
@@ -124,8 +126,8 @@ def test_cells_are_the_runs_step_statuses_aligned_by_step_id() -> None:
     z = np.array(cells.z, dtype="float64")
     drawn = ~np.isnan(z[1:])
     assert (drawn == EXPECTED.notna().to_numpy()).all()  # a cell exactly where the plan has the step
-    statuses = np.array(cells.customdata)[1:, :, 4]
-    assert (np.where(drawn, statuses, None) == EXPECTED.to_numpy()).all()
+    statuses: np.ndarray[Any, Any] = np.array(cells.customdata)[1:, :, 4]
+    assert (np.where(drawn, statuses, np.array(None)) == EXPECTED.to_numpy()).all()
     assert list(np.array(cells.customdata)[0, :, 2]) == ["succeeded", "failed", "succeeded", "running"]
     # every cell's hover names its run, the column's
     assert (np.array(cells.customdata)[..., 0] == np.array(["r1", "r2", "r3", "r4"])[None, :]).all()
@@ -176,7 +178,11 @@ def test_failed_attempts_and_drift_equal_the_analysis_run_by_run() -> None:
     # (it started while b, numbered before it, never did: see analysis/_drift.py)
     added = next(t for t in figure.data if t.meta == "drift:added")
     marked = {(runs[round(x)], steps[round(y)]) for x, y in zip(added.x, added.y, strict=True)}
-    assert marked == set(data.cells.loc[data.cells["drift"] == "added", ["run_id", "step_id"]].itertuples(index=False, name=None))
+    assert marked == set(
+        data.cells.loc[data.cells["drift"] == "added", ["run_id", "step_id"]].itertuples(
+            index=False, name=None
+        )
+    )
     assert marked == {("r2", "x"), ("r4", "c")}
 
 

@@ -22,7 +22,9 @@ def test_the_grid_tab_draws_the_mission_and_opens_a_run(sandbox: Sandbox) -> Non
         ids.append(run.run_id)
     explorer = Explorer(client, refresh_interval=3600)
     try:
-        explorer.missions.select(explorer.missions.missions[[m.name for m in explorer.missions.missions].index(mission.name)])
+        explorer.missions.select(
+            explorer.missions.missions[[m.name for m in explorer.missions.missions].index(mission.name)]
+        )
         assert explorer.grid.data is None  # nothing fetched while the Run tab is shown
         explorer.tabs.selected_index = 1
         data = explorer.grid.data

@@ -3,12 +3,13 @@ row per plan step, Airflow-style.
 
 Each cell is the step's status in that run, in the Gantt's colors (one palette), deeper the
 longer the step took compared with the same step in the other runs shown (a log scale from
-the row's shortest to its longest; a failure is always at full strength); a number in the cell counts the step's failed tool-call
-attempts (:mod:`missionlab.analysis._attempts`); a star marks a step added after the run
-started and an arrow one run out of plan order (:mod:`missionlab.analysis._drift`, the
-Gantt's signs). The top row is the run itself. Steps are aligned by step id: a step a run's
-plan does not have is an empty cell in that run's column, never a shift of the others. The
-hover names the run (``run_id``); in the explorer's Grid tab a run opens in the run panel.
+the row's shortest to its longest; a failure is always at full strength); a number in the
+cell counts the step's failed tool-call attempts (:mod:`missionlab.analysis._attempts`); a
+star marks a step added after the run started and an arrow one run out of plan order
+(:mod:`missionlab.analysis._drift`, the Gantt's signs). The top row is the run itself.
+Steps are aligned by step id: a step a run's plan does not have is an empty cell in that
+run's column, never a shift of the others. The hover names the run (``run_id``); in the
+explorer's Grid tab a run opens in the run panel.
 """
 
 from __future__ import annotations
@@ -25,15 +26,14 @@ from ..analysis._attempts import tool_calls
 from ..analysis._drift import plan_drift
 from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
-from ..errors import InvalidArgumentError, MissionlabError
-from ..frames import concat, events_frame, runs_frame, steps_frame
+from ..errors import InvalidArgumentError
+from ..frames import events_frame, runs_frame, steps_frame
 from ..frames._durations import duration_text
 from ..frames._fleet import is_history
 from ..frames._runlike import field, is_runlike
 from ..limits import MAX_PAGE_SIZE
 from ..types import EventType
 from ._figure import (
-    LEGEND_ABOVE,
     MAX_LABEL,
     RUN_COLORS,
     STEP_COLORS,
@@ -66,6 +66,8 @@ RUN_ROW = "run"  # the label of the top row: the run itself
 LAST = 50  # runs shown by default
 FAINTEST = 0.55  # opacity of the shortest duration of a row; the longest is opaque
 ROW_PX = 20  # height of a row
+TOP_PX, BOTTOM_PX = 60, 200  # margins: the title above; the run times, axis title and legend below
+LEGEND_PX = 115  # from the plot's bottom edge to the legend's top (rotated times, axis title)
 SHADED, FULL = 0.9, 0.95  # a cell's value in its status's band: shaded up to 0.9, 0.95 at full strength
 _CALL_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR]
 _CALL_READ = ["event_id", "run_id", "type", "step_id", "timestamp", "summary", "payload"]
@@ -110,7 +112,9 @@ def grid(
 def grid_data(source: Any, *, mission: str | None = None, last: int = LAST) -> GridData:
     """The data :func:`grid` draws (same arguments)."""
     if isinstance(last, bool) or not isinstance(last, int) or last < 1:
-        raise InvalidArgumentError("last", f"the number of runs to show must be a whole number >= 1, not {last!r}")
+        raise InvalidArgumentError(
+            "last", f"the number of runs to show must be a whole number >= 1, not {last!r}"
+        )
     if is_history(source):
         name, parts = mission, _from_history(source, _mission(mission), last)
     elif callable(getattr(getattr(source, "missions", None), "list", None)):
@@ -231,12 +235,16 @@ def failed_attempts(events: pd.DataFrame) -> pd.Series:
     return pd.Series(counts, index=index, dtype="int64")[counts > 0]
 
 
-def _grid_data(runs: pd.DataFrame, plans: dict[str, pd.DataFrame], calls: pd.DataFrame, mission: str | None) -> GridData:
+def _grid_data(
+    runs: pd.DataFrame, plans: dict[str, pd.DataFrame], calls: pd.DataFrame, mission: str | None
+) -> GridData:
     """Cells of ``runs`` (oldest first) and the steps' row order."""
     runs = runs.sort_values("started_at", kind="stable", na_position="first").reset_index(drop=True)
     if runs["run_id"].duplicated().any():
-        raise InvalidArgumentError("source", "the same run is given twice: each run is one column of the grid")
-    failed: dict[tuple[str, str], int] = failed_attempts(calls).to_dict()
+        raise InvalidArgumentError(
+            "source", "the same run is given twice: each run is one column of the grid"
+        )
+    failed: dict[Any, int] = failed_attempts(calls).to_dict()
     columns: dict[str, list[Any]] = {name: [] for name in CELL_COLUMNS}
     order: list[list[str]] = []
     for run_id in runs["run_id"].astype(str):
@@ -255,11 +263,15 @@ def _grid_data(runs: pd.DataFrame, plans: dict[str, pd.DataFrame], calls: pd.Dat
         columns["status"].append(plan["status"].astype(str).to_numpy(dtype=object))
         columns["duration_s"].append(plan["duration_s"].to_numpy(dtype="float64", na_value=np.nan))
         columns["failed_attempts"].append(np.array([failed.get((run_id, i), 0) for i in ids], dtype="int64"))
-        columns["drift"].append(drift["drift"].to_numpy(dtype=object, na_value=None))
-        columns["drift_reason"].append(drift["reason"].to_numpy(dtype=object, na_value=None))
+        columns["drift"].append(drift["drift"].astype(object).where(drift["drift"].notna(), None).to_numpy())
+        columns["drift_reason"].append(
+            drift["reason"].astype(object).where(drift["reason"].notna(), None).to_numpy()
+        )
     cells = pd.DataFrame(
         {
-            name: np.concatenate(parts) if parts else np.array([], dtype="float64" if name == "duration_s" else object)
+            name: np.concatenate(parts)
+            if parts
+            else np.array([], dtype="float64" if name == "duration_s" else object)
             for name, parts in columns.items()
         }
     )
@@ -325,9 +337,7 @@ def _colorscale(names: list[str], colors: dict[str, str]) -> list[list[Any]]:
 
 def _run_labels(runs: pd.DataFrame) -> list[str]:
     starts = pd.to_datetime(runs["started_at"], utc=True)
-    return [
-        "not started" if pd.isna(moment) else moment.strftime("%m-%d %H:%M") for moment in starts
-    ]
+    return ["not started" if pd.isna(moment) else moment.strftime("%m-%d %H:%M") for moment in starts]
 
 
 def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neutral") -> Any:
@@ -375,7 +385,9 @@ def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neu
     customdata[..., 4] = np.where(present, status, "not in this run's plan")
     customdata[..., 5] = [["" if math.isnan(s) else duration_text(s) for s in line] for line in seconds]
     customdata[..., 6] = np.where(
-        attempts > 0, [[f"<br>{a} failed attempt{'s' if a > 1 else ''}" for a in line] for line in attempts], ""
+        attempts > 0,
+        [[f"<br>{a} failed attempt{'s' if a > 1 else ''}" for a in line] for line in attempts],
+        "",
     )
     drift_text = np.where(drift != "", "<br>" + drift.astype(str) + ": " + reasons.astype(str), "")
     customdata[..., 6] = customdata[..., 6] + np.asarray(drift_text, dtype=object)
@@ -403,19 +415,22 @@ def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neu
         ),
     }
     traces: list[dict[str, Any]] = [heatmap]
-    used = [name for name in names if (status[1:] == name).any() or (status[0] == name).any()]
+    shown: dict[str, list[str]] = {}  # color -> the statuses drawn in it (steps' and runs' share)
+    for name in names:
+        if (status == name).any():
+            shown.setdefault(colors[name], []).append(name)
     traces += [
         {
             "type": "scatter",
-            "meta": f"legend:{name}",
-            "name": _html(name),
+            "meta": "legend:" + " / ".join(same),
+            "name": _html(" / ".join(same)),
             "mode": "markers",
             "x": [None],
             "y": [None],
-            "marker": {"symbol": "square", "size": 11, "color": colors[name]},
+            "marker": {"symbol": "square", "size": 11, "color": color},
             "hoverinfo": "skip",
         }
-        for name in used
+        for color, same in shown.items()
     ]
     for kind, (name, symbol, color) in DRIFT_STYLE.items():
         r, c = np.nonzero(drift == kind)
@@ -429,7 +444,12 @@ def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neu
                 "mode": "markers",
                 "x": c - 0.28,
                 "y": r - 0.22,
-                "marker": {"symbol": symbol, "size": 7, "color": color, "line": {"width": 1, "color": MARKER_OUTLINE}},
+                "marker": {
+                    "symbol": symbol,
+                    "size": 7,
+                    "color": color,
+                    "line": {"width": 1, "color": MARKER_OUTLINE},
+                },
                 "customdata": customdata[r, c],
                 "hovertemplate": heatmap["hovertemplate"],
             }
@@ -440,11 +460,14 @@ def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neu
     every = max(1, math.ceil(len(run_ids) / 12))
     ticks = list(range(len(run_ids) - 1, -1, -every))[::-1]
     named = f"{data.mission} · " if data.mission else ""
+    plot_px = max(ROW_PX * len(rows), 120)
     layout = _base_layout_dict(
         title or f"{named}last {len(run_ids)} runs by plan step",
-        top=90,
-        legend=LEGEND_ABOVE,
-        height=max(320, ROW_PX * len(rows) + 190),
+        top=TOP_PX,
+        # below the plot, under the run times and the axis title: above, it would run into
+        # the title on a narrow screen, where it takes several lines
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -LEGEND_PX / plot_px, "yanchor": "top"},
+        height=plot_px + TOP_PX + BOTTOM_PX,
         meta={"runs": run_ids, "steps": rows},
         hovermode="closest",
         xaxis={
@@ -467,4 +490,5 @@ def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neu
             "zeroline": False,
         },
     )
+    layout["margin"]["b"] = BOTTOM_PX
     return _figure({"data": traces, "layout": _themed(layout, theme)})

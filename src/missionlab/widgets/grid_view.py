@@ -54,7 +54,9 @@ class GridView(w.VBox):
         self.add_class("missionlab-grid")
 
     def __repr__(self) -> str:
-        shown = "nothing" if self.data is None else f"{len(self.data.runs)} runs x {len(self.data.steps)} steps"
+        shown = (
+            "nothing" if self.data is None else f"{len(self.data.runs)} runs x {len(self.data.steps)} steps"
+        )
         return f"<GridView: {shown}>"
 
     def show_mission(self, mission_id: str | None) -> None:
