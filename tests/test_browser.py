@@ -517,6 +517,19 @@ def stop_lab(lab: subprocess.Popen[bytes], base: str) -> None:
     stop(lab)
 
 
+def open_notebook(page: Any, base: str, name: str) -> None:
+    """Open the notebook ``name`` in Lab, its kernel started and idle."""
+    page.goto(f"{base}/lab/tree/{name}?reset&token={TOKEN}", timeout=90_000)
+    page.locator(".jp-NotebookPanel").wait_for(timeout=60_000)
+    accept_kernel_dialog(page)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
+
+
+def run_all_cells(page: Any) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+
 def assert_not_modified(page: Any, name: str) -> None:
     """The notebook's tab shows no unsaved-changes mark (Lab rewrote nothing on opening it)."""
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).first
@@ -541,15 +554,11 @@ def test_quickstart_runs_clean_in_jupyterlab(
     errors = ConsoleErrors(page)
     scope = ".jp-NotebookPanel"
     try:
-        page.goto(f"{base}/lab/tree/{name}?reset&token={TOKEN}", timeout=90_000)
-        page.locator(scope).wait_for(timeout=60_000)
-        accept_kernel_dialog(page)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
+        open_notebook(page, base, name)
         assert_not_modified(page, name)
         if theme != "JupyterLab Light":
             set_lab_theme(page, theme)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        run_all_cells(page)
         wait_for_all_cells(page)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
         outputs = page.locator(f"{scope} .jp-OutputArea-output").all_inner_texts()
@@ -659,12 +668,8 @@ def test_grid_tab_in_jupyterlab(chromium: Any, jupyter_env: dict[str, Any], seed
     errors = ConsoleErrors(page)
     scope = ".jp-NotebookPanel"
     try:
-        page.goto(f"{base}/lab/tree/dashboard.ipynb?reset&token={TOKEN}", timeout=90_000)
-        page.locator(scope).wait_for(timeout=60_000)
-        accept_kernel_dialog(page)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        open_notebook(page, base, "dashboard.ipynb")
+        run_all_cells(page)
         explorer = page.locator(f"{scope} .missionlab-explorer")
         explorer.wait_for(timeout=120_000)
         wait_for_all_cells(page)

@@ -273,22 +273,16 @@ def crafted_mission(client: missionlab.Client) -> tuple[str, dict[str, dict[str,
                 client.missions.runs.plan.update_step(
                     step_id, mission_id=mission.mission_id, run_id=run.run_id, status=now
                 )
-        if "failed" in plan.values():
+        calls = [("tool_call", "Calling crm.lookup", {}), ("tool_result", "crm.lookup failed", {"ok": False})]
+        for kind, summary, extra in calls if "failed" in plan.values() else []:
+            payload = {"tool": "crm.lookup", "request_id": "q1", **extra}
             client.missions.runs.events.log(
                 run.run_id,
                 mission_id=mission.mission_id,
-                type="tool_call",
-                summary="Calling crm.lookup",
+                type=kind,
+                summary=summary,
                 step_id="a",
-                payload={"tool": "crm.lookup", "request_id": "q1"},
-            )
-            client.missions.runs.events.log(
-                run.run_id,
-                mission_id=mission.mission_id,
-                type="tool_result",
-                summary="crm.lookup failed",
-                step_id="a",
-                payload={"tool": "crm.lookup", "request_id": "q1", "ok": False},
+                payload=payload,
             )
         given[run.run_id] = plan
     return mission.mission_id, given
