@@ -17,6 +17,7 @@ REFERENCE = Path(__file__).parents[1] / "docs" / "reference"
 # The modules whose public names (their __all__) the reference documents, besides missionlab's.
 DOCUMENTED_MODULES = (
     "missionlab.figures.charts",
+    "missionlab.figures.grid",
     "missionlab.analysis.diagnosis",
     "missionlab.frames",
     "missionlab.client.models",
