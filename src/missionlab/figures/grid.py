@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from ..analysis._attempts import tool_calls
 from ..analysis._drift import plan_drift
@@ -98,7 +99,7 @@ def grid(
     last: int = LAST,
     title: str | None = None,
     theme: Theme = "neutral",
-) -> Any:
+) -> go.Figure:
     """A mission's last ``last`` runs by plan step (see the module's docstring).
 
     ``source``: a client (the mission's newest runs are fetched, with their plans and events,
@@ -340,7 +341,7 @@ def _run_labels(runs: pd.DataFrame) -> list[str]:
     return ["not started" if pd.isna(moment) else moment.strftime("%m-%d %H:%M") for moment in starts]
 
 
-def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neutral") -> Any:
+def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neutral") -> go.Figure:
     """The grid of ``data`` (see :func:`grid`)."""
     runs, cells = data.runs, data.cells
     run_ids = [str(r) for r in runs["run_id"]]
