@@ -74,6 +74,8 @@ _LAZY = {
     "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
     "diagnose": "missionlab.analysis.diagnosis",
+    "failures": "missionlab.analysis.failures",
+    "Failures": "missionlab.analysis.failures",
     "FetchedFrames": "missionlab.frames._fetch",
     "fetch_frames": "missionlab.frames._fetch",
     "gantt": "missionlab.figures.timeline",
@@ -87,6 +89,7 @@ _LAZY = {
     "open_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
     "to_frame": "missionlab.frames",
+    "tool_stats": "missionlab.analysis.tool_stats",
 }
 
 __all__ = [
@@ -103,6 +106,7 @@ __all__ = [
     "Event",
     "EventType",
     "ExecutionMode",
+    "Failures",
     "FetchedFrames",
     "History",
     "HistoryError",
@@ -134,6 +138,7 @@ __all__ = [
     "browse",
     "connect",
     "diagnose",
+    "failures",
     "fetch_frames",
     "gantt",
     "grid",
@@ -141,6 +146,7 @@ __all__ = [
     "load_run",
     "open_run",
     "to_frame",
+    "tool_stats",
 ]
 
 

@@ -14,6 +14,9 @@ A call right after a failed call of the same tool in the same step is a retry: i
 ``attempt`` is one more than that call's. A call followed by another call of the same tool
 before any result counts as failed ("no result"). ``ended_at`` is the moment of the call's
 own result or error, missing when it had none.
+
+``by_run=True`` reads the events of many runs at once (a fleet's events frame, or a history's
+events): each run is read on its own, as above, and the calls carry their ``run_id``.
 """
 
 from __future__ import annotations
@@ -126,25 +129,33 @@ def _failure(payload: dict[str, Any], summary: Any) -> str | None:
 _SAYS_FAILED = re.compile(r"\b(?:failed|error|timed out)\b", re.IGNORECASE)
 
 
-def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
+def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = False) -> pd.DataFrame:
     """One row per ``tool_call`` event, in time order (see the module's docstring);
     ``arguments=False`` leaves the ``arguments`` column empty (None), for callers that
-    do not read it."""
+    do not read it. ``by_run``: the events of many runs, read run by run (ordered by run,
+    then time), with a ``run_id`` column first."""
     kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])
-    relevant = events.loc[kinds.to_numpy(), _READ]  # only the columns read: a frame's others are wide
-    relevant = relevant.sort_values("timestamp", kind="stable")
+    read = [*_READ, "run_id"] if by_run else _READ
+    relevant = events.loc[kinds.to_numpy(), read]  # only the columns read: a frame's others are wide
+    relevant = relevant.sort_values(["run_id", "timestamp"] if by_run else "timestamp", kind="stable")
+    runs = python_values(relevant["run_id"].astype(object)) if by_run else [None] * len(relevant)
     rows: list[dict[str, Any]] = []
     open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
     by_request: dict[tuple[Any, Any], int] = {}
-    for event_id, kind, step, when, summary, payload in zip(
+    run: Any = None
+    for event_id, kind, step, when, summary, payload, of_run in zip(
         python_values(relevant["event_id"]),
         python_values(relevant["type"].astype(str)),
         python_values(relevant["step_id"], None),
         range(len(relevant)),  # positions: the times are taken at the end, column-wise
         python_values(relevant["summary"]),
         json_objects(python_values(relevant["payload"])),
+        runs,
         strict=True,
     ):
+        if of_run != run:  # the next run's events: nothing of the last one is waiting any more
+            run = of_run
+            open_calls, by_request = {}, {}
         if kind == EventType.ERROR:
             for waiting in open_calls.values():
                 for row in waiting:
@@ -161,6 +172,7 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
             row = len(rows)
             rows.append(
                 {
+                    "run_id": run,
                     "step_id": step,
                     "tool": tool,
                     "call_id": event_id,
@@ -195,22 +207,22 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
             failed=rows[match]["failed"] or reason is not None,
             outcome=reason or rows[match]["outcome"] or "ok",
         )
-    frame = pd.DataFrame(rows, columns=[c for c in CALL_COLUMNS if c != "attempt"])
+    frame = pd.DataFrame(rows, columns=["run_id", *(c for c in CALL_COLUMNS if c != "attempt")])
     if rows:
         stamps = relevant["timestamp"].array
         frame["called_at"] = stamps.take(frame["called_at"].to_numpy(dtype="int64"))
         frame["ended_at"] = stamps.take(frame["ended_at"].to_numpy(dtype="int64"), allow_fill=True)
     frame["attempt"] = _attempts(rows)
     frame["failed"] = frame["failed"].astype(bool)
-    return frame[CALL_COLUMNS]
+    return frame[["run_id", *CALL_COLUMNS]] if by_run else frame[CALL_COLUMNS]
 
 
 def _attempts(rows: list[dict[str, Any]]) -> list[int]:
     attempts: list[int] = []
-    last: dict[tuple[Any, str], tuple[int, bool]] = {}
-    for step, tool, failed in ((row["step_id"], row["tool"], row["failed"]) for row in rows):
-        previous = last.get((step, tool))
+    last: dict[tuple[Any, Any, str], tuple[int, bool]] = {}
+    for key, failed in (((row["run_id"], row["step_id"], row["tool"]), row["failed"]) for row in rows):
+        previous = last.get(key)
         attempt = previous[0] + 1 if previous is not None and previous[1] else 1
-        last[(step, tool)] = (attempt, bool(failed))
+        last[key] = (attempt, bool(failed))
         attempts.append(attempt)
     return attempts

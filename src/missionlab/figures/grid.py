@@ -218,22 +218,12 @@ def _from_traces(traces: list[Any], mission: str | None, last: int) -> tuple[str
 
 
 def failed_attempts(events: pd.DataFrame) -> pd.Series:
-    """Failed tool calls per (run id, step id), of the events of many runs.
-
-    :func:`~missionlab.analysis._attempts.tool_calls` reads one run's calls, by step; here
-    every (run, step) pair is given a step key of its own, so one pass reads every run's."""
-    if events.empty:
-        return pd.Series(dtype="int64", index=pd.MultiIndex.from_tuples([], names=["run_id", "step_id"]))
-    pairs = pd.MultiIndex.from_arrays(
-        [events["run_id"].astype(str).to_numpy(), events["step_id"].astype(object).fillna("").to_numpy()],
-        names=["run_id", "step_id"],
-    )
-    keys, uniques = pd.factorize(pairs)
-    calls = tool_calls(events.assign(step_id=keys), arguments=False)
-    failed = calls.loc[calls["failed"].to_numpy(dtype=bool), "step_id"].to_numpy(dtype="int64")
-    counts = np.bincount(failed, minlength=len(uniques))
-    index = pd.MultiIndex.from_tuples(list(uniques), names=["run_id", "step_id"])
-    return pd.Series(counts, index=index, dtype="int64")[counts > 0]
+    """Failed tool calls per (run id, step id), of the events of many runs (read run by run,
+    as :func:`~missionlab.analysis._attempts.tool_calls` reads one run's)."""
+    calls = tool_calls(events, arguments=False, by_run=True)
+    failed = calls.loc[calls["failed"].to_numpy(dtype=bool) & calls["step_id"].notna().to_numpy(dtype=bool)]
+    counts = failed.groupby([failed["run_id"].astype(str), failed["step_id"].astype(str)], sort=False).size()
+    return counts.rename_axis(["run_id", "step_id"]).astype("int64")
 
 
 def _grid_data(
