@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -516,6 +517,19 @@ def stop_lab(lab: subprocess.Popen[bytes], base: str) -> None:
     stop(lab)
 
 
+def open_notebook(page: Any, base: str, name: str) -> None:
+    """Open the notebook ``name`` in Lab, its kernel started and idle."""
+    page.goto(f"{base}/lab/tree/{name}?reset&token={TOKEN}", timeout=90_000)
+    page.locator(".jp-NotebookPanel").wait_for(timeout=60_000)
+    accept_kernel_dialog(page)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
+
+
+def run_all_cells(page: Any) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+
 def assert_not_modified(page: Any, name: str) -> None:
     """The notebook's tab shows no unsaved-changes mark (Lab rewrote nothing on opening it)."""
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).first
@@ -540,15 +554,11 @@ def test_quickstart_runs_clean_in_jupyterlab(
     errors = ConsoleErrors(page)
     scope = ".jp-NotebookPanel"
     try:
-        page.goto(f"{base}/lab/tree/{name}?reset&token={TOKEN}", timeout=90_000)
-        page.locator(scope).wait_for(timeout=60_000)
-        accept_kernel_dialog(page)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
+        open_notebook(page, base, name)
         assert_not_modified(page, name)
         if theme != "JupyterLab Light":
             set_lab_theme(page, theme)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        run_all_cells(page)
         wait_for_all_cells(page)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
         outputs = page.locator(f"{scope} .jp-OutputArea-output").all_inner_texts()
@@ -558,6 +568,151 @@ def test_quickstart_runs_clean_in_jupyterlab(
         assert errors.messages == [], f"{len(errors.messages)} console errors: {errors.messages[:5]}"
     except Exception:
         screenshot(page, f"lab-quickstart-{viewport['width']}-failure.png")
+        raise
+    finally:
+        page.close()
+        stop_lab(lab, base)
+
+
+# -- the explorer's Grid tab ----------------------------------------------------------------------
+
+GRID_MISSION = "Travel booking assistant"  # the demo's mission with failed steps among its last runs
+FAILURE_RGB = (213, 94, 0)  # Okabe-Ito vermillion: how a failed step must look, on either theme
+
+# What the grid's plotly figure drew: its runs and rows, the cells with a value, and the page
+# position of the middle of one failed step's cell (plotly's own axis mapping).
+GRID_DRAWN = """
+(plot) => {
+  const calc = plot.calcdata.find(c => c[0].trace.meta === 'grid:cells')[0];  // z as drawn
+  const cells = calc.trace;
+  const layout = plot._fullLayout, xa = layout.xaxis, ya = layout.yaxis;
+  const box = plot.getBoundingClientRect();
+  const drawn = [];
+  let failed = null;
+  calc.z.forEach((line, row) => Array.from(line).forEach((value, column) => {
+    if (typeof value !== 'number' || Number.isNaN(value)) return;
+    drawn.push([row, column]);
+    // a failed step's cell with no count of failed attempts written over its middle
+    if (row > 0 && !failed && cells.customdata[row][column][4] === 'failed' && !cells.text[row][column]) {
+      const x = box.left + xa._offset + xa.l2p(column), y = box.top + ya._offset + ya.l2p(row);
+      failed = {row, column, x, y};
+    }
+  }));
+  return {runs: layout.meta.runs, steps: layout.meta.steps, drawn, failed,
+          statuses: cells.customdata.map(line => line.map(cell => cell[4])),
+          image: plot.querySelectorAll('.hm image').length, width: box.width,
+          pane: plot.closest('.missionlab-figure').getBoundingClientRect().width};
+}
+"""
+
+
+def pixel(page: Any, x: float, y: float) -> tuple[int, int, int]:
+    """The color the browser shows at (x, y): a 1x1 screenshot, whose one pixel is the bytes
+    after the filter byte whatever the filter (no row above, no pixel to the left)."""
+    png = page.screenshot(clip={"x": round(x), "y": round(y), "width": 1, "height": 1})
+    chunks: dict[str, bytes] = {}
+    position = 8
+    while position < len(png):
+        length = int.from_bytes(png[position : position + 4], "big")
+        kind = png[position + 4 : position + 8].decode()
+        chunks.setdefault(kind, b"")
+        chunks[kind] += png[position + 8 : position + 8 + length]
+        position += 12 + length
+    assert chunks["IHDR"][8] == 8, "an 8-bit PNG"
+    raw = zlib.decompress(chunks["IDAT"])
+    return raw[1], raw[2], raw[3]
+
+
+def check_grid(page: Any, scope: str, label: str, sandbox: Sandbox) -> dict[str, Any]:
+    """The Grid tab as drawn: one column per run of the mission's last 50, a cell exactly
+    where each run's plan has the step, a failed step's cell in the failure color, the
+    figure as wide as its pane, the explorer's layout intact."""
+    explorer = page.locator(f"{scope} .missionlab-explorer").first
+    plot = explorer.locator(".missionlab-grid .js-plotly-plot").first
+    plot.scroll_into_view_if_needed()
+    time.sleep(0.5)  # Lab finishes scrolling
+    drawn: dict[str, Any] = plot.evaluate(GRID_DRAWN)
+    client = sandbox.client()
+    mission = next(m for m in client.missions.list(page_size=100).data if m.name == GRID_MISSION)
+    newest = client.missions.runs.list(mission.mission_id, page_size=50).data
+    assert drawn["runs"] == [run.run_id for run in newest][::-1], label  # oldest at the left
+    assert drawn["image"] == 1 and drawn["width"] >= 0.9 * drawn["pane"], label
+    rows = {step: index for index, step in enumerate(drawn["steps"])}
+    for column, run in enumerate(drawn["runs"]):
+        plan = client.missions.runs.plan.retrieve(run, mission_id=mission.mission_id).data
+        wanted = {rows.get(s.step_id, -1) for s in plan}
+        got = {row for row, c in drawn["drawn"] if c == column and row > 0}
+        message = f"{label}: run {run}'s cells are rows {sorted(got)}, its plan {sorted(wanted)}"
+        if drawn["statuses"][0][column] in ("pending", "running", "paused"):
+            assert got <= wanted, message  # a live run's plan may have grown since it was drawn
+        else:
+            assert got == wanted, message
+        for s in plan:
+            if str(s.status) == "failed" and s.step_id in rows:  # failed stays failed: as drawn
+                assert drawn["statuses"][rows[s.step_id]][column] == "failed", label
+    failed = drawn["failed"]
+    assert failed is not None, f"{label}: no failed step among the last runs"
+    color = pixel(page, failed["x"], failed["y"])
+    assert all(abs(a - b) <= 2 for a, b in zip(color, FAILURE_RGB, strict=True)), f"{label}: {color}"
+    problems = explorer.evaluate(LAYOUT_PROBLEMS)
+    assert not problems, f"{label}: {problems}"
+    screenshot(page, f"grid-{label}.png")
+    return drawn
+
+
+def test_grid_tab_in_jupyterlab(chromium: Any, jupyter_env: dict[str, Any], seeded_sandbox: Sandbox) -> None:
+    """The explorer's Grid tab at 1024 and 1920 px, light and dark: what it draws (see
+    check_grid), a run of it opened in the Run tab, and no console error."""
+    lab, base = start_lab(jupyter_env)
+    page = chromium.new_page(viewport=NARROW)
+    errors = ConsoleErrors(page)
+    scope = ".jp-NotebookPanel"
+    try:
+        open_notebook(page, base, "dashboard.ipynb")
+        if page.locator("body[data-jp-theme-light='false']").count():  # Lab keeps an earlier test's theme
+            set_lab_theme(page, "JupyterLab Light")
+        run_all_cells(page)
+        explorer = page.locator(f"{scope} .missionlab-explorer")
+        prompt = page.locator(f"{scope} .jp-CodeCell").last.locator(".jp-InputPrompt")
+        try:
+            explorer.wait_for(timeout=30_000)
+        except playwright_api.TimeoutError:
+            # under load Lab may take the menu's Run All before the kernel is connected, and
+            # drop it: the cell was never queued (its prompt still "[ ]:"), so ask again
+            if prompt.inner_text().strip() != "[ ]:":
+                raise
+            run_all_cells(page)
+            explorer.wait_for(timeout=120_000)
+        wait_for_all_cells(page)
+        explorer.locator(".missionlab-missions-panel tr", has_text=GRID_MISSION).first.click()
+        explorer.get_by_text(f"Runs of {GRID_MISSION}").wait_for(timeout=30_000)
+        explorer.locator(".lm-TabBar-tab", has_text="Grid").first.click()
+        explorer.locator(".missionlab-grid .js-plotly-plot .main-svg").first.wait_for(timeout=120_000)
+        check_grid(page, scope, "lab-1024-light", seeded_sandbox)
+        set_lab_theme(page, "JupyterLab Dark")
+        check_grid(page, scope, "lab-1024-dark", seeded_sandbox)
+        page.set_viewport_size(WIDE)
+        time.sleep(1)  # Lab lays out again
+        check_grid(page, scope, "lab-1920-dark", seeded_sandbox)
+        set_lab_theme(page, "JupyterLab Light")
+        drawn = check_grid(page, scope, "lab-1920-light", seeded_sandbox)
+        # open the run of the failed cell: the Run tab shows it
+        run_id = drawn["runs"][drawn["failed"]["column"]]
+        picker = explorer.locator(".missionlab-grid-picker select").first
+        option = next(o for o in picker.locator("option").all_inner_texts() if run_id in o)
+        picker.select_option(label=option)
+        explorer.get_by_role("button", name="Open in the run panel").click()
+        panel = explorer.locator(".missionlab-run-panel")
+        panel.get_by_text(run_id).first.wait_for(timeout=60_000)
+        assert "lm-mod-current" in (
+            explorer.locator(".lm-TabBar-tab", has_text=re.compile("^Run$")).first.get_attribute("class")
+            or ""
+        )
+        panel.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        screenshot(page, "grid-opened-run.png")
+        assert errors.messages == [], f"{len(errors.messages)} console errors: {errors.messages[:5]}"
+    except Exception:
+        screenshot(page, "grid-failure.png")
         raise
     finally:
         page.close()

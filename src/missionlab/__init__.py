@@ -58,6 +58,7 @@ if _typing.TYPE_CHECKING:
     from .client.models import Event, Mission, PlanStep, Run, TelnyxAgent
     from .client.recorder import RecorderError, RunRecorder
     from .datasets import Dataset, DatasetError, dataset, open_dataset
+    from .figures.grid import grid
     from .figures.timeline import gantt
     from .frames import to_frame
     from .frames._fetch import FetchedFrames, fetch_frames
@@ -91,6 +92,7 @@ _LAZY = {
     "FetchedFrames": "missionlab.frames._fetch",
     "fetch_frames": "missionlab.frames._fetch",
     "gantt": "missionlab.figures.timeline",
+    "grid": "missionlab.figures.grid",
     "history": "missionlab._history",
     "History": "missionlab._history",
     "HistoryError": "missionlab._history",
@@ -159,6 +161,7 @@ __all__ = [
     "failures",
     "fetch_frames",
     "gantt",
+    "grid",
     "history",
     "load_run",
     "open_dataset",

@@ -14,11 +14,13 @@ from ..client.models import Mission, Run
 from ._common import reporting
 from ._style import ROOT, stylesheet
 from .forms import StartRunForm
+from .grid_view import GridView
 from .missions import MissionsPanel
 from .run_panel import RunPanel, run_header_html
 from .runs import RunsPanel, is_active
 from .snapshot import Snapshot, hide_rule
 
+TABS = ("Run", "Grid")
 RUN_HINT = (
     "Select a run in the list, or start one, to see its timeline, events, diagnosis, a comparison "
     "with another run and its agents here."
@@ -36,7 +38,9 @@ def _column(*children: w.Widget) -> w.VBox:
 
 
 class Explorer(Snapshot, w.VBox):
-    """Missions, their runs, a start-run form and the selected run, in one panel.
+    """Missions, their runs, a start-run form and, in two tabs, the selected run and the
+    selected mission's grid of its last runs by plan step (a run of the grid opens in the
+    Run tab).
 
     While a shown run is active, the runs list, the mission's run counts and the run panel
     refresh themselves every ``refresh_interval`` seconds; ``close()`` stops them.
@@ -57,10 +61,12 @@ class Explorer(Snapshot, w.VBox):
         )
         self.start_form = StartRunForm(client, on_started=self._started)
         self.runs_title = _title("Recent runs of all missions")
-        self.run_title = _title("Run")
         self.run_box = w.VBox(
             [w.HTML(f'<p class="missionlab-hint">{RUN_HINT}</p>')], layout=w.Layout(width="100%")
         )
+        self.grid = GridView(client, on_open=self.open_run)
+        self.tabs = w.Tab([self.run_box, self.grid], titles=TABS, layout=w.Layout(width="100%"))
+        self.tabs.observe(lambda _: self._tab_changed(), "selected_index")
         columns = w.Box(
             [
                 _column(_title("Missions"), self.missions),
@@ -70,7 +76,7 @@ class Explorer(Snapshot, w.VBox):
         )
         columns.add_class("missionlab-columns")
         super().__init__(
-            [stylesheet(hide_rule(self.snapshot_id)), columns, self.run_title, self.run_box],
+            [stylesheet(hide_rule(self.snapshot_id)), columns, self.tabs],
             layout=w.Layout(width="100%"),
         )
         self.add_class(ROOT)
@@ -84,7 +90,14 @@ class Explorer(Snapshot, w.VBox):
         title = f"Runs of {mission.name}" if mission else "Recent runs of all missions"
         self.runs_title.value = f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>"
         self.runs.show_mission(mission.mission_id if mission else None)
+        self.grid.show_mission(mission.mission_id if mission else None)
+        self._tab_changed()
         self.update_snapshot()
+
+    def _tab_changed(self) -> None:
+        """The Grid tab draws the selected mission's grid when it is shown."""
+        if self.tabs.selected_index == TABS.index("Grid"):
+            self.grid.load()
 
     def _runs_refreshed(self, runs: RunsPanel) -> None:
         """Keep the run counts of the missions on screen current while their runs change."""
@@ -120,6 +133,7 @@ class Explorer(Snapshot, w.VBox):
             on_change=self._run_changed,
         )
         self.run_box.children = (self.run_panel,)
+        self.tabs.selected_index = TABS.index("Run")
         self.runs.select_run(run.run_id)
         if self.run_panel.run is not None:
             self._run_changed(self.run_panel.run)
