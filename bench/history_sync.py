@@ -25,6 +25,7 @@ The history must hold exactly what the sandbox holds after each sync (checked).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -118,37 +119,63 @@ def seed(
     return {"runs": runs, "events": len(event_rows), "steps": len(step_rows)}
 
 
-class Counting:
-    """A client whose transport counts requests and response bytes."""
+class Interrupted(BaseException):
+    """Stands for Ctrl-C (or a killed process) in the middle of a sync."""
 
-    def __init__(self, server: h.Server) -> None:
+
+class Counting:
+    """A client of the server whose requests and received bytes are counted as they stream
+    through the client's own transport (nothing is read twice or rebuilt); with
+    ``stop_at_plan=N``, the N-th plan request raises :class:`Interrupted` instead."""
+
+    def __init__(self, server: h.Server, *, stop_at_plan: int | None = None) -> None:
+        import threading
+
         import httpx
 
         import missionlab
+        from missionlab.client._client import DEFAULT_LIMITS
+        from missionlab.client._transport import sync_transport
 
         outer = self
+        inner = sync_transport(server.base, DEFAULT_LIMITS)
 
-        class Transport(httpx.HTTPTransport):
+        class Body(httpx.SyncByteStream):
+            def __init__(self, stream: Any) -> None:
+                self.stream = stream
+
+            def __iter__(self) -> Any:
+                for chunk in self.stream:
+                    with outer.lock:
+                        outer.bytes += len(chunk)
+                    yield chunk
+
+            def close(self) -> None:
+                self.stream.close()
+
+        class Transport(httpx.BaseTransport):
             def handle_request(self, request: httpx.Request) -> httpx.Response:
-                response = super().handle_request(request)
-                body = response.read()
-                outer.requests += 1
-                outer.bytes += len(body)
-                if outer.log is not None:
-                    outer.log.append((request.method, str(request.url.path), request.url.query, len(body)))
-                return httpx.Response(
-                    response.status_code, headers=response.headers, content=body, request=request
-                )
+                with outer.lock:
+                    if request.url.path.endswith("/plan"):
+                        outer.plans += 1
+                        if outer.plans == stop_at_plan:
+                            raise Interrupted
+                    outer.requests += 1
+                response = inner.handle_request(request)
+                response.stream = Body(response.stream)
+                return response
 
-        self.requests = 0
-        self.bytes = 0
-        self.log: list[tuple[str, str, bytes, int]] | None = None
+            def close(self) -> None:
+                inner.close()
+
+        self.lock = threading.Lock()
+        self.requests = self.bytes = self.plans = 0
         self.client = missionlab.Client(
             api_key=server.token, base_url=server.base, transport=Transport(), timeout=120
         )
 
     def reset(self) -> None:
-        self.requests = self.bytes = 0
+        self.requests = self.bytes = self.plans = 0
 
 
 QUERY = """
@@ -207,7 +234,7 @@ def raw_floor(server: h.Server) -> dict[str, Any]:
     import orjson
 
     started = time.perf_counter()
-    requests = 0
+    requests = itertools.count()
     with (
         httpx.Client(
             base_url=server.base, headers=server.headers, timeout=120, limits=httpx.Limits(max_connections=8)
@@ -216,6 +243,7 @@ def raw_floor(server: h.Server) -> dict[str, Any]:
     ):
 
         def get(path: str, params: dict[str, Any] | None = None) -> Any:
+            next(requests)
             response = http.get(path, params=params)
             response.raise_for_status()
             return orjson.loads(response.content)
@@ -233,14 +261,40 @@ def raw_floor(server: h.Server) -> dict[str, Any]:
         plans = list(
             pool.map(lambda r: get(f"/ai/missions/{r['mission_id']}/runs/{r['run_id']}/plan")["data"], runs)
         )
-        requests = len(runs) + -(-len(runs) // 1000) + -(-len(events) // 1000)
     return {
         "seconds": time.perf_counter() - started,
-        "requests": requests,
+        "requests": next(requests),
         "runs": len(runs),
         "events": len(events),
+        "plans": len(plans),
         "steps": sum(map(len, plans)),
     }
+
+
+def interrupted_first_sync(
+    server: h.Server, folder: Path, *, stop_at_plan: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A first sync stopped (as by Ctrl-C) at its ``stop_at_plan``-th plan request, then a
+    sync that resumes it: the seconds and the requests (and plan requests) counted on the wire
+    of each part. The folder then holds what the server holds (checked)."""
+    import missionlab
+
+    stopped = Counting(server, stop_at_plan=stop_at_plan)
+    started = time.perf_counter()
+    try:
+        missionlab.history(stopped.client, folder).sync(progress=False)
+    except Interrupted:
+        pass
+    else:
+        raise AssertionError(f"the sync made fewer than {stop_at_plan} plan requests")
+    cut = {"seconds": time.perf_counter() - started, "requests": stopped.requests, "plans": stopped.plans - 1}
+    stopped.client.close()
+    resuming = Counting(server)
+    history = missionlab.history(resuming.client, folder)
+    report = history.sync(progress=False)
+    check_complete(history, server)
+    resuming.client.close()
+    return cut, {"seconds": report.seconds, "requests": resuming.requests, "plans": resuming.plans}
 
 
 def check_complete(history: Any, server: h.Server) -> None:
@@ -274,6 +328,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     runs, events = int(100_000 * args.scale), int(1_000_000 * args.scale)
+    stop_at = max(2, int(runs * 0.6))  # an interrupted first sync stops at 60% of its plans
     report = h.Report("history_sync", "Local history vs the API", vars(args))
     import missionlab
     from missionlab.sandbox import Store
@@ -319,6 +374,7 @@ def main() -> int:
             first = rounds[-1]["sync"]
             first_bytes, first_requests = rounds[-1]["bytes"], rounds[-1]["requests"]
             check_complete(history, server)
+            cut, resumed = interrupted_first_sync(server, Path(tmp) / "interrupted", stop_at_plan=stop_at)
             store = Store(db)
             added = seed(
                 store,
@@ -365,6 +421,28 @@ def main() -> int:
     speedup = api_query["seconds"] / history_query["seconds"]
     floor_ratio = statistics.median(r["ratio"] for r in rounds)
     report.table(
+        "First sync against the raw floor (same pages and plans; last round)",
+        ["side", "seconds", "requests", "runs", "events", "plans"],
+        [
+            [
+                "raw floor: httpx x8 + orjson, no storage",
+                floor["seconds"],
+                floor["requests"],
+                floor["runs"],
+                floor["events"],
+                floor["plans"],
+            ],
+            [
+                "missionlab first sync into Delta tables",
+                first.seconds,
+                first_requests,
+                first.new_runs,
+                first.new_events,
+                first.plans,
+            ],
+        ],
+    )
+    report.table(
         "Fleet query: per-step p50/p95 by mission, last 30 days",
         ["side", "seconds", "peak MiB", "rows"],
         [
@@ -381,6 +459,17 @@ def main() -> int:
         abs(history_query["p50_sum"] - api_query["p50_sum"]) < 1e-6 * max(1.0, abs(api_query["p50_sum"]))
         and history_query["rows"] == api_query["rows"]
     )
+    resumed_share = (cut["seconds"] + resumed["seconds"]) / first.seconds
+    resumed_requests = (cut["requests"] + resumed["requests"]) / first_requests
+    report.table(
+        f"A first sync interrupted at its {stop_at:,}th plan request, then resumed",
+        ["part", "seconds", "requests", "plans"],
+        [
+            ["until interrupted", cut["seconds"], cut["requests"], cut["plans"]],
+            ["the sync that resumes it", resumed["seconds"], resumed["requests"], resumed["plans"]],
+            ["uninterrupted first sync", first.seconds, first_requests, first.plans],
+        ],
+    )
     report.table(
         "Targets",
         ["target", "measured", "met"],
@@ -389,6 +478,11 @@ def main() -> int:
                 f"first sync <= 1.3x the raw httpx x8 floor (issue 24; median of {len(rounds)})",
                 f"{floor_ratio:.2f}x",
                 floor_ratio <= 1.3,
+            ],
+            [
+                "interrupted + resumed first sync <= 1.2x the uninterrupted one's time",
+                f"{resumed_share:.2f}x (requests {resumed_requests:.2f}x)",
+                resumed_share <= 1.2,
             ],
             ["second sync bytes <= 2% of the first", f"{byte_share:.2%}", byte_share <= 0.02],
             ["second sync time <= 5% of the first", f"{time_share:.2%}", time_share <= 0.05],
@@ -411,6 +505,8 @@ def main() -> int:
         "floor_ratios": [r["ratio"] for r in rounds],
         "first_sync_vs_floor": floor_ratio,
         "second_sync_s": second.seconds,
+        "interrupted_and_resumed_vs_first": resumed_share,
+        "interrupted_and_resumed_requests_vs_first": resumed_requests,
         "same_answer": same,
     }.items():
         report.figure(name, value)
