@@ -3,8 +3,9 @@
 What a sync fetches:
 
 - missions: all of them (one request per 1,000);
-- runs: on the first sync every run, page after page (eight pages at a time), in
-  batches whose plans are fetched eight at a time before the next batch is listed; later only
+- runs: on the first sync every run, page after page (eight pages asked for at a time, as
+  the plans need them), in batches whose plans are fetched eight at a time while the batch
+  is still being listed; later only
   the newest pages down to the newest run seen before (new runs), the runs that are
   active now (lists by status), and the runs that were active at the last sync but
   are not any more (one request each);
@@ -46,7 +47,7 @@ from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
 from ..client._progress import progress_bar
 from ..types import TERMINAL_RUN_STATUSES
-from ._common import PAGE, SyncReport, get, instant, page_size_for, utc
+from ._common import PAGE, SyncReport, get, instant, page_size_for, python_values, utc
 from ._errors import HistoryFormatError
 from ._schema import PARTITION, day_of, to_table
 from ._state import SyncState, read_state
@@ -276,8 +277,10 @@ class Syncer:
 
     def _known_runs(self) -> None:
         columns = ["run_id", "mission_id", "status", "updated_at", "started_at", PARTITION]
-        for row in self.tables.read("runs", columns=columns).to_pylist():
-            self.runs[row["run_id"]] = row
+        table = self.tables.read("runs", columns=columns)
+        values = [python_values(table.column(name)) for name in columns]
+        for row in zip(*values, strict=True):
+            self.runs[row[0]] = dict(zip(columns, row, strict=True))
 
     def _runs_without_steps(self) -> set[str]:
         with_steps = set(self.tables.read("steps", columns=["run_id"]).column("run_id").unique().to_pylist())
