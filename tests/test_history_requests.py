@@ -19,20 +19,17 @@ from missionlab.sandbox import Sandbox
 
 from .conftest import unique
 from .test_history import (
-    TOKEN,
     Interrupted,
     InterruptingTransport,
     RecordingTransport,
-    wait_for_live_run,
+    at_plan,
+    demo_sandbox,
 )
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(demo=True, speed=100_000, token=TOKEN) as sb:
-        with sb.client() as client:
-            wait_for_live_run(client)
-        yield sb
+    yield from demo_sandbox()
 
 
 def sandbox_rows(sb: Sandbox) -> dict[str, set[tuple[str, ...]]]:
@@ -138,14 +135,7 @@ def test_a_first_sync_interrupted_among_its_plans_resumes_to_the_uninterrupted_r
         history(client, tmp_path / "whole").sync(progress=False)
     runs = len(sandbox_rows(sandbox)["runs"])
     assert runs > 300
-    plans_seen = 0
-
-    def at_the_250th_plan(path: str, query: dict[str, str]) -> bool:
-        nonlocal plans_seen
-        plans_seen += path.endswith("/plan")
-        return plans_seen == 250
-
-    stopping = InterruptingTransport(at_the_250th_plan)
+    stopping = InterruptingTransport(at_plan(250))
     with sandbox.client(transport=stopping) as client, pytest.raises(Interrupted):
         history(client, tmp_path / "cut").sync(progress=False)
     committed = set(History(tmp_path / "cut").runs()["run_id"])

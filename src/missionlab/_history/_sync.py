@@ -20,8 +20,9 @@ Later syncs size the pages of the newest-first lists by how much each list grew.
 
 Requests run eight at a time (missionlab's one policy: ``client._concurrent.bounded_map``,
 and ``client._plans.fetch_plans`` for plans); answers are read as the client's models,
-field by field, never dumped to dicts. Writes are large batches, each one Delta commit
-keyed by the rows' ids: a run's
+field by field, never dumped to dicts. Writes are large batches (5,000 runs with their
+plans, 100 pages of events), each one Delta commit keyed by the rows' ids, made in a writer
+thread while the next batch is fetched (the events while the last runs are committed): a run's
 plan steps are committed before the run itself, so a stored run always has the plan
 of the version stored, and a sync that is interrupted keeps every batch it
 committed. The next sync lists again (cheap), fetches only the plans it lacks, and
