@@ -11,10 +11,16 @@ Seeds a sandbox on a temp file with 10 missions, 100,000 runs (6 plan steps each
    and its time as a ratio of the floor's (issue 24's target: <= 1.3x); with ``--repeat N``
    the floor and a first sync (each into a new folder) alternate N times, in an order
    rotated each round, and the ratio is the median of the rounds' (the machine's load
-   average is printed with each round);
-2. 1% new runs (with their plans and events) written into the sandbox, and a second sync:
+   average is printed with each round); the CPU seconds of both sides (this process, all
+   its threads, plus the server) too, a ratio that other programs on a shared machine
+   move less than wall time; requests and bytes are counted as they stream through the
+   client's own transport;
+2. a first sync stopped (as by Ctrl-C) at 60% of its plan requests, then resumed by
+   another sync: their time and requests together against the uninterrupted first sync's
+   (target: <= 1.2x; a stop loses at most the batch of 5,000 runs being fetched);
+3. 1% new runs (with their plans and events) written into the sandbox, and a second sync:
    its bytes and time as a share of the first sync's (targets: <= 2% and <= 5%);
-3. a fleet query, per-step p50/p95 durations by mission over the last 30 days: from the
+4. a fleet query, per-step p50/p95 durations by mission over the last 30 days: from the
    history (DuckDB over the files) and from the API (runs, then every run's plan, 8 at a
    time, framed with missionlab.frames and grouped with pandas), each in its own process
    for its peak memory (targets: the history >= 10x faster, under 500 MB).
@@ -25,6 +31,7 @@ The history must hold exactly what the sandbox holds after each sync (checked).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -118,37 +125,63 @@ def seed(
     return {"runs": runs, "events": len(event_rows), "steps": len(step_rows)}
 
 
-class Counting:
-    """A client whose transport counts requests and response bytes."""
+class Interrupted(BaseException):
+    """Stands for Ctrl-C (or a killed process) in the middle of a sync."""
 
-    def __init__(self, server: h.Server) -> None:
+
+class Counting:
+    """A client of the server whose requests and received bytes are counted as they stream
+    through the client's own transport (nothing is read twice or rebuilt); with
+    ``stop_at_plan=N``, the N-th plan request raises :class:`Interrupted` instead."""
+
+    def __init__(self, server: h.Server, *, stop_at_plan: int | None = None) -> None:
+        import threading
+
         import httpx
 
         import missionlab
+        from missionlab.client._client import DEFAULT_LIMITS
+        from missionlab.client._transport import sync_transport
 
         outer = self
+        inner = sync_transport(server.base, DEFAULT_LIMITS)
 
-        class Transport(httpx.HTTPTransport):
+        class Body(httpx.SyncByteStream):
+            def __init__(self, stream: Any) -> None:
+                self.stream = stream
+
+            def __iter__(self) -> Any:
+                for chunk in self.stream:
+                    with outer.lock:
+                        outer.bytes += len(chunk)
+                    yield chunk
+
+            def close(self) -> None:
+                self.stream.close()
+
+        class Transport(httpx.BaseTransport):
             def handle_request(self, request: httpx.Request) -> httpx.Response:
-                response = super().handle_request(request)
-                body = response.read()
-                outer.requests += 1
-                outer.bytes += len(body)
-                if outer.log is not None:
-                    outer.log.append((request.method, str(request.url.path), request.url.query, len(body)))
-                return httpx.Response(
-                    response.status_code, headers=response.headers, content=body, request=request
-                )
+                with outer.lock:
+                    if request.url.path.endswith("/plan"):
+                        outer.plans += 1
+                        if outer.plans == stop_at_plan:
+                            raise Interrupted
+                    outer.requests += 1
+                response = inner.handle_request(request)
+                response.stream = Body(response.stream)
+                return response
 
-        self.requests = 0
-        self.bytes = 0
-        self.log: list[tuple[str, str, bytes, int]] | None = None
+            def close(self) -> None:
+                inner.close()
+
+        self.lock = threading.Lock()
+        self.requests = self.bytes = self.plans = 0
         self.client = missionlab.Client(
             api_key=server.token, base_url=server.base, transport=Transport(), timeout=120
         )
 
     def reset(self) -> None:
-        self.requests = self.bytes = 0
+        self.requests = self.bytes = self.plans = 0
 
 
 QUERY = """
@@ -207,7 +240,7 @@ def raw_floor(server: h.Server) -> dict[str, Any]:
     import orjson
 
     started = time.perf_counter()
-    requests = 0
+    requests = itertools.count()
     with (
         httpx.Client(
             base_url=server.base, headers=server.headers, timeout=120, limits=httpx.Limits(max_connections=8)
@@ -216,6 +249,7 @@ def raw_floor(server: h.Server) -> dict[str, Any]:
     ):
 
         def get(path: str, params: dict[str, Any] | None = None) -> Any:
+            next(requests)
             response = http.get(path, params=params)
             response.raise_for_status()
             return orjson.loads(response.content)
@@ -233,14 +267,49 @@ def raw_floor(server: h.Server) -> dict[str, Any]:
         plans = list(
             pool.map(lambda r: get(f"/ai/missions/{r['mission_id']}/runs/{r['run_id']}/plan")["data"], runs)
         )
-        requests = len(runs) + -(-len(runs) // 1000) + -(-len(events) // 1000)
     return {
         "seconds": time.perf_counter() - started,
-        "requests": requests,
+        "requests": next(requests),
         "runs": len(runs),
         "events": len(events),
+        "plans": len(plans),
         "steps": sum(map(len, plans)),
     }
+
+
+def cpu_seconds(server: h.Server) -> tuple[float, float]:
+    """CPU seconds used so far by this process (all its threads) and by the server: on a
+    shared machine the wall time of either side also counts what other programs take."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, server.cpu_seconds()
+
+
+def interrupted_first_sync(
+    server: h.Server, folder: Path, *, stop_at_plan: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A first sync stopped (as by Ctrl-C) at its ``stop_at_plan``-th plan request, then a
+    sync that resumes it: the seconds and the requests (and plan requests) counted on the wire
+    of each part. The folder then holds what the server holds (checked)."""
+    import missionlab
+
+    stopped = Counting(server, stop_at_plan=stop_at_plan)
+    started = time.perf_counter()
+    try:
+        missionlab.history(stopped.client, folder).sync(progress=False)
+    except Interrupted:
+        pass
+    else:
+        raise AssertionError(f"the sync made fewer than {stop_at_plan} plan requests")
+    cut = {"seconds": time.perf_counter() - started, "requests": stopped.requests, "plans": stopped.plans - 1}
+    stopped.client.close()
+    resuming = Counting(server)
+    history = missionlab.history(resuming.client, folder)
+    report = history.sync(progress=False)
+    check_complete(history, server)
+    resuming.client.close()
+    return cut, {"seconds": report.seconds, "requests": resuming.requests, "plans": resuming.plans}
 
 
 def check_complete(history: Any, server: h.Server) -> None:
@@ -274,6 +343,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     runs, events = int(100_000 * args.scale), int(1_000_000 * args.scale)
+    stop_at = max(2, int(runs * 0.6))  # an interrupted first sync stops at 60% of its plans
     report = h.Report("history_sync", "Local history vs the API", vars(args))
     import missionlab
     from missionlab.sandbox import Store
@@ -296,18 +366,23 @@ def main() -> int:
                 history = missionlab.history(counting.client, Path(tmp) / f"history-{number}")
                 done: dict[str, Any] = {"load": os.getloadavg()[0]}
                 for side in ("floor", "sync") if number % 2 == 0 else ("sync", "floor"):
+                    cpu = cpu_seconds(server)
                     if side == "floor":
                         done["floor"] = raw_floor(server)
                     else:
                         done["sync"] = history.sync(progress=False)
                         done["bytes"], done["requests"] = counting.bytes, counting.requests
+                    done[f"{side}_cpu"] = [b - a for a, b in zip(cpu, cpu_seconds(server), strict=True)]
                 ratio = done["sync"].seconds / done["floor"]["seconds"]
+                cpu_ratio = sum(done["sync_cpu"]) / sum(done["floor_cpu"])
                 report.note(
                     f"round {number + 1}: raw floor (httpx x8 + orjson, no storage) "
                     f"{done['floor']['seconds']:.1f} s, first sync {done['sync'].seconds:.1f} s: "
-                    f"{ratio:.2f}x (load average {done['load']:.1f} at its start)"
+                    f"{ratio:.2f}x (load average {done['load']:.1f} at its start); CPU seconds "
+                    f"(client + server) {sum(done['floor_cpu']):.1f} and {sum(done['sync_cpu']):.1f}: "
+                    f"{cpu_ratio:.2f}x"
                 )
-                rounds.append({**done, "ratio": ratio})
+                rounds.append({**done, "ratio": ratio, "cpu_ratio": cpu_ratio})
                 if number < args.repeat - 1:
                     counting.client.close()
                     shutil.rmtree(Path(tmp) / f"history-{number}")
@@ -319,6 +394,7 @@ def main() -> int:
             first = rounds[-1]["sync"]
             first_bytes, first_requests = rounds[-1]["bytes"], rounds[-1]["requests"]
             check_complete(history, server)
+            cut, resumed = interrupted_first_sync(server, Path(tmp) / "interrupted", stop_at_plan=stop_at)
             store = Store(db)
             added = seed(
                 store,
@@ -364,6 +440,31 @@ def main() -> int:
             server.stop()
     speedup = api_query["seconds"] / history_query["seconds"]
     floor_ratio = statistics.median(r["ratio"] for r in rounds)
+    cpu_ratio = statistics.median(r["cpu_ratio"] for r in rounds)
+    report.table(
+        "First sync against the raw floor (same pages and plans; last round)",
+        ["side", "seconds", "CPU s (client)", "CPU s (server)", "requests", "runs", "events", "plans"],
+        [
+            [
+                "raw floor: httpx x8 + orjson, no storage",
+                floor["seconds"],
+                *rounds[-1]["floor_cpu"],
+                floor["requests"],
+                floor["runs"],
+                floor["events"],
+                floor["plans"],
+            ],
+            [
+                "missionlab first sync into Delta tables",
+                first.seconds,
+                *rounds[-1]["sync_cpu"],
+                first_requests,
+                first.new_runs,
+                first.new_events,
+                first.plans,
+            ],
+        ],
+    )
     report.table(
         "Fleet query: per-step p50/p95 by mission, last 30 days",
         ["side", "seconds", "peak MiB", "rows"],
@@ -381,6 +482,17 @@ def main() -> int:
         abs(history_query["p50_sum"] - api_query["p50_sum"]) < 1e-6 * max(1.0, abs(api_query["p50_sum"]))
         and history_query["rows"] == api_query["rows"]
     )
+    resumed_share = (cut["seconds"] + resumed["seconds"]) / first.seconds
+    resumed_requests = (cut["requests"] + resumed["requests"]) / first_requests
+    report.table(
+        f"A first sync interrupted at its {stop_at:,}th plan request, then resumed",
+        ["part", "seconds", "requests", "plans"],
+        [
+            ["until interrupted", cut["seconds"], cut["requests"], cut["plans"]],
+            ["the sync that resumes it", resumed["seconds"], resumed["requests"], resumed["plans"]],
+            ["uninterrupted first sync", first.seconds, first_requests, first.plans],
+        ],
+    )
     report.table(
         "Targets",
         ["target", "measured", "met"],
@@ -389,6 +501,16 @@ def main() -> int:
                 f"first sync <= 1.3x the raw httpx x8 floor (issue 24; median of {len(rounds)})",
                 f"{floor_ratio:.2f}x",
                 floor_ratio <= 1.3,
+            ],
+            [
+                "... in CPU seconds, client + server (median)",
+                f"{cpu_ratio:.2f}x",
+                cpu_ratio <= 1.3,
+            ],
+            [
+                "interrupted + resumed first sync <= 1.2x the uninterrupted one's time",
+                f"{resumed_share:.2f}x (requests {resumed_requests:.2f}x)",
+                resumed_share <= 1.2,
             ],
             ["second sync bytes <= 2% of the first", f"{byte_share:.2%}", byte_share <= 0.02],
             ["second sync time <= 5% of the first", f"{time_share:.2%}", time_share <= 0.05],
@@ -410,7 +532,10 @@ def main() -> int:
         "raw_floor_s": floor["seconds"],
         "floor_ratios": [r["ratio"] for r in rounds],
         "first_sync_vs_floor": floor_ratio,
+        "first_sync_vs_floor_cpu": cpu_ratio,
         "second_sync_s": second.seconds,
+        "interrupted_and_resumed_vs_first": resumed_share,
+        "interrupted_and_resumed_requests_vs_first": resumed_requests,
         "same_answer": same,
     }.items():
         report.figure(name, value)

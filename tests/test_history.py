@@ -30,12 +30,17 @@ from .conftest import unique
 TOKEN = "history-token"
 
 
-@pytest.fixture(scope="module")
-def history_sandbox() -> Iterator[Sandbox]:
+def demo_sandbox() -> Iterator[Sandbox]:
+    """The demo sandbox, once its live run has finished (for a module's fixture)."""
     with Sandbox(demo=True, speed=100_000, token=TOKEN) as sb:
         with sb.client() as client:
             wait_for_live_run(client)
         yield sb
+
+
+@pytest.fixture(scope="module")
+def history_sandbox() -> Iterator[Sandbox]:
+    yield from demo_sandbox()
 
 
 def wait_for_live_run(client: missionlab.Client, timeout: float = 30.0) -> None:
@@ -194,6 +199,18 @@ class InterruptingTransport(RecordingTransport):
         return super().handle_request(request)
 
 
+def at_plan(number: int) -> Callable[[str, dict[str, str]], bool]:
+    """A ``stop`` for :class:`InterruptingTransport`: the ``number``-th plan request."""
+    seen = 0
+
+    def stop(path: str, query: dict[str, str]) -> bool:
+        nonlocal seen
+        seen += path.endswith("/plan")
+        return seen == number
+
+    return stop
+
+
 def plan_requests(queries: list[tuple[str, dict[str, str]]]) -> int:
     return sum(path.endswith("/plan") for path, _ in queries)
 
@@ -212,14 +229,7 @@ def test_an_interrupted_incremental_sync_resumes_at_the_cost_of_what_was_left(
             steps = [{"step_id": "a", "description": "A", "sequence": 1}]
             client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=steps)
         uninterrupted = reference.sync(progress=False)
-    plans_seen = 0
-
-    def at_the_fifteenth_plan(path: str, query: dict[str, str]) -> bool:
-        nonlocal plans_seen
-        plans_seen += path.endswith("/plan")
-        return plans_seen == 15
-
-    stopping = InterruptingTransport(at_the_fifteenth_plan)
+    stopping = InterruptingTransport(at_plan(15))
     with history_sandbox.client(transport=stopping) as client, pytest.raises(Interrupted):
         history(client, interrupted.path).sync(progress=False)
     committed = len(History(interrupted.path).runs(mission=mission.mission_id))

@@ -4,10 +4,12 @@ their times are read."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 PAGE = 1000
 
@@ -63,3 +65,20 @@ def utc(value: Any) -> pd.Timestamp:
     return (
         pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value, tz="UTC")
     )
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def python_values(column: pa.ChunkedArray) -> list[Any]:
+    """A column's values as Python objects; UTC times and days through their integers, which
+    is many times faster than Arrow's conversion of zoned timestamps (a second per 50,000)."""
+    if pa.types.is_timestamp(column.type):
+        micros = pc.cast(pc.cast(column, pa.timestamp("us", "UTC")), pa.int64()).to_pylist()
+        return [None if m is None else EPOCH + timedelta(microseconds=m) for m in micros]
+    if pa.types.is_date32(column.type):
+        days = pc.cast(column, pa.int32()).to_pylist()
+        return [None if d is None else date.fromordinal(EPOCH_DAY + d) for d in days]
+    values: list[Any] = column.to_pylist()
+    return values

@@ -3,8 +3,9 @@
 What a sync fetches:
 
 - missions: all of them (one request per 1,000);
-- runs: on the first sync every run, page after page (eight pages at a time), in
-  batches whose plans are fetched eight at a time before the next batch is listed; later only
+- runs: on the first sync every run, page after page (eight pages asked for at a time, as
+  the plans need them), in batches whose plans are fetched eight at a time while the batch
+  is still being listed; later only
   the newest pages down to the newest run seen before (new runs), the runs that are
   active now (lists by status), and the runs that were active at the last sync but
   are not any more (one request each);
@@ -19,8 +20,9 @@ Later syncs size the pages of the newest-first lists by how much each list grew.
 
 Requests run eight at a time (missionlab's one policy: ``client._concurrent.bounded_map``,
 and ``client._plans.fetch_plans`` for plans); answers are read as the client's models,
-field by field, never dumped to dicts. Writes are large batches, each one Delta commit
-keyed by the rows' ids: a run's
+field by field, never dumped to dicts. Writes are large batches (5,000 runs with their
+plans, 100 pages of events), each one Delta commit keyed by the rows' ids, made in a writer
+thread while the next batch is fetched (the events while the last runs are committed): a run's
 plan steps are committed before the run itself, so a stored run always has the plan
 of the version stored, and a sync that is interrupted keeps every batch it
 committed. The next sync lists again (cheap), fetches only the plans it lacks, and
@@ -46,7 +48,7 @@ from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
 from ..client._progress import progress_bar
 from ..types import TERMINAL_RUN_STATUSES
-from ._common import PAGE, SyncReport, get, instant, page_size_for, utc
+from ._common import PAGE, SyncReport, get, instant, page_size_for, python_values, utc
 from ._errors import HistoryFormatError
 from ._schema import PARTITION, day_of, to_table
 from ._state import SyncState, read_state
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
     from ..client._client import Client
 
 WORKERS = 8  # pages fetched at a time (bounded_map's limit)
-PLAN_BATCH = 10_000  # runs (with their plans) per commit
+PLAN_BATCH = 5_000  # runs (with their plans) per commit: an interruption loses at most one
 EVENT_BATCH_PAGES = 100  # pages of events per commit
 RECOUNT_BATCH = 100  # runs whose events are read again per commit
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
@@ -180,9 +182,16 @@ class Syncer:
     # -- paging --------------------------------------------------------------------------------
 
     def _pages(
-        self, list_call: Callable[..., Any], *, start: int = 1, size: int = PAGE, ahead: int = WORKERS
+        self,
+        list_call: Callable[..., Any],
+        *,
+        start: int = 1,
+        size: int = PAGE,
+        ahead: int = WORKERS,
+        limit: int = WORKERS,
     ) -> Iterator[Any]:
-        """Pages of a list from page ``start`` on, ``ahead`` fetched at a time, in order.
+        """Pages of a list from page ``start`` on, in order: ``ahead`` pages asked for in one
+        round, ``limit`` of them in flight at a time.
 
         The first page says how many pages there are at the size the server served."""
         first = list_call(page_number=start, page_size=size)
@@ -204,8 +213,10 @@ class Syncer:
         def fetch(number: int) -> Any:
             return list_call(page_number=number, page_size=served)
 
-        for chunk in _chunks(numbers, ahead):
-            for page in bounded_map(fetch, chunk, limit=ahead, name="missionlab-history-pages"):
+        # Rounds end at multiples of ``ahead`` (pages 2-8, 9-16, ...), where batches end.
+        for _, numbered in itertools.groupby(numbers, key=lambda number: (number - 1) // ahead):
+            chunk = list(numbered)
+            for page in bounded_map(fetch, chunk, limit=min(limit, ahead), name="missionlab-history-pages"):
                 self.report.requests += 1
                 yield page
 
@@ -217,9 +228,11 @@ class Syncer:
         stop_before: pd.Timestamp | None,
         *,
         start: int = 1,
+        batch: int = WORKERS,
     ) -> Iterator[list[Any]]:
         """Pages (their items) of a newest-first list from page ``start``, down to the first
-        item older than ``stop_before`` (everything when None); items may repeat.
+        item older than ``stop_before`` (everything when None); items may repeat. A whole
+        walk asks for ``batch`` pages per round (eight in flight).
 
         An incremental pass from the top first asks for one item, whose page says how many
         items the list holds now; the difference from the last sync's count sizes the pages,
@@ -242,7 +255,7 @@ class Syncer:
             if reached(rows):
                 return
         # A walk down to a known point is usually short: one page at a time, none wasted.
-        ahead = WORKERS if stop_before is None else 1
+        ahead = batch if stop_before is None else 1
         for page in self._pages(list_call, start=start, size=size, ahead=ahead):
             if start == 1 and stop_before is None and page.meta is not None and page.page_number == 1:
                 totals[what] = page.meta.total_results
@@ -265,8 +278,10 @@ class Syncer:
 
     def _known_runs(self) -> None:
         columns = ["run_id", "mission_id", "status", "updated_at", "started_at", PARTITION]
-        for row in self.tables.read("runs", columns=columns).to_pylist():
-            self.runs[row["run_id"]] = row
+        table = self.tables.read("runs", columns=columns)
+        values = [python_values(table.column(name)) for name in columns]
+        for row in zip(*values, strict=True):
+            self.runs[row[0]] = dict(zip(columns, row, strict=True))
 
     def _runs_without_steps(self) -> set[str]:
         with_steps = set(self.tables.read("steps", columns=["run_id"]).column("run_id").unique().to_pylist())
@@ -291,15 +306,26 @@ class Syncer:
                     yield run
 
         changed: list[str] = []
-        for runs in _chunks(todo(), PLAN_BATCH):
+        waiting = todo()
+        while True:
+            # Plans are asked for as the listing streams in: the runs of a batch are listed
+            # page by page while the plans of the runs listed before are being fetched.
+            runs: list[Any] = []
+
+            def pairs() -> Iterator[tuple[str, str]]:
+                for run in itertools.islice(waiting, PLAN_BATCH):
+                    runs.append(run)  # noqa: B023 (read before the next batch starts)
+                    yield run.run_id, run.mission_id
+
             # A run deleted since it was listed has no plan: it is stored without steps.
-            pairs = [(run.run_id, run.mission_id) for run in runs]
-            plans = fetch_plans(self.client, pairs, missing="empty", progress=self.progress)
+            plans = fetch_plans(self.client, pairs(), missing="empty", progress=self.progress)
+            if not runs:
+                break
             changed += self._store_runs(list(zip(runs, plans, strict=True)))
-        self.writer.wait()
         newest = max((r["started_at"] for r in self.runs.values()), default=None)
         self.state["runs_frontier"] = None if newest is None else newest.isoformat()
-        self._save()
+        # Saved by the writer after the last batch: the events are fetched meanwhile.
+        self._commit(lambda: None)
         return changed
 
     def _store_runs(self, batch: list[tuple[Any, list[Any]]]) -> list[str]:
@@ -412,7 +438,12 @@ class Syncer:
         pages = 0
         with progress_bar(None, desc="Events", unit="event", progress=self.progress) as bar:
             for rows in self._newest_first(
-                "events", self.client.missions.list_events, "timestamp", stop, start=start
+                "events",
+                self.client.missions.list_events,
+                "timestamp",
+                stop,
+                start=start,
+                batch=EVENT_BATCH_PAGES,
             ):
                 if walk["total"] is None:
                     walk["total"] = self.state.get("totals", {}).get("events")

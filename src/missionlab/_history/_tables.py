@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from ._common import python_values
 from ._errors import HistoryFormatError, HistorySyncConflictError
 from ._schema import KEYS, PARTITION, SCHEMAS, partitioned
 
@@ -258,8 +259,8 @@ class Tables:
         key, stored_key = _key(name, data), _key(name, stored)
         known = pc.is_in(key, value_set=stored_key)
         if newer is not None and replace:
-            by_key = dict(zip(stored_key.to_pylist(), stored[newer].to_pylist(), strict=True))
-            values = data[newer].to_pylist()
+            by_key = dict(zip(stored_key.to_pylist(), python_values(stored[newer]), strict=True))
+            values = python_values(data[newer])
             older = [
                 k in by_key and v is not None and by_key[k] is not None and v < by_key[k]
                 for k, v in zip(key.to_pylist(), values, strict=True)
