@@ -135,6 +135,7 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
     relevant = relevant.sort_values("timestamp", kind="stable")
     rows: list[dict[str, Any]] = []
     open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
+    step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of open_calls)
     by_request: dict[tuple[Any, Any], int] = {}
     for event_id, kind, step, when, summary, payload in zip(
         python_values(relevant["event_id"]),
@@ -146,9 +147,9 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
         strict=True,
     ):
         if kind == EventType.ERROR:
-            for waiting in open_calls.values():
-                for row in waiting:
-                    if rows[row]["step_id"] == step and not rows[row]["failed"]:
+            for waiting_tool in step_tools.get(step, ()):
+                for row in open_calls.get((step, waiting_tool), []):
+                    if not rows[row]["failed"]:
                         rows[row].update(failed=True, outcome=str(summary)[:120], ended_at=when)
             continue
         named = _named(payload)
@@ -173,6 +174,7 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
                 }
             )
             open_calls.setdefault((step, tool), []).append(row)
+            step_tools.setdefault(step, set()).add(tool)
             if key is not None:
                 by_request[(step, key)] = row
             continue
@@ -181,7 +183,7 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
         if match is None and waiting:
             match = waiting[0]
         if match is None and named is None:  # a result that names no tool: the step's oldest call
-            oldest = [r for (s, _), rs in open_calls.items() if s == step for r in rs]
+            oldest = [r for t in step_tools.get(step, ()) for r in open_calls.get((step, t), [])]
             match = min(oldest) if oldest else None
         if match is None or rows[match]["result_id"] is not None:
             continue
