@@ -303,6 +303,26 @@ def cancel_the_run(page: Any, scope: str, sandbox: Sandbox) -> None:
     assert "mod-danger" not in (cancel.get_attribute("class") or "")
 
 
+DRAWN_EVENTS = """
+(gd) => gd.data.filter(t => String(t.meta).startsWith('event:')).reduce((n, t) => n + t.x.length, 0)
+"""
+
+
+def check_gantt_is_the_runs(page: Any, scope: str, sandbox: Sandbox) -> None:
+    """The run is over: the Gantt on screen, changed in place by the refreshes (only their new
+    points sent), shows every event of the run."""
+    client = sandbox.client()
+    steady = next(m for m in client.missions.list(page_size=100).data if m.name == STEADY)
+    run = client.missions.runs.list(steady.mission_id, page_size=1).data[0]
+    events = client.missions.runs.events.list(run.run_id, mission_id=steady.mission_id, page_size=1000).data
+    plot = page.locator(f"{scope} .missionlab-run-panel .missionlab-figure .js-plotly-plot").first
+    deadline = time.monotonic() + 3 * REFRESH_SECONDS + 10
+    while plot.evaluate(DRAWN_EVENTS) != len(events) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert plot.evaluate(DRAWN_EVENTS) == len(events)
+    assert page.evaluate("window.__missionlabPatches || 0") > 0, "the Gantt was never changed in place"
+
+
 def check_payload_is_text(page: Any, scope: str) -> None:
     explorer = page.locator(f"{scope} .missionlab-explorer")
     explorer.locator(".missionlab-missions-panel input[type=text]").first.fill("onerror")
@@ -413,6 +433,7 @@ def test_jupyterlab_explorer(chromium: Any, jupyter_env: dict[str, Any], seeded_
         start_a_run(page, scope)
         look(page, scope, "lab-1024-light")
         cancel_the_run(page, scope, seeded_sandbox)
+        check_gantt_is_the_runs(page, scope, seeded_sandbox)
         set_lab_theme(page, "JupyterLab Dark")
         look(page, scope, "lab-1024-dark")
         page.set_viewport_size(WIDE)

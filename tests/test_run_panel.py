@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import comm
@@ -115,7 +116,9 @@ def test_a_refresh_is_three_requests_and_sends_nothing_when_nothing_changed(
         sent = front_end.take()
         assert panel.timeline.outputs is figure  # not drawn anew: changed in place
         whole = len(json.dumps(figure[0]["data"]["application/vnd.plotly.v1+json"]))
-        assert sent and sum(size for _, size in sent) < whole / 4  # the header, the new marker, the moved lines
+        assert (
+            sent and sum(size for _, size in sent) < whole / 4
+        )  # the header, the new marker, the moved lines
         assert len(panel.events) == 122 and panel.events[-1].summary == "fresh news"
         assert panel.event_log.event_list.options == ()  # the events tab isn't built until shown
         panel.tabs.selected_index = EVENTS
@@ -258,12 +261,14 @@ def _figure_json(figure: Any) -> dict[str, Any]:
     """A figure's JSON as plotly writes it, arrays decoded, without what the pane sets itself."""
     from missionlab.figures._figure_patch import decoded
 
-    spec = decoded(json.loads(figure.to_json()))
+    spec: dict[str, Any] = decoded(json.loads(figure.to_json()))
     spec["layout"] = {k: v for k, v in spec["layout"].items() if k not in ("width", "autosize")}
     return spec
 
 
-def test_a_refreshed_gantt_equals_a_gantt_drawn_afresh(client: missionlab.Client, front_end: FrontEnd) -> None:
+def test_a_refreshed_gantt_equals_a_gantt_drawn_afresh(
+    client: missionlab.Client, front_end: FrontEnd
+) -> None:
     """After refreshes that bring new events, steps that change status and new steps, the
     figure the browser holds (the pane's JSON: what it was sent whole, changed by every patch
     since) is the figure ``gantt()`` draws afresh for the same trace at the same moment."""
@@ -272,26 +277,30 @@ def test_a_refreshed_gantt_equals_a_gantt_drawn_afresh(client: missionlab.Client
     panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
     try:
         drawn_whole = panel.timeline.outputs
-        cycles = [
-            lambda: log(client, mission_id, run_id, "calling search", type="tool_call", step_id="call",
-                        payload={"tool": "search"}),  # fmt: skip
-            lambda: runs.plan.update_step("plan", mission_id=mission_id, run_id=run_id, status="in_progress"),
-            lambda: log(client, mission_id, run_id, "search failed", type="tool_result", step_id="call",
-                        payload={"tool": "search", "ok": False, "error": "timeout"}),  # fmt: skip
-            lambda: runs.plan.update_step("call", mission_id=mission_id, run_id=run_id, status="in_progress"),
-            lambda: runs.plan.add_steps_to_plan(
-                run_id, mission_id=mission_id, steps=[
-                    {"step_id": "book", "description": "Book", "sequence": 3},
-                    {"step_id": "pay", "description": "Pay", "sequence": 4},
-                ],
+        news = partial(log, client, mission_id, run_id)
+        step = partial(runs.plan.update_step, mission_id=mission_id, run_id=run_id)
+        added = [
+            {"step_id": "book", "description": "Book", "sequence": 3},
+            {"step_id": "pay", "description": "Pay", "sequence": 4},
+        ]
+        cycles: list[Callable[[], object]] = [
+            partial(news, "calling search", type="tool_call", step_id="call", payload={"tool": "search"}),
+            partial(step, "plan", status="in_progress"),
+            partial(
+                news,
+                "search failed",
+                type="tool_result",
+                step_id="call",
+                payload={"tool": "search", "ok": False},
             ),
-            lambda: runs.plan.update_step("call", mission_id=mission_id, run_id=run_id, status="completed"),
-            lambda: log(client, mission_id, run_id, "a note", step_id="book"),
+            partial(step, "call", status="in_progress"),
+            partial(runs.plan.add_steps_to_plan, run_id, mission_id=mission_id, steps=added),
+            partial(step, "call", status="completed"),
+            partial(news, "a note", step_id="book"),
             # from here on, the same traces: changed in place
-            lambda: log(client, mission_id, run_id, "calling book", type="tool_call", step_id="book",
-                        payload={"tool": "book"}),  # fmt: skip
-            lambda: runs.plan.update_step("book", mission_id=mission_id, run_id=run_id, status="in_progress"),
-            lambda: log(client, mission_id, run_id, "another note", step_id="pay"),
+            partial(news, "calling book", type="tool_call", step_id="book", payload={"tool": "book"}),
+            partial(step, "book", status="in_progress"),
+            partial(news, "another note", step_id="pay"),
         ]
         patched = []
         for change in cycles:
@@ -307,7 +316,8 @@ def test_a_refreshed_gantt_equals_a_gantt_drawn_afresh(client: missionlab.Client
             shown = {k: v for k, v in (panel.timeline._spec or {}).items() if k != "config"}
             expected = _figure_json(fresh)
             assert shown["data"] == expected["data"]
-            assert {k: v for k, v in shown["layout"].items() if k not in ("width", "autosize")} == expected["layout"]
+            layout = {k: v for k, v in shown["layout"].items() if k not in ("width", "autosize")}
+            assert layout == expected["layout"]
         assert patched[-4:] == [True] * 4  # new events, a step that changed status: not drawn anew
     finally:
         panel.close()

@@ -28,7 +28,7 @@ from ..frames._columns import python_values
 from ..frames._jsontext import json_objects
 from ..types import EventType
 
-__all__ = ["CALL_COLUMNS", "VOLATILE_KEYS", "call_arguments", "tool_calls", "tool_name"]
+__all__ = ["CALL_COLUMNS", "VOLATILE_KEYS", "CallLog", "call_arguments", "tool_calls", "tool_name"]
 
 CALL_COLUMNS = [
     "step_id",
@@ -130,30 +130,67 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
     """One row per ``tool_call`` event, in time order (see the module's docstring);
     ``arguments=False`` leaves the ``arguments`` column empty (None), for callers that
     do not read it."""
-    kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])
-    relevant = events.loc[kinds.to_numpy(), _READ]  # only the columns read: a frame's others are wide
-    relevant = relevant.sort_values("timestamp", kind="stable")
-    rows: list[dict[str, Any]] = []
-    open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
-    step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of open_calls)
-    by_request: dict[tuple[Any, Any], int] = {}
-    for event_id, kind, step, when, summary, payload in zip(
-        python_values(relevant["event_id"]),
-        python_values(relevant["type"].astype(str)),
-        python_values(relevant["step_id"], None),
-        range(len(relevant)),  # positions: the times are taken at the end, column-wise
-        python_values(relevant["summary"]),
-        json_objects(python_values(relevant["payload"])),
-        strict=True,
-    ):
+    calls = CallLog(arguments=arguments)
+    calls.feed(events)
+    return calls.frame()
+
+
+class CallLog:
+    """:func:`tool_calls` of a run's events as they arrive: :meth:`feed` reads only the events
+    it is given, which must come after those fed before (see :meth:`follows`)."""
+
+    def __init__(self, *, arguments: bool = True) -> None:
+        self.arguments = arguments
+        self.rows: list[dict[str, Any]] = []
+        self._stamps: list[Any] = []  # the times of the events read, in parts (rows hold positions)
+        self._read_count = 0
+        self._newest: Any = pd.NaT  # the newest time read
+        self.open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
+        self.step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of open_calls)
+        self.by_request: dict[tuple[Any, Any], int] = {}
+
+    def follows(self, events: pd.DataFrame) -> bool:
+        """Whether ``events`` (more events of the run) may be fed after those fed: none of
+        them is older than the newest event read."""
+        if not self._read_count or events.empty:
+            return True
+        oldest, newest = events["timestamp"].min(), self._newest
+        return bool(pd.isna(oldest) or pd.isna(newest) or oldest >= newest)
+
+    def feed(self, events: pd.DataFrame) -> None:
+        """Read ``events`` (an events frame; only its calls, results and errors are read)."""
+        kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])
+        relevant = events.loc[kinds.to_numpy(), _READ]  # only the columns read: a frame's others are wide
+        relevant = relevant.sort_values("timestamp", kind="stable")
+        offset = self._read_count
+        self._stamps.append(relevant["timestamp"].array)
+        self._read_count += len(relevant)
+        newest = events["timestamp"].max()
+        if not pd.isna(newest) and (pd.isna(self._newest) or newest > self._newest):
+            self._newest = newest
+        for event_id, kind, step, when, summary, payload in zip(
+            python_values(relevant["event_id"]),
+            python_values(relevant["type"].astype(str)),
+            python_values(relevant["step_id"], None),
+            range(offset, offset + len(relevant)),  # positions: the times are taken at the end
+            python_values(relevant["summary"]),
+            json_objects(python_values(relevant["payload"])),
+            strict=True,
+        ):
+            self._read(event_id, kind, step, when, summary, payload)
+
+    def _read(
+        self, event_id: Any, kind: str, step: Any, when: int, summary: Any, payload: dict[str, Any]
+    ) -> None:
+        rows, open_calls, step_tools = self.rows, self.open_calls, self.step_tools
         if kind == EventType.ERROR:
             for waiting_tool in step_tools.get(step, ()):
                 for row in open_calls.get((step, waiting_tool), []):
                     if not rows[row]["failed"]:
                         rows[row].update(failed=True, outcome=str(summary)[:120], ended_at=when)
-            continue
+            return
         named = _named(payload)
-        tool = tool_name(payload, summary)
+        tool = named if named is not None else tool_name(payload, summary)
         key = _call_key(payload, kind)
         if kind == EventType.TOOL_CALL:
             for abandoned in open_calls.pop((step, tool), []):  # called again before answering
@@ -170,15 +207,15 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
                     "ended_at": -1,
                     "failed": False,
                     "outcome": "",
-                    "arguments": call_arguments(payload) if arguments else None,
+                    "arguments": call_arguments(payload) if self.arguments else None,
                 }
             )
             open_calls.setdefault((step, tool), []).append(row)
             step_tools.setdefault(step, set()).add(tool)
             if key is not None:
-                by_request[(step, key)] = row
-            continue
-        match = by_request.pop((step, key), None) if key is not None else None
+                self.by_request[(step, key)] = row
+            return
+        match = self.by_request.pop((step, key), None) if key is not None else None
         waiting = open_calls.get((step, tool), [])
         if match is None and waiting:
             match = waiting[0]
@@ -186,7 +223,7 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
             oldest = [r for t in step_tools.get(step, ()) for r in open_calls.get((step, t), [])]
             match = min(oldest) if oldest else None
         if match is None or rows[match]["result_id"] is not None:
-            continue
+            return
         waiting = open_calls.get((step, rows[match]["tool"]), [])
         if match in waiting:
             waiting.remove(match)
@@ -197,14 +234,23 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
             failed=rows[match]["failed"] or reason is not None,
             outcome=reason or rows[match]["outcome"] or "ok",
         )
-    frame = pd.DataFrame(rows, columns=[c for c in CALL_COLUMNS if c != "attempt"])
-    if rows:
-        stamps = relevant["timestamp"].array
-        frame["called_at"] = stamps.take(frame["called_at"].to_numpy(dtype="int64"))
-        frame["ended_at"] = stamps.take(frame["ended_at"].to_numpy(dtype="int64"), allow_fill=True)
-    frame["attempt"] = _attempts(rows)
-    frame["failed"] = frame["failed"].astype(bool)
-    return frame[CALL_COLUMNS]
+
+    def frame(self) -> pd.DataFrame:
+        """The calls read so far, as :func:`tool_calls` gives them."""
+        rows = self.rows
+        names = [c for c in CALL_COLUMNS if c != "attempt"]
+        frame = pd.DataFrame({name: [row[name] for row in rows] for name in names}, columns=names)
+        if rows:
+            if len(self._stamps) > 1:  # one array of them all, kept for the next frame
+                self._stamps = [
+                    pd.concat([pd.Series(part) for part in self._stamps], ignore_index=True).array
+                ]
+            stamps = self._stamps[0]
+            frame["called_at"] = stamps.take(frame["called_at"].to_numpy(dtype="int64"))
+            frame["ended_at"] = stamps.take(frame["ended_at"].to_numpy(dtype="int64"), allow_fill=True)
+        frame["attempt"] = _attempts(rows)
+        frame["failed"] = frame["failed"].astype(bool)
+        return frame[CALL_COLUMNS]
 
 
 def _attempts(rows: list[dict[str, Any]]) -> list[int]:

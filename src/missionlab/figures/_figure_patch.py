@@ -59,8 +59,10 @@ def decoded(value: Any) -> Any:
 def _same(old: Any, new: Any) -> bool:
     if isinstance(old, np.ndarray) or isinstance(new, np.ndarray):
         old_a, new_a = np.asarray(old), np.asarray(new)
-        return old_a.shape == new_a.shape and old_a.dtype.kind == new_a.dtype.kind and bool(
-            np.array_equal(old_a, new_a)
+        return (
+            old_a.shape == new_a.shape
+            and old_a.dtype.kind == new_a.dtype.kind
+            and bool(np.array_equal(old_a, new_a))
         )
     if isinstance(old, dict) and isinstance(new, dict):
         return old.keys() == new.keys() and all(_same(old[k], new[k]) for k in old)

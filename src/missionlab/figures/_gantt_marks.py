@@ -96,9 +96,8 @@ def _appeared(steps: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
 
 
 def _attempt_trace(
-    spec: dict[str, Any], steps: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp
+    spec: dict[str, Any], steps: pd.DataFrame, calls: pd.DataFrame, now: pd.Timestamp
 ) -> list[dict[str, Any]]:
-    calls = tool_calls(events, arguments=False)
     if calls.empty or not calls["failed"].any():
         return []
     rows = _row_of(spec)
@@ -215,11 +214,14 @@ def decorate(
     attempts: bool = True,
     critical: bool = False,
     rollups: list[str] | None = None,
+    calls: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """``spec`` (a Gantt figure dict) with the additions asked for, drawn over its bars."""
+    """``spec`` (a Gantt figure dict) with the additions asked for, drawn over its bars;
+    ``calls``: the events' :func:`~missionlab.analysis._attempts.tool_calls` when known."""
     extra: list[dict[str, Any]] = []
     if attempts:
-        extra += _attempt_trace(spec, steps, events, now)
+        calls = tool_calls(events, arguments=False) if calls is None else calls
+        extra += _attempt_trace(spec, steps, calls, now)
     if critical:
         extra += _critical(spec, steps, now)
     if drift:
@@ -241,9 +243,10 @@ def overlays(
     run: Any,
     now: pd.Timestamp,
     options: GanttOptions,
+    calls: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """:func:`decorate` as ``options`` ask for it (``critical_path``, ``attempts``, ``drift``
-    and ``rollup``), then the replay's frames (``replay``)."""
+    and ``rollup``), then the replay's frames (``replay``); ``calls``: see :func:`decorate`."""
     from .time_slider import REPLAY_FRAMES, frame_moments, with_replay
 
     origin = run_start(run, steps, events, now)
@@ -257,6 +260,7 @@ def overlays(
         attempts=options.attempts,
         critical=options.critical_path,
         rollups=options.rollup_paths,
+        calls=calls,
     )
     replay = options.replay
     if replay:

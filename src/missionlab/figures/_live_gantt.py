@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..analysis._attempts import CallLog
 from ..client.errors import InvalidArgumentError
 from ..frames._runlike import RunLike
 from ._gantt import Points, as_now, event_points, gantt_inputs, gantt_spec, row_keys
@@ -60,7 +61,9 @@ class LiveGantt:
                 "replay", "a live Gantt shows the run as it stands; gantt(replay=True) replays it"
             )
         self._builder = GanttBuilder(self.options, split=True, run=run, mission=mission)
-        self.widget = go.FigureWidget(self._builder.spec(trace_or_steps, events, run=run, mission=mission, now=now))
+        self.widget = go.FigureWidget(
+            self._builder.spec(trace_or_steps, events, run=run, mission=mission, now=now)
+        )
         # plotly.js clears an axis's type whenever a restyle changes a trace's x data, and then
         # guesses it from the first trace: the bars' durations, so "linear", on which every date
         # (the events, the shapes, the ticks) is NaN. A type in the template is what it falls
@@ -97,7 +100,6 @@ class LiveGantt:
         return bundle
 
 
-
 class GanttBuilder:
     """Builds one run's Gantt figure dict again and again as the run goes on (what
     :func:`missionlab.gantt` builds), making markers only for the events that are new since the
@@ -113,6 +115,7 @@ class GanttBuilder:
         self._seen: tuple[int, Any, list[str]] = (0, None, [])  # events built, the last one's id, rows
         self._shown: dict[str, int] | None = None  # split: markers per type in the first trace of the type
         self.now: pd.Timestamp | None = None  # the moment of the last build
+        self._calls: CallLog | None = None  # the tool calls of the events built
 
     def spec(
         self,
@@ -131,7 +134,14 @@ class GanttBuilder:
         self._run = run = run or self._run
         self._mission = mission
         keys = row_keys(steps)
-        points = self._event_points(events_df, keys)
+        extends = self._extends(events_df, keys)
+        points = self._event_points(events_df, keys, extends)
+        calls = None
+        if options.attempts:
+            calls = self._tool_calls(events_df, extends)
+        else:
+            self._calls = None  # not kept up to date meanwhile
+        self._seen = (len(events_df), events_df["event_id"].iat[-1] if len(events_df) else None, keys)
         self.now = moment = as_now(now)
         spec = gantt_spec(
             steps,
@@ -143,14 +153,26 @@ class GanttBuilder:
             points=points,
             drawn=self._shown if self.split else None,
         )
-        return overlays(spec, steps, events_df, run, moment, options)
+        return overlays(spec, steps, events_df, run, moment, options, calls=calls)
 
-    def _event_points(self, events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
-        """The events' markers, built only for the events after those built last time when
-        the rows are the same and those events are still the first ones, in order."""
+    def _extends(self, events: pd.DataFrame, keys: list[str]) -> bool:
+        """Whether ``events`` are those of the last build followed by new ones, on the same rows."""
         count, last_id, seen_keys = self._seen
         ids = events["event_id"]
-        extends = keys == seen_keys and len(events) >= count and (count == 0 or ids.iat[count - 1] == last_id)
+        return keys == seen_keys and len(events) >= count and (count == 0 or ids.iat[count - 1] == last_id)
+
+    def _tool_calls(self, events: pd.DataFrame, extends: bool) -> pd.DataFrame:
+        """The events' tool calls, reading only the new events when they follow the others."""
+        new = events.iloc[self._seen[0] :] if extends else events
+        if self._calls is None or not extends or not self._calls.follows(new):
+            self._calls, new = CallLog(arguments=False), events
+        self._calls.feed(new)
+        return self._calls.frame()
+
+    def _event_points(self, events: pd.DataFrame, keys: list[str], extends: bool) -> dict[str, Points]:
+        """The events' markers, built only for the events after those built last time when
+        the rows are the same and those events are still the first ones, in order."""
+        count = self._seen[0]
         if extends and (self._shown is not None or not self.split):
             points = dict(self._points)
             for event_type, new in event_points(events.iloc[count:], keys).items():
@@ -167,7 +189,6 @@ class GanttBuilder:
             if self.split:
                 self._shown = {event_type: len(part.x) for event_type, part in points.items()}
         self._points = points
-        self._seen = (len(events), ids.iat[-1] if len(events) else None, keys)
         return points
 
 

@@ -18,8 +18,8 @@ import ipywidgets as w
 from ..client._client import Client
 from ..client._display import badge, html_fields
 from ..client.models import Event, Run
-from ..frames import events_frame
 from ..figures.timeline import GanttBuilder, GanttOptions
+from ..frames import events_frame
 from ..frames._durations import duration_text
 from ..trace import RunTrace, load_run
 from ._common import Notice, Refresher, button, reporting, row
