@@ -108,12 +108,23 @@ def _attempt_trace(
     chosen = (calls["failed"] & calls["step_id"].isin(list(rows))).to_numpy()
     if not chosen.any():
         return []
-    called_again = calls.groupby(["step_id", "tool"], sort=False)["called_at"].shift(-1)
-    failed = calls[chosen]
-    step_end = steps.drop_duplicates("step_id", keep="last").set_index("step_id")["completed_at"]
-    ends = pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=failed.index)
+    keys = list(zip(calls["step_id"].tolist(), calls["tool"].tolist(), strict=True))
+    following = np.full(len(keys), -1, dtype="int64")  # the next call of the same tool in the step
+    later: dict[tuple[Any, Any], int] = {}
+    for position in range(len(keys) - 1, -1, -1):
+        following[position] = later.get(keys[position], -1)
+        later[keys[position]] = position
+    positions = np.flatnonzero(chosen)
+    failed = calls.iloc[positions]
+    called_again = calls["called_at"].array.take(following[positions], allow_fill=True)
+    step_end = dict(
+        zip(steps["step_id"].tolist(), steps["completed_at"], strict=True)
+    )  # the last of a repeated id
+    ends = pd.Series(
+        [step_end.get(step) for step in failed["step_id"].tolist()], index=failed.index, dtype=object
+    )
     stop = pd.to_datetime(failed["ended_at"], utc=True)  # all NaT: untyped
-    for fallback in (called_again[chosen], ends):
+    for fallback in (pd.Series(called_again, index=failed.index), ends):
         stop = stop.fillna(pd.to_datetime(fallback, utc=True))  # typed again: NaT-only columns are not
     stop = stop.fillna(now)
     seconds = np.maximum((stop - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
