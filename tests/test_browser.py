@@ -480,6 +480,7 @@ def test_voila_dashboard(chromium: Any, jupyter_env: dict[str, Any], seeded_sand
         start_a_run(page, "body")
         look(page, "body", "voila-1024-light")
         cancel_the_run(page, "body", seeded_sandbox)
+        check_gantt_is_the_runs(page, "body", seeded_sandbox)
         page.set_viewport_size(WIDE)
         time.sleep(1)
         look(page, "body", "voila-1920-light")
