@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -148,6 +149,7 @@ class CallLog:
         self.open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
         self.step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of open_calls)
         self.by_request: dict[tuple[Any, Any], int] = {}
+        self.last_call: dict[tuple[Any, str], int] = {}  # (step, tool) -> its latest call's row
 
     def follows(self, events: pd.DataFrame) -> bool:
         """Whether ``events`` (more events of the run) may be fed after those fed: none of
@@ -208,8 +210,13 @@ class CallLog:
                     "failed": False,
                     "outcome": "",
                     "arguments": call_arguments(payload) if self.arguments else None,
+                    "again_at": -1,
                 }
             )
+            previous = self.last_call.get((step, tool))
+            if previous is not None:
+                rows[previous]["again_at"] = when  # called again: where an unanswered call ends
+            self.last_call[(step, tool)] = row
             open_calls.setdefault((step, tool), []).append(row)
             step_tools.setdefault(step, set()).add(tool)
             if key is not None:
@@ -237,20 +244,33 @@ class CallLog:
 
     def frame(self) -> pd.DataFrame:
         """The calls read so far, as :func:`tool_calls` gives them."""
-        rows = self.rows
-        names = [c for c in CALL_COLUMNS if c != "attempt"]
+        return self._frame(self.rows, _attempts(self.rows))[CALL_COLUMNS]
+
+    def failed(self) -> pd.DataFrame:
+        """The failed calls read so far (the columns of :func:`tool_calls`, and ``called_again``:
+        when the same tool was next called in the step, missing if it was not)."""
+        attempts = _attempts(self.rows)
+        chosen = [position for position, row in enumerate(self.rows) if row["failed"]]
+        frame = self._frame([self.rows[p] for p in chosen], [attempts[p] for p in chosen])
+        frame["called_again"] = self._times([self.rows[p]["again_at"] for p in chosen])
+        return frame
+
+    def _frame(self, rows: list[dict[str, Any]], attempts: list[int]) -> pd.DataFrame:
+        names = [c for c in CALL_COLUMNS if c not in ("attempt", "called_at", "ended_at")]
         frame = pd.DataFrame({name: [row[name] for row in rows] for name in names}, columns=names)
-        if rows:
-            if len(self._stamps) > 1:  # one array of them all, kept for the next frame
-                self._stamps = [
-                    pd.concat([pd.Series(part) for part in self._stamps], ignore_index=True).array
-                ]
-            stamps = self._stamps[0]
-            frame["called_at"] = stamps.take(frame["called_at"].to_numpy(dtype="int64"))
-            frame["ended_at"] = stamps.take(frame["ended_at"].to_numpy(dtype="int64"), allow_fill=True)
-        frame["attempt"] = _attempts(rows)
+        frame["called_at"] = self._times([row["called_at"] for row in rows])
+        frame["ended_at"] = self._times([row["ended_at"] for row in rows])
+        frame["attempt"] = pd.array(attempts, dtype="int64")
         frame["failed"] = frame["failed"].astype(bool)
-        return frame[CALL_COLUMNS]
+        return frame
+
+    def _times(self, positions: list[int]) -> Any:
+        """The times of the events read at ``positions`` (-1: missing)."""
+        if not self._stamps:
+            return pd.array([pd.NaT] * len(positions), dtype="datetime64[us, UTC]")
+        if len(self._stamps) > 1:  # one array of them all, kept for the next frame
+            self._stamps = [pd.concat([pd.Series(part) for part in self._stamps], ignore_index=True).array]
+        return self._stamps[0].take(np.asarray(positions, dtype="int64"), allow_fill=True)
 
 
 def _attempts(rows: list[dict[str, Any]]) -> list[int]:

@@ -161,13 +161,13 @@ class GanttBuilder:
         ids = events["event_id"]
         return keys == seen_keys and len(events) >= count and (count == 0 or ids.iat[count - 1] == last_id)
 
-    def _tool_calls(self, events: pd.DataFrame, extends: bool) -> pd.DataFrame:
+    def _tool_calls(self, events: pd.DataFrame, extends: bool) -> CallLog:
         """The events' tool calls, reading only the new events when they follow the others."""
         new = events.iloc[self._seen[0] :] if extends else events
         if self._calls is None or not extends or not self._calls.follows(new):
             self._calls, new = CallLog(arguments=False), events
         self._calls.feed(new)
-        return self._calls.frame()
+        return self._calls
 
     def _event_points(self, events: pd.DataFrame, keys: list[str], extends: bool) -> dict[str, Points]:
         """The events' markers, built only for the events after those built last time when
