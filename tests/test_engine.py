@@ -34,6 +34,7 @@ def test_the_registry_declares_each_check_once() -> None:
         "slow_step",
         "retry_loop",
         "silent_gap",
+        "failure_cluster",
         "inconsistency",
     )
     assert [check.name for check in diagnosis.CHECKS] == [
@@ -52,7 +53,7 @@ def test_the_registry_declares_each_check_once() -> None:
         "times_from_events",
     ]
     for check in CHECKS:
-        assert check.severity in SEVERITIES and check.needs <= {"baseline", "now"}, check.name
+        assert check.severity in SEVERITIES and check.needs <= {"baseline", "now", "fleet"}, check.name
         assert check.covers <= set(names), check.name
 
 

@@ -73,6 +73,8 @@ _LAZY = {
     "browse": "missionlab.widgets",
     "connect": "missionlab._connect",
     "diagnose": "missionlab.analysis.diagnosis",
+    "failures": "missionlab.analysis.failures",
+    "Failures": "missionlab.analysis.failures",
     "FetchedFrames": "missionlab.frames._fetch",
     "fetch_frames": "missionlab.frames._fetch",
     "gantt": "missionlab.figures.timeline",
@@ -85,6 +87,7 @@ _LAZY = {
     "open_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
     "to_frame": "missionlab.frames",
+    "tool_stats": "missionlab.analysis.tool_stats",
 }
 
 __all__ = [
@@ -101,6 +104,7 @@ __all__ = [
     "Event",
     "EventType",
     "ExecutionMode",
+    "Failures",
     "FetchedFrames",
     "History",
     "HistoryError",
@@ -132,12 +136,14 @@ __all__ = [
     "browse",
     "connect",
     "diagnose",
+    "failures",
     "fetch_frames",
     "gantt",
     "history",
     "load_run",
     "open_run",
     "to_frame",
+    "tool_stats",
 ]
 
 

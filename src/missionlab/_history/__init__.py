@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -303,6 +304,114 @@ class History:
         from ._query import step_stats
 
         return step_stats(self._tables, self._mission_ids(mission), since, until)
+
+    def find(
+        self,
+        text: str | None = None,
+        *,
+        type: str | Sequence[str] | None = None,
+        tool: str | Sequence[str] | None = None,
+        agent: str | Sequence[str] | None = None,
+        step: str | Sequence[str] | None = None,
+        mission: str | Sequence[str] | None = None,
+        run: str | Sequence[str] | None = None,
+        since: Any = None,
+        until: Any = None,
+        case: bool = False,
+    ) -> pd.DataFrame:
+        """Events of every run that match, as :func:`missionlab.frames.events_frame` (with its
+        ``run_id``), ordered by time: the same matching rule as ``RunTrace.find`` (``text`` in
+        the summary or the payload's JSON text, values with quotes as written; ``agent``,
+        ``step``, ``type`` one value or several), over events stamped in ``[since, until)``.
+        ``tool``: only events naming one of these tools in their payload (``"tool": ...``).
+
+        The filters on type, step, agent, run, mission and time are pushed down to the files;
+        the text is looked for in each batch with Arrow before the rule decides."""
+        import pyarrow.compute as pc
+
+        from ..frames import events_frame
+        from ..frames._match import choices, event_mask, text_forms
+
+        where = ds.scalar(True)
+        missions = self._mission_ids(mission)
+        if missions is not None:
+            where &= ds.field("mission_id").isin(pa.array(missions, pa.string()))
+        if since is not None:
+            where &= ds.field("timestamp") >= pa.scalar(
+                utc(since).to_pydatetime(), SCHEMAS["events"].field("timestamp").type
+            )
+        if until is not None:
+            end = utc(until)
+            where &= ds.field("timestamp") < pa.scalar(
+                end.to_pydatetime(), SCHEMAS["events"].field("timestamp").type
+            )
+            where &= ds.field("run_day") <= pa.scalar(end.date(), pa.date32())
+        for name, wanted in (("type", type), ("step_id", step), ("agent_id", agent), ("run_id", run)):
+            values = choices(wanted)
+            if values is not None:
+                where &= ds.field(name).isin(pa.array(values, pa.string()))
+        tools = choices(tool)
+        hits: list[pa.Table] = []
+        for batch in self._tables.dataset("events").to_batches(filter=where, batch_size=100_000):
+            if text:  # a superset of the rule's matches, found by Arrow; the rule decides below
+                rough = pc.match_substring(batch["summary"], text, ignore_case=not case)
+                for form in text_forms(text):
+                    rough = pc.or_kleene(
+                        rough, pc.match_substring(batch["payload"], form, ignore_case=not case)
+                    )
+                batch = batch.filter(pc.fill_null(rough, False))
+            if tools is not None:
+                named = pc.fill_null(pc.match_substring(batch["payload"], '"tool"'), False)
+                batch = batch.filter(named)
+            if batch.num_rows:
+                hits.append(pa.Table.from_batches([batch]))
+        table = pa.concat_tables(hits) if hits else SCHEMAS["events"].empty_table()
+        frame = events_frame(
+            _records("events", table.sort_by([("timestamp", "ascending"), ("event_id", "ascending")]))
+        )
+        keep = event_mask(frame, text, case=case)
+        if tools is not None:
+            from ..frames._jsontext import json_object
+
+            keep &= np.array([json_object(p).get("tool") in tools for p in frame["payload"]], dtype=bool)
+        return frame[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+
+    def _fleet_events(
+        self, *, since: Any, until: Any, mission: str | Sequence[str] | None, batch: int
+    ) -> Any:
+        """The events a fleet view reads, in frames of whole runs (see ``_query.fleet_events``)."""
+        from ._query import fleet_events
+
+        return fleet_events(self._tables, self._mission_ids(mission), since, until, batch)
+
+    def _failed_runs(
+        self, *, since: Any, until: Any, mission: str | Sequence[str] | None
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Failed runs, their steps and error/tool events (see ``_query.failed_runs``)."""
+        from ._query import failed_runs
+
+        return failed_runs(self._tables, self._mission_ids(mission), since, until)
+
+    def _stored_run(self, run_id: str) -> Any:
+        """One run with its mission, plan steps and events, as a run-like object (``run``,
+        ``mission``, ``steps_frame``, ``events_frame``) that ``explain`` reads."""
+        from types import SimpleNamespace
+
+        runs = _records(
+            "runs", self._read("runs", mission=None, since=None, until=None, equal={"run_id": run_id})
+        )
+        if not runs:
+            raise InvalidArgumentError("run_id", f"no run {run_id[:40]!r} in this history")
+        missions = _records(
+            "missions",
+            self._tables.read("missions", filter=ds.field("mission_id") == runs[0].get("mission_id")),
+        )
+        return SimpleNamespace(
+            run=runs[0],
+            mission=missions[0] if missions else None,
+            steps_frame=self.steps(run=run_id),
+            events_frame=self.events(run=run_id),
+        )
 
     def outcomes_over_time(
         self,

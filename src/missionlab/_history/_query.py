@@ -8,15 +8,18 @@ file this process may (``COPY``, ``read_csv``, ...), as in the ``duckdb`` shell.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ._errors import HistoryFormatError
 from ._tables import REPAIR_HINT, TABLES, Tables
 
 
-def _connect(tables: Tables) -> Any:
+def _connect(tables: Tables, names: tuple[str, ...] = TABLES) -> Any:
     try:
         import duckdb
     except ImportError as error:
@@ -27,7 +30,7 @@ def _connect(tables: Tables) -> Any:
 
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    for table in TABLES:
+    for table in names:  # each table's files are listed from its log: only those the query reads
         connection.register(table, tables.dataset(table))
     return connection
 
@@ -97,3 +100,96 @@ def step_stats(tables: Tables, missions: list[str] | None, since: Any, until: An
     for column in ("runs", "finished"):
         frame[column] = frame[column].astype("int64")
     return frame
+
+
+FLEET_EVENTS = """
+SELECT run_id, mission_id, event_id, type, step_id, "timestamp", summary, payload
+FROM events
+WHERE {where} AND (type IN ('tool_call', 'tool_result', 'error')
+                   OR contains(payload, '"model"') OR contains(payload, '"usage"')
+                   OR contains(payload, '"cost_usd"'))
+ORDER BY run_id, "timestamp", event_id
+"""
+
+
+def _time(value: Any) -> pd.Timestamp:
+    return pd.Timestamp(value, tz="UTC") if pd.Timestamp(value).tzinfo is None else pd.Timestamp(value)
+
+
+def fleet_events(
+    tables: Tables, missions: list[str] | None, since: Any, until: Any, batch: int
+) -> Iterator[pd.DataFrame]:
+    """The tool calls, results, errors and events carrying usage stamped in ``[since,
+    until)``, ordered by run, time and id, in frames of about ``batch`` rows that each hold
+    whole runs (DuckDB sorts and streams them: they never all sit in memory at once)."""
+    # No parameters: DuckDB streams a relation's rows to Arrow without a copy, not a cursor's.
+    # The times are literals of timestamps made here; the missions, a registered table.
+    clauses: list[str] = ["TRUE"]
+    if since is not None:
+        clauses.append(f"\"timestamp\" >= TIMESTAMPTZ '{_time(since).isoformat()}'")
+    if until is not None:
+        end = _time(until)
+        clauses.append(f"\"timestamp\" < TIMESTAMPTZ '{end.isoformat()}' AND run_day <= DATE '{end.date()}'")
+    connection = _connect(tables, ("events",))
+    try:
+        if missions is not None:
+            connection.register("wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())}))
+            clauses.append("mission_id IN (SELECT mission_id FROM wanted_missions)")
+        reader = connection.sql(FLEET_EVENTS.format(where=" AND ".join(clauses))).to_arrow_reader(batch)
+        held: pd.DataFrame | None = None
+        for part in reader:
+            frame = part.to_pandas()
+            if held is not None:
+                frame = pd.concat([held, frame], ignore_index=True)
+            if frame.empty:
+                continue
+            last = frame["run_id"].iat[-1]
+            cut = int(np.searchsorted(frame["run_id"].to_numpy() == last, True))  # the last run's first row
+            held = frame.iloc[cut:]
+            if cut:
+                yield frame.iloc[:cut]
+        if held is not None and len(held):
+            yield held
+    finally:
+        connection.close()
+
+
+def failed_runs(
+    tables: Tables, missions: list[str] | None, since: Any, until: Any
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The failed runs that started in ``[since, until)`` (by run id), their plan steps (by
+    run, in plan order) and their error and tool events (by run, time and id): what failure
+    clusters read, and only that."""
+    clauses: list[str] = ["status = 'failed'"]
+    days: list[str] = ["TRUE"]  # a run's steps and events are in the partition of its start day
+    if since is not None:
+        start = _time(since)
+        clauses.append(f"started_at >= TIMESTAMPTZ '{start.isoformat()}'")
+        days.append(f"run_day >= DATE '{start.date()}'")
+    if until is not None:
+        end = _time(until)
+        clauses.append(f"started_at < TIMESTAMPTZ '{end.isoformat()}'")
+        days.append(f"run_day <= DATE '{end.date()}'")
+    connection = _connect(tables, ("runs", "steps", "events"))
+    try:
+        if missions is not None:
+            connection.register("wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())}))
+            clauses.append("mission_id IN (SELECT mission_id FROM wanted_missions)")
+        connection.execute(
+            "CREATE TEMP TABLE failed AS SELECT run_id, mission_id, started_at, finished_at, "
+            f"updated_at, error FROM runs WHERE {' AND '.join(clauses)}"
+        )
+        day = " AND ".join(days)
+        runs = connection.execute("SELECT * FROM failed ORDER BY run_id").df()
+        steps = connection.execute(
+            "SELECT run_id, step_id, parent_step_id, status, completed_at FROM steps "
+            f"WHERE {day} AND run_id IN (SELECT run_id FROM failed) ORDER BY run_id, sequence, step_id"
+        ).df()
+        events = connection.execute(
+            'SELECT run_id, event_id, type, step_id, "timestamp", summary, payload FROM events '
+            f"WHERE {day} AND type IN ('error', 'tool_call', 'tool_result') "
+            'AND run_id IN (SELECT run_id FROM failed) ORDER BY run_id, "timestamp", event_id'
+        ).df()
+    finally:
+        connection.close()
+    return runs, steps, events

@@ -14,6 +14,9 @@ A call right after a failed call of the same tool in the same step is a retry: i
 ``attempt`` is one more than that call's. A call followed by another call of the same tool
 before any result counts as failed ("no result"). ``ended_at`` is the moment of the call's
 own result or error, missing when it had none.
+
+``by_run=True`` reads the events of many runs at once (a fleet's events frame, or a history's
+events): each run is read on its own, as above, and the calls carry their ``run_id``.
 """
 
 from __future__ import annotations
@@ -127,13 +130,15 @@ def _failure(payload: dict[str, Any], summary: Any) -> str | None:
 _SAYS_FAILED = re.compile(r"\b(?:failed|error|timed out)\b", re.IGNORECASE)
 
 
-def tool_calls(events: pd.DataFrame, *, arguments: bool = True) -> pd.DataFrame:
+def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = False) -> pd.DataFrame:
     """One row per ``tool_call`` event, in time order (see the module's docstring);
     ``arguments=False`` leaves the ``arguments`` column empty (None), for callers that
-    do not read it."""
+    do not read it. ``by_run``: the events of many runs, read run by run (ordered by run,
+    then time), with a ``run_id`` column first."""
     calls = CallLog(arguments=arguments)
-    calls.feed(events)
-    return calls.frame()
+    calls.feed(events, by_run=by_run)
+    frame = calls.frame(with_run=True)
+    return frame if by_run else frame[CALL_COLUMNS]
 
 
 class CallLog:
@@ -150,6 +155,7 @@ class CallLog:
         self.step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of open_calls)
         self.by_request: dict[tuple[Any, Any], int] = {}
         self.last_call: dict[tuple[Any, str], int] = {}  # (step, tool) -> its latest call's row
+        self.run: Any = None  # the run whose events are being read (by_run)
 
     def follows(self, events: pd.DataFrame) -> bool:
         """Whether ``events`` (more events of the run) may be fed after those fed: none of
@@ -159,26 +165,33 @@ class CallLog:
         oldest, newest = events["timestamp"].min(), self._newest
         return bool(pd.isna(oldest) or pd.isna(newest) or oldest >= newest)
 
-    def feed(self, events: pd.DataFrame) -> None:
-        """Read ``events`` (an events frame; only its calls, results and errors are read)."""
+    def feed(self, events: pd.DataFrame, *, by_run: bool = False) -> None:
+        """Read ``events`` (an events frame; only its calls, results and errors are read);
+        ``by_run``: the events of many runs (see :func:`tool_calls`)."""
         kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])
-        relevant = events.loc[kinds.to_numpy(), _READ]  # only the columns read: a frame's others are wide
-        relevant = relevant.sort_values("timestamp", kind="stable")
+        read = [*_READ, "run_id"] if by_run else _READ
+        relevant = events.loc[kinds.to_numpy(), read]  # only the columns read: a frame's others are wide
+        relevant = relevant.sort_values(["run_id", "timestamp"] if by_run else "timestamp", kind="stable")
+        runs = python_values(relevant["run_id"].astype(object)) if by_run else [None] * len(relevant)
         offset = self._read_count
         self._stamps.append(relevant["timestamp"].array)
         self._read_count += len(relevant)
         newest = events["timestamp"].max()
         if not pd.isna(newest) and (pd.isna(self._newest) or newest > self._newest):
             self._newest = newest
-        for event_id, kind, step, when, summary, payload in zip(
+        for event_id, kind, step, when, summary, payload, run in zip(
             python_values(relevant["event_id"]),
             python_values(relevant["type"].astype(str)),
             python_values(relevant["step_id"], None),
             range(offset, offset + len(relevant)),  # positions: the times are taken at the end
             python_values(relevant["summary"]),
             json_objects(python_values(relevant["payload"])),
+            runs,
             strict=True,
         ):
+            if run != self.run:  # the next run's events: nothing of the last one is waiting any more
+                self.run = run
+                self.open_calls, self.step_tools, self.by_request, self.last_call = {}, {}, {}, {}
             self._read(event_id, kind, step, when, summary, payload)
 
     def _read(
@@ -201,6 +214,7 @@ class CallLog:
             row = len(rows)
             rows.append(
                 {
+                    "run_id": self.run,
                     "step_id": step,
                     "tool": tool,
                     "call_id": event_id,
@@ -242,9 +256,11 @@ class CallLog:
             outcome=reason or rows[match]["outcome"] or "ok",
         )
 
-    def frame(self) -> pd.DataFrame:
-        """The calls read so far, as :func:`tool_calls` gives them."""
-        return self._frame(self.rows, _attempts(self.rows))[CALL_COLUMNS]
+    def frame(self, *, with_run: bool = False) -> pd.DataFrame:
+        """The calls read so far, as :func:`tool_calls` gives them (``with_run``: with a
+        ``run_id`` column first)."""
+        columns = ["run_id", *CALL_COLUMNS] if with_run else CALL_COLUMNS
+        return self._frame(self.rows, _attempts(self.rows))[columns]
 
     def failed(self) -> pd.DataFrame:
         """The failed calls read so far (the columns of :func:`tool_calls`, and ``called_again``:
@@ -256,7 +272,7 @@ class CallLog:
         return frame
 
     def _frame(self, rows: list[dict[str, Any]], attempts: list[int]) -> pd.DataFrame:
-        names = [c for c in CALL_COLUMNS if c not in ("attempt", "called_at", "ended_at")]
+        names = ["run_id", *(c for c in CALL_COLUMNS if c not in ("attempt", "called_at", "ended_at"))]
         frame = pd.DataFrame({name: [row[name] for row in rows] for name in names}, columns=names)
         frame["called_at"] = self._times([row["called_at"] for row in rows])
         frame["ended_at"] = self._times([row["ended_at"] for row in rows])
@@ -275,10 +291,10 @@ class CallLog:
 
 def _attempts(rows: list[dict[str, Any]]) -> list[int]:
     attempts: list[int] = []
-    last: dict[tuple[Any, str], tuple[int, bool]] = {}
-    for step, tool, failed in ((row["step_id"], row["tool"], row["failed"]) for row in rows):
-        previous = last.get((step, tool))
+    last: dict[tuple[Any, Any, str], tuple[int, bool]] = {}
+    for key, failed in (((row["run_id"], row["step_id"], row["tool"]), row["failed"]) for row in rows):
+        previous = last.get(key)
         attempt = previous[0] + 1 if previous is not None and previous[1] else 1
-        last[(step, tool)] = (attempt, bool(failed))
+        last[key] = (attempt, bool(failed))
         attempts.append(attempt)
     return attempts

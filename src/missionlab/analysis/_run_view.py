@@ -10,9 +10,10 @@ from typing import Any
 import pandas as pd
 
 from ..frames._runlike import RunLike, field
-from ..types import StepStatus
+from ..types import EventType, RunStatus, StepStatus
 from ._attempts import tool_calls
 from ._evidence import step_name, utc
+from ._signature import Signature, failure_origin, final_failures, signature, subtree
 
 __all__ = ["RunView"]
 
@@ -63,13 +64,35 @@ class RunView:
     def failure_origin(self) -> Any:
         """The failed step the failure started in: a failed step with no failed descendant,
         the earliest to end (None when no step failed)."""
-        failed = self.steps[self.steps["status"] == StepStatus.FAILED]
-        if failed.empty:
+        steps = self.steps
+        return failure_origin(
+            zip(
+                steps["step_id"],
+                steps["parent_step_id"],
+                (steps["status"] == StepStatus.FAILED).to_numpy(dtype=bool),
+                steps["completed_at"],
+                strict=True,
+            )
+        )
+
+    @cached_property
+    def signature(self) -> Signature | None:
+        """The failed run's error signature (:mod:`._signature`); None unless it failed."""
+        if self.status != RunStatus.FAILED:
             return None
-        failed_ids = set(failed["step_id"])
-        leaves = failed[[not (self.subtree(s) - {s}) & failed_ids for s in failed["step_id"]]]
-        leaves = leaves if len(leaves) else failed
-        return leaves.sort_values("completed_at", na_position="last")["step_id"].iat[0]
+        origin = self.failure_origin
+        mine = subtree(zip(self.steps["step_id"], self.steps["parent_step_id"], strict=True), origin)
+        inside = self.events["step_id"].isin(mine)
+        errors = self.events.loc[inside & (self.events["type"] == EventType.ERROR), "summary"]
+        calls = self.tool_calls
+        failed = calls[calls["step_id"].isin(mine) & final_failures(calls)]
+        return signature(
+            field(self.mission, "mission_id") or field(self.run, "mission_id"),
+            origin,
+            list(errors) if origin is not None else [],
+            field(self.run, "error"),
+            list(zip(failed["tool"], failed["outcome"], strict=True)) if origin is not None else [],
+        )
 
     @cached_property
     def tool_calls(self) -> pd.DataFrame:

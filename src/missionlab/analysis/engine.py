@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -26,6 +27,7 @@ from ..frames._runlike import RunLike
 from ._baseline import Baseline
 from ._consistency_checks import CONSISTENCY_CHECKS, INCONSISTENCY
 from ._evidence import utc
+from ._fleet_check import FLEET_CHECKS
 from ._outcome_checks import OUTCOME_CHECKS
 from ._run_view import RunView
 from .finding import Check, CheckInput, Finding, Settings
@@ -33,7 +35,7 @@ from .finding import Check, CheckInput, Finding, Settings
 __all__ = ["CHECKS", "INCONSISTENCY", "KINDS", "RunFindings", "at_moment", "examine"]
 
 #: Every check, in the order they run (which orders findings of equal weight and time).
-CHECKS: tuple[Check, ...] = (*OUTCOME_CHECKS, *CONSISTENCY_CHECKS)
+CHECKS: tuple[Check, ...] = (*OUTCOME_CHECKS, *FLEET_CHECKS, *CONSISTENCY_CHECKS)
 #: The kinds of findings, in the order of the checks that make them.
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(check.kind for check in CHECKS))
 _BY_NAME = {check.name: check for check in CHECKS}
@@ -78,15 +80,19 @@ def examine(
     baseline: Baseline | None = None,
     settings: Settings = _DEFAULT,
     kinds: Collection[str] | None = None,
+    fleet: Any = None,
 ) -> RunFindings:
     """Run the checks (those making findings of ``kinds``; None: all) over ``trace`` as it
-    stands at ``now``; those that need a baseline only with ``baseline``."""
+    stands at ``now``; those that need a baseline only with ``baseline``, those that need
+    the fleet's failure clusters only with ``fleet``."""
     view = RunView(trace, at_moment(now))
-    given = CheckInput(view, baseline, settings)
+    given = CheckInput(view, baseline, settings, fleet)
     found = [
         finding
         for check in CHECKS
-        if (kinds is None or check.kind in kinds) and (baseline is not None or "baseline" not in check.needs)
+        if (kinds is None or check.kind in kinds)
+        and (baseline is not None or "baseline" not in check.needs)
+        and (fleet is not None or "fleet" not in check.needs)
         for finding in check.findings(given)
     ]
     return RunFindings(view, baseline, tuple(found))

@@ -11,6 +11,8 @@
   ``baseline``: "Step 'Search flights' took 160 s, 4.2x its median of 38 s");
 - ``retry_loop``: the same tool called again and again inside one step;
 - ``silent_gap``: long stretches without any event while the run was active;
+- ``failure_cluster``: with a ``fleet``, the failure cluster a failed run belongs to ("seen
+  14 times since Nov 20, new in the last 24 h: no"; :func:`missionlab.failures`);
 - ``inconsistency``: what :func:`missionlab.diagnose` finds wrong (its errors and warnings).
 
 It is a view of the findings engine (:mod:`missionlab.analysis.engine`): the findings of
@@ -35,6 +37,7 @@ from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
 from ..types import ACTIVE_RUN_STATUSES
 from ._baseline import mission_baseline
+from ._failure_clusters import FailureClusters, cluster_failures
 from ._run_view import RunView
 from .engine import KINDS, examine
 from .finding import Finding, Settings
@@ -141,6 +144,7 @@ def explain(
     gap: timedelta | None = _DEFAULT.gap,
     slow: float = _DEFAULT.slow,
     limit: int = 8,
+    fleet: Any = None,
 ) -> Explanation:
     """Why ``trace`` ended (or stands) as it does: up to ``limit`` ranked findings.
 
@@ -150,10 +154,15 @@ def explain(
     ``now``: the moment to judge the run at (default: now). ``silence``: how long an active
     run may go unheard before it is "stuck open"; ``gap``: the shortest silence told inside
     a run (default: a minute, or ten times the run's usual time between events when that is
-    longer).
+    longer). ``fleet``: failure clusters to place a failed run in (:func:`missionlab.failures`'
+    result, or what it reads: a ``History``, ``fetch_frames(client, steps=True)``, runs).
     """
     settings = Settings(silence=silence, gap=gap, slow=slow)
-    examined = examine(trace, now=now, baseline=mission_baseline(trace, baseline), settings=settings)
+    if fleet is not None and not isinstance(fleet, FailureClusters):
+        fleet = cluster_failures(fleet, now=now)
+    examined = examine(
+        trace, now=now, baseline=mission_baseline(trace, baseline), settings=settings, fleet=fleet
+    )
     told = [finding for finding in examined.told_once() if finding.severity != "info"]
     never = pd.Timestamp.max.tz_localize("UTC")
     told.sort(key=lambda x: (-x.weight, x.evidence.start if x.evidence.start is not None else never))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..frames._match import event_mask
 from ..frames._runlike import RunLike, field
 from ._evidence import utc
 
@@ -33,12 +34,6 @@ def _moment(trace: RunLike, value: Moment) -> pd.Timestamp | None:
     return utc(value)
 
 
-def _choices(values: str | Iterable[str] | None) -> list[str] | None:
-    if values is None:
-        return None
-    return [values] if isinstance(values, str) else [str(v) for v in values]
-
-
 def find(
     trace: RunLike,
     text: str | None = None,
@@ -52,20 +47,13 @@ def find(
 ) -> pd.DataFrame:
     """The run's events that match every filter given, oldest first.
 
-    ``text``: a substring of the summary or of the payload's JSON text (keys and values),
-    case-insensitive unless ``case``; ``agent``, ``step``, ``type``: one value or several;
-    ``start``/``end``: the window ``[start, end]``.
+    ``text``: a substring of the summary or of the payload's JSON text (keys and values,
+    values with quotes as written), case-insensitive unless ``case``; ``agent``, ``step``,
+    ``type``: one value or several; ``start``/``end``: the window ``[start, end]``. The
+    matching rule is :func:`missionlab.frames._match.event_mask`, shared with ``History.find``.
     """
     events = trace.events_frame
-    keep = pd.Series(True, index=events.index)
-    if text:
-        summary = events["summary"].astype(str).str.contains(text, case=case, regex=False)
-        payload = events["payload"].fillna("").astype(str).str.contains(text, case=case, regex=False)
-        keep &= summary.fillna(False) | payload.fillna(False)
-    for column, wanted in (("agent_id", agent), ("step_id", step), ("type", type)):
-        values = _choices(wanted)
-        if values is not None:
-            keep &= events[column].astype(object).isin(values)
+    keep = event_mask(events, text, agent=agent, step=step, type=type, case=case)
     begin, finish = _moment(trace, start), _moment(trace, end)
     if begin is not None:
         keep &= events["timestamp"] >= begin

@@ -13,7 +13,8 @@ outcome, which ranks an explanation). Severities mean something:
   not know); never a problem by itself. A healthy run has no finding above ``info``.
 
 A **check** declares its name, the kind, severity and weight of its findings, and what it
-needs beyond the run: the mission's ``baseline`` (it is skipped without one) and ``now``
+needs beyond the run: the mission's ``baseline`` or the ``fleet`` (it is skipped without
+them) and ``now``
 (its answer depends on the moment: it reads ``given.now``, never the clock). It is a
 function from a :class:`CheckInput` to what it found (:class:`Found`); the engine
 (:mod:`missionlab.analysis.engine`) turns that into findings.
@@ -24,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ._evidence import Evidence
 
@@ -38,7 +39,7 @@ __all__ = ["SEVERITIES", "Check", "CheckInput", "Finding", "Found", "Need", "Set
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")  # most severe first
-Need = Literal["baseline", "now"]
+Need = Literal["baseline", "now", "fleet"]
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,13 @@ class Settings:
 @dataclass(frozen=True)
 class CheckInput:
     """What every check is given: the run view (measured at ``now``), the mission's
-    baseline when there is one, and the thresholds."""
+    baseline when there is one, the thresholds, and the fleet's failure clusters when
+    there are (:class:`~._failure_clusters.FailureClusters`, for the checks that need ``fleet``)."""
 
     view: RunView
     baseline: Baseline | None
     settings: Settings
+    fleet: Any = None
 
     @property
     def now(self) -> pd.Timestamp:

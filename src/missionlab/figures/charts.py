@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from ..analysis.compare import Comparison
 from ..frames import runs_frame
 from ..frames._durations import duration_text
-from ..frames._fleet import ENDED_STEP_STATUSES, fleet_frame
+from ..frames._fleet import ENDED_STEP_STATUSES, fleet_frame, is_history
 from ..frames._runlike import RunLike, field
 from ..types import StepStatus
 from ._figure import (
@@ -37,7 +37,16 @@ from ._figure import (
 from ._gantt import MARKER_OUTLINE
 from ._notebook import NotebookFigure
 
-__all__ = ["RUN_COLORS", "RUN_PALETTE", "compare_runs", "runs_chart", "step_durations", "theme_neutral"]
+__all__ = [
+    "RUN_COLORS",
+    "RUN_PALETTE",
+    "compare_runs",
+    "cost_chart",
+    "runs_chart",
+    "step_durations",
+    "theme_neutral",
+    "tool_latency_chart",
+]
 
 RUN_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -371,3 +380,116 @@ def log_ticks(seconds: Any) -> dict[str, Any]:
     ticks = [t for t in ticks if t <= 10.0**high]
     text = [np.format_float_positional(t, trim="-") for t in ticks]
     return {"tickmode": "array", "tickvals": ticks, "ticktext": text}
+
+
+def _fleet_stats(source: Any, by: Any, freq: str, filters: dict[str, Any]) -> pd.DataFrame:
+    """``source`` as given when it is a ``tool_stats`` answer with periods, else its ``tool_stats``."""
+    from ..analysis.tool_stats import tool_stats
+
+    if isinstance(source, pd.DataFrame) and "period" in source and "p95_s" in source:
+        if filters:
+            raise TypeError("filters apply to a source of calls, not to a tool_stats answer")
+        return source
+    return tool_stats(source, by=by, freq=freq, **filters)
+
+
+def _period(freq: str) -> str:
+    return {"D": "day", "h": "hour", "H": "hour", "W": "week", "7D": "week"}.get(freq, freq)
+
+
+def tool_latency_chart(
+    source: Any, *, freq: str = "D", theme: Theme = "neutral", title: str | None = None, **filters: Any
+) -> go.Figure:
+    """Latency percentiles of each tool over time: p50 (thin), p95 (thick) and p99 (dotted)
+    per period, one colour per tool, on a log axis of seconds.
+
+    ``source``: what :func:`missionlab.tool_stats` reads (a History, frames, runs; with its
+    ``since``/``until``/``mission`` filters) or its answer with ``freq`` (``period`` rows).
+    """
+    stats = _fleet_stats(source, "tool", freq, filters)
+    figure = NotebookFigure()
+    dashes = {"p50_s": ("p50", 1.2, "solid"), "p95_s": ("p95", 2.6, "solid"), "p99_s": ("p99", 1.4, "dot")}
+    for index, (tool, part) in enumerate(stats.groupby("tool", sort=True, observed=True)):
+        color = RUN_PALETTE[index % len(RUN_PALETTE)]
+        when = part["period"].dt.tz_convert("UTC").dt.tz_localize(None).tolist()
+        for column, (name, width, dash) in dashes.items():
+            figure.add_trace(
+                go.Scatter(
+                    name=f"{_html(str(tool))} {name}",
+                    legendgroup=_html(str(tool)),
+                    x=when,
+                    y=part[column].tolist(),
+                    mode="lines+markers",
+                    line={"color": color, "width": width, "dash": dash},
+                    marker={"size": 4 if name == "p95" else 2},
+                    customdata=list(zip(part["calls"], part["error_rate"], strict=True)),
+                    hovertemplate=(
+                        f"<b>{_html(str(tool))}</b> {name}: %{{y:.3g}} s<br>%{{x}}<br>"
+                        "%{customdata[0]} calls, %{customdata[1]:.1%} failed<extra></extra>"
+                    ),
+                )
+            )
+    _base_layout(
+        figure,
+        title or f"Tool latency per {_period(freq)}: p50, p95 (thick), p99 (dotted)",
+        top=60,
+        right=10,
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+        xaxis={"type": "date"},
+        yaxis={"title": "seconds", "type": "log"},
+        height=440,
+    )
+    return _apply_theme(figure, theme)
+
+
+def cost_chart(
+    source: Any, *, freq: str = "D", theme: Theme = "neutral", title: str | None = None, **filters: Any
+) -> go.Figure:
+    """Tokens (top) and cost in USD (bottom) per period, stacked by mission: what the runs'
+    tool calls and model calls used (``payload.usage.total_tokens``, ``payload.cost_usd``).
+
+    ``source``: what :func:`missionlab.tool_stats` reads, with its filters, or its answer
+    ``by="mission"`` with ``freq``.
+    """
+    from plotly.subplots import make_subplots
+
+    stats = _fleet_stats(source, "mission", freq, filters)
+    names: dict[Any, Any] = {}
+    if is_history(source):  # missions by name
+        known = source.missions()
+        names = dict(zip(known["mission_id"].astype(object), known["name"].astype(object), strict=True))
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, figure=NotebookFigure())
+    for index, (mission, part) in enumerate(stats.groupby("mission_id", sort=True, observed=True)):
+        color = RUN_PALETTE[index % len(RUN_PALETTE)]
+        name = _html(_label(str(names.get(mission) or mission), 0, MAX_LABEL))
+        when = part["period"].dt.tz_convert("UTC").dt.tz_localize(None).tolist()
+        for row, column, unit in ((1, "tokens", "%{y:,.0f} tokens"), (2, "cost_usd", "$%{y:,.2f}")):
+            figure.add_trace(
+                go.Bar(
+                    name=name,
+                    legendgroup=name,
+                    showlegend=row == 1,
+                    x=when,
+                    y=part[column].tolist(),
+                    marker={"color": color},
+                    customdata=list(zip(part["runs"], part["calls"], strict=True)),
+                    hovertemplate=(
+                        f"<b>{name}</b><br>%{{x}}: {unit}<br>%{{customdata[0]}} runs, "
+                        "%{customdata[1]} calls<extra></extra>"
+                    ),
+                ),
+                row=row,
+                col=1,
+            )
+    _base_layout(
+        figure,
+        title or f"Tokens and cost per {_period(freq)}, by mission",
+        top=60,
+        right=10,
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+        barmode="stack",
+        height=520,
+    )
+    figure.update_yaxes(title_text="tokens", row=1, col=1)
+    figure.update_yaxes(title_text="cost (USD)", row=2, col=1)
+    return _apply_theme(figure, theme)

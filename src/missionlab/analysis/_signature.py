@@ -1,0 +1,159 @@
+"""A failed run's error signature: the step its failure started in, the tool that failed
+there, and its error text with what differs between two runs of the same error masked.
+
+The failing step is the failed step with no failed descendant that ended first (the one
+``explain`` names: :func:`failure_origin`). The error is the last ``error`` event of that
+step or its descendants, else the run's ``error``, else the outcome of the step's last
+failed tool call; the tool is that call's (:func:`._attempts.tool_calls`), counting only
+calls that were the last of their tool in their step (a failed call retried with success
+did not fail the step: :func:`final_failures`). In the text,
+quoted values, timestamps, ids (UUIDs, hex strings, words holding digits such as
+``ORD-1042`` or ``req_9f3a``) and numbers are masked (:func:`normalize`), so "Refund of
+$41.50 for order ORD-1042 declined: 'card expired'" and "Refund of $9 for order ORD-77
+declined: 'insufficient funds'" have one signature. Runs of one mission with the same
+signature make a failure cluster (:mod:`.failures`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Signature", "failure_origin", "final_failures", "normalize", "signature", "subtree"]
+
+_MASKS = [
+    (
+        re.compile(
+            r"(?<!\w)'[^'\n]*'(?!\w)|\"[^\"\n]*\"|`[^`\n]*`"
+            r"|\u201c[^\u201d\n]*\u201d|\u2018[^\u2019\n]*\u2019"  # typographic quotes
+        ),
+        "<str>",
+    ),
+    (
+        re.compile(
+            r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+            r"|\b\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\b"
+        ),
+        "<time>",
+    ),
+    (re.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b"), "<id>"),
+    (re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]*\b"), "<id>"),
+    (re.compile(r"[-+]?[$€£]?\d+(?:[.,]\d+)*%?"), "<n>"),
+    (re.compile(r"\s+"), " "),
+]
+
+
+def normalize(text: Any) -> str:
+    """``text`` with quoted values, timestamps, ids and numbers masked (see the module's
+    docstring), spaces collapsed."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    out = str(text)
+    for pattern, mask in _MASKS:
+        out = pattern.sub(mask, out)
+    return out.strip()
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What identifies a failure: its mission, failing step (None: the run failed outside
+    any step), failed tool (None: none) and masked error text; ``error`` is the raw text."""
+
+    mission_id: str | None
+    step_id: str | None
+    tool: str | None
+    text: str
+    error: str
+
+    @property
+    def key(self) -> tuple[str | None, str | None, str | None, str]:
+        return (self.mission_id, self.step_id, self.tool, self.text)
+
+    @property
+    def cluster_id(self) -> str:
+        """A short, stable name of the signature (the same in every session)."""
+        raw = "\x1f".join("" if part is None else part for part in self.key)
+        return hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def failure_origin(steps: Iterable[tuple[Any, Any, bool, Any]]) -> Any:
+    """The step a failure started in, of ``(step_id, parent_step_id, failed, completed_at)``
+    rows in plan order: a failed step with no failed descendant, the earliest to end (the
+    first in plan order among equals; None when no step failed)."""
+    rows = list(steps)
+    parent = {step: up for step, up, _, _ in rows}
+    failed = [(step, done) for step, _, bad, done in rows if bad]
+    if not failed:
+        return None
+    has_failed_child: set[Any] = set()
+    for step, _ in failed:
+        up, seen = parent.get(step), {step}
+        while isinstance(up, str) and up not in seen:
+            has_failed_child.add(up)
+            seen.add(up)
+            up = parent.get(up)
+    leaves = [row for row in failed if row[0] not in has_failed_child] or failed
+    ended = [row for row in leaves if row[1] is not None and not pd.isna(row[1])]
+    chosen = min(ended, key=lambda row: row[1]) if ended else leaves[0]
+    return chosen[0]
+
+
+def final_failures(calls: pd.DataFrame) -> pd.Series:
+    """Which calls of a :func:`~._attempts.tool_calls` frame failed and were the last call
+    of their tool in their step (of their run, when the frame has ``run_id``)."""
+    keys = [c for c in ("run_id", "step_id", "tool") if c in calls]
+    last = ~calls.duplicated(subset=keys, keep="last")
+    return calls["failed"].astype(bool) & last
+
+
+def subtree(steps: Iterable[tuple[Any, Any]], root: Any) -> set[Any]:
+    """``root`` and its descendants, of ``(step_id, parent_step_id)`` rows."""
+    children: dict[Any, list[Any]] = {}
+    for step, up in steps:
+        children.setdefault(up, []).append(step)
+    found, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def signature(
+    mission_id: Any,
+    origin: Any,
+    errors: Sequence[Any],
+    run_error: Any,
+    failed_calls: Sequence[tuple[Any, Any]],
+) -> Signature:
+    """The signature of a failed run: its failing step ``origin``, the summaries of the
+    ``error`` events in that step's subtree (time order), the run's ``error``, and the
+    ``(tool, outcome)`` of the failed tool calls in the subtree (time order)."""
+    tool, outcome = failed_calls[-1] if failed_calls else (None, None)
+    if errors:
+        error = errors[-1]
+    elif run_error is not None and not (isinstance(run_error, float) and pd.isna(run_error)):
+        error = run_error if isinstance(run_error, str) else _text(run_error)
+    else:
+        error = outcome
+    error_text = "" if error is None else str(error)
+    return Signature(
+        None if mission_id is None else str(mission_id),
+        None if origin is None else str(origin),
+        None if tool is None else str(tool),
+        normalize(error_text),
+        error_text,
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        message = value.get("message")
+        return str(message) if message is not None else str(value)
+    return str(value)
