@@ -304,6 +304,34 @@ def cancel_the_run(page: Any, scope: str, sandbox: Sandbox) -> None:
     assert "mod-danger" not in (cancel.get_attribute("class") or "")
 
 
+DRAWN_EVENTS = """
+(gd) => gd.data.filter(t => String(t.meta).startsWith('event:')).reduce((n, t) => n + t.x.length, 0)
+"""
+
+
+def wait_for_a_change_in_place(page: Any) -> None:
+    """While the run plays, a refresh that keeps the Gantt's traces (new events, a step moving
+    on once each status has its trace) changes the figure in place: only what changed is sent."""
+    deadline = time.monotonic() + 90
+    while page.evaluate("window.__missionlabPatches || 0") == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert page.evaluate("window.__missionlabPatches || 0") > 0, "the Gantt was never changed in place"
+
+
+def check_gantt_is_the_runs(page: Any, scope: str, sandbox: Sandbox) -> None:
+    """The run is over: the Gantt on screen, changed in place or drawn anew by the refreshes,
+    shows every event of the run."""
+    client = sandbox.client()
+    steady = next(m for m in client.missions.list(page_size=100).data if m.name == STEADY)
+    run = client.missions.runs.list(steady.mission_id, page_size=1).data[0]
+    events = client.missions.runs.events.list(run.run_id, mission_id=steady.mission_id, page_size=1000).data
+    plot = page.locator(f"{scope} .missionlab-run-panel .missionlab-figure .js-plotly-plot").first
+    deadline = time.monotonic() + 3 * REFRESH_SECONDS + 10
+    while plot.evaluate(DRAWN_EVENTS) != len(events) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert plot.evaluate(DRAWN_EVENTS) == len(events)
+
+
 def check_payload_is_text(page: Any, scope: str) -> None:
     explorer = page.locator(f"{scope} .missionlab-explorer")
     explorer.locator(".missionlab-missions-panel input[type=text]").first.fill("onerror")
@@ -412,8 +440,10 @@ def test_jupyterlab_explorer(chromium: Any, jupyter_env: dict[str, Any], seeded_
         # the live explorer's stylesheet hides its static copy
         page.locator(f"{scope} .missionlab-snapshot").first.wait_for(state="hidden", timeout=10_000)
         start_a_run(page, scope)
+        wait_for_a_change_in_place(page)
         look(page, scope, "lab-1024-light")
         cancel_the_run(page, scope, seeded_sandbox)
+        check_gantt_is_the_runs(page, scope, seeded_sandbox)
         set_lab_theme(page, "JupyterLab Dark")
         look(page, scope, "lab-1024-dark")
         page.set_viewport_size(WIDE)
@@ -458,8 +488,10 @@ def test_voila_dashboard(chromium: Any, jupyter_env: dict[str, Any], seeded_sand
         page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
         page.locator(".missionlab-explorer").wait_for(timeout=120_000)
         start_a_run(page, "body")
+        wait_for_a_change_in_place(page)
         look(page, "body", "voila-1024-light")
         cancel_the_run(page, "body", seeded_sandbox)
+        check_gantt_is_the_runs(page, "body", seeded_sandbox)
         page.set_viewport_size(WIDE)
         time.sleep(1)
         look(page, "body", "voila-1920-light")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import comm
@@ -113,7 +114,11 @@ def test_a_refresh_is_three_requests_and_sends_nothing_when_nothing_changed(
         panel.refresh()
         assert counter.requests <= 3 and counter.events == 1  # only the new event travelled
         sent = front_end.take()
-        assert any(model == "?" for model, _ in sent) and panel.timeline.outputs is not figure  # redrawn
+        assert panel.timeline.outputs is figure  # not drawn anew: changed in place
+        whole = len(json.dumps(figure[0]["data"]["application/vnd.plotly.v1+json"]))
+        assert (
+            sent and sum(size for _, size in sent) < whole / 4
+        )  # the header, the new marker, the moved lines
         assert len(panel.events) == 122 and panel.events[-1].summary == "fresh news"
         assert panel.event_log.event_list.options == ()  # the events tab isn't built until shown
         panel.tabs.selected_index = EVENTS
@@ -122,10 +127,13 @@ def test_a_refresh_is_three_requests_and_sends_nothing_when_nothing_changed(
         front_end.take()
         log(client, mission_id, run_id, "more news")
         panel.refresh()
-        assert panel.timeline.outputs is timeline  # the Gantt is off screen: not redrawn now
+        assert panel.timeline.outputs is timeline  # the Gantt is off screen: not changed now
         assert panel.event_log.event_list.options[0][0].endswith("more news")
+        shown = panel.timeline._spec
+        assert shown is not None and not any("more news" in str(t.get("text")) for t in shown["data"])
+        front_end.take()
         panel.tabs.selected_index = TIMELINE
-        assert panel.timeline.outputs is not timeline  # drawn when shown again
+        assert front_end.take() and any("more news" in str(t.get("text")) for t in shown["data"])
     finally:
         panel.close()
 
@@ -247,3 +255,69 @@ def test_token_usage_and_cost_per_step_in_the_steps_tab_header_and_gantt(
         assert "total_tokens" not in plain.steps.table.value and "No event" in plain.steps.summary.value
     finally:
         plain.close()
+
+
+def _figure_json(figure: Any) -> dict[str, Any]:
+    """A figure's JSON as plotly writes it, arrays decoded, without what the pane sets itself."""
+    from missionlab.figures._figure_patch import decoded
+
+    spec: dict[str, Any] = decoded(json.loads(figure.to_json()))
+    spec["layout"] = {k: v for k, v in spec["layout"].items() if k not in ("width", "autosize")}
+    return spec
+
+
+def test_a_refreshed_gantt_equals_a_gantt_drawn_afresh(
+    client: missionlab.Client, front_end: FrontEnd
+) -> None:
+    """After refreshes that bring new events, steps that change status and new steps, the
+    figure the browser holds (the pane's JSON: what it was sent whole, changed by every patch
+    since) is the figure ``gantt()`` draws afresh for the same trace at the same moment."""
+    mission_id, run_id = external_run(client, events=30)
+    runs = client.missions.runs
+    panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
+    try:
+        drawn_whole = panel.timeline.outputs
+        news = partial(log, client, mission_id, run_id)
+        step = partial(runs.plan.update_step, mission_id=mission_id, run_id=run_id)
+        added = [
+            {"step_id": "book", "description": "Book", "sequence": 3},
+            {"step_id": "pay", "description": "Pay", "sequence": 4},
+        ]
+        cycles: list[Callable[[], object]] = [
+            partial(news, "calling search", type="tool_call", step_id="call", payload={"tool": "search"}),
+            partial(step, "plan", status="in_progress"),
+            partial(
+                news,
+                "search failed",
+                type="tool_result",
+                step_id="call",
+                payload={"tool": "search", "ok": False},
+            ),
+            partial(step, "call", status="in_progress"),
+            partial(runs.plan.add_steps_to_plan, run_id, mission_id=mission_id, steps=added),
+            partial(step, "call", status="completed"),
+            partial(news, "a note", step_id="book"),
+            # from here on, the same traces: changed in place
+            partial(news, "calling book", type="tool_call", step_id="book", payload={"tool": "book"}),
+            partial(step, "book", status="in_progress"),
+            partial(news, "another note", step_id="pay"),
+        ]
+        patched = []
+        for change in cycles:
+            change()
+            log(client, mission_id, run_id, "news", step_id="plan")
+            front_end.take()
+            panel.refresh()
+            assert panel.trace is not None
+            redrawn = panel.timeline.outputs is not drawn_whole
+            drawn_whole = panel.timeline.outputs
+            patched.append(not redrawn)
+            fresh = panel.trace.gantt(now=panel.gantt_builder.now)
+            shown = {k: v for k, v in (panel.timeline._spec or {}).items() if k != "config"}
+            expected = _figure_json(fresh)
+            assert shown["data"] == expected["data"]
+            layout = {k: v for k, v in shown["layout"].items() if k not in ("width", "autosize")}
+            assert layout == expected["layout"]
+        assert patched[-4:] == [True] * 4  # new events, a step that changed status: not drawn anew
+    finally:
+        panel.close()

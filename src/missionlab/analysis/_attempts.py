@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -31,7 +32,7 @@ from ..frames._columns import python_values
 from ..frames._jsontext import json_objects
 from ..types import EventType
 
-__all__ = ["CALL_COLUMNS", "VOLATILE_KEYS", "call_arguments", "tool_calls", "tool_name"]
+__all__ = ["CALL_COLUMNS", "VOLATILE_KEYS", "CallLog", "call_arguments", "tool_calls", "tool_name"]
 
 CALL_COLUMNS = [
     "step_id",
@@ -134,36 +135,77 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = F
     ``arguments=False`` leaves the ``arguments`` column empty (None), for callers that
     do not read it. ``by_run``: the events of many runs, read run by run (ordered by run,
     then time), with a ``run_id`` column first."""
-    kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])
-    read = [*_READ, "run_id"] if by_run else _READ
-    relevant = events.loc[kinds.to_numpy(), read]  # only the columns read: a frame's others are wide
-    relevant = relevant.sort_values(["run_id", "timestamp"] if by_run else "timestamp", kind="stable")
-    runs = python_values(relevant["run_id"].astype(object)) if by_run else [None] * len(relevant)
-    rows: list[dict[str, Any]] = []
-    open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
-    by_request: dict[tuple[Any, Any], int] = {}
-    run: Any = None
-    for event_id, kind, step, when, summary, payload, of_run in zip(
-        python_values(relevant["event_id"]),
-        python_values(relevant["type"].astype(str)),
-        python_values(relevant["step_id"], None),
-        range(len(relevant)),  # positions: the times are taken at the end, column-wise
-        python_values(relevant["summary"]),
-        json_objects(python_values(relevant["payload"])),
-        runs,
-        strict=True,
-    ):
-        if of_run != run:  # the next run's events: nothing of the last one is waiting any more
-            run = of_run
-            open_calls, by_request = {}, {}
+    calls = CallLog(arguments=arguments)
+    calls.feed(events, by_run=by_run)
+    frame = calls.frame(with_run=True)
+    return frame if by_run else frame[CALL_COLUMNS]
+
+
+class CallLog:
+    """:func:`tool_calls` of a run's events as they arrive: :meth:`feed` reads only the events
+    it is given, which must come after those fed before (see :meth:`follows`)."""
+
+    def __init__(self, *, arguments: bool = True) -> None:
+        self.arguments = arguments
+        self.rows: list[dict[str, Any]] = []
+        self._stamps: list[Any] = []  # the times of the events read, in parts (rows hold positions)
+        self._read_count = 0
+        self._newest: Any = pd.NaT  # the newest time read
+        self.open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
+        self.step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of open_calls)
+        self.by_request: dict[tuple[Any, Any], int] = {}
+        self.last_call: dict[tuple[Any, str], int] = {}  # (step, tool) -> its latest call's row
+        self.run: Any = None  # the run whose events are being read (by_run)
+
+    def follows(self, events: pd.DataFrame) -> bool:
+        """Whether ``events`` (more events of the run) may be fed after those fed: none of
+        them is older than the newest event read."""
+        if not self._read_count or events.empty:
+            return True
+        oldest, newest = events["timestamp"].min(), self._newest
+        return bool(pd.isna(oldest) or pd.isna(newest) or oldest >= newest)
+
+    def feed(self, events: pd.DataFrame, *, by_run: bool = False) -> None:
+        """Read ``events`` (an events frame; only its calls, results and errors are read);
+        ``by_run``: the events of many runs (see :func:`tool_calls`)."""
+        kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])
+        read = [*_READ, "run_id"] if by_run else _READ
+        relevant = events.loc[kinds.to_numpy(), read]  # only the columns read: a frame's others are wide
+        relevant = relevant.sort_values(["run_id", "timestamp"] if by_run else "timestamp", kind="stable")
+        runs = python_values(relevant["run_id"].astype(object)) if by_run else [None] * len(relevant)
+        offset = self._read_count
+        self._stamps.append(relevant["timestamp"].array)
+        self._read_count += len(relevant)
+        newest = events["timestamp"].max()
+        if not pd.isna(newest) and (pd.isna(self._newest) or newest > self._newest):
+            self._newest = newest
+        for event_id, kind, step, when, summary, payload, run in zip(
+            python_values(relevant["event_id"]),
+            python_values(relevant["type"].astype(str)),
+            python_values(relevant["step_id"], None),
+            range(offset, offset + len(relevant)),  # positions: the times are taken at the end
+            python_values(relevant["summary"]),
+            json_objects(python_values(relevant["payload"])),
+            runs,
+            strict=True,
+        ):
+            if run != self.run:  # the next run's events: nothing of the last one is waiting any more
+                self.run = run
+                self.open_calls, self.step_tools, self.by_request, self.last_call = {}, {}, {}, {}
+            self._read(event_id, kind, step, when, summary, payload)
+
+    def _read(
+        self, event_id: Any, kind: str, step: Any, when: int, summary: Any, payload: dict[str, Any]
+    ) -> None:
+        rows, open_calls, step_tools = self.rows, self.open_calls, self.step_tools
         if kind == EventType.ERROR:
-            for waiting in open_calls.values():
-                for row in waiting:
-                    if rows[row]["step_id"] == step and not rows[row]["failed"]:
+            for waiting_tool in step_tools.get(step, ()):
+                for row in open_calls.get((step, waiting_tool), []):
+                    if not rows[row]["failed"]:
                         rows[row].update(failed=True, outcome=str(summary)[:120], ended_at=when)
-            continue
+            return
         named = _named(payload)
-        tool = tool_name(payload, summary)
+        tool = named if named is not None else tool_name(payload, summary)
         key = _call_key(payload, kind)
         if kind == EventType.TOOL_CALL:
             for abandoned in open_calls.pop((step, tool), []):  # called again before answering
@@ -172,7 +214,7 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = F
             row = len(rows)
             rows.append(
                 {
-                    "run_id": run,
+                    "run_id": self.run,
                     "step_id": step,
                     "tool": tool,
                     "call_id": event_id,
@@ -181,22 +223,28 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = F
                     "ended_at": -1,
                     "failed": False,
                     "outcome": "",
-                    "arguments": call_arguments(payload) if arguments else None,
+                    "arguments": call_arguments(payload) if self.arguments else None,
+                    "again_at": -1,
                 }
             )
+            previous = self.last_call.get((step, tool))
+            if previous is not None:
+                rows[previous]["again_at"] = when  # called again: where an unanswered call ends
+            self.last_call[(step, tool)] = row
             open_calls.setdefault((step, tool), []).append(row)
+            step_tools.setdefault(step, set()).add(tool)
             if key is not None:
-                by_request[(step, key)] = row
-            continue
-        match = by_request.pop((step, key), None) if key is not None else None
+                self.by_request[(step, key)] = row
+            return
+        match = self.by_request.pop((step, key), None) if key is not None else None
         waiting = open_calls.get((step, tool), [])
         if match is None and waiting:
             match = waiting[0]
         if match is None and named is None:  # a result that names no tool: the step's oldest call
-            oldest = [r for (s, _), rs in open_calls.items() if s == step for r in rs]
+            oldest = [r for t in step_tools.get(step, ()) for r in open_calls.get((step, t), [])]
             match = min(oldest) if oldest else None
         if match is None or rows[match]["result_id"] is not None:
-            continue
+            return
         waiting = open_calls.get((step, rows[match]["tool"]), [])
         if match in waiting:
             waiting.remove(match)
@@ -207,14 +255,38 @@ def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = F
             failed=rows[match]["failed"] or reason is not None,
             outcome=reason or rows[match]["outcome"] or "ok",
         )
-    frame = pd.DataFrame(rows, columns=["run_id", *(c for c in CALL_COLUMNS if c != "attempt")])
-    if rows:
-        stamps = relevant["timestamp"].array
-        frame["called_at"] = stamps.take(frame["called_at"].to_numpy(dtype="int64"))
-        frame["ended_at"] = stamps.take(frame["ended_at"].to_numpy(dtype="int64"), allow_fill=True)
-    frame["attempt"] = _attempts(rows)
-    frame["failed"] = frame["failed"].astype(bool)
-    return frame[["run_id", *CALL_COLUMNS]] if by_run else frame[CALL_COLUMNS]
+
+    def frame(self, *, with_run: bool = False) -> pd.DataFrame:
+        """The calls read so far, as :func:`tool_calls` gives them (``with_run``: with a
+        ``run_id`` column first)."""
+        columns = ["run_id", *CALL_COLUMNS] if with_run else CALL_COLUMNS
+        return self._frame(self.rows, _attempts(self.rows))[columns]
+
+    def failed(self) -> pd.DataFrame:
+        """The failed calls read so far (the columns of :func:`tool_calls`, and ``called_again``:
+        when the same tool was next called in the step, missing if it was not)."""
+        attempts = _attempts(self.rows)
+        chosen = [position for position, row in enumerate(self.rows) if row["failed"]]
+        frame = self._frame([self.rows[p] for p in chosen], [attempts[p] for p in chosen])
+        frame["called_again"] = self._times([self.rows[p]["again_at"] for p in chosen])
+        return frame
+
+    def _frame(self, rows: list[dict[str, Any]], attempts: list[int]) -> pd.DataFrame:
+        names = ["run_id", *(c for c in CALL_COLUMNS if c not in ("attempt", "called_at", "ended_at"))]
+        frame = pd.DataFrame({name: [row[name] for row in rows] for name in names}, columns=names)
+        frame["called_at"] = self._times([row["called_at"] for row in rows])
+        frame["ended_at"] = self._times([row["ended_at"] for row in rows])
+        frame["attempt"] = pd.array(attempts, dtype="int64")
+        frame["failed"] = frame["failed"].astype(bool)
+        return frame
+
+    def _times(self, positions: list[int]) -> Any:
+        """The times of the events read at ``positions`` (-1: missing)."""
+        if not self._stamps:
+            return pd.array([pd.NaT] * len(positions), dtype="datetime64[us, UTC]")
+        if len(self._stamps) > 1:  # one array of them all, kept for the next frame
+            self._stamps = [pd.concat([pd.Series(part) for part in self._stamps], ignore_index=True).array]
+        return self._stamps[0].take(np.asarray(positions, dtype="int64"), allow_fill=True)
 
 
 def _attempts(rows: list[dict[str, Any]]) -> list[int]:

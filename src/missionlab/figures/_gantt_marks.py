@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis._attempts import tool_calls
+from ..analysis._attempts import CallLog
 from ..analysis._drift import critical_path, plan_drift
 from ..analysis.rollup import rollup_frames, rollup_label
 from ..frames._durations import duration_text
@@ -96,25 +96,27 @@ def _appeared(steps: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
 
 
 def _attempt_trace(
-    spec: dict[str, Any], steps: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp
+    spec: dict[str, Any], steps: pd.DataFrame, calls: CallLog, now: pd.Timestamp
 ) -> list[dict[str, Any]]:
-    calls = tool_calls(events, arguments=False)
-    if calls.empty or not calls["failed"].any():
+    failed = calls.failed()
+    if failed.empty:
         return []
     rows = _row_of(spec)
     # a failed call's segment runs to its own result or error (its ``ended_at``): never to the
     # next call, which would lengthen it by the backoff. A call that got no answer at all ends
     # where it was given up, when the same tool was called again in its step; else at its
     # step's end, else now.
-    chosen = (calls["failed"] & calls["step_id"].isin(list(rows))).to_numpy()
-    if not chosen.any():
+    failed = failed[failed["step_id"].isin(list(rows)).to_numpy()]
+    if failed.empty:
         return []
-    called_again = calls.groupby(["step_id", "tool"], sort=False)["called_at"].shift(-1)
-    failed = calls[chosen]
-    step_end = steps.drop_duplicates("step_id", keep="last").set_index("step_id")["completed_at"]
-    ends = pd.Series(step_end.reindex(failed["step_id"]).to_numpy(), index=failed.index)
+    step_end = dict(
+        zip(steps["step_id"].tolist(), steps["completed_at"], strict=True)
+    )  # the last of a repeated id
+    ends = pd.Series(
+        [step_end.get(step) for step in failed["step_id"].tolist()], index=failed.index, dtype=object
+    )
     stop = pd.to_datetime(failed["ended_at"], utc=True)  # all NaT: untyped
-    for fallback in (called_again[chosen], ends):
+    for fallback in (failed["called_again"], ends):
         stop = stop.fillna(pd.to_datetime(fallback, utc=True))  # typed again: NaT-only columns are not
     stop = stop.fillna(now)
     seconds = np.maximum((stop - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
@@ -215,11 +217,16 @@ def decorate(
     attempts: bool = True,
     critical: bool = False,
     rollups: list[str] | None = None,
+    calls: CallLog | None = None,
 ) -> dict[str, Any]:
-    """``spec`` (a Gantt figure dict) with the additions asked for, drawn over its bars."""
+    """``spec`` (a Gantt figure dict) with the additions asked for, drawn over its bars;
+    ``calls``: the events' tool calls when already read."""
     extra: list[dict[str, Any]] = []
     if attempts:
-        extra += _attempt_trace(spec, steps, events, now)
+        if calls is None:
+            calls = CallLog(arguments=False)
+            calls.feed(events)
+        extra += _attempt_trace(spec, steps, calls, now)
     if critical:
         extra += _critical(spec, steps, now)
     if drift:
@@ -241,9 +248,10 @@ def overlays(
     run: Any,
     now: pd.Timestamp,
     options: GanttOptions,
+    calls: CallLog | None = None,
 ) -> dict[str, Any]:
     """:func:`decorate` as ``options`` ask for it (``critical_path``, ``attempts``, ``drift``
-    and ``rollup``), then the replay's frames (``replay``)."""
+    and ``rollup``), then the replay's frames (``replay``); ``calls``: see :func:`decorate`."""
     from .time_slider import REPLAY_FRAMES, frame_moments, with_replay
 
     origin = run_start(run, steps, events, now)
@@ -257,6 +265,7 @@ def overlays(
         attempts=options.attempts,
         critical=options.critical_path,
         rollups=options.rollup_paths,
+        calls=calls,
     )
     replay = options.replay
     if replay:

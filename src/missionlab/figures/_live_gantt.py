@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..analysis._attempts import CallLog
 from ..client.errors import InvalidArgumentError
 from ..frames._runlike import RunLike
 from ._gantt import Points, as_now, event_points, gantt_inputs, gantt_spec, row_keys
 from ._gantt_marks import overlays
 from ._gantt_options import GanttOptions, gantt_options
 
-__all__ = ["LiveGantt"]
+__all__ = ["GanttBuilder", "LiveGantt"]
 
 MERGE_AT = 250  # new markers of a type kept apart before they join the others (or a quarter of those)
 
@@ -59,58 +60,15 @@ class LiveGantt:
             raise InvalidArgumentError(
                 "replay", "a live Gantt shows the run as it stands; gantt(replay=True) replays it"
             )
-        self._run, self._mission = run, mission
-        self._points: dict[str, Points] = {}
-        self._seen: tuple[int, Any, list[str]] = (0, None, [])  # events built, the last one's id, rows
-        self._shown: dict[str, int] | None = None  # markers per type in the first trace of the type
-        self.widget = go.FigureWidget(self._spec(trace_or_steps, events, run, mission, now))
+        self._builder = GanttBuilder(self.options, split=True, run=run, mission=mission)
+        self.widget = go.FigureWidget(
+            self._builder.spec(trace_or_steps, events, run=run, mission=mission, now=now)
+        )
         # plotly.js clears an axis's type whenever a restyle changes a trace's x data, and then
         # guesses it from the first trace: the bars' durations, so "linear", on which every date
         # (the events, the shapes, the ticks) is NaN. A type in the template is what it falls
         # back to instead: the time axis stays a date axis through every update.
         self.widget.layout.template.layout.xaxis.type = "date"
-
-    def _spec(self, source: Any, events: Any, run: Any, mission: Any, now: datetime | None) -> dict[str, Any]:
-        steps, events_df, run, mission = gantt_inputs(source, events, run, mission or self._mission)
-        self._run = run = run or self._run
-        self._mission = mission
-        keys = row_keys(steps)
-        points = self._event_points(events_df, keys)
-        moment = as_now(now)
-        spec = gantt_spec(
-            steps,
-            events_df,
-            run=run,
-            mission=mission,
-            now=moment,
-            options=self.options,
-            points=points,
-            drawn=self._shown,
-        )
-        return overlays(spec, steps, events_df, run, moment, self.options)
-
-    def _event_points(self, events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
-        """The events' markers, built only for the events after those built last time when
-        the rows are the same and those events are still the first ones, in order."""
-        count, last_id, seen_keys = self._seen
-        ids = events["event_id"]
-        extends = keys == seen_keys and len(events) >= count and (count == 0 or ids.iat[count - 1] == last_id)
-        if extends and self._shown is not None:
-            points = dict(self._points)
-            for event_type, new in event_points(events.iloc[count:], keys).items():
-                points[event_type] = points[event_type] + new if event_type in points else new
-            order = [str(t) for t in events["type"].cat.categories if str(t) in points]
-            points = {t: points[t] for t in order}
-            for event_type, part in points.items():  # merge the new markers once they are many
-                shown = self._shown.get(event_type, 0)
-                if len(part.x) - shown > max(MERGE_AT, shown // 4):
-                    self._shown[event_type] = len(part.x)
-        else:
-            points = event_points(events, keys)
-            self._shown = {event_type: len(part.x) for event_type, part in points.items()}
-        self._points = points
-        self._seen = (len(events), ids.iat[-1] if len(events) else None, keys)
-        return points
 
     def update(
         self,
@@ -122,7 +80,7 @@ class LiveGantt:
         now: datetime | None = None,
     ) -> None:
         """Show new plan/event data (and run status) in the same widget."""
-        spec = self._spec(trace_or_steps, events, run, mission, now)
+        spec = self._builder.spec(trace_or_steps, events, run=run, mission=mission, now=now)
         widget = self.widget
         restyles, _ = _apply_traces(widget, spec["data"])
         with widget.batch_update():
@@ -140,6 +98,98 @@ class LiveGantt:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
         bundle["text/plain"] = repr(self)  # not the figure's full JSON
         return bundle
+
+
+class GanttBuilder:
+    """Builds one run's Gantt figure dict again and again as the run goes on (what
+    :func:`missionlab.gantt` builds), making markers only for the events that are new since the
+    last build. ``split``: new markers go to a second trace of their type until they are
+    many (see ``figures._gantt._event_traces``), for a widget that sends
+    whole traces; without it, every build equals ``gantt()``'s figure. ``mission`` and
+    ``run`` hold until a build gives others."""
+
+    def __init__(self, options: GanttOptions, *, split: bool = False, run: Any = None, mission: Any = None):
+        self.options, self.split = options, split
+        self._run, self._mission = run, mission
+        self._points: dict[str, Points] = {}
+        self._seen: tuple[int, Any, list[str]] = (0, None, [])  # events built, the last one's id, rows
+        self._shown: dict[str, int] | None = None  # split: markers per type in the first trace of the type
+        self.now: pd.Timestamp | None = None  # the moment of the last build
+        self._calls: CallLog | None = None  # the tool calls of the events built
+
+    def spec(
+        self,
+        source: Any,
+        events: Any = None,
+        *,
+        run: Any = None,
+        mission: Any = None,
+        now: datetime | None = None,
+        options: GanttOptions | None = None,
+    ) -> dict[str, Any]:
+        """The figure dict of ``source`` (a run-like, or steps with ``events``) at ``now``;
+        ``options``: this build's, else the builder's."""
+        options = options or self.options
+        steps, events_df, run, mission = gantt_inputs(source, events, run, mission or self._mission)
+        self._run = run = run or self._run
+        self._mission = mission
+        keys = row_keys(steps)
+        extends = self._extends(events_df, keys)
+        points = self._event_points(events_df, keys, extends)
+        calls = None
+        if options.attempts:
+            calls = self._tool_calls(events_df, extends)
+        else:
+            self._calls = None  # not kept up to date meanwhile
+        self._seen = (len(events_df), events_df["event_id"].iat[-1] if len(events_df) else None, keys)
+        self.now = moment = as_now(now)
+        spec = gantt_spec(
+            steps,
+            events_df,
+            run=run,
+            mission=mission,
+            now=moment,
+            options=options,
+            points=points,
+            drawn=self._shown if self.split else None,
+        )
+        return overlays(spec, steps, events_df, run, moment, options, calls=calls)
+
+    def _extends(self, events: pd.DataFrame, keys: list[str]) -> bool:
+        """Whether ``events`` are those of the last build followed by new ones, on the same rows."""
+        count, last_id, seen_keys = self._seen
+        ids = events["event_id"]
+        return keys == seen_keys and len(events) >= count and (count == 0 or ids.iat[count - 1] == last_id)
+
+    def _tool_calls(self, events: pd.DataFrame, extends: bool) -> CallLog:
+        """The events' tool calls, reading only the new events when they follow the others."""
+        new = events.iloc[self._seen[0] :] if extends else events
+        if self._calls is None or not extends or not self._calls.follows(new):
+            self._calls, new = CallLog(arguments=False), events
+        self._calls.feed(new)
+        return self._calls
+
+    def _event_points(self, events: pd.DataFrame, keys: list[str], extends: bool) -> dict[str, Points]:
+        """The events' markers, built only for the events after those built last time when
+        the rows are the same and those events are still the first ones, in order."""
+        count = self._seen[0]
+        if extends and (self._shown is not None or not self.split):
+            points = dict(self._points)
+            for event_type, new in event_points(events.iloc[count:], keys).items():
+                points[event_type] = points[event_type] + new if event_type in points else new
+            order = [str(t) for t in events["type"].cat.categories if str(t) in points]
+            points = {t: points[t] for t in order}
+            if self._shown is not None:
+                for event_type, part in points.items():  # merge the new markers once they are many
+                    shown = self._shown.get(event_type, 0)
+                    if len(part.x) - shown > max(MERGE_AT, shown // 4):
+                        self._shown[event_type] = len(part.x)
+        else:
+            points = event_points(events, keys)
+            if self.split:
+                self._shown = {event_type: len(part.x) for event_type, part in points.items()}
+        self._points = points
+        return points
 
 
 def _apply_traces(

@@ -29,7 +29,7 @@ from ._gantt import EVENT_COLORS, EVENT_SYMBOLS, RUN_ROW, as_now, gantt_inputs, 
 from ._gantt_layout import PAUSED_FILL
 from ._gantt_marks import overlays
 from ._gantt_options import GanttOptions
-from ._live_gantt import LiveGantt
+from ._live_gantt import GanttBuilder, LiveGantt
 
 __all__ = [
     "EVENT_COLORS",
@@ -37,8 +37,10 @@ __all__ = [
     "PAUSED_FILL",
     "RUN_ROW",
     "STEP_COLORS",
+    "GanttBuilder",
     "GanttOptions",
     "LiveGantt",
+    "figure_of",
     "gantt",
     "gantt_figure",
     "paused_intervals",
@@ -109,4 +111,10 @@ def gantt_figure(
     steps, events_df, run, mission = gantt_inputs(trace_or_steps, events, run, mission)
     moment = as_now(now)
     spec = gantt_spec(steps, events_df, run=run, mission=mission, now=moment, options=options)
-    return _figure(overlays(spec, steps, events_df, run, moment, options))
+    return figure_of(overlays(spec, steps, events_df, run, moment, options))
+
+
+def figure_of(spec: dict[str, Any]) -> go.Figure:
+    """The plotly Figure of a figure dict built here (a :class:`GanttBuilder`'s): what
+    :func:`gantt` returns for the same dict."""
+    return _figure(spec)

@@ -71,10 +71,8 @@ def times_from(
     from_start = np.zeros(len(keys), dtype=bool)
     from_end = np.zeros(len(keys), dtype=bool)
     lacking = np.flatnonzero(~had_start | (~had_end & finished))
-    marks = _step_marks(events) if len(lacking) else None
-    if marks is not None:
-        first_start = _by_step(marks[marks["type"] == EventType.STEP_STARTED], "min")
-        last_end = _by_step(marks[marks["type"].isin(_ENDS)], "max")
+    if len(lacking) and events is not None and not events.empty:
+        first_start, last_end = _step_times(events)
         for row in lacking:
             if not had_start[row] and keys[row] in first_start:
                 start[row], from_start[row] = first_start[keys[row]], True
@@ -89,23 +87,35 @@ def times_from(
     return pd.Categorical.from_codes(codes, dtype=TIMES_FROM)
 
 
-def _step_marks(events: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The events that mark a step's start or end (found by category code: a run's events
-    are read again on every refresh)."""
-    if events is None or events.empty:
-        return None
+def _step_times(
+    events: pd.DataFrame,
+) -> tuple[dict[tuple[Any, Any], np.datetime64], dict[tuple[Any, Any], np.datetime64]]:
+    """Per (run id, step id): the first ``step_started`` time and the last
+    ``step_completed``/``step_failed`` time (found by category code: a run's events are read
+    again on every refresh); marks with no time or no step are left out."""
     types = events["type"]
-    wanted = [
-        code for code, kind in enumerate(types.cat.categories) if kind in (EventType.STEP_STARTED, *_ENDS)
-    ]
-    mask = np.isin(types.cat.codes.to_numpy(), wanted) & events["step_id"].notna().to_numpy()
-    return events.loc[mask, ["run_id", "step_id", "type", "timestamp"]] if mask.any() else None
-
-
-def _by_step(marks: pd.DataFrame, how: str) -> dict[tuple[Any, Any], np.datetime64]:
-    """The first (``min``) or last (``max``) of ``marks``' times per (run id, step id); marks
-    with no time are left out (a step whose only marks have none gets no time from them)."""
-    times = marks["timestamp"].to_numpy(dtype="datetime64[us]")
-    timed = marks.loc[~np.isnat(times), ["run_id", "step_id"]].assign(timestamp=times[~np.isnat(times)])
-    grouped = timed.groupby(["run_id", "step_id"], observed=True, sort=False)["timestamp"].agg(how)
-    return dict(zip(grouped.index, grouped.to_numpy(), strict=True))
+    starts = [code for code, kind in enumerate(types.cat.categories) if kind == EventType.STEP_STARTED]
+    ends = [code for code, kind in enumerate(types.cat.categories) if kind in _ENDS]
+    codes = types.cat.codes.to_numpy()
+    times = events["timestamp"].to_numpy(dtype="datetime64[us]")
+    known = events["step_id"].notna().to_numpy() & events["run_id"].notna().to_numpy()
+    rows = np.flatnonzero(np.isin(codes, starts + ends) & known & ~np.isnat(times))
+    first: dict[tuple[Any, Any], int] = {}
+    last: dict[tuple[Any, Any], int] = {}
+    is_start = np.isin(codes[rows], starts).tolist()
+    micros = times[rows].view("int64").tolist()  # compared as numbers: numpy scalars are slow
+    for run, step, start, moment in zip(
+        events["run_id"].take(rows).tolist(),
+        events["step_id"].take(rows).tolist(),
+        is_start,
+        micros,
+        strict=True,
+    ):
+        key = (run, step)
+        if start:
+            if key not in first or moment < first[key]:
+                first[key] = moment
+        elif key not in last or moment > last[key]:
+            last[key] = moment
+    as_time = lambda found: {key: np.datetime64(value, "us") for key, value in found.items()}  # noqa: E731
+    return as_time(first), as_time(last)

@@ -19,6 +19,7 @@ import ipywidgets as w
 from ..client._client import Client
 from ..client._display import badge, html_fields
 from ..client.models import Event, Run
+from ..figures.timeline import GanttBuilder, GanttOptions
 from ..frames import events_frame
 from ..frames._durations import duration_text
 from ..trace import RunTrace, load_run
@@ -82,6 +83,7 @@ class RunPanel(Snapshot, w.VBox):
         self.compare = CompareView(client)
         self.agents = AgentsView(client, on_change=self._agents_changed)
         self.timeline = FigurePane()
+        self.gantt_builder = GanttBuilder(GanttOptions())  # markers built for new events only
         self.steps = StepsView()
         self.tabs = w.Tab(
             [self.timeline, self.event_log, self.steps, self.diagnosis, self.compare, self.agents],
@@ -261,7 +263,8 @@ class RunPanel(Snapshot, w.VBox):
         if view is self.compare or self._shown.get(index) != self._version:
             self._shown[index] = self._version
             if view is self.timeline:
-                self.timeline.show(self.trace.gantt(rollup=list(self.usage) or None))
+                options = GanttOptions(rollup=list(self.usage) or None)
+                self.timeline.patch(self.gantt_builder.spec(self.trace, options=options))
             elif view is self.steps:
                 self.steps.show(self.trace, self.usage)
             elif view in (self.event_log, self.diagnosis, self.compare):
