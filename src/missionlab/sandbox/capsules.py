@@ -95,7 +95,7 @@ class _Rows:
         values: list[Any] = []
         get = item.get
         for name, required, kind, type_name, is_time, is_given in self._fields:
-            value = get(name)
+            value: Any = get(name)
             if is_given:
                 if value is not None and value != context[name]:
                     raise CapsuleLoadError(
@@ -110,7 +110,7 @@ class _Rows:
             elif kind is dict:
                 value = _ENCODE(value)
             elif is_time:
-                value = _time(value, f"{where}.{name}")
+                value = _time(str(value), f"{where}.{name}")
             values.append(value)
         values.extend(context[name] for name in self.columns[len(self._fields) :])
         return tuple(values)
