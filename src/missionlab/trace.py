@@ -207,7 +207,14 @@ class RunTrace:
 
     def to_html(self, path: str | Path | None = None, **kwargs: Any) -> str:
         """This run as one self-contained HTML page; written to ``path`` when given
-        (see :func:`missionlab.figures.share.run_page`)."""
+        (see :func:`missionlab.figures.share.run_page`).
+
+        Bounded whatever the run's size: above ``max_events`` events (20,000 by default) the
+        Gantt draws a sample of that many without replay, and the capsule, explanation and
+        diagnosis are left out, each with a note saying how to get them (``trace.explain()``,
+        ``trace.diagnose()``, ``trace.save(path)``): the page then takes a few megabytes, and
+        building it a few hundred megabytes beyond the trace (a 10^6-event run once took 8.3 GB).
+        Give a larger ``max_events`` to have everything, at a cost that grows with the run."""
         from .figures.share import run_page
 
         page = run_page(self, **kwargs)
@@ -242,6 +249,7 @@ class RunTrace:
         display_figure(self.gantt())  # drawn in a saved and an exported notebook too
 
     def _repr_html_(self) -> str:
+        """The card, explanation and Gantt, bounded as :meth:`to_html` is."""
         from .figures.share import run_fragment
 
         return run_fragment(self)  # the Gantt drawn by the page's plotly.js (not inlined)
