@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import missionlab
-from missionlab.figures.share import plotly_js, run_fragment
+from missionlab.figures.share import display_parts, plotly_js, run_fragment
 from missionlab.sandbox import Sandbox, Store
 from missionlab.sandbox.capsules import CapsuleLoadError, load_capsules
 from missionlab.sandbox.store import simulations
@@ -205,3 +205,9 @@ def test_the_notebook_fragment_is_bounded_too() -> None:
     assert "left out" not in whole and "The explanation is left out" in bounded
     assert "The timeline draws 480 of the run's 3,000 events" in bounded
     assert len(bounded) < len(whole) / 2
+    # what a trace's _ipython_display_ shows: the same bound, the figure drawing the sample
+    head, figure = display_parts(trace, max_events=500)
+    assert "The explanation is left out" in head and "draws 480 of the run's 3,000 events" in head
+    assert sum(len(t.x) for t in figure.data if t.type == "scattergl") == 480
+    head, figure = display_parts(trace, max_events=EVENTS)
+    assert "left out" not in head and sum(len(t.x) for t in figure.data if t.type == "scattergl") == EVENTS

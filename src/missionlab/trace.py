@@ -243,10 +243,11 @@ class RunTrace:
         from IPython.display import HTML, display
 
         from .figures._notebook import display_figure
-        from .figures.share import explanation_html
+        from .figures.share import display_parts
 
-        display(HTML(self._card_html() + explanation_html(self)))
-        display_figure(self.gantt())  # drawn in a saved and an exported notebook too
+        head, figure = display_parts(self)  # bounded as to_html is
+        display(HTML(head))
+        display_figure(figure)  # drawn in a saved and an exported notebook too
 
     def _repr_html_(self) -> str:
         """The card, explanation and Gantt, bounded as :meth:`to_html` is."""

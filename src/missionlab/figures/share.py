@@ -30,6 +30,7 @@ from ..frames._runlike import RunLike, field
 __all__ = [
     "EVENT_ROWS",
     "GANTT_EVENTS",
+    "display_parts",
     "explanation_html",
     "plotly_js",
     "run_fragment",
@@ -280,5 +281,13 @@ def run_fragment(trace: RunLike, *, max_events: int = GANTT_EVENTS) -> str:
     module's docstring): above ``max_events`` events, a sampled Gantt and no explanation."""
     from ._notebook import figure_html
 
+    head, figure = display_parts(trace, max_events=max_events)
+    return head + figure_html(figure)
+
+
+def display_parts(trace: RunLike, *, max_events: int = GANTT_EVENTS) -> tuple[str, Any]:
+    """What a trace shows in a notebook: its card and explanation as HTML (above
+    ``max_events`` events a note instead of the explanation, and one saying the Gantt is a
+    sample), and its Gantt figure (above ``max_events``, of a sample of that many events)."""
     figure, note = _page_gantt(trace, False, max_events)
-    return _card(trace) + _bounded_explanation(trace, max_events) + note + figure_html(figure)
+    return _card(trace) + _bounded_explanation(trace, max_events) + note, figure
