@@ -170,6 +170,15 @@ def test_a_repeated_idempotency_key_is_refused_when_the_unique_index_is_built(
     assert counts(store) == dict.fromkeys(TABLES, 0)
 
 
+def test_a_nan_in_a_payload_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
+    bad = generated()
+    bad["events"][1500]["payload"]["cost_usd"] = float("nan")  # json.dumps writes NaN
+    store = Store()
+    with pytest.raises(CapsuleLoadError, match=r"run\.json: cannot read the capsule: NaN is not JSON"):
+        load_capsules(store, [write(tmp_path, bad)])
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+
+
 def test_loading_a_dict_leaves_it_as_it_was(tmp_path: Path) -> None:
     from missionlab.sandbox.capsules import load_capsule
 
