@@ -23,8 +23,8 @@ microseconds, ``Z``) so that lists sort as they do for the sandbox's own data.
 Speed and memory: rows are checked and encoded as they are inserted (one ``executemany``
 per table, fed by a generator; big tables have their indexes built once at the end), and
 each event's parsed object is let go once its row is written. A load's peak memory is the
-largest capsule parsed (about 2.5 KB per event of the demo's shape: 250 MB for 10^5 events,
-2.5 GB for 10^6), not the sum of the capsules; ``bench/capsule_load.py`` measures it.
+largest capsule parsed (about 1.7 KB per event of the demo's shape: 220 MB for 10^5 events,
+1.7 GB for 10^6), not the sum of the capsules; ``bench/capsule_load.py`` measures it.
 """
 
 from __future__ import annotations
