@@ -65,7 +65,7 @@ def test_a_big_run_draws_a_sample_with_every_error_and_says_so() -> None:
     assert len(page) - plotly_js < 3_000_000  # the figure of 20,000 markers and the 2,000-row table
     # the capsule of 25,000 events (about 7 MB) is not embedded; the page says how to save it
     assert 'id="missionlab-capsule"' not in page
-    assert "not embedded: it has 25,000 events" in page and "trace.save(path)" in page
+    assert "not embedded: the run has 25,000 events" in page and "trace.save(path)" in page
 
 
 def test_a_run_under_the_bound_draws_every_event_with_its_replay() -> None:

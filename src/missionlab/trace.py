@@ -248,7 +248,14 @@ class RunTrace:
 
     def to_html(self, path: str | Path | None = None, **kwargs: Any) -> str:
         """This run as one self-contained HTML page; written to ``path`` when given
-        (see :func:`missionlab.figures.share.run_page`)."""
+        (see :func:`missionlab.figures.share.run_page`).
+
+        Bounded whatever the run's size: above ``max_events`` events (20,000 by default) the
+        Gantt draws a sample of that many without replay, and the capsule, explanation and
+        diagnosis are left out, each with a note saying how to get them (``trace.explain()``,
+        ``trace.diagnose()``, ``trace.save(path)``): the page then takes a few megabytes, and
+        building it a few hundred megabytes beyond the trace (a 10^6-event run once took 8.3 GB).
+        Give a larger ``max_events`` to have everything, at a cost that grows with the run."""
         from .figures.share import run_page
 
         page = run_page(self, **kwargs)
@@ -278,12 +285,14 @@ class RunTrace:
         from IPython.display import HTML, display
 
         from .figures._notebook import display_figure
-        from .figures.share import explanation_html
+        from .figures.share import display_parts
 
-        display(HTML(self._card_html() + explanation_html(self)))
-        display_figure(self.gantt())  # drawn in a saved and an exported notebook too
+        head, figure = display_parts(self)  # bounded as to_html is
+        display(HTML(head))
+        display_figure(figure)  # drawn in a saved and an exported notebook too
 
     def _repr_html_(self) -> str:
+        """The card, explanation and Gantt, bounded as :meth:`to_html` is."""
         from .figures.share import run_fragment
 
         return run_fragment(self)  # the Gantt drawn by the page's plotly.js (not inlined)

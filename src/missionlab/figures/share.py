@@ -5,6 +5,15 @@ Gantt with replay, diagnosis and events.
 plotly package: the page needs no network, and its Content-Security-Policy forbids any
 request. Every string that came from the server is escaped (and plotly's figure JSON
 escapes ``<``, ``>`` and ``/``), so a payload can show as text but never run.
+
+A page is bounded whatever the run's size: above ``max_events`` events (``GANTT_EVENTS``,
+20,000, by default) its Gantt draws a sample of that many (every error event, the others
+evenly spaced) without replay, the run's capsule is not embedded, and the explanation and
+diagnosis (whose cost grows with the events) are left out; each place says so and how to
+get the whole (``trace.explain()``, ``trace.diagnose()``, ``trace.save(path)``). The page
+then takes a few megabytes (plotly.js, the sampled Gantt, ``EVENT_ROWS`` events listed)
+and a few hundred megabytes of memory beyond the trace and its frames (measured by
+``bench/capsule_load.py``), where a 10^6-event run once took 8.3 GB.
 """
 
 from __future__ import annotations
@@ -18,12 +27,22 @@ import pandas as pd
 from ..client._display import short_text
 from ..frames._runlike import RunLike, field
 
-__all__ = ["EVENT_ROWS", "GANTT_EVENTS", "explanation_html", "plotly_js", "run_fragment", "run_page"]
+__all__ = [
+    "EVENT_ROWS",
+    "GANTT_EVENTS",
+    "display_parts",
+    "explanation_html",
+    "plotly_js",
+    "run_fragment",
+    "run_page",
+    "whole_run_note",
+]
 
 EVENT_ROWS = 2000  # events listed on a page
-# Events drawn in a page's Gantt: above it the Gantt draws a sample (every error event, the
-# others evenly spaced) without replay, so that a run of 10^6 events makes a page of a few
-# megabytes instead of using gigabytes.
+# A page's bound (``max_events`` by default): above it the Gantt draws a sample of that many
+# events (every error event, the others evenly spaced) without replay, and the capsule, the
+# explanation and the diagnosis are left out, so that a run of 10^6 events makes a page of a
+# few megabytes instead of using gigabytes.
 GANTT_EVENTS = 20_000
 _KEPT_TYPES = ("error", "step_failed")
 # Inline scripts and styles only (plotly's WebGL traces compile their shaders with eval).
@@ -83,16 +102,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _sections(trace: RunLike, explanation: str, figure_html: str) -> str:
+def whole_run_note(events: int, max_events: int, left_out: str, how: str) -> str:
+    """The note a bounded page (or fragment) shows where it leaves ``left_out`` out."""
+    return (
+        f"<p><small>{left_out}: the run has {events:,} events, above this page's bound of "
+        f"{max_events:,} (<code>max_events</code>). {how}</small></p>"
+    )
+
+
+_ANALYSES = (
+    "Get them in a notebook with <code>trace.explain()</code> and <code>trace.diagnose()</code> "
+    "(or give <code>to_html</code> a larger <code>max_events</code>)."
+)
+
+
+def _sections(trace: RunLike, explanation: str, figure_html: str, max_events: int) -> str:
     from ..analysis.diagnosis import diagnose
 
     card = _card(trace)
-    findings = diagnose(trace)
-    diagnosis = (
-        _table(findings, ["severity", "check", "step_id", "message"], 200)
-        if len(findings)
-        else "<p>Nothing inconsistent.</p>"
-    )
+    count = len(trace.events_frame)
+    if count > max_events:
+        diagnosis = whole_run_note(count, max_events, "The diagnosis is left out", _ANALYSES)
+    else:
+        findings = diagnose(trace)
+        diagnosis = (
+            _table(findings, ["severity", "check", "step_id", "message"], 200)
+            if len(findings)
+            else "<p>Nothing inconsistent.</p>"
+        )
     events = _events_table(trace)
     return (
         f"{card}<h2>Explanation</h2>{explanation}<h2>Timeline</h2>{figure_html}"
@@ -132,16 +169,19 @@ def capsule_json(trace: RunLike) -> str | None:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def _capsule_section(trace: RunLike) -> str:
+def _capsule_section(trace: RunLike, max_events: int = GANTT_EVENTS) -> str:
     """The capsule embedded in the page, with a link that downloads it (open it again with
-    ``missionlab.open_run``); above ``GANTT_EVENTS`` events a note saying how to save it
+    ``missionlab.open_run``); above ``max_events`` events a note saying how to save it
     instead, so that a big run's page stays a few megabytes."""
     events = len(trace.events_frame)
-    if events > GANTT_EVENTS:
-        return (
-            f"<p><small>The run's capsule is not embedded: it has {events:,} events, and a page "
-            f"embeds at most {GANTT_EVENTS:,}. Save it with <code>trace.save(path)</code> and open "
-            "it with <code>missionlab.open_run(path)</code>.</small></p>"
+    if events > max_events:
+        return whole_run_note(
+            events,
+            max_events,
+            "The run's capsule is not embedded",
+            "Save it with <code>trace.save(path)</code> and open it with "
+            "<code>missionlab.open_run(path)</code>, or serve it with "
+            "<code>missionlab sandbox serve --load path</code>.",
         )
     text = capsule_json(trace)
     if text is None:
@@ -166,43 +206,55 @@ def _title(trace: RunLike) -> str:
     return f"{name or 'Run'} · run {str(field(trace.run, 'run_id'))[:8]} · {field(trace.run, 'status')}"
 
 
-def run_page(trace: RunLike, *, replay: int | bool = True, baseline: Any = None) -> str:
+def run_page(
+    trace: RunLike, *, replay: int | bool = True, baseline: Any = None, max_events: int = GANTT_EVENTS
+) -> str:
     """The run as a whole HTML page (see the module's docstring).
 
     ``replay``: a slider replaying the Gantt (a number: how many moments); ``baseline``:
-    what :func:`missionlab.analysis.explain.explain` compares step durations with.
+    what :func:`missionlab.analysis.explain.explain` compares step durations with;
+    ``max_events``: the page's bound (above it: a sampled Gantt, no capsule, explanation or
+    diagnosis, each with a note saying how to get them).
     """
     from .._version import __version__
 
-    figure, note = _page_gantt(trace, replay)
+    figure, note = _page_gantt(trace, replay, max_events)
     figure_html = note + figure.to_html(
         full_html=False, include_plotlyjs=False, div_id="missionlab-gantt", auto_play=False
     )
-    explanation = explanation_html(trace, baseline=baseline)
+    explanation = _bounded_explanation(trace, max_events, baseline=baseline)
     saved = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f"<title>{html.escape(_title(trace))}</title><style>{STYLE}</style>"
         f"<script>{plotly_js()}</script></head><body>"
-        f"<h1>{html.escape(_title(trace))}</h1>{_sections(trace, explanation, figure_html)}"
-        f"{_capsule_section(trace)}"
+        f"<h1>{html.escape(_title(trace))}</h1>{_sections(trace, explanation, figure_html, max_events)}"
+        f"{_capsule_section(trace, max_events)}"
         f"<footer>Saved by missionlab {html.escape(__version__)} on {saved}.</footer></body></html>\n"
     )
 
 
-def _page_gantt(trace: RunLike, replay: int | bool) -> tuple[Any, str]:
-    """The page's Gantt, and a note when it draws a sample of the events (see ``GANTT_EVENTS``)."""
+def _bounded_explanation(trace: RunLike, max_events: int, **kwargs: Any) -> str:
+    """:func:`explanation_html`, or above ``max_events`` events a note saying how to get it."""
+    count = len(trace.events_frame)
+    if count > max_events:
+        return whole_run_note(count, max_events, "The explanation is left out", _ANALYSES)
+    return explanation_html(trace, **kwargs)
+
+
+def _page_gantt(trace: RunLike, replay: int | bool, max_events: int = GANTT_EVENTS) -> tuple[Any, str]:
+    """The page's Gantt, and a note when it draws a sample of the events (above ``max_events``)."""
     from .timeline import gantt
 
     events = trace.events_frame
-    if len(events) <= GANTT_EVENTS:
+    if len(events) <= max_events:
         return gantt(trace, replay=replay), ""
-    kept = _sample(events, GANTT_EVENTS)
+    kept = _sample(events, max_events)
     note = (
         f"<p><small>The timeline draws {len(kept):,} of the run's {len(events):,} events "
         f"(every error, the others evenly spaced) and has no replay: a page draws at most "
-        f"{GANTT_EVENTS:,}.</small></p>"
+        f"{max_events:,} (<code>max_events</code>).</small></p>"
     )
     return gantt(trace, kept, replay=False), note
 
@@ -221,12 +273,21 @@ def _sample(events: pd.DataFrame, limit: int) -> pd.DataFrame:
     return pd.concat([errors, sampled]).sort_index(kind="stable")
 
 
-def run_fragment(trace: RunLike) -> str:
+def run_fragment(trace: RunLike, *, max_events: int = GANTT_EVENTS) -> str:
     """The run's card, explanation and Gantt as an HTML fragment (what ``RunTrace._repr_html_``
     gives): the Gantt is drawn by the plotly.js of the page or notebook around it (displaying
     a trace puts plotly.js in the notebook once, see ``missionlab.figures._notebook``), so
-    it needs no CDN and does not carry plotly.js each time."""
+    it needs no CDN and does not carry plotly.js each time. Bounded as a page is (see the
+    module's docstring): above ``max_events`` events, a sampled Gantt and no explanation."""
     from ._notebook import figure_html
-    from .timeline import gantt
 
-    return _card(trace) + explanation_html(trace) + figure_html(gantt(trace))
+    head, figure = display_parts(trace, max_events=max_events)
+    return head + figure_html(figure)
+
+
+def display_parts(trace: RunLike, *, max_events: int = GANTT_EVENTS) -> tuple[str, Any]:
+    """What a trace shows in a notebook: its card and explanation as HTML (above
+    ``max_events`` events a note instead of the explanation, and one saying the Gantt is a
+    sample), and its Gantt figure (above ``max_events``, of a sample of that many events)."""
+    figure, note = _page_gantt(trace, False, max_events)
+    return _card(trace) + _bounded_explanation(trace, max_events) + note, figure

@@ -26,7 +26,7 @@ from .missions import MISSION_FIELDS, OBJECT_KINDS
 from .objects import ObjectStore
 from .plan import STEP_FIELDS, PlanStore
 from .runs import RUN_FIELDS
-from .simulations import SimulationStore
+from .simulations import BulkInsert, SimulationStore
 
 __all__ = [
     "AGENT_FIELDS",
@@ -39,6 +39,7 @@ __all__ = [
     "SCHEMA",
     "SMALL_PAGE",
     "STEP_FIELDS",
+    "BulkInsert",
     "Database",
     "ListQuery",
     "Page",

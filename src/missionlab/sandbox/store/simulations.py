@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ._db import JSON_FIELDS, _dump
 from .missions import MissionStore
+
+# A bulk insert of more rows than this (and than the table holds) drops the table's own
+# indexes first and builds them again after: one sort per index instead of a B-tree insert
+# per row and index (the primary key's index is kept: it refuses repeated ids as rows come).
+REBUILD_INDEXES_ABOVE = 50_000
+
+
+class BulkInsert:
+    """Rows inserted as they come, inside the one transaction of :meth:`SimulationStore.bulk_insert`."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def insert(
+        self, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]], *, expected: int = 0
+    ) -> None:
+        """Insert ``rows`` (values in the order of ``columns``, JSON columns already encoded)
+        with one ``executemany``; ``rows`` may be a generator: it is consumed as inserted, and
+        an exception it raises ends the insert (and the transaction). ``expected``: how many
+        rows are coming, when known (above ``REBUILD_INDEXES_ABOVE`` the indexes are rebuilt)."""
+        statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        indexes: list[tuple[str, str]] = []
+        if expected > REBUILD_INDEXES_ABOVE:
+            held = self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if expected > held:
+                indexes = self._db.execute(
+                    "SELECT name, sql FROM sqlite_master "
+                    "WHERE type='index' AND tbl_name=? AND sql IS NOT NULL",
+                    (table,),
+                ).fetchall()
+        for name, _ in indexes:
+            self._db.execute(f'DROP INDEX "{name}"')
+        self._db.executemany(statement, rows)
+        for _, sql in indexes:
+            self._db.execute(sql)
 
 
 class SimulationStore(MissionStore):
@@ -42,6 +80,14 @@ class SimulationStore(MissionStore):
     def bulk_load(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Insert many rows at once (demo data); JSON fields are encoded here."""
         self.bulk_load_all([(table, rows)])
+
+    @contextmanager
+    def bulk_insert(self) -> Iterator[BulkInsert]:
+        """One write transaction to insert many rows with (``.insert(table, columns, rows)``):
+        committed when the block ends, rolled back (nothing inserted) if it raises. Reads
+        of this thread inside the block see its rows."""
+        with self.transaction() as db:
+            yield BulkInsert(db)
 
     def bulk_load_all(self, tables: list[tuple[str, list[dict[str, Any]]]]) -> None:
         """Insert the rows of several tables in one transaction: all of them, or none."""

@@ -1,0 +1,246 @@
+"""What a big run capsule costs: ``serve --load``'s load, ``open_run`` and ``to_html``.
+
+    python bench/capsule_load.py [--sizes 100000 1000000] [--ways now before floor] [--page]
+
+For each size, a capsule of that many events is generated (one finished run, four steps,
+events of the demo's shape with a usage payload, one error in 997) and loaded into a fresh
+database file, each way in its own process, which reports its wall and CPU time and its
+peak RSS (``ru_maxrss``):
+
+- ``now``: :func:`missionlab.sandbox.capsules.load_capsules`, what ``serve --load`` does;
+- ``before``: the same function as it was at commit bea83a7 (a list of dicts per table,
+  ``json`` parsing, one ``executemany`` per table with every index kept), read from git when
+  the repository is there;
+- ``floor``: raw SQLite: orjson parsing, the event tuples built with no check, one
+  ``executemany`` into the same schema: what no checking loader can beat.
+
+``--page`` also times ``open_run`` and ``trace.to_html()`` (with its default bound) on each
+capsule, and the memory ``to_html`` takes beyond the opened trace (RSS sampled every 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import _harness as h
+
+BEFORE = "bea83a7"
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 11, 27, 21, 37, 38, tzinfo=UTC)
+
+
+def generate(path: Path, events: int) -> None:
+    """A capsule of ``events`` events, written to ``path``."""
+    run_id, mission_id = str(uuid.UUID(int=1, version=4)), str(uuid.UUID(int=2, version=4))
+    steps = ["enrich", "score", "route", "sms"]
+
+    def at(ms: float) -> str:
+        return (START + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    kinds = ["message", "tool_call", "tool_result", "message", "step_started", "tool_call"]
+    with path.open("w") as out:
+        head = {
+            "format": "missionlab-run-capsule",
+            "version": 1,
+            "saved_at": at(events * 10 + 10),
+            "source": {"base_url": None, "missionlab": "bench"},
+            "mission": {"mission_id": mission_id, "name": "Big run", "execution_mode": "managed",
+                        "created_at": at(0), "updated_at": at(0), "tools": []},
+            "run": {"run_id": run_id, "mission_id": mission_id, "status": "succeeded", "started_at": at(0),
+                    "updated_at": at(events * 10 + 5), "finished_at": at(events * 10 + 5)},
+            "plan": [
+                {"step_id": step, "run_id": run_id, "sequence": n + 1, "description": step.title(),
+                 "status": "completed", "started_at": at(n * events * 10 / 4),
+                 "completed_at": at((n + 1) * events * 10 / 4)}
+                for n, step in enumerate(steps)
+            ],
+            "agents": [],
+        }  # fmt: skip
+        out.write(json.dumps(head)[:-1] + ', "events": [')
+        for i in range(events):
+            kind = "error" if i % 997 == 0 else kinds[i % len(kinds)]
+            event = {
+                "event_id": str(uuid.UUID(int=(i * 2654435761) % (1 << 122) + 3, version=4)),
+                "run_id": run_id,
+                "type": kind,
+                "summary": f"Event {i}: {kind}",
+                "timestamp": at(i * 10),
+                "step_id": steps[i * len(steps) // events],
+                "agent_id": "missionlab-sim-agent",
+                "payload": {"model": "sim-llm-1", "usage": {"input_tokens": 1000 + i % 500,
+                            "output_tokens": 100, "total_tokens": 1100 + i % 500}},
+            }  # fmt: skip
+            out.write(("," if i else "") + json.dumps(event))
+        out.write("]}")
+
+
+PRELUDE = """
+import os, resource, sys, time
+from missionlab.sandbox import Store
+def report(**figures):
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(repr(figures))
+capsule, db = sys.argv[1], sys.argv[2]
+store = Store(db)
+started, cpu = time.perf_counter(), time.process_time()
+"""
+
+WAYS = {
+    "now": """
+from missionlab.sandbox.capsules import load_capsules
+load_capsules(store, [capsule])
+""",
+    "before": """
+import subprocess, types
+where = sys.argv[4] + ":src/missionlab/sandbox/capsules.py"
+git = ["git", "-C", sys.argv[3], "show", where]
+source = subprocess.run(git, check=True, capture_output=True, text=True).stdout
+module = types.ModuleType("missionlab.sandbox._capsules_before")
+module.__package__ = "missionlab.sandbox"
+sys.modules[module.__name__] = module
+exec(compile(source, "capsules.py@" + sys.argv[4], "exec"), module.__dict__)
+module.load_capsules(store, [capsule])
+""",
+    "floor": """
+import orjson, json
+from missionlab.sandbox.store import EVENT_FIELDS
+data = orjson.loads(open(capsule, "rb").read())
+encode = json.JSONEncoder(separators=(",", ":")).encode
+mission_id = data["mission"]["mission_id"]
+columns = (*EVENT_FIELDS, "mission_id")
+rows = [tuple(encode(e[c]) if c == "payload" else e.get(c) for c in EVENT_FIELDS) + (mission_id,)
+        for e in data["events"]]
+marks = ", ".join("?" * len(columns))
+with store.transaction() as db:
+    db.executemany(f"INSERT INTO events ({', '.join(columns)}) VALUES ({marks})", rows)
+""",
+}
+
+EPILOGUE = """
+wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+events = store.count("events")
+report(wall_s=wall, cpu_s=cpu, events=events)
+"""
+
+PAGE = """
+import resource, sys, threading, time
+import psutil
+import missionlab
+process, peak = psutil.Process(), [0]
+def watch():
+    while True:
+        peak[0] = max(peak[0], process.memory_info().rss)
+        time.sleep(0.05)
+threading.Thread(target=watch, daemon=True).start()
+started = time.perf_counter()
+trace = missionlab.open_run(sys.argv[1])
+opened_s, opened_mb = time.perf_counter() - started, process.memory_info().rss / 2**20
+trace.events_frame  # the trace's own frame, which any view builds once
+base = process.memory_info().rss
+peak[0] = base
+started = time.perf_counter()
+page = trace.to_html()
+print(repr({"open_run_s": opened_s, "opened_rss_mb": opened_mb, "to_html_s": time.perf_counter() - started,
+            "to_html_over_trace_mb": (peak[0] - base) / 2**20, "page_mb": len(page) / 2**20,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(code: str, *args: str) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
+    figures: dict[str, float] = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def before_reachable() -> bool:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BEFORE}:src/missionlab/sandbox/capsules.py"],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--ways", nargs="+", choices=list(WAYS), default=list(WAYS))
+    parser.add_argument("--page", action="store_true", help="also time open_run and to_html")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args()
+    ways = [w for w in args.ways if w != "before" or before_reachable()]
+    report = h.Report(
+        "capsule_load",
+        "Loading a big run capsule (serve --load), open_run and to_html",
+        {"sizes": args.sizes, "ways": ways},
+    )
+    rows, page_rows = [], []
+    with tempfile.TemporaryDirectory(prefix="missionlab-capsules-") as folder:
+        for size in args.sizes:
+            path = Path(folder) / f"run-{size}.json"
+            generate(path, size)
+            mb = path.stat().st_size / 2**20
+            results = {}
+            for way in ways:
+                db = Path(folder) / f"{way}-{size}.db"
+                figures = child(PRELUDE + WAYS[way] + EPILOGUE, str(path), str(db), str(ROOT), BEFORE)
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{db}{suffix}").unlink(missing_ok=True)
+                assert figures["events"] == size, (way, figures)
+                results[way] = figures
+                for name, value in figures.items():
+                    report.figure(f"{way}_{size}_{name}", value)
+            for way, figures in results.items():
+                rows.append(
+                    [
+                        f"{size:,} events ({mb:,.0f} MB)",
+                        way,
+                        figures["wall_s"],
+                        figures["cpu_s"],
+                        figures["peak_rss_mb"],
+                        figures["cpu_s"] / results["now"]["cpu_s"] if "now" in results else float("nan"),
+                    ]
+                )
+            if args.page:
+                figures = child(PAGE, str(path))
+                for name, value in figures.items():
+                    report.figure(f"page_{size}_{name}", value)
+                page_rows.append(
+                    [
+                        f"{size:,}",
+                        figures["open_run_s"],
+                        figures["opened_rss_mb"],
+                        figures["to_html_s"],
+                        figures["to_html_over_trace_mb"],
+                        figures["page_mb"],
+                    ]
+                )
+    report.table(
+        "loading one capsule into a fresh database file, each way in its own process",
+        ["capsule", "way", "wall s", "CPU s", "peak RSS MB", "CPU x now"],
+        rows,
+    )
+    if page_rows:
+        report.table(
+            "open_run, then to_html (default bound) beyond the opened trace and its events frame",
+            ["events", "open_run s", "RSS after open MB", "to_html s", "to_html over trace MB", "page MB"],
+            page_rows,
+        )
+    report.note(f"machine: {os.cpu_count()} CPUs; wall times are shared with whatever else runs")
+    report.save(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

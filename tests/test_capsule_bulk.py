@@ -1,0 +1,222 @@
+"""Capsules loaded in bulk (issue 22): a generated capsule of a few thousand events is served
+whole, each event as it was saved; a bad event anywhere leaves the store as it was; the
+run page and the notebook fragment stay bounded above ``max_events``.
+
+The speed and memory figures (10^5 and 10^6 events) are measured by ``bench/capsule_load.py``,
+not here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import missionlab
+from missionlab.figures.share import display_parts, plotly_js, run_fragment
+from missionlab.sandbox import Sandbox, Store
+from missionlab.sandbox.capsules import CapsuleLoadError, load_capsules
+from missionlab.sandbox.store import simulations
+
+RUN_ID = "0b7e3c1a-4a4e-4c1e-9f53-2f4c7a9d0e11"
+MISSION_ID = "5f0c2b8e-3d7a-4b9c-8e21-6a1d4c3b2a10"
+START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+EVENTS = 3_000
+TABLES = ("missions", "objects", "runs", "steps", "events", "agents")
+
+
+def generated(events: int = EVENTS) -> dict[str, Any]:
+    """A capsule of one finished run with three steps and ``events`` events: times in three
+    spellings (the sandbox's, ``+00:00``, ``+02:00``), payloads with floats,
+    non-ASCII text and nesting, one error in 50."""
+
+    def at(seconds: float, spelling: int = 0) -> str:
+        moment = START + timedelta(seconds=seconds)
+        if spelling == 1:
+            return moment.isoformat()  # +00:00
+        if spelling == 2:
+            return moment.astimezone(timezone(timedelta(hours=2))).isoformat()
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    steps = [
+        {"step_id": f"s{n}", "run_id": RUN_ID, "sequence": n, "description": f"Step {n}",
+         "status": "completed", "started_at": at(n * 1000), "completed_at": at(n * 1000 + 999),
+         "metadata": {"tools": ["search"]}}
+        for n in range(3)
+    ]  # fmt: skip
+    return {
+        "format": "missionlab-run-capsule",
+        "version": 1,
+        "mission": {"mission_id": MISSION_ID, "name": "bulk", "execution_mode": "external",
+                    "created_at": at(0), "updated_at": at(0),
+                    "tools": [{"tool_id": "search", "name": "Search", "type": "webhook"}]},
+        "run": {"run_id": RUN_ID, "mission_id": MISSION_ID, "status": "succeeded", "started_at": at(0),
+                "updated_at": at(3000), "finished_at": at(3000), "input": {"q": "naïve"}},
+        "plan": steps,
+        "events": [
+            {"event_id": f"ev-{i:05d}", "run_id": RUN_ID, "type": "error" if i % 50 == 0 else "tool_call",
+             "summary": f"call {i} → ok", "timestamp": at(i * 2999 / events, i % 3),
+             "step_id": f"s{i * 3 // events}", "agent_id": "agent-1",
+             "payload": {"usage": {"total_tokens": i}, "cost_usd": i * 1.5e-7, "text": "é" * (i % 4)}}
+            for i in range(events)
+        ],
+        "agents": [{"run_id": RUN_ID, "telnyx_agent_id": "agent-1", "created_at": at(1)}],
+    }  # fmt: skip
+
+
+def write(folder: Path, data: Any, name: str = "run.json") -> Path:
+    path = folder / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def counts(store: Store) -> dict[str, int]:
+    return {table: store.count(table) for table in TABLES}
+
+
+def indexes(store: Store) -> list[tuple[str, str]]:
+    return store._all("SELECT name, sql FROM sqlite_master WHERE type='index' ORDER BY name", ())
+
+
+def test_every_event_is_served_back_as_it_was_saved(tmp_path: Path) -> None:
+    capsule = generated()
+    with Sandbox(db=tmp_path / "s.db", load=[write(tmp_path, capsule)]) as sandbox:
+        client = sandbox.client()
+        served = client.missions.runs.events.list(RUN_ID, mission_id=MISSION_ID, page_size=1000).fetch_all()
+        run = client.missions.runs.retrieve(RUN_ID, mission_id=MISSION_ID).data
+        plan = client.missions.runs.plan.retrieve(RUN_ID, mission_id=MISSION_ID).data
+    saved = capsule["events"]
+    assert len(served) == EVENTS
+    assert [e.event_id for e in served] == [e["event_id"] for e in saved]  # oldest first: as saved
+    for event, original in zip(served, saved, strict=True):
+        assert event.payload == original["payload"] and event.summary == original["summary"]
+        assert event.timestamp == datetime.fromisoformat(original["timestamp"])  # the same moment
+    assert run.input == {"q": "naïve"} and [s.step_id for s in plan] == ["s0", "s1", "s2"]
+
+
+def test_the_store_holds_the_same_events_when_its_indexes_are_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``REBUILD_INDEXES_ABOVE`` rows the events' indexes are dropped and built again:
+    the same rows, and the same indexes afterwards, as a load that keeps them."""
+    rows = {}
+    for bound in (10**9, 100):
+        monkeypatch.setattr(simulations, "REBUILD_INDEXES_ABOVE", bound)
+        store = Store(tmp_path / f"s{bound}.db")
+        before = indexes(store)
+        load_capsules(store, [write(tmp_path, generated())])
+        assert indexes(store) == before
+        rows[bound] = store._all("SELECT * FROM events ORDER BY rowid", ())
+        assert counts(store) == {
+            "missions": 1, "objects": 1, "runs": 1, "steps": 3, "events": EVENTS, "agents": 1
+        }  # fmt: skip
+        store.close()
+    assert rows[100] == rows[10**9]
+
+
+BAD_EVENTS: dict[str, tuple[str, Any, str]] = {
+    "a time that is not one": ("timestamp", "soon", "events[1500].timestamp: not a date-time: 'soon'"),
+    "a time without its zone": ("timestamp", "2026-03-01T09:30:00", "without its time zone"),
+    "a summary that is a number": ("summary", 7, "events[1500].summary: not a string: 7"),
+    "a payload that is a list": ("payload", [1], "events[1500].payload: not an object: [1]"),
+    "no type": ("type", None, "events[1500].type: missing"),
+    "another run's event": (
+        "run_id",
+        "someone-else",
+        "events[1500].run_id: 'someone-else', not the capsule's",
+    ),
+    "a repeated id": ("event_id", "ev-00003", "UNIQUE constraint failed"),
+}
+
+
+@pytest.mark.parametrize("rebuild", [False, True], ids=["indexes kept", "indexes rebuilt"])
+@pytest.mark.parametrize("name", list(BAD_EVENTS))
+def test_a_bad_event_in_the_middle_leaves_the_store_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, rebuild: bool
+) -> None:
+    monkeypatch.setattr(simulations, "REBUILD_INDEXES_ABOVE", 100 if rebuild else 10**9)
+    field, value, reason = BAD_EVENTS[name]
+    bad = generated()
+    bad["events"][1500][field] = value
+    store = Store(tmp_path / "s.db")
+    before = indexes(store)
+    with pytest.raises(CapsuleLoadError) as refused:
+        load_capsules(store, [write(tmp_path, bad)])
+    assert reason in str(refused.value) and "\n" not in str(refused.value)
+    assert str(refused.value).startswith(str(tmp_path / "run.json"))
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+    assert indexes(store) == before
+    load_capsules(store, [write(tmp_path, generated(), "good.json")])  # the right one then loads whole
+    assert store.count("events") == EVENTS
+    store.close()
+
+
+def test_a_repeated_idempotency_key_is_refused_when_the_unique_index_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(simulations, "REBUILD_INDEXES_ABOVE", 100)
+    bad = generated()
+    bad["events"][10]["idempotency_key"] = bad["events"][2000]["idempotency_key"] = "same"
+    store = Store()
+    with pytest.raises(
+        CapsuleLoadError,
+        match=r"UNIQUE constraint failed: events.run_id, events.idempotency_key\); nothing was loaded",
+    ):
+        load_capsules(store, [write(tmp_path, bad)])
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+
+
+def test_a_nan_in_a_payload_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
+    bad = generated()
+    bad["events"][1500]["payload"]["cost_usd"] = float("nan")  # json.dumps writes NaN
+    store = Store()
+    with pytest.raises(CapsuleLoadError, match=r"run\.json: cannot read the capsule: NaN is not JSON"):
+        load_capsules(store, [write(tmp_path, bad)])
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+
+
+def test_loading_a_dict_leaves_it_as_it_was(tmp_path: Path) -> None:
+    from missionlab.sandbox.capsules import load_capsule
+
+    capsule = generated(200)
+    kept = copy.deepcopy(capsule)
+    load_capsule(Store(), capsule)
+    assert capsule == kept
+
+
+def test_a_page_above_its_bound_samples_and_leaves_out_what_grows_with_the_run() -> None:
+    trace = missionlab.open_run(generated())
+    plotly = len(plotly_js())
+    whole = trace.to_html(max_events=EVENTS)
+    bounded = trace.to_html(max_events=500)
+    # whole: the capsule embedded, the explanation and diagnosis there, no notes
+    assert whole.count('id="missionlab-capsule"') == 1 and "<h2>Explanation</h2>" in whole
+    assert "left out" not in whole and "a page draws at most" not in whole
+    # bounded: each part that grows with the run says what it left out and how to get it
+    assert 'id="missionlab-capsule"' not in bounded
+    # 60 errors (one in 50) kept, and of the 2,940 others every ceil(2,940 / 440)th = 7th: 420
+    assert "The timeline draws 480 of the run's 3,000 events" in bounded
+    assert "The explanation is left out: the run has 3,000 events, above this page's bound of 500" in bounded
+    assert "The diagnosis is left out" in bounded and "trace.explain()" in bounded
+    assert "The run's capsule is not embedded" in bounded and "trace.save(path)" in bounded
+    # the sampled Gantt draws 480 markers, where the whole one draws 3,000: the page shrinks
+    # by more than the 2,520 markers' hover texts ("call N → ok") it no longer carries
+    assert (len(whole) - plotly) - (len(bounded) - plotly) > 2_520 * len("call 1234 → ok")
+
+
+def test_the_notebook_fragment_is_bounded_too() -> None:
+    trace = missionlab.open_run(generated())
+    whole, bounded = run_fragment(trace, max_events=EVENTS), run_fragment(trace, max_events=500)
+    assert "left out" not in whole and "The explanation is left out" in bounded
+    assert "The timeline draws 480 of the run's 3,000 events" in bounded
+    assert len(bounded) < len(whole) / 2
+    # what a trace's _ipython_display_ shows: the same bound, the figure drawing the sample
+    head, figure = display_parts(trace, max_events=500)
+    assert "The explanation is left out" in head and "draws 480 of the run's 3,000 events" in head
+    assert sum(len(t.x) for t in figure.data if t.type == "scattergl") == 480
+    head, figure = display_parts(trace, max_events=EVENTS)
+    assert "left out" not in head and sum(len(t.x) for t in figure.data if t.type == "scattergl") == EVENTS
