@@ -8,7 +8,7 @@ servers whose pages lie, grow, shrink or repeat items are small MockTransport se
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -152,7 +152,7 @@ class ListServer:
         return missionlab.Client(base_url="http://mock/v2", transport=httpx.MockTransport(self))
 
 
-def ids(items: list[Any]) -> list[str]:
+def ids(items: Sequence[Any]) -> list[str]:
     return [i["run_id"] if isinstance(i, dict) else i.run_id for i in items]
 
 
@@ -211,7 +211,7 @@ def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
 
     server = Repeating(45, cap=20)
     first = server.client().missions.runs.list_runs(page_size=20)
-    reads: list[Callable[[], list[Any]]] = [lambda: first.fetch_all(progress=False), lambda: list(first)]
+    reads: list[Callable[[], Sequence[Any]]] = [lambda: first.fetch_all(progress=False), lambda: list(first)]
     for read in reads:
         with pytest.raises(missionlab.IncompleteListError) as caught:
             read()

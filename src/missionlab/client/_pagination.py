@@ -4,13 +4,15 @@ A list call returns the first page (``.data``, ``.meta``). Iterating over a page
 walks every item of every following page, fetching each page when it is
 reached. ``fetch_all()`` starts from the first page (reused, whatever its size),
 fetches the rest with as few requests as it can (8 at a time: ``_concurrent``'s policy),
-and returns every item once, in the server's order. ``fetch_all(as_dicts=True)`` returns
-plain JSON dicts, without pydantic.
+and returns every item once, in the server's order: an :class:`~._items.ItemList`, whose
+models are made a block at a time when first read (a frame reads the JSON itself).
+``fetch_all(as_dicts=True)`` returns the plain JSON dicts. Both read every page as JSON
+dicts (orjson), without pydantic, on one path.
 
-Both read exactly (:class:`_Walk`): they follow the page size the server actually served
-(a server may cap or ignore ``page[size]``), drop repeats by id (a newest-first list that
-grows while it is read shifts items onto the next page), read on to the list's new end
-when it grew, read it once more when it shrank, and raise
+Every walk reads exactly (:class:`_Walk`): it follows the page size the server actually
+served (a server may cap or ignore ``page[size]``), drops repeats by id (a newest-first
+list that grows while it is read shifts items onto the next page), reads on to the
+list's new end when it grew, reads it once more when it shrank, and raises
 :class:`~missionlab.IncompleteListError` rather than return fewer items than
 ``meta.total_results`` promised.
 """
@@ -21,7 +23,7 @@ import functools
 import html
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 import httpx
@@ -33,6 +35,7 @@ from . import _json
 from ._call import Call, RequestOptions
 from ._concurrent import bounded_gather, bounded_map
 from ._display import frame_of, html_table
+from ._items import ItemList
 from ._progress import ProgressBar, progress_bar
 from .models import PageMeta
 
@@ -92,19 +95,19 @@ class PageRequest(Generic[T]):
         if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
             raise ValueError("a list answer must be an object with a `data` list")
         items = raw["data"]
-        if not all(isinstance(item, dict) for item in items):
+        if not set(map(type, items)) <= {dict}:  # (JSON objects parse as plain dicts)
             raise ValueError("the items of `data` must be objects")
         meta = raw.get("meta")
         return Chunk(items, None if meta is None else PageMeta.model_validate(meta), self)
 
-    def key(self, as_dicts: bool) -> Callable[[Any], Any] | None:
+    def key(self, as_dicts: bool = True) -> Callable[[Any], Any] | None:
         """The identity of an item (its id field, or a tuple of them), for dropping repeats."""
         fields: tuple[str, ...] = getattr(self.item, "_key_fields", ())
         if not fields:
             return None
         if len(fields) == 1:
             name = fields[0]
-            return (lambda item: item.get(name)) if as_dicts else attrgetter(name)
+            return methodcaller("get", name) if as_dicts else attrgetter(name)
         return (lambda item: tuple(item.get(n) for n in fields)) if as_dicts else attrgetter(*fields)
 
 
@@ -197,12 +200,34 @@ class _Walk:
         if self._key is None:
             self.items.extend(items)
             return items
+        identities = list(map(self._key, items))
+        try:
+            distinct = set(identities)
+        except TypeError:  # an id that is no JSON scalar
+            distinct = set()
+        usual = (  # the usual page: every id there, new, once
+            items
+            and len(distinct) == len(items)
+            and None not in distinct
+            and distinct.isdisjoint(self._seen)
+            and (type(identities[0]) is not tuple or not any(None in i for i in identities))
+        )
+        if usual:
+            self._seen |= distinct
+            self.items.extend(items)
+            return items
         fresh = []
         for item in items:
             identity = self._key(item)
             if identity is None or (type(identity) is tuple and None in identity):
                 fresh.append(item)
-            elif identity not in self._seen:
+                continue
+            try:
+                seen = identity in self._seen
+            except TypeError:  # an id that is no JSON scalar: kept (its model will refuse it)
+                fresh.append(item)
+                continue
+            if not seen:
                 self._seen.add(identity)
                 fresh.append(item)
         self.items.extend(fresh)
@@ -279,18 +304,23 @@ class _BasePage(Generic[T]):
         size = _served_size(chunk) if self.data else self._request.page_size
         return replace(self._request, page_number=self.page_number + 1, page_size=size or None)
 
-    def _first_chunk(self, as_dicts: bool) -> Chunk | None:
-        """This page as the start of ``fetch_all``, if it is the first page."""
+    def _first_chunk(self) -> Chunk | None:
+        """This page (as JSON dicts) as the start of ``fetch_all``, if it is the first page."""
         if self.page_number != 1:
             return None
         request = replace(self._request, page_number=1)
         if self.meta is not None:
             request = replace(request, page_size=self.meta.page_size)
-        return Chunk(_json.loads(self._content)["data"] if as_dicts else self.data, self.meta, request)
+        return Chunk(_json.loads(self._content)["data"], self.meta, request)
 
     def _own_chunk(self) -> Chunk:
         """This page as the start of an iteration."""
         return Chunk(self.data, self.meta, replace(self._request, page_number=self.page_number))
+
+    def _answer(self, walk: _Walk, as_dicts: bool) -> Any:
+        """``fetch_all``'s answer from a finished walk (of JSON dicts)."""
+        items = walk.result(self._request.operation)
+        return items if as_dicts else ItemList(self._request.item, items, self._request.operation)
 
     def _all_request(self) -> PageRequest[T]:
         return replace(self._request, page_number=1, page_size=MAX_PAGE_SIZE)
@@ -351,9 +381,10 @@ class SyncPage(_BasePage[T]):
     def _fetch(self, request: PageRequest[T]) -> SyncPage[T]:
         return self._client._list(request)
 
-    def _chunk(self, request: PageRequest[Any], as_dicts: bool) -> Chunk:
-        if as_dicts:
-            return self._client._send(request.call(request.parse_chunk))
+    def _chunk(self, request: PageRequest[Any]) -> Chunk:
+        return self._client._send(request.call(request.parse_chunk))
+
+    def _model_chunk(self, request: PageRequest[T]) -> Chunk:
         page = self._fetch(request)
         return Chunk(page.data, page.meta, request)
 
@@ -375,38 +406,32 @@ class SyncPage(_BasePage[T]):
         walk = _Walk(self._own_chunk(), self._request.key(False))
         yield from walk.items
         while (request := walk.next_request()) is not None:
-            yield from walk.add(self._chunk(request, False))
+            yield from walk.add(self._model_chunk(request))
         walk.result(self._request.operation)
 
     @overload
-    def fetch_all(self, *, progress: bool | None = None, as_dicts: Literal[False] = False) -> list[T]: ...
+    def fetch_all(self, *, progress: bool | None = None, as_dicts: Literal[False] = False) -> ItemList[T]: ...
     @overload
     def fetch_all(self, *, progress: bool | None = None, as_dicts: Literal[True]) -> list[dict[str, Any]]: ...
-    def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> list[Any]:
+    def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> Any:
         """Every item of the list once, in server order, fetching pages concurrently.
 
-        ``progress``: None shows a progress bar only when fetching takes more
-        than half a second, True always, False never. ``as_dicts``: the items as
-        the server sent them (JSON dicts), skipping model validation. Raises
-        :class:`~missionlab.IncompleteListError` rather than return fewer items than the
-        server says the list holds.
+        Returns an :class:`~missionlab.client.ItemList` of models, each block of 1,000 made
+        when first read (``to_frame()`` reads the JSON straight away). ``progress``: None
+        shows a progress bar only when fetching takes more than half a second, True always,
+        False never. ``as_dicts``: a plain list of the items as the server sent them (JSON
+        dicts). Raises :class:`~missionlab.IncompleteListError` rather than return fewer
+        items than the server says the list holds.
         """
-        first = self._first_chunk(as_dicts) or self._chunk(self._all_request(), as_dicts)
-        walk = _Walk(first, self._request.key(as_dicts))
+        first = self._first_chunk() or self._chunk(self._all_request())
+        walk = _Walk(first, self._request.key())
         requests = walk.plan(first)
         with self._bar(len(requests) + 1, progress) as bar:
             bar.update(1)
-            walk.take_planned(
-                bounded_map(
-                    lambda request: self._chunk(request, as_dicts),
-                    requests,
-                    progress=bar,
-                    name="missionlab-page",
-                )
-            )
+            walk.take_planned(bounded_map(self._chunk, requests, progress=bar, name="missionlab-page"))
             while (request := walk.next_request()) is not None:
-                walk.add(self._chunk(request, as_dicts))
-        return walk.result(self._request.operation)
+                walk.add(self._chunk(request))
+        return self._answer(walk, as_dicts)
 
 
 class AsyncPage(_BasePage[T]):
@@ -421,9 +446,10 @@ class AsyncPage(_BasePage[T]):
     async def _fetch(self, request: PageRequest[T]) -> AsyncPage[T]:
         return await self._client._list(request)
 
-    async def _chunk(self, request: PageRequest[Any], as_dicts: bool) -> Chunk:
-        if as_dicts:
-            return await self._client._send(request.call(request.parse_chunk))
+    async def _chunk(self, request: PageRequest[Any]) -> Chunk:
+        return await self._client._send(request.call(request.parse_chunk))
+
+    async def _model_chunk(self, request: PageRequest[T]) -> Chunk:
         page = await self._fetch(request)
         return Chunk(page.data, page.meta, request)
 
@@ -446,29 +472,28 @@ class AsyncPage(_BasePage[T]):
         for item in walk.items:
             yield item
         while (request := walk.next_request()) is not None:
-            for item in walk.add(await self._chunk(request, False)):
+            for item in walk.add(await self._model_chunk(request)):
                 yield item
         walk.result(self._request.operation)
 
     @overload
     async def fetch_all(
         self, *, progress: bool | None = None, as_dicts: Literal[False] = False
-    ) -> list[T]: ...
+    ) -> ItemList[T]: ...
     @overload
     async def fetch_all(
         self, *, progress: bool | None = None, as_dicts: Literal[True]
     ) -> list[dict[str, Any]]: ...
-    async def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> list[Any]:
-        """Every item of the list once, in server order, fetching pages concurrently
-        (:class:`~missionlab.IncompleteListError` rather than fewer items)."""
-        first = self._first_chunk(as_dicts) or await self._chunk(self._all_request(), as_dicts)
-        walk = _Walk(first, self._request.key(as_dicts))
+    async def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> Any:
+        """Every item of the list once, in server order, fetching pages concurrently, as
+        :meth:`SyncPage.fetch_all` (:class:`~missionlab.IncompleteListError` rather than
+        fewer items)."""
+        first = self._first_chunk() or await self._chunk(self._all_request())
+        walk = _Walk(first, self._request.key())
         requests = walk.plan(first)
         with self._bar(len(requests) + 1, progress) as bar:
             bar.update(1)
-            walk.take_planned(
-                await bounded_gather(lambda request: self._chunk(request, as_dicts), requests, progress=bar)
-            )
+            walk.take_planned(await bounded_gather(self._chunk, requests, progress=bar))
             while (request := walk.next_request()) is not None:
-                walk.add(await self._chunk(request, as_dicts))
-        return walk.result(self._request.operation)
+                walk.add(await self._chunk(request))
+        return self._answer(walk, as_dicts)
