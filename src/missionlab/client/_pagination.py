@@ -239,10 +239,13 @@ class _Walk:
 
     def take_planned(self, chunks: list[Chunk]) -> None:
         """Take the fast path's pages up to the first that does not hold what was asked (a
-        server that caps or ignores ``page[size]``); the rest is then read page by page."""
+        server that caps or ignores ``page[size]``); the rest is then read page by page, at
+        the size that page was served at."""
         for chunk in chunks:
             asked = chunk.request.page_size
             if _served_size(chunk) != asked or (chunk.meta is not None and chunk.meta.page_size != asked):
+                if chunk.items:
+                    self._size = _served_size(chunk)
                 return
             self.add(chunk)
 
