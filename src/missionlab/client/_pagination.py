@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing, closing
 from dataclasses import dataclass, replace
 from operator import attrgetter, methodcaller
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
@@ -33,7 +34,7 @@ from ..errors import IncompleteListError
 from ..limits import MAX_PAGE_SIZE
 from . import _json
 from ._call import Call, RequestOptions
-from ._concurrent import bounded_gather, bounded_map
+from ._concurrent import bounded_aimap, bounded_imap
 from ._display import frame_of, html_table
 from ._items import ItemList
 from ._progress import ProgressBar, progress_bar
@@ -155,10 +156,12 @@ class _Walk:
 
     REREADS = 1
 
-    def __init__(self, first: Chunk, key: Callable[[Any], Any] | None) -> None:
+    def __init__(self, first: Chunk, key: Callable[[Any], Any] | None, *, keep: bool = True) -> None:
         self._key = key
         self._seen: set[Any] = set()
-        self.items: list[Any] = []
+        self.items: list[Any] = []  # every item kept (with ``keep``; a stream yields them instead)
+        self._keep_items = keep
+        self.count = 0  # items kept so far
         self._template = first.request
         self._totals: list[int] = []  # every total_results seen, over every read
         self._rereads = 0
@@ -166,7 +169,7 @@ class _Walk:
         self._exact = first.meta is not None and (first.request.page_number or 1) == 1
         self._size = first.request.page_size or MAX_PAGE_SIZE
         self._reset()
-        self.add(first)
+        self.first = self.add(first)  # the first page's items
 
     def _reset(self) -> None:
         self._position = 0  # items of the list before this point have been read
@@ -197,8 +200,14 @@ class _Walk:
         return fresh
 
     def _keep(self, items: list[Any]) -> list[Any]:
+        fresh = self._fresh(items)
+        self.count += len(fresh)
+        if self._keep_items:
+            self.items.extend(fresh)
+        return fresh
+
+    def _fresh(self, items: list[Any]) -> list[Any]:
         if self._key is None:
-            self.items.extend(items)
             return items
         identities = list(map(self._key, items))
         try:
@@ -214,7 +223,6 @@ class _Walk:
         )
         if usual:
             self._seen |= distinct
-            self.items.extend(items)
             return items
         fresh = []
         for item in items:
@@ -230,24 +238,23 @@ class _Walk:
             if not seen:
                 self._seen.add(identity)
                 fresh.append(item)
-        self.items.extend(fresh)
         return fresh
 
     def plan(self, first: Chunk) -> list[PageRequest[Any]]:
         """The fast path's requests (fetched concurrently), when the first page has a meta."""
         return _plan(first) if first.meta is not None else []
 
-    def take_planned(self, chunks: list[Chunk]) -> None:
-        """Take the fast path's pages up to the first that does not hold what was asked (a
-        server that caps or ignores ``page[size]``); the rest is then read page by page, at
-        the size that page was served at."""
-        for chunk in chunks:
-            asked = chunk.request.page_size
-            if _served_size(chunk) != asked or (chunk.meta is not None and chunk.meta.page_size != asked):
-                if chunk.items:
-                    self._size = _served_size(chunk)
-                return
-            self.add(chunk)
+    def take_planned(self, chunk: Chunk) -> list[Any] | None:
+        """Take one of the fast path's pages, in order: its new items, or None (and no further
+        planned page should be taken) when it does not hold what was asked (a server that caps
+        or ignores ``page[size]``): the rest is then read page by page, at the size that page
+        was served at."""
+        asked = chunk.request.page_size
+        if _served_size(chunk) != asked or (chunk.meta is not None and chunk.meta.page_size != asked):
+            if chunk.items:
+                self._size = _served_size(chunk)
+            return None
+        return self.add(chunk)
 
     def next_request(self) -> PageRequest[Any] | None:
         """The page to read next, or None when the list has been read."""
@@ -263,16 +270,16 @@ class _Walk:
                 number = self._last[0] + 1
             return replace(self._template, page_number=number, page_size=self._size)
         shrank = min(self._read_totals) < self._read_totals[0]
-        if self._exact and (shrank or len(self.items) < min(self._totals)) and self._rereads < self.REREADS:
+        if self._exact and (shrank or self.count < min(self._totals)) and self._rereads < self.REREADS:
             self._rereads += 1
             self._restart = True
             return replace(self._template, page_number=1, page_size=self._size)
         return None
 
     def result(self, operation: str) -> list[Any]:
-        """Every item read, once; :class:`IncompleteListError` when some are missing."""
-        if self._exact and self._totals and len(self.items) < min(self._totals):
-            raise IncompleteListError(operation=operation, expected=min(self._totals), got=len(self.items))
+        """Every item kept, once; :class:`IncompleteListError` when some are missing."""
+        if self._exact and self._totals and self.count < min(self._totals):
+            raise IncompleteListError(operation=operation, expected=min(self._totals), got=self.count)
         return self.items
 
 
@@ -320,9 +327,8 @@ class _BasePage(Generic[T]):
         """This page as the start of an iteration."""
         return Chunk(self.data, self.meta, replace(self._request, page_number=self.page_number))
 
-    def _answer(self, walk: _Walk, as_dicts: bool) -> Any:
-        """``fetch_all``'s answer from a finished walk (of JSON dicts)."""
-        items = walk.result(self._request.operation)
+    def _answer(self, items: list[dict[str, Any]], as_dicts: bool) -> Any:
+        """``fetch_all``'s answer from every item of the list as JSON dicts."""
         return items if as_dicts else ItemList(self._request.item, items, self._request.operation)
 
     def _all_request(self) -> PageRequest[T]:
@@ -406,10 +412,35 @@ class SyncPage(_BasePage[T]):
             yield page
 
     def __iter__(self) -> Iterator[T]:
-        walk = _Walk(self._own_chunk(), self._request.key(False))
-        yield from walk.items
+        walk = _Walk(self._own_chunk(), self._request.key(False), keep=False)
+        yield from walk.first
         while (request := walk.next_request()) is not None:
             yield from walk.add(self._model_chunk(request))
+        walk.result(self._request.operation)
+
+    def iter_dicts(self, *, progress: bool | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every item of the list once, in server order, as the JSON dicts the server sent, a
+        page at a time as pages arrive: the pages after the first are fetched concurrently
+        (8 at a time) while the caller works on the ones before. This is the walk of
+        :meth:`fetch_all` (exact: :class:`~missionlab.IncompleteListError`, raised after the
+        last page, rather than fewer items); ``progress`` as there."""
+        first = self._first_chunk() or self._chunk(self._all_request())
+        walk = _Walk(first, self._request.key(), keep=False)
+        if walk.first:
+            yield walk.first
+        requests = walk.plan(first)
+        with self._bar(len(requests) + 1, progress) as bar:
+            bar.update(1)
+            with closing(bounded_imap(self._chunk, requests, progress=bar, name="missionlab-page")) as chunks:
+                for chunk in chunks:
+                    fresh = walk.take_planned(chunk)
+                    if fresh is None:
+                        break
+                    if fresh:
+                        yield fresh
+            while (request := walk.next_request()) is not None:
+                if fresh := walk.add(self._chunk(request)):
+                    yield fresh
         walk.result(self._request.operation)
 
     @overload
@@ -426,15 +457,8 @@ class SyncPage(_BasePage[T]):
         dicts). Raises :class:`~missionlab.IncompleteListError` rather than return fewer
         items than the server says the list holds.
         """
-        first = self._first_chunk() or self._chunk(self._all_request())
-        walk = _Walk(first, self._request.key())
-        requests = walk.plan(first)
-        with self._bar(len(requests) + 1, progress) as bar:
-            bar.update(1)
-            walk.take_planned(bounded_map(self._chunk, requests, progress=bar, name="missionlab-page"))
-            while (request := walk.next_request()) is not None:
-                walk.add(self._chunk(request))
-        return self._answer(walk, as_dicts)
+        items = [item for chunk in self.iter_dicts(progress=progress) for item in chunk]
+        return self._answer(items, as_dicts)
 
 
 class AsyncPage(_BasePage[T]):
@@ -471,12 +495,34 @@ class AsyncPage(_BasePage[T]):
             yield page
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        walk = _Walk(self._own_chunk(), self._request.key(False))
-        for item in walk.items:
+        walk = _Walk(self._own_chunk(), self._request.key(False), keep=False)
+        for item in walk.first:
             yield item
         while (request := walk.next_request()) is not None:
             for item in walk.add(await self._model_chunk(request)):
                 yield item
+        walk.result(self._request.operation)
+
+    async def iter_dicts(self, *, progress: bool | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+        """:meth:`SyncPage.iter_dicts`, with ``async for``: the pages after the first are
+        fetched concurrently (8 at a time) while the caller works on the ones before."""
+        first = self._first_chunk() or await self._chunk(self._all_request())
+        walk = _Walk(first, self._request.key(), keep=False)
+        if walk.first:
+            yield walk.first
+        requests = walk.plan(first)
+        with self._bar(len(requests) + 1, progress) as bar:
+            bar.update(1)
+            async with aclosing(bounded_aimap(self._chunk, requests, progress=bar)) as chunks:
+                async for chunk in chunks:
+                    fresh = walk.take_planned(chunk)
+                    if fresh is None:
+                        break
+                    if fresh:
+                        yield fresh
+            while (request := walk.next_request()) is not None:
+                if fresh := walk.add(await self._chunk(request)):
+                    yield fresh
         walk.result(self._request.operation)
 
     @overload
@@ -491,12 +537,5 @@ class AsyncPage(_BasePage[T]):
         """Every item of the list once, in server order, fetching pages concurrently, as
         :meth:`SyncPage.fetch_all` (:class:`~missionlab.IncompleteListError` rather than
         fewer items)."""
-        first = self._first_chunk() or await self._chunk(self._all_request())
-        walk = _Walk(first, self._request.key())
-        requests = walk.plan(first)
-        with self._bar(len(requests) + 1, progress) as bar:
-            bar.update(1)
-            walk.take_planned(await bounded_gather(self._chunk, requests, progress=bar))
-            while (request := walk.next_request()) is not None:
-                walk.add(await self._chunk(request))
-        return self._answer(walk, as_dicts)
+        items = [item async for chunk in self.iter_dicts(progress=progress) for item in chunk]
+        return self._answer(items, as_dicts)
