@@ -240,15 +240,30 @@ def record(server: h.Server) -> dict[str, Any]:
 
 
 def replay_transport(pages: dict[tuple[str, int], list[bytes]], defaults: dict[str, int]) -> Any:
+    """Answers from the recorded pages; a page of another size (fetch_frames' one-item first
+    page) is encoded from the recorded items as the sandbox encodes pages, once."""
     import httpx
 
     prefix = "/v2"
+    items: dict[str, list[Any]] = {}
+    other: dict[tuple[str, int, int], bytes] = {}
+
+    def encoded(path: str, number: int, size: int) -> bytes:
+        if (path, number, size) not in other:
+            if path not in items:
+                items[path] = [item for body in pages[(path, BIG_PAGE)] for item in json.loads(body)["data"]]
+            rows = items[path]
+            other[(path, number, size)] = page_body(
+                rows[(number - 1) * size : number * size], number, size, len(rows)
+            )
+        return other[(path, number, size)]
 
     def handle(request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(prefix)
         number = int(request.url.params.get("page[number]", 1))
         size = int(request.url.params.get("page[size]", defaults[path]))
-        body = pages[(path, size)][number - 1]
+        recorded = pages.get((path, size))
+        body = recorded[number - 1] if recorded is not None else encoded(path, number, size)
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
     return httpx.MockTransport(handle)
