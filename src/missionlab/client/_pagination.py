@@ -327,6 +327,11 @@ class _BasePage(Generic[T]):
         """This page as the start of an iteration."""
         return Chunk(self.data, self.meta, replace(self._request, page_number=self.page_number))
 
+    def _stream(self, first: Chunk) -> tuple[_Walk, list[PageRequest[Any]]]:
+        """The walk of ``iter_dicts`` from its first page, and the pages to fetch concurrently."""
+        walk = _Walk(first, self._request.key(), keep=False)
+        return walk, walk.plan(first)
+
     def _answer(self, items: list[dict[str, Any]], as_dicts: bool) -> Any:
         """``fetch_all``'s answer from every item of the list as JSON dicts."""
         return items if as_dicts else ItemList(self._request.item, items, self._request.operation)
@@ -424,11 +429,9 @@ class SyncPage(_BasePage[T]):
         (8 at a time) while the caller works on the ones before. This is the walk of
         :meth:`fetch_all` (exact: :class:`~missionlab.IncompleteListError`, raised after the
         last page, rather than fewer items); ``progress`` as there."""
-        first = self._first_chunk() or self._chunk(self._all_request())
-        walk = _Walk(first, self._request.key(), keep=False)
+        walk, requests = self._stream(self._first_chunk() or self._chunk(self._all_request()))
         if walk.first:
             yield walk.first
-        requests = walk.plan(first)
         with self._bar(len(requests) + 1, progress) as bar:
             bar.update(1)
             with closing(bounded_imap(self._chunk, requests, progress=bar, name="missionlab-page")) as chunks:
@@ -506,11 +509,9 @@ class AsyncPage(_BasePage[T]):
     async def iter_dicts(self, *, progress: bool | None = None) -> AsyncIterator[list[dict[str, Any]]]:
         """:meth:`SyncPage.iter_dicts`, with ``async for``: the pages after the first are
         fetched concurrently (8 at a time) while the caller works on the ones before."""
-        first = self._first_chunk() or await self._chunk(self._all_request())
-        walk = _Walk(first, self._request.key(), keep=False)
+        walk, requests = self._stream(self._first_chunk() or await self._chunk(self._all_request()))
         if walk.first:
             yield walk.first
-        requests = walk.plan(first)
         with self._bar(len(requests) + 1, progress) as bar:
             bar.update(1)
             async with aclosing(bounded_aimap(self._chunk, requests, progress=bar)) as chunks:
