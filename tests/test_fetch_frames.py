@@ -63,7 +63,6 @@ def test_frames_built_a_chunk_at_a_time_equal_one_build(
     ).json()
     items = [*body["data"], {**body["data"][0], "event_id": "odd", "type": "llm_call"}]
     monkeypatch.setattr(_fetch_frames, "CHUNK", 300)
-    pages = [items[i : i + 70] for i in range(0, len(items), 70)]  # chunks end mid-page
-    chunked = _fetch_frames._framed(pages, frames.events_frame)
+    chunked = _fetch_frames._framed(list(items), frames.events_frame)
     pd.testing.assert_frame_equal(chunked, frames.events_frame(items))
     assert list(chunked["type"].cat.categories)[-1] == "llm_call"
