@@ -1,4 +1,4 @@
-"""Run every benchmark, check the targets of issue 12, and write docs/benchmarks.md.
+"""Run every benchmark, check the targets of issues 24, 12 and 15, and write docs/benchmarks.md.
 
     python bench/run_all.py [--scale 1] [--only NAME ...] [--docs docs/benchmarks.md]
 
@@ -59,8 +59,105 @@ class Check:
     met: bool | None  # None: not checked automatically
 
 
+ROUND_3 = "Round 3 / issue 24: every documented path at the floor"
+
+
+def _ratio_check(target: str, value: float, limit: float, what: str = "the floor") -> Check:
+    return Check(target, f"{value:.2f}x {what}", value <= limit)
+
+
+def round_3(results: dict[str, dict[str, Any]]) -> list[Check]:
+    """The rows of issue 24's table, each a ratio measured side by side in this run."""
+    found: list[Check] = []
+
+    def figures(script: str) -> dict[str, Any] | None:
+        return results[script]["figures"] if script in results else None
+
+    hist = figures("history_frames")
+    if hist is not None:
+        live, side, rss = hist["live_s"], hist["client_side_s"], hist["peak_rss_mib"]
+        sdk_rss = [v for k, v in rss.items() if k.startswith("sdk") and v == v]
+        frames = [
+            hist["frame_bytes"][s][i] / hist["json_bytes"][i]
+            for s in ("missionlab", "readme")
+            for i in (0, 1)
+        ]
+        found += [
+            _ratio_check(
+                "`fetch_frames(client)`, live: <= 1.15x the floor", live["missionlab"] / live["floor"], 1.15
+            ),
+            _ratio_check(
+                "`fetch_frames(client)`, client side only: <= 1.2x the floor",
+                side["missionlab"] / side["floor"],
+                1.2,
+            ),
+            _ratio_check(
+                "README path (`list_runs().fetch_all()` + `to_frame`, runs and events), client side only: "
+                "<= 1.5x the floor",
+                side["readme"] / side["floor"],
+                1.5,
+            ),
+            _ratio_check("README path, live: <= 1.2x the floor", live["readme"] / live["floor"], 1.2),
+            _ratio_check(
+                "peak RSS of the README path: <= 1.0x the SDK's (page 1000, live)",
+                rss["readme"] / min(sdk_rss) if sdk_rss else float("nan"),
+                1.0,
+                "the SDK's",
+            ),
+            Check(
+                "frames no larger than their JSON (fetch_frames, README path)",
+                f"runs {frames[0]:.2f}x, events {frames[1]:.2f}x; "
+                f"runs {frames[2]:.2f}x, events {frames[3]:.2f}x",
+                max(frames) <= 1.0,
+            ),
+        ]
+    gantt = figures("first_gantt")
+    if gantt is not None:
+        total = gantt["total_s"]
+        found.append(
+            _ratio_check(
+                "first Gantt (500 steps, 5,000 events): <= 0.15x SDK + DataFrame + `px.timeline`",
+                total["missionlab"] / total["sdk-default"],
+                0.15,
+                "the SDK way's time",
+            )
+        )
+    refresh = figures("live_refresh")
+    if refresh is not None and isinstance(refresh.get("RunPanel.refresh(), timeline tab"), dict):
+        panel = refresh["RunPanel.refresh(), timeline tab"]
+        new = results["live_refresh"]["args"]["new"]
+        found.append(
+            Check(
+                "run panel refresh (timeline tab, +10 events a cycle): 3 requests, <= 20 ms CPU, "
+                "only the new events",
+                f"{panel['requests']:g} requests, {panel['cpu_ms']:.0f} ms CPU, "
+                f"{panel['events_moved_max']:g} events moved for {new} new",
+                panel["requests"] <= 3 and panel["cpu_ms"] <= 20 and panel["events_moved_max"] <= new,
+            )
+        )
+    history = figures("history_sync")
+    if history is not None and "first_sync_vs_floor" in history:
+        found.append(
+            _ratio_check(
+                "first history sync: <= 1.3x a raw httpx x8 fetch of the same pages and plans",
+                history["first_sync_vs_floor"],
+                1.3,
+            )
+        )
+    imports = figures("import_time")
+    if imports is not None:
+        found.append(
+            Check(
+                "`import missionlab` < 150 ms over a bare interpreter, no patching of other libraries",
+                f"{imports['import_ms']:.0f} ms",
+                imports["import_ms"] < 150,
+            )
+        )
+    return found
+
+
 def checks(results: dict[str, dict[str, Any]]) -> list[tuple[str, list[Check]]]:
-    """Every target of issue 12, as a check against the figures of this run."""
+    """Every target of issues 12 and 15, as a check against the figures of this run."""
     out: list[tuple[str, list[Check]]] = []
 
     def figures(script: str) -> dict[str, Any] | None:
@@ -284,6 +381,7 @@ def machine() -> dict[str, str]:
 
 def markdown(
     results: dict[str, dict[str, Any]],
+    latest: list[Check],
     targets: list[tuple[str, list[Check]]],
     info: dict[str, str],
     command: str,
@@ -302,6 +400,16 @@ def markdown(
         f"{loads[1]:.2f} at the end",
         f"- {info['python']}; {info['packages']}",
         f'- reproduce: `pip install -c constraints.txt -e ".[test,bench]"` then `{command}`',
+        "",
+        f"## {ROUND_3}",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+    ]
+    for c in latest:
+        verdict = "met" if c.met else "not checked" if c.met is None else "**missed**"
+        lines.append(f"| {c.target} | {c.measured} | {verdict} |")
+    lines += [
         "",
         "## Targets (issues 12 and 15)",
         "",
@@ -375,9 +483,14 @@ def main() -> int:
                 continue
             result["cli"] = " ".join(extra)
             results[name] = result
-    targets = checks(results)
-    print("\nTargets of issue 12 (measured in this run)")
-    print("==========================================")
+    latest, targets = round_3(results), checks(results)
+    print(f"\n{ROUND_3} (measured in this run)")
+    print("=" * (len(ROUND_3) + 23))
+    for c in latest:
+        verdict = "met" if c.met else "-" if c.met is None else "MISSED"
+        print(f"  [{verdict:>6}] {c.target}: {c.measured}")
+    print("\nTargets of issues 12 and 15 (measured in this run)")
+    print("==================================================")
     for section, items in targets:
         print(f"\n{section}")
         for c in items:
@@ -388,7 +501,7 @@ def main() -> int:
         print(f"FAILED: {', '.join(failed)}")
     if args.docs:
         text = markdown(
-            results, targets, machine(), command, started, took, (loads_start, os.getloadavg()[0])
+            results, latest, targets, machine(), command, started, took, (loads_start, os.getloadavg()[0])
         )
         Path(args.docs).parent.mkdir(parents=True, exist_ok=True)
         Path(args.docs).write_text(text)

@@ -9,7 +9,7 @@ from typing import Any, assert_type
 import pytest
 
 import missionlab
-from missionlab import AsyncPage, EventType, RunStatus, StepStatus, SyncPage
+from missionlab import AsyncPage, EventType, ItemList, RunStatus, StepStatus, SyncPage
 from missionlab.client import models
 from missionlab.sandbox import Sandbox
 
@@ -19,7 +19,7 @@ def sync_calls(client: missionlab.Client, mission_id: str) -> str:
     assert_type(client.ai.missions.retrieve(mission_id), models.MissionResponse)
     page = client.missions.runs.list(mission_id, status="running", deadline=10)
     assert_type(page, SyncPage[models.Run])
-    assert_type(page.fetch_all(progress=False), list[models.Run])
+    assert_type(page.fetch_all(progress=False), ItemList[models.Run])
     assert_type(page.fetch_all(progress=False, as_dicts=True), list[dict[str, Any]])
     run = client.missions.runs.create(mission_id, input={"a": 1}).data
     assert_type(run, models.Run)
@@ -47,7 +47,7 @@ async def async_calls(client: missionlab.AsyncClient, mission_id: str) -> str:
     assert_type(await client.ai.missions.retrieve(mission_id), models.MissionResponse)
     page = await client.missions.runs.list(mission_id, deadline=10)
     assert_type(page, AsyncPage[models.Run])
-    assert_type(await page.fetch_all(progress=False), list[models.Run])
+    assert_type(await page.fetch_all(progress=False), ItemList[models.Run])
     assert_type(await page.fetch_all(progress=False, as_dicts=True), list[dict[str, Any]])
     run = (await client.missions.runs.create(mission_id)).data
     assert_type(run, models.Run)

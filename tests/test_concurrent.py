@@ -4,6 +4,7 @@ progress bar, and the one function that fetches many runs' plans."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import subprocess
 import sys
@@ -16,12 +17,12 @@ import pytest
 from tqdm import tqdm
 
 import missionlab
-from missionlab.client._concurrent import bounded_gather, bounded_map
+from missionlab.client._concurrent import bounded_aimap, bounded_gather, bounded_imap, bounded_map
 from missionlab.client._plans import fetch_plans
 from missionlab.client._progress import progress_bar
 from missionlab.sandbox import Sandbox
 
-from .conftest import unique
+from .conftest import Portal, unique
 
 GUARD = 60  # seconds a barrier waits before declaring a deadlock (never reached when it works)
 
@@ -75,6 +76,56 @@ def test_the_first_failure_is_raised_and_nothing_after_it_starts() -> None:
     assert raised.value is failure
     assert max(started) <= 5 + 3 - 1 and max(pulled) <= 5 + 3 - 1  # only the window around it
     assert threads_named("test-failure") == []  # the calls that were running were waited for
+
+
+def test_imap_yields_each_result_while_later_calls_run_and_stops_when_closed() -> None:
+    """The first result comes out while the calls after it are held; closing the generator
+    then starts nothing more and leaves no thread."""
+    release = threading.Event()
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def call(item: int) -> int:
+        with lock:
+            started.append(item)
+        if item > 0:
+            assert release.wait(GUARD)
+        return item * 10
+
+    results = bounded_imap(call, range(100), limit=4, name="test-imap")
+    assert next(results) == 0  # while calls 1..4 still wait
+    release.set()
+    assert next(results) == 10
+    results.close()
+    assert threads_named("test-imap") == []
+    assert max(started) <= 1 + 4  # the window around what was taken, not the 100
+    assert list(bounded_imap(lambda i: i + 1, range(20), limit=3)) == list(range(1, 21))
+
+
+def test_aimap_yields_in_order_and_cancels_what_runs_when_closed(portal: Portal) -> None:
+    async def scenario() -> tuple[list[int], list[int], int]:
+        cancelled = 0
+
+        async def call(item: int) -> int:
+            nonlocal cancelled
+            try:
+                await asyncio.sleep(0 if item == 0 else 0.001 * (20 - item))
+            except asyncio.CancelledError:
+                cancelled += 1
+                raise
+            return item
+
+        every = [r async for r in bounded_aimap(call, range(20), limit=5)]
+        taken = []
+        async with contextlib.aclosing(bounded_aimap(call, range(20), limit=5)) as results:
+            async for result in results:
+                taken.append(result)
+                if len(taken) == 2:
+                    break
+        return every, taken, cancelled
+
+    every, taken, cancelled = portal.run(scenario())
+    assert every == list(range(20)) and taken == [0, 1] and cancelled > 0
 
 
 def test_one_item_or_a_limit_of_one_uses_no_thread() -> None:

@@ -8,7 +8,7 @@ servers whose pages lie, grow, shrink or repeat items are small MockTransport se
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -59,6 +59,7 @@ def test_a_server_that_caps_pages_gives_every_item(
         dicts = first.fetch_all(progress=False, as_dicts=True)
         assert [d["run_id"] for d in dicts] == expected
         assert [r.run_id for r in first] == expected
+        assert [d["run_id"] for page in first.iter_dicts(progress=False) for d in page] == expected
         frames = fetch_frames(client, mission_id=mission_id, events=False, progress=False)
         assert list(frames.runs["run_id"]) == expected
     finally:
@@ -70,14 +71,15 @@ def test_async_pages_follow_a_capped_server(capped: Sandbox, portal: Portal) -> 
     capped.set_faults({"rules": [{"route": "GET /ai/missions/*", "page_cap": 20}]})
     try:
 
-        async def scenario() -> tuple[list[str], list[str]]:
+        async def scenario() -> tuple[list[str], list[str], list[str]]:
             async with capped.async_client() as client:
                 first = await client.missions.runs.list(mission_id, page_size=1000)
                 walked = [r.run_id async for r in first]
-                return walked, [r.run_id for r in await first.fetch_all(progress=False)]
+                streamed = [d["run_id"] async for page in first.iter_dicts(progress=False) for d in page]
+                return walked, [r.run_id for r in await first.fetch_all(progress=False)], streamed
 
-        walked, everything = portal.run(scenario())
-        assert walked == everything == expected
+        walked, everything, streamed = portal.run(scenario())
+        assert walked == everything == streamed == expected
     finally:
         capped.set_faults({"rules": []})
 
@@ -152,7 +154,7 @@ class ListServer:
         return missionlab.Client(base_url="http://mock/v2", transport=httpx.MockTransport(self))
 
 
-def ids(items: list[Any]) -> list[str]:
+def ids(items: Sequence[Any]) -> list[str]:
     return [i["run_id"] if isinstance(i, dict) else i.run_id for i in items]
 
 
@@ -181,6 +183,9 @@ def test_a_list_that_grows_while_it_is_read() -> None:
         first = server.client().missions.runs.list_runs(page_size=20)
         got = ids(first.fetch_all(progress=False, as_dicts=as_dicts))
         assert got == expected  # 45 runs, none twice, none lost
+        server = ListServer(45, cap=20, on_request=grow)
+        streamed = server.client().missions.runs.list_runs(page_size=20).iter_dicts(progress=False)
+        assert ids([d for page in streamed for d in page]) == expected
         server = ListServer(45, cap=20, on_request=grow)
         assert ids(list(server.client().missions.runs.list_runs(page_size=20))) == expected
 
@@ -211,7 +216,7 @@ def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
 
     server = Repeating(45, cap=20)
     first = server.client().missions.runs.list_runs(page_size=20)
-    reads: list[Callable[[], list[Any]]] = [lambda: first.fetch_all(progress=False), lambda: list(first)]
+    reads: list[Callable[[], Sequence[Any]]] = [lambda: first.fetch_all(progress=False), lambda: list(first)]
     for read in reads:
         with pytest.raises(missionlab.IncompleteListError) as caught:
             read()

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ def metadata_of(step: missionlab.PlanStep) -> dict[str, Any]:
     return step.metadata
 
 
-def tags_of(items: list[Any], read: Callable[[Any], Any]) -> Counter[Any]:
+def tags_of(items: Sequence[Any], read: Callable[[Any], Any]) -> Counter[Any]:
     return Counter(read(item) for item in items)
 
 

@@ -54,6 +54,7 @@ if _typing.TYPE_CHECKING:
     from .analysis.diagnosis import diagnose
     from .client._async_client import AsyncClient
     from .client._client import Client
+    from .client._items import ItemList
     from .client._pagination import AsyncPage, SyncPage
     from .client.models import Event, Mission, PlanStep, Run, TelnyxAgent
     from .client.recorder import RecorderError, RunRecorder
@@ -100,6 +101,7 @@ _LAZY = {
     "HistorySyncConflictError": "missionlab._history",
     "RepairReport": "missionlab._history",
     "SyncReport": "missionlab._history",
+    "ItemList": "missionlab.client._items",
     "load_run": "missionlab.trace",
     "open_run": "missionlab.trace",
     "RunTrace": "missionlab.trace",
@@ -132,6 +134,7 @@ __all__ = [
     "IncompleteListError",
     "InternalServerError",
     "InvalidArgumentError",
+    "ItemList",
     "MissingAPIKeyError",
     "Mission",
     "MissionlabError",

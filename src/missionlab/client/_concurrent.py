@@ -1,7 +1,8 @@
 """Many requests at once, with one policy: at most ``MAX_CONCURRENT_REQUESTS`` in flight.
 
 ``bounded_map(call, items)`` is ``[call(item) for item in items]`` made concurrently (threads);
-``await bounded_gather(call, items)`` is the same for coroutines. For both:
+``bounded_imap`` yields those results in order as they are ready, while later calls run;
+``await bounded_gather(call, items)`` is the same for coroutines. For all:
 
 - results come in the order of ``items``;
 - at most ``limit`` calls run at once, and ``items`` is read only as calls are started (it may
@@ -18,13 +19,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable, Iterable, Sized
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from ._progress import ProgressBar
 
-__all__ = ["MAX_CONCURRENT_REQUESTS", "bounded_gather", "bounded_map"]
+__all__ = ["MAX_CONCURRENT_REQUESTS", "bounded_aimap", "bounded_gather", "bounded_imap", "bounded_map"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,13 +45,30 @@ def bounded_map(
 ) -> list[R]:
     """``call(item)`` for every item, ``limit`` at a time in threads named ``name``; see the
     module's docstring."""
+    return list(bounded_imap(call, items, limit=limit, progress=progress, name=name))
+
+
+def bounded_imap(
+    call: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    limit: int = MAX_CONCURRENT_REQUESTS,
+    progress: ProgressBar | None = None,
+    name: str = "missionlab-fetch",
+) -> Generator[R, None, None]:
+    """:func:`bounded_map` yielding each result as soon as it and those before it are done,
+    while later calls run. Closing the generator early starts no further call and waits for
+    the running ones."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
     if limit == 1 or (isinstance(items, Sized) and len(items) <= 1):
-        return [_counted(call(item), progress) for item in items]  # no thread for one call
-    results: dict[int, R] = {}
+        for item in items:  # no thread for one call
+            yield _counted(call(item), progress)
+        return
+    done: dict[int, R] = {}
     running: dict[Future[R], int] = {}
     waiting = enumerate(items)
+    following = 0  # the index of the next result to yield
     pool = ThreadPoolExecutor(limit, name)
     try:
         for index, item in itertools.islice(waiting, limit):
@@ -58,12 +76,14 @@ def bounded_map(
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=running.__getitem__):
-                results[running.pop(future)] = _counted(future.result(), progress)
+                done[running.pop(future)] = _counted(future.result(), progress)
             for index, item in itertools.islice(waiting, len(finished)):
                 running[pool.submit(call, item)] = index
+            while following in done:
+                yield done.pop(following)
+                following += 1
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return [results[index] for index in range(len(results))]
 
 
 async def bounded_gather(
@@ -74,13 +94,26 @@ async def bounded_gather(
     progress: ProgressBar | None = None,
 ) -> list[R]:
     """``[await call(item) for item in items]``, ``limit`` at a time; see the module's docstring."""
+    return [result async for result in bounded_aimap(call, items, limit=limit, progress=progress)]
+
+
+async def bounded_aimap(
+    call: Callable[[T], Awaitable[R]],
+    items: Iterable[T],
+    *,
+    limit: int = MAX_CONCURRENT_REQUESTS,
+    progress: ProgressBar | None = None,
+) -> AsyncGenerator[R, None]:
+    """:func:`bounded_gather` yielding each result as soon as it and those before it are done,
+    while later calls run; closing it early (``contextlib.aclosing``) cancels the running ones."""
     import asyncio
 
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
-    results: dict[int, R] = {}
+    done: dict[int, R] = {}
     running: dict[asyncio.Task[R], int] = {}
     waiting = enumerate(items)
+    following = 0
 
     def start(count: int) -> None:
         for index, item in itertools.islice(waiting, count):
@@ -91,8 +124,11 @@ async def bounded_gather(
         while running:
             finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in sorted(finished, key=running.__getitem__):
-                results[running.pop(task)] = _counted(task.result(), progress)
+                done[running.pop(task)] = _counted(task.result(), progress)
             start(len(finished))
+            while following in done:
+                yield done.pop(following)
+                following += 1
     finally:
         for task in running:
             task.cancel()
@@ -101,7 +137,6 @@ async def bounded_gather(
         for task in running:  # their errors are not the first: retrieved, so that none is logged
             if not task.cancelled():
                 task.exception()
-    return [results[index] for index in range(len(results))]
 
 
 def _counted(result: R, progress: ProgressBar | None) -> R:

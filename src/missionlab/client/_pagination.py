@@ -4,13 +4,15 @@ A list call returns the first page (``.data``, ``.meta``). Iterating over a page
 walks every item of every following page, fetching each page when it is
 reached. ``fetch_all()`` starts from the first page (reused, whatever its size),
 fetches the rest with as few requests as it can (8 at a time: ``_concurrent``'s policy),
-and returns every item once, in the server's order. ``fetch_all(as_dicts=True)`` returns
-plain JSON dicts, without pydantic.
+and returns every item once, in the server's order: an :class:`~._items.ItemList`, whose
+models are made a block at a time when first read (a frame reads the JSON itself).
+``fetch_all(as_dicts=True)`` returns the plain JSON dicts. Both read every page as JSON
+dicts (orjson), without pydantic, on one path.
 
-Both read exactly (:class:`_Walk`): they follow the page size the server actually served
-(a server may cap or ignore ``page[size]``), drop repeats by id (a newest-first list that
-grows while it is read shifts items onto the next page), read on to the list's new end
-when it grew, read it once more when it shrank, and raise
+Every walk reads exactly (:class:`_Walk`): it follows the page size the server actually
+served (a server may cap or ignore ``page[size]``), drops repeats by id (a newest-first
+list that grows while it is read shifts items onto the next page), reads on to the
+list's new end when it grew, reads it once more when it shrank, and raises
 :class:`~missionlab.IncompleteListError` rather than return fewer items than
 ``meta.total_results`` promised.
 """
@@ -20,8 +22,9 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing, closing
 from dataclasses import dataclass, replace
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 import httpx
@@ -31,8 +34,9 @@ from ..errors import IncompleteListError
 from ..limits import MAX_PAGE_SIZE
 from . import _json
 from ._call import Call, RequestOptions
-from ._concurrent import bounded_gather, bounded_map
+from ._concurrent import bounded_aimap, bounded_imap
 from ._display import frame_of, html_table
+from ._items import ItemList
 from ._progress import ProgressBar, progress_bar
 from .models import PageMeta
 
@@ -92,19 +96,19 @@ class PageRequest(Generic[T]):
         if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
             raise ValueError("a list answer must be an object with a `data` list")
         items = raw["data"]
-        if not all(isinstance(item, dict) for item in items):
+        if not set(map(type, items)) <= {dict}:  # (JSON objects parse as plain dicts)
             raise ValueError("the items of `data` must be objects")
         meta = raw.get("meta")
         return Chunk(items, None if meta is None else PageMeta.model_validate(meta), self)
 
-    def key(self, as_dicts: bool) -> Callable[[Any], Any] | None:
+    def key(self, as_dicts: bool = True) -> Callable[[Any], Any] | None:
         """The identity of an item (its id field, or a tuple of them), for dropping repeats."""
         fields: tuple[str, ...] = getattr(self.item, "_key_fields", ())
         if not fields:
             return None
         if len(fields) == 1:
             name = fields[0]
-            return (lambda item: item.get(name)) if as_dicts else attrgetter(name)
+            return methodcaller("get", name) if as_dicts else attrgetter(name)
         return (lambda item: tuple(item.get(n) for n in fields)) if as_dicts else attrgetter(*fields)
 
 
@@ -152,10 +156,12 @@ class _Walk:
 
     REREADS = 1
 
-    def __init__(self, first: Chunk, key: Callable[[Any], Any] | None) -> None:
+    def __init__(self, first: Chunk, key: Callable[[Any], Any] | None, *, keep: bool = True) -> None:
         self._key = key
         self._seen: set[Any] = set()
-        self.items: list[Any] = []
+        self.items: list[Any] = []  # every item kept (with ``keep``; a stream yields them instead)
+        self._keep_items = keep
+        self.count = 0  # items kept so far
         self._template = first.request
         self._totals: list[int] = []  # every total_results seen, over every read
         self._rereads = 0
@@ -163,7 +169,7 @@ class _Walk:
         self._exact = first.meta is not None and (first.request.page_number or 1) == 1
         self._size = first.request.page_size or MAX_PAGE_SIZE
         self._reset()
-        self.add(first)
+        self.first = self.add(first)  # the first page's items
 
     def _reset(self) -> None:
         self._position = 0  # items of the list before this point have been read
@@ -194,32 +200,61 @@ class _Walk:
         return fresh
 
     def _keep(self, items: list[Any]) -> list[Any]:
+        fresh = self._fresh(items)
+        self.count += len(fresh)
+        if self._keep_items:
+            self.items.extend(fresh)
+        return fresh
+
+    def _fresh(self, items: list[Any]) -> list[Any]:
         if self._key is None:
-            self.items.extend(items)
+            return items
+        identities = list(map(self._key, items))
+        try:
+            distinct = set(identities)
+        except TypeError:  # an id that is no JSON scalar
+            distinct = set()
+        usual = (  # the usual page: every id there, new, once
+            items
+            and len(distinct) == len(items)
+            and None not in distinct
+            and distinct.isdisjoint(self._seen)
+            and (type(identities[0]) is not tuple or not any(None in i for i in identities))
+        )
+        if usual:
+            self._seen |= distinct
             return items
         fresh = []
         for item in items:
             identity = self._key(item)
             if identity is None or (type(identity) is tuple and None in identity):
                 fresh.append(item)
-            elif identity not in self._seen:
+                continue
+            try:
+                seen = identity in self._seen
+            except TypeError:  # an id that is no JSON scalar: kept (its model will refuse it)
+                fresh.append(item)
+                continue
+            if not seen:
                 self._seen.add(identity)
                 fresh.append(item)
-        self.items.extend(fresh)
         return fresh
 
     def plan(self, first: Chunk) -> list[PageRequest[Any]]:
         """The fast path's requests (fetched concurrently), when the first page has a meta."""
         return _plan(first) if first.meta is not None else []
 
-    def take_planned(self, chunks: list[Chunk]) -> None:
-        """Take the fast path's pages up to the first that does not hold what was asked (a
-        server that caps or ignores ``page[size]``); the rest is then read page by page."""
-        for chunk in chunks:
-            asked = chunk.request.page_size
-            if _served_size(chunk) != asked or (chunk.meta is not None and chunk.meta.page_size != asked):
-                return
-            self.add(chunk)
+    def take_planned(self, chunk: Chunk) -> list[Any] | None:
+        """Take one of the fast path's pages, in order: its new items, or None (and no further
+        planned page should be taken) when it does not hold what was asked (a server that caps
+        or ignores ``page[size]``): the rest is then read page by page, at the size that page
+        was served at."""
+        asked = chunk.request.page_size
+        if _served_size(chunk) != asked or (chunk.meta is not None and chunk.meta.page_size != asked):
+            if chunk.items:
+                self._size = _served_size(chunk)
+            return None
+        return self.add(chunk)
 
     def next_request(self) -> PageRequest[Any] | None:
         """The page to read next, or None when the list has been read."""
@@ -235,16 +270,16 @@ class _Walk:
                 number = self._last[0] + 1
             return replace(self._template, page_number=number, page_size=self._size)
         shrank = min(self._read_totals) < self._read_totals[0]
-        if self._exact and (shrank or len(self.items) < min(self._totals)) and self._rereads < self.REREADS:
+        if self._exact and (shrank or self.count < min(self._totals)) and self._rereads < self.REREADS:
             self._rereads += 1
             self._restart = True
             return replace(self._template, page_number=1, page_size=self._size)
         return None
 
     def result(self, operation: str) -> list[Any]:
-        """Every item read, once; :class:`IncompleteListError` when some are missing."""
-        if self._exact and self._totals and len(self.items) < min(self._totals):
-            raise IncompleteListError(operation=operation, expected=min(self._totals), got=len(self.items))
+        """Every item kept, once; :class:`IncompleteListError` when some are missing."""
+        if self._exact and self._totals and self.count < min(self._totals):
+            raise IncompleteListError(operation=operation, expected=min(self._totals), got=self.count)
         return self.items
 
 
@@ -279,18 +314,27 @@ class _BasePage(Generic[T]):
         size = _served_size(chunk) if self.data else self._request.page_size
         return replace(self._request, page_number=self.page_number + 1, page_size=size or None)
 
-    def _first_chunk(self, as_dicts: bool) -> Chunk | None:
-        """This page as the start of ``fetch_all``, if it is the first page."""
+    def _first_chunk(self) -> Chunk | None:
+        """This page (as JSON dicts) as the start of ``fetch_all``, if it is the first page."""
         if self.page_number != 1:
             return None
         request = replace(self._request, page_number=1)
         if self.meta is not None:
             request = replace(request, page_size=self.meta.page_size)
-        return Chunk(_json.loads(self._content)["data"] if as_dicts else self.data, self.meta, request)
+        return Chunk(_json.loads(self._content)["data"], self.meta, request)
 
     def _own_chunk(self) -> Chunk:
         """This page as the start of an iteration."""
         return Chunk(self.data, self.meta, replace(self._request, page_number=self.page_number))
+
+    def _stream(self, first: Chunk) -> tuple[_Walk, list[PageRequest[Any]]]:
+        """The walk of ``iter_dicts`` from its first page, and the pages to fetch concurrently."""
+        walk = _Walk(first, self._request.key(), keep=False)
+        return walk, walk.plan(first)
+
+    def _answer(self, items: list[dict[str, Any]], as_dicts: bool) -> Any:
+        """``fetch_all``'s answer from every item of the list as JSON dicts."""
+        return items if as_dicts else ItemList(self._request.item, items, self._request.operation)
 
     def _all_request(self) -> PageRequest[T]:
         return replace(self._request, page_number=1, page_size=MAX_PAGE_SIZE)
@@ -351,9 +395,10 @@ class SyncPage(_BasePage[T]):
     def _fetch(self, request: PageRequest[T]) -> SyncPage[T]:
         return self._client._list(request)
 
-    def _chunk(self, request: PageRequest[Any], as_dicts: bool) -> Chunk:
-        if as_dicts:
-            return self._client._send(request.call(request.parse_chunk))
+    def _chunk(self, request: PageRequest[Any]) -> Chunk:
+        return self._client._send(request.call(request.parse_chunk))
+
+    def _model_chunk(self, request: PageRequest[T]) -> Chunk:
         page = self._fetch(request)
         return Chunk(page.data, page.meta, request)
 
@@ -372,41 +417,51 @@ class SyncPage(_BasePage[T]):
             yield page
 
     def __iter__(self) -> Iterator[T]:
-        walk = _Walk(self._own_chunk(), self._request.key(False))
-        yield from walk.items
+        walk = _Walk(self._own_chunk(), self._request.key(False), keep=False)
+        yield from walk.first
         while (request := walk.next_request()) is not None:
-            yield from walk.add(self._chunk(request, False))
+            yield from walk.add(self._model_chunk(request))
+        walk.result(self._request.operation)
+
+    def iter_dicts(self, *, progress: bool | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every item of the list once, in server order, as the JSON dicts the server sent, a
+        page at a time as pages arrive: the pages after the first are fetched concurrently
+        (8 at a time) while the caller works on the ones before. This is the walk of
+        :meth:`fetch_all` (exact: :class:`~missionlab.IncompleteListError`, raised after the
+        last page, rather than fewer items); ``progress`` as there."""
+        walk, requests = self._stream(self._first_chunk() or self._chunk(self._all_request()))
+        if walk.first:
+            yield walk.first
+        with self._bar(len(requests) + 1, progress) as bar:
+            bar.update(1)
+            with closing(bounded_imap(self._chunk, requests, progress=bar, name="missionlab-page")) as chunks:
+                for chunk in chunks:
+                    fresh = walk.take_planned(chunk)
+                    if fresh is None:
+                        break
+                    if fresh:
+                        yield fresh
+            while (request := walk.next_request()) is not None:
+                if fresh := walk.add(self._chunk(request)):
+                    yield fresh
         walk.result(self._request.operation)
 
     @overload
-    def fetch_all(self, *, progress: bool | None = None, as_dicts: Literal[False] = False) -> list[T]: ...
+    def fetch_all(self, *, progress: bool | None = None, as_dicts: Literal[False] = False) -> ItemList[T]: ...
     @overload
     def fetch_all(self, *, progress: bool | None = None, as_dicts: Literal[True]) -> list[dict[str, Any]]: ...
-    def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> list[Any]:
+    def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> Any:
         """Every item of the list once, in server order, fetching pages concurrently.
 
-        ``progress``: None shows a progress bar only when fetching takes more
-        than half a second, True always, False never. ``as_dicts``: the items as
-        the server sent them (JSON dicts), skipping model validation. Raises
-        :class:`~missionlab.IncompleteListError` rather than return fewer items than the
-        server says the list holds.
+        Returns an :class:`~missionlab.client.ItemList` of models, each block of 1,000 made
+        when first read (``to_frame()`` reads the JSON straight away). ``progress``: None
+        shows a progress bar only when fetching takes more than half a second, True always,
+        False never. ``as_dicts``: a plain list of the items as the server sent them (JSON
+        dicts). Raises :class:`~missionlab.IncompleteListError` rather than return fewer
+        items than the server says the list holds.
         """
-        first = self._first_chunk(as_dicts) or self._chunk(self._all_request(), as_dicts)
-        walk = _Walk(first, self._request.key(as_dicts))
-        requests = walk.plan(first)
-        with self._bar(len(requests) + 1, progress) as bar:
-            bar.update(1)
-            walk.take_planned(
-                bounded_map(
-                    lambda request: self._chunk(request, as_dicts),
-                    requests,
-                    progress=bar,
-                    name="missionlab-page",
-                )
-            )
-            while (request := walk.next_request()) is not None:
-                walk.add(self._chunk(request, as_dicts))
-        return walk.result(self._request.operation)
+        items = [item for chunk in self.iter_dicts(progress=progress) for item in chunk]
+        return self._answer(items, as_dicts)
 
 
 class AsyncPage(_BasePage[T]):
@@ -421,9 +476,10 @@ class AsyncPage(_BasePage[T]):
     async def _fetch(self, request: PageRequest[T]) -> AsyncPage[T]:
         return await self._client._list(request)
 
-    async def _chunk(self, request: PageRequest[Any], as_dicts: bool) -> Chunk:
-        if as_dicts:
-            return await self._client._send(request.call(request.parse_chunk))
+    async def _chunk(self, request: PageRequest[Any]) -> Chunk:
+        return await self._client._send(request.call(request.parse_chunk))
+
+    async def _model_chunk(self, request: PageRequest[T]) -> Chunk:
         page = await self._fetch(request)
         return Chunk(page.data, page.meta, request)
 
@@ -442,33 +498,45 @@ class AsyncPage(_BasePage[T]):
             yield page
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        walk = _Walk(self._own_chunk(), self._request.key(False))
-        for item in walk.items:
+        walk = _Walk(self._own_chunk(), self._request.key(False), keep=False)
+        for item in walk.first:
             yield item
         while (request := walk.next_request()) is not None:
-            for item in walk.add(await self._chunk(request, False)):
+            for item in walk.add(await self._model_chunk(request)):
                 yield item
+        walk.result(self._request.operation)
+
+    async def iter_dicts(self, *, progress: bool | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+        """:meth:`SyncPage.iter_dicts`, with ``async for``: the pages after the first are
+        fetched concurrently (8 at a time) while the caller works on the ones before."""
+        walk, requests = self._stream(self._first_chunk() or await self._chunk(self._all_request()))
+        if walk.first:
+            yield walk.first
+        with self._bar(len(requests) + 1, progress) as bar:
+            bar.update(1)
+            async with aclosing(bounded_aimap(self._chunk, requests, progress=bar)) as chunks:
+                async for chunk in chunks:
+                    fresh = walk.take_planned(chunk)
+                    if fresh is None:
+                        break
+                    if fresh:
+                        yield fresh
+            while (request := walk.next_request()) is not None:
+                if fresh := walk.add(await self._chunk(request)):
+                    yield fresh
         walk.result(self._request.operation)
 
     @overload
     async def fetch_all(
         self, *, progress: bool | None = None, as_dicts: Literal[False] = False
-    ) -> list[T]: ...
+    ) -> ItemList[T]: ...
     @overload
     async def fetch_all(
         self, *, progress: bool | None = None, as_dicts: Literal[True]
     ) -> list[dict[str, Any]]: ...
-    async def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> list[Any]:
-        """Every item of the list once, in server order, fetching pages concurrently
-        (:class:`~missionlab.IncompleteListError` rather than fewer items)."""
-        first = self._first_chunk(as_dicts) or await self._chunk(self._all_request(), as_dicts)
-        walk = _Walk(first, self._request.key(as_dicts))
-        requests = walk.plan(first)
-        with self._bar(len(requests) + 1, progress) as bar:
-            bar.update(1)
-            walk.take_planned(
-                await bounded_gather(lambda request: self._chunk(request, as_dicts), requests, progress=bar)
-            )
-            while (request := walk.next_request()) is not None:
-                walk.add(await self._chunk(request, as_dicts))
-        return walk.result(self._request.operation)
+    async def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> Any:
+        """Every item of the list once, in server order, fetching pages concurrently, as
+        :meth:`SyncPage.fetch_all` (:class:`~missionlab.IncompleteListError` rather than
+        fewer items)."""
+        items = [item async for chunk in self.iter_dicts(progress=progress) for item in chunk]
+        return self._answer(items, as_dicts)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..client._items import ItemList
 from ._jsontext import json_texts
 
 __all__ = [
@@ -40,7 +42,10 @@ _ARROW_TIME = pa.timestamp("us", "UTC")
 
 
 def items_of(source: Any) -> list[Any]:
-    """The items of a page, an envelope (``.data``), an iterable, or one item, as a list."""
+    """The items of a page, an envelope (``.data``), ``fetch_all()``'s item list (its JSON
+    objects where no model has been made), an iterable, or one item, as a list."""
+    if isinstance(source, ItemList):
+        return source.frame_items()
     data = getattr(source, "data", None)
     if data is not None and not isinstance(source, Mapping):
         source = data
@@ -57,7 +62,23 @@ def field_reader(items: Sequence[Any]) -> Callable[[str], list[Any]]:
     """A function giving every item's value of a field (None where it is missing)."""
     kinds = {type(item) for item in items}
     if kinds <= {dict}:
-        return lambda name: [item.get(name) for item in items]
+        return lambda name: list(map(dict.get, items, repeat(name)))
+    if kinds and all(_model_fields(kind) for kind in kinds):  # pydantic models: fields in __dict__
+        namespaces = [item.__dict__ for item in items]
+        declared = set.intersection(*(_model_fields(kind) for kind in kinds))
+        return lambda name: (
+            list(map(dict.get, namespaces, repeat(name)))
+            if name in declared
+            else [getattr(item, name, None) for item in items]
+        )
+    if kinds <= {dict} | {kind for kind in kinds if _model_fields(kind)}:  # JSON dicts and models
+        namespaces = [item if type(item) is dict else item.__dict__ for item in items]
+        declared = set.intersection(*(_model_fields(kind) for kind in kinds if kind is not dict))
+        return lambda name: (
+            list(map(dict.get, namespaces, repeat(name)))
+            if name in declared
+            else [item.get(name) if type(item) is dict else getattr(item, name, None) for item in items]
+        )
     if not any(issubclass(kind, Mapping) for kind in kinds):
         for kind in kinds:
             if not hasattr(kind, "__dict__") or kind in (str, bytes, int, float, bool):
@@ -66,6 +87,13 @@ def field_reader(items: Sequence[Any]) -> Callable[[str], list[Any]]:
     return lambda name: [
         item.get(name) if isinstance(item, Mapping) else getattr(item, name, None) for item in items
     ]
+
+
+def _model_fields(kind: type) -> set[str]:
+    """The fields a pydantic model class keeps in each instance's ``__dict__`` (none for
+    anything else)."""
+    fields = getattr(kind, "__pydantic_fields__", None)
+    return set(fields) if isinstance(fields, dict) else set()
 
 
 def python_values(column: pd.Series, missing: Any = pd.NA) -> list[Any]:

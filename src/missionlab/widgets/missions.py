@@ -106,7 +106,7 @@ class MissionsPanel(Snapshot, w.VBox):
         """Fetch every mission (with run counts and last status) and show them."""
         with reporting(self.notice, "Loading missions", self.refresh_button):
             self.notice.info("Loading missions…")
-            self.missions = self.client.missions.list(page_size=1000).fetch_all()
+            self.missions = list(self.client.missions.list(page_size=1000).fetch_all())
             self.counts = run_counts(self.client, [m.mission_id for m in self.missions])
             self.notice.clear()
             self.show_page(self.pager.page_number)
