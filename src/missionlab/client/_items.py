@@ -40,7 +40,7 @@ def _adapter(item: type[BaseModel]) -> TypeAdapter[list[Any]]:
 
 class ItemList(MutableSequence[T], Generic[T]):
     """Every item of a list, once, in the server's order: models of ``item``, each block of
-    :data:`BLOCK` items validated when one of them is first read."""
+    ``BLOCK`` (1,000) items validated when one of them is first read."""
 
     __slots__ = ("_blocks", "_item", "_len", "_lock", "_models", "_operation")
 
@@ -183,16 +183,20 @@ class ItemList(MutableSequence[T], Generic[T]):
         return self
 
     def pop(self, index: int = -1) -> T:
+        """Remove and return the item at ``index`` (the last by default), as ``list.pop``."""
         popped: T = self._changed(lambda models: models.pop(index))
         return popped
 
     def remove(self, value: T) -> None:
+        """Remove the first item equal to ``value``, as ``list.remove``."""
         self._changed(lambda models: models.remove(value))
 
     def reverse(self) -> None:
+        """Reverse the items in place, as ``list.reverse``."""
         self._changed(lambda models: models.reverse())
 
     def clear(self) -> None:
+        """Remove every item, as ``list.clear``."""
         self._become([])
 
     def sort(self, *, key: Callable[[T], Any] | None = None, reverse: bool = False) -> None:

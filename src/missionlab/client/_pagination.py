@@ -453,7 +453,7 @@ class SyncPage(_BasePage[T]):
     def fetch_all(self, *, progress: bool | None = None, as_dicts: bool = False) -> Any:
         """Every item of the list once, in server order, fetching pages concurrently.
 
-        Returns an :class:`~missionlab.client.ItemList` of models, each block of 1,000 made
+        Returns an :class:`~missionlab.ItemList` of models, each block of 1,000 made
         when first read (``to_frame()`` reads the JSON straight away). ``progress``: None
         shows a progress bar only when fetching takes more than half a second, True always,
         False never. ``as_dicts``: a plain list of the items as the server sent them (JSON
