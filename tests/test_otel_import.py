@@ -140,7 +140,9 @@ def test_an_instrumented_agent_shows_up_as_a_run(client: missionlab.Client, how:
 
 @pytest.mark.slow
 def test_the_demo_fleets_failed_runs_come_back_exactly(client: missionlab.Client) -> None:
-    failed = client.missions.runs.list_runs(status="failed").fetch_all()
+    # the demo's own runs (metadata "demo"): the session's sandbox also holds other tests' runs
+    every = client.missions.runs.list_runs(status="failed").fetch_all()
+    failed = [run for run in every if "demo" in (run.metadata or {})]
     assert len(failed) >= 10
     target = new_mission(client)
     exporter = MissionsSpanExporter(client, target)
