@@ -120,6 +120,12 @@ found = missionlab.failures(fleet, since=since, until=until, new_within=timedelt
 found.clusters[["step_id", "tool", "signature", "runs", "first_seen", "last_seen", "new"]].head(9)
 
 # %% [markdown]
+# The new ones: failures the month had not seen before its last week. Here one, the data warehouse check's familiar "row count dropped" error, but at a step (`validate-29`) where it had not failed before: the failing step is part of the signature.
+
+# %%
+found.clusters[found.clusters.new][["step_id", "signature", "runs", "first_seen"]]
+
+# %% [markdown]
 # The four largest, week by week (`over_time` counts each cluster's runs per period):
 
 # %%
