@@ -400,31 +400,11 @@ def look(page: Any, scope: str, label: str) -> None:
 
 
 def test_jupyterlab_explorer(chromium: Any, jupyter_env: dict[str, Any], seeded_sandbox: Sandbox) -> None:
-    port = free_port()
-    lab = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.token={TOKEN}",
-            "--allow-root",
-            f"--ServerApp.root_dir={jupyter_env['work']}",
-            f"--LabServerApp.app_settings_dir={jupyter_env['settings']}",
-        ],
-        env=jupyter_env["env"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    lab, base = start_lab(jupyter_env)
     page = chromium.new_page(viewport=NARROW)
     errors = ConsoleErrors(page)
     scope = ".jp-NotebookPanel"
     try:
-        wait_port(port)
         page.goto(f"{base}/lab/tree/dashboard.ipynb?reset&token={TOKEN}", timeout=90_000)
         page.locator(scope).wait_for(timeout=60_000)
         accept_kernel_dialog(page)
