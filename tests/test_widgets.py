@@ -66,6 +66,9 @@ def test_explorer_start_steer_and_watch_a_run(client: missionlab.Client) -> None
         assert panel is not None and panel.run is not None and panel.run.input == {"city": "Lisbon"}
         assert [r.run_id for r in explorer.runs.runs] == [panel.run_id]  # in the list at once
         assert explorer.missions.frame()["runs"].tolist() == [1]  # and counted
+        # the panel opens below the lists, maybe out of sight: the list says where it is
+        assert f"run {panel.run_id[:8]} is open below, in the Run tab" in explorer.runs.hint.value
+        assert explorer.tabs.selected_index == 0 and explorer.run_box.children == (panel,)
 
         wait_for(lambda: not panel.pause_button.disabled)  # what the user sees: it runs
         assert panel.run.status == "running" and panel.resume_button.disabled

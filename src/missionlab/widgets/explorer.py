@@ -134,7 +134,7 @@ class Explorer(Snapshot, w.VBox):
         )
         self.run_box.children = (self.run_panel,)
         self.tabs.selected_index = TABS.index("Run")
-        self.runs.select_run(run.run_id)
+        self.runs.select_run(run.run_id, where="below, in the Run tab")
         if self.run_panel.run is not None:
             self._run_changed(self.run_panel.run)
         self.update_snapshot()

@@ -5,6 +5,7 @@ run of that status, since the API has no label filter."""
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -105,6 +106,7 @@ class RunsPanel(Snapshot, w.VBox):
         self.on_refreshed = on_refreshed
         self.runs: list[Run] = []
         self.selected_run_id: str | None = None
+        self._shown_where: str | None = None
         self._lock = threading.RLock()
         self.status = dropdown("Status", [("all", "")] + [(s.value, s.value) for s in RunStatus], "")
         self.status.observe(lambda _: self.load(1), "value")
@@ -242,9 +244,11 @@ class RunsPanel(Snapshot, w.VBox):
             self._render()
         self._sync_refresher()
 
-    def select_run(self, run_id: str | None) -> None:
-        """Highlight a run's row (without opening it)."""
+    def select_run(self, run_id: str | None, *, where: str | None = None) -> None:
+        """Highlight a run's row (without opening it); ``where``: where the run is shown, said
+        under the list while its row is on the page (the run panel can open out of sight)."""
         self.selected_run_id = run_id
+        self._shown_where = where
         self._render()
 
     def frame(self) -> pd.DataFrame:
@@ -260,7 +264,11 @@ class RunsPanel(Snapshot, w.VBox):
         self.table.show(self.frame(), selected)
         now = datetime.now(UTC)
         stale = any(is_stale(r, now) for r in self.runs)
-        self.hint.value = f'<div class="missionlab-hint">{STALE_HINT}</div>' if stale else ""
+        hints = [STALE_HINT] if stale else []
+        if selected is not None and self._shown_where:
+            run = html.escape(str(self.selected_run_id)[:8])  # as its row shows it
+            hints.insert(0, f"&#9660; run {run} is open {html.escape(self._shown_where)}")
+        self.hint.value = "".join(f'<div class="missionlab-hint">{h}</div>' for h in hints)
 
     @property
     def has_live_runs(self) -> bool:
