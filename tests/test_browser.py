@@ -336,8 +336,17 @@ def check_payload_is_text(page: Any, scope: str) -> None:
     explorer = page.locator(f"{scope} .missionlab-explorer")
     explorer.locator(".missionlab-missions-panel input[type=text]").first.fill("onerror")
     explorer.locator(".missionlab-missions-panel input[type=text]").first.press("Enter")
-    explorer.locator(".missionlab-missions-panel tr", has_text=PAYLOAD).first.click()
-    explorer.get_by_text(f"Runs of {PAYLOAD}").wait_for(timeout=30_000)
+    title = explorer.get_by_text(f"Runs of {PAYLOAD}")
+    # the table is drawn again when the search reaches the kernel: a click on the row drawn
+    # before can be lost with it (seen on a loaded machine), so click until the kernel saw one
+    for _ in range(6):
+        explorer.locator(".missionlab-missions-panel tr", has_text=PAYLOAD).first.click()
+        try:
+            title.wait_for(timeout=10_000)
+            break
+        except playwright_api.TimeoutError:
+            continue
+    title.wait_for(timeout=10_000)
     explorer.locator(".missionlab-runs-panel tbody tr").first.click()
     panel = explorer.locator(".missionlab-run-panel")
     panel.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
