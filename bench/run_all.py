@@ -60,6 +60,17 @@ class Check:
 
 
 ROUND_3 = "Round 3 / issue 24: every documented path at the floor"
+# docs/benchmarks.md: run_all.py rewrites what is above this line and keeps what is below it
+# (earlier runs, and the sections of the benches it does not run, each naming its command).
+KEPT = "<!-- run_all.py writes everything above this line and keeps everything below it -->"
+
+
+def kept_sections(path: Path) -> str:
+    """The part of an existing report below KEPT ("" when there is none)."""
+    if not path.exists():
+        return ""
+    _, marker, rest = path.read_text().partition(KEPT)
+    return marker + rest if marker else ""
 
 
 def _ratio_check(target: str, value: float, limit: float, what: str = "the floor") -> Check:
@@ -392,7 +403,8 @@ def markdown(
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python bench/run_all.py` (do not edit by hand); the figures are medians of "
+        "Written by `python bench/run_all.py` down to the line that says so (the sections below it "
+        "come from the separate runs each one names); the figures are medians of "
         "alternating repetitions within one run, on this machine:",
         "",
         f"- date: {started:%Y-%m-%d %H:%M} UTC, commit {info['commit']}",
@@ -503,8 +515,10 @@ def main() -> int:
         text = markdown(
             results, latest, targets, machine(), command, started, took, (loads_start, os.getloadavg()[0])
         )
-        Path(args.docs).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.docs).write_text(text)
+        docs = Path(args.docs)
+        docs.parent.mkdir(parents=True, exist_ok=True)
+        kept = kept_sections(docs)
+        docs.write_text(text + ("\n" + kept if kept else ""))
         print(f"wrote {args.docs}")
     return 1 if failed else 0
 
