@@ -9,7 +9,7 @@ star marks a step added after the run started and an arrow one run out of plan o
 (``missionlab.analysis._drift``, the Gantt's signs). The top row is the run itself.
 Steps are aligned by step id: a step a run's plan does not have is an empty cell in that
 run's column, never a shift of the others. The hover names the run (``run_id``); in the
-explorer's Grid tab a run opens in the run panel.
+explorer's Grid tab a click on a cell opens its run in the run panel.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from ._figure import (
 from ._gantt import MARKER_OUTLINE
 from ._gantt_marks import DRIFT_STYLE
 
-__all__ = ["CELL_COLUMNS", "GridData", "failed_attempts", "grid", "grid_data", "grid_figure"]
+__all__ = ["CELLS", "CELL_COLUMNS", "GridData", "failed_attempts", "grid", "grid_data", "grid_figure"]
 
 CELL_COLUMNS = [
     "run_id",
@@ -64,6 +64,7 @@ CELL_COLUMNS = [
 ]
 FAILED = "failed"  # a step's and a run's status alike: drawn at full strength, whatever it lasted
 RUN_ROW = "run"  # the label of the top row: the run itself
+CELLS = "grid:cells"  # the ``meta`` of the cells' trace
 LAST = 50  # runs shown by default
 FAINTEST = 0.55  # opacity of the shortest duration of a row; the longest is opaque
 ROW_PX = 20  # height of a row
@@ -406,7 +407,7 @@ def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neu
     customdata[..., 6] = customdata[..., 6] + np.asarray(drift_text, dtype=object)
     heatmap = {
         "type": "heatmap",
-        "meta": "grid:cells",
+        "meta": CELLS,
         "name": "steps",
         "z": z,
         "x": np.arange(len(run_ids)),
