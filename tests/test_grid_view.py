@@ -12,15 +12,21 @@ from missionlab.widgets import Explorer
 from tests.conftest import unique
 
 
-def test_the_grid_tab_draws_the_mission_and_opens_a_run(sandbox: Sandbox) -> None:
-    client = sandbox.client()
-    mission = client.missions.create(name=unique("grid tab"), execution_mode="external").data
+def mission_with_runs(client: Any, name: str, plans: list[list[str]]) -> tuple[Any, list[str]]:
+    """A new mission with a run per plan (the step ids given, in order); the runs' ids."""
+    mission = client.missions.create(name=unique(name), execution_mode="external").data
     ids = []
-    for plan in (["a", "b"], ["a", "c"]):
+    for plan in plans:
         run = client.missions.runs.create(mission.mission_id).data
         steps = [{"step_id": s, "description": f"Step {s}", "sequence": i} for i, s in enumerate(plan, 1)]
         client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=steps)
         ids.append(run.run_id)
+    return mission, ids
+
+
+def test_the_grid_tab_draws_the_mission_and_opens_a_run(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    mission, ids = mission_with_runs(client, "grid tab", [["a", "b"], ["a", "c"]])
     explorer = Explorer(client, refresh_interval=3600)
     try:
         explorer.missions.select(
@@ -77,13 +83,7 @@ def browser_click(explorer: Explorer, point: Any) -> None:
 
 def test_a_click_on_a_cell_opens_its_run(sandbox: Sandbox) -> None:
     client = sandbox.client()
-    mission = client.missions.create(name=unique("grid click"), execution_mode="external").data
-    ids = []
-    for plan in (["a", "b"], ["a", "c"], ["a"]):
-        run = client.missions.runs.create(mission.mission_id).data
-        steps = [{"step_id": s, "description": f"Step {s}", "sequence": i} for i, s in enumerate(plan, 1)]
-        client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=steps)
-        ids.append(run.run_id)
+    mission, ids = mission_with_runs(client, "grid click", [["a", "b"], ["a", "c"], ["a"]])
     explorer = Explorer(client, refresh_interval=3600)
     try:
         assert explorer.grid.figure.patcher.clicks  # the browser is asked to send clicks

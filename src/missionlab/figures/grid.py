@@ -144,19 +144,6 @@ Parts = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
 ``run_id`` says whose each step is) and the tool calls, results and errors of every run (one
 events frame)."""
 
-_STEP_READ = [
-    "run_id",
-    "step_id",
-    "parent_step_id",
-    "sequence",
-    "depth",
-    "description",
-    "status",
-    "started_at",
-    "duration_s",
-    "metadata",
-]
-
 
 def _calls_only(events: pd.DataFrame) -> pd.DataFrame:
     return events.loc[events["type"].isin(_CALL_TYPES).to_numpy(dtype=bool), _CALL_READ]
@@ -224,9 +211,9 @@ def _from_traces(traces: list[Any], mission: str | None, last: int) -> tuple[str
     if not chosen:
         return name, (runs.iloc[:0], steps_frame([]), events_frame([]))
     # one frame of each kind for every run (whole frames: concatenated faster than a choice
-    # of columns of each), then only the columns and events read
+    # of columns of each), then only the events read
     plans = [t.steps_frame for t in chosen]
-    steps = pd.concat(plans, ignore_index=True)[_STEP_READ]
+    steps = pd.concat(plans, ignore_index=True)
     owners = [str(field(t.run, "run_id")) for t in chosen]  # a step's run is its trace's
     steps["run_id"] = np.repeat(np.array(owners, dtype=object), [len(plan) for plan in plans])
     events = pd.concat([t.events_frame for t in chosen], ignore_index=True)
