@@ -64,7 +64,8 @@ CELL_COLUMNS = [
 ]
 FAILED = "failed"  # a step's and a run's status alike: drawn at full strength, whatever it lasted
 RUN_ROW = "run"  # the label of the top row: the run itself
-CELLS = "grid:cells"  # the ``meta`` of the cells' trace
+#: The ``meta`` of the cells' trace (the heatmap): what a clicked point of a cell names.
+CELLS = "grid:cells"
 LAST = 50  # runs shown by default
 FAINTEST = 0.55  # opacity of the shortest duration of a row; the longest is opaque
 ROW_PX = 20  # height of a row
