@@ -644,6 +644,35 @@ def pixel(page: Any, x: float, y: float) -> tuple[int, int, int]:
     return raw[1], raw[2], raw[3]
 
 
+# The page position of the middle of the grid's cell (row, column) (plotly's own axis mapping).
+CELL_AT = """
+(plot, [row, column]) => {
+  const layout = plot._fullLayout, xa = layout.xaxis, ya = layout.yaxis;
+  const box = plot.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.l2p(column), y: box.top + ya._offset + ya.l2p(row)};
+}
+"""
+
+
+def click_a_cell(page: Any, scope: str, drawn: dict[str, Any], row: int, column: int, label: str) -> None:
+    """A real click on the grid's cell (row, column): the Run tab shows that cell's run; then
+    back to the Grid tab."""
+    explorer = page.locator(f"{scope} .missionlab-explorer").first
+    plot = explorer.locator(".missionlab-grid .js-plotly-plot").first
+    run_id = drawn["runs"][column]
+    where = plot.evaluate(CELL_AT, [row, column])
+    page.mouse.move(where["x"], where["y"])
+    page.mouse.click(where["x"], where["y"])
+    run_tab = explorer.locator(".lm-TabBar-tab", has_text=re.compile("^Run$")).first
+    panel = explorer.locator(".missionlab-run-panel")
+    panel.get_by_text(run_id).first.wait_for(timeout=60_000)
+    assert "lm-mod-current" in (run_tab.get_attribute("class") or ""), label
+    panel.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    screenshot(page, f"grid-click-{label}.png")
+    explorer.locator(".lm-TabBar-tab", has_text="Grid").first.click()
+    plot.locator(".main-svg").first.wait_for(timeout=30_000)
+
+
 def check_grid(page: Any, scope: str, label: str, sandbox: Sandbox) -> dict[str, Any]:
     """The Grid tab as drawn: one column per run of the mission's last 50, a cell exactly
     where each run's plan has the step, a failed step's cell in the failure color, the
@@ -683,7 +712,8 @@ def check_grid(page: Any, scope: str, label: str, sandbox: Sandbox) -> dict[str,
 
 def test_grid_tab_in_jupyterlab(chromium: Any, jupyter_env: dict[str, Any], seeded_sandbox: Sandbox) -> None:
     """The explorer's Grid tab at 1024 and 1920 px, light and dark: what it draws (see
-    check_grid), a run of it opened in the Run tab, and no console error."""
+    check_grid), a click on a cell opening its run in the Run tab (at 1024 px, light and
+    dark), a run opened by the picker (the keyboard's way), and no console error."""
     lab, base = start_lab(jupyter_env)
     page = chromium.new_page(viewport=NARROW)
     errors = ConsoleErrors(page)
@@ -709,9 +739,13 @@ def test_grid_tab_in_jupyterlab(chromium: Any, jupyter_env: dict[str, Any], seed
         explorer.get_by_text(f"Runs of {GRID_MISSION}").wait_for(timeout=30_000)
         explorer.locator(".lm-TabBar-tab", has_text="Grid").first.click()
         explorer.locator(".missionlab-grid .js-plotly-plot .main-svg").first.wait_for(timeout=120_000)
-        check_grid(page, scope, "lab-1024-light", seeded_sandbox)
+        drawn = check_grid(page, scope, "lab-1024-light", seeded_sandbox)
+        failed = drawn["failed"]
+        click_a_cell(page, scope, drawn, failed["row"], failed["column"], "lab-1024-light")
         set_lab_theme(page, "JupyterLab Dark")
-        check_grid(page, scope, "lab-1024-dark", seeded_sandbox)
+        drawn = check_grid(page, scope, "lab-1024-dark", seeded_sandbox)
+        other = 0 if failed["column"] else 1  # another run: the run's own row, at the top
+        click_a_cell(page, scope, drawn, 0, other, "lab-1024-dark")
         page.set_viewport_size(WIDE)
         time.sleep(1)  # Lab lays out again
         check_grid(page, scope, "lab-1920-dark", seeded_sandbox)

@@ -32,39 +32,73 @@ from ..frames._columns import TEXT
 from ..frames._jsontext import json_object
 from ..types import StepStatus
 
-__all__ = ["DRIFT_KINDS", "critical_path", "plan_drift"]
+__all__ = ["DRIFT_KINDS", "critical_path", "plan_drift", "plans_drift"]
 
 DRIFT_KINDS = ("added", "reordered", "skipped")
 _EPSILON = pd.Timedelta(milliseconds=1)
+_Array = np.ndarray[Any, Any]
 
 
-def _first_plan_limit(sequence: np.ndarray[Any, Any], start: np.ndarray[Any, Any]) -> float:
-    """The largest sequence number of the first plan (see the module's docstring).
+def _blocks(groups: _Array) -> _Array:
+    """0, 1, 2...: the index of each item's block of equal ``groups`` values (blocks contiguous)."""
+    if not len(groups):
+        return np.zeros(0, dtype="int64")
+    return np.concatenate([[0], np.cumsum(groups[1:] != groups[:-1])]).astype("int64")
+
+
+def _scan(ufunc: np.ufunc, values: _Array, groups: _Array) -> _Array:
+    """``ufunc.accumulate`` (``np.maximum`` or ``np.minimum``) of ``values`` restarted at each
+    block of equal ``groups`` (blocks contiguous): one pass for every block. Values are
+    replaced by their ranks, shifted so that no block reaches into the next one."""
+    count = len(values)
+    if not count:
+        return values.copy()
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(count, dtype="int64")
+    ranks[order] = np.arange(count)
+    shift = _blocks(groups) * count
+    if ufunc is np.minimum:  # earlier blocks above the later ones
+        shift = -shift
+    return values[order][ufunc.accumulate(ranks + shift) - shift]
+
+
+def _first_plan_limits(sequence: _Array, start: _Array, groups: _Array) -> _Array:
+    """Per item, the largest sequence number of its run's first plan (see the module's
+    docstring); the runs are the blocks of equal ``groups``, each sorted by ``sequence``.
 
     ``start``: start times as float seconds, NaN for steps that never started (which come
     "after" every started step)."""
-    order = np.argsort(sequence, kind="stable")
-    seq, began = sequence[order], start[order]
-    latest = np.where(np.isnan(began), np.inf, began)
-    prefix_max = np.maximum.accumulate(latest)  # latest start among steps numbered <= seq[i]
-    started_only = np.where(np.isnan(began), -np.inf, began)
-    suffix_max = np.maximum.accumulate(started_only[::-1])[::-1]  # latest start numbered >= seq[i]
-    earliest = np.where(np.isnan(began), np.inf, began)
-    prefix_min = np.minimum.accumulate(earliest)  # first start among steps numbered <= seq[i]
-    suffix_min = np.minimum.accumulate(earliest[::-1])[::-1]  # first start numbered >= seq[i]
-    limit = float(seq[-1]) if len(seq) else 0.0
-    for i in range(len(seq) - 1, 0, -1):
-        if seq[i] == seq[i - 1]:
-            continue
-        # first plan = numbers <= seq[i - 1]: does every later-numbered started step come first?
-        if suffix_max[i] < prefix_max[i - 1] and suffix_min[i] > prefix_min[i - 1]:
-            limit = float(seq[i - 1])
-        else:
-            break
-    return limit
+    count = len(sequence)
+    if not count:
+        return np.zeros(0)
+    blocks = _blocks(groups)
+    latest = np.where(np.isnan(start), np.inf, start)
+    prefix_max = _scan(np.maximum, latest, blocks)  # latest start among steps numbered <= seq[i]
+    started_only = np.where(np.isnan(start), -np.inf, start)
+    suffix_max = _scan(np.maximum, started_only[::-1], blocks[::-1])[::-1]  # latest start numbered >= seq[i]
+    prefix_min = _scan(np.minimum, latest, blocks)  # first start among steps numbered <= seq[i]
+    suffix_min = _scan(np.minimum, latest[::-1], blocks[::-1])[::-1]  # first start numbered >= seq[i]
+    # the first plan = numbers <= seq[i - 1] at a boundary i (a new number in the same run) when
+    # every later-numbered started step comes first; from the last boundary back, while it holds
+    boundary = np.zeros(count, dtype=bool)
+    boundary[1:] = (blocks[1:] == blocks[:-1]) & (sequence[1:] != sequence[:-1])
+    holds = np.zeros(count, dtype=bool)
+    holds[1:] = (suffix_max[1:] < prefix_max[:-1]) & (suffix_min[1:] > prefix_min[:-1])
+    positions = np.arange(count)
+    runs = int(blocks[-1]) + 1
+    last = np.full(runs, -1)
+    np.maximum.at(last, blocks, positions)  # each run's last item
+    broken = np.full(runs, -1)
+    failing = boundary & ~holds
+    np.maximum.at(broken, blocks[failing], positions[failing])  # each run's last failing boundary
+    first_held = last.copy() + 1  # none yet
+    kept = boundary & holds & (positions > broken[blocks])
+    np.minimum.at(first_held, blocks[kept], positions[kept])
+    limit_at = np.where(first_held <= last, first_held - 1, last)
+    return sequence[limit_at][blocks]
 
 
-def _marked_added(metadata: pd.Series) -> np.ndarray[Any, Any]:
+def _marked_added(metadata: pd.Series) -> _Array:
     marked = np.zeros(len(metadata), dtype=bool)
     holders = metadata.notna() & metadata.astype(str).str.contains('"added', regex=False).fillna(False)
     for position in np.flatnonzero(holders.to_numpy(dtype=bool)):
@@ -76,51 +110,76 @@ def _marked_added(metadata: pd.Series) -> np.ndarray[Any, Any]:
 def plan_drift(steps: pd.DataFrame) -> pd.DataFrame:
     """Per step (in the frame's order): ``drift`` (added, reordered, skipped or missing) and
     ``reason`` (one sentence)."""
+    return _drift(steps, np.zeros(len(steps), dtype="int64"))
+
+
+def plans_drift(steps: pd.DataFrame, runs: Any = None) -> pd.DataFrame:
+    """:func:`plan_drift` of the plans of many runs in one pass: ``steps`` holds each run's
+    steps frame (rows in any order), ``runs`` says whose each row is (by default the
+    ``run_id`` column). The same answers, row for row, as :func:`plan_drift` of each run's rows."""
+    keys = steps["run_id"] if runs is None else runs
+    groups, _ = pd.factorize(pd.Series(keys, copy=False).astype(object).fillna("").to_numpy())
+    return _drift(steps, groups.astype("int64"))
+
+
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+def _seconds_in(started: pd.Series, groups: _Array) -> _Array:
+    """Each start in seconds after its run's first start (NaN when it never started), as
+    ``(started - started.min()).dt.total_seconds()`` reads one run's."""
+    moments = started.array
+    ticks = np.asarray(moments.asi8, dtype="int64")  # NaT: the smallest int64
+    began = ~np.asarray(moments.isna(), dtype=bool)
+    origin = np.full(int(groups.max()) + 1 if len(groups) else 0, np.iinfo("int64").max)
+    np.minimum.at(origin, groups[began], ticks[began])
+    seconds = (ticks - np.where(began, origin[groups], 0)) / _PER_SECOND[moments.unit]
+    return np.where(began, seconds, np.nan)
+
+
+def _drift(steps: pd.DataFrame, groups: _Array) -> pd.DataFrame:
+    """Drift of the steps of each run (the rows of equal ``groups``, small whole numbers)."""
     sequence = steps["sequence"].to_numpy(dtype="float64", na_value=np.nan)
-    origin = steps["started_at"].min()
-    start = ((steps["started_at"] - origin).dt.total_seconds()).to_numpy(dtype="float64", na_value=np.nan)
-    limit = _first_plan_limit(np.nan_to_num(sequence, nan=-1.0), start)
-    added = (~np.isnan(start) & (sequence > limit)) | _marked_added(steps["metadata"])
-    reordered = _reordered(steps, added)
+    start = _seconds_in(steps["started_at"], groups)
+    numbered = np.nan_to_num(sequence, nan=-1.0)
+    order = np.lexsort((numbered, groups))  # by run, then number (stable)
+    limits = np.empty(len(steps))
+    limits[order] = _first_plan_limits(numbered[order], start[order], groups[order])
+    added = (~np.isnan(start) & (sequence > limits)) | _marked_added(steps["metadata"])
+    reordered = _reordered(steps, added, groups, sequence)
     skipped = (steps["status"] == StepStatus.SKIPPED).to_numpy(dtype=bool)
-    drift: list[str | None] = []
-    reasons: list[str | None] = []
-    for is_added, is_reordered, is_skipped, number in zip(added, reordered, skipped, sequence, strict=True):
-        if is_added:
-            drift.append("added")
-            reasons.append(
-                f"added after the run started: numbered {number:.0f}, above the first plan's {limit:.0f}, "
-                "yet run before steps of the first plan"
-            )
-        elif is_reordered:
-            drift.append("reordered")
-            reasons.append("started after a step that comes later in the plan")
-        elif is_skipped:
-            drift.append("skipped")
-            reasons.append("skipped")
-        else:
-            drift.append(None)
-            reasons.append(None)
+    drift = np.select([added, reordered, skipped], ["added", "reordered", "skipped"], "").astype(object)
+    reasons = np.select(
+        [reordered, skipped], ["started after a step that comes later in the plan", "skipped"], ""
+    ).astype(object)
+    for position in np.flatnonzero(added).tolist():
+        reasons[position] = (
+            f"added after the run started: numbered {sequence[position]:.0f}, above the first plan's "
+            f"{limits[position]:.0f}, yet run before steps of the first plan"
+        )
+    unmarked = drift == ""
+    drift[unmarked] = reasons[unmarked] = None
     columns = {"drift": pd.array(drift, dtype=TEXT), "reason": pd.array(reasons, dtype=TEXT)}
     return pd.DataFrame({"step_id": steps["step_id"], **columns}, index=steps.index)
 
 
-def _reordered(steps: pd.DataFrame, added: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def _reordered(steps: pd.DataFrame, added: _Array, groups: _Array, sequence: _Array) -> _Array:
+    """Per run and parent, in plan order: a step is late when a step after it in the plan
+    (numbered later, or numbered alike and later in the frame; unnumbered last) started before it."""
     result = np.zeros(len(steps), dtype=bool)
-    rows = np.flatnonzero(~added & steps["started_at"].notna().to_numpy(dtype=bool))
+    began = steps["started_at"].to_numpy(dtype="datetime64[us]")
+    rows = np.flatnonzero(~added & ~np.isnat(began))
     if not len(rows):
         return result
     parents, _ = pd.factorize(steps["parent_step_id"].astype(object).fillna("").to_numpy()[rows])
-    sequence = steps["sequence"].to_numpy(dtype="float64", na_value=np.nan)[rows]
-    start = steps["started_at"].to_numpy(dtype="datetime64[us]")[rows].astype("int64").tolist()
-    # per parent, in plan order: a step is late when a step after it in the plan started before it
-    earliest_later: dict[int, int] = {}
-    for position in np.lexsort((sequence, parents))[::-1].tolist():  # stable; NaN numbers last
-        parent, began = int(parents[position]), start[position]
-        later = earliest_later.get(parent)
-        if later is not None and began > later:
-            result[rows[position]] = True
-        earliest_later[parent] = began if later is None else min(later, began)
+    start = began[rows].astype("int64")
+    order = np.lexsort((sequence[rows], parents, groups[rows]))  # stable; NaN numbers last
+    sibling = groups[rows][order] * (int(parents.max()) + 1) + parents[order]
+    backwards = _scan(np.minimum, start[order][::-1], sibling[::-1])  # earliest start from here on
+    later = np.full(len(rows), np.iinfo("int64").max)
+    same = sibling[1:] == sibling[:-1]
+    later[:-1] = np.where(same, backwards[::-1][1:], later[:-1])  # earliest start after it
+    result[rows[order]] = start[order] > later
     return result
 
 

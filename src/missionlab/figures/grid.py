@@ -9,7 +9,7 @@ star marks a step added after the run started and an arrow one run out of plan o
 (``missionlab.analysis._drift``, the Gantt's signs). The top row is the run itself.
 Steps are aligned by step id: a step a run's plan does not have is an empty cell in that
 run's column, never a shift of the others. The hover names the run (``run_id``); in the
-explorer's Grid tab a run opens in the run panel.
+explorer's Grid tab a click on a cell opens its run in the run panel.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..analysis._attempts import tool_calls
-from ..analysis._drift import plan_drift
+from ..analysis._drift import plans_drift
 from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
 from ..errors import InvalidArgumentError
@@ -49,7 +49,7 @@ from ._figure import (
 from ._gantt import MARKER_OUTLINE
 from ._gantt_marks import DRIFT_STYLE
 
-__all__ = ["CELL_COLUMNS", "GridData", "failed_attempts", "grid", "grid_data", "grid_figure"]
+__all__ = ["CELLS", "CELL_COLUMNS", "GridData", "failed_attempts", "grid", "grid_data", "grid_figure"]
 
 CELL_COLUMNS = [
     "run_id",
@@ -64,6 +64,8 @@ CELL_COLUMNS = [
 ]
 FAILED = "failed"  # a step's and a run's status alike: drawn at full strength, whatever it lasted
 RUN_ROW = "run"  # the label of the top row: the run itself
+#: The ``meta`` of the cells' trace (the heatmap): what a clicked point of a cell names.
+CELLS = "grid:cells"
 LAST = 50  # runs shown by default
 FAINTEST = 0.55  # opacity of the shortest duration of a row; the longest is opaque
 ROW_PX = 20  # height of a row
@@ -138,27 +140,24 @@ def _mission(mission: Any) -> str:
     return mission
 
 
-Parts = tuple[pd.DataFrame, dict[str, pd.DataFrame], pd.DataFrame]
-"""What a source gives: its runs frame, each run's steps frame by run id, and the tool calls,
-results and errors of every run (one events frame)."""
+Parts = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
+"""What a source gives: its runs frame, the steps of every run (one steps frame, whose
+``run_id`` says whose each step is) and the tool calls, results and errors of every run (one
+events frame)."""
 
 
 def _calls_only(events: pd.DataFrame) -> pd.DataFrame:
     return events.loc[events["type"].isin(_CALL_TYPES).to_numpy(dtype=bool), _CALL_READ]
 
 
-def _by_run(steps: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return {str(run): part for run, part in steps.groupby("run_id", sort=False, observed=True)}
-
-
 def _from_history(history: Any, mission: str, last: int) -> Parts:
     runs = history.runs(mission=mission).head(last)
     ids = [str(run) for run in runs["run_id"]]
     if not ids:
-        return runs, {}, events_frame([])
+        return runs, steps_frame([]), events_frame([])
     steps = history.steps(mission=mission, run=ids)
     events = history.events(mission=mission, run=ids, type=[str(kind) for kind in _CALL_TYPES])
-    return runs, _by_run(steps), events
+    return runs, steps, events
 
 
 def _mission_of(client: Any, mission: str) -> tuple[str, str]:
@@ -188,7 +187,7 @@ def _from_client(client: Any, mission_id: str, last: int) -> Parts:
     )
     events = events_frame([event for run_events in per_run for event in run_events])
     steps = steps_frame([step for plan in plans for step in plan], events=events)
-    return runs_frame(listed), _by_run(steps), _calls_only(events)
+    return runs_frame(listed), steps, _calls_only(events)
 
 
 def _from_traces(traces: list[Any], mission: str | None, last: int) -> tuple[str | None, Parts]:
@@ -211,10 +210,15 @@ def _from_traces(traces: list[Any], mission: str | None, last: int) -> tuple[str
     keep = sorted(runs.sort_values("started_at", ascending=False, kind="stable").index[:last])
     chosen = [traces[i] for i in keep]
     if not chosen:
-        return name, (runs.iloc[:0], {}, events_frame([]))
-    plans = {str(field(t.run, "run_id")): t.steps_frame for t in chosen}
-    calls = pd.concat([_calls_only(t.events_frame) for t in chosen], ignore_index=True)
-    return name, (runs.loc[keep].reset_index(drop=True), plans, calls)
+        return name, (runs.iloc[:0], steps_frame([]), events_frame([]))
+    # one frame of each kind for every run (whole frames: concatenated faster than a choice
+    # of columns of each), then only the events read
+    plans = [t.steps_frame for t in chosen]
+    steps = pd.concat(plans, ignore_index=True)
+    owners = [str(field(t.run, "run_id")) for t in chosen]  # a step's run is its trace's
+    steps["run_id"] = np.repeat(np.array(owners, dtype=object), [len(plan) for plan in plans])
+    events = pd.concat([t.events_frame for t in chosen], ignore_index=True)
+    return name, (runs.loc[keep].reset_index(drop=True), steps, _calls_only(events))
 
 
 def failed_attempts(events: pd.DataFrame) -> pd.Series:
@@ -226,46 +230,52 @@ def failed_attempts(events: pd.DataFrame) -> pd.Series:
     return counts.rename_axis(["run_id", "step_id"]).astype("int64")
 
 
-def _grid_data(
-    runs: pd.DataFrame, plans: dict[str, pd.DataFrame], calls: pd.DataFrame, mission: str | None
-) -> GridData:
-    """Cells of ``runs`` (oldest first) and the steps' row order."""
+def _texts(values: pd.Series) -> np.ndarray[Any, Any]:
+    """Text values as an object array, None where missing."""
+    return values.astype(object).where(values.notna(), None).to_numpy()
+
+
+def _grid_data(runs: pd.DataFrame, steps: pd.DataFrame, calls: pd.DataFrame, mission: str | None) -> GridData:
+    """Cells of ``runs`` (oldest first) and the steps' row order, in one pass over every
+    run's steps (column operations; no loop over runs or cells)."""
     runs = runs.sort_values("started_at", kind="stable", na_position="first").reset_index(drop=True)
     if runs["run_id"].duplicated().any():
         raise InvalidArgumentError(
             "source", "the same run is given twice: each run is one column of the grid"
         )
-    failed: dict[Any, int] = failed_attempts(calls).to_dict()
-    columns: dict[str, list[Any]] = {name: [] for name in CELL_COLUMNS}
-    order: list[list[str]] = []
-    for run_id in runs["run_id"].astype(str):
-        plan = plans.get(run_id)
-        if plan is None or plan.empty:
-            order.append([])
-            continue
-        plan = plan.drop_duplicates("step_id", keep="last")
-        drift = plan_drift(plan)
-        ids = plan["step_id"].astype(str).tolist()
-        order.append(ids)
-        columns["run_id"].append(np.full(len(ids), run_id, dtype=object))
-        columns["step_id"].append(np.array(ids, dtype=object))
-        columns["description"].append(plan["description"].to_numpy(dtype=object, na_value=""))
-        columns["depth"].append(plan["depth"].to_numpy(dtype="int64"))
-        columns["status"].append(plan["status"].astype(str).to_numpy(dtype=object))
-        columns["duration_s"].append(plan["duration_s"].to_numpy(dtype="float64", na_value=np.nan))
-        columns["failed_attempts"].append(np.array([failed.get((run_id, i), 0) for i in ids], dtype="int64"))
-        columns["drift"].append(drift["drift"].astype(object).where(drift["drift"].notna(), None).to_numpy())
-        columns["drift_reason"].append(
-            drift["reason"].astype(object).where(drift["reason"].notna(), None).to_numpy()
-        )
+    run_ids = runs["run_id"].astype(str).to_numpy(dtype=object)
+    owner = steps["run_id"].astype(str).to_numpy(dtype=object)
+    column = pd.Index(run_ids).get_indexer(owner)  # -1: a step of a run not shown
+    ids = steps["step_id"].astype(str).to_numpy(dtype=object)
+    # a run's cells in its plan's order, a step listed twice in a plan taken once (its last)
+    last = ~pd.DataFrame({"run": column, "step": ids}).duplicated(keep="last").to_numpy(dtype=bool)
+    rows = np.flatnonzero(last & (column >= 0))
+    rows = rows[np.argsort(column[rows], kind="stable")]
+    plan = steps.iloc[rows]
+    column, ids = column[rows], ids[rows]
+    drift = plans_drift(plan, column)
+    owners = run_ids[column]
+    failed = failed_attempts(calls)
+    counts = failed.reindex(pd.MultiIndex.from_arrays([owners, ids]), fill_value=0)
     cells = pd.DataFrame(
         {
-            name: np.concatenate(parts)
-            if parts
-            else np.array([], dtype="float64" if name == "duration_s" else object)
-            for name, parts in columns.items()
+            "run_id": owners,
+            "step_id": ids,
+            "description": plan["description"].to_numpy(dtype=object, na_value=""),
+            "depth": plan["depth"].to_numpy(dtype="int64"),
+            "status": plan["status"].astype(str).to_numpy(dtype=object),
+            "duration_s": plan["duration_s"].to_numpy(dtype="float64", na_value=np.nan),
+            "failed_attempts": counts.to_numpy(dtype="int64"),
+            "drift": _texts(drift["drift"]),
+            "drift_reason": _texts(drift["reason"]),
         }
     )
+    if cells.empty:
+        cells = pd.DataFrame(
+            {name: np.array([], dtype="float64" if name == "duration_s" else object) for name in CELL_COLUMNS}
+        )
+    starts = np.flatnonzero(np.diff(column, prepend=-1, append=len(run_ids)))
+    order = [part.tolist() for part in np.split(ids, starts[1:-1])]  # each run's steps
     return GridData(runs, _aligned(order), cells, mission)
 
 
@@ -374,17 +384,18 @@ def grid_figure(data: GridData, *, title: str | None = None, theme: Theme = "neu
     customdata[..., 2] = np.array(runs["status"].astype(str).to_numpy(), dtype=object)[None, :]
     customdata[..., 3] = np.array(escaped_rows, dtype=object)[:, None]
     customdata[..., 4] = np.where(present, status, "not in this run's plan")
-    customdata[..., 5] = [["" if math.isnan(s) else duration_text(s) for s in line] for line in seconds]
-    customdata[..., 6] = np.where(
-        attempts > 0,
-        [[f"<br>{a} failed attempt{'s' if a > 1 else ''}" for a in line] for line in attempts],
-        "",
-    )
+    customdata[..., 5] = customdata[..., 6] = ""
+    timed = ~np.isnan(seconds)  # the one duration formatter, on the cells that have a duration
+    customdata[..., 5][timed] = [duration_text(value) for value in seconds[timed].tolist()]
+    retried = attempts > 0
+    customdata[..., 6][retried] = [
+        f"<br>{count} failed attempt{'s' if count > 1 else ''}" for count in attempts[retried].tolist()
+    ]
     drift_text = np.where(drift != "", "<br>" + drift.astype(str) + ": " + reasons.astype(str), "")
     customdata[..., 6] = customdata[..., 6] + np.asarray(drift_text, dtype=object)
     heatmap = {
         "type": "heatmap",
-        "meta": "grid:cells",
+        "meta": CELLS,
         "name": "steps",
         "z": z,
         "x": np.arange(len(run_ids)),

@@ -9,10 +9,15 @@ the pane (each view of it, found by a class the pane carries). A drawing made af
 changes (the figure drawn late, or drawn again in the same page) gets every change since the
 figure was last sent whole (``epoch``); a page loaded anew gets the pane's current figure,
 which the kernel keeps up to date (the changes are made to it too).
+
+With :meth:`FigurePatcher.on_click`, a click on a point of a drawing (plotly's
+``plotly_click``) is sent to the kernel too: the clicked point's trace (its index and
+``meta``), ``x``, ``y`` and ``customdata``, given to the callbacks as a dict.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anywidget
@@ -22,6 +27,7 @@ __all__ = ["FigurePatcher"]
 
 _ESM = r"""
 const KIND = "missionlab-figure-patch";
+const CLICK = "missionlab-figure-click";
 const wrapped = (values) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]]));
 
 async function applyOne(Plotly, gd, op) {
@@ -75,7 +81,27 @@ export default {
       catchUp();
     });
     const timer = setInterval(() => { if (changes.length) catchUp(); }, 500);
-    return () => clearInterval(timer);
+    // clicks: each drawing (a new one each time the figure is sent whole) is listened to once
+    const listen = () => {
+      if (!model.get("clicks")) return;
+      for (const gd of document.querySelectorAll(`.${model.get("target")} .js-plotly-plot`)) {
+        if (gd.__missionlabClicks || typeof gd.on !== "function") continue;
+        gd.__missionlabClicks = true;
+        gd.on("plotly_click", (event) => {
+          const point = event && event.points && event.points[0];
+          if (!point) return;
+          const trace = point.data || {};
+          model.send({kind: CLICK, point: {
+            trace: point.curveNumber ?? null, meta: trace.meta ?? null,
+            x: point.x ?? null, y: point.y ?? null, customdata: point.customdata ?? null,
+          }});
+        });
+      }
+    };
+    listen();
+    model.on("change:clicks", listen);
+    const listener = setInterval(listen, 500);
+    return () => { clearInterval(timer); clearInterval(listener); };
   },
   render() {},
 };
@@ -88,10 +114,27 @@ class FigurePatcher(anywidget.AnyWidget):
     _esm = traitlets.Unicode(_ESM).tag(sync=True)
     target = traitlets.Unicode().tag(sync=True)
     epoch = traitlets.Int(0).tag(sync=True)
+    clicks = traitlets.Bool(False).tag(sync=True)  # whether clicks on the drawings are sent
 
     def __init__(self, target: str, **kwargs: Any) -> None:
         super().__init__(target=target, **kwargs)
         self.layout.display = "none"
+        self._on_click: list[Callable[[dict[str, Any]], Any]] = []
+        self.on_msg(self._message)
+
+    def on_click(self, callback: Callable[[dict[str, Any]], Any]) -> None:
+        """Call ``callback(point)`` on each click on a point of a drawing: ``point`` has the
+        trace's index (``trace``) and ``meta``, and the point's ``x``, ``y`` and
+        ``customdata``, as the browser sent them (check them before use)."""
+        self._on_click.append(callback)
+        self.clicks = True
+
+    def _message(self, _: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("kind") == "missionlab-figure-click":
+            point = content.get("point")
+            if isinstance(point, dict):
+                for callback in self._on_click:
+                    callback(point)
 
     def redrawn(self) -> None:
         """The figure was sent whole: the changes sent before are in it."""

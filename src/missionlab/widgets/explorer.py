@@ -39,8 +39,8 @@ def _column(*children: w.Widget) -> w.VBox:
 
 class Explorer(Snapshot, w.VBox):
     """Missions, their runs, a start-run form and, in two tabs, the selected run and the
-    selected mission's grid of its last runs by plan step (a run of the grid opens in the
-    Run tab).
+    selected mission's grid of its last runs by plan step (a click on a cell of the grid, or
+    its run picker, opens the run in the Run tab).
 
     While a shown run is active, the runs list, the mission's run counts and the run panel
     refresh themselves every ``refresh_interval`` seconds; ``close()`` stops them.

@@ -1,9 +1,10 @@
 """The explorer's Grid tab: the selected mission's last runs by plan step
-(:func:`missionlab.grid`), and a run picker that opens a run of the grid in the run panel.
+(:func:`missionlab.grid`); a click on a cell opens its run in the run panel, and so does the
+run picker (the keyboard's way), whose runs are listed as the grid's columns read from the
+right (newest first).
 
-The figure is drawn by the notebook's own plotly renderer (as the run panel's are), so a
-click on it cannot reach the kernel: the hover names each cell's run, and the picker, whose
-runs are listed as the grid's columns read from the right (newest first), opens it.
+The figure is drawn by the notebook's own plotly renderer (as the run panel's are); its
+pane's ``FigurePatcher`` sends a click on it to the kernel (``widgets._figure_patcher``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import ipywidgets as w
 import pandas as pd
 
 from ..client._client import Client
-from ..figures.grid import LAST, GridData, grid_data, grid_figure
+from ..figures.grid import CELLS, LAST, GridData, grid_data, grid_figure
 from ._common import Notice, button, dropdown, reporting, row
 from .run_views import FigurePane
 
@@ -40,6 +41,7 @@ class GridView(w.VBox):
         self.notice = Notice()
         self.hint = w.HTML(f'<p class="missionlab-hint">{html.escape(GRID_HINT)}</p>')
         self.figure = FigurePane()
+        self.figure.patcher.on_click(self.clicked)
         self.picker = dropdown("Run", [], None, width="auto")
         self.picker.layout.flex = "1 1 320px"
         self.picker.add_class("missionlab-grid-picker")
@@ -84,6 +86,33 @@ class GridView(w.VBox):
                 self.notice.clear()
             else:
                 self.notice.info("This mission has no runs yet.")
+
+    def run_at(self, point: dict[str, Any]) -> str | None:
+        """The run of the grid on screen whose column holds ``point`` (a clicked point, as the
+        browser sent it: the cell's or a drift mark's ``customdata``, whose first item is the
+        run id, else a cell's column number ``x``); None when it names no run of the grid."""
+        if self.data is None:
+            return None
+        runs = [str(run) for run in self.data.runs["run_id"]]
+        custom = point.get("customdata")
+        if isinstance(custom, list) and custom and isinstance(custom[0], str):
+            return custom[0] if custom[0] in runs else None
+        column = point.get("x")
+        if point.get("meta") != CELLS or isinstance(column, bool) or not isinstance(column, int | float):
+            return None
+        if not float(column).is_integer() or not 0 <= column < len(runs):
+            return None
+        return runs[int(column)]
+
+    def clicked(self, point: dict[str, Any]) -> None:
+        """A click on the grid at ``point`` (see :meth:`run_at`): its run opens in the run
+        panel, and the picker shows it."""
+        with reporting(self.notice, "Opening the clicked run"):
+            run_id = self.run_at(point)
+            if run_id is None:
+                return
+            self.picker.value = run_id
+            self.open_run(run_id)
 
     def open_run(self, run_id: str | None) -> None:
         """Open the run ``run_id`` of the grid in the run panel."""
