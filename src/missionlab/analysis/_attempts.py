@@ -156,6 +156,8 @@ class CallLog:
         self.by_request: dict[tuple[Any, Any], int] = {}
         self.last_call: dict[tuple[Any, str], int] = {}  # (step, tool) -> its latest call's row
         self.run: Any = None  # the run whose events are being read (by_run)
+        self._failures = 0  # counts the changes to failed calls (failed() is kept until the next)
+        self._failed: tuple[int, pd.DataFrame] | None = None
 
     def follows(self, events: pd.DataFrame) -> bool:
         """Whether ``events`` (more events of the run) may be fed after those fed: none of
@@ -203,6 +205,7 @@ class CallLog:
                 for row in open_calls.get((step, waiting_tool), []):
                     if not rows[row]["failed"]:
                         rows[row].update(failed=True, outcome=str(summary)[:120], ended_at=when)
+                        self._failures += 1
             return
         named = _named(payload)
         tool = named if named is not None else tool_name(payload, summary)
@@ -211,6 +214,7 @@ class CallLog:
             for abandoned in open_calls.pop((step, tool), []):  # called again before answering
                 if not rows[abandoned]["failed"]:
                     rows[abandoned].update(failed=True, outcome="no result before the next call")
+                    self._failures += 1
             row = len(rows)
             rows.append(
                 {
@@ -230,6 +234,7 @@ class CallLog:
             previous = self.last_call.get((step, tool))
             if previous is not None:
                 rows[previous]["again_at"] = when  # called again: where an unanswered call ends
+                self._failures += rows[previous]["failed"]
             self.last_call[(step, tool)] = row
             open_calls.setdefault((step, tool), []).append(row)
             step_tools.setdefault(step, set()).add(tool)
@@ -255,6 +260,7 @@ class CallLog:
             failed=rows[match]["failed"] or reason is not None,
             outcome=reason or rows[match]["outcome"] or "ok",
         )
+        self._failures += rows[match]["failed"]
 
     def frame(self, *, with_run: bool = False) -> pd.DataFrame:
         """The calls read so far, as :func:`tool_calls` gives them (``with_run``: with a
@@ -264,7 +270,15 @@ class CallLog:
 
     def failed(self) -> pd.DataFrame:
         """The failed calls read so far (the columns of :func:`tool_calls`, and ``called_again``:
-        when the same tool was next called in the step, missing if it was not)."""
+        when the same tool was next called in the step, missing if it was not). Made again only
+        when a failed call was added or changed since the last time."""
+        if self._failed is not None and self._failed[0] == self._failures:
+            return self._failed[1].copy()
+        frame = self._failed_frame()
+        self._failed = (self._failures, frame)
+        return frame.copy()
+
+    def _failed_frame(self) -> pd.DataFrame:
         attempts = _attempts(self.rows)
         chosen = [position for position, row in enumerate(self.rows) if row["failed"]]
         frame = self._frame([self.rows[p] for p in chosen], [attempts[p] for p in chosen])
