@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["RunTrace", "load_run", "open_run"]
 
 _ANSWERS = "_answers"  # refresh: the run and the plan, each with the answer it was made of
+_KEPT_STEPS = "_kept_steps"  # refresh: the steps frame, still right but for its running steps' durations
 # the events a steps frame reads its times from (frames.steps_frame)
 _STEP_MARKS = frozenset({EventType.STEP_STARTED, EventType.STEP_COMPLETED, EventType.STEP_FAILED})
 
@@ -65,9 +66,10 @@ class RunTrace:
 
     @cached_property
     def steps_frame(self) -> pd.DataFrame:
-        from .frames import steps_frame
+        from .frames import retimed, steps_frame
 
-        return steps_frame(self.steps, events=self.events_frame)
+        kept = self.__dict__.pop(_KEPT_STEPS, None)  # a refresh found the same steps
+        return retimed(kept) if kept is not None else steps_frame(self.steps, events=self.events_frame)
 
     @cached_property
     def events_frame(self) -> pd.DataFrame:
@@ -106,9 +108,9 @@ class RunTrace:
         events were inserted among those held (an older timestamp), all are read again.
         The run and the plan are made into models only when their answers changed (the
         same objects are kept otherwise). ``events_frame`` is extended with the new rows,
-        not rebuilt; ``steps_frame`` is rebuilt when the plan changed or step events
-        arrived, else only its running steps are measured again; ``run_frame`` is rebuilt
-        from a changed run when next read. The mission and linked agents are not fetched
+        not rebuilt; ``steps_frame``, when next read, is rebuilt if the plan changed or step
+        events arrived, else only its running steps are measured again; ``run_frame`` is
+        rebuilt from a changed run when next read. The mission and linked agents are not fetched
         again (``load_run`` does that).
         """
         from .client._new_events import new_events, reread
@@ -148,12 +150,11 @@ class RunTrace:
 
                 self.__dict__["events_frame"] = concat([self.__dict__["events_frame"], events_frame(added)])
         step_times = fetched.reloaded or any(event.type in _STEP_MARKS for event in added)
+        built = self.__dict__.pop("steps_frame", None)
         if plan.data is not None or step_times:
-            self.__dict__.pop("steps_frame", None)
-        elif "steps_frame" in self.__dict__:  # the same steps: only the running ones' durations grew
-            from .frames import retimed
-
-            self.__dict__["steps_frame"] = retimed(self.__dict__["steps_frame"])
+            self.__dict__.pop(_KEPT_STEPS, None)
+        elif built is not None:  # the same steps: only running ones are measured again, when read
+            self.__dict__[_KEPT_STEPS] = built
         return added
 
     @property

@@ -119,7 +119,7 @@ class GanttBuilder:
         self._shown: dict[str, int] | None = None  # split: markers per type in the first trace of the type
         self.now: pd.Timestamp | None = None  # the moment of the last build
         self._calls: CallLog | None = None  # the tool calls of the events built
-        self._drift: tuple[pd.DataFrame, pd.DataFrame] | None = None  # (what plan_drift read, its answer)
+        self._drift: tuple[pd.DataFrame, pd.DataFrame] | None = None  # (steps, their plan drift)
 
     def spec(
         self,
@@ -162,11 +162,10 @@ class GanttBuilder:
     def _plan_drift(self, steps: pd.DataFrame) -> pd.DataFrame:
         """:func:`~missionlab.analysis._drift.plan_drift` of ``steps``, computed again only when
         what it reads changed (a watched run's plan seldom does)."""
-        read = steps[DRIFT_READS]
-        if self._drift is not None and self._drift[0].equals(read):
+        if self._drift is not None and _same_columns(self._drift[0], steps, DRIFT_READS):
             return self._drift[1]
         drift = plan_drift(steps)
-        self._drift = (read, drift)
+        self._drift = (steps, drift)
         return drift
 
     def _extends(self, events: pd.DataFrame, keys: list[str]) -> bool:
@@ -204,6 +203,11 @@ class GanttBuilder:
                 self._shown = {event_type: len(part.x) for event_type, part in points.items()}
         self._points = points
         return points
+
+
+def _same_columns(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> bool:
+    """Whether ``columns`` of two frames hold the same values (missing ones alike), dtypes included."""
+    return len(old) == len(new) and all(old[c].array.equals(new[c].array) for c in columns)
 
 
 def _apply_traces(

@@ -319,7 +319,12 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
             known = _documented(list(dtype.categories))
             seen = {value for part in parts for value in part[column].cat.categories}
             united = [*known, *sorted(seen.difference(known))]
-            parts = [part.assign(**{str(column): part[column].cat.set_categories(united)}) for part in parts]
+            parts = [
+                part
+                if list(part[column].cat.categories) == united
+                else part.assign(**{str(column): part[column].cat.set_categories(united)})
+                for part in parts
+            ]
     return pd.concat(parts, ignore_index=True)
 
 
