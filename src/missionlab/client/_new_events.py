@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["NewEvents", "Reread", "new_events", "page_for", "reread"]
 
-_REREAD = {  # what reread() reads: (path after the run's, operation, answer model)
+# what reread() reads: (path after the run's, operation, answer model)
+_REREAD: dict[str, tuple[str, str, type[RunResponse] | type[PlanResponse]]] = {
     "run": ("", "GET .../runs/{run_id}", RunResponse),
     "plan": ("/plan", "GET .../runs/{run_id}/plan", PlanResponse),
 }

@@ -59,7 +59,7 @@ def _drift_traces(
     yaxis = spec["layout"]["yaxis"]
     labels = dict(zip(yaxis["tickvals"], yaxis["ticktext"], strict=True))
     traces = []
-    kinds = drift["drift"].to_numpy(dtype=object, na_value=None)
+    kinds = drift["drift"].fillna("").to_numpy(dtype=str)
     for kind, (name, symbol, color) in DRIFT_STYLE.items():
         chosen = kinds == kind
         if not chosen.any():
