@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from missionlab.analysis._attempts import tool_calls
+from missionlab.analysis._attempts import CallLog, tool_calls
 from missionlab.analysis._drift import plan_drift
 from missionlab.frames._columns import TIME, times
 from missionlab.frames._jsontext import json_object, json_objects, json_text
@@ -99,3 +99,33 @@ def test_reordered_steps_follow_their_definition() -> None:
     drift = plan_drift(frame)
     reordered = set(frame.loc[drift["drift"] == "reordered", "step_id"])
     assert reordered and reordered == _late_by_definition(frame, drift["drift"])
+
+
+def test_failed_calls_fed_in_parts_are_those_read_at_once() -> None:
+    """CallLog.failed() is kept between feeds until a failed call is added or changes: each
+    part's answer equals that of every event so far read at once."""
+    calls = [
+        event(1, "tool_call", "a", "x", {"tool": "t", "request_id": "1"}),
+        event(2, "tool_result", "a", "x", {"tool": "t", "request_id": "1", "ok": True}),
+        event(3, "tool_call", "a", "x", {"tool": "u", "request_id": "2"}),
+        event(4, "tool_call", "a", "x", {"tool": "v"}),
+        event(5, "error", "a", "v timed out"),  # fails the open calls of the step: u and v
+        event(6, "tool_call", "a", "x", {"tool": "u", "request_id": "3"}),  # u called again
+        event(7, "tool_result", "a", "x", {"tool": "u", "request_id": "2", "status": 503}),
+        event(8, "tool_call", "a", "x", {"tool": "w"}),
+    ]
+    events = craft([step("a", 0, 30, sequence=1)], calls, with_step_events=False).events_frame
+    log = CallLog(arguments=False)
+    failed_counts = []
+    for cut in range(1, len(events) + 1):
+        log.feed(events.iloc[cut - 1 : cut])
+        at_once = CallLog(arguments=False)
+        at_once.feed(events.iloc[:cut])
+        pd.testing.assert_frame_equal(log.failed(), at_once.failed())
+        failed_counts.append(len(log.failed()))
+    assert failed_counts == [0, 0, 0, 0, 2, 2, 2, 2]
+    final = log.failed()
+    # u's own answer came late (7), after the error had failed it: its outcome is the answer's
+    assert final["tool"].tolist() == ["u", "v"]
+    assert final["outcome"].tolist() == ["status 503", "v timed out"]
+    assert final["called_again"].notna().tolist() == [True, False]  # u was called again at 6

@@ -166,3 +166,75 @@ def _arrays(message: Any) -> Iterator[Any]:
     elif isinstance(message, list):
         for value in message:
             yield from _arrays(value)
+
+
+def test_a_refresh_with_nothing_new_keeps_the_same_run_plan_and_steps(watched: Any) -> None:
+    client, trace, _ = watched
+    trace.refresh(client)  # the first refresh reads both answers
+    run, steps, frame = trace.run, trace.steps, trace.steps_frame
+    assert trace.refresh(client) == []
+    assert trace.run is run and trace.steps is steps  # not made into models again
+    # the same steps frame, measured again at the moment it is read: a fresh build's
+    pd.testing.assert_frame_equal(
+        trace.steps_frame.drop(columns=["duration", "duration_s"]),
+        frame.drop(columns=["duration", "duration_s"]),
+    )
+    fresh = frames.steps_frame(trace.steps, events=trace.events_frame)
+    pd.testing.assert_frame_equal(
+        trace.steps_frame.drop(columns=["duration", "duration_s"]),
+        fresh.drop(columns=["duration", "duration_s"]),
+    )
+
+
+def test_a_changed_run_or_plan_is_read_again(watched: Any) -> None:
+    client, trace, run = watched
+    trace.refresh(client)
+    before_run, before_steps = trace.run, trace.steps
+    client.missions.runs.plan.update_step(
+        "s5", mission_id=run.mission_id, run_id=run.run_id, status="completed"
+    )
+    trace.refresh(client)
+    assert trace.steps is not before_steps
+    assert trace.steps == client.missions.runs.plan.retrieve(run.run_id, mission_id=run.mission_id).data
+    assert trace.steps_frame.set_index("step_id").loc["s5", "status"] == "completed"
+    assert trace.run == client.missions.runs.retrieve(run.run_id, mission_id=run.mission_id).data
+    assert trace.run is not before_run  # the step's change stamped the run's updated_at
+
+
+def test_new_step_events_give_the_steps_their_times(sandbox: Sandbox, watched: Any) -> None:
+    client, trace, run = watched
+    trace.refresh(client)
+    steps = trace.steps
+    assert pd.isna(trace.steps_frame.set_index("step_id").loc["s7", "started_at"])  # built before
+    began = "2031-01-02T03:04:05Z"
+    log_events(sandbox, run, 1, type="step_started", step_id="s7", summary="s7 began", timestamp=began)
+    trace.refresh(client)
+    assert trace.steps is steps  # the plan did not change: its step events did
+    row = trace.steps_frame.set_index("step_id").loc["s7"]
+    assert row["started_at"] == pd.Timestamp(began) and row["times_from"] == "events"
+    fresh = frames.steps_frame(trace.steps, events=frames.events_frame(trace.events))
+    pd.testing.assert_frame_equal(
+        trace.steps_frame.drop(columns=["duration", "duration_s"]),
+        fresh.drop(columns=["duration", "duration_s"]),
+    )
+
+
+def test_running_steps_are_measured_to_the_moment_asked() -> None:
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    plan = [
+        {
+            "run_id": "r",
+            "step_id": "a",
+            "sequence": 1,
+            "status": "completed",
+            "started_at": start,
+            "completed_at": start + timedelta(seconds=5),
+        },
+        {"run_id": "r", "step_id": "b", "sequence": 2, "status": "in_progress", "started_at": start},
+    ]
+    built = frames.steps_frame(plan, now=start + timedelta(seconds=10))
+    later = start + timedelta(seconds=70)
+    assert frames.retimed(built, later)["duration_s"].tolist() == [5.0, 70.0]
+    pd.testing.assert_frame_equal(frames.retimed(built, later), frames.steps_frame(plan, now=later))
+    finished = frames.steps_frame(plan[:1])
+    assert frames.retimed(finished, later) is finished  # nothing runs: nothing to measure

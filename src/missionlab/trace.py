@@ -31,6 +31,7 @@ from .client._display import badge, html_fields
 from .client.models import Event, Mission, PlanStep, Run
 from .errors import APIError, CapsuleError, InvalidArgumentError
 from .frames._runlike import RunLike
+from .types import EventType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
     from .client._client import Client
 
 __all__ = ["RunTrace", "load_run", "open_run"]
+
+_ANSWERS = "_answers"  # refresh: the run and the plan, each with the answer it was made of
+_KEPT_STEPS = "_kept_steps"  # refresh: the steps frame, still right but for its running steps' durations
+# the events a steps frame reads its times from (frames.steps_frame)
+_STEP_MARKS = frozenset({EventType.STEP_STARTED, EventType.STEP_COMPLETED, EventType.STEP_FAILED})
 
 
 @dataclass
@@ -60,9 +66,10 @@ class RunTrace:
 
     @cached_property
     def steps_frame(self) -> pd.DataFrame:
-        from .frames import steps_frame
+        from .frames import retimed, steps_frame
 
-        return steps_frame(self.steps, events=self.events_frame)
+        kept = self.__dict__.pop(_KEPT_STEPS, None)  # a refresh found the same steps
+        return retimed(kept) if kept is not None else steps_frame(self.steps, events=self.events_frame)
 
     @cached_property
     def events_frame(self) -> pd.DataFrame:
@@ -99,23 +106,37 @@ class RunTrace:
         run, its plan, and the page of events that starts at the first one not held (a
         run's events come oldest first), so that only new events are transferred. When
         events were inserted among those held (an older timestamp), all are read again.
-        ``events_frame`` is extended with the new rows, not rebuilt; ``steps_frame`` and
-        ``run_frame`` are rebuilt from the new run and plan when next read. The mission and
-        linked agents are not fetched again (``load_run`` does that).
+        The run and the plan are made into models only when their answers changed (the
+        same objects are kept otherwise). ``events_frame`` is extended with the new rows,
+        not rebuilt; ``steps_frame``, when next read, is rebuilt if the plan changed or step
+        events arrived, else only its running steps are measured again; ``run_frame`` is
+        rebuilt from a changed run when next read. The mission and linked agents are not fetched
+        again (``load_run`` does that).
         """
-        from .client._new_events import new_events
+        from .client._new_events import new_events, reread
 
-        runs = client.missions.runs
         mission_id, run_id = self.run.mission_id, self.run.run_id
-        self.run, self.steps, fetched = bounded_map(
+        seen: dict[str, tuple[Any, bytes]] = self.__dict__.get(_ANSWERS, {})
+
+        def last(what: str, held: Any) -> bytes | None:  # the answer ``held`` was made of
+            model, body = seen.get(what, (None, b""))
+            return body if model is held else None
+
+        run, plan, fetched = bounded_map(
             _called,
             [
-                lambda: runs.retrieve(run_id, mission_id=mission_id).data,
-                lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data,
+                lambda: reread(client, "run", mission_id, run_id, last("run", self.run)),
+                lambda: reread(client, "plan", mission_id, run_id, last("plan", self.steps)),
                 lambda: new_events(client, mission_id, run_id, self.events),
             ],
             name="missionlab-refresh",
         )
+        if run.data is not None:
+            self.run = run.data
+            self.__dict__.pop("run_frame", None)
+        if plan.data is not None:
+            self.steps = plan.data
+        self.__dict__[_ANSWERS] = {"run": (self.run, run.body), "plan": (self.steps, plan.body)}
         if fetched.reloaded:
             held = {event.event_id for event in self.events}
             added = [event for event in fetched.events if event.event_id not in held]
@@ -128,8 +149,12 @@ class RunTrace:
                 from .frames import concat, events_frame
 
                 self.__dict__["events_frame"] = concat([self.__dict__["events_frame"], events_frame(added)])
-        self.__dict__.pop("steps_frame", None)
-        self.__dict__.pop("run_frame", None)
+        step_times = fetched.reloaded or any(event.type in _STEP_MARKS for event in added)
+        built = self.__dict__.pop("steps_frame", None)
+        if plan.data is not None or step_times:
+            self.__dict__.pop(_KEPT_STEPS, None)
+        elif built is not None:  # the same steps: only running ones are measured again, when read
+            self.__dict__[_KEPT_STEPS] = built
         return added
 
     @property

@@ -28,7 +28,6 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ..frames._columns import python_values
 from ..frames._jsontext import json_objects
 from ..types import EventType
 
@@ -156,6 +155,8 @@ class CallLog:
         self.by_request: dict[tuple[Any, Any], int] = {}
         self.last_call: dict[tuple[Any, str], int] = {}  # (step, tool) -> its latest call's row
         self.run: Any = None  # the run whose events are being read (by_run)
+        self._failures = 0  # counts the changes to failed calls (failed() is kept until the next)
+        self._failed: tuple[int, pd.DataFrame] | None = None
 
     def follows(self, events: pd.DataFrame) -> bool:
         """Whether ``events`` (more events of the run) may be fed after those fed: none of
@@ -168,24 +169,27 @@ class CallLog:
     def feed(self, events: pd.DataFrame, *, by_run: bool = False) -> None:
         """Read ``events`` (an events frame; only its calls, results and errors are read);
         ``by_run``: the events of many runs (see :func:`tool_calls`)."""
-        kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR])
-        read = [*_READ, "run_id"] if by_run else _READ
-        relevant = events.loc[kinds.to_numpy(), read]  # only the columns read: a frame's others are wide
-        relevant = relevant.sort_values(["run_id", "timestamp"] if by_run else "timestamp", kind="stable")
-        runs = python_values(relevant["run_id"].astype(object)) if by_run else [None] * len(relevant)
+        kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR]).to_numpy()
+        if by_run:  # only the columns read: a frame's others are wide
+            source = events.loc[kinds, [*_READ, "run_id"]].sort_values(["run_id", "timestamp"], kind="stable")
+            rows = np.arange(len(source))
+        else:  # one run: no frame of the rows read (for a few new events, that frame cost the most)
+            source, rows = events, _time_order(events["timestamp"], np.flatnonzero(kinds))
+        runs = _taken(source["run_id"].astype(object), rows) if by_run else [None] * len(rows)
+        stamps = source["timestamp"].array.take(rows)
         offset = self._read_count
-        self._stamps.append(relevant["timestamp"].array)
-        self._read_count += len(relevant)
+        self._stamps.append(stamps)
+        self._read_count += len(stamps)
         newest = events["timestamp"].max()
         if not pd.isna(newest) and (pd.isna(self._newest) or newest > self._newest):
             self._newest = newest
         for event_id, kind, step, when, summary, payload, run in zip(
-            python_values(relevant["event_id"]),
-            python_values(relevant["type"].astype(str)),
-            python_values(relevant["step_id"], None),
-            range(offset, offset + len(relevant)),  # positions: the times are taken at the end
-            python_values(relevant["summary"]),
-            json_objects(python_values(relevant["payload"])),
+            _taken(source["event_id"], rows),
+            _taken(source["type"].astype(str), rows),
+            _taken(source["step_id"], rows, None),
+            range(offset, offset + len(stamps)),  # positions: the times are taken at the end
+            _taken(source["summary"], rows),
+            json_objects(_taken(source["payload"], rows)),
             runs,
             strict=True,
         ):
@@ -203,6 +207,7 @@ class CallLog:
                 for row in open_calls.get((step, waiting_tool), []):
                     if not rows[row]["failed"]:
                         rows[row].update(failed=True, outcome=str(summary)[:120], ended_at=when)
+                        self._failures += 1
             return
         named = _named(payload)
         tool = named if named is not None else tool_name(payload, summary)
@@ -211,6 +216,7 @@ class CallLog:
             for abandoned in open_calls.pop((step, tool), []):  # called again before answering
                 if not rows[abandoned]["failed"]:
                     rows[abandoned].update(failed=True, outcome="no result before the next call")
+                    self._failures += 1
             row = len(rows)
             rows.append(
                 {
@@ -230,6 +236,7 @@ class CallLog:
             previous = self.last_call.get((step, tool))
             if previous is not None:
                 rows[previous]["again_at"] = when  # called again: where an unanswered call ends
+                self._failures += rows[previous]["failed"]
             self.last_call[(step, tool)] = row
             open_calls.setdefault((step, tool), []).append(row)
             step_tools.setdefault(step, set()).add(tool)
@@ -255,6 +262,7 @@ class CallLog:
             failed=rows[match]["failed"] or reason is not None,
             outcome=reason or rows[match]["outcome"] or "ok",
         )
+        self._failures += rows[match]["failed"]
 
     def frame(self, *, with_run: bool = False) -> pd.DataFrame:
         """The calls read so far, as :func:`tool_calls` gives them (``with_run``: with a
@@ -264,7 +272,15 @@ class CallLog:
 
     def failed(self) -> pd.DataFrame:
         """The failed calls read so far (the columns of :func:`tool_calls`, and ``called_again``:
-        when the same tool was next called in the step, missing if it was not)."""
+        when the same tool was next called in the step, missing if it was not). Made again only
+        when a failed call was added or changed since the last time."""
+        if self._failed is not None and self._failed[0] == self._failures:
+            return self._failed[1].copy()
+        frame = self._failed_frame()
+        self._failed = (self._failures, frame)
+        return frame.copy()
+
+    def _failed_frame(self) -> pd.DataFrame:
         attempts = _attempts(self.rows)
         chosen = [position for position, row in enumerate(self.rows) if row["failed"]]
         frame = self._frame([self.rows[p] for p in chosen], [attempts[p] for p in chosen])
@@ -287,6 +303,19 @@ class CallLog:
         if len(self._stamps) > 1:  # one array of them all, kept for the next frame
             self._stamps = [pd.concat([pd.Series(part) for part in self._stamps], ignore_index=True).array]
         return self._stamps[0].take(np.asarray(positions, dtype="int64"), allow_fill=True)
+
+
+def _time_order(times: pd.Series, rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``rows`` (positions in ``times``) ordered by their time, as a stable sort puts them
+    (missing times last)."""
+    chosen = times.to_numpy(dtype="datetime64[us]")[rows]
+    return rows[np.lexsort((chosen.view("int64"), np.isnat(chosen)))]
+
+
+def _taken(column: pd.Series, rows: np.ndarray[Any, Any], missing: Any = pd.NA) -> list[Any]:
+    """:func:`~missionlab.frames._columns.python_values` of ``column``'s ``rows``."""
+    values: list[Any] = column.to_numpy(dtype=object, na_value=missing)[rows].tolist()
+    return values
 
 
 def _attempts(rows: list[dict[str, Any]]) -> list[int]:

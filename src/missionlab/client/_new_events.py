@@ -1,4 +1,5 @@
-"""Fetching only the events of a run that a watcher has not seen yet.
+"""Fetching only what changed of a run that a watcher holds: its new events, and its run and plan
+read into models only when their answers changed.
 
 A run's events are listed oldest first, so the first unseen event is at index ``count``
 (the number already held). The page read is the one that starts closest before it, of
@@ -7,6 +8,10 @@ a size that makes it start exactly there when one does (``count`` 2,000: page 3 
 when more is new than one page holds. The page's ``meta.total_results`` and the ids it
 returns check that nothing was inserted among the events already held (an agent may
 log an event with an older timestamp): when something was, every event is read again.
+
+:func:`reread` fetches the run or its plan and makes the model only when the answer's bytes
+differ from those read last time (a watched run's plan seldom changes; validating its steps
+again on every refresh would cost more than the request).
 """
 
 from __future__ import annotations
@@ -15,11 +20,23 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..limits import MAX_PAGE_SIZE
+from . import _json
+from ._call import Call
+from .models import PlanResponse, RunResponse
+from .resources._args import run_path
 
 if TYPE_CHECKING:
+    import httpx
+
     from ._client import Client
 
-__all__ = ["NewEvents", "new_events", "page_for"]
+__all__ = ["NewEvents", "Reread", "new_events", "page_for", "reread"]
+
+# what reread() reads: (path after the run's, operation, answer model)
+_REREAD: dict[str, tuple[str, str, type[RunResponse] | type[PlanResponse]]] = {
+    "run": ("", "GET .../runs/{run_id}", RunResponse),
+    "plan": ("/plan", "GET .../runs/{run_id}/plan", PlanResponse),
+}
 
 MIN_PAGE_SIZE = 100  # smaller pages would take more requests than they save bytes
 
@@ -63,3 +80,28 @@ def new_events(client: Client, mission_id: str, run_id: str, held: Sequence[Any]
         return NewEvents(fresh, reloaded=False)
     every = events_api.list(run_id, mission_id=mission_id, page_size=MAX_PAGE_SIZE).fetch_all(progress=False)
     return NewEvents(list(every), reloaded=True)
+
+
+class Reread(NamedTuple):
+    """The run or plan read again: its ``data`` (None when the answer is the one read last
+    time) and the answer's bytes."""
+
+    data: Any
+    body: bytes
+
+
+def reread(client: Client, what: str, mission_id: str, run_id: str, last: bytes | None) -> Reread:
+    """The run (``what="run"``) or its plan (``"plan"``), as one GET; the answer is validated
+    into models only when its bytes differ from ``last`` (an invalid answer raises
+    :class:`~missionlab.APIError` as the resource's own method does)."""
+    suffix, operation, model = _REREAD[what]
+
+    def parse(response: httpx.Response) -> Reread:
+        body = response.content
+        if last is not None and body == last:
+            return Reread(None, body)
+        return Reread(_json.validate(model, body).data, body)
+
+    path = run_path(mission_id, run_id, reading=True) + suffix
+    result: Reread = client._send(Call("GET", path, operation, parse))
+    return result

@@ -20,6 +20,7 @@ import numpy as np
 
 __all__ = ["apply_patch", "decoded", "figure_patch", "plain"]
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 AXES = ("xaxis", "yaxis")  # compared property by property: a relayout of a whole axis resets its zoom
 
 
@@ -67,7 +68,12 @@ def _same(old: Any, new: Any) -> bool:
     if isinstance(old, dict) and isinstance(new, dict):
         return old.keys() == new.keys() and all(_same(old[k], new[k]) for k in old)
     if isinstance(old, list | tuple) and isinstance(new, list | tuple):
-        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new, strict=True))
+        if len(old) != len(new):
+            return False
+        kinds = list(map(type, old))
+        if kinds == list(map(type, new)) and _SCALARS.issuperset(kinds):
+            return bool(old == new)  # plain values, compared in one go (tick labels, row keys)
+        return all(_same(a, b) for a, b in zip(old, new, strict=True))
     return type(old) is type(new) and bool(old == new)
 
 

@@ -282,7 +282,7 @@ def gantt_spec(
     keys = row_keys(steps)
     labels = ["<b>run</b>"] + [
         _label(str(d), int(depth), options.max_label)
-        for d, depth in zip(steps["description"], steps["depth"], strict=True)
+        for d, depth in zip(steps["description"].tolist(), steps["depth"].tolist(), strict=True)
     ]
     origin = run_start(run, steps, events, now)
     points = event_points(events, keys) if points is None else points

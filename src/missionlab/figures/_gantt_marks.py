@@ -8,6 +8,7 @@ Each addition is a trace named by its ``meta`` (``drift:<kind>``, ``attempt:fail
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..analysis.rollup import rollup_frames, rollup_label
 from ..frames._durations import duration_text
 from ..frames._jsontext import json_object
 from ._figure import _html
-from ._gantt import BAR_HOVER, MARKER_OUTLINE, _iso, _utc, run_start
+from ._gantt import BAR_HOVER, MARKER_OUTLINE, _iso, _utc, _utc64, run_start
 from ._gantt_options import GanttOptions
 
 __all__ = ["ATTEMPT_COLOR", "CRITICAL_COLOR", "DRIFT_STYLE", "decorate", "overlays"]
@@ -44,19 +45,26 @@ def _row_of(spec: dict[str, Any]) -> dict[str, int]:
     return {key: row for row, key in enumerate(spec["layout"]["meta"]["rows"])}
 
 
-def _drift_traces(spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestamp) -> list[dict[str, Any]]:
+DriftOf = Callable[[pd.DataFrame], pd.DataFrame]  # plan_drift, or a function giving what it gives
+
+
+def _drift_traces(
+    spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestamp, drift_of: DriftOf = plan_drift
+) -> list[dict[str, Any]]:
     """A marker per added or reordered step, at the time it appeared (an added step's
     ``added_at`` when its metadata has one, else its start; the run's start for a step that
     never started), and a sign before its label."""
-    drift = plan_drift(steps)
+    drift = drift_of(steps)
     rows = _row_of(spec)
     yaxis = spec["layout"]["yaxis"]
     labels = dict(zip(yaxis["tickvals"], yaxis["ticktext"], strict=True))
     traces = []
+    kinds = drift["drift"].fillna("").to_numpy(dtype=str)
     for kind, (name, symbol, color) in DRIFT_STYLE.items():
-        mine = drift[drift["drift"] == kind]
-        if mine.empty:
+        chosen = kinds == kind
+        if not chosen.any():
             continue
+        mine = drift[chosen]
         for step_id in mine["step_id"]:
             row = rows[str(step_id)]
             if row in labels:
@@ -106,20 +114,19 @@ def _attempt_trace(
     # next call, which would lengthen it by the backoff. A call that got no answer at all ends
     # where it was given up, when the same tool was called again in its step; else at its
     # step's end, else now.
-    failed = failed[failed["step_id"].isin(list(rows)).to_numpy()]
+    steps_of = failed["step_id"].tolist()
+    failed = failed[np.array([step in rows for step in steps_of], dtype=bool)]
     if failed.empty:
         return []
-    step_end = dict(
-        zip(steps["step_id"].tolist(), steps["completed_at"], strict=True)
-    )  # the last of a repeated id
-    ends = pd.Series(
-        [step_end.get(step) for step in failed["step_id"].tolist()], index=failed.index, dtype=object
-    )
-    stop = pd.to_datetime(failed["ended_at"], utc=True)  # all NaT: untyped
-    for fallback in (failed["called_again"], ends):
-        stop = stop.fillna(pd.to_datetime(fallback, utc=True))  # typed again: NaT-only columns are not
-    stop = stop.fillna(now)
-    seconds = np.maximum((stop - failed["called_at"]).dt.total_seconds().to_numpy(), 0.001)
+    steps_of = failed["step_id"].tolist()
+    # the last of a repeated id
+    step_end = dict(zip(steps["step_id"].tolist(), _utc(steps["completed_at"]), strict=True))
+    missing = np.datetime64("NaT", "us")
+    ends = np.array([step_end.get(step, missing) for step in steps_of], dtype="datetime64[us]")
+    stop = _utc(failed["ended_at"])
+    for fallback in (_utc(failed["called_again"]), ends, _utc64(now)):
+        stop = np.where(np.isnat(stop), fallback, stop)
+    seconds = np.maximum((stop - _utc(failed["called_at"])) / np.timedelta64(1, "s"), 0.001)
     label = [
         f"attempt {attempt} · {_html(tool)} · {duration_text(length)}"
         for attempt, tool, length in zip(
@@ -127,7 +134,7 @@ def _attempt_trace(
         )
     ]
     outcome = [_html(str(text)) for text in failed["outcome"].tolist()]
-    y = np.array([rows[step] for step in failed["step_id"].tolist()], dtype="int64")
+    y = np.array([rows[step] for step in steps_of], dtype="int64")
     return [
         {
             "type": "bar",
@@ -218,9 +225,11 @@ def decorate(
     critical: bool = False,
     rollups: list[str] | None = None,
     calls: CallLog | None = None,
+    drift_of: DriftOf = plan_drift,
 ) -> dict[str, Any]:
     """``spec`` (a Gantt figure dict) with the additions asked for, drawn over its bars;
-    ``calls``: the events' tool calls when already read."""
+    ``calls``: the events' tool calls when already read; ``drift_of``: what gives the steps'
+    :func:`~missionlab.analysis._drift.plan_drift` (a builder's may remember it)."""
     extra: list[dict[str, Any]] = []
     if attempts:
         if calls is None:
@@ -230,7 +239,7 @@ def decorate(
     if critical:
         extra += _critical(spec, steps, now)
     if drift:
-        extra += _drift_traces(spec, steps, origin)
+        extra += _drift_traces(spec, steps, origin, drift_of)
     if rollups:
         _rollup_hover(spec, steps, events, rollups)
     bars = [t for t in spec["data"] if t["type"] == "bar"]
@@ -249,9 +258,11 @@ def overlays(
     now: pd.Timestamp,
     options: GanttOptions,
     calls: CallLog | None = None,
+    drift_of: DriftOf = plan_drift,
 ) -> dict[str, Any]:
     """:func:`decorate` as ``options`` ask for it (``critical_path``, ``attempts``, ``drift``
-    and ``rollup``), then the replay's frames (``replay``); ``calls``: see :func:`decorate`."""
+    and ``rollup``), then the replay's frames (``replay``); ``calls``, ``drift_of``: see
+    :func:`decorate`."""
     from .time_slider import REPLAY_FRAMES, frame_moments, with_replay
 
     origin = run_start(run, steps, events, now)
@@ -266,6 +277,7 @@ def overlays(
         critical=options.critical_path,
         rollups=options.rollup_paths,
         calls=calls,
+        drift_of=drift_of,
     )
     replay = options.replay
     if replay:

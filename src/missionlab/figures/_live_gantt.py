@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..analysis._attempts import CallLog
+from ..analysis._drift import plan_drift
 from ..client.errors import InvalidArgumentError
 from ..frames._runlike import RunLike
 from ._gantt import Points, as_now, event_points, gantt_inputs, gantt_spec, row_keys
@@ -28,6 +29,8 @@ from ._gantt_options import GanttOptions, gantt_options
 
 __all__ = ["GanttBuilder", "LiveGantt"]
 
+# the steps frame's columns plan_drift reads: its answer holds while they are the same
+DRIFT_READS = ["step_id", "parent_step_id", "sequence", "status", "started_at", "metadata"]
 MERGE_AT = 250  # new markers of a type kept apart before they join the others (or a quarter of those)
 
 
@@ -116,6 +119,7 @@ class GanttBuilder:
         self._shown: dict[str, int] | None = None  # split: markers per type in the first trace of the type
         self.now: pd.Timestamp | None = None  # the moment of the last build
         self._calls: CallLog | None = None  # the tool calls of the events built
+        self._drift: tuple[pd.DataFrame, pd.DataFrame] | None = None  # (steps, their plan drift)
 
     def spec(
         self,
@@ -153,7 +157,16 @@ class GanttBuilder:
             points=points,
             drawn=self._shown if self.split else None,
         )
-        return overlays(spec, steps, events_df, run, moment, options, calls=calls)
+        return overlays(spec, steps, events_df, run, moment, options, calls=calls, drift_of=self._plan_drift)
+
+    def _plan_drift(self, steps: pd.DataFrame) -> pd.DataFrame:
+        """:func:`~missionlab.analysis._drift.plan_drift` of ``steps``, computed again only when
+        what it reads changed (a watched run's plan seldom does)."""
+        if self._drift is not None and _same_columns(self._drift[0], steps, DRIFT_READS):
+            return self._drift[1]
+        drift = plan_drift(steps)
+        self._drift = (steps, drift)
+        return drift
 
     def _extends(self, events: pd.DataFrame, keys: list[str]) -> bool:
         """Whether ``events`` are those of the last build followed by new ones, on the same rows."""
@@ -190,6 +203,11 @@ class GanttBuilder:
                 self._shown = {event_type: len(part.x) for event_type, part in points.items()}
         self._points = points
         return points
+
+
+def _same_columns(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> bool:
+    """Whether ``columns`` of two frames hold the same values (missing ones alike), dtypes included."""
+    return len(old) == len(new) and all(old[c].array.equals(new[c].array) for c in columns)
 
 
 def _apply_traces(

@@ -286,6 +286,17 @@ def steps_frame(
     return _flatten(frame, _nested(PLAN_STEP, STEP_COLUMNS)) if flatten else frame
 
 
+def retimed(steps: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
+    """``steps`` (a steps frame) with its running steps measured to ``now`` (default: now), as
+    :func:`steps_frame` would measure them; the frame itself when no step is running."""
+    running = steps["is_running"].to_numpy(dtype=bool)
+    if not running.any():
+        return steps
+    start = steps["started_at"].to_numpy(dtype="datetime64[us]")
+    end = steps["completed_at"].to_numpy(dtype="datetime64[us]")
+    return steps.assign(**_timing(start, end, running, now))
+
+
 def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Events, in the order given (a run's events come oldest first)."""
     frame = _frame(c.items_of(items), _EVENT_FIELDS)
@@ -308,7 +319,12 @@ def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
             known = _documented(list(dtype.categories))
             seen = {value for part in parts for value in part[column].cat.categories}
             united = [*known, *sorted(seen.difference(known))]
-            parts = [part.assign(**{str(column): part[column].cat.set_categories(united)}) for part in parts]
+            parts = [
+                part
+                if list(part[column].cat.categories) == united
+                else part.assign(**{str(column): part[column].cat.set_categories(united)})
+                for part in parts
+            ]
     return pd.concat(parts, ignore_index=True)
 
 

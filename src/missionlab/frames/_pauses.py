@@ -26,9 +26,10 @@ def of_type(events: pd.DataFrame, kind: str) -> np.ndarray[Any, Any]:
 
 def paused_intervals(events: pd.DataFrame, end: Any) -> list[tuple[Any, Any]]:
     """(start, end) of each time the run was paused, from its ``status_change`` events."""
-    changes = events[of_type(events, EventType.STATUS_CHANGE)]
+    rows = np.flatnonzero(of_type(events, EventType.STATUS_CHANGE))  # the two columns read, not the frame
+    times, payloads = events["timestamp"].iloc[rows], events["payload"].iloc[rows]
     intervals, paused_at = [], None
-    for timestamp, text in zip(changes["timestamp"], changes["payload"], strict=True):
+    for timestamp, text in zip(times, payloads, strict=True):
         payload = json_object(text)
         if payload.get("to") == RunStatus.PAUSED and paused_at is None:
             paused_at = timestamp

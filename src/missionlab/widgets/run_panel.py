@@ -235,7 +235,12 @@ class RunPanel(Snapshot, w.VBox):
         if added is None:
             self.usage = usage_totals(self.trace.events_frame)
         elif added:
-            self.usage = usage_totals(events_frame(added), self.usage)
+            frame = self.trace.events_frame
+            held = self.trace.events
+            # the added events are the frame's last rows unless they came among older ones
+            tail = held[len(held) - len(added) :] == added
+            new = frame.iloc[len(frame) - len(added) :] if tail else events_frame(added)
+            self.usage = usage_totals(new, self.usage)
         self._render_header()
         self._tab_changed()
 

@@ -40,7 +40,10 @@ def usage_totals(events: pd.DataFrame, totals: dict[str, float] | None = None) -
     """The total of each of :data:`USAGE_PATHS` that some event of ``events`` (an events frame)
     reports, added to ``totals`` (the totals of the events before them); {} when none does."""
     totals = dict(totals or {})
+    payloads = [text for text in events["payload"].tolist() if isinstance(text, str)]
     for path in USAGE_PATHS:
+        if not any(f'"{path.rsplit(".", 1)[-1]}"' in text for text in payloads):
+            continue  # no payload names it (payload_numbers reads only those that do)
         numbers = payload_numbers(events, path)
         if numbers.notna().any():
             totals[path] = totals.get(path, 0.0) + float(numbers.sum())
