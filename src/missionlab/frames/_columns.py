@@ -99,16 +99,16 @@ class JsonTexts(list[str | None]):
 
 class ColumnBuffer:
     """The values of some fields, gathered from items a chunk at a time and read back as
-    :func:`field_reader` reads them. Each chunk (a page) is read while it is fresh in memory
-    and can be let go at once: reading every item's fields after the whole list has
-    arrived costs about twice as much (each item has left the CPU's caches by then). The
-    fields named in ``texts`` (nested objects) are kept as their JSON text
-    (:class:`JsonTexts`), rendered as they arrive, so that no nested object is kept."""
+    :func:`field_reader` reads them. A chunk (a page) is read while it is fresh in memory,
+    so that its items can be let go at once: reading every item's fields after the whole
+    list has arrived costs about twice as much (each item has left the CPU's caches by
+    then). The fields named in ``texts`` (nested objects) are kept as their JSON text
+    (:class:`JsonTexts`), so that no nested object is kept either."""
 
     __slots__ = ("_columns", "_texts")
 
     def __init__(self, names: Iterable[str], texts: Iterable[str] = ()) -> None:
-        self._texts = set(texts)
+        self._texts = frozenset(texts)
         self._columns: dict[str, list[Any]] = {
             name: JsonTexts() if name in self._texts else [] for name in names
         }

@@ -91,10 +91,11 @@ def _gathered(
     page: Any, fields: Iterable[str], texts: Iterable[str], progress: bool | None
 ) -> ColumnBuffer:
     """The ``fields`` of every item of a list, once (the exact walk of ``iter_dicts``), each
-    page's JSON dicts read as the page arrives and then let go, the nested ``texts`` as
-    their JSON text: neither every item's dict nor a model per item is ever kept. (Typing the columns page by page as well measured
-    slower: many small arrays to join, and the framing contends with the page threads for
-    the interpreter.)"""
+    page's JSON dicts read into columns as it arrives and then let go, the nested ``texts``
+    as their JSON text: neither every item's dict nor a model per item is ever kept. The
+    columns are typed once the list is read (typing each page's columns as well would make
+    many small arrays to join). Reading the pages' dicts into columns in the page threads
+    instead, right after parsing, measured the same in CPU time."""
     gathered = ColumnBuffer(fields, texts)
     for chunk in page.iter_dicts(progress=progress):
         gathered.add(chunk)
