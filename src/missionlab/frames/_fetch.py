@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .._wire.fields import EVENT, RUN
 from ..client._plans import fetch_plans
 from . import _EVENT_FIELDS, _RUN_FIELDS, EVENT_COLUMNS, RUN_COLUMNS, events_frame, runs_frame, steps_frame
-from .._wire.fields import EVENT, RUN
 from ._columns import ColumnBuffer
 
 if TYPE_CHECKING:
@@ -87,9 +87,7 @@ def fetch_frames(
     return FetchedFrames(runs, events_df, steps_df)
 
 
-def _gathered(
-    page: Any, fields: Iterable[str], texts: Iterable[str], progress: bool | None
-) -> ColumnBuffer:
+def _gathered(page: Any, fields: Iterable[str], texts: Iterable[str], progress: bool | None) -> ColumnBuffer:
     """The ``fields`` of every item of a list, once (the exact walk of ``iter_dicts``), each
     page's JSON dicts read into columns as it arrives and then let go, the nested ``texts``
     as their JSON text: neither every item's dict nor a model per item is ever kept. The

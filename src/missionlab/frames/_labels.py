@@ -18,5 +18,7 @@ LABELS = pd.ArrowDtype(pa.list_(pa.string()))
 def run_labels(metadata: list[Any]) -> pd.api.extensions.ExtensionArray:
     """The labels of runs whose metadata values are ``metadata`` (dicts, or anything: tolerant)."""
     none: list[str] = []  # (most runs: metadata without labels, read without a call)
-    labels = [none if m is None or (type(m) is dict and LABELS_KEY not in m) else labels_of(m) for m in metadata]
+    labels = [
+        none if m is None or (type(m) is dict and LABELS_KEY not in m) else labels_of(m) for m in metadata
+    ]
     return pd.array(pa.array(labels, pa.list_(pa.string())), dtype=LABELS)
