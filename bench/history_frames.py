@@ -12,7 +12,8 @@ Two modes. Live: a sandbox in its own process serves 20,000 runs and 200,000 eve
 missions (``--scale`` shrinks that); every repetition of every side runs in a fresh
 subprocess, which also gives its peak RSS. Client side: the exact page bytes are
 recorded once and replayed in-process through ``httpx.MockTransport`` (the SDK gets an
-``httpx.Client`` over the same transport), so only client CPU is measured.
+``httpx.Client`` over the same transport), so only client work is measured: wall seconds,
+and the process's CPU seconds over every thread (steadier on a shared machine).
 
 The SDK at its default page size (20 runs, 50 events a page: 5,000 requests) takes about
 six minutes live at full scale: by default it is timed once on every k-th page (pages
@@ -269,22 +270,29 @@ def replay_transport(pages: dict[tuple[str, int], list[bytes]], defaults: dict[s
     return httpx.MockTransport(handle)
 
 
-def client_side(recorded: dict[str, Any], repeat: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
+def client_side(
+    recorded: dict[str, Any], repeat: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, Any]]:
+    """Seconds and CPU seconds (this process's, every thread) of each side on the replayed
+    pages, and the frames each side made."""
     defaults = {path: info["default_size"] for path, info in recorded["info"].items()}
     transport = replay_transport(recorded["pages"], defaults)
     base = "http://127.0.0.1:1/v2"  # never dialled: the transport answers
     jobs = {side: make_side(side, base, transport)[0] for side in SIDES}
     frames: dict[str, Any] = {}
+    cpu: dict[str, list[float]] = {side: [] for side in SIDES}
 
     def keep(side: str) -> Any:
         def run() -> None:
             frames[side] = None
+            started = time.process_time()
             frames[side] = jobs[side]()
+            cpu[side].append(time.process_time() - started)
 
         return run
 
     times = h.alternate({side: keep(side) for side in SIDES}, repeat)
-    return times, frames
+    return times, cpu, frames
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -383,7 +391,7 @@ def main() -> int:
                 raise SystemExit(f"{side} got {result['rows']} rows, expected {[n_runs, n_events]}")
 
     print("  client side: replaying the recorded bytes", flush=True)
-    replay, frames = client_side(recorded, args.repeat)
+    replay, replay_cpu, frames = client_side(recorded, args.repeat)
     del recorded
     gc.collect()
     for side, (runs, events) in frames.items():
@@ -392,6 +400,7 @@ def main() -> int:
 
     live_s = {s: h.median([r["seconds"] for r in live[s]]) for s in SIDES}
     replay_s = {s: h.median(replay[s]) for s in SIDES}
+    replay_cpu_s = {s: h.median(replay_cpu[s]) for s in SIDES}
     rss = {
         s: (
             h.median([r["rss_mib"] for r in live[s]])
@@ -407,17 +416,19 @@ def main() -> int:
         [
             ["live sandbox", *(live_s[s] for s in SIDES)],
             ["client side only (replayed bytes)", *(replay_s[s] for s in SIDES)],
+            ["client side, CPU seconds (every thread)", *(replay_cpu_s[s] for s in SIDES)],
             ["peak RSS of the live job, MiB", *(rss[s] for s in SIDES)],
         ],
     )
     report.table(
         "ratios",
-        ["comparison", "live", "client side"],
+        ["comparison", "live", "client side", "client side, CPU"],
         [
             [
                 f"{LABELS[s]} / missionlab (> 1: missionlab faster)",
                 h.ratio(live_s[s], live_s["missionlab"]),
                 h.ratio(replay_s[s], replay_s["missionlab"]),
+                h.ratio(replay_cpu_s[s], replay_cpu_s["missionlab"]),
             ]
             for s in ("sdk-default", "sdk-1000")
         ]
@@ -426,11 +437,17 @@ def main() -> int:
                 f"{LABELS[s]} / raw floor (1: as fast as the floor)",
                 h.ratio(live_s[s], live_s["floor"]),
                 h.ratio(replay_s[s], replay_s["floor"]),
+                h.ratio(replay_cpu_s[s], replay_cpu_s["floor"]),
             ]
             for s in ("missionlab", "readme")
         ]
         + [
-            [f"peak RSS, {LABELS[s]} / SDK page 1000", h.ratio(rss[s], rss["sdk-1000"]), float("nan")]
+            [
+                f"peak RSS, {LABELS[s]} / SDK page 1000",
+                h.ratio(rss[s], rss["sdk-1000"]),
+                float("nan"),
+                float("nan"),
+            ]
             for s in ("missionlab", "readme")
         ],
     )
@@ -451,6 +468,7 @@ def main() -> int:
     for name, value in (
         ("live_s", live_s),
         ("client_side_s", replay_s),
+        ("client_side_cpu_s", replay_cpu_s),
         ("peak_rss_mib", rss),
         ("frame_bytes", memory),
         ("json_bytes", json_bytes),

@@ -188,9 +188,9 @@ _EVENT_FIELDS = _typed(EVENT, EVENT_COLUMNS)
 _AGENT_FIELDS = _typed(TELNYX_AGENT, AGENT_COLUMNS)
 
 
-def _frame(items: list[Any], fields: dict[str, Callable[[list[Any]], Any]]) -> pd.DataFrame:
-    """One typed column per field, each built from every item's value at once."""
-    read = c.field_reader(items)
+def _frame(read: Callable[[str], list[Any]], fields: dict[str, Callable[[list[Any]], Any]]) -> pd.DataFrame:
+    """One typed column per field, each built from every item's value at once (``read``
+    gives them: a :func:`~._columns.field_reader` or a :class:`~._columns.ColumnBuffer`)."""
     return pd.DataFrame({name: convert(read(name)) for name, convert in fields.items()}, copy=False)
 
 
@@ -232,7 +232,7 @@ def _flatten(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 def missions_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Missions, one row each, in the order given."""
-    frame = _frame(c.items_of(items), _MISSION_FIELDS)[MISSION_COLUMNS]
+    frame = _frame(c.reader_of(items), _MISSION_FIELDS)[MISSION_COLUMNS]
     return _flatten(frame, _nested(MISSION, MISSION_COLUMNS)) if flatten else frame
 
 
@@ -242,9 +242,9 @@ def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None
     A status missionlab does not know (say ``queued``) is kept as an extra category; such a
     run counts as running only while it has no ``finished_at`` and is not known to be over.
     """
-    items = c.items_of(items)
-    frame = _frame(items, _RUN_FIELDS)
-    frame["labels"] = run_labels(c.field_reader(items)("metadata"))
+    read = c.reader_of(items)
+    frame = _frame(read, _RUN_FIELDS)
+    frame["labels"] = run_labels(read("metadata"))
     start = frame["started_at"].to_numpy(dtype="datetime64[us]")
     end = frame["finished_at"].to_numpy(dtype="datetime64[us]")
     active = frame["status"].isin(ACTIVE_RUN_STATUSES).to_numpy() & np.isnat(end)
@@ -299,7 +299,7 @@ def retimed(steps: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
 
 def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
     """Events, in the order given (a run's events come oldest first)."""
-    frame = _frame(c.items_of(items), _EVENT_FIELDS)
+    frame = _frame(c.reader_of(items), _EVENT_FIELDS)
     return _flatten(frame, _nested(EVENT, EVENT_COLUMNS)) if flatten else frame
 
 
@@ -339,7 +339,7 @@ def _documented(categories: list[str]) -> list[str]:
 
 def agents_frame(items: Any) -> pd.DataFrame:
     """Telnyx agents linked to runs."""
-    return _frame(c.items_of(items), _AGENT_FIELDS)
+    return _frame(c.reader_of(items), _AGENT_FIELDS)
 
 
 _KINDS = [  # (a field only this kind has, its frame function), checked in order

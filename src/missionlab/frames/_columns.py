@@ -25,12 +25,15 @@ from ._jsontext import json_texts
 __all__ = [
     "TEXT",
     "TIME",
+    "ColumnBuffer",
+    "JsonTexts",
     "category",
     "field_reader",
     "integers",
     "items_of",
     "nested",
     "python_values",
+    "reader_of",
     "text",
     "times",
     "utc_times",
@@ -89,6 +92,49 @@ def field_reader(items: Sequence[Any]) -> Callable[[str], list[Any]]:
     ]
 
 
+class JsonTexts(list[str | None]):
+    """Nested values already rendered as JSON text (by :class:`ColumnBuffer`), which
+    :func:`nested` types as they are."""
+
+
+class ColumnBuffer:
+    """The values of some fields, gathered from items a chunk at a time and read back as
+    :func:`field_reader` reads them. A chunk (a page) is read while it is fresh in memory,
+    so that its items can be let go at once: reading every item's fields after the whole
+    list has arrived costs about twice as much (each item has left the CPU's caches by
+    then). The fields named in ``texts`` (nested objects) are kept as their JSON text
+    (:class:`JsonTexts`), so that no nested object is kept either."""
+
+    __slots__ = ("_columns", "_texts")
+
+    def __init__(self, names: Iterable[str], texts: Iterable[str] = ()) -> None:
+        self._texts = frozenset(texts)
+        self._columns: dict[str, list[Any]] = {
+            name: JsonTexts() if name in self._texts else [] for name in names
+        }
+
+    def add(self, items: Sequence[Any]) -> None:
+        """Gather the fields of ``items`` (JSON dicts, models ...: as :func:`field_reader`)."""
+        read = field_reader(items)
+        for name, column in self._columns.items():
+            column.extend(json_texts(read(name)) if name in self._texts else read(name))
+
+    def __len__(self) -> int:
+        return len(next(iter(self._columns.values()), []))
+
+    def __call__(self, name: str) -> list[Any]:
+        """Every gathered item's value of ``name`` (a field given when the buffer was made)."""
+        return self._columns[name]
+
+
+def reader_of(source: Any) -> Callable[[str], list[Any]]:
+    """A :func:`field_reader` of ``source``'s items (:func:`items_of`); a
+    :class:`ColumnBuffer` reads its own values."""
+    if isinstance(source, ColumnBuffer):
+        return source
+    return field_reader(items_of(source))
+
+
 def _model_fields(kind: type) -> set[str]:
     """The fields a pydantic model class keeps in each instance's ``__dict__`` (none for
     anything else)."""
@@ -136,6 +182,20 @@ def category(values: list[Any], known: Sequence[str]) -> pd.Categorical:
     """An ordered categorical of ``values``: the documented ``known`` values first, then any
     unknown ones (sorted), so that a new status is kept, not lost. Enum members count as
     their value."""
+    try:
+        encoded = pa.array(values, pa.string()).dictionary_encode()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: an odd server value, or an enum
+        return _category_of_values(values, known)
+    seen: list[str] = encoded.dictionary.to_pylist()
+    dtype = pd.CategoricalDtype([*known, *sorted(set(seen).difference(known))], ordered=True)
+    code = {c: i for i, c in enumerate(dtype.categories)}
+    recode = np.array([*(code[v] for v in seen), -1], np.int16)  # the last: missing values
+    indices = encoded.indices.fill_null(len(seen)).to_numpy(zero_copy_only=False)
+    return pd.Categorical.from_codes(recode[indices], dtype=dtype)
+
+
+def _category_of_values(values: list[Any], known: Sequence[str]) -> pd.Categorical:
+    """:func:`category` of values that are not all text."""
     values = _hashable(values)
     distinct = {v for v in set(values) if v is not None}
     unknown = sorted({str(v) for v in distinct}.difference(known))
@@ -153,8 +213,9 @@ def integers(values: list[Any]) -> pd.api.extensions.ExtensionArray:
 
 
 def nested(values: list[Any]) -> pd.api.extensions.ExtensionArray:
-    """Nested JSON objects (``payload``, ``metadata``, ``input``) as compact JSON text."""
-    return text(json_texts(values))
+    """Nested JSON objects (``payload``, ``metadata``, ``input``) as compact JSON text
+    (:class:`JsonTexts` are that text already)."""
+    return text(values if isinstance(values, JsonTexts) else json_texts(values))
 
 
 def _hashable(values: list[Any]) -> list[Any]:

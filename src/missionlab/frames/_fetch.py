@@ -1,31 +1,36 @@
 """The organization's runs, events and plan steps of many runs, fetched as DataFrames.
 
 ``fetch_frames(client)`` is the fast way to them: a first page of one item sizes each list,
-then every page is fetched at the largest page size, concurrently, and read as plain JSON
-dicts straight into typed columns (no model per item); plans, which come one run at a
-time, are fetched concurrently.
+then every page is fetched at the largest page size, concurrently (the exact walk of
+``iter_dicts``), and each page's plain JSON dicts are read into columns as the page
+arrives, then let go (no model per item); each column is typed once the list is read.
+Plans, which come one run at a time, are fetched concurrently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .._wire.fields import EVENT, RUN
 from ..client._plans import fetch_plans
-from . import concat, events_frame, runs_frame, steps_frame
+from . import _EVENT_FIELDS, _RUN_FIELDS, EVENT_COLUMNS, RUN_COLUMNS, events_frame, runs_frame, steps_frame
+from ._columns import ColumnBuffer
 
 if TYPE_CHECKING:
     from ..client._client import Client
 
 __all__ = ["FetchedFrames", "fetch_frames"]
 
-CHUNK = 50_000  # items turned into a frame at a time
 PROBE = 1  # the size of each list's first page
+# Nested fields kept as JSON text while the pages arrive (a run's metadata stays an object
+# until its labels are read from it).
+_RUN_TEXTS = [name for name in RUN.json_names if name in RUN_COLUMNS and name != "metadata"]
+_EVENT_TEXTS = [name for name in EVENT.json_names if name in EVENT_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -71,35 +76,28 @@ def fetch_frames(
         if mission_id is not None
         else runs_api.list_runs(page_size=PROBE)
     )
-    runs = _framed(_all_items(first, progress), partial(runs_frame, now=now))
+    runs = runs_frame(_gathered(first, _RUN_FIELDS, _RUN_TEXTS, progress), now=now)
     events_df = events_frame([])
     if events:
         every_event = client.missions.list_events(page_size=PROBE)
-        events_df = _framed(_all_items(every_event, progress), events_frame)
+        events_df = events_frame(_gathered(every_event, _EVENT_FIELDS, _EVENT_TEXTS, progress))
         if mission_id is not None:
             events_df = events_df[events_df["run_id"].isin(runs["run_id"])].reset_index(drop=True)
     steps_df = _plans(client, runs, events_df if events else None, progress, now) if steps else None
     return FetchedFrames(runs, events_df, steps_df)
 
 
-def _all_items(page: Any, progress: bool | None) -> list[dict[str, Any]]:
-    """Every item of a list, once, as the JSON dicts the server sent (no model per item)."""
-    items: list[dict[str, Any]] = page.fetch_all(progress=progress, as_dicts=True)
-    return items
-
-
-def _framed(items: list[Any], build: Callable[[list[Any]], pd.DataFrame]) -> pd.DataFrame:
-    """``build(items)``, a chunk at a time from the end, each chunk's items let go once in
-    the frame: the items and the whole frame are never in memory together. (Framing while
-    the pages are fetched, from ``iter_dicts``, measured slower: the framing and the page
-    threads contend for the interpreter.)"""
-    parts = []
-    while len(items) > CHUNK:
-        parts.append(build(items[-CHUNK:]))
-        del items[-CHUNK:]
-    parts.append(build(items))
-    items.clear()
-    return parts[0] if len(parts) == 1 else concat(parts[::-1])
+def _gathered(page: Any, fields: Iterable[str], texts: Iterable[str], progress: bool | None) -> ColumnBuffer:
+    """The ``fields`` of every item of a list, once (the exact walk of ``iter_dicts``), each
+    page's JSON dicts read into columns as it arrives and then let go, the nested ``texts``
+    as their JSON text: neither every item's dict nor a model per item is ever kept. The
+    columns are typed once the list is read (typing each page's columns as well would make
+    many small arrays to join). Reading the pages' dicts into columns in the page threads
+    instead, right after parsing, measured the same in CPU time."""
+    gathered = ColumnBuffer(fields, texts)
+    for chunk in page.iter_dicts(progress=progress):
+        gathered.add(chunk)
+    return gathered
 
 
 def _plans(

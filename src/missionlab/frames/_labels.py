@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from .._wire.labels import labels_of
+from .._wire.labels import LABELS_KEY, labels_of
 
 __all__ = ["LABELS", "run_labels"]
 
@@ -17,4 +17,8 @@ LABELS = pd.ArrowDtype(pa.list_(pa.string()))
 
 def run_labels(metadata: list[Any]) -> pd.api.extensions.ExtensionArray:
     """The labels of runs whose metadata values are ``metadata`` (dicts, or anything: tolerant)."""
-    return pd.array(pa.array([labels_of(m) for m in metadata], pa.list_(pa.string())), dtype=LABELS)
+    none: list[str] = []  # (most runs: metadata without labels, read without a call)
+    labels = [
+        none if m is None or (type(m) is dict and LABELS_KEY not in m) else labels_of(m) for m in metadata
+    ]
+    return pd.array(pa.array(labels, pa.list_(pa.string())), dtype=LABELS)
