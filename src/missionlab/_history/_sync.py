@@ -49,6 +49,7 @@ from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
 from ..client._progress import progress_bar
 from ..frames._columns import field_reader
+from ..frames._jsontext import json_text
 from ..types import TERMINAL_RUN_STATUSES
 from ._common import PAGE, SyncReport, get, instant, page_size_for, python_values, utc
 from ._errors import HistoryFormatError
@@ -147,11 +148,12 @@ class Syncer:
         self.owner = SyncState(tables)
         self.state: dict[str, Any] = {}
         self.runs: dict[str, dict[str, Any]] = {}  # run_id -> mission_id, status, updated_at, day
+        self.metadata: dict[str, str | None] = {}  # run_id -> stored metadata (JSON text), to relist
         self.writer = _Writer()
 
     # -- the whole sync ------------------------------------------------------------------------
 
-    def run(self, *, full: bool = False, verify: bool = False) -> SyncReport:
+    def run(self, *, full: bool = False, verify: bool = False, relist_runs: bool = False) -> SyncReport:
         started = time.perf_counter()
         check_folder(self.tables.path)
         self._check_versions()
@@ -161,7 +163,7 @@ class Syncer:
         self.report.first = recheck or self.state["runs_frontier"] is None
         with self.writer:
             self._sync_missions()
-            changed = self._sync_runs(recheck=recheck)
+            changed = self._sync_runs(recheck=recheck, relist=relist_runs)
             self._sync_events()
             self._check_event_counts(changed, everything=verify)
         self.state["recheck"] = False
@@ -309,24 +311,38 @@ class Syncer:
         table = to_table("missions", changed, synced_at=self.synced_at)
         self.tables.upsert("missions", table, replace=True)
 
-    def _known_runs(self) -> None:
+    def _known_runs(self, *, metadata: bool = False) -> None:
+        """What the history holds of each run (with ``metadata``, its metadata's JSON text too)."""
         columns = ["run_id", "mission_id", "status", "updated_at", "started_at", PARTITION]
-        table = self.tables.read("runs", columns=columns)
+        table = self.tables.read("runs", columns=[*columns, "metadata"] if metadata else columns)
         values = [python_values(table.column(name)) for name in columns]
         for row in zip(*values, strict=True):
             self.runs[row[0]] = dict(zip(columns, row, strict=True))
+        if metadata:
+            self.metadata = dict(zip(values[0], table.column("metadata").to_pylist(), strict=True))
 
     def _runs_without_steps(self) -> set[str]:
         with_steps = set(self.tables.read("steps", columns=["run_id"]).column("run_id").unique().to_pylist())
         return set(self.runs) - with_steps
 
-    def _sync_runs(self, *, recheck: bool) -> list[str]:
-        """New and changed runs stored with their plans; returns their ids."""
-        self._known_runs()
+    def _sync_runs(self, *, recheck: bool, relist: bool = False) -> list[str]:
+        """New and changed runs stored with their plans; returns their ids.
+
+        ``relist``: every run is listed, as by a first sync, and one whose ``updated_at`` or
+        metadata (labels) differs from what is stored is stored again."""
+        self._known_runs(metadata=relist)
         # After a repair (or with full=True) a run whose steps were lost gets its plan again.
         lacking = self._runs_without_steps() if recheck else set()
-        listing = self._all_runs() if self.report.first else iter(self._recent_and_active_runs())
+        whole = self.report.first or relist
+        listing = self._all_runs() if whole else iter(self._recent_and_active_runs())
         seen: set[str] = set()
+
+        def relabelled(run_id: str, run: Any) -> bool:
+            """Whether the run's metadata differs from the stored one's (with ``relist``)."""
+            if not relist or run_id not in self.metadata:
+                return False
+            metadata = get(run, "metadata")
+            return self.metadata[run_id] != (None if metadata is None else json_text(metadata))
 
         def todo() -> Iterator[Any]:
             for run in listing:
@@ -336,7 +352,12 @@ class Syncer:
                 seen.add(run_id)
                 known = self.runs.get(run_id)
                 updated = instant(get(run, "updated_at"))
-                if known is None or known["updated_at"] != updated or run_id in lacking:
+                if (
+                    known is None
+                    or known["updated_at"] != updated
+                    or run_id in lacking
+                    or relabelled(run_id, run)
+                ):
                     yield run
 
         changed: list[str] = []
