@@ -164,7 +164,7 @@ def test_a_first_sync_interrupted_among_its_plans_resumes_to_the_uninterrupted_r
 
 def label_of(h: History, mission_id: str, run_id: str) -> list[str]:
     runs = h.runs(mission=mission_id)
-    return [list(labels) for labels in runs.loc[runs["run_id"] == run_id, "labels"]][0]
+    return next(list(labels) for labels in runs.loc[runs["run_id"] == run_id, "labels"])
 
 
 def test_relisting_the_runs_picks_up_labels_of_old_finished_runs_without_reading_the_events_again(
