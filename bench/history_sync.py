@@ -249,8 +249,14 @@ def raw_floor(server: h.Server) -> dict[str, Any]:
     ):
 
         def get(path: str, params: dict[str, Any] | None = None) -> Any:
-            next(requests)
-            response = http.get(path, params=params)
+            for attempt in range(3):  # a kept-alive connection the server closed meanwhile: again
+                next(requests)
+                try:
+                    response = http.get(path, params=params)
+                    break
+                except (httpx.RemoteProtocolError, httpx.ConnectError):
+                    if attempt == 2:
+                        raise
             response.raise_for_status()
             return orjson.loads(response.content)
 

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -260,12 +261,24 @@ def test_an_interrupted_events_walk_carries_on_where_it_stopped(
         assert meta is not None
         pages = -(-meta.total_results // 1000)
     assert pages >= 10
-    # Pages 2-9 come in one round of eight requests (bounded_map), page 10 starts the next.
-    stopping = InterruptingTransport(lambda path, query: event_page(path, query) == 10)
-    with history_sandbox.client(transport=stopping) as client, pytest.raises(Interrupted):
+    # Stopped (as by Ctrl-C, in the sync's own thread) right after its fourth batch of two
+    # pages was handed to the writer, while the pages after it are being fetched.
+    commit_walk = _sync.Syncer._commit_walk
+    batches = 0
+
+    def commit_then_stop(self: _sync.Syncer, walk: dict[str, Any], events: list[Any]) -> None:
+        nonlocal batches
+        commit_walk(self, walk, events)
+        batches += 1
+        if batches == 4:
+            raise Interrupted
+
+    monkeypatch.setattr(_sync.Syncer, "_commit_walk", commit_then_stop)
+    with history_sandbox.client() as client, pytest.raises(Interrupted):
         history(client, tmp_path / "h").sync(progress=False)
+    monkeypatch.setattr(_sync.Syncer, "_commit_walk", commit_walk)
     stored = len(History(tmp_path / "h").events())
-    assert stored == 8000  # whole batches of two pages, before page 10: pages 1 to 8
+    assert stored == 8000  # the four batches handed over were committed: pages 1 to 8
     resuming = InterruptingTransport()
     with history_sandbox.client(transport=resuming) as client:
         history(client, tmp_path / "h").sync(progress=False)

@@ -7,6 +7,7 @@ asking again only for the plans it had not committed."""
 from __future__ import annotations
 
 import collections
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pytest
 
 from missionlab import History, history
 from missionlab._history import _sync
+from missionlab._wire.labels import with_label
+from missionlab.client.labels import label_run, unlabel_run
 from missionlab.sandbox import Sandbox
 
 from .conftest import unique
@@ -157,3 +160,60 @@ def test_a_first_sync_interrupted_among_its_plans_resumes_to_the_uninterrupted_r
     whole, cut = History(tmp_path / "whole"), History(tmp_path / "cut")
     for name, key in (("runs", "run_id"), ("steps", "run_id, step_id"), ("events", "event_id")):
         pd.testing.assert_frame_equal(table(cut, name, key), table(whole, name, key))
+
+
+def label_of(h: History, mission_id: str, run_id: str) -> list[str]:
+    runs = h.runs(mission=mission_id)
+    return next(list(labels) for labels in runs.loc[runs["run_id"] == run_id, "labels"])
+
+
+def test_relisting_the_runs_picks_up_labels_of_old_finished_runs_without_reading_the_events_again(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    with sandbox.client() as client:
+        mission = client.missions.create(name=unique("history-labels")).data
+        old = client.missions.runs.create(mission.mission_id).data
+        steps = [{"step_id": "a", "description": "A", "sequence": 1}]
+        client.missions.runs.plan.create(old.run_id, mission_id=mission.mission_id, steps=steps)
+        client.missions.runs.update(old.run_id, mission_id=mission.mission_id, status="succeeded")
+        client.missions.runs.create(mission.mission_id)  # a newer run: the old one is not on top
+        history(client, tmp_path / "h").sync(progress=False)
+        label_run(client, mission.mission_id, old.run_id, "wrong-refund", note="refunded twice")
+        total_runs = client.missions.runs.list_runs(page_size=1).meta.total_results  # type: ignore[union-attr]
+    recording = RecordingTransport()
+    with sandbox.client(transport=recording) as client:
+        report = history(client, tmp_path / "h").sync(relist_runs=True, progress=False)
+    h = History(tmp_path / "h")
+    assert label_of(h, mission.mission_id, old.run_id) == ["wrong-refund"]
+    labelled = h.sql("SELECT run_id FROM runs WHERE list_contains(labels, 'wrong-refund')")
+    assert labelled["run_id"].tolist() == [old.run_id]
+    # Every page of runs once, the plan of the relabelled run only, no walk down the events.
+    queries = recording.queries
+    assert pages(queries, "/ai/missions/runs") == [
+        (str(n), "1000") for n in range(1, -(-total_runs // 1000) + 1)
+    ]
+    assert plan_runs(queries) == {old.run_id: 1}
+    assert (report.new_runs, report.changed_runs) == (0, 1)
+    events = [query for path, query in queries if path.endswith("/ai/missions/events")]
+    assert events and all(query.get("page[size]") != "1000" for query in events)
+    assert len(queries) == report.requests
+
+    with sandbox.client() as client:
+        unlabel_run(client, mission.mission_id, old.run_id, "wrong-refund")
+        history(client, tmp_path / "h").sync(relist_runs=True, progress=False)
+    assert label_of(History(tmp_path / "h"), mission.mission_id, old.run_id) == []
+
+    # A server that changes a run's metadata without moving its updated_at: seen all the same.
+    assert sandbox.store is not None
+    with sandbox.store.transaction() as db:
+        (metadata,) = db.execute("SELECT metadata FROM runs WHERE run_id=?", (old.run_id,)).fetchone()
+        relabelled = with_label(
+            json.loads(metadata) if metadata else None, "slow", None, "2026-12-07T12:00:00Z"
+        )
+        db.execute("UPDATE runs SET metadata=? WHERE run_id=?", (json.dumps(relabelled), old.run_id))
+    with sandbox.client() as client:
+        unchanged = history(client, tmp_path / "h").sync(progress=False)
+        assert unchanged.changed_runs == 0  # an incremental sync does not re-read old runs
+        relisted = history(client, tmp_path / "h").sync(relist_runs=True, progress=False)
+    assert relisted.changed_runs == 1
+    assert label_of(History(tmp_path / "h"), mission.mission_id, old.run_id) == ["slow"]

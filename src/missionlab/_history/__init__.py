@@ -93,13 +93,23 @@ class History:
 
     # -- syncing -------------------------------------------------------------------------------
 
-    def sync(self, *, full: bool = False, verify: bool = False, progress: bool | None = None) -> SyncReport:
+    def sync(
+        self,
+        *,
+        full: bool = False,
+        verify: bool = False,
+        relist_runs: bool = False,
+        progress: bool | None = None,
+    ) -> SyncReport:
         """Fetch what changed since the last sync (everything the first time).
 
         ``full`` re-lists every run and event (and re-reads the plan of any run whose steps
-        are missing); ``verify`` checks every run's number of events (use it if the server's
-        list of recent events may not reach back to all runs). ``progress``: None shows
-        progress bars when a phase takes more than half a second.
+        are missing); ``relist_runs`` re-lists every run but not the events (one request per
+        1,000 runs), storing again each run that changed since it was stored: labels added
+        to old, finished runs, which an incremental sync does not see; ``verify`` checks
+        every run's number of events (use it if the server's list of recent events may not
+        reach back to all runs). ``progress``: None shows progress bars when a phase takes
+        more than half a second.
 
         Another sync of the same folder that starts meanwhile takes it over: this one then
         stops with :class:`HistorySyncConflictError`, keeping what it committed.
@@ -114,7 +124,9 @@ class History:
             raise InvalidArgumentError(
                 "version", "a history opened at a version or as_of= is read only: open the latest to sync"
             )
-        return Syncer(self._tables, self.client, progress=progress).run(full=full, verify=verify)
+        return Syncer(self._tables, self.client, progress=progress).run(
+            full=full, verify=verify, relist_runs=relist_runs
+        )
 
     def repair(self) -> RepairReport:
         """Make a damaged history readable again: keep every file that can be read, drop

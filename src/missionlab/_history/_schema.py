@@ -152,6 +152,18 @@ def _strings(values: list[Any]) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in values], STRING)
 
 
+def _times(values: list[Any]) -> pa.Array:
+    """UTC microsecond timestamps from ISO 8601 strings (Arrow reads the usual forms at once)
+    or datetimes; any other form as :func:`~missionlab.frames._columns.times` reads it."""
+    first = next((value for value in values if value is not None), None)
+    if isinstance(first, str):
+        try:
+            return pa.array(values, STRING).cast(TIME)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass  # nanoseconds, or not all strings: read one by one below
+    return pa.array(times(values), type=TIME)
+
+
 def to_table(
     table: str,
     items: Iterable[Any],
@@ -168,12 +180,12 @@ def to_table(
     """
     rows = items if isinstance(items, list) else list(items)
     schema = SCHEMAS[table]
-    given = {name: list(values) for name, values in (extra or {}).items()}
+    given = {name: v if isinstance(v, list) else list(v) for name, v in (extra or {}).items()}
     read = field_reader(rows)
     arrays: dict[str, pa.Array] = {}
     for field in schema:
         if field.name == "synced_at":
-            arrays[field.name] = pa.array([synced_at.to_pydatetime()] * len(rows), type=TIME)
+            arrays[field.name] = pa.repeat(pa.scalar(synced_at.to_pydatetime(), TIME), len(rows))
             continue
         if field.name == PARTITION and PARTITION not in given:
             arrays[field.name] = pc.cast(arrays["started_at"], DAY)
@@ -185,7 +197,7 @@ def to_table(
         if field.name in JSON_COLUMNS[table]:
             arrays[field.name] = pa.array(json_texts(values), type=JSON_TEXT)
         elif field.type == TIME:
-            arrays[field.name] = pa.array(times(values), type=TIME)
+            arrays[field.name] = _times(values)
         elif field.type == DAY:
             arrays[field.name] = pa.array(values, type=DAY)
         elif pa.types.is_integer(field.type):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import copy
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from types import TracebackType
@@ -42,15 +42,18 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
 from ..client._progress import progress_bar
+from ..frames._columns import field_reader
+from ..frames._jsontext import json_text
 from ..types import TERMINAL_RUN_STATUSES
 from ._common import PAGE, SyncReport, get, instant, page_size_for, python_values, utc
 from ._errors import HistoryFormatError
-from ._schema import PARTITION, day_of, to_table
+from ._schema import PARTITION, TIME, day_of, to_table
 from ._state import SyncState, read_state
 from ._tables import REPAIR_HINT, Tables, check_folder
 
@@ -110,12 +113,27 @@ class _Writer:
             self.pool.shutdown(wait=True)
 
 
-def _earliest(items: Iterable[Any], name: str) -> datetime:
-    return min(instant(get(item, name)) for item in items)
+def _bounds(items: Sequence[Any], name: str) -> tuple[datetime, datetime]:
+    """The earliest and the latest time in field ``name`` of ``items`` (a non-empty list), read
+    by Arrow at once, or time by time where Arrow does not read the form (nanoseconds, ...)."""
+    values = field_reader(items)(name)
+    if None not in values:
+        try:
+            given = pa.string() if isinstance(values[0], str) else TIME
+            stamps = pc.min_max(pa.array(values, given).cast(TIME))
+            return instant(stamps["min"].as_py()), instant(stamps["max"].as_py())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            pass
+    times = [instant(value) for value in values]
+    return min(times), max(times)
 
 
-def _latest(items: Iterable[Any], name: str) -> datetime:
-    return max(instant(get(item, name)) for item in items)
+def _earliest(items: Sequence[Any], name: str) -> datetime:
+    return _bounds(items, name)[0]
+
+
+def _latest(items: Sequence[Any], name: str) -> datetime:
+    return _bounds(items, name)[1]
 
 
 class Syncer:
@@ -130,11 +148,12 @@ class Syncer:
         self.owner = SyncState(tables)
         self.state: dict[str, Any] = {}
         self.runs: dict[str, dict[str, Any]] = {}  # run_id -> mission_id, status, updated_at, day
+        self.metadata: dict[str, str | None] = {}  # run_id -> stored metadata (JSON text), to relist
         self.writer = _Writer()
 
     # -- the whole sync ------------------------------------------------------------------------
 
-    def run(self, *, full: bool = False, verify: bool = False) -> SyncReport:
+    def run(self, *, full: bool = False, verify: bool = False, relist_runs: bool = False) -> SyncReport:
         started = time.perf_counter()
         check_folder(self.tables.path)
         self._check_versions()
@@ -144,7 +163,7 @@ class Syncer:
         self.report.first = recheck or self.state["runs_frontier"] is None
         with self.writer:
             self._sync_missions()
-            changed = self._sync_runs(recheck=recheck)
+            changed = self._sync_runs(recheck=recheck, relist=relist_runs)
             self._sync_events()
             self._check_event_counts(changed, everything=verify)
         self.state["recheck"] = False
@@ -242,6 +261,9 @@ class Syncer:
         def reached(rows: list[Any]) -> bool:
             return not rows or (stop_before is not None and _earliest(rows, time_field) < stop_before)
 
+        if stop_before is None and start == 1:  # the whole list: the client's paging core
+            yield from self._whole_list(what, list_call)
+            return
         size = PAGE
         if stop_before is not None and start == 1:
             probe = list_call(page_size=1)
@@ -257,12 +279,25 @@ class Syncer:
         # A walk down to a known point is usually short: one page at a time, none wasted.
         ahead = batch if stop_before is None else 1
         for page in self._pages(list_call, start=start, size=size, ahead=ahead):
-            if start == 1 and stop_before is None and page.meta is not None and page.page_number == 1:
-                totals[what] = page.meta.total_results
             rows = list(page.data)
             yield rows
             if reached(rows):
                 return
+
+    def _whole_list(self, what: str, list_call: Callable[..., Any]) -> Iterator[list[dict[str, Any]]]:
+        """Every item of a list once, a page at a time as the server sent it (JSON dicts), read
+        by the client's paging core (``iter_dicts``: orjson, no models, eight pages in flight,
+        an exact walk); the first page's ``total_results`` is kept to size later syncs' pages.
+
+        ``report.requests`` counts the first page and each page that brought items."""
+        first = list_call(page_size=PAGE)
+        self.report.requests += 1
+        if first.meta is not None:
+            self.state.setdefault("totals", {})[what] = first.meta.total_results
+        for number, rows in enumerate(first.iter_dicts(progress=False)):
+            if number or first.page_number != 1 or not first.data:
+                self.report.requests += 1
+            yield rows
 
     # -- missions and runs ---------------------------------------------------------------------
 
@@ -276,33 +311,53 @@ class Syncer:
         table = to_table("missions", changed, synced_at=self.synced_at)
         self.tables.upsert("missions", table, replace=True)
 
-    def _known_runs(self) -> None:
+    def _known_runs(self, *, metadata: bool = False) -> None:
+        """What the history holds of each run (with ``metadata``, its metadata's JSON text too)."""
         columns = ["run_id", "mission_id", "status", "updated_at", "started_at", PARTITION]
-        table = self.tables.read("runs", columns=columns)
+        table = self.tables.read("runs", columns=[*columns, "metadata"] if metadata else columns)
         values = [python_values(table.column(name)) for name in columns]
         for row in zip(*values, strict=True):
             self.runs[row[0]] = dict(zip(columns, row, strict=True))
+        if metadata:
+            self.metadata = dict(zip(values[0], table.column("metadata").to_pylist(), strict=True))
 
     def _runs_without_steps(self) -> set[str]:
         with_steps = set(self.tables.read("steps", columns=["run_id"]).column("run_id").unique().to_pylist())
         return set(self.runs) - with_steps
 
-    def _sync_runs(self, *, recheck: bool) -> list[str]:
-        """New and changed runs stored with their plans; returns their ids."""
-        self._known_runs()
+    def _sync_runs(self, *, recheck: bool, relist: bool = False) -> list[str]:
+        """New and changed runs stored with their plans; returns their ids.
+
+        ``relist``: every run is listed, as by a first sync, and one whose ``updated_at`` or
+        metadata (labels) differs from what is stored is stored again."""
+        self._known_runs(metadata=relist)
         # After a repair (or with full=True) a run whose steps were lost gets its plan again.
         lacking = self._runs_without_steps() if recheck else set()
-        listing = self._all_runs() if self.report.first else iter(self._recent_and_active_runs())
+        whole = self.report.first or relist
+        listing = self._all_runs() if whole else iter(self._recent_and_active_runs())
         seen: set[str] = set()
+
+        def relabelled(run_id: str, run: Any) -> bool:
+            """Whether the run's metadata differs from the stored one's (with ``relist``)."""
+            if not relist or run_id not in self.metadata:
+                return False
+            metadata = get(run, "metadata")
+            return self.metadata[run_id] != (None if metadata is None else json_text(metadata))
 
         def todo() -> Iterator[Any]:
             for run in listing:
-                run_id = run.run_id
+                run_id = get(run, "run_id")
                 if run_id in seen:
                     continue
                 seen.add(run_id)
                 known = self.runs.get(run_id)
-                if known is None or known["updated_at"] != instant(run.updated_at) or run_id in lacking:
+                updated = instant(get(run, "updated_at"))
+                if (
+                    known is None
+                    or known["updated_at"] != updated
+                    or run_id in lacking
+                    or relabelled(run_id, run)
+                ):
                     yield run
 
         changed: list[str] = []
@@ -315,7 +370,7 @@ class Syncer:
             def pairs() -> Iterator[tuple[str, str]]:
                 for run in itertools.islice(waiting, PLAN_BATCH):
                     runs.append(run)  # noqa: B023 (read before the next batch starts)
-                    yield run.run_id, run.mission_id
+                    yield get(run, "run_id"), get(run, "mission_id")
 
             # A run deleted since it was listed has no plan: it is stored without steps.
             plans = fetch_plans(self.client, pairs(), missing="empty", progress=self.progress)
@@ -335,23 +390,24 @@ class Syncer:
         self.report.requests += len(batch)
         self.report.plans += len(batch)
         runs = [run for run, _ in batch]
-        days = [day_of(run.started_at) for run in runs]
+        days = [day_of(get(run, "started_at")) for run in runs]
         steps: list[Any] = []
         owners: list[tuple[str, date]] = []
         for (run, plan), day in zip(batch, days, strict=True):
             steps += plan
-            owners += [(run.mission_id, day)] * len(plan)
+            owners += [(get(run, "mission_id"), day)] * len(plan)
         for run, day in zip(runs, days, strict=True):
-            if run.run_id in self.runs:
+            run_id = get(run, "run_id")
+            if run_id in self.runs:
                 self.report.changed_runs += 1
             else:
                 self.report.new_runs += 1
-            self.runs[run.run_id] = {
-                "run_id": run.run_id,
-                "mission_id": run.mission_id,
-                "status": str(run.status),
-                "updated_at": instant(run.updated_at),
-                "started_at": instant(run.started_at),
+            self.runs[run_id] = {
+                "run_id": run_id,
+                "mission_id": get(run, "mission_id"),
+                "status": str(get(run, "status")),
+                "updated_at": instant(get(run, "updated_at")),
+                "started_at": instant(get(run, "started_at")),
                 PARTITION: day,
             }
 
@@ -366,15 +422,12 @@ class Syncer:
             self.tables.upsert("runs", runs_table, replace=True, newer="updated_at")
 
         self._commit(write)
-        return [run.run_id for run in runs]
+        return [get(run, "run_id") for run in runs]
 
     def _all_runs(self) -> Iterator[Any]:
         """Every run, page after page (the first sync, or a full one)."""
-        list_runs = self.client.missions.runs.list_runs
-        for number, page in enumerate(self._pages(list_runs), start=1):
-            if number == 1 and page.meta is not None:
-                self.state.setdefault("totals", {})["runs"] = page.meta.total_results
-            yield from page.data
+        for rows in self._whole_list("runs", self.client.missions.runs.list_runs):
+            yield from rows
 
     def _recent_and_active_runs(self) -> list[Any]:
         runs_api = self.client.missions.runs
@@ -505,16 +558,19 @@ class Syncer:
     def _place(self, events: Iterable[Any]) -> tuple[list[Any], str | None]:
         """The events of known runs (each once), and the time of the oldest event whose run
         is not known yet, if any."""
-        unique = list({get(e, "event_id"): e for e in events}.values())
-        placed = [e for e in unique if get(e, "run_id") in self.runs]
-        unplaced = [e for e in unique if get(e, "run_id") not in self.runs]
+        items = events if isinstance(events, list) else list(events)
+        read = field_reader(items)
+        unique = dict(zip(read("event_id"), zip(items, read("run_id"), strict=True), strict=True))
+        known = self.runs
+        placed = [event for event, run_id in unique.values() if run_id in known]
+        unplaced = [event for event, run_id in unique.values() if run_id not in known]
         return placed, _earliest(unplaced, "timestamp").isoformat() if unplaced else None
 
     def _write_events(self, events: list[Any]) -> None:
         """Store events of known runs (those stored already are left as they are)."""
         if not events:
             return
-        owners = [self.runs[get(e, "run_id")] for e in events]
+        owners = list(map(self.runs.__getitem__, field_reader(events)("run_id")))
         table = to_table(
             "events",
             events,
