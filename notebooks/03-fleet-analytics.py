@@ -193,11 +193,11 @@ for each in missionlab.open_dataset(saved.path):
 # %% [markdown]
 # ## Labels in the history
 #
-# An incremental sync re-reads new and active runs; labelled runs that had finished are read again by a full sync. The `labels` column of the runs table then has them, for frames and SQL alike:
+# An incremental sync re-reads new and active runs. The API lists runs by start time with no filter on when they changed, so a label put on a run that had already finished is read by `sync(relist_runs=True)`: it lists every run again (not their events) and stores those whose metadata or `updated_at` changed, with their plans. The `labels` column of the runs table then has them, for frames and SQL alike:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-print(fleet.sync(full=True))
+print(fleet.sync(relist_runs=True))
 
 # %%
 fleet.sql("""
