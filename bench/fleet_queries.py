@@ -1,6 +1,6 @@
 """Fleet questions (issue 25) from the local history and from the API, side by side.
 
-    python bench/fleet_queries.py [--scale 1] [--json FILE]
+    python bench/fleet_queries.py [--scale 1] [--json FILE] [--keep DIR] [--only history]
 
 Seeds a sandbox on a temp file with the seeded fleet of tests/fleet_seed.py (planted error
 families, tool calls with latencies, tokens and cost) at 100,000 runs and about 1.2 million
@@ -14,6 +14,10 @@ questions over the last 30 days, each side in its own process (for its peak memo
   steps and their tool and error events) and from the API (``fetch_frames(steps=True)``:
   every run, event and plan, then the same ``failures``).
 
+``--keep DIR`` keeps the seeded sandbox and the synced history in DIR and reuses them when
+DIR already holds them (made at the same scale), so a second run measures the questions
+only; ``--only history`` leaves the API sides out (for profiling; the targets need both).
+
 Targets: each history side under 2 s and 500 MB, and >= 10x faster than its API side; both
 sides must give the same answer (checked: a digest of each answer is compared).
 """
@@ -21,7 +25,9 @@ sides must give the same answer (checked: a digest of each answer is compared).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,6 +85,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="share of 100,000 runs (default 1)")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--keep", help="keep the seeded sandbox and history here, and reuse them")
+    parser.add_argument("--only", choices=["history"], help="measure the history side only")
     args = parser.parse_args()
     runs = int(100_000 * args.scale)
     report = h.Report("fleet_queries", "Fleet questions: history vs the API", vars(args))
@@ -86,35 +94,50 @@ def main() -> int:
     from missionlab.sandbox import Store
 
     since = (ANCHOR - timedelta(days=30)).isoformat()
-    with tempfile.TemporaryDirectory(prefix="missionlab-fleet-") as tmp:
-        db = Path(tmp) / "sandbox.db"
-        started = time.perf_counter()
-        fleet = seed_fleet(runs, seed=25, days=35, failed_share=0.3)
-        store = Store(db)
-        fleet.load(store)
-        store.close()
-        report.note(
-            f"seeded {len(fleet.runs):,} runs, {len(fleet.steps):,} steps and {len(fleet.events):,} events "
-            f"({len(fleet.family):,} failed) in {time.perf_counter() - started:.0f} s"
-        )
-        del fleet
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            tmp = Path(args.keep)
+            tmp.mkdir(parents=True, exist_ok=True)
+        else:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="missionlab-fleet-")))
+        db, path, made = tmp / "sandbox.db", tmp / "history", tmp / "seeded.json"
+        kept = made.exists() and json.loads(made.read_text()).get("runs") == runs
+        if kept:
+            report.note(f"reused the seeded sandbox and history of {tmp} ({runs:,} runs)")
+        else:
+            for old in (db, made):
+                old.unlink(missing_ok=True)
+            shutil.rmtree(path, ignore_errors=True)
+            started = time.perf_counter()
+            fleet = seed_fleet(runs, seed=25, days=35, failed_share=0.3)
+            store = Store(db)
+            fleet.load(store)
+            store.close()
+            report.note(
+                f"seeded {len(fleet.runs):,} runs, {len(fleet.steps):,} steps and {len(fleet.events):,} "
+                f"events ({len(fleet.family):,} failed) in {time.perf_counter() - started:.0f} s"
+            )
+            del fleet
         server = h.Server(db)
         try:
-            client = missionlab.Client(api_key=server.token, base_url=server.base, timeout=120)
-            path = Path(tmp) / "history"
-            synced = missionlab.history(client, path).sync(progress=False)
-            report.note(f"first sync of the history: {synced.seconds:.0f} s")
+            if not kept:
+                client = missionlab.Client(api_key=server.token, base_url=server.base, timeout=120)
+                synced = missionlab.history(client, path).sync(progress=False)
+                report.note(f"first sync of the history: {synced.seconds:.0f} s")
+                made.write_text(json.dumps({"runs": runs}))
             rows, checks = [], []
             for question in ("tool_stats", "failures"):
                 mine = query(question, "history", str(path), since)
-                theirs = query(question, "api", f"{server.token} {server.base}", since)
-                speedup = theirs["seconds"] / mine["seconds"]
-                for side, got in (
-                    ("history (DuckDB over the Delta tables)", mine),
-                    ("API (fetch_frames)", theirs),
-                ):
-                    rows.append([question, side, got["seconds"], got["peak_mib"], got["rows"]])
-                same = mine["digest"] == theirs["digest"]
+                report.note(f"{question} from the history: {mine['seconds']:.2f} s")
+                rows.append(
+                    [
+                        question,
+                        "history (DuckDB over the Delta tables)",
+                        mine["seconds"],
+                        mine["peak_mib"],
+                        mine["rows"],
+                    ]
+                )
                 checks += [
                     [f"{question} from the history < 2 s", f"{mine['seconds']:.2f} s", mine["seconds"] < 2],
                     [
@@ -122,6 +145,17 @@ def main() -> int:
                         f"{mine['peak_mib']:.0f} MiB",
                         mine["peak_mib"] < 500,
                     ],
+                ]
+                if args.only == "history":
+                    continue
+                theirs = query(question, "api", f"{server.token} {server.base}", since)
+                report.note(f"{question} from the API: {theirs['seconds']:.2f} s")
+                speedup = theirs["seconds"] / mine["seconds"]
+                rows.append(
+                    [question, "API (fetch_frames)", theirs["seconds"], theirs["peak_mib"], theirs["rows"]]
+                )
+                same = mine["digest"] == theirs["digest"]
+                checks += [
                     [f"{question} >= 10x faster than from the API", f"{speedup:.0f}x", speedup >= 10],
                     [f"{question}: same answer on both sides", "yes" if same else "NO", same],
                 ]

@@ -384,6 +384,29 @@ class History:
 
         return fleet_events(self._tables, self._mission_ids(mission), since, until, batch)
 
+    def _tool_stats(
+        self,
+        *,
+        since: Any,
+        until: Any,
+        mission: str | Sequence[str] | None,
+        keys: list[str],
+        period_us: int | None,
+        odd_calls: Any,
+    ) -> pd.DataFrame:
+        """Tool and model call statistics computed by DuckDB (see ``_query.tool_stats``)."""
+        from ._query import tool_stats
+
+        return tool_stats(
+            self._tables,
+            self._mission_ids(mission),
+            since,
+            until,
+            keys=keys,
+            period_us=period_us,
+            odd_calls=odd_calls,
+        )
+
     def _failed_runs(
         self, *, since: Any, until: Any, mission: str | Sequence[str] | None
     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
