@@ -54,7 +54,9 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _run(rng: random.Random, mission_id: str, odd: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _run(
+    rng: random.Random, mission_id: str, odd: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     run_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     t = START + timedelta(seconds=rng.uniform(0, 20 * 86400))
     events: list[dict[str, Any]] = []
@@ -115,26 +117,50 @@ def _run(rng: random.Random, mission_id: str, odd: bool) -> tuple[dict[str, Any]
         else:
             add("tool_call", step, None, "Calling flights.search (page 2)")
             add("tool_result", step, {"ok": True}, "flights.search returned")
+    failed = rng.random() < 0.5
     run = {
         "run_id": run_id,
         "mission_id": mission_id,
-        "status": "succeeded",
+        "status": "failed" if failed else "succeeded",
         "started_at": events[0]["timestamp"],
         "updated_at": events[-1]["timestamp"],
         "finished_at": events[-1]["timestamp"],
+        "error": rng.choice([None, f"Run failed at {rng.randint(1, 99)}:00 for 'x{rng.randint(1, 9)}'"])
+        if failed
+        else None,
     }
-    return run, events
+    plan = []
+    nested = odd and rng.random() < 0.5  # a step inside another: the Python reading's
+    for n, step in enumerate(s for s in steps if s is not None):
+        status = rng.choice(["failed", "failed", "completed"]) if failed else "completed"
+        done = (
+            None if rng.random() < 0.2 else _stamp(START + timedelta(days=20, seconds=rng.choice([5, 5, 9])))
+        )
+        plan.append(
+            {
+                "run_id": run_id,
+                "step_id": step,
+                "sequence": n + 1,
+                "description": step,
+                "status": status,
+                "parent_step_id": "s0" if nested and step != "s0" else None,
+                "started_at": events[0]["timestamp"],
+                "completed_at": done,
+            }
+        )
+    return run, events, plan
 
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     rng = random.Random(2512)
     missions = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(2)]
-    runs, events = [], []
+    runs, events, steps = [], [], []
     for i in range(160):
-        run, evs = _run(rng, missions[i % 2], odd=i % 5 == 0)
+        run, evs, plan = _run(rng, missions[i % 2], odd=i % 5 == 0)
         runs.append(run)
         events += evs
+        steps += plan
     with Sandbox(token=TOKEN) as sb:
         assert sb.store is not None
         created = _stamp(START - timedelta(days=1))
@@ -154,13 +180,14 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
                     ],
                 ),
                 ("runs", runs),
+                ("steps", steps),
                 ("events", events),
             ]
         )
         client = sb.client()
         path = tmp_path_factory.mktemp("fleet-sql") / "h"
         missionlab.history(client, path).sync(progress=False)
-        frames = missionlab.fetch_frames(client, progress=False)
+        frames = missionlab.fetch_frames(client, steps=True, progress=False)
         yield {"history": History(path), "frames": frames, "events": events}
 
 
@@ -202,3 +229,23 @@ def test_the_seed_holds_the_odd_shapes(sources: dict[str, Any]) -> None:
     assert any(e["payload"] is None and e["type"] == "tool_call" for e in events)
     assert any((e["payload"] or {}).get("request_id") == "early" for e in events)
     assert any((e["payload"] or {}).get("status") == 404.0 for e in events)
+
+
+@pytest.mark.parametrize("window", [None, (START + timedelta(days=4), START + timedelta(days=15))])
+def test_failure_signatures_from_sql_equal_the_python_reading(sources: dict[str, Any], window: Any) -> None:
+    since, until = window or (None, None)
+    now = START + timedelta(days=30)
+    sql = missionlab.failures(sources["history"], since=since, until=until, now=now)
+    python = missionlab.failures(sources["frames"], since=since, until=until, now=now)
+    assert len(sql.runs) > 10 and len(sql) > 3
+    pd.testing.assert_frame_equal(sql.runs, python.runs)
+    pd.testing.assert_frame_equal(sql.clusters, python.clusters)
+    if window is not None:
+        return
+    # every way a signature is made is there: by an error event, by the run's error, by a
+    # failed call's outcome, outside any step, with and without a tool
+    assert sql.runs["tool"].notna().any() and sql.runs["tool"].isna().any()
+    assert sql.runs["step_id"].isna().any()
+    assert sql.runs["error"].str.startswith("status").any()
+    assert sql.runs["error"].str.startswith("Run failed").any()
+    assert sql.runs["error"].eq("Something failed").any()

@@ -407,13 +407,14 @@ class History:
             odd_calls=odd_calls,
         )
 
-    def _failed_runs(
+    def _failure_parts(
         self, *, since: Any, until: Any, mission: str | Sequence[str] | None
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Failed runs, their steps and error/tool events (see ``_query.failed_runs``)."""
-        from ._query import failed_runs
+    ) -> tuple[pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+        """Failed runs with their signatures' parts, and the odd ones' runs, steps and events
+        (see ``_query.failure_parts``)."""
+        from ._query import failure_parts
 
-        return failed_runs(self._tables, self._mission_ids(mission), since, until)
+        return failure_parts(self._tables, self._mission_ids(mission), since, until)
 
     def _stored_run(self, run_id: str) -> Any:
         """One run with its mission, plan steps and events, as a run-like object (``run``,

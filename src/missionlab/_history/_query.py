@@ -9,7 +9,9 @@ file this process may (``COPY``, ``read_csv``, ...), as in the ``duckdb`` shell.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,11 +38,20 @@ def _connect(tables: Tables, names: tuple[str, ...] = TABLES) -> Any:
     return connection
 
 
+#: DuckDB's memory for a fleet view (``tool_stats``, ``failures``); more spills to disk.
+FLEET_MEMORY = "256MB"
+
+
 def _connect_files(tables: Tables, names: tuple[str, ...]) -> Any:
     """A connection where each table of ``names`` is a view of its live Parquet files (as its
     log lists them, checked as every read checks them), read by DuckDB's own Parquet reader:
     it reads only the columns and row groups a query needs, on every core."""
     connection = _connect(tables, ())
+    connection.execute("SET preserve_insertion_order = false")  # the queries say their order
+    # Out of core: past this much, DuckDB's joins, sorts and windows spill to a temp folder.
+    spill = (Path(tempfile.gettempdir()) / "missionlab-duckdb").as_posix().replace("'", "''")
+    connection.execute(f"SET memory_limit = '{FLEET_MEMORY}'")
+    connection.execute(f"SET temp_directory = '{spill}'")
     for table in names:
         with reading(tables.path, table):
             files = tables.file_uris(table)
@@ -187,47 +198,6 @@ def _stream(connection: Any, query: str, batch: int) -> Iterator[pd.DataFrame]:
         yield held
 
 
-def failed_runs(
-    tables: Tables, missions: list[str] | None, since: Any, until: Any
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The failed runs that started in ``[since, until)`` (by run id), their plan steps (by
-    run, in plan order) and their error and tool events (by run, time and id): what failure
-    clusters read, and only that."""
-    clauses: list[str] = ["status = 'failed'"]
-    days: list[str] = ["TRUE"]  # a run's steps and events are in the partition of its start day
-    if since is not None:
-        start = _time(since)
-        clauses.append(f"started_at >= TIMESTAMPTZ '{start.isoformat()}'")
-        days.append(f"run_day >= DATE '{start.date()}'")
-    if until is not None:
-        end = _time(until)
-        clauses.append(f"started_at < TIMESTAMPTZ '{end.isoformat()}'")
-        days.append(f"run_day <= DATE '{end.date()}'")
-    connection = _connect(tables, ("runs", "steps", "events"))
-    try:
-        if missions is not None:
-            connection.register("wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())}))
-            clauses.append("mission_id IN (SELECT mission_id FROM wanted_missions)")
-        connection.execute(
-            "CREATE TEMP TABLE failed AS SELECT run_id, mission_id, started_at, finished_at, "
-            f"updated_at, error FROM runs WHERE {' AND '.join(clauses)}"
-        )
-        day = " AND ".join(days)
-        runs = connection.execute("SELECT * FROM failed ORDER BY run_id").df()
-        steps = connection.execute(
-            "SELECT run_id, step_id, parent_step_id, status, completed_at FROM steps "
-            f"WHERE {day} AND run_id IN (SELECT run_id FROM failed) ORDER BY run_id, sequence, step_id"
-        ).df()
-        events = connection.execute(
-            'SELECT run_id, event_id, type, step_id, "timestamp", summary, payload FROM events '
-            f"WHERE {day} AND type IN ('error', 'tool_call', 'tool_result') "
-            'AND run_id IN (SELECT run_id FROM failed) ORDER BY run_id, "timestamp", event_id'
-        ).df()
-    finally:
-        connection.close()
-    return runs, steps, events
-
-
 # -- tool calls in SQL ---------------------------------------------------------------------
 # The reading of ``analysis._attempts`` (a call, its result, whether it failed) done by DuckDB,
 # for the runs where that reading is a plain join: every call and result names its tool
@@ -296,9 +266,8 @@ WITH raw AS (
                                    CASE WHEN json_valid(payload) THEN payload END END, {_PATHS}) AS v
         FROM raw
     )
-)
+), told AS (  -- narrow rows, before the window sorts them
 SELECT run_id, mission_id, event_id, type, step_id, "timestamp",
-       row_number() OVER (PARTITION BY run_id ORDER BY "timestamp", event_id) AS pos,
        CASE WHEN {_is_text("tool_v")} AND tool_v <> '""' THEN {_text("tool_v")} END AS tool,
        CASE WHEN {_is_text("request_v")} THEN {_text("request_v")} END AS request,
        coalesce({_is_number("status_v")} AND NOT {_is_integer("status_v")}, FALSE) AS odd_status,
@@ -308,23 +277,28 @@ SELECT run_id, mission_id, event_id, type, step_id, "timestamp",
        {_number("u[9]")} AS tokens,
        {_number("u[10]")} AS cost
 FROM parsed
+)
+SELECT *, row_number() OVER (PARTITION BY run_id ORDER BY "timestamp", event_id) AS pos FROM told
 """
 
 #: The runs of ``ev`` whose calls the plain join would not read as the Python reading does.
+#: (An event id given twice in a run, which the Python reading would also have to settle, is
+#: not among them: the history keeps one event per run and id.)
 ODD_RUNS = """
 CREATE TEMP TABLE odd AS
-WITH tools AS (SELECT * FROM ev WHERE type IN ('tool_call', 'tool_result'))
-SELECT run_id FROM tools WHERE tool IS NULL OR request IS NULL OR odd_status
-UNION SELECT run_id FROM ev GROUP BY run_id, event_id HAVING count(*) > 1
+WITH tools AS (SELECT run_id, type, step_id, request, pos FROM ev WHERE type IN ('tool_call', 'tool_result'))
+SELECT run_id FROM ev
+    WHERE type IN ('tool_call', 'tool_result') AND (tool IS NULL OR request IS NULL OR odd_status)
 UNION SELECT run_id FROM tools GROUP BY run_id, type, step_id, request HAVING count(*) > 1
-UNION SELECT r.run_id FROM tools r
-    WHERE r.type = 'tool_result' AND NOT EXISTS (
-        SELECT 1 FROM tools c WHERE c.type = 'tool_call' AND c.run_id = r.run_id
-            AND c.step_id IS NOT DISTINCT FROM r.step_id AND c.request = r.request AND c.pos < r.pos)
+UNION SELECT r.run_id FROM tools r LEFT JOIN tools c
+    ON c.type = 'tool_call' AND c.run_id = r.run_id AND c.step_id IS NOT DISTINCT FROM r.step_id
+       AND c.request = r.request
+    WHERE r.type = 'tool_result' AND (c.run_id IS NULL OR c.pos > r.pos)
 """
 
 #: One row per tool call of the plain runs (the columns of ``analysis.tool_stats.calls_frame``
-#: but ``attempt``), then one per other event with a model's usage (a model's own call).
+#: but ``attempt``, and ``final``: no later call of its tool in its step), then one per other
+#: event with a model's usage (a model's own call).
 SQL_CALLS = """
 CREATE TEMP TABLE sql_calls AS
 WITH plain AS (SELECT * FROM ev ANTI JOIN odd USING (run_id)),
@@ -348,7 +322,7 @@ erred AS (  -- the first error of the step while the call waited for its result
     GROUP BY p.run_id, p.pos
 )
 SELECT p.run_id, p.mission_id, p.step_id, p.tool, coalesce(p.call_model, p.result_model) AS model,
-       p.called_at, p.pos,
+       p.called_at, p.pos, p.next_pos IS NULL AS final,
        (epoch_us(coalesce(e.error_at, p.result_at)) - epoch_us(p.called_at)) / 1e6 AS latency_s,
        e.error_at IS NOT NULL
            OR (p.next_pos IS NOT NULL AND (p.result_pos IS NULL OR p.result_pos > p.next_pos))
@@ -359,7 +333,7 @@ SELECT p.run_id, p.mission_id, p.step_id, p.tool, coalesce(p.call_model, p.resul
             ELSE coalesce(p.call_cost, 0) + coalesce(p.result_cost, 0) END AS cost_usd
 FROM paired p LEFT JOIN erred e USING (run_id, pos)
 UNION ALL
-SELECT run_id, mission_id, step_id, NULL, model, "timestamp", pos, NULL, FALSE, tokens, cost
+SELECT run_id, mission_id, step_id, NULL, model, "timestamp", pos, NULL, NULL, FALSE, tokens, cost
 FROM plain WHERE model IS NOT NULL AND type NOT IN ('tool_call', 'tool_result')
 """
 
@@ -451,3 +425,110 @@ def tool_stats(
     finally:
         connection.close()
     return frame
+
+
+# -- failure signatures in SQL ------------------------------------------------------------
+
+#: What a failed run's signature is made of, for the failed runs of ``failed`` whose plan is
+#: flat (no step has a parent) and whose calls are plain: the failing step (the failed step
+#: that ended first, the first in plan order among equals, or the first failed one when none
+#: ended), the tool of its last failed call that was its tool's last there, and its error:
+#: the summary of the step's last ``error`` event, else the run's ``error``. The other failed
+#: runs (``odd_failed``) are read by the Python reading (``analysis._failure_clusters``), as are
+#: those whose error would be their failed call's outcome.
+FAILURE_PARTS = """
+CREATE TEMP TABLE odd_failed AS
+SELECT run_id FROM odd
+UNION SELECT run_id FROM fsteps WHERE parent_step_id IS NOT NULL OR step_id IS NULL
+UNION SELECT run_id FROM fsteps GROUP BY run_id, step_id HAVING count(*) > 1;
+CREATE TEMP TABLE parts AS
+WITH origin AS (
+    SELECT run_id, first(step_id ORDER BY completed_at NULLS LAST, ord) AS step_id
+    FROM fsteps WHERE status = 'failed' GROUP BY run_id
+), last_error AS (
+    SELECT e.run_id, first(e.summary ORDER BY e."timestamp" DESC, e.event_id DESC) AS summary
+    FROM ferrors e JOIN origin o ON o.run_id = e.run_id AND o.step_id = e.step_id
+    GROUP BY e.run_id
+), failed_tool AS (
+    SELECT c.run_id, first(c.tool ORDER BY c.pos DESC) AS tool
+    FROM sql_calls c JOIN origin o ON o.run_id = c.run_id AND o.step_id = c.step_id
+    WHERE c.tool IS NOT NULL AND c.final AND c.failed GROUP BY c.run_id
+)
+SELECT f.run_id, f.mission_id, f.started_at, f.finished_at, f.updated_at, o.step_id, t.tool,
+       CASE WHEN e.run_id IS NOT NULL THEN e.summary ELSE f.error END AS error,
+       o.step_id IS NOT NULL AND e.run_id IS NULL AND f.error IS NULL AS by_outcome
+FROM failed f LEFT JOIN origin o USING (run_id) LEFT JOIN last_error e USING (run_id)
+    LEFT JOIN failed_tool t USING (run_id)
+WHERE f.run_id NOT IN (SELECT run_id FROM odd_failed);
+INSERT INTO odd_failed SELECT run_id FROM parts WHERE by_outcome;
+"""
+
+
+def failure_parts(
+    tables: Tables, missions: list[str] | None, since: Any, until: Any
+) -> tuple[pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+    """The failed runs that started in ``[since, until)`` with the parts of their signatures
+    (``run_id``, ``mission_id``, ``started_at``, ``finished_at``, ``updated_at``, ``step_id``,
+    ``tool``, ``error``; see ``FAILURE_PARTS``), and what the Python reading needs of the
+    others (as :func:`failed_runs` gives it)."""
+    clauses: list[str] = ["status = 'failed'"]
+    days: list[str] = ["TRUE"]  # a run's steps and events are in the partition of its start day
+    if since is not None:
+        start = _time(since)
+        clauses.append(f"started_at >= TIMESTAMPTZ '{start.isoformat()}'")
+        days.append(f"run_day >= DATE '{start.date()}'")
+    if until is not None:
+        end = _time(until)
+        clauses.append(f"started_at < TIMESTAMPTZ '{end.isoformat()}'")
+        days.append(f"run_day <= DATE '{end.date()}'")
+    day = " AND ".join(days)
+    connection = _connect_files(tables, ("runs", "steps", "events"))
+    try:
+        with _damaged(tables):
+            if missions is not None:
+                connection.register(
+                    "wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())})
+                )
+                clauses.append("mission_id IN (SELECT mission_id FROM wanted_missions)")
+            connection.execute(
+                "CREATE TEMP TABLE failed AS SELECT run_id, mission_id, started_at, finished_at, "
+                f"updated_at, error FROM runs WHERE {' AND '.join(clauses)}"
+            )
+            connection.execute(
+                "CREATE TEMP TABLE fsteps AS SELECT run_id, step_id, parent_step_id, status, completed_at, "
+                "row_number() OVER (PARTITION BY run_id ORDER BY sequence, step_id) AS ord "
+                f"FROM steps WHERE {day} AND run_id IN (SELECT run_id FROM failed)"
+            )
+            connection.execute(
+                'CREATE TEMP TABLE ferrors AS SELECT run_id, step_id, "timestamp", event_id, summary '
+                f"FROM events WHERE {day} AND type = 'error' AND run_id IN (SELECT run_id FROM failed)"
+            )
+            kinds = "type IN ('error', 'tool_call', 'tool_result') AND run_id IN (SELECT run_id FROM failed)"
+            connection.execute(FLEET_EV.format(where=f"{day} AND {kinds}"))
+            connection.execute(ODD_RUNS)
+            connection.execute(SQL_CALLS)
+            connection.execute(FAILURE_PARTS)
+            parts = connection.execute(
+                "SELECT * EXCLUDE (by_outcome) FROM parts WHERE NOT by_outcome ORDER BY run_id"
+            ).df()
+            odd = _failed_runs(connection, day, "failed WHERE run_id IN (SELECT run_id FROM odd_failed)")
+    finally:
+        connection.close()
+    return parts, odd
+
+
+def _failed_runs(connection: Any, day: str, failed: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The runs of ``failed`` (a table and its condition), their steps and their error and tool
+    events, in the orders the Python reading reads them in."""
+    runs = connection.execute(f"SELECT * FROM {failed} ORDER BY run_id").df()
+    ids = f"(SELECT run_id FROM {failed})"
+    steps = connection.execute(
+        "SELECT run_id, step_id, parent_step_id, status, completed_at FROM steps "
+        f"WHERE {day} AND run_id IN {ids} ORDER BY run_id, sequence, step_id"
+    ).df()
+    events = connection.execute(
+        'SELECT run_id, event_id, type, step_id, "timestamp", summary, payload FROM events '
+        f"WHERE {day} AND type IN ('error', 'tool_call', 'tool_result') "
+        f'AND run_id IN {ids} ORDER BY run_id, "timestamp", event_id'
+    ).df()
+    return runs, steps, events
