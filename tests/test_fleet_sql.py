@@ -249,3 +249,28 @@ def test_failure_signatures_from_sql_equal_the_python_reading(sources: dict[str,
     assert sql.runs["error"].str.startswith("status").any()
     assert sql.runs["error"].str.startswith("Run failed").any()
     assert sql.runs["error"].eq("Something failed").any()
+
+
+def test_bulk_masking_equals_masking_each_text() -> None:
+    """normalize_many (RE2 for ASCII texts, one Python pass over the others) against normalize
+    (Python's re, text by text) on texts made of what the masks look at, quotes above all."""
+    from missionlab.analysis._signature import normalize, normalize_many
+
+    rng = random.Random(25)
+    pieces = [*"ab Z9_-'\"`\n\t:.,$%+T0123456789x\x0b\x1c", "2026-11-20T10:00:00Z", "10:00:00.5", "ORD-1042"]
+    pieces += ["3f2a9c1e-1111-4222-8333-444455556666", "it's", " 'q' ", "''", "-1,5", "a1-", "_x9"]
+    others = ["é", "€", "\u201c", "\u201d", "\u2018", "\u2019", "\u00a0", "\x1e", "\x03", "\u0663"]
+    checked = 0
+    for trial in range(1500):
+        alphabet = pieces + (others if trial % 3 == 0 else [])
+        texts: list[Any] = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20))) for _ in range(rng.randint(1, 8))
+        ]
+        texts += [None, float("nan"), pd.NA] if trial % 50 == 0 else []
+        assert normalize_many(texts) == [normalize(text) for text in texts], texts
+        checked += len(texts)
+    assert checked > 5000
+    assert normalize_many(["Refund of $41.50 for order ORD-1042 declined: 'card expired'", "It's"]) == [
+        "Refund of <n> for order <id> declined: <str>",
+        "It's",
+    ]

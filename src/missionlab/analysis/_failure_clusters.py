@@ -10,9 +10,11 @@ the window's end) or recurring, and an example run, the latest, whose explanatio
 call away (``result.explain(cluster)``, of :mod:`.failures`). ``result.over_time("D")`` counts each cluster's
 runs per period. ``explain(trace, fleet=...)`` says which cluster a failed run belongs to.
 
-``source`` is a :class:`missionlab.History` (DuckDB reads the failed runs, their steps
-and the tool and error events of those runs only), :func:`missionlab.fetch_frames` output
-fetched with ``steps=True``, or a list of run traces: the same signatures from each.
+``source`` is a :class:`missionlab.History` (DuckDB finds the failing step, tool and error
+of each failed run with a flat plan and plain tool calls, ``_history/_query.py``; the other
+failed runs are read here, by :func:`run_signatures`), :func:`missionlab.fetch_frames` output
+fetched with ``steps=True``, or a list of run traces: the same signatures from each. The
+error texts are masked in bulk (:func:`._signature.normalize_many`).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ _MASKS = [
 def normalize(text: Any) -> str:
     """``text`` with quoted values, timestamps, ids and numbers masked (see the module's
     docstring), spaces collapsed."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
+    if missing(text):
         return ""
     out = str(text)
     for pattern, mask in _MASKS:

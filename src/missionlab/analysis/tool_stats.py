@@ -3,10 +3,11 @@
 ``tool_stats(source)`` answers, per tool (``by="tool"``), per model (``by="model"``) or per
 mission (``by="mission"``), optionally per period (``freq="D"``): how many calls, in how many
 runs, how many failed, their p50/p95/p99 latency in seconds, and the tokens and cost they
-used, per call and per run. ``source`` is a :class:`missionlab.History` (read out of core:
-DuckDB selects the events that matter, ordered by run, and hands them over in batches), a
+used, per call and per run. ``source`` is a :class:`missionlab.History` (out of core: DuckDB
+pairs the calls and aggregates them, ``_history/_query.py``, and hands the runs its plain join
+does not read exactly, the "odd runs", to the reading below), a
 :class:`missionlab.FetchedFrames` or an events frame of many runs, or a list of run traces:
-every source goes through the same reading below, so they give the same answer.
+they give the same answer (tests/test_fleet_sql.py holds the SQL to the reading below).
 
 A tool call, its latency and whether it failed are what the Gantt and ``explain`` see
 (``analysis._attempts.tool_calls``: the call's result or error, retries counted as calls of
