@@ -94,10 +94,11 @@ def same(question: str, mine: str, theirs: str) -> bool:
 def query(question: str, side: str, target: str, since: str, answer: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-c", QUERY, question, side, target, since, str(answer)],
-        check=True,
         capture_output=True,
         text=True,
     )
+    if out.returncode:
+        raise SystemExit(f"{question} from the {side} failed:\n{out.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
