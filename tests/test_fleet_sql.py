@@ -274,3 +274,17 @@ def test_bulk_masking_equals_masking_each_text() -> None:
         "Refund of <n> for order <id> declined: <str>",
         "It's",
     ]
+
+
+def test_a_mission_filter_reads_alike(sources: dict[str, Any]) -> None:
+    mission = str(sources["frames"].runs["mission_id"].iat[0])
+    now = START + timedelta(days=30)
+    sql = missionlab.tool_stats(sources["history"], by=["mission", "tool"], mission=mission)
+    python = missionlab.tool_stats(sources["frames"], by=["mission", "tool"], mission=mission)
+    assert list(sql["mission_id"].unique()) == [mission]
+    pd.testing.assert_frame_equal(sql, python, rtol=1e-12)
+    found = missionlab.failures(sources["history"], mission=mission, now=now)
+    pd.testing.assert_frame_equal(
+        found.runs, missionlab.failures(sources["frames"], mission=mission, now=now).runs
+    )
+    assert set(found.runs["mission_id"]) == {mission}

@@ -170,12 +170,17 @@ def fleet_events(
     clauses = ["TRUE", *_window(since, until)]
     connection = _connect(tables, ("events",))
     try:
-        if missions is not None:
-            connection.register("wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())}))
-            clauses.append("mission_id IN (SELECT mission_id FROM wanted_missions)")
+        _wanted(connection, missions, clauses)
         yield from _stream(connection, FLEET_EVENTS.format(where=" AND ".join(clauses)), batch)
     finally:
         connection.close()
+
+
+def _wanted(connection: Any, missions: list[str] | None, clauses: list[str]) -> None:
+    """Keep only the rows of ``missions`` (None: all), a registered table of them."""
+    if missions is not None:
+        connection.register("wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())}))
+        clauses.append("mission_id IN (SELECT mission_id FROM wanted_missions)")
 
 
 def _stream(connection: Any, query: str, batch: int) -> Iterator[pd.DataFrame]:
@@ -396,11 +401,7 @@ def tool_stats(
     connection = _connect_files(tables, ("events",))
     try:
         with _damaged(tables):
-            if missions is not None:
-                connection.register(
-                    "wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())})
-                )
-                clauses.append("mission_id IN (SELECT mission_id FROM wanted_missions)")
+            _wanted(connection, missions, clauses)
             connection.execute(FLEET_EV.format(where=" AND ".join(clauses)))
             connection.execute(ODD_RUNS)
             connection.execute(SQL_CALLS)
@@ -470,7 +471,7 @@ def failure_parts(
     """The failed runs that started in ``[since, until)`` with the parts of their signatures
     (``run_id``, ``mission_id``, ``started_at``, ``finished_at``, ``updated_at``, ``step_id``,
     ``tool``, ``error``; see ``FAILURE_PARTS``), and what the Python reading needs of the
-    others (as :func:`failed_runs` gives it)."""
+    others (as :func:`_failed_runs` gives them)."""
     clauses: list[str] = ["status = 'failed'"]
     days: list[str] = ["TRUE"]  # a run's steps and events are in the partition of its start day
     if since is not None:
@@ -485,11 +486,7 @@ def failure_parts(
     connection = _connect_files(tables, ("runs", "steps", "events"))
     try:
         with _damaged(tables):
-            if missions is not None:
-                connection.register(
-                    "wanted_missions", pa.table({"mission_id": pa.array(missions, pa.string())})
-                )
-                clauses.append("mission_id IN (SELECT mission_id FROM wanted_missions)")
+            _wanted(connection, missions, clauses)
             connection.execute(
                 "CREATE TEMP TABLE failed AS SELECT run_id, mission_id, started_at, finished_at, "
                 f"updated_at, error FROM runs WHERE {' AND '.join(clauses)}"
