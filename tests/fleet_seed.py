@@ -118,7 +118,7 @@ def seed_fleet(runs: int = 120, *, seed: int = 7, days: int = 10, failed_share: 
         ) -> None:
             fleet.events.append(
                 {
-                    "event_id": f"{run_id[:8]}-{next(ids):03d}",
+                    "event_id": f"{run_id}-{next(ids):03d}",  # unique in the organization
                     "run_id": run_id,
                     "mission_id": mission_id,
                     "type": kind,

@@ -396,13 +396,37 @@ class History:
 
         return fleet_events(self._tables, self._mission_ids(mission), since, until, batch)
 
-    def _failed_runs(
-        self, *, since: Any, until: Any, mission: str | Sequence[str] | None
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Failed runs, their steps and error/tool events (see ``_query.failed_runs``)."""
-        from ._query import failed_runs
+    def _tool_stats(
+        self,
+        *,
+        since: Any,
+        until: Any,
+        mission: str | Sequence[str] | None,
+        keys: list[str],
+        period_us: int | None,
+        odd_calls: Any,
+    ) -> pd.DataFrame:
+        """Tool and model call statistics computed by DuckDB (see ``_query.tool_stats``)."""
+        from ._query import tool_stats
 
-        return failed_runs(self._tables, self._mission_ids(mission), since, until)
+        return tool_stats(
+            self._tables,
+            self._mission_ids(mission),
+            since,
+            until,
+            keys=keys,
+            period_us=period_us,
+            odd_calls=odd_calls,
+        )
+
+    def _failure_parts(
+        self, *, since: Any, until: Any, mission: str | Sequence[str] | None
+    ) -> tuple[pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
+        """Failed runs with their signatures' parts, and the odd ones' runs, steps and events
+        (see ``_query.failure_parts``)."""
+        from ._query import failure_parts
+
+        return failure_parts(self._tables, self._mission_ids(mission), since, until)
 
     def _stored_run(self, run_id: str) -> Any:
         """One run with its mission, plan steps and events, as a run-like object (``run``,

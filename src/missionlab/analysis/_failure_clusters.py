@@ -10,9 +10,11 @@ the window's end) or recurring, and an example run, the latest, whose explanatio
 call away (``result.explain(cluster)``, of :mod:`.failures`). ``result.over_time("D")`` counts each cluster's
 runs per period. ``explain(trace, fleet=...)`` says which cluster a failed run belongs to.
 
-``source`` is a :class:`missionlab.History` (DuckDB reads the failed runs, their steps
-and the tool and error events of those runs only), :func:`missionlab.fetch_frames` output
-fetched with ``steps=True``, or a list of run traces: the same signatures from each.
+``source`` is a :class:`missionlab.History` (DuckDB finds the failing step, tool and error
+of each failed run with a flat plan and plain tool calls, ``_history/_query.py``; the other
+failed runs are read here, by :func:`run_signatures`), :func:`missionlab.fetch_frames` output
+fetched with ``steps=True``, or a list of run traces: the same signatures from each. The
+error texts are masked in bulk (:func:`._signature.normalize_many`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from ..frames._runlike import RunLike, field, is_runlike
 from ..types import EventType, RunStatus, StepStatus
 from ._attempts import tool_calls
 from ._evidence import utc
-from ._signature import Signature, failure_origin, final_failures, signature, subtree
+from ._signature import (
+    Signature,
+    failure_origin,
+    final_failures,
+    missing,
+    normalize_many,
+    signature_parts,
+    subtree,
+)
 from .engine import at_moment
 
 __all__ = ["CLUSTER_COLUMNS", "RUN_COLUMNS", "FailureClusters", "cluster_failures", "read_run"]
@@ -54,6 +64,8 @@ CLUSTER_COLUMNS = [
 ]
 #: The columns of :attr:`Failures.runs`, one row per failed run, the latest first.
 RUN_COLUMNS = ["run_id", "mission_id", "failed_at", "cluster", "step_id", "tool", "signature", "error"]
+#: What a failed run's signature is made of (:func:`run_signatures`, and the history's SQL).
+PART_COLUMNS = ("run_id", "mission_id", "started_at", "finished_at", "updated_at", "step_id", "tool", "error")
 _EVENT_TYPES = (EventType.ERROR.value, EventType.TOOL_CALL.value, EventType.TOOL_RESULT.value)
 
 
@@ -80,8 +92,10 @@ class StoredRun:
     events_frame: pd.DataFrame
 
 
-def run_signatures(data: FailedRuns) -> list[Signature]:
-    """The signature of each run of ``data.runs``, in its order (see :mod:`._signature`)."""
+def run_signatures(data: FailedRuns) -> pd.DataFrame:
+    """What the signature of each run of ``data.runs`` is made of, in its order (see
+    :mod:`._signature`): the run's ``run_id``, ``mission_id``, ``started_at``, ``finished_at``,
+    ``updated_at``, and its failing ``step_id``, failed ``tool`` and raw ``error`` text."""
     steps: dict[Any, list[tuple[Any, Any, bool, Any]]] = {}
     for run, step, up, status, done in zip(
         python_values(data.steps["run_id"], None),
@@ -114,25 +128,27 @@ def run_signatures(data: FailedRuns) -> list[Signature]:
     ):
         failed.setdefault(run, []).append((step, tool, outcome))
     found = []
-    for run, mission, error in zip(
-        data.runs["run_id"], data.runs["mission_id"], data.runs["error"], strict=True
-    ):
+    for run, error in zip(data.runs["run_id"], data.runs["error"], strict=True):
         rows = steps.get(run, [])
         origin = failure_origin(rows)
         if origin is None:
-            found.append(signature(mission, None, [], error, []))
+            found.append(signature_parts(None, [], error, []))
             continue
         mine = subtree(((s, up) for s, up, _, _ in rows), origin)
         found.append(
-            signature(
-                mission,
+            signature_parts(
                 origin,
                 [summary for step, summary in errors.get(run, []) if step in mine],
                 error,
                 [(tool, outcome) for step, tool, outcome in failed.get(run, []) if step in mine],
             )
         )
-    return found
+    frame = data.runs[list(PART_COLUMNS[:5])].reset_index(drop=True)
+    for column, values in zip(
+        PART_COLUMNS[5:], zip(*found, strict=True) if found else ([], [], []), strict=True
+    ):
+        frame[column] = pd.Series(list(values), dtype=object)
+    return frame
 
 
 class FailureClusters:
@@ -229,8 +245,6 @@ def _runs_rows(runs: Iterable[Any]) -> pd.DataFrame:
 
 
 def _failed_runs(source: Any, since: Any, until: Any, mission: Any) -> FailedRuns:
-    if is_history(source):
-        return FailedRuns(*source._failed_runs(since=since, until=until, mission=mission))
     if isinstance(source, pd.DataFrame):
         raise InvalidArgumentError(
             "source",
@@ -332,20 +346,43 @@ def cluster_failures(
     """The failed runs that started in ``[since, until)`` grouped by error signature (see the
     module's docstring). A cluster is ``new`` when first seen within ``new_within`` of the
     window's end (``until``, else ``now``: the clock's time unless given)."""
-    data = _failed_runs(source, since, until, mission)
-    sigs = run_signatures(data)
-    runs = data.runs
+    if is_history(source):  # DuckDB reads the signatures' parts; the odd runs' in Python
+        parts, odd = source._failure_parts(since=since, until=until, mission=mission)
+        runs = pd.concat([parts, run_signatures(FailedRuns(*odd))], ignore_index=True)
+    else:
+        runs = run_signatures(_failed_runs(source, since, until, mission))
+    for column in ("started_at", "finished_at", "updated_at"):
+        runs[column] = pd.to_datetime(runs[column], utc=True)
     failed_at = runs["finished_at"].fillna(runs["updated_at"]).fillna(runs["started_at"])
+    parts = pd.DataFrame(
+        {
+            column: pd.Series(
+                [None if missing(value) else str(value) for value in runs[column]],
+                dtype=object,
+            )
+            for column in ("mission_id", "step_id", "tool")
+        }
+    )
+    errors = ["" if missing(value) else str(value) for value in runs["error"]]
+    texts = pd.Series(errors, dtype=object).unique().tolist()  # each text masked once
+    masked = dict(zip(texts, normalize_many(texts), strict=True))
+    parts["signature"] = [masked[text] for text in errors]
+    keys = parts.drop_duplicates()
+    named = {
+        key: Signature(mission, step, tool, text, "").cluster_id
+        for key in keys.itertuples(index=False, name=None)
+        for mission, step, tool, text in [key]
+    }
     table = pd.DataFrame(
         {
             "run_id": runs["run_id"].astype(object).to_numpy(),
-            "mission_id": [s.mission_id for s in sigs],
+            "mission_id": parts["mission_id"],
             "failed_at": pd.to_datetime(failed_at.to_numpy(), utc=True),
-            "cluster": [s.cluster_id for s in sigs],
-            "step_id": [s.step_id for s in sigs],
-            "tool": [s.tool for s in sigs],
-            "signature": [s.text for s in sigs],
-            "error": [s.error for s in sigs],
+            "cluster": [named[key] for key in parts.itertuples(index=False, name=None)],
+            "step_id": parts["step_id"],
+            "tool": parts["tool"],
+            "signature": parts["signature"],
+            "error": errors,
         }
     )
     table = table.sort_values(["failed_at", "run_id"], ascending=[False, True], ignore_index=True)

@@ -24,7 +24,17 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Signature", "failure_origin", "final_failures", "normalize", "signature", "subtree"]
+__all__ = [
+    "Signature",
+    "failure_origin",
+    "final_failures",
+    "missing",
+    "normalize",
+    "normalize_many",
+    "signature",
+    "signature_parts",
+    "subtree",
+]
 
 _MASKS = [
     (
@@ -51,12 +61,70 @@ _MASKS = [
 def normalize(text: Any) -> str:
     """``text`` with quoted values, timestamps, ids and numbers masked (see the module's
     docstring), spaces collapsed."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
+    if missing(text):
         return ""
     out = str(text)
     for pattern, mask in _MASKS:
         out = pattern.sub(mask, out)
     return out.strip()
+
+
+# The masks again for RE2 (pyarrow's engine, which has no lookaround), for texts of ASCII
+# characters only (there Python's \w, \d and \b are RE2's): a quote's neighbours are written
+# into it first, as one of four marks (before a word character or not, after one or not),
+# so that quoted values are found by the marks alone; the words holding a digit and a letter
+# are those that start with a letter and hold a digit, or start with a digit and hold a letter.
+_A, _B, _C = "\x02", "\x03", "\x04"  # a ' after a word character, before one, or both
+_RE2_MASKS = [
+    (r"(\w)'", "\\1" + _A),  # after a word character: not a quote's opening
+    (r"'(\w)", _B + "\\1"),  # before one (and not after one): not a quote's closing
+    (_A + r"(\w)", _C + "\\1"),  # after and before one: neither
+    (
+        rf"['{_B}][^'{_A}{_B}{_C}\n]*['{_A}]"
+        r"|\"[^\"\n]*\"|`[^`\n]*`|\x{201c}[^\x{201d}\n]*\x{201d}|\x{2018}[^\x{2019}\n]*\x{2019}",
+        "<str>",
+    ),
+    (f"[{_A}{_B}{_C}]", "'"),
+    (_MASKS[1][0].pattern, "<time>"),
+    (_MASKS[2][0].pattern, "<id>"),
+    (r"\b(?:[A-Za-z][\w-]*\d|[0-9][\w-]*[A-Za-z])[\w-]*\b", "<id>"),
+    (_MASKS[4][0].pattern, "<n>"),
+]
+_MARKS = frozenset(_A + _B + _C)
+# Texts RE2 does not mask as Python does are masked together by Python, joined by a line of
+# their own: no mask reaches across a line break (quotes end at one) nor matches it, and a
+# line break sits where a text starts or ends as nothing does for a lookbehind or a word
+# boundary, so each text is masked as alone.
+_JOIN = "\n\x1e\n"
+
+
+def normalize_many(texts: Sequence[Any]) -> list[str]:
+    """:func:`normalize` of each of ``texts``, the same, masked in bulk: by RE2 (pyarrow) for
+    texts of ASCII characters, by one pass of each Python mask over the others together."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = ["" if missing(text) else str(text) for text in texts]
+    out = list(plain)
+    simple = [i for i, text in enumerate(plain) if text.isascii() and _MARKS.isdisjoint(text)]
+    if simple:
+        array = pa.array([plain[i] for i in simple], pa.string())
+        for re2, mask in _RE2_MASKS:
+            array = pc.replace_substring_regex(array, pattern=re2, replacement=mask)
+        for i, text in zip(simple, array.to_pylist(), strict=True):
+            out[i] = text
+    others = [i for i, text in enumerate(plain) if not (text.isascii() and _MARKS.isdisjoint(text))]
+    alone = [i for i in others if "\x1e" in plain[i]]  # the joint's own character
+    together = [i for i in others if "\x1e" not in plain[i]]
+    if together:
+        joined = _JOIN.join(plain[i] for i in together)
+        for pattern, mask in _MASKS[:-1]:  # the spaces last, text by text: a line break is one
+            joined = pattern.sub(mask, joined)
+        for i, text in zip(together, joined.split(_JOIN), strict=True):
+            out[i] = text
+    for i in alone:
+        out[i] = normalize(plain[i])
+    return [text if i in alone else " ".join(text.split()) for i, text in enumerate(out)]
 
 
 @dataclass(frozen=True)
@@ -135,20 +203,32 @@ def signature(
     """The signature of a failed run: its failing step ``origin``, the summaries of the
     ``error`` events in that step's subtree (time order), the run's ``error``, and the
     ``(tool, outcome)`` of the failed tool calls in the subtree (time order)."""
+    step, tool, error_text = signature_parts(origin, errors, run_error, failed_calls)
+    return Signature(
+        None if mission_id is None else str(mission_id), step, tool, normalize(error_text), error_text
+    )
+
+
+def missing(value: Any) -> bool:
+    """Whether a value read from a frame is missing (None, NaN, NaT or pandas' NA)."""
+    return value is None or (not isinstance(value, str | dict | list) and bool(pd.isna(value)))
+
+
+def signature_parts(
+    origin: Any, errors: Sequence[Any], run_error: Any, failed_calls: Sequence[tuple[Any, Any]]
+) -> tuple[str | None, str | None, str]:
+    """What :func:`signature` reads (its failing step, tool and raw error text), unmasked."""
     tool, outcome = failed_calls[-1] if failed_calls else (None, None)
     if errors:
         error = errors[-1]
-    elif run_error is not None and not (isinstance(run_error, float) and pd.isna(run_error)):
+    elif not missing(run_error):
         error = run_error if isinstance(run_error, str) else _text(run_error)
     else:
         error = outcome
-    error_text = "" if error is None else str(error)
-    return Signature(
-        None if mission_id is None else str(mission_id),
+    return (
         None if origin is None else str(origin),
         None if tool is None else str(tool),
-        normalize(error_text),
-        error_text,
+        "" if error is None else str(error),
     )
 
 

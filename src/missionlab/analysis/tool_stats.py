@@ -3,10 +3,11 @@
 ``tool_stats(source)`` answers, per tool (``by="tool"``), per model (``by="model"``) or per
 mission (``by="mission"``), optionally per period (``freq="D"``): how many calls, in how many
 runs, how many failed, their p50/p95/p99 latency in seconds, and the tokens and cost they
-used, per call and per run. ``source`` is a :class:`missionlab.History` (read out of core:
-DuckDB selects the events that matter, ordered by run, and hands them over in batches), a
+used, per call and per run. ``source`` is a :class:`missionlab.History` (out of core: DuckDB
+pairs the calls and aggregates them, ``_history/_query.py``, and hands the runs its plain join
+does not read exactly, the "odd runs", to the reading below), a
 :class:`missionlab.FetchedFrames` or an events frame of many runs, or a list of run traces:
-every source goes through the same reading below, so they give the same answer.
+they give the same answer (tests/test_fleet_sql.py holds the SQL to the reading below).
 
 A tool call, its latency and whether it failed are what the Gantt and ``explain`` see
 (``analysis._attempts.tool_calls``: the call's result or error, retries counted as calls of
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..client.errors import InvalidArgumentError
 from ..frames._columns import TEXT, python_values
@@ -111,12 +113,19 @@ def calls_frame(events: pd.DataFrame) -> pd.DataFrame:
     models = np.array([u[0] for u in parsed], dtype=object)
     tokens = np.array([u[1] for u in parsed], dtype=float)
     costs = np.array([u[2] for u in parsed], dtype=float)
-    ids = pd.Index(python_values(events["event_id"].iloc[marked], None), dtype=object)
-    if not ids.is_unique:  # an event id given twice: its first event's usage
+    # an event is known by its run and its id (the first of an id given twice in a run)
+    ids = pd.MultiIndex.from_arrays(
+        [
+            python_values(events["run_id"].iloc[marked], None),
+            python_values(events["event_id"].iloc[marked], None),
+        ]
+    )
+    if not ids.is_unique:
         keep = ~ids.duplicated()
         ids, marked, models, tokens, costs = ids[keep], marked[keep], models[keep], tokens[keep], costs[keep]
-    at_call = ids.get_indexer(python_values(calls["call_id"], None))
-    at_result = ids.get_indexer(python_values(calls["result_id"], None))
+    runs = python_values(calls["run_id"], None)
+    at_call = ids.get_indexer(pd.MultiIndex.from_arrays([runs, python_values(calls["call_id"], None)]))
+    at_result = ids.get_indexer(pd.MultiIndex.from_arrays([runs, python_values(calls["result_id"], None)]))
     call_model, result_model = _pick(models, at_call, None), _pick(models, at_result, None)
     mission_of = dict(
         zip(python_values(events["run_id"], None), python_values(events["mission_id"], None), strict=True)
@@ -260,26 +269,59 @@ def _percentile(values: pd.Series, q: float) -> float:
     return float(np.percentile(known, q)) if len(known) else np.nan
 
 
-def stats_of_calls(
-    calls: pd.DataFrame, by: str | Sequence[str] = "tool", freq: str | None = None
-) -> pd.DataFrame:
-    """:func:`tool_stats` of a :func:`calls_frame`."""
+def _keys(by: str | Sequence[str]) -> list[str]:
+    """The columns of the calls that ``by`` groups by."""
     names = [by] if isinstance(by, str) else list(by)
     unknown = [name for name in names if name not in _KEYS]
     if unknown or not names:
         raise InvalidArgumentError(
             "by", f"{unknown[0] if unknown else by!r}: group by one of {', '.join(_KEYS)}"
         )
-    keys = [_KEYS[name] for name in names]
+    return [_KEYS[name] for name in names]
+
+
+def _floor(times: pd.Series, freq: str) -> pd.Series:
+    """``times`` floored to periods of ``freq`` (counted from the epoch, as pandas does)."""
+    try:
+        floored: pd.Series = times.dt.floor(freq)
+    except ValueError as error:
+        raise InvalidArgumentError(
+            "freq", f"{freq!r} is not a fixed frequency ('h', 'D', '7D'): {error}"
+        ) from error
+    return floored
+
+
+def _period_us(freq: str) -> int:
+    """The length of ``freq``'s periods in microseconds (a whole number of them)."""
+    _floor(pd.Series([pd.Timestamp(0, tz="UTC")]), freq)  # the same error as the frames' path
+    nanos = int(pd.tseries.frequencies.to_offset(freq).nanos)
+    if nanos <= 0 or nanos % 1000:
+        raise InvalidArgumentError("freq", f"{freq!r}: periods are whole microseconds (at least '1us')")
+    return nanos // 1000
+
+
+def _typed(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    for column in keys:
+        if column != "period":
+            frame[column] = frame[column].astype(TEXT)
+    if "period" in frame:
+        frame["period"] = pd.to_datetime(frame["period"], utc=True).astype("datetime64[us, UTC]")
+    for column in ("calls", "runs", "errors"):
+        frame[column] = frame[column].astype("int64")
+    for column in STATS_COLUMNS[3:]:
+        frame[column] = frame[column].astype("float64")
+    return frame.reset_index(drop=True)
+
+
+def stats_of_calls(
+    calls: pd.DataFrame, by: str | Sequence[str] = "tool", freq: str | None = None
+) -> pd.DataFrame:
+    """:func:`tool_stats` of a :func:`calls_frame`."""
+    keys = _keys(by)
     calls = calls.dropna(subset=keys)
     if freq is not None:
-        try:
-            periods = calls["called_at"].dt.floor(freq)
-        except ValueError as error:
-            raise InvalidArgumentError(
-                "freq", f"{freq!r} is not a fixed frequency ('h', 'D', '7D'): {error}"
-            ) from error
-        calls = calls.assign(period=periods)
+        _period_us(freq)
+        calls = calls.assign(period=_floor(calls["called_at"], freq))
         keys = ["period", *keys]
     rows = []
     for key, group in calls.groupby(keys, sort=True, observed=True):
@@ -306,17 +348,41 @@ def stats_of_calls(
                 cost / runs,
             )
         )
-    frame = pd.DataFrame(rows, columns=[*keys, *STATS_COLUMNS])
-    for column in keys:
-        if column != "period":
-            frame[column] = frame[column].astype(TEXT)
-    if "period" in frame:
-        frame["period"] = pd.to_datetime(frame["period"], utc=True)
-    for column in ("calls", "runs", "errors"):
-        frame[column] = frame[column].astype("int64")
-    for column in STATS_COLUMNS[3:]:
-        frame[column] = frame[column].astype("float64")
-    return frame
+    return _typed(pd.DataFrame(rows, columns=[*keys, *STATS_COLUMNS]), keys)
+
+
+#: What the history's SQL reads of the calls of the runs it leaves to :func:`calls_frame`.
+_ODD_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("mission_id", pa.string()),
+        ("tool", pa.string()),
+        ("model", pa.string()),
+        ("called_at", pa.timestamp("us", tz="UTC")),
+        ("latency_s", pa.float64()),
+        ("failed", pa.bool_()),
+        ("tokens", pa.float64()),
+        ("cost_usd", pa.float64()),
+    ]
+)
+
+
+def _odd_calls(events: Iterable[pd.DataFrame]) -> pa.Table:
+    """The calls of the runs the history's SQL does not pair itself (:func:`calls_frame`)."""
+    parts = [calls_frame(part) for part in events]
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return _ODD_SCHEMA.empty_table()
+    calls = pd.concat(parts, ignore_index=True)
+    columns = {}
+    for field in _ODD_SCHEMA:
+        values = calls[field.name]
+        if field.name == "called_at":
+            values = values.dt.as_unit("us")
+        elif pa.types.is_string(field.type):
+            values = python_values(values, None)
+        columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
+    return pa.table(columns, schema=_ODD_SCHEMA)
 
 
 def tool_stats(
@@ -332,5 +398,12 @@ def tool_stats(
     them (``by=["mission", "tool"]``), and per period of ``freq`` when given: calls, runs,
     errors, error_rate, p50_s/p95_s/p99_s latency, tokens and cost_usd in total, per call and
     per run. See the module's docstring for what is read from which ``source``."""
+    if is_history(source):  # DuckDB pairs and aggregates the calls (see _history/_query.py)
+        keys = _keys(by)
+        period = None if freq is None else _period_us(freq)
+        frame = source._tool_stats(
+            since=since, until=until, mission=mission, keys=keys, period_us=period, odd_calls=_odd_calls
+        )
+        return _typed(frame, keys if period is None else ["period", *keys])
     calls = fleet_calls(source, since=since, until=until, mission=mission)
     return stats_of_calls(calls, by, freq)
