@@ -118,6 +118,50 @@ def test_the_store_holds_the_same_events_when_its_indexes_are_rebuilt(
     assert rows[100] == rows[10**9]
 
 
+def in_sandbox_times(capsule: dict[str, Any]) -> dict[str, Any]:
+    """``capsule`` with every event's time in the sandbox's own spelling (UTC, 'Z')."""
+    for event in capsule["events"]:
+        moment = datetime.fromisoformat(event["timestamp"]).astimezone(UTC)
+        event["timestamp"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return capsule
+
+
+@pytest.mark.parametrize("spellings", ["the sandbox's", "three"])
+def test_events_checked_a_column_at_a_time_give_the_rows_checked_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spellings: str
+) -> None:
+    """Many events are checked and encoded a column at a time; times in other spellings send
+    them through the check of each event, which rewrites them: the same rows either way."""
+    from missionlab.sandbox import capsules
+
+    capsule = generated()
+    if spellings == "the sandbox's":
+        capsule = in_sandbox_times(capsule)
+    by_column: list[bool] = []
+    columns = capsules._Rows._columns
+
+    def spied(self: Any, items: list[Any], context: dict[str, Any]) -> Any:
+        found = columns(self, items, context)
+        by_column.append(found is not None)
+        return found
+
+    monkeypatch.setattr(capsules._Rows, "_columns", spied)
+    rows = {}
+    for bound in (10**9, 100):
+        monkeypatch.setattr(capsules, "_BY_COLUMN", bound)
+        store = Store(tmp_path / f"s{bound}.db")
+        load_capsules(store, [write(tmp_path, capsule)])
+        rows[bound] = store._all("SELECT * FROM events ORDER BY rowid", ())
+        store.close()
+    assert by_column == [spellings == "the sandbox's"]  # only the run of 100 looked at columns
+    assert rows[100] == rows[10**9] and len(rows[100]) == EVENTS
+    payloads = [json.loads(row[-1]) for row in rows[100]]
+    assert payloads == [event["payload"] for event in capsule["events"]]
+    assert [row[-1] for row in rows[100]] == [
+        json.dumps(event["payload"], separators=(",", ":")) for event in capsule["events"]
+    ]  # the text the store's own writes give (ASCII, every other character escaped)
+
+
 BAD_EVENTS: dict[str, tuple[str, Any, str]] = {
     "a time that is not one": ("timestamp", "soon", "events[1500].timestamp: not a date-time: 'soon'"),
     "a time without its zone": ("timestamp", "2026-03-01T09:30:00", "without its time zone"),
