@@ -264,3 +264,49 @@ def test_the_notebook_fragment_is_bounded_too() -> None:
     assert sum(len(t.x) for t in figure.data if t.type == "scattergl") == 480
     head, figure = display_parts(trace, max_events=EVENTS)
     assert "left out" not in head and sum(len(t.x) for t in figure.data if t.type == "scattergl") == EVENTS
+
+
+def test_open_run_keeps_events_lazy_and_every_view_gives_what_models_gave(tmp_path: Path) -> None:
+    """``open_run`` checks the events against the model in blocks and keeps them as JSON
+    objects: the frames, the explanation, the Gantt, ``find`` and the events themselves are
+    what a trace of one model per event (as ``open_run`` made before) gives."""
+    import pandas as pd
+
+    from missionlab.client._items import ItemList
+    from missionlab.client.models import Event, Mission, PlanStep, Run, TelnyxAgent
+
+    capsule = generated()
+    path = write(tmp_path, capsule)
+    opened = missionlab.open_run(path)
+    modelled = missionlab.RunTrace(
+        run=Run.model_validate(capsule["run"]),
+        steps=[PlanStep.model_validate(step) for step in capsule["plan"]],
+        events=[Event.model_validate(event) for event in capsule["events"]],
+        mission=Mission.model_validate(capsule["mission"]),
+        agents=[TelnyxAgent.model_validate(agent) for agent in capsule["agents"]],
+    )
+    assert isinstance(opened.events, ItemList)
+    pd.testing.assert_frame_equal(opened.events_frame, modelled.events_frame)
+    assert opened.events._models == [None] * len(opened.events._models)  # framed with no model made
+    pd.testing.assert_frame_equal(opened.steps_frame, modelled.steps_frame)
+    assert str(opened.explain()) == str(modelled.explain())
+    assert opened.gantt().to_json() == modelled.gantt().to_json()
+    pd.testing.assert_frame_equal(opened.find("call 7"), modelled.find("call 7"))
+    pd.testing.assert_frame_equal(opened.find(type="error"), modelled.find(type="error"))
+    assert list(opened.events) == modelled.events and len(opened.events) == EVENTS
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("timestamp", "soon", "events[2345].timestamp: Input should be a valid datetime"),
+        ("summary", None, "events[2345].summary: Input should be a valid string"),
+        ("payload", [1], "events[2345].payload: Input should be a valid dictionary"),
+    ],
+)
+def test_open_run_names_the_bad_event_of_a_big_capsule(field: str, value: Any, reason: str) -> None:
+    bad = generated()
+    bad["events"][2345][field] = value
+    with pytest.raises(missionlab.errors.CapsuleError) as refused:
+        missionlab.open_run(json.dumps(bad).encode())
+    assert reason in str(refused.value) and refused.value.__cause__ is None

@@ -34,18 +34,16 @@ largest capsule parsed (about 1.7 KB per event of the demo's shape: 220 MB for 1
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from .._wire.capsule import check_capsule
+from .._wire.capsule import check_capsule, collection_paused
 from .._wire.dataset import folder_capsules
 from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObject
 from ..errors import CapsuleError
@@ -311,23 +309,10 @@ def _reader(path: Path) -> Any:
     return read
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cyclic garbage collector paused: a parsed capsule is millions of new containers
-    and no cycles, and the collector's passes over them took a third of parsing a big one."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
 def _load(store: Store, capsules: list[tuple[str, Any]], *, release: bool) -> list[tuple[str, str]]:
     loaded: list[tuple[str, str]] = []
     try:
-        with _no_cycle_collection(), store.bulk_insert() as bulk:
+        with collection_paused(), store.bulk_insert() as bulk:
             for where, read in capsules:
                 try:
                     loaded.append(_insert(store, bulk, read(), where, release=release))
