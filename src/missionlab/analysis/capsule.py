@@ -15,6 +15,7 @@ ids, to this client and to the official SDK alike.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,14 +86,21 @@ def save_run(trace: RunLike, path: str | Path, *, source: dict[str, Any] | None 
 def read_capsule(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
     """A capsule's dict, from a path, JSON bytes or a dict, checked for its format and version."""
     if isinstance(source, dict):
-        data = source
-    else:
-        raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise CapsuleError(f"not a run capsule (not JSON): {error}") from None
+        return check_capsule(source)
+    try:
+        text = (
+            source.decode("utf-8") if isinstance(source, bytes) else Path(source).read_text(encoding="utf-8")
+        )
+        # The standard library's parser, as the sandbox's: orjson's parse is faster but peaks at
+        # about 2.5x the file's size above it (10^6 events: 2.5 GB against 1.8 GB).
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError too
+        raise CapsuleError(f"not a run capsule (not JSON): {error}") from None
     return check_capsule(data)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
