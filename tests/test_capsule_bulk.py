@@ -286,6 +286,7 @@ def test_open_run_keeps_events_lazy_and_every_view_gives_what_models_gave(tmp_pa
         agents=[TelnyxAgent.model_validate(agent) for agent in capsule["agents"]],
     )
     assert isinstance(opened.events, ItemList)
+    assert all(isinstance(block, str) for block in opened.events._blocks)  # held as JSON text
     pd.testing.assert_frame_equal(opened.events_frame, modelled.events_frame)
     assert opened.events._models == [None] * len(opened.events._models)  # framed with no model made
     pd.testing.assert_frame_equal(opened.steps_frame, modelled.steps_frame)
@@ -310,3 +311,20 @@ def test_open_run_names_the_bad_event_of_a_big_capsule(field: str, value: Any, r
     with pytest.raises(missionlab.errors.CapsuleError) as refused:
         missionlab.open_run(json.dumps(bad).encode())
     assert reason in str(refused.value) and refused.value.__cause__ is None
+
+
+def test_events_held_as_text_read_back_exactly_what_the_file_held(tmp_path: Path) -> None:
+    """A block of events is kept as its JSON text: what only the standard library reads back
+    (a float past the largest, an integer past 64 bits) comes back as it was parsed from the
+    file, in the models and in the frame."""
+    capsule = generated(2_500)
+    odd = {"huge": 10**30, "nested": [{"é": -0.0}]}
+    capsule["events"][1234]["payload"] = odd
+    text = json.dumps(capsule).replace('"cost_usd": 0.0', '"cost_usd": 1e999', 1)  # event 0's
+    path = tmp_path / "odd.json"
+    path.write_text(text)
+    parsed = json.loads(text)["events"]
+    assert parsed[0]["payload"]["cost_usd"] == float("inf")
+    opened = missionlab.open_run(path)
+    assert [event.payload for event in opened.events] == [event["payload"] for event in parsed]
+    assert json.loads(opened.events_frame["payload"].tolist()[1234]) == odd  # the frame holds JSON text

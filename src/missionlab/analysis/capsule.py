@@ -120,7 +120,7 @@ def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
             "steps": [
                 _validated(PlanStep, step, f"plan[{n}]") for n, step in enumerate(_listed(data, "plan"))
             ],
-            "events": _events(_listed(data, "events")),
+            "events": _events(_listed(data, "events"), as_text=not isinstance(source, dict)),
             "mission": _validated(Mission, mission, "mission") if isinstance(mission, dict) else None,
             "agents": [
                 _validated(TelnyxAgent, agent, f"agents[{n}]")
@@ -156,22 +156,26 @@ def _validated(model: type[Any], item: Any, where: str) -> Any:
         raise _refused(error, where) from None
 
 
-def _events(raw: list[Any]) -> ItemList[Event]:
-    """The events, checked a block at a time and kept as JSON objects (models made when read);
-    equal strings repeated from event to event (run, type, step, agent) kept once."""
+def _events(raw: list[Any], *, as_text: bool) -> ItemList[Event]:
+    """The events, checked a block at a time; with ``as_text`` (a list parsed here, not the
+    caller's), each block then kept as its JSON text (a third of the memory of the parsed
+    objects; models are made when read) and its objects let go of."""
+    blocks: list[list[Any] | str] = []
     for start in range(0, len(raw), BLOCK):
+        block = raw[start : start + BLOCK]
         try:
-            _EVENTS.validate_python(raw[start : start + BLOCK])
+            _EVENTS.validate_python(block)
         except ValidationError as error:
             raise _refused(error, "events", start) from None
-    for name in _REPEATED:
-        kept: dict[Any, Any] = {}
-        for event in raw:
-            value = event.get(name) if type(event) is dict else None
-            if type(value) is str:
-                event[name] = kept.setdefault(value, value)
-    return ItemList(Event, raw, "open_run")
+        if as_text:
+            blocks.append(_BLOCK_TEXT(block))
+            raw[start : start + BLOCK] = [None] * len(block)  # the text holds them now
+        else:
+            blocks.append(block)
+    return ItemList.of_json_blocks(Event, blocks, len(raw), "open_run")
 
 
+# json.dumps's text reads back as exactly what it was given (floats that overflowed to inf,
+# integers past 64 bits and lone surrogates included, where orjson's would not)
+_BLOCK_TEXT = json.JSONEncoder(separators=(",", ":")).encode
 _EVENTS = TypeAdapter(list[Event])
-_REPEATED = ("run_id", "type", "step_id", "agent_id")
