@@ -44,9 +44,9 @@ def check_capsule(data: Any) -> dict[str, Any]:
 
 @contextmanager
 def collection_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a capsule is read: a big one parses into
-    millions of new containers and no cycles, and the collector's passes over them took a
-    third of the parse (more, the more there were: 10^6 events' models took 134 s)."""
+    """The cyclic garbage collector paused while a capsule (or its events held as text, see
+    ``ItemList.of_json_blocks``) is parsed: a big one parses into millions of new containers
+    and no cycles, and the collector's passes over them took a third of the parse."""
     paused = gc.isenabled()
     gc.disable()
     try:

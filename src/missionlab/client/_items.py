@@ -12,6 +12,10 @@ It is a sequence with the list's operations: indexing and slices, ``len``, itera
 ``sort``, ``del`` ...), which first make every model. An item the API document does not
 allow raises :class:`~missionlab.APIError` when its block is first read, as a page
 would have when it was fetched; an unknown status warns then.
+
+A block may also be held as the JSON text of its items (:meth:`ItemList.of_json_blocks`,
+which ``open_run`` uses for a capsule's events), parsed whenever it is read until its
+models are made.
 """
 
 from __future__ import annotations
