@@ -1,21 +1,22 @@
 """What a big run capsule costs: ``serve --load``'s load, ``open_run`` and ``to_html``.
 
-    python bench/capsule_load.py [--sizes 100000 1000000] [--ways now before floor] [--page]
+    python bench/capsule_load.py [--sizes 100000 1000000] [--ways now main floor] [--main REV] [--page]
 
 For each size, a capsule of that many events is generated (one finished run, four steps,
-events of the demo's shape with a usage payload, one error in 997) and loaded into a fresh
-database file, each way in its own process, which reports its wall and CPU time and its
-peak RSS (``ru_maxrss``):
+events of the demo's shape with a usage payload, one error in 997). Each way runs in its
+own process, which reports its wall and CPU time and its peak RSS (``ru_maxrss``):
 
-- ``now``: :func:`missionlab.sandbox.capsules.load_capsules`, what ``serve --load`` does;
-- ``before``: the same function as it was at commit bea83a7 (a list of dicts per table,
-  ``json`` parsing, one ``executemany`` per table with every index kept), read from git when
-  the repository is there;
-- ``floor``: raw SQLite: orjson parsing, the event tuples built with no check, one
-  ``executemany`` into the same schema: what no checking loader can beat.
-
-``--page`` also times ``open_run`` and ``trace.to_html()`` (with its default bound) on each
-capsule, and the memory ``to_html`` takes beyond the opened trace (RSS sampled every 50 ms).
+- loading it into a fresh database file:
+  - ``now``: :func:`missionlab.sandbox.capsules.load_capsules`, what ``serve --load`` does;
+  - ``main``: the same call with the whole package as it is at ``--main`` (default
+    f32b70a, before this round's schema version 3), exported from git into a temporary
+    folder when the repository is there;
+  - ``floor``: raw SQLite into this tree's schema: orjson parsing, the event tuples built with
+    no check, the indexes dropped, one ``executemany`` and the indexes built again, as the
+    loader does: what no checking loader can beat;
+- ``open_run`` of it, ``now`` and ``main`` (each way's RSS after opening too);
+- with ``--page``, ``trace.to_html()`` (with its default bound) and the memory it takes
+  beyond the opened trace (RSS sampled every 50 ms).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import _harness as h
 
-BEFORE = "bea83a7"
+MAIN = "f32b70a"
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 27, 21, 37, 38, tzinfo=UTC)
 
@@ -99,16 +101,9 @@ WAYS = {
 from missionlab.sandbox.capsules import load_capsules
 load_capsules(store, [capsule])
 """,
-    "before": """
-import subprocess, types
-where = sys.argv[4] + ":src/missionlab/sandbox/capsules.py"
-git = ["git", "-C", sys.argv[3], "show", where]
-source = subprocess.run(git, check=True, capture_output=True, text=True).stdout
-module = types.ModuleType("missionlab.sandbox._capsules_before")
-module.__package__ = "missionlab.sandbox"
-sys.modules[module.__name__] = module
-exec(compile(source, "capsules.py@" + sys.argv[4], "exec"), module.__dict__)
-module.load_capsules(store, [capsule])
+    "main": """
+from missionlab.sandbox.capsules import load_capsules
+load_capsules(store, [capsule])
 """,
     "floor": """
 import orjson, json
@@ -120,8 +115,8 @@ columns = (*EVENT_FIELDS, "mission_id")
 rows = [tuple(encode(e[c]) if c == "payload" else e.get(c) for c in EVENT_FIELDS) + (mission_id,)
         for e in data["events"]]
 marks = ", ".join("?" * len(columns))
-with store.transaction() as db:
-    db.executemany(f"INSERT INTO events ({', '.join(columns)}) VALUES ({marks})", rows)
+with store.bulk_insert() as bulk:
+    bulk.insert("events", columns, rows, expected=len(rows))
 """,
 }
 
@@ -129,6 +124,18 @@ EPILOGUE = """
 wall, cpu = time.perf_counter() - started, time.process_time() - cpu
 events = store.count("events")
 report(wall_s=wall, cpu_s=cpu, events=events)
+"""
+
+OPEN = """
+import resource, sys, time
+import psutil
+import missionlab
+started, cpu = time.perf_counter(), time.process_time()
+trace = missionlab.open_run(sys.argv[1])
+wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(repr({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak,
+            "rss_after_mb": psutil.Process().memory_info().rss / 2**20, "events": len(trace.events)}))
 """
 
 PAGE = """
@@ -141,100 +148,117 @@ def watch():
         peak[0] = max(peak[0], process.memory_info().rss)
         time.sleep(0.05)
 threading.Thread(target=watch, daemon=True).start()
-started = time.perf_counter()
 trace = missionlab.open_run(sys.argv[1])
-opened_s, opened_mb = time.perf_counter() - started, process.memory_info().rss / 2**20
 trace.events_frame  # the trace's own frame, which any view builds once
 base = process.memory_info().rss
 peak[0] = base
 started = time.perf_counter()
 page = trace.to_html()
-print(repr({"open_run_s": opened_s, "opened_rss_mb": opened_mb, "to_html_s": time.perf_counter() - started,
-            "to_html_over_trace_mb": (peak[0] - base) / 2**20, "page_mb": len(page) / 2**20,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(repr({"to_html_s": time.perf_counter() - started, "to_html_over_trace_mb": (peak[0] - base) / 2**20,
+            "page_mb": len(page) / 2**20}))
 """
 
 
-def child(code: str, *args: str) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+def child(code: str, *args: str, source: Path | None = None) -> dict[str, float]:
+    """Run ``code`` in a fresh process (with the package from ``source``, a ``src`` folder,
+    when given) and return the dict it printed last."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False, env=env
+    )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
     figures: dict[str, float] = ast.literal_eval(done.stdout.strip().splitlines()[-1])
     return figures
 
 
-def before_reachable() -> bool:
-    done = subprocess.run(
-        ["git", "-C", str(ROOT), "cat-file", "-e", f"{BEFORE}:src/missionlab/sandbox/capsules.py"],
-        capture_output=True,
-        check=False,
+def export(rev: str, folder: Path) -> Path | None:
+    """The package's ``src`` folder as it is at ``rev``, exported from git into ``folder``
+    (None when the repository or the revision is not there)."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "src"], capture_output=True, check=False
     )
-    return done.returncode == 0
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder / "src"
+
+
+def ratio(figures: dict[str, dict[str, float]], way: str, name: str) -> float:
+    return figures[way][name] / figures["now"][name] if "now" in figures else float("nan")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--ways", nargs="+", choices=list(WAYS), default=list(WAYS))
-    parser.add_argument("--page", action="store_true", help="also time open_run and to_html")
+    parser.add_argument("--main", default=MAIN, help="the revision the 'main' way runs (default %(default)s)")
+    parser.add_argument("--page", action="store_true", help="also time to_html")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
-    ways = [w for w in args.ways if w != "before" or before_reachable()]
-    report = h.Report(
-        "capsule_load",
-        "Loading a big run capsule (serve --load), open_run and to_html",
-        {"sizes": args.sizes, "ways": ways},
-    )
-    rows, page_rows = [], []
+    rows, open_rows, page_rows = [], [], []
     with tempfile.TemporaryDirectory(prefix="missionlab-capsules-") as folder:
+        main_src = export(args.main, Path(folder)) if "main" in args.ways else None
+        ways = [w for w in args.ways if w != "main" or main_src is not None]
+        sources = {"main": main_src}
+        report = h.Report(
+            "capsule_load",
+            "Loading a big run capsule (serve --load), open_run and to_html",
+            {"sizes": args.sizes, "ways": ways, "main": args.main},
+        )
         for size in args.sizes:
             path = Path(folder) / f"run-{size}.json"
             generate(path, size)
-            mb = path.stat().st_size / 2**20
-            results = {}
+            label = f"{size:,} events ({path.stat().st_size / 2**20:,.0f} MB)"
+            loads: dict[str, dict[str, float]] = {}
             for way in ways:
                 db = Path(folder) / f"{way}-{size}.db"
-                figures = child(PRELUDE + WAYS[way] + EPILOGUE, str(path), str(db), str(ROOT), BEFORE)
+                figures = child(PRELUDE + WAYS[way] + EPILOGUE, str(path), str(db), source=sources.get(way))
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{db}{suffix}").unlink(missing_ok=True)
                 assert figures["events"] == size, (way, figures)
-                results[way] = figures
-                for name, value in figures.items():
-                    report.figure(f"{way}_{size}_{name}", value)
-            for way, figures in results.items():
-                rows.append(
-                    [
-                        f"{size:,} events ({mb:,.0f} MB)",
-                        way,
-                        figures["wall_s"],
-                        figures["cpu_s"],
-                        figures["peak_rss_mb"],
-                        figures["cpu_s"] / results["now"]["cpu_s"] if "now" in results else float("nan"),
-                    ]
-                )
+                loads[way] = figures
+            opens: dict[str, dict[str, float]] = {}
+            for way in [w for w in ways if w != "floor"]:
+                opens[way] = child(OPEN, str(path), source=sources.get(way))
+                assert opens[way]["events"] == size, (way, opens[way])
+            for kind, results in (("load", loads), ("open", opens)):
+                for way, figures in results.items():
+                    for name, value in figures.items():
+                        report.figure(f"{kind}_{way}_{size}_{name}", value)
+            rows += [
+                [label, way, f["wall_s"], f["cpu_s"], f["peak_rss_mb"], ratio(loads, way, "cpu_s")]
+                for way, f in loads.items()
+            ]
+            open_rows += [
+                [label, way, f["wall_s"], f["cpu_s"], f["peak_rss_mb"], f["rss_after_mb"],
+                 ratio(opens, way, "cpu_s")]
+                for way, f in opens.items()
+            ]  # fmt: skip
             if args.page:
                 figures = child(PAGE, str(path))
                 for name, value in figures.items():
                     report.figure(f"page_{size}_{name}", value)
                 page_rows.append(
-                    [
-                        f"{size:,}",
-                        figures["open_run_s"],
-                        figures["opened_rss_mb"],
-                        figures["to_html_s"],
-                        figures["to_html_over_trace_mb"],
-                        figures["page_mb"],
-                    ]
+                    [f"{size:,}", figures["to_html_s"], figures["to_html_over_trace_mb"], figures["page_mb"]]
                 )
+        shutil.rmtree(Path(folder) / "src", ignore_errors=True)
     report.table(
-        "loading one capsule into a fresh database file, each way in its own process",
+        "loading one capsule into a fresh database file (serve --load), each way in its own process",
         ["capsule", "way", "wall s", "CPU s", "peak RSS MB", "CPU x now"],
         rows,
     )
+    report.table(
+        "open_run of the same capsule, each way in its own process",
+        ["capsule", "way", "wall s", "CPU s", "peak RSS MB", "RSS after MB", "CPU x now"],
+        open_rows,
+    )
     if page_rows:
         report.table(
-            "open_run, then to_html (default bound) beyond the opened trace and its events frame",
-            ["events", "open_run s", "RSS after open MB", "to_html s", "to_html over trace MB", "page MB"],
+            "to_html (default bound) beyond the opened trace and its events frame",
+            ["events", "to_html s", "to_html over trace MB", "page MB"],
             page_rows,
         )
     report.note(f"machine: {os.cpu_count()} CPUs; wall times are shared with whatever else runs")

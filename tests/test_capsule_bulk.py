@@ -118,6 +118,50 @@ def test_the_store_holds_the_same_events_when_its_indexes_are_rebuilt(
     assert rows[100] == rows[10**9]
 
 
+def in_sandbox_times(capsule: dict[str, Any]) -> dict[str, Any]:
+    """``capsule`` with every event's time in the sandbox's own spelling (UTC, 'Z')."""
+    for event in capsule["events"]:
+        moment = datetime.fromisoformat(event["timestamp"]).astimezone(UTC)
+        event["timestamp"] = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return capsule
+
+
+@pytest.mark.parametrize("spellings", ["the sandbox's", "three"])
+def test_events_checked_a_column_at_a_time_give_the_rows_checked_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spellings: str
+) -> None:
+    """Many events are checked and encoded a column at a time; times in other spellings send
+    them through the check of each event, which rewrites them: the same rows either way."""
+    from missionlab.sandbox import capsules
+
+    capsule = generated()
+    if spellings == "the sandbox's":
+        capsule = in_sandbox_times(capsule)
+    by_column: list[bool] = []
+    columns = capsules._Rows._columns
+
+    def spied(self: Any, items: list[Any], context: dict[str, Any]) -> Any:
+        found = columns(self, items, context)
+        by_column.append(found is not None)
+        return found
+
+    monkeypatch.setattr(capsules._Rows, "_columns", spied)
+    rows = {}
+    for bound in (10**9, 100):
+        monkeypatch.setattr(capsules, "_BY_COLUMN", bound)
+        store = Store(tmp_path / f"s{bound}.db")
+        load_capsules(store, [write(tmp_path, capsule)])
+        rows[bound] = store._all("SELECT * FROM events ORDER BY rowid", ())
+        store.close()
+    assert by_column == [spellings == "the sandbox's"]  # only the run of 100 looked at columns
+    assert rows[100] == rows[10**9] and len(rows[100]) == EVENTS
+    payloads = [json.loads(row[-1]) for row in rows[100]]
+    assert payloads == [event["payload"] for event in capsule["events"]]
+    assert [row[-1] for row in rows[100]] == [
+        json.dumps(event["payload"], separators=(",", ":")) for event in capsule["events"]
+    ]  # the text the store's own writes give (ASCII, every other character escaped)
+
+
 BAD_EVENTS: dict[str, tuple[str, Any, str]] = {
     "a time that is not one": ("timestamp", "soon", "events[1500].timestamp: not a date-time: 'soon'"),
     "a time without its zone": ("timestamp", "2026-03-01T09:30:00", "without its time zone"),
@@ -220,3 +264,67 @@ def test_the_notebook_fragment_is_bounded_too() -> None:
     assert sum(len(t.x) for t in figure.data if t.type == "scattergl") == 480
     head, figure = display_parts(trace, max_events=EVENTS)
     assert "left out" not in head and sum(len(t.x) for t in figure.data if t.type == "scattergl") == EVENTS
+
+
+def test_open_run_keeps_events_lazy_and_every_view_gives_what_models_gave(tmp_path: Path) -> None:
+    """``open_run`` checks the events against the model in blocks and keeps them as JSON
+    objects: the frames, the explanation, the Gantt, ``find`` and the events themselves are
+    what a trace of one model per event (as ``open_run`` made before) gives."""
+    import pandas as pd
+
+    from missionlab.client._items import ItemList
+    from missionlab.client.models import Event, Mission, PlanStep, Run, TelnyxAgent
+
+    capsule = generated()
+    path = write(tmp_path, capsule)
+    opened = missionlab.open_run(path)
+    modelled = missionlab.RunTrace(
+        run=Run.model_validate(capsule["run"]),
+        steps=[PlanStep.model_validate(step) for step in capsule["plan"]],
+        events=[Event.model_validate(event) for event in capsule["events"]],
+        mission=Mission.model_validate(capsule["mission"]),
+        agents=[TelnyxAgent.model_validate(agent) for agent in capsule["agents"]],
+    )
+    assert isinstance(opened.events, ItemList)
+    assert all(isinstance(block, str) for block in opened.events._blocks)  # held as JSON text
+    pd.testing.assert_frame_equal(opened.events_frame, modelled.events_frame)
+    assert opened.events._models == [None] * len(opened.events._models)  # framed with no model made
+    pd.testing.assert_frame_equal(opened.steps_frame, modelled.steps_frame)
+    assert str(opened.explain()) == str(modelled.explain())
+    assert opened.gantt().to_json() == modelled.gantt().to_json()
+    pd.testing.assert_frame_equal(opened.find("call 7"), modelled.find("call 7"))
+    pd.testing.assert_frame_equal(opened.find(type="error"), modelled.find(type="error"))
+    assert list(opened.events) == modelled.events and len(opened.events) == EVENTS
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("timestamp", "soon", "events[2345].timestamp: Input should be a valid datetime"),
+        ("summary", None, "events[2345].summary: Input should be a valid string"),
+        ("payload", [1], "events[2345].payload: Input should be a valid dictionary"),
+    ],
+)
+def test_open_run_names_the_bad_event_of_a_big_capsule(field: str, value: Any, reason: str) -> None:
+    bad = generated()
+    bad["events"][2345][field] = value
+    with pytest.raises(missionlab.errors.CapsuleError) as refused:
+        missionlab.open_run(json.dumps(bad).encode())
+    assert reason in str(refused.value) and refused.value.__cause__ is None
+
+
+def test_events_held_as_text_read_back_exactly_what_the_file_held(tmp_path: Path) -> None:
+    """A block of events is kept as its JSON text: what only the standard library reads back
+    (a float past the largest, an integer past 64 bits) comes back as it was parsed from the
+    file, in the models and in the frame."""
+    capsule = generated(2_500)
+    odd = {"huge": 10**30, "nested": [{"é": -0.0}]}
+    capsule["events"][1234]["payload"] = odd
+    text = json.dumps(capsule).replace('"cost_usd": 0.0', '"cost_usd": 1e999', 1)  # event 0's
+    path = tmp_path / "odd.json"
+    path.write_text(text)
+    parsed = json.loads(text)["events"]
+    assert parsed[0]["payload"]["cost_usd"] == float("inf")
+    opened = missionlab.open_run(path)
+    assert [event.payload for event in opened.events] == [event["payload"] for event in parsed]
+    assert json.loads(opened.events_frame["payload"].tolist()[1234]) == odd  # the frame holds JSON text

@@ -99,3 +99,58 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SchemaVersionError, match=message):
         Store(path)
     assert user_version(path) == future
+
+
+def test_a_version_2_file_gets_the_events_key_apart_with_its_rows_and_their_order(tmp_path: Path) -> None:
+    """Version 3 moves the events' key out of the table into an index of its own: every row
+    is kept with its rowid (lists break ties by it), and a repeated id is still refused."""
+    from missionlab.sandbox.demo import seed_demo
+
+    seeded = Store(tmp_path / "seeded.db")
+    seed_demo(seeded)
+    rows = seeded._all(f"SELECT rowid, {', '.join(COLUMNS)} FROM events ORDER BY rowid", ())[::2]  # gaps
+    seeded.close()
+    path = tmp_path / "v2.db"
+    with closing(sqlite3.connect(path)) as db:  # what version 2 wrote
+        for script in MIGRATIONS[:2]:
+            db.executescript(script)
+        db.execute("PRAGMA user_version = 2")
+        marks = ", ".join("?" * (len(COLUMNS) + 1))
+        db.executemany(f"INSERT INTO events (rowid, {', '.join(COLUMNS)}) VALUES ({marks})", rows)
+        db.commit()
+        assert db.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_autoindex_events_1'").fetchone()
+    store = Store(path)
+    assert store._all(f"SELECT rowid, {', '.join(COLUMNS)} FROM events ORDER BY rowid", ()) == rows
+    store.close()
+    assert user_version(path) == len(MIGRATIONS) == 3
+    with closing(sqlite3.connect(path)) as db:
+        names = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE tbl_name='events'")}
+        assert "sqlite_autoindex_events_1" not in names and "events_of_mission" not in names
+        assert {"events", "events_key", "events_of_run", "events_idempotency"} <= names
+        with pytest.raises(
+            sqlite3.IntegrityError, match=r"UNIQUE constraint failed: events.run_id, events.event_id"
+        ):
+            db.execute(
+                f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                rows[0][1:],
+            )
+
+
+COLUMNS = (
+    "event_id", "run_id", "mission_id", "type", "summary", "timestamp", "step_id", "agent_id",
+    "idempotency_key", "payload",
+)  # fmt: skip
+
+
+def test_deleting_a_mission_deletes_its_runs_events_and_no_others(tmp_path: Path) -> None:
+    from missionlab.sandbox.demo import seed_demo
+
+    store = Store(tmp_path / "s.db")
+    seed_demo(store)
+    missions = store._all("SELECT mission_id, count(*) FROM events GROUP BY mission_id ORDER BY 2", ())
+    assert len(missions) >= 2
+    gone, kept = missions[-1][0], {m: n for m, n in missions[:-1]}
+    store.delete_mission(gone)
+    left = dict(store._all("SELECT mission_id, count(*) FROM events GROUP BY mission_id", ()))
+    assert left == kept
+    store.close()

@@ -350,7 +350,9 @@ def open_run(source: str | Path | bytes | dict[str, Any]) -> RunTrace:
     """The :class:`~missionlab.RunTrace` a capsule file (or its bytes or dict) holds, with no
     network: ``trace.client`` is None and ``trace.capsule_source`` says where it was saved from.
     Raises :class:`~missionlab.errors.CapsuleError` for a file that is not a capsule, or a
-    capsule whose objects are not the API's (the first problem named)."""
+    capsule whose objects are not the API's (the first problem named). ``trace.events`` is a
+    list-like :class:`~missionlab.client._items.ItemList`, as ``load_run``'s: every event is
+    checked when the file is opened, and made a model when read."""
     try:
         parts = trace_parts(source)
     except CapsuleError:

@@ -96,8 +96,35 @@ DROP INDEX IF EXISTS events_newest_by_type;
 CREATE INDEX events_newest_by_type ON events (type, timestamp);
 """
 
+# Version 3: the events' key as an index of its own, which a bulk load drops and builds
+# again after (a table's PRIMARY KEY index cannot be dropped, and kept, it took most of a big
+# load's time: a B-tree insert per row at a random place); no index on mission_id (only
+# deleting a mission used it: it now deletes by the mission's runs). Rowids are kept: lists
+# break ties by them.
+EVENTS_KEY_APART = """
+CREATE TABLE events_v3 (
+    event_id TEXT NOT NULL, run_id TEXT NOT NULL, mission_id TEXT NOT NULL, type TEXT NOT NULL,
+    summary TEXT NOT NULL, timestamp TEXT NOT NULL, step_id TEXT, agent_id TEXT,
+    idempotency_key TEXT, payload TEXT);
+INSERT INTO events_v3 (rowid, event_id, run_id, mission_id, type, summary, timestamp, step_id,
+    agent_id, idempotency_key, payload)
+    SELECT rowid, event_id, run_id, mission_id, type, summary, timestamp, step_id,
+    agent_id, idempotency_key, payload FROM events ORDER BY rowid;
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
+CREATE UNIQUE INDEX events_key ON events (run_id, event_id);
+CREATE INDEX events_of_run ON events (run_id, timestamp);
+CREATE INDEX events_of_run_by_type ON events (run_id, type, timestamp);
+CREATE INDEX events_of_run_by_step ON events (run_id, step_id, timestamp);
+CREATE INDEX events_of_run_by_agent ON events (run_id, agent_id, timestamp);
+CREATE INDEX events_newest ON events (timestamp);
+CREATE INDEX events_newest_by_type ON events (type, timestamp);
+CREATE UNIQUE INDEX events_idempotency ON events (run_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+"""
+
 # MIGRATIONS[n - 1] takes a database from version n - 1 to version n.
-MIGRATIONS: list[str] = [SCHEMA, ASCENDING_INDEXES]
+MIGRATIONS: list[str] = [SCHEMA, ASCENDING_INDEXES, EVENTS_KEY_APART]
 
 
 class SchemaVersionError(MissionlabError, RuntimeError):

@@ -71,9 +71,8 @@ class MissionStore(Database):
         self.get_mission(mission_id, with_objects=False)
         runs = "SELECT run_id FROM runs WHERE mission_id=?"
         with self.transaction() as db:
-            for table in ("steps", "agents", "simulations"):
+            for table in ("steps", "events", "agents", "simulations"):
                 db.execute(f"DELETE FROM {table} WHERE run_id IN ({runs})", (mission_id,))
-            db.execute("DELETE FROM events WHERE mission_id=?", (mission_id,))
             db.execute("DELETE FROM runs WHERE mission_id=?", (mission_id,))
             db.execute("DELETE FROM objects WHERE mission_id=?", (mission_id,))
             db.execute("DELETE FROM missions WHERE mission_id=?", (mission_id,))

@@ -14,6 +14,7 @@ from .missions import MissionStore
 # indexes first and builds them again after: one sort per index instead of a B-tree insert
 # per row and index (the primary key's index is kept: it refuses repeated ids as rows come).
 REBUILD_INDEXES_ABOVE = 50_000
+BULK_CACHE_KIB = 256 * 1024  # the writer's page cache during a bulk insert (pages are only taken as used)
 
 
 class BulkInsert:
@@ -85,9 +86,24 @@ class SimulationStore(MissionStore):
     def bulk_insert(self) -> Iterator[BulkInsert]:
         """One write transaction to insert many rows with (``.insert(table, columns, rows)``):
         committed when the block ends, rolled back (nothing inserted) if it raises. Reads
-        of this thread inside the block see its rows."""
-        with self.transaction() as db:
-            yield BulkInsert(db)
+        of this thread inside the block see its rows.
+
+        The writer's page cache is raised to ``BULK_CACHE_KIB`` for the block (a big load's
+        pages then reach the log once, instead of being spilled there whenever SQLite's 2 MB
+        default fills) and index builds sort in memory; both are set back after."""
+        with self._lock:
+            db = self._db
+            cache, temp = (
+                db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("cache_size", "temp_store")
+            )
+            db.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+            db.execute("PRAGMA temp_store = MEMORY")
+            try:
+                with self.transaction():
+                    yield BulkInsert(db)
+            finally:
+                db.execute(f"PRAGMA cache_size = {int(cache)}")
+                db.execute(f"PRAGMA temp_store = {int(temp)}")
 
     def bulk_load_all(self, tables: list[tuple[str, list[dict[str, Any]]]]) -> None:
         """Insert the rows of several tables in one transaction: all of them, or none."""
