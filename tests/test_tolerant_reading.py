@@ -261,3 +261,17 @@ def test_json_helpers_handle_any_depth() -> None:
     assert short_json(loads(text.encode()), 30) == '{"level": {"level": {"level":…'
     assert short_json(list(range(10**6)), 12) == "[0, 1, 2, 3…"
     assert len(short_json(loads(text.encode()), 10_000)) <= 10_000
+
+
+def test_a_lone_surrogate_in_a_payload_frames_as_json_that_reads_back() -> None:
+    """A capsule read by the standard library's parser keeps a lone surrogate escape
+    ("\\udfff") as one character, which UTF-8 can't hold: the frame's text escapes it again."""
+    event = models.Event.model_validate(
+        json.loads(
+            '{"event_id": "e1", "run_id": "r1", "type": "custom", "summary": "s",'
+            ' "timestamp": "2026-12-01T00:00:00Z", "payload": {"note": "x\\udfffy", "n": [1, "\\u00e9"]}}'
+        )
+    )
+    frame = missionlab.frames.events_frame([event])
+    text = frame["payload"].iloc[0]
+    assert json.loads(text) == {"note": "x\udfffy", "n": [1, "é"]}

@@ -3,13 +3,14 @@
 Frames keep nested objects as this text: far smaller than Python dicts, the same whether
 the object came from a plain dict or a model, and whole (text shown to people is cut by
 ``_json.short_json``). orjson renders almost everything; what it refuses (nesting deeper
-than 255 levels, integers beyond 64 bits, odd values) is rendered by an iterative writer
+than 255 levels, integers beyond 64 bits, lone surrogates, odd values) is rendered by an iterative writer
 that has no depth limit, so a payload nested thousands of levels deep is text like any
 other and never raises ``RecursionError``; ``_json.loads`` reads it back at any depth.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -68,8 +69,8 @@ def _scalar(value: Any) -> str:
         return str(int(value))  # exact beyond 64 bits, where orjson refuses
     try:
         return orjson.dumps(value).decode()
-    except TypeError:
-        return orjson.dumps(str(value)).decode()
+    except TypeError:  # an odd value, or text with a lone surrogate (JSON may escape one: "\\ud800")
+        return json.dumps(str(value))  # escapes what UTF-8 can't hold, as the JSON it came from did
 
 
 def _write(value: Any) -> str:
