@@ -102,14 +102,40 @@ def test_imap_yields_each_result_while_later_calls_run_and_stops_when_closed() -
     assert list(bounded_imap(lambda i: i + 1, range(20), limit=3)) == list(range(1, 21))
 
 
+def test_imap_holds_back_calls_while_its_consumer_is_slow() -> None:
+    """Calls are started only from the generator, up to ``limit`` ahead of the result taken:
+    while the consumer holds the first result, at most items 0..4 have started, however fast
+    the calls finish; the rest come in order when asked for."""
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def call(item: int) -> int:
+        with lock:
+            started.append(item)
+        return -item
+
+    results = bounded_imap(call, range(100), limit=4, name="test-window")
+    assert next(results) == 0
+    with lock:
+        assert max(started) <= 4  # 0 taken: 1..4 at most, not the 100
+    assert list(results) == [-i for i in range(1, 100)]
+    assert sorted(started) == list(range(100))
+
+
 def test_aimap_yields_in_order_and_cancels_what_runs_when_closed(portal: Portal) -> None:
     async def scenario() -> tuple[list[int], list[int], int]:
         cancelled = 0
 
-        async def call(item: int) -> int:
+        async def call(item: int) -> int:  # later items finish first
+            await asyncio.sleep(0 if item == 0 else 0.001 * (20 - item))
+            return item
+
+        async def held(item: int) -> int:  # 0 and 1 at once; the others until cancelled
             nonlocal cancelled
+            if item < 2:
+                return item
             try:
-                await asyncio.sleep(0 if item == 0 else 0.001 * (20 - item))
+                await asyncio.Event().wait()
             except asyncio.CancelledError:
                 cancelled += 1
                 raise
@@ -117,7 +143,7 @@ def test_aimap_yields_in_order_and_cancels_what_runs_when_closed(portal: Portal)
 
         every = [r async for r in bounded_aimap(call, range(20), limit=5)]
         taken = []
-        async with contextlib.aclosing(bounded_aimap(call, range(20), limit=5)) as results:
+        async with contextlib.aclosing(bounded_aimap(held, range(20), limit=5)) as results:
             async for result in results:
                 taken.append(result)
                 if len(taken) == 2:
@@ -125,7 +151,8 @@ def test_aimap_yields_in_order_and_cancels_what_runs_when_closed(portal: Portal)
         return every, taken, cancelled
 
     every, taken, cancelled = portal.run(scenario())
-    assert every == list(range(20)) and taken == [0, 1] and cancelled > 0
+    # 2..4 were running with 0 and 1 (5 and 6, started as those were taken, may not have begun)
+    assert every == list(range(20)) and taken == [0, 1] and cancelled >= 3
 
 
 def test_one_item_or_a_limit_of_one_uses_no_thread() -> None:

@@ -6,7 +6,9 @@
 
 - results come in the order of ``items``;
 - at most ``limit`` calls run at once, and ``items`` is read only as calls are started (it may
-  be a generator still producing them);
+  be a generator still producing them); the two generators also hold at most ``limit`` calls
+  running or done ahead of the next result taken, so a slow consumer holds back the calls
+  instead of piling up their results;
 - when a call fails, no further call is started, the ones running are waited for (or, for
   coroutines, cancelled), and that first failure's error is raised;
 - no thread outlives the call: each ``bounded_map`` has its own threads, joined before it
@@ -70,18 +72,22 @@ def bounded_imap(
     waiting = enumerate(items)
     following = 0  # the index of the next result to yield
     pool = ThreadPoolExecutor(limit, name)
-    try:
-        for index, item in itertools.islice(waiting, limit):
+
+    def start() -> None:  # up to `limit` calls running or done ahead of the next result taken
+        for index, item in itertools.islice(waiting, limit - len(running) - len(done)):
             running[pool.submit(call, item)] = index
+
+    try:
+        start()
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=running.__getitem__):
                 done[running.pop(future)] = _counted(future.result(), progress)
-            for index, item in itertools.islice(waiting, len(finished)):
-                running[pool.submit(call, item)] = index
             while following in done:
-                yield done.pop(following)
+                result = done.pop(following)
                 following += 1
+                start()
+                yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -115,20 +121,21 @@ async def bounded_aimap(
     waiting = enumerate(items)
     following = 0
 
-    def start(count: int) -> None:
-        for index, item in itertools.islice(waiting, count):
+    def start() -> None:  # up to `limit` calls running or done ahead of the next result taken
+        for index, item in itertools.islice(waiting, limit - len(running) - len(done)):
             running[asyncio.ensure_future(call(item))] = index
 
     try:
-        start(limit)
+        start()
         while running:
             finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in sorted(finished, key=running.__getitem__):
                 done[running.pop(task)] = _counted(task.result(), progress)
-            start(len(finished))
             while following in done:
-                yield done.pop(following)
+                result = done.pop(following)
                 following += 1
+                start()
+                yield result
     finally:
         for task in running:
             task.cancel()
