@@ -246,6 +246,12 @@ def _number(v: str) -> str:
     return f"(CASE WHEN {_is_number(v)} THEN TRY_CAST({v} AS DOUBLE) END)"
 
 
+def _amount(v: str) -> str:
+    """A JSON number as a DOUBLE; NULL for anything else and for one beyond a DOUBLE's range
+    (``analysis.tool_stats._amount``)."""
+    return f"(CASE WHEN {_is_number(v)} THEN nullif(nullif(TRY_CAST({v} AS DOUBLE), 'inf'), '-inf') END)"
+
+
 def _truthy(v: str) -> str:
     """Whether a JSON value is true for Python (not null, false, 0, "", [] or {}); its braces
     are doubled, for the ``str.format`` of the query it goes in."""
@@ -279,8 +285,8 @@ SELECT run_id, mission_id, event_id, type, step_id, "timestamp",
        coalesce(r[4] = 'false' OR ({_is_integer("r[3]")} AND TRY_CAST(r[3] AS DOUBLE) >= 400)
            OR r[5] = 'true' OR {_truthy("r[6]")} OR {_truthy("r[7]")}, FALSE) AS says_failed,
        CASE WHEN {_is_text("u[8]")} AND u[8] <> '""' THEN {_text("u[8]")} END AS model,
-       {_number("u[9]")} AS tokens,
-       {_number("u[10]")} AS cost
+       {_amount("u[9]")} AS tokens,
+       {_amount("u[10]")} AS cost
 FROM parsed
 )
 SELECT *, row_number() OVER (PARTITION BY run_id ORDER BY "timestamp", event_id) AS pos FROM told
