@@ -235,7 +235,8 @@ def _text(v: str) -> str:
 
 
 def _is_number(v: str) -> str:
-    return f"(left({v}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'))"
+    """Whether a JSON value is a number (it starts with a digit or a minus)."""
+    return f"(ascii({v}::VARCHAR) BETWEEN 48 AND 57 OR ascii({v}::VARCHAR) = 45)"
 
 
 def _is_integer(v: str) -> str:
@@ -266,7 +267,10 @@ def _truthy(v: str) -> str:
 FLEET_EV = f"""
 CREATE TEMP TABLE ev AS
 WITH raw AS (
-    SELECT run_id, mission_id, event_id, type, step_id, "timestamp", {_USAGE} AS marked, payload
+    SELECT run_id, mission_id, event_id, type, step_id, "timestamp",
+           -- a tool call or result is parsed anyway: when its text names none of the keys of
+           -- usage (as the history writes payloads: keys unescaped), reading them finds none
+           type IN ('tool_call', 'tool_result') OR {_USAGE} AS marked, payload
     FROM events
     WHERE {{where}} AND (type IN ('tool_call', 'tool_result', 'error') OR {_USAGE})
 ), parsed AS (
