@@ -298,17 +298,21 @@ SELECT *, row_number() OVER (PARTITION BY run_id ORDER BY "timestamp", event_id)
 
 #: The runs of ``ev`` whose calls the plain join would not read as the Python reading does.
 #: (An event id given twice in a run, which the Python reading would also have to settle, is
-#: not among them: the history keeps one event per run and id.)
+#: not among them: the history keeps one event per run and id.) One pass over the calls and
+#: results grouped by run, step and request id: a run is odd when
+#: one of them has no tool, no request id or a status that is a number but not an integer,
+#: when a step has two calls or two results with one request id, or when a result has no
+#: call of its request id before it.
 ODD_RUNS = """
 CREATE TEMP TABLE odd AS
-WITH tools AS (SELECT run_id, type, step_id, request, pos FROM ev WHERE type IN ('tool_call', 'tool_result'))
-SELECT run_id FROM ev
-    WHERE type IN ('tool_call', 'tool_result') AND (tool IS NULL OR request IS NULL OR odd_status)
-UNION SELECT run_id FROM tools GROUP BY run_id, type, step_id, request HAVING count(*) > 1
-UNION SELECT r.run_id FROM tools r LEFT JOIN tools c
-    ON c.type = 'tool_call' AND c.run_id = r.run_id AND c.step_id IS NOT DISTINCT FROM r.step_id
-       AND c.request = r.request
-    WHERE r.type = 'tool_result' AND (c.run_id IS NULL OR c.pos > r.pos)
+SELECT DISTINCT run_id FROM ev WHERE type IN ('tool_call', 'tool_result')
+GROUP BY run_id, step_id, request
+HAVING bool_or(tool IS NULL OR request IS NULL OR odd_status)
+    OR count(*) FILTER (WHERE type = 'tool_call') > 1
+    OR count(*) FILTER (WHERE type = 'tool_result') > 1
+    OR (count(*) FILTER (WHERE type = 'tool_result') = 1
+        AND coalesce(min(pos) FILTER (WHERE type = 'tool_call')
+                     > min(pos) FILTER (WHERE type = 'tool_result'), TRUE))
 """
 
 #: One row per tool call of the plain runs (the columns of ``analysis.tool_stats.calls_frame``

@@ -90,7 +90,8 @@ def _usage(payload: dict[str, Any]) -> tuple[str | None, float, float]:
     model = payload.get("model")
     usage = payload.get("usage")
     tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
-    return (model if isinstance(model, str) and model else None, _amount(tokens), _amount(payload.get("cost_usd")))
+    named = model if isinstance(model, str) and model else None
+    return named, _amount(tokens), _amount(payload.get("cost_usd"))
 
 
 def _pick(values: np.ndarray, at: np.ndarray, missing: Any) -> np.ndarray:
