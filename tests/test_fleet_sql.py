@@ -48,6 +48,40 @@ VERDICTS: list[dict[str, Any]] = [
     {"result": {"isError": False}},
     {"result": [1]},
 ]
+# usage as payloads carry it, read as the roll-ups read it: only a number (not a bool, not a
+# string) counts, only a non-empty string names a model, usage is read at one path only
+USAGES: list[Any] = [
+    {},
+    {"model": "m1", "usage": {"total_tokens": 7}, "cost_usd": 0.25},
+    {"model": "m2", "usage": {"total_tokens": 12.5}},
+    {"usage": {"total_tokens": 30}, "cost_usd": 1},  # no model
+    {"model": "", "usage": {"total_tokens": 3}},
+    {"model": None, "cost_usd": 0.5},
+    {"model": 5, "usage": {"total_tokens": 4}},
+    {"model": ["m1"], "cost_usd": 2},
+    {"model": {"name": "m1"}},
+    {"model": 'm"q\\é', "usage": {"total_tokens": 2}},  # a name with escapes
+    {"model": "m1", "usage": {"total_tokens": "12"}, "cost_usd": "0.5"},  # strings for numbers
+    {"model": "m1", "usage": {"total_tokens": True}, "cost_usd": False},
+    {"model": "m2", "usage": {"total_tokens": {"value": 9}}},  # nested deeper than read
+    {"model": "m2", "usage": {"prompt": {"total_tokens": 9}}, "tokens": {"usage": 1}},
+    {"model": "m2", "usage": [{"total_tokens": 9}]},
+    {"model": "m1", "usage": "total_tokens"},
+    {"model": "m1", "usage": {"total_tokens": None}, "cost_usd": None},
+    {"model": "m1", "usage": {"total_tokens": -4}, "cost_usd": -0.0},
+    {"model": "m1", "usage": {"total_tokens": 1e3}, "cost_usd": 2.5e-7},
+    {"model": "m2", "usage": {"total_tokens": 2**64 + 1}, "cost_usd": 10**30},  # beyond 64 bits
+    {"model": "m2", "usage": {"total_tokens": 10**400}, "cost_usd": -(10**400)},  # beyond a float
+    {"note": 'says "model" and "usage" and "cost_usd" in a string'},
+]
+# payloads of a model's own event (the client refuses payloads that are not objects, so none
+# reaches a history or frames fetched from the API), some only mentioning usage in a string
+OTHER_PAYLOADS: list[Any] = [
+    {"text": '"model": "m1"'},
+    {"text": '{"model": "m1", "cost_usd": 1}'},
+    {"model": "m1", "cost_usd": 0.5},
+    {"model": "m2", "usage": {"total_tokens": 40}},
+]
 
 
 def _stamp(moment: datetime) -> str:
@@ -58,6 +92,7 @@ def _run(
     rng: random.Random, mission_id: str, odd: bool
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     run_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    shapes = random.Random(run_id)  # the usage shapes drawn apart: the runs stay as they were
     t = START + timedelta(seconds=rng.uniform(0, 20 * 86400))
     events: list[dict[str, Any]] = []
 
@@ -91,17 +126,24 @@ def _run(
                 usage = {"model": rng.choice(["m1", "m2", ""]), "usage": {"total_tokens": rng.randint(1, 99)}}
             if rng.random() < 0.3:
                 usage["cost_usd"] = rng.choice([0.25, 1, True, "3"])
+            if shapes.random() < 0.3:
+                usage = dict(shapes.choice(USAGES))
             payload = {"tool": tool, "request_id": request, **usage}
             add("tool_call", step, payload, f"Calling {tool}", same_time=rng.random() < 0.05)
             waiting.append((step, tool, request, usage))
         elif action < 0.8:
             step, tool, request, usage = waiting.pop(rng.randrange(len(waiting)))
             extra = {"usage": {"total_tokens": rng.randint(1, 50)}} if rng.random() < 0.3 else {}
+            if shapes.random() < 0.2:
+                extra = dict(shapes.choice(USAGES))
             add("tool_result", step, {"tool": tool, "request_id": request, **rng.choice(VERDICTS), **extra})
         elif action < 0.9:
             add("error", rng.choice(steps), {"message": "step error"}, "Something failed")
         else:  # a model's own call, outside any tool call
-            add("message", step, {"model": rng.choice(["m1", "m2"]), "cost_usd": 0.5}, "thinking")
+            mine = {"model": rng.choice(["m1", "m2"]), "cost_usd": 0.5}
+            if shapes.random() < 0.6:
+                mine = shapes.choice([*USAGES, *OTHER_PAYLOADS])
+            add("message", step, mine, "thinking")
     if odd:  # one shape the SQL leaves to the Python reading
         shape = rng.randrange(4)
         step = steps[0]
@@ -229,6 +271,9 @@ def test_the_seed_holds_the_odd_shapes(sources: dict[str, Any]) -> None:
     assert any(e["payload"] is None and e["type"] == "tool_call" for e in events)
     assert any((e["payload"] or {}).get("request_id") == "early" for e in events)
     assert any((e["payload"] or {}).get("status") == 404.0 for e in events)
+    payloads = [e["payload"] for e in events if isinstance(e["payload"], dict)]
+    for shape in [*USAGES, *OTHER_PAYLOADS]:  # each usage shape, on its own or in a tool payload
+        assert any(all(p.get(k, ...) == v for k, v in shape.items()) for p in payloads), shape
 
 
 @pytest.mark.parametrize("window", [None, (START + timedelta(days=4), START + timedelta(days=15))])

@@ -235,7 +235,8 @@ def _text(v: str) -> str:
 
 
 def _is_number(v: str) -> str:
-    return f"(left({v}, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'))"
+    """Whether a JSON value is a number (it starts with a digit or a minus)."""
+    return f"(ascii({v}::VARCHAR) BETWEEN 48 AND 57 OR ascii({v}::VARCHAR) = 45)"
 
 
 def _is_integer(v: str) -> str:
@@ -244,6 +245,12 @@ def _is_integer(v: str) -> str:
 
 def _number(v: str) -> str:
     return f"(CASE WHEN {_is_number(v)} THEN TRY_CAST({v} AS DOUBLE) END)"
+
+
+def _amount(v: str) -> str:
+    """A JSON number as a DOUBLE; NULL for anything else and for one beyond a DOUBLE's range
+    (``analysis.tool_stats._amount``)."""
+    return f"(CASE WHEN {_is_number(v)} THEN nullif(nullif(TRY_CAST({v} AS DOUBLE), 'inf'), '-inf') END)"
 
 
 def _truthy(v: str) -> str:
@@ -260,7 +267,10 @@ def _truthy(v: str) -> str:
 FLEET_EV = f"""
 CREATE TEMP TABLE ev AS
 WITH raw AS (
-    SELECT run_id, mission_id, event_id, type, step_id, "timestamp", {_USAGE} AS marked, payload
+    SELECT run_id, mission_id, event_id, type, step_id, "timestamp",
+           -- a tool call or result is parsed anyway: when its text names none of the keys of
+           -- usage (as the history writes payloads: keys unescaped), reading them finds none
+           type IN ('tool_call', 'tool_result') OR {_USAGE} AS marked, payload
     FROM events
     WHERE {{where}} AND (type IN ('tool_call', 'tool_result', 'error') OR {_USAGE})
 ), parsed AS (
@@ -279,8 +289,8 @@ SELECT run_id, mission_id, event_id, type, step_id, "timestamp",
        coalesce(r[4] = 'false' OR ({_is_integer("r[3]")} AND TRY_CAST(r[3] AS DOUBLE) >= 400)
            OR r[5] = 'true' OR {_truthy("r[6]")} OR {_truthy("r[7]")}, FALSE) AS says_failed,
        CASE WHEN {_is_text("u[8]")} AND u[8] <> '""' THEN {_text("u[8]")} END AS model,
-       {_number("u[9]")} AS tokens,
-       {_number("u[10]")} AS cost
+       {_amount("u[9]")} AS tokens,
+       {_amount("u[10]")} AS cost
 FROM parsed
 )
 SELECT *, row_number() OVER (PARTITION BY run_id ORDER BY "timestamp", event_id) AS pos FROM told
@@ -288,17 +298,21 @@ SELECT *, row_number() OVER (PARTITION BY run_id ORDER BY "timestamp", event_id)
 
 #: The runs of ``ev`` whose calls the plain join would not read as the Python reading does.
 #: (An event id given twice in a run, which the Python reading would also have to settle, is
-#: not among them: the history keeps one event per run and id.)
+#: not among them: the history keeps one event per run and id.) One pass over the calls and
+#: results grouped by run, step and request id: a run is odd when
+#: one of them has no tool, no request id or a status that is a number but not an integer,
+#: when a step has two calls or two results with one request id, or when a result has no
+#: call of its request id before it.
 ODD_RUNS = """
 CREATE TEMP TABLE odd AS
-WITH tools AS (SELECT run_id, type, step_id, request, pos FROM ev WHERE type IN ('tool_call', 'tool_result'))
-SELECT run_id FROM ev
-    WHERE type IN ('tool_call', 'tool_result') AND (tool IS NULL OR request IS NULL OR odd_status)
-UNION SELECT run_id FROM tools GROUP BY run_id, type, step_id, request HAVING count(*) > 1
-UNION SELECT r.run_id FROM tools r LEFT JOIN tools c
-    ON c.type = 'tool_call' AND c.run_id = r.run_id AND c.step_id IS NOT DISTINCT FROM r.step_id
-       AND c.request = r.request
-    WHERE r.type = 'tool_result' AND (c.run_id IS NULL OR c.pos > r.pos)
+SELECT DISTINCT run_id FROM ev WHERE type IN ('tool_call', 'tool_result')
+GROUP BY run_id, step_id, request
+HAVING bool_or(tool IS NULL OR request IS NULL OR odd_status)
+    OR count(*) FILTER (WHERE type = 'tool_call') > 1
+    OR count(*) FILTER (WHERE type = 'tool_result') > 1
+    OR (count(*) FILTER (WHERE type = 'tool_result') = 1
+        AND coalesce(min(pos) FILTER (WHERE type = 'tool_call')
+                     > min(pos) FILTER (WHERE type = 'tool_result'), TRUE))
 """
 
 #: One row per tool call of the plain runs (the columns of ``analysis.tool_stats.calls_frame``

@@ -106,7 +106,8 @@ def run_signatures(data: FailedRuns) -> pd.DataFrame:
         strict=True,
     ):
         steps.setdefault(run, []).append((step, up, status == StepStatus.FAILED, done))
-    events = data.events.sort_values(["run_id", "timestamp"], kind="stable")
+    # a run's events of one moment in the order of their ids, as the history's SQL reads them
+    events = data.events.sort_values(["run_id", "timestamp", "event_id"], kind="stable")
     is_error = (events["type"].astype(str) == EventType.ERROR).to_numpy(dtype=bool)
     errors: dict[Any, list[tuple[Any, Any]]] = {}
     for run, step, summary in zip(

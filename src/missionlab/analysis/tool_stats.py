@@ -75,17 +75,23 @@ _TOOL_TYPES = (EventType.TOOL_CALL.value, EventType.TOOL_RESULT.value, EventType
 EVENT_READ = ["run_id", "mission_id", "event_id", "type", "step_id", "timestamp", "summary", "payload"]
 
 
+def _amount(value: Any) -> float:
+    """A JSON number as a float; NaN for anything else, and for an integer beyond a float's range."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return np.nan
+    try:
+        return float(value)
+    except OverflowError:  # an integer of hundreds of digits: no usage a float can hold
+        return np.nan
+
+
 def _usage(payload: dict[str, Any]) -> tuple[str | None, float, float]:
     """The model a payload names, its total tokens and its cost (NaN: none)."""
     model = payload.get("model")
     usage = payload.get("usage")
     tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
-    cost = payload.get("cost_usd")
-    return (
-        model if isinstance(model, str) and model else None,
-        float(tokens) if isinstance(tokens, int | float) and not isinstance(tokens, bool) else np.nan,
-        float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else np.nan,
-    )
+    named = model if isinstance(model, str) and model else None
+    return named, _amount(tokens), _amount(payload.get("cost_usd"))
 
 
 def _pick(values: np.ndarray, at: np.ndarray, missing: Any) -> np.ndarray:
@@ -247,7 +253,9 @@ def fleet_events(
         wanted = [mission] if isinstance(mission, str) else list(mission)
         events = events[events["mission_id"].isin(wanted).to_numpy(dtype=bool)]
     events = _relevant(_window(events, since, until))
-    yield events.sort_values(["run_id", "timestamp"], kind="stable")
+    # events of one moment in the order of their ids, as the history's SQL orders them (the
+    # API lists a run's events newest first: a frame keeps ties in that order)
+    yield events.sort_values(["run_id", "timestamp", "event_id"], kind="stable")
 
 
 def fleet_calls(source: Any, *, since: Any = None, until: Any = None, mission: Any = None) -> pd.DataFrame:
