@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 
 import missionlab
@@ -275,3 +276,24 @@ def test_a_lone_surrogate_in_a_payload_frames_as_json_that_reads_back() -> None:
     frame = missionlab.frames.events_frame([event])
     text = frame["payload"].iloc[0]
     assert json.loads(text) == {"note": "x\udfffy", "n": [1, "é"]}
+
+
+def test_amounts_beyond_a_float_are_no_amount_in_rollups_and_tool_stats() -> None:
+    """A usage of hundreds of digits (or 1e400) is read as none, not as an OverflowError or inf:
+    the run's total is the sum of the other events' amounts."""
+    from missionlab.analysis.rollup import payload_numbers
+
+    events = pd.DataFrame(
+        {
+            "payload": [
+                '{"usage": {"total_tokens": ' + "9" * 400 + "}}",
+                '{"usage": {"total_tokens": 5}}',
+                '{"usage": {"total_tokens": true}}',
+                '{"usage": {"total_tokens": 7.5}}',
+                None,
+            ]
+        }
+    )
+    numbers = payload_numbers(events, "payload.usage.total_tokens")
+    assert numbers.isna().tolist() == [True, False, True, False, True]
+    assert numbers.sum() == 12.5

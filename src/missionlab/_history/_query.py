@@ -249,7 +249,7 @@ def _number(v: str) -> str:
 
 def _amount(v: str) -> str:
     """A JSON number as a DOUBLE; NULL for anything else and for one beyond a DOUBLE's range
-    (``analysis.tool_stats._amount``)."""
+    (``frames._jsontext.json_number``)."""
     return f"(CASE WHEN {_is_number(v)} THEN nullif(nullif(TRY_CAST({v} AS DOUBLE), 'inf'), '-inf') END)"
 
 

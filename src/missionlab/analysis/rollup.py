@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..frames._columns import TEXT
-from ..frames._jsontext import json_object
+from ..frames._jsontext import json_number, json_object
 from ..frames._runlike import RunLike
 
 __all__ = ["ROLLUP_COLUMNS", "payload_numbers", "rollup", "rollup_frames", "rollup_label", "step_table"]
@@ -49,8 +49,7 @@ def payload_numbers(events: pd.DataFrame, path: str) -> pd.Series:
         value: Any = json_object(payloads.iat[int(position)])
         for key in keys:
             value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            values[position] = float(value)
+        values[position] = json_number(value)
     return pd.Series(values, index=events.index, name=rollup_label(path))
 
 

@@ -32,7 +32,7 @@ import pyarrow as pa
 from ..client.errors import InvalidArgumentError
 from ..frames._columns import TEXT, python_values
 from ..frames._fleet import is_history
-from ..frames._jsontext import json_objects
+from ..frames._jsontext import json_number, json_objects
 from ..types import EventType
 from ._attempts import tool_calls
 from ._evidence import utc
@@ -75,23 +75,13 @@ _TOOL_TYPES = (EventType.TOOL_CALL.value, EventType.TOOL_RESULT.value, EventType
 EVENT_READ = ["run_id", "mission_id", "event_id", "type", "step_id", "timestamp", "summary", "payload"]
 
 
-def _amount(value: Any) -> float:
-    """A JSON number as a float; NaN for anything else, and for an integer beyond a float's range."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return np.nan
-    try:
-        return float(value)
-    except OverflowError:  # an integer of hundreds of digits: no usage a float can hold
-        return np.nan
-
-
 def _usage(payload: dict[str, Any]) -> tuple[str | None, float, float]:
     """The model a payload names, its total tokens and its cost (NaN: none)."""
     model = payload.get("model")
     usage = payload.get("usage")
     tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
     named = model if isinstance(model, str) and model else None
-    return named, _amount(tokens), _amount(payload.get("cost_usd"))
+    return named, json_number(tokens), json_number(payload.get("cost_usd"))
 
 
 def _pick(values: np.ndarray, at: np.ndarray, missing: Any) -> np.ndarray:

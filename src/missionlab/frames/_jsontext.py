@@ -11,13 +11,14 @@ other and never raises ``RecursionError``; ``_json.loads`` reads it back at any 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
 
 from ..client._json import has_long_number, loads
 
-__all__ = ["json_object", "json_objects", "json_text", "json_texts"]
+__all__ = ["json_number", "json_object", "json_objects", "json_text", "json_texts"]
 
 
 class _Raw(str):
@@ -35,6 +36,18 @@ def json_text(value: Any) -> str:
 def json_texts(values: list[Any]) -> list[str | None]:
     """Each value as compact JSON text; None stays None."""
     return [None if value is None else json_text(value) for value in values]
+
+
+def json_number(value: Any) -> float:
+    """A JSON number as a float; NaN for anything else (``true`` included) and for a number
+    beyond a float's range (hundreds of digits, or ``1e400``: no amount a float can hold)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return float("nan")
+    try:
+        number = float(value)
+    except OverflowError:
+        return float("nan")
+    return number if math.isfinite(number) else float("nan")
 
 
 def json_object(text: Any) -> dict[str, Any]:
