@@ -10,6 +10,7 @@ import collections
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -106,14 +107,20 @@ def test_a_first_sync_asks_for_each_plan_and_page_once_and_stores_the_sandboxs_r
     assert report.requests == len(queries)
 
 
+def mission_with_a_planned_run(client: Any, name: str) -> tuple[Any, Any]:
+    """A new mission and one run of it with a one-step plan."""
+    mission = client.missions.create(name=unique(name)).data
+    run = client.missions.runs.create(mission.mission_id).data
+    steps = [{"step_id": "a", "description": "A", "sequence": 1}]
+    client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=steps)
+    return mission, run
+
+
 def test_a_sync_asks_for_no_plan_of_an_unchanged_run_and_one_for_a_changed_run(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     with sandbox.client() as client:
-        mission = client.missions.create(name=unique("history-requests")).data
-        run = client.missions.runs.create(mission.mission_id).data
-        steps = [{"step_id": "a", "description": "A", "sequence": 1}]
-        client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=steps)
+        mission, run = mission_with_a_planned_run(client, "history-requests")
         history(client, tmp_path / "h").sync(progress=False)
     recording = RecordingTransport()
     with sandbox.client(transport=recording) as client:
@@ -171,10 +178,7 @@ def test_relisting_the_runs_picks_up_labels_of_old_finished_runs_without_reading
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     with sandbox.client() as client:
-        mission = client.missions.create(name=unique("history-labels")).data
-        old = client.missions.runs.create(mission.mission_id).data
-        steps = [{"step_id": "a", "description": "A", "sequence": 1}]
-        client.missions.runs.plan.create(old.run_id, mission_id=mission.mission_id, steps=steps)
+        mission, old = mission_with_a_planned_run(client, "history-labels")
         client.missions.runs.update(old.run_id, mission_id=mission.mission_id, status="succeeded")
         client.missions.runs.create(mission.mission_id)  # a newer run: the old one is not on top
         history(client, tmp_path / "h").sync(progress=False)
