@@ -223,6 +223,11 @@ class Items:
         self._taken = 0  # items handed over
         self._done = False
 
+    @property
+    def stream(self) -> ObjectStream:
+        """The stream the items are read from (its ``offset`` and ``size`` say how far)."""
+        return self._stream
+
     def blocks(self, size: int, *, text: bool = False) -> Iterator[tuple[int, list[Any], str | None]]:
         """``(index of the first, items, text)`` for each block of ``size`` items (the last
         may be shorter; none for an empty array); ``text``: the block's JSON text too, as an
@@ -253,13 +258,17 @@ class Items:
                     pos = found.end()
                     closing = found.group(1) == "]"
                     if len(block) == size or closing:
-                        stream._pos = pos
-                        yield self._taken, block, "[" + buf[start : found.start(1)] + "]" if text else None
-                        self._taken += len(block)
-                        block = []
+                        # the stream's state first: a consumer may stop taking at any block
+                        stream._pos, first, self._taken, self._done = (
+                            pos,
+                            self._taken,
+                            self._taken + len(block),
+                            closing,
+                        )
+                        yield first, block, "[" + buf[start : found.start(1)] + "]" if text else None
                         if closing:
-                            self._done = True
                             return
+                        block = []
                         buf, pos = stream._buf, stream._pos
                         start = pos
                     continue
