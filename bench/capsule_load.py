@@ -202,7 +202,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="missionlab-capsules-") as folder:
         main_src = export(args.main, Path(folder)) if "main" in args.ways else None
         ways = [w for w in args.ways if w != "main" or main_src is not None]
-        sources = {"main": main_src}
+        # every way runs the package of the tree it names: "now" (and "floor") this bench's own
+        # tree, whatever the environment has installed (an editable install of another checkout)
+        sources = {"now": ROOT / "src", "floor": ROOT / "src", "main": main_src}
         report = h.Report(
             "capsule_load",
             "Loading a big run capsule (serve --load), open_run and to_html",
@@ -238,7 +240,7 @@ def main() -> int:
                 for way, f in opens.items()
             ]  # fmt: skip
             if args.page:
-                figures = child(PAGE, str(path))
+                figures = child(PAGE, str(path), source=ROOT / "src")
                 for name, value in figures.items():
                     report.figure(f"page_{size}_{name}", value)
                 page_rows.append(
