@@ -50,19 +50,13 @@ def _cut(error: json.JSONDecodeError, length: int) -> bool:
 
 
 class ObjectStream:
-    """The JSON text of ``source`` (a path, bytes, or a binary file), read in chunks of
-    ``chunk`` characters; ``size``: its length in bytes, when known."""
+    """The JSON text of ``source`` (a path, or bytes), read in chunks of ``chunk``
+    characters; ``size``: its length in bytes."""
 
-    def __init__(self, source: str | Path | bytes | IO[bytes], *, chunk: int = CHUNK) -> None:
-        self._path: Path | None = None
+    def __init__(self, source: str | Path | bytes, *, chunk: int = CHUNK) -> None:
+        self._source = source if isinstance(source, bytes) else Path(source)
+        self.size = len(source) if isinstance(source, bytes) else self._source.stat().st_size  # type: ignore[union-attr]
         self._file: IO[bytes] | None = None
-        if isinstance(source, bytes):
-            self._file, self.size = io.BytesIO(source), len(source)
-        elif isinstance(source, str | Path):
-            self._path = Path(source)
-            self.size = self._path.stat().st_size
-        else:
-            self._file, self.size = source, None
         self._chunk = chunk
         self._decode = codecs.getincrementaldecoder("utf-8")().decode
         self._scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(  # type: ignore[no-untyped-call]
@@ -71,8 +65,6 @@ class ObjectStream:
         self._buf = ""
         self._pos = 0  # where reading is, in _buf
         self._base = 0  # the text's offset of _buf[0]
-        self._lines = 0  # line breaks before _buf[0]
-        self._line_start = 0  # the text's offset where the line of _buf[0] starts
         self._eof = False
 
     @property
@@ -88,13 +80,7 @@ class ObjectStream:
         if self._eof:
             return
         if self._file is None:
-            assert self._path is not None
-            self._file = self._path.open("rb")
-        dropped = self._buf[:keep]
-        breaks = dropped.count("\n")
-        if breaks:
-            self._lines += breaks
-            self._line_start = self._base + dropped.rindex("\n") + 1
+            self._file = self._open()
         parts = [self._buf[keep:]]
         self._base += keep
         self._pos -= keep
@@ -112,16 +98,31 @@ class ObjectStream:
             got += len(text)
         self._buf = "".join(parts)
 
+    def _open(self) -> IO[bytes]:
+        source = self._source
+        return io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+
     def close(self) -> None:
-        """Close the file (when this stream opened it)."""
-        if self._path is not None and self._file is not None:
+        """Close the file."""
+        if self._file is not None:
             self._file.close()
 
     def _error(self, message: str, pos: int) -> JSONStreamError:
-        """``message`` at ``_buf[pos]``, with its line, column and character as json says them."""
+        """``message`` at ``_buf[pos]``, with its line, column and character as json says them
+        (the text before ``_buf`` read again to count its lines: only a refusal pays for it)."""
+        lines, line_start = 0, 0
+        if self._base:
+            decode, read = codecs.getincrementaldecoder("utf-8")().decode, 0
+            with self._open() as again:
+                while read < self._base:
+                    text = decode(again.read(self._chunk))[: self._base - read]
+                    if "\n" in text:
+                        lines += text.count("\n")
+                        line_start = read + text.rindex("\n") + 1
+                    read += len(text)
         before = self._buf.rfind("\n", 0, pos)
-        line = self._lines + self._buf.count("\n", 0, pos) + 1
-        column = pos - before if before >= 0 else self._base + pos - self._line_start + 1
+        line = lines + self._buf.count("\n", 0, pos) + 1
+        column = pos - before if before >= 0 else self._base + pos - line_start + 1
         return JSONStreamError(f"{message}: line {line} column {column} (char {self._base + pos})")
 
     def _peek(self) -> str:
@@ -200,7 +201,7 @@ class ObjectStream:
                     self._pos += 1
                     items = Items(self)
                     yield key, items
-                    for _ in items.blocks(1000):  # what was not taken, read past
+                    for _ in items.blocks(1000, exact=False):  # what was not taken, read past
                         pass
                 else:
                     yield key, self._value()
@@ -228,17 +229,67 @@ class Items:
         """The stream the items are read from (its ``offset`` and ``size`` say how far)."""
         return self._stream
 
-    def blocks(self, size: int, *, text: bool = False) -> Iterator[tuple[int, list[Any], str | None]]:
+    def blocks(
+        self, size: int, *, text: bool = False, exact: bool = True
+    ) -> Iterator[tuple[int, list[Any], str | None]]:
         """``(index of the first, items, text)`` for each block of ``size`` items (the last
         may be shorter; none for an empty array); ``text``: the block's JSON text too, as an
-        array (the file's own spelling of its items, between brackets), else None."""
+        array (the file's own spelling of its items, between brackets), else None.
+
+        Not ``exact``: blocks of about ``size`` items, which parse faster when the items are
+        objects that begin alike (events: ``{"event_id": ...``): a block's end is guessed
+        from the items' length so far, at the next place where an item seems to begin, and
+        the text up to it parsed as one array in one call; the guess is taken only when that
+        text is a whole array (so the place was an item's end: an end inside a string or a
+        nested value leaves the text unparsable), else the block is read item by item."""
         stream = self._stream
-        if self._done:
-            return
-        if stream._peek() == "]":
+        if not self._done and self._taken == 0 and stream._peek() == "]":  # an empty array
             stream._pos += 1
             self._done = True
-            return
+        guess: tuple[re.Pattern[str], float] | None = None
+        misses = 0
+        while not self._done:
+            got = self._guessed(*guess, size, text) if guess is not None and misses < 3 else None
+            if got is None:
+                if guess is not None:
+                    misses += 1
+                begin = stream.offset
+                items, block_text, lead = self._block(size, text)
+                if not exact and lead is not None and items:
+                    guess = (_after_item(lead), (stream.offset - begin) / len(items))
+            else:
+                items, block_text = got
+            if items:
+                first, self._taken = self._taken, self._taken + len(items)
+                yield first, items, block_text
+
+    def _guessed(
+        self, ends: re.Pattern[str], length: float, size: int, text: bool
+    ) -> tuple[list[Any], str | None] | None:
+        """About ``size`` items parsed in one call (see :meth:`blocks`), or None."""
+        stream = self._stream
+        want = int(length * size)
+        if stream._pos + want + _NEAR_END >= len(stream._buf) and not stream._eof:
+            stream._more(stream._pos, at_least=2 * want)
+        buf, pos = stream._buf, stream._pos
+        found = ends.search(buf, pos + want)
+        if found is None or found.start() >= len(buf) - _NEAR_END:
+            return None
+        array = "[" + buf[pos : found.start() + 1] + "]"
+        try:
+            items, end = stream._scan(array, 0)
+        except (StopIteration, ValueError, RecursionError):  # not an item's end (or not JSON)
+            return None
+        if end != len(array):
+            return None
+        stream._pos = found.end(1)
+        return items, array if text else None
+
+    def _block(self, size: int, text: bool) -> tuple[list[Any], str | None, str | None]:
+        """The next ``size`` items (fewer at the array's end) read one at a time, the block's
+        text (with ``text``), and how its last item begins (``{"key":``, None if not so)."""
+        stream = self._stream
+        stream._peek()
         scan, after = stream._scan, _AFTER_ITEM.match
         block: list[Any] = []
         buf, pos = stream._buf, stream._pos
@@ -255,22 +306,16 @@ class Items:
                 found = after(buf, end)
                 if found is not None and (end < len(buf) - _NEAR_END or stream._eof):
                     block.append(item)
-                    pos = found.end()
                     closing = found.group(1) == "]"
                     if len(block) == size or closing:
-                        # the stream's state first: a consumer may stop taking at any block
-                        stream._pos, first, self._taken, self._done = (
-                            pos,
-                            self._taken,
-                            self._taken + len(block),
-                            closing,
+                        lead = _LEAD.match(buf, pos)
+                        stream._pos, self._done = found.end(), closing
+                        return (
+                            block,
+                            "[" + buf[start : found.start(1)] + "]" if text else None,
+                            None if lead is None else lead.group(),
                         )
-                        yield first, block, "[" + buf[start : found.start(1)] + "]" if text else None
-                        if closing:
-                            return
-                        block = []
-                        buf, pos = stream._buf, stream._pos
-                        start = pos
+                    pos = found.end()
                     continue
                 # the item is whole, but what follows is not there yet (or not ',' or ']');
                 # near the end, a number may go on
@@ -285,3 +330,11 @@ class Items:
             start -= keep
             if not text:
                 start = pos
+
+
+_LEAD = re.compile(r'\{[ \t\n\r]*"[^"\\]{1,64}"[ \t\n\r]*:')  # how an object item begins: {"key":
+
+
+def _after_item(lead: str) -> re.Pattern[str]:
+    """Where an item seems to end and the next to begin (``lead``: how items begin)."""
+    return re.compile(r"\}([ \t\n\r]*,[ \t\n\r]*)" + re.escape(lead))

@@ -302,7 +302,7 @@ def _insert_events(bulk: BulkInsert, value: Any, where: str, context: dict[str, 
     blocks: Iterator[tuple[int, list[Any], Any]]
     if isinstance(value, Items):
         before = value.stream.offset
-        blocks = value.blocks(_BLOCK)
+        blocks = value.blocks(_BLOCK, exact=False)
         first = next(blocks, None)
         if first is None:
             return
