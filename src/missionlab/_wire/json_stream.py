@@ -25,7 +25,7 @@ from typing import IO, Any
 
 __all__ = ["CHUNK", "Items", "JSONStreamError", "ObjectStream"]
 
-CHUNK = 1 << 22  # characters decoded at a time (4 Mi)
+CHUNK = 1 << 22  # bytes read (and decoded) at a time: 4 MiB
 
 _WS = re.compile(r"[ \t\n\r]*")
 _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # after an array's item: more, or its end
@@ -50,14 +50,14 @@ def _cut(error: json.JSONDecodeError, length: int) -> bool:
 
 
 class ObjectStream:
-    """The JSON text of ``source`` (a path, or bytes), read in chunks of ``chunk``
-    characters; ``size``: its length in bytes."""
+    """The JSON text of ``source`` (a path, or bytes), read in chunks of ``chunk`` bytes
+    (default ``CHUNK``); ``size``: its length in bytes."""
 
-    def __init__(self, source: str | Path | bytes, *, chunk: int = CHUNK) -> None:
+    def __init__(self, source: str | Path | bytes, *, chunk: int | None = None) -> None:
         self._source = source if isinstance(source, bytes) else Path(source)
         self.size = len(source) if isinstance(source, bytes) else self._source.stat().st_size  # type: ignore[union-attr]
         self._file: IO[bytes] | None = None
-        self._chunk = chunk
+        self._chunk = chunk or CHUNK
         self._decode = codecs.getincrementaldecoder("utf-8")().decode
         self._scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(  # type: ignore[no-untyped-call]
             json.JSONDecoder(parse_constant=_refuse_constant)
@@ -269,8 +269,9 @@ class Items:
         """About ``size`` items parsed in one call (see :meth:`blocks`), or None."""
         stream = self._stream
         want = int(length * size)
-        if stream._pos + want + _NEAR_END >= len(stream._buf) and not stream._eof:
-            stream._more(stream._pos, at_least=2 * want)
+        missing = stream._pos + want + int(2 * length) + _NEAR_END - len(stream._buf)  # and an item more
+        if missing > 0 and not stream._eof:
+            stream._more(stream._pos, at_least=missing)
         buf, pos = stream._buf, stream._pos
         found = ends.search(buf, pos + want)
         if found is None or found.start() >= len(buf) - _NEAR_END:
@@ -325,7 +326,7 @@ class Items:
                 raise stream._error(message, at)
             keep = start if text else pos
             stream._pos = pos
-            stream._more(keep, at_least=len(buf) - keep)
+            stream._more(keep, at_least=len(buf) - pos)  # as much again as the item so far
             buf, pos = stream._buf, stream._pos
             start -= keep
             if not text:
