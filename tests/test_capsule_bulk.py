@@ -213,8 +213,8 @@ def test_a_repeated_idempotency_key_is_refused_when_the_unique_index_is_built(
     store = Store()
     with pytest.raises(
         CapsuleLoadError,
-        match=r"events\[2000\]\.idempotency_key: 'same' is events\[10\]'s too \(one idempotency_key per run\); "
-        r"nothing was loaded$",
+        match=r"events\[2000\]\.idempotency_key: 'same' is events\[10\]'s too "
+        r"\(one idempotency_key per run\); nothing was loaded$",
     ):
         load_capsules(store, [write(tmp_path, bad)])
     assert counts(store) == dict.fromkeys(TABLES, 0)

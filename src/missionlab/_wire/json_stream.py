@@ -59,7 +59,8 @@ class ObjectStream:
         self._file: IO[bytes] | None = None
         self._chunk = chunk or CHUNK
         self._decode = codecs.getincrementaldecoder("utf-8")().decode
-        self._scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(  # type: ignore[no-untyped-call]
+        make: Any = json.scanner.make_scanner  # the C scanner json.loads uses (typeshed: a class)
+        self._scan: Callable[[str, int], tuple[Any, int]] = make(
             json.JSONDecoder(parse_constant=_refuse_constant)
         )
         self._buf = ""
