@@ -25,11 +25,15 @@ documents make some ids plain strings). Fields the sandbox has no column for (a 
 extra fields) are not kept. Timestamps are rewritten in the sandbox's own format (UTC,
 microseconds, ``Z``) so that lists sort as they do for the sandbox's own data.
 
-Speed and memory: rows are checked and encoded as they are inserted (one ``executemany``
-per table, fed by a generator; big tables have their indexes built once at the end), and
-each event's parsed object is let go once its row is written. A load's peak memory is the
-largest capsule parsed (about 1.7 KB per event of the demo's shape: 220 MB for 10^5 events,
-1.7 GB for 10^6), not the sum of the capsules; ``bench/capsule_load.py`` measures it.
+Speed and memory: a capsule file is read as a stream (``missionlab._wire.json_stream``): its
+events are parsed a block of about 5,000 at a time, checked, and inserted as they come (one
+``executemany`` per table, fed by a generator; big tables have their indexes built once at
+the end), so that neither the file's text nor its parsed events are ever held whole: a
+load's peak memory is SQLite's page cache and index builds, not the capsule's size
+(``bench/capsule_load.py`` measures it). The events' rows need the capsule's mission and run:
+a file that has them after its events has its events read past and read again. A
+capsule refused for an id it repeats (SQLite's unique keys) is read again to name the id and
+both places (``events[2999].event_id: 'e-17' is events[17]'s too``).
 """
 
 from __future__ import annotations
