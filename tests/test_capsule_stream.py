@@ -22,6 +22,7 @@ import pytest
 import missionlab
 from missionlab._wire import json_stream
 from missionlab._wire.json_stream import Items, JSONStreamError, ObjectStream
+from missionlab.analysis import capsule as analysis_capsule
 from missionlab.errors import CapsuleError
 from missionlab.sandbox import Store, capsules
 from missionlab.sandbox.capsules import CapsuleLoadError, load_capsule, load_capsules
@@ -191,6 +192,7 @@ def test_a_big_capsule_is_read_in_blocks_holding_a_bounded_text(
     and opened events are the file's."""
     monkeypatch.setattr(json_stream, "CHUNK", 1 << 16)
     monkeypatch.setattr(capsules, "_BLOCK", 1000)
+    monkeypatch.setattr(analysis_capsule, "_GUESSED", 1000)
     capsule = generated(12_000)
     path = tmp_path / "big.json"
     path.write_bytes(orjson.dumps(capsule, option=orjson.OPT_INDENT_2))  # as trace.save writes it
@@ -355,3 +357,15 @@ def test_open_run_checks_the_format_before_the_events_and_the_events_before_the_
         path.write_text(json.dumps(newer))
         with pytest.raises(CapsuleError, match="reads versions up to 1"):
             missionlab.open_run(path)
+
+
+@pytest.mark.parametrize("indented", [False, True])
+def test_open_run_names_the_bad_event_of_a_file_in_any_spelling(tmp_path: Path, indented: bool) -> None:
+    """An indented file's events are parsed in guessed blocks and checked 1,000 at a time:
+    the bad one is still named by its place in the file."""
+    bad = generated()
+    bad["events"][2345]["timestamp"] = "soon"
+    path = tmp_path / "bad.json"
+    path.write_bytes(orjson.dumps(bad, option=orjson.OPT_INDENT_2) if indented else json.dumps(bad).encode())
+    with pytest.raises(CapsuleError, match=r"events\[2345\]\.timestamp: Input should be a valid datetime"):
+        missionlab.open_run(path)
