@@ -19,7 +19,7 @@ import io
 import json
 import json.scanner
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -232,7 +232,7 @@ class Items:
 
     def blocks(
         self, size: int, *, text: bool = False, exact: bool = True
-    ) -> Iterator[tuple[int, list[Any], str | None]]:
+    ) -> Generator[tuple[int, list[Any], str | None], None, None]:
         """``(index of the first, items, text)`` for each block of ``size`` items (the last
         may be shorter; none for an empty array); ``text``: the block's JSON text too, as an
         array (the file's own spelling of its items, between brackets), else None.
