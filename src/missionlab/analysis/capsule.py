@@ -116,7 +116,7 @@ def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
     made when it is read (the frames read the JSON objects). Ten times faster than a model per
     event, and a fraction of the memory (``bench/capsule_load.py --page``).
 
-    A file (or bytes) is read as a stream (:mod:`missionlab._wire.json_stream`): its events
+    A file (or bytes) is read as a stream (``missionlab._wire.json_stream``): its events
     are parsed a block at a time, checked, and each block kept as its JSON text, so that the
     whole capsule is never held parsed, nor its text whole."""
     with collection_paused():
