@@ -34,14 +34,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import _harness as h
+import orjson
 
 MAIN = "f32b70a"
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 27, 21, 37, 38, tzinfo=UTC)
 
 
-def generate(path: Path, events: int) -> None:
-    """A capsule of ``events`` events, written to ``path``."""
+def generate(path: Path, events: int, *, indented: bool = False) -> None:
+    """A capsule of ``events`` events, written to ``path`` (``json.dumps``'s spacing, or,
+    ``indented``, two spaces a level as ``trace.save`` writes it)."""
     run_id, mission_id = str(uuid.UUID(int=1, version=4)), str(uuid.UUID(int=2, version=4))
     steps = ["enrich", "score", "route", "sms"]
 
@@ -67,7 +69,10 @@ def generate(path: Path, events: int) -> None:
             ],
             "agents": [],
         }  # fmt: skip
-        out.write(json.dumps(head)[:-1] + ', "events": [')
+        if indented:
+            out.write(orjson.dumps(head, option=orjson.OPT_INDENT_2).decode()[:-2] + ',\n  "events": [\n')
+        else:
+            out.write(json.dumps(head)[:-1] + ', "events": [')
         for i in range(events):
             kind = "error" if i % 997 == 0 else kinds[i % len(kinds)]
             event = {
@@ -81,8 +86,12 @@ def generate(path: Path, events: int) -> None:
                 "payload": {"model": "sim-llm-1", "usage": {"input_tokens": 1000 + i % 500,
                             "output_tokens": 100, "total_tokens": 1100 + i % 500}},
             }  # fmt: skip
-            out.write(("," if i else "") + json.dumps(event))
-        out.write("]}")
+            if indented:
+                text = orjson.dumps(event, option=orjson.OPT_INDENT_2).decode().replace("\n", "\n    ")
+                out.write((",\n    " if i else "    ") + text)
+            else:
+                out.write(("," if i else "") + json.dumps(event))
+        out.write("\n  ]\n}" if indented else "]}")
 
 
 PRELUDE = """
@@ -196,13 +205,16 @@ def main() -> int:
     parser.add_argument("--ways", nargs="+", choices=list(WAYS), default=list(WAYS))
     parser.add_argument("--main", default=MAIN, help="the revision the 'main' way runs (default %(default)s)")
     parser.add_argument("--page", action="store_true", help="also time to_html")
+    parser.add_argument("--indented", action="store_true", help="capsules indented as trace.save writes them")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     rows, open_rows, page_rows = [], [], []
     with tempfile.TemporaryDirectory(prefix="missionlab-capsules-") as folder:
         main_src = export(args.main, Path(folder)) if "main" in args.ways else None
         ways = [w for w in args.ways if w != "main" or main_src is not None]
-        sources = {"main": main_src}
+        # every way runs the package of the tree it names: "now" (and "floor") this bench's own
+        # tree, whatever the environment has installed (an editable install of another checkout)
+        sources = {"now": ROOT / "src", "floor": ROOT / "src", "main": main_src}
         report = h.Report(
             "capsule_load",
             "Loading a big run capsule (serve --load), open_run and to_html",
@@ -210,7 +222,7 @@ def main() -> int:
         )
         for size in args.sizes:
             path = Path(folder) / f"run-{size}.json"
-            generate(path, size)
+            generate(path, size, indented=args.indented)
             label = f"{size:,} events ({path.stat().st_size / 2**20:,.0f} MB)"
             loads: dict[str, dict[str, float]] = {}
             for way in ways:
@@ -238,7 +250,7 @@ def main() -> int:
                 for way, f in opens.items()
             ]  # fmt: skip
             if args.page:
-                figures = child(PAGE, str(path))
+                figures = child(PAGE, str(path), source=ROOT / "src")
                 for name, value in figures.items():
                     report.figure(f"page_{size}_{name}", value)
                 page_rows.append(

@@ -173,7 +173,12 @@ BAD_EVENTS: dict[str, tuple[str, Any, str]] = {
         "someone-else",
         "events[1500].run_id: 'someone-else', not the capsule's",
     ),
-    "a repeated id": ("event_id", "ev-00003", "UNIQUE constraint failed"),
+    "a repeated id": (
+        "event_id",
+        "ev-00003",
+        "run.json: events[1500].event_id: 'ev-00003' is events[3]'s too (one event_id per run); "
+        "nothing was loaded",
+    ),
 }
 
 
@@ -208,7 +213,8 @@ def test_a_repeated_idempotency_key_is_refused_when_the_unique_index_is_built(
     store = Store()
     with pytest.raises(
         CapsuleLoadError,
-        match=r"UNIQUE constraint failed: events.run_id, events.idempotency_key\); nothing was loaded",
+        match=r"events\[2000\]\.idempotency_key: 'same' is events\[10\]'s too "
+        r"\(one idempotency_key per run\); nothing was loaded$",
     ):
         load_capsules(store, [write(tmp_path, bad)])
     assert counts(store) == dict.fromkeys(TABLES, 0)

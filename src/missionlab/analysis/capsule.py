@@ -16,14 +16,18 @@ ids, to this client and to the official SDK alike.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from .._wire.capsule import check_capsule, collection_paused
+from .._wire.capsule import check_capsule, check_versioned, collection_paused
+from .._wire.json_stream import Items, JSONStreamError, ObjectStream
 from ..client._items import BLOCK, ItemList
 from ..client.models import Event, Mission, PlanStep, Run, TelnyxAgent
 from ..errors import CapsuleError
@@ -87,20 +91,19 @@ def read_capsule(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
     """A capsule's dict, from a path, JSON bytes or a dict, checked for its format and version."""
     if isinstance(source, dict):
         return check_capsule(source)
-    try:
-        text = (
-            source.decode("utf-8") if isinstance(source, bytes) else Path(source).read_text(encoding="utf-8")
-        )
-        # The standard library's parser, as the sandbox's: orjson's parse is faster but peaks at
-        # about 2.5x the file's size above it (10^6 events: 2.5 GB against 1.8 GB).
-        data = json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError too
-        raise CapsuleError(f"not a run capsule (not JSON): {error}") from None
+    with _reading():
+        stream = ObjectStream(source)
+        data = dict(stream.members()) if stream.is_object() else stream.whole()
     return check_capsule(data)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+@contextmanager
+def _reading() -> Iterator[None]:
+    """A capsule's text that is not JSON refused as a :class:`CapsuleError`."""
+    try:
+        yield
+    except (JSONStreamError, RecursionError) as error:
+        raise CapsuleError(f"not a run capsule (not JSON): {error}") from None
 
 
 def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
@@ -111,16 +114,23 @@ def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
     against the :class:`~missionlab.client.models.Event` model here, a block at a time (a bad
     one raises :class:`CapsuleError` naming it), and kept as its JSON object, a model being
     made when it is read (the frames read the JSON objects). Ten times faster than a model per
-    event, and a fraction of the memory (``bench/capsule_load.py --page``)."""
+    event, and a fraction of the memory (``bench/capsule_load.py --page``).
+
+    A file (or bytes) is read as a stream (``missionlab._wire.json_stream``): its events
+    are parsed a block at a time, checked, and each block kept as its JSON text, so that the
+    whole capsule is never held parsed, nor its text whole."""
     with collection_paused():
-        data = read_capsule(source)
+        data, held = (check_capsule(source), None) if isinstance(source, dict) else _streamed(source)
         mission = data.get("mission")
+        run = _validated(Run, data["run"], "run")
+        steps = [_validated(PlanStep, step, f"plan[{n}]") for n, step in enumerate(_listed(data, "plan"))]
+        if isinstance(held, CapsuleError):
+            raise held
+        events = held if held is not None else _events(_listed(data, "events"))
         return {
-            "run": _validated(Run, data["run"], "run"),
-            "steps": [
-                _validated(PlanStep, step, f"plan[{n}]") for n, step in enumerate(_listed(data, "plan"))
-            ],
-            "events": _events(_listed(data, "events"), as_text=not isinstance(source, dict)),
+            "run": run,
+            "steps": steps,
+            "events": events,
             "mission": _validated(Mission, mission, "mission") if isinstance(mission, dict) else None,
             "agents": [
                 _validated(TelnyxAgent, agent, f"agents[{n}]")
@@ -128,6 +138,65 @@ def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
             ],
             "source": dict(data.get("source") or {}),
         }
+
+
+def _streamed(source: str | Path | bytes) -> tuple[dict[str, Any], ItemList[Event] | CapsuleError | None]:
+    """The capsule of ``source`` checked, all but its events, and its events checked and held
+    as text (or the first problem with them, raised after any problem the rest has first, in
+    the order a whole capsule is checked: JSON, format and version, run, plan, events)."""
+    head: dict[str, Any] = {}
+    events: ItemList[Event] | CapsuleError | None = None
+    with _reading():
+        stream = ObjectStream(source)
+        if not stream.is_object():
+            check_capsule(stream.whole())  # raises: a capsule is an object
+        for key, value in stream.members("events"):
+            if not isinstance(value, Items):
+                head[key] = value
+            elif "format" in head and "version" in head:  # a file that is no capsule: no need to read on
+                check_versioned(head, "run capsule", CAPSULE_FORMAT, CAPSULE_VERSION, CapsuleError)
+                events = _held_events(value)
+            else:
+                events = _held_events(value)
+    return check_capsule(head), events  # events None: not an array (see _listed)
+
+
+def _held_events(items: Items) -> ItemList[Event] | CapsuleError:
+    """The events of a capsule's stream, checked a block at a time and each block held as its
+    JSON text; the problem with the first bad one instead, if any.
+
+    The text is the file's own for each block when the file is not indented (as
+    ``json.dumps`` writes it). An indented file (as ``trace.save`` writes it) has its blocks
+    written again compact (its own text takes half as much again): its events are then parsed
+    about 5,000 at a time in one call (see ``Items.blocks``), as their text is not needed."""
+    blocks: list[list[Any] | str] = []
+    count = 0
+    exact = items.blocks(BLOCK, text=True)
+    first = next(exact, None)
+    if first is None:
+        return ItemList.of_json_blocks(Event, blocks, 0, "open_run")
+    if first[2] is not None and "\n" not in first[2]:
+        for start, block, text in chain([first], exact):
+            try:
+                _EVENTS.validate_python(block)
+            except ValidationError as error:
+                return _refused(error, "events", start)
+            blocks.append(text or _BLOCK_TEXT(block))
+            count += len(block)
+        return ItemList.of_json_blocks(Event, blocks, count, "open_run")
+    exact.close()
+    taken: list[Any] = first[1]
+    for _, more, _ in chain(items.blocks(_GUESSED, exact=False), [(0, [], None)]):
+        taken += more
+        while len(taken) >= BLOCK or (taken and not more):
+            block, taken = taken[:BLOCK], taken[BLOCK:]
+            try:
+                _EVENTS.validate_python(block)
+            except ValidationError as error:
+                return _refused(error, "events", count)
+            blocks.append(_BLOCK_TEXT(block))
+            count += len(block)
+    return ItemList.of_json_blocks(Event, blocks, count, "open_run")
 
 
 def _listed(data: dict[str, Any], key: str) -> list[Any]:
@@ -156,26 +225,18 @@ def _validated(model: type[Any], item: Any, where: str) -> Any:
         raise _refused(error, where) from None
 
 
-def _events(raw: list[Any], *, as_text: bool) -> ItemList[Event]:
-    """The events, checked a block at a time; with ``as_text`` (a list parsed here, not the
-    caller's), each block then kept as its JSON text (a third of the memory of the parsed
-    objects; models are made when read) and its objects let go of."""
-    blocks: list[list[Any] | str] = []
+def _events(raw: list[Any]) -> ItemList[Event]:
+    """The events of a capsule given as a dict, checked a block at a time."""
     for start in range(0, len(raw), BLOCK):
-        block = raw[start : start + BLOCK]
         try:
-            _EVENTS.validate_python(block)
+            _EVENTS.validate_python(raw[start : start + BLOCK])
         except ValidationError as error:
             raise _refused(error, "events", start) from None
-        if as_text:
-            blocks.append(_BLOCK_TEXT(block))
-            raw[start : start + BLOCK] = [None] * len(block)  # the text holds them now
-        else:
-            blocks.append(block)
-    return ItemList.of_json_blocks(Event, blocks, len(raw), "open_run")
+    return ItemList(Event, raw, "open_run")
 
 
 # json.dumps's text reads back as exactly what it was given (floats that overflowed to inf,
 # integers past 64 bits and lone surrogates included, where orjson's would not)
 _BLOCK_TEXT = json.JSONEncoder(separators=(",", ":")).encode
 _EVENTS = TypeAdapter(list[Event])
+_GUESSED = 5 * BLOCK  # an indented file's events parsed about so many at a time (see _held_events)

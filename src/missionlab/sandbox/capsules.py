@@ -25,11 +25,15 @@ documents make some ids plain strings). Fields the sandbox has no column for (a 
 extra fields) are not kept. Timestamps are rewritten in the sandbox's own format (UTC,
 microseconds, ``Z``) so that lists sort as they do for the sandbox's own data.
 
-Speed and memory: rows are checked and encoded as they are inserted (one ``executemany``
-per table, fed by a generator; big tables have their indexes built once at the end), and
-each event's parsed object is let go once its row is written. A load's peak memory is the
-largest capsule parsed (about 1.7 KB per event of the demo's shape: 220 MB for 10^5 events,
-1.7 GB for 10^6), not the sum of the capsules; ``bench/capsule_load.py`` measures it.
+Speed and memory: a capsule file is read as a stream (``missionlab._wire.json_stream``): its
+events are parsed a block of about 5,000 at a time, checked, and inserted as they come (one
+``executemany`` per table, fed by a generator; big tables have their indexes built once at
+the end), so that neither the file's text nor its parsed events are ever held whole: a
+load's peak memory is SQLite's page cache and index builds, not the capsule's size
+(``bench/capsule_load.py`` measures it). The events' rows need the capsule's mission and run:
+a file that has them after its events has its events read past and read again. A
+capsule refused for an id it repeats (SQLite's unique keys) is read again to name the id and
+both places (``events[2999].event_id: 'e-17' is events[17]'s too``).
 """
 
 from __future__ import annotations
@@ -37,15 +41,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
 from .._wire.capsule import check_capsule, collection_paused
 from .._wire.dataset import folder_capsules
 from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObject
+from .._wire.json_stream import Items, JSONStreamError, ObjectStream
 from ..errors import CapsuleError
 from .errors import NotFound
 from .store import OBJECT_KINDS, BulkInsert, Store, stamp
@@ -62,7 +67,8 @@ _TYPE_NAMES = {"string": "a string", "integer": "a whole number", "object": "an 
 # The sandbox's own time format (what ``stamp`` writes), kept as it is when it is one.
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # as the store's _dump writes JSON columns
-_BY_COLUMN = 1000  # more items than this are checked a column at a time (see _Rows.rows)
+_BY_COLUMN = 100  # more items than this are checked a column at a time (see _Rows.rows)
+_BLOCK = 5000  # a streamed capsule's events parsed, checked and inserted at a time
 
 
 def _object_encoder() -> Any:
@@ -139,28 +145,19 @@ class _Rows:
         return tuple(values)
 
     def rows(
-        self, items: list[Any], where: str, context: dict[str, Any], *, release: bool
+        self, items: list[Any], where: str, context: dict[str, Any], offset: int = 0
     ) -> Iterator[tuple[Any, ...]]:
-        """Each item's row; ``release``: each item let go from ``items`` once its row is made.
+        """Each item's row (``offset``: the index of the first in its list, for the names of
+        problems).
 
         Many items are checked a column at a time (each check one loop in C); a column with
         anything out of the ordinary (a problem, a time to rewrite) sends them all through
         :meth:`row`, which names the first problem in the items' order."""
         columns = self._columns(items, context) if len(items) > _BY_COLUMN else None
         if columns is not None:
-            if release:
-                items.clear()
             return zip(*columns, strict=True)
-        return self._each_row(items, where, context, release=release)
-
-    def _each_row(
-        self, items: list[Any], where: str, context: dict[str, Any], *, release: bool
-    ) -> Iterator[tuple[Any, ...]]:
         row = self.row
-        for index, item in enumerate(items):
-            if release:
-                items[index] = None
-            yield row(item, f"{where}[{index}]", context)
+        return (row(item, f"{where}[{offset + index}]", context) for index, item in enumerate(items))
 
     def _columns(self, items: list[Any], context: dict[str, Any]) -> list[Any] | None:
         """The rows' values column by column, or None when a column needs a look item by item."""
@@ -221,9 +218,48 @@ def _items(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _insert(store: Store, bulk: BulkInsert, data: Any, where: str, *, release: bool) -> tuple[str, str]:
-    """Check one capsule and insert its rows (none when the store holds this very run);
-    returns its (mission_id, run_id). ``release``: let go of its events as they are inserted."""
+Members = Callable[[], Iterator[tuple[str, Any]]]
+"""A capsule's top-level ``(key, value)`` pairs, each call from the start; the events may
+come as :class:`~missionlab._wire.json_stream.Items`, parsed a block at a time."""
+
+_HEAD = ("format", "version", "mission", "run")  # what the events' rows need first
+_LISTS = {"plan": ("steps", _STEPS), "agents": ("agents", _AGENTS)}  # a capsule's key: (table, rows)
+
+
+def _insert(store: Store, bulk: BulkInsert, members: Members, where: str) -> tuple[str, str]:
+    """Check one capsule and insert its rows (none when the store holds this very run), the
+    events as they are read; returns its (mission_id, run_id).
+
+    The events' rows need the capsule's run and mission: when they come after the events in
+    the file, the events are read past and read again (a second parse)."""
+    head: dict[str, Any] = {}
+    inserted: tuple[str, str, dict[str, Any] | None] | None = None
+    events_read = False
+    for key, value in members():
+        if key != "events":
+            head[key] = value
+            if inserted is not None and inserted[2] is not None and key in _LISTS:
+                _insert_list(bulk, key, value, where, inserted[2])
+        elif all(name in head for name in _HEAD):
+            inserted = _insert_head(store, bulk, head, where)
+            if inserted[2] is not None:
+                _insert_events(bulk, value, where, inserted[2])
+            events_read = True
+    if inserted is None:
+        inserted = _insert_head(store, bulk, head, where)
+        if inserted[2] is not None and not events_read:
+            for key, value in members():
+                if key == "events":
+                    _insert_events(bulk, value, where, inserted[2])
+    return inserted[0], inserted[1]
+
+
+def _insert_head(
+    store: Store, bulk: BulkInsert, data: dict[str, Any], where: str
+) -> tuple[str, str, dict[str, Any] | None]:
+    """Check the capsule's head (all but its events and what follows them) and insert its
+    mission (unless held), run, and plan and agents when there; returns (mission_id, run_id,
+    the events' context), the context None when the store holds this very run."""
     data = _check(data, where)
     mission, run = data["mission"], data["run"]
     mission_row = _MISSION.row(mission, f"{where}: mission", {})
@@ -234,7 +270,7 @@ def _insert(store: Store, bulk: BulkInsert, data: Any, where: str, *, release: b
     if store.run_status(run_id) is not None:
         held = store.get_run(mission_id, run_id) if _has_mission(store, mission_id) else {}
         if held.get("updated_at") == run_row[RUN.names.index("updated_at")]:
-            return mission_id, run_id  # this capsule, loaded before (a database file kept)
+            return mission_id, run_id, None  # this capsule, loaded before (a database file kept)
         raise CapsuleLoadError(f"{where}: the sandbox already holds another version of run {run_id}")
     if not _has_mission(store, mission_id):
         bulk.insert("missions", _MISSION.columns, [mission_row])
@@ -249,22 +285,89 @@ def _insert(store: Store, bulk: BulkInsert, data: Any, where: str, *, release: b
         bulk.insert("objects", _OBJECT_COLUMNS, objects)
     bulk.insert("runs", _RUN.columns, [run_row])
     context = {"run_id": run_id, "mission_id": mission_id}
-    for table, rows, key in (
-        ("steps", _STEPS, "plan"),
-        ("events", _EVENTS, "events"),
-        ("agents", _AGENTS, "agents"),
-    ):
-        items = _items(data.get(key), f"{where}: {key}")
-        expected = len(items)  # before rows() takes them
-        checked = rows.rows(items, f"{where}: {key}", context, release=release)
-        bulk.insert(table, rows.columns, checked, expected=expected)
-    return mission_id, run_id
+    for key in _LISTS:
+        if key in data:
+            _insert_list(bulk, key, data[key], where, context)
+    return mission_id, run_id, context
+
+
+def _insert_list(bulk: BulkInsert, key: str, value: Any, where: str, context: dict[str, Any]) -> None:
+    """Insert the rows of a capsule's plan or agents."""
+    table, rows = _LISTS[key]
+    items = _items(value, f"{where}: {key}")
+    bulk.insert(table, rows.columns, rows.rows(items, f"{where}: {key}", context), expected=len(items))
+
+
+def _insert_events(bulk: BulkInsert, value: Any, where: str, context: dict[str, Any]) -> None:
+    """Insert the events' rows as they are read, a block at a time.
+
+    How many are coming decides whether the table's indexes are dropped and built again
+    (see ``BulkInsert.insert``): for a stream, the first block's share of the text says it."""
+    blocks: Iterator[tuple[int, list[Any], Any]]
+    if isinstance(value, Items):
+        before = value.stream.offset
+        blocks = value.blocks(_BLOCK, exact=False)
+        first = next(blocks, None)
+        if first is None:
+            return
+        read, size = value.stream.offset - before, value.stream.size
+        expected = len(first[1]) + (
+            int((size - value.stream.offset) * len(first[1]) / read) if size and read else 0
+        )
+        blocks = chain([first], blocks)
+    else:
+        items = _items(value, f"{where}: events")
+        expected = len(items)
+        blocks = ((start, items[start : start + _BLOCK], None) for start in range(0, len(items), _BLOCK))
+    label = f"{where}: events"
+    rows = chain.from_iterable(_EVENTS.rows(block, label, context, start) for start, block, _ in blocks)
+    bulk.insert("events", _EVENTS.columns, rows, expected=expected)
+
+
+def _repeated(members: Members, where: str) -> CapsuleLoadError | None:
+    """The first id a capsule repeats where the sandbox keeps ids once (an event id or an
+    idempotency key in the run, a plan step's id, a linked agent, a mission object's id),
+    named with both places; None when it repeats none."""
+    for key, value in members():
+        lists: list[tuple[str, Any, tuple[str, ...]]] = []
+        if key == "mission" and type(value) is dict:
+            for kind, id_field in OBJECT_KINDS.items():
+                name = kind.replace("-", "_")
+                lists.append((f"mission.{name}", value.get(name), (id_field,)))
+        elif key == "plan":
+            lists.append(("plan", value, ("step_id",)))
+        elif key == "agents":
+            lists.append(("agents", value, ("telnyx_agent_id",)))
+        elif key == "events":
+            lists.append(("events", value, ("event_id", "idempotency_key")))
+        for name, items, fields in lists:
+            blocks = items.blocks(_BLOCK) if isinstance(items, Items) else [(0, items or [], None)]
+            seen: dict[tuple[str, Any], int] = {}
+            for start, block, _ in blocks:
+                for index, item in enumerate(block, start):
+                    for field in fields:
+                        found = item.get(field) if type(item) is dict else None
+                        if found is None:
+                            continue
+                        first = seen.setdefault((field, found), index)
+                        if first != index:
+                            return CapsuleLoadError(
+                                f"{where}: {name}[{index}].{field}: {_shown(found)} is {name}[{first}]'s too "
+                                f"(one {field} per {'mission' if '.' in name else 'run'}); nothing was loaded"
+                            )
+    return None
 
 
 def load_capsule(store: Store, data: dict[str, Any], *, where: str = "capsule") -> tuple[str, str]:
     """Insert one capsule's mission (unless the store has it), run, plan, events and agents,
     all or nothing; returns (mission_id, run_id)."""
-    return _load(store, [(where, lambda: data)], release=False)[0]
+
+    def members() -> Iterator[tuple[str, Any]]:
+        if not isinstance(data, dict):
+            _check(data, where)  # raises
+        yield from data.items()
+
+    return _load(store, [(where, members)])[0]
 
 
 def capsule_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -287,35 +390,38 @@ def capsule_files(paths: Iterable[str | Path]) -> list[Path]:
 def load_capsules(store: Store, paths: Iterable[str | Path]) -> list[tuple[str, str]]:
     """:func:`load_capsule` of each capsule file (a folder: each capsule it holds, see
     :func:`capsule_files`), in one transaction (every capsule or none); returns their
-    (mission_id, run_id). Each file is read when its turn comes, so only one is held in
-    memory at a time."""
+    (mission_id, run_id). Each file is read as a stream when its turn comes: its events are
+    parsed, checked and inserted a block at a time, so that neither a capsule's text nor
+    its parsed events are ever held whole."""
     files = capsule_files(paths)
-    return _load(store, [(str(path), _reader(path)) for path in files], release=True)
+    return _load(store, [(str(path), _reader(path)) for path in files])
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def _reader(path: Path) -> Members:
+    def members() -> Iterator[tuple[str, Any]]:
+        stream = ObjectStream(path)
+        if not stream.is_object():
+            _check(stream.whole(), str(path))  # raises: a capsule is an object
+        yield from stream.members("events")
+
+    return members
 
 
-def _reader(path: Path) -> Any:
-    # The standard library's parser: as fast here as orjson, whose parse peaks at about 1.4x
-    # the file's size above it (it builds a document first; measured by bench/capsule_load.py).
-    def read() -> Any:
-        try:
-            return json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
-        except (OSError, ValueError, RecursionError) as error:
-            raise CapsuleLoadError(f"{path}: cannot read the capsule: {error}") from None
-
-    return read
-
-
-def _load(store: Store, capsules: list[tuple[str, Any]], *, release: bool) -> list[tuple[str, str]]:
+def _load(store: Store, capsules: list[tuple[str, Members]]) -> list[tuple[str, str]]:
     loaded: list[tuple[str, str]] = []
     try:
         with collection_paused(), store.bulk_insert() as bulk:
-            for where, read in capsules:
+            for where, members in capsules:
                 try:
-                    loaded.append(_insert(store, bulk, read(), where, release=release))
+                    loaded.append(_insert(store, bulk, members, where))
+                except sqlite3.IntegrityError as error:
+                    try:
+                        repeated = _repeated(members, where)
+                    except (OSError, JSONStreamError, RecursionError):
+                        repeated = None
+                    raise repeated or error from None
+                except (OSError, JSONStreamError, RecursionError) as error:
+                    raise CapsuleLoadError(f"{where}: cannot read the capsule: {error}") from None
                 except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
                     if isinstance(error, CapsuleError):
                         raise
