@@ -98,9 +98,9 @@ class PageRequest(Generic[T]):
     def read_chunk(self, client: AnswerParser, answer: httpx.Response) -> Chunk:
         """The chunk of an answer to :meth:`answer_call`, parsed by the thread that takes it,
         as ``client`` parses answers (:class:`~missionlab.APIError` when it is no list answer).
-        Parsed in the fetching threads instead, eight pages ahead, the pages' objects cost
-        about 40% more CPU to read into columns (they have left the caches) and their
-        threads take the GIL from the reader in turn."""
+        Parsed in the fetching threads instead, eight pages ahead, ``fetch_frames`` took
+        about 60% more CPU: the reader met objects that had left the CPU's caches, and the
+        parsing threads took the GIL from it in turn."""
         return client._parsed(self.call(self.parse_chunk), answer)
 
     def parse_chunk(self, response: httpx.Response) -> Chunk:
