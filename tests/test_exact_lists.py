@@ -264,3 +264,41 @@ def test_a_fault_rule_out_of_bounds_is_refused(capped: Sandbox) -> None:
     assert http.get(url).json() == before  # nothing changed
     with pytest.raises(ValueError):
         FaultRule(latency=61)
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"data": [{"run_id": "run-1"', b'{"data": {"run_id": "x"}}', b'{"data": [1]}']
+)
+def test_a_broken_page_fetched_with_others_is_an_api_error(body: bytes, portal: Portal) -> None:
+    """The pages after the first are fetched eight at a time and parsed by the thread that
+    reads them, as it takes them: a later page that is no list answer (cut short, ``data`` no
+    list, items no objects) is an APIError naming the operation, on every path."""
+
+    class Broken(ListServer):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if request.url.params.get("page[number]") == "3":
+                self.requests.append((3, int(request.url.params["page[size]"])))
+                return httpx.Response(200, content=body)
+            return super().__call__(request)
+
+    server = Broken(4500)  # a first page of 20, then pages 1 to 5 of 1,000 fetched together
+    first = server.client().missions.runs.list_runs()
+    reads: list[Callable[[], Any]] = [
+        lambda: first.fetch_all(progress=False),
+        lambda: first.fetch_all(progress=False, as_dicts=True),
+        lambda: [d for page in first.iter_dicts(progress=False) for d in page],
+        lambda: fetch_frames(server.client(), events=False, progress=False),
+    ]
+
+    async def read_async() -> Any:
+        client = missionlab.AsyncClient(base_url="http://mock/v2", transport=httpx.MockTransport(server))
+        async with client:
+            return await (await client.missions.runs.list_runs()).fetch_all(progress=False)
+
+    reads.append(lambda: portal.run(read_async()))
+    for read in reads:
+        server.requests.clear()
+        with pytest.raises(missionlab.APIError, match="not what the API documents") as caught:
+            read()
+        assert str(caught.value).startswith("GET /ai/missions/runs: the server's answer (HTTP 200)")
+        assert (3, 1000) in server.requests

@@ -20,6 +20,7 @@ from missionlab import ItemList, frames
 from missionlab.client._items import BLOCK
 from missionlab.client.models import Event, Run
 from missionlab.frames import RUN_STATUS
+from missionlab.frames._columns import field_reader, reader_of
 from missionlab.sandbox import Sandbox
 
 from .conftest import unique
@@ -186,3 +187,34 @@ def test_an_item_the_document_refuses_raises_when_read() -> None:
     frame = items.to_frame(now=NOW)
     assert list(frame["run_id"]) == [d["run_id"] for d in data]
     assert frame["status"].isna().tolist() == [i == BLOCK + 2 for i in range(len(data))]
+
+
+def test_frames_read_an_item_list_a_block_at_a_time() -> None:
+    """``reader_of`` an item list gathers its model's fields a block at a time; every field,
+    and a key the model does not declare (read item by item), comes out as reading every item
+    once per field did, from blocks of JSON objects, of models and of JSON text alike."""
+    rng = random.Random(5)
+    data = [
+        {
+            "mission_id": "m",
+            "started_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+            "run_id": str(uuid.UUID(int=rng.getrandbits(128))),
+            "status": rng.choice(["running", "succeeded", "no such status"]),
+            "metadata": {"n": i} if i % 3 else None,
+            "shard": i % 7 if i % 2 else None,  # a key the model does not declare
+        }
+        for i in range(2 * BLOCK + 3)
+    ]
+    as_json = ItemList(Run, data, "GET /ai/missions/runs")
+    mixed = ItemList(Run, data, "GET /ai/missions/runs")
+    with pytest.warns(UserWarning):  # the unknown status warns when its block becomes models
+        assert mixed[BLOCK].run_id == data[BLOCK]["run_id"]
+    texts = [json.dumps(data[i : i + BLOCK]) for i in range(0, len(data), BLOCK)]
+    as_text = ItemList.of_json_blocks(Run, list(texts), len(data), "open_run")
+    for items in (as_json, mixed, as_text):
+        read = reader_of(items)
+        item_by_item = field_reader(items.frame_items())
+        for name in [*Run.model_fields, "shard"]:
+            assert read(name) == item_by_item(name), name
+    assert reader_of(as_json)("shard") == [d["shard"] for d in data]

@@ -278,19 +278,24 @@ class _BaseClient:
         )
         return request
 
+    def _parsed(self, call: Call[T], response: httpx.Response) -> T:
+        """``call``'s result from its successful ``response`` (which another thread or task
+        may have fetched); :class:`APIError` when the answer is not what the API documents."""
+        try:
+            return call.parse(response)
+        except ValueError as exc:  # pydantic's ValidationError and JSON errors
+            raise APIError(
+                f"{call.operation}: the server's answer (HTTP {response.status_code}) is not "
+                f"what the API documents: {self._redact(str(exc))[:1000]}",
+                operation=call.operation,
+            ) from None
+
     def _on_response(
         self, call: Call[T], response: httpx.Response, retry_number: int
     ) -> tuple[bool, Any, RetryDecision]:
         """(done, result, decision): the parsed result, or whether to retry, or raises."""
         if response.is_success:
-            try:
-                return True, call.parse(response), RetryDecision(False)
-            except ValueError as exc:  # pydantic's ValidationError and JSON errors
-                raise APIError(
-                    f"{call.operation}: the server's answer (HTTP {response.status_code}) is not "
-                    f"what the API documents: {self._redact(str(exc))[:1000]}",
-                    operation=call.operation,
-                ) from None
+            return True, self._parsed(call, response), RetryDecision(False)
         if call.method == "DELETE" and retry_number > 1 and response.status_code == 404:
             return True, None, RetryDecision(False)  # an earlier attempt already deleted it
         decision = decide_after_response(

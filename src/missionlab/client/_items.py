@@ -165,13 +165,24 @@ class ItemList(MutableSequence[T], Generic[T]):
         JSON objects wherever no model has been made."""
         return frame_of(self, **kwargs)
 
+    @property
+    def model(self) -> type[T]:
+        """The model class of the items."""
+        return self._item
+
     def frame_items(self) -> list[Any]:
         """Each item as its model when made, else as its JSON object (what frames read)."""
         out: list[Any] = []
         with collection_paused():  # blocks held as text: new objects by the million, no cycles
-            for number, raw in enumerate(self._blocks):
-                out.extend(_parsed(raw) if raw is not None else self._models[number] or [])
+            for block in self.frame_blocks():
+                out.extend(block)
         return out
+
+    def frame_blocks(self) -> Iterator[list[Any]]:
+        """:meth:`frame_items` a block at a time (a block held as text is parsed when reached:
+        pause the garbage collector around the loop, as :meth:`frame_items` does)."""
+        for number, raw in enumerate(self._blocks):
+            yield _parsed(raw) if raw is not None else self._models[number] or []
 
     # -- changing (every model is made first) ----------------------------------------------------
 

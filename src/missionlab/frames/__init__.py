@@ -29,6 +29,7 @@ import pandas as pd
 
 from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObject
 from .._wire.fields import Field as WireField
+from ..client._items import ItemList
 from ..types import (
     ACTIVE_RUN_STATUSES,
     FINISHED_STEP_STATUSES,
@@ -371,7 +372,8 @@ def to_frame(obj: Any, **kwargs: Any) -> pd.DataFrame:
     has = first.__contains__ if isinstance(first, Mapping) else lambda key: hasattr(first, key)
     for key, function in _KINDS:
         if has(key):
-            result: pd.DataFrame = function(items, **kwargs)
+            # fetch_all()'s item list itself: read a block at a time (``reader_of``)
+            result: pd.DataFrame = function(obj if isinstance(obj, ItemList) else items, **kwargs)
             return result
     fields = sorted(first) if isinstance(first, Mapping) else sorted(vars(first))
     raise TypeError(f"to_frame() does not know objects with fields {fields[:8]}")
