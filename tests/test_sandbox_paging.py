@@ -40,6 +40,12 @@ class Reference:
 
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path)
+        # The events as the API shows them (the file keeps each one's run as the run's key).
+        self.db.execute(
+            "CREATE TEMP VIEW events AS SELECT e.rowid AS rowid, e.event_id, r.run_id, r.mission_id, "
+            "e.type, e.summary, e.timestamp, e.step_id, e.agent_id, e.idempotency_key, e.payload "
+            "FROM main.events AS e JOIN main.runs AS r ON r.run_key = e.run_key"
+        )
 
     def answer(
         self,
