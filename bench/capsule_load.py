@@ -9,8 +9,8 @@ own process, which reports its wall and CPU time and its peak RSS (``ru_maxrss``
 - loading it into a fresh database file:
   - ``now``: :func:`missionlab.sandbox.capsules.load_capsules`, what ``serve --load`` does;
   - ``main``: the same call with the whole package as it is at ``--main`` (default
-    f32b70a, before this round's schema version 3), exported from git into a temporary
-    folder when the repository is there;
+    2612105: schema version 3, the events naming their run by its 36-character id),
+    exported from git into a temporary folder when the repository is there;
   - ``floor``: raw SQLite into this tree's schema: orjson parsing, the event tuples built with
     no check, the indexes dropped, one ``executemany`` and the indexes built again, as the
     loader does: what no checking loader can beat;
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import _harness as h
 
-MAIN = "f32b70a"
+MAIN = "2612105"
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 27, 21, 37, 38, tzinfo=UTC)
 
