@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -305,6 +306,11 @@ def test_lists_are_read_in_index_order_without_sorting(tmp_path: Path) -> None:
     for statement in pages:
         plan = " / ".join(row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {statement}"))
         assert "TEMP B-TREE" not in plan and "USING" in plan, (statement, plan)
+    counts = [s for s in statements if s.startswith("SELECT count(*) FROM events")]
+    assert len(counts) >= 7
+    for statement in counts:  # counted from an index, never by reading the whole table
+        plan = " / ".join(row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {statement}"))
+        assert re.match(r"(SEARCH|SCAN) events USING (COVERING )?INDEX events_", plan), plan
     store.close()
 
 
