@@ -127,7 +127,7 @@ CREATE UNIQUE INDEX events_idempotency ON events (run_id, idempotency_key)
 # runs' rowid made explicit, so that it is kept as it is), not by the run's 36-character id
 # and the mission's: five of the events' eight indexes begin with the run, and every one of
 # their entries carried those 36 bytes (a 10^6-event file went from 777 to 532 MB, its load's
-# index builds from 6.2 to 4.6 s of CPU; see docs/benchmarks.md). The routes answer as
+# index builds from 7.2 to 4.5 s of CPU; see docs/benchmarks.md). The routes answer as
 # before: a row's run id is read back through the key (:data:`EVENT_COLUMNS`). Rowids are
 # kept (lists break ties by them); an event whose run is gone (none is made so) is dropped.
 RUN_KEYS = """
