@@ -427,3 +427,34 @@ def test_a_million_events_with_a_repeated_id_at_the_end_leave_nothing_behind(tmp
     load_capsules(store, [write(tmp_path, generated(), "good.json")])
     assert counts(store) == {**dict.fromkeys(TABLES, 1), "steps": 3, "events": EVENTS}
     store.close()
+
+
+def test_a_load_killed_in_the_middle_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """A process that dies inside a load's transaction (here: when the events' indexes are
+    being built again, every row inserted) leaves its rollback journal behind; the next
+    store to open the file rolls it back: nothing of the load, the file in WAL mode."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.db"
+    Store(path).close()
+    capsule = write(tmp_path, generated())
+    child = (
+        "import os, sys\n"
+        "from missionlab.sandbox import Store\n"
+        "from missionlab.sandbox.capsules import load_capsules\n"
+        "from missionlab.sandbox.store import simulations\n"
+        "simulations.REBUILD_INDEXES_ABOVE = 100\n"
+        "store = Store(sys.argv[1])\n"
+        "store._db.set_trace_callback(lambda sql: sql.startswith('CREATE INDEX') and os._exit(3))\n"
+        "load_capsules(store, [sys.argv[2]])\n"
+    )
+    died = subprocess.run([sys.executable, "-c", child, str(path), str(capsule)], check=False)
+    assert died.returncode == 3
+    assert Path(f"{path}-journal").exists()  # the load was in a rollback journal when it died
+    store = Store(path)
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+    assert store._one("PRAGMA journal_mode", ()) == ("wal",)
+    load_capsules(store, [capsule])
+    assert store.count("events") == EVENTS
+    store.close()
