@@ -1,9 +1,10 @@
 """The sandbox's database: its connections, transactions, the schema and its migrations,
 and rows to and from the API's wire format.
 
-Writes go through one connection, guarded by a lock, in WAL mode; every write is
-committed before the answer is sent, so an acknowledged write survives the process
-being killed. A file database is read through a pool of read-only connections, one per
+Writes go through one connection, guarded by a lock, in WAL mode (a bulk load into a file
+no other connection holds uses a rollback journal: see ``_alone_in_rollback_journal``);
+every write is committed before the answer is sent, so an acknowledged write survives the
+process being killed. A file database is read through a pool of read-only connections, one per
 thread reading at the time, so reads run alongside each other and alongside a write
 (WAL readers see the last commit); big list pages are read one at a time (see
 ``_reading_pages``). An in-memory database has the one connection only.
