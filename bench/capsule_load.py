@@ -9,11 +9,11 @@ own process, which reports its wall and CPU time and its peak RSS (``ru_maxrss``
 - loading it into a fresh database file:
   - ``now``: :func:`missionlab.sandbox.capsules.load_capsules`, what ``serve --load`` does;
   - ``main``: the same call with the whole package as it is at ``--main`` (default
-    f32b70a, before this round's schema version 3), exported from git into a temporary
-    folder when the repository is there;
-  - ``floor``: raw SQLite into this tree's schema: orjson parsing, the event tuples built with
-    no check, the indexes dropped, one ``executemany`` and the indexes built again, as the
-    loader does: what no checking loader can beat;
+    2612105: schema version 3, the events naming their run by its 36-character id),
+    exported from git into a temporary folder when the repository is there;
+  - ``floor``: raw SQLite into this tree's schema: orjson parsing, the run's row and the
+    event tuples built with no check, the indexes dropped, one ``executemany`` and the
+    indexes built again, as the loader does: what no checking loader can beat;
 - ``open_run`` of it, ``now`` and ``main`` (each way's RSS after opening too);
 - with ``--page``, ``trace.to_html()`` (with its default bound) and the memory it takes
   beyond the opened trace (RSS sampled every 50 ms).
@@ -36,7 +36,7 @@ from pathlib import Path
 import _harness as h
 import orjson
 
-MAIN = "f32b70a"
+MAIN = "2612105"
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 27, 21, 37, 38, tzinfo=UTC)
 
@@ -123,8 +123,10 @@ mission_id = data["mission"]["mission_id"]
 columns = (*EVENT_FIELDS, "mission_id")
 rows = [tuple(encode(e[c]) if c == "payload" else e.get(c) for c in EVENT_FIELDS) + (mission_id,)
         for e in data["events"]]
-marks = ", ".join("?" * len(columns))
+run = data["run"]
+run_columns = ("run_id", "mission_id", "status", "started_at", "updated_at")
 with store.bulk_insert() as bulk:
+    bulk.insert("runs", run_columns, [tuple(run[c] for c in run_columns)])
     bulk.insert("events", columns, rows, expected=len(rows))
 """,
 }

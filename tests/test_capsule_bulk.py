@@ -334,3 +334,133 @@ def test_events_held_as_text_read_back_exactly_what_the_file_held(tmp_path: Path
     opened = missionlab.open_run(path)
     assert [event.payload for event in opened.events] == [event["payload"] for event in parsed]
     assert json.loads(opened.events_frame["payload"].tolist()[1234]) == odd  # the frame holds JSON text
+
+
+def wal_bytes(path: Path) -> int:
+    wal = Path(f"{path}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_a_load_into_a_file_nobody_else_holds_writes_its_pages_once_and_leaves_it_in_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no other connection to the file, a load is journaled by a rollback journal (new
+    pages go to the file once, not to the WAL first); with another one (here a second store
+    on the file, as another process would hold it), in the WAL as before. Either way the file
+    is in WAL mode after, the pool's readers on other threads read the load, and the
+    other store sees it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(simulations, "REBUILD_INDEXES_ABOVE", 100)
+    capsule = write(tmp_path, generated())
+    sizes = {}
+    for shared in (False, True):
+        path = tmp_path / f"shared-{shared}.db"
+        store = Store(path)
+        other = Store(path) if shared else None
+        with ThreadPoolExecutor(2) as pool:  # pooled readers, idle when the load starts
+            assert pool.submit(store.count, "events").result() == 0
+            load_capsules(store, [capsule])
+            assert store._one("PRAGMA journal_mode", ()) == ("wal",)
+            page = pool.submit(store.list_events, {}, 1, 1000, mission_id=MISSION_ID, run_id=RUN_ID)
+            assert [e["event_id"] for e in page.result().data] == [f"ev-{i:05d}" for i in range(1000)]
+        sizes[shared] = (wal_bytes(path), path.stat().st_size)
+        assert not Path(f"{path}-journal").exists()
+        if other is not None:
+            assert other.count("events") == EVENTS
+            other.close()
+        store.close()
+    (alone_wal, alone_file), (shared_wal, _) = sizes[False], sizes[True]
+    assert alone_wal < alone_file / 20  # the load's pages went to the file only
+    assert shared_wal > alone_file / 2  # through the WAL (to be copied to the file at a checkpoint)
+
+
+def test_a_read_on_another_thread_during_a_load_waits_for_all_of_it(tmp_path: Path) -> None:
+    """While a load holds the file alone (in a rollback journal), a read of another thread
+    starts on a pooled reader's thread and waits for the load's end: it sees every event
+    (never part of them, never a locked file)."""
+    import threading
+
+    store = Store(tmp_path / "s.db")
+    inserting = threading.Event()
+    seen: list[int] = []
+
+    def read_meanwhile() -> None:
+        inserting.wait()
+        seen.append(store.count("events"))
+
+    def signal(sql: str) -> None:
+        if sql.startswith("INSERT INTO events"):
+            inserting.set()
+
+    reader = threading.Thread(target=read_meanwhile)
+    reader.start()
+    store._db.set_trace_callback(signal)
+    load_capsules(store, [write(tmp_path, generated())])
+    store._db.set_trace_callback(None)
+    reader.join()
+    assert seen == [EVENTS]
+    store.close()
+
+
+@pytest.mark.slow
+def test_a_million_events_with_a_repeated_id_at_the_end_leave_nothing_behind(tmp_path: Path) -> None:
+    """Atomic at full size: the last of 10^6 events repeats the first one's id, which only
+    the events' key (built after every row is in) finds; the file is left as it was, then
+    takes the right capsule."""
+    count = 1_000_000
+    head = {key: value for key, value in generated(0).items() if key != "events"}
+    path = tmp_path / "big.json"
+    with path.open("w") as out:
+        out.write(json.dumps(head)[:-1] + ', "events": [')
+        out.write(
+            ",".join(
+                f'{{"event_id": "ev-{i if i < count - 1 else 0:07d}", "type": "tool_call", '
+                f'"summary": "call {i}", "timestamp": "2026-03-01T09:30:00.{i:06d}Z", '
+                f'"step_id": "s{i % 3}", "payload": {{"n": {i}}}}}'
+                for i in range(count)
+            )
+        )
+        out.write("]}")
+    store = Store(tmp_path / "s.db")
+    before = indexes(store)
+    refused = r"UNIQUE constraint failed: events.run_key, events.event_id\); nothing was loaded"
+    with pytest.raises(CapsuleLoadError, match=refused):
+        load_capsules(store, [path])
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+    assert indexes(store) == before and store._one("PRAGMA journal_mode", ()) == ("wal",)
+    assert not Path(f"{tmp_path / 's.db'}-journal").exists()
+    load_capsules(store, [write(tmp_path, generated(), "good.json")])
+    assert counts(store) == {**dict.fromkeys(TABLES, 1), "steps": 3, "events": EVENTS}
+    store.close()
+
+
+def test_a_load_killed_in_the_middle_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """A process that dies inside a load's transaction (here: when the events' indexes are
+    being built again, every row inserted) leaves its rollback journal behind; the next
+    store to open the file rolls it back: nothing of the load, the file in WAL mode."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.db"
+    Store(path).close()
+    capsule = write(tmp_path, generated())
+    child = (
+        "import os, sys\n"
+        "from missionlab.sandbox import Store\n"
+        "from missionlab.sandbox.capsules import load_capsules\n"
+        "from missionlab.sandbox.store import simulations\n"
+        "simulations.REBUILD_INDEXES_ABOVE = 100\n"
+        "store = Store(sys.argv[1])\n"
+        "store._db.set_trace_callback(lambda sql: sql.startswith('CREATE INDEX') and os._exit(3))\n"
+        "load_capsules(store, [sys.argv[2]])\n"
+    )
+    died = subprocess.run([sys.executable, "-c", child, str(path), str(capsule)], check=False)
+    assert died.returncode == 3
+    assert Path(f"{path}-journal").exists()  # the load was in a rollback journal when it died
+    store = Store(path)
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+    assert store._one("PRAGMA journal_mode", ()) == ("wal",)
+    load_capsules(store, [capsule])
+    assert store.count("events") == EVENTS
+    store.close()

@@ -42,7 +42,9 @@ def counts(db: Path, run_id: str) -> tuple[int, int, int]:
     store = Store(db)
     try:
         runs = store._all("SELECT count(*) FROM runs WHERE run_id=?", (run_id,))[0][0]
-        events = store._all("SELECT count(*) FROM events WHERE run_id=?", (run_id,))[0][0]
+        events = store._all(
+            "SELECT count(*) FROM events JOIN runs USING (run_key) WHERE run_id=?", (run_id,)
+        )[0][0]
         steps = store._all("SELECT count(*) FROM steps WHERE run_id=?", (run_id,))[0][0]
         return runs, events, steps
     finally:

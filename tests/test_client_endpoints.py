@@ -266,11 +266,12 @@ def test_delete_mission_cascades(api: Api, sandbox: Sandbox) -> None:
     mission_id, run_id = make_run(api)
     api(api.client.missions.runs.events.log(run_id, mission_id=mission_id, type="message", summary="x"))
     api(api.client.missions.runs.telnyx_agents.link(run_id, mission_id=mission_id, telnyx_agent_id="a"))
-    api(api.client.missions.delete_mission(mission_id))
     store = sandbox.store
     assert store is not None
-    for table in ("runs", "events"):
-        assert store._all(f"SELECT count(*) FROM {table} WHERE mission_id=?", (mission_id,)) == [(0,)]
+    (run_key,) = store._all("SELECT run_key FROM runs WHERE run_id=?", (run_id,))[0]
+    api(api.client.missions.delete_mission(mission_id))
+    assert store._all("SELECT count(*) FROM runs WHERE mission_id=?", (mission_id,)) == [(0,)]
+    assert store._all("SELECT count(*) FROM events WHERE run_key=?", (run_key,)) == [(0,)]
     assert store._all("SELECT count(*) FROM agents WHERE run_id=?", (run_id,)) == [(0,)]
 
 

@@ -70,7 +70,8 @@ class Page:
 @dataclass(frozen=True)
 class ListQuery:
     """A list: rows of ``table`` matching ``where`` (with ``args``), ordered by ``sort`` then
-    insertion (rowid), newest first when ``descending``; ``columns`` are what an item shows."""
+    insertion (rowid), newest first when ``descending``; ``columns`` are what an item shows,
+    read as ``selected`` says (an SQL expression per column; the columns themselves if empty)."""
 
     table: str
     columns: tuple[str, ...]
@@ -78,6 +79,7 @@ class ListQuery:
     args: tuple[Any, ...]
     sort: str
     descending: bool
+    selected: tuple[str, ...] = ()
 
     def count_sql(self) -> str:
         # Without a WHERE clause, SQLite counts from the smallest b-tree's page headers.
@@ -96,7 +98,7 @@ class ListQuery:
             )
         direction = " DESC" if self.descending else ""
         return (
-            f"SELECT {', '.join(self.columns)}, {self.sort}, rowid FROM {self.table}"
+            f"SELECT {', '.join(self.selected or self.columns)}, {self.sort}, rowid FROM {self.table}"
             + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
             + f" ORDER BY {self.sort}{direction}, rowid{direction} LIMIT ? OFFSET ?"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Conflict, NotFound
-from ._db import EVENT_FIELDS, _row
+from ._db import EVENT_COLUMNS, EVENT_FIELDS, OF_RUN, _row
 from ._paging import ListQuery, Page
 from .runs import RunStore
 
@@ -37,7 +37,7 @@ class EventStore(RunStore):
             key = fields.get("idempotency_key")
             if key is not None:
                 row = db.execute(
-                    f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE run_id=? AND idempotency_key=?",
+                    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {OF_RUN} AND idempotency_key=?",
                     (run_id, key),
                 ).fetchone()
                 if row is not None:
@@ -51,7 +51,7 @@ class EventStore(RunStore):
     def get_event(self, mission_id: str, run_id: str, event_id: str) -> dict[str, Any]:
         self.get_run(mission_id, run_id)
         row = self._one(
-            f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE run_id=? AND event_id=?", (run_id, event_id)
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {OF_RUN} AND event_id=?", (run_id, event_id)
         )
         if row is None:
             raise NotFound(f"Event {event_id!r} not found in run {run_id}")
@@ -70,12 +70,13 @@ class EventStore(RunStore):
         clauses, args = [], []
         if run_id is not None and mission_id is not None:
             self.get_run(mission_id, run_id)
-            clauses.append("run_id=?")
+            clauses.append(OF_RUN)
             args.append(run_id)
         for name in ("type", "step_id", "agent_id"):
             if filters.get(name) is not None:
                 clauses.append(f"{name}=?")
                 args.append(filters[name])
         where = " AND ".join(clauses)
-        query = ListQuery("events", EVENT_FIELDS, where, tuple(args), "timestamp", descending=not run_id)
+        descending = not run_id
+        query = ListQuery("events", EVENT_FIELDS, where, tuple(args), "timestamp", descending, EVENT_COLUMNS)
         return self._page(query, number, size)

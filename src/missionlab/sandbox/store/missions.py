@@ -69,10 +69,11 @@ class MissionStore(Database):
 
     def delete_mission(self, mission_id: str) -> None:
         self.get_mission(mission_id, with_objects=False)
-        runs = "SELECT run_id FROM runs WHERE mission_id=?"
+        runs = "FROM runs WHERE mission_id=?"
         with self.transaction() as db:
-            for table in ("steps", "events", "agents", "simulations"):
-                db.execute(f"DELETE FROM {table} WHERE run_id IN ({runs})", (mission_id,))
+            db.execute(f"DELETE FROM events WHERE run_key IN (SELECT run_key {runs})", (mission_id,))
+            for table in ("steps", "agents", "simulations"):
+                db.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT run_id {runs})", (mission_id,))
             db.execute("DELETE FROM runs WHERE mission_id=?", (mission_id,))
             db.execute("DELETE FROM objects WHERE mission_id=?", (mission_id,))
             db.execute("DELETE FROM missions WHERE mission_id=?", (mission_id,))

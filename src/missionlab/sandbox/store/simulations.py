@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ._db import JSON_FIELDS, _dump
+from ._db import JSON_FIELDS, _dump, insert_statement
 from .missions import MissionStore
 
 # A bulk insert of more rows than this (and than the table holds) drops the table's own
@@ -30,7 +30,7 @@ class BulkInsert:
         with one ``executemany``; ``rows`` may be a generator: it is consumed as inserted, and
         an exception it raises ends the insert (and the transaction). ``expected``: how many
         rows are coming, when known (above ``REBUILD_INDEXES_ABOVE`` the indexes are rebuilt)."""
-        statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        statement = insert_statement(table, columns)
         indexes: list[tuple[str, str]] = []
         if expected > REBUILD_INDEXES_ABOVE:
             held = self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -89,9 +89,10 @@ class SimulationStore(MissionStore):
         of this thread inside the block see its rows.
 
         The writer's page cache is raised to ``BULK_CACHE_KIB`` for the block (a big load's
-        pages then reach the log once, instead of being spilled there whenever SQLite's 2 MB
-        default fills) and index builds sort in memory; both are set back after."""
-        with self._lock:
+        pages are then written once, instead of whenever SQLite's 2 MB default fills) and index
+        builds sort in memory; both are set back after. A file held by no other connection is
+        in a rollback journal for the block (see ``Database._alone_in_rollback_journal``)."""
+        with self._lock, self._alone_in_rollback_journal():
             db = self._db
             cache, temp = (
                 db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("cache_size", "temp_store")
@@ -116,8 +117,7 @@ class SimulationStore(MissionStore):
                     tuple(_dump(r.get(c)) if c in JSON_FIELDS or c == "body" else r.get(c) for c in columns)
                     for r in rows
                 ]
-                marks = ", ".join("?" * len(columns))
-                db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+                db.executemany(insert_statement(table, columns), values)
 
     def count(self, table: str) -> int:
         row = self._one(f"SELECT count(*) FROM {table}", ())
