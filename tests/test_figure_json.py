@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -109,9 +110,10 @@ def test_every_kind_of_value_writes_what_plotly_writes(meta: dict[str, object]) 
 
 
 def test_an_unknown_value_leaves_the_whole_dict_to_plotly() -> None:
+    def figure(meta: object) -> dict[str, Any]:
+        return {"data": [{"text": np.array(["a", "b"], dtype=object)}], "layout": {"meta": meta}}
+
     stamps = np.array(["2026-01-01", "2026-01-02"], dtype="datetime64[ms]")
-    figure = {"data": [{"text": np.array(["a", "b"], dtype=object)}], "layout": {"meta": {"s": stamps}}}
-    ready = json_ready(figure)
-    assert isinstance(ready["data"][0]["text"], np.ndarray)  # not turned: nothing is
-    figure["layout"]["meta"] = {"s": "2026-01-01"}
-    assert json_ready(figure)["data"][0]["text"] == ["a", "b"]
+    left = json_ready(figure({"s": stamps}))
+    assert isinstance(left["data"][0]["text"], np.ndarray)  # not turned: nothing is
+    assert json_ready(figure({"s": "2026-01-01"}))["data"][0]["text"] == ["a", "b"]
