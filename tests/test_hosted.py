@@ -128,6 +128,42 @@ def test_step_times_from_events_take_the_first_start_and_the_last_end() -> None:
     assert pd.isna(untimed["started_at"]) and pd.isna(untimed["times_from"])  # not "events"
 
 
+def test_step_times_from_events_are_those_of_the_step_in_its_own_run() -> None:
+    """Two runs' plans name the same step; only r2's entry lacks times, and it takes them from
+    r2's marks, never from r1's (nor does r1's timed entry change)."""
+    marks = [
+        ("r1", "step_started", "2026-11-20T09:00:00Z"),
+        ("r1", "step_completed", "2026-11-20T09:00:10Z"),
+        ("r2", "step_started", "2026-11-20T10:00:00Z"),
+        ("r2", "step_completed", "2026-11-20T10:00:20Z"),
+        ("r2", "tool_call", "2026-11-20T10:00:01Z"),
+    ]
+    events = frames.events_frame(
+        [
+            {"event_id": f"e{n}", "run_id": run, "step_id": "fetch", "type": kind, "timestamp": at}
+            for n, (run, kind, at) in enumerate(marks)
+        ]
+    )
+    plan = [
+        {
+            "run_id": "r1",
+            "step_id": "fetch",
+            "sequence": 0,
+            "status": "completed",
+            "started_at": "2026-11-20T09:00:02Z",
+            "completed_at": "2026-11-20T09:00:05Z",
+        },
+        {"run_id": "r2", "step_id": "fetch", "sequence": 0, "status": "completed"},
+        {"run_id": "r2", "step_id": "other", "sequence": 1, "status": "completed"},
+    ]
+    steps = frames.steps_frame(plan, events=events, now=NOW)
+    assert steps[["run_id", "step_id"]].values.tolist() == [["r1", "fetch"], ["r2", "fetch"], ["r2", "other"]]
+    assert steps["duration_s"].iloc[:2].tolist() == [3.0, 20.0] and pd.isna(steps["duration_s"].iloc[2])
+    assert steps["started_at"].iloc[1] == pd.Timestamp("2026-11-20T10:00:00Z")
+    assert steps["times_from"].astype(object).tolist()[:2] == ["plan", "events"]
+    assert pd.isna(steps["times_from"].iloc[2])
+
+
 def test_deep_payloads_are_text_at_any_depth() -> None:
     for levels in (250, 5000):
         event = {**answer("events.json")[0], "payload": deep(levels)}

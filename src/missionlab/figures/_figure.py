@@ -50,10 +50,13 @@ def _esc_all(values: Any, limit: int = 300) -> pa.Array:
     """:func:`_esc` of every value of a string column at once (Arrow compute): missing
     values become empty strings."""
     text = pc.cast(pa.array(values, from_pandas=True), pa.string())
-    long = pc.greater(pc.utf8_length(text), limit)
-    text = pc.if_else(
-        long, pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, limit - 1), "…", ""), text
-    )
+    lengths = pc.utf8_length(text)
+    if (pc.max(lengths).as_py() or 0) > limit:  # cut only when some are long (most columns: none)
+        text = pc.if_else(
+            pc.greater(lengths, limit),
+            pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, limit - 1), "…", ""),
+            text,
+        )
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         text = pc.replace_substring(text, char, entity)
     return pc.fill_null(text, "")

@@ -23,6 +23,8 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ._json_ready import json_ready
+
 __all__ = [
     "PLOTLY_MIMETYPE",
     "NotebookFigure",
@@ -92,6 +94,11 @@ def shows_as_notebook_output() -> bool:
 class NotebookFigure(go.Figure):  # type: ignore[misc]  # plotly ships no type hints
     """A plotly Figure that a saved or exported notebook still draws (see the module); in
     every other way a ``go.Figure``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """plotly's ``to_dict``, ready for its JSON writer to take whole (string arrays as
+        lists, times as datetimes: see :mod:`missionlab.figures._json_ready`); the same JSON."""
+        return json_ready(super().to_dict())
 
     def _ipython_display_(self) -> None:
         if shows_as_notebook_output():

@@ -3,6 +3,7 @@ from their step events when the plan does not give them."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,7 @@ def times_from(
     from_end = np.zeros(len(keys), dtype=bool)
     lacking = np.flatnonzero(~had_start | (~had_end & finished))
     if len(lacking) and events is not None and not events.empty:
-        first_start, last_end = _step_times(events)
+        first_start, last_end = _step_times(events, [keys[row][1] for row in lacking])
         for row in lacking:
             if not had_start[row] and keys[row] in first_start:
                 start[row], from_start[row] = first_start[keys[row]], True
@@ -88,17 +89,19 @@ def times_from(
 
 
 def _step_times(
-    events: pd.DataFrame,
+    events: pd.DataFrame, steps: list[Any]
 ) -> tuple[dict[tuple[Any, Any], np.datetime64], dict[tuple[Any, Any], np.datetime64]]:
-    """Per (run id, step id): the first ``step_started`` time and the last
-    ``step_completed``/``step_failed`` time (found by category code: a run's events are read
-    again on every refresh); marks with no time or no step are left out."""
+    """Per (run id, step id) of the step ids ``steps``: the first ``step_started`` time and the
+    last ``step_completed``/``step_failed`` time (found by category code: a run's events are
+    read again on every refresh); marks with no time or no step are left out."""
     types = events["type"]
     starts = [code for code, kind in enumerate(types.cat.categories) if kind == EventType.STEP_STARTED]
     ends = [code for code, kind in enumerate(types.cat.categories) if kind in _ENDS]
     codes = types.cat.codes.to_numpy()
     times = events["timestamp"].to_numpy(dtype="datetime64[us]")
     known = events["step_id"].notna().to_numpy() & events["run_id"].notna().to_numpy()
+    with suppress(TypeError):  # only the marks of those steps (an id that is no JSON scalar: all)
+        known &= events["step_id"].isin(steps).to_numpy(dtype=bool)
     rows = np.flatnonzero(np.isin(codes, starts + ends) & known & ~np.isnat(times))
     first: dict[tuple[Any, Any], int] = {}
     last: dict[tuple[Any, Any], int] = {}
