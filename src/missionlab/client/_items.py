@@ -67,8 +67,9 @@ class ItemList(MutableSequence[T], Generic[T]):
         cls, item: type[T], blocks: list[list[Any] | str], length: int, operation: str
     ) -> ItemList[T]:
         """The ``length`` items of ``blocks`` (each of ``BLOCK`` items but the last): a list of
-        JSON objects, or the JSON text of that list (as ``json.dumps`` writes it), parsed each
-        time the block is read until its models are made. Text takes a fraction of the memory
+        JSON objects, or the JSON text of that list (any valid JSON: a capsule's own text, or
+        ``json.dumps``'s, with its ``NaN``), parsed each time the block is read until its
+        models are made. Text takes a fraction of the memory
         of the parsed objects (``open_run`` holds a big capsule's events so)."""
         items: ItemList[T] = cls(item, [], operation)
         items._len = length
