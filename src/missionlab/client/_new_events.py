@@ -69,11 +69,14 @@ def new_events(client: Client, mission_id: str, run_id: str, held: Sequence[Any]
         page = page.get_next_page()
         fetched.extend(page.data)
     again, fresh = fetched[: count - offset], fetched[count - offset :]
-    known = {event.event_id for event in held}
+    # events inserted before the page push the last ones held into it (when the page starts
+    # before the first unseen event, ``again`` no longer matches instead): those are the
+    # events held that a fresh one can be (not every id held, read again on every refresh)
+    pushed = {event.event_id for event in held[max(0, count - len(fresh)) : count]} if fresh else set()
     total = page.meta.total_results if page.meta is not None else offset + len(fetched)
     consistent = (
         [e.event_id for e in again] == [e.event_id for e in held[offset:count]]
-        and not any(event.event_id in known for event in fresh)
+        and not any(event.event_id in pushed for event in fresh)
         and total == count + len(fresh)
     )
     if consistent:
