@@ -139,7 +139,13 @@ def main() -> int:
         "live_refresh",
         f"Live refresh of a watched run: {args.steps} steps, "
         f"{args.events:,} events, {args.new} new per cycle",
-        {"steps": args.steps, "events": args.events, "new": args.new, "cycles": args.cycles, "idle": args.idle},
+        {
+            "steps": args.steps,
+            "events": args.events,
+            "new": args.new,
+            "cycles": args.cycles,
+            "idle": args.idle,
+        },
     )
     columns = [
         "cycle",
