@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 import comm
+import httpx
 import pytest
 from comm.base_comm import BaseComm
 
@@ -19,6 +20,7 @@ import missionlab
 from missionlab.analysis.find import on_time_window
 from missionlab.figures.timeline import LiveGantt
 from missionlab.sandbox import Sandbox
+from missionlab.trace import load_run
 from missionlab.widgets import RunPanel
 from missionlab.widgets.event_log import MAX_SHOWN
 
@@ -321,3 +323,52 @@ def test_a_refreshed_gantt_equals_a_gantt_drawn_afresh(
         assert patched[-4:] == [True] * 4  # new events, a step that changed status: not drawn anew
     finally:
         panel.close()
+
+
+class FailingGets(httpx.BaseTransport):
+    """httpx's transport, answering 503 to the GETs whose path ends with ``failing`` (when set)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.failing: str | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.failing and request.method == "GET" and request.url.path.endswith(self.failing):
+            return httpx.Response(503, json={"errors": [{"detail": "busy, try again"}]}, request=request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("failing", ["run", "/plan", "/events"])
+def test_a_refresh_failing_midway_says_so_and_loses_nothing(sandbox: Sandbox, failing: str) -> None:
+    """One of a refresh's three requests fails (the run's, made in the refreshing thread, or the
+    plan's or the events', made in the pool): the panel says so inline and keeps what it showed;
+    the next refresh brings every new event once, and the Gantt a fresh build draws."""
+    transport = FailingGets()
+    with sandbox.client(transport=transport, max_retries=0) as client:
+        mission_id, run_id = external_run(client, events=120)
+        panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
+        try:
+            assert panel.trace is not None
+            held = [event.event_id for event in panel.events]
+            for number in range(3):
+                log(client, mission_id, run_id, f"news {number}", step_id="call")
+            transport.failing = run_id if failing == "run" else failing
+            panel.refresh()  # raises nothing
+            assert panel.notice.text == "Refresh failed (503): busy, try again"
+            assert [event.event_id for event in panel.events] == held  # nothing half taken
+            transport.failing = None
+            panel.refresh()
+            assert panel.notice.text == ""
+            ids = [event.event_id for event in panel.events]
+            assert ids[: len(held)] == held and len(set(ids)) == len(ids) == len(held) + 3
+            assert [event.summary for event in panel.events[-3:]] == ["news 0", "news 1", "news 2"]
+            fresh = load_run(client, mission_id, run_id)
+            assert panel.trace.events == list(fresh.events) and panel.trace.steps == fresh.steps
+            expected = _figure_json(panel.trace.gantt(now=panel.gantt_builder.now))
+            shown = panel.timeline._spec or {}
+            assert shown["data"] == expected["data"]
+        finally:
+            panel.close()
