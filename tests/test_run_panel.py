@@ -17,12 +17,13 @@ import pytest
 from comm.base_comm import BaseComm
 
 import missionlab
+from missionlab import frames
 from missionlab.analysis.find import on_time_window
 from missionlab.figures.timeline import LiveGantt
 from missionlab.sandbox import Sandbox
 from missionlab.trace import load_run
 from missionlab.widgets import RunPanel
-from missionlab.widgets.event_log import MAX_SHOWN
+from missionlab.widgets.event_log import MAX_SHOWN, frame_lines
 
 from .conftest import unique
 from .test_refresh import Counting
@@ -209,6 +210,35 @@ def test_the_events_tab_lists_the_newest_matches_only(client: missionlab.Client)
         )
     finally:
         panel.close()
+
+
+def test_event_lines_name_each_field_and_missing_ones_with_a_dash() -> None:
+    """The log's lines, read column-wise (all rows, or some positions), against lines written
+    by hand for events with and without a step and an agent."""
+    stamp = "2030-05-06T07:08:09Z"
+    events = frames.events_frame(
+        [
+            {
+                "event_id": "e1",
+                "run_id": "r",
+                "type": "tool_call",
+                "timestamp": stamp,
+                "summary": "a",
+                "step_id": "s1",
+                "agent_id": "agent-7",
+            },
+            {"event_id": "e2", "run_id": "r", "type": "status_change", "timestamp": stamp, "summary": "b"},
+            {"event_id": "e3", "run_id": "r", "type": "a_new_type", "timestamp": stamp, "summary": "c" * 300},
+        ]
+    )
+    by_hand = [
+        ("07:08:09  tool_call       s1                agent-7         a", "e1"),
+        ("07:08:09  status_change   -                 -               b", "e2"),
+        ("07:08:09  a_new_type      -                 -               " + "c" * 159 + "…", "e3"),
+    ]
+    assert frame_lines(events) == by_hand
+    assert frame_lines(events, [0, 2]) == [by_hand[0], by_hand[2]]
+    assert frame_lines(events, [1]) == [by_hand[1]] and frame_lines(events, []) == []
 
 
 def test_token_usage_and_cost_per_step_in_the_steps_tab_header_and_gantt(
