@@ -16,6 +16,7 @@ again on every refresh would cost more than the request).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -48,12 +49,13 @@ class NewEvents(NamedTuple):
     reloaded: bool
 
 
+@functools.lru_cache(maxsize=16)  # a watched run's count stays the same while nothing is new
 def page_for(count: int) -> tuple[int, int]:
     """(page number, page size) of the page holding event ``count`` (0-based) whose start is
     closest before it, preferring larger pages: ``page_for(2000) == (3, 1000)``."""
     if count < MIN_PAGE_SIZE:
         return 1, MAX_PAGE_SIZE
-    size = min(range(MAX_PAGE_SIZE, MIN_PAGE_SIZE - 1, -1), key=lambda size: count % size)
+    size = min(range(MAX_PAGE_SIZE, MIN_PAGE_SIZE - 1, -1), key=count.__mod__)
     return count // size + 1, size
 
 
