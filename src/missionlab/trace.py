@@ -18,17 +18,15 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from ipaddress import ip_address
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from ._wire.labels import labels_of
 from .analysis.capsule import save_run, trace_parts
-from .client._concurrent import MAX_CONCURRENT_REQUESTS, bounded_map
+from .client._concurrent import bounded_map
 from .client._display import badge, html_fields
 from .client.models import Event, Mission, PlanStep, Run
 from .errors import APIError, CapsuleError, InvalidArgumentError
@@ -104,11 +102,9 @@ class RunTrace:
     def refresh(self, client: Client) -> list[Event]:
         """Bring this trace up to date in place; return the events it did not hold before.
 
-        Three requests when fewer than a page of events are new, made concurrently (one
-        after the other when the server is on this machine, where threads would cost more
-        than they hide): the run, its plan, and the page of events that starts at the first
-        one not held (a run's events come oldest first), so that only new events are
-        transferred; when one fails, its error is raised and the trace is left as it was. When
+        Three requests when fewer than a page of events are new, made concurrently: the
+        run, its plan, and the page of events that starts at the first one not held (a
+        run's events come oldest first), so that only new events are transferred. When
         events were inserted among those held (an older timestamp), all are read again.
         The run and the plan are made into models only when their answers changed (the
         same objects are kept otherwise). ``events_frame`` is extended with the new rows,
@@ -133,7 +129,6 @@ class RunTrace:
                 lambda: reread(client, "plan", mission_id, run_id, last("plan", self.steps)),
                 lambda: new_events(client, mission_id, run_id, self.events),
             ],
-            limit=1 if _on_this_machine(str(client.base_url)) else MAX_CONCURRENT_REQUESTS,
             name="missionlab-refresh",
         )
         if run.data is not None:
@@ -349,20 +344,6 @@ def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | N
 
 def _called(fetch: Callable[[], Any]) -> Any:
     return fetch()
-
-
-@lru_cache(maxsize=8)
-def _on_this_machine(base_url: str) -> bool:
-    """Whether ``base_url`` names this machine (a loopback address, e.g. the local sandbox):
-    its round trips take less than handing the calls to threads costs, so a refresh makes its
-    three requests one after the other there (at the same wall time, with less CPU)."""
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:  # a name
-        return False
 
 
 def open_run(source: str | Path | bytes | dict[str, Any]) -> RunTrace:
