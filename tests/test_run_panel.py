@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 import comm
@@ -344,13 +345,73 @@ def test_a_refreshed_gantt_equals_a_gantt_drawn_afresh(
             redrawn = panel.timeline.outputs is not drawn_whole
             drawn_whole = panel.timeline.outputs
             patched.append(not redrawn)
-            fresh = panel.trace.gantt(now=panel.gantt_builder.now)
-            shown = {k: v for k, v in (panel.timeline._spec or {}).items() if k != "config"}
-            expected = _figure_json(fresh)
-            assert shown["data"] == expected["data"]
-            layout = {k: v for k, v in shown["layout"].items() if k not in ("width", "autosize")}
-            assert layout == expected["layout"]
+            assert_shown_as_drawn_afresh(panel)
         assert patched[-4:] == [True] * 4  # new events, a step that changed status: not drawn anew
+    finally:
+        panel.close()
+
+
+def assert_shown_as_drawn_afresh(panel: RunPanel) -> None:
+    """The figure the browser holds is what ``gantt()`` draws afresh for the panel's trace at
+    the moment of the panel's last build."""
+    assert panel.trace is not None
+    fresh = panel.trace.gantt(now=panel.gantt_builder.now, rollup=list(panel.usage) or None)
+    shown = {k: v for k, v in (panel.timeline._spec or {}).items() if k != "config"}
+    expected = _figure_json(fresh)
+    assert shown["data"] == expected["data"]
+    layout = {k: v for k, v in shown["layout"].items() if k not in ("width", "autosize")}
+    assert layout == expected["layout"]
+
+
+def test_a_gantt_refreshed_from_its_last_build_equals_one_drawn_afresh_as_steps_change(
+    client: missionlab.Client, front_end: FrontEnd
+) -> None:
+    """The Gantt reuses what it drew from unchanged steps (bars, labels, failed attempts,
+    plan drift) and draws a running step's bar to each refresh's moment: after every refresh
+    (new events only, with a step running across several; a step that changes status midway;
+    step events that time a step; the plan's metadata changing; steps added) the figure the
+    browser holds is what ``gantt()`` draws afresh."""
+    mission_id, run_id = external_run(client, events=20)
+    runs = client.missions.runs
+    news = partial(log, client, mission_id, run_id)
+    step = partial(runs.plan.update_step, mission_id=mission_id, run_id=run_id)
+    search = {"tool": "search"}
+    cycles: list[Callable[[], object]] = [
+        partial(step, "plan", status="in_progress"),
+        partial(news, "calling search", type="tool_call", step_id="call", payload=search),
+        partial(news, "no answer", step_id="call"),  # the plan step runs on: its bar grows
+        partial(news, "search failed", type="tool_result", step_id="call", payload={**search, "ok": False}),
+        partial(news, "more", step_id="plan"),
+        partial(step, "plan", status="failed"),  # a status change midway through the events
+        partial(news, "after the failure", step_id="plan"),
+        partial(news, "call starts", type="step_started", step_id="call"),  # timed by its events
+        partial(news, "still running", step_id="call"),
+        partial(step, "call", metadata={"note": "changed <plan>"}),  # the plan changes
+        partial(news, "unchanged plan again", step_id="call"),
+        partial(
+            runs.plan.add_steps_to_plan,
+            run_id,
+            mission_id=mission_id,
+            steps=[{"step_id": "late", "description": "Added late", "sequence": 5}],
+        ),
+        partial(news, "calling search again", type="tool_call", step_id="late", payload=search),
+        partial(step, "late", status="in_progress"),
+        partial(news, "late runs", step_id="late"),
+        partial(news, "late runs on", step_id="late"),
+    ]
+    panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
+    try:
+        versions = []
+        for change in cycles:
+            change()
+            front_end.take()
+            panel.refresh()
+            assert panel.trace is not None
+            versions.append(panel.trace.steps_version)
+            assert_shown_as_drawn_afresh(panel)
+        # the steps were reused between the changes and built afresh at each
+        built_afresh = [number for number, (a, b) in enumerate(pairwise(versions), 2) if b > a]
+        assert built_afresh == [6, 8, 10, 12, 14]  # the changes to the steps, counted from 1
     finally:
         panel.close()
 

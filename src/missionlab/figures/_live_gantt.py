@@ -23,8 +23,20 @@ from ..analysis._attempts import CallLog
 from ..analysis._drift import plan_drift
 from ..client.errors import InvalidArgumentError
 from ..frames._runlike import RunLike
-from ._gantt import Points, as_now, event_points, gantt_inputs, gantt_spec, row_keys
-from ._gantt_marks import overlays
+from ._gantt import (
+    Points,
+    Running,
+    _step_traces,
+    as_now,
+    event_points,
+    gantt_inputs,
+    gantt_spec,
+    restamped,
+    row_keys,
+    row_labels,
+    run_start,
+)
+from ._gantt_marks import _drift_traces, _row_of, attempt_bars, overlays
 from ._gantt_options import GanttOptions, gantt_options
 
 __all__ = ["GanttBuilder", "LiveGantt"]
@@ -120,6 +132,12 @@ class GanttBuilder:
         self.now: pd.Timestamp | None = None  # the moment of the last build
         self._calls: CallLog | None = None  # the tool calls of the events built
         self._drift: tuple[pd.DataFrame, pd.DataFrame] | None = None  # (steps, their plan drift)
+        # what the last build drew from its steps, and what it was drawn from (see _reused)
+        self._steps_key: tuple[Any, int] | None = None
+        self._rows: tuple[list[str], dict[int, list[str]]] | None = None  # keys, labels by max_label
+        self._bars: tuple[pd.Timestamp, list[dict[str, Any]], Running] | None = None  # origin, traces
+        self._attempts: tuple[pd.DataFrame, pd.Timestamp | None, list[dict[str, Any]]] | None = None
+        self._drift_marks: tuple[pd.Timestamp, list[str], list[dict[str, Any]], list[str]] | None = None
 
     def spec(
         self,
@@ -137,7 +155,8 @@ class GanttBuilder:
         steps, events_df, run, mission = gantt_inputs(source, events, run, mission or self._mission)
         self._run = run = run or self._run
         self._mission = mission
-        keys = row_keys(steps)
+        same = self._same_steps(source, steps)
+        keys, labels = self._row_labels(steps, same, options.max_label)
         extends = self._extends(events_df, keys)
         points = self._event_points(events_df, keys, extends)
         calls = None
@@ -147,6 +166,7 @@ class GanttBuilder:
             self._calls = None  # not kept up to date meanwhile
         self._seen = (len(events_df), events_df["event_id"].iat[-1] if len(events_df) else None, keys)
         self.now = moment = as_now(now)
+        origin = run_start(run, steps, events_df, moment)
         spec = gantt_spec(
             steps,
             events_df,
@@ -156,8 +176,77 @@ class GanttBuilder:
             options=options,
             points=points,
             drawn=self._shown if self.split else None,
+            keys=keys,
+            labels=labels,
+            step_traces=self._step_traces(steps, same, moment, origin),
         )
-        return overlays(spec, steps, events_df, run, moment, options, calls=calls, drift_of=self._plan_drift)
+        return overlays(
+            spec,
+            steps,
+            events_df,
+            run,
+            moment,
+            options,
+            calls=calls,
+            attempt_traces=self._attempt_traces,
+            drift_traces=self._drift_traces,
+        )
+
+    def _same_steps(self, source: Any, steps: pd.DataFrame) -> bool:
+        """Whether ``steps`` are those of the last build but for their running steps' durations:
+        the same trace at the same ``steps_version``, or the same frame."""
+        version = getattr(source, "steps_version", None)
+        key = (source, version) if isinstance(version, int) else (steps, -1)
+        last, self._steps_key = self._steps_key, key
+        return last is not None and last[0] is key[0] and last[1] == key[1]
+
+    def _row_labels(self, steps: pd.DataFrame, same: bool, max_label: int) -> tuple[list[str], list[str]]:
+        """The rows' keys and labels, kept while the steps are the same."""
+        if not same or self._rows is None:
+            self._rows = (row_keys(steps), {})
+            self._bars = self._attempts = self._drift_marks = None
+        keys, labels = self._rows
+        if max_label not in labels:
+            labels[max_label] = row_labels(steps, max_label)
+        return keys, labels[max_label]
+
+    def _step_traces(
+        self, steps: pd.DataFrame, same: bool, now: pd.Timestamp, origin: pd.Timestamp
+    ) -> list[dict[str, Any]]:
+        """The steps' traces: those of the last build when the steps are the same, with the
+        running steps' bars drawn to ``now``."""
+        if self._bars is None or not same or self._bars[0] != origin:
+            traces = _step_traces(steps, now, origin)
+            self._bars = (origin, traces, Running.of(steps))
+            return [dict(trace) for trace in traces]  # copies: the overlays set some properties
+        _, traces, running = self._bars
+        return [dict(restamped(trace, running, now)) for trace in traces]
+
+    def _attempt_traces(
+        self, spec: dict[str, Any], steps: pd.DataFrame, calls: CallLog, now: pd.Timestamp
+    ) -> list[dict[str, Any]]:
+        """The failed attempts' trace, kept while the failed calls and the steps are the same
+        (and ``now``, when a call with no answer runs to it)."""
+        failed = calls.failed()
+        kept = self._attempts
+        if kept is None or not _same_frames(kept[0], failed) or (kept[1] is not None and kept[1] != now):
+            traces, open_ended = attempt_bars(_row_of(spec), steps, failed, now)
+            self._attempts = kept = (failed, now if open_ended else None, traces)
+        return [dict(trace) for trace in kept[2]]
+
+    def _drift_traces(
+        self, spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestamp
+    ) -> list[dict[str, Any]]:
+        """The plan drift's markers and signed row labels, kept while the steps, their
+        labels and the run's start are the same."""
+        yaxis = spec["layout"]["yaxis"]
+        labels = yaxis["ticktext"]
+        kept = self._drift_marks
+        if kept is None or kept[0] != origin or kept[1] != labels:
+            traces = _drift_traces(spec, steps, origin, self._plan_drift)
+            self._drift_marks = kept = (origin, list(labels), traces, yaxis["ticktext"])
+        yaxis["ticktext"] = list(kept[3])
+        return [dict(trace) for trace in kept[2]]
 
     def _plan_drift(self, steps: pd.DataFrame) -> pd.DataFrame:
         """:func:`~missionlab.analysis._drift.plan_drift` of ``steps``, computed again only when
@@ -203,6 +292,11 @@ class GanttBuilder:
                 self._shown = {event_type: len(part.x) for event_type, part in points.items()}
         self._points = points
         return points
+
+
+def _same_frames(old: pd.DataFrame, new: pd.DataFrame) -> bool:
+    """Whether two frames hold the same columns and values (missing ones alike), dtypes included."""
+    return list(old.columns) == list(new.columns) and _same_columns(old, new, list(new.columns))
 
 
 def _same_columns(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> bool:
