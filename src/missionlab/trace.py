@@ -157,9 +157,9 @@ class RunTrace:
             added = fetched.events
             self.events = [*self.events, *added]
             if added and "events_frame" in self.__dict__:
-                from .frames import concat, events_frame
+                from .frames import appended, events_frame
 
-                self.__dict__["events_frame"] = concat([self.__dict__["events_frame"], events_frame(added)])
+                self.__dict__["events_frame"] = appended(self.__dict__["events_frame"], events_frame(added))
         step_times = fetched.reloaded or any(event.type in _STEP_MARKS for event in added)
         built = self.__dict__.pop("steps_frame", None)
         if plan.data is not None or step_times:

@@ -229,7 +229,7 @@ class GanttBuilder:
         (and ``now``, when a call with no answer runs to it)."""
         failed = calls.failed()
         kept = self._attempts
-        if kept is None or not _same_frames(kept[0], failed) or (kept[1] is not None and kept[1] != now):
+        if kept is None or not kept[0].equals(failed) or (kept[1] is not None and kept[1] != now):
             traces, open_ended = attempt_bars(_row_of(spec), steps, failed, now)
             self._attempts = kept = (failed, now if open_ended else None, traces)
         return [dict(trace) for trace in kept[2]]
@@ -292,11 +292,6 @@ class GanttBuilder:
                 self._shown = {event_type: len(part.x) for event_type, part in points.items()}
         self._points = points
         return points
-
-
-def _same_frames(old: pd.DataFrame, new: pd.DataFrame) -> bool:
-    """Whether two frames hold the same columns and values (missing ones alike), dtypes included."""
-    return list(old.columns) == list(new.columns) and _same_columns(old, new, list(new.columns))
 
 
 def _same_columns(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> bool:
