@@ -23,10 +23,13 @@ from ..analysis._attempts import CallLog
 from ..analysis._drift import plan_drift
 from ..client.errors import InvalidArgumentError
 from ..frames._runlike import RunLike
+from ._figure import _esc
 from ._gantt import (
     Points,
     Running,
+    _iso,
     _step_traces,
+    _utc,
     as_now,
     event_points,
     gantt_inputs,
@@ -43,6 +46,7 @@ __all__ = ["GanttBuilder", "LiveGantt"]
 
 # the steps frame's columns plan_drift reads: its answer holds while they are the same
 DRIFT_READS = ["step_id", "parent_step_id", "sequence", "status", "started_at", "metadata"]
+FEW = 64  # new events read value by value (more: column by column)
 MERGE_AT = 250  # new markers of a type kept apart before they join the others (or a quarter of those)
 
 
@@ -277,7 +281,7 @@ class GanttBuilder:
         count = self._seen[0]
         if extends and (self._shown is not None or not self.split):
             points = dict(self._points)
-            for event_type, new in event_points(events.iloc[count:], keys).items():
+            for event_type, new in _new_points(events.iloc[count:], keys).items():
                 points[event_type] = points[event_type] + new if event_type in points else new
             order = [str(t) for t in events["type"].cat.categories if str(t) in points]
             points = {t: points[t] for t in order}
@@ -292,6 +296,38 @@ class GanttBuilder:
                 self._shown = {event_type: len(part.x) for event_type, part in points.items()}
         self._points = points
         return points
+
+
+def _new_points(events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
+    """:func:`~missionlab.figures._gantt.event_points` of ``events``; a few of them (a
+    refresh's) read value by value, which costs less than Arrow compute's calls do."""
+    if len(events) > FEW:
+        return event_points(events, keys)
+    first: dict[str, int] = {}
+    for row, key in enumerate(keys):
+        first.setdefault(key, row)
+    columns = {name: events[name].tolist() for name in ("step_id", "summary", "agent_id", "payload")}
+    rows = np.array([0 if _missing(s) else first.get(str(s), 0) for s in columns["step_id"]], dtype="int64")
+    steps = [_esc(s) or "run" for s in columns["step_id"]]  # no step: the run's own event
+    summary = np.asarray([_esc(s) for s in columns["summary"]], dtype=str)
+    step_agent = np.asarray(
+        [f"{step} · agent: {_esc(agent)}" for step, agent in zip(steps, columns["agent_id"], strict=True)],
+        dtype=str,
+    )
+    payload = np.asarray([_esc(p, 200) for p in columns["payload"]], dtype=str)
+    x = _iso(_utc(events["timestamp"]))
+    types = events["type"]
+    codes = types.cat.codes.to_numpy()
+    points = {}
+    for code in np.unique(codes[codes >= 0]):
+        mine = codes == code
+        event_type = str(types.cat.categories[code])
+        points[event_type] = Points(x[mine], rows[mine], summary[mine], step_agent[mine], payload[mine])
+    return points
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def _same_columns(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> bool:
