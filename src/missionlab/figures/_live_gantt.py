@@ -198,11 +198,12 @@ class GanttBuilder:
 
     def _same_steps(self, source: Any, steps: pd.DataFrame) -> bool:
         """Whether ``steps`` are those of the last build but for their running steps' durations:
-        the same trace at the same ``steps_version``, or the same frame."""
+        the same trace at the same ``steps_version`` (frames given as such are not assumed
+        unchanged: one may have been changed in place)."""
         version = getattr(source, "steps_version", None)
-        key = (source, version) if isinstance(version, int) else (steps, -1)
+        key = (source, version) if isinstance(version, int) else None
         last, self._steps_key = self._steps_key, key
-        return last is not None and last[0] is key[0] and last[1] == key[1]
+        return key is not None and last is not None and last[0] is key[0] and last[1] == key[1]
 
     def _row_labels(self, steps: pd.DataFrame, same: bool, max_label: int) -> tuple[list[str], list[str]]:
         """The rows' keys and labels, kept while the steps are the same."""
