@@ -1,14 +1,15 @@
 """The refresh cycle of a watched run: requests, client CPU and events moved per cycle.
 
-    python bench/live_refresh.py [--steps 200] [--events 2000] [--new 10] [--cycles 10]
+    python bench/live_refresh.py [--steps 200] [--events 2000] [--new 10] [--cycles 10] [--idle 5]
 
 A running run with a plan of 200 steps and 2,000 events is served by a sandbox in its
 own process. Each cycle, another client logs 10 new events, then the watcher refreshes
-once; a last cycle refreshes with nothing new. For every cycle: the requests the
-refresh made and what they carried (counted by a transport wrapped around httpx's,
-which only counts), the events transferred, the CPU time of this process
+once; the last 5 cycles refresh with nothing new (idle refreshes). For every cycle: the
+requests the refresh made and what they carried (counted by a transport wrapped around
+httpx's, which only counts), the events transferred, the CPU time of this process
 (``time.process_time``, so the sandbox does not count), and whether the watcher saw
-exactly the new events.
+exactly the new events. The idle refresh's CPU is the median of the idle cycles; the
+bytes sent to the browser when idle are their sum (the target: 0).
 
 Watchers measured: ``RunTrace.refresh(client)`` when missionlab has it (the incremental
 logic in the trace layer), and the run panel (``RunPanel.refresh``, headless) on its
@@ -93,10 +94,11 @@ def cycles(
     new: int,
     count: int,
     front_end: FrontEndMessages | None,
+    idle: int = 1,
 ) -> list[list[Any]]:
-    """``count`` cycles with ``new`` new events each, then one with nothing new."""
+    """``count`` cycles with ``new`` new events each, then ``idle`` with nothing new."""
     rows = []
-    for cycle in range(count + 1):
+    for cycle in range(count + idle):
         posted = new if cycle < count else 0
         log_new(posted)
         if front_end is not None:
@@ -115,7 +117,7 @@ def cycles(
                 cpu * 1000,
                 wall * 1000,
                 seen,
-                front_end.take_bytes() / 1024 if front_end is not None else float("nan"),
+                front_end.take_bytes() if front_end is not None else float("nan"),
             ]
         )
     return rows
@@ -127,6 +129,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--new", type=int, default=10, help="new events per cycle (default 10)")
     parser.add_argument("--cycles", type=int, default=10)
+    parser.add_argument("--idle", type=int, default=5, help="refreshes with nothing new, after (default 5)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     from missionlab import Client, RunTrace, load_run
@@ -136,7 +139,13 @@ def main() -> int:
         "live_refresh",
         f"Live refresh of a watched run: {args.steps} steps, "
         f"{args.events:,} events, {args.new} new per cycle",
-        {"steps": args.steps, "events": args.events, "new": args.new, "cycles": args.cycles},
+        {
+            "steps": args.steps,
+            "events": args.events,
+            "new": args.new,
+            "cycles": args.cycles,
+            "idle": args.idle,
+        },
     )
     columns = [
         "cycle",
@@ -147,7 +156,7 @@ def main() -> int:
         "CPU ms",
         "wall ms",
         "new seen",
-        "KiB to browser",
+        "bytes to browser",
     ]
     seed = lambda store: h.seed_run(store, steps=args.steps, events=args.events, status="running")  # noqa: E731
     with h.sandbox(seed) as (server, ids):
@@ -184,7 +193,7 @@ def main() -> int:
                 return len(trace[0].events) - before
 
             measured["RunTrace.refresh(client)"] = cycles(
-                refresh_trace, log_new, counter, args.new, args.cycles, None
+                refresh_trace, log_new, counter, args.new, args.cycles, None, args.idle
             )
         front_end = FrontEndMessages()
         front_end.install()
@@ -197,7 +206,9 @@ def main() -> int:
 
         for tab, name in ((0, "RunPanel.refresh(), timeline tab"), (1, "RunPanel.refresh(), events tab")):
             panel.tabs.selected_index = tab
-            measured[name] = cycles(refresh_panel, log_new, counter, args.new, args.cycles, front_end)
+            measured[name] = cycles(
+                refresh_panel, log_new, counter, args.new, args.cycles, front_end, args.idle
+            )
         whole_figure = len(panel.timeline.figure.to_json()) if panel.timeline.figure else float("nan")
         panel.close()
         client.close()
@@ -214,17 +225,21 @@ def main() -> int:
     for name, rows in measured.items():
         report.table(f"{name}, per cycle", columns, rows)
     for name, rows in measured.items():
-        busy, idle = rows[:-1], rows[-1]
+        busy, idle = rows[: args.cycles], rows[args.cycles :]
+        idle_bytes = sum(r[8] for r in idle)  # nan for a watcher with no widgets
         summary = {
             "requests": statistics.median(r[2] for r in busy),
+            "requests_nothing_new": max(r[2] for r in idle),
             "events_moved_median": statistics.median(r[3] for r in busy),
             "events_moved_max": max(r[3] for r in busy),
-            "events_moved_nothing_new": idle[3],
+            "events_moved_nothing_new": max(r[3] for r in idle),
             "cpu_ms": statistics.median(r[5] for r in busy),
-            "cpu_ms_nothing_new": idle[5],
+            "cpu_ms_nothing_new": statistics.median(r[5] for r in idle),
+            "idle_cycles": len(idle),
             "all_new_seen": all(r[7] == r[1] for r in rows),
-            "front_end_kib_per_cycle": statistics.median(r[8] for r in busy),
-            "front_end_kib_nothing_new": idle[8],
+            "front_end_kib_per_cycle": statistics.median(r[8] for r in busy) / 1024,
+            "front_end_bytes_nothing_new": idle_bytes,
+            "front_end_kib_nothing_new": idle_bytes / 1024,
         }
         report.figure(name, summary)
     report.figure("whole_figure_kib", whole_figure / 1024)
@@ -242,26 +257,35 @@ def main() -> int:
                 s["events_moved_nothing_new"],
                 "yes" if s["all_new_seen"] else "NO",
                 s["front_end_kib_per_cycle"],
-                s["front_end_kib_nothing_new"],
+                s["front_end_bytes_nothing_new"],
             ]
         )
     report.table(
-        f"medians of the {args.cycles} cycles with {args.new} new events (whole figure: "
+        f"medians of the {args.cycles} cycles with {args.new} new events, and of the {args.idle} "
+        f"idle refreshes (nothing new; their bytes to the browser summed) (whole figure: "
         f"{whole_figure / 1024:.0f} KiB)",
         [
             "watcher",
             "requests",
             "CPU ms",
-            "CPU ms, nothing new",
+            "idle refresh CPU ms",
             "events moved",
             "max moved",
             "moved, nothing new",
             "saw every new event",
             "KiB to browser",
-            "KiB to browser, nothing new",
+            "bytes to browser, nothing new",
         ],
         table,
     )
+    for name in measured:
+        s = report.data["figures"][name]
+        sent = s["front_end_bytes_nothing_new"]
+        report.note(
+            f"idle refresh, {name}: {s['cpu_ms_nothing_new']:.2f} ms CPU (median of {s['idle_cycles']}), "
+            f"{s['requests_nothing_new']:g} requests, {s['events_moved_nothing_new']:g} events moved"
+            + ("" if sent != sent else f", {sent:g} bytes to the browser")
+        )
     report.figure("primary", primary)
     report.save(args.json)
     return 0

@@ -153,6 +153,15 @@ def round_3(results: dict[str, dict[str, Any]]) -> list[Check]:
                 panel["requests"] <= 3 and panel["cpu_ms"] <= 20 and panel["events_moved_max"] <= new,
             )
         )
+        if "cpu_ms_nothing_new" in panel and "front_end_bytes_nothing_new" in panel:
+            found.append(
+                Check(
+                    "run panel refresh with nothing new (timeline tab): < 5 ms CPU, nothing sent",
+                    f"{panel['cpu_ms_nothing_new']:.1f} ms CPU (median of {panel.get('idle_cycles', 1)}), "
+                    f"{panel['front_end_bytes_nothing_new']:g} bytes to the browser",
+                    panel["cpu_ms_nothing_new"] < 5 and panel["front_end_bytes_nothing_new"] == 0,
+                )
+            )
     history = figures("history_sync")
     if history is not None and "first_sync_vs_floor" in history:
         found.append(

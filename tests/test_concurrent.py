@@ -17,7 +17,13 @@ import pytest
 from tqdm import tqdm
 
 import missionlab
-from missionlab.client._concurrent import bounded_aimap, bounded_gather, bounded_imap, bounded_map
+from missionlab.client._concurrent import (
+    MAX_CONCURRENT_REQUESTS,
+    bounded_aimap,
+    bounded_gather,
+    bounded_imap,
+    bounded_map,
+)
 from missionlab.client._plans import fetch_plans
 from missionlab.client._progress import progress_bar
 from missionlab.sandbox import Sandbox
@@ -165,6 +171,67 @@ def test_one_item_or_a_limit_of_one_uses_no_thread() -> None:
     assert bounded_map(where, []) == []
     with pytest.raises(ValueError, match="at least 1"):
         bounded_map(where, [1, 2], limit=0)
+
+
+def test_a_few_calls_run_together_in_this_thread_and_the_shared_pool() -> None:
+    """At most ``limit`` items: the first runs in the caller's thread, the others at the same
+    time in the long-lived pool (no thread started per call: the pool never grows past its size)."""
+    together = threading.Barrier(3, timeout=GUARD)  # passes only when the 3 calls run at once
+
+    def call(item: int) -> tuple[int, str]:
+        together.wait()
+        return item * 10, threading.current_thread().name
+
+    for _ in range(20):
+        results = bounded_map(call, [1, 2, 3], name="test-few")
+        assert [value for value, _ in results] == [10, 20, 30]
+        assert results[0][1] == threading.current_thread().name
+        assert all(name.startswith("missionlab-shared") for _, name in results[1:])
+    assert threads_named("test-few") == []
+    assert len(threads_named("missionlab-shared")) <= MAX_CONCURRENT_REQUESTS
+
+
+def test_a_few_calls_made_in_the_shared_pool_do_not_wait_for_it() -> None:
+    """Calls running in the pool that map a few calls of their own get threads of their own: with
+    the pool's threads all busy with the outer calls, the inner ones still run together."""
+    outer_count = MAX_CONCURRENT_REQUESTS
+    outers = threading.Barrier(outer_count, timeout=GUARD)  # the pool's threads all busy
+
+    def inner_calls(outer: int) -> list[int]:
+        outers.wait()
+        together = threading.Barrier(3, timeout=GUARD)  # broken (an error) if they can't all run
+
+        def inner(item: int) -> int:
+            together.wait()
+            return outer * 100 + item
+
+        return bounded_map(inner, [0, 1, 2], name="test-inner")
+
+    results = bounded_map(inner_calls, list(range(outer_count)))
+    assert results == [[o * 100, o * 100 + 1, o * 100 + 2] for o in range(outer_count)]
+    assert threads_named("test-inner") == []
+
+
+@pytest.mark.parametrize("failing", [0, 2])  # the caller's own call, a call in the pool
+def test_a_failure_among_a_few_calls_is_raised_after_the_others_finished(failing: int) -> None:
+    failure = LookupError(f"call {failing} failed")
+    together = threading.Barrier(3, timeout=GUARD)
+    release = threading.Event()
+    finished: list[int] = []
+
+    def call(item: int) -> int:
+        together.wait()  # all three running
+        if item == failing:
+            release.set()  # the others end only once this one has failed
+            raise failure
+        assert release.wait(GUARD)
+        finished.append(item)
+        return item
+
+    with pytest.raises(LookupError) as raised:
+        bounded_map(call, [0, 1, 2])
+    assert raised.value is failure
+    assert sorted(finished) == [item for item in (0, 1, 2) if item != failing]  # waited for
 
 
 def test_progress_counts_each_finished_call() -> None:

@@ -252,3 +252,32 @@ def test_frames_are_no_larger_than_their_json(demo: Sandbox) -> None:
         json_bytes = len(json.dumps(items, separators=(",", ":")))
         frame = function(items)
         assert frame.memory_usage(deep=True).sum() <= json_bytes, path
+
+
+def test_events_appended_a_few_at_a_time_equal_one_frame_in_few_chunks() -> None:
+    """A watched run's events frame, grown by a few events 120 times (one of an unknown type
+    among them), equals the frame of all its events built at once, and its text columns
+    stay in a few chunks (about log2 of the count of additions), not one per addition."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def event(number: int) -> dict[str, Any]:
+        kind = "a_new_kind" if number == 700 else ["tool_call", "message", "tool_result"][number % 3]
+        return {
+            "event_id": f"e{number}",
+            "run_id": "r1",
+            "type": kind,
+            "timestamp": (start + timedelta(seconds=number)).isoformat(),
+            "summary": f"event <{number}>",
+            "step_id": None if number % 7 == 0 else f"s{number % 5}",
+            "payload": {"n": number},
+        }
+
+    items = [event(number) for number in range(1_000)]
+    grown = frames.events_frame(items[:400])
+    for first in range(400, 1_000, 5):
+        grown = frames.appended(grown, frames.events_frame(items[first : first + 5]))
+    pd.testing.assert_frame_equal(grown, frames.events_frame(items))
+    assert list(grown["type"].cat.categories)[-1] == "a_new_kind"
+    for name in ("event_id", "summary", "step_id", "payload"):
+        chunks = grown[name].array.__arrow_array__().num_chunks
+        assert 1 <= chunks <= 8, (name, chunks)  # 120 additions: 1 + log2(600 / 5) is about 8

@@ -126,6 +126,25 @@ def test_an_event_inserted_among_those_held_is_not_missed(sandbox: Sandbox, watc
     pd.testing.assert_frame_equal(trace.events_frame, frames.events_frame(trace.events))
 
 
+def test_several_events_inserted_among_those_held_are_not_missed(sandbox: Sandbox, watched: Any) -> None:
+    """Three late events push the last three held into the page of new ones (which starts right
+    after the 2,000 held): the refresh sees it and reads everything again, once."""
+    client, trace, run = watched
+    late = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    log_events(sandbox, run, 3, summary="logged late", timestamp=late)
+    log_events(sandbox, run, 2)
+    new = trace.refresh(client)
+    assert sorted(e.summary for e in new) == ["call 0", "call 1", *["logged late"] * 3]
+    ids = [e.event_id for e in trace.events]
+    assert len(ids) == len(set(ids)) == 2005
+    assert ids == [
+        e.event_id
+        for e in client.missions.runs.events.list(
+            run.run_id, mission_id=run.mission_id, page_size=1000
+        ).fetch_all(progress=False)
+    ]
+
+
 def test_the_live_gantt_is_extended_in_place(sandbox: Sandbox, watched: Any) -> None:
     client, trace, run = watched
     live = timeline.LiveGantt(trace)

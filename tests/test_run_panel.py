@@ -9,18 +9,22 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 import comm
+import httpx
 import pytest
 from comm.base_comm import BaseComm
 
 import missionlab
+from missionlab import frames
 from missionlab.analysis.find import on_time_window
 from missionlab.figures.timeline import LiveGantt
 from missionlab.sandbox import Sandbox
+from missionlab.trace import load_run
 from missionlab.widgets import RunPanel
-from missionlab.widgets.event_log import MAX_SHOWN
+from missionlab.widgets.event_log import MAX_SHOWN, frame_lines
 
 from .conftest import unique
 from .test_refresh import Counting
@@ -209,6 +213,35 @@ def test_the_events_tab_lists_the_newest_matches_only(client: missionlab.Client)
         panel.close()
 
 
+def test_event_lines_name_each_field_and_missing_ones_with_a_dash() -> None:
+    """The log's lines, read column-wise (all rows, or some positions), against lines written
+    by hand for events with and without a step and an agent."""
+    stamp = "2030-05-06T07:08:09Z"
+    events = frames.events_frame(
+        [
+            {
+                "event_id": "e1",
+                "run_id": "r",
+                "type": "tool_call",
+                "timestamp": stamp,
+                "summary": "a",
+                "step_id": "s1",
+                "agent_id": "agent-7",
+            },
+            {"event_id": "e2", "run_id": "r", "type": "status_change", "timestamp": stamp, "summary": "b"},
+            {"event_id": "e3", "run_id": "r", "type": "a_new_type", "timestamp": stamp, "summary": "c" * 300},
+        ]
+    )
+    by_hand = [
+        ("07:08:09  tool_call       s1                agent-7         a", "e1"),
+        ("07:08:09  status_change   -                 -               b", "e2"),
+        ("07:08:09  a_new_type      -                 -               " + "c" * 159 + "…", "e3"),
+    ]
+    assert frame_lines(events) == by_hand
+    assert frame_lines(events, [0, 2]) == [by_hand[0], by_hand[2]]
+    assert frame_lines(events, [1]) == [by_hand[1]] and frame_lines(events, []) == []
+
+
 def test_token_usage_and_cost_per_step_in_the_steps_tab_header_and_gantt(
     sandbox: Sandbox, client: missionlab.Client
 ) -> None:
@@ -312,12 +345,121 @@ def test_a_refreshed_gantt_equals_a_gantt_drawn_afresh(
             redrawn = panel.timeline.outputs is not drawn_whole
             drawn_whole = panel.timeline.outputs
             patched.append(not redrawn)
-            fresh = panel.trace.gantt(now=panel.gantt_builder.now)
-            shown = {k: v for k, v in (panel.timeline._spec or {}).items() if k != "config"}
-            expected = _figure_json(fresh)
-            assert shown["data"] == expected["data"]
-            layout = {k: v for k, v in shown["layout"].items() if k not in ("width", "autosize")}
-            assert layout == expected["layout"]
+            assert_shown_as_drawn_afresh(panel)
         assert patched[-4:] == [True] * 4  # new events, a step that changed status: not drawn anew
     finally:
         panel.close()
+
+
+def assert_shown_as_drawn_afresh(panel: RunPanel) -> None:
+    """The figure the browser holds is what ``gantt()`` draws afresh for the panel's trace at
+    the moment of the panel's last build."""
+    assert panel.trace is not None
+    fresh = panel.trace.gantt(now=panel.gantt_builder.now, rollup=list(panel.usage) or None)
+    shown = {k: v for k, v in (panel.timeline._spec or {}).items() if k != "config"}
+    expected = _figure_json(fresh)
+    assert shown["data"] == expected["data"]
+    layout = {k: v for k, v in shown["layout"].items() if k not in ("width", "autosize")}
+    assert layout == expected["layout"]
+
+
+def test_a_gantt_refreshed_from_its_last_build_equals_one_drawn_afresh_as_steps_change(
+    client: missionlab.Client, front_end: FrontEnd
+) -> None:
+    """The Gantt reuses what it drew from unchanged steps (bars, labels, failed attempts,
+    plan drift) and draws a running step's bar to each refresh's moment: after every refresh
+    (new events only, with a step running across several; a step that changes status midway;
+    step events that time a step; the plan's metadata changing; steps added) the figure the
+    browser holds is what ``gantt()`` draws afresh."""
+    mission_id, run_id = external_run(client, events=20)
+    runs = client.missions.runs
+    news = partial(log, client, mission_id, run_id)
+    step = partial(runs.plan.update_step, mission_id=mission_id, run_id=run_id)
+    search = {"tool": "search"}
+    cycles: list[Callable[[], object]] = [
+        partial(step, "plan", status="in_progress"),
+        partial(news, "calling search", type="tool_call", step_id="call", payload=search),
+        partial(news, "no answer", step_id="call"),  # the plan step runs on: its bar grows
+        partial(news, "search failed", type="tool_result", step_id="call", payload={**search, "ok": False}),
+        partial(news, "more", step_id="plan"),
+        partial(step, "plan", status="failed"),  # a status change midway through the events
+        partial(news, "after the failure", step_id="plan"),
+        partial(news, "call starts", type="step_started", step_id="call"),  # timed by its events
+        partial(news, "still running", step_id="call"),
+        partial(step, "call", metadata={"note": "changed <plan>"}),  # the plan changes
+        partial(news, "unchanged plan again", step_id="call"),
+        partial(
+            runs.plan.add_steps_to_plan,
+            run_id,
+            mission_id=mission_id,
+            steps=[{"step_id": "late", "description": "Added late", "sequence": 5}],
+        ),
+        partial(news, "calling search again", type="tool_call", step_id="late", payload=search),
+        partial(step, "late", status="in_progress"),
+        partial(news, "late runs", step_id="late"),
+        partial(news, "late runs on", step_id="late"),
+    ]
+    panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
+    try:
+        versions = []
+        for change in cycles:
+            change()
+            front_end.take()
+            panel.refresh()
+            assert panel.trace is not None
+            versions.append(panel.trace.steps_version)
+            assert_shown_as_drawn_afresh(panel)
+        # the steps were reused between the changes and built afresh at each
+        built_afresh = [number for number, (a, b) in enumerate(pairwise(versions), 2) if b > a]
+        assert built_afresh == [6, 8, 10, 12, 14]  # the changes to the steps, counted from 1
+    finally:
+        panel.close()
+
+
+class FailingGets(httpx.BaseTransport):
+    """httpx's transport, answering 503 to the GETs whose path ends with ``failing`` (when set)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.failing: str | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.failing and request.method == "GET" and request.url.path.endswith(self.failing):
+            return httpx.Response(503, json={"errors": [{"detail": "busy, try again"}]}, request=request)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("failing", ["run", "/plan", "/events"])
+def test_a_refresh_failing_midway_says_so_and_loses_nothing(sandbox: Sandbox, failing: str) -> None:
+    """One of a refresh's three requests fails (the run's, made in the refreshing thread, or the
+    plan's or the events', made in the pool): the panel says so inline and keeps what it showed;
+    the next refresh brings every new event once, and the Gantt a fresh build draws."""
+    transport = FailingGets()
+    with sandbox.client(transport=transport, max_retries=0) as client:
+        mission_id, run_id = external_run(client, events=120)
+        panel = RunPanel(client, mission_id, run_id, refresh_interval=600)
+        try:
+            assert panel.trace is not None
+            held = [event.event_id for event in panel.events]
+            for number in range(3):
+                log(client, mission_id, run_id, f"news {number}", step_id="call")
+            transport.failing = run_id if failing == "run" else failing
+            panel.refresh()  # raises nothing
+            assert panel.notice.text == "Refresh failed (503): busy, try again"
+            assert [event.event_id for event in panel.events] == held  # nothing half taken
+            transport.failing = None
+            panel.refresh()
+            assert panel.notice.text == ""
+            ids = [event.event_id for event in panel.events]
+            assert ids[: len(held)] == held and len(set(ids)) == len(ids) == len(held) + 3
+            assert [event.summary for event in panel.events[-3:]] == ["news 0", "news 1", "news 2"]
+            fresh = load_run(client, mission_id, run_id)
+            assert panel.trace.events == list(fresh.events) and panel.trace.steps == fresh.steps
+            expected = _figure_json(panel.trace.gantt(now=panel.gantt_builder.now))
+            shown = panel.timeline._spec or {}
+            assert shown["data"] == expected["data"]
+        finally:
+            panel.close()

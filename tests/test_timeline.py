@@ -290,3 +290,36 @@ def test_the_neutral_theme_is_the_default_and_optional(sim: Sandbox) -> None:
     live = timeline.LiveGantt(travel[0], theme=None)
     live.update(travel[1])
     assert live.widget.layout.paper_bgcolor is None and live.widget.layout.yaxis.gridcolor is None
+
+
+def test_a_few_new_events_make_the_markers_many_events_make() -> None:
+    """The markers of a refresh's few new events (read value by value) are those the
+    column-wise builder makes of the same events: escaped, shortened text (past the BMP
+    too), a missing, empty or unknown step on the run's row, a missing agent, a new type."""
+    from missionlab.figures._gantt import event_points
+    from missionlab.figures._live_gantt import FEW, _new_points
+
+    kinds = ["tool_call", "message", "a_new_kind", "error"]
+    steps = ["s1", None, "", "nowhere", "s<2>"]
+    events = missionlab.frames.events_frame(
+        [
+            {
+                "event_id": f"e{number}",
+                "run_id": "r",
+                "type": kinds[number % 4],
+                "timestamp": datetime(2026, 1, 1, 0, 0, number, 1500 * number, tzinfo=UTC).isoformat(),
+                "summary": ["a <b> & c", "😀" * 320, "é" * 299 + "x", None][number % 4],
+                "step_id": steps[number % 5],
+                "agent_id": None if number % 3 else f"agent & {number}",
+                "payload": {"text": "<" * (number * 20)},
+            }
+            for number in range(12)
+        ]
+    )
+    keys = ["__run__", "s1", "s<2>"]
+    few = _new_points(events, keys)
+    assert len(events) <= FEW
+    assert list(few) == list(event_points(events, keys)) == ["tool_call", "message", "error", "a_new_kind"]
+    for event_type, points in event_points(events, keys).items():
+        for mine, theirs in zip(few[event_type], points, strict=True):
+            assert mine.tolist() == theirs.tolist()

@@ -45,6 +45,7 @@ __all__ = ["RunTrace", "load_run", "open_run"]
 
 _ANSWERS = "_answers"  # refresh: the run and the plan, each with the answer it was made of
 _KEPT_STEPS = "_kept_steps"  # refresh: the steps frame, still right but for its running steps' durations
+_STEPS_VERSION = "_steps_version"  # counts the steps frames built afresh (see RunTrace.steps_version)
 # the events a steps frame reads its times from (frames.steps_frame)
 _STEP_MARKS = frozenset({EventType.STEP_STARTED, EventType.STEP_COMPLETED, EventType.STEP_FAILED})
 
@@ -69,7 +70,17 @@ class RunTrace:
         from .frames import retimed, steps_frame
 
         kept = self.__dict__.pop(_KEPT_STEPS, None)  # a refresh found the same steps
-        return retimed(kept) if kept is not None else steps_frame(self.steps, events=self.events_frame)
+        if kept is not None:
+            return retimed(kept)
+        self.__dict__[_STEPS_VERSION] = self.steps_version + 1
+        return steps_frame(self.steps, events=self.events_frame)
+
+    @property
+    def steps_version(self) -> int:
+        """Bumped each time ``steps_frame`` is built afresh (the plan changed, or step events
+        arrived): two steps frames read at the same version differ only in their running
+        steps' durations (measured to the moment each was read)."""
+        return int(self.__dict__.get(_STEPS_VERSION, 0))
 
     @cached_property
     def events_frame(self) -> pd.DataFrame:
@@ -146,9 +157,9 @@ class RunTrace:
             added = fetched.events
             self.events = [*self.events, *added]
             if added and "events_frame" in self.__dict__:
-                from .frames import concat, events_frame
+                from .frames import appended, events_frame
 
-                self.__dict__["events_frame"] = concat([self.__dict__["events_frame"], events_frame(added)])
+                self.__dict__["events_frame"] = appended(self.__dict__["events_frame"], events_frame(added))
         step_times = fetched.reloaded or any(event.type in _STEP_MARKS for event in added)
         built = self.__dict__.pop("steps_frame", None)
         if plan.data is not None or step_times:

@@ -11,9 +11,13 @@
   instead of piling up their results;
 - when a call fails, no further call is started, the ones running are waited for (or, for
   coroutines, cancelled), and that first failure's error is raised;
-- no thread outlives the call: each ``bounded_map`` has its own threads, joined before it
-  returns (a call may itself use ``bounded_map``, e.g. pages inside a run's fetch, without
-  waiting for a pool it is running in);
+- the generators' threads are their own, joined before they finish (a call may itself use
+  ``bounded_map``, e.g. pages inside a run's fetch, without waiting for a pool it is running in);
+  ``bounded_map`` of at most ``limit`` items (a run's three refresh requests, the five of
+  ``load_run``) runs the first in the caller's thread and the others in one long-lived pool of
+  ``MAX_CONCURRENT_REQUESTS`` threads, which starting threads on every call would cost more CPU
+  than the calls (a call made in that pool gets threads of its own, so none waits for the pool
+  it runs in);
 - ``progress``, a :class:`~._progress.ProgressBar`, advances by one per finished call, from
   the caller's thread.
 """
@@ -21,8 +25,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sized
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from ._progress import ProgressBar
@@ -45,9 +51,51 @@ def bounded_map(
     progress: ProgressBar | None = None,
     name: str = "missionlab-fetch",
 ) -> list[R]:
-    """``call(item)`` for every item, ``limit`` at a time in threads named ``name``; see the
-    module's docstring."""
+    """``call(item)`` for every item, ``limit`` at a time in threads named ``name`` (a few
+    items: in the caller's thread and the shared pool); see the module's docstring."""
+    if isinstance(items, Sized) and 1 < len(items) <= limit and not getattr(_in_pool, "flag", False):
+        return _few(call, list(items), progress)
     return list(bounded_imap(call, items, limit=limit, progress=progress, name=name))
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process it was started in, the pool)
+_pool_lock = threading.Lock()
+_in_pool = threading.local()  # .flag: this thread is one of the pool's
+
+
+def _mark_pool_thread() -> None:
+    _in_pool.flag = True
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    """The long-lived pool (started again in a forked process, where its threads are gone)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            pool = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, "missionlab-shared", _mark_pool_thread)
+            _pool = (os.getpid(), pool)
+        return _pool[1]
+
+
+def _few(call: Callable[[T], R], items: list[T], progress: ProgressBar | None) -> list[R]:
+    """``bounded_map`` of a few items: the first in this thread while the shared pool runs the
+    others; after a failure, the calls not started are not, the running ones are waited for."""
+    futures = [_shared_pool().submit(call, item) for item in items[1:]]
+    try:
+        first = _counted(call(items[0]), progress)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        raise
+    finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+    failed = [future for future in futures if future in finished and future.exception() is not None]
+    if failed:
+        for future in pending:
+            future.cancel()
+        wait(pending)
+        raise failed[0].exception()  # type: ignore[misc]
+    return [first, *(_counted(future.result(), progress) for future in futures)]
 
 
 def bounded_imap(

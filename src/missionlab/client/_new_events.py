@@ -16,6 +16,7 @@ again on every refresh would cost more than the request).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -48,12 +49,13 @@ class NewEvents(NamedTuple):
     reloaded: bool
 
 
+@functools.lru_cache(maxsize=16)  # a watched run's count stays the same while nothing is new
 def page_for(count: int) -> tuple[int, int]:
     """(page number, page size) of the page holding event ``count`` (0-based) whose start is
     closest before it, preferring larger pages: ``page_for(2000) == (3, 1000)``."""
     if count < MIN_PAGE_SIZE:
         return 1, MAX_PAGE_SIZE
-    size = min(range(MAX_PAGE_SIZE, MIN_PAGE_SIZE - 1, -1), key=lambda size: count % size)
+    size = min(range(MAX_PAGE_SIZE, MIN_PAGE_SIZE - 1, -1), key=count.__mod__)
     return count // size + 1, size
 
 
@@ -69,11 +71,14 @@ def new_events(client: Client, mission_id: str, run_id: str, held: Sequence[Any]
         page = page.get_next_page()
         fetched.extend(page.data)
     again, fresh = fetched[: count - offset], fetched[count - offset :]
-    known = {event.event_id for event in held}
+    # events inserted before the page push the last ones held into it (when the page starts
+    # before the first unseen event, ``again`` no longer matches instead): those are the
+    # events held that a fresh one can be (not every id held, read again on every refresh)
+    pushed = {event.event_id for event in held[max(0, count - len(fresh)) : count]} if fresh else set()
     total = page.meta.total_results if page.meta is not None else offset + len(fetched)
     consistent = (
         [e.event_id for e in again] == [e.event_id for e in held[offset:count]]
-        and not any(event.event_id in known for event in fresh)
+        and not any(event.event_id in pushed for event in fresh)
         and total == count + len(fresh)
     )
     if consistent:

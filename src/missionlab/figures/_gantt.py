@@ -92,6 +92,14 @@ def row_keys(steps: pd.DataFrame) -> list[str]:
     return [RUN_ROW, *(str(key) for key in steps["step_id"].tolist())]
 
 
+def row_labels(steps: pd.DataFrame, max_label: int) -> list[str]:
+    """The rows' labels: the run's, then each step's description (shortened, indented by depth)."""
+    return ["<b>run</b>"] + [
+        _label(str(d), int(depth), max_label)
+        for d, depth in zip(steps["description"].tolist(), steps["depth"].tolist(), strict=True)
+    ]
+
+
 def _utc(times: pd.Series) -> np.ndarray[Any, Any]:
     """Timestamps as naive UTC ``datetime64[us]`` (NaT where missing)."""
     return times.to_numpy(dtype="datetime64[us]")
@@ -190,7 +198,7 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
     seconds = np.where(running, (end - start) / np.timedelta64(1, "s"), steps["duration_s"].to_numpy())
     source = steps["times_from"].cat.codes.to_numpy()  # TIMES_FROM's codes: 1 events, 2 start, 3 end
     start_note = np.where(np.isin(source, [1, 2]), " (from events)", "")
-    end_note = np.where(np.isin(source, [1, 3]), " (from events)", "")
+    end_note = _end_notes(steps)
     statuses = steps["status"]
     status_names = np.array([_html(str(status)) for status in statuses.cat.categories] + [""])
     hover = np.column_stack(
@@ -255,6 +263,51 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
     return bars + marks
 
 
+def _end_notes(steps: pd.DataFrame) -> np.ndarray[Any, Any]:
+    """What each step's hover says after its end: whether its events gave it."""
+    source = steps["times_from"].cat.codes.to_numpy()  # TIMES_FROM's codes: 1 events, 2 start, 3 end
+    return np.where(np.isin(source, [1, 3]), " (from events)", "")
+
+
+class Running(NamedTuple):
+    """A steps frame's running steps: their rows (ascending), starts and end notes, what
+    :func:`restamped` needs to draw their bars to another moment."""
+
+    rows: np.ndarray[Any, Any]
+    start: np.ndarray[Any, Any]
+    note: np.ndarray[Any, Any]
+
+    @classmethod
+    def of(cls, steps: pd.DataFrame) -> Running:
+        running = steps["is_running"].to_numpy(dtype=bool)
+        return cls(
+            np.flatnonzero(running) + 1, _utc(steps["started_at"])[running], _end_notes(steps)[running]
+        )
+
+
+def restamped(trace: dict[str, Any], running: Running, now: pd.Timestamp) -> dict[str, Any]:
+    """``trace`` (one of :func:`_step_traces`') with the bars of the ``running`` steps drawn
+    to ``now`` (length, end and duration in the hover), as :func:`_step_traces` draws them at
+    ``now``; the trace itself when it has no running step's bar."""
+    if trace["type"] != "bar" or not len(running.rows):
+        return trace
+    at = np.isin(trace["y"], running.rows)
+    if not at.any():
+        return trace
+    which = np.searchsorted(running.rows, trace["y"][at])
+    start = running.start[which]
+    end = np.full(len(start), _utc64(now))
+    x = trace["x"].copy()
+    x[at] = np.maximum((end - start) / np.timedelta64(1, "ms"), 1.0)
+    ends = np.char.add(_clock(end), running.note[which])
+    lengths = np.asarray([duration_text(s) for s in (end - start) / np.timedelta64(1, "s")], dtype=str)
+    width = max(a.dtype.itemsize // 4 for a in (trace["customdata"], ends, lengths))
+    hover = trace["customdata"].astype(f"<U{width}")
+    hover[at, 3] = ends
+    hover[at, 4] = lengths
+    return {**trace, "x": x, "customdata": hover}
+
+
 def run_start(run: Any, steps: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp) -> pd.Timestamp:
     """When the run started: its ``started_at``, else its first step or event, else now."""
     started = field(run, "started_at") if run is not None else None
@@ -275,18 +328,22 @@ def gantt_spec(
     options: GanttOptions,
     points: dict[str, Points] | None = None,
     drawn: dict[str, int] | None = None,
+    keys: list[str] | None = None,
+    labels: list[str] | None = None,
+    step_traces: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole figure as a dict, before what is drawn over the bars (``options``' title,
     label length and theme); ``points``: the events' markers when already built; ``drawn``:
-    see :func:`_event_traces`."""
-    keys = row_keys(steps)
-    labels = ["<b>run</b>"] + [
-        _label(str(d), int(depth), options.max_label)
-        for d, depth in zip(steps["description"].tolist(), steps["depth"].tolist(), strict=True)
-    ]
+    see :func:`_event_traces`; ``keys``, ``labels``, ``step_traces``: the steps' row keys,
+    row labels and traces when already built (:func:`row_keys`, :func:`row_labels`,
+    :func:`_step_traces`)."""
+    keys = row_keys(steps) if keys is None else keys
+    labels = row_labels(steps, options.max_label) if labels is None else labels
     origin = run_start(run, steps, events, now)
     points = event_points(events, keys) if points is None else points
-    data = _step_traces(steps, now, origin) + _event_traces(points, drawn)
+    if step_traces is None:
+        step_traces = _step_traces(steps, now, origin)
+    data = step_traces + _event_traces(points, drawn)
     return {
         "data": data,
         "layout": gantt_layout(keys, labels, steps, events, run, mission, now, options.title, options.theme),

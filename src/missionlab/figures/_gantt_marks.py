@@ -103,13 +103,24 @@ def _appeared(steps: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
     return stated.fillna(steps["started_at"]).fillna(origin)
 
 
+AttemptTraces = Callable[[dict[str, Any], pd.DataFrame, CallLog, pd.Timestamp], list[dict[str, Any]]]
+DriftTraces = Callable[[dict[str, Any], pd.DataFrame, pd.Timestamp], list[dict[str, Any]]]
+
+
 def _attempt_trace(
     spec: dict[str, Any], steps: pd.DataFrame, calls: CallLog, now: pd.Timestamp
 ) -> list[dict[str, Any]]:
-    failed = calls.failed()
+    """The failed attempts of ``calls`` as hatched bars inside their steps."""
+    return attempt_bars(_row_of(spec), steps, calls.failed(), now)[0]
+
+
+def attempt_bars(
+    rows: dict[str, int], steps: pd.DataFrame, failed: pd.DataFrame, now: pd.Timestamp
+) -> tuple[list[dict[str, Any]], bool]:
+    """The trace of the ``failed`` calls (``CallLog.failed()``) on ``rows`` (row of each step
+    id), and whether it depends on ``now`` (a call with no answer in a step not ended)."""
     if failed.empty:
-        return []
-    rows = _row_of(spec)
+        return [], False
     # a failed call's segment runs to its own result or error (its ``ended_at``): never to the
     # next call, which would lengthen it by the backoff. A call that got no answer at all ends
     # where it was given up, when the same tool was called again in its step; else at its
@@ -117,15 +128,17 @@ def _attempt_trace(
     steps_of = failed["step_id"].tolist()
     failed = failed[np.array([step in rows for step in steps_of], dtype=bool)]
     if failed.empty:
-        return []
+        return [], False
     steps_of = failed["step_id"].tolist()
     # the last of a repeated id
     step_end = dict(zip(steps["step_id"].tolist(), _utc(steps["completed_at"]), strict=True))
     missing = np.datetime64("NaT", "us")
     ends = np.array([step_end.get(step, missing) for step in steps_of], dtype="datetime64[us]")
     stop = _utc(failed["ended_at"])
-    for fallback in (_utc(failed["called_again"]), ends, _utc64(now)):
+    for fallback in (_utc(failed["called_again"]), ends):
         stop = np.where(np.isnat(stop), fallback, stop)
+    open_ended = np.isnat(stop)
+    stop = np.where(open_ended, _utc64(now), stop)
     seconds = np.maximum((stop - _utc(failed["called_at"])) / np.timedelta64(1, "s"), 0.001)
     label = [
         f"attempt {attempt} · {_html(tool)} · {duration_text(length)}"
@@ -135,27 +148,26 @@ def _attempt_trace(
     ]
     outcome = [_html(str(text)) for text in failed["outcome"].tolist()]
     y = np.array([rows[step] for step in steps_of], dtype="int64")
-    return [
-        {
-            "type": "bar",
-            "meta": "attempt:failed",
-            "name": "failed attempt",
-            "orientation": "h",
-            "y": y,
-            "base": _iso_dates(failed["called_at"]),
-            "x": seconds * 1000,
-            "customdata": np.column_stack([np.array(label, dtype=str), np.array(outcome, dtype=str)]),
-            "hovertemplate": ATTEMPT_HOVER,
-            "width": 0.3,
-            "marker": {
-                # light fill, dark hatching: visible on a failed (orange) bar as on a green one,
-                # and, being narrower than the bar, on light and dark backgrounds alike
-                "color": "rgba(255, 255, 255, 0.55)",
-                "pattern": {"shape": "/", "fgcolor": ATTEMPT_COLOR, "size": 6, "solidity": 0.5},
-                "line": {"width": 1, "color": ATTEMPT_COLOR},
-            },
-        }
-    ]
+    trace = {
+        "type": "bar",
+        "meta": "attempt:failed",
+        "name": "failed attempt",
+        "orientation": "h",
+        "y": y,
+        "base": _iso_dates(failed["called_at"]),
+        "x": seconds * 1000,
+        "customdata": np.column_stack([np.array(label, dtype=str), np.array(outcome, dtype=str)]),
+        "hovertemplate": ATTEMPT_HOVER,
+        "width": 0.3,
+        "marker": {
+            # light fill, dark hatching: visible on a failed (orange) bar as on a green one,
+            # and, being narrower than the bar, on light and dark backgrounds alike
+            "color": "rgba(255, 255, 255, 0.55)",
+            "pattern": {"shape": "/", "fgcolor": ATTEMPT_COLOR, "size": 6, "solidity": 0.5},
+            "line": {"width": 1, "color": ATTEMPT_COLOR},
+        },
+    }
+    return [trace], bool(open_ended.any())
 
 
 def _critical(spec: dict[str, Any], steps: pd.DataFrame, now: pd.Timestamp) -> list[dict[str, Any]]:
@@ -225,21 +237,22 @@ def decorate(
     critical: bool = False,
     rollups: list[str] | None = None,
     calls: CallLog | None = None,
-    drift_of: DriftOf = plan_drift,
+    attempt_traces: AttemptTraces = _attempt_trace,
+    drift_traces: DriftTraces = _drift_traces,
 ) -> dict[str, Any]:
     """``spec`` (a Gantt figure dict) with the additions asked for, drawn over its bars;
-    ``calls``: the events' tool calls when already read; ``drift_of``: what gives the steps'
-    :func:`~missionlab.analysis._drift.plan_drift` (a builder's may remember it)."""
+    ``calls``: the events' tool calls when already read; ``attempt_traces``, ``drift_traces``:
+    what draws the failed attempts and the plan drift (a builder's may reuse its last ones)."""
     extra: list[dict[str, Any]] = []
     if attempts:
         if calls is None:
             calls = CallLog(arguments=False)
             calls.feed(events)
-        extra += _attempt_trace(spec, steps, calls, now)
+        extra += attempt_traces(spec, steps, calls, now)
     if critical:
         extra += _critical(spec, steps, now)
     if drift:
-        extra += _drift_traces(spec, steps, origin, drift_of)
+        extra += drift_traces(spec, steps, origin)
     if rollups:
         _rollup_hover(spec, steps, events, rollups)
     bars = [t for t in spec["data"] if t["type"] == "bar"]
@@ -258,11 +271,12 @@ def overlays(
     now: pd.Timestamp,
     options: GanttOptions,
     calls: CallLog | None = None,
-    drift_of: DriftOf = plan_drift,
+    attempt_traces: AttemptTraces = _attempt_trace,
+    drift_traces: DriftTraces = _drift_traces,
 ) -> dict[str, Any]:
     """:func:`decorate` as ``options`` ask for it (``critical_path``, ``attempts``, ``drift``
-    and ``rollup``), then the replay's frames (``replay``); ``calls``, ``drift_of``: see
-    :func:`decorate`."""
+    and ``rollup``), then the replay's frames (``replay``); ``calls``, ``attempt_traces``,
+    ``drift_traces``: see :func:`decorate`."""
     from .time_slider import REPLAY_FRAMES, frame_moments, with_replay
 
     origin = run_start(run, steps, events, now)
@@ -277,7 +291,8 @@ def overlays(
         critical=options.critical_path,
         rollups=options.rollup_paths,
         calls=calls,
-        drift_of=drift_of,
+        attempt_traces=attempt_traces,
+        drift_traces=drift_traces,
     )
     replay = options.replay
     if replay:

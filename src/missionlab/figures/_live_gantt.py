@@ -23,14 +23,30 @@ from ..analysis._attempts import CallLog
 from ..analysis._drift import plan_drift
 from ..client.errors import InvalidArgumentError
 from ..frames._runlike import RunLike
-from ._gantt import Points, as_now, event_points, gantt_inputs, gantt_spec, row_keys
-from ._gantt_marks import overlays
+from ._figure import _esc
+from ._gantt import (
+    Points,
+    Running,
+    _iso,
+    _step_traces,
+    _utc,
+    as_now,
+    event_points,
+    gantt_inputs,
+    gantt_spec,
+    restamped,
+    row_keys,
+    row_labels,
+    run_start,
+)
+from ._gantt_marks import _drift_traces, _row_of, attempt_bars, overlays
 from ._gantt_options import GanttOptions, gantt_options
 
 __all__ = ["GanttBuilder", "LiveGantt"]
 
 # the steps frame's columns plan_drift reads: its answer holds while they are the same
 DRIFT_READS = ["step_id", "parent_step_id", "sequence", "status", "started_at", "metadata"]
+FEW = 64  # new events read value by value (more: column by column)
 MERGE_AT = 250  # new markers of a type kept apart before they join the others (or a quarter of those)
 
 
@@ -120,6 +136,12 @@ class GanttBuilder:
         self.now: pd.Timestamp | None = None  # the moment of the last build
         self._calls: CallLog | None = None  # the tool calls of the events built
         self._drift: tuple[pd.DataFrame, pd.DataFrame] | None = None  # (steps, their plan drift)
+        # what the last build drew from its steps, and what it was drawn from (see _reused)
+        self._steps_key: tuple[Any, int] | None = None
+        self._rows: tuple[list[str], dict[int, list[str]]] | None = None  # keys, labels by max_label
+        self._bars: tuple[pd.Timestamp, list[dict[str, Any]], Running] | None = None  # origin, traces
+        self._attempts: tuple[pd.DataFrame, pd.Timestamp | None, list[dict[str, Any]]] | None = None
+        self._drift_marks: tuple[pd.Timestamp, list[str], list[dict[str, Any]], list[str]] | None = None
 
     def spec(
         self,
@@ -137,7 +159,8 @@ class GanttBuilder:
         steps, events_df, run, mission = gantt_inputs(source, events, run, mission or self._mission)
         self._run = run = run or self._run
         self._mission = mission
-        keys = row_keys(steps)
+        same = self._same_steps(source, steps)
+        keys, labels = self._row_labels(steps, same, options.max_label)
         extends = self._extends(events_df, keys)
         points = self._event_points(events_df, keys, extends)
         calls = None
@@ -147,6 +170,7 @@ class GanttBuilder:
             self._calls = None  # not kept up to date meanwhile
         self._seen = (len(events_df), events_df["event_id"].iat[-1] if len(events_df) else None, keys)
         self.now = moment = as_now(now)
+        origin = run_start(run, steps, events_df, moment)
         spec = gantt_spec(
             steps,
             events_df,
@@ -156,8 +180,78 @@ class GanttBuilder:
             options=options,
             points=points,
             drawn=self._shown if self.split else None,
+            keys=keys,
+            labels=labels,
+            step_traces=self._step_traces(steps, same, moment, origin),
         )
-        return overlays(spec, steps, events_df, run, moment, options, calls=calls, drift_of=self._plan_drift)
+        return overlays(
+            spec,
+            steps,
+            events_df,
+            run,
+            moment,
+            options,
+            calls=calls,
+            attempt_traces=self._attempt_traces,
+            drift_traces=self._drift_traces,
+        )
+
+    def _same_steps(self, source: Any, steps: pd.DataFrame) -> bool:
+        """Whether ``steps`` are those of the last build but for their running steps' durations:
+        the same trace at the same ``steps_version`` (frames given as such are not assumed
+        unchanged: one may have been changed in place)."""
+        version = getattr(source, "steps_version", None)
+        key = (source, version) if isinstance(version, int) else None
+        last, self._steps_key = self._steps_key, key
+        return key is not None and last is not None and last[0] is key[0] and last[1] == key[1]
+
+    def _row_labels(self, steps: pd.DataFrame, same: bool, max_label: int) -> tuple[list[str], list[str]]:
+        """The rows' keys and labels, kept while the steps are the same."""
+        if not same or self._rows is None:
+            self._rows = (row_keys(steps), {})
+            self._bars = self._attempts = self._drift_marks = None
+        keys, labels = self._rows
+        if max_label not in labels:
+            labels[max_label] = row_labels(steps, max_label)
+        return keys, labels[max_label]
+
+    def _step_traces(
+        self, steps: pd.DataFrame, same: bool, now: pd.Timestamp, origin: pd.Timestamp
+    ) -> list[dict[str, Any]]:
+        """The steps' traces: those of the last build when the steps are the same, with the
+        running steps' bars drawn to ``now``."""
+        if self._bars is None or not same or self._bars[0] != origin:
+            traces = _step_traces(steps, now, origin)
+            self._bars = (origin, traces, Running.of(steps))
+            return [dict(trace) for trace in traces]  # copies: the overlays set some properties
+        _, traces, running = self._bars
+        return [dict(restamped(trace, running, now)) for trace in traces]
+
+    def _attempt_traces(
+        self, spec: dict[str, Any], steps: pd.DataFrame, calls: CallLog, now: pd.Timestamp
+    ) -> list[dict[str, Any]]:
+        """The failed attempts' trace, kept while the failed calls and the steps are the same
+        (and ``now``, when a call with no answer runs to it)."""
+        failed = calls.failed()
+        kept = self._attempts
+        if kept is None or not kept[0].equals(failed) or (kept[1] is not None and kept[1] != now):
+            traces, open_ended = attempt_bars(_row_of(spec), steps, failed, now)
+            self._attempts = kept = (failed, now if open_ended else None, traces)
+        return [dict(trace) for trace in kept[2]]
+
+    def _drift_traces(
+        self, spec: dict[str, Any], steps: pd.DataFrame, origin: pd.Timestamp
+    ) -> list[dict[str, Any]]:
+        """The plan drift's markers and signed row labels, kept while the steps, their
+        labels and the run's start are the same."""
+        yaxis = spec["layout"]["yaxis"]
+        labels = yaxis["ticktext"]
+        kept = self._drift_marks
+        if kept is None or kept[0] != origin or kept[1] != labels:
+            traces = _drift_traces(spec, steps, origin, self._plan_drift)
+            self._drift_marks = kept = (origin, list(labels), traces, yaxis["ticktext"])
+        yaxis["ticktext"] = list(kept[3])
+        return [dict(trace) for trace in kept[2]]
 
     def _plan_drift(self, steps: pd.DataFrame) -> pd.DataFrame:
         """:func:`~missionlab.analysis._drift.plan_drift` of ``steps``, computed again only when
@@ -188,7 +282,7 @@ class GanttBuilder:
         count = self._seen[0]
         if extends and (self._shown is not None or not self.split):
             points = dict(self._points)
-            for event_type, new in event_points(events.iloc[count:], keys).items():
+            for event_type, new in _new_points(events.iloc[count:], keys).items():
                 points[event_type] = points[event_type] + new if event_type in points else new
             order = [str(t) for t in events["type"].cat.categories if str(t) in points]
             points = {t: points[t] for t in order}
@@ -203,6 +297,38 @@ class GanttBuilder:
                 self._shown = {event_type: len(part.x) for event_type, part in points.items()}
         self._points = points
         return points
+
+
+def _new_points(events: pd.DataFrame, keys: list[str]) -> dict[str, Points]:
+    """:func:`~missionlab.figures._gantt.event_points` of ``events``; a few of them (a
+    refresh's) read value by value, which costs less than Arrow compute's calls do."""
+    if len(events) > FEW:
+        return event_points(events, keys)
+    first: dict[str, int] = {}
+    for row, key in enumerate(keys):
+        first.setdefault(key, row)
+    columns = {name: events[name].tolist() for name in ("step_id", "summary", "agent_id", "payload")}
+    rows = np.array([0 if _missing(s) else first.get(str(s), 0) for s in columns["step_id"]], dtype="int64")
+    steps = [_esc(s) or "run" for s in columns["step_id"]]  # no step: the run's own event
+    summary = np.asarray([_esc(s) for s in columns["summary"]], dtype=str)
+    step_agent = np.asarray(
+        [f"{step} · agent: {_esc(agent)}" for step, agent in zip(steps, columns["agent_id"], strict=True)],
+        dtype=str,
+    )
+    payload = np.asarray([_esc(p, 200) for p in columns["payload"]], dtype=str)
+    x = _iso(_utc(events["timestamp"]))
+    types = events["type"]
+    codes = types.cat.codes.to_numpy()
+    points = {}
+    for code in np.unique(codes[codes >= 0]):
+        mine = codes == code
+        event_type = str(types.cat.categories[code])
+        points[event_type] = Points(x[mine], rows[mine], summary[mine], step_agent[mine], payload[mine])
+    return points
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def _same_columns(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> bool:

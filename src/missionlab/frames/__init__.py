@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObject
 from .._wire.fields import Field as WireField
@@ -307,6 +308,36 @@ def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:
 def as_events_frame(events: Any) -> pd.DataFrame:
     """``events`` as an events frame (a frame is returned as it is)."""
     return events if isinstance(events, pd.DataFrame) else events_frame(events)
+
+
+def appended(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``new`` rows after those of ``frame`` (two frames of one kind), as :func:`concat` gives
+    them, made column by column: a watched run's events frame grows by a few rows at each
+    refresh. Its Arrow columns stay
+    in few chunks, each longer than all those after it together (the last ones joined when
+    not: a row is copied a few times at most, and a column of n rows has about log2 n chunks)."""
+    if list(frame.columns) != list(new.columns):
+        return concat([frame, new])
+    columns = {}
+    for name in frame.columns:
+        old, extra = frame[name].array, new[name].array
+        if isinstance(old, pd.arrays.ArrowStringArray) and isinstance(extra, pd.arrays.ArrowStringArray):
+            before, after = old.__arrow_array__(), extra.__arrow_array__()
+            chunks = _joined_chunks([*before.chunks, *after.chunks])
+            columns[name] = pd.arrays.ArrowStringArray(pa.chunked_array(chunks, before.type))
+        elif old.dtype == extra.dtype:  # numpy-backed (times, categories' codes, numbers): one array
+            columns[name] = old._concat_same_type([old, extra])
+        else:  # categories that differ (a value new to one of them): concat unites them
+            columns[name] = concat([frame[[name]], new[[name]]])[name].array
+    return pd.DataFrame(columns, copy=False)
+
+
+def _joined_chunks(chunks: list[pa.Array]) -> list[pa.Array]:
+    """``chunks`` with the last ones joined while one is no longer than those after it."""
+    chunks = [chunk for chunk in chunks if len(chunk)] or chunks[:1]
+    while len(chunks) > 1 and len(chunks[-2]) <= len(chunks[-1]):
+        chunks[-2:] = [pa.concat_arrays(chunks[-2:])]
+    return chunks
 
 
 def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -46,10 +46,18 @@ def _text(value: Any) -> str:
     return "-" if missing else str(value)
 
 
-def frame_lines(events: pd.DataFrame) -> list[tuple[str, str]]:
-    """(line, event_id) of each row of an events frame: time, type, step, agent and summary
-    as aligned columns (the log shows them in a monospace font)."""
-    columns = events[["timestamp", "type", "step_id", "agent_id", "summary", "event_id"]]
+LINE_COLUMNS = ("timestamp", "type", "step_id", "agent_id", "summary", "event_id")
+
+
+def frame_lines(events: pd.DataFrame, rows: list[int] | None = None) -> list[tuple[str, str]]:
+    """(line, event_id) of each row of an events frame (``rows``: of those positions only, in
+    increasing order): time, type, step, agent and summary as aligned columns (the log shows
+    them in a monospace font). The columns are read as lists (a frame's rows one by one cost
+    more than the lines), down to the last row asked for."""
+    if rows is not None:
+        events = events.iloc[: rows[-1] + 1 if rows else 0]  # the newest first: seldom far down
+    columns = [events[name].tolist() for name in LINE_COLUMNS]
+    values = zip(*columns, strict=True) if rows is None else (tuple(c[row] for c in columns) for row in rows)
     return [
         (
             _cells(
@@ -57,7 +65,7 @@ def frame_lines(events: pd.DataFrame) -> list[tuple[str, str]]:
             ),
             str(event_id),
         )
-        for stamp, kind, step, agent, summary, event_id in columns.itertuples(index=False, name=None)
+        for stamp, kind, step, agent, summary, event_id in values
     ]
 
 
@@ -129,10 +137,10 @@ class EventLog(w.VBox):
         self.trace = trace
         events = trace.events_frame
         with self._quiet():
-            _set_options(self.type_filter, [("all", ""), *_labels(events["type"].astype(object))])
+            _set_options(self.type_filter, [("all", ""), *_labels(events["type"])])
             steps = [("all", ""), ("(run)", RUN_EVENTS), *((s.step_id, s.step_id) for s in trace.steps)]
             _set_options(self.step_filter, steps)
-            _set_options(self.agent_filter, [("all", ""), *_labels(events["agent_id"].astype(object))])
+            _set_options(self.agent_filter, [("all", ""), *_labels(events["agent_id"])])
             self._stretch_window(trace)
         self.render()
 
@@ -227,15 +235,16 @@ class EventLog(w.VBox):
 
     def _options(self, found: pd.DataFrame) -> list[tuple[str, str]]:
         """(line, event_id) of the rows of ``found``, writing only the lines not written before."""
-        ids = [str(event_id) for event_id in found["event_id"]]
-        missing = [event_id not in self._lines for event_id in ids]
-        if any(missing):
-            self._lines.update((event_id, line) for line, event_id in frame_lines(found[missing]))
+        ids = [str(event_id) for event_id in found["event_id"].tolist()]
+        missing = [row for row, event_id in enumerate(ids) if event_id not in self._lines]
+        if missing:
+            self._lines.update((event_id, line) for line, event_id in frame_lines(found, missing))
         return [(self._lines[event_id], event_id) for event_id in ids]
 
     def _show_detail(self) -> None:
         event_id = self.event_list.value
-        event = next((e for e in reversed(self.events) if e.event_id == event_id), None)
+        held = self.trace.events if self.trace is not None and event_id is not None else []
+        event = next((e for e in reversed(held) if e.event_id == event_id), None)
         if event is None:
             self.event_detail.value = ""
             return
