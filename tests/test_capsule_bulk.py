@@ -424,7 +424,10 @@ def test_a_million_events_with_a_repeated_id_at_the_end_leave_nothing_behind(tmp
         out.write("]}")
     store = Store(tmp_path / "s.db")
     before = indexes(store)
-    refused = r"UNIQUE constraint failed: events.run_key, events.event_id\); nothing was loaded"
+    refused = (
+        r"events\[999999\]\.event_id: 'ev-0000000' is events\[0\]'s too "
+        r"\(one event_id per run\); nothing was loaded$"
+    )
     with pytest.raises(CapsuleLoadError, match=refused):
         load_capsules(store, [path])
     assert counts(store) == dict.fromkeys(TABLES, 0)

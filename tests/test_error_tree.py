@@ -92,6 +92,9 @@ BUILT: dict[str, Callable[[], BaseException]] = {
     "LabelMetadataError": lambda: importlib.import_module("missionlab._wire.labels").LabelMetadataError(
         "the run's metadata holds a str under 'missionlab', where missionlab keeps its labels"
     ),
+    "JSONStreamError": lambda: importlib.import_module("missionlab._wire.json_stream").JSONStreamError(
+        "Expecting ',' delimiter: line 3 column 5 (char 41)"
+    ),
     "DatasetError": lambda: missionlab.DatasetError(
         "dataset index, run 1: `file` '../x.json' is not a plain name"
     ),

@@ -37,7 +37,10 @@ TABLES = {
     "Event": "events",
     "TelnyxAgent": "agents",
 }
-SANDBOX_ONLY_COLUMNS = {"events": {"mission_id"}}  # kept to delete a mission's events at once
+SANDBOX_ONLY_COLUMNS = {"runs": {"run_key"}, "events": {"run_key"}}  # the integer key events refer to runs by
+# Fields a table holds through its run key, not as columns of its own (schema version 4): the
+# events' run id is read from the run its key names.
+THROUGH_RUN_KEY = {"events": {"run_id": ("INTEGER", True)}}
 
 by_name = pytest.mark.parametrize("wire", OBJECTS, ids=[wire.name for wire in OBJECTS])
 
@@ -100,8 +103,13 @@ def test_the_sandbox_tables_have_a_column_per_field(wire: WireObject, tmp_path: 
             name: (sql_type, bool(not_null or key))
             for _, name, sql_type, not_null, _, key in db.execute(f"PRAGMA table_info({table})")
         }
-    assert set(columns) - SANDBOX_ONLY_COLUMNS.get(table, set()) == set(wire.names)
+    through_key = THROUGH_RUN_KEY.get(table, {})
+    assert set(columns) - SANDBOX_ONLY_COLUMNS.get(table, set()) | set(through_key) == set(wire.names)
+    for name, run_key in through_key.items():
+        assert columns["run_key"] == run_key, name  # the key the field is read through, always set
     for field in wire.fields:
+        if field.name in through_key:
+            continue
         sql_type = "INTEGER" if field.json_type == "integer" else "TEXT"
         assert columns[field.name] == (sql_type, field.required), field.name
 

@@ -22,6 +22,7 @@
     ├── CapsuleError                (also ValueError) not a run capsule this missionlab reads
     │   ├── CapsuleLoadError        a capsule the sandbox cannot load
     │   └── DatasetError            a folder that is not a dataset this missionlab reads or writes
+    ├── JSONStreamError             (also ValueError) a file read as a stream is not one JSON object
     ├── HistoryError                a local history folder cannot be used as asked
     │   ├── HistoryFormatError      a folder that is not a history this missionlab reads
     │   └── HistorySyncConflictError    another sync of the same folder took over
@@ -35,7 +36,8 @@
 This module defines the base, the client's errors and ``CapsuleError``; the others are
 defined where they are raised: ``RecorderError`` in ``missionlab.client.recorder`` (also
 ``missionlab.RecorderError``), ``CapsuleLoadError`` in ``missionlab.sandbox.capsules``,
-``LabelMetadataError`` in ``missionlab._wire.labels``, ``DatasetError`` in
+``LabelMetadataError`` in ``missionlab._wire.labels``, ``JSONStreamError`` in
+``missionlab._wire.json_stream``, ``DatasetError`` in
 ``missionlab._wire.dataset`` (also ``missionlab.DatasetError``),
 the history's errors in ``missionlab._history`` (also ``missionlab.HistoryError``,
 ``missionlab.HistoryFormatError`` and ``missionlab.HistorySyncConflictError``),

@@ -23,6 +23,8 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import MissionlabError
+
 __all__ = ["CHUNK", "Items", "JSONStreamError", "ObjectStream"]
 
 CHUNK = 1 << 22  # bytes read (and decoded) at a time: 4 MiB
@@ -31,8 +33,9 @@ _WS = re.compile(r"[ \t\n\r]*")
 _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # after an array's item: more, or its end
 
 
-class JSONStreamError(ValueError):
-    """The text is not JSON (or not one JSON object), said as ``json.loads`` says it."""
+class JSONStreamError(MissionlabError, ValueError):
+    """The text is not JSON (or not one JSON object), said as ``json.loads`` says it (its
+    readers, ``open_run`` and the sandbox's loader, raise it as a ``CapsuleError``)."""
 
 
 def _refuse_constant(name: str) -> Any:
