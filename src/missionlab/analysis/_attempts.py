@@ -323,19 +323,22 @@ class CallLog:
     def _failed_frame(self) -> pd.DataFrame:
         attempts = _attempts(self.rows)
         chosen = [position for position, row in enumerate(self.rows) if row[_FAILED]]
-        frame = self._frame([self.rows[p] for p in chosen], [attempts[p] for p in chosen])
-        frame["called_again"] = self._times([self.rows[p][_AGAIN_AT] for p in chosen])
-        return frame
+        rows = [self.rows[p] for p in chosen]
+        return self._frame(rows, [attempts[p] for p in chosen], again=True)
 
-    def _frame(self, rows: list[list[Any]], attempts: list[int]) -> pd.DataFrame:
+    def _frame(self, rows: list[list[Any]], attempts: list[int], *, again: bool = False) -> pd.DataFrame:
+        """A frame of ``rows`` (the ``run_id`` and :data:`CALL_COLUMNS`; ``again``: and
+        ``called_again``), made in one go."""
         stored = dict(zip(_STORED, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
         names = ["run_id", *(c for c in CALL_COLUMNS if c not in ("attempt", "called_at", "ended_at"))]
-        frame = pd.DataFrame({name: stored.get(name, []) for name in names}, columns=names)
-        frame["called_at"] = self._times(stored.get("called_at", []))
-        frame["ended_at"] = self._times(stored.get("ended_at", []))
-        frame["attempt"] = pd.array(attempts, dtype="int64")
-        frame["failed"] = frame["failed"].astype(bool)
-        return frame
+        columns: dict[str, Any] = {name: stored.get(name, []) for name in names}
+        columns["failed"] = np.array(columns["failed"], dtype=bool)
+        columns["called_at"] = self._times(stored.get("called_at", []))
+        columns["ended_at"] = self._times(stored.get("ended_at", []))
+        columns["attempt"] = np.array(attempts, dtype="int64")
+        if again:
+            columns["called_again"] = self._times(stored.get("again_at", []))
+        return pd.DataFrame(columns)
 
     def _times(self, positions: list[int]) -> Any:
         """The times of the events read at ``positions`` (-1: missing)."""
