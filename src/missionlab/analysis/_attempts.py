@@ -53,20 +53,9 @@ _TOOL_CALL, _TOOL_RESULT, _ERROR = (
 _KINDS = [_TOOL_CALL, _TOOL_RESULT, _ERROR]
 # the ids that tie a call to its result, in the order they are looked for
 _CALL_KEYS, _RESULT_KEYS = ("request_id", "id"), ("request_id", "tool_call_id", "id")
-# what a call's row holds, in order (CallLog.rows)
-_STORED = [
-    "run_id",
-    "step_id",
-    "tool",
-    "call_id",
-    "called_at",
-    "result_id",
-    "ended_at",
-    "failed",
-    "outcome",
-    "arguments",
-    "again_at",
-]
+# what a call's row holds, in order (CallLog.rows): its run, the columns but its attempt, and
+# when the same tool was next called in its step
+_STORED = ["run_id", *(name for name in CALL_COLUMNS if name != "attempt"), "again_at"]
 (
     _RUN_ID,
     _STEP_ID,
