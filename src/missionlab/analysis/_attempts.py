@@ -46,6 +46,29 @@ CALL_COLUMNS = [
     "arguments",
 ]
 _READ = ["event_id", "type", "step_id", "timestamp", "summary", "payload"]
+# the kinds of events read, as plain strings (a StrEnum member's lookup costs more than a compare)
+_TOOL_CALL, _TOOL_RESULT, _ERROR = (
+    str(kind) for kind in (EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR)
+)
+_KINDS = [_TOOL_CALL, _TOOL_RESULT, _ERROR]
+# the ids that tie a call to its result, in the order they are looked for
+_CALL_KEYS, _RESULT_KEYS = ("request_id", "id"), ("request_id", "tool_call_id", "id")
+# what a call's row holds, in order (CallLog.rows): its run, the columns but its attempt, and
+# when the same tool was next called in its step
+_STORED = ["run_id", *(name for name in CALL_COLUMNS if name != "attempt"), "again_at"]
+(
+    _RUN_ID,
+    _STEP_ID,
+    _TOOL,
+    _CALL_ID,
+    _CALLED_AT,
+    _RESULT_ID,
+    _ENDED_AT,
+    _FAILED,
+    _OUTCOME,
+    _ARGUMENTS,
+    _AGAIN_AT,
+) = range(len(_STORED))
 # Keys of a call's payload that differ between any two runs: left out when calls are compared.
 VOLATILE_KEYS = frozenset(
     {"request_id", "attempt", "latency_ms", "timestamp", "trace_id", "span_id", "idempotency_key"}
@@ -73,17 +96,19 @@ def tool_name(payload: dict[str, Any], summary: Any) -> str:
     """The tool a call or result names: its payload's (see the module's docstring), else the
     name its summary gives ("Calling X (page 2)", "X returned": ``X``)."""
     named = _named(payload)
-    if named is not None:
-        return named
+    return named if named is not None else _told(summary)
+
+
+def _told(summary: Any) -> str:
+    """The tool a summary names ("?" when it names none)."""
     if not isinstance(summary, str) or not summary.strip():
         return "?"
     text = _SUMMARY_TAIL.sub("", _SUMMARY_VERB.sub("", summary.strip()))
     return text or summary.strip()
 
 
-def _call_key(payload: dict[str, Any], kind: str) -> Any:
-    """The id that ties a call to its result (None: none)."""
-    keys = ("request_id", "id") if kind == EventType.TOOL_CALL else ("request_id", "tool_call_id", "id")
+def _call_key(payload: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The id that ties a call to its result (None: none): the first of ``keys`` the payload has."""
     for key in keys:
         value = payload.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool):
@@ -146,11 +171,13 @@ class CallLog:
 
     def __init__(self, *, arguments: bool = True) -> None:
         self.arguments = arguments
-        self.rows: list[dict[str, Any]] = []
+        # the calls read, one list each: the values of _STORED (``called_at``, ``ended_at`` and
+        # ``again_at``, the same tool's next call in the step, are positions of events read; -1: none)
+        self.rows: list[list[Any]] = []
         self._stamps: list[Any] = []  # the times of the events read, in parts (rows hold positions)
         self._read_count = 0
         self._newest: Any = pd.NaT  # the newest time read
-        self.open_calls: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> rows without a result
+        self.open_calls: dict[tuple[Any, str], int] = {}  # (step, tool) -> its row waiting for a result
         self.step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of open_calls)
         self.by_request: dict[tuple[Any, Any], int] = {}
         self.last_call: dict[tuple[Any, str], int] = {}  # (step, tool) -> its latest call's row
@@ -169,7 +196,7 @@ class CallLog:
     def feed(self, events: pd.DataFrame, *, by_run: bool = False) -> None:
         """Read ``events`` (an events frame; only its calls, results and errors are read);
         ``by_run``: the events of many runs (see :func:`tool_calls`)."""
-        kinds = events["type"].isin([EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR]).to_numpy()
+        kinds = events["type"].isin(_KINDS).to_numpy()
         if by_run:  # only the columns read: a frame's others are wide
             source = events.loc[kinds, [*_READ, "run_id"]].sort_values(["run_id", "timestamp"], kind="stable")
             rows = np.arange(len(source))
@@ -183,9 +210,10 @@ class CallLog:
         newest = events["timestamp"].max()
         if not pd.isna(newest) and (pd.isna(self._newest) or newest > self._newest):
             self._newest = newest
+        read = {_TOOL_CALL: self._read_call, _TOOL_RESULT: self._read_result, _ERROR: self._read_error}
         for event_id, kind, step, when, summary, payload, run in zip(
             _taken(source["event_id"], rows),
-            _taken(source["type"].astype(str), rows),
+            _kind_names(source["type"], rows),
             _taken(source["step_id"], rows, None),
             range(offset, offset + len(stamps)),  # positions: the times are taken at the end
             _taken(source["summary"], rows),
@@ -196,73 +224,74 @@ class CallLog:
             if run != self.run:  # the next run's events: nothing of the last one is waiting any more
                 self.run = run
                 self.open_calls, self.step_tools, self.by_request, self.last_call = {}, {}, {}, {}
-            self._read(event_id, kind, step, when, summary, payload)
+            read[kind](event_id, step, when, summary, payload)
 
-    def _read(
-        self, event_id: Any, kind: str, step: Any, when: int, summary: Any, payload: dict[str, Any]
-    ) -> None:
-        rows, open_calls, step_tools = self.rows, self.open_calls, self.step_tools
-        if kind == EventType.ERROR:
-            for waiting_tool in step_tools.get(step, ()):
-                for row in open_calls.get((step, waiting_tool), []):
-                    if not rows[row]["failed"]:
-                        rows[row].update(failed=True, outcome=str(summary)[:120], ended_at=when)
-                        self._failures += 1
-            return
+    def _fail(self, row: list[Any], outcome: str, when: int = -1) -> None:
+        """Mark a call failed with ``outcome`` (ended at ``when`` unless -1), unless it is already."""
+        if not row[_FAILED]:
+            row[_FAILED], row[_OUTCOME] = True, outcome
+            if when != -1:
+                row[_ENDED_AT] = when
+            self._failures += 1
+
+    def _read_error(self, event_id: Any, step: Any, when: int, summary: Any, payload: dict[str, Any]) -> None:
+        """An error: the step's calls waiting for a result failed with it."""
+        for waiting_tool in self.step_tools.get(step, ()):
+            waiting = self.open_calls.get((step, waiting_tool))
+            if waiting is not None:
+                self._fail(self.rows[waiting], str(summary)[:120], when)
+
+    def _read_call(self, event_id: Any, step: Any, when: int, summary: Any, payload: dict[str, Any]) -> None:
+        """A call: a new row; the same tool's call still waiting in the step got no result."""
+        rows = self.rows
         named = _named(payload)
-        tool = named if named is not None else tool_name(payload, summary)
-        key = _call_key(payload, kind)
-        if kind == EventType.TOOL_CALL:
-            for abandoned in open_calls.pop((step, tool), []):  # called again before answering
-                if not rows[abandoned]["failed"]:
-                    rows[abandoned].update(failed=True, outcome="no result before the next call")
-                    self._failures += 1
-            row = len(rows)
-            rows.append(
-                {
-                    "run_id": self.run,
-                    "step_id": step,
-                    "tool": tool,
-                    "call_id": event_id,
-                    "called_at": when,
-                    "result_id": None,
-                    "ended_at": -1,
-                    "failed": False,
-                    "outcome": "",
-                    "arguments": call_arguments(payload) if self.arguments else None,
-                    "again_at": -1,
-                }
-            )
-            previous = self.last_call.get((step, tool))
-            if previous is not None:
-                rows[previous]["again_at"] = when  # called again: where an unanswered call ends
-                self._failures += rows[previous]["failed"]
-            self.last_call[(step, tool)] = row
-            open_calls.setdefault((step, tool), []).append(row)
-            step_tools.setdefault(step, set()).add(tool)
-            if key is not None:
-                self.by_request[(step, key)] = row
-            return
+        tool = named if named is not None else _told(summary)
+        abandoned = self.open_calls.get((step, tool))
+        if abandoned is not None:  # called again before answering
+            self._fail(rows[abandoned], "no result before the next call")
+        arguments = call_arguments(payload) if self.arguments else None
+        row = len(rows)
+        rows.append([self.run, step, tool, event_id, when, None, -1, False, "", arguments, -1])
+        previous = self.last_call.get((step, tool))
+        if previous is not None:
+            rows[previous][_AGAIN_AT] = when  # called again: where an unanswered call ends
+            self._failures += rows[previous][_FAILED]
+        self.last_call[(step, tool)] = self.open_calls[(step, tool)] = row
+        tools = self.step_tools.get(step)
+        if tools is None:
+            self.step_tools[step] = {tool}
+        else:
+            tools.add(tool)
+        key = _call_key(payload, _CALL_KEYS)
+        if key is not None:
+            self.by_request[(step, key)] = row
+
+    def _read_result(
+        self, event_id: Any, step: Any, when: int, summary: Any, payload: dict[str, Any]
+    ) -> None:
+        """A result: the outcome of its call (by the call's id, else by tool, else, naming no
+        tool, the step's oldest call waiting for one)."""
+        open_calls = self.open_calls
+        key = _call_key(payload, _RESULT_KEYS)
         match = self.by_request.pop((step, key), None) if key is not None else None
-        waiting = open_calls.get((step, tool), [])
-        if match is None and waiting:
-            match = waiting[0]
-        if match is None and named is None:  # a result that names no tool: the step's oldest call
-            oldest = [r for t in step_tools.get(step, ()) for r in open_calls.get((step, t), [])]
-            match = min(oldest) if oldest else None
-        if match is None or rows[match]["result_id"] is not None:
+        if match is None:
+            named = _named(payload)
+            match = open_calls.get((step, named if named is not None else _told(summary)))
+            if match is None and named is None:
+                waiting = [open_calls.get((step, tool)) for tool in self.step_tools.get(step, ())]
+                match = min((row for row in waiting if row is not None), default=None)
+        if match is None or self.rows[match][_RESULT_ID] is not None:
             return
-        waiting = open_calls.get((step, rows[match]["tool"]), [])
-        if match in waiting:
-            waiting.remove(match)
+        call = self.rows[match]
+        if open_calls.get((step, call[_TOOL])) == match:
+            del open_calls[(step, call[_TOOL])]
         reason = _failure(payload, summary)
-        rows[match].update(
-            result_id=event_id,
-            ended_at=when if rows[match]["ended_at"] == -1 else rows[match]["ended_at"],
-            failed=rows[match]["failed"] or reason is not None,
-            outcome=reason or rows[match]["outcome"] or "ok",
-        )
-        self._failures += rows[match]["failed"]
+        call[_RESULT_ID] = event_id
+        if call[_ENDED_AT] == -1:
+            call[_ENDED_AT] = when
+        call[_FAILED] = call[_FAILED] or reason is not None
+        call[_OUTCOME] = reason or call[_OUTCOME] or "ok"
+        self._failures += call[_FAILED]
 
     def frame(self, *, with_run: bool = False) -> pd.DataFrame:
         """The calls read so far, as :func:`tool_calls` gives them (``with_run``: with a
@@ -282,19 +311,23 @@ class CallLog:
 
     def _failed_frame(self) -> pd.DataFrame:
         attempts = _attempts(self.rows)
-        chosen = [position for position, row in enumerate(self.rows) if row["failed"]]
-        frame = self._frame([self.rows[p] for p in chosen], [attempts[p] for p in chosen])
-        frame["called_again"] = self._times([self.rows[p]["again_at"] for p in chosen])
-        return frame
+        chosen = [position for position, row in enumerate(self.rows) if row[_FAILED]]
+        rows = [self.rows[p] for p in chosen]
+        return self._frame(rows, [attempts[p] for p in chosen], again=True)
 
-    def _frame(self, rows: list[dict[str, Any]], attempts: list[int]) -> pd.DataFrame:
+    def _frame(self, rows: list[list[Any]], attempts: list[int], *, again: bool = False) -> pd.DataFrame:
+        """A frame of ``rows`` (the ``run_id`` and :data:`CALL_COLUMNS`; ``again``: and
+        ``called_again``), made in one go."""
+        stored = dict(zip(_STORED, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
         names = ["run_id", *(c for c in CALL_COLUMNS if c not in ("attempt", "called_at", "ended_at"))]
-        frame = pd.DataFrame({name: [row[name] for row in rows] for name in names}, columns=names)
-        frame["called_at"] = self._times([row["called_at"] for row in rows])
-        frame["ended_at"] = self._times([row["ended_at"] for row in rows])
-        frame["attempt"] = pd.array(attempts, dtype="int64")
-        frame["failed"] = frame["failed"].astype(bool)
-        return frame
+        columns: dict[str, Any] = {name: stored.get(name, []) for name in names}
+        columns["failed"] = np.array(columns["failed"], dtype=bool)
+        columns["called_at"] = self._times(stored.get("called_at", []))
+        columns["ended_at"] = self._times(stored.get("ended_at", []))
+        columns["attempt"] = np.array(attempts, dtype="int64")
+        if again:
+            columns["called_again"] = self._times(stored.get("again_at", []))
+        return pd.DataFrame(columns)
 
     def _times(self, positions: list[int]) -> Any:
         """The times of the events read at ``positions`` (-1: missing)."""
@@ -318,12 +351,21 @@ def _taken(column: pd.Series, rows: np.ndarray[Any, Any], missing: Any = pd.NA) 
     return values
 
 
-def _attempts(rows: list[dict[str, Any]]) -> list[int]:
+def _kind_names(column: pd.Series, rows: np.ndarray[Any, Any]) -> list[str]:
+    """The event types at ``rows`` as strings (a categorical column's from its codes)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = np.asarray([str(kind) for kind in column.cat.categories], dtype=object)
+        return list(names[column.cat.codes.to_numpy()[rows]])
+    return _taken(column.astype(str), rows)
+
+
+def _attempts(rows: list[list[Any]]) -> list[int]:
     attempts: list[int] = []
     last: dict[tuple[Any, Any, str], tuple[int, bool]] = {}
-    for key, failed in (((row["run_id"], row["step_id"], row["tool"]), row["failed"]) for row in rows):
+    for row in rows:
+        key = (row[_RUN_ID], row[_STEP_ID], row[_TOOL])
         previous = last.get(key)
         attempt = previous[0] + 1 if previous is not None and previous[1] else 1
-        last[key] = (attempt, bool(failed))
+        last[key] = (attempt, bool(row[_FAILED]))
         attempts.append(attempt)
     return attempts
