@@ -100,7 +100,10 @@ def _appeared(steps: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
     """When each step appeared in the run: its metadata's ``added_at``, else its start, else ``origin``."""
     stated_at = [json_object(m).get("added_at") for m in steps["metadata"]]
     stated = pd.to_datetime(pd.Series(stated_at, index=steps.index, dtype=object), utc=True, errors="coerce")
-    return stated.fillna(steps["started_at"]).fillna(origin)
+    started = steps["started_at"]
+    # to_datetime takes its unit from the texts (seconds for "…T09:30:00Z"); fill in the steps' own
+    stated = stated.astype(started.dtype)
+    return stated.fillna(started).fillna(origin)
 
 
 AttemptTraces = Callable[[dict[str, Any], pd.DataFrame, CallLog, pd.Timestamp], list[dict[str, Any]]]
