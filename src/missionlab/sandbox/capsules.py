@@ -109,28 +109,40 @@ def _time(value: str, where: str) -> str:
 class _Rows:
     """How one kind of object becomes rows: its columns and a strict check of each value."""
 
-    def __init__(self, wire: WireObject, *, given: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> None:
-        # given: fields whose value is the capsule's (a step's run_id), checked when present
-        self.columns = (*wire.names, *extra)
+    def __init__(
+        self, wire: WireObject, *, given: tuple[str, ...] = (), stored: dict[str, str] | None = None
+    ) -> None:
+        # given: fields whose value is the capsule's (a step's run_id), checked when present;
+        # stored: the column (and the context's value) a given field is stored as, when not
+        # its own (an event's run_id as the run's key)
+        stored = stored or {}
+        self.columns = tuple(stored.get(name, name) for name in wire.names)
         self._fields = [
-            (f.name, f.required, _TYPES[f.json_type], f.json_type, f.format == "date-time", f.name in given)
+            (
+                f.name,
+                f.required,
+                _TYPES[f.json_type],
+                f.json_type,
+                f.format == "date-time",
+                stored.get(f.name, f.name) if f.name in given else None,
+            )
             for f in wire.fields
         ]
 
     def row(self, item: Any, where: str, context: dict[str, Any]) -> tuple[Any, ...]:
-        """``item`` as a row (``context``: the values of given and extra columns)."""
+        """``item`` as a row (``context``: the values of given columns)."""
         if type(item) is not dict:
             raise CapsuleLoadError(f"{where}: not an object: {_shown(item)}")
         values: list[Any] = []
         get = item.get
-        for name, required, kind, type_name, is_time, is_given in self._fields:
+        for name, required, kind, type_name, is_time, given_as in self._fields:
             value: Any = get(name)
-            if is_given:
+            if given_as:
                 if value is not None and value != context[name]:
                     raise CapsuleLoadError(
                         f"{where}.{name}: {_shown(value)}, not the capsule's {_shown(context[name])}"
                     )
-                value = context[name]
+                value = context[given_as]
             elif value is None:
                 if required:
                     raise CapsuleLoadError(f"{where}.{name}: missing")
@@ -141,7 +153,6 @@ class _Rows:
             elif is_time:
                 value = _time(str(value), f"{where}.{name}")
             values.append(value)
-        values.extend(context[name] for name in self.columns[len(self._fields) :])
         return tuple(values)
 
     def rows(
@@ -165,28 +176,27 @@ class _Rows:
             return None
         count = len(items)
         columns: list[Any] = []
-        for name, required, kind, _, is_time, is_given in self._fields:
+        for name, required, kind, _, is_time, given_as in self._fields:
             values = [item.get(name) for item in items]
-            if not set(map(type, values)) <= ({kind} if required and not is_given else {kind, type(None)}):
+            if not set(map(type, values)) <= ({kind} if required and not given_as else {kind, type(None)}):
                 return None
-            if is_given:
+            if given_as:
                 if not set(values) <= {None, context[name]}:
                     return None
-                columns.append(repeat(context[name], count))
+                columns.append(repeat(context[given_as], count))
                 continue
             if kind is dict:
                 values = [None if value is None else _encode_object(value) for value in values]
             elif is_time and not all(_STAMP.fullmatch(value) for value in values if value is not None):
                 return None
             columns.append(values)
-        columns.extend(repeat(context[name], count) for name in self.columns[len(self._fields) :])
         return columns
 
 
 _MISSION = _Rows(MISSION)
 _RUN = _Rows(RUN)
 _STEPS = _Rows(PLAN_STEP, given=("run_id",))
-_EVENTS = _Rows(EVENT, given=("run_id",), extra=("mission_id",))
+_EVENTS = _Rows(EVENT, given=("run_id",), stored={"run_id": "run_key"})
 _AGENTS = _Rows(TELNYX_AGENT, given=("run_id",))
 _OBJECT_COLUMNS = ("kind", "mission_id", "object_id", "body")
 
@@ -284,7 +294,7 @@ def _insert_head(
                     objects.append((kind, mission_id, body[id_field], _ENCODE(body)))
         bulk.insert("objects", _OBJECT_COLUMNS, objects)
     bulk.insert("runs", _RUN.columns, [run_row])
-    context = {"run_id": run_id, "mission_id": mission_id}
+    context = {"run_id": run_id, "run_key": bulk.run_key(run_id)}
     for key in _LISTS:
         if key in data:
             _insert_list(bulk, key, data[key], where, context)

@@ -46,6 +46,10 @@ class BulkInsert:
         for _, sql in indexes:
             self._db.execute(sql)
 
+    def run_key(self, run_id: str) -> int:
+        """The key the events of run ``run_id`` (inserted here) refer to it by."""
+        return int(self._db.execute("SELECT run_key FROM runs WHERE run_id=?", (run_id,)).fetchone()[0])
+
 
 class SimulationStore(MissionStore):
     """The simulator's saved state, and writes as given (timestamps and ids set)."""
