@@ -130,6 +130,23 @@ def test_the_stream_refuses_what_a_whole_parse_keeps_quiet() -> None:
         _read(b'{"a": "\xff"}', 4, 1, False, True)
 
 
+def test_a_byte_order_mark_is_read_past_as_json_loads_reads_past_it() -> None:
+    """A UTF-8 byte-order mark (what some Windows editors write first) is not part of the
+    text, for ``json.loads`` of the bytes as for the stream, whatever the chunks cut it at;
+    the position of a problem is counted without it, as ``json.loads`` counts it."""
+    for text in _texts(13, 40):
+        data = b"\xef\xbb\xbf" + text.encode()
+        for chunk in (1, 2, 3, json_stream.CHUNK):
+            assert _read(data, chunk, 3, True, True) == json.loads(data) == json.loads(text)
+    broken = b'\xef\xbb\xbf{"events": [1,\n 2 x]}'
+    with pytest.raises(json.JSONDecodeError) as whole:
+        json.loads(broken)
+    for chunk in (1, 4, json_stream.CHUNK):
+        with pytest.raises(JSONStreamError) as refused:
+            _read(broken, chunk, 1, False, True)
+        assert str(refused.value) == str(whole.value) == "Expecting ',' delimiter: line 2 column 4 (char 18)"
+
+
 def test_items_not_taken_are_read_past_and_checked() -> None:
     stream = ObjectStream(b'{"events": [1, 2, 3, 4], "after": true}', chunk=2)
     seen = {}
@@ -324,6 +341,22 @@ def test_a_capsule_cut_short_after_many_events_leaves_nothing(
     assert counts(store) == dict.fromkeys(TABLES, 0)
     with pytest.raises(CapsuleError, match=rf"not a run capsule \(not JSON\): .*\(char {cut}\)"):
         missionlab.open_run(path)
+
+
+def test_a_capsule_saved_with_a_byte_order_mark_opens_and_loads_as_without(tmp_path: Path) -> None:
+    capsule = generated(50)
+    plain, marked = tmp_path / "plain.json", tmp_path / "marked.json"
+    plain.write_text(json.dumps(capsule))
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert [e.model_dump() for e in missionlab.open_run(marked).events] == [
+        e.model_dump() for e in missionlab.open_run(plain).events
+    ]
+    stores = []
+    for path in (plain, marked):
+        store = Store()
+        load_capsules(store, [path])
+        stores.append(rows(store))
+    assert stores[0] == stores[1] and len(stores[1]["events"]) == 50
 
 
 def test_a_repeated_top_level_key_is_refused(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ an array under the key named, which comes as an :class:`Items` whose ``blocks()`
 items a block at a time. Items not taken before the next member is asked for are read past
 (parsed and dropped). The whole text is checked as ``json.loads`` checks it (a syntax error
 anywhere is a :class:`JSONStreamError` naming its line, column and character, as
-``json.loads`` does); a key repeated at the top level is refused (``json.loads`` would keep
+``json.loads`` does; a UTF-8 byte-order mark is read past, as ``json.loads`` of bytes reads
+past it); a key repeated at the top level is refused (``json.loads`` would keep
 the last value, which a stream cannot do).
 """
 
@@ -61,7 +62,7 @@ class ObjectStream:
         self.size = len(source) if isinstance(source, bytes) else self._source.stat().st_size  # type: ignore[union-attr]
         self._file: IO[bytes] | None = None
         self._chunk = chunk or CHUNK
-        self._decode = codecs.getincrementaldecoder("utf-8")().decode
+        self._decode = codecs.getincrementaldecoder("utf-8-sig")().decode
         make: Any = json.scanner.make_scanner  # the C scanner json.loads uses (typeshed: a class)
         self._scan: Callable[[str, int], tuple[Any, int]] = make(
             json.JSONDecoder(parse_constant=_refuse_constant)
@@ -116,7 +117,7 @@ class ObjectStream:
         (the text before ``_buf`` read again to count its lines: only a refusal pays for it)."""
         lines, line_start = 0, 0
         if self._base:
-            decode, read = codecs.getincrementaldecoder("utf-8")().decode, 0
+            decode, read = codecs.getincrementaldecoder("utf-8-sig")().decode, 0
             with self._open() as again:
                 while read < self._base:
                     text = decode(again.read(self._chunk))[: self._base - read]
