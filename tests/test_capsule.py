@@ -118,6 +118,34 @@ def test_open_gives_the_same_frames_and_every_view_works_offline(saved: Any) -> 
     assert "<html" in opened.to_html()
 
 
+def test_a_capsule_opened_and_saved_again_keeps_where_it_came_from(saved: Any, tmp_path: Path) -> None:
+    bad, _, path, _ = saved
+    again = missionlab.open_run(path).save(tmp_path / "again.json")
+    assert json.loads(again.read_text())["source"]["base_url"] == str(bad.client.base_url)
+    assert json.loads(again.read_text())["events"] == json.loads(path.read_text())["events"]
+
+
+def test_what_the_server_serves_and_json_holds_is_saved_and_read_back(tmp_path: Path) -> None:
+    """An integer beyond 64 bits (served by the sandbox) and a lone surrogate (a JSON escape
+    a capsule may hold) are saved, not refused, and read back as they were."""
+    with Sandbox() as sandbox:
+        client = sandbox.client()
+        mission = client.missions.create(name="big numbers", execution_mode="external").data
+        run = client.missions.runs.create(mission.mission_id).data
+        client.missions.runs.events.log(
+            run.run_id, mission_id=mission.mission_id, type="custom", summary="x", payload={"order": 2**70}
+        )
+        trace = load_run(client, mission.mission_id, run.run_id)
+    path = trace.save(tmp_path / "big.json")
+    assert missionlab.open_run(path).events[0].payload == {"order": 2**70} == trace.events[0].payload
+    text = json.loads(path.read_text())
+    text["events"][0]["payload"] = {"order": 2**70, "name": "\ud800"}
+    odd = missionlab.open_run(json.dumps(text).encode())
+    back = missionlab.open_run(odd.save(tmp_path / "odd.json"))
+    assert back.events[0].payload == {"order": 2**70, "name": "\ud800"}
+    assert missionlab.dataset([back], tmp_path / "set")[0].events[0].payload == back.events[0].payload
+
+
 def test_a_hosted_run_round_trips() -> None:
     hosted = hosted_trace()
     data = json.loads(json.dumps(missionlab.analysis.capsule.capsule(hosted)))  # as written and read back

@@ -7,7 +7,8 @@ the API's wire JSON, so that capsules of the hosted API and of the sandbox are t
      "source": {"base_url": "https://api.telnyx.com/v2", "missionlab": "0.1.0"},
      "mission": {...}, "run": {...}, "plan": [...], "events": [...], "agents": [...]}
 
-``trace.save("run.json")`` writes one (never the API key: ``source`` names the server only);
+``trace.save("run.json")`` writes one (never the API key: ``source`` names the server only,
+the one it was first saved from for a trace opened from a capsule);
 ``missionlab.open_run("run.json")`` gives back a :class:`~missionlab.RunTrace` that every view accepts,
 with no network; ``missionlab sandbox serve --load run.json`` serves it again under the same
 ids, to this client and to the official SDK alike.
@@ -66,7 +67,10 @@ def capsule(trace: RunLike, *, source: dict[str, Any] | None = None) -> dict[str
 
     if not hasattr(trace, "steps") or not hasattr(trace, "events"):
         raise TypeError("capsule() needs a RunTrace (its plan steps and events as objects)")
-    origin = {"base_url": _base_url(getattr(trace, "client", None)), "missionlab": __version__}
+    client = getattr(trace, "client", None)
+    saved_from = getattr(trace, "capsule_source", None) or {}  # a trace opened from a capsule
+    base_url = _base_url(client) if client is not None else saved_from.get("base_url")
+    origin = {"base_url": base_url, "missionlab": __version__}
     return {
         "format": CAPSULE_FORMAT,
         "version": CAPSULE_VERSION,
@@ -83,7 +87,12 @@ def capsule(trace: RunLike, *, source: dict[str, Any] | None = None) -> dict[str
 def save_run(trace: RunLike, path: str | Path, *, source: dict[str, Any] | None = None) -> Path:
     """Write ``trace`` as a capsule file at ``path``; returns the path."""
     target = Path(path)
-    target.write_bytes(orjson.dumps(capsule(trace, source=source), option=orjson.OPT_INDENT_2))
+    data = capsule(trace, source=source)
+    try:
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits or a lone surrogate, which JSON holds
+        text = json.dumps(data, indent=2).encode()  # ASCII: a lone surrogate escaped, as it came
+    target.write_bytes(text)
     return target
 
 
