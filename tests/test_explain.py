@@ -180,6 +180,32 @@ def test_silent_gap_leaves_out_paused_time() -> None:
     assert not explain(craft(steps, steady)).of_kind("silent_gap")  # 30 s apart: the run's pace
 
 
+def test_a_result_with_a_message_fails_only_when_it_says_it_failed() -> None:
+    """Paging a CRM: six calls of one tool, each answered ``ok`` with a ``message``, is no
+    retry loop and no failed call; the same calls answered 503 with a message failed, and
+    the message says why."""
+    from missionlab.analysis._attempts import tool_calls
+
+    steps = [step("a", 1, 20, sequence=1, description="List all contacts")]
+
+    def paged(result: dict[str, object]) -> list[dict[str, object]]:
+        events = []
+        for page in range(6):
+            events.append(event(2 + 3 * page, "tool_call", "a", "Calling crm.list", {"tool": "crm.list"}))
+            events.append(
+                event(3 + 3 * page, "tool_result", "a", "crm.list returned", {"tool": "crm.list", **result})
+            )
+        return events
+
+    served = craft(steps, paged({"ok": True, "status": 200, "message": "page served"}))
+    assert tool_calls(served.events_frame)["failed"].tolist() == [False] * 6
+    assert list(explain(served)) == []
+    busy = craft(steps, paged({"status": 503, "message": "busy"}))
+    calls = tool_calls(busy.events_frame)
+    assert calls["failed"].tolist() == [True] * 6 and set(calls["outcome"]) == {"status 503: busy"}
+    assert explain(busy).of_kind("retry_loop")
+
+
 def test_run_stuck_open_is_told_first() -> None:
     steps = [step("a", 1, 5, sequence=1), step("b", 6, 9, sequence=2)]
     trace = craft(steps, [], status="running", end=None)

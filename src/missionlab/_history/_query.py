@@ -211,16 +211,16 @@ def _stream(connection: Any, query: str, batch: int) -> Iterator[pd.DataFrame]:
 # call ends at its result, or at the first ``error`` event of its step while it waits for it
 # (then it failed), and it failed when its tool was called again in the step before its
 # result came, or when the result says so (``ok: false``, an integer ``status`` >= 400, an
-# ``error`` or ``message`` that is not empty, a ``result.isError`` of true). The other runs
+# ``error`` that is not empty, a ``result.isError`` of true; a ``message`` alone says nothing). The other runs
 # ("odd runs": the fallback) are read by the Python reading itself, run by run.
 
 _USAGE = (
     "(contains(payload, '\"model\"') OR contains(payload, '\"usage\"') OR contains(payload, '\"cost_usd\"'))"
 )
-# What a payload says, read in one parse of its JSON (v[1] to v[10]); each value is then told
+# What a payload says, read in one parse of its JSON (v[1] to v[9]); each value is then told
 # by its JSON text (as DuckDB writes it back, minified), not parsed again.
 _PATHS = (
-    "['$.tool', '$.request_id', '$.status', '$.ok', '$.result.isError', '$.error', '$.message', "
+    "['$.tool', '$.request_id', '$.status', '$.ok', '$.result.isError', '$.error', "
     "'$.model', '$.usage.total_tokens', '$.cost_usd']"
 )
 
@@ -287,10 +287,10 @@ SELECT run_id, mission_id, event_id, type, step_id, "timestamp",
        CASE WHEN {_is_text("request_v")} THEN {_text("request_v")} END AS request,
        coalesce({_is_number("status_v")} AND NOT {_is_integer("status_v")}, FALSE) AS odd_status,
        coalesce(r[4] = 'false' OR ({_is_integer("r[3]")} AND TRY_CAST(r[3] AS DOUBLE) >= 400)
-           OR r[5] = 'true' OR {_truthy("r[6]")} OR {_truthy("r[7]")}, FALSE) AS says_failed,
-       CASE WHEN {_is_text("u[8]")} AND u[8] <> '""' THEN {_text("u[8]")} END AS model,
-       {_amount("u[9]")} AS tokens,
-       {_amount("u[10]")} AS cost
+           OR r[5] = 'true' OR {_truthy("r[6]")}, FALSE) AS says_failed,
+       CASE WHEN {_is_text("u[7]")} AND u[7] <> '""' THEN {_text("u[7]")} END AS model,
+       {_amount("u[8]")} AS tokens,
+       {_amount("u[9]")} AS cost
 FROM parsed
 )
 SELECT *, row_number() OVER (PARTITION BY run_id ORDER BY "timestamp", event_id) AS pos FROM told

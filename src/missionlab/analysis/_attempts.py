@@ -139,11 +139,13 @@ def _failure(payload: dict[str, Any], summary: Any) -> str | None:
     bad_status = isinstance(status, int) and not isinstance(status, bool) and status >= 400
     inner = payload.get("result")
     mcp_error = isinstance(inner, dict) and inner.get("isError") is True
-    error = payload.get("error") or payload.get("message")
+    error = payload.get("error")
     if not (payload.get("ok") is False or bad_status or mcp_error or error):
         if payload or not isinstance(summary, str) or not _SAYS_FAILED.search(summary):
             return None
         return summary[:120]  # a result told by its summary only
+    # a ``message`` says why only when the result says it failed ("Message queued" is no failure)
+    error = error or payload.get("message")
     parts = [f"status {status}"] if status is not None else []
     if error:
         parts.append(str(error) if not isinstance(error, dict) else str(error.get("message", error)))
