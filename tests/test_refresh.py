@@ -257,3 +257,71 @@ def test_running_steps_are_measured_to_the_moment_asked() -> None:
     pd.testing.assert_frame_equal(frames.retimed(built, later), frames.steps_frame(plan, now=later))
     finished = frames.steps_frame(plan[:1])
     assert frames.retimed(finished, later) is finished  # nothing runs: nothing to measure
+
+
+class RunAnsweredLast(httpx.BaseTransport):
+    """httpx's transport that, once armed, holds the GET of the run until the plan's and the
+    events' answers are back, ends the run meanwhile (``end``), then lets it through: the run
+    ending between the server's answers to a refresh's concurrent requests."""
+
+    def __init__(self, end: Any) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.end = end
+        self.armed = False
+        self.others = threading.Semaphore(0)
+        self.requests = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        armed = self.armed
+        if armed and request.url.path.rstrip("/").split("/")[-2] == "runs":
+            for _ in range(2):  # the plan's and the events' answers (a safety bound, not a timing)
+                assert self.others.acquire(timeout=30)
+            self.armed = False
+            self.end()
+            return self.inner.handle_request(request)
+        response = self.inner.handle_request(request)
+        response.read()
+        if armed:
+            self.others.release()
+        return response
+
+
+def test_a_run_that_ends_during_a_refresh_is_shown_with_its_end(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    mission = client.missions.create(name=unique("ends"), execution_mode="external").data
+    run = client.missions.runs.create(mission.mission_id).data
+    client.missions.runs.update(run.run_id, mission_id=mission.mission_id, status="running")
+    steps = [{"step_id": s, "description": s.upper(), "sequence": n} for n, s in enumerate("ab", 1)]
+    client.missions.runs.plan.create(run.run_id, mission_id=mission.mission_id, steps=steps)
+
+    def move(step_id: str, status: str) -> None:
+        client.missions.runs.plan.update_step(
+            step_id, mission_id=mission.mission_id, run_id=run.run_id, status=status
+        )
+
+    move("a", "in_progress")
+    move("a", "completed")
+    move("b", "in_progress")
+
+    def end() -> None:  # the agent's last moves
+        client.missions.runs.events.log(
+            run.run_id, mission_id=mission.mission_id, type="tool_call", summary="b's call", step_id="b"
+        )
+        move("b", "completed")
+        client.missions.runs.update(run.run_id, mission_id=mission.mission_id, status="succeeded")
+
+    transport = RunAnsweredLast(end)
+    watcher = missionlab.Client(base_url=sandbox.url, api_key=sandbox.token or "k", transport=transport)
+    trace = load_run(watcher, mission.mission_id, run.run_id)
+    transport.armed, transport.requests = True, 0
+    trace.refresh(watcher)
+    fresh = load_run(client, mission.mission_id, run.run_id)
+    assert trace.run.status == "succeeded"
+    assert [(s.step_id, s.status) for s in trace.steps] == [("a", "completed"), ("b", "completed")]
+    assert [e.event_id for e in trace.events] == [e.event_id for e in fresh.events]
+    assert "b's call" in [e.summary for e in trace.events]
+    assert list(trace.explain(baseline=False)) == []  # no "step b still in progress" on a healthy run
+    assert str(trace.explain(baseline=False)) == str(fresh.explain(baseline=False))
+    assert transport.requests == 5  # the three, then the plan and the events again, once
+    watcher.close()

@@ -31,7 +31,7 @@ from .client._display import badge, html_fields
 from .client.models import Event, Mission, PlanStep, Run
 from .errors import APIError, CapsuleError, InvalidArgumentError
 from .frames._runlike import RunLike
-from .types import EventType
+from .types import ACTIVE_RUN_STATUSES, EventType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,7 +122,8 @@ class RunTrace:
         not rebuilt; ``steps_frame``, when next read, is rebuilt if the plan changed or step
         events arrived, else only its running steps are measured again; ``run_frame`` is
         rebuilt from a changed run when next read. The mission and linked agents are not fetched
-        again (``load_run`` does that).
+        again (``load_run`` does that). When the run is first seen ended, its plan and events
+        are read once more, after it: read beside it, they may be older than its end.
         """
         from .client._new_events import new_events, reread
 
@@ -133,15 +134,25 @@ class RunTrace:
             model, body = seen.get(what, (None, b""))
             return body if model is held else None
 
+        def read_run() -> Any:
+            return reread(client, "run", mission_id, run_id, last("run", self.run))
+
+        def read_plan() -> Any:
+            return reread(client, "plan", mission_id, run_id, last("plan", self.steps))
+
+        def read_events() -> Any:
+            return new_events(client, mission_id, run_id, self.events)
+
+        was_active = is_active(self.run)
         run, plan, fetched = bounded_map(
             _called,
-            [
-                lambda: reread(client, "run", mission_id, run_id, last("run", self.run)),
-                lambda: reread(client, "plan", mission_id, run_id, last("plan", self.steps)),
-                lambda: new_events(client, mission_id, run_id, self.events),
-            ],
+            [read_run, read_plan, read_events],
             name="missionlab-refresh",
         )
+        if was_active and run.data is not None and not is_active(run.data):
+            # The run ended while the three were read: the plan and events, read beside it, may
+            # be older than its end; read after it, they hold everything up to the end.
+            plan, fetched = bounded_map(_called, [read_plan, read_events], name="missionlab-refresh")
         if run.data is not None:
             self.run = run.data
             self.__dict__.pop("run_frame", None)
@@ -351,6 +362,11 @@ def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | N
         name="missionlab-load",
     )
     return RunTrace(run=run, steps=steps, events=events, mission=mission, agents=agents, client=client)
+
+
+def is_active(run: Run) -> bool:
+    """Whether ``run`` may still change: pending, running or paused, and not finished."""
+    return run.status in ACTIVE_RUN_STATUSES and run.finished_at is None
 
 
 def _called(fetch: Callable[[], Any]) -> Any:

@@ -11,13 +11,14 @@ import ipywidgets as w
 from ..client._client import Client
 from ..client.counts import run_counts
 from ..client.models import Mission, Run
+from ..trace import is_active
 from ._common import reporting
 from ._style import ROOT, stylesheet
 from .forms import StartRunForm
 from .grid_view import GridView
 from .missions import MissionsPanel
 from .run_panel import RunPanel, run_header_html
-from .runs import RunsPanel, is_active
+from .runs import RunsPanel
 from .snapshot import Snapshot, hide_rule
 
 TABS = ("Run", "Grid")

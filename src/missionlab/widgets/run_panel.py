@@ -22,7 +22,7 @@ from ..client.models import Event, Run
 from ..figures.timeline import GanttBuilder, GanttOptions
 from ..frames import events_frame
 from ..frames._durations import duration_text
-from ..trace import RunTrace, load_run
+from ..trace import RunTrace, is_active, load_run
 from ._common import Notice, Refresher, button, reporting, row
 from ._style import ROOT, stylesheet
 from .code import CodeView, timeline_code
@@ -36,7 +36,7 @@ from .run_views import (
     usage_text,
     usage_totals,
 )
-from .runs import is_active, is_idle, is_stale
+from .runs import is_idle, is_stale
 from .snapshot import Snapshot, hide_rule
 from .tables import frame_html
 

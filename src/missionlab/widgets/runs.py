@@ -20,7 +20,8 @@ from ..client._display import short_text
 from ..client.models import Run
 from ..frames._durations import duration_text
 from ..limits import MAX_PAGE_SIZE
-from ..types import ACTIVE_RUN_STATUSES, RunStatus
+from ..trace import is_active
+from ..types import RunStatus
 from ._common import Notice, Refresher, button, dropdown, reporting, row
 from ._style import ROOT, stylesheet
 from .code import CodeView, runs_code
@@ -36,10 +37,6 @@ STALE_HINT = (
     "stale: active, but nothing has happened for over an hour (the agent driving it may have "
     "gone away); open it to see its last events or cancel it."
 )
-
-
-def is_active(run: Run) -> bool:
-    return run.status in ACTIVE_RUN_STATUSES and run.finished_at is None
 
 
 def is_idle(run: Run, now: datetime) -> bool:
