@@ -206,6 +206,37 @@ def test_a_result_with_a_message_fails_only_when_it_says_it_failed() -> None:
     assert explain(busy).of_kind("retry_loop")
 
 
+def test_a_fan_out_the_mission_always_makes_is_no_finding() -> None:
+    """Five siblings run by one agent, two of them side by side: told of a lone run (the rest
+    ran one after another), not when the mission's earlier runs made the same fan-out in at
+    least half of them (in either order), told again when they seldom did."""
+
+    def fan_out(run_id: str, side_by_side: bool, b_first: bool = False) -> Any:
+        fetch = [(4, 9), (5, 8)] if side_by_side else [(4, 6), (7, 9)]
+        a, b = fetch[::-1] if b_first else fetch
+        steps = [
+            step("prep", 1, 3, sequence=1),
+            step("fetch-a", *a, sequence=2),
+            step("fetch-b", *b, sequence=3),
+            step("merge", 10, 12, sequence=4),
+            step("report", 13, 14, sequence=5),
+        ]
+        return craft(steps, run_id=run_id)
+
+    def told(trace: Any, baseline: Any = None) -> list[str | None]:
+        found = explain(trace, baseline=baseline).of_kind("inconsistency")
+        return [x.step_id for x in found if x.check == "overlapping_siblings"]
+
+    today = fan_out("today", True)
+    assert told(today) == ["fetch-b"]
+    usual = pd.concat(
+        [fan_out(f"old-{n}", n != 3, b_first=n % 2 == 1).steps_frame for n in range(4)], ignore_index=True
+    )  # side by side in 3 of 4, in either order
+    assert told(today, usual) == []
+    seldom = pd.concat([fan_out(f"old-{n}", n == 0).steps_frame for n in range(4)], ignore_index=True)
+    assert told(today, seldom) == ["fetch-b"]
+
+
 def test_run_stuck_open_is_told_first() -> None:
     steps = [step("a", 1, 5, sequence=1), step("b", 6, 9, sequence=2)]
     trace = craft(steps, [], status="running", end=None)

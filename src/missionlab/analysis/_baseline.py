@@ -28,6 +28,7 @@ __all__ = [
     "mission_baseline",
     "recent_runs",
     "step_baseline",
+    "usual_overlaps",
 ]
 
 BASELINE_KEY = "_missionlab_baseline_steps"  # where a trace keeps the baseline fetched for it
@@ -137,11 +138,13 @@ class Baseline:
     """What the mission's earlier runs say is usual, for the checks that compare with it.
 
     ``runs``: how many earlier runs it rests on; ``steps``: per step id (the index), the
-    ``median_s``, ``p95_s`` and ``runs`` of its duration (``step_baseline``).
+    ``median_s``, ``p95_s`` and ``runs`` of its duration (``step_baseline``); ``overlaps``:
+    the pairs of sibling steps the mission usually runs side by side (``usual_overlaps``).
     """
 
     runs: int
     steps: pd.DataFrame
+    overlaps: frozenset[frozenset[str]] = frozenset()
 
     @property
     def note(self) -> str:
@@ -156,4 +159,37 @@ def mission_baseline(trace: RunLike, baseline: Any) -> Baseline | None:
     if earlier is None:
         return None
     runs = earlier["run_id"].nunique() if "run_id" in earlier else len(earlier)
-    return Baseline(runs=int(runs), steps=step_baseline(earlier))
+    return Baseline(runs=int(runs), steps=step_baseline(earlier), overlaps=usual_overlaps(earlier))
+
+
+def usual_overlaps(steps: pd.DataFrame | None) -> frozenset[frozenset[str]]:
+    """The pairs of sibling steps that overlapped (one started before the sibling started
+    just before it finished) in at least half of the earlier runs that started both, of
+    :data:`MIN_SAMPLES` at least: a fan-out the mission makes on purpose, not a step left
+    open. Empty for statistics without each run's times."""
+    if steps is None or steps.empty or not {"run_id", "step_id", "started_at", "completed_at"} <= set(steps):
+        return frozenset()
+    started = steps[steps["started_at"].notna()]
+    parents = started["parent_step_id"].fillna("") if "parent_step_id" in started else ""
+    started = started.assign(_parent=parents, step_id=started["step_id"].astype(str)).sort_values(
+        ["run_id", "_parent", "started_at"], kind="stable"
+    )
+    groups = started.groupby(["run_id", "_parent"], sort=False)
+    overlapped = (started["started_at"] < groups["completed_at"].shift(1)).fillna(False).astype(bool)
+    runs = started["run_id"][overlapped].tolist()
+    step_ids = started["step_id"][overlapped].tolist()
+    befores = groups["step_id"].shift(1)[overlapped].astype(str).tolist()
+    seen: set[tuple[Any, frozenset[str]]] = set()  # each pair once per run it overlapped in
+    counts: dict[frozenset[str], int] = {}
+    for run, step_id, before in zip(runs, step_ids, befores, strict=True):
+        pair = frozenset((str(step_id), before))
+        if (run, pair) not in seen:
+            seen.add((run, pair))
+            counts[pair] = counts.get(pair, 0) + 1
+    runs_of = {str(step): set(runs) for step, runs in started.groupby("step_id")["run_id"]}
+    usual: set[frozenset[str]] = set()
+    for pair, count in counts.items():
+        both = len(set.intersection(*(runs_of[step] for step in pair)))
+        if both >= MIN_SAMPLES and 2 * count >= both:
+            usual.add(pair)
+    return frozenset(usual)

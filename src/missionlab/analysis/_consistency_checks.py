@@ -156,8 +156,9 @@ def overlapping_siblings(given: CheckInput) -> Iterator[Found]:
     """Sibling steps of one agent, in the order they started, one starting before the one
     before it finished, although most of them ran one after another (time order, not plan
     order: a step added or moved during the run is not an overlap; steps run by different
-    agents run side by side)."""
+    agents run side by side; nor two steps the mission's baseline usually runs side by side)."""
     agents = _agents(given.view)
+    usual = given.baseline.overlaps if given.baseline is not None else frozenset()
     for group in _siblings(given.view):
         group = group.sort_values(["started_at", "sequence"], kind="stable")
         ends = group["completed_at"].fillna(given.now)
@@ -172,6 +173,8 @@ def overlapping_siblings(given: CheckInput) -> Iterator[Found]:
         if 0 < overlaps.sum() <= pairs / 2 and pairs >= 2:
             previous = group["step_id"].shift(1)
             for step_id, before in zip(group["step_id"][overlaps], previous[overlaps], strict=True):
+                if frozenset((str(step_id), str(before))) in usual:
+                    continue
                 yield Found(
                     f"Step {step_id!r} started before {before!r} finished, although its "
                     "other sibling steps ran one after another.",
