@@ -7,7 +7,9 @@ servers whose pages lie, grow, shrink or repeat items are small MockTransport se
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -302,3 +304,146 @@ def test_a_broken_page_fetched_with_others_is_an_api_error(body: bytes, portal: 
             read()
         assert str(caught.value).startswith("GET /ai/missions/runs: the server's answer (HTTP 200)")
         assert (3, 1000) in server.requests
+
+
+# A newest-first list that grows while its pages are fetched concurrently: the real sandbox,
+# reached through a transport that answers page 1 after page 2, with events logged between the
+# two answers (an order of answers a server can't be made to produce on cue).
+
+
+@pytest.fixture(scope="module")
+def events_of_one_run() -> Iterator[tuple[Sandbox, Callable[[], None]]]:
+    """A sandbox whose newest-first event list holds 1,500 events, and what logs five more."""
+    with Sandbox() as sb:
+        store = sb.store
+        assert store is not None
+        mission_id = str(store.create_mission({"name": unique("grows")})["mission_id"])
+        run_id = str(store.create_run(mission_id, {})["run_id"])
+        for n in range(1500):
+            store.log_event(mission_id, run_id, {"type": "custom", "summary": f"seed {n}"})
+
+        def log_five() -> None:
+            for n in range(5):
+                store.log_event(mission_id, run_id, {"type": "custom", "summary": f"late {n}"})
+
+        yield sb, log_five
+
+
+def event_ids(sb: Sandbox) -> set[str]:
+    """Every event id the sandbox holds, read from its store."""
+    assert sb.store is not None
+    return {row[0] for row in sb.store._all("SELECT event_id FROM events", ())}
+
+
+def planned_page(request: httpx.Request) -> str | None:
+    """The page number of a request for the event list by 1,000s (the pages fetched together)."""
+    query = request.url.params
+    if request.url.path.endswith("/ai/missions/events") and query.get("page[size]") == "1000":
+        number: str | None = query.get("page[number]")
+        return number
+    return None
+
+
+class PageOneAfterPageTwo(httpx.BaseTransport):
+    """HTTP to the sandbox; the first request for page 1 is sent once page 2 is answered, after
+    ``log()`` (page 1 then holds the new events, pushing its last ones past its end)."""
+
+    def __init__(self, log: Callable[[], None]) -> None:
+        self.base = httpx.HTTPTransport()
+        self.log = log
+        self.page_two = threading.Event()
+        self.held = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        number = planned_page(request)
+        if number == "1" and not self.held:
+            self.held = True
+            assert self.page_two.wait(30), "page 2 was not asked for alongside page 1"
+            self.log()
+        response = self.base.handle_request(request)
+        if number == "2":
+            response.read()
+            self.page_two.set()
+        return response
+
+    def close(self) -> None:
+        self.base.close()
+
+
+class AsyncPageOneAfterPageTwo(httpx.AsyncBaseTransport):
+    """:class:`PageOneAfterPageTwo` for the async client."""
+
+    def __init__(self, log: Callable[[], None]) -> None:
+        self.base = httpx.AsyncHTTPTransport()
+        self.log = log
+        self.page_two = asyncio.Event()
+        self.held = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        number = planned_page(request)
+        if number == "1" and not self.held:
+            self.held = True
+            await asyncio.wait_for(self.page_two.wait(), 30)
+            self.log()
+        response = await self.base.handle_async_request(request)
+        if number == "2":
+            await response.aread()
+            self.page_two.set()
+        return response
+
+    async def aclose(self) -> None:
+        await self.base.aclose()
+
+
+def assert_every_event_once(before: set[str], got: list[str]) -> None:
+    assert len(got) == len(set(got))  # no repeats
+    missing = before - set(got)
+    assert not missing, f"{len(missing)} of the events held before the call are missing"
+
+
+@pytest.mark.parametrize("as_dicts", [False, True])
+def test_pages_answered_out_of_order_while_the_list_grows(
+    events_of_one_run: tuple[Sandbox, Callable[[], None]], as_dicts: bool
+) -> None:
+    """Issue 22: page 1 answered after page 2, with five events logged in between, lost the
+    five events that page 1's later answer pushed past its end (the count still matched)."""
+    sb, log_five = events_of_one_run
+    before = event_ids(sb)
+    transport = PageOneAfterPageTwo(log_five)
+    with sb.client(transport=transport) as client:
+        first = client.missions.list_events(page_size=1)
+        if as_dicts:
+            got = [e["event_id"] for e in first.fetch_all(progress=False, as_dicts=True)]
+        else:
+            got = [e.event_id for e in first.fetch_all(progress=False)]
+    assert transport.held
+    assert_every_event_once(before, got)
+
+
+def test_async_pages_answered_out_of_order_while_the_list_grows(
+    events_of_one_run: tuple[Sandbox, Callable[[], None]], portal: Portal
+) -> None:
+    sb, log_five = events_of_one_run
+    before = event_ids(sb)
+    transport = AsyncPageOneAfterPageTwo(log_five)
+
+    async def scenario() -> list[str]:
+        async with sb.async_client(transport=transport) as client:
+            first = await client.missions.list_events(page_size=1)
+            return [e.event_id for e in await first.fetch_all(progress=False)]
+
+    got = portal.run(scenario())
+    assert transport.held
+    assert_every_event_once(before, got)
+
+
+def test_fetch_frames_pages_answered_out_of_order_while_the_list_grows(
+    events_of_one_run: tuple[Sandbox, Callable[[], None]],
+) -> None:
+    sb, log_five = events_of_one_run
+    before = event_ids(sb)
+    transport = PageOneAfterPageTwo(log_five)
+    with sb.client(transport=transport) as client:
+        frames = fetch_frames(client, progress=False)
+    assert transport.held
+    assert_every_event_once(before, list(frames.events["event_id"]))

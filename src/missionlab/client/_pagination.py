@@ -11,8 +11,9 @@ dicts (orjson), without pydantic, on one path.
 
 Every walk reads exactly (:class:`_Walk`): it follows the page size the server actually
 served (a server may cap or ignore ``page[size]``), drops repeats by id (a newest-first
-list that grows while it is read shifts items onto the next page), reads on to the
-list's new end when it grew, reads it once more when it shrank, and raises
+list that grows while it is read shifts items onto the next page), reads on page by page
+from a concurrent page answered before the one ahead of it (:meth:`_Walk.take_planned`),
+reads on to the list's new end when it grew, reads it once more when it shrank, and raises
 :class:`~missionlab.IncompleteListError` rather than return fewer items than
 ``meta.total_results`` promised.
 """
@@ -264,10 +265,16 @@ class _Walk:
     def take_planned(self, chunk: Chunk) -> list[Any] | None:
         """Take one of the fast path's pages, in order: its new items, or None (and no further
         planned page should be taken) when it does not hold what was asked (a server that caps
-        or ignores ``page[size]``): the rest is then read page by page, at the size that page
-        was served at."""
+        or ignores ``page[size]``), or when its list held fewer items than the page before's:
+        the rest is then read page by page (from that page on), at the size it was served at.
+
+        Concurrent pages may be answered out of order. A page answered before the one ahead
+        of it, when newer items came in at the front between the two answers, starts past
+        the items that the later answer pushed off that page's end: they are on neither."""
         asked = chunk.request.page_size
-        if _served_size(chunk) != asked or (chunk.meta is not None and chunk.meta.page_size != asked):
+        meta = chunk.meta
+        earlier = meta is not None and bool(self._read_totals) and meta.total_results < self._read_totals[-1]
+        if earlier or _served_size(chunk) != asked or (meta is not None and meta.page_size != asked):
             if chunk.items:
                 self._size = _served_size(chunk)
             return None
