@@ -207,6 +207,41 @@ def test_a_list_that_shrinks_while_it_is_read_is_read_again() -> None:
     assert (1, 20) in server.requests[2:]  # read again from the first page
 
 
+class ShrinksTwice(ListServer):
+    """65 runs, 20 a page: the five newest are deleted while page 2 is asked for, in the first
+    read and again in the read from the start, five newer runs having come in before it: runs
+    20 to 24 are pushed back onto page 1, read already, both times."""
+
+    def __init__(self) -> None:
+        super().__init__(65, cap=20)
+        self.asked: list[tuple[int, int]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        asked = (int(request.url.params.get("page[number]", "1")), int(request.url.params["page[size]"]))
+        self.asked.append(asked)
+        if asked == (1, 20) and self.asked.count(asked) == 2:
+            self.add_newest(5)
+        if asked == (2, 20) and self.asked.count(asked) <= 2:
+            del self.items[:5]
+        return super().__call__(request)
+
+
+def test_a_list_that_shrinks_while_it_is_read_again_raises() -> None:
+    """After the one read from the start, a list still shrinking is an IncompleteListError,
+    although more distinct runs were read than it holds (deleted ones among them)."""
+    reads: list[Callable[[ListServer], Sequence[Any]]] = [
+        lambda server: server.client().missions.runs.list_runs(page_size=20).fetch_all(progress=False),
+        lambda server: list(server.client().missions.runs.list_runs(page_size=20)),
+    ]
+    for read in reads:
+        server = ShrinksTwice()
+        throughout = set(ids(server.items)[5:])  # never deleted
+        with pytest.raises(missionlab.IncompleteListError) as caught:
+            got = read(server)
+            assert throughout <= set(ids(got))  # what a silent read would have missed
+        assert caught.value.changing
+
+
 def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
     """Page 2 repeats an item of page 1 instead of the next one, with the total unchanged: an
     item is missing, and the read says so instead of returning 44 runs as if complete."""

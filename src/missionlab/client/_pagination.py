@@ -169,7 +169,8 @@ class _Walk:
     to ask for next: none once the position reaches the list's latest ``total_results``.
     A list that shrank while it was read, or came up short, is read once more from the
     start (items shift towards the front past pages already read). ``result()`` refuses
-    to return fewer items than the list held throughout the read.
+    to return fewer items than the list held throughout the read, or a list that shrank
+    again while it was read once more.
     """
 
     REREADS = 1
@@ -184,6 +185,7 @@ class _Walk:
         self._totals: list[int] = []  # every total_results seen, over every read
         self._rereads = 0
         self._restart = False
+        self._changing = False  # it shrank in the last read allowed too
         self._exact = first.meta is not None and (first.request.page_number or 1) == 1
         self._size = first.request.page_size or MAX_PAGE_SIZE
         self._reset()
@@ -294,16 +296,21 @@ class _Walk:
                 number = self._last[0] + 1
             return replace(self._template, page_number=number, page_size=self._size)
         shrank = min(self._read_totals) < self._read_totals[0]
-        if self._exact and (shrank or self.count < min(self._totals)) and self._rereads < self.REREADS:
-            self._rereads += 1
-            self._restart = True
-            return replace(self._template, page_number=1, page_size=self._size)
+        if self._exact and (shrank or self.count < min(self._totals)):
+            if self._rereads < self.REREADS:
+                self._rereads += 1
+                self._restart = True
+                return replace(self._template, page_number=1, page_size=self._size)
+            self._changing = shrank
         return None
 
     def result(self, operation: str) -> list[Any]:
-        """Every item kept, once; :class:`IncompleteListError` when some are missing."""
-        if self._exact and self._totals and self.count < min(self._totals):
-            raise IncompleteListError(operation=operation, expected=min(self._totals), got=self.count)
+        """Every item kept, once; :class:`IncompleteListError` when some are missing, or may be
+        (the list still shrank while it was read again)."""
+        if self._exact and self._totals and (self._changing or self.count < min(self._totals)):
+            raise IncompleteListError(
+                operation=operation, expected=min(self._totals), got=self.count, changing=self._changing
+            )
         return self.items
 
 
