@@ -7,7 +7,9 @@ servers whose pages lie, grow, shrink or repeat items are small MockTransport se
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -205,6 +207,41 @@ def test_a_list_that_shrinks_while_it_is_read_is_read_again() -> None:
     assert (1, 20) in server.requests[2:]  # read again from the first page
 
 
+class ShrinksTwice(ListServer):
+    """65 runs, 20 a page: the five newest are deleted while page 2 is asked for, in the first
+    read and again in the read from the start, five newer runs having come in before it: runs
+    20 to 24 are pushed back onto page 1, read already, both times."""
+
+    def __init__(self) -> None:
+        super().__init__(65, cap=20)
+        self.asked: list[tuple[int, int]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        asked = (int(request.url.params.get("page[number]", "1")), int(request.url.params["page[size]"]))
+        self.asked.append(asked)
+        if asked == (1, 20) and self.asked.count(asked) == 2:
+            self.add_newest(5)
+        if asked == (2, 20) and self.asked.count(asked) <= 2:
+            del self.items[:5]
+        return super().__call__(request)
+
+
+def test_a_list_that_shrinks_while_it_is_read_again_raises() -> None:
+    """After the one read from the start, a list still shrinking is an IncompleteListError,
+    although more distinct runs were read than it holds (deleted ones among them)."""
+    reads: list[Callable[[ListServer], Sequence[Any]]] = [
+        lambda server: server.client().missions.runs.list_runs(page_size=20).fetch_all(progress=False),
+        lambda server: list(server.client().missions.runs.list_runs(page_size=20)),
+    ]
+    for read in reads:
+        server = ShrinksTwice()
+        throughout = set(ids(server.items)[5:])  # never deleted
+        with pytest.raises(missionlab.IncompleteListError) as caught:
+            got = read(server)
+            assert throughout <= set(ids(got))  # what a silent read would have missed
+        assert caught.value.changing
+
+
 def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
     """Page 2 repeats an item of page 1 instead of the next one, with the total unchanged: an
     item is missing, and the read says so instead of returning 44 runs as if complete."""
@@ -302,3 +339,146 @@ def test_a_broken_page_fetched_with_others_is_an_api_error(body: bytes, portal: 
             read()
         assert str(caught.value).startswith("GET /ai/missions/runs: the server's answer (HTTP 200)")
         assert (3, 1000) in server.requests
+
+
+# A newest-first list that grows while its pages are fetched concurrently: the real sandbox,
+# reached through a transport that answers page 1 after page 2, with events logged between the
+# two answers (an order of answers a server can't be made to produce on cue).
+
+
+@pytest.fixture(scope="module")
+def events_of_one_run() -> Iterator[tuple[Sandbox, Callable[[], None]]]:
+    """A sandbox whose newest-first event list holds 1,500 events, and what logs five more."""
+    with Sandbox() as sb:
+        store = sb.store
+        assert store is not None
+        mission_id = str(store.create_mission({"name": unique("grows")})["mission_id"])
+        run_id = str(store.create_run(mission_id, {})["run_id"])
+        for n in range(1500):
+            store.log_event(mission_id, run_id, {"type": "custom", "summary": f"seed {n}"})
+
+        def log_five() -> None:
+            for n in range(5):
+                store.log_event(mission_id, run_id, {"type": "custom", "summary": f"late {n}"})
+
+        yield sb, log_five
+
+
+def event_ids(sb: Sandbox) -> set[str]:
+    """Every event id the sandbox holds, read from its store."""
+    assert sb.store is not None
+    return {row[0] for row in sb.store._all("SELECT event_id FROM events", ())}
+
+
+def planned_page(request: httpx.Request) -> str | None:
+    """The page number of a request for the event list by 1,000s (the pages fetched together)."""
+    query = request.url.params
+    if request.url.path.endswith("/ai/missions/events") and query.get("page[size]") == "1000":
+        number: str | None = query.get("page[number]")
+        return number
+    return None
+
+
+class PageOneAfterPageTwo(httpx.BaseTransport):
+    """HTTP to the sandbox; the first request for page 1 is sent once page 2 is answered, after
+    ``log()`` (page 1 then holds the new events, pushing its last ones past its end)."""
+
+    def __init__(self, log: Callable[[], None]) -> None:
+        self.base = httpx.HTTPTransport()
+        self.log = log
+        self.page_two = threading.Event()
+        self.held = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        number = planned_page(request)
+        if number == "1" and not self.held:
+            self.held = True
+            assert self.page_two.wait(30), "page 2 was not asked for alongside page 1"
+            self.log()
+        response = self.base.handle_request(request)
+        if number == "2":
+            response.read()
+            self.page_two.set()
+        return response
+
+    def close(self) -> None:
+        self.base.close()
+
+
+class AsyncPageOneAfterPageTwo(httpx.AsyncBaseTransport):
+    """:class:`PageOneAfterPageTwo` for the async client."""
+
+    def __init__(self, log: Callable[[], None]) -> None:
+        self.base = httpx.AsyncHTTPTransport()
+        self.log = log
+        self.page_two = asyncio.Event()
+        self.held = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        number = planned_page(request)
+        if number == "1" and not self.held:
+            self.held = True
+            await asyncio.wait_for(self.page_two.wait(), 30)
+            self.log()
+        response = await self.base.handle_async_request(request)
+        if number == "2":
+            await response.aread()
+            self.page_two.set()
+        return response
+
+    async def aclose(self) -> None:
+        await self.base.aclose()
+
+
+def assert_every_event_once(before: set[str], got: list[str]) -> None:
+    assert len(got) == len(set(got))  # no repeats
+    missing = before - set(got)
+    assert not missing, f"{len(missing)} of the events held before the call are missing"
+
+
+@pytest.mark.parametrize("as_dicts", [False, True])
+def test_pages_answered_out_of_order_while_the_list_grows(
+    events_of_one_run: tuple[Sandbox, Callable[[], None]], as_dicts: bool
+) -> None:
+    """Issue 22: page 1 answered after page 2, with five events logged in between, lost the
+    five events that page 1's later answer pushed past its end (the count still matched)."""
+    sb, log_five = events_of_one_run
+    before = event_ids(sb)
+    transport = PageOneAfterPageTwo(log_five)
+    with sb.client(transport=transport) as client:
+        first = client.missions.list_events(page_size=1)
+        if as_dicts:
+            got = [e["event_id"] for e in first.fetch_all(progress=False, as_dicts=True)]
+        else:
+            got = [e.event_id for e in first.fetch_all(progress=False)]
+    assert transport.held
+    assert_every_event_once(before, got)
+
+
+def test_async_pages_answered_out_of_order_while_the_list_grows(
+    events_of_one_run: tuple[Sandbox, Callable[[], None]], portal: Portal
+) -> None:
+    sb, log_five = events_of_one_run
+    before = event_ids(sb)
+    transport = AsyncPageOneAfterPageTwo(log_five)
+
+    async def scenario() -> list[str]:
+        async with sb.async_client(transport=transport) as client:
+            first = await client.missions.list_events(page_size=1)
+            return [e.event_id for e in await first.fetch_all(progress=False)]
+
+    got = portal.run(scenario())
+    assert transport.held
+    assert_every_event_once(before, got)
+
+
+def test_fetch_frames_pages_answered_out_of_order_while_the_list_grows(
+    events_of_one_run: tuple[Sandbox, Callable[[], None]],
+) -> None:
+    sb, log_five = events_of_one_run
+    before = event_ids(sb)
+    transport = PageOneAfterPageTwo(log_five)
+    with sb.client(transport=transport) as client:
+        frames = fetch_frames(client, progress=False)
+    assert transport.held
+    assert_every_event_once(before, list(frames.events["event_id"]))

@@ -153,17 +153,25 @@ class APITimeoutError(APIConnectionError):
 class IncompleteListError(APIError):
     """Paging through a list gave fewer items than the server says the list holds.
 
-    Attributes: ``expected`` (the server's ``total_results``) and ``got`` (distinct items read).
+    Attributes: ``expected`` (the server's ``total_results``), ``got`` (distinct items read)
+    and ``changing`` (the list kept shrinking while it was read, even when read once more from
+    the start, so items may have been pushed past pages already read).
     Nothing partial is returned: a short list would look complete.
     """
 
-    def __init__(self, *, operation: str, expected: int, got: int) -> None:
+    def __init__(self, *, operation: str, expected: int, got: int, changing: bool = False) -> None:
         self.expected = expected
         self.got = got
+        self.changing = changing
+        problem = (
+            "the list kept changing while it was read (it shrank again when read once more from "
+            "the start), so some of its items may have been skipped"
+            if changing
+            else f"the server says the list holds {expected} items, but reading its pages gave "
+            f"{got} distinct ones (its pages skip or repeat items)"
+        )
         super().__init__(
-            f"{operation}: the server says the list holds {expected} items, but reading its pages "
-            f"gave {got} distinct ones (its pages skip or repeat items); try again, or read it "
-            "page by page with iter_pages()",
+            f"{operation}: {problem}; try again, or read it page by page with iter_pages()",
             operation=operation,
         )
 

@@ -11,8 +11,9 @@ dicts (orjson), without pydantic, on one path.
 
 Every walk reads exactly (:class:`_Walk`): it follows the page size the server actually
 served (a server may cap or ignore ``page[size]``), drops repeats by id (a newest-first
-list that grows while it is read shifts items onto the next page), reads on to the
-list's new end when it grew, reads it once more when it shrank, and raises
+list that grows while it is read shifts items onto the next page), reads on page by page
+from a concurrent page answered before the one ahead of it (:meth:`_Walk.take_planned`),
+reads on to the list's new end when it grew, reads it once more when it shrank, and raises
 :class:`~missionlab.IncompleteListError` rather than return fewer items than
 ``meta.total_results`` promised.
 """
@@ -168,7 +169,8 @@ class _Walk:
     to ask for next: none once the position reaches the list's latest ``total_results``.
     A list that shrank while it was read, or came up short, is read once more from the
     start (items shift towards the front past pages already read). ``result()`` refuses
-    to return fewer items than the list held throughout the read.
+    to return fewer items than the list held throughout the read, or a list that shrank
+    again while it was read once more.
     """
 
     REREADS = 1
@@ -183,6 +185,7 @@ class _Walk:
         self._totals: list[int] = []  # every total_results seen, over every read
         self._rereads = 0
         self._restart = False
+        self._changing = False  # it shrank in the last read allowed too
         self._exact = first.meta is not None and (first.request.page_number or 1) == 1
         self._size = first.request.page_size or MAX_PAGE_SIZE
         self._reset()
@@ -264,10 +267,16 @@ class _Walk:
     def take_planned(self, chunk: Chunk) -> list[Any] | None:
         """Take one of the fast path's pages, in order: its new items, or None (and no further
         planned page should be taken) when it does not hold what was asked (a server that caps
-        or ignores ``page[size]``): the rest is then read page by page, at the size that page
-        was served at."""
+        or ignores ``page[size]``), or when its list held fewer items than the page before's:
+        the rest is then read page by page (from that page on), at the size it was served at.
+
+        Concurrent pages may be answered out of order. A page answered before the one ahead
+        of it, when newer items came in at the front between the two answers, starts past
+        the items that the later answer pushed off that page's end: they are on neither."""
         asked = chunk.request.page_size
-        if _served_size(chunk) != asked or (chunk.meta is not None and chunk.meta.page_size != asked):
+        meta = chunk.meta
+        earlier = meta is not None and bool(self._read_totals) and meta.total_results < self._read_totals[-1]
+        if earlier or _served_size(chunk) != asked or (meta is not None and meta.page_size != asked):
             if chunk.items:
                 self._size = _served_size(chunk)
             return None
@@ -287,16 +296,21 @@ class _Walk:
                 number = self._last[0] + 1
             return replace(self._template, page_number=number, page_size=self._size)
         shrank = min(self._read_totals) < self._read_totals[0]
-        if self._exact and (shrank or self.count < min(self._totals)) and self._rereads < self.REREADS:
-            self._rereads += 1
-            self._restart = True
-            return replace(self._template, page_number=1, page_size=self._size)
+        if self._exact and (shrank or self.count < min(self._totals)):
+            if self._rereads < self.REREADS:
+                self._rereads += 1
+                self._restart = True
+                return replace(self._template, page_number=1, page_size=self._size)
+            self._changing = shrank
         return None
 
     def result(self, operation: str) -> list[Any]:
-        """Every item kept, once; :class:`IncompleteListError` when some are missing."""
-        if self._exact and self._totals and self.count < min(self._totals):
-            raise IncompleteListError(operation=operation, expected=min(self._totals), got=self.count)
+        """Every item kept, once; :class:`IncompleteListError` when some are missing, or may be
+        (the list still shrank while it was read again)."""
+        if self._exact and self._totals and (self._changing or self.count < min(self._totals)):
+            raise IncompleteListError(
+                operation=operation, expected=min(self._totals), got=self.count, changing=self._changing
+            )
         return self.items
 
 
