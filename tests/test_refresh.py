@@ -289,6 +289,9 @@ class RunAnsweredLast(httpx.BaseTransport):
             self.others.release()
         return response
 
+    def close(self) -> None:
+        self.inner.close()
+
 
 def test_a_run_that_ends_during_a_refresh_is_shown_with_its_end(sandbox: Sandbox) -> None:
     client = sandbox.client()
