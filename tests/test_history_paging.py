@@ -156,3 +156,17 @@ def test_a_resumed_walk_of_a_list_that_grows_loses_no_event(
     assert transport.fired
     assert min(transport.pages) < HELD  # the walk carried on from before the held page
     assert_every_event_once(before, History(tmp_path / "h"))
+
+
+def test_a_first_sync_whose_pages_are_answered_out_of_order_loses_no_event(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A first sync walks the events with the client's paging core (``iter_dicts``, eight
+    pages in flight): page 5 answered after page 6, with five events logged in between."""
+    mission_id, run_id = a_run(sandbox)
+    before = event_ids(sandbox)
+    transport = PageAfterTheNext(sandbox, mission_id, run_id)
+    with sandbox.client(transport=transport) as client:
+        history(client, tmp_path / "h").sync(progress=False)
+    assert transport.fired
+    assert_every_event_once(before, History(tmp_path / "h"))
