@@ -210,9 +210,15 @@ class Syncer:
         limit: int = WORKERS,
     ) -> Iterator[Any]:
         """Pages of a list from page ``start`` on, in order: ``ahead`` pages asked for in one
-        round, ``limit`` of them in flight at a time.
+        round, ``limit`` of them in flight at a time; pages past the first page's count when
+        the list grew meanwhile.
 
-        The first page says how many pages there are at the size the server served."""
+        The first page says how many pages there are at the size the server served. In a
+        newest-first list that grows, page m of T items starts T - m * size items above its
+        oldest end: pages taken in order whose totals never decrease can only repeat items
+        (dropped by id later), but a page answered before the one ahead of it (a smaller
+        total) leaves the items between the two answers' totals on neither. From such a
+        page on, the list is read one page after the other."""
         first = list_call(page_number=start, page_size=size)
         self.report.requests += 1
         yield first
@@ -227,7 +233,10 @@ class Syncer:
         served = meta.page_size or size
         last = -(-meta.total_results // served) if served else start
         skipped = (start - 1) * size  # items before page ``start``, at the size asked
-        numbers = range(skipped // served + 2, last + 1) if served else range(0)
+        after = skipped // served + 2  # the page after the first, at the size served
+        numbers = range(after, last + 1) if served else range(0)
+        total = meta.total_results  # as the last page taken says
+        gap: int | None = None  # the first page answered before the one ahead of it
 
         def fetch(number: int) -> Any:
             return list_call(page_number=number, page_size=served)
@@ -235,9 +244,25 @@ class Syncer:
         # Rounds end at multiples of ``ahead`` (pages 2-8, 9-16, ...), where batches end.
         for _, numbered in itertools.groupby(numbers, key=lambda number: (number - 1) // ahead):
             chunk = list(numbered)
-            for page in bounded_map(fetch, chunk, limit=min(limit, ahead), name="missionlab-history-pages"):
-                self.report.requests += 1
+            pages = bounded_map(fetch, chunk, limit=min(limit, ahead), name="missionlab-history-pages")
+            self.report.requests += len(pages)
+            for number, page in zip(chunk, pages, strict=True):
+                if page.meta is not None and page.meta.total_results < total:
+                    gap = number
+                    break
+                total = page.meta.total_results if page.meta is not None else total
                 yield page
+            if gap is not None:
+                break
+        number = gap if gap is not None else max(after, last + 1)
+        while served and (number - 1) * served < total:
+            page = fetch(number)
+            self.report.requests += 1
+            yield page
+            if not page.data:
+                return
+            total = page.meta.total_results if page.meta is not None else total
+            number += 1
 
     def _newest_first(
         self,
