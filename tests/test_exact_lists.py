@@ -7,6 +7,7 @@ servers whose pages lie, grow, shrink or repeat items are small MockTransport se
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -222,6 +223,7 @@ def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
             read()
         assert (caught.value.expected, caught.value.got) == (45, 44)
         assert "GET /ai/missions/runs" in str(caught.value)
+        assert gc.isenabled()  # fetch_all's pause of the collector ends with the read
 
 
 def test_a_server_that_ignores_page_number_raises() -> None:
