@@ -8,6 +8,7 @@ servers whose pages lie, grow, shrink or repeat items are small MockTransport se
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -259,6 +260,7 @@ def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
             read()
         assert (caught.value.expected, caught.value.got) == (45, 44)
         assert "GET /ai/missions/runs" in str(caught.value)
+        assert gc.isenabled()  # fetch_all's pause of the collector ends with the read
 
 
 def test_a_server_that_ignores_page_number_raises() -> None:

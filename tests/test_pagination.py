@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import collections
+import gc
 import io
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -236,3 +238,39 @@ def test_fetch_all_as_dicts_gives_the_servers_json_in_the_same_order(counted: Sa
     assert [d["run_id"] for d in dicts] == [m.run_id for m in models]
     assert datetime.fromisoformat(dicts[0]["started_at"]) == models[0].started_at  # as sent: a string
     assert set(dicts[0]) == set(models[0].model_dump(exclude_unset=True))
+
+
+@pytest.mark.parametrize("as_dicts", [False, True])
+def test_fetch_all_gathers_pages_with_the_collector_paused(counted: Sandbox, as_dicts: bool) -> None:
+    """Issue 24: the parsed pages piling up set off collections that went over them again and
+    again; fetch_all pauses the collector while it gathers them (the young objects are then
+    collected once), and leaves it as it was."""
+    mission_id = mission_with_runs(counted, 2345)
+    client, _ = counting_client(counted)
+    first = client.missions.runs.list(mission_id, page_size=20)
+    expected = [run.run_id for run in first]  # walked page by page, collections allowed
+    started: list[int] = []
+
+    def read() -> Sequence[Any]:
+        return first.fetch_all(progress=False, as_dicts=True) if as_dicts else first.fetch_all(progress=False)
+
+    def ids(items: Sequence[Any]) -> list[str]:  # (an item list makes its models here)
+        return [item["run_id"] if as_dicts else item.run_id for item in items]
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        items = read()
+    finally:
+        gc.callbacks.remove(note)
+    assert len(started) <= 1 and gc.isenabled()  # one pass when it resumes, none while reading
+    assert ids(items) == expected
+    gc.disable()
+    try:
+        assert ids(read()) == expected
+        assert not gc.isenabled()  # paused by the caller: left paused
+    finally:
+        gc.enable()

@@ -45,8 +45,9 @@ def check_capsule(data: Any) -> dict[str, Any]:
 @contextmanager
 def collection_paused() -> Iterator[None]:
     """The cyclic garbage collector paused while a capsule (or its events held as text, see
-    ``ItemList.of_json_blocks``) is parsed: a big one parses into millions of new containers
-    and no cycles, and the collector's passes over them took a third of the parse."""
+    ``ItemList.of_json_blocks``) is parsed, or ``fetch_all`` gathers a list's pages: a big
+    one parses into millions of new containers and no cycles, and the collector's passes
+    over them took a third of the parse."""
     paused = gc.isenabled()
     gc.disable()
     try:
