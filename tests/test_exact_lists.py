@@ -16,6 +16,9 @@ import pytest
 
 import missionlab
 from missionlab import fetch_frames
+from missionlab.client._items import ItemList
+from missionlab.client._pagination import PageRequest, fetch_every
+from missionlab.client.models import Run
 from missionlab.sandbox import Sandbox
 from missionlab.sandbox.faults import FaultRule
 
@@ -302,3 +305,37 @@ def test_a_broken_page_fetched_with_others_is_an_api_error(body: bytes, portal: 
             read()
         assert str(caught.value).startswith("GET /ai/missions/runs: the server's answer (HTTP 200)")
         assert (3, 1000) in server.requests
+
+
+class FirstPageNumbered(ListServer):
+    """A server that numbers the page it answers with no ``page[number]`` as page 2."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        response = super().__call__(request)
+        if "page[number]" in request.url.params:
+            return response
+        body = json.loads(response.content)
+        body["meta"]["page_number"] = 2
+        return httpx.Response(200, content=json.dumps(body))
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        lambda: ListServer(0),
+        lambda: ListServer(999),
+        lambda: ListServer(4500),
+        lambda: ListServer(2500, cap=300),
+        lambda: ListServer(2500, cap=300, lie=True),
+        lambda: FirstPageNumbered(2500),
+    ],
+)
+def test_fetch_every_reads_as_the_first_page_fetch_all_does(server: Callable[[], ListServer]) -> None:
+    """``fetch_every(client, request)`` (no model made for the first page) gives what
+    ``fetch_all()`` of the page ``request`` asks for gives, with the same requests."""
+    paged, direct = server(), server()
+    expected = ids(paged.client().missions.runs.list_runs(page_size=1000).fetch_all(progress=False))
+    request = PageRequest("/ai/missions/runs", "GET /ai/missions/runs", Run, {}, page_size=1000)
+    items = fetch_every(direct.client(), request, progress=False)
+    assert isinstance(items, ItemList) and ids(items) == expected == ids(paged.items)
+    assert direct.requests == paged.requests
