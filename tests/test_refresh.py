@@ -14,7 +14,7 @@ import pytest
 
 import missionlab
 from missionlab import frames
-from missionlab.client._new_events import page_for
+from missionlab.client._new_events import every_event, page_for
 from missionlab.figures import timeline
 from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace, load_run
@@ -257,3 +257,17 @@ def test_running_steps_are_measured_to_the_moment_asked() -> None:
     pd.testing.assert_frame_equal(frames.retimed(built, later), frames.steps_frame(plan, now=later))
     finished = frames.steps_frame(plan[:1])
     assert frames.retimed(finished, later) is finished  # nothing runs: nothing to measure
+
+
+def test_every_event_reads_a_run_as_list_then_fetch_all(counter: Counting, watched: Any) -> None:
+    """``every_event`` (what ``load_run`` reads a run's events with) gives the events that
+    ``list(page_size=1000).fetch_all()`` gives, in the same order, with the same requests."""
+    client, trace, run = watched
+    counter.reset()
+    expected = client.missions.runs.events.list(run.run_id, mission_id=run.mission_id, page_size=1000)
+    expected_ids = [event.event_id for event in expected.fetch_all(progress=False)]
+    requests = counter.requests
+    counter.reset()
+    events = every_event(client, run.mission_id, run.run_id)
+    assert [event.event_id for event in events] == expected_ids == [e.event_id for e in trace.events]
+    assert counter.requests == requests == 2 and counter.events == 2000
