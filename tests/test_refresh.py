@@ -42,6 +42,9 @@ class Counting(httpx.BaseTransport):
     def reset(self) -> None:
         self.requests = self.events = 0
 
+    def close(self) -> None:  # the client closes its transport: its connections go with it
+        self.inner.close()
+
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
