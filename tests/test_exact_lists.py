@@ -19,6 +19,9 @@ import pytest
 
 import missionlab
 from missionlab import fetch_frames
+from missionlab.client._items import ItemList
+from missionlab.client._pagination import PageRequest, fetch_every
+from missionlab.client.models import Run
 from missionlab.sandbox import Sandbox
 from missionlab.sandbox.faults import FaultRule
 
@@ -484,3 +487,37 @@ def test_fetch_frames_pages_answered_out_of_order_while_the_list_grows(
         frames = fetch_frames(client, progress=False)
     assert transport.held
     assert_every_event_once(before, list(frames.events["event_id"]))
+
+
+class FirstPageNumbered(ListServer):
+    """A server that numbers the page it answers with no ``page[number]`` as page 2."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        response = super().__call__(request)
+        if "page[number]" in request.url.params:
+            return response
+        body = json.loads(response.content)
+        body["meta"]["page_number"] = 2
+        return httpx.Response(200, content=json.dumps(body))
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        lambda: ListServer(0),
+        lambda: ListServer(999),
+        lambda: ListServer(4500),
+        lambda: ListServer(2500, cap=300),
+        lambda: ListServer(2500, cap=300, lie=True),
+        lambda: FirstPageNumbered(2500),
+    ],
+)
+def test_fetch_every_reads_as_the_first_page_fetch_all_does(server: Callable[[], ListServer]) -> None:
+    """``fetch_every(client, request)`` (no model made for the first page) gives what
+    ``fetch_all()`` of the page ``request`` asks for gives, with the same requests."""
+    paged, direct = server(), server()
+    expected = ids(paged.client().missions.runs.list_runs(page_size=1000).fetch_all(progress=False))
+    request = PageRequest("/ai/missions/runs", "GET /ai/missions/runs", Run, {}, page_size=1000)
+    items = fetch_every(direct.client(), request, progress=False)
+    assert isinstance(items, ItemList) and ids(items) == expected == ids(paged.items)
+    assert direct.requests == paged.requests

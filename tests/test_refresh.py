@@ -14,7 +14,7 @@ import pytest
 
 import missionlab
 from missionlab import frames
-from missionlab.client._new_events import page_for
+from missionlab.client._new_events import every_event, page_for
 from missionlab.figures import timeline
 from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace, load_run
@@ -331,3 +331,17 @@ def test_a_run_that_ends_during_a_refresh_is_shown_with_its_end(sandbox: Sandbox
     assert str(trace.explain(baseline=False)) == str(fresh.explain(baseline=False))
     assert transport.requests == 5  # the three, then the plan and the events again, once
     watcher.close()
+
+
+def test_every_event_reads_a_run_as_list_then_fetch_all(counter: Counting, watched: Any) -> None:
+    """``every_event`` (what ``load_run`` reads a run's events with) gives the events that
+    ``list(page_size=1000).fetch_all()`` gives, in the same order, with the same requests."""
+    client, trace, run = watched
+    counter.reset()
+    expected = client.missions.runs.events.list(run.run_id, mission_id=run.mission_id, page_size=1000)
+    expected_ids = [event.event_id for event in expected.fetch_all(progress=False)]
+    requests = counter.requests
+    counter.reset()
+    events = every_event(client, run.mission_id, run.run_id)
+    assert [event.event_id for event in events] == expected_ids == [e.event_id for e in trace.events]
+    assert counter.requests == requests == 2 and counter.events == 2000

@@ -28,6 +28,7 @@ from ._wire.labels import labels_of
 from .analysis.capsule import save_run, trace_parts
 from .client._concurrent import bounded_map
 from .client._display import badge, html_fields
+from .client._new_events import every_event
 from .client.models import Event, Mission, PlanStep, Run
 from .errors import APIError, CapsuleError, InvalidArgumentError
 from .frames._runlike import RunLike
@@ -355,9 +356,7 @@ def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | N
             lambda: client.missions.retrieve(mission_id).data,
             lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data,
             lambda: runs.telnyx_agents.list(run_id, mission_id=mission_id).data,
-            lambda: runs.events.list(run_id, mission_id=mission_id, page_size=1000).fetch_all(
-                progress=progress
-            ),
+            lambda: every_event(client, mission_id, run_id, progress=progress),
         ],
         name="missionlab-load",
     )

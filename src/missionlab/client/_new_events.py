@@ -1,5 +1,6 @@
 """Fetching only what changed of a run that a watcher holds: its new events, and its run and plan
-read into models only when their answers changed.
+read into models only when their answers changed; and every event of a run (:func:`every_event`),
+for a first read or when the events held no longer match.
 
 A run's events are listed oldest first, so the first unseen event is at index ``count``
 (the number already held). The page read is the one that starts closest before it, of
@@ -23,7 +24,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..limits import MAX_PAGE_SIZE
 from . import _json
 from ._call import Call
-from .models import PlanResponse, RunResponse
+from ._items import ItemList
+from ._pagination import PageRequest, fetch_every
+from .models import Event, PlanResponse, RunResponse
 from .resources._args import run_path
 
 if TYPE_CHECKING:
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
     from ._client import Client
 
-__all__ = ["NewEvents", "Reread", "new_events", "page_for", "reread"]
+__all__ = ["NewEvents", "Reread", "every_event", "new_events", "page_for", "reread"]
 
 # what reread() reads: (path after the run's, operation, answer model)
 _REREAD: dict[str, tuple[str, str, type[RunResponse] | type[PlanResponse]]] = {
@@ -83,8 +86,18 @@ def new_events(client: Client, mission_id: str, run_id: str, held: Sequence[Any]
     )
     if consistent:
         return NewEvents(fresh, reloaded=False)
-    every = events_api.list(run_id, mission_id=mission_id, page_size=MAX_PAGE_SIZE).fetch_all(progress=False)
-    return NewEvents(list(every), reloaded=True)
+    return NewEvents(list(every_event(client, mission_id, run_id)), reloaded=True)
+
+
+def every_event(
+    client: Client, mission_id: str, run_id: str, *, progress: bool | None = False
+) -> ItemList[Event]:
+    """Every event of a run, oldest first: ``client.missions.runs.events.list(run_id,
+    mission_id=mission_id, page_size=1000).fetch_all(progress=progress)``, without the models
+    that ``list`` makes of the first page and ``fetch_all`` does not use."""
+    path = run_path(mission_id, run_id, reading=True) + "/events"
+    request = PageRequest(path, "GET .../runs/{run_id}/events", Event, {}, page_size=MAX_PAGE_SIZE)
+    return fetch_every(client, request, progress=progress)
 
 
 class Reread(NamedTuple):

@@ -7,7 +7,8 @@ fetches the rest with as few requests as it can (8 at a time: ``_concurrent``'s 
 and returns every item once, in the server's order: an :class:`~._items.ItemList`, whose
 models are made a block at a time when first read (a frame reads the JSON itself).
 ``fetch_all(as_dicts=True)`` returns the plain JSON dicts. Both read every page as JSON
-dicts (orjson), without pydantic, on one path.
+dicts (orjson), without pydantic, on one path; :func:`fetch_every` is that path from a
+request, without the models a page makes of its own items.
 
 Every walk reads exactly (:class:`_Walk`): it follows the page size the server actually
 served (a server may cap or ignore ``page[size]``), drops repeats by id (a newest-first
@@ -350,10 +351,7 @@ class _BasePage(Generic[T]):
         """This page (as JSON dicts) as the start of ``fetch_all``, if it is the first page."""
         if self.page_number != 1:
             return None
-        request = replace(self._request, page_number=1)
-        if self.meta is not None:
-            request = replace(request, page_size=self.meta.page_size)
-        return Chunk(_json.loads(self._content)["data"], self.meta, request)
+        return _as_first(Chunk(_json.loads(self._content)["data"], self.meta, self._request))
 
     def _own_chunk(self) -> Chunk:
         """This page as the start of an iteration."""
@@ -374,10 +372,10 @@ class _BasePage(Generic[T]):
         return items if as_dicts else ItemList(self._request.item, items, self._request.operation)
 
     def _all_request(self) -> PageRequest[T]:
-        return replace(self._request, page_number=1, page_size=MAX_PAGE_SIZE)
+        return _all(self._request)
 
     def _bar(self, pages: int, progress: bool | None) -> ProgressBar:
-        return progress_bar(pages, desc=self._request.item.__name__ + "s", unit="page", progress=progress)
+        return _page_bar(self._request, pages, progress)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -441,9 +439,6 @@ class SyncPage(_BasePage[T]):
     def _chunk(self, request: PageRequest[Any]) -> Chunk:
         return self._client._send(request.call(request.parse_chunk))
 
-    def _fetched(self, request: PageRequest[Any]) -> httpx.Response:
-        return self._client._send(request.answer_call())
-
     def _model_chunk(self, request: PageRequest[T]) -> Chunk:
         page = self._fetch(request)
         return Chunk(page.data, page.meta, request)
@@ -475,24 +470,7 @@ class SyncPage(_BasePage[T]):
         (8 at a time) while the caller works on the ones before. This is the walk of
         :meth:`fetch_all` (exact: :class:`~missionlab.IncompleteListError`, raised after the
         last page, rather than fewer items); ``progress`` as there."""
-        walk, requests = self._stream(self._first_chunk() or self._chunk(self._all_request()))
-        if walk.first:
-            yield walk.first
-        with self._bar(len(requests) + 1, progress) as bar:
-            bar.update(1)
-            with closing(
-                bounded_imap(self._fetched, requests, progress=bar, name="missionlab-page")
-            ) as answers:
-                for planned, answer in zip(requests, answers, strict=False):
-                    fresh = walk.take_planned(planned.read_chunk(self._client, answer))
-                    if fresh is None:
-                        break
-                    if fresh:
-                        yield fresh
-            while (request := walk.next_request()) is not None:
-                if fresh := walk.add(self._chunk(request)):
-                    yield fresh
-        walk.result(self._request.operation)
+        yield from _dicts(self._client, self._first_chunk() or self._chunk(self._all_request()), progress)
 
     @overload
     def fetch_all(self, *, progress: bool | None = None, as_dicts: Literal[False] = False) -> ItemList[T]: ...
@@ -511,6 +489,66 @@ class SyncPage(_BasePage[T]):
         with collection_paused():  # see _BasePage._answer
             items = [item for chunk in self.iter_dicts(progress=progress) for item in chunk]
             return self._answer(items, as_dicts)
+
+
+def _page_bar(request: PageRequest[Any], pages: int, progress: bool | None) -> ProgressBar:
+    return progress_bar(pages, desc=request.item.__name__ + "s", unit="page", progress=progress)
+
+
+def _as_first(chunk: Chunk) -> Chunk:
+    """``chunk`` (the list's first page) as the start of a walk: asked for as page 1, at the
+    size its meta states."""
+    request = replace(chunk.request, page_number=1)
+    if chunk.meta is not None:
+        request = replace(request, page_size=chunk.meta.page_size)
+    return replace(chunk, request=request)
+
+
+def _dicts(client: PageSource, first: Chunk, progress: bool | None) -> Iterator[list[dict[str, Any]]]:
+    """:meth:`SyncPage.iter_dicts` from the list's ``first`` page (JSON dicts)."""
+    template = first.request
+    walk = _Walk(first, template.key(), keep=False)
+    requests = walk.plan(first)
+    if walk.first:
+        yield walk.first
+    with _page_bar(template, len(requests) + 1, progress) as bar:
+        bar.update(1)
+
+        def fetched(request: PageRequest[Any]) -> httpx.Response:
+            return client._send(request.answer_call())
+
+        with closing(bounded_imap(fetched, requests, progress=bar, name="missionlab-page")) as answers:
+            for planned, answer in zip(requests, answers, strict=False):
+                fresh = walk.take_planned(planned.read_chunk(client, answer))
+                if fresh is None:
+                    break
+                if fresh:
+                    yield fresh
+        while (request := walk.next_request()) is not None:
+            if fresh := walk.add(client._send(request.call(request.parse_chunk))):
+                yield fresh
+    walk.result(template.operation)
+
+
+def fetch_every(client: PageSource, request: PageRequest[T], *, progress: bool | None = None) -> ItemList[T]:
+    """What ``fetch_all(progress=progress)`` of the page ``request`` asks for returns, with no
+    model made for that page's items (a page makes one per item, which ``fetch_all`` does not
+    use): the first page's JSON dicts start the walk, as the later pages' do."""
+    first = client._send(request.call(request.parse_chunk))
+    number = first.meta.page_number if first.meta is not None else request.page_number or 1
+    if number == 1:
+        first = _as_first(first)
+    else:  # not the first page: the walk starts from the first at the largest size
+        every = _all(request)
+        first = client._send(every.call(every.parse_chunk))
+    with collection_paused():  # as fetch_all gathers (see _BasePage._answer)
+        items = [item for chunk in _dicts(client, first, progress) for item in chunk]
+    return ItemList(request.item, items, request.operation)
+
+
+def _all(request: PageRequest[T]) -> PageRequest[T]:
+    """The list's first page at the largest size."""
+    return replace(request, page_number=1, page_size=MAX_PAGE_SIZE)
 
 
 class AsyncPage(_BasePage[T]):
