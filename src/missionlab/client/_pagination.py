@@ -357,11 +357,6 @@ class _BasePage(Generic[T]):
         """This page as the start of an iteration."""
         return Chunk(self.data, self.meta, replace(self._request, page_number=self.page_number))
 
-    def _stream(self, first: Chunk) -> tuple[_Walk, list[PageRequest[Any]]]:
-        """The walk of ``iter_dicts`` from its first page, and the pages to fetch concurrently."""
-        walk = _Walk(first, self._request.key(), keep=False)
-        return walk, walk.plan(first)
-
     def _answer(self, items: list[dict[str, Any]], as_dicts: bool) -> Any:
         """``fetch_all``'s answer from every item of the list as JSON dicts.
 
@@ -373,9 +368,6 @@ class _BasePage(Generic[T]):
 
     def _all_request(self) -> PageRequest[T]:
         return _all(self._request)
-
-    def _bar(self, pages: int, progress: bool | None) -> ProgressBar:
-        return _page_bar(self._request, pages, progress)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -491,6 +483,13 @@ class SyncPage(_BasePage[T]):
             return self._answer(items, as_dicts)
 
 
+def _stream(first: Chunk) -> tuple[_Walk, list[PageRequest[Any]]]:
+    """The walk of ``iter_dicts`` from the list's ``first`` page, and the pages to fetch
+    concurrently."""
+    walk = _Walk(first, first.request.key(), keep=False)
+    return walk, walk.plan(first)
+
+
 def _page_bar(request: PageRequest[Any], pages: int, progress: bool | None) -> ProgressBar:
     return progress_bar(pages, desc=request.item.__name__ + "s", unit="page", progress=progress)
 
@@ -507,8 +506,7 @@ def _as_first(chunk: Chunk) -> Chunk:
 def _dicts(client: PageSource, first: Chunk, progress: bool | None) -> Iterator[list[dict[str, Any]]]:
     """:meth:`SyncPage.iter_dicts` from the list's ``first`` page (JSON dicts)."""
     template = first.request
-    walk = _Walk(first, template.key(), keep=False)
-    requests = walk.plan(first)
+    walk, requests = _stream(first)
     if walk.first:
         yield walk.first
     with _page_bar(template, len(requests) + 1, progress) as bar:
@@ -599,10 +597,10 @@ class AsyncPage(_BasePage[T]):
     async def iter_dicts(self, *, progress: bool | None = None) -> AsyncIterator[list[dict[str, Any]]]:
         """:meth:`SyncPage.iter_dicts`, with ``async for``: the pages after the first are
         fetched concurrently (8 at a time) while the caller works on the ones before."""
-        walk, requests = self._stream(self._first_chunk() or await self._chunk(self._all_request()))
+        walk, requests = _stream(self._first_chunk() or await self._chunk(self._all_request()))
         if walk.first:
             yield walk.first
-        with self._bar(len(requests) + 1, progress) as bar:
+        with _page_bar(self._request, len(requests) + 1, progress) as bar:
             bar.update(1)
             async with aclosing(bounded_aimap(self._fetched, requests, progress=bar)) as answers:
                 planned = iter(requests)
