@@ -9,6 +9,7 @@ what the checks of the findings engine that compare with the mission's usual are
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,13 +180,9 @@ def usual_overlaps(steps: pd.DataFrame | None) -> frozenset[frozenset[str]]:
     runs = started["run_id"][overlapped].tolist()
     step_ids = started["step_id"][overlapped].tolist()
     befores = groups["step_id"].shift(1)[overlapped].astype(str).tolist()
-    seen: set[tuple[Any, frozenset[str]]] = set()  # each pair once per run it overlapped in
-    counts: dict[frozenset[str], int] = {}
-    for run, step_id, before in zip(runs, step_ids, befores, strict=True):
-        pair = frozenset((str(step_id), before))
-        if (run, pair) not in seen:
-            seen.add((run, pair))
-            counts[pair] = counts.get(pair, 0) + 1
+    # each pair counted once per run it overlapped in
+    overlaps = {(run, frozenset((str(a), b))) for run, a, b in zip(runs, step_ids, befores, strict=True)}
+    counts = Counter(pair for _, pair in overlaps)
     runs_of = {str(step): set(runs) for step, runs in started.groupby("step_id")["run_id"]}
     usual: set[frozenset[str]] = set()
     for pair, count in counts.items():
