@@ -71,8 +71,8 @@ class SandboxProcess:
                 str(self.port),
                 "--db",
                 self.db,
-                "--token",
-                self.token,
+                # one argument, so a token starting with "-" is not read as an option
+                f"--token={self.token}",
             ],
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,

@@ -77,7 +77,8 @@ def tags_of(items: Sequence[Any], read: Callable[[Any], Any]) -> Counter[Any]:
 
 @pytest.mark.slow
 def test_acknowledged_writes_survive_sigkill_rounds(tmp_path: Path) -> None:
-    server = SandboxProcess(tmp_path / "killed.db", token=secrets.token_urlsafe(16)).start()
+    # a token starting with "-" must still reach the server as the --token value
+    server = SandboxProcess(tmp_path / "killed.db", token="-" + secrets.token_urlsafe(16)).start()
     client = missionlab.Client(api_key=server.token, base_url=server.url, timeout=5)
     writers = 8
     mission_id = client.missions.create(name="sigkill", execution_mode="external").data.mission_id

@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--demo", action="store_true", help="seed demo history into an empty db")
     serve.add_argument(
-        "--token", help="the token requests must carry, as 'Authorization: Bearer TOKEN' (default: random)"
+        "--token",
+        help="the token requests must carry, as 'Authorization: Bearer TOKEN' (default: random);"
+        " write --token=TOKEN for a token starting with '-'",
     )
     serve.add_argument(
         "--no-token",

@@ -25,7 +25,8 @@ def new_token(token: str | None, *, no_token: bool) -> str | None:
     """The token a sandbox requires: ``token``, a new random one, or None with ``no_token``."""
     if no_token and token:
         raise ValueError("give a token or no_token=True, not both")
-    return None if no_token else (token or secrets.token_urlsafe(24))
+    # hex, so the token printed can be given back as ``--token TOKEN`` (never starts with "-")
+    return None if no_token else (token or secrets.token_hex(24))
 
 
 def answered_hosts(host: str, allowed_hosts: Iterable[str]) -> tuple[str, ...]:
