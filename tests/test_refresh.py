@@ -4,7 +4,7 @@ its frames and live Gantt extended in place."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 import missionlab
 from missionlab import frames
 from missionlab.client._new_events import every_event, page_for
+from missionlab.client.models import Run
 from missionlab.figures import timeline
 from missionlab.sandbox import Sandbox
 from missionlab.trace import RunTrace, load_run
@@ -265,7 +266,7 @@ def test_running_steps_are_measured_to_the_moment_asked() -> None:
 class RunAnsweredLast(httpx.BaseTransport):
     """httpx's transport that, once armed, holds the GET of the run until the plan's and the
     events' answers are back, ends the run meanwhile (``end``), then lets it through: the run
-    ending between the server's answers to a refresh's concurrent requests."""
+    ending between the server's answers to a refresh's (or a load's) concurrent requests."""
 
     def __init__(self, end: Any) -> None:
         self.inner = httpx.HTTPTransport()
@@ -285,7 +286,7 @@ class RunAnsweredLast(httpx.BaseTransport):
             return self.inner.handle_request(request)
         response = self.inner.handle_request(request)
         response.read()
-        if armed:
+        if armed and request.url.path.endswith(("/plan", "/events")):
             self.others.release()
         return response
 
@@ -293,8 +294,9 @@ class RunAnsweredLast(httpx.BaseTransport):
         self.inner.close()
 
 
-def test_a_run_that_ends_during_a_refresh_is_shown_with_its_end(sandbox: Sandbox) -> None:
-    client = sandbox.client()
+def run_near_its_end(client: missionlab.Client) -> tuple[Run, Callable[[], None]]:
+    """A running run whose step ``a`` is completed and ``b`` in progress, and the agent's
+    last moves: a tool call in ``b``, ``b`` completed, the run succeeded."""
     mission = client.missions.create(name=unique("ends"), execution_mode="external").data
     run = client.missions.runs.create(mission.mission_id).data
     client.missions.runs.update(run.run_id, mission_id=mission.mission_id, status="running")
@@ -310,26 +312,50 @@ def test_a_run_that_ends_during_a_refresh_is_shown_with_its_end(sandbox: Sandbox
     move("a", "completed")
     move("b", "in_progress")
 
-    def end() -> None:  # the agent's last moves
+    def end() -> None:
         client.missions.runs.events.log(
             run.run_id, mission_id=mission.mission_id, type="tool_call", summary="b's call", step_id="b"
         )
         move("b", "completed")
         client.missions.runs.update(run.run_id, mission_id=mission.mission_id, status="succeeded")
 
-    transport = RunAnsweredLast(end)
-    watcher = missionlab.Client(base_url=sandbox.url, api_key=sandbox.token or "k", transport=transport)
-    trace = load_run(watcher, mission.mission_id, run.run_id)
-    transport.armed, transport.requests = True, 0
-    trace.refresh(watcher)
-    fresh = load_run(client, mission.mission_id, run.run_id)
+    return run, end
+
+
+def assert_read_with_its_end(trace: RunTrace, fresh: RunTrace) -> None:
     assert trace.run.status == "succeeded"
     assert [(s.step_id, s.status) for s in trace.steps] == [("a", "completed"), ("b", "completed")]
     assert [e.event_id for e in trace.events] == [e.event_id for e in fresh.events]
     assert "b's call" in [e.summary for e in trace.events]
     assert list(trace.explain(baseline=False)) == []  # no "step b still in progress" on a healthy run
     assert str(trace.explain(baseline=False)) == str(fresh.explain(baseline=False))
+
+
+def test_a_run_that_ends_during_a_refresh_is_shown_with_its_end(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    run, end = run_near_its_end(client)
+    transport = RunAnsweredLast(end)
+    watcher = missionlab.Client(base_url=sandbox.url, api_key=sandbox.token or "k", transport=transport)
+    trace = load_run(watcher, run.mission_id, run.run_id)
+    transport.armed, transport.requests = True, 0
+    trace.refresh(watcher)
+    assert_read_with_its_end(trace, load_run(client, run.mission_id, run.run_id))
     assert transport.requests == 5  # the three, then the plan and the events again, once
+    watcher.close()
+
+
+def test_a_run_that_ends_during_its_load_is_loaded_with_its_end(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    run, end = run_near_its_end(client)
+    transport = RunAnsweredLast(end)
+    transport.armed = True
+    watcher = missionlab.Client(base_url=sandbox.url, api_key=sandbox.token or "k", transport=transport)
+    trace = load_run(watcher, run.mission_id, run.run_id)
+    assert_read_with_its_end(trace, load_run(client, run.mission_id, run.run_id))
+    assert transport.requests == 7  # the five, then the plan and the events again, once
+    transport.requests = 0
+    load_run(watcher, run.mission_id, run.run_id)  # ended, and its plan says so: read once
+    assert transport.requests == 5
     watcher.close()
 
 

@@ -32,7 +32,7 @@ from .client._new_events import every_event
 from .client.models import Event, Mission, PlanStep, Run
 from .errors import APIError, CapsuleError, InvalidArgumentError
 from .frames._runlike import RunLike
-from .types import ACTIVE_RUN_STATUSES, EventType
+from .types import ACTIVE_RUN_STATUSES, EventType, StepStatus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .analysis.compare import Comparison
     from .analysis.explain import Explanation
     from .client._client import Client
+    from .client._items import ItemList
 
 __all__ = ["RunTrace", "load_run", "open_run"]
 
@@ -347,19 +348,33 @@ class RunTrace:
 
 
 def load_run(client: Client, mission_id: str, run_id: str, *, progress: bool | None = False) -> RunTrace:
-    """Fetch a run, its mission, its plan, its linked agents and all its events, concurrently."""
+    """Fetch a run, its mission, its plan, its linked agents and all its events, concurrently.
+
+    A run read as ended while its plan still has a step in progress is read as the run may
+    have ended while the five were read: its plan and events are read once more, after it."""
     runs = client.missions.runs
+
+    def read_plan() -> list[PlanStep]:
+        return runs.plan.retrieve(run_id, mission_id=mission_id).data
+
+    def read_events() -> ItemList[Event]:
+        return every_event(client, mission_id, run_id, progress=progress)
+
     run, mission, steps, agents, events = bounded_map(
         _called,
         [
             lambda: runs.retrieve(run_id, mission_id=mission_id).data,
             lambda: client.missions.retrieve(mission_id).data,
-            lambda: runs.plan.retrieve(run_id, mission_id=mission_id).data,
+            read_plan,
             lambda: runs.telnyx_agents.list(run_id, mission_id=mission_id).data,
-            lambda: every_event(client, mission_id, run_id, progress=progress),
+            read_events,
         ],
         name="missionlab-load",
     )
+    if not is_active(run) and any(step.status == StepStatus.IN_PROGRESS for step in steps):
+        # Read beside the run, the plan and events may be older than its end. An ended run
+        # that really left a step in progress costs these two requests and is shown as it is.
+        steps, events = bounded_map(_called, [read_plan, read_events], name="missionlab-load")
     return RunTrace(run=run, steps=steps, events=events, mission=mission, agents=agents, client=client)
 
 
