@@ -281,3 +281,24 @@ def test_events_appended_a_few_at_a_time_equal_one_frame_in_few_chunks() -> None
     for name in ("event_id", "summary", "step_id", "payload"):
         chunks = grown[name].array.__arrow_array__().num_chunks
         assert 1 <= chunks <= 8, (name, chunks)  # 120 additions: 1 + log2(600 / 5) is about 8
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["2026-11-01T10:00:06z", "2026-11-01t10:00:06Z", "2026-11-01t12:00:06+02:00", "2026-11-01 10:00:06"],
+)
+def test_a_timestamp_the_models_read_is_framed_as_they_read_it(spelling: str) -> None:
+    """RFC 3339 allows a lower-case "t" and "z"; pandas' ISO 8601 reading does not."""
+    event = {"event_id": "e", "run_id": "r", "type": "message", "summary": "s", "timestamp": spelling}
+    framed = frames.events_frame([event])["timestamp"].iat[0]
+    assert framed == pd.Timestamp(datetime(2026, 11, 1, 10, 0, 6, tzinfo=UTC))
+    assert framed == missionlab.Event.model_validate(event).timestamp
+
+
+def test_a_timestamp_nothing_reads_is_named_in_an_api_error() -> None:
+    events = [
+        {"event_id": "e", "run_id": "r", "type": "message", "summary": "s", "timestamp": t}
+        for t in ("2026-11-01T10:00:06z", "the tenth of November")
+    ]
+    with pytest.raises(missionlab.APIError, match="'the tenth of November'"):
+        frames.events_frame(events)

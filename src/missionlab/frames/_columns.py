@@ -18,9 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pydantic import TypeAdapter, ValidationError
 
 from .._wire.capsule import collection_paused
 from ..client._items import ItemList
+from ..client.models import Timestamp
+from ..errors import APIError
 from ._jsontext import json_texts
 
 __all__ = [
@@ -192,8 +195,24 @@ def times(values: list[Any]) -> pd.api.extensions.ExtensionArray:
             return pd.array(pa.array(values, _ARROW_TIME).to_pandas(), dtype=TIME)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         pass  # naive, nanosecond or otherwise unusual: pandas reads every ISO 8601 form
-    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+    try:
+        parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+    except ValueError:  # what the models read and pandas does not, e.g. RFC 3339's lower-case "z"
+        parsed = pd.to_datetime(pd.Series(_as_models_read(values), dtype=object), utc=True)
     return parsed.astype(TIME).array
+
+
+def _as_models_read(values: list[Any]) -> list[datetime | None]:
+    """``values`` read as the models read a timestamp; :class:`~missionlab.APIError` naming the
+    first one they refuse."""
+    adapter = TypeAdapter(Timestamp)
+    read: list[datetime | None] = []
+    for value in values:
+        try:
+            read.append(None if value is None else adapter.validate_python(value))
+        except ValidationError:
+            raise APIError(f"a timestamp that is not one the API documents: {value!r}") from None
+    return read
 
 
 def utc_times(values: np.ndarray[Any, Any]) -> pd.api.extensions.ExtensionArray:
