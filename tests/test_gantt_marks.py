@@ -236,6 +236,55 @@ def test_replay_frames_reveal_the_run_up_to_each_moment() -> None:
     assert {x for x in attempts if not np.isnan(x)} == {4000}
 
 
+def paused_then_failed() -> Any:
+    """A run paused from 8 to 14 s that failed at 20.5 s (its step ended at 20 s)."""
+    pauses = [
+        event(8, "status_change", payload={"from": "running", "to": "paused"}),
+        event(14, "status_change", payload={"from": "paused", "to": "running"}),
+    ]
+    return craft([step("work", 1, 20, "failed", sequence=1)], pauses, status="failed", error="gave up")
+
+
+def test_a_replay_shows_no_line_shading_or_status_from_after_its_moment() -> None:
+    trace = paused_then_failed()
+    figure = trace.gantt(replay=5)  # moments at 0, 5.125, 10.25, 15.375 and 20.5 s
+    seconds = [(moment - pd.Timestamp(at(0))).total_seconds() for moment in moments(trace, 5)]
+    assert seconds == [0, 5.125, 10.25, 15.375, 20.5]
+    title = "Crafted mission · run run-craf"
+    assert figure.layout.title.text == title + " · failed"  # the figure: the whole run
+    seen = []
+    for frame in figure.frames:
+        shapes = {shape.name: shape for shape in frame.layout.shapes}
+        pause = shapes.get("paused")
+        seen.append(
+            (
+                sorted(shapes),
+                [note.text for note in frame.layout.annotations],
+                None if pause is None else (pd.Timestamp(pause.x0), pd.Timestamp(pause.x1)),
+                frame.layout.title.text,
+            )
+        )
+    naive = [pd.Timestamp(at(x)).tz_localize(None) for x in (8, 10.25, 14)]
+    assert seen == [
+        (["replay", "start"], ["start"], None, title),
+        (["replay", "start"], ["start"], None, title),
+        (["paused", "replay", "start"], ["start"], (naive[0], naive[1]), title),  # paused so far
+        (["paused", "replay", "start"], ["start"], (naive[0], naive[2]), title),
+        (["end", "paused", "replay", "start"], ["start", "end"], (naive[0], naive[2]), title + " · failed"),
+    ]
+
+
+def test_the_run_player_shows_the_end_only_once_the_run_ended() -> None:
+    player = RunPlayer(paused_then_failed(), frames=5)
+    shown = []
+    for index in (4, 0, 4):  # to the start and back to the end
+        player.show(index)
+        names = sorted(shape.name for shape in player.figure.layout.shapes)
+        shown.append((names, player.figure.layout.title.text))
+    ended = (["end", "paused", "replay", "start"], "Crafted mission · run run-craf · failed")
+    assert shown == [ended, (["replay", "start"], "Crafted mission · run run-craf"), ended]
+
+
 def cut_at(moment: pd.Timestamp) -> Any:
     """The crafted run of :func:`retried` as a live view saw it at ``moment`` (search running)."""
     seconds = (moment - pd.Timestamp(at(0))).total_seconds()

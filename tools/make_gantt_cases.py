@@ -16,7 +16,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 import missionlab
-from missionlab.figures.time_slider import moments, running_bars, updates_at
+from missionlab.figures.time_slider import layout_at, moments, running_bars, updates_at
 
 ROOT = Path(__file__).parents[1]
 CORPUS = ROOT / "tests" / "data" / "scenarios"
@@ -32,7 +32,8 @@ def midway(figure: go.Figure, trace: missionlab.RunTrace) -> go.Figure:
     figure.add_trace(running_bars())
     for drawn, update in zip(figure.data, updates_at(figure.data, moment), strict=True):
         drawn.update(update)
-    figure.add_vline(x=moment, line_dash="dot", line_color="#808080")
+    shown = layout_at(figure.layout, moment)  # the lines known by then, and the moment's
+    figure.layout.shapes, figure.layout.annotations = shown["shapes"], shown["annotations"]
     return figure
 
 

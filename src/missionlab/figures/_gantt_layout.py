@@ -101,10 +101,14 @@ def gantt_layout(
         vline(now, "now", "#D55E00", "dash")
     paused, note = _pauses(events, run, finished_at or now)
     shapes = paused + shapes
+    meta: dict[str, Any] = {"rows": keys}
     if title is None:
         name = field(mission, "name") if mission is not None else None
         run_id = field(run, "run_id") if run is not None else (steps["run_id"].iloc[0] if len(steps) else "")
-        title = f"{name or 'Run'} · run {str(run_id)[:8]}" + (f" · {status}" if status else "")
+        title = f"{name or 'Run'} · run {str(run_id)[:8]}"
+        if finished_at is not None:  # a replay's moments before the end do not know how it ended
+            meta["title_before_end"] = title
+        title += f" · {status}" if status else ""
     rows = len(keys)
     height = min(max(380, ROW_HEIGHT * rows + 120), MAX_HEIGHT)
     # Past what fits, label every n-th row (all rows stay, with full text on hover; zoom in).
@@ -119,7 +123,7 @@ def gantt_layout(
         height=height,
         shapes=shapes,
         annotations=notes,
-        meta={"rows": keys},
+        meta=meta,
         xaxis={"type": "date", "title": None, "showgrid": True},
         yaxis={
             "type": "linear",

@@ -152,6 +152,41 @@ def replay_line(moment: pd.Timestamp) -> dict[str, Any]:
     }
 
 
+def layout_at(layout: Any, moment: pd.Timestamp) -> dict[str, Any]:
+    """What a Gantt's ``layout`` (a figure dict's, or a figure's ``.layout``) shows at
+    ``moment``, as layout properties: its lines and their labels only from before the
+    moment (the run's end line and label, say, only once it ended), a pause still on at
+    the moment shaded up to it, the replay line at the moment, and before the run's end a
+    title that does not say how the run ended."""
+    at = moment.tz_convert("UTC").tz_localize(None)
+    shapes: list[dict[str, Any]] = []
+    ended = False
+    for shape in _prop(layout, "shapes") or ():
+        shape = _as_dict(shape)
+        later = shape.get("xref") == "x" and pd.Timestamp(shape["x0"]) > at
+        ended = ended or (shape.get("name") == "end" and not later)
+        if shape.get("name") == REPLAY_LINE or later:
+            continue
+        if shape.get("xref") == "x" and pd.Timestamp(shape["x1"]) > at:
+            shape = {**shape, "x1": at}  # a pause still on at the moment
+        shapes.append(shape)
+    notes = [
+        note
+        for note in map(_as_dict, _prop(layout, "annotations") or ())
+        if note.get("xref") != "x" or pd.Timestamp(note["x"]) <= at
+    ]
+    shown: dict[str, Any] = {"shapes": [*shapes, replay_line(moment)], "annotations": notes}
+    before_end = _as_dict(_prop(layout, "meta") or {}).get("title_before_end")
+    if before_end is not None:  # each moment sets it: a replay goes back and forth
+        shown["title"] = {"text": _as_dict(_prop(layout, "title"))["text"] if ended else before_end}
+    return shown
+
+
+def _as_dict(item: Any) -> dict[str, Any]:
+    """A layout item (a shape, an annotation, the meta) as a plain dict."""
+    return item if isinstance(item, dict) else item.to_plotly_json()
+
+
 def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: int = 250) -> dict[str, Any]:
     """``spec`` with one plotly frame per moment, a slider over them and play/pause buttons.
 
@@ -175,7 +210,7 @@ def with_replay(spec: dict[str, Any], times: list[pd.Timestamp], *, frame_ms: in
                 # each update names its trace's type: plotly reads an untyped one as a scatter
                 "data": [{"type": t["type"], **u} for t, u in zip(spec["data"], updates, strict=True)],
                 "traces": indices,
-                "layout": {"shapes": [*shapes, replay_line(moment)]},
+                "layout": layout_at(layout, moment),
             }
         )
         steps.append(

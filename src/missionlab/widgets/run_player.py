@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 
 from ..client._display import html_table
 from ..figures._gantt_options import gantt_options
-from ..figures.time_slider import REPLAY_LINE, moments, replay_line, running_bars, updates_at
+from ..figures.time_slider import layout_at, moments, running_bars, updates_at
 from ..figures.timeline import GanttOptions, gantt_figure
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
@@ -56,7 +56,6 @@ class RunPlayer(w.VBox):
             trace, options=self.options
         )  # the full run, which every moment is cut from
         self._whole.add_trace(running_bars())
-        self._shapes = [s for s in self._whole.layout.shapes if s.name != REPLAY_LINE]
         self.figure = go.FigureWidget(self._whole)
         last = len(self.moments) - 1
         self.play = w.Play(min=0, max=last, value=last, step=1, interval=interval_ms, description="Replay")
@@ -89,7 +88,11 @@ class RunPlayer(w.VBox):
             for trace, update in zip(self.figure.data, updates, strict=True):
                 if update:
                     trace.update(update)
-            self.figure.layout.shapes = [*self._shapes, replay_line(moment)]
+            shown = layout_at(self._whole.layout, moment)
+            # assigned, not updated: an update merges a list of shapes into the old one by index
+            self.figure.layout.shapes, self.figure.layout.annotations = shown["shapes"], shown["annotations"]
+            if "title" in shown:
+                self.figure.layout.title.text = shown["title"]["text"]
         offset = (moment - self.moments[0]).total_seconds()
         when = html.escape(f"{moment:%Y-%m-%d %H:%M:%S}")
         self.clock.value = f"<code>+{duration_text(offset)} · {when} UTC</code>"
