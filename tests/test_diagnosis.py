@@ -192,3 +192,26 @@ def test_simulated_runs_are_clean() -> None:
             for summary in client.missions.runs.list_runs(status=status, page_size=15).data:
                 trace = load_run(client, summary.mission_id, summary.run_id)
                 assert trace.diagnose().empty, (status, trace.diagnose().to_dict("records"))
+
+
+def test_a_finding_about_events_points_at_them() -> None:
+    from missionlab.analysis.engine import INCONSISTENCY, examine
+
+    from .crafted import craft, event, step
+
+    events = [
+        event(5, "message", "ghost", "hello", event_id="EV-GHOST-1"),
+        event(6, "step_failed", "b", "b failed", event_id="EV-FAILED"),
+        event(6.5, "message", "ghost", "again", event_id="EV-GHOST-2"),
+        event(7, "heartbeat", "a", event_id="EV-NEW-TYPE"),  # a type the vocabulary lacks
+    ]
+    with pytest.warns(missionlab.UnknownValueWarning, match="heartbeat"):
+        trace = craft(
+            [step("a", 1, 3, sequence=1), step("b", 4, 8, sequence=2)], events, with_step_events=False
+        )
+    # every finding of these checks, information ones too (what diagnose lists, with evidence)
+    findings = examine(trace, kinds={INCONSISTENCY}).findings
+    found = {f.check: (f.evidence.steps, f.evidence.events) for f in findings}
+    assert found["event_for_unknown_step"] == (("ghost",), ("EV-GHOST-1", "EV-GHOST-2"))
+    assert found["event_disagrees_with_status"] == (("b",), ("EV-FAILED",))
+    assert found["unknown_event_type"] == ((), ("EV-NEW-TYPE",))

@@ -76,7 +76,7 @@ def event_for_unknown_step(given: CheckInput) -> Iterator[Found]:
     named = view.events[view.events["step_id"].notna() & ~view.events["step_id"].isin(known)]
     for step_id, group in named.groupby("step_id", observed=True, sort=True):
         text = f"{len(group)} event(s) name step {step_id!r}, which is not in the plan."
-        yield Found(text, _about(step_id))
+        yield Found(text, Evidence(steps=(str(step_id),), events=view.ids(group)))
 
 
 def event_disagrees_with_status(given: CheckInput) -> Iterator[Found]:
@@ -89,12 +89,14 @@ def event_disagrees_with_status(given: CheckInput) -> Iterator[Found]:
         return
     last = verdicts.groupby("step_id", observed=True).tail(1)
     status = dict(zip(view.steps["step_id"], view.steps["status"].astype(str), strict=True))
-    for step_id, kind in zip(last["step_id"], last["type"].astype(str), strict=True):
+    for step_id, kind, event_id in zip(
+        last["step_id"], last["type"].astype(str), view.ids(last), strict=True
+    ):
         expected = StepStatus.COMPLETED if kind == EventType.STEP_COMPLETED else StepStatus.FAILED
         actual = status.get(step_id)
         if actual is not None and actual != expected:
             text = f"The last {kind} event says step {step_id!r} {expected}, but the step is {actual}."
-            yield Found(text, _about(step_id))
+            yield Found(text, Evidence(steps=(str(step_id),), events=(event_id,)))
 
 
 def silent_step(given: CheckInput) -> Iterator[Found]:
@@ -200,9 +202,10 @@ def unknown_status(given: CheckInput) -> Iterator[Found]:
 def unknown_event_type(given: CheckInput) -> Iterator[Found]:
     """Event types the published vocabulary does not hold (yet)."""
     events = given.view.events
-    types = events["type"][~events["type"].isin(set(EventType)) & events["type"].notna()]
-    for kind, count in types.astype(str).value_counts(sort=False).items():
-        yield Found(f"{count} event(s) of type {kind!r}, which missionlab does not know.")
+    unknown = events[~events["type"].isin(set(EventType)) & events["type"].notna()]
+    for kind, group in unknown.groupby(unknown["type"].astype(str), sort=False):
+        text = f"{len(group)} event(s) of type {kind!r}, which missionlab does not know."
+        yield Found(text, Evidence(events=given.view.ids(group)))
 
 
 def times_from_events(given: CheckInput) -> Iterator[Found]:
