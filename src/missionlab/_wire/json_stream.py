@@ -35,8 +35,13 @@ _AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # after an array's ite
 
 
 class JSONStreamError(MissionlabError, ValueError):
-    """The text is not JSON (or not one JSON object), said as ``json.loads`` says it (its
-    readers, ``open_run`` and the sandbox's loader, raise it as a ``CapsuleError``)."""
+    """The text is not JSON (or not one JSON object), said as ``json.loads`` says it; or,
+    with ``is_json``, JSON this reader refuses: a key repeated at the top level (its readers,
+    ``open_run`` and the sandbox's loader, raise it as a ``CapsuleError``)."""
+
+    def __init__(self, message: str, *, is_json: bool = False) -> None:
+        super().__init__(message)
+        self.is_json = is_json
 
 
 def _refuse_constant(name: str) -> Any:
@@ -197,7 +202,7 @@ class ObjectStream:
                     raise self._error("Expecting property name enclosed in double quotes", self._pos)
                 key = self._value()
                 if key in seen:
-                    raise JSONStreamError(f"the key {key!r} appears twice in the object")
+                    raise JSONStreamError(f"the key {key!r} appears twice in the object", is_json=True)
                 seen.add(key)
                 if self._peek() != ":":
                     raise self._error("Expecting ':' delimiter", self._pos)

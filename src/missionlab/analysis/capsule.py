@@ -108,11 +108,13 @@ def read_capsule(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def _reading() -> Iterator[None]:
-    """A capsule's text that is not JSON refused as a :class:`CapsuleError`."""
+    """A capsule's text that is not JSON (or not one object, or repeats a key) refused as a
+    :class:`CapsuleError`."""
     try:
         yield
     except (JSONStreamError, RecursionError) as error:
-        raise CapsuleError(f"not a run capsule (not JSON): {error}") from None
+        said = "" if getattr(error, "is_json", False) else " (not JSON)"
+        raise CapsuleError(f"not a run capsule{said}: {error}") from None
 
 
 def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
