@@ -38,7 +38,6 @@ both places (``events[2999].event_id: 'e-17' is events[17]'s too``).
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -54,6 +53,7 @@ from .._wire.json_stream import Items, JSONStreamError, ObjectStream
 from ..errors import CapsuleError
 from .errors import NotFound
 from .store import OBJECT_KINDS, BulkInsert, Store, stamp
+from .store._encode import _ENCODE, _encode_object
 
 __all__ = ["CapsuleLoadError", "capsule_files", "load_capsule", "load_capsules"]
 
@@ -66,26 +66,8 @@ _TYPES: dict[str, type] = {"string": str, "integer": int, "object": dict}
 _TYPE_NAMES = {"string": "a string", "integer": "a whole number", "object": "an object"}
 # The sandbox's own time format (what ``stamp`` writes), kept as it is when it is one.
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # as the store's _dump writes JSON columns
 _BY_COLUMN = 100  # more items than this are checked a column at a time (see _Rows.rows)
 _BLOCK = 5000  # a streamed capsule's events parsed, checked and inserted at a time
-
-
-def _object_encoder() -> Any:
-    """``_ENCODE`` for a dict, without making the standard library's C encoder anew per call
-    (which took half of a big load's encoding time); ``_ENCODE`` itself where there is none."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return _ENCODE
-    encoder = make(None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-
-    def encode(value: dict[str, Any]) -> str:
-        return "".join(encoder(value, 0))
-
-    return encode
-
-
-_encode_object = _object_encoder()
 
 
 def _shown(value: Any) -> str:

@@ -72,6 +72,26 @@ def ascii_json(text: bytes) -> bytes:
     return _NOT_PLAIN_ASCII.sub(_escape, text.decode()).encode("ascii")
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # as the store's _dump writes JSON columns
+
+
+def _object_encoder() -> Any:
+    """``_ENCODE`` for a dict, without making the standard library's C encoder anew per call
+    (which took half of a big load's encoding time); ``_ENCODE`` itself where there is none."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODE
+    encoder = make(None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+
+    def encode(value: dict[str, Any]) -> str:
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+_encode_object = _object_encoder()
+
+
 def decoded_row(
     columns: tuple[str, ...], values: Iterable[Any], json_columns: frozenset[str]
 ) -> dict[str, Any]:
