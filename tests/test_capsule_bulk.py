@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import missionlab
 from missionlab.figures.share import display_parts, plotly_js, run_fragment
 from missionlab.sandbox import Sandbox, Store
 from missionlab.sandbox.capsules import CapsuleLoadError, load_capsules
-from missionlab.sandbox.store import simulations
+from missionlab.sandbox.store import simulations, stored_json
 
 RUN_ID = "0b7e3c1a-4a4e-4c1e-9f53-2f4c7a9d0e11"
 MISSION_ID = "5f0c2b8e-3d7a-4b9c-8e21-6a1d4c3b2a10"
@@ -160,6 +162,41 @@ def test_events_checked_a_column_at_a_time_give_the_rows_checked_one_by_one(
     assert [row[-1] for row in rows[100]] == [
         json.dumps(event["payload"], separators=(",", ":")) for event in capsule["events"]
     ]  # the text the store's own writes give (ASCII, every other character escaped)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()  # NaN and infinities too: the parser makes 1e999 an infinity
+    | st.text(st.characters(codec=None)),  # any code point, lone surrogates among them
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(JSON_VALUES)
+def test_a_json_column_stores_the_text_json_dumps_writes(value: Any) -> None:
+    """Payloads are written by orjson where it writes what the standard library would, by
+    the standard library elsewhere: the stored text is json.dumps' in every case."""
+    assert stored_json(value) == json.dumps(value, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"small": [1e-05, 1.5e-07, -2.5e-10, 0.0001, 1e-4 * 0.99]},  # orjson: 0.00001, 1.5e-7
+        {"big": [1e16, 1.5e300, 2**64 - 1, 2**64, -(2**63) - 1]},  # beyond 64 bits: orjson refuses
+        {"odd": [float("inf"), float("-inf"), float("nan"), -0.0, None]},  # orjson: null
+        {"text": ["\x7f", "\x00\x1f\b\f\n\r\t", "é漢😀\u2028", '"\\/']},  # orjson: UTF-8, DEL
+        {"text": ["\ud800"]},  # a lone surrogate: orjson refuses
+        json.loads("[" * 300 + "]" * 300),  # deeper than orjson goes
+    ],
+    ids=["below 1e-4", "big numbers", "NaN and infinities", "text", "lone surrogate", "deep"],
+)
+def test_values_orjson_writes_otherwise_are_stored_as_json_dumps_writes_them(value: Any) -> None:
+    assert stored_json(value) == json.dumps(value, separators=(",", ":"))
 
 
 BAD_EVENTS: dict[str, tuple[str, Any, str]] = {

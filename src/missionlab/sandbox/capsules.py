@@ -52,8 +52,7 @@ from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObj
 from .._wire.json_stream import Items, JSONStreamError, ObjectStream
 from ..errors import CapsuleError
 from .errors import NotFound
-from .store import OBJECT_KINDS, BulkInsert, Store, stamp
-from .store._encode import _ENCODE, _encode_object
+from .store import OBJECT_KINDS, BulkInsert, Store, stamp, stored_json
 
 __all__ = ["CapsuleLoadError", "capsule_files", "load_capsule", "load_capsules"]
 
@@ -131,7 +130,7 @@ class _Rows:
             elif type(value) is not kind:
                 raise CapsuleLoadError(f"{where}.{name}: not {_TYPE_NAMES[type_name]}: {_shown(value)}")
             elif kind is dict:
-                value = _encode_object(value)
+                value = stored_json(value)
             elif is_time:
                 value = _time(str(value), f"{where}.{name}")
             values.append(value)
@@ -168,7 +167,7 @@ class _Rows:
                 columns.append(repeat(context[given_as], count))
                 continue
             if kind is dict:
-                values = [None if value is None else _encode_object(value) for value in values]
+                values = [None if value is None else stored_json(value) for value in values]
             elif is_time and not all(_STAMP.fullmatch(value) for value in values if value is not None):
                 return None
             columns.append(values)
@@ -273,7 +272,7 @@ def _insert_head(
                 if type(body) is not dict:
                     raise CapsuleLoadError(f"{where}: mission.{name}[{index}]: not an object: {_shown(body)}")
                 if body.get(id_field) is not None:
-                    objects.append((kind, mission_id, body[id_field], _ENCODE(body)))
+                    objects.append((kind, mission_id, body[id_field], stored_json(body)))
         bulk.insert("objects", _OBJECT_COLUMNS, objects)
     bulk.insert("runs", _RUN.columns, [run_row])
     context = {"run_id": run_id, "run_key": bulk.run_key(run_id)}

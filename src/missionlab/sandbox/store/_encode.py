@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -72,24 +72,40 @@ def ascii_json(text: bytes) -> bytes:
     return _NOT_PLAIN_ASCII.sub(_escape, text.decode()).encode("ascii")
 
 
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # as the store's _dump writes JSON columns
-
-
-def _object_encoder() -> Any:
-    """``_ENCODE`` for a dict, without making the standard library's C encoder anew per call
-    (which took half of a big load's encoding time); ``_ENCODE`` itself where there is none."""
+def _stdlib_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"))`` without making the standard library's C
+    encoder anew per call (which took half of a big load's encoding time)."""
+    plain = json.JSONEncoder(separators=(",", ":")).encode
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
-        return _ENCODE
+        return plain
     encoder = make(None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
 
-    def encode(value: dict[str, Any]) -> str:
+    def encode(value: Any) -> str:
         return "".join(encoder(value, 0))
 
     return encode
 
 
-_encode_object = _object_encoder()
+_stdlib_json = _stdlib_encoder()
+
+
+def stored_json(value: Any) -> str:
+    """A value parsed from JSON (dicts, lists, strings, numbers, booleans, None) as a JSON
+    column stores it: ``json.dumps(value, separators=(",", ":"))``'s text, written by orjson
+    (several times faster) wherever orjson writes the same text.
+
+    orjson refuses integers beyond 64 bits, lone surrogates and deep nesting, writes NaN and
+    infinities as ``null``, and numbers of magnitude below 1e-4 its own way (``1e-7`` for
+    ``1e-07``, ``0.00001`` for ``1e-05``): text with ``null``, ``e-`` or ``0.0000`` anywhere is
+    written by the standard library instead."""
+    try:
+        text = orjson.dumps(value)
+    except TypeError:
+        return _stdlib_json(value)
+    if b"null" in text or b"e-" in text or b"0.0000" in text:
+        return _stdlib_json(value)
+    return ascii_json(text).decode("ascii")
 
 
 def decoded_row(
