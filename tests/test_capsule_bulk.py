@@ -189,11 +189,12 @@ def test_a_json_column_stores_the_text_json_dumps_writes(value: Any) -> None:
         {"small": [1e-05, 1.5e-07, -2.5e-10, 0.0001, 1e-4 * 0.99]},  # orjson: 0.00001, 1.5e-7
         {"big": [1e16, 1.5e300, 2**64 - 1, 2**64, -(2**63) - 1]},  # beyond 64 bits: orjson refuses
         {"odd": [float("inf"), float("-inf"), float("nan"), -0.0, None]},  # orjson: null
-        {"text": ["\x7f", "\x00\x1f\b\f\n\r\t", "é漢😀\u2028", '"\\/']},  # orjson: UTF-8, DEL
+        {"text": ["\x00\x1f\b\f\n\r\t", "é漢😀\u2028", '"\\/']},  # orjson: UTF-8
+        {"text": "DEL \x7f"},  # orjson: as it is
         {"text": ["\ud800"]},  # a lone surrogate: orjson refuses
         json.loads("[" * 300 + "]" * 300),  # deeper than orjson goes
     ],
-    ids=["below 1e-4", "big numbers", "NaN and infinities", "text", "lone surrogate", "deep"],
+    ids=["below 1e-4", "big numbers", "NaN and infinities", "text", "DEL", "lone surrogate", "deep"],
 )
 def test_values_orjson_writes_otherwise_are_stored_as_json_dumps_writes_them(value: Any) -> None:
     assert stored_json(value) == json.dumps(value, separators=(",", ":"))

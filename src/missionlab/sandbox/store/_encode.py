@@ -100,12 +100,14 @@ def stored_json(value: Any) -> str:
     ``1e-07``, ``0.00001`` for ``1e-05``): text with ``null``, ``e-`` or ``0.0000`` anywhere is
     written by the standard library instead."""
     try:
-        text = orjson.dumps(value)
+        text = orjson.dumps(value).decode()
     except TypeError:
         return _stdlib_json(value)
-    if b"null" in text or b"e-" in text or b"0.0000" in text:
+    if "null" in text or "e-" in text or "0.0000" in text:  # str tests: cheaper than bytes'
         return _stdlib_json(value)
-    return ascii_json(text).decode("ascii")
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _NOT_PLAIN_ASCII.sub(_escape, text)  # as ascii_json does
 
 
 def decoded_row(
