@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,41 @@ def test_a_json_column_stores_the_text_json_dumps_writes(value: Any) -> None:
 )
 def test_values_orjson_writes_otherwise_are_stored_as_json_dumps_writes_them(value: Any) -> None:
     assert stored_json(value) == json.dumps(value, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("statements, more", [(0, 0), (0, 1), (1, -1), (1, 0), (1, 1), (2, 28)])
+@pytest.mark.parametrize("mission", [False, True], ids=["by run", "by run and mission"])
+def test_a_bulk_insert_keeps_every_row_in_order(statements: int, more: int, mission: bool) -> None:
+    """Rows go in several to a statement (as many as fit in 999 values), the rest one by one:
+    every row, in the order given, each event stored under its run's key; a mission that is
+    not the run's leaves no key."""
+    store = Store()
+    mission_id = store.create_mission({"name": "m"})["mission_id"]
+    runs = [store.create_run(mission_id, {})["run_id"] for _ in range(2)]
+    named = ("mission_id",) if mission else ()
+    columns = ("run_id", *named, "event_id", "type", "summary", "timestamp")
+    count = statements * (999 // len(columns)) + more
+    rows = [
+        (runs[i % 2], *(mission_id for _ in named), f"e{i}", "t", f"s{i}", f"2026-01-01T00:00:{i:06d}Z")
+        for i in range(count)
+    ]
+    with store.bulk_insert() as bulk:
+        bulk.insert("events", columns, iter(rows))
+    held = store._all(
+        "SELECT run_id, event_id, type, summary, timestamp FROM events JOIN runs USING (run_key) "
+        "ORDER BY events.rowid",
+        (),
+    )
+    assert held == [(row[0], *row[-4:]) for row in rows]
+    if mission and count:
+        other = store.create_mission({"name": "another"})["mission_id"]
+        bad = [(row[0], other if i == count - 1 else row[1], f"x{i}", *row[3:]) for i, row in enumerate(rows)]
+        with (
+            pytest.raises(sqlite3.IntegrityError, match=r"NOT NULL constraint failed: events\.run_key"),
+            store.bulk_insert() as bulk,
+        ):
+            bulk.insert("events", columns, bad)
+        assert store.count("events") == count
 
 
 BAD_EVENTS: dict[str, tuple[str, Any, str]] = {
