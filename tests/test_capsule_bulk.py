@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -163,6 +165,39 @@ def test_events_checked_a_column_at_a_time_give_the_rows_checked_one_by_one(
     assert [row[-1] for row in rows[100]] == [
         json.dumps(event["payload"], separators=(",", ":")) for event in capsule["events"]
     ]  # the text the store's own writes give (ASCII, every other character escaped)
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (lambda a, b: (a[:-1], "Z" + b), "events[1500].timestamp: a date-time without its time zone"),
+        (lambda a, b: (a[:18] + "\u0663" + a[19:], b), "events[1500].timestamp: not a date-time"),
+    ],
+    ids=["one short and the next long", "an Arabic-Indic digit"],
+)
+def test_times_checked_a_column_at_a_time_are_each_a_time(
+    tmp_path: Path, change: Callable[[str, str], tuple[str, str]], reason: str
+) -> None:
+    """The sandbox's times are checked all at once when many events have them: a time one
+    character short followed by one a character long, or a digit that is not ASCII, are
+    found as the check of each event finds them."""
+    capsule = in_sandbox_times(generated())
+    events = capsule["events"]
+    events[1500]["timestamp"], events[1501]["timestamp"] = change(
+        events[1500]["timestamp"], events[1501]["timestamp"]
+    )
+    store = Store()
+    with pytest.raises(CapsuleLoadError, match=re.escape(reason)):
+        load_capsules(store, [write(tmp_path, capsule)])
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+
+
+def test_times_checked_at_once_leave_out_the_missing() -> None:
+    from missionlab.sandbox.capsules import _stamps
+
+    stamp = "2026-03-01T09:30:00.000000Z"
+    assert _stamps([stamp, None, stamp]) and _stamps([None]) and _stamps([])
+    assert not _stamps([stamp, None, stamp[:-1]]) and not _stamps([None, "soon"])
 
 
 JSON_VALUES = st.recursive(

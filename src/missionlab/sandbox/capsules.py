@@ -65,6 +65,8 @@ _TYPES: dict[str, type] = {"string": str, "integer": int, "object": dict}
 _TYPE_NAMES = {"string": "a string", "integer": "a whole number", "object": "an object"}
 # The sandbox's own time format (what ``stamp`` writes), kept as it is when it is one.
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+_SHAPE = "0000-00-00T00:00:00.000000Z"  # the same with every (ASCII) digit a 0
+_ZEROS = str.maketrans("0123456789", "0" * 10)
 _BY_COLUMN = 100  # more items than this are checked a column at a time (see _Rows.rows)
 _BLOCK = 5000  # a streamed capsule's events parsed, checked and inserted at a time
 
@@ -85,6 +87,13 @@ def _time(value: str, where: str) -> str:
     if moment.tzinfo is None:
         raise CapsuleLoadError(f"{where}: a date-time without its time zone: {_shown(value)}")
     return stamp(moment.astimezone(UTC))
+
+
+def _stamps(values: list[Any]) -> bool:
+    """Whether every time of ``values`` (strings or None) is in the sandbox's format, with
+    ASCII digits: one ``translate`` of them all (a regex match each took ten times as long)."""
+    times: list[str] = [value for value in values if value is not None] if None in values else values
+    return set(map(len, times)) <= {len(_SHAPE)} and "".join(times).translate(_ZEROS) == _SHAPE * len(times)
 
 
 class _Rows:
@@ -168,7 +177,7 @@ class _Rows:
                 continue
             if kind is dict:
                 values = [None if value is None else stored_json(value) for value in values]
-            elif is_time and not all(_STAMP.fullmatch(value) for value in values if value is not None):
+            elif is_time and not _stamps(values):
                 return None
             columns.append(values)
         return columns
