@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import missionlab
 from missionlab.figures.share import display_parts, plotly_js, run_fragment
 from missionlab.sandbox import Sandbox, Store
 from missionlab.sandbox.capsules import CapsuleLoadError, load_capsules
-from missionlab.sandbox.store import simulations
+from missionlab.sandbox.store import simulations, stored_json
 
 RUN_ID = "0b7e3c1a-4a4e-4c1e-9f53-2f4c7a9d0e11"
 MISSION_ID = "5f0c2b8e-3d7a-4b9c-8e21-6a1d4c3b2a10"
@@ -160,6 +165,110 @@ def test_events_checked_a_column_at_a_time_give_the_rows_checked_one_by_one(
     assert [row[-1] for row in rows[100]] == [
         json.dumps(event["payload"], separators=(",", ":")) for event in capsule["events"]
     ]  # the text the store's own writes give (ASCII, every other character escaped)
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (lambda a, b: (a[:-1], "Z" + b), "events[1500].timestamp: a date-time without its time zone"),
+        (lambda a, b: (a[:18] + "\u0663" + a[19:], b), "events[1500].timestamp: not a date-time"),
+    ],
+    ids=["one short and the next long", "an Arabic-Indic digit"],
+)
+def test_times_checked_a_column_at_a_time_are_each_a_time(
+    tmp_path: Path, change: Callable[[str, str], tuple[str, str]], reason: str
+) -> None:
+    """The sandbox's times are checked all at once when many events have them: a time one
+    character short followed by one a character long, or a digit that is not ASCII, are
+    found as the check of each event finds them."""
+    capsule = in_sandbox_times(generated())
+    events = capsule["events"]
+    events[1500]["timestamp"], events[1501]["timestamp"] = change(
+        events[1500]["timestamp"], events[1501]["timestamp"]
+    )
+    store = Store()
+    with pytest.raises(CapsuleLoadError, match=re.escape(reason)):
+        load_capsules(store, [write(tmp_path, capsule)])
+    assert counts(store) == dict.fromkeys(TABLES, 0)
+
+
+def test_times_checked_at_once_leave_out_the_missing() -> None:
+    from missionlab.sandbox.capsules import _stamps
+
+    stamp = "2026-03-01T09:30:00.000000Z"
+    assert _stamps([stamp, None, stamp]) and _stamps([None]) and _stamps([])
+    assert not _stamps([stamp, None, stamp[:-1]]) and not _stamps([None, "soon"])
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()  # NaN and infinities too: the parser makes 1e999 an infinity
+    | st.text(st.characters(codec=None)),  # any code point, lone surrogates among them
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(JSON_VALUES)
+def test_a_json_column_stores_the_text_json_dumps_writes(value: Any) -> None:
+    """Payloads are written by orjson where it writes what the standard library would, by
+    the standard library elsewhere: the stored text is json.dumps' in every case."""
+    assert stored_json(value) == json.dumps(value, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"small": [1e-05, 1.5e-07, -2.5e-10, 0.0001, 1e-4 * 0.99]},  # orjson: 0.00001, 1.5e-7
+        {"big": [1e16, 1.5e300, 2**64 - 1, 2**64, -(2**63) - 1]},  # beyond 64 bits: orjson refuses
+        {"odd": [float("inf"), float("-inf"), float("nan"), -0.0, None]},  # orjson: null
+        {"text": ["\x00\x1f\b\f\n\r\t", "é漢😀\u2028", '"\\/']},  # orjson: UTF-8
+        {"text": "DEL \x7f"},  # orjson: as it is
+        {"text": ["\ud800"]},  # a lone surrogate: orjson refuses
+        json.loads("[" * 300 + "]" * 300),  # deeper than orjson goes
+    ],
+    ids=["below 1e-4", "big numbers", "NaN and infinities", "text", "DEL", "lone surrogate", "deep"],
+)
+def test_values_orjson_writes_otherwise_are_stored_as_json_dumps_writes_them(value: Any) -> None:
+    assert stored_json(value) == json.dumps(value, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("statements, more", [(0, 0), (0, 1), (1, -1), (1, 0), (1, 1), (2, 28)])
+@pytest.mark.parametrize("mission", [False, True], ids=["by run", "by run and mission"])
+def test_a_bulk_insert_keeps_every_row_in_order(statements: int, more: int, mission: bool) -> None:
+    """Rows go in several to a statement (as many as fit in 999 values), the rest one by one:
+    every row, in the order given, each event stored under its run's key; a mission that is
+    not the run's leaves no key."""
+    store = Store()
+    mission_id = store.create_mission({"name": "m"})["mission_id"]
+    runs = [store.create_run(mission_id, {})["run_id"] for _ in range(2)]
+    named = ("mission_id",) if mission else ()
+    columns = ("run_id", *named, "event_id", "type", "summary", "timestamp")
+    count = statements * (999 // len(columns)) + more
+    rows = [
+        (runs[i % 2], *(mission_id for _ in named), f"e{i}", "t", f"s{i}", f"2026-01-01T00:00:{i:06d}Z")
+        for i in range(count)
+    ]
+    with store.bulk_insert() as bulk:
+        bulk.insert("events", columns, iter(rows))
+    held = store._all(
+        "SELECT run_id, event_id, type, summary, timestamp FROM events JOIN runs USING (run_key) "
+        "ORDER BY events.rowid",
+        (),
+    )
+    assert held == [(row[0], *row[-4:]) for row in rows]
+    if mission and count:
+        other = store.create_mission({"name": "another"})["mission_id"]
+        bad = [(row[0], other if i == count - 1 else row[1], f"x{i}", *row[3:]) for i, row in enumerate(rows)]
+        with (
+            pytest.raises(sqlite3.IntegrityError, match=r"NOT NULL constraint failed: events\.run_key"),
+            store.bulk_insert() as bulk,
+        ):
+            bulk.insert("events", columns, bad)
+        assert store.count("events") == count
 
 
 BAD_EVENTS: dict[str, tuple[str, Any, str]] = {

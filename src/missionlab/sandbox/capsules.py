@@ -38,7 +38,6 @@ both places (``events[2999].event_id: 'e-17' is events[17]'s too``).
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -53,7 +52,7 @@ from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObj
 from .._wire.json_stream import Items, JSONStreamError, ObjectStream
 from ..errors import CapsuleError
 from .errors import NotFound
-from .store import OBJECT_KINDS, BulkInsert, Store, stamp
+from .store import OBJECT_KINDS, BulkInsert, Store, stamp, stored_json
 
 __all__ = ["CapsuleLoadError", "capsule_files", "load_capsule", "load_capsules"]
 
@@ -66,26 +65,10 @@ _TYPES: dict[str, type] = {"string": str, "integer": int, "object": dict}
 _TYPE_NAMES = {"string": "a string", "integer": "a whole number", "object": "an object"}
 # The sandbox's own time format (what ``stamp`` writes), kept as it is when it is one.
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # as the store's _dump writes JSON columns
+_SHAPE = "0000-00-00T00:00:00.000000Z"  # the same with every (ASCII) digit a 0
+_ZEROS = str.maketrans("0123456789", "0" * 10)
 _BY_COLUMN = 100  # more items than this are checked a column at a time (see _Rows.rows)
 _BLOCK = 5000  # a streamed capsule's events parsed, checked and inserted at a time
-
-
-def _object_encoder() -> Any:
-    """``_ENCODE`` for a dict, without making the standard library's C encoder anew per call
-    (which took half of a big load's encoding time); ``_ENCODE`` itself where there is none."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return _ENCODE
-    encoder = make(None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-
-    def encode(value: dict[str, Any]) -> str:
-        return "".join(encoder(value, 0))
-
-    return encode
-
-
-_encode_object = _object_encoder()
 
 
 def _shown(value: Any) -> str:
@@ -104,6 +87,13 @@ def _time(value: str, where: str) -> str:
     if moment.tzinfo is None:
         raise CapsuleLoadError(f"{where}: a date-time without its time zone: {_shown(value)}")
     return stamp(moment.astimezone(UTC))
+
+
+def _stamps(values: list[Any]) -> bool:
+    """Whether every time of ``values`` (strings or None) is in the sandbox's format, with
+    ASCII digits: one ``translate`` of them all (a regex match each took ten times as long)."""
+    times: list[str] = [value for value in values if value is not None] if None in values else values
+    return set(map(len, times)) <= {len(_SHAPE)} and "".join(times).translate(_ZEROS) == _SHAPE * len(times)
 
 
 class _Rows:
@@ -149,7 +139,7 @@ class _Rows:
             elif type(value) is not kind:
                 raise CapsuleLoadError(f"{where}.{name}: not {_TYPE_NAMES[type_name]}: {_shown(value)}")
             elif kind is dict:
-                value = _encode_object(value)
+                value = stored_json(value)
             elif is_time:
                 value = _time(str(value), f"{where}.{name}")
             values.append(value)
@@ -186,8 +176,8 @@ class _Rows:
                 columns.append(repeat(context[given_as], count))
                 continue
             if kind is dict:
-                values = [None if value is None else _encode_object(value) for value in values]
-            elif is_time and not all(_STAMP.fullmatch(value) for value in values if value is not None):
+                values = [None if value is None else stored_json(value) for value in values]
+            elif is_time and not _stamps(values):
                 return None
             columns.append(values)
         return columns
@@ -291,7 +281,7 @@ def _insert_head(
                 if type(body) is not dict:
                     raise CapsuleLoadError(f"{where}: mission.{name}[{index}]: not an object: {_shown(body)}")
                 if body.get(id_field) is not None:
-                    objects.append((kind, mission_id, body[id_field], _ENCODE(body)))
+                    objects.append((kind, mission_id, body[id_field], stored_json(body)))
         bulk.insert("objects", _OBJECT_COLUMNS, objects)
     bulk.insert("runs", _RUN.columns, [run_row])
     context = {"run_id": run_id, "run_key": bulk.run_key(run_id)}

@@ -19,6 +19,7 @@ from ._db import (
     page_meta,
     stamp,
 )
+from ._encode import stored_json
 from ._paging import SMALL_PAGE, ListQuery, Page
 from .agents import AGENT_FIELDS, AgentStore
 from .events import EventStore
@@ -48,6 +49,7 @@ __all__ = [
     "now",
     "page_meta",
     "stamp",
+    "stored_json",
 ]
 
 

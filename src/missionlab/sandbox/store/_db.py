@@ -206,21 +206,23 @@ def _row(fields: tuple[str, ...], values: Iterable[Any]) -> dict[str, Any]:
     return decoded_row(fields, values, JSON_FIELDS)
 
 
-def insert_statement(table: str, columns: tuple[str, ...] | list[str]) -> str:
-    """The INSERT of one row of ``columns`` into ``table``: for ``events``, the run's id
-    (``run_id``) is stored as its key, and ``mission_id``, when given, must be the run's (a
-    mismatch, like an unknown run, leaves no key: ``NOT NULL constraint failed: events.run_key``)."""
+def insert_statement(table: str, columns: tuple[str, ...] | list[str], rows: int = 1) -> str:
+    """The INSERT of ``rows`` rows of ``columns`` into ``table`` (their values one row after
+    the other): for ``events``, the run's id (``run_id``) is stored as its key, and
+    ``mission_id``, when given, must be the run's (a mismatch, like an unknown run, leaves no
+    key: ``NOT NULL constraint failed: events.run_key``)."""
     if table != "events" or "run_id" not in columns:
-        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    mark = {name: f"?{number}" for number, name in enumerate(columns, start=1)}
-    run = f"run_id={mark['run_id']}"
-    if "mission_id" in mark:
-        run += f" AND mission_id={mark['mission_id']}"
+        values = f"({', '.join('?' * len(columns))})"
+        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([values] * rows)}"
     stored = [name for name in columns if name not in ("run_id", "mission_id")]
-    return (
-        f"INSERT INTO events (run_key, {', '.join(stored)}) "
-        f"VALUES ((SELECT run_key FROM runs WHERE {run}), {', '.join(mark[name] for name in stored)})"
-    )
+    each = []
+    for row in range(rows):
+        mark = {name: f"?{number}" for number, name in enumerate(columns, start=1 + row * len(columns))}
+        run = f"run_id={mark['run_id']}"
+        if "mission_id" in mark:
+            run += f" AND mission_id={mark['mission_id']}"
+        each.append(f"((SELECT run_key FROM runs WHERE {run}), {', '.join(mark[name] for name in stored)})")
+    return f"INSERT INTO events (run_key, {', '.join(stored)}) VALUES {', '.join(each)}"
 
 
 def page_meta(number: int, size: int, total: int) -> dict[str, int]:

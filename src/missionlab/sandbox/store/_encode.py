@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -70,6 +70,44 @@ def ascii_json(text: bytes) -> bytes:
     if text.isascii() and b"\x7f" not in text:
         return text
     return _NOT_PLAIN_ASCII.sub(_escape, text.decode()).encode("ascii")
+
+
+def _stdlib_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"))`` without making the standard library's C
+    encoder anew per call (which took half of a big load's encoding time)."""
+    plain = json.JSONEncoder(separators=(",", ":")).encode
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return plain
+    encoder = make(None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+_stdlib_json = _stdlib_encoder()
+
+
+def stored_json(value: Any) -> str:
+    """A value parsed from JSON (dicts, lists, strings, numbers, booleans, None) as a JSON
+    column stores it: ``json.dumps(value, separators=(",", ":"))``'s text, written by orjson
+    (several times faster) wherever orjson writes the same text.
+
+    orjson refuses integers beyond 64 bits, lone surrogates and deep nesting, writes NaN and
+    infinities as ``null``, and numbers of magnitude below 1e-4 its own way (``1e-7`` for
+    ``1e-07``, ``0.00001`` for ``1e-05``): text with ``null``, ``e-`` or ``0.0000`` anywhere is
+    written by the standard library instead."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        return _stdlib_json(value)
+    if "null" in text or "e-" in text or "0.0000" in text:  # str tests: cheaper than bytes'
+        return _stdlib_json(value)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _NOT_PLAIN_ASCII.sub(_escape, text)  # as ascii_json does
 
 
 def decoded_row(
