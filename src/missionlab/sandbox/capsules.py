@@ -52,6 +52,7 @@ from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObj
 from .._wire.json_stream import Items, JSONStreamError, ObjectStream
 from ..errors import CapsuleError
 from .errors import NotFound
+from .input_checks import NOT_JSON_NUMBERS
 from .store import OBJECT_KINDS, BulkInsert, Store, stamp, stored_json
 
 __all__ = ["CapsuleLoadError", "capsule_files", "load_capsule", "load_capsules"]
@@ -139,7 +140,10 @@ class _Rows:
             elif type(value) is not kind:
                 raise CapsuleLoadError(f"{where}.{name}: not {_TYPE_NAMES[type_name]}: {_shown(value)}")
             elif kind is dict:
-                value = stored_json(value)
+                try:
+                    value = stored_json(value)
+                except ValueError:  # as the API's routes refuse it (see input_checks)
+                    raise CapsuleLoadError(f"{where}.{name}: {NOT_JSON_NUMBERS}") from None
             elif is_time:
                 value = _time(str(value), f"{where}.{name}")
             values.append(value)
@@ -176,7 +180,10 @@ class _Rows:
                 columns.append(repeat(context[given_as], count))
                 continue
             if kind is dict:
-                values = [None if value is None else stored_json(value) for value in values]
+                try:
+                    values = [None if value is None else stored_json(value) for value in values]
+                except ValueError:  # NaN or an infinity: refused item by item, by name
+                    return None
             elif is_time and not _stamps(values):
                 return None
             columns.append(values)

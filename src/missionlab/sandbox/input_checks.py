@@ -22,6 +22,8 @@ from ..limits import (
 )
 
 _SURROGATE = "contains a lone surrogate (U+D800 to U+DFFF), which is not valid Unicode text"
+# what a JSON value with NaN or an infinity (a number such as 1e400 parses to one) is refused for
+NOT_JSON_NUMBERS = "contains NaN or Infinity, which are not JSON numbers"
 
 
 def _has_lone_surrogate(value: str) -> bool:
@@ -64,7 +66,7 @@ def json_problem(value: Any, max_depth: int = MAX_NESTING_DEPTH) -> str | None:
             if problem:
                 return f"a string {problem}"
         elif isinstance(item, float) and not math.isfinite(item):
-            return "contains NaN or Infinity, which are not JSON numbers"
+            return NOT_JSON_NUMBERS
     return None
 
 

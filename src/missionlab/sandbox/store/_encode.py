@@ -75,11 +75,11 @@ def ascii_json(text: bytes) -> bytes:
 def _stdlib_encoder() -> Callable[[Any], str]:
     """``json.dumps(value, separators=(",", ":"))`` without making the standard library's C
     encoder anew per call (which took half of a big load's encoding time)."""
-    plain = json.JSONEncoder(separators=(",", ":")).encode
+    plain = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
         return plain
-    encoder = make(None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+    encoder = make(None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False)
 
     def encode(value: Any) -> str:
         return "".join(encoder(value, 0))
@@ -93,7 +93,8 @@ _stdlib_json = _stdlib_encoder()
 def stored_json(value: Any) -> str:
     """A value parsed from JSON (dicts, lists, strings, numbers, booleans, None) as a JSON
     column stores it: ``json.dumps(value, separators=(",", ":"))``'s text, written by orjson
-    (several times faster) wherever orjson writes the same text.
+    (several times faster) wherever orjson writes the same text. NaN and infinities (a
+    number such as ``1e400`` parses to one) raise ``ValueError``: they are not JSON.
 
     orjson refuses integers beyond 64 bits, lone surrogates and deep nesting, writes NaN and
     infinities as ``null``, and numbers of magnitude below 1e-4 its own way (``1e-7`` for
