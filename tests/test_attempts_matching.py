@@ -1,5 +1,5 @@
 """Tool calls matched to their own results: calls of one tool made together, an error while a
-call waits, a result listed before its call at one moment.
+call waits, results told by their summary only, a result listed before its call at one moment.
 Each run is built so that which result answers which call is known from the ids put in it."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 
 import missionlab
 from missionlab import History
@@ -132,6 +133,45 @@ def test_an_error_while_a_call_waits_fails_it_only_without_a_result_of_its_own()
         times = trace.events_frame.set_index("event_id")["timestamp"]
         assert calls["ended_at"].tolist()[:2] == [times["res1"], times["e2"]]
         assert calls["ended_at"].isna().tolist() == [False, False, True, False]
+
+
+DENIED = [  # healthy summaries: the failure they name is denied
+    "All tests passed, 0 failed",
+    "No error found in logs",
+    "Error budget: 99.9% remaining",
+    "No tests failed",
+    "passed: 12, failed: 0",
+    "failed=0; skipped=2",
+    "Nothing timed out",
+    "Build hasn't failed once this week",
+    "error-free run",
+    "Error rate 0.1%",
+]
+NAMED = [  # failures
+    "tests.run failed",
+    "Error: disk full",
+    "Request timed out after 30 s",
+    "Not found error",
+    "3 tests failed",
+    "0 passed, 3 failed",
+    "No response: connection failed",
+    "Upload failed: 0 bytes written",
+    "no error, but 2 checks failed",
+]
+
+
+@pytest.mark.parametrize(("summary", "failed"), [*((s, False) for s in DENIED), *((s, True) for s in NAMED)])
+def test_a_result_told_by_its_summary_fails_its_call_only_by_a_failure_not_denied(
+    summary: str, failed: bool
+) -> None:
+    trace = craft(
+        [step("a", 1, 10, sequence=1)],
+        [event(2, "tool_call", "a", "Calling tests.run", {}), event(3, "tool_result", "a", summary, {})],
+    )
+    calls = tool_calls(trace.events_frame)
+    assert calls["result_id"].notna().all()
+    assert calls["failed"].tolist() == [failed]
+    assert calls["outcome"].tolist() == [summary if failed else "ok"]
 
 
 def test_a_result_listed_before_its_call_at_one_moment_is_that_calls() -> None:

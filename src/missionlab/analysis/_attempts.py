@@ -15,7 +15,9 @@ in no promised order), and a call's own result replaces one given to it by tool.
 A call with a result failed when that result says so, whatever happened while it waited:
 ``ok: false``, an HTTP ``status`` of 400 or more, an ``error``, an MCP ``isError`` (the
 outcome keeps the error's text); a result with an empty payload, told by its summary only,
-when the summary says "failed", "error" or "timed out".
+when the summary names a failure ("failed", "error", "timed out") that it does not deny
+(after a zero or a negation, "0 failed", "no error", "no tests failed", "never timed out";
+before a zero, "failed: 0"; in a compound, "error budget", "error rate", "error-free").
 A call that never got a result failed when an ``error`` event of its step followed it before
 its tool was called again in the step (the outcome is the error's summary), or when its
 tool was called again in the step ("no result before the next call"); calls of one tool
@@ -168,9 +170,9 @@ def _failure(payload: dict[str, Any], summary: Any) -> str | None:
     mcp_error = isinstance(inner, dict) and inner.get("isError") is True
     error = payload.get("error")
     if not (payload.get("ok") is False or bad_status or mcp_error or error):
-        if payload or not isinstance(summary, str) or not _SAYS_FAILED.search(summary):
+        if payload or not _says_failed(summary):
             return None
-        return summary[:120]  # a result told by its summary only
+        return str(summary)[:120]  # a result told by its summary only
     # a ``message`` says why only when the result says it failed ("Message queued" is no failure)
     error = error or payload.get("message")
     parts = [f"status {status}"] if status is not None else []
@@ -181,6 +183,45 @@ def _failure(payload: dict[str, Any], summary: Any) -> str | None:
 
 
 _SAYS_FAILED = re.compile(r"\b(?:failed|error|timed out)\b", re.IGNORECASE)
+# what denies a failure named in a summary: a negation or a zero just before it ("0 failed",
+# "no error", "hasn't failed"), or a quantity one word before it ("no tests failed"); a zero
+# after it, as a count's value ("failed: 0, skipped: 1"); a noun after "error" making it a
+# compound ("error budget")
+_NEGATIONS = frozenset({"no", "not", "never", "without", "zero", "none", "nothing", "nobody", "0", "non"})
+_QUANTITIES = frozenset({"no", "zero", "none", "0"})
+_WORDS_BEFORE = re.compile(r"([\w']+)\W*(?:([\w']+)\W*)?$")
+_CLAUSE_END = re.compile(r"[,;:.!?()\[\]]")
+_ZERO_AFTER = re.compile(r"\s*[:=]\s*0\s*(?:$|[,;)\]|])")  # a count's value, not "failed: 0 bytes"
+_COMPOUND = re.compile(
+    r"-\w|\s+(?:budgets?|rates?|ratio|counts?|counters?|free|handling|handlers?|margins?|bars?|"
+    r"thresholds?|tolerance|correction|checking|metrics?)\b",
+    re.IGNORECASE,
+)
+
+
+def _says_failed(summary: Any) -> bool:
+    """Whether a result's summary names a failure it does not deny (see the module's docstring)."""
+    if not isinstance(summary, str):
+        return False
+    return any(not _denied(summary, found) for found in _SAYS_FAILED.finditer(summary))
+
+
+def _denied(summary: str, found: re.Match[str]) -> bool:
+    """Whether the failure ``found`` names in ``summary`` is denied by the words around it."""
+    after = summary[found.end() :]
+    if _ZERO_AFTER.match(after):
+        return True
+    if found.group().lower() == "error" and _COMPOUND.match(after):
+        return True
+    clause = _CLAUSE_END.split(summary[: found.start()])[-1]
+    words = _WORDS_BEFORE.search(clause)
+    if words is None:
+        return False
+    last, first = (words.group(2), words.group(1)) if words.group(2) else (words.group(1), None)
+    last = last.lower()
+    if last in _NEGATIONS or last.endswith("n't"):
+        return True
+    return first is not None and first.lower() in _QUANTITIES
 
 
 def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = False) -> pd.DataFrame:
