@@ -208,11 +208,12 @@ def _stream(connection: Any, query: str, batch: int) -> Iterator[pd.DataFrame]:
 # for the runs where that reading is a plain join: every call and result names its tool
 # (``payload.tool``) and a request id (``payload.request_id``, a string), a step's calls have
 # distinct request ids, and each result answers one earlier call of its step by its id. Then a
-# call ends at its result, or at the first ``error`` event of its step while it waits for it
-# (then it failed), and it failed when its tool was called again in the step before its
-# result came, or when the result says so (``ok: false``, an integer ``status`` >= 400, an
-# ``error`` that is not empty, a ``result.isError`` of true; a ``message`` alone says nothing). The other runs
-# ("odd runs": the fallback) are read by the Python reading itself, run by run.
+# call with a result ends at it and failed when the result says so (``ok: false``, an integer
+# ``status`` >= 400, an ``error`` that is not empty, a ``result.isError`` of true; a
+# ``message`` alone says nothing), whatever came while it waited; a call that never got one
+# failed, ending at the first ``error`` event of its step before its tool was called again in
+# the step, or without an end when its tool was called again. The other runs ("odd runs":
+# the fallback) are read by the Python reading itself, run by run.
 
 _USAGE = (
     "(contains(payload, '\"model\"') OR contains(payload, '\"usage\"') OR contains(payload, '\"cost_usd\"'))"
@@ -332,20 +333,18 @@ paired AS (
     FROM calls c LEFT JOIN results r
         ON r.run_id = c.run_id AND r.step_id IS NOT DISTINCT FROM c.step_id AND r.request = c.request
 ),
-erred AS (  -- the first error of the step while the call waited for its result
+erred AS (  -- a call with no result: the first error of its step before its tool's next call
     SELECT p.run_id, p.pos, arg_min(e."timestamp", e.pos) AS error_at
     FROM paired p JOIN plain e
         ON e.type = 'error' AND e.run_id = p.run_id AND e.step_id IS NOT DISTINCT FROM p.step_id
-           AND e.pos > p.pos AND (p.result_pos IS NULL OR e.pos < p.result_pos)
-           AND (p.next_pos IS NULL OR e.pos < p.next_pos)
+           AND p.result_pos IS NULL AND e.pos > p.pos AND (p.next_pos IS NULL OR e.pos < p.next_pos)
     GROUP BY p.run_id, p.pos
 )
 SELECT p.run_id, p.mission_id, p.step_id, p.tool, coalesce(p.call_model, p.result_model) AS model,
        p.called_at, p.pos, p.next_pos IS NULL AS final,
-       (epoch_us(coalesce(e.error_at, p.result_at)) - epoch_us(p.called_at)) / 1e6 AS latency_s,
-       e.error_at IS NOT NULL
-           OR (p.next_pos IS NOT NULL AND (p.result_pos IS NULL OR p.result_pos > p.next_pos))
-           OR coalesce(p.says_failed, FALSE) AS failed,
+       (epoch_us(coalesce(p.result_at, e.error_at)) - epoch_us(p.called_at)) / 1e6 AS latency_s,
+       CASE WHEN p.result_pos IS NOT NULL THEN coalesce(p.says_failed, FALSE)
+            ELSE e.error_at IS NOT NULL OR p.next_pos IS NOT NULL END AS failed,
        CASE WHEN p.call_tokens IS NULL AND p.result_tokens IS NULL THEN NULL
             ELSE coalesce(p.call_tokens, 0) + coalesce(p.result_tokens, 0) END AS tokens,
        CASE WHEN p.call_cost IS NULL AND p.result_cost IS NULL THEN NULL

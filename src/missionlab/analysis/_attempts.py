@@ -4,16 +4,28 @@ and which calls are repeated attempts of the same tool inside a step.
 The tool a call names is read from its payload (``tool``, ``tool_name``, ``name``, an
 OpenAI-style ``function.name``, an MCP-style ``params.name``), else from its summary
 ("Calling flights.search (page 2)" names ``flights.search``). A call's result is the
-``tool_result`` of the same step that names the same call id (``request_id``; an OpenAI
-``tool_call_id`` or an MCP ``id``), else the first unclaimed result of the same step and
-tool after it, else (a result naming no tool it can be matched by) the step's oldest call
-waiting for one. A call failed when its result says so (``ok: false``, an HTTP ``status`` of
-400 or more, an ``error``, an MCP ``isError``; the outcome keeps the error's text), or, with
-no result, when an ``error`` event of its step follows it before the tool is called again.
-A call right after a failed call of the same tool in the same step is a retry: its
-``attempt`` is one more than that call's. A call followed by another call of the same tool
-before any result counts as failed ("no result"). ``ended_at`` is the moment of the call's
-own result or error, missing when it had none.
+first ``tool_result`` of the same step that names the same call id (``request_id``; an
+OpenAI ``tool_call_id`` or an MCP ``id``), however late; else (a result naming no call's id)
+a result goes to the newest call of the same step and tool still waiting for one, else (a
+result naming no tool it can be matched by) to the step's oldest call waiting for one. The
+call id wins over order: a result given by tool to another call, for want of a call of its
+id, is taken back by the call of its id logged at the same moment (events of one moment come
+in no promised order), and a call's own result replaces one given to it by tool.
+
+A call with a result failed when that result says so, whatever happened while it waited:
+``ok: false``, an HTTP ``status`` of 400 or more, an ``error``, an MCP ``isError`` (the
+outcome keeps the error's text); a result with an empty payload, told by its summary only,
+when the summary names a failure ("failed", "error", "timed out") that it does not deny
+(after a zero or a negation, "0 failed", "no error", "no tests failed", "never timed out";
+before a zero, "failed: 0"; in a compound, "error budget", "error rate", "error-free").
+A call that never got a result failed when an ``error`` event of its step followed it before
+its tool was called again in the step (the outcome is the error's summary), or when its
+tool was called again in the step ("no result before the next call"); calls of one tool
+made together, each answered by its own result, are not failures. As events are read in
+parts, a call waiting while its tool is called again or an error comes reads as failed
+until its own result comes. A call right after a failed call of the same tool in the same
+step is a retry: its ``attempt`` is one more than that call's. ``ended_at`` is the moment
+of the call's own result, else of the error that failed it, missing when it had neither.
 
 ``by_run=True`` reads the events of many runs at once (a fleet's events frame, or a history's
 events): each run is read on its own, as above, and the calls carry their ``run_id``.
@@ -21,6 +33,7 @@ events): each run is read on its own, as above, and the calls carry their ``run_
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Any
 
@@ -53,9 +66,19 @@ _TOOL_CALL, _TOOL_RESULT, _ERROR = (
 _KINDS = [_TOOL_CALL, _TOOL_RESULT, _ERROR]
 # the ids that tie a call to its result, in the order they are looked for
 _CALL_KEYS, _RESULT_KEYS = ("request_id", "id"), ("request_id", "tool_call_id", "id")
-# what a call's row holds, in order (CallLog.rows): its run, the columns but its attempt, and
-# when the same tool was next called in its step
-_STORED = ["run_id", *(name for name in CALL_COLUMNS if name != "attempt"), "again_at"]
+# what a call's row holds, in order (CallLog.rows): its run, the columns but its attempt, when
+# the same tool was next called in its step, and what its failed, outcome and ended_at are
+# settled from (CallLog._settle): its result's moment and what the result says (None: ok),
+# and the error of its step that came while it waited, and that error's summary
+_STORED = [
+    "run_id",
+    *(name for name in CALL_COLUMNS if name != "attempt"),
+    "again_at",
+    "result_at",
+    "said",
+    "error_at",
+    "error_text",
+]
 (
     _RUN_ID,
     _STEP_ID,
@@ -68,7 +91,13 @@ _STORED = ["run_id", *(name for name in CALL_COLUMNS if name != "attempt"), "aga
     _OUTCOME,
     _ARGUMENTS,
     _AGAIN_AT,
+    _RESULT_AT,
+    _SAID,
+    _ERROR_AT,
+    _ERROR_TEXT,
 ) = range(len(_STORED))
+_CALLED_AGAIN = "no result before the next call"
+_ANSWERED = -1  # what CallLog.by_request holds for a call id once its own result came
 # Keys of a call's payload that differ between any two runs: left out when calls are compared.
 VOLATILE_KEYS = frozenset(
     {"request_id", "attempt", "latency_ms", "timestamp", "trace_id", "span_id", "idempotency_key"}
@@ -141,9 +170,9 @@ def _failure(payload: dict[str, Any], summary: Any) -> str | None:
     mcp_error = isinstance(inner, dict) and inner.get("isError") is True
     error = payload.get("error")
     if not (payload.get("ok") is False or bad_status or mcp_error or error):
-        if payload or not isinstance(summary, str) or not _SAYS_FAILED.search(summary):
+        if payload or not _says_failed(summary):
             return None
-        return summary[:120]  # a result told by its summary only
+        return str(summary)[:120]  # a result told by its summary only
     # a ``message`` says why only when the result says it failed ("Message queued" is no failure)
     error = error or payload.get("message")
     parts = [f"status {status}"] if status is not None else []
@@ -154,6 +183,45 @@ def _failure(payload: dict[str, Any], summary: Any) -> str | None:
 
 
 _SAYS_FAILED = re.compile(r"\b(?:failed|error|timed out)\b", re.IGNORECASE)
+# what denies a failure named in a summary: a negation or a zero just before it ("0 failed",
+# "no error", "hasn't failed"), or a quantity one word before it ("no tests failed"); a zero
+# after it, as a count's value ("failed: 0, skipped: 1"); a noun after "error" making it a
+# compound ("error budget")
+_NEGATIONS = frozenset({"no", "not", "never", "without", "zero", "none", "nothing", "nobody", "0", "non"})
+_QUANTITIES = frozenset({"no", "zero", "none", "0"})
+_WORDS_BEFORE = re.compile(r"([\w']+)\W*(?:([\w']+)\W*)?$")
+_CLAUSE_END = re.compile(r"[,;:.!?()\[\]]")
+_ZERO_AFTER = re.compile(r"\s*[:=]\s*0\s*(?:$|[,;)\]|])")  # a count's value, not "failed: 0 bytes"
+_COMPOUND = re.compile(
+    r"-\w|\s+(?:budgets?|rates?|ratio|counts?|counters?|free|handling|handlers?|margins?|bars?|"
+    r"thresholds?|tolerance|correction|checking|metrics?)\b",
+    re.IGNORECASE,
+)
+
+
+def _says_failed(summary: Any) -> bool:
+    """Whether a result's summary names a failure it does not deny (see the module's docstring)."""
+    if not isinstance(summary, str):
+        return False
+    return any(not _denied(summary, found) for found in _SAYS_FAILED.finditer(summary))
+
+
+def _denied(summary: str, found: re.Match[str]) -> bool:
+    """Whether the failure ``found`` names in ``summary`` is denied by the words around it."""
+    after = summary[found.end() :]
+    if _ZERO_AFTER.match(after):
+        return True
+    if found.group().lower() == "error" and _COMPOUND.match(after):
+        return True
+    clause = _CLAUSE_END.split(summary[: found.start()])[-1]
+    words = _WORDS_BEFORE.search(clause)
+    if words is None:
+        return False
+    last, first = (words.group(2), words.group(1)) if words.group(2) else (words.group(1), None)
+    last = last.lower()
+    if last in _NEGATIONS or last.endswith("n't"):
+        return True
+    return first is not None and first.lower() in _QUANTITIES
 
 
 def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = False) -> pd.DataFrame:
@@ -179,10 +247,14 @@ class CallLog:
         self._stamps: list[Any] = []  # the times of the events read, in parts (rows hold positions)
         self._read_count = 0
         self._newest: Any = pd.NaT  # the newest time read
-        self.open_calls: dict[tuple[Any, str], int] = {}  # (step, tool) -> its row waiting for a result
-        self.step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of open_calls)
+        self.waiting: dict[tuple[Any, str], list[int]] = {}  # (step, tool) -> its rows waiting for a result
+        self.step_tools: dict[Any, set[str]] = {}  # step -> the tools it has called (keys of waiting)
+        # (step, call id) -> its row, until its own result comes (then _ANSWERED)
         self.by_request: dict[tuple[Any, Any], int] = {}
         self.last_call: dict[tuple[Any, str], int] = {}  # (step, tool) -> its latest call's row
+        # (step, call id) -> a result naming that id that came before any call of it: its
+        # event id, position, what it says and the row it was given to by tool (or None)
+        self.early: dict[tuple[Any, Any], tuple[Any, int, str | None, int | None]] = {}
         self.run: Any = None  # the run whose events are being read (by_run)
         self._failures = 0  # counts the changes to failed calls (failed() is kept until the next)
         self._failed: tuple[int, pd.DataFrame] | None = None
@@ -225,75 +297,133 @@ class CallLog:
         ):
             if run != self.run:  # the next run's events: nothing of the last one is waiting any more
                 self.run = run
-                self.open_calls, self.step_tools, self.by_request, self.last_call = {}, {}, {}, {}
+                self._forget()
             read[kind](event_id, step, when, summary, payload)
 
-    def _fail(self, row: list[Any], outcome: str, when: int = -1) -> None:
-        """Mark a call failed with ``outcome`` (ended at ``when`` unless -1), unless it is already."""
-        if not row[_FAILED]:
-            row[_FAILED], row[_OUTCOME] = True, outcome
-            if when != -1:
-                row[_ENDED_AT] = when
-            self._failures += 1
+    def _forget(self) -> None:
+        """Forget what waits (the next run's events come)."""
+        self.waiting, self.step_tools, self.by_request, self.last_call, self.early = {}, {}, {}, {}, {}
+
+    def _settle(self, row: list[Any]) -> None:
+        """Set a call's ``failed``, ``outcome`` and ``ended_at`` from what it got (see the
+        module's docstring): its own result, else the error that came while it waited, else
+        its tool called again."""
+        before = row[_FAILED]
+        if row[_RESULT_ID] is not None:
+            said = row[_SAID]
+            row[_FAILED], row[_OUTCOME], row[_ENDED_AT] = said is not None, said or "ok", row[_RESULT_AT]
+        elif row[_ERROR_AT] != -1:
+            row[_FAILED], row[_OUTCOME], row[_ENDED_AT] = True, row[_ERROR_TEXT], row[_ERROR_AT]
+        elif row[_AGAIN_AT] != -1:
+            row[_FAILED], row[_OUTCOME], row[_ENDED_AT] = True, _CALLED_AGAIN, -1
+        else:
+            row[_FAILED], row[_OUTCOME], row[_ENDED_AT] = False, "", -1
+        self._failures += before or row[_FAILED]
 
     def _read_error(self, event_id: Any, step: Any, when: int, summary: Any, payload: dict[str, Any]) -> None:
-        """An error: the step's calls waiting for a result failed with it."""
-        for waiting_tool in self.step_tools.get(step, ()):
-            waiting = self.open_calls.get((step, waiting_tool))
-            if waiting is not None:
-                self._fail(self.rows[waiting], str(summary)[:120], when)
+        """An error: the step's calls waiting for a result, each its tool's latest, failed with
+        it unless their own result comes."""
+        rows = self.rows
+        for tool in self.step_tools.get(step, ()):
+            call = rows[self.last_call[(step, tool)]]
+            if call[_RESULT_ID] is None and call[_ERROR_AT] == -1:
+                call[_ERROR_AT], call[_ERROR_TEXT] = when, str(summary)[:120]
+                self._settle(call)
 
     def _read_call(self, event_id: Any, step: Any, when: int, summary: Any, payload: dict[str, Any]) -> None:
-        """A call: a new row; the same tool's call still waiting in the step got no result."""
+        """A call: a new row, waiting for its result; the same tool's previous call in the
+        step was called again (failed, if it never gets a result)."""
         rows = self.rows
         named = _named(payload)
         tool = named if named is not None else _told(summary)
-        abandoned = self.open_calls.get((step, tool))
-        if abandoned is not None:  # called again before answering
-            self._fail(rows[abandoned], "no result before the next call")
         arguments = call_arguments(payload) if self.arguments else None
         row = len(rows)
-        rows.append([self.run, step, tool, event_id, when, None, -1, False, "", arguments, -1])
+        rows.append(
+            [self.run, step, tool, event_id, when, None, -1, False, "", arguments, -1, -1, None, -1, ""]
+        )
         previous = self.last_call.get((step, tool))
         if previous is not None:
             rows[previous][_AGAIN_AT] = when  # called again: where an unanswered call ends
-            self._failures += rows[previous][_FAILED]
-        self.last_call[(step, tool)] = self.open_calls[(step, tool)] = row
-        tools = self.step_tools.get(step)
-        if tools is None:
-            self.step_tools[step] = {tool}
-        else:
-            tools.add(tool)
+            self._settle(rows[previous])
+        self.last_call[(step, tool)] = row
         key = _call_key(payload, _CALL_KEYS)
         if key is not None:
+            if self.early and self._claim_early(step, key, row, when):
+                return
             self.by_request[(step, key)] = row
+        waiting = self.waiting.get((step, tool))
+        if waiting is None:
+            self.waiting[(step, tool)] = [row]
+            tools = self.step_tools.get(step)
+            if tools is None:
+                self.step_tools[step] = {tool}
+            else:
+                tools.add(tool)
+        else:
+            waiting.append(row)
 
     def _read_result(
         self, event_id: Any, step: Any, when: int, summary: Any, payload: dict[str, Any]
     ) -> None:
         """A result: the outcome of its call (by the call's id, else by tool, else, naming no
         tool, the step's oldest call waiting for one)."""
-        open_calls = self.open_calls
         key = _call_key(payload, _RESULT_KEYS)
-        match = self.by_request.pop((step, key), None) if key is not None else None
-        if match is None:
-            named = _named(payload)
-            match = open_calls.get((step, named if named is not None else _told(summary)))
-            if match is None and named is None:
-                waiting = [open_calls.get((step, tool)) for tool in self.step_tools.get(step, ())]
-                match = min((row for row in waiting if row is not None), default=None)
-        if match is None or self.rows[match][_RESULT_ID] is not None:
-            return
-        call = self.rows[match]
-        if open_calls.get((step, call[_TOOL])) == match:
-            del open_calls[(step, call[_TOOL])]
-        reason = _failure(payload, summary)
-        call[_RESULT_ID] = event_id
-        if call[_ENDED_AT] == -1:
-            call[_ENDED_AT] = when
-        call[_FAILED] = call[_FAILED] or reason is not None
-        call[_OUTCOME] = reason or call[_OUTCOME] or "ok"
-        self._failures += call[_FAILED]
+        said = _failure(payload, summary)
+        if key is not None:
+            mine = self.by_request.get((step, key))
+            if mine == _ANSWERED:  # its call has its own result already
+                return
+            if mine is not None:  # its own call's, even when a result was given to it by tool
+                self.by_request[(step, key)] = _ANSWERED
+                self._answer(mine, event_id, when, said)
+                return
+        named = _named(payload)
+        match: int | None = None
+        waiting = self.waiting.get((step, named if named is not None else _told(summary)))
+        if waiting:
+            match = waiting[-1]
+        elif named is None:
+            newest = [
+                calls[-1] for tool in self.step_tools.get(step, ()) if (calls := self.waiting[(step, tool)])
+            ]
+            match = min(newest, default=None)
+        if key is not None:  # a call of its id at the same moment takes it back (see _claim_early)
+            self.early[(step, key)] = (event_id, when, said, match)
+        if match is not None:
+            self._answer(match, event_id, when, said)
+
+    def _answer(self, row: int, event_id: Any, when: int, said: str | None) -> None:
+        """Give the call at ``row`` the result ``event_id`` read at ``when``, saying ``said``."""
+        call = self.rows[row]
+        if call[_RESULT_ID] is None:
+            self.waiting[(call[_STEP_ID], call[_TOOL])].remove(row)
+        call[_RESULT_ID], call[_RESULT_AT], call[_SAID] = event_id, when, said
+        self._settle(call)
+
+    def _claim_early(self, step: Any, key: Any, row: int, when: int) -> bool:
+        """Whether the call at ``row``, of id ``key``, took a result of its id read before it
+        at the same moment (taken back from the call it was given to by tool)."""
+        early = self.early.pop((step, key), None)
+        if early is None:
+            return False
+        event_id, at, said, given = early
+        if not self._same_moment(at, when):
+            return False
+        if given is not None and self.rows[given][_RESULT_ID] == event_id:
+            other = self.rows[given]
+            other[_RESULT_ID], other[_RESULT_AT], other[_SAID] = None, -1, None
+            waiting = self.waiting[(other[_STEP_ID], other[_TOOL])]
+            waiting.insert(bisect.bisect(waiting, given), given)
+            self._settle(other)
+        self.by_request[(step, key)] = _ANSWERED
+        self.rows[row][_RESULT_ID], self.rows[row][_RESULT_AT], self.rows[row][_SAID] = event_id, at, said
+        self._settle(self.rows[row])
+        return True
+
+    def _same_moment(self, first: int, second: int) -> bool:
+        """Whether the events read at positions ``first`` and ``second`` have one time (not missing)."""
+        one, other = self._times([first, second])
+        return bool(not pd.isna(one) and one == other)
 
     def frame(self, *, with_run: bool = False) -> pd.DataFrame:
         """The calls read so far, as :func:`tool_calls` gives them (``with_run``: with a
