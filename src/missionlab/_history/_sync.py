@@ -14,7 +14,10 @@ What a sync fetches:
 - events: the organization's events, newest first, down to the newest event seen
   before (less a few minutes of slack), de-duplicated by id; after an incremental
   sync, one small request per new or changed run checks that its number of events
-  matches, and a run whose count differs is re-read in full.
+  matches, and a run whose count differs is re-read in full;
+- step times: the steps of the runs whose plans or step events the sync stored get the
+  times their plan lacks from their step events (see ``_step_times``; every run's, after
+  a sync that did not finish, a repair, or in a table made before ``times_from``).
 
 Later syncs size the pages of the newest-first lists by how much each list grew.
 
@@ -53,8 +56,9 @@ from ..frames._jsontext import json_text
 from ..types import TERMINAL_RUN_STATUSES
 from ._common import PAGE, SyncReport, get, instant, page_size_for, python_values, utc
 from ._errors import HistoryFormatError
-from ._schema import PARTITION, TIME, day_of, to_table
+from ._schema import PARTITION, TIME, TIMES_FROM, day_of, to_table
 from ._state import SyncState, read_state
+from ._step_times import MARKS, may_change, planned, retimed
 from ._tables import REPAIR_HINT, Tables, check_folder
 
 if TYPE_CHECKING:
@@ -64,6 +68,7 @@ WORKERS = 8  # pages fetched at a time (bounded_map's limit)
 PLAN_BATCH = 5_000  # runs (with their plans) per commit: an interruption loses at most one
 EVENT_BATCH_PAGES = 100  # pages of events per commit
 RECOUNT_BATCH = 100  # runs whose events are read again per commit
+RETIME_BATCH = 50_000  # steps whose times are read again from their events per commit (about)
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
 TERMINAL = frozenset(str(s) for s in TERMINAL_RUN_STATUSES)
 ACTIVE = ("pending", "running", "paused")
@@ -149,6 +154,8 @@ class Syncer:
         self.state: dict[str, Any] = {}
         self.runs: dict[str, dict[str, Any]] = {}  # run_id -> mission_id, status, updated_at, day
         self.metadata: dict[str, str | None] = {}  # run_id -> stored metadata (JSON text), to relist
+        self.retime_all = False  # whether every run's step times are read again from its events
+        self.retime: set[str] = set()  # the runs whose plans or step events this sync stored
         self.writer = _Writer()
 
     # -- the whole sync ------------------------------------------------------------------------
@@ -158,14 +165,20 @@ class Syncer:
         check_folder(self.tables.path)
         self._check_versions()
         self.tables.check_removed_files()
+        unfinished = read_state(self.tables)["owner"] is not None  # interrupted, or taken over
         self.state = self.owner.claim(self.client.base_url)
         recheck = full or bool(self.state["recheck"])
         self.report.first = recheck or self.state["runs_frontier"] is None
+        # Which runs' step times are read again from their events: those this sync stores,
+        # or all after a sync that did not finish, a repair, or in a table made before the
+        # history kept ``times_from``.
+        self.retime_all = self.report.first or unfinished or self._steps_without_times_from()
         with self.writer:
             self._sync_missions()
             changed = self._sync_runs(recheck=recheck, relist=relist_runs)
             self._sync_events()
             self._check_event_counts(changed, everything=verify)
+            self._retime_steps()
         self.state["recheck"] = False
         self.report.seconds = time.perf_counter() - started
         self._log()
@@ -183,6 +196,10 @@ class Syncer:
                     f"the {name!r} table of {self.tables.path} is at version {now}, older than the "
                     f"{version} the last sync left: its log lost entries. {REPAIR_HINT}"
                 )
+
+    def _steps_without_times_from(self) -> bool:
+        delta = self.tables.open("steps")
+        return delta is not None and TIMES_FROM not in pa.schema(delta.schema()).names
 
     def _save(self) -> None:
         self.writer.wait()
@@ -436,12 +453,15 @@ class Syncer:
                 PARTITION: day,
             }
 
+        if not self.retime_all:
+            self.retime.update(get(run, "run_id") for run in runs)
+
         def write() -> None:
             extra: dict[str, list[Any]] = {
                 "mission_id": [o[0] for o in owners],
                 PARTITION: [o[1] for o in owners],
             }
-            steps_table = to_table("steps", steps, synced_at=self.synced_at, extra=extra)
+            steps_table = planned(to_table("steps", steps, synced_at=self.synced_at, extra=extra))
             self.tables.upsert("steps", steps_table, replace=True)
             runs_table = to_table("runs", runs, synced_at=self.synced_at)
             self.tables.upsert("runs", runs_table, replace=True, newer="updated_at")
@@ -588,6 +608,10 @@ class Syncer:
         unique = dict(zip(read("event_id"), zip(items, read("run_id"), strict=True), strict=True))
         known = self.runs
         placed = [event for event, run_id in unique.values() if run_id in known]
+        if not self.retime_all and placed:
+            kinds = field_reader(placed)("type")
+            marked = field_reader(placed)("run_id")
+            self.retime.update(run for run, kind in zip(marked, kinds, strict=True) if str(kind) in MARKS)
         unplaced = [event for event, run_id in unique.values() if run_id not in known]
         return placed, _earliest(unplaced, "timestamp").isoformat() if unplaced else None
 
@@ -648,6 +672,50 @@ class Syncer:
             fetched = bounded_map(all_events, runs, name="missionlab-history-events")
             self._store_events(event for events in fetched for event in events)
         self.report.runs_recounted = len(short)
+
+    def _retime_steps(self) -> None:
+        """Fill in the step times of the runs this sync stored (of every run, with
+        ``retime_all``) from the step events the history holds of them (see _step_times),
+        a few days' partitions at a time."""
+        self.writer.wait()
+        where = may_change()
+        if not self.retime_all:
+            if not self.retime:
+                return
+            runs = sorted(self.retime)
+            days = sorted({self.runs[r][PARTITION] for r in runs})
+            where &= ds.field(PARTITION).isin(pa.array(days, pa.date32()))
+            where &= ds.field("run_id").isin(pa.array(runs, pa.string()))
+        rows = self.tables.read("steps", filter=where, columns=[PARTITION])
+        counts = rows.group_by(PARTITION).aggregate([(PARTITION, "count")]).sort_by(PARTITION)
+        group: list[date] = []
+        size = 0
+        for day, count in zip(
+            python_values(counts[PARTITION]), counts[f"{PARTITION}_count"].to_pylist(), strict=True
+        ):
+            group.append(day)
+            size += count
+            if size >= RETIME_BATCH:
+                self._retime_days(where, group)
+                group, size = [], 0
+        if group:
+            self._retime_days(where, group)
+
+    def _retime_days(self, where: ds.Expression, days: list[date]) -> None:
+        days_of = pa.array(days, pa.date32())
+        steps = self.tables.read("steps", filter=where & ds.field(PARTITION).isin(days_of))
+        events = self.tables.read(
+            "events",
+            filter=ds.field(PARTITION).isin(days_of)
+            & ds.field("run_id").isin(pc.unique(steps["run_id"]))
+            & ds.field("type").isin(pa.array(MARKS, pa.string())),
+            columns=["run_id", "step_id", "type", "timestamp"],
+        )
+        changed = retimed(steps, events)
+        if changed.num_rows:
+            stamp = pa.repeat(pa.scalar(self.synced_at.to_pydatetime(), TIME), changed.num_rows)
+            changed = changed.set_column(changed.schema.get_field_index("synced_at"), "synced_at", stamp)
+            self.tables.upsert("steps", changed, replace=True)
 
     def _log(self) -> None:
         entry = {
