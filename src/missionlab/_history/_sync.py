@@ -7,8 +7,9 @@ What a sync fetches:
   the plans need them), in batches whose plans are fetched eight at a time while the batch
   is still being listed; later only
   the newest pages down to the newest run seen before (new runs), the runs that are
-  active now (lists by status), and the runs that were active at the last sync but
-  are not any more (one request each);
+  active now (lists by status), the runs that were active at the last sync but
+  are not any more (one request each), and the runs stored as ended in the last day
+  while a step was in progress whose plan (one request each) changed since;
 - plans: the plan of each new or changed run (one request each: the only request
   made per run);
 - events: the organization's events, newest first, down to the newest event seen
@@ -68,6 +69,7 @@ WORKERS = 8  # pages fetched at a time (bounded_map's limit)
 PLAN_BATCH = 5_000  # runs (with their plans) per commit: an interruption loses at most one
 EVENT_BATCH_PAGES = 100  # pages of events per commit
 RECOUNT_BATCH = 100  # runs whose events are read again per commit
+UNSETTLED_FOR = pd.Timedelta(days=1)  # how long an ended run with a step in progress is checked
 RETIME_BATCH = 50_000  # steps whose times are read again from their events per commit (about)
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
 TERMINAL = frozenset(str(s) for s in TERMINAL_RUN_STATUSES)
@@ -376,7 +378,10 @@ class Syncer:
         # After a repair (or with full=True) a run whose steps were lost gets its plan again.
         lacking = self._runs_without_steps() if recheck else set()
         whole = self.report.first or relist
-        listing = self._all_runs() if whole else iter(self._recent_and_active_runs())
+        # A run stored as ended while a step was in progress, whose plan has changed since.
+        unsettled = [] if whole else self._unsettled_runs()
+        lacking.update(unsettled)
+        listing = self._all_runs() if whole else iter(self._recent_and_active_runs(unsettled))
         seen: set[str] = set()
 
         def relabelled(run_id: str, run: Any) -> bool:
@@ -474,7 +479,43 @@ class Syncer:
         for rows in self._whole_list("runs", self.client.missions.runs.list_runs):
             yield from rows
 
-    def _recent_and_active_runs(self) -> list[Any]:
+    def _unsettled_runs(self) -> list[str]:
+        """Runs stored as ended in the last day while a step of their plan was in progress
+        (an agent may close its last step just after the run), whose plan the server now
+        gives with other steps or statuses: one plan request per such run and sync."""
+        since = self.synced_at - UNSETTLED_FOR
+        ended = [
+            run_id
+            for run_id, run in self.runs.items()
+            if run["status"] in TERMINAL and run["updated_at"] is not None and run["updated_at"] >= since
+        ]
+        if not ended:
+            return []
+        days = pa.array(sorted({self.runs[r][PARTITION] for r in ended}), pa.date32())
+        where = ds.field(PARTITION).isin(days) & ds.field("run_id").isin(pa.array(ended, pa.string()))
+        stored = self.tables.read("steps", filter=where, columns=["run_id", "step_id", "status"])
+        open_runs = sorted(
+            set(stored.filter(pc.equal(stored["status"], "in_progress"))["run_id"].to_pylist())
+        )
+        if not open_runs:
+            return []
+        held: dict[str, set[tuple[str, str]]] = {run_id: set() for run_id in open_runs}
+        for run_id, step_id, status in zip(
+            *(stored[c].to_pylist() for c in stored.column_names), strict=True
+        ):
+            if run_id in held:
+                held[run_id].add((step_id, status))
+        plans = fetch_plans(
+            self.client, [(r, self.runs[r]["mission_id"]) for r in open_runs], missing="empty"
+        )
+        self.report.requests += len(open_runs)
+        return [
+            run_id
+            for run_id, plan in zip(open_runs, plans, strict=True)
+            if {(get(s, "step_id"), str(get(s, "status"))) for s in plan} != held[run_id]
+        ]
+
+    def _recent_and_active_runs(self, unsettled: list[str]) -> list[Any]:
         runs_api = self.client.missions.runs
         frontier = utc(self.state["runs_frontier"])
         fetched = [
@@ -489,7 +530,7 @@ class Syncer:
             self.report.requests += max(1, -(-len(rows) // PAGE))
             fetched += rows
         seen = {r.run_id for r in fetched}
-        gone = [run_id for run_id in active_before if run_id not in seen]
+        gone = [run_id for run_id in [*active_before, *unsettled] if run_id not in seen]
 
         def retrieve(run_id: str) -> Any:
             return runs_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
