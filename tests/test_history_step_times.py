@@ -18,26 +18,15 @@ import pytest
 import missionlab
 from missionlab import History, history
 from missionlab._history import _sync
-from missionlab.frames import step_stats
+from missionlab.frames import STEP_COLUMNS, step_stats
 from missionlab.sandbox import Sandbox
 
 from .crafted import T0, at, craft, event, step
 
 MISSION = "11111111-1111-4111-8111-111111111111"
 DONE, MIXED, OPEN = (f"00000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
-COMPARED = [
-    "run_id",
-    "step_id",
-    "parent_step_id",
-    "sequence",
-    "depth",
-    "description",
-    "status",
-    "started_at",
-    "completed_at",
-    "times_from",
-    "is_running",
-]
+# Every column but the durations (a running step's is measured to now) and the metadata.
+COMPARED = [c for c in STEP_COLUMNS if c not in ("duration", "duration_s", "metadata")]
 
 
 def capsule(folder: Path, name: str, trace: Any, keep: dict[str, set[str]]) -> Path:
@@ -108,9 +97,17 @@ def runs(folder: Path) -> list[Path]:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with Sandbox(load=runs(tmp_path), token="step-times-token") as sb:
-        yield sb
+def client(tmp_path: Path) -> Iterator[missionlab.Client]:
+    with Sandbox(load=runs(tmp_path), token="step-times-token") as sb, sb.client() as api:
+        yield api
+
+
+@pytest.fixture
+def synced(client: missionlab.Client, tmp_path: Path) -> History:
+    """A history of the three runs, after its first sync."""
+    h = history(client, tmp_path / "h")
+    h.sync(progress=False)
+    return h
 
 
 def by_key(steps: pd.DataFrame) -> pd.DataFrame:
@@ -145,34 +142,32 @@ def times(steps: pd.DataFrame, run_id: str) -> dict[str, tuple[Any, Any, Any]]:
 
 
 def test_steps_get_their_times_from_step_events_as_fetch_frames_reads_them(
-    sandbox: Sandbox, tmp_path: Path
+    client: missionlab.Client, synced: History
 ) -> None:
-    with sandbox.client() as client:
-        h = history(client, tmp_path / "h")
-        h.sync(progress=False)
-        steps = assert_as_fetched(h, client)
-        assert times(steps, DONE) == {
-            "plan": (at(1), at(3), "events"),
-            "search": (at(4), at(10), "events"),
-            "book": (at(11), at(14), "events"),
-        }
-        assert times(steps, MIXED) == {
-            "a": (at(1), at(5), "end from events"),
-            "b": (at(6), at(9), "start from events"),
-            "c": (at(10), at(16), "events"),
-            "d": (None, None, None),
-            "e": (None, None, None),
-        }
-        assert times(steps, OPEN) == {"s1": (at(1), None, "events"), "s2": (None, None, None)}
-        # Filters and statistics over the times read from the events.
-        assert len(h.steps(since=T0)) == 7
-        assert set(h.steps(since=at(4), until=at(10.5))["step_id"]) == {"search", "b", "c"}
-        stats = h.step_stats().set_index("step_id")
-        assert stats.loc["search", "median_s"] == 6.0 and stats.loc["c", "max_s"] == 6.0
-        theirs = step_stats(h.steps()).set_index("step_id")
-        pd.testing.assert_series_equal(
-            stats["median_s"].sort_index(), theirs["median_s"].sort_index(), check_names=False
-        )
+    h = synced
+    steps = assert_as_fetched(h, client)
+    assert times(steps, DONE) == {
+        "plan": (at(1), at(3), "events"),
+        "search": (at(4), at(10), "events"),
+        "book": (at(11), at(14), "events"),
+    }
+    assert times(steps, MIXED) == {
+        "a": (at(1), at(5), "end from events"),
+        "b": (at(6), at(9), "start from events"),
+        "c": (at(10), at(16), "events"),
+        "d": (None, None, None),
+        "e": (None, None, None),
+    }
+    assert times(steps, OPEN) == {"s1": (at(1), None, "events"), "s2": (None, None, None)}
+    # Filters and statistics over the times read from the events.
+    assert len(h.steps(since=T0)) == 7
+    assert set(h.steps(since=at(4), until=at(10.5))["step_id"]) == {"search", "b", "c"}
+    stats = h.step_stats().set_index("step_id")
+    assert stats.loc["search", "median_s"] == 6.0 and stats.loc["c", "max_s"] == 6.0
+    theirs = step_stats(h.steps()).set_index("step_id")
+    pd.testing.assert_series_equal(
+        stats["median_s"].sort_index(), theirs["median_s"].sort_index(), check_names=False
+    )
 
 
 def log_s2(client: missionlab.Client) -> tuple[Any, Any]:
@@ -185,21 +180,19 @@ def log_s2(client: missionlab.Client) -> tuple[Any, Any]:
 
 
 def test_step_events_that_arrive_in_a_later_sync_give_their_steps_times(
-    sandbox: Sandbox, tmp_path: Path
+    client: missionlab.Client, synced: History
 ) -> None:
-    with sandbox.client() as client:
-        h = history(client, tmp_path / "h")
-        h.sync(progress=False)
-        begun, ended = log_s2(client)
-        report = h.sync(progress=False)
-        assert not report.first and report.new_events == 2
-        steps = assert_as_fetched(h, client)
+    h = synced
+    begun, ended = log_s2(client)
+    report = h.sync(progress=False)
+    assert not report.first and report.new_events == 2
+    steps = assert_as_fetched(h, client)
     assert times(steps, OPEN)["s2"] == (begun, ended, "events")
     assert times(steps, OPEN)["s1"] == (at(1), None, "events")
 
 
 def test_a_sync_after_one_that_stopped_reads_the_step_times_it_left(
-    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: missionlab.Client, synced: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class Stopped(Exception):
         pass
@@ -207,47 +200,43 @@ def test_a_sync_after_one_that_stopped_reads_the_step_times_it_left(
     def stop(self: Any) -> None:
         raise Stopped
 
-    with sandbox.client() as client:
-        h = history(client, tmp_path / "h")
-        h.sync(progress=False)
-        begun, ended = log_s2(client)
-        with monkeypatch.context() as patch:  # stops once the events are committed
-            patch.setattr(_sync.Syncer, "_retime_steps", stop)
-            with pytest.raises(Stopped):
-                h.sync(progress=False)
-        assert times(h.steps(), OPEN)["s2"] == (None, None, None)  # the events are stored
-        assert len(h.events(run=OPEN)) == 3
-        h.sync(progress=False)  # no new event: the step times are read again all the same
-        steps = assert_as_fetched(h, client)
+    h = synced
+    begun, ended = log_s2(client)
+    with monkeypatch.context() as patch:  # stops once the events are committed
+        patch.setattr(_sync.Syncer, "_retime_steps", stop)
+        with pytest.raises(Stopped):
+            h.sync(progress=False)
+    assert times(h.steps(), OPEN)["s2"] == (None, None, None)  # the events are stored
+    assert len(h.events(run=OPEN)) == 3
+    h.sync(progress=False)  # no new event: the step times are read again all the same
+    steps = assert_as_fetched(h, client)
     assert times(steps, OPEN)["s2"] == (begun, ended, "events")
 
 
 def test_a_history_made_before_step_times_were_kept_gets_them_at_its_next_sync(
-    sandbox: Sandbox, tmp_path: Path
+    client: missionlab.Client, synced: History
 ) -> None:
     from deltalake import DeltaTable, write_deltalake
 
-    with sandbox.client() as client:
-        h = history(client, tmp_path / "h")
-        h.sync(progress=False)
-        # The steps table as an earlier missionlab wrote it: the plans' times, no times_from.
-        old = DeltaTable(str(h.path / "steps")).to_pyarrow_table()
-        source = old["times_from"].to_pylist()
-        for name, kinds in (
-            ("started_at", {"events", "start from events"}),
-            ("completed_at", {"events", "end from events"}),
-        ):
-            drop = pa.array([kind in kinds for kind in source])
-            kept = pc.if_else(drop, pa.scalar(None, old[name].type), old[name])
-            old = old.set_column(old.schema.get_field_index(name), name, kept)
-        old = old.drop_columns(["times_from"])
-        write_deltalake(
-            str(h.path / "steps"), old, mode="overwrite", schema_mode="overwrite", partition_by=["run_day"]
-        )
-        before = History(h.path).steps()  # readable as it is, with the plans' times only
-        assert before["started_at"].notna().sum() == 1  # step a's, which its plan gives
-        assert times(before, MIXED)["a"] == (at(1), None, "plan")
-        h.sync(progress=False)
-        assert "times_from" in pa.schema(DeltaTable(str(h.path / "steps")).schema()).names
-        steps = assert_as_fetched(h, client)
+    h = synced
+    # The steps table as an earlier missionlab wrote it: the plans' times, no times_from.
+    old = DeltaTable(str(h.path / "steps")).to_pyarrow_table()
+    source = old["times_from"].to_pylist()
+    for name, kinds in (
+        ("started_at", {"events", "start from events"}),
+        ("completed_at", {"events", "end from events"}),
+    ):
+        drop = pa.array([kind in kinds for kind in source])
+        kept = pc.if_else(drop, pa.scalar(None, old[name].type), old[name])
+        old = old.set_column(old.schema.get_field_index(name), name, kept)
+    old = old.drop_columns(["times_from"])
+    write_deltalake(
+        str(h.path / "steps"), old, mode="overwrite", schema_mode="overwrite", partition_by=["run_day"]
+    )
+    before = History(h.path).steps()  # readable as it is, with the plans' times only
+    assert before["started_at"].notna().sum() == 1  # step a's, which its plan gives
+    assert times(before, MIXED)["a"] == (at(1), None, "plan")
+    h.sync(progress=False)
+    assert "times_from" in pa.schema(DeltaTable(str(h.path / "steps")).schema()).names
+    steps = assert_as_fetched(h, client)
     assert times(steps, DONE)["search"] == (at(4), at(10), "events")
