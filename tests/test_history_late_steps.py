@@ -1,6 +1,7 @@
 """A run stored as ended while a step of its plan was still in progress (its agent closes the
 step just after the run): a plain later sync stores the plan as the server holds it now,
-also when the run is no longer on the newest page of runs."""
+also when the run is no longer on the newest page of runs. A run the history holds as
+active, or as ended with a step in progress, that is deleted on the server stays as it was."""
 
 from __future__ import annotations
 
@@ -55,3 +56,22 @@ def test_a_step_closed_after_its_run_ended_is_stored_by_a_plain_sync(
     assert h.steps(run=stuck).set_index("step_id").loc["s2", "status"] == "in_progress"
     again = h.sync(progress=False)
     assert again.changed_runs == 0
+    api.missions.delete_mission(mission_id)  # deleted with its runs: they stay as they were
+    h.sync(progress=False)
+    assert h.steps(run=stuck).set_index("step_id").loc["s2", "status"] == "in_progress"
+
+
+def test_a_run_deleted_while_the_history_holds_it_active_stays_as_it_was(
+    api: missionlab.Client, tmp_path: Path
+) -> None:
+    gone, kept = (api.missions.create(name=name).data.mission_id for name in ("gone", "kept"))
+    pending = api.missions.runs.create(gone).data.run_id
+    api.missions.runs.create(kept)
+    h = history(api, tmp_path / "h")
+    h.sync(progress=False)
+    api.missions.delete_mission(gone)
+    fresh = api.missions.runs.create(kept).data.run_id
+    report = h.sync(progress=False)  # the run it held active is not found: not an error
+    assert report.new_runs == 1
+    runs = h.runs().set_index("run_id")
+    assert runs.loc[pending, "status"] == "pending" and fresh in runs.index and len(runs) == 3

@@ -52,6 +52,7 @@ import pyarrow.dataset as ds
 from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
 from ..client._progress import progress_bar
+from ..client.errors import NotFoundError
 from ..frames._columns import field_reader
 from ..frames._jsontext import json_text
 from ..types import TERMINAL_RUN_STATUSES
@@ -379,7 +380,7 @@ class Syncer:
         lacking = self._runs_without_steps() if recheck else set()
         whole = self.report.first or relist
         # A run stored as ended while a step was in progress, whose plan has changed since.
-        unsettled = [] if whole else self._unsettled_runs()
+        unsettled = [] if self.report.first else self._unsettled_runs()
         lacking.update(unsettled)
         listing = self._all_runs() if whole else iter(self._recent_and_active_runs(unsettled))
         seen: set[str] = set()
@@ -512,7 +513,8 @@ class Syncer:
         return [
             run_id
             for run_id, plan in zip(open_runs, plans, strict=True)
-            if {(get(s, "step_id"), str(get(s, "status"))) for s in plan} != held[run_id]
+            # An empty plan: the run was deleted (it stays in the history, as it was).
+            if plan and {(get(s, "step_id"), str(get(s, "status"))) for s in plan} != held[run_id]
         ]
 
     def _recent_and_active_runs(self, unsettled: list[str]) -> list[Any]:
@@ -533,10 +535,13 @@ class Syncer:
         gone = [run_id for run_id in [*active_before, *unsettled] if run_id not in seen]
 
         def retrieve(run_id: str) -> Any:
-            return runs_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
+            try:
+                return runs_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
+            except NotFoundError:  # deleted on the server: it stays in the history as it was
+                return None
 
         self.report.requests += len(gone)
-        fetched += bounded_map(retrieve, gone, name="missionlab-history-runs")
+        fetched += [run for run in bounded_map(retrieve, gone, name="missionlab-history-runs") if run]
         return fetched
 
     # -- events --------------------------------------------------------------------------------
