@@ -12,12 +12,15 @@ stored, from every step event the history holds of them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from ..frames._columns import field_reader
 from ..frames._steps import times_from
 from ..types import FINISHED_STEP_STATUSES, EventType
 from ._schema import TIME, TIMES_FROM
@@ -57,6 +60,20 @@ def planned(steps: pa.Table) -> pa.Table:
     start, end = _naive(steps["started_at"]), _naive(steps["completed_at"])
     source = times_from(_keys(steps), _finished(steps), start, end, None)
     return _set_times(steps, start, end, source)
+
+
+def lacking_times(steps: list[Any]) -> set[str]:
+    """The runs of plan items (``steps``: JSON dicts or models) that leave a step without a
+    start, or a finished step without an end: those whose times the step events may give."""
+    read = field_reader(steps)
+    finished = {str(s.value) for s in FINISHED_STEP_STATUSES}
+    return {
+        run
+        for run, start, end, status in zip(
+            read("run_id"), read("started_at"), read("completed_at"), read("status"), strict=True
+        )
+        if start is None or (end is None and str(status) in finished)
+    }
 
 
 def may_change() -> ds.Expression:

@@ -60,7 +60,7 @@ from ._common import PAGE, SyncReport, get, instant, page_size_for, python_value
 from ._errors import HistoryFormatError
 from ._schema import PARTITION, TIME, TIMES_FROM, day_of, to_table
 from ._state import SyncState, read_state
-from ._step_times import MARKS, may_change, planned, retimed
+from ._step_times import MARKS, lacking_times, may_change, planned, retimed
 from ._tables import REPAIR_HINT, Tables, check_folder
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ RETIME_BATCH = 50_000  # steps whose times are read again from their events per 
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
 TERMINAL = frozenset(str(s) for s in TERMINAL_RUN_STATUSES)
 ACTIVE = ("pending", "running", "paused")
+
+PENDING = "step_times_pending"  # the state's key: step times may be left to fill in
 
 T = TypeVar("T")
 
@@ -168,14 +170,17 @@ class Syncer:
         check_folder(self.tables.path)
         self._check_versions()
         self.tables.check_removed_files()
-        unfinished = read_state(self.tables)["owner"] is not None  # interrupted, or taken over
-        self.state = self.owner.claim(self.client.base_url)
+        # Set until this sync has filled in the step times of what it stored: a sync that
+        # finds it set follows one that stopped before that (interrupted, or taken over).
+        self.state = self.owner.claim(self.client.base_url, mark=PENDING)
+        unfinished = bool(self.state[PENDING])
+        self.state[PENDING] = True
         recheck = full or bool(self.state["recheck"])
         self.report.first = recheck or self.state["runs_frontier"] is None
-        # Which runs' step times are read again from their events: those this sync stores,
-        # or all after a sync that did not finish, a repair, or in a table made before the
-        # history kept ``times_from``.
-        self.retime_all = self.report.first or unfinished or self._steps_without_times_from()
+        # Which runs' step times are read again from their events: those whose plans this
+        # sync stores without some times, or whose step events it stores; all after a sync
+        # that did not finish, a repair, or in a table made before ``times_from``.
+        self.retime_all = recheck or unfinished or self._steps_without_times_from()
         with self.writer:
             self._sync_missions()
             changed = self._sync_runs(recheck=recheck, relist=relist_runs)
@@ -183,6 +188,7 @@ class Syncer:
             self._check_event_counts(changed, everything=verify)
             self._retime_steps()
         self.state["recheck"] = False
+        self.state[PENDING] = False
         self.report.seconds = time.perf_counter() - started
         self._log()
         self.owner.release(self.state)
@@ -460,7 +466,7 @@ class Syncer:
             }
 
         if not self.retime_all:
-            self.retime.update(get(run, "run_id") for run in runs)
+            self.retime.update(lacking_times(steps))
 
         def write() -> None:
             extra: dict[str, list[Any]] = {
@@ -732,8 +738,10 @@ class Syncer:
             days = sorted({self.runs[r][PARTITION] for r in runs})
             where &= ds.field(PARTITION).isin(pa.array(days, pa.date32()))
             where &= ds.field("run_id").isin(pa.array(runs, pa.string()))
-        rows = self.tables.read("steps", filter=where, columns=[PARTITION])
-        counts = rows.group_by(PARTITION).aggregate([(PARTITION, "count")]).sort_by(PARTITION)
+        # Only the columns the rule reads; whole rows are read for the steps that change.
+        columns = ["run_id", "step_id", "status", "started_at", "completed_at", TIMES_FROM, PARTITION]
+        found = self.tables.read("steps", filter=where, columns=columns)
+        counts = found.group_by(PARTITION).aggregate([(PARTITION, "count")]).sort_by(PARTITION)
         group: list[date] = []
         size = 0
         for day, count in zip(
@@ -742,14 +750,14 @@ class Syncer:
             group.append(day)
             size += count
             if size >= RETIME_BATCH:
-                self._retime_days(where, group)
+                self._retime_days(found, group)
                 group, size = [], 0
         if group:
-            self._retime_days(where, group)
+            self._retime_days(found, group)
 
-    def _retime_days(self, where: ds.Expression, days: list[date]) -> None:
+    def _retime_days(self, found: pa.Table, days: list[date]) -> None:
         days_of = pa.array(days, pa.date32())
-        steps = self.tables.read("steps", filter=where & ds.field(PARTITION).isin(days_of))
+        steps = found.filter(pc.is_in(found[PARTITION], value_set=days_of))
         events = self.tables.read(
             "events",
             filter=ds.field(PARTITION).isin(days_of)
@@ -758,10 +766,30 @@ class Syncer:
             columns=["run_id", "step_id", "type", "timestamp"],
         )
         changed = retimed(steps, events)
-        if changed.num_rows:
-            stamp = pa.repeat(pa.scalar(self.synced_at.to_pydatetime(), TIME), changed.num_rows)
-            changed = changed.set_column(changed.schema.get_field_index("synced_at"), "synced_at", stamp)
-            self.tables.upsert("steps", changed, replace=True)
+        if not changed.num_rows:
+            return
+        where = ds.field(PARTITION).isin(pc.unique(changed[PARTITION]))
+        where &= ds.field("run_id").isin(pc.unique(changed["run_id"]))
+        rows = self.tables.read("steps", filter=where)
+        new = {
+            (run, step): (start, end, source)
+            for run, step, start, end, source in zip(
+                *(
+                    python_values(changed[c])
+                    for c in ("run_id", "step_id", "started_at", "completed_at", TIMES_FROM)
+                ),
+                strict=True,
+            )
+        }
+        keys = list(zip(rows["run_id"].to_pylist(), rows["step_id"].to_pylist(), strict=True))
+        rows = rows.filter(pa.array([key in new for key in keys]))
+        values = [new[key] for key in keys if key in new]
+        for index, name in enumerate(("started_at", "completed_at", TIMES_FROM)):
+            column = pa.array([v[index] for v in values], rows.schema.field(name).type)
+            rows = rows.set_column(rows.schema.get_field_index(name), name, column)
+        stamp = pa.repeat(pa.scalar(self.synced_at.to_pydatetime(), TIME), rows.num_rows)
+        rows = rows.set_column(rows.schema.get_field_index("synced_at"), "synced_at", stamp)
+        self.tables.upsert("steps", rows, replace=True)
 
     def _log(self) -> None:
         entry = {
