@@ -6,8 +6,9 @@ step the plan gives no ``started_at``/``completed_at`` gets them from its run's
 (:func:`missionlab.frames._steps.times_from`), and the history's own column ``times_from``
 says where each step's times came from (null: no times), as the frames' column of that
 name does. A plan is stored before its run's events arrive, so its rows first hold the
-plan's times; a sync then fills in the times of the runs whose plans or step events it
-stored, from every step event the history holds of them.
+plan's times; a sync then fills in the times of the runs whose plans it stored without
+some times, or whose step events it stored, from every step event the history holds of
+them.
 """
 
 from __future__ import annotations
