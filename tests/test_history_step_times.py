@@ -18,6 +18,7 @@ import pytest
 import missionlab
 from missionlab import History, history
 from missionlab._history import _sync
+from missionlab._history._state import read_state
 from missionlab.frames import STEP_COLUMNS, step_stats
 from missionlab.sandbox import Sandbox
 
@@ -208,7 +209,11 @@ def test_a_sync_after_one_that_stopped_reads_the_step_times_it_left(
             h.sync(progress=False)
     assert times(h.steps(), OPEN)["s2"] == (None, None, None)  # the events are stored
     assert len(h.events(run=OPEN)) == 3
-    h.sync(progress=False)  # no new event: the step times are read again all the same
+    # The state says so (the next sync reads every run's step times again, also when the
+    # step events are too old for its walk down the events to bring them back).
+    assert read_state(h._tables)["step_times_pending"] is True
+    h.sync(progress=False)
+    assert read_state(h._tables)["step_times_pending"] is False
     steps = assert_as_fetched(h, client)
     assert times(steps, OPEN)["s2"] == (begun, ended, "events")
 
