@@ -338,6 +338,7 @@ DOCUMENTED = {  # the columns docs/history.md lists, written out
         ("run_id", TEXT), ("mission_id", TEXT), ("step_id", TEXT), ("parent_step_id", TEXT),
         ("sequence", INT), ("description", TEXT), ("status", TEXT), ("started_at", TIME),
         ("completed_at", TIME), ("metadata", TEXT), ("synced_at", TIME), ("run_day", DAY),
+        ("times_from", TEXT),
     ],
     "events": [
         ("event_id", TEXT), ("run_id", TEXT), ("mission_id", TEXT), ("type", TEXT), ("summary", TEXT),
@@ -366,7 +367,7 @@ def test_the_tables_columns_are_the_wire_fields_described_once() -> None:
     history_own = {  # the history's own columns
         "missions": {"synced_at"},
         "runs": {"synced_at", "run_day", "labels"},
-        "steps": {"mission_id", "synced_at", "run_day"},
+        "steps": {"mission_id", "synced_at", "run_day", "times_from"},
         "events": {"mission_id", "synced_at", "run_day"},
     }
     for table, wire in {

@@ -23,7 +23,7 @@ from .conftest import unique
 TOKEN = "history-readers-token"
 COLUMNS = {
     "runs": ["run_id", "mission_id", "status", "started_at", "updated_at", "finished_at", "error"],
-    "steps": ["run_id", "step_id", "status", "sequence", "started_at", "completed_at"],
+    "steps": ["run_id", "step_id", "status", "sequence", "started_at", "completed_at", "times_from"],
     "events": ["event_id", "run_id", "type", "summary", "timestamp", "step_id"],
 }
 

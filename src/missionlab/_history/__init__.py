@@ -266,13 +266,26 @@ class History:
         run: str | Sequence[str] | None = None,
         status: str | Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Plan steps that started in ``[since, until)``, as :func:`missionlab.frames.steps_frame`."""
-        from ..frames import steps_frame
+        """Plan steps that started in ``[since, until)``, as :func:`missionlab.frames.steps_frame`
+        makes them with the runs' events: a step the plan gives no times has those of its
+        step events (``times_from`` says where each step's times came from)."""
+        from ..frames import TIMES_FROM, steps_frame
 
         data = self._read(
             "steps", mission=mission, since=since, until=until, equal={"run_id": run, "status": status}
         )
-        return steps_frame(_records("steps", data))
+        frame = steps_frame(_records("steps", data))
+        # The times are stored; where they came from is the history's own column.
+        stored = pd.Series(
+            data["times_from"].to_pylist(),
+            index=pd.MultiIndex.from_arrays([data["run_id"].to_pylist(), data["step_id"].to_pylist()]),
+            dtype=object,
+        )
+        source = stored.reindex(pd.MultiIndex.from_arrays([frame["run_id"], frame["step_id"]])).to_numpy()
+        # Rows an earlier missionlab stored have none until a sync reads them again.
+        given = pd.Series(pd.Categorical(source, dtype=TIMES_FROM), index=frame.index)
+        frame["times_from"] = given.where(pd.notna(source), frame["times_from"])
+        return frame
 
     def events(
         self,

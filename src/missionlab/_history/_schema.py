@@ -14,7 +14,8 @@ UTC day the row's run started, which partitions those tables (all of a run's row
 in one partition, and a day's new runs touch only that day's files), and, on runs,
 ``labels``: the run's labels read from its metadata (see :mod:`missionlab._wire.labels`), a
 list of strings that SQL filters directly (``list_contains(labels, 'wrong-refund')`` in
-DuckDB). Rows are keyed by each object's ``key``.
+DuckDB), and, on steps, ``times_from``: where the step's times came from, its plan or its
+step events (see :mod:`._step_times`). Rows are keyed by each object's ``key``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ DAY = pa.date32()
 LABEL_LIST = pa.list_(pa.string())
 PARTITION = "run_day"  # the partition column of runs, steps and events
 LABELS = "labels"  # the runs' labels, from their metadata
+TIMES_FROM = "times_from"  # where a step's times came from (see _step_times.py)
 
 # The history's own columns (not fields of the object the table holds), and their types.
 ADDED: dict[str, pa.DataType] = {
@@ -47,6 +49,7 @@ ADDED: dict[str, pa.DataType] = {
     "synced_at": TIME,
     PARTITION: DAY,
     LABELS: LABEL_LIST,
+    TIMES_FROM: STRING,
 }
 
 
@@ -113,6 +116,7 @@ LAYOUTS: dict[str, list[str]] = {
         "metadata",
         "synced_at",
         PARTITION,
+        TIMES_FROM,
     ],
     "events": [
         "event_id",

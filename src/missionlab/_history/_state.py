@@ -1,7 +1,8 @@
 """The sync state of a history folder: one row of JSON in its own Delta table, ``_sync``.
 
 It holds which API the folder is a history of, how far the last sync got (the
-newest run and event it stored; an events walk in progress), the log of finished
+newest run and event it stored; an events walk in progress; whether step times are
+still to be read from the step events it stored: see _step_times.py), the log of finished
 syncs with each table's Delta version after it (what ``History(version=)`` and
 ``as_of=`` read), and the sync that holds the folder now.
 
@@ -45,6 +46,7 @@ def empty_state() -> dict[str, Any]:
         "events_walk": None,
         "totals": {},
         "recheck": False,
+        "step_times_pending": False,  # set while a sync may leave step times to fill in
         "log": [],
     }
 
@@ -98,8 +100,9 @@ class SyncState:
                 ) from error
             raise
 
-    def claim(self, base_url: str) -> dict[str, Any]:
-        """Take the folder for this sync; returns the state as the last sync left it."""
+    def claim(self, base_url: str, *, mark: str | None = None) -> dict[str, Any]:
+        """Take the folder for this sync; returns the state as the last sync left it. The
+        state saved has ``mark`` (a key) set to True, in the same commit."""
         state = read_state(self.tables)
         if state["base_url"] not in (None, base_url):
             raise HistoryFormatError(
@@ -113,9 +116,12 @@ class SyncState:
             "host": socket.gethostname(),
             "since": pd.Timestamp.now(tz="UTC").isoformat(),
         }
+        left = copy.deepcopy(state)
+        if mark is not None:
+            state[mark] = True
         self._write(state)
         self.data = state
-        return copy.deepcopy(state)
+        return left
 
     def save(self, state: dict[str, Any]) -> None:
         """Save ``state``, if this sync still holds the folder."""

@@ -7,14 +7,18 @@ What a sync fetches:
   the plans need them), in batches whose plans are fetched eight at a time while the batch
   is still being listed; later only
   the newest pages down to the newest run seen before (new runs), the runs that are
-  active now (lists by status), and the runs that were active at the last sync but
-  are not any more (one request each);
+  active now (lists by status), the runs that were active at the last sync but
+  are not any more (one request each), and the runs stored as ended in the last day
+  while a step was in progress whose plan (one request each) changed since;
 - plans: the plan of each new or changed run (one request each: the only request
   made per run);
 - events: the organization's events, newest first, down to the newest event seen
   before (less a few minutes of slack), de-duplicated by id; after an incremental
   sync, one small request per new or changed run checks that its number of events
-  matches, and a run whose count differs is re-read in full.
+  matches, and a run whose count differs is re-read in full;
+- step times: the steps of the runs whose plans or step events the sync stored get the
+  times their plan lacks from their step events (see ``_step_times``; every run's, after
+  a sync that did not finish, a repair, or in a table made before ``times_from``).
 
 Later syncs size the pages of the newest-first lists by how much each list grew.
 
@@ -48,13 +52,15 @@ import pyarrow.dataset as ds
 from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
 from ..client._progress import progress_bar
+from ..client.errors import NotFoundError
 from ..frames._columns import field_reader
 from ..frames._jsontext import json_text
 from ..types import TERMINAL_RUN_STATUSES
 from ._common import PAGE, SyncReport, get, instant, page_size_for, python_values, utc
 from ._errors import HistoryFormatError
-from ._schema import PARTITION, TIME, day_of, to_table
+from ._schema import PARTITION, TIME, TIMES_FROM, day_of, to_table
 from ._state import SyncState, read_state
+from ._step_times import MARKS, lacking_times, may_change, planned, retimed
 from ._tables import REPAIR_HINT, Tables, check_folder
 
 if TYPE_CHECKING:
@@ -64,9 +70,13 @@ WORKERS = 8  # pages fetched at a time (bounded_map's limit)
 PLAN_BATCH = 5_000  # runs (with their plans) per commit: an interruption loses at most one
 EVENT_BATCH_PAGES = 100  # pages of events per commit
 RECOUNT_BATCH = 100  # runs whose events are read again per commit
+UNSETTLED_FOR = pd.Timedelta(days=1)  # how long an ended run with a step in progress is checked
+RETIME_BATCH = 50_000  # steps whose times are read again from their events per commit (about)
 EVENTS_SLACK = pd.Timedelta(minutes=10)  # events may be stamped a little before they are listed
 TERMINAL = frozenset(str(s) for s in TERMINAL_RUN_STATUSES)
 ACTIVE = ("pending", "running", "paused")
+
+PENDING = "step_times_pending"  # the state's key: step times may be left to fill in
 
 T = TypeVar("T")
 
@@ -149,6 +159,8 @@ class Syncer:
         self.state: dict[str, Any] = {}
         self.runs: dict[str, dict[str, Any]] = {}  # run_id -> mission_id, status, updated_at, day
         self.metadata: dict[str, str | None] = {}  # run_id -> stored metadata (JSON text), to relist
+        self.retime_all = False  # whether every run's step times are read again from its events
+        self.retime: set[str] = set()  # the runs whose plans or step events this sync stored
         self.writer = _Writer()
 
     # -- the whole sync ------------------------------------------------------------------------
@@ -158,15 +170,25 @@ class Syncer:
         check_folder(self.tables.path)
         self._check_versions()
         self.tables.check_removed_files()
-        self.state = self.owner.claim(self.client.base_url)
+        # Set until this sync has filled in the step times of what it stored: a sync that
+        # finds it set follows one that stopped before that (interrupted, or taken over).
+        self.state = self.owner.claim(self.client.base_url, mark=PENDING)
+        unfinished = bool(self.state[PENDING])
+        self.state[PENDING] = True
         recheck = full or bool(self.state["recheck"])
         self.report.first = recheck or self.state["runs_frontier"] is None
+        # Which runs' step times are read again from their events: those whose plans this
+        # sync stores without some times, or whose step events it stores; all after a sync
+        # that did not finish, a repair, or in a table made before ``times_from``.
+        self.retime_all = recheck or unfinished or self._steps_without_times_from()
         with self.writer:
             self._sync_missions()
             changed = self._sync_runs(recheck=recheck, relist=relist_runs)
             self._sync_events()
             self._check_event_counts(changed, everything=verify)
+            self._retime_steps()
         self.state["recheck"] = False
+        self.state[PENDING] = False
         self.report.seconds = time.perf_counter() - started
         self._log()
         self.owner.release(self.state)
@@ -183,6 +205,10 @@ class Syncer:
                     f"the {name!r} table of {self.tables.path} is at version {now}, older than the "
                     f"{version} the last sync left: its log lost entries. {REPAIR_HINT}"
                 )
+
+    def _steps_without_times_from(self) -> bool:
+        delta = self.tables.open("steps")
+        return delta is not None and TIMES_FROM not in pa.schema(delta.schema()).names
 
     def _save(self) -> None:
         self.writer.wait()
@@ -359,7 +385,10 @@ class Syncer:
         # After a repair (or with full=True) a run whose steps were lost gets its plan again.
         lacking = self._runs_without_steps() if recheck else set()
         whole = self.report.first or relist
-        listing = self._all_runs() if whole else iter(self._recent_and_active_runs())
+        # A run stored as ended while a step was in progress, whose plan has changed since.
+        unsettled = [] if self.report.first else self._unsettled_runs()
+        lacking.update(unsettled)
+        listing = self._all_runs() if whole else iter(self._recent_and_active_runs(unsettled))
         seen: set[str] = set()
 
         def relabelled(run_id: str, run: Any) -> bool:
@@ -436,12 +465,15 @@ class Syncer:
                 PARTITION: day,
             }
 
+        if not self.retime_all:
+            self.retime.update(lacking_times(steps))
+
         def write() -> None:
             extra: dict[str, list[Any]] = {
                 "mission_id": [o[0] for o in owners],
                 PARTITION: [o[1] for o in owners],
             }
-            steps_table = to_table("steps", steps, synced_at=self.synced_at, extra=extra)
+            steps_table = planned(to_table("steps", steps, synced_at=self.synced_at, extra=extra))
             self.tables.upsert("steps", steps_table, replace=True)
             runs_table = to_table("runs", runs, synced_at=self.synced_at)
             self.tables.upsert("runs", runs_table, replace=True, newer="updated_at")
@@ -454,7 +486,44 @@ class Syncer:
         for rows in self._whole_list("runs", self.client.missions.runs.list_runs):
             yield from rows
 
-    def _recent_and_active_runs(self) -> list[Any]:
+    def _unsettled_runs(self) -> list[str]:
+        """Runs stored as ended in the last day while a step of their plan was in progress
+        (an agent may close its last step just after the run), whose plan the server now
+        gives with other steps or statuses: one plan request per such run and sync."""
+        since = self.synced_at - UNSETTLED_FOR
+        ended = [
+            run_id
+            for run_id, run in self.runs.items()
+            if run["status"] in TERMINAL and run["updated_at"] is not None and run["updated_at"] >= since
+        ]
+        if not ended:
+            return []
+        days = pa.array(sorted({self.runs[r][PARTITION] for r in ended}), pa.date32())
+        where = ds.field(PARTITION).isin(days) & ds.field("run_id").isin(pa.array(ended, pa.string()))
+        stored = self.tables.read("steps", filter=where, columns=["run_id", "step_id", "status"])
+        open_runs = sorted(
+            set(stored.filter(pc.equal(stored["status"], "in_progress"))["run_id"].to_pylist())
+        )
+        if not open_runs:
+            return []
+        held: dict[str, set[tuple[str, str]]] = {run_id: set() for run_id in open_runs}
+        for run_id, step_id, status in zip(
+            *(stored[c].to_pylist() for c in stored.column_names), strict=True
+        ):
+            if run_id in held:
+                held[run_id].add((step_id, status))
+        plans = fetch_plans(
+            self.client, [(r, self.runs[r]["mission_id"]) for r in open_runs], missing="empty"
+        )
+        self.report.requests += len(open_runs)
+        return [
+            run_id
+            for run_id, plan in zip(open_runs, plans, strict=True)
+            # An empty plan: the run was deleted (it stays in the history, as it was).
+            if plan and {(get(s, "step_id"), str(get(s, "status"))) for s in plan} != held[run_id]
+        ]
+
+    def _recent_and_active_runs(self, unsettled: list[str]) -> list[Any]:
         runs_api = self.client.missions.runs
         frontier = utc(self.state["runs_frontier"])
         fetched = [
@@ -469,13 +538,16 @@ class Syncer:
             self.report.requests += max(1, -(-len(rows) // PAGE))
             fetched += rows
         seen = {r.run_id for r in fetched}
-        gone = [run_id for run_id in active_before if run_id not in seen]
+        gone = [run_id for run_id in [*active_before, *unsettled] if run_id not in seen]
 
         def retrieve(run_id: str) -> Any:
-            return runs_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
+            try:
+                return runs_api.retrieve(run_id, mission_id=self.runs[run_id]["mission_id"]).data
+            except NotFoundError:  # deleted on the server: it stays in the history as it was
+                return None
 
         self.report.requests += len(gone)
-        fetched += bounded_map(retrieve, gone, name="missionlab-history-runs")
+        fetched += [run for run in bounded_map(retrieve, gone, name="missionlab-history-runs") if run]
         return fetched
 
     # -- events --------------------------------------------------------------------------------
@@ -588,6 +660,10 @@ class Syncer:
         unique = dict(zip(read("event_id"), zip(items, read("run_id"), strict=True), strict=True))
         known = self.runs
         placed = [event for event, run_id in unique.values() if run_id in known]
+        if not self.retime_all and placed:
+            kinds = field_reader(placed)("type")
+            marked = field_reader(placed)("run_id")
+            self.retime.update(run for run, kind in zip(marked, kinds, strict=True) if str(kind) in MARKS)
         unplaced = [event for event, run_id in unique.values() if run_id not in known]
         return placed, _earliest(unplaced, "timestamp").isoformat() if unplaced else None
 
@@ -648,6 +724,72 @@ class Syncer:
             fetched = bounded_map(all_events, runs, name="missionlab-history-events")
             self._store_events(event for events in fetched for event in events)
         self.report.runs_recounted = len(short)
+
+    def _retime_steps(self) -> None:
+        """Fill in the step times of the runs this sync stored (of every run, with
+        ``retime_all``) from the step events the history holds of them (see _step_times),
+        a few days' partitions at a time."""
+        self.writer.wait()
+        where = may_change()
+        if not self.retime_all:
+            if not self.retime:
+                return
+            runs = sorted(self.retime)
+            days = sorted({self.runs[r][PARTITION] for r in runs})
+            where &= ds.field(PARTITION).isin(pa.array(days, pa.date32()))
+            where &= ds.field("run_id").isin(pa.array(runs, pa.string()))
+        # Only the columns the rule reads; whole rows are read for the steps that change.
+        columns = ["run_id", "step_id", "status", "started_at", "completed_at", TIMES_FROM, PARTITION]
+        found = self.tables.read("steps", filter=where, columns=columns)
+        counts = found.group_by(PARTITION).aggregate([(PARTITION, "count")]).sort_by(PARTITION)
+        group: list[date] = []
+        size = 0
+        for day, count in zip(
+            python_values(counts[PARTITION]), counts[f"{PARTITION}_count"].to_pylist(), strict=True
+        ):
+            group.append(day)
+            size += count
+            if size >= RETIME_BATCH:
+                self._retime_days(found, group)
+                group, size = [], 0
+        if group:
+            self._retime_days(found, group)
+
+    def _retime_days(self, found: pa.Table, days: list[date]) -> None:
+        days_of = pa.array(days, pa.date32())
+        steps = found.filter(pc.is_in(found[PARTITION], value_set=days_of))
+        events = self.tables.read(
+            "events",
+            filter=ds.field(PARTITION).isin(days_of)
+            & ds.field("run_id").isin(pc.unique(steps["run_id"]))
+            & ds.field("type").isin(pa.array(MARKS, pa.string())),
+            columns=["run_id", "step_id", "type", "timestamp"],
+        )
+        changed = retimed(steps, events)
+        if not changed.num_rows:
+            return
+        where = ds.field(PARTITION).isin(pc.unique(changed[PARTITION]))
+        where &= ds.field("run_id").isin(pc.unique(changed["run_id"]))
+        rows = self.tables.read("steps", filter=where)
+        new = {
+            (run, step): (start, end, source)
+            for run, step, start, end, source in zip(
+                *(
+                    python_values(changed[c])
+                    for c in ("run_id", "step_id", "started_at", "completed_at", TIMES_FROM)
+                ),
+                strict=True,
+            )
+        }
+        keys = list(zip(rows["run_id"].to_pylist(), rows["step_id"].to_pylist(), strict=True))
+        rows = rows.filter(pa.array([key in new for key in keys]))
+        values = [new[key] for key in keys if key in new]
+        for index, name in enumerate(("started_at", "completed_at", TIMES_FROM)):
+            column = pa.array([v[index] for v in values], rows.schema.field(name).type)
+            rows = rows.set_column(rows.schema.get_field_index(name), name, column)
+        stamp = pa.repeat(pa.scalar(self.synced_at.to_pydatetime(), TIME), rows.num_rows)
+        rows = rows.set_column(rows.schema.get_field_index("synced_at"), "synced_at", stamp)
+        self.tables.upsert("steps", rows, replace=True)
 
     def _log(self) -> None:
         entry = {
