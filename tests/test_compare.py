@@ -330,18 +330,7 @@ def test_arguments_are_compared_by_the_input_field_they_come_from() -> None:
 
 
 def test_a_failed_call_retried_with_success_is_variance() -> None:
-    retried = run(
-        run_id="retried",
-        calls=[
-            (7, "search", {"query": "LHR", "request_id": "q1"}),
-            (8, "search", {"query": "LHR", "request_id": "q2"}),
-        ],
-        results=[
-            (7.5, "search", {"ok": False, "status": 429, "request_id": "q1"}),
-            (9, "search", {"ok": True, "request_id": "q2"}),
-        ],
-    )
-    clean = run(run_id="clean", calls=SEARCH, results=ANSWER)
+    retried, clean = search_calls("retried", ["LHR", "LHR"], failed=1), search_calls("clean", ["LHR"])
     for this, other in ((retried, clean), (clean, retried)):
         comparison = compare(this, other)
         assert comparison.divergence is None
@@ -349,20 +338,9 @@ def test_a_failed_call_retried_with_success_is_variance() -> None:
         assert variance.variance and variance.kind == "payload" and variance.step_id == "b"
         assert "retried with success" in variance.text
     # retried, and failed again: the tool's outcome differs, and that comes first
-    gave_up = run(
-        run_id="gave-up",
-        calls=[
-            (7, "search", {"query": "LHR", "request_id": "q1"}),
-            (8, "search", {"query": "LHR", "request_id": "q2"}),
-        ],
-        results=[
-            (7.5, "search", {"ok": False, "status": 429, "request_id": "q1"}),
-            (9, "search", {"ok": False, "status": 429, "request_id": "q2"}),
-        ],
-    )
-    d = compare(gave_up, clean).divergence
-    assert d is not None and d.kind == "payload" and not d.variance and d.at_s == 9
-    assert d.this == {"failed": True, "outcome": "status 429"} and d.other["failed"] is False
+    d = compare(search_calls("gave-up", ["LHR", "LHR"], failed=2), clean).divergence
+    assert d is not None and d.kind == "payload" and not d.variance and d.at_s == 8.5
+    assert d.this == {"failed": True, "outcome": "status 503"} and d.other["failed"] is False
 
 
 def search_calls(run_id: str, queries: Sequence[str], failed: int = 0) -> RunTrace:
