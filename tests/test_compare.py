@@ -179,3 +179,190 @@ def test_compare_picks_a_typical_succeeded_run_of_the_same_shape(sandbox: Sandbo
     with pytest.raises(ValueError, match="needs runs to compare with"):
         offline.compare()
     assert offline.compare(client=client).baseline.run.run_id == baseline.run.run_id
+
+
+def fan_out(order: Sequence[str], merge_s: float, run_id: str) -> RunTrace:
+    """Three sibling steps started 0.3 s apart in the given order, 8 s each, then a merge."""
+    starts = dict(zip(order, (2.0, 2.3, 2.6), strict=True))
+    steps = [step("root", 1, 13 + merge_s, sequence=1)]
+    steps += [
+        step(s, starts[s], starts[s] + 8, sequence=n, parent="root")
+        for n, s in enumerate(["hotels", "flights", "cars"], start=2)
+    ]
+    steps.append(step("merge", 12, 12 + merge_s, sequence=5, parent="root"))
+    return craft(steps, run_id=run_id)
+
+
+def test_steps_run_side_by_side_have_no_order() -> None:
+    baseline = fan_out(["hotels", "flights", "cars"], 6, "base")
+    slow = compare(fan_out(["flights", "hotels", "cars"], 120, "slow"), baseline)
+    assert [(d.kind, d.step_id) for d in slow.ranked[0]] == [("timing", "merge"), ("timing", "root")]
+    assert compare(fan_out(["cars", "flights", "hotels"], 6, "healthy"), baseline).divergence is None
+    # one after the other, the other way round: an order, and a change of it
+    one_by_one = craft([step("a", 1, 3, sequence=1), step("b", 4, 6, sequence=2)], run_id="base")
+    swapped = craft([step("a", 4, 6, sequence=1), step("b", 1, 3, sequence=2)], run_id="swapped")
+    d = compare(swapped, one_by_one).divergence
+    assert d is not None and (d.kind, d.step_id, d.at_s) == ("plan", "b", 1.0)
+    assert d.this == {"order": ["b", "a"]} and d.other == {"order": ["a", "b"]}
+
+
+def calls_in(run_id: str, calls: Sequence[tuple[float, float, str]]) -> RunTrace:
+    """Step 'gather' (1-10 s) calling each tool at its first time, answered at its second."""
+    events = []
+    for n, (called, answered, tool) in enumerate(calls):
+        events += [
+            event(called, "tool_call", "gather", f"Calling {tool}", {"tool": tool, "request_id": f"r{n}"}),
+            event(
+                answered, "tool_result", "gather", f"{tool} answered", {"tool": tool, "request_id": f"r{n}"}
+            ),
+        ]
+    return craft([step("gather", 1, 10, sequence=1)], events, run_id=run_id)
+
+
+def test_tools_called_side_by_side_have_no_order() -> None:
+    weather_first = calls_in("one", [(2, 3, "weather.get"), (2.001, 3.1, "hotels.search")])
+    hotels_first = calls_in("two", [(2, 3.1, "hotels.search"), (2.001, 3, "weather.get")])
+    assert compare(weather_first, hotels_first).divergence is None
+    in_turn = calls_in("three", [(2, 3, "weather.get"), (4, 5, "hotels.search")])
+    other_turn = calls_in("four", [(2, 3, "hotels.search"), (4, 5, "weather.get")])
+    d = compare(in_turn, other_turn).divergence
+    assert d is not None and (d.kind, d.at_s) == ("tools", 2.0)
+
+
+def test_the_failure_comes_before_what_it_skipped() -> None:
+    # plans sized by the data: the failed step is not in the baseline's plan
+    bad = craft(
+        [
+            step("validate-1", 1, 3, sequence=1),
+            step("validate-2", 4, 6, sequence=2),
+            step("validate-3", 7, 9, "failed", sequence=3),
+            step("publish", None, None, "skipped", sequence=4),
+        ],
+        [event(8.5, "error", "validate-3", "schema mismatch in table 3")],
+        status="failed",
+        run_id="bad",
+    )
+    good = craft(
+        [
+            step("validate-1", 1, 3, sequence=1),
+            step("validate-2", 4, 6, sequence=2),
+            step("publish", 7, 9, sequence=3),
+        ],
+        run_id="good",
+    )
+    comparison = compare(bad, good)
+    assert [(d.kind, d.step_id) for d in comparison.ranked[0]] == [
+        ("status", "validate-3"),
+        ("status", "publish"),
+        ("plan", "validate-3"),
+    ]
+    d = comparison.divergence
+    assert d is not None and d.at_s == 9 and d.this == {"status": "failed"}
+    # in both plans, the failure ranks first although a step skipped after it ended earlier
+    skipped_early = craft(
+        [step("a", 1, 9, "failed", sequence=1), step("b", 2, 3, "skipped", sequence=2)],
+        status="failed",
+        run_id="bad",
+    )
+    both = craft([step("a", 1, 9, sequence=1), step("b", 2, 3, sequence=2)], run_id="good")
+    assert [d.step_id for d in compare(skipped_early, both).ranked[0][:2]] == ["a", "b"]
+
+
+def one_call(
+    run_id: str, arguments: Mapping[str, object], given: Mapping[str, object] | None = None
+) -> RunTrace:
+    trace = run(run_id=run_id, calls=[(7, "search", arguments)], results=[(9, "search", {"ok": True})])
+    return (
+        trace
+        if given is None
+        else RunTrace(
+            trace.run.model_copy(update={"input": dict(given)}), trace.steps, trace.events, trace.mission
+        )
+    )
+
+
+NOISE = [
+    ({"query": "LHR", "budget": 0.3}, {"query": "LHR", "budget": 0.1 + 0.2}),
+    (
+        {"query": "LHR", "requestId": "a1", "sentAt": "2026-11-01T10:00:02Z"},
+        {"query": "LHR", "requestId": "b2", "sentAt": "x"},
+    ),
+    (
+        {"query": "LHR", "meta": {"request_id": "a1", "timestamp": 1}},
+        {"query": "LHR", "meta": {"request_id": "b", "timestamp": 2}},
+    ),
+    (
+        {"query": "LHR", "llm": {"usage": {"total_tokens": 10}}},
+        {"query": "LHR", "llm": {"usage": {"total_tokens": 12}}},
+    ),
+    (
+        {"query": "LHR", "hops": [{"traceId": "t1", "airport": "CDG"}]},
+        {"query": "LHR", "hops": [{"traceId": "t2", "airport": "CDG"}]},
+    ),
+]
+
+
+@pytest.mark.parametrize(("mine", "theirs"), NOISE)
+def test_payload_noise_is_not_a_divergence(mine: Mapping[str, object], theirs: Mapping[str, object]) -> None:
+    assert compare(one_call("this", mine), one_call("other", theirs)).divergence is None
+
+
+def test_what_differs_under_the_noise_still_does() -> None:
+    nested = compare(
+        one_call("this", {"query": "LHR", "filters": {"requestId": "a", "stops": 0}}),
+        one_call("other", {"query": "LHR", "filters": {"requestId": "b", "stops": 1}}),
+    ).divergence
+    assert nested is not None and nested.kind == "payload" and nested.delta == {"keys": ["filters"]}
+    budget = compare(one_call("this", {"budget": 0.3}), one_call("other", {"budget": 0.31})).divergence
+    assert budget is not None and budget.this == {"budget": 0.3} and budget.other == {"budget": 0.31}
+
+
+def test_arguments_are_compared_by_the_input_field_they_come_from() -> None:
+    trip = {"from": "Paris", "to": "Rome"}
+    right = one_call("right", {"origin": "Paris", "destination": "Rome"}, trip)
+    swapped = one_call("swapped", {"origin": "Rome", "destination": "Paris"}, trip)
+    d = compare(swapped, right).divergence
+    assert d is not None and d.kind == "payload" and d.delta == {"keys": ["destination", "origin"]}
+    assert d.this == {"destination": "Paris", "origin": "Rome"}
+    # another trip, its own input used the same way: no divergence
+    other_trip = one_call("other", {"origin": "Oslo", "destination": "Lima"}, {"from": "Oslo", "to": "Lima"})
+    assert compare(other_trip, right).divergence is None
+
+
+def test_a_failed_call_retried_with_success_is_variance() -> None:
+    retried, clean = search_calls("retried", ["LHR", "LHR"], failed=1), search_calls("clean", ["LHR"])
+    for this, other in ((retried, clean), (clean, retried)):
+        comparison = compare(this, other)
+        assert comparison.divergence is None
+        (variance,) = comparison.ranked[0]
+        assert variance.variance and variance.kind == "payload" and variance.step_id == "b"
+        assert "retried with success" in variance.text
+    # retried, and failed again: the tool's outcome differs, and that comes first
+    d = compare(search_calls("gave-up", ["LHR", "LHR"], failed=2), clean).divergence
+    assert d is not None and d.kind == "payload" and not d.variance and d.at_s == 8.5
+    assert d.this == {"failed": True, "outcome": "status 503"} and d.other["failed"] is False
+
+
+def search_calls(run_id: str, queries: Sequence[str], failed: int = 0) -> RunTrace:
+    """Step b calling search once a second for each query, the first ``failed`` calls refused."""
+    calls = [(7 + n, "search", {"query": q, "request_id": f"q{n}"}) for n, q in enumerate(queries)]
+    results = [
+        (
+            7.5 + n,
+            "search",
+            {"ok": n >= failed, **({} if n >= failed else {"status": 503}), "request_id": f"q{n}"},
+        )
+        for n in range(len(queries))
+    ]
+    return run(run_id=run_id, calls=calls, results=results)
+
+
+def test_the_same_call_made_again_and_again_is_a_loop() -> None:
+    once = search_calls("once", ["LHR"])
+    d = compare(search_calls("loop", ["LHR"] * 8), once).divergence
+    assert d is not None and (d.kind, d.step_id, d.at_s) == ("tools", "b", 8.0)  # its second call
+    assert d.this == {"calls": 8} and d.other == {"calls": 1} and "(8 calls vs 1)" in d.text
+    # pages (other arguments) and retries after a failure are not a loop; twice is not either
+    assert compare(search_calls("pages", ["LHR", "LHR p2", "LHR p3", "LHR p4"]), once).divergence is None
+    assert compare(search_calls("retries", ["LHR"] * 5, failed=4), once).divergence is None
+    assert compare(search_calls("twice", ["LHR"] * 2), once).divergence is None

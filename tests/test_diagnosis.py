@@ -174,6 +174,22 @@ def test_parallel_plans_are_not_flagged_for_overlap() -> None:
     assert findings(RunTrace(run(), parallel, [])) == []
 
 
+def test_siblings_run_side_by_side_are_not_out_of_sequence() -> None:
+    ms = 1 / 60_000  # a millisecond, in minutes
+    fan_out = [
+        step("root", 1, "completed", 1, 20),
+        step("hotels", 2, "completed", 2 + 3 * ms, 10, "root"),  # threads start in any order
+        step("flights", 3, "completed", 2 + ms, 11, "root"),
+        step("cars", 4, "completed", 2 + 2 * ms, 12, "root"),
+        step("merge", 5, "completed", 13, 19, "root"),
+    ]
+    assert findings(RunTrace(run(), fan_out, [])) == []
+    # one ran before the other: the later-numbered one first is out of sequence
+    in_turn = [step("root", 1, "completed", 1, 20), step("a", 2, "completed", 6, 8, "root")]
+    in_turn.append(step("b", 3, "completed", 2, 5, "root"))
+    assert findings(RunTrace(run(), in_turn, [])) == [("info", "out_of_sequence", "a")]
+
+
 def test_paused_runs_are_not_reported_silent() -> None:
     trace = RunTrace(run("paused"), [step("a", 1, "in_progress", 1, None)], [])
     assert findings(trace) == []

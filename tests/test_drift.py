@@ -104,7 +104,7 @@ def marked_added(frame: pd.DataFrame) -> set[str]:
 
 
 def test_added_steps_follow_the_definition() -> None:
-    seen = 0
+    seen = marked = 0
     for frame in plans(12, 150):
         limit = first_plan_limit(frame)
         numbers = frame["sequence"].to_numpy(dtype="float64", na_value=np.nan)
@@ -115,6 +115,12 @@ def test_added_steps_follow_the_definition() -> None:
         added = set(frame.loc[is_added, "step_id"])
         assert added == late | marked_added(frame)
         seen += len(late)
-        for reason in drift.loc[is_added, "reason"]:
-            assert f"above the first plan's {limit:.0f}" in reason
+        reasons = dict(zip(frame["step_id"], drift["reason"], strict=True))
+        for step_id in late:
+            assert f"above the first plan's {limit:.0f}" in reasons[step_id]
+        for step_id in marked_added(frame) - late:  # marked only: its metadata is the reason
+            assert reasons[step_id].startswith("added after the run started, as its metadata says (added")
+            assert "first plan" not in reasons[step_id]
+            marked += 1
     assert seen > 20  # steps numbered above the first plan were found, not only marked ones
+    assert marked > 3

@@ -121,6 +121,36 @@ def test_reordered_and_metadata_marked_steps() -> None:
     assert plan_drift(in_order.steps_frame)["drift"].isna().all()
 
 
+def test_a_fan_out_started_out_of_plan_order_is_not_reordered() -> None:
+    fan_out = craft(
+        [
+            step("root", 1, 20, sequence=1),
+            step("hotels", 2.003, 10, sequence=2, parent="root"),  # threads log their starts in any order
+            step("flights", 2.001, 11, sequence=3, parent="root"),
+            step("cars", 2.002, 12, sequence=4, parent="root"),
+            step("merge", 12.5, 19, sequence=5, parent="root"),
+        ]
+    )
+    assert plan_drift(fan_out.steps_frame)["drift"].isna().all()
+    assert not traces(fan_out.gantt(), "drift:reordered")
+
+
+def test_a_step_marked_added_and_run_last_is_told_by_its_metadata() -> None:
+    trace = craft(
+        [
+            step("s1", 1, 3, sequence=1),
+            step("s2", 4, 6, sequence=2),
+            step("late", 12, 13, sequence=3, metadata={"added_at": "2026-11-01T10:00:07Z"}),
+        ]
+    )
+    drift = plan_drift(trace.steps_frame).set_index("step_id")
+    assert drift["drift"].dropna().to_dict() == {"late": "added"}
+    reason = "added after the run started, as its metadata says (added_at 2026-11-01T10:00:07Z)"
+    assert drift.loc["late", "reason"] == reason
+    (added,) = traces(trace.gantt(), "drift:added")
+    assert added.customdata[0] == f"Late<br>{reason}"
+
+
 def test_skipped_steps_legend_and_hover_agree() -> None:
     trace = craft(
         [step("a", 1, 3, "failed", sequence=1), step("b", None, 4, "skipped", sequence=2)], status="failed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from ..frames._durations import duration_text
@@ -23,6 +24,7 @@ from ..types import (
     StepStatus,
 )
 from ._evidence import Evidence
+from ._parallel import started_late
 from ._run_view import RunView
 from .finding import Check, CheckInput, Found, Need, Severity
 
@@ -135,9 +137,13 @@ def _siblings(view: RunView) -> Iterator[pd.DataFrame]:
 
 
 def out_of_sequence(given: CheckInput) -> Iterator[Found]:
+    """Steps a sibling after them in the plan ran before (:func:`._parallel.started_late`:
+    siblings run side by side have no order)."""
     for group in _siblings(given.view):
-        earliest_later = group["started_at"][::-1].cummin()[::-1].shift(-1)
-        late = group[group["started_at"] > earliest_later]
+        origin = group["started_at"].min()
+        start = (group["started_at"] - origin).dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)
+        end = (group["completed_at"] - origin).dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)
+        late = group[started_late(start, end, np.zeros(len(group), dtype="int64"))]
         for step_id, sequence in zip(late["step_id"], late["sequence"], strict=True):
             text = (
                 f"Step {step_id!r} (sequence {sequence}) started after a step that comes later in the plan."

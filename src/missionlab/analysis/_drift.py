@@ -9,10 +9,12 @@ that started later, or never), and after the first plan's first step had started
 steps jump the queue of a run under way. An added step run after all the first plan's
 steps cannot be told from a planned one and is not marked; nor is a step run first of
 all (it was planned before the run began: run out of order, not added). A step whose
-metadata has ``added_at`` (or ``added: true``) is always taken as added, as appearing then.
+metadata has ``added_at`` (or ``added: true``) is always taken as added, as appearing then;
+unless the sequence numbers tell it too, its reason quotes that metadata.
 
 **Reordered steps.** Steps of the first plan that started after a sibling numbered later
-had started (added steps left out).
+had run (added steps left out): siblings that ran side by side (:mod:`._parallel`: one
+started while the other ran, or both within half a second) have no order.
 
 **Skipped steps** are the steps whose status is ``skipped``.
 
@@ -31,6 +33,7 @@ import pandas as pd
 from ..frames._columns import TEXT
 from ..frames._jsontext import json_object
 from ..types import StepStatus
+from ._parallel import started_late
 
 __all__ = ["DRIFT_KINDS", "critical_path", "plan_drift", "plans_drift"]
 
@@ -98,13 +101,17 @@ def _first_plan_limits(sequence: _Array, start: _Array, groups: _Array) -> _Arra
     return sequence[limit_at][blocks]
 
 
-def _marked_added(metadata: pd.Series) -> _Array:
+def _marked_added(metadata: pd.Series) -> tuple[_Array, dict[int, str]]:
+    """Which steps their metadata marks as added, and for each what it says."""
     marked = np.zeros(len(metadata), dtype=bool)
+    said: dict[int, str] = {}
     holders = metadata.notna() & metadata.astype(str).str.contains('"added', regex=False).fillna(False)
-    for position in np.flatnonzero(holders.to_numpy(dtype=bool)):
-        values = json_object(metadata.iat[int(position)])
+    for position in np.flatnonzero(holders.to_numpy(dtype=bool)).tolist():
+        values = json_object(metadata.iat[position])
         marked[position] = bool(values.get("added_at") or values.get("added") is True)
-    return marked
+        if marked[position]:
+            said[position] = f"added_at {values['added_at']}" if values.get("added_at") else "added: true"
+    return marked, said
 
 
 def plan_drift(steps: pd.DataFrame) -> pd.DataFrame:
@@ -145,18 +152,22 @@ def _drift(steps: pd.DataFrame, groups: _Array) -> pd.DataFrame:
     order = np.lexsort((numbered, groups))  # by run, then number (stable)
     limits = np.empty(len(steps))
     limits[order] = _first_plan_limits(numbered[order], start[order], groups[order])
-    added = (~np.isnan(start) & (sequence > limits)) | _marked_added(steps["metadata"])
+    inferred = ~np.isnan(start) & (sequence > limits)
+    marked, said = _marked_added(steps["metadata"])
+    added = inferred | marked
     reordered = _reordered(steps, added, groups, sequence)
     skipped = (steps["status"] == StepStatus.SKIPPED).to_numpy(dtype=bool)
     drift = np.select([added, reordered, skipped], ["added", "reordered", "skipped"], "").astype(object)
     reasons = np.select(
         [reordered, skipped], ["started after a step that comes later in the plan", "skipped"], ""
     ).astype(object)
-    for position in np.flatnonzero(added).tolist():
+    for position in np.flatnonzero(inferred).tolist():
         reasons[position] = (
             f"added after the run started: numbered {sequence[position]:.0f}, above the first plan's "
             f"{limits[position]:.0f}, yet run before steps of the first plan"
         )
+    for position in np.flatnonzero(marked & ~inferred).tolist():
+        reasons[position] = f"added after the run started, as its metadata says ({said[position]})"
     unmarked = drift == ""
     drift[unmarked] = reasons[unmarked] = None
     columns = {"drift": pd.array(drift, dtype=TEXT), "reason": pd.array(reasons, dtype=TEXT)}
@@ -165,21 +176,21 @@ def _drift(steps: pd.DataFrame, groups: _Array) -> pd.DataFrame:
 
 def _reordered(steps: pd.DataFrame, added: _Array, groups: _Array, sequence: _Array) -> _Array:
     """Per run and parent, in plan order: a step is late when a step after it in the plan
-    (numbered later, or numbered alike and later in the frame; unnumbered last) started before it."""
+    (numbered later, or numbered alike and later in the frame; unnumbered last) ran before it
+    (:func:`._parallel.started_late`: siblings run side by side have no order)."""
     result = np.zeros(len(steps), dtype=bool)
     began = steps["started_at"].to_numpy(dtype="datetime64[us]")
     rows = np.flatnonzero(~added & ~np.isnat(began))
     if not len(rows):
         return result
     parents, _ = pd.factorize(steps["parent_step_id"].astype(object).fillna("").to_numpy()[rows])
-    start = began[rows].astype("int64")
+    ended = steps["completed_at"].to_numpy(dtype="datetime64[us]")[rows]
+    origin = began[rows].min()
+    start = (began[rows] - origin) / np.timedelta64(1, "s")
+    end = np.where(np.isnat(ended), np.nan, (ended - origin) / np.timedelta64(1, "s"))
     order = np.lexsort((sequence[rows], parents, groups[rows]))  # stable; NaN numbers last
     sibling = groups[rows][order] * (int(parents.max()) + 1) + parents[order]
-    backwards = _scan(np.minimum, start[order][::-1], sibling[::-1])  # earliest start from here on
-    later = np.full(len(rows), np.iinfo("int64").max)
-    same = sibling[1:] == sibling[:-1]
-    later[:-1] = np.where(same, backwards[::-1][1:], later[:-1])  # earliest start after it
-    result[rows[order]] = start[order] > later
+    result[rows[order]] = started_late(start[order], end[order], sibling)
     return result
 
 

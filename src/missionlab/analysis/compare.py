@@ -6,8 +6,13 @@ first point where they diverge (see ``missionlab.analysis._align`` for what coun
 recent succeeded runs (:func:`typical_run`: the closest to their median plan shape and step
 durations, never an outlier), and says why (``Comparison.reason``); ``among=`` gives the
 runs to pick it from instead. Payload keys that differ between any two runs (usage, costs,
-ids, times, the run's own input values) are left out of the comparison and listed
-(``Comparison.ignored``); ``ignore=`` names others.
+ids, times: a fixed list, and keys ending in ``_id`` or ``_at``, at any depth, camelCase too)
+are left out of the comparison and listed (``Comparison.ignored``); ``ignore=`` names others.
+A value equal to one of the run's own input values is compared as the input field it comes
+from, and numbers equal to nine significant digits are equal. Steps or tool calls that ran
+side by side have no order; a failed call retried with success is variance, listed in
+``Comparison.ranked`` but never the first divergence; the step a run's failure started in
+comes before what was skipped after it.
 """
 
 from __future__ import annotations
@@ -119,16 +124,16 @@ class Comparison:
         self.baselines = baselines
         #: Why the (first) baseline was chosen.
         self.reason = reason
-        #: The payload keys left out of the comparison (with keys ending in _id or _at and
-        #: the runs' own input values).
+        #: The payload keys left out of the comparison (with keys ending in _id or _at, at
+        #: any depth, camelCase too).
         self.ignored = tuple(sorted(ignore))
         self.alignments = [align_steps(trace, other) for other in baselines]
-        #: Per baseline, every divergence, ranked (status, plan, tools, timing, payload).
+        #: Per baseline, every divergence, ranked (status, plan, tools, timing, payload; variance last).
         self.ranked = [
             divergences(trace, other, aligned, factor=factor, ignore=ignore)
             for other, aligned in zip(baselines, self.alignments, strict=True)
         ]
-        self.divergences = [found[0] if found else None for found in self.ranked]
+        self.divergences = [found[0] if found and not found[0].variance else None for found in self.ranked]
 
     @property
     def baseline(self) -> RunLike:
@@ -182,7 +187,7 @@ class Comparison:
                 f"Run {run_id} compared:",
                 *self._lines(),
                 f"Baseline: {self.reason}.",
-                f"Left out of payloads: {', '.join(self.ignored)}, *_id, *_at and the runs' input values.",
+                f"Left out of payloads: {', '.join(self.ignored)}, *_id and *_at at any depth.",
             ]
         )
 
