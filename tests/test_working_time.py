@@ -58,7 +58,8 @@ def earlier(count: int = 6) -> list[Any]:
 
 
 def frame_of(runs: list[Any]) -> pd.DataFrame:
-    return pd.concat([run.steps_frame for run in runs], ignore_index=True)
+    frame: pd.DataFrame = pd.concat([run.steps_frame for run in runs], ignore_index=True)
+    return frame
 
 
 def test_working_time_leaves_out_the_runs_pauses() -> None:
@@ -154,8 +155,10 @@ def test_a_client_baseline_reads_the_pauses_of_its_runs() -> None:
             resumed_at = next(
                 e.timestamp for e in changes if e.payload == {"from": "paused", "to": "running"}
             )
-            assert work.started_at < paused_at < resumed_at < work.completed_at
-            wall = work.completed_at - work.started_at
+            started, completed = work.started_at, work.completed_at
+            assert started is not None and completed is not None
+            assert started < paused_at < resumed_at < completed
+            wall = completed - started
             expected[run_id] = (wall - (resumed_at - paused_at)).total_seconds()
         trace = missionlab.load_run(client, mission_id, run_ids[3])
         earlier_steps = baseline_steps(trace, client)

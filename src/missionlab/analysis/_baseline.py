@@ -146,7 +146,7 @@ class Baseline:
     """What the mission's earlier runs say is usual, for the checks that compare with it.
 
     ``runs``: how many earlier runs it rests on; ``steps``: per step id (the index), the
-    ``median_s``, ``p95_s`` and ``runs`` of its duration (``step_baseline``); ``overlaps``:
+    ``median_s``, ``p95_s`` and ``runs`` of its working time (``step_baseline``); ``overlaps``:
     the pairs of sibling steps the mission usually runs side by side (``usual_overlaps``).
     """
 
