@@ -39,6 +39,7 @@ def test_the_registry_declares_each_check_once() -> None:
     )
     assert [check.name for check in diagnosis.CHECKS] == [
         "finished_without_start",
+        "ends_before_start",
         "open_step_in_finished_run",
         "run_open_after_all_steps",
         "event_for_unknown_step",

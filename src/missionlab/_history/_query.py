@@ -105,7 +105,7 @@ STEP_STATS = """
 WITH finished AS (
     SELECT mission_id, step_id, run_id, description, status,
            CASE WHEN status IN ('completed', 'failed') AND started_at IS NOT NULL
-                     AND completed_at IS NOT NULL
+                     AND completed_at >= started_at
                 THEN (epoch_us(completed_at) - epoch_us(started_at)) / 1e6 END AS seconds
     FROM steps WHERE {where}
 )

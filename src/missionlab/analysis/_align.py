@@ -120,7 +120,7 @@ def _side(trace: RunLike) -> pd.DataFrame:
             "status": steps["status"].astype(str).to_numpy(),
             "start_s": (steps["started_at"] - origin).dt.total_seconds().to_numpy(),
             "end_s": (steps["completed_at"] - origin).dt.total_seconds().to_numpy(),
-            "duration_s": steps["duration_s"].to_numpy(dtype="float64", na_value=np.nan),
+            "duration_s": steps["working_s"].to_numpy(dtype="float64", na_value=np.nan),  # pauses left out
         }
     )
     side["tools"] = [list(tools.get(s, [])) for s in side["step_id"]]

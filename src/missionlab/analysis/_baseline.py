@@ -19,7 +19,7 @@ from ..client._concurrent import bounded_map
 from ..client._plans import fetch_plans
 from ..frames import steps_frame
 from ..frames._runlike import RunLike, field
-from ..types import RunStatus, StepStatus
+from ..types import EventType, RunStatus, StepStatus
 
 __all__ = [
     "BASELINE_KEY",
@@ -56,17 +56,22 @@ def recent_runs(client: Any, mission_id: str, *, exclude: str, limit: int, near:
 
 
 def _plans(client: Any, runs: list[Any]) -> pd.DataFrame:
-    """The plans of ``runs`` as one steps frame; step times missing from a plan are read from
-    that run's step events."""
+    """The plans of ``runs`` as one steps frame, with each run's status changes (its pauses
+    are not working time); step times missing from a plan are read from that run's step
+    events (all its events are read then)."""
     events_api = client.missions.runs.events
     # A run listed but its plan gone (or never made) gives no sample.
     plans = fetch_plans(client, [(run.run_id, run.mission_id) for run in runs], missing="empty")
-    untimed = [
-        run for run, plan in zip(runs, plans, strict=True) if plan and all(s.started_at is None for s in plan)
+    wanted = [
+        (run, None if all(s.started_at is None for s in plan) else EventType.STATUS_CHANGE)
+        for run, plan in zip(runs, plans, strict=True)
+        if plan
     ]
     fetched = bounded_map(
-        lambda run: events_api.list(run.run_id, mission_id=run.mission_id, page_size=1000).fetch_all(),
-        untimed,
+        lambda pair: events_api.list(
+            pair[0].run_id, mission_id=pair[0].mission_id, type=pair[1], page_size=1000
+        ).fetch_all(),
+        wanted,
         name="missionlab-baseline",
     )
     steps = [step for plan in plans for step in plan]
@@ -104,10 +109,12 @@ def baseline_steps(trace: RunLike, baseline: Any, *, limit: int = BASELINE_RUNS)
 
 
 def step_baseline(steps: pd.DataFrame | None) -> pd.DataFrame:
-    """Per step id: ``median_s``, ``p95_s`` and ``runs`` over the completed steps of ``steps``
-    (steps of at least :data:`MIN_SAMPLES` runs only; the median and p95 leave out the runs
-    where the step took :data:`UNUSUAL` times its median or more). ``steps`` may also be per-step
-    statistics already (``step_id``, ``median_s``, ``p95_s``, ``finished`` or ``runs``)."""
+    """Per step id: ``median_s``, ``p95_s`` and ``runs`` of the working time (``working_s``:
+    the time the run was paused left out) of the completed steps of ``steps`` (steps of at
+    least :data:`MIN_SAMPLES` runs only; the median and p95 leave out the runs where the step
+    took :data:`UNUSUAL` times its median or more; a step with no working time, its end before
+    its start, is no sample). ``steps`` may also be per-step statistics already (``step_id``,
+    ``median_s``, ``p95_s``, ``finished`` or ``runs``), taken as they are."""
     columns = ["median_s", "p95_s", "runs"]
     if steps is None or steps.empty:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="step_id"))
@@ -117,13 +124,13 @@ def step_baseline(steps: pd.DataFrame | None) -> pd.DataFrame:
         )[columns]
         stats.index.name = "step_id"
         return stats[stats["runs"] >= MIN_SAMPLES]
-    done = steps[
-        (steps["status"] == StepStatus.COMPLETED)
-        & steps["duration_s"].notna()
-        & ~steps["is_running"].astype(bool)
-    ]
-    durations = done["duration_s"].astype(float)
-    step_ids = done["step_id"].astype(str)
+    # a frame made before working_s existed: its wall times, those that are times at all
+    working = (
+        steps["working_s"] if "working_s" in steps else steps["duration_s"].where(steps["duration_s"] >= 0)
+    )
+    done = (steps["status"] == StepStatus.COMPLETED) & working.notna() & ~steps["is_running"].astype(bool)
+    durations = working[done].astype(float)
+    step_ids = steps.loc[done, "step_id"].astype(str)
     grouped = durations.groupby(step_ids, sort=False)
     # The usual spread leaves out the earlier runs where the step was slow itself: a mission
     # whose step is often slow must not learn that slow is usual.
@@ -139,7 +146,7 @@ class Baseline:
     """What the mission's earlier runs say is usual, for the checks that compare with it.
 
     ``runs``: how many earlier runs it rests on; ``steps``: per step id (the index), the
-    ``median_s``, ``p95_s`` and ``runs`` of its duration (``step_baseline``); ``overlaps``:
+    ``median_s``, ``p95_s`` and ``runs`` of its working time (``step_baseline``); ``overlaps``:
     the pairs of sibling steps the mission usually runs side by side (``usual_overlaps``).
     """
 

@@ -1,9 +1,9 @@
 """The checks that find a run's record inconsistent or suspicious: steps finished without a
-start or left open in a finished run, a run left open after every step finished, events
-naming unknown steps or disagreeing with a step's status, silent running steps, a missing
-result or error, steps out of order or overlapping; and, as information, values missionlab
-does not know and times read from events. Their findings are of kind ``inconsistency``:
-what :func:`missionlab.diagnose` lists.
+start, ending before they start or left open in a finished run, a run left open after every
+step finished, events naming unknown steps or disagreeing with a step's status, silent
+running steps, a missing result or error, steps out of order or overlapping; and, as
+information, values missionlab does not know and times read from events. Their findings are
+of kind ``inconsistency``: what :func:`missionlab.diagnose` lists.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..types import (
     RunStatus,
     StepStatus,
 )
-from ._evidence import Evidence
+from ._evidence import Evidence, moment
 from ._parallel import started_late
 from ._run_view import RunView
 from .finding import Check, CheckInput, Found, Need, Severity
@@ -32,6 +32,7 @@ __all__ = ["CONSISTENCY_CHECKS", "INCONSISTENCY"]
 
 INCONSISTENCY = "inconsistency"
 OPEN_STEP_STATUSES = frozenset({StepStatus.PENDING, StepStatus.IN_PROGRESS})
+STEP_MARKS = [EventType.STEP_STARTED, EventType.STEP_COMPLETED, EventType.STEP_FAILED]
 WEIGHTS: dict[Severity, float] = {"error": 35, "warning": 30, "info": 0}  # in an explanation
 
 
@@ -46,6 +47,40 @@ def finished_without_start(given: CheckInput) -> Iterator[Found]:
         yield Found(
             f"Step {step_id!r} is {status} but never started (it has no started_at).", _about(step_id)
         )
+
+
+def _stamp(moment: pd.Timestamp) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond // 1000:03d} UTC"
+
+
+def ends_before_start(given: CheckInput) -> Iterator[Found]:
+    """Steps whose end comes before their start (clocks that disagree, or times written
+    wrong): no duration can be read from them, so no comparison uses them."""
+    view = given.view
+    steps = view.steps
+    rows = steps[(steps["completed_at"] < steps["started_at"]).fillna(False).to_numpy(dtype=bool)]
+    marks = view.events[view.events["type"].isin(STEP_MARKS)]
+    for step_id, source, started, ended in zip(
+        rows["step_id"], rows["times_from"].astype(str), rows["started_at"], rows["completed_at"], strict=True
+    ):
+        start, end = moment(started), moment(ended)
+        inverted = (start - end).total_seconds()
+        told = {"plan": "the plan gives", "events": "its events give"}.get(
+            source, "the plan and its events give"
+        )
+        text = (
+            f"Step {step_id!r} ends before it starts: its end ({_stamp(end)}) is "
+            f"{duration_text(inverted)} before its start ({_stamp(start)}), as {told} them; "
+            "its duration is unknown."
+        )
+        evidence = Evidence(
+            steps=(str(step_id),),
+            events=view.ids(marks[marks["step_id"] == step_id]),
+            start=start,
+            end=end,
+            values={"inverted_s": inverted},
+        )
+        yield Found(text, evidence)
 
 
 def open_step_in_finished_run(given: CheckInput) -> Iterator[Found]:
@@ -241,6 +276,7 @@ def _check(
 
 CONSISTENCY_CHECKS = (
     _check("finished_without_start", "warning", finished_without_start),
+    _check("ends_before_start", "warning", ends_before_start),
     _check("open_step_in_finished_run", "error", open_step_in_finished_run),
     _check("run_open_after_all_steps", "warning", run_open_after_all_steps),
     _check("event_for_unknown_step", "warning", event_for_unknown_step),

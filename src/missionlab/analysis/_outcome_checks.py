@@ -197,26 +197,31 @@ def skipped(given: CheckInput) -> Iterator[Found]:
 
 
 def slow_steps(given: CheckInput) -> Iterator[Found]:
-    """Steps that took (or are taking, at ``now``) ``slow`` times their median in the
-    mission's earlier runs, or more, 5 s over it and far outside its usual spread (over the
-    median by :data:`SPREAD` times its p95 minus its median); a parent is left out when one
-    of its descendants is slow already."""
+    """Steps whose working time (``working_s``: the time the run was paused left out) is (or,
+    at ``now``, has grown to) ``slow`` times their median in the mission's earlier runs, or
+    more, 5 s over it and far outside its usual spread (over the median by :data:`SPREAD`
+    times its p95 minus its median); a parent is left out when one of its descendants is
+    slow already."""
     view, stats = given.view, given.baseline.steps if given.baseline is not None else None
     if stats is None or stats.empty:
         return
-    steps = view.steps[view.steps["duration_s"].notna() & view.steps["step_id"].isin(stats.index)]
+    steps = view.steps[view.steps["working_s"].notna() & view.steps["step_id"].isin(stats.index)]
     limits = [_slow_limit(stats.loc[step_id], given.settings.slow) for step_id in steps["step_id"]]
-    slow = steps[steps["duration_s"].to_numpy() >= limits]
+    slow = steps[steps["working_s"].to_numpy() >= limits]
     slow_ids = set(slow["step_id"])
     for _, step in slow.iterrows():
         step_id = step["step_id"]
         if (view.subtree(step_id) - {step_id}) & slow_ids:
             continue
         row = stats.loc[step_id]
-        times = float(step["duration_s"]) / float(row["median_s"])
+        working, wall = float(step["working_s"]), float(step["duration_s"])
+        times = working / float(row["median_s"])
         verb = "has been running for" if step["is_running"] else "took"
+        took = duration_text(working)
+        if wall - working >= 0.05:
+            took += f" (not counting {duration_text(wall - working)} paused)"
         text = (
-            f"Step {view.name(step_id)} {verb} {duration_text(step['duration_s'])}, {times:.1f}x its "
+            f"Step {view.name(step_id)} {verb} {took}, {times:.1f}x its "
             f"median of {duration_text(row['median_s'])} in {int(row['runs'])} earlier runs"
         )
         marks = view.events[
@@ -231,7 +236,8 @@ def slow_steps(given: CheckInput) -> Iterator[Found]:
             start=utc(step["started_at"]),
             end=utc(step["completed_at"]),
             values={
-                "duration_s": float(step["duration_s"]),
+                "duration_s": wall,
+                "working_s": working,
                 "median_s": float(row["median_s"]),
                 "p95_s": float(row["p95_s"]),
                 "ratio": round(times, 2),

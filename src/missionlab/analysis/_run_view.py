@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..frames import retimed
 from ..frames._runlike import RunLike, field
 from ..types import EventType, RunStatus, StepStatus
 from ._attempts import tool_calls
@@ -22,15 +23,16 @@ class RunView:
     """A run's steps and events (time-ordered), its status, start, end and ``now``.
 
     Everything is measured at ``now``: a step still running has run for ``now`` minus its
-    start (``duration_s``), an active run ends at ``now``. No check reads the clock itself.
+    start (``duration_s``; ``working_s`` less the run's pauses), an active run ends at
+    ``now``. No check reads the clock itself.
     """
 
     def __init__(self, trace: RunLike, now: pd.Timestamp) -> None:
         self.run = trace.run
         self.mission = trace.mission
         self.status = str(field(trace.run, "status"))
-        self.steps = _measured_at(trace.steps_frame, now)
         self.events = trace.events_frame.sort_values("timestamp", kind="stable")
+        self.steps = retimed(trace.steps_frame, now, events=self.events)
         self.now = now
         starts = [utc(field(trace.run, "started_at")), self.steps["started_at"].min()]
         if len(self.events):
@@ -99,14 +101,3 @@ class RunView:
     def tool_calls(self) -> pd.DataFrame:
         """The run's tool calls with their results (``missionlab.analysis._attempts.tool_calls``)."""
         return tool_calls(self.events)
-
-
-def _measured_at(steps: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
-    """``steps`` with the running ones' ``duration_s`` measured to ``now`` (a steps frame
-    measures them to the moment it was built)."""
-    running = steps["is_running"].to_numpy(dtype=bool) & steps["started_at"].notna().to_numpy()
-    if not running.any():
-        return steps
-    steps = steps.copy()
-    steps.loc[running, "duration_s"] = (now - steps.loc[running, "started_at"]).dt.total_seconds()
-    return steps

@@ -59,7 +59,7 @@ OFF = float(np.log(10.0))  # how far off a step that did not complete counts (lo
 def _completed_durations(run: RunLike) -> dict[str, float]:
     steps = run.steps_frame
     done = steps["status"].astype(str) == "completed"
-    return dict(zip(steps["step_id"].astype(str), steps["duration_s"].where(done), strict=True))
+    return dict(zip(steps["step_id"].astype(str), steps["working_s"].where(done), strict=True))
 
 
 def typical_run(runs: Sequence[RunLike]) -> tuple[RunLike, str]:

@@ -7,8 +7,9 @@
   error, and the parents that failed with it;
 - ``error_chain``: the tool calls, results and errors that led there;
 - ``skipped``: the steps skipped because of it;
-- ``slow_step``: steps that took far longer than in this mission's earlier runs (with a
-  ``baseline``: "Step 'Search flights' took 160 s, 4.2x its median of 38 s");
+- ``slow_step``: steps that took far longer than in this mission's earlier runs, by their
+  working time (the time the run was paused left out; with a ``baseline``: "Step 'Search
+  flights' took 160 s, 4.2x its median of 38 s");
 - ``retry_loop``: the same tool called again and again inside one step;
 - ``silent_gap``: long stretches without any event while the run was active;
 - ``failure_cluster``: with a ``fleet``, the failure cluster a failed run belongs to ("seen

@@ -207,7 +207,7 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
             status_names[statuses.cat.codes.to_numpy()],
             np.char.add(_clock(start), start_note),
             np.char.add(_clock(end), end_note),
-            np.asarray([duration_text(s) for s in seconds], dtype=str),
+            np.asarray([_duration_cell(s) for s in seconds], dtype=str),
             _strings(_esc_all(steps["metadata"], 200)),
         ]
     )
@@ -261,6 +261,14 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
                 }
             )
     return bars + marks
+
+
+def _duration_cell(seconds: float) -> str:
+    """A bar's duration in its hover; a step whose record ends before it starts (drawn as
+    the shortest bar) has none."""
+    if seconds < 0:
+        return f"unknown: its end is {duration_text(-seconds)} before its start"
+    return duration_text(seconds)
 
 
 def _end_notes(steps: pd.DataFrame) -> np.ndarray[Any, Any]:

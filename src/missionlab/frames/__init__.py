@@ -4,7 +4,12 @@ Every frame has fixed columns in a fixed order (the ``*_COLUMNS`` lists below), 
 text as Arrow-backed strings, timestamps as tz-aware UTC datetimes, statuses and types as
 ordered categoricals holding every documented value (then any value the server sends that
 missionlab does not know yet, kept under its own name), and durations both as timedelta
-and seconds. Items still in progress are measured to "now" and flagged ``is_running``.
+and seconds. Items still in progress are measured to "now" and flagged ``is_running``. A
+step's ``duration_s`` is its wall time (end minus start: negative when the record puts its
+end first); its ``working_s`` leaves out the time its run was paused while it was open (read
+from the ``status_change`` events given to :func:`steps_frame`: none without them) and is
+missing when no duration can be read (no start, or an end before the start). The checks
+that compare step durations compare working times.
 Nested ``metadata``/``payload``/``input`` are kept as compact JSON text (far smaller than
 dicts, at any depth; ``json.loads`` gives the object back); ``flatten=True`` adds their
 fields as prefixed columns (``metadata.team``). The runs frame's ``labels`` column holds each
@@ -43,6 +48,7 @@ from . import _columns as c
 from ._fleet import outcomes_over_time, step_stats
 from ._jsontext import json_object, json_text
 from ._labels import run_labels
+from ._pauses import paused_by_run, working_seconds
 from ._runlike import RunLike, is_runlike
 from ._steps import TIMES_FROM as _TIMES_FROM
 from ._steps import plan_order, times_from
@@ -123,6 +129,7 @@ STEP_COLUMNS = _columns(
         "times_from",
         "duration",
         "duration_s",
+        "working_s",
         "is_running",
         "metadata",
     ],
@@ -213,6 +220,22 @@ def _timing(
     return {"duration": duration, "duration_s": duration / np.timedelta64(1, "s"), "is_running": running}
 
 
+def _working(
+    runs: list[Any],
+    start: np.ndarray[Any, Any],
+    end: np.ndarray[Any, Any],
+    running: np.ndarray[Any, Any],
+    now: datetime | None,
+    events: pd.DataFrame | None,
+) -> np.ndarray[Any, Any]:
+    """The ``working_s`` column: each step's seconds (to now while running) less those its run
+    was paused, by the ``status_change`` events of ``events`` (none without them)."""
+    moment = _now(now)
+    pauses = {} if events is None or events.empty else paused_by_run(events, moment)
+    until = np.where(running, np.datetime64(moment.tz_localize(None), "us"), end)
+    return working_seconds(runs, start, until, pauses)
+
+
 def _within(value: dict[str, Any], levels: int) -> dict[str, Any]:
     """``value`` with the objects nested ``levels`` deep as their JSON text (which the
     flattening keeps in one column instead of going deeper)."""
@@ -264,6 +287,7 @@ def steps_frame(
     ``step_completed``/``step_failed`` events (the published API does not promise step
     times); ``times_from`` says where each step's times came from.
     """
+    now = _now(now)  # one moment for every running step's duration and working time
     items = c.items_of(items)
     read = c.field_reader(items)
     order, depth = plan_order(read("run_id"), read("step_id"), read("parent_step_id"), read("sequence"))
@@ -273,9 +297,11 @@ def steps_frame(
     start = np.asarray(columns["started_at"], dtype="datetime64[us]")
     end = np.asarray(columns["completed_at"], dtype="datetime64[us]")
     status = columns["status"]
-    keys = list(zip(read("run_id"), read("step_id"), strict=True))
+    runs = read("run_id")
+    keys = list(zip(runs, read("step_id"), strict=True))
     finished = np.isin(status.codes, [status.categories.get_loc(s) for s in FINISHED_STEP_STATUSES])
-    source = times_from(keys, finished, start, end, None if events is None else as_events_frame(events))
+    events = None if events is None else as_events_frame(events)
+    source = times_from(keys, finished, start, end, events)
     running = (status.codes == status.categories.get_loc(StepStatus.IN_PROGRESS)) & ~np.isnat(start)
     columns.update(
         depth=np.asarray(depth, dtype="int64"),
@@ -283,20 +309,33 @@ def steps_frame(
         completed_at=c.utc_times(end),
         times_from=source,
         **_timing(start, end, running, now),
+        working_s=_working(runs, start, end, running, now, events),
     )
     frame = pd.DataFrame({name: columns[name] for name in STEP_COLUMNS}, copy=False)
     return _flatten(frame, _nested(PLAN_STEP, STEP_COLUMNS)) if flatten else frame
 
 
-def retimed(steps: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
+def retimed(steps: pd.DataFrame, now: datetime | None = None, *, events: Any = None) -> pd.DataFrame:
     """``steps`` (a steps frame) with its running steps measured to ``now`` (default: now), as
-    :func:`steps_frame` would measure them; the frame itself when no step is running."""
+    :func:`steps_frame` would measure them (with the run's ``events``, for its pauses); the
+    frame itself when no step is running."""
     running = steps["is_running"].to_numpy(dtype=bool)
     if not running.any():
         return steps
+    now = _now(now)
     start = steps["started_at"].to_numpy(dtype="datetime64[us]")
     end = steps["completed_at"].to_numpy(dtype="datetime64[us]")
-    return steps.assign(**_timing(start, end, running, now))
+    rows = np.flatnonzero(running)
+    working = steps["working_s"].to_numpy(dtype="float64", copy=True)
+    working[rows] = _working(
+        steps["run_id"].take(rows).tolist(),
+        start[rows],
+        end[rows],
+        running[rows],
+        now,
+        None if events is None else as_events_frame(events),
+    )
+    return steps.assign(**_timing(start, end, running, now), working_s=working)
 
 
 def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:

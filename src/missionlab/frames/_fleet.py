@@ -44,6 +44,9 @@ def fleet_frame(source: Any, table: str, filters: dict[str, Any]) -> Any:
 def step_stats(steps: Any, **filters: Any) -> pd.DataFrame:
     """Per-step duration statistics across runs: count, median, p95, failure rate.
 
+    Of wall time (``duration_s``, steps that ended before they started left out): the
+    findings engine's baseline measures working time instead (``working_s``).
+
     ``steps`` is a steps frame of many runs (e.g. ``fetch_frames(client, steps=True).steps``);
     steps are grouped by ``step_id``. Sorted slowest (median) first. Of a
     :class:`missionlab.History`, with ``mission``/``since``/``until`` filters, DuckDB computes
@@ -74,7 +77,8 @@ def _step_stats(steps: pd.DataFrame) -> pd.DataFrame:
     grouped = steps.assign(
         _finished=finished,
         _failed=steps["status"] == StepStatus.FAILED,
-        _done_s=steps["duration_s"].where(finished & ~steps["is_running"]),
+        # a step whose record ends before it starts has no duration to count
+        _done_s=steps["duration_s"].where(finished & ~steps["is_running"] & (steps["duration_s"] >= 0)),
     )
     stats = grouped.groupby("step_id", observed=True, sort=False).agg(
         description=("description", "first"),
