@@ -55,7 +55,7 @@ print(why)
 # %% [markdown]
 # ## The first divergence from a run that worked
 #
-# `compare()` with no argument picks the most *typical* succeeded run of the same mission as the baseline (the plan shape most runs have, step durations closest to their medians: never an outlier) and says why it chose it. It aligns the two runs by step and tool call, leaves out the payload keys that differ on every run (token usage, cost, ids, timestamps, each run's input values; listed in the answer) and ranks what differs by what explains the outcome: status first, then tools, then timing, then payloads.
+# `compare()` with no argument picks the most *typical* succeeded run of the same mission as the baseline (the plan shape most runs have, step durations closest to their medians: never an outlier) and says why it chose it. It aligns the two runs by step and tool call, leaves out the payload keys that differ on every run (token usage, cost, ids, timestamps, at any depth; listed in the answer; an argument equal to the run's own input is compared as the input field it came from) and ranks what differs by what explains the outcome: status first, then tools, then timing, then payloads.
 
 # %%
 comparison = bad.compare()
