@@ -9,6 +9,7 @@ answers must not differ by a byte, on any page, at any size, before and after wr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
@@ -28,7 +29,8 @@ import pytest
 from missionlab.sandbox import Store
 from missionlab.sandbox.app import create_app
 from missionlab.sandbox.demo import seed_demo
-from missionlab.sandbox.store import EVENT_FIELDS, MISSION_FIELDS, RUN_FIELDS, SMALL_PAGE, STEP_FIELDS
+from missionlab.sandbox.routes._common import page_of
+from missionlab.sandbox.store import EVENT_FIELDS, MISSION_FIELDS, RUN_FIELDS, SMALL_PAGE, STEP_FIELDS, Page
 from missionlab.sandbox.store._encode import answer_json, row_items
 
 JSON_COLUMNS = {"metadata", "input", "result_payload", "payload"}
@@ -375,13 +377,45 @@ def test_big_pages_are_read_in_turn_and_small_ones_never_wait_for_them(tmp_path:
     store = Store(tmp_path / "db.sqlite")
     add_odd_history(store)
     with ThreadPoolExecutor(2) as pool:
-        with store._page_reads:  # as while another thread reads a big page's rows
+        with store.page_turn(SMALL_PAGE + 1):  # as while another thread answers a big page
             small = pool.submit(store.list_events, {}, 1, SMALL_PAGE)
             big = pool.submit(store.list_events, {}, 1, SMALL_PAGE + 1)
             assert small.result(timeout=10).meta["total_results"] > 0  # served meanwhile
             time.sleep(0.2)
             assert not big.done()  # waits its turn
         assert big.result(timeout=10).meta["total_results"] == small.result().meta["total_results"]
+    store.close()
+
+
+def test_a_big_page_is_read_and_encoded_in_its_turn_and_a_small_one_outside_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    add_odd_history(store)
+    big_pages_turn: Any = store.page_turn(SMALL_PAGE + 1)
+    taken_while_encoding: list[bool] = []
+
+    def taken_by_another_thread() -> bool:
+        def try_to_take() -> bool:
+            if not big_pages_turn.acquire(blocking=False):
+                return True
+            big_pages_turn.release()
+            return False
+
+        with ThreadPoolExecutor(1) as other:
+            return other.submit(try_to_take).result(timeout=10)
+
+    class Encoded(Page):
+        def json(self) -> bytes:
+            taken_while_encoding.append(taken_by_another_thread())
+            return super().json()
+
+    def read(number: int, size: int) -> Page:
+        page = store.list_events({}, number, size)
+        return Encoded(page.columns, page.rows, page.json_columns, page.meta)
+
+    for size in (SMALL_PAGE, SMALL_PAGE + 1):
+        answer = asyncio.run(page_of(store, read, 1, size))
+        assert answer.body == store.list_events({}, 1, size).json()
+    assert taken_while_encoding == [False, True]
     store.close()
 
 

@@ -3,10 +3,10 @@
 
 Handlers are closures over the store and simulator they are given, so that an
 app holds no global state. Answers are encoded once and sent as they are; the
-response models only document them. The lists are plain ``def`` handlers, which
-FastAPI runs in its thread pool: a long page does not hold up the event loop, and
-pages are read side by side (see ``store._db``). The other handlers are quick
-and stay on the loop, which also keeps writes in one thread.
+response models only document them. The lists answer their big pages in FastAPI's
+thread pool, so that a long page does not hold up the event loop, one page at a time
+(see ``Store.page_turn``). The other handlers are quick and stay on the loop, which
+also keeps writes in one thread.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from fastapi import Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from .. import schemas as s
-from ..store import SMALL_PAGE, Page
+from ..store import SMALL_PAGE, Page, Store
 
 RUN_PATH = "/{mission_id}/runs/{run_id}"  # under the router's /ai/missions
 
@@ -49,12 +49,13 @@ def ok(payload: Any, status: int = 200) -> Response:
 INLINE_REACH = 1000
 
 
-async def page_of(read: Callable[[int, int], Page], number: int, size: int) -> Response:
-    """Page ``number`` at ``size`` items a page, as ``read(number, size)`` gives it, read where
-    it costs least."""
+async def page_of(store: Store, read: Callable[[int, int], Page], number: int, size: int) -> Response:
+    """Page ``number`` at ``size`` items a page, as ``read(number, size)`` gives it from
+    ``store``, read where it costs least and in its turn (``Store.page_turn``)."""
 
     def answer() -> Response:
-        return Response(read(number, size).json(), media_type="application/json")
+        with store.page_turn(size):
+            return Response(read(number, size).json(), media_type="application/json")
 
     if size <= SMALL_PAGE and number * size <= INLINE_REACH:
         return answer()

@@ -28,7 +28,7 @@ def add_event_routes(api: APIRouter, store: Store) -> None:
         given = {"type": type, "step_id": step_id, "agent_id": agent_id}
         filters = {name: value for name, value in given.items() if value is not None}
         read = partial(store.list_events, filters, mission_id=str(mission_id), run_id=str(run_id))
-        return await page_of(read, page_number, page_size)
+        return await page_of(store, read, page_number, page_size)
 
     log_doc = _doc(s.EventOut, 201, conflict=True)
     log_doc["responses"][200] = {

@@ -21,7 +21,7 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
 
     @api.get("", summary="List missions", **_doc(s.MissionList))
     async def list_missions(page_number: PageNumber = 1, page_size: PageSize = 20) -> Response:
-        return await page_of(store.list_missions, page_number, page_size)
+        return await page_of(store, store.list_missions, page_number, page_size)
 
     @api.post("", summary="Create mission", **_doc(s.MissionOut, 201))
     async def create_mission(body: s.CreateMission) -> Response:
@@ -32,13 +32,13 @@ def add_mission_routes(api: APIRouter, store: Store) -> None:
         type: str | None = None, page_number: PageNumber = 1, page_size: PageSize = 50
     ) -> Response:
         filters = {"type": type} if type else {}
-        return await page_of(partial(store.list_events, filters), page_number, page_size)
+        return await page_of(store, partial(store.list_events, filters), page_number, page_size)
 
     @api.get("/runs", summary="List recent runs", **_doc(s.RunList))
     async def list_recent_runs(
         status: str | None = None, page_number: PageNumber = 1, page_size: PageSize = 20
     ) -> Response:
-        return await page_of(partial(store.list_runs, None, status), page_number, page_size)
+        return await page_of(store, partial(store.list_runs, None, status), page_number, page_size)
 
     @api.get("/{mission_id}", summary="Get mission", **_doc(s.MissionOut))
     async def get_mission(mission_id: UUID) -> Response:

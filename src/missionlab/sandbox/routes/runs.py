@@ -23,7 +23,7 @@ def add_run_routes(api: APIRouter, store: Store, simulator: RunStarter) -> None:
         page_number: PageNumber = 1,
         page_size: PageSize = 20,
     ) -> Response:
-        return await page_of(partial(store.list_runs, str(mission_id), status), page_number, page_size)
+        return await page_of(store, partial(store.list_runs, str(mission_id), status), page_number, page_size)
 
     @api.post("/{mission_id}/runs", summary="Start a run", **_doc(s.RunOut, 201))
     async def create_run(mission_id: UUID, body: Annotated[s.CreateRun | None, Body()] = None) -> Response:

@@ -130,10 +130,20 @@ def row_items(
     ``columns`` (further values are ignored), null values left out as the API does. Values
     are strings, integers or, in ``json_columns``, JSON text (kept as it is)."""
     fields = [(name, name in json_columns) for name in columns]
-    Fragment = orjson.Fragment
+    Fragment, short = orjson.Fragment, MAX_NESTING_DEPTH
+    # _may_be_unservable inline (two calls per value were a quarter of a page's encoding);
+    # a text of at most MAX_NESTING_DEPTH characters has no more brackets than that.
     return [
         {
-            name: Fragment(_servable_text(value)) if is_json else value
+            name: Fragment(
+                value
+                if (len(value) <= short or value.count("{") + value.count("[") <= short)
+                and "NaN" not in value
+                and "Infinity" not in value
+                else _servable_text(value)
+            )
+            if is_json
+            else value
             for (name, is_json), value in zip(fields, row, strict=False)  # the sort key follows
             if value is not None
         }
