@@ -184,7 +184,8 @@ def event_row(
     """The k-th event of a run: a plausible mix of types, summaries and payloads."""
     step = f"step-{k // 4}"
     kind = ("step_started", "tool_call", "tool_result", "step_completed")[k % 4]
-    tool = TOOLS[(k + len(run_id)) % len(TOOLS)]
+    call = k - 1 if kind == "tool_result" else k  # a result answers the call just before it
+    tool = TOOLS[(call + len(run_id)) % len(TOOLS)]
     row: dict[str, Any] = {
         "event_id": new_id(rng),
         "run_id": run_id,
@@ -199,7 +200,7 @@ def event_row(
         row["payload"] = {"tool": tool, "arguments": {"id": f"C-{rng.randrange(10**6)}"}}
     elif kind == "tool_result":
         row["summary"] = f"{tool} answered in {rng.randrange(20, 900)} ms"
-        row["payload"] = {"ok": rng.random() > 0.05, "latency_ms": rng.randrange(20, 900)}
+        row["payload"] = {"tool": tool, "ok": rng.random() > 0.05, "latency_ms": rng.randrange(20, 900)}
     elif kind == "step_started":
         row["summary"] = f"Started: {step.replace('-', ' ')} of the request"
     else:
