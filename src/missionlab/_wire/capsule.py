@@ -7,15 +7,12 @@ version are in :mod:`missionlab.types`; the writer is :mod:`missionlab.analysis.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from ..errors import CapsuleError
 from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
 
-__all__ = ["check_capsule", "check_versioned", "collection_paused"]
+__all__ = ["check_capsule", "check_versioned"]
 
 
 def check_versioned(data: Any, what: str, fmt: str, newest: int, error: type[CapsuleError]) -> dict[str, Any]:
@@ -40,18 +37,3 @@ def check_capsule(data: Any) -> dict[str, Any]:
     if not isinstance(capsule.get("run"), dict):
         raise CapsuleError("run capsule without a run")
     return capsule
-
-
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a capsule (or its events held as text, see
-    ``ItemList.of_json_blocks``) is parsed, or ``fetch_all`` gathers a list's pages: a big
-    one parses into millions of new containers and no cycles, and the collector's passes
-    over them took a third of the parse."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()

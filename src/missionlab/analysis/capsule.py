@@ -27,7 +27,8 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from .._wire.capsule import check_capsule, check_versioned, collection_paused
+from .._wire.capsule import check_capsule, check_versioned
+from .._wire.collector import collection_paused
 from .._wire.json_stream import Items, JSONStreamError, ObjectStream
 from ..client._items import BLOCK, ItemList
 from ..client.models import Event, Mission, PlanStep, Run, TelnyxAgent

@@ -30,7 +30,7 @@ from typing import Any, Generic, SupportsIndex, TypeVar, overload
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .._wire.capsule import collection_paused
+from .._wire.collector import collection_paused
 from ..errors import APIError
 from ._display import frame_of
 

@@ -32,7 +32,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 import httpx
 from pydantic import BaseModel
 
-from .._wire.capsule import collection_paused
+from .._wire.collector import collection_paused
 from ..errors import IncompleteListError
 from ..limits import MAX_PAGE_SIZE
 from . import _json

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import TypeAdapter, ValidationError
 
-from .._wire.capsule import collection_paused
+from .._wire.collector import collection_paused
 from ..client._items import ItemList
 from ..client.models import Timestamp
 from ..errors import APIError

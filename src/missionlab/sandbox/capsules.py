@@ -46,7 +46,8 @@ from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
-from .._wire.capsule import check_capsule, collection_paused
+from .._wire.capsule import check_capsule
+from .._wire.collector import collection_paused
 from .._wire.dataset import folder_capsules
 from .._wire.fields import EVENT, MISSION, PLAN_STEP, RUN, TELNYX_AGENT, WireObject
 from .._wire.json_stream import Items, JSONStreamError, ObjectStream
