@@ -13,6 +13,8 @@ from ..frames._runlike import field
 from ..types import ACTIVE_RUN_STATUSES, EventType, RunStatus
 from ._figure import Theme, _base_layout_dict, _naive_utc, _themed
 
+END_LINE = "end"  # the name (and label) of the run's end line: a replay shows it once reached
+
 PAUSED_FILL = "rgba(230, 159, 0, 0.18)"
 PAUSED = "paused"
 PAUSED_ASSUMED = "paused since its last update (assumed: no status events)"
@@ -96,7 +98,7 @@ def gantt_layout(
     if run is not None:
         vline(field(run, "started_at"), "start", "#8a8a8a", "dot")
         if finished_at is not None:
-            vline(finished_at, "end", "#8a8a8a", "dot")
+            vline(finished_at, END_LINE, "#8a8a8a", "dot")
     if status in ACTIVE_RUN_STATUSES or bool(steps["is_running"].any()):
         vline(now, "now", "#D55E00", "dash")
     paused, note = _pauses(events, run, finished_at or now)

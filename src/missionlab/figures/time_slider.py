@@ -19,6 +19,7 @@ import pandas as pd
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike, field
 from ._figure import STEP_COLORS
+from ._gantt_layout import END_LINE
 
 __all__ = [
     "REPLAY_LINE",
@@ -164,7 +165,7 @@ def layout_at(layout: Any, moment: pd.Timestamp) -> dict[str, Any]:
     for shape in _prop(layout, "shapes") or ():
         shape = _as_dict(shape)
         later = shape.get("xref") == "x" and pd.Timestamp(shape["x0"]) > at
-        ended = ended or (shape.get("name") == "end" and not later)
+        ended = ended or (shape.get("name") == END_LINE and not later)
         if shape.get("name") == REPLAY_LINE or later:
             continue
         if shape.get("xref") == "x" and pd.Timestamp(shape["x1"]) > at:
