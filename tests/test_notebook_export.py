@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 from nbclient import NotebookClient
 from plotly.offline import get_plotlyjs
@@ -146,6 +148,9 @@ def test_figures_shown_directly_survive_export_and_a_chosen_renderer_is_kept(tmp
     # each figure: plotly's JSON for Lab, VS Code and Voila, and its HTML for nbconvert and nbviewer
     assert [len(cell) for cell in shown] == [1, 1, 1]
     assert all("Plotly.newPlot" in cell[0]["text/html"] for cell in shown)
+    # the replay rests at the run's end when the page loads (plotly's default would play it)
+    assert "Plotly.animate(" in pio.to_html(go.Figure(shown[1][0]["application/vnd.plotly.v1+json"]))
+    assert "Plotly.animate(" not in shown[1][0]["text/html"]
     html = "".join(d.get("text/html", "") for cell in outputs for d in cell)
     assert html.count(PLOTLYJS_MARK) == 1  # plotly.js once, with the first figure
     # the user chose plotly's json renderer: that is what they get

@@ -41,7 +41,9 @@ _loaded = {"plotlyjs": False}  # plotly.js displayed once in this kernel
 
 def figure_html(figure: go.Figure) -> str:
     """The figure as an HTML fragment drawn by a plotly.js already on the page (no plotly.js,
-    no MathJax: nothing loaded from the network)."""
+    no MathJax: nothing loaded from the network). A replay does not play on load: it rests at
+    the run's end until its play button is pressed (plotly's autoplay animates with a
+    transition, which its patterned bars fail in)."""
     html: str = pio.to_html(
         figure,
         full_html=False,
@@ -49,6 +51,7 @@ def figure_html(figure: go.Figure) -> str:
         include_mathjax=False,
         default_width="100%",
         validate=False,
+        auto_play=False,
     )
     return html
 
