@@ -34,11 +34,19 @@ async function applyOne(Plotly, gd, op) {
   if (op.op === "extend") {
     await Plotly.extendTraces(gd, wrapped(op.values), [op.trace]);
   } else if (op.op === "restyle") {
-    // a restyle of x or y data clears the axis types unless the same call sets them
+    // a restyle of x or y data clears the axis types unless the same call sets them; setting
+    // a type turns the axis' autorange on, so a set range (the Gantt's reversed rows, a
+    // user's zoom) is set again with it
     const keep = {};
     for (const axis of ["xaxis", "yaxis"]) {
       const type = gd.layout && gd.layout[axis] && gd.layout[axis].type;
-      if (type) keep[axis + ".type"] = type;
+      if (!type) continue;
+      keep[axis + ".type"] = type;
+      const full = gd._fullLayout && gd._fullLayout[axis];
+      if (full && full.autorange === false && full.range) {
+        keep[axis + ".range"] = full.range.slice();
+        keep[axis + ".autorange"] = false;
+      }
     }
     await Plotly.update(gd, wrapped(op.values), keep, [op.trace]);
   } else if (op.op === "relayout") {
