@@ -120,3 +120,20 @@ def test_an_unknown_value_leaves_the_whole_dict_to_plotly() -> None:
     left = json_ready(figure({"s": stamps}))
     assert isinstance(left["data"][0]["text"], np.ndarray)  # not turned: nothing is
     assert json_ready(figure({"s": "2026-01-01"}))["data"][0]["text"] == ["a", "b"]
+
+
+def test_a_figures_dict_shares_nothing_with_the_figure() -> None:
+    """What ``to_dict`` returns is the caller's: emptying every container in it leaves the
+    figure and its JSON as they were."""
+    figure = missionlab.open_run(CORPUS[0]).gantt(now=NOW, replay=3)
+    before = plotly_json(figure)
+
+    def empty(value: object) -> None:
+        if isinstance(value, dict | list):
+            for child in list(value.values()) if isinstance(value, dict) else value:
+                empty(child)
+            value.clear()
+
+    empty(figure.to_dict())
+    assert plotly_json(figure) == before
+    assert figure.to_json() == before

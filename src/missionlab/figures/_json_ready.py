@@ -13,6 +13,10 @@ into ``datetime``\\ s (``to_pydatetime()``, as it does), numpy scalars into Pyth
 it does not know (a datetime64 array, an object array holding more than strings, a
 nanosecond time, a type of its own) leaves the whole dict as it was, for plotly to clean as
 before: orjson would write some of those otherwise than the cleaning does.
+
+:func:`figure_dict` makes that dict from a figure in one pass over its properties, without
+``to_dict``'s deep copy of every array and its typed-array pass (which turns each string
+array into one of objects first): a Gantt's JSON took about twice as long to write through them.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 
-__all__ = ["json_ready"]
+__all__ = ["figure_dict", "json_ready"]
 
 _PLAIN = frozenset({str, int, float, bool, type(None), datetime, date})
 _NUMBERS = frozenset("biuf")  # numpy kinds orjson writes as the cleaning leaves them
@@ -46,6 +51,74 @@ def json_ready(figure: dict[str, Any]) -> dict[str, Any]:
     return figure
 
 
+def figure_dict(
+    data: list[dict[str, Any]], layout: dict[str, Any], frames: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """:func:`json_ready` of the dict plotly's ``to_dict`` makes of a figure's trace
+    properties (``data``), ``layout`` and frames' properties, made at once: all it holds is
+    copied (nothing shared with the figure), each array turned as ``to_dict`` and then
+    :func:`json_ready` turn it. None where :func:`json_ready` would leave the whole dict to
+    plotly's cleaning."""
+    figure = {"data": data, "layout": layout, **({"frames": frames} if frames else {})}
+    try:
+        ready: dict[str, Any] = _copy(figure, typed=True)
+    except _Unknown:
+        return None
+    return ready
+
+
+def _copy(value: Any, *, typed: bool) -> Any:
+    """``value`` copied and turned; ``typed``: its dicts' arrays become typed-array specs
+    (plotly's ``convert_to_base64``, which leaves the arrays in lists and what its skipped
+    keys hold as they are)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {key: _entry(key, item, typed) for key, item in value.items()}
+    if kind is list or kind is tuple:  # a tuple is written as a list (see _scan)
+        return [_copy(item, typed=typed) for item in value]
+    if isinstance(value, np.ndarray):
+        return _array_copy(value)
+    return _scalar(value)
+
+
+def _entry(key: Any, value: Any, typed: bool) -> Any:
+    """A dict's ``value`` under ``key``, copied and turned (see :func:`_copy`)."""
+    if not typed or is_skipped_key(key):
+        return _copy(value, typed=False)
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind == "U":
+        return value.tolist()  # what the spec's array of objects becomes (see _array)
+    if is_homogeneous_array(value):
+        spec = to_typed_array_spec(value)
+        return spec if isinstance(spec, dict) else _array_copy(spec)
+    return _copy(value, typed=True)
+
+
+def _array_copy(array: np.ndarray[Any, Any]) -> Any:
+    """An array as :func:`_array` turns it, never the array itself."""
+    for _, _, value in _array(None, None, array):
+        return value
+    return array.copy()
+
+
+def _scalar(item: Any) -> Any:
+    """A value that is no container or array, as :func:`_scan` turns it."""
+    if isinstance(item, pd.Timestamp):
+        if item.nanosecond:
+            raise _Unknown
+        return item.to_pydatetime()
+    if isinstance(item, np.number | np.bool_):
+        return item.tolist()
+    if item is pd.NaT or item is pd.NA:
+        return None
+    if isinstance(item, str | int) and not isinstance(item, np.generic):
+        return item
+    raise _Unknown
+
+
 def _scan(value: Any, changes: list[tuple[Any, Any, Any]]) -> None:
     """Note in ``changes`` what to turn in ``value``'s parts (raises :class:`_Unknown`)."""
     items = value.items() if isinstance(value, dict) else enumerate(value)
@@ -60,18 +133,8 @@ def _scan(value: Any, changes: list[tuple[Any, Any, Any]]) -> None:
             changes.append((value, key, as_list))
         elif isinstance(item, np.ndarray):
             changes.extend(_array(value, key, item))
-        elif isinstance(item, pd.Timestamp):
-            if item.nanosecond:  # to_pydatetime() would drop them, with a warning
-                raise _Unknown
-            changes.append((value, key, item.to_pydatetime()))
-        elif isinstance(item, np.number | np.bool_):
-            changes.append((value, key, item.tolist()))
-        elif item is pd.NaT or item is pd.NA:
-            changes.append((value, key, None))
-        elif isinstance(item, str | int) and not isinstance(item, np.generic):
-            continue  # an enum's member: orjson writes its value, as after the cleaning
         else:
-            raise _Unknown
+            changes.append((value, key, _scalar(item)))
 
 
 def _array(parent: Any, key: Any, array: np.ndarray[Any, Any]) -> list[tuple[Any, Any, Any]]:

@@ -23,7 +23,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ._json_ready import json_ready
+from ._json_ready import figure_dict, json_ready
 
 __all__ = [
     "PLOTLY_MIMETYPE",
@@ -101,7 +101,9 @@ class NotebookFigure(go.Figure):  # type: ignore[misc]  # plotly ships no type h
     def to_dict(self) -> dict[str, Any]:
         """plotly's ``to_dict``, ready for its JSON writer to take whole (string arrays as
         lists, times as datetimes: see :mod:`missionlab.figures._json_ready`); the same JSON."""
-        return json_ready(super().to_dict())
+        frames = [frame._props for frame in self._frame_objs]
+        ready = figure_dict(self._data, self._layout, frames)
+        return ready if ready is not None else json_ready(super().to_dict())
 
     def _ipython_display_(self) -> None:
         if shows_as_notebook_output():
