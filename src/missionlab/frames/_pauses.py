@@ -30,9 +30,12 @@ def of_type(events: pd.DataFrame, kind: str) -> np.ndarray[Any, Any]:
     return matches
 
 
-def _changes(events: pd.DataFrame) -> pd.DataFrame:
-    """The status changes that may start or end a pause (their payload names it), in time order."""
+def _changes(events: pd.DataFrame) -> pd.DataFrame | None:
+    """The status changes that may start or end a pause (their payload names it), in time
+    order; None when the events have no status change (most runs: no frame made for none)."""
     rows = np.flatnonzero(of_type(events, EventType.STATUS_CHANGE))  # the columns read, not the frame
+    if not len(rows):
+        return None
     changes = pd.DataFrame(
         {name: events[name].iloc[rows] for name in ("run_id", "timestamp", "payload")}, copy=False
     )
@@ -63,6 +66,8 @@ def paused_intervals(events: pd.DataFrame, end: Any) -> list[Interval]:
     """(start, end) of each time the run was paused, from its ``status_change`` events (one
     run's); a pause it has not left lasts until ``end``."""
     changes = _changes(events)
+    if changes is None:
+        return []
     times = changes["timestamp"].tolist()
     return _pauses([None] * len(times), times, changes["payload"].tolist(), pd.Timestamp(end)).get(None, [])
 
@@ -71,6 +76,8 @@ def paused_by_run(events: pd.DataFrame, end: Any) -> dict[Any, list[tuple[dateti
     """:func:`paused_intervals` of each run of an events frame of many runs (the runs that
     were paused only), as naive UTC datetimes."""
     changes = _changes(events)
+    if changes is None:
+        return {}
     times = changes["timestamp"].to_numpy(dtype="datetime64[us]").tolist()
     return _pauses(changes["run_id"].tolist(), times, changes["payload"].tolist(), _naive(end).item())
 
