@@ -39,7 +39,7 @@ import pandas as pd
 from ..frames._durations import duration_text
 from ..frames._runlike import RunLike
 from ..frames._runlike import field as run_field
-from ._attempts import tool_calls
+from ._attempts import Ended, tool_calls
 from ._evidence import utc
 from ._parallel import batches, done_by
 from ._signature import failure_origin, final_failures
@@ -105,6 +105,11 @@ def _origin(trace: RunLike) -> pd.Timestamp:
         return start
     candidates = [trace.steps_frame["started_at"].min(), trace.events_frame["timestamp"].min()]
     return min(c for c in candidates if not pd.isna(c))
+
+
+def _tool_calls(trace: RunLike) -> pd.DataFrame:
+    """A run's tool calls, those given up for another still waiting while their step is open."""
+    return tool_calls(trace.events_frame, ended=Ended.of(trace.run, trace.steps_frame))
 
 
 def _side(trace: RunLike) -> pd.DataFrame:
@@ -357,8 +362,8 @@ def divergences(
     label = str(run_field(other.run, "run_id"))[:8]
     found: list[Divergence] = []
     this_end = (_end_of(this) - _origin(this)).total_seconds()
-    mine = _calls_by_step(tool_calls(this.events_frame), _origin(this))
-    theirs = _calls_by_step(tool_calls(other.events_frame), _origin(other))
+    mine = _calls_by_step(_tool_calls(this), _origin(this))
+    theirs = _calls_by_step(_tool_calls(other), _origin(other))
     own = (_input_fields(this), _input_fields(other))
     row: Any
     for row in aligned.itertuples(index=False):

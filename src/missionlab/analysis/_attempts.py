@@ -20,31 +20,48 @@ when the summary names a failure ("failed", "error", "timed out") that it does n
 before a zero, "failed: 0"; in a compound, "error budget", "error rate", "error-free").
 A call that never got a result failed when an ``error`` event of its step followed it before
 its tool was called again in the step (the outcome is the error's summary), or when its
-tool was called again in the step ("no result before the next call"); calls of one tool
-made together, each answered by its own result, are not failures. As events are read in
-parts, a call waiting while its tool is called again or an error comes reads as failed
-until its own result comes. A call right after a failed call of the same tool in the same
-step is a retry: its ``attempt`` is one more than that call's. ``ended_at`` is the moment
-of the call's own result, else of the error that failed it, missing when it had neither.
+tool was called again in the step ("no result before the next call") and its step has
+ended: the plan gives the step as ended (completed, failed or skipped, or with an end), a
+``step_completed`` or ``step_failed`` event of it was read, or its run is no longer active
+(:class:`Ended`; a record read without its run, as :func:`tool_calls` reads events by
+default, is an ended one). While its step is open such a call is still waiting (not
+failed, no outcome): calls of one tool made together are not failures, whether or not their
+own results have come yet. As events are read in parts, a call waiting while an error comes
+reads as failed until its own result comes, and so, on an ended record, does a call waiting
+while its tool is called again. A call right after a failed call of the same tool in the
+same step is a retry: its ``attempt`` is one more than that call's. ``ended_at`` is the
+moment of the call's own result, else of the error that failed it, missing when it had
+neither.
 
 ``by_run=True`` reads the events of many runs at once (a fleet's events frame, or a history's
-events): each run is read on its own, as above, and the calls carry their ``run_id``.
+events): each run is read on its own, as above, and the calls carry their ``run_id``; the
+step ends read are each run's own, and the runs are read as ended.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
 import pandas as pd
 
 from ..frames._jsontext import json_objects
-from ..types import EventType
+from ..frames._runlike import field
+from ..types import ACTIVE_RUN_STATUSES, FINISHED_STEP_STATUSES, EventType
 
-__all__ = ["CALL_COLUMNS", "VOLATILE_KEYS", "CallLog", "call_arguments", "tool_calls", "tool_name"]
+__all__ = [
+    "CALL_COLUMNS",
+    "ENDED",
+    "VOLATILE_KEYS",
+    "CallLog",
+    "Ended",
+    "call_arguments",
+    "tool_calls",
+    "tool_name",
+]
 
 CALL_COLUMNS = [
     "step_id",
@@ -64,6 +81,7 @@ _TOOL_CALL, _TOOL_RESULT, _ERROR = (
     str(kind) for kind in (EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR)
 )
 _KINDS = [_TOOL_CALL, _TOOL_RESULT, _ERROR]
+_STEP_ENDS = [str(EventType.STEP_COMPLETED), str(EventType.STEP_FAILED)]
 # the ids that tie a call to its result, in the order they are looked for
 _CALL_KEYS, _RESULT_KEYS = ("request_id", "id"), ("request_id", "tool_call_id", "id")
 # what a call's row holds, in order (CallLog.rows): its run, the columns but its attempt, when
@@ -224,14 +242,49 @@ def _denied(summary: str, found: re.Match[str]) -> bool:
     return first is not None and first.lower() in _QUANTITIES
 
 
-def tool_calls(events: pd.DataFrame, *, arguments: bool = True, by_run: bool = False) -> pd.DataFrame:
+class Ended(NamedTuple):
+    """What of a run has ended, which decides whether a call given up for another call of its
+    tool failed (see the module's docstring): the run itself (``run``: no longer active), or,
+    while it is active, the ``steps`` its plan gives as ended (step ids). A step end read from
+    the events (``step_completed``, ``step_failed``) counts as well; :data:`ENDED`, the
+    default, is an ended record."""
+
+    run: bool = True
+    steps: frozenset[Any] = frozenset()
+
+    @classmethod
+    def of(cls, run: Any, steps: pd.DataFrame | None = None) -> Ended:
+        """What has ended of ``run`` (a model or a dict; None, not known: read as ended) and of
+        its plan, ``steps`` (a steps frame): the run unless it is pending, running or paused and
+        not finished; else the steps completed, failed or skipped, or with an end."""
+        active = (
+            run is not None
+            and field(run, "status") in ACTIVE_RUN_STATUSES
+            and field(run, "finished_at") is None
+        )
+        if not active:
+            return ENDED
+        if steps is None or steps.empty:
+            return cls(False)
+        finished = steps["status"].isin(FINISHED_STEP_STATUSES).to_numpy(dtype=bool)
+        ended = finished | steps["completed_at"].notna().to_numpy(dtype=bool)
+        return cls(False, frozenset(_taken(steps["step_id"], np.flatnonzero(ended), None)))
+
+
+ENDED = Ended()  # an ended record: every call given up for another one failed
+
+
+def tool_calls(
+    events: pd.DataFrame, *, arguments: bool = True, by_run: bool = False, ended: Ended = ENDED
+) -> pd.DataFrame:
     """One row per ``tool_call`` event, in time order (see the module's docstring);
     ``arguments=False`` leaves the ``arguments`` column empty (None), for callers that
     do not read it. ``by_run``: the events of many runs, read run by run (ordered by run,
-    then time), with a ``run_id`` column first."""
+    then time), with a ``run_id`` column first. ``ended``: what has ended of the run (one
+    run's; :meth:`Ended.of` its run and plan), by default all of it."""
     calls = CallLog(arguments=arguments)
     calls.feed(events, by_run=by_run)
-    frame = calls.frame(with_run=True)
+    frame = calls.frame(with_run=True, ended=ended)
     return frame if by_run else frame[CALL_COLUMNS]
 
 
@@ -256,8 +309,12 @@ class CallLog:
         # event id, position, what it says and the row it was given to by tool (or None)
         self.early: dict[tuple[Any, Any], tuple[Any, int, str | None, int | None]] = {}
         self.run: Any = None  # the run whose events are being read (by_run)
+        self.step_ends: set[tuple[Any, Any]] = set()  # (run, step) of the step ends read
+        # the rows failed only because their tool was called again: still waiting while their
+        # step is open (see Ended)
+        self.called_again: set[int] = set()
         self._failures = 0  # counts the changes to failed calls (failed() is kept until the next)
-        self._failed: tuple[int, pd.DataFrame] | None = None
+        self._failed: tuple[tuple[int, frozenset[int]], pd.DataFrame] | None = None
 
     def follows(self, events: pd.DataFrame) -> bool:
         """Whether ``events`` (more events of the run) may be fed after those fed: none of
@@ -270,6 +327,7 @@ class CallLog:
     def feed(self, events: pd.DataFrame, *, by_run: bool = False) -> None:
         """Read ``events`` (an events frame; only its calls, results and errors are read);
         ``by_run``: the events of many runs (see :func:`tool_calls`)."""
+        self._read_step_ends(events, by_run)
         kinds = events["type"].isin(_KINDS).to_numpy()
         if by_run:  # only the columns read: a frame's others are wide
             source = events.loc[kinds, [*_READ, "run_id"]].sort_values(["run_id", "timestamp"], kind="stable")
@@ -300,14 +358,23 @@ class CallLog:
                 self._forget()
             read[kind](event_id, step, when, summary, payload)
 
+    def _read_step_ends(self, events: pd.DataFrame, by_run: bool) -> None:
+        """Keep the steps whose end ``events`` tell (``step_completed``, ``step_failed``)."""
+        ends = np.flatnonzero(events["type"].isin(_STEP_ENDS).to_numpy())
+        if not len(ends):
+            return
+        runs = _taken(events["run_id"].astype(object), ends) if by_run else [None] * len(ends)
+        self.step_ends.update(zip(runs, _taken(events["step_id"], ends, None), strict=True))
+
     def _forget(self) -> None:
         """Forget what waits (the next run's events come)."""
         self.waiting, self.step_tools, self.by_request, self.last_call, self.early = {}, {}, {}, {}, {}
 
-    def _settle(self, row: list[Any]) -> None:
-        """Set a call's ``failed``, ``outcome`` and ``ended_at`` from what it got (see the
-        module's docstring): its own result, else the error that came while it waited, else
-        its tool called again."""
+    def _settle(self, at: int) -> None:
+        """Set the ``failed``, ``outcome`` and ``ended_at`` of the call at row ``at`` from what it
+        got (see the module's docstring): its own result, else the error that came while it
+        waited, else its tool called again (failed on an ended record: see :meth:`_open`)."""
+        row = self.rows[at]
         before = row[_FAILED]
         if row[_RESULT_ID] is not None:
             said = row[_SAID]
@@ -316,8 +383,11 @@ class CallLog:
             row[_FAILED], row[_OUTCOME], row[_ENDED_AT] = True, row[_ERROR_TEXT], row[_ERROR_AT]
         elif row[_AGAIN_AT] != -1:
             row[_FAILED], row[_OUTCOME], row[_ENDED_AT] = True, _CALLED_AGAIN, -1
+            self.called_again.add(at)
         else:
             row[_FAILED], row[_OUTCOME], row[_ENDED_AT] = False, "", -1
+        if row[_OUTCOME] is not _CALLED_AGAIN:
+            self.called_again.discard(at)
         self._failures += before or row[_FAILED]
 
     def _read_error(self, event_id: Any, step: Any, when: int, summary: Any, payload: dict[str, Any]) -> None:
@@ -325,10 +395,11 @@ class CallLog:
         it unless their own result comes."""
         rows = self.rows
         for tool in self.step_tools.get(step, ()):
-            call = rows[self.last_call[(step, tool)]]
+            latest = self.last_call[(step, tool)]
+            call = rows[latest]
             if call[_RESULT_ID] is None and call[_ERROR_AT] == -1:
                 call[_ERROR_AT], call[_ERROR_TEXT] = when, str(summary)[:120]
-                self._settle(call)
+                self._settle(latest)
 
     def _read_call(self, event_id: Any, step: Any, when: int, summary: Any, payload: dict[str, Any]) -> None:
         """A call: a new row, waiting for its result; the same tool's previous call in the
@@ -344,7 +415,7 @@ class CallLog:
         previous = self.last_call.get((step, tool))
         if previous is not None:
             rows[previous][_AGAIN_AT] = when  # called again: where an unanswered call ends
-            self._settle(rows[previous])
+            self._settle(previous)
         self.last_call[(step, tool)] = row
         key = _call_key(payload, _CALL_KEYS)
         if key is not None:
@@ -398,7 +469,7 @@ class CallLog:
         if call[_RESULT_ID] is None:
             self.waiting[(call[_STEP_ID], call[_TOOL])].remove(row)
         call[_RESULT_ID], call[_RESULT_AT], call[_SAID] = event_id, when, said
-        self._settle(call)
+        self._settle(row)
 
     def _claim_early(self, step: Any, key: Any, row: int, when: int) -> bool:
         """Whether the call at ``row``, of id ``key``, took a result of its id read before it
@@ -414,10 +485,10 @@ class CallLog:
             other[_RESULT_ID], other[_RESULT_AT], other[_SAID] = None, -1, None
             waiting = self.waiting[(other[_STEP_ID], other[_TOOL])]
             waiting.insert(bisect.bisect(waiting, given), given)
-            self._settle(other)
+            self._settle(given)
         self.by_request[(step, key)] = _ANSWERED
         self.rows[row][_RESULT_ID], self.rows[row][_RESULT_AT], self.rows[row][_SAID] = event_id, at, said
-        self._settle(self.rows[row])
+        self._settle(row)
         return True
 
     def _same_moment(self, first: int, second: int) -> bool:
@@ -425,27 +496,51 @@ class CallLog:
         one, other = self._times([first, second])
         return bool(not pd.isna(one) and one == other)
 
-    def frame(self, *, with_run: bool = False) -> pd.DataFrame:
+    def frame(self, *, with_run: bool = False, ended: Ended = ENDED) -> pd.DataFrame:
         """The calls read so far, as :func:`tool_calls` gives them (``with_run``: with a
-        ``run_id`` column first)."""
+        ``run_id`` column first), with what has ended of the run (``ended``; the default: an
+        ended record)."""
         columns = ["run_id", *CALL_COLUMNS] if with_run else CALL_COLUMNS
-        return self._frame(self.rows, _attempts(self.rows))[columns]
+        rows = self._as_of(self._waiting(ended))
+        return self._frame(rows, _attempts(rows))[columns]
 
-    def failed(self) -> pd.DataFrame:
-        """The failed calls read so far (the columns of :func:`tool_calls`, and ``called_again``:
-        when the same tool was next called in the step, missing if it was not). Made again only
-        when a failed call was added or changed since the last time."""
-        if self._failed is not None and self._failed[0] == self._failures:
+    def failed(self, ended: Ended = ENDED) -> pd.DataFrame:
+        """The failed calls read so far, with what has ended of the run (``ended``; the default:
+        an ended record): the columns of :func:`tool_calls`, and ``called_again``, when the same
+        tool was next called in the step, missing if it was not. Made again only when a failed
+        call was added or changed, or a call became waiting or failed, since the last time."""
+        waiting = self._waiting(ended)
+        key = (self._failures, waiting)
+        if self._failed is not None and self._failed[0] == key:
             return self._failed[1].copy()
-        frame = self._failed_frame()
-        self._failed = (self._failures, frame)
+        rows = self._as_of(waiting)
+        attempts = _attempts(rows)
+        chosen = [position for position, row in enumerate(rows) if row[_FAILED]]
+        frame = self._frame([rows[p] for p in chosen], [attempts[p] for p in chosen], again=True)
+        self._failed = (key, frame)
         return frame.copy()
 
-    def _failed_frame(self) -> pd.DataFrame:
-        attempts = _attempts(self.rows)
-        chosen = [position for position, row in enumerate(self.rows) if row[_FAILED]]
-        rows = [self.rows[p] for p in chosen]
-        return self._frame(rows, [attempts[p] for p in chosen], again=True)
+    def _waiting(self, ended: Ended) -> frozenset[int]:
+        """The rows of the calls given up for another call of their tool whose step is still
+        open: calls still waiting, not failed (see :class:`Ended`)."""
+        if ended.run or not self.called_again:
+            return frozenset()
+        rows, step_ends, steps = self.rows, self.step_ends, ended.steps
+        return frozenset(
+            at
+            for at in self.called_again
+            if rows[at][_STEP_ID] not in steps and (rows[at][_RUN_ID], rows[at][_STEP_ID]) not in step_ends
+        )
+
+    def _as_of(self, waiting: frozenset[int]) -> list[list[Any]]:
+        """The rows, those at ``waiting`` as calls still waiting (not failed, no outcome)."""
+        if not waiting:
+            return self.rows
+        rows = list(self.rows)
+        for at in waiting:
+            rows[at] = [*rows[at]]
+            rows[at][_FAILED], rows[at][_OUTCOME] = False, ""
+        return rows
 
     def _frame(self, rows: list[list[Any]], attempts: list[int], *, again: bool = False) -> pd.DataFrame:
         """A frame of ``rows`` (the ``run_id`` and :data:`CALL_COLUMNS`; ``again``: and

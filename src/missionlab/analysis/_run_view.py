@@ -12,7 +12,7 @@ import pandas as pd
 from ..frames import retimed
 from ..frames._runlike import RunLike, field
 from ..types import EventType, RunStatus, StepStatus
-from ._attempts import tool_calls
+from ._attempts import Ended, tool_calls
 from ._evidence import step_name, utc
 from ._signature import Signature, failure_origin, final_failures, signature, subtree
 
@@ -99,5 +99,6 @@ class RunView:
 
     @cached_property
     def tool_calls(self) -> pd.DataFrame:
-        """The run's tool calls with their results (``missionlab.analysis._attempts.tool_calls``)."""
-        return tool_calls(self.events)
+        """The run's tool calls with their results (``missionlab.analysis._attempts.tool_calls``):
+        a call given up for another is still waiting while its step is open."""
+        return tool_calls(self.events, ended=Ended.of(self.run, self.steps))

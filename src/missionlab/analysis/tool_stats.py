@@ -11,10 +11,12 @@ they give the same answer (tests/test_fleet_sql.py holds the SQL to the reading 
 
 A tool call, its latency and whether it failed are what the Gantt and ``explain`` see
 (``analysis._attempts.tool_calls``: the call's result or error, retries counted as calls of
-their own); its latency is from the call to its result or error, missing when it had none
-(then not in the percentiles). Usage follows the payload convention of the roll-ups
-(:mod:`.rollup`): ``payload.usage.total_tokens`` and ``payload.cost_usd``, with the model
-named by ``payload.model``; a tool call's usage is its call's and its result's. An event
+their own), every run read as an ended one (a call of a run still active, given up for
+another call of its tool in a step still open, counts as failed here); its latency is from
+the call to its result or error, missing when it had none (then not in the percentiles).
+Usage follows the payload convention of the roll-ups (:mod:`.rollup`):
+``payload.usage.total_tokens`` and ``payload.cost_usd``, with the model named by
+``payload.model``; a tool call's usage is its call's and its result's. An event
 that carries a model's usage and is no part of a tool call (a plan, a message) counts as a
 call of that model, without latency. The events read are those stamped in
 ``[since, until)`` (UTC): a result that came back after ``until`` is not read.

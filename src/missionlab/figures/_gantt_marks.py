@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis._attempts import CallLog
+from ..analysis._attempts import CallLog, Ended
 from ..analysis._drift import critical_path, plan_drift
 from ..analysis.rollup import rollup_frames, rollup_label
 from ..frames._durations import duration_text
@@ -106,15 +106,15 @@ def _appeared(steps: pd.DataFrame, origin: pd.Timestamp) -> pd.Series:
     return stated.fillna(started).fillna(origin)
 
 
-AttemptTraces = Callable[[dict[str, Any], pd.DataFrame, CallLog, pd.Timestamp], list[dict[str, Any]]]
+AttemptTraces = Callable[[dict[str, Any], pd.DataFrame, pd.DataFrame, pd.Timestamp], list[dict[str, Any]]]
 DriftTraces = Callable[[dict[str, Any], pd.DataFrame, pd.Timestamp], list[dict[str, Any]]]
 
 
 def _attempt_trace(
-    spec: dict[str, Any], steps: pd.DataFrame, calls: CallLog, now: pd.Timestamp
+    spec: dict[str, Any], steps: pd.DataFrame, failed: pd.DataFrame, now: pd.Timestamp
 ) -> list[dict[str, Any]]:
-    """The failed attempts of ``calls`` as hatched bars inside their steps."""
-    return attempt_bars(_row_of(spec), steps, calls.failed(), now)[0]
+    """The ``failed`` calls (``CallLog.failed()``) as hatched bars inside their steps."""
+    return attempt_bars(_row_of(spec), steps, failed, now)[0]
 
 
 def attempt_bars(
@@ -239,19 +239,25 @@ def decorate(
     attempts: bool = True,
     critical: bool = False,
     rollups: list[str] | None = None,
+    run: Any = None,
     calls: CallLog | None = None,
+    ended: Ended | None = None,
     attempt_traces: AttemptTraces = _attempt_trace,
     drift_traces: DriftTraces = _drift_traces,
 ) -> dict[str, Any]:
     """``spec`` (a Gantt figure dict) with the additions asked for, drawn over its bars;
-    ``calls``: the events' tool calls when already read; ``attempt_traces``, ``drift_traces``:
-    what draws the failed attempts and the plan drift (a builder's may reuse its last ones)."""
+    ``run``: the run (a call given up for another is a failed attempt once its step or its
+    run has ended: ``analysis._attempts.Ended``); ``calls``: the events' tool calls when
+    already read; ``ended``: what has ended of the run when already known (else read from
+    ``run`` and ``steps``); ``attempt_traces``, ``drift_traces``: what draws the failed
+    attempts and the plan drift (a builder's may reuse its last ones)."""
     extra: list[dict[str, Any]] = []
     if attempts:
         if calls is None:
             calls = CallLog(arguments=False)
             calls.feed(events)
-        extra += attempt_traces(spec, steps, calls, now)
+        failed = calls.failed(Ended.of(run, steps) if ended is None else ended)
+        extra += attempt_traces(spec, steps, failed, now)
     if critical:
         extra += _critical(spec, steps, now)
     if drift:
@@ -274,12 +280,13 @@ def overlays(
     now: pd.Timestamp,
     options: GanttOptions,
     calls: CallLog | None = None,
+    ended: Ended | None = None,
     attempt_traces: AttemptTraces = _attempt_trace,
     drift_traces: DriftTraces = _drift_traces,
 ) -> dict[str, Any]:
     """:func:`decorate` as ``options`` ask for it (``critical_path``, ``attempts``, ``drift``
-    and ``rollup``), then the replay's frames (``replay``); ``calls``, ``attempt_traces``,
-    ``drift_traces``: see :func:`decorate`."""
+    and ``rollup``), then the replay's frames (``replay``); ``calls``, ``ended``,
+    ``attempt_traces``, ``drift_traces``: see :func:`decorate`."""
     from .time_slider import REPLAY_FRAMES, frame_moments, with_replay
 
     origin = run_start(run, steps, events, now)
@@ -293,7 +300,9 @@ def overlays(
         attempts=options.attempts,
         critical=options.critical_path,
         rollups=options.rollup_paths,
+        run=run,
         calls=calls,
+        ended=ended,
         attempt_traces=attempt_traces,
         drift_traces=drift_traces,
     )

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..analysis._attempts import CallLog
+from ..analysis._attempts import CallLog, Ended
 from ..analysis._drift import plan_drift
 from ..client.errors import InvalidArgumentError
-from ..frames._runlike import RunLike
+from ..frames._runlike import RunLike, field
 from ._figure import _esc
 from ._gantt import (
     Points,
@@ -135,6 +135,7 @@ class GanttBuilder:
         self._shown: dict[str, int] | None = None  # split: markers per type in the first trace of the type
         self.now: pd.Timestamp | None = None  # the moment of the last build
         self._calls: CallLog | None = None  # the tool calls of the events built
+        self._ended: tuple[Any, Ended] | None = None  # (the run's status and end, what has ended)
         self._drift: tuple[pd.DataFrame, pd.DataFrame] | None = None  # (steps, their plan drift)
         # what the last build drew from its steps, and what it was drawn from (see _reused)
         self._steps_key: tuple[Any, int] | None = None
@@ -163,9 +164,10 @@ class GanttBuilder:
         keys, labels = self._row_labels(steps, same, options.max_label)
         extends = self._extends(events_df, keys)
         points = self._event_points(events_df, keys, extends)
-        calls = None
+        calls, ended = None, None
         if options.attempts:
             calls = self._tool_calls(events_df, extends)
+            ended = self._ended_of(run, steps, same)
         else:
             self._calls = None  # not kept up to date meanwhile
         self._seen = (len(events_df), events_df["event_id"].iat[-1] if len(events_df) else None, keys)
@@ -192,6 +194,7 @@ class GanttBuilder:
             moment,
             options,
             calls=calls,
+            ended=ended,
             attempt_traces=self._attempt_traces,
             drift_traces=self._drift_traces,
         )
@@ -227,12 +230,19 @@ class GanttBuilder:
         _, traces, running = self._bars
         return [dict(restamped(trace, running, now)) for trace in traces]
 
+    def _ended_of(self, run: Any, steps: pd.DataFrame, same: bool) -> Ended:
+        """What has ended of the run and its plan (:meth:`Ended.of`), kept while the steps and
+        the run's status and end are the same."""
+        state = (field(run, "status"), field(run, "finished_at")) if run is not None else None
+        if not same or self._ended is None or self._ended[0] != state:
+            self._ended = (state, Ended.of(run, steps))
+        return self._ended[1]
+
     def _attempt_traces(
-        self, spec: dict[str, Any], steps: pd.DataFrame, calls: CallLog, now: pd.Timestamp
+        self, spec: dict[str, Any], steps: pd.DataFrame, failed: pd.DataFrame, now: pd.Timestamp
     ) -> list[dict[str, Any]]:
-        """The failed attempts' trace, kept while the failed calls and the steps are the same
+        """The ``failed`` calls' trace, kept while the failed calls and the steps are the same
         (and ``now``, when a call with no answer runs to it)."""
-        failed = calls.failed()
         kept = self._attempts
         if kept is None or not kept[0].equals(failed) or (kept[1] is not None and kept[1] != now):
             traces, open_ended = attempt_bars(_row_of(spec), steps, failed, now)

@@ -40,7 +40,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
 from .._version import __version__
-from ..analysis._attempts import tool_calls
+from ..analysis._attempts import Ended, tool_calls
 from ..frames._columns import python_values
 from ..frames._jsontext import json_object
 from ..frames._runlike import RunLike, field
@@ -198,7 +198,7 @@ class _Builder:
         step_ids = [str(s) for s in python_values(self.steps["step_id"], "")]
         for step in step_ids:
             self.step_context.setdefault(step, self.context(span_id(self.run_id, "step", step)))
-        calls = tool_calls(self.frame)
+        calls = tool_calls(self.frame, ended=Ended.of(self.run, self.steps))
         consumed = set(python_values(calls["call_id"], None)) | set(python_values(calls["result_id"], None))
         position = {event: row for row, event in enumerate(self.events.ids)}
         model_rows = []
