@@ -110,6 +110,11 @@ def test_children_numbered_after_every_top_level_step_are_planned() -> None:
     assert drift.dropna().to_dict() == {"p-x": "added"}
     (added,) = traces(with_added.gantt(), "drift:added")
     assert rows(with_added.gantt(), added) == ["p-x"]
+    # a child skipped (never started) inside its parent says nothing of the steps after the parent
+    skipped_child = [*planned[:2], step("p-a", 6.5, 19, sequence=3, parent="process")]
+    skipped_child += [step("p-b", None, 19, "skipped", sequence=4, parent="process")]
+    skipped_child += [step("report", 21, 25, sequence=5), step("mail", 26, 27, sequence=6)]
+    assert plan_drift(craft(skipped_child).steps_frame)["drift"].dropna().tolist() == ["skipped"]
 
 
 def test_a_step_added_with_added_at_is_drawn_when_it_appeared() -> None:
