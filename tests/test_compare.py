@@ -329,6 +329,27 @@ def test_arguments_are_compared_by_the_input_field_they_come_from() -> None:
     assert compare(other_trip, right).divergence is None
 
 
+def test_an_id_taken_from_the_input_is_compared_as_the_input_field() -> None:
+    """A key ending in _id is left out (ids differ between runs), but not when it holds the
+    run's input: refunding another customer than the one asked is a divergence."""
+    asked = {"customer": "cus_ANN"}
+    right = one_call("right", {"customer_id": "cus_ANN", "amount": 40, "request_id": "r1"}, asked)
+    wrong = one_call("wrong", {"customer_id": "cus_BOB", "amount": 40, "request_id": "r2"}, asked)
+    d = compare(wrong, right).divergence
+    assert d is not None and d.kind == "payload" and d.delta == {"keys": ["customer_id"]}
+    assert d.this == {"customer_id": "cus_BOB"} and d.other == {"customer_id": "cus_ANN"}
+    assert compare(right, wrong).divergence is not None
+    # another customer asked and refunded, another request id: no divergence
+    other = one_call(
+        "other", {"customer_id": "cus_CAT", "amount": 40, "request_id": "r3"}, {"customer": "cus_CAT"}
+    )
+    assert compare(other, right).divergence is None
+    # ids not from the input still differ between runs for no reason
+    fresh = one_call("fresh", {"customer_id": "cus_ANN", "amount": 40, "payment_id": "pay_1"}, asked)
+    again = one_call("again", {"customer_id": "cus_ANN", "amount": 40, "payment_id": "pay_2"}, asked)
+    assert compare(fresh, again).divergence is None
+
+
 def test_a_failed_call_retried_with_success_is_variance() -> None:
     retried, clean = search_calls("retried", ["LHR", "LHR"], failed=1), search_calls("clean", ["LHR"])
     for this, other in ((retried, clean), (clean, retried)):

@@ -174,6 +174,24 @@ def test_parallel_plans_are_not_flagged_for_overlap() -> None:
     assert findings(RunTrace(run(), parallel, [])) == []
 
 
+def test_siblings_numbered_alike_are_planned_side_by_side() -> None:
+    """Two branches given one sequence number overlap as planned; numbered apart, the same
+    times are an overlap in a plan whose other siblings ran one after another."""
+
+    def branches(second: int) -> RunTrace:
+        steps = [
+            step("a", 1, "completed", 1, 3),
+            step("b1", 2, "completed", 4, 9),
+            step("b2", second, "completed", 4.2, 12),
+            step("c", second + 1, "completed", 13, 15),
+        ]
+        return RunTrace(run(), steps, [])
+
+    assert findings(branches(2)) == []
+    assert findings(branches(3)) == [("warning", "overlapping_siblings", "b2")]
+    assert not branches(2).explain(now=NOW).of_kind("inconsistency")
+
+
 def test_siblings_run_side_by_side_are_not_out_of_sequence() -> None:
     ms = 1 / 60_000  # a millisecond, in minutes
     fan_out = [

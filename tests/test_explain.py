@@ -206,6 +206,27 @@ def test_a_result_with_a_message_fails_only_when_it_says_it_failed() -> None:
     assert explain(busy).of_kind("retry_loop")
 
 
+def test_calls_refused_for_now_and_retried_to_success_are_no_loop() -> None:
+    """A charge answered 429 twice, then retried with backoff to success, is a retry policy
+    working: no retry loop. Still refused at the end, or refused by a 500, it is one."""
+
+    def charged(statuses: list[int]) -> Any:
+        events, at_s = [], 2.0
+        for n, status in enumerate(statuses):
+            call = {"tool": "stripe.charge", "request_id": f"c{n}"}
+            answer = {**call, "status": status, **({"error": "refused"} if status >= 400 else {})}
+            events.append(event(at_s, "tool_call", "pay", "Calling stripe.charge", call))
+            events.append(event(at_s + 0.3, "tool_result", "pay", "stripe.charge answered", answer))
+            at_s += 0.3 + 2**n  # waits of 1, 2, 4 s
+        return craft([step("pay", 1, 20, sequence=1)], events)
+
+    assert not explain(charged([429, 429, 200])).of_kind("retry_loop")
+    assert not explain(charged([503, 429, 503, 200])).of_kind("retry_loop")
+    (given_up,) = explain(charged([429, 429, 429])).of_kind("retry_loop")
+    assert "3 of the calls failed (status 429: refused)" in given_up.text
+    assert explain(charged([429, 500, 200])).of_kind("retry_loop")
+
+
 def test_a_fan_out_the_mission_always_makes_is_no_finding() -> None:
     """Five siblings run by one agent, two of them side by side: told of a lone run (the rest
     ran one after another), not when the mission's earlier runs made the same fan-out in at

@@ -90,6 +90,33 @@ def test_a_planned_step_run_first_is_not_added() -> None:
     assert not traces(first.gantt(), "drift:added")
 
 
+def test_children_numbered_after_every_top_level_step_are_planned() -> None:
+    """A plan numbered breadth-first (the top-level steps 1-3, then process's children 4 and
+    5), run in order, has no added step: a child is compared with its siblings only. A child
+    added while they ran, numbered above them, is marked added."""
+    planned = [
+        step("fetch", 1, 5, sequence=1),
+        step("process", 6, 20, sequence=2),
+        step("report", 21, 25, sequence=3),
+        step("p-a", 6.5, 12, sequence=4, parent="process"),
+        step("p-b", 12.5, 19, sequence=5, parent="process"),
+    ]
+    breadth_first = craft(planned)
+    assert plan_drift(breadth_first.steps_frame)["drift"].isna().all()
+    assert not traces(breadth_first.gantt(), "drift:added")
+    later_b = step("p-b", 15.5, 19, sequence=5, parent="process")
+    with_added = craft([*planned[:4], later_b, step("p-x", 12.5, 15, sequence=6, parent="process")])
+    drift = plan_drift(with_added.steps_frame).set_index("step_id")["drift"]
+    assert drift.dropna().to_dict() == {"p-x": "added"}
+    (added,) = traces(with_added.gantt(), "drift:added")
+    assert rows(with_added.gantt(), added) == ["p-x"]
+    # a child skipped (never started) inside its parent says nothing of the steps after the parent
+    skipped_child = [*planned[:2], step("p-a", 6.5, 19, sequence=3, parent="process")]
+    skipped_child += [step("p-b", None, 19, "skipped", sequence=4, parent="process")]
+    skipped_child += [step("report", 21, 25, sequence=5), step("mail", 26, 27, sequence=6)]
+    assert plan_drift(craft(skipped_child).steps_frame)["drift"].dropna().tolist() == ["skipped"]
+
+
 def test_a_step_added_with_added_at_is_drawn_when_it_appeared() -> None:
     trace = craft(
         [

@@ -20,7 +20,9 @@ order of their tools' names (a call with no result counts as an instant). Argume
 compared without the keys that differ between any runs: ``VOLATILE_PAYLOAD_KEYS`` and keys
 ending in ``_id`` or ``_at``, at any depth and in any spelling (``requestId``, ``sentAt``);
 a text equal to one of the run's own input values stands for that input field (so runs of
-other inputs agree, and swapped arguments do not), and numbers equal to nine significant
+other inputs agree, and swapped arguments do not), under any key, a volatile one too (a
+``customer_id`` taken from the input is what the run was asked to act on: another
+customer's id there is a divergence), and numbers equal to nine significant
 digits are equal (0.1 + 0.2 and 0.3). Differences healthy runs show too are *variance*:
 listed last in :func:`divergences`, never the first divergence: a failed call retried with
 success where the other run's call succeeded at once (or the reverse).
@@ -255,11 +257,17 @@ def _volatile(key: Any, ignore: frozenset[str]) -> bool:
     return key in ignore or name in ignore or name.endswith(("_id", "_at"))
 
 
+def _left_out(key: Any, value: Any, ignore: frozenset[str], own: dict[str, frozenset[str]]) -> bool:
+    """Whether a payload entry is left out of the comparison: a volatile key, unless its value
+    is one of the run's own input values (compared as the input field it comes from)."""
+    return _volatile(key, ignore) and not (isinstance(value, str) and value in own)
+
+
 def _kept(value: Any, ignore: frozenset[str], own: dict[str, frozenset[str]]) -> Any:
-    """A value as compared: without volatile keys at any depth, the run's own input values
-    replaced by the input fields they come from."""
+    """A value as compared: without volatile keys at any depth (but those holding an input
+    value), the run's own input values replaced by the input fields they come from."""
     if isinstance(value, dict):
-        return {k: _kept(v, ignore, own) for k, v in value.items() if not _volatile(k, ignore)}
+        return {k: _kept(v, ignore, own) for k, v in value.items() if not _left_out(k, v, ignore, own)}
     if isinstance(value, list | tuple):
         return [_kept(v, ignore, own) for v in value]
     if isinstance(value, str) and value in own:
@@ -277,7 +285,7 @@ def _compared(
     return {
         key: _kept(value, ignore, own)
         for key, value in arguments.items()
-        if not _volatile(key, ignore) and value != tool
+        if not _left_out(key, value, ignore, own) and value != tool
     }
 
 

@@ -199,7 +199,8 @@ def overlapping_siblings(given: CheckInput) -> Iterator[Found]:
     """Sibling steps of one agent, in the order they started, one starting before the one
     before it finished, although most of them ran one after another (time order, not plan
     order: a step added or moved during the run is not an overlap; steps run by different
-    agents run side by side; nor two steps the mission's baseline usually runs side by side)."""
+    agents run side by side; so do two steps the plan gives the same sequence number, and
+    two steps the mission's baseline usually runs side by side)."""
     agents = _agents(given.view)
     usual = given.baseline.overlaps if given.baseline is not None else frozenset()
     for group in _siblings(given.view):
@@ -210,7 +211,12 @@ def overlapping_siblings(given: CheckInput) -> Iterator[Found]:
             index > 0 and agents.get(str(a)) == agents.get(str(b))
             for index, (a, b) in enumerate(zip(group["step_id"], group["step_id"].shift(1), strict=True))
         ]
-        overlaps = (group["started_at"] < previous_end) & pd.Series(same_agent, index=group.index)
+        numbered_apart = (group["sequence"] != group["sequence"].shift(1)).fillna(True)
+        overlaps = (
+            (group["started_at"] < previous_end)
+            & pd.Series(same_agent, index=group.index)
+            & numbered_apart.astype(bool)
+        )
         pairs = len(group) - 1
         # Only when the data says the plan is sequential: most siblings do not overlap.
         if 0 < overlaps.sum() <= pairs / 2 and pairs >= 2:

@@ -2,13 +2,16 @@
 
 **Added steps.** The API records no creation time for steps, so which steps were added
 after the run started (``add_steps_to_plan``) is inferred, under one assumption: steps are
-numbered in the order they are planned, so added steps carry the highest sequence numbers.
-The first plan is then the steps numbered up to the smallest ``N`` such that every step
-numbered above ``N`` that started, started before some step numbered ``N`` or below (one
-that started later, or never), and after the first plan's first step had started: added
-steps jump the queue of a run under way. An added step run after all the first plan's
-steps cannot be told from a planned one and is not marked; nor is a step run first of
-all (it was planned before the run began: run out of order, not added). A step whose
+numbered in the order they are planned, so added steps carry the highest sequence numbers
+among their siblings (the steps of one parent, or the top-level steps). A step's number is
+compared with its siblings' only: a child runs inside its parent whatever its number, and
+a plan numbered breadth-first (every top-level step, then the children) was planned up
+front. Among siblings, the first plan is the steps numbered up to the smallest ``N`` such
+that every sibling numbered above ``N`` that started, started before some sibling numbered
+``N`` or below (one that started later, or never), and after the first plan's first step
+had started: added steps jump the queue of a run under way. An added step run after all
+the first plan's steps cannot be told from a planned one and is not marked; nor is a step
+run first of all (it was planned before the run began: run out of order, not added). A step whose
 metadata has ``added_at`` (or ``added: true``) is always taken as added, as appearing then;
 unless the sequence numbers tell it too, its reason quotes that metadata.
 
@@ -66,8 +69,8 @@ def _scan(ufunc: np.ufunc, values: _Array, groups: _Array) -> _Array:
 
 
 def _first_plan_limits(sequence: _Array, start: _Array, groups: _Array) -> _Array:
-    """Per item, the largest sequence number of its run's first plan (see the module's
-    docstring); the runs are the blocks of equal ``groups``, each sorted by ``sequence``.
+    """Per item, the largest sequence number of its siblings' first plan (see the module's
+    docstring); the sibling groups are the blocks of equal ``groups``, each sorted by ``sequence``.
 
     ``start``: start times as float seconds, NaN for steps that never started (which come
     "after" every started step)."""
@@ -144,18 +147,26 @@ def _seconds_in(started: pd.Series, groups: _Array) -> _Array:
     return np.where(began, seconds, np.nan)
 
 
+def _siblings(steps: pd.DataFrame, groups: _Array) -> _Array:
+    """Per step, a number shared by its siblings only: the steps of one run (equal ``groups``)
+    with the same parent (or none)."""
+    parents, _ = pd.factorize(steps["parent_step_id"].astype(object).fillna("").to_numpy())
+    return groups * (int(parents.max()) + 1 if len(parents) else 1) + parents
+
+
 def _drift(steps: pd.DataFrame, groups: _Array) -> pd.DataFrame:
     """Drift of the steps of each run (the rows of equal ``groups``, small whole numbers)."""
     sequence = steps["sequence"].to_numpy(dtype="float64", na_value=np.nan)
     start = _seconds_in(steps["started_at"], groups)
     numbered = np.nan_to_num(sequence, nan=-1.0)
-    order = np.lexsort((numbered, groups))  # by run, then number (stable)
+    siblings = _siblings(steps, groups)
+    order = np.lexsort((numbered, siblings))  # by run and parent, then number (stable)
     limits = np.empty(len(steps))
-    limits[order] = _first_plan_limits(numbered[order], start[order], groups[order])
+    limits[order] = _first_plan_limits(numbered[order], start[order], siblings[order])
     inferred = ~np.isnan(start) & (sequence > limits)
     marked, said = _marked_added(steps["metadata"])
     added = inferred | marked
-    reordered = _reordered(steps, added, groups, sequence)
+    reordered = _reordered(steps, added, siblings, sequence)
     skipped = (steps["status"] == StepStatus.SKIPPED).to_numpy(dtype=bool)
     drift = np.select([added, reordered, skipped], ["added", "reordered", "skipped"], "").astype(object)
     reasons = np.select(
@@ -174,23 +185,21 @@ def _drift(steps: pd.DataFrame, groups: _Array) -> pd.DataFrame:
     return pd.DataFrame({"step_id": steps["step_id"], **columns}, index=steps.index)
 
 
-def _reordered(steps: pd.DataFrame, added: _Array, groups: _Array, sequence: _Array) -> _Array:
-    """Per run and parent, in plan order: a step is late when a step after it in the plan
-    (numbered later, or numbered alike and later in the frame; unnumbered last) ran before it
-    (:func:`._parallel.started_late`: siblings run side by side have no order)."""
+def _reordered(steps: pd.DataFrame, added: _Array, siblings: _Array, sequence: _Array) -> _Array:
+    """Per run and parent (equal ``siblings``), in plan order: a step is late when a step after
+    it in the plan (numbered later, or numbered alike and later in the frame; unnumbered last)
+    ran before it (:func:`._parallel.started_late`: siblings run side by side have no order)."""
     result = np.zeros(len(steps), dtype=bool)
     began = steps["started_at"].to_numpy(dtype="datetime64[us]")
     rows = np.flatnonzero(~added & ~np.isnat(began))
     if not len(rows):
         return result
-    parents, _ = pd.factorize(steps["parent_step_id"].astype(object).fillna("").to_numpy()[rows])
     ended = steps["completed_at"].to_numpy(dtype="datetime64[us]")[rows]
     origin = began[rows].min()
     start = (began[rows] - origin) / np.timedelta64(1, "s")
     end = np.where(np.isnat(ended), np.nan, (ended - origin) / np.timedelta64(1, "s"))
-    order = np.lexsort((sequence[rows], parents, groups[rows]))  # stable; NaN numbers last
-    sibling = groups[rows][order] * (int(parents.max()) + 1) + parents[order]
-    result[rows[order]] = started_late(start[order], end[order], sibling)
+    order = np.lexsort((sequence[rows], siblings[rows]))  # stable; NaN numbers last
+    result[rows[order]] = started_late(start[order], end[order], siblings[rows][order])
     return result
 
 

@@ -5,6 +5,7 @@ steps slow against the mission's baseline, tools called again and again, long si
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,10 @@ CHAIN_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR, Even
 CHAIN_LENGTH = 6  # events of an error chain told
 LOOP_CALLS = 3  # calls of one tool in one step that make a retry loop ...
 LOOP_FAILURES = 2  # ... when at least this many of them failed (paging and retried 429s are not)
+# statuses that say "not now" (too many requests, unavailable, a gateway or request timeout):
+# calls refused so, then retried until one succeeded, are a retry policy working, not a loop
+REFUSED_FOR_NOW = frozenset({408, 429, 502, 503, 504})
+_STATUS = re.compile(r"status (\d{3})\b")  # how a failed call's outcome starts when its result gave one
 MIN_EXTRA_S = 5.0  # a slow step is also this many seconds over its median
 SPREAD = 3.0  # ... and this many times its usual spread (p95 minus median) over it
 MIN_GAP_S = 60.0  # the shortest silence told, whatever the run's usual pace
@@ -247,15 +252,25 @@ def slow_steps(given: CheckInput) -> Iterator[Found]:
         yield Found(text + ".", evidence, weight=60 + min(times, 20))
 
 
+def _refused_for_now(outcome: Any) -> bool:
+    """Whether a failed call's outcome is a status of :data:`REFUSED_FOR_NOW`."""
+    status = _STATUS.match(outcome) if isinstance(outcome, str) else None
+    return status is not None and int(status.group(1)) in REFUSED_FOR_NOW
+
+
 def retry_loops(given: CheckInput) -> Iterator[Found]:
     """The same tool called :data:`LOOP_CALLS` times or more inside one step, at least
     :data:`LOOP_FAILURES` of the calls failing: calls repeated because they failed. Calls
-    that succeed (pages of a search, several model calls) are the agent's way of working."""
+    that succeed (pages of a search, several model calls) are the agent's way of working;
+    so are calls refused for now (429, 503: :data:`REFUSED_FOR_NOW`) and retried until the
+    last of them succeeded (a retry policy with backoff)."""
     view = given.view
     calls = view.tool_calls
     for (step_id, tool), group in calls.groupby(["step_id", "tool"], sort=False, dropna=False):
         failed = group[group["failed"]]
         if len(group) < LOOP_CALLS or len(failed) < LOOP_FAILURES:
+            continue
+        if not group["failed"].iat[-1] and all(map(_refused_for_now, failed["outcome"])):
             continue
         first, last = moment(group["called_at"].iat[0]), moment(group["called_at"].iat[-1])
         span = (last - first).total_seconds()

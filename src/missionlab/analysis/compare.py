@@ -9,10 +9,10 @@ runs to pick it from instead. Payload keys that differ between any two runs (usa
 ids, times: a fixed list, and keys ending in ``_id`` or ``_at``, at any depth, camelCase too)
 are left out of the comparison and listed (``Comparison.ignored``); ``ignore=`` names others.
 A value equal to one of the run's own input values is compared as the input field it comes
-from, and numbers equal to nine significant digits are equal. Steps or tool calls that ran
-side by side have no order; a failed call retried with success is variance, listed in
-``Comparison.ranked`` but never the first divergence; the step a run's failure started in
-comes before what was skipped after it.
+from, under any key (a volatile one too), and numbers equal to nine significant digits are
+equal. Steps or tool calls that ran side by side have no order; a failed call retried with
+success is variance, listed in ``Comparison.ranked`` but never the first divergence; the
+step a run's failure started in comes before what was skipped after it.
 """
 
 from __future__ import annotations
