@@ -27,37 +27,33 @@ from ._tables import Tables
 
 COLUMNS = ["run_id", "type", "timestamp", "payload"]
 PAUSES = pa.schema([("run_id", pa.string()), ("began_at", TIME), ("ended_at", TIME)])
+STATUS_CHANGE = EventType.STATUS_CHANGE.value
 
 
-def _pausing() -> ds.Expression:
-    """The events that may start or end a pause (the frames' rule reads which)."""
-    expression: ds.Expression = (ds.field("type") == EventType.STATUS_CHANGE.value) & pc.match_substring(
-        ds.field("payload"), RunStatus.PAUSED.value
-    )
-    return expression
-
-
-def pause_events(tables: Tables, where: ds.Expression) -> pd.DataFrame | None:
-    """The status changes that may start or end a pause, of the events ``where`` selects, as
-    an events frame; None when there are none."""
-    table = tables.read("events", filter=where & _pausing(), columns=COLUMNS)
-    if not table.num_rows:
+def as_events(rows: list[dict[str, Any]]) -> pd.DataFrame | None:
+    """Status changes (``COLUMNS``, the payload as JSON text) as an events frame, keeping those
+    whose payload names a pause (the frames' rule reads which start or end one); None when
+    none does."""
+    rows = [row for row in rows if RunStatus.PAUSED.value in (row["payload"] or "")]
+    if not rows:
         return None
-    rows = table.to_pylist()
     for row in rows:
-        if row["payload"] is not None:
-            row["payload"] = loads(row["payload"])
+        row["payload"] = loads(row["payload"])
     return events_frame(rows)
 
 
 def of_steps(tables: Tables, steps: pa.Table) -> pd.DataFrame | None:
-    """:func:`pause_events` of the runs of ``steps`` (rows of the steps table)."""
+    """The status changes that may start or end a pause, of the runs of ``steps`` (rows of
+    the steps table), as an events frame; None when there are none.
+
+    The type is filtered while the files are read, the rest in memory (on a few rows):
+    matching every payload and run id of the table costs more than reading the column."""
     if not steps.num_rows:
         return None
-    where = ds.field(PARTITION).isin(pc.unique(steps[PARTITION])) & ds.field("run_id").isin(
-        pc.unique(steps["run_id"])
-    )
-    return pause_events(tables, where)
+    where = ds.field(PARTITION).isin(pc.unique(steps[PARTITION])) & (ds.field("type") == STATUS_CHANGE)
+    table = tables.read("events", filter=where, columns=COLUMNS)
+    table = table.filter(pc.is_in(table["run_id"], value_set=pc.unique(steps["run_id"])))
+    return as_events(table.to_pylist())
 
 
 def pauses_table(events: pd.DataFrame | None, now: Any = None) -> pa.Table:

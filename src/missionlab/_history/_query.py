@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from ._common import utc
 from ._errors import HistoryFormatError
-from ._pauses import pause_events, pauses_table
+from ._pauses import COLUMNS, as_events, pauses_table
 from ._schema import PARTITION
 from ._tables import REPAIR_HINT, TABLES, Tables, reading
 
@@ -168,14 +167,30 @@ def step_stats(tables: Tables, missions: list[str] | None, since: Any, until: An
     return frame
 
 
+PAUSE_EVENTS = """
+SELECT run_id, type, "timestamp", payload FROM events
+WHERE type = 'status_change' AND contains(payload, 'paused') AND {where}
+"""
+
+
 def _pauses(tables: Tables, missions: list[str] | None, until: Any) -> pa.Table:
-    """The pauses of the runs of ``missions`` (all: None) that started before ``until``."""
-    where = ds.scalar(True)
+    """The pauses of the runs of ``missions`` (all: None) that started before ``until``, read
+    by DuckDB's Parquet reader (it reads the payloads of the status changes only)."""
+    clauses: list[str] = ["TRUE"]
+    params: list[Any] = []
     if missions is not None:
-        where &= ds.field("mission_id").isin(pa.array(missions, pa.string()))
+        clauses.append("mission_id IN (SELECT unnest(?))")
+        params.append(missions)
     if until is not None:  # a run's rows are in the partition of the day it started
-        where &= ds.field(PARTITION) <= pa.scalar(utc(until).date(), pa.date32())
-    return pauses_table(pause_events(tables, where))
+        clauses.append(f"{PARTITION} <= ?")
+        params.append(utc(until).date())
+    connection = _connect_files(tables, ("events",))
+    try:
+        with _damaged(tables):
+            rows = connection.execute(PAUSE_EVENTS.format(where=" AND ".join(clauses)), params).fetchall()
+    finally:
+        connection.close()
+    return pauses_table(as_events([dict(zip(COLUMNS, row, strict=True)) for row in rows]))
 
 
 FLEET_EVENTS = """
