@@ -243,7 +243,8 @@ def test_a_list_that_shrinks_while_it_is_read_again_raises() -> None:
         with pytest.raises(missionlab.IncompleteListError) as caught:
             got = read(server)
             assert throughout <= set(ids(got))  # what a silent read would have missed
-        assert caught.value.changing
+        assert caught.value.changing and not caught.value.repeated
+        assert "try again" in str(caught.value)  # a list that changes may read whole later
 
 
 def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
@@ -263,6 +264,10 @@ def test_a_server_that_repeats_an_item_across_pages_raises() -> None:
             read()
         assert (caught.value.expected, caught.value.got) == (45, 44)
         assert "GET /ai/missions/runs" in str(caught.value)
+        # read twice, the same pages: trying again cannot help, and the error says so
+        assert caught.value.repeated and not caught.value.changing
+        assert "try again" not in str(caught.value)
+        assert "1 repeat the id of another item" in str(caught.value)
         assert gc.isenabled()  # fetch_all's pause of the collector ends with the read
 
 

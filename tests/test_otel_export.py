@@ -428,3 +428,45 @@ def test_a_hosted_run_exports_with_times_from_events_and_unknown_values_kept() -
     stepless = {e.event_id for e in trace.events if e.step_id is None and e.type != "tool_call"}
     assert {attrs(ev)["missionlab.event_id"] for ev in root.events} == stepless
     assert root.status.description == trace.run.error
+
+
+def test_export_history_says_where_step_times_came_from_as_export_run_does(tmp_path: Path) -> None:
+    """A plan that gives a step no times: the history stores the times of its step events (its
+    ``times_from`` column says so), and its spans say ``events`` as ``export_run``'s do."""
+    from missionlab.sandbox import Sandbox
+
+    trace = craft(
+        [step("planned", 1, 4, sequence=1), step("by-events", 5, 9, sequence=2)],
+        run_id="00000000-0000-4000-8000-0000000000c1",
+        mission_id="33333333-3333-4333-8333-333333333333",
+        end=10,
+    )
+    path = tmp_path / "run.json"
+    trace.save(path)
+    data = json.loads(path.read_text())
+    for entry in data["plan"]:
+        if entry["step_id"] == "by-events":  # the plan gives it no times: its events do
+            entry.pop("started_at", None)
+            entry.pop("completed_at", None)
+    path.write_text(json.dumps(data))
+    with Sandbox(load=[path]) as sandbox, sandbox.client() as client:
+        history = missionlab.history(client, tmp_path / "history")
+        history.sync(progress=False)
+        from_history = InMemorySpanExporter()
+        otel.export_history(history, from_history, progress=False)
+        from_api = InMemorySpanExporter()
+        export_run(
+            missionlab.load_run(client, trace.run.mission_id, trace.run.run_id), from_api, progress=False
+        )
+
+    def steps(memory: InMemorySpanExporter) -> dict[str, dict[str, Any]]:
+        return {
+            attrs(s)["missionlab.step_id"]: {**attrs(s), "times": (s.start_time, s.end_time)}
+            for s in memory.get_finished_spans()
+            if kind(s) == "CHAIN"
+        }
+
+    exported, expected = steps(from_history), steps(from_api)
+    assert exported["by-events"]["missionlab.step.times_from"] == "events"
+    assert exported["planned"]["missionlab.step.times_from"] == "plan"
+    assert exported == expected

@@ -16,7 +16,7 @@ import pytest
 import missionlab
 from missionlab.analysis._baseline import baseline_steps, step_baseline
 from missionlab.analysis.explain import explain
-from missionlab.frames import retimed, steps_frame
+from missionlab.frames import retimed, step_stats, steps_frame
 from missionlab.sandbox import Sandbox
 
 from .crafted import T0, at, craft, event, step
@@ -228,3 +228,57 @@ def test_the_gantt_says_an_inverted_steps_duration_is_unknown() -> None:
         hovers = [row for bar in figure["data"] if bar["type"] == "bar" for row in bar["customdata"]]
         assert [row[4] for row in hovers if row[0] == "A"] == ["unknown: its end is 1.0 s before its start"]
         assert [row[4] for row in hovers if row[0] == "B"] == ["2.0 s"]
+
+
+def test_a_history_measures_working_time_as_fetch_frames_does(tmp_path: Any) -> None:
+    """Runs paused an hour inside 'search' loaded into the sandbox: the history's steps, its
+    step statistics and a History baseline measure search's work, not the hour paused."""
+    import numpy as np
+
+    mission = "44444444-4444-4444-8444-444444444444"
+    works = [7.0, 7.5, 8.0, 6.5, 7.2, 9.0]  # seconds search worked in each earlier run
+    traces = [
+        paused_search(work, run_id=f"00000000-0000-4000-8000-0000000001{n:02d}")
+        for n, work in enumerate(works)
+    ]
+    # the run to explain: never paused, search works 60 s
+    slow = craft(
+        [step("plan", 1, 2, sequence=1), step("search", 3, 63, sequence=2), step("book", 64, 67, sequence=3)],
+        run_id="00000000-0000-4000-8000-000000000199",
+        start=0.5,
+    )
+    paths = []
+    for number, trace in enumerate([*traces, slow]):
+        trace.run.mission_id = mission
+        trace.mission.mission_id = mission
+        for model in [*trace.steps, *trace.events]:
+            model.run_id = trace.run.run_id
+        paths.append(trace.save(tmp_path / f"run{number}.json"))
+    with Sandbox(load=paths) as sandbox, sandbox.client() as client:
+        h = missionlab.history(client, tmp_path / "history")
+        h.sync(progress=False)
+        steps = h.steps(mission=mission)
+        fetched = missionlab.fetch_frames(client, steps=True, progress=False).steps
+        assert fetched is not None
+        search = steps[steps["step_id"] == "search"].sort_values("run_id")
+        assert search["working_s"].tolist() == pytest.approx([*works, 60.0])
+        assert search["duration_s"].tolist() == pytest.approx([w + HOUR for w in works] + [60.0])
+        by_step = fetched[fetched["step_id"] == "search"].sort_values("run_id")
+        assert by_step["working_s"].tolist() == pytest.approx(search["working_s"].tolist())
+
+        all_works = [*works, 60.0]
+        stats = h.step_stats(mission=mission).set_index("step_id")
+        assert stats.loc["search", "median_s"] == pytest.approx(median(all_works))
+        assert stats.loc["search", "p95_s"] == pytest.approx(float(np.quantile(all_works, 0.95)))
+        assert stats.loc["search", "max_s"] == pytest.approx(60.0)
+        assert stats.loc["plan", "median_s"] == pytest.approx(1.0)  # never paused: its wall time
+        frame_stats = step_stats(fetched).set_index("step_id")
+        assert frame_stats.loc["search", "median_s"] == pytest.approx(median(all_works))
+        assert frame_stats.loc["search", "p95_s"] == pytest.approx(stats.loc["search", "p95_s"])
+
+        trace = missionlab.load_run(client, mission, slow.run.run_id)
+        for baseline in (h, client, fetched):
+            found = explain(trace, baseline=baseline).of_kind("slow_step")
+            assert [(f.step_id, f.evidence.values["median_s"]) for f in found] == [
+                ("search", pytest.approx(median(works)))
+            ], type(baseline).__name__

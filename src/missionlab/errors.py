@@ -153,27 +153,41 @@ class APITimeoutError(APIConnectionError):
 class IncompleteListError(APIError):
     """Paging through a list gave fewer items than the server says the list holds.
 
-    Attributes: ``expected`` (the server's ``total_results``), ``got`` (distinct items read)
-    and ``changing`` (the list kept shrinking while it was read, even when read once more from
-    the start, so items may have been pushed past pages already read).
+    Attributes: ``expected`` (the server's ``total_results``), ``got`` (distinct items read),
+    ``changing`` (the list kept shrinking while it was read, even when read once more from
+    the start, so items may have been pushed past pages already read) and ``repeated`` (the
+    list did not change while it was read twice, and its pages held as many items as it
+    counts, but some share their id with another: reading it again gives the same pages).
     Nothing partial is returned: a short list would look complete.
     """
 
-    def __init__(self, *, operation: str, expected: int, got: int, changing: bool = False) -> None:
+    def __init__(
+        self, *, operation: str, expected: int, got: int, changing: bool = False, repeated: bool = False
+    ) -> None:
         self.expected = expected
         self.got = got
         self.changing = changing
-        problem = (
-            "the list kept changing while it was read (it shrank again when read once more from "
-            "the start), so some of its items may have been skipped"
-            if changing
-            else f"the server says the list holds {expected} items, but reading its pages gave "
-            f"{got} distinct ones (its pages skip or repeat items)"
-        )
-        super().__init__(
-            f"{operation}: {problem}; try again, or read it page by page with iter_pages()",
-            operation=operation,
-        )
+        self.repeated = repeated
+        if changing:
+            problem = (
+                "the list kept changing while it was read (it shrank again when read once more "
+                "from the start), so some of its items may have been skipped; try again, or read "
+                "it page by page with iter_pages()"
+            )
+        elif repeated:
+            problem = (
+                f"the server says the list holds {expected} items, and its pages held that many, "
+                f"but only {got} distinct ones: {expected - got} repeat the id of another item. "
+                "The list did not change while it was read twice, so trying again gives the same "
+                "pages; read it page by page with iter_pages() to see every item as served"
+            )
+        else:
+            problem = (
+                f"the server says the list holds {expected} items, but reading its pages gave "
+                f"{got} distinct ones (its pages skip or repeat items); try again, or read it "
+                "page by page with iter_pages()"
+            )
+        super().__init__(f"{operation}: {problem}", operation=operation)
 
 
 class ResponseTooLargeError(APIError):

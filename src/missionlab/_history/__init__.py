@@ -268,13 +268,17 @@ class History:
     ) -> pd.DataFrame:
         """Plan steps that started in ``[since, until)``, as :func:`missionlab.frames.steps_frame`
         makes them with the runs' events: a step the plan gives no times has those of its
-        step events (``times_from`` says where each step's times came from)."""
+        step events (``times_from`` says where each step's times came from), and its
+        ``working_s`` leaves out the time its run was paused (read from the run's status
+        changes when the steps are read)."""
         from ..frames import TIMES_FROM, steps_frame
+        from ._pauses import of_steps
 
         data = self._read(
             "steps", mission=mission, since=since, until=until, equal={"run_id": run, "status": status}
         )
-        frame = steps_frame(_records("steps", data))
+        # Working time leaves out the runs' pauses, read from their status changes.
+        frame = steps_frame(_records("steps", data), events=of_steps(self._tables, data))
         # The times are stored; where they came from is the history's own column.
         stored = pd.Series(
             data["times_from"].to_pylist(),
@@ -323,8 +327,9 @@ class History:
     ) -> pd.DataFrame:
         """Per mission and step: runs, finished, median/p95/max seconds, failure rate.
 
-        The same statistics as :func:`missionlab.frames.step_stats`, grouped by mission too,
-        computed by DuckDB over the table (the steps never all sit in memory).
+        The same statistics as :func:`missionlab.frames.step_stats` (of working time: the
+        seconds a run was paused left out), grouped by mission too, computed by DuckDB over
+        the table (the steps never all sit in memory).
         """
         from ._query import step_stats
 

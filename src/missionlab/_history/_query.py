@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ._common import utc
 from ._errors import HistoryFormatError
+from ._pauses import COLUMNS, as_events, pauses_table
+from ._schema import PARTITION
 from ._tables import REPAIR_HINT, TABLES, Tables, reading
 
 
@@ -79,9 +82,15 @@ def _damaged(tables: Tables) -> Iterator[None]:
         ) from error
 
 
-def _execute(tables: Tables, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+def _execute(
+    tables: Tables, query: str, params: list[Any] | None = None, extra: dict[str, pa.Table] | None = None
+) -> pd.DataFrame:
+    """``query``'s result, over the tables and the Arrow tables ``extra`` (by their names)."""
     connection = _connect(tables)  # says what to install when DuckDB is missing
     import duckdb
+
+    for name, table in (extra or {}).items():
+        connection.register(name, table)
 
     try:
         frame: pd.DataFrame = connection.execute(query, params).df()
@@ -102,12 +111,23 @@ def run_sql(tables: Tables, query: str) -> pd.DataFrame:
 
 
 STEP_STATS = """
-WITH finished AS (
-    SELECT mission_id, step_id, run_id, description, status,
+WITH timed AS (
+    SELECT mission_id, step_id, run_id, description, status, started_at, completed_at,
            CASE WHEN status IN ('completed', 'failed') AND started_at IS NOT NULL
                      AND completed_at >= started_at
-                THEN (epoch_us(completed_at) - epoch_us(started_at)) / 1e6 END AS seconds
+                THEN (epoch_us(completed_at) - epoch_us(started_at)) / 1e6 END AS wall
     FROM steps WHERE {where}
+), paused AS (  -- each timed step's seconds inside its run's pauses
+    SELECT t.run_id, t.step_id,
+           sum(greatest(0, epoch_us(least(t.completed_at, p.ended_at))
+                           - epoch_us(greatest(t.started_at, p.began_at)))) / 1e6 AS paused_s
+    FROM timed t JOIN pauses p ON p.run_id = t.run_id
+    WHERE t.wall IS NOT NULL
+    GROUP BY t.run_id, t.step_id
+), finished AS (  -- working time: the step's seconds less its run's pauses
+    SELECT t.mission_id, t.step_id, t.run_id, t.description, t.status,
+           t.wall - coalesce(p.paused_s, 0) AS seconds
+    FROM timed t LEFT JOIN paused p ON p.run_id = t.run_id AND p.step_id = t.step_id
 )
 SELECT mission_id, step_id, any_value(description) AS description,
        count(DISTINCT run_id) AS runs,
@@ -138,12 +158,39 @@ def step_stats(tables: Tables, missions: list[str] | None, since: Any, until: An
         params.append(
             pd.Timestamp(until, tz="UTC") if pd.Timestamp(until).tzinfo is None else pd.Timestamp(until)
         )
-    frame = _execute(tables, STEP_STATS.format(where=" AND ".join(clauses)), params)
+    pauses = _pauses(tables, missions, until)
+    frame = _execute(tables, STEP_STATS.format(where=" AND ".join(clauses)), params, {"pauses": pauses})
     for column in ("mission_id", "step_id", "description"):
         frame[column] = frame[column].astype("string")
     for column in ("runs", "finished"):
         frame[column] = frame[column].astype("int64")
     return frame
+
+
+PAUSE_EVENTS = """
+SELECT run_id, type, "timestamp", payload FROM events
+WHERE type = 'status_change' AND contains(payload, 'paused') AND {where}
+"""
+
+
+def _pauses(tables: Tables, missions: list[str] | None, until: Any) -> pa.Table:
+    """The pauses of the runs of ``missions`` (all: None) that started before ``until``, read
+    by DuckDB's Parquet reader (it reads the payloads of the status changes only)."""
+    clauses: list[str] = ["TRUE"]
+    params: list[Any] = []
+    if missions is not None:
+        clauses.append("mission_id IN (SELECT unnest(?))")
+        params.append(missions)
+    if until is not None:  # a run's rows are in the partition of the day it started
+        clauses.append(f"{PARTITION} <= ?")
+        params.append(utc(until).date())
+    connection = _connect_files(tables, ("events",))
+    try:
+        with _damaged(tables):
+            rows = connection.execute(PAUSE_EVENTS.format(where=" AND ".join(clauses)), params).fetchall()
+    finally:
+        connection.close()
+    return pauses_table(as_events([dict(zip(COLUMNS, row, strict=True)) for row in rows]))
 
 
 FLEET_EVENTS = """

@@ -13,7 +13,7 @@ What a sync fetches:
 - plans: the plan of each new or changed run (one request each: the only request
   made per run);
 - events: the organization's events, newest first, down to the newest event seen
-  before (less a few minutes of slack), de-duplicated by id; after an incremental
+  before (less a few minutes of slack), de-duplicated by run and id; after an incremental
   sync, one small request per new or changed run checks that its number of events
   matches, and a run whose count differs is re-read in full;
 - step times: the steps of the runs whose plans or step events the sync stored get the
@@ -657,7 +657,10 @@ class Syncer:
         is not known yet, if any."""
         items = events if isinstance(events, list) else list(events)
         read = field_reader(items)
-        unique = dict(zip(read("event_id"), zip(items, read("run_id"), strict=True), strict=True))
+        runs = read("run_id")
+        # An event is identified within its run: two runs may each have an ``ev-001``.
+        keys = zip(runs, read("event_id"), strict=True)
+        unique = dict(zip(keys, zip(items, runs, strict=True), strict=True))
         known = self.runs
         placed = [event for event, run_id in unique.values() if run_id in known]
         if not self.retime_all and placed:

@@ -136,7 +136,9 @@ EVENT = WireObject(
         Field("idempotency_key"),
         _object("payload"),
     ),
-    key=("event_id",),
+    # An event's id is unique within its run only (the API addresses it as
+    # /runs/{run_id}/events/{event_id}): the organization's list may repeat it across runs.
+    key=("run_id", "event_id"),
 )
 
 TELNYX_AGENT = WireObject(

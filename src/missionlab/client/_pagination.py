@@ -125,6 +125,9 @@ class PageRequest(Generic[T]):
         if len(fields) == 1:
             name = fields[0]
             return methodcaller("get", name) if as_dicts else attrgetter(name)
+        if len(fields) == 2 and as_dicts:  # (an event's run and id: spelled out, it is the faster)
+            first, second = fields
+            return lambda item: (item.get(first), item.get(second))
         return (lambda item: tuple(item.get(n) for n in fields)) if as_dicts else attrgetter(*fields)
 
 
@@ -188,6 +191,7 @@ class _Walk:
         self._rereads = 0
         self._restart = False
         self._changing = False  # it shrank in the last read allowed too
+        self._before_reread = 0  # items kept when the list was read once more from the start
         self._exact = first.meta is not None and (first.request.page_number or 1) == 1
         self._size = first.request.page_size or MAX_PAGE_SIZE
         self._reset()
@@ -198,6 +202,7 @@ class _Walk:
         self._last = (0, 0)  # (page number, page size) of the last page read
         self._pages = 0
         self._read_totals: list[int] = []  # the totals seen in this read
+        self._served = 0  # items the pages of this read held, repeats included
         self._ended = False
 
     def add(self, chunk: Chunk) -> list[Any]:
@@ -206,6 +211,7 @@ class _Walk:
             self._restart = False
             self._reset()
         fresh = self._keep(chunk.items)
+        self._served += len(chunk.items)
         meta = chunk.meta
         number = chunk.request.page_number or (meta.page_number if meta else 1) or 1
         asked = chunk.request.page_size or (meta.page_size if meta else 0)
@@ -301,6 +307,7 @@ class _Walk:
         if self._exact and (shrank or self.count < min(self._totals)):
             if self._rereads < self.REREADS:
                 self._rereads += 1
+                self._before_reread = self.count
                 self._restart = True
                 return replace(self._template, page_number=1, page_size=self._size)
             self._changing = shrank
@@ -310,8 +317,23 @@ class _Walk:
         """Every item kept, once; :class:`IncompleteListError` when some are missing, or may be
         (the list still shrank while it was read again)."""
         if self._exact and self._totals and (self._changing or self.count < min(self._totals)):
+            expected = min(self._totals)
+            # Read twice from the start, the list never changed, its pages held every item
+            # it counts, and the second read found nothing new: some items share their id
+            # with another item, and another try reads the same pages.
+            repeated = (
+                self._rereads > 0
+                and not self._changing
+                and max(self._totals) == expected
+                and self._served >= expected
+                and self.count == self._before_reread
+            )
             raise IncompleteListError(
-                operation=operation, expected=min(self._totals), got=self.count, changing=self._changing
+                operation=operation,
+                expected=expected,
+                got=self.count,
+                changing=self._changing,
+                repeated=repeated,
             )
         return self.items
 

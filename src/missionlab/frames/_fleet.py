@@ -44,8 +44,9 @@ def fleet_frame(source: Any, table: str, filters: dict[str, Any]) -> Any:
 def step_stats(steps: Any, **filters: Any) -> pd.DataFrame:
     """Per-step duration statistics across runs: count, median, p95, failure rate.
 
-    Of wall time (``duration_s``, steps that ended before they started left out): the
-    findings engine's baseline measures working time instead (``working_s``).
+    Of working time (``working_s``: a step's seconds less those its run was paused while it
+    was open, as the findings engine's baseline measures them; steps that ended before they
+    started left out).
 
     ``steps`` is a steps frame of many runs (e.g. ``fetch_frames(client, steps=True).steps``);
     steps are grouped by ``step_id``. Sorted slowest (median) first. Of a
@@ -56,6 +57,11 @@ def step_stats(steps: Any, **filters: Any) -> pd.DataFrame:
         result: pd.DataFrame = steps.step_stats(**filters)
         return result
     return _step_stats(fleet_frame(steps, "steps", filters))
+
+
+def _working(steps: pd.DataFrame) -> pd.Series:
+    """The steps' working seconds (a frame made before ``working_s`` existed: its wall time)."""
+    return steps["working_s"] if "working_s" in steps else steps["duration_s"]
 
 
 def _step_stats(steps: pd.DataFrame) -> pd.DataFrame:
@@ -78,7 +84,7 @@ def _step_stats(steps: pd.DataFrame) -> pd.DataFrame:
         _finished=finished,
         _failed=steps["status"] == StepStatus.FAILED,
         # a step whose record ends before it starts has no duration to count
-        _done_s=steps["duration_s"].where(finished & ~steps["is_running"] & (steps["duration_s"] >= 0)),
+        _done_s=_working(steps).where(finished & ~steps["is_running"] & (steps["duration_s"] >= 0)),
     )
     stats = grouped.groupby("step_id", observed=True, sort=False).agg(
         description=("description", "first"),

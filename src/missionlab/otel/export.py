@@ -29,7 +29,6 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ..client._progress import ProgressBar, progress_bar
 from ..client.errors import InvalidArgumentError, MissionlabError
-from ..frames import steps_frame
 from ..frames._jsontext import json_object
 from ..frames._runlike import RunLike
 from ..frames._runlike import field as run_field
@@ -263,11 +262,14 @@ def _history_runs(
         event_groups = dict(list(events.groupby("run_id", observed=True, sort=False))) if len(events) else {}
         for row in chunk:
             run_events = event_groups.get(row["run_id"], events.iloc[:0]).reset_index(drop=True)
-            plan = step_groups.get(row["run_id"], steps.iloc[:0])
+            # The history's own steps frame (plan order, its times and where they came from,
+            # as the history stored them): made again from the rows, every time would read
+            # "plan", since the stored times are the plan's columns now.
+            plan = step_groups.get(row["run_id"], steps.iloc[:0]).reset_index(drop=True)
             yield _FrameRun(
                 run=row,
                 mission=missions.get(row["mission_id"]),
-                steps_frame=steps_frame(_records(plan, ["metadata"]), events=run_events),
+                steps_frame=plan,
                 events_frame=run_events,
             )
 
