@@ -352,7 +352,7 @@ def _slow_limit(row: pd.Series, slow: float) -> float:
 
 def _open_between(view: RunView, begin: pd.Timestamp, finish: pd.Timestamp) -> Any:
     """The deepest step that was running through the whole of ``[begin, finish]``."""
-    ends = view.steps["completed_at"].fillna(view.now)
+    ends = view.steps["completed_at"].fillna(view.end)  # open steps: to now, or to the run's end
     open_ = view.steps[(view.steps["started_at"] <= begin) & (ends >= finish)]
     return None if open_.empty else open_.sort_values("depth")["step_id"].iat[-1]
 

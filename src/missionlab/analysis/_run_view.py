@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..frames import retimed
+from ..frames._run_end import run_end
 from ..frames._runlike import RunLike, field
 from ..types import EventType, RunStatus, StepStatus
 from ._attempts import tool_calls
@@ -24,7 +25,8 @@ class RunView:
 
     Everything is measured at ``now``: a step still running has run for ``now`` minus its
     start (``duration_s``; ``working_s`` less the run's pauses), an active run ends at
-    ``now``. No check reads the clock itself.
+    ``now``; a step left open in a run that has ended is measured to the run's ``end``. No
+    check reads the clock itself.
     """
 
     def __init__(self, trace: RunLike, now: pd.Timestamp) -> None:
@@ -32,13 +34,13 @@ class RunView:
         self.mission = trace.mission
         self.status = str(field(trace.run, "status"))
         self.events = trace.events_frame.sort_values("timestamp", kind="stable")
-        self.steps = retimed(trace.steps_frame, now, events=self.events)
+        self.steps = retimed(trace.steps_frame, now, events=self.events, runs=[trace.run])
         self.now = now
         starts = [utc(field(trace.run, "started_at")), self.steps["started_at"].min()]
         if len(self.events):
             starts.append(self.events["timestamp"].iat[0])
         self.start = min((s for s in starts if s is not None and not pd.isna(s)), default=now)
-        self.end = utc(field(trace.run, "finished_at")) or now
+        self.end = run_end(trace.run) or now
         self.parent = dict(zip(self.steps["step_id"], self.steps["parent_step_id"], strict=True))
 
     def name(self, step_id: Any) -> str:
