@@ -24,6 +24,7 @@ from ..types import (
     StepStatus,
 )
 from ._evidence import Evidence, moment
+from ._outcome_checks import waiting_on_tools
 from ._parallel import started_late
 from ._run_view import RunView
 from .finding import Check, CheckInput, Found, Need, Severity
@@ -143,7 +144,10 @@ def silent_step(given: CheckInput) -> Iterator[Found]:
     if running.empty or view.status != RunStatus.RUNNING:  # paused: silence expected; finished: told above
         return
     last_event = view.events.groupby("step_id", observed=True)["timestamp"].max()
+    waiting = waiting_on_tools(given)
     for step_id, started in zip(running["step_id"], running["started_at"], strict=True):
+        if step_id in waiting:
+            continue  # waiting for a tool's answer: quiet, not silent
         heard = max(started, last_event.get(step_id, started))
         quiet = given.now - heard
         if quiet > given.settings.silence:

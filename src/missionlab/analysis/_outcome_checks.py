@@ -18,7 +18,7 @@ from ._evidence import Evidence, clock, moment, utc
 from ._run_view import RunView
 from .finding import Check, CheckInput, Found, Need
 
-__all__ = ["OUTCOME_CHECKS"]
+__all__ = ["OUTCOME_CHECKS", "waiting_on_tools"]
 
 CHAIN_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR, EventType.STEP_FAILED]
 CHAIN_LENGTH = 6  # events of an error chain told
@@ -37,9 +37,12 @@ def _short(text: Any, limit: int = 90) -> str:
 
 
 def stuck_open(given: CheckInput) -> Iterator[Found]:
-    """A run still pending, running or paused although nothing has been heard for ``silence``."""
+    """A run still pending or running although nothing has been heard for ``silence``; not a
+    paused run (someone paused it: silence is expected until they resume it), nor a run
+    with a tool call still waiting for its answer (a tool may take long: a human approving,
+    a long job; :func:`silent_gaps` does not count that time either)."""
     view = given.view
-    if view.status not in ACTIVE_RUN_STATUSES:
+    if view.status not in ACTIVE_RUN_STATUSES or view.status == RunStatus.PAUSED or waiting_on_tools(given):
         return
     heard = [utc(field(view.run, "updated_at")), view.start]
     if len(view.events):
@@ -71,7 +74,7 @@ def stuck_open(given: CheckInput) -> Iterator[Found]:
     )
     if view.status == RunStatus.RUNNING:
         yield Found(text + ".", evidence)
-    else:  # paused or pending: someone may come back to it
+    else:  # pending: not started yet, it may still be picked up
         yield Found(text + ".", evidence, severity="warning", weight=45)
 
 
@@ -342,6 +345,23 @@ def _whole_step(view: RunView, step_id: Any, before: Any, after: Any) -> bool:
     marks = view.events[view.events["event_id"].isin([before, after]) & (view.events["step_id"] == step_id)]
     kinds = set(marks["type"].astype(str))
     return EventType.STEP_STARTED in kinds and bool(kinds & {EventType.STEP_COMPLETED, EventType.STEP_FAILED})
+
+
+def waiting_on_tools(given: CheckInput) -> set[Any]:
+    """The steps in progress (and their ancestors) quiet because a tool call of theirs is still
+    waiting for its answer (a human approving, a long job): not silent, as long as the step
+    has not run for longer than the mission's baseline allows it before it is slow (past
+    that, a call that never answers is no longer a reason)."""
+    view = given.view
+    stats = given.baseline.steps if given.baseline is not None else None
+    waiting: set[Any] = set()
+    for step_id in view.waiting_steps:
+        if stats is not None and step_id in stats.index:
+            working = view.step(step_id)["working_s"]
+            if not pd.isna(working) and working >= _slow_limit(stats.loc[step_id], given.settings.slow):
+                continue
+        waiting |= {step_id, *view.ancestors(step_id)}
+    return waiting
 
 
 def _slow_limit(row: pd.Series, slow: float) -> float:

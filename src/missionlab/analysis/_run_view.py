@@ -103,3 +103,12 @@ class RunView:
     def tool_calls(self) -> pd.DataFrame:
         """The run's tool calls with their results (``missionlab.analysis._attempts.tool_calls``)."""
         return tool_calls(self.events)
+
+    @cached_property
+    def waiting_steps(self) -> set[Any]:
+        """The steps in progress with a tool call still waiting for its answer (no result, not
+        failed)."""
+        calls = self.tool_calls
+        waiting = calls[calls["ended_at"].isna().to_numpy(dtype=bool) & ~calls["failed"].to_numpy(dtype=bool)]
+        open_ = set(self.steps.loc[self.steps["status"] == StepStatus.IN_PROGRESS, "step_id"])
+        return {step for step in waiting["step_id"] if step in open_}
