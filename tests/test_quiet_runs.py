@@ -1,6 +1,6 @@
 """Runs quiet for a reason are not told as silent or abandoned (probe-3 #8): a step waiting
 for a tool's answer (a human approving) as long as the mission's baseline does not call the
-step slow, a run someone paused."""
+step slow, a run someone paused. A silence across days is told with its dates (U2)."""
 
 from __future__ import annotations
 
@@ -55,3 +55,18 @@ def test_a_paused_run_is_not_abandoned() -> None:
     )
     assert not explain(paused, now=T0 + timedelta(hours=2)).findings
     assert missionlab.diagnose(paused, now=T0 + timedelta(hours=2)).empty
+
+
+def test_a_silence_across_days_gives_its_dates() -> None:
+    days = [step(f"day{i}", i * 86400 + 1, i * 86400 + 3600, sequence=i + 1) for i in range(2)]
+    ticks = [
+        event(i * 86400 + 1 + 600 * k, "message", f"day{i}", f"tick {k}") for i in range(2) for k in range(6)
+    ]
+    gap = explain(craft(days, ticks)).of_kind("silent_gap")[0]
+    assert "(from 2026-11-01 11:00:00 to 2026-11-02 10:00:01)" in gap.text
+    assert gap.evidence.text().endswith("2026-11-01 11:00:00 to 2026-11-02 10:00:01 UTC")
+    # within a day, the clock alone
+    hours = [step("a", 1, 7200, sequence=1)]
+    said = [event(2, "message", "a"), event(3600, "message", "a")]
+    quiet = explain(craft(hours, said)).of_kind("silent_gap")[0]
+    assert "(from 10:00:02 to 11:00:00)" in quiet.text

@@ -14,7 +14,7 @@ from ..frames._durations import duration_text
 from ..frames._pauses import paused_intervals
 from ..frames._runlike import field
 from ..types import ACTIVE_RUN_STATUSES, FINISHED_STEP_STATUSES, EventType, RunStatus, StepStatus
-from ._evidence import Evidence, clock, moment, utc
+from ._evidence import Evidence, clock, moment, span, utc
 from ._run_view import RunView
 from .finding import Check, CheckInput, Found, Need
 
@@ -326,10 +326,7 @@ def silent_gaps(given: CheckInput) -> Iterator[Found]:
         usually = ""
         if stats is not None and during is not None and during in stats.index:
             usually = f", a step that usually takes {duration_text(float(stats.loc[during, 'median_s']))}"
-        text = (
-            f"Nothing was heard for {duration_text(quiet)}{where}{usually} "
-            f"(from {clock(begin)} to {clock(finish)})"
-        )
+        text = f"Nothing was heard for {duration_text(quiet)}{where}{usually} (from {span(begin, finish)})"
         evidence = Evidence(
             steps=() if during is None else (str(during),),
             events=tuple(str(e) for e in (before, after) if e is not None),
