@@ -103,11 +103,17 @@ CASES = [
         [("warning", "finished_without_start", "a")],
     ),
     (
-        "open steps in a finished run",
+        # a step left pending by a run that failed is the shape of a run that stopped: not told
+        "open steps in a failed run",
         RunTrace(
             run("failed"), [step("a", 1, "in_progress", 1, None), step("b", 2, "pending", None, None)], []
         ),
-        [("error", "open_step_in_finished_run", "a"), ("warning", "open_step_in_finished_run", "b")],
+        [("error", "open_step_in_finished_run", "a")],
+    ),
+    (
+        "a pending step in a run that succeeded",
+        RunTrace(run(), [step("a", 1, "completed", 1, 5), step("b", 2, "pending", None, None)], []),
+        [("warning", "open_step_in_finished_run", "b")],
     ),
     (
         "run still running with every step finished",

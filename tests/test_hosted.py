@@ -282,17 +282,16 @@ def text(value: object) -> str:
 def test_diagnose_a_hosted_run() -> None:
     findings = diagnose(hosted(), now=NOW)
     got = {(f.check, f.step_id if isinstance(f.step_id, str) else None): f for f in findings.itertuples()}
+    # 'escalate' is left pending by the failed run: the shape of a run that stopped, not told
     assert set(got) == {
-        ("open_step_in_finished_run", "escalate"),
         ("unknown_status", "search.index"),
         ("unknown_event_type", None),
         ("times_from_events", None),
     }
-    assert got[("open_step_in_finished_run", "escalate")].severity == "warning"
     assert "'llm_call'" in text(got[("unknown_event_type", None)].message)
     assert "2 step(s)" in text(got[("times_from_events", None)].message)
     assert "'account', 'search'" in text(got[("times_from_events", None)].message)
-    assert {f.severity for f in findings.itertuples()} == {"warning", "info"}
+    assert {f.severity for f in findings.itertuples()} == {"info"}
 
 
 def test_live_gantt_of_a_hosted_run_adds_new_events() -> None:

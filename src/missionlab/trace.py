@@ -73,9 +73,9 @@ class RunTrace:
 
         kept = self.__dict__.pop(_KEPT_STEPS, None)  # a refresh found the same steps
         if kept is not None:
-            return retimed(kept, events=self.events_frame)
+            return retimed(kept, events=self.events_frame, runs=[self.run])
         self.__dict__[_STEPS_VERSION] = self.steps_version + 1
-        return steps_frame(self.steps, events=self.events_frame)
+        return steps_frame(self.steps, events=self.events_frame, runs=[self.run])
 
     @property
     def steps_version(self) -> int:

@@ -24,6 +24,7 @@ from ..types import (
     StepStatus,
 )
 from ._evidence import Evidence, moment
+from ._outcome_checks import waiting_on_tools
 from ._parallel import started_late
 from ._run_view import RunView
 from .finding import Check, CheckInput, Found, Need, Severity
@@ -84,10 +85,15 @@ def ends_before_start(given: CheckInput) -> Iterator[Found]:
 
 
 def open_step_in_finished_run(given: CheckInput) -> Iterator[Found]:
+    """Steps still open in a run that ended: one still in progress (nobody closed it), or one
+    still pending in a run that succeeded (it says it did all its work, yet skipped a planned
+    step without saying so). Steps left pending by a run that failed or was cancelled are the
+    normal shape of a run that stopped: not told."""
     view = given.view
     if view.status not in TERMINAL_RUN_STATUSES:
         return
-    rows = view.steps[view.steps["status"].isin(OPEN_STEP_STATUSES)]
+    open_statuses = OPEN_STEP_STATUSES if view.status == RunStatus.SUCCEEDED else {StepStatus.IN_PROGRESS}
+    rows = view.steps[view.steps["status"].isin(open_statuses)]
     for step_id, status in zip(rows["step_id"], rows["status"], strict=True):
         severity: Severity = "error" if status == StepStatus.IN_PROGRESS else "warning"
         text = f"Step {step_id!r} is still {status} although the run is {view.status}."
@@ -143,7 +149,10 @@ def silent_step(given: CheckInput) -> Iterator[Found]:
     if running.empty or view.status != RunStatus.RUNNING:  # paused: silence expected; finished: told above
         return
     last_event = view.events.groupby("step_id", observed=True)["timestamp"].max()
+    waiting = waiting_on_tools(given)
     for step_id, started in zip(running["step_id"], running["started_at"], strict=True):
+        if step_id in waiting:
+            continue  # waiting for a tool's answer: quiet, not silent
         heard = max(started, last_event.get(step_id, started))
         quiet = given.now - heard
         if quiet > given.settings.silence:

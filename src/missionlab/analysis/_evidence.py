@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Evidence", "clock", "moment", "step_name", "utc"]
+__all__ = ["Evidence", "clock", "moment", "span", "step_name", "utc"]
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ class Evidence:
         if self.events:
             parts.append("events " + ", ".join(self.events[:6]) + (" …" if len(self.events) > 6 else ""))
         if self.start is not None:
-            span = clock(self.start) + (f" to {clock(self.end)}" if self.end is not None else "")
-            parts.append(span + " UTC")
+            told = clock(self.start) if self.end is None else span(self.start, self.end)
+            parts.append(told + " UTC")
         return " · ".join(parts)
 
 
@@ -60,6 +60,15 @@ def moment(value: Any) -> pd.Timestamp:
 def clock(moment: pd.Timestamp) -> str:
     """``HH:MM:SS`` (UTC)."""
     return f"{moment:%H:%M:%S}"
+
+
+def span(begin: pd.Timestamp, end: pd.Timestamp) -> str:
+    """``HH:MM:SS to HH:MM:SS`` (UTC) within a day; with their dates when ``begin`` and
+    ``end`` fall on different days (``10:00 to 09:00`` would read backwards)."""
+    begin, end = pd.Timestamp(begin), pd.Timestamp(end)
+    if begin.date() == end.date():
+        return f"{clock(begin)} to {clock(end)}"
+    return f"{begin:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S}"
 
 
 def step_name(steps: pd.DataFrame, step_id: Any) -> str:

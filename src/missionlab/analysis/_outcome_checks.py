@@ -15,11 +15,11 @@ from ..frames._durations import duration_text
 from ..frames._pauses import paused_intervals
 from ..frames._runlike import field
 from ..types import ACTIVE_RUN_STATUSES, FINISHED_STEP_STATUSES, EventType, RunStatus, StepStatus
-from ._evidence import Evidence, clock, moment, utc
+from ._evidence import Evidence, clock, moment, span, utc
 from ._run_view import RunView
 from .finding import Check, CheckInput, Found, Need
 
-__all__ = ["OUTCOME_CHECKS"]
+__all__ = ["OUTCOME_CHECKS", "waiting_on_tools"]
 
 CHAIN_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR, EventType.STEP_FAILED]
 CHAIN_LENGTH = 6  # events of an error chain told
@@ -42,9 +42,12 @@ def _short(text: Any, limit: int = 90) -> str:
 
 
 def stuck_open(given: CheckInput) -> Iterator[Found]:
-    """A run still pending, running or paused although nothing has been heard for ``silence``."""
+    """A run still pending or running although nothing has been heard for ``silence``; not a
+    paused run (someone paused it: silence is expected until they resume it), nor a run
+    with a tool call still waiting for its answer (a tool may take long: a human approving,
+    a long job; :func:`silent_gaps` does not count that time either)."""
     view = given.view
-    if view.status not in ACTIVE_RUN_STATUSES:
+    if view.status not in ACTIVE_RUN_STATUSES or view.status == RunStatus.PAUSED or waiting_on_tools(given):
         return
     heard = [utc(field(view.run, "updated_at")), view.start]
     if len(view.events):
@@ -76,7 +79,7 @@ def stuck_open(given: CheckInput) -> Iterator[Found]:
     )
     if view.status == RunStatus.RUNNING:
         yield Found(text + ".", evidence)
-    else:  # paused or pending: someone may come back to it
+    else:  # pending: not started yet, it may still be picked up
         yield Found(text + ".", evidence, severity="warning", weight=45)
 
 
@@ -338,10 +341,7 @@ def silent_gaps(given: CheckInput) -> Iterator[Found]:
         usually = ""
         if stats is not None and during is not None and during in stats.index:
             usually = f", a step that usually takes {duration_text(float(stats.loc[during, 'median_s']))}"
-        text = (
-            f"Nothing was heard for {duration_text(quiet)}{where}{usually} "
-            f"(from {clock(begin)} to {clock(finish)})"
-        )
+        text = f"Nothing was heard for {duration_text(quiet)}{where}{usually} (from {span(begin, finish)})"
         evidence = Evidence(
             steps=() if during is None else (str(during),),
             events=tuple(str(e) for e in (before, after) if e is not None),
@@ -359,6 +359,23 @@ def _whole_step(view: RunView, step_id: Any, before: Any, after: Any) -> bool:
     return EventType.STEP_STARTED in kinds and bool(kinds & {EventType.STEP_COMPLETED, EventType.STEP_FAILED})
 
 
+def waiting_on_tools(given: CheckInput) -> set[Any]:
+    """The steps in progress (and their ancestors) quiet because a tool call of theirs is still
+    waiting for its answer (a human approving, a long job): not silent, as long as the step
+    has not run for longer than the mission's baseline allows it before it is slow (past
+    that, a call that never answers is no longer a reason)."""
+    view = given.view
+    stats = given.baseline.steps if given.baseline is not None else None
+    waiting: set[Any] = set()
+    for step_id in view.waiting_steps:
+        if stats is not None and step_id in stats.index:
+            working = view.step(step_id)["working_s"]
+            if not pd.isna(working) and working >= _slow_limit(stats.loc[step_id], given.settings.slow):
+                continue
+        waiting |= {step_id, *view.ancestors(step_id)}
+    return waiting
+
+
 def _slow_limit(row: pd.Series, slow: float) -> float:
     """How long a step of baseline ``row`` (``median_s``, ``p95_s``) may take before it is slow."""
     median, p95 = float(row["median_s"]), float(row["p95_s"])
@@ -367,7 +384,7 @@ def _slow_limit(row: pd.Series, slow: float) -> float:
 
 def _open_between(view: RunView, begin: pd.Timestamp, finish: pd.Timestamp) -> Any:
     """The deepest step that was running through the whole of ``[begin, finish]``."""
-    ends = view.steps["completed_at"].fillna(view.now)
+    ends = view.steps["completed_at"].fillna(view.end)  # open steps: to now, or to the run's end
     open_ = view.steps[(view.steps["started_at"] <= begin) & (ends >= finish)]
     return None if open_.empty else open_.sort_values("depth")["step_id"].iat[-1]
 

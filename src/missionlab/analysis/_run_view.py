@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..frames import retimed
+from ..frames._run_end import run_end
 from ..frames._runlike import RunLike, field
 from ..types import EventType, RunStatus, StepStatus
 from ._attempts import Ended, tool_calls
@@ -24,7 +25,8 @@ class RunView:
 
     Everything is measured at ``now``: a step still running has run for ``now`` minus its
     start (``duration_s``; ``working_s`` less the run's pauses), an active run ends at
-    ``now``. No check reads the clock itself.
+    ``now``; a step left open in a run that has ended is measured to the run's ``end``. No
+    check reads the clock itself.
     """
 
     def __init__(self, trace: RunLike, now: pd.Timestamp) -> None:
@@ -32,13 +34,13 @@ class RunView:
         self.mission = trace.mission
         self.status = str(field(trace.run, "status"))
         self.events = trace.events_frame.sort_values("timestamp", kind="stable")
-        self.steps = retimed(trace.steps_frame, now, events=self.events)
+        self.steps = retimed(trace.steps_frame, now, events=self.events, runs=[trace.run])
         self.now = now
         starts = [utc(field(trace.run, "started_at")), self.steps["started_at"].min()]
         if len(self.events):
             starts.append(self.events["timestamp"].iat[0])
         self.start = min((s for s in starts if s is not None and not pd.isna(s)), default=now)
-        self.end = utc(field(trace.run, "finished_at")) or now
+        self.end = run_end(trace.run) or now
         self.parent = dict(zip(self.steps["step_id"], self.steps["parent_step_id"], strict=True))
 
     def name(self, step_id: Any) -> str:
@@ -102,3 +104,12 @@ class RunView:
         """The run's tool calls with their results (``missionlab.analysis._attempts.tool_calls``):
         a call given up for another is still waiting while its step is open."""
         return tool_calls(self.events, ended=Ended.of(self.run, self.steps))
+
+    @cached_property
+    def waiting_steps(self) -> set[Any]:
+        """The steps in progress with a tool call still waiting for its answer (no result, not
+        failed)."""
+        calls = self.tool_calls
+        waiting = calls[calls["ended_at"].isna().to_numpy(dtype=bool) & ~calls["failed"].to_numpy(dtype=bool)]
+        open_ = set(self.steps.loc[self.steps["status"] == StepStatus.IN_PROGRESS, "step_id"])
+        return {step for step in waiting["step_id"] if step in open_}

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from ..frames import as_events_frame, events_frame, steps_frame
+from ..frames import as_events_frame, ended, events_frame, steps_frame
 from ..frames._durations import duration_text
+from ..frames._run_end import run_end
 from ..frames._runlike import field, is_runlike
 from ..types import EventType
 from ._figure import (
@@ -192,13 +193,16 @@ def _step_traces(steps: pd.DataFrame, now: pd.Timestamp, origin: pd.Timestamp) -
     rows = np.arange(1, len(steps) + 1, dtype="int64")
     start, completed = _utc(steps["started_at"]), _utc(steps["completed_at"])
     running = steps["is_running"].to_numpy()
-    end = np.where(running, _utc64(now), completed)
+    # a step left open in a run that has ended is drawn to the run's end (its duration's end)
+    closed = np.isnat(completed) & ~running & ~np.isnat(start) & steps["duration"].notna().to_numpy()
+    measured = start + steps["duration"].to_numpy(dtype="timedelta64[us]")
+    end = np.where(running, _utc64(now), np.where(closed, measured, completed))
     # a running step's hover says what its bar shows: measured to this figure's now, not
     # to the moment its frame was built
     seconds = np.where(running, (end - start) / np.timedelta64(1, "s"), steps["duration_s"].to_numpy())
     source = steps["times_from"].cat.codes.to_numpy()  # TIMES_FROM's codes: 1 events, 2 start, 3 end
     start_note = np.where(np.isin(source, [1, 2]), " (from events)", "")
-    end_note = _end_notes(steps)
+    end_note = np.where(closed, " (the run's end)", _end_notes(steps))
     statuses = steps["status"]
     status_names = np.array([_html(str(status)) for status in statuses.cat.categories] + [""])
     hover = np.column_stack(
@@ -364,10 +368,22 @@ def gantt_inputs(
     """Steps and events frames, run and mission, from a run-like or from steps and events."""
     if is_runlike(source):
         events_df = source.events_frame if events is None else as_events_frame(events)
-        return source.steps_frame, events_df, run or source.run, mission or source.mission
+        run = run or source.run
+        return ended(source.steps_frame, [run], events=events_df), events_df, run, mission or source.mission
     events_df = events_frame([]) if events is None else as_events_frame(events)
-    steps = source if isinstance(source, pd.DataFrame) else steps_frame(source, events=events_df)
+    runs = None if run is None else [run]
+    if isinstance(source, pd.DataFrame):
+        steps = ended(source, runs, events=events_df)
+    else:
+        steps = steps_frame(source, events=events_df, runs=runs)
     return steps, events_df, run, mission
+
+
+def drawn_until(run: Any, now: pd.Timestamp) -> pd.Timestamp:
+    """How far what is still open is drawn: to ``now``, but no later than the run's end once
+    it has ended."""
+    end = run_end(run)
+    return now if end is None else min(now, end)
 
 
 def as_now(now: datetime | None) -> pd.Timestamp:

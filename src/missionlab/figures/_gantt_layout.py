@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..frames._pauses import of_type, paused_intervals
+from ..frames._run_end import run_end
 from ..frames._runlike import field
 from ..types import ACTIVE_RUN_STATUSES, EventType, RunStatus
 from ._figure import Theme, _base_layout_dict, _naive_utc, _themed
@@ -99,9 +100,11 @@ def gantt_layout(
         vline(field(run, "started_at"), "start", "#8a8a8a", "dot")
         if finished_at is not None:
             vline(finished_at, END_LINE, "#8a8a8a", "dot")
-    if status in ACTIVE_RUN_STATUSES or bool(steps["is_running"].any()):
+    ended_at = run_end(run)
+    # a run that has ended has no "now" on its timeline: nothing in it goes on after its end
+    if ended_at is None and (status in ACTIVE_RUN_STATUSES or bool(steps["is_running"].any())):
         vline(now, "now", "#D55E00", "dash")
-    paused, note = _pauses(events, run, finished_at or now)
+    paused, note = _pauses(events, run, ended_at or now)
     shapes = paused + shapes
     meta: dict[str, Any] = {"rows": keys}
     if title is None:

@@ -20,7 +20,7 @@ from ..analysis.rollup import rollup_frames, rollup_label
 from ..frames._durations import duration_text
 from ..frames._jsontext import json_object
 from ._figure import _html
-from ._gantt import BAR_HOVER, MARKER_OUTLINE, _iso, _utc, _utc64, run_start
+from ._gantt import BAR_HOVER, MARKER_OUTLINE, _iso, _utc, _utc64, drawn_until, run_start
 from ._gantt_options import GanttOptions
 
 __all__ = ["ATTEMPT_COLOR", "CRITICAL_COLOR", "DRIFT_STYLE", "decorate", "overlays"]
@@ -295,7 +295,7 @@ def overlays(
         steps,
         events,
         origin=origin,
-        now=now,
+        now=drawn_until(run, now),
         drift=options.drift,
         attempts=options.attempts,
         critical=options.critical_path,

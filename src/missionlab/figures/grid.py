@@ -186,7 +186,7 @@ def _from_client(client: Any, mission_id: str, last: int) -> Parts:
         name="missionlab-grid",
     )
     events = events_frame([event for run_events in per_run for event in run_events])
-    steps = steps_frame([step for plan in plans for step in plan], events=events)
+    steps = steps_frame([step for plan in plans for step in plan], events=events, runs=listed)
     return runs_frame(listed), steps, _calls_only(events)
 
 

@@ -69,12 +69,12 @@ def gantt(
     """A run's plan as a Gantt timeline, with its events on top.
 
     One row per plan step, in plan order, children indented under their parent;
-    bars from start to end colored by status (in-progress bars run to a "now" line),
-    steps that never started marked at the run's start (pending) or at their end, under
-    their status in the legend. Events are markers on their step's row (or the run's
-    row), one symbol per type. Paused intervals are shaded, the run's start and end
-    marked. ``theme=None`` keeps plotly's template instead of colors that read on light
-    and dark backgrounds.
+    bars from start to end colored by status (in-progress bars run to a "now" line; in a
+    run that has ended, to its end, and there is no "now" line), steps that never started
+    marked at the run's start (pending) or at their end, under their status in the legend.
+    Events are markers on their step's row (or the run's row), one symbol per type. Paused
+    intervals are shaded, the run's start and end marked. ``theme=None`` keeps plotly's
+    template instead of colors that read on light and dark backgrounds.
 
     Over the bars (see ``figures/_gantt_marks.py``): failed attempts inside a step as
     hatched segments (``attempts``), steps added after the run started or run out of plan

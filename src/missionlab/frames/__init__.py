@@ -4,7 +4,8 @@ Every frame has fixed columns in a fixed order (the ``*_COLUMNS`` lists below), 
 text as Arrow-backed strings, timestamps as tz-aware UTC datetimes, statuses and types as
 ordered categoricals holding every documented value (then any value the server sends that
 missionlab does not know yet, kept under its own name), and durations both as timedelta
-and seconds. Items still in progress are measured to "now" and flagged ``is_running``. A
+and seconds. Items still in progress are measured to "now" and flagged ``is_running``, but a
+step left in progress in a run that has ended is measured to the run's end (given its runs). A
 step's ``duration_s`` is its wall time (end minus start: negative when the record puts its
 end first); its ``working_s`` leaves out the time its run was paused while it was open (read
 from the ``status_change`` events given to :func:`steps_frame`: none without them) and is
@@ -49,6 +50,7 @@ from ._fleet import outcomes_over_time, step_stats
 from ._jsontext import json_object, json_text
 from ._labels import run_labels
 from ._pauses import paused_by_run, working_seconds
+from ._run_end import step_run_ends
 from ._runlike import RunLike, is_runlike
 from ._steps import TIMES_FROM as _TIMES_FROM
 from ._steps import plan_order, times_from
@@ -278,14 +280,22 @@ def runs_frame(items: Any, *, flatten: bool = False, now: datetime | None = None
 
 
 def steps_frame(
-    items: Any, *, events: Any = None, flatten: bool = False, now: datetime | None = None
+    items: Any,
+    *,
+    events: Any = None,
+    runs: Any = None,
+    flatten: bool = False,
+    now: datetime | None = None,
 ) -> pd.DataFrame:
     """Plan steps in plan order (by sequence, children right after their parent), with depth.
 
     With the run's ``events`` (items or an events frame), a step the plan gives no
     ``started_at``/``completed_at`` gets them from its ``step_started`` and
     ``step_completed``/``step_failed`` events (the published API does not promise step
-    times); ``times_from`` says where each step's times came from.
+    times); ``times_from`` says where each step's times came from. With the steps' ``runs``
+    (a runs frame, or runs as models or dicts), a step left ``in_progress`` in a run that has
+    ended is measured to its run's end (``finished_at``) and is not running; without them, or
+    while its run is active, to ``now``.
     """
     now = _now(now)  # one moment for every running step's duration and working time
     items = c.items_of(items)
@@ -297,45 +307,83 @@ def steps_frame(
     start = np.asarray(columns["started_at"], dtype="datetime64[us]")
     end = np.asarray(columns["completed_at"], dtype="datetime64[us]")
     status = columns["status"]
-    runs = read("run_id")
-    keys = list(zip(runs, read("step_id"), strict=True))
+    runs_of = read("run_id")
+    keys = list(zip(runs_of, read("step_id"), strict=True))
     finished = np.isin(status.codes, [status.categories.get_loc(s) for s in FINISHED_STEP_STATUSES])
     events = None if events is None else as_events_frame(events)
     source = times_from(keys, finished, start, end, events)
-    running = (status.codes == status.categories.get_loc(StepStatus.IN_PROGRESS)) & ~np.isnat(start)
+    open_ = (status.codes == status.categories.get_loc(StepStatus.IN_PROGRESS)) & ~np.isnat(start)
+    run_ends = step_run_ends(runs_of, runs)
+    closed = open_ & ~np.isnat(run_ends)  # open in a run that has ended: measured to its end
+    until = np.where(closed, run_ends, end)
+    running = open_ & ~closed
     columns.update(
         depth=np.asarray(depth, dtype="int64"),
         started_at=c.utc_times(start),
         completed_at=c.utc_times(end),
         times_from=source,
-        **_timing(start, end, running, now),
-        working_s=_working(runs, start, end, running, now, events),
+        **_timing(start, until, running, now),
+        working_s=_working(runs_of, start, until, running, now, events),
     )
     frame = pd.DataFrame({name: columns[name] for name in STEP_COLUMNS}, copy=False)
     return _flatten(frame, _nested(PLAN_STEP, STEP_COLUMNS)) if flatten else frame
 
 
-def retimed(steps: pd.DataFrame, now: datetime | None = None, *, events: Any = None) -> pd.DataFrame:
+def _remeasured(
+    steps: pd.DataFrame,
+    rows: np.ndarray[Any, Any],
+    until: np.ndarray[Any, Any],
+    running: np.ndarray[Any, Any],
+    now: datetime | None,
+    events: Any,
+) -> pd.DataFrame:
+    """``steps`` with its steps at ``rows`` measured again: to ``now`` where ``running``, else
+    to ``until`` (and no longer running)."""
+    start = steps["started_at"].to_numpy(dtype="datetime64[us]")[rows]
+    run_ids = steps["run_id"].take(rows).tolist()
+    timing = _timing(start, until, running, now)
+    duration = steps["duration"].to_numpy(copy=True)
+    duration[rows] = timing["duration"]
+    seconds = steps["duration_s"].to_numpy(dtype="float64", copy=True)
+    seconds[rows] = timing["duration_s"]
+    flags = steps["is_running"].to_numpy(dtype=bool, copy=True)
+    flags[rows] = running
+    working = steps["working_s"].to_numpy(dtype="float64", copy=True)
+    events = None if events is None else as_events_frame(events)
+    working[rows] = _working(run_ids, start, until, running, now, events)
+    return steps.assign(duration=duration, duration_s=seconds, is_running=flags, working_s=working)
+
+
+def ended(steps: pd.DataFrame, runs: Any, *, events: Any = None) -> pd.DataFrame:
+    """``steps`` (a steps frame) with its running steps whose run (of ``runs``: a runs frame, or
+    runs as models or dicts) has ended measured to that run's end and no longer running, as
+    :func:`steps_frame` measures them given the runs; the frame itself when there are none."""
+    running = steps["is_running"].to_numpy(dtype=bool)
+    if runs is None or not running.any():
+        return steps
+    rows = np.flatnonzero(running)
+    run_ends = step_run_ends(steps["run_id"].take(rows).tolist(), runs)
+    closed = ~np.isnat(run_ends)
+    if not closed.any():
+        return steps
+    return _remeasured(
+        steps, rows[closed], run_ends[closed], np.zeros(int(closed.sum()), dtype=bool), None, events
+    )
+
+
+def retimed(
+    steps: pd.DataFrame, now: datetime | None = None, *, events: Any = None, runs: Any = None
+) -> pd.DataFrame:
     """``steps`` (a steps frame) with its running steps measured to ``now`` (default: now), as
-    :func:`steps_frame` would measure them (with the run's ``events``, for its pauses); the
-    frame itself when no step is running."""
+    :func:`steps_frame` would measure them (with the run's ``events``, for its pauses, and its
+    ``runs``: see :func:`ended`); the frame itself when no step is running."""
+    steps = ended(steps, runs, events=events)
     running = steps["is_running"].to_numpy(dtype=bool)
     if not running.any():
         return steps
-    now = _now(now)
-    start = steps["started_at"].to_numpy(dtype="datetime64[us]")
-    end = steps["completed_at"].to_numpy(dtype="datetime64[us]")
     rows = np.flatnonzero(running)
-    working = steps["working_s"].to_numpy(dtype="float64", copy=True)
-    working[rows] = _working(
-        steps["run_id"].take(rows).tolist(),
-        start[rows],
-        end[rows],
-        running[rows],
-        now,
-        None if events is None else as_events_frame(events),
-    )
-    return steps.assign(**_timing(start, end, running, now), working_s=working)
+    until = steps["completed_at"].to_numpy(dtype="datetime64[us]")[rows]
+    return _remeasured(steps, rows, until, np.ones(len(rows), dtype=bool), _now(now), events)
 
 
 def events_frame(items: Any, *, flatten: bool = False) -> pd.DataFrame:

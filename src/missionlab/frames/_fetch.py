@@ -109,4 +109,4 @@ def _plans(
 ) -> pd.DataFrame:
     pairs = list(zip(runs["run_id"], runs["mission_id"], strict=True))
     plans = fetch_plans(client, pairs, progress=progress)
-    return steps_frame([step for plan in plans for step in plan], events=events, now=now)
+    return steps_frame([step for plan in plans for step in plan], events=events, runs=runs, now=now)
