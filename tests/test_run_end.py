@@ -97,3 +97,24 @@ def test_a_running_run_is_measured_to_now_and_an_ended_one_without_finished_at_t
     ended = retimed(earlier, hour, runs=[failed.run]).set_index("step_id")
     assert not ended.loc["b", "is_running"] and ended.loc["b", "duration_s"] == 40 - 6
     assert ended.loc["a", "duration_s"] == 4
+
+
+def test_a_history_measures_a_step_left_open_by_a_cancelled_run_to_the_run_s_end(
+    client: missionlab.Client, tmp_path: Any
+) -> None:
+    """History.steps() (and what reads it: step_stats, export_history) ends the step as the
+    trace does: at the run's end, not running."""
+    mission_id = client.missions.create(name=unique("cancelled-in-history")).data.mission_id
+    run_id = _run(client, mission_id, cancel=True)
+    done_id = _run(client, mission_id, cancel=False)
+    trace = missionlab.load_run(client, mission_id, run_id)
+    lasted = _seconds(trace.run.finished_at, trace.steps[0].started_at)
+
+    history = missionlab.history(client, tmp_path / "history")
+    history.sync(progress=False)
+    steps = history.steps(mission=mission_id)
+    work = steps[(steps["run_id"] == run_id) & (steps["step_id"] == "s1")]
+    assert work["status"].tolist() == ["in_progress"] and work["is_running"].tolist() == [False]
+    assert work["duration_s"].tolist() == [lasted] and work["working_s"].tolist() == [lasted]
+    done = steps[(steps["run_id"] == done_id) & (steps["step_id"] == "s2")]
+    assert done["is_running"].tolist() == [False]  # a finished step of a finished run, as ever

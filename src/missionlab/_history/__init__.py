@@ -277,8 +277,11 @@ class History:
         data = self._read(
             "steps", mission=mission, since=since, until=until, equal={"run_id": run, "status": status}
         )
-        # Working time leaves out the runs' pauses, read from their status changes.
-        frame = steps_frame(_records("steps", data), events=of_steps(self._tables, data))
+        # Working time leaves out the runs' pauses, read from their status changes; a step left
+        # open in a run that has ended is measured to the run's end.
+        frame = steps_frame(
+            _records("steps", data), events=of_steps(self._tables, data), runs=self._run_ends(data)
+        )
         # The times are stored; where they came from is the history's own column.
         stored = pd.Series(
             data["times_from"].to_pylist(),
@@ -289,6 +292,18 @@ class History:
         # Rows an earlier missionlab stored have none until a sync reads them again.
         given = pd.Series(pd.Categorical(source, dtype=TIMES_FROM), index=frame.index)
         frame["times_from"] = given.where(pd.notna(source), frame["times_from"])
+        return frame
+
+    def _run_ends(self, steps: pa.Table) -> pd.DataFrame:
+        """The status and times of the runs of ``steps`` (rows of the steps table): what says
+        whether, and when, each ended (see ``frames.steps_frame``'s ``runs``)."""
+        runs = pa.array(sorted(set(steps["run_id"].to_pylist())), pa.string())
+        table = self._tables.read(
+            "runs",
+            filter=ds.field("run_id").isin(runs),
+            columns=["run_id", "status", "finished_at", "updated_at"],
+        )
+        frame: pd.DataFrame = table.to_pandas()
         return frame
 
     def events(
