@@ -88,6 +88,27 @@ def test_calls_made_together_are_not_retries_when_some_of_them_fail() -> None:
     assert fleet["attempt"].tolist() == [1, 1, 1, 1, 1]
 
 
+def test_a_fan_out_some_of_it_failing_is_no_retry_loop() -> None:
+    trace = _fan_out()  # five calls, two failed, none made after a failure
+    assert [f.kind for f in trace.explain() if f.kind == "retry_loop"] == []
+    assert "retry_loop" not in trace.diagnose()["check"].tolist()
+    # the same tool failing twice and called again after each failure is one
+    in_turn = craft(
+        [step("fetch", 1, 20, sequence=1)],
+        [
+            _call(2, "a", "call-a"),
+            _result(3, "a", 503, "res-a"),
+            _call(4, "b", "call-b"),
+            _result(5, "b", 503, "res-b"),
+            _call(6, "c", "call-c"),
+            _result(7, "c", 200, "res-c"),
+        ],
+    )
+    assert tool_calls(in_turn.events_frame)["attempt"].tolist() == [1, 2, 3]
+    (loop,) = [f for f in in_turn.explain() if f.kind == "retry_loop"]
+    assert loop.evidence.values == {"calls": 3, "failed": 2, "tool": "http.get"}
+
+
 def test_a_call_made_after_a_fan_out_call_failed_is_its_retry() -> None:
     # b failed at 4 s and c at 5 s: b2 (at 4.5 s) retries b only, c2 (at 6 s) retries c
     retries = [

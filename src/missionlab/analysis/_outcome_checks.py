@@ -23,7 +23,7 @@ __all__ = ["OUTCOME_CHECKS"]
 CHAIN_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR, EventType.STEP_FAILED]
 CHAIN_LENGTH = 6  # events of an error chain told
 LOOP_CALLS = 3  # calls of one tool in one step that make a retry loop ...
-LOOP_FAILURES = 2  # ... when at least this many of them failed (paging and retried 429s are not)
+LOOP_FAILURES = 2  # ... when at least this many were retries of failed calls (paging, retried 429s are not)
 MIN_EXTRA_S = 5.0  # a slow step is also this many seconds over its median
 SPREAD = 3.0  # ... and this many times its usual spread (p95 minus median) over it
 MIN_GAP_S = 60.0  # the shortest silence told, whatever the run's usual pace
@@ -249,13 +249,16 @@ def slow_steps(given: CheckInput) -> Iterator[Found]:
 
 def retry_loops(given: CheckInput) -> Iterator[Found]:
     """The same tool called :data:`LOOP_CALLS` times or more inside one step, at least
-    :data:`LOOP_FAILURES` of the calls failing: calls repeated because they failed. Calls
-    that succeed (pages of a search, several model calls) are the agent's way of working."""
+    :data:`LOOP_FAILURES` of the calls retries (``attempt`` over 1: made once a call of the
+    tool had failed): calls repeated because they failed. Calls that succeed (pages of a
+    search, several model calls) and calls made together (a fan-out, some of it failing) are
+    the agent's way of working."""
     view = given.view
     calls = view.tool_calls
     for (step_id, tool), group in calls.groupby(["step_id", "tool"], sort=False, dropna=False):
         failed = group[group["failed"]]
-        if len(group) < LOOP_CALLS or len(failed) < LOOP_FAILURES:
+        retries = int((group["attempt"] > 1).sum())
+        if len(group) < LOOP_CALLS or retries < LOOP_FAILURES:
             continue
         first, last = moment(group["called_at"].iat[0]), moment(group["called_at"].iat[-1])
         span = (last - first).total_seconds()
