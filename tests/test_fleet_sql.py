@@ -3,7 +3,7 @@
 same runs' frames must be equal, on runs the SQL pairs itself (request ids, re-calls, errors
 while waiting, results that say they failed in each way) and on the odd runs it hands to the
 Python reading (no request id, a request id given twice, a result before its call, a tool named
-by the summary only)."""
+by the summary only), and on runs whose calls of one tool were made together (FAN_OUTS)."""
 
 from __future__ import annotations
 
@@ -193,6 +193,102 @@ def _run(
     return run, events, plan
 
 
+# Failed runs of one step whose failure is blamed on a failed http.get call or not, by when
+# each call was made against when its tool's failures were known (events as (second, kind,
+# request id, status)): a failed call is retried only by a call made at or after its failure
+# (at once, when it was given up for the next call), never by calls made together with it.
+# Each run ends with an error event; the tool expected in its signature (None: every failed
+# call was retried).
+FAN_OUTS: dict[str, tuple[list[tuple[Any, ...]], str | None]] = {
+    "made together, one fails": (
+        [
+            (1, "call", "q0"),
+            (1, "call", "q1"),
+            (1, "call", "q2"),
+            (2, "result", "q0", 500),
+            (3, "result", "q1", 200),
+            (4, "result", "q2", 200),
+        ],
+        "http.get",
+    ),
+    "a call made after the failure": (
+        [
+            (1, "call", "q0"),
+            (1, "call", "q1"),
+            (2, "result", "q0", 500),
+            (3, "call", "q2"),
+            (4, "result", "q1", 200),
+            (5, "result", "q2", 200),
+        ],
+        None,
+    ),
+    "a sibling fails after that call was made": (
+        [
+            (1, "call", "q0"),
+            (1, "call", "q1"),
+            (2, "result", "q0", 500),
+            (3, "call", "q2"),
+            (4, "result", "q1", 500),
+            (5, "result", "q2", 200),
+        ],
+        "http.get",
+    ),
+    "a call made at the moment of the failure": (
+        [(1, "call", "q0"), (2, "call", "q1"), (2, "result", "q0", 500), (3, "result", "q1", 200)],
+        None,
+    ),
+    "an error, then a call": (
+        [(1, "call", "q0"), (2, "error"), (3, "call", "q1"), (4, "result", "q1", 200)],
+        None,
+    ),
+    "given up for the next call": ([(1, "call", "q0"), (2, "call", "q1"), (3, "result", "q1", 200)], None),
+}
+
+
+def _fan_out_run(
+    run_id: str, mission_id: str, start: datetime, shape: list[tuple[Any, ...]]
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A failed run of one step ``fetch`` whose events are ``shape`` (see FAN_OUTS)."""
+    events = []
+    for n, (second, kind, *rest) in enumerate([*shape, (9, "error")]):
+        payload: dict[str, Any] = {"message": "step error"}
+        if kind != "error":
+            payload = {"tool": "http.get", "request_id": rest[0], **({"status": rest[1]} if rest[1:] else {})}
+        events.append(
+            {
+                "event_id": f"{run_id}-{n:03d}",
+                "run_id": run_id,
+                "mission_id": mission_id,
+                "type": {"call": "tool_call", "result": "tool_result"}.get(kind, kind),
+                "timestamp": _stamp(start + timedelta(seconds=second)),
+                "step_id": "fetch",
+                "agent_id": "a",
+                "summary": "could not fetch every page" if kind == "error" else f"http.get {rest[0]}",
+                "payload": payload,
+            }
+        )
+    run = {
+        "run_id": run_id,
+        "mission_id": mission_id,
+        "status": "failed",
+        "started_at": _stamp(start),
+        "updated_at": _stamp(start + timedelta(seconds=10)),
+        "finished_at": _stamp(start + timedelta(seconds=10)),
+        "error": None,
+    }
+    plan = {
+        "run_id": run_id,
+        "step_id": "fetch",
+        "sequence": 1,
+        "description": "fetch",
+        "status": "failed",
+        "parent_step_id": None,
+        "started_at": _stamp(start),
+        "completed_at": _stamp(start + timedelta(seconds=9)),
+    }
+    return run, events, [plan]
+
+
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     rng = random.Random(2512)
@@ -203,6 +299,14 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         runs.append(run)
         events += evs
         steps += plan
+    fan_outs = {}
+    for n, (name, (shape, _)) in enumerate(FAN_OUTS.items()):
+        run_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        run, evs, plan = _fan_out_run(run_id, missions[0], START + timedelta(days=2, hours=n), shape)
+        runs.append(run)
+        events += evs
+        steps += plan
+        fan_outs[name] = run_id
     with Sandbox(token=TOKEN) as sb:
         assert sb.store is not None
         created = _stamp(START - timedelta(days=1))
@@ -230,7 +334,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         path = tmp_path_factory.mktemp("fleet-sql") / "h"
         missionlab.history(client, path).sync(progress=False)
         frames = missionlab.fetch_frames(client, steps=True, progress=False)
-        yield {"history": History(path), "frames": frames, "events": events}
+        yield {"history": History(path), "frames": frames, "events": events, "fan_outs": fan_outs}
 
 
 @pytest.mark.parametrize(
@@ -294,6 +398,17 @@ def test_failure_signatures_from_sql_equal_the_python_reading(sources: dict[str,
     assert sql.runs["error"].str.startswith("status").any()
     assert sql.runs["error"].str.startswith("Run failed").any()
     assert sql.runs["error"].eq("Something failed").any()
+
+
+def test_calls_made_together_are_not_retries_in_either_reading(sources: dict[str, Any]) -> None:
+    """The tool a failed step is blamed on, by the SQL reading and the Python reading, in runs
+    whose calls of one tool were made together or after a failure (FAN_OUTS)."""
+    now = START + timedelta(days=30)
+    for source in ("history", "frames"):
+        runs = missionlab.failures(sources[source], now=now).runs.set_index("run_id")
+        told = {name: runs.loc[run_id, "tool"] for name, run_id in sources["fan_outs"].items()}
+        expected = {name: tool for name, (_, tool) in FAN_OUTS.items()}
+        assert {k: None if pd.isna(v) else v for k, v in told.items()} == expected, source
 
 
 def test_bulk_masking_equals_masking_each_text() -> None:

@@ -259,7 +259,9 @@ def _stream(connection: Any, query: str, batch: int) -> Iterator[pd.DataFrame]:
 # ``status`` >= 400, an ``error`` that is not empty, a ``result.isError`` of true; a
 # ``message`` alone says nothing), whatever came while it waited; a call that never got one
 # failed, ending at the first ``error`` event of its step before its tool was called again in
-# the step, or without an end when its tool was called again. The other runs ("odd runs":
+# the step, or without an end when its tool was called again. A failed call was retried when
+# a later call of its tool in its step was made at or after its end (one with no end: by its
+# tool's next call), as ``analysis._attempts.retries`` reads it. The other runs ("odd runs":
 # the fallback) are read by the Python reading itself, run by run.
 
 _USAGE = (
@@ -364,7 +366,8 @@ HAVING bool_or(tool IS NULL OR request IS NULL OR odd_status)
 """
 
 #: One row per tool call of the plain runs (the columns of ``analysis.tool_stats.calls_frame``
-#: but ``attempt``, and ``final``: no later call of its tool in its step), then one per other
+#: but ``attempt``, and ``retried``: a later call of its tool in its step was made once it had
+#: ended, its retry if it failed), then one per other
 #: event with a model's usage (a model's own call).
 SQL_CALLS = """
 CREATE TEMP TABLE sql_calls AS
@@ -376,7 +379,9 @@ paired AS (
            c.model AS call_model, c.tokens AS call_tokens, c.cost AS call_cost,
            r.pos AS result_pos, r."timestamp" AS result_at, r.says_failed,
            r.model AS result_model, r.tokens AS result_tokens, r.cost AS result_cost,
-           lead(c.pos) OVER (PARTITION BY c.run_id, c.step_id, c.tool ORDER BY c.pos) AS next_pos
+           lead(c.pos) OVER (PARTITION BY c.run_id, c.step_id, c.tool ORDER BY c.pos) AS next_pos,
+           max(c."timestamp") OVER (PARTITION BY c.run_id, c.step_id, c.tool ORDER BY c.pos
+                                    ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_at
     FROM calls c LEFT JOIN results r
         ON r.run_id = c.run_id AND r.step_id IS NOT DISTINCT FROM c.step_id AND r.request = c.request
 ),
@@ -388,7 +393,9 @@ erred AS (  -- a call with no result: the first error of its step before its too
     GROUP BY p.run_id, p.pos
 )
 SELECT p.run_id, p.mission_id, p.step_id, p.tool, coalesce(p.call_model, p.result_model) AS model,
-       p.called_at, p.pos, p.next_pos IS NULL AS final,
+       p.called_at, p.pos,
+       -- called again once it ended (at or after its result or error; with neither, at all)
+       coalesce(p.later_at >= coalesce(p.result_at, e.error_at), p.next_pos IS NOT NULL) AS retried,
        (epoch_us(coalesce(p.result_at, e.error_at)) - epoch_us(p.called_at)) / 1e6 AS latency_s,
        CASE WHEN p.result_pos IS NOT NULL THEN coalesce(p.says_failed, FALSE)
             ELSE e.error_at IS NOT NULL OR p.next_pos IS NOT NULL END AS failed,
@@ -493,7 +500,7 @@ def tool_stats(
 #: What a failed run's signature is made of, for the failed runs of ``failed`` whose plan is
 #: flat (no step has a parent) and whose calls are plain: the failing step (the failed step
 #: that ended first, the first in plan order among equals, or the first failed one when none
-#: ended), the tool of its last failed call that was its tool's last there, and its error:
+#: ended), the tool of its last failed call that was not retried, and its error:
 #: the summary of the step's last ``error`` event, else the run's ``error``. The other failed
 #: runs (``odd_failed``) are read by the Python reading (``analysis._failure_clusters``), as are
 #: those whose error would be their failed call's outcome.
@@ -513,7 +520,7 @@ WITH origin AS (
 ), failed_tool AS (
     SELECT c.run_id, first(c.tool ORDER BY c.pos DESC) AS tool
     FROM sql_calls c JOIN origin o ON o.run_id = c.run_id AND o.step_id = c.step_id
-    WHERE c.tool IS NOT NULL AND c.final AND c.failed GROUP BY c.run_id
+    WHERE c.tool IS NOT NULL AND c.failed AND NOT c.retried GROUP BY c.run_id
 )
 SELECT f.run_id, f.mission_id, f.started_at, f.finished_at, f.updated_at, o.step_id, t.tool,
        CASE WHEN e.run_id IS NOT NULL THEN e.summary ELSE f.error END AS error,

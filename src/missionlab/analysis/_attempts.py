@@ -28,10 +28,16 @@ default, is an ended one). While its step is open such a call is still waiting (
 failed, no outcome): calls of one tool made together are not failures, whether or not their
 own results have come yet. As events are read in parts, a call waiting while an error comes
 reads as failed until its own result comes, and so, on an ended record, does a call waiting
-while its tool is called again. A call right after a failed call of the same tool in the
-same step is a retry: its ``attempt`` is one more than that call's. ``ended_at`` is the
-moment of the call's own result, else of the error that failed it, missing when it had
-neither.
+while its tool is called again. ``ended_at`` is the moment of the call's own result, else of
+the error that failed it, missing when it had neither.
+
+A failed call's retry is the first later call of its tool in its step made once its failure
+was known: at or after its ``ended_at`` (its result or error), or, for a call given up with
+no end, the call it was given up for (:func:`retries`). Calls made together are not retries
+of each other, even when some of them fail: a call of a fan-out that failed is retried only
+by a call made after its failure. A retry's ``attempt`` is one more than the calls it
+retries (the highest of them); any other call's is 1. A failed call with no retry is its
+tool's last word in its step (:func:`retried`: the failures a step's failure is blamed on).
 
 ``by_run=True`` reads the events of many runs at once (a fleet's events frame, or a history's
 events): each run is read on its own, as above, and the calls carry their ``run_id``; the
@@ -41,7 +47,9 @@ step ends read are each run's own, and the runs are read as ended.
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
+from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -59,6 +67,8 @@ __all__ = [
     "CallLog",
     "Ended",
     "call_arguments",
+    "retried",
+    "retries",
     "tool_calls",
     "tool_name",
 ]
@@ -502,7 +512,7 @@ class CallLog:
         ended record)."""
         columns = ["run_id", *CALL_COLUMNS] if with_run else CALL_COLUMNS
         rows = self._as_of(self._waiting(ended))
-        return self._frame(rows, _attempts(rows))[columns]
+        return self._frame(rows, self._attempts(rows))[columns]
 
     def failed(self, ended: Ended = ENDED) -> pd.DataFrame:
         """The failed calls read so far, with what has ended of the run (``ended``; the default:
@@ -514,7 +524,7 @@ class CallLog:
         if self._failed is not None and self._failed[0] == key:
             return self._failed[1].copy()
         rows = self._as_of(waiting)
-        attempts = _attempts(rows)
+        attempts = self._attempts(rows)
         chosen = [position for position, row in enumerate(rows) if row[_FAILED]]
         frame = self._frame([rows[p] for p in chosen], [attempts[p] for p in chosen], again=True)
         self._failed = (key, frame)
@@ -541,6 +551,18 @@ class CallLog:
             rows[at] = [*rows[at]]
             rows[at][_FAILED], rows[at][_OUTCOME] = False, ""
         return rows
+
+    def _attempts(self, rows: list[list[Any]]) -> list[int]:
+        """The ``attempt`` of each of ``rows`` (:func:`retries`)."""
+        if not rows:
+            return []
+        self._times([])  # the times read, in one array
+        moments = _micros(self._stamps[0])
+        moments.append(_MISSING)  # at position -1: no moment
+        keys = [(row[_RUN_ID], row[_STEP_ID], row[_TOOL]) for row in rows]
+        made = [moments[row[_CALLED_AT]] for row in rows]
+        ended = [moments[row[_ENDED_AT]] for row in rows]
+        return retries(keys, made, ended, [row[_FAILED] for row in rows])[0]
 
     def _frame(self, rows: list[list[Any]], attempts: list[int], *, again: bool = False) -> pd.DataFrame:
         """A frame of ``rows`` (the ``run_id`` and :data:`CALL_COLUMNS`; ``again``: and
@@ -586,13 +608,47 @@ def _kind_names(column: pd.Series, rows: np.ndarray[Any, Any]) -> list[str]:
     return _taken(column.astype(str), rows)
 
 
-def _attempts(rows: list[list[Any]]) -> list[int]:
-    attempts: list[int] = []
-    last: dict[tuple[Any, Any, str], tuple[int, bool]] = {}
-    for row in rows:
-        key = (row[_RUN_ID], row[_STEP_ID], row[_TOOL])
-        previous = last.get(key)
-        attempt = previous[0] + 1 if previous is not None and previous[1] else 1
-        last[key] = (attempt, bool(row[_FAILED]))
-        attempts.append(attempt)
-    return attempts
+def retries(
+    keys: Sequence[Hashable], called_at: Sequence[int], ended_at: Sequence[int], failed: Sequence[bool]
+) -> tuple[list[int], list[bool]]:
+    """Each call's ``attempt`` and whether it was ``retried`` (see the module's docstring), of
+    calls in time order: ``keys`` (equal for calls of one tool in one step of one run), the
+    moments they were made and ended (``called_at``, ``ended_at``: integers of one unit, a
+    missing one the smallest, :func:`_micros`) and whether they failed. A failed call is known
+    to have failed at its end; one with no end (given up for the next call of its tool) at
+    once, so that next call is its retry."""
+    attempts, was_retried = [1] * len(keys), [False] * len(keys)
+    # key -> its failed calls not retried yet, as a heap of (the moment known, row)
+    waiting: dict[Hashable, list[tuple[int, int]]] = {}
+    for row, (key, made, bad) in enumerate(zip(keys, called_at, failed, strict=True)):
+        heap = waiting.get(key) if waiting else None
+        if heap and heap[0][0] <= made:  # a missing moment is the smallest: known at once
+            highest = 0
+            while heap and heap[0][0] <= made:
+                earlier = heapq.heappop(heap)[1]
+                was_retried[earlier] = True
+                highest = max(highest, attempts[earlier])
+            attempts[row] = highest + 1
+        if bad:
+            heapq.heappush(waiting.setdefault(key, []), (ended_at[row], row))
+    return attempts, was_retried
+
+
+def retried(calls: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which calls of a :func:`tool_calls` frame (in its order) were retried: a later call of
+    their tool in their step (of their run, when the frame has ``run_id``) was made once their
+    failure was known (:func:`retries`)."""
+    keys = [c for c in ("run_id", "step_id", "tool") if c in calls]
+    groups = calls.groupby(keys, sort=False, dropna=False).ngroup().tolist() if len(calls) else []
+    failed = calls["failed"].to_numpy(dtype=bool).tolist()
+    made, ended = _micros(calls["called_at"]), _micros(calls["ended_at"])
+    return np.array(retries(groups, made, ended, failed)[1], dtype=bool)
+
+
+_MISSING = np.iinfo(np.int64).min  # a missing moment, as :func:`_micros` gives it (NaT's integer)
+
+
+def _micros(moments: Any) -> list[int]:
+    """Datetimes as microseconds since the epoch (missing: the smallest integer)."""
+    micros: list[int] = pd.DatetimeIndex(moments).as_unit("us").asi8.tolist()
+    return micros

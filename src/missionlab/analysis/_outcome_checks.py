@@ -24,7 +24,7 @@ __all__ = ["OUTCOME_CHECKS", "waiting_on_tools"]
 CHAIN_TYPES = [EventType.TOOL_CALL, EventType.TOOL_RESULT, EventType.ERROR, EventType.STEP_FAILED]
 CHAIN_LENGTH = 6  # events of an error chain told
 LOOP_CALLS = 3  # calls of one tool in one step that make a retry loop ...
-LOOP_FAILURES = 2  # ... when at least this many of them failed (paging and retried 429s are not)
+LOOP_FAILURES = 2  # ... when at least this many were retries of failed calls (paging is not)
 # statuses that say "not now" (too many requests, unavailable, a gateway or request timeout):
 # calls refused so, then retried until one succeeded, are a retry policy working, not a loop
 REFUSED_FOR_NOW = frozenset({408, 429, 502, 503, 504})
@@ -263,15 +263,18 @@ def _refused_for_now(outcome: Any) -> bool:
 
 def retry_loops(given: CheckInput) -> Iterator[Found]:
     """The same tool called :data:`LOOP_CALLS` times or more inside one step, at least
-    :data:`LOOP_FAILURES` of the calls failing: calls repeated because they failed. Calls
-    that succeed (pages of a search, several model calls) are the agent's way of working;
-    so are calls refused for now (429, 503: :data:`REFUSED_FOR_NOW`) and retried until the
-    last of them succeeded (a retry policy with backoff)."""
+    :data:`LOOP_FAILURES` of the calls retries (``attempt`` over 1: made once a call of the
+    tool had failed): calls repeated because they failed. Calls that succeed (pages of a
+    search, several model calls) and calls made together (a fan-out, some of it failing) are
+    the agent's way of working; so are calls refused for now (429, 503:
+    :data:`REFUSED_FOR_NOW`) and retried until the last of them succeeded (a retry policy
+    with backoff)."""
     view = given.view
     calls = view.tool_calls
     for (step_id, tool), group in calls.groupby(["step_id", "tool"], sort=False, dropna=False):
         failed = group[group["failed"]]
-        if len(group) < LOOP_CALLS or len(failed) < LOOP_FAILURES:
+        retries = int((group["attempt"] > 1).sum())
+        if len(group) < LOOP_CALLS or retries < LOOP_FAILURES:
             continue
         if not group["failed"].iat[-1] and all(map(_refused_for_now, failed["outcome"])):
             continue

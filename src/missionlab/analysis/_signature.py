@@ -5,8 +5,9 @@ The failing step is the failed step with no failed descendant that ended first (
 ``explain`` names: :func:`failure_origin`). The error is the last ``error`` event of that
 step or its descendants, else the run's ``error``, else the outcome of the step's last
 failed tool call; the tool is that call's (:func:`._attempts.tool_calls`), counting only
-calls that were the last of their tool in their step (a failed call retried with success
-did not fail the step: :func:`final_failures`). In the text,
+failed calls not retried (a failed call whose tool was called again in its step once its
+failure was known did not fail the step; one made together with others of its tool did:
+:func:`final_failures`). In the text,
 quoted values, timestamps, ids (UUIDs, hex strings, words holding digits such as
 ``ORD-1042`` or ``req_9f3a``) and numbers are masked (:func:`normalize`), so "Refund of
 $41.50 for order ORD-1042 declined: 'card expired'" and "Refund of $9 for order ORD-77
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+
+from ._attempts import retried
 
 __all__ = [
     "Signature",
@@ -172,11 +175,10 @@ def failure_origin(steps: Iterable[tuple[Any, Any, bool, Any]]) -> Any:
 
 
 def final_failures(calls: pd.DataFrame) -> pd.Series:
-    """Which calls of a :func:`~._attempts.tool_calls` frame failed and were the last call
-    of their tool in their step (of their run, when the frame has ``run_id``)."""
-    keys = [c for c in ("run_id", "step_id", "tool") if c in calls]
-    last = ~calls.duplicated(subset=keys, keep="last")
-    return calls["failed"].astype(bool) & last
+    """Which calls of a :func:`~._attempts.tool_calls` frame failed and were not retried (no
+    later call of their tool in their step, of their run when the frame has ``run_id``, was
+    made once their failure was known: :func:`._attempts.retried`)."""
+    return calls["failed"].astype(bool) & ~retried(calls)
 
 
 def subtree(steps: Iterable[tuple[Any, Any]], root: Any) -> set[Any]:
