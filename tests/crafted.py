@@ -140,3 +140,18 @@ def linear(
         steps.append(step(step_id, t, t + seconds, sequence=sequence))
         t += seconds + 1
     return craft(steps, status=status, run_id=run_id)
+
+
+def running_step(
+    client: missionlab.Client, mission_name: str, step_id: str, description: str
+) -> tuple[str, str]:
+    """(mission id, run id) of a new external mission's run, running, whose one-step plan has
+    ``step_id`` in progress: what a test then logs events into through the API."""
+    mission = client.missions.create(name=mission_name, execution_mode="external").data.mission_id
+    run = client.missions.runs.create(mission).data.run_id
+    client.missions.runs.update(run, mission_id=mission, status="running")
+    client.missions.runs.plan.create(
+        run, mission_id=mission, steps=[{"step_id": step_id, "description": description, "sequence": 1}]
+    )
+    client.missions.runs.plan.update_step(step_id, mission_id=mission, run_id=run, status="in_progress")
+    return mission, run

@@ -18,7 +18,7 @@ from missionlab.analysis.tool_stats import calls_frame
 from missionlab.otel import run_spans
 from missionlab.sandbox import Sandbox
 
-from .crafted import craft, event, step
+from .crafted import craft, event, running_step, step
 
 URLS = ["a", "b", "c", "d", "e"]
 
@@ -189,13 +189,7 @@ def test_a_fan_out_through_the_api_and_a_history(tmp_path: Path) -> None:
     reading) blame http.get for the failed step, and find no retry loop."""
     with Sandbox() as sb:
         client = sb.client()
-        mission = client.missions.create(name="Crawler", execution_mode="external").data.mission_id
-        run = client.missions.runs.create(mission).data.run_id
-        client.missions.runs.update(run, mission_id=mission, status="running")
-        client.missions.runs.plan.create(
-            run, mission_id=mission, steps=[{"step_id": "fetch", "description": "Fetch", "sequence": 1}]
-        )
-        client.missions.runs.plan.update_step("fetch", mission_id=mission, run_id=run, status="in_progress")
+        mission, run = running_step(client, "Crawler", "fetch", "Fetch")
 
         def log(kind: str, summary: str, payload: dict[str, Any] | None = None) -> None:
             client.missions.runs.events.log(

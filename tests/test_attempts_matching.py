@@ -17,7 +17,7 @@ from missionlab.analysis._attempts import CallLog, tool_calls
 from missionlab.figures.grid import failed_attempts
 from missionlab.sandbox import Sandbox
 
-from .crafted import craft, event, step
+from .crafted import craft, event, running_step, step
 
 
 def _call(seconds: float, tool: str, request: str, event_id: str | None = None) -> dict[str, Any]:
@@ -73,13 +73,7 @@ def test_calls_made_together_through_the_api_and_a_history(tmp_path: Path) -> No
     History (its SQL reading) count no error."""
     with Sandbox() as sb:
         client = sb.client()
-        mission = client.missions.create(name="Trip planner", execution_mode="external").data.mission_id
-        run = client.missions.runs.create(mission).data.run_id
-        client.missions.runs.update(run, mission_id=mission, status="running")
-        client.missions.runs.plan.create(
-            run, mission_id=mission, steps=[{"step_id": "search", "description": "Search", "sequence": 1}]
-        )
-        client.missions.runs.plan.update_step("search", mission_id=mission, run_id=run, status="in_progress")
+        mission, run = running_step(client, "Trip planner", "search", "Search")
         for kind in ("tool_call", "tool_result"):
             for i in range(3):
                 client.missions.runs.events.log(
