@@ -187,8 +187,7 @@ def test_a_step_failed_by_one_call_of_a_fan_out_names_its_tool() -> None:
 def test_a_fan_out_through_the_api_and_a_history(tmp_path: Path) -> None:
     """The same through the sandbox: the run read over HTTP and a synced History (its SQL
     reading) blame http.get for the failed step, and find no retry loop."""
-    with Sandbox() as sb:
-        client = sb.client()
+    with Sandbox() as sb, sb.client() as client:
         mission, run = running_step(client, "Crawler", "fetch", "Fetch")
 
         def log(kind: str, summary: str, payload: dict[str, Any] | None = None) -> None:

@@ -71,8 +71,7 @@ def test_calls_of_one_tool_made_together_each_answered_by_its_own_result() -> No
 def test_calls_made_together_through_the_api_and_a_history(tmp_path: Path) -> None:
     """The same through the sandbox: the run read over HTTP, and tool_stats of a synced
     History (its SQL reading) count no error."""
-    with Sandbox() as sb:
-        client = sb.client()
+    with Sandbox() as sb, sb.client() as client:
         mission, run = running_step(client, "Trip planner", "search", "Search")
         for kind in ("tool_call", "tool_result"):
             for i in range(3):

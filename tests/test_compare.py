@@ -162,23 +162,25 @@ def test_compare_runs_marks_the_divergence() -> None:
 
 @pytest.mark.slow
 def test_compare_picks_a_typical_succeeded_run_of_the_same_shape(sandbox: Sandbox, tmp_path: Any) -> None:
-    client = sandbox.client()
-    travel = next(m for m in client.missions.list(page_size=100).data if m.name == "Travel booking assistant")
-    runs = client.missions.runs.list(travel.mission_id, page_size=250).data
-    summary = next(r for r in runs if r.status == "failed")
-    trace = missionlab.load_run(client, travel.mission_id, summary.run_id)
-    comparison = trace.compare()  # the client that loaded the trace picks the baseline
-    baseline = comparison.baseline
-    succeeded = {r.run_id for r in runs if r.status == "succeeded"}
-    assert baseline.run.run_id in succeeded
-    assert plan_shape(baseline.steps_frame) == plan_shape(trace.steps_frame)  # one shape of travel plan
-    assert comparison.reason.startswith("the most typical of 10 succeeded runs")
-    d = comparison.divergence
-    assert d is not None and d.kind in DIVERGENCE_KINDS and d.at_s >= 0
-    offline = missionlab.open_run(trace.save(tmp_path / "run.json"))
-    with pytest.raises(ValueError, match="needs runs to compare with"):
-        offline.compare()
-    assert offline.compare(client=client).baseline.run.run_id == baseline.run.run_id
+    with sandbox.client() as client:
+        travel = next(
+            m for m in client.missions.list(page_size=100).data if m.name == "Travel booking assistant"
+        )
+        runs = client.missions.runs.list(travel.mission_id, page_size=250).data
+        summary = next(r for r in runs if r.status == "failed")
+        trace = missionlab.load_run(client, travel.mission_id, summary.run_id)
+        comparison = trace.compare()  # the client that loaded the trace picks the baseline
+        baseline = comparison.baseline
+        succeeded = {r.run_id for r in runs if r.status == "succeeded"}
+        assert baseline.run.run_id in succeeded
+        assert plan_shape(baseline.steps_frame) == plan_shape(trace.steps_frame)  # one shape of travel plan
+        assert comparison.reason.startswith("the most typical of 10 succeeded runs")
+        d = comparison.divergence
+        assert d is not None and d.kind in DIVERGENCE_KINDS and d.at_s >= 0
+        offline = missionlab.open_run(trace.save(tmp_path / "run.json"))
+        with pytest.raises(ValueError, match="needs runs to compare with"):
+            offline.compare()
+        assert offline.compare(client=client).baseline.run.run_id == baseline.run.run_id
 
 
 def fan_out(order: Sequence[str], merge_s: float, run_id: str) -> RunTrace:

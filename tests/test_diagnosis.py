@@ -226,8 +226,7 @@ def test_silence_threshold_is_adjustable() -> None:
 
 
 def test_simulated_runs_are_clean() -> None:
-    with Sandbox(demo=True) as sandbox:
-        client = sandbox.client()
+    with Sandbox(demo=True) as sandbox, sandbox.client() as client:
         for status in ("succeeded", "failed", "cancelled"):
             for summary in client.missions.runs.list_runs(status=status, page_size=15).data:
                 trace = load_run(client, summary.mission_id, summary.run_id)

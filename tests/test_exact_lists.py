@@ -58,16 +58,16 @@ def test_a_server_that_caps_pages_gives_every_item(
     rule = {"route": "GET /ai/missions/*", "page_cap": cap, "page_cap_ignores_size": ignores_size}
     capped.set_faults({"rules": [rule]})
     try:
-        client = capped.client()
-        first = client.missions.runs.list(mission_id, page_size=page_size)
-        assert len(first.data) == min(cap, count, page_size or 20) or ignores_size
-        assert [r.run_id for r in first.fetch_all(progress=False)] == expected
-        dicts = first.fetch_all(progress=False, as_dicts=True)
-        assert [d["run_id"] for d in dicts] == expected
-        assert [r.run_id for r in first] == expected
-        assert [d["run_id"] for page in first.iter_dicts(progress=False) for d in page] == expected
-        frames = fetch_frames(client, mission_id=mission_id, events=False, progress=False)
-        assert list(frames.runs["run_id"]) == expected
+        with capped.client() as client:
+            first = client.missions.runs.list(mission_id, page_size=page_size)
+            assert len(first.data) == min(cap, count, page_size or 20) or ignores_size
+            assert [r.run_id for r in first.fetch_all(progress=False)] == expected
+            dicts = first.fetch_all(progress=False, as_dicts=True)
+            assert [d["run_id"] for d in dicts] == expected
+            assert [r.run_id for r in first] == expected
+            assert [d["run_id"] for page in first.iter_dicts(progress=False) for d in page] == expected
+            frames = fetch_frames(client, mission_id=mission_id, events=False, progress=False)
+            assert list(frames.runs["run_id"]) == expected
     finally:
         capped.set_faults({"rules": []})
 
@@ -100,7 +100,8 @@ def test_fetch_frames_events_and_steps_under_a_cap(capped: Sandbox) -> None:
     (total_events,) = store._all("SELECT count(*) FROM events", ())[0]
     capped.set_faults({"rules": [{"route": "GET /ai/missions/*", "page_cap": 20}]})
     try:
-        frames = fetch_frames(capped.client(), progress=False)
+        with capped.client() as client:
+            frames = fetch_frames(client, progress=False)
         assert len(frames.events) == total_events and frames.events["event_id"].is_unique
         (total_runs,) = store._all("SELECT count(*) FROM runs", ())[0]
         assert len(frames.runs) == total_runs

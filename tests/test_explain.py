@@ -305,40 +305,44 @@ def test_renders_as_text_escaped_html_and_a_frame() -> None:
 
 @pytest.mark.slow
 def test_trace_explain_fetches_the_mission_history_once(sandbox: Sandbox) -> None:
-    client = sandbox.client()
-    travel = next(m for m in client.missions.list().fetch_all(progress=False) if m.name.startswith("Travel"))
-    # a demo mission's (other tests add failed runs of new missions, with no history)
-    failed = client.missions.runs.list(travel.mission_id, status="failed", page_size=50).data
-    run = next(r for r in failed if r.finished_at is not None)
-    trace = missionlab.load_run(client, run.mission_id, run.run_id)
-    explanation = trace.explain()
-    assert "Baseline: 20 earlier runs" in explanation.baseline_note
-    kept = trace.__dict__["_missionlab_baseline_steps"]
-    assert run.run_id not in set(kept["run_id"]) and kept["run_id"].nunique() == 20
-    assert trace.explain().baseline_note == explanation.baseline_note
-    assert trace.__dict__["_missionlab_baseline_steps"] is kept  # not fetched again
-    assert "No baseline" in trace.explain(baseline=False).baseline_note
-    statuses = set(
-        steps_frame(
-            client.missions.runs.plan.retrieve(kept["run_id"].iloc[0], mission_id=run.mission_id).data
-        )["status"]
-    )
-    assert statuses == {"completed"}  # succeeded runs only
+    with sandbox.client() as client:
+        travel = next(
+            m for m in client.missions.list().fetch_all(progress=False) if m.name.startswith("Travel")
+        )
+        # a demo mission's (other tests add failed runs of new missions, with no history)
+        failed = client.missions.runs.list(travel.mission_id, status="failed", page_size=50).data
+        run = next(r for r in failed if r.finished_at is not None)
+        trace = missionlab.load_run(client, run.mission_id, run.run_id)
+        explanation = trace.explain()
+        assert "Baseline: 20 earlier runs" in explanation.baseline_note
+        kept = trace.__dict__["_missionlab_baseline_steps"]
+        assert run.run_id not in set(kept["run_id"]) and kept["run_id"].nunique() == 20
+        assert trace.explain().baseline_note == explanation.baseline_note
+        assert trace.__dict__["_missionlab_baseline_steps"] is kept  # not fetched again
+        assert "No baseline" in trace.explain(baseline=False).baseline_note
+        statuses = set(
+            steps_frame(
+                client.missions.runs.plan.retrieve(kept["run_id"].iloc[0], mission_id=run.mission_id).data
+            )["status"]
+        )
+        assert statuses == {"completed"}  # succeeded runs only
 
 
 def test_baseline_from_a_synced_history(sandbox: Sandbox, tmp_path: Path) -> None:
-    client = sandbox.client()
-    local = missionlab.history(client, tmp_path / "history")
-    local.sync(progress=False)
-    travel = next(m for m in client.missions.list().fetch_all(progress=False) if m.name.startswith("Travel"))
-    failed = client.missions.runs.list(travel.mission_id, status="failed", page_size=1).data[0]
-    trace = missionlab.load_run(client, travel.mission_id, failed.run_id)
-    from_history = explain(trace, baseline=local)
-    earlier = local.steps(mission=travel.mission_id)
-    runs = earlier.loc[earlier["run_id"] != failed.run_id, "run_id"].nunique()
-    assert runs >= 2
-    assert from_history.baseline_note.startswith(f"Baseline: {runs} earlier runs; ")
-    assert not from_history.baseline_note.endswith("; 0 steps with enough history to compare.")
+    with sandbox.client() as client:
+        local = missionlab.history(client, tmp_path / "history")
+        local.sync(progress=False)
+        travel = next(
+            m for m in client.missions.list().fetch_all(progress=False) if m.name.startswith("Travel")
+        )
+        failed = client.missions.runs.list(travel.mission_id, status="failed", page_size=1).data[0]
+        trace = missionlab.load_run(client, travel.mission_id, failed.run_id)
+        from_history = explain(trace, baseline=local)
+        earlier = local.steps(mission=travel.mission_id)
+        runs = earlier.loc[earlier["run_id"] != failed.run_id, "run_id"].nunique()
+        assert runs >= 2
+        assert from_history.baseline_note.startswith(f"Baseline: {runs} earlier runs; ")
+        assert not from_history.baseline_note.endswith("; 0 steps with enough history to compare.")
 
 
 def test_explain_carries_on_when_the_mission_history_cannot_be_read() -> None:
