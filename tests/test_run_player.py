@@ -89,3 +89,37 @@ def test_the_earlier_name_still_works_and_warns_once() -> None:
         "missionlab.widgets.Replay is now missionlab.widgets.RunPlayer; use that name",
         "missionlab.widgets.replay moved to missionlab.widgets.run_player; import it from there",
     ]
+
+
+def test_a_step_added_mid_run_is_marked_added_only_once_it_appeared() -> None:
+    """The replay (the figure's frames and the player alike) draws the "added after the run
+    started" mark from the moment the step was added (its metadata's added_at, +60 s here),
+    not from the run's start."""
+    added = "2026-11-01T10:01:00Z"  # the crafted runs start at 10:00:00
+    trace = craft(
+        [
+            step("a", 1, 40, sequence=1),
+            step("b", 41, 59, sequence=2),
+            step("extra", 60, 99, sequence=3, metadata={"added_at": added}),
+        ],
+        end=100,
+    )
+    assert at(60) == pd.Timestamp(added)
+    figure = trace.gantt(replay=5)
+    drift = next(i for i, t in enumerate(figure.data) if t.meta == "drift:added")
+    row = float(figure.data[drift].y[0])
+    shown = {}
+    for frame in figure.frames:  # each frame's moment: where its replay line is
+        line = next(shape for shape in frame.layout.shapes if shape.name == REPLAY_LINE)
+        moment = pd.Timestamp(line.x0).tz_localize("UTC")
+        shown[moment] = np.asarray(frame.data[drift].y, dtype="float64").tolist()
+    before = [ys for moment, ys in shown.items() if moment < pd.Timestamp(added)]
+    after = [ys for moment, ys in shown.items() if moment >= pd.Timestamp(added)]
+    assert before and all(np.isnan(ys).all() for ys in before)
+    assert after and all(ys == [row] for ys in after)
+    player = RunPlayer(trace, frames=10)
+    player.show(0)
+    mark = next(t for t in player.figure.data if t.meta == "drift:added")
+    assert np.isnan(np.asarray(mark.y, dtype="float64")).all()
+    player.show(len(player.moments) - 1)
+    assert np.asarray(mark.y, dtype="float64").tolist() == [row]

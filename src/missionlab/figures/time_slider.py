@@ -34,7 +34,7 @@ __all__ = [
 REPLAY_LINE = "replay"
 REPLAY_FRAMES = 30
 _BARS = ("bar:", "attempt:", "critical")
-_POINTS = ("event:", "mark:")
+_POINTS = ("event:", "mark:", "drift:")  # a drift mark shows once its step appeared
 RUNNING = "replay:running"
 # Bars of steps that had ended: before they ended, their colour (how they ended) is the future.
 _UNFINISHED = ("bar:in_progress", "bar:pending", "bar:running")
