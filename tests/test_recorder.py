@@ -73,6 +73,25 @@ def test_an_exception_fails_the_step_and_the_run(client: missionlab.Client) -> N
     assert len(errors) == 1 and errors[0].step_id == "b"  # logged once, on its step
 
 
+def test_one_exception_through_nested_steps_is_one_error_event(client: missionlab.Client) -> None:
+    """Raised once in the innermost of three steps: one error event, on that step; every step
+    it passed through failed, each with its step_failed event."""
+    mission_id = external(client)
+    with (
+        pytest.raises(ValueError),
+        RunRecorder(client, mission_id) as rec,
+        rec.step("outer"),
+        rec.step("middle"),
+        rec.step("inner"),
+    ):
+        raise ValueError("one bad value")
+    assert plan_of(client, rec) == {"outer": "failed", "middle": "failed", "inner": "failed"}
+    events = events_of(client, rec)
+    errors = [e for e in events if e.type == "error"]
+    assert [(e.step_id, e.summary) for e in errors] == [("inner", "ValueError: one bad value")]
+    assert sorted(str(e.step_id) for e in events if e.type == "step_failed") == ["inner", "middle", "outer"]
+
+
 def test_an_exception_outside_steps(client: missionlab.Client) -> None:
     mission_id = external(client)
     with pytest.raises(RuntimeError), RunRecorder(client, mission_id) as rec:

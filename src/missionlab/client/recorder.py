@@ -281,11 +281,12 @@ class RunRecorder:
         try:
             yield self.steps[step_id]
         except BaseException as exc:
-            self._reported.add(id(exc))
             self._set_step_quietly(step_id, StepStatus.FAILED)
-            self._log_quietly(
-                EventType.ERROR, _exception_text(exc), step_id, {"exception": type(exc).__name__}
-            )
+            if id(exc) not in self._reported:  # one error event, where it was raised: not again
+                self._reported.add(id(exc))  # in each enclosing step it passes through
+                self._log_quietly(
+                    EventType.ERROR, _exception_text(exc), step_id, {"exception": type(exc).__name__}
+                )
             self._log_quietly(EventType.STEP_FAILED, f"Failed: {label}", step_id)
             raise
         else:
