@@ -31,11 +31,13 @@ from .tables import SelectableTable, frame_html
 
 RUN_TABLE = ["run", "status", "started", "duration", "labels", "summary"]
 # The labels column is shown only when a run on the page carries one (it takes room at 1,024 px).
-# An active run with no update for this long is probably abandoned by whoever drives it.
+# An active run with no update for this long: abandoned by whoever drives it, or waiting on
+# something slow (a person's approval). The list of runs cannot tell which: the run's events can.
 STALE_AFTER = timedelta(hours=1)
 STALE_HINT = (
-    "stale: active, but nothing has happened for over an hour (the agent driving it may have "
-    "gone away); open it to see its last events or cancel it."
+    "stale: active, but nothing has changed for over an hour (the agent driving it may have "
+    "gone away, or it waits on something slow, such as a person's approval); open it to see "
+    "its last events, or cancel it."
 )
 
 
