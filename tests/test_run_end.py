@@ -69,6 +69,9 @@ def test_a_step_left_open_by_a_cancelled_run_ends_with_the_run(client: missionla
     assert [s.name for s in figure.layout.shapes] == ["start", "end"]
     explanation = str(trace.explain(now=day_later, baseline=client))
     assert "has been running for" not in explanation and "Step 'Work'" not in explanation
+    # the step it was cancelled during is named once, as that: no "still in_progress" error
+    assert "The run was cancelled" in explanation and "during 'Work'" in explanation
+    assert "open_step_in_finished_run" not in trace.diagnose()["check"].tolist()
     # drawn from a steps frame built without the run, the Gantt still ends the step with it
     bare = steps_frame(trace.steps, events=trace.events_frame, now=day_later)
     assert bare.set_index("step_id").loc["s1", "is_running"]

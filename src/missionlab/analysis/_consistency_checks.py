@@ -88,9 +88,11 @@ def open_step_in_finished_run(given: CheckInput) -> Iterator[Found]:
     """Steps still open in a run that ended: one still in progress (nobody closed it), or one
     still pending in a run that succeeded (it says it did all its work, yet skipped a planned
     step without saying so). Steps left pending by a run that failed or was cancelled are the
-    normal shape of a run that stopped: not told."""
+    normal shape of a run that stopped: not told; nor is the step a cancelled run was stopped
+    in (cancelled from outside, its agent never closed it: the sandbox leaves it in progress,
+    and ``explain()`` names it as the step the run was cancelled during)."""
     view = given.view
-    if view.status not in TERMINAL_RUN_STATUSES:
+    if view.status not in TERMINAL_RUN_STATUSES or view.status == RunStatus.CANCELLED:
         return
     open_statuses = OPEN_STEP_STATUSES if view.status == RunStatus.SUCCEEDED else {StepStatus.IN_PROGRESS}
     rows = view.steps[view.steps["status"].isin(open_statuses)]
