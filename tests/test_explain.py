@@ -87,6 +87,72 @@ def test_run_failed_or_cancelled_without_a_failed_step() -> None:
     assert cancelled.of_kind("cancelled")[0].text == "The run was cancelled at 10:00:09 during 'B'."
 
 
+def fallback_then(later: str) -> Any:
+    """Step 'a' tries child 'a1', which fails; 'a' catches it, falls back to 'a2' and completes.
+    ``later``: "failed", step 'b' then fails and the run with it ('c' skipped); "succeeded",
+    'b' and 'c' complete and the run succeeds."""
+    failed = later == "failed"
+    steps = [
+        step("a", 1, 10, sequence=1, description="Fetch"),
+        step("a1", 2, 3, "failed", sequence=2, parent="a", description="Primary source"),
+        step("a2", 4, 9, sequence=3, parent="a", description="Mirror source"),
+        step("b", 11, 20, "failed" if failed else "completed", sequence=4, description="Charge card"),
+        step("c", None if failed else 20, 21, "skipped" if failed else "completed", sequence=5),
+    ]
+    events = [event(2.5, "error", "a1", "TimeoutError: primary timed out", event_id="err-a1")]
+    if failed:
+        events.append(event(19, "error", "b", "PaymentDeclined: card 4242 declined", event_id="err-b"))
+    error = "PaymentDeclined: card 4242 declined" if failed else None
+    return craft(steps, events, status=later, error=error, end=21)
+
+
+def test_a_failure_recovered_from_is_not_the_runs_failure() -> None:
+    failed_run = fallback_then("failed")
+    explanation = explain(failed_run)
+    failed = explanation.of_kind("failed_step")
+    assert [f.text for f in failed] == [
+        "Step 'Charge card' failed at 10:00:20 after 9.0 s: PaymentDeclined: card 4242 declined."
+    ]
+    assert failed[0].evidence.steps == ("b",) and "err-b" in failed[0].evidence.events
+    assert explanation.of_kind("error_chain")[0].evidence.steps == ("b",)
+    assert explanation.of_kind("skipped")[0].text == "1 step was skipped after 'Charge card' failed: 'C'."
+    assert "Primary source" not in str(explanation)
+    runs = missionlab.failures([failed_run], now=at(60)).runs
+    assert runs[["step_id", "error"]].values.tolist() == [["b", "PaymentDeclined: card 4242 declined"]]
+    # the same fallback in a run that succeeded: nothing failed that the run did not recover from
+    succeeded = explain(fallback_then("succeeded"))
+    assert not succeeded.of_kind("failed_step") and not succeeded.of_kind("error_chain")
+    assert "Primary source" not in str(succeeded)
+
+
+def test_a_run_failed_with_only_failures_recovered_from() -> None:
+    steps = [
+        step("a", 1, 10, sequence=1, description="Fetch"),
+        step("a1", 2, 3, "failed", sequence=2, parent="a", description="Primary source"),
+        step("a2", 4, 9, sequence=3, parent="a", description="Mirror source"),
+    ]
+    run = craft(steps, [], status="failed", error="QuotaExceeded", end=12)
+    explanation = explain(run)
+    assert not explanation.of_kind("failed_step")
+    assert explanation.of_kind("run_failed")[0].text == (
+        "The run failed at 10:00:12: QuotaExceeded, although every step that failed was recovered from."
+    )
+
+
+def test_a_failed_step_holding_a_failure_recovered_from_is_the_origin() -> None:
+    """'outer' fails; inside it 'inner' completed after its child 'flaky' failed: the failure
+    started in 'outer' (its only failed descendant was recovered from), not in 'flaky'."""
+    steps = [
+        step("outer", 1, 12, "failed", sequence=1, description="Outer"),
+        step("inner", 2, 8, sequence=2, parent="outer", description="Inner"),
+        step("flaky", 3, 4, "failed", sequence=3, parent="inner", description="Flaky"),
+    ]
+    events = [event(11, "error", "outer", "ValueError: bad total", event_id="err-outer")]
+    run = craft(steps, events, status="failed", error="ValueError: bad total", end=12)
+    failed = explain(run).of_kind("failed_step")
+    assert [f.text for f in failed] == ["Step 'Outer' failed at 10:00:12 after 11 s: ValueError: bad total."]
+
+
 def earlier_runs(count: int = 5) -> pd.DataFrame:
     runs = [linear({"a": 4, "search": 38 + n, "c": 10}, run_id=f"old-{n}") for n in range(count)]
     return pd.concat([run.steps_frame for run in runs], ignore_index=True)

@@ -405,7 +405,7 @@ def divergences(
         zip(
             steps["step_id"].astype(str),
             steps["parent_step_id"].astype(object),
-            steps["status"].astype(str) == "failed",
+            steps["status"].astype(str),
             steps["completed_at"],
             strict=True,
         )

@@ -31,7 +31,7 @@ from ..client.errors import InvalidArgumentError
 from ..frames._columns import TEXT, python_values
 from ..frames._fleet import is_history
 from ..frames._runlike import RunLike, field, is_runlike
-from ..types import EventType, RunStatus, StepStatus
+from ..types import EventType, RunStatus
 from ._attempts import tool_calls
 from ._evidence import utc
 from ._signature import (
@@ -96,7 +96,7 @@ def run_signatures(data: FailedRuns) -> pd.DataFrame:
     """What the signature of each run of ``data.runs`` is made of, in its order (see
     :mod:`._signature`): the run's ``run_id``, ``mission_id``, ``started_at``, ``finished_at``,
     ``updated_at``, and its failing ``step_id``, failed ``tool`` and raw ``error`` text."""
-    steps: dict[Any, list[tuple[Any, Any, bool, Any]]] = {}
+    steps: dict[Any, list[tuple[Any, Any, Any, Any]]] = {}
     for run, step, up, status, done in zip(
         python_values(data.steps["run_id"], None),
         python_values(data.steps["step_id"], None),
@@ -105,7 +105,7 @@ def run_signatures(data: FailedRuns) -> pd.DataFrame:
         data.steps["completed_at"].tolist(),
         strict=True,
     ):
-        steps.setdefault(run, []).append((step, up, status == StepStatus.FAILED, done))
+        steps.setdefault(run, []).append((step, up, status, done))
     # a run's events of one moment in the order of their ids, as the history's SQL reads them
     events = data.events.sort_values(["run_id", "timestamp", "event_id"], kind="stable")
     is_error = (events["type"].astype(str) == EventType.ERROR).to_numpy(dtype=bool)

@@ -127,14 +127,16 @@ def _run_end(view: RunView) -> tuple[str, Evidence]:
 
 
 def run_failed(given: CheckInput) -> Iterator[Found]:
-    """A run that failed although none of its steps did."""
+    """A run that failed although none of its steps did (but steps recovered from)."""
     view = given.view
     if view.status != RunStatus.FAILED or view.failure_origin is not None:
         return
     where, evidence = _run_end(view)
     error = field(view.run, "error")
     reason = f": {_short(error)}" if error else " without an error message"
-    yield Found(f"The run failed{where}{reason}, although no step failed.", evidence)
+    recovered = (view.steps["status"] == StepStatus.FAILED).any()  # all inside steps that completed
+    although = "every step that failed was recovered from" if recovered else "no step failed"
+    yield Found(f"The run failed{where}{reason}, although {although}.", evidence)
 
 
 def cancelled(given: CheckInput) -> Iterator[Found]:

@@ -67,13 +67,14 @@ class RunView:
     @cached_property
     def failure_origin(self) -> Any:
         """The failed step the failure started in: a failed step with no failed descendant,
-        the earliest to end (None when no step failed)."""
+        the earliest to end, not counting failures recovered from (inside a step that
+        completed: :func:`._signature.failure_origin`; None when no other step failed)."""
         steps = self.steps
         return failure_origin(
             zip(
                 steps["step_id"],
                 steps["parent_step_id"],
-                (steps["status"] == StepStatus.FAILED).to_numpy(dtype=bool),
+                steps["status"],
                 steps["completed_at"],
                 strict=True,
             )

@@ -1,7 +1,8 @@
 """A failed run's error signature: the step its failure started in, the tool that failed
 there, and its error text with what differs between two runs of the same error masked.
 
-The failing step is the failed step with no failed descendant that ended first (the one
+The failing step is the failed step with no failed descendant that ended first, among those
+not inside a step that completed (a failure recovered from is not the run's failure; the one
 ``explain`` names: :func:`failure_origin`). The error is the last ``error`` event of that
 step or its descendants, else the run's ``error``, else the outcome of the step's last
 failed tool call; the tool is that call's (:func:`._attempts.tool_calls`), counting only
@@ -25,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..types import StepStatus
 from ._attempts import retried
 
 __all__ = [
@@ -152,22 +154,32 @@ class Signature:
         return hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
-def failure_origin(steps: Iterable[tuple[Any, Any, bool, Any]]) -> Any:
-    """The step a failure started in, of ``(step_id, parent_step_id, failed, completed_at)``
-    rows in plan order: a failed step with no failed descendant, the earliest to end (the
-    first in plan order among equals; None when no step failed)."""
+def failure_origin(steps: Iterable[tuple[Any, Any, Any, Any]]) -> Any:
+    """The step a failure started in, of ``(step_id, parent_step_id, status, completed_at)``
+    rows in plan order: a failed step none of whose ancestors completed (a failed step inside
+    one that completed was recovered from: it is not the run's failure) and with no such
+    failed descendant, the earliest to end (the first in plan order among equals; None when
+    no step failed that way)."""
     rows = list(steps)
     parent = {step: up for step, up, _, _ in rows}
-    failed = [(step, done) for step, _, bad, done in rows if bad]
-    if not failed:
-        return None
-    has_failed_child: set[Any] = set()
-    for step, _ in failed:
-        up, seen = parent.get(step), {step}
+    completed = {step for step, _, status, _ in rows if str(status) == StepStatus.COMPLETED}
+
+    def ancestors(step: Any) -> list[Any]:
+        chain, up, seen = [], parent.get(step), {step}
         while isinstance(up, str) and up not in seen:
-            has_failed_child.add(up)
+            chain.append(up)
             seen.add(up)
             up = parent.get(up)
+        return chain
+
+    failed = [
+        (step, done)
+        for step, _, status, done in rows
+        if str(status) == StepStatus.FAILED and completed.isdisjoint(ancestors(step))
+    ]
+    if not failed:
+        return None
+    has_failed_child = {up for step, _ in failed for up in ancestors(step)}
     leaves = [row for row in failed if row[0] not in has_failed_child] or failed
     ended = [row for row in leaves if row[1] is not None and not pd.isna(row[1])]
     chosen = min(ended, key=lambda row: row[1]) if ended else leaves[0]
