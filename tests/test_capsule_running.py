@@ -145,7 +145,10 @@ def test_a_capsule_of_an_ended_run_is_measured_as_before(capsule_of_running_run:
     assert "saved" not in lines and "now" not in lines
 
 
-def test_a_saved_at_that_is_not_a_time_is_refused(capsule_of_running_run: Any) -> None:
+def test_a_saved_at_that_is_not_a_time_is_refused_where_it_is_read(capsule_of_running_run: Any) -> None:
     data, _ = capsule_of_running_run
     with pytest.raises(CapsuleError, match="saved_at: not a time"):
         missionlab.open_run({**data, "saved_at": "yesterday"})
+    ended = {**data, "saved_at": "yesterday", "run": {**data["run"], "status": "succeeded"}}
+    ended["run"]["finished_at"] = data["saved_at"]
+    assert missionlab.open_run(ended).run.status == "succeeded"  # not read: the run had ended

@@ -423,6 +423,6 @@ def open_run(source: str | Path | bytes | dict[str, Any]) -> RunTrace:
     saved_at = parts.pop("saved_at")
     trace = RunTrace(**parts)
     trace.__dict__["capsule_source"] = source_info
-    if saved_at is not None and is_active(trace.run):  # what was still open is measured to then
+    if saved_at is not None:  # a run active when saved: what was still open is measured to then
         trace.__dict__["as_of"] = saved_at
     return trace

@@ -39,7 +39,7 @@ from ..client._items import BLOCK, ItemList
 from ..client.models import Event, Mission, PlanStep, Run, TelnyxAgent
 from ..errors import CapsuleError
 from ..frames._runlike import RunLike
-from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
+from ..types import ACTIVE_RUN_STATUSES, CAPSULE_FORMAT, CAPSULE_VERSION
 
 __all__ = [
     "CAPSULE_FORMAT",
@@ -125,8 +125,9 @@ def _reading() -> Iterator[None]:
 
 
 def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
-    """A capsule's run, plan, events, mission and agents as models, and its ``source``:
-    the arguments of a :class:`~missionlab.RunTrace` (see :func:`missionlab.open_run`).
+    """A capsule's run, plan, events, mission and agents as models, its ``source``, and its
+    ``saved_at`` as a UTC datetime when its run was still active (else None): the arguments of
+    a :class:`~missionlab.RunTrace` (see :func:`missionlab.open_run`).
 
     The events come as an :class:`~missionlab.client._items.ItemList`: each is checked
     against the :class:`~missionlab.client.models.Event` model here, a block at a time (a bad
@@ -155,8 +156,13 @@ def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
                 for n, agent in enumerate(_listed(data, "agents"))
             ],
             "source": dict(data.get("source") or {}),
-            "saved_at": _saved_at(data.get("saved_at")),
+            "saved_at": _saved_at(data.get("saved_at")) if _active(run) else None,
         }
+
+
+def _active(run: Run) -> bool:
+    """Whether ``run`` was still active (pending, running or paused, not finished) when saved."""
+    return run.status in ACTIVE_RUN_STATUSES and run.finished_at is None
 
 
 def _saved_at(value: Any) -> datetime | None:
