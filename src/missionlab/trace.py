@@ -18,6 +18,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,7 +76,7 @@ class RunTrace:
         if kept is not None:
             return retimed(kept, events=self.events_frame, runs=[self.run])
         self.__dict__[_STEPS_VERSION] = self.steps_version + 1
-        return steps_frame(self.steps, events=self.events_frame, runs=[self.run])
+        return steps_frame(self.steps, events=self.events_frame, runs=[self.run], now=self.as_of)
 
     @property
     def steps_version(self) -> int:
@@ -94,7 +95,7 @@ class RunTrace:
     def run_frame(self) -> pd.DataFrame:
         from .frames import runs_frame
 
-        return runs_frame([self.run])
+        return runs_frame([self.run], now=self.as_of)
 
     @classmethod
     def load(cls, client: Client, mission_id: str, run_id: str, **kwargs: Any) -> RunTrace:
@@ -106,6 +107,15 @@ class RunTrace:
         """Where a trace opened from a capsule was saved from (None for a trace loaded from a server)."""
         source: dict[str, Any] | None = self.__dict__.get("capsule_source")
         return source
+
+    @property
+    def as_of(self) -> datetime | None:
+        """The moment this trace is a record of, to which its frames, ``explain()``,
+        ``diagnose()`` and ``gantt()`` measure what was still open when no ``now=`` is given:
+        for a trace opened from a capsule of a run active when saved, the capsule's
+        ``saved_at``; None otherwise (measured to the clock's time), and after a ``refresh``."""
+        moment: datetime | None = self.__dict__.get("as_of")
+        return moment
 
     @property
     def title(self) -> str:
@@ -145,6 +155,8 @@ class RunTrace:
         def read_events() -> Any:
             return new_events(client, mission_id, run_id, self.events)
 
+        if self.__dict__.pop("as_of", None) is not None:  # live from now on: measured to the clock
+            self.__dict__.pop("run_frame", None)
         was_active = is_active(self.run)
         run, plan, fetched = bounded_map(
             _called,
@@ -393,7 +405,10 @@ def open_run(source: str | Path | bytes | dict[str, Any]) -> RunTrace:
     Raises :class:`~missionlab.errors.CapsuleError` for a file that is not a capsule, or a
     capsule whose objects are not the API's (the first problem named). ``trace.events`` is a
     list-like :class:`~missionlab.client._items.ItemList`, as ``load_run``'s: every event is
-    checked when the file is opened, and made a model when read."""
+    checked when the file is opened, and made a model when read. A capsule of a run still
+    active when it was saved is measured to its ``saved_at`` (``trace.as_of``): the durations of
+    the steps then running, ``explain()``, ``diagnose()`` and the Gantt's "saved" line, unless
+    given ``now=``."""
     try:
         parts = trace_parts(source)
     except CapsuleError:
@@ -405,6 +420,9 @@ def open_run(source: str | Path | bytes | dict[str, Any]) -> RunTrace:
     except (TypeError, AttributeError, ValueError) as error:
         raise CapsuleError(f"not a run capsule this missionlab reads: {error}") from None
     source_info = parts.pop("source")
+    saved_at = parts.pop("saved_at")
     trace = RunTrace(**parts)
     trace.__dict__["capsule_source"] = source_info
+    if saved_at is not None:  # a run active when saved: what was still open is measured to then
+        trace.__dict__["as_of"] = saved_at
     return trace

@@ -12,6 +12,11 @@ the one it was first saved from for a trace opened from a capsule);
 ``missionlab.open_run("run.json")`` gives back a :class:`~missionlab.RunTrace` that every view accepts,
 with no network; ``missionlab sandbox serve --load run.json`` serves it again under the same
 ids, to this client and to the official SDK alike.
+
+A capsule of a run still active when it was saved stands at its ``saved_at``
+(``trace.as_of``): what was then open (the running steps' durations, the Gantt's line, named
+"saved", what ``explain()`` and ``diagnose()`` say) is measured to that moment, not to when it
+is opened, unless a view is given ``now=``; saved again, the trace keeps that ``saved_at``.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from ..client._items import BLOCK, ItemList
 from ..client.models import Event, Mission, PlanStep, Run, TelnyxAgent
 from ..errors import CapsuleError
 from ..frames._runlike import RunLike
-from ..types import CAPSULE_FORMAT, CAPSULE_VERSION
+from ..types import ACTIVE_RUN_STATUSES, CAPSULE_FORMAT, CAPSULE_VERSION
 
 __all__ = [
     "CAPSULE_FORMAT",
@@ -75,7 +80,8 @@ def capsule(trace: RunLike, *, source: dict[str, Any] | None = None) -> dict[str
     return {
         "format": CAPSULE_FORMAT,
         "version": CAPSULE_VERSION,
-        "saved_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        # a trace opened from a capsule of an active run keeps the moment it stands at
+        "saved_at": (getattr(trace, "as_of", None) or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
         "source": {**origin, **(source or {})},
         "mission": _wire(trace.mission),
         "run": _wire(trace.run),
@@ -119,8 +125,9 @@ def _reading() -> Iterator[None]:
 
 
 def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
-    """A capsule's run, plan, events, mission and agents as models, and its ``source``:
-    the arguments of a :class:`~missionlab.RunTrace` (see :func:`missionlab.open_run`).
+    """A capsule's run, plan, events, mission and agents as models, its ``source``, and its
+    ``saved_at`` as a UTC datetime when its run was still active (else None): the arguments of
+    a :class:`~missionlab.RunTrace` (see :func:`missionlab.open_run`).
 
     The events come as an :class:`~missionlab.client._items.ItemList`: each is checked
     against the :class:`~missionlab.client.models.Event` model here, a block at a time (a bad
@@ -149,7 +156,27 @@ def trace_parts(source: str | Path | bytes | dict[str, Any]) -> dict[str, Any]:
                 for n, agent in enumerate(_listed(data, "agents"))
             ],
             "source": dict(data.get("source") or {}),
+            "saved_at": _saved_at(data.get("saved_at")) if _active(run) else None,
         }
+
+
+def _active(run: Run) -> bool:
+    """Whether ``run`` was still active (pending, running or paused, not finished) when saved."""
+    return run.status in ACTIVE_RUN_STATUSES and run.finished_at is None
+
+
+def _saved_at(value: Any) -> datetime | None:
+    """A capsule's ``saved_at`` as a UTC datetime (None when absent); a value that is not an
+    ISO 8601 time refused, naming it."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise CapsuleError(
+            f"not a run capsule this missionlab reads: saved_at: not a time: {value!r:.60}"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _streamed(source: str | Path | bytes) -> tuple[dict[str, Any], ItemList[Event] | CapsuleError | None]:

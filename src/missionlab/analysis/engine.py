@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..frames._runlike import RunLike
+from ..frames._runlike import RunLike, as_of
 from ._baseline import Baseline
 from ._consistency_checks import CONSISTENCY_CHECKS, INCONSISTENCY
 from ._evidence import utc
@@ -83,9 +83,10 @@ def examine(
     fleet: Any = None,
 ) -> RunFindings:
     """Run the checks (those making findings of ``kinds``; None: all) over ``trace`` as it
-    stands at ``now``; those that need a baseline only with ``baseline``, those that need
-    the fleet's failure clusters only with ``fleet``."""
-    view = RunView(trace, at_moment(now))
+    stands at ``now`` (default: the moment ``trace`` is a record of, a capsule's of an
+    active run, else the clock's time); those that need a baseline only with ``baseline``,
+    those that need the fleet's failure clusters only with ``fleet``."""
+    view = RunView(trace, at_moment(as_of(trace) if now is None else now))
     given = CheckInput(view, baseline, settings, fleet)
     found = [
         finding

@@ -343,12 +343,14 @@ def gantt_spec(
     keys: list[str] | None = None,
     labels: list[str] | None = None,
     step_traces: list[dict[str, Any]] | None = None,
+    now_label: str = "now",
 ) -> dict[str, Any]:
     """The whole figure as a dict, before what is drawn over the bars (``options``' title,
     label length and theme); ``points``: the events' markers when already built; ``drawn``:
     see :func:`_event_traces`; ``keys``, ``labels``, ``step_traces``: the steps' row keys,
     row labels and traces when already built (:func:`row_keys`, :func:`row_labels`,
-    :func:`_step_traces`)."""
+    :func:`_step_traces`); ``now_label``: the name of the line at ``now`` ("saved" for a
+    capsule's saved moment)."""
     keys = row_keys(steps) if keys is None else keys
     labels = row_labels(steps, options.max_label) if labels is None else labels
     origin = run_start(run, steps, events, now)
@@ -358,7 +360,9 @@ def gantt_spec(
     data = step_traces + _event_traces(points, drawn)
     return {
         "data": data,
-        "layout": gantt_layout(keys, labels, steps, events, run, mission, now, options.title, options.theme),
+        "layout": gantt_layout(
+            keys, labels, steps, events, run, mission, now, options.title, options.theme, now_label
+        ),
     }
 
 

@@ -71,8 +71,10 @@ def gantt_layout(
     now: pd.Timestamp,
     title: str | None,
     theme: Theme,
+    now_label: str = "now",
 ) -> dict[str, Any]:
-    """The Gantt's layout: row labels, start/end/now lines, paused shading, title, size."""
+    """The Gantt's layout: row labels, start/end/now lines, paused shading, title, size;
+    ``now_label`` names the line at ``now`` ("saved": a capsule's saved moment)."""
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
 
@@ -103,7 +105,7 @@ def gantt_layout(
     ended_at = run_end(run)
     # a run that has ended has no "now" on its timeline: nothing in it goes on after its end
     if ended_at is None and (status in ACTIVE_RUN_STATUSES or bool(steps["is_running"].any())):
-        vline(now, "now", "#D55E00", "dash")
+        vline(now, now_label, "#D55E00", "dash")
     paused, note = _pauses(events, run, ended_at or now)
     shapes = paused + shapes
     meta: dict[str, Any] = {"rows": keys}

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..frames._durations import duration_text
-from ..frames._runlike import RunLike, field
+from ..frames._runlike import RunLike, as_of, field
 from ._figure import STEP_COLORS
 from ._gantt_layout import END_LINE
 
@@ -62,7 +62,9 @@ def running_bars() -> dict[str, Any]:
 
 
 def moments(trace: RunLike, count: int = REPLAY_FRAMES, *, now: Any = None) -> list[pd.Timestamp]:
-    """``count`` moments from the run's start to its end (or its last event, or ``now``)."""
+    """``count`` moments from the run's start to its end (or its last event, or ``now``:
+    default, the moment ``trace`` is a record of: a capsule's ``saved_at`` for a run then active)."""
+    now = as_of(trace) if now is None else now
     return frame_moments(trace.steps_frame, trace.events_frame, trace.run, count, now=now)
 
 

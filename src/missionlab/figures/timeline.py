@@ -23,7 +23,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ..frames._pauses import paused_intervals
-from ..frames._runlike import RunLike
+from ..frames._runlike import RunLike, as_of
 from ._figure import STEP_COLORS, Theme, _figure, theme_neutral
 from ._gantt import EVENT_COLORS, EVENT_SYMBOLS, RUN_ROW, as_now, gantt_inputs, gantt_spec
 from ._gantt_layout import PAUSED_FILL
@@ -70,7 +70,9 @@ def gantt(
 
     One row per plan step, in plan order, children indented under their parent;
     bars from start to end colored by status (in-progress bars run to a "now" line; in a
-    run that has ended, to its end, and there is no "now" line), steps that never started
+    run that has ended, to its end, and there is no "now" line; in a trace opened from a
+    capsule saved while its run was active, without ``now``, to a "saved" line at the
+    capsule's ``saved_at``), steps that never started
     marked at the run's start (pending) or at their end, under their status in the legend.
     Events are markers on their step's row (or the run's row), one symbol per type. Paused
     intervals are shaded, the run's start and end marked. ``theme=None`` keeps plotly's
@@ -109,8 +111,17 @@ def gantt_figure(
     """:func:`gantt` with its options as one :class:`GanttOptions`, the object that
     :class:`LiveGantt` and the run player widget hold too."""
     steps, events_df, run, mission = gantt_inputs(trace_or_steps, events, run, mission)
-    moment = as_now(now)
-    spec = gantt_spec(steps, events_df, run=run, mission=mission, now=moment, options=options)
+    saved = as_of(trace_or_steps) if now is None else None  # a capsule's of an active run
+    moment = as_now(saved or now)
+    spec = gantt_spec(
+        steps,
+        events_df,
+        run=run,
+        mission=mission,
+        now=moment,
+        options=options,
+        now_label="saved" if saved else "now",
+    )
     return figure_of(overlays(spec, steps, events_df, run, moment, options))
 
 

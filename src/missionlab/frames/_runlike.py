@@ -8,12 +8,13 @@ Frames, figures and diagnosis read runs through this protocol rather than import
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunLike", "field", "is_runlike"]
+__all__ = ["RunLike", "as_of", "field", "is_runlike"]
 
 _ATTRIBUTES = ("run", "mission", "steps_frame", "events_frame")
 
@@ -43,3 +44,11 @@ def is_runlike(obj: Any) -> bool:
 def field(obj: Any, name: str) -> Any:
     """A field of a run or mission given as a model or as a plain dict (None when absent)."""
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def as_of(obj: Any) -> datetime | None:
+    """The moment a run-like is a record of, which its views take as "now" when none is
+    given: a trace opened from a capsule of a run still active when saved stands at the
+    capsule's ``saved_at``. None for anything else (measured to the clock's time)."""
+    moment = getattr(obj, "as_of", None) if is_runlike(obj) else None
+    return moment if isinstance(moment, datetime) else None
