@@ -68,7 +68,7 @@ class RunView:
     def failure_origin(self) -> Any:
         """The failed step the failure started in: a failed step with no failed descendant,
         the earliest to end, not counting failures recovered from (inside a step that
-        completed: :func:`._signature.failure_origin`; None when no other step failed)."""
+        completed: ``_signature.failure_origin``; None when no other step failed)."""
         steps = self.steps
         return failure_origin(
             zip(
