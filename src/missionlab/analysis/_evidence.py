@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..frames._run_end import utc  # a moment as UTC, None when missing (the frames' rule)
+
 __all__ = ["Evidence", "clock", "moment", "span", "step_name", "utc"]
 
 
@@ -39,14 +41,6 @@ class Evidence:
             told = clock(self.start) if self.end is None else span(self.start, self.end)
             parts.append(told + " UTC")
         return " · ".join(parts)
-
-
-def utc(moment: Any) -> pd.Timestamp | None:
-    """A moment as a UTC timestamp (naive ones are read as UTC); None when missing."""
-    if moment is None or (not isinstance(moment, str) and pd.isna(moment)):
-        return None
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def moment(value: Any) -> pd.Timestamp:

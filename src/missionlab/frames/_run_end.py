@@ -14,12 +14,13 @@ import pandas as pd
 from ..types import TERMINAL_RUN_STATUSES
 from ._runlike import field
 
-__all__ = ["ends_of_runs", "run_end", "step_run_ends"]
+__all__ = ["ends_of_runs", "run_end", "step_run_ends", "utc"]
 
 _NAT = np.datetime64("NaT", "us")
 
 
-def _utc(value: Any) -> pd.Timestamp | None:
+def utc(value: Any) -> pd.Timestamp | None:
+    """A moment as a UTC timestamp (naive ones are read as UTC); None when missing."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     stamp = pd.Timestamp(value)
@@ -27,13 +28,13 @@ def _utc(value: Any) -> pd.Timestamp | None:
 
 
 def _end(status: Any, finished_at: Any, updated_at: Any) -> pd.Timestamp | None:
-    finished = _utc(finished_at)
+    finished = utc(finished_at)
     if finished is not None:
         return finished
     if str(status) in TERMINAL_RUN_STATUSES:
         # ended with no finished_at (the API does not promise one): the last change the
         # server recorded of the run is the latest its steps can have worked
-        return _utc(updated_at)
+        return utc(updated_at)
     return None
 
 
